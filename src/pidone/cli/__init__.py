@@ -1,0 +1,1 @@
+"""The user face: argv to subcommands, text to stdout."""

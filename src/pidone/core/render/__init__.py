@@ -1,0 +1,1 @@
+"""PURE text output: build lines from models, never write them."""

@@ -1,0 +1,1 @@
+"""The daemon: wiring of the event loop, the manager and the executor."""

@@ -1,0 +1,1 @@
+"""Helpers for tests: fakes at narrow seams and real-process harnesses."""
