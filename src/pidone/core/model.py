@@ -1,0 +1,308 @@
+"""The typed unit model: what a unit file means, with systemd 252's defaults.
+
+`core.units.build_unit()` fills these from a `UnitSource`; everything downstream (the
+service machine, the spawner, `show`, `status`) reads them and never the raw text.
+Times are integer microseconds (`USEC_INFINITY` = no limit), as systemd stores them.
+The classes are plain mutable dataclasses so the builder can apply assignments in file
+order; treat a built `Unit` as read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pidone.core.errors import Diagnostic
+from pidone.core.execline import ExecCommand
+from pidone.core.install import InstallSection
+from pidone.core.unitsource import LoadState
+from pidone.core.values import USEC_INFINITY, ExitStatusSet
+
+USEC_PER_SEC = 1_000_000
+DEFAULT_TIMEOUT_USEC = 90 * USEC_PER_SEC  # DefaultTimeoutStartSec=/DefaultTimeoutStopSec=
+DEFAULT_RESTART_USEC = 100_000  # DefaultRestartSec=100ms
+DEFAULT_START_LIMIT_INTERVAL_USEC = 10 * USEC_PER_SEC
+DEFAULT_START_LIMIT_BURST = 5
+
+ServiceType = Literal["simple", "exec", "forking", "oneshot", "dbus", "notify", "idle"]
+RestartPolicy = Literal[
+    "no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always"
+]
+NotifyAccess = Literal["none", "main", "exec", "all"]
+KillMode = Literal["control-group", "mixed", "process", "none"]
+ExitType = Literal["main", "cgroup"]
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One Condition*= or Assert*= line (spec 04 §1.1).
+
+    `kind` is the name without the prefix ("PathExists"); `trigger` is the `|` prefix,
+    `negate` the `!` prefix; `value` is the text after the prefixes.
+    """
+
+    kind: str
+    value: str
+    is_assert: bool = False
+    trigger: bool = False
+    negate: bool = False
+    source_path: str = ""
+    source_line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NotEnforced:
+    """A directive pidone accepts and records but does not enforce (sandboxing, resources)."""
+
+    section: str
+    key: str
+    value: str
+    source_path: str
+    source_line: int
+
+
+@dataclass(slots=True)
+class UnitSection:
+    """[Unit] (man 5 systemd.unit)."""
+
+    description: str = ""
+    documentation: list[str] = field(default_factory=list)
+    wants: list[str] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)
+    requisite: list[str] = field(default_factory=list)
+    binds_to: list[str] = field(default_factory=list)
+    part_of: list[str] = field(default_factory=list)
+    upholds: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    before: list[str] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
+    on_failure: list[str] = field(default_factory=list)
+    on_success: list[str] = field(default_factory=list)
+    propagates_reload_to: list[str] = field(default_factory=list)
+    reload_propagated_from: list[str] = field(default_factory=list)
+    joins_namespace_of: list[str] = field(default_factory=list)
+    requires_mounts_for: list[str] = field(default_factory=list)
+    on_failure_job_mode: str = "replace"
+    ignore_on_isolate: bool = False
+    stop_when_unneeded: bool = False
+    refuse_manual_start: bool = False
+    refuse_manual_stop: bool = False
+    allow_isolate: bool = False
+    default_dependencies: bool = True
+    collect_mode: str = "inactive"
+    job_timeout_usec: int = USEC_INFINITY
+    job_running_timeout_usec: int = USEC_INFINITY
+    job_timeout_action: str = "none"
+    start_limit_interval_usec: int = DEFAULT_START_LIMIT_INTERVAL_USEC
+    start_limit_burst: int = DEFAULT_START_LIMIT_BURST
+    start_limit_action: str = "none"
+    failure_action: str = "none"
+    success_action: str = "none"
+    failure_action_exit_status: int = -1
+    success_action_exit_status: int = -1
+    conditions: list[Condition] = field(default_factory=list)
+    asserts: list[Condition] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ExecContext:
+    """How processes are set up (man 5 systemd.exec): identity, environment, streams."""
+
+    user: str = ""
+    group: str = ""
+    supplementary_groups: list[str] = field(default_factory=list)
+    dynamic_user: bool = False
+    working_directory: str = ""  # "" = "/" for the system manager; "~" = User='s home
+    working_directory_missing_ok: bool = False  # the "-" prefix
+    root_directory: str = ""
+    umask: int = 0o022
+    environment: list[tuple[str, str]] = field(default_factory=list)
+    environment_files: list[tuple[str, bool]] = field(default_factory=list)  # (path, optional)
+    pass_environment: list[str] = field(default_factory=list)
+    unset_environment: list[str] = field(default_factory=list)
+    limits: dict[str, tuple[int, int]] = field(default_factory=dict)  # "NOFILE" -> (soft, hard)
+    nice: int | None = None
+    oom_score_adjust: int | None = None
+    io_scheduling_class: int | None = None
+    io_scheduling_priority: int | None = None
+    cpu_scheduling_policy: int | None = None
+    cpu_scheduling_priority: int | None = None
+    cpu_scheduling_reset_on_fork: bool = False
+    runtime_directory: list[str] = field(default_factory=list)
+    state_directory: list[str] = field(default_factory=list)
+    cache_directory: list[str] = field(default_factory=list)
+    logs_directory: list[str] = field(default_factory=list)
+    configuration_directory: list[str] = field(default_factory=list)
+    runtime_directory_mode: int = 0o755
+    state_directory_mode: int = 0o755
+    cache_directory_mode: int = 0o755
+    logs_directory_mode: int = 0o755
+    configuration_directory_mode: int = 0o755
+    runtime_directory_preserve: Literal["no", "yes", "restart"] = "no"
+    standard_input: str = "null"  # null tty tty-force tty-fail data file:P socket fd:N
+    standard_output: str = "journal"  # "" would mean: derive (see builder)
+    standard_error: str = "inherit"
+    standard_input_data: bytes = b""
+    tty_path: str = ""
+    tty_reset: bool = False
+    tty_vhangup: bool = False
+    syslog_identifier: str = ""
+    syslog_facility: int = 3
+    syslog_level: int = 6
+    syslog_level_prefix: bool = True
+    log_level_max: int = -1
+    log_extra_fields: list[str] = field(default_factory=list)
+    ignore_sigpipe: bool = True
+    no_new_privileges: bool = False
+    capability_bounding_set: int | None = None  # bit mask; None = unchanged (all)
+    ambient_capabilities: int = 0
+    secure_bits: int = 0
+    private_tmp: bool = False
+    private_devices: bool = False
+    private_network: bool = False
+    protect_system: Literal["no", "yes", "full", "strict"] = "no"
+    protect_home: Literal["no", "yes", "read-only", "tmpfs"] = "no"
+    read_write_paths: list[str] = field(default_factory=list)
+    read_only_paths: list[str] = field(default_factory=list)
+    inaccessible_paths: list[str] = field(default_factory=list)
+    bind_paths: list[str] = field(default_factory=list)
+    bind_read_only_paths: list[str] = field(default_factory=list)
+    temporary_file_system: list[str] = field(default_factory=list)
+    pam_name: str = ""
+    utmp_identifier: str = ""
+    timer_slack_nsec: int | None = None
+    permissions_start_only: bool = False
+
+
+@dataclass(slots=True)
+class KillContext:
+    """How processes are stopped (man 5 systemd.kill)."""
+
+    kill_mode: KillMode = "control-group"
+    kill_signal: int = 15
+    restart_kill_signal: int = 0  # 0 = same as kill_signal
+    final_kill_signal: int = 9
+    watchdog_signal: int = 6
+    send_sigkill: bool = True
+    send_sighup: bool = False
+
+
+@dataclass(slots=True)
+class ServiceSection:
+    """[Service] (man 5 systemd.service)."""
+
+    type: ServiceType = "simple"
+    type_explicit: bool = False
+    exit_type: ExitType = "main"
+    remain_after_exit: bool = False
+    guess_main_pid: bool = True
+    pid_file: str = ""
+    bus_name: str = ""
+    exec_condition: list[ExecCommand] = field(default_factory=list)
+    exec_start_pre: list[ExecCommand] = field(default_factory=list)
+    exec_start: list[ExecCommand] = field(default_factory=list)
+    exec_start_post: list[ExecCommand] = field(default_factory=list)
+    exec_reload: list[ExecCommand] = field(default_factory=list)
+    exec_stop: list[ExecCommand] = field(default_factory=list)
+    exec_stop_post: list[ExecCommand] = field(default_factory=list)
+    restart: RestartPolicy = "no"
+    restart_usec: int = DEFAULT_RESTART_USEC
+    restart_prevent_exit_status: ExitStatusSet = field(default_factory=ExitStatusSet)
+    restart_force_exit_status: ExitStatusSet = field(default_factory=ExitStatusSet)
+    success_exit_status: ExitStatusSet = field(default_factory=ExitStatusSet)
+    timeout_start_usec: int = DEFAULT_TIMEOUT_USEC
+    timeout_start_explicit: bool = False  # oneshot's default is infinity unless set
+    timeout_stop_usec: int = DEFAULT_TIMEOUT_USEC
+    timeout_abort_usec: int | None = None  # None = same as timeout_stop_usec
+    timeout_start_failure_mode: Literal["terminate", "abort", "kill"] = "terminate"
+    timeout_stop_failure_mode: Literal["terminate", "abort", "kill"] = "terminate"
+    runtime_max_usec: int = USEC_INFINITY
+    watchdog_usec: int = 0
+    notify_access: NotifyAccess = "none"
+    notify_access_explicit: bool = False
+    file_descriptor_store_max: int = 0
+    sockets: list[str] = field(default_factory=list)
+    non_blocking: bool = False
+    oom_policy: Literal["continue", "stop", "kill"] = "stop"
+    root_directory_start_only: bool = False
+    exec: ExecContext = field(default_factory=ExecContext)
+    kill: KillContext = field(default_factory=KillContext)
+
+
+@dataclass(slots=True)
+class SocketSection:
+    """[Socket] (man 5 systemd.socket). Listen entries keep their directive name."""
+
+    listen: list[tuple[str, str]] = field(default_factory=list)  # ("ListenStream", "80")
+    accept: bool = False
+    service: str = ""
+    socket_user: str = ""
+    socket_group: str = ""
+    socket_mode: int = 0o666
+    directory_mode: int = 0o755
+    backlog: int = 4096
+    bind_ipv6_only: str = "default"
+    reuse_port: bool = False
+    free_bind: bool = False
+    transparent: bool = False
+    broadcast: bool = False
+    pass_credentials: bool = False
+    pass_security: bool = False
+    keep_alive: bool = False
+    no_delay: bool = False
+    remove_on_stop: bool = False
+    symlinks: list[str] = field(default_factory=list)
+    file_descriptor_name: str = ""
+    max_connections: int = 64
+    max_connections_per_source: int = 0
+    trigger_limit_interval_usec: int = 2 * USEC_PER_SEC
+    trigger_limit_burst: int = 20
+    timeout_usec: int = DEFAULT_TIMEOUT_USEC
+    exec_start_pre: list[ExecCommand] = field(default_factory=list)
+    exec_start_post: list[ExecCommand] = field(default_factory=list)
+    exec_stop_pre: list[ExecCommand] = field(default_factory=list)
+    exec_stop_post: list[ExecCommand] = field(default_factory=list)
+    exec: ExecContext = field(default_factory=ExecContext)
+    kill: KillContext = field(default_factory=KillContext)
+
+
+@dataclass(slots=True)
+class TimerSection:
+    """[Timer] (man 5 systemd.timer). Calendar specs stay text; core.calendar parses them."""
+
+    on_active_usec: list[int] = field(default_factory=list)
+    on_boot_usec: list[int] = field(default_factory=list)
+    on_startup_usec: list[int] = field(default_factory=list)
+    on_unit_active_usec: list[int] = field(default_factory=list)
+    on_unit_inactive_usec: list[int] = field(default_factory=list)
+    on_calendar: list[str] = field(default_factory=list)
+    accuracy_usec: int = 60 * USEC_PER_SEC
+    randomized_delay_usec: int = 0
+    fixed_random_delay: bool = False
+    on_clock_change: bool = False
+    on_timezone_change: bool = False
+    unit: str = ""
+    persistent: bool = False
+    wake_system: bool = False
+    remain_after_elapse: bool = True
+
+
+@dataclass(slots=True)
+class Unit:
+    """One loaded unit: its identity, load state, every section, and what was said about it."""
+
+    id: str
+    names: tuple[str, ...]
+    type: str  # "service", "socket", "target", "timer", ...
+    load_state: LoadState
+    fragment_path: str = ""
+    source_path: str = ""
+    dropin_paths: tuple[str, ...] = ()
+    unit: UnitSection = field(default_factory=UnitSection)
+    install: InstallSection = field(default_factory=InstallSection)
+    service: ServiceSection | None = None
+    socket: SocketSection | None = None
+    timer: TimerSection | None = None
+    not_enforced: list[NotEnforced] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    load_error: str = ""  # the reason for bad-setting / error, one line
