@@ -1,0 +1,119 @@
+"""Read the host facts that unit-file specifiers need (machine id, boot id, os-release, user)."""
+
+from __future__ import annotations
+
+import grp
+import os
+import platform
+import pwd
+from types import MappingProxyType
+
+from pidone.core.specifiers import SpecifierHost
+
+# uname -m -> systemd's architecture names (src/basic/architecture.c, `systemd-detect-virt
+# --list`-style strings printed by `systemd-analyze` and used by %a and ConditionArchitecture=).
+_ARCHITECTURES = {
+    "x86_64": "x86-64",
+    "i386": "x86",
+    "i486": "x86",
+    "i586": "x86",
+    "i686": "x86",
+    "aarch64": "arm64",
+    "aarch64_be": "arm64-be",
+    "armv7l": "arm",
+    "armv8l": "arm",
+    "armv6l": "arm",
+    "ppc64le": "ppc64-le",
+    "ppc64": "ppc64",
+    "ppc": "ppc",
+    "s390x": "s390x",
+    "s390": "s390",
+    "riscv64": "riscv64",
+    "riscv32": "riscv32",
+    "mips64": "mips64",
+    "mips": "mips",
+    "loongarch64": "loongarch64",
+    "sparc64": "sparc64",
+    "alpha": "alpha",
+    "parisc": "parisc",
+    "parisc64": "parisc64",
+    "m68k": "m68k",
+    "sh4": "sh",
+    "arc": "arc",
+}
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def _join(root: str, path: str) -> str:
+    return os.path.join(root, path.lstrip("/"))
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    """os-release(5) KEY=value lines; quotes and backslash escapes in values removed."""
+    result: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+            if raw.strip()[len(key) + 1 :].strip()[0] == '"':
+                value = value.replace('\\"', '"').replace("\\\\", "\\").replace("\\$", "$")
+        result[key.strip()] = value
+    return result
+
+
+def _pretty_hostname(root: str) -> str:
+    text = _read_text(_join(root, "/etc/machine-info")) or ""
+    return parse_os_release(text).get("PRETTY_HOSTNAME", "")
+
+
+def read_specifier_host(root: str = "/") -> SpecifierHost:
+    """Collect SpecifierHost facts from `root` (files) and the running kernel and user.
+
+    Missing files give empty strings; os-release is looked up in /etc then /usr/lib.
+    """
+    machine_id = (_read_text(_join(root, "/etc/machine-id")) or "").strip()
+    boot_id = (_read_text(_join(root, "/proc/sys/kernel/random/boot_id")) or "").strip()
+    boot_id = boot_id.replace("-", "")  # %b is the 128-bit id without dashes, like %m
+    os_text = _read_text(_join(root, "/etc/os-release"))
+    if os_text is None:
+        os_text = _read_text(_join(root, "/usr/lib/os-release")) or ""
+    uname = platform.uname()
+    uid = os.getuid()
+    gid = os.getgid()
+    try:
+        pw = pwd.getpwuid(uid)
+        user_name, home, shell = pw.pw_name, pw.pw_dir, pw.pw_shell
+    except KeyError:
+        user_name, home, shell = str(uid), "/", "/bin/sh"
+    try:
+        group_name = grp.getgrgid(gid).gr_name
+    except KeyError:
+        group_name = str(gid)
+    return SpecifierHost(
+        hostname=uname.node,
+        machine_id=machine_id,
+        boot_id=boot_id,
+        kernel_release=uname.release,
+        architecture=_ARCHITECTURES.get(uname.machine, uname.machine),
+        os_release=MappingProxyType(parse_os_release(os_text)),
+        user_name=user_name,
+        uid=uid,
+        group_name=group_name,
+        gid=gid,
+        home=home,
+        shell=shell,
+        pretty_hostname=_pretty_hostname(root),
+        tmp_dir=os.environ.get("TMPDIR") or "/tmp",
+        var_tmp_dir=os.environ.get("TMPDIR") or "/var/tmp",
+    )
