@@ -1,0 +1,671 @@
+"""enable/disable/reenable/mask/unmask planning and unit-file states, as systemd 252 computes them.
+
+A sans-IO port of the behaviour of systemd 252 src/shared/install.c. The file system is a
+narrow seam (`InstallFS`); every symlink the plan would make or remove goes into an
+overlay, so later steps of the same plan see earlier ones (systemd works on the real tree
+as it goes), and `linux.install` applies `Plan.changes` in order afterwards. Rules:
+
+1. Discovery (install_info_traverse()): look for NAME in each search-path directory, then
+   for its template. A symlink inside the search path is an alias (followed by name, with
+   the instance carried over), one outside is a linked unit file, one to /dev/null (or an
+   empty file) a mask. Drop-ins read for [Install] are only `NAME.d/` and `TEMPLATE.d/`.
+2. State (unit_file_lookup_state()): masked[-runtime]; alias when asked by another name;
+   generated/transient by directory; enabled[-runtime] when a .wants/.requires link or an
+   Alias= link with a known name exists; indirect when links with other names exist or
+   only Also= is set; disabled when [Install] has rules; static otherwise.
+3. Enable creates links with the absolute fragment path (root stripped) as target;
+   .wants/.requires links are replaced when they point elsewhere, aliases are not.
+4. Disable removes, anywhere below the config directory and in readdir order, every
+   symlink whose name, template name, or resolved target (path or file name) is marked,
+   marking each removed path in turn and rescanning while new marks appear.
+
+The module is long because it is one algorithm; splitting it would scatter systemd's
+single code path (install.c is one 3,700-line file).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from pidone.core.install import Change, ChangeType, InstallSection, UnitFileState
+from pidone.core.unitname import (
+    ALIAS_TYPES,
+    TEMPLATE_TYPES,
+    instance_of,
+    is_valid_unit_name,
+    replace_instance,
+    template_of,
+    unit_type,
+)
+
+Kind = Literal["f", "l", "d", "c", "o"]  # regular, symlink, directory, char/block device, other
+FOLLOW_MAX = 64  # UNIT_FILE_FOLLOW_SYMLINK_MAX
+_LOAD = 1
+_FOLLOW_CONFIG = 2
+_DROPIN = 4
+
+# strerror() texts for the errno values this module produces
+STRERROR = {
+    "ENOENT": "No such file or directory",
+    "ELOOP": "Too many levels of symbolic links",
+    "EINVAL": "Invalid argument",
+    "EXDEV": "Invalid cross-device link",
+    "ENOLINK": "Link has been severed",
+    "EISDIR": "Is a directory",
+    "EBADMSG": "Bad message",
+    "ENOTTY": "Inappropriate ioctl for device",
+    "EUCLEAN": "Structure needs cleaning",
+    "EACCES": "Permission denied",
+    "ENOTDIR": "Not a directory",
+    "EIO": "Input/output error",
+}
+_CHANGE_FOR_ERRNO: dict[str, ChangeType] = {
+    "ENOENT": "not-found",
+    "ELOOP": "linked",
+    "EXDEV": "bad-alias",
+    "EUCLEAN": "bad-name",
+}
+
+
+class InstallError(Exception):
+    """A failed lookup; `code` is the errno name (ENOENT, ELOOP, ...)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+    @property
+    def strerror(self) -> str:
+        return STRERROR.get(self.code, self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class Stat:
+    kind: Kind
+    empty: bool  # systemd null_or_empty(): empty regular file or a device node
+
+
+class InstallPaths(Protocol):
+    """The parts of `linux.unitpaths.UnitPaths` the planner reads."""
+
+    @property
+    def root(self) -> str | None: ...
+    @property
+    def search_path(self) -> tuple[str, ...]: ...
+    @property
+    def known_dirs(self) -> tuple[str, ...]: ...
+    @property
+    def persistent_config(self) -> str: ...
+    @property
+    def runtime_config(self) -> str: ...
+    @property
+    def runtime_control(self) -> str: ...
+    @property
+    def transient(self) -> str: ...
+    @property
+    def generators(self) -> tuple[str, str, str]: ...
+
+
+class InstallFS(Protocol):
+    """The file-system questions the planner asks (implemented in linux.install)."""
+
+    @property
+    def paths(self) -> InstallPaths: ...
+    def lstat(self, path: str) -> Stat | None: ...
+    def stat(self, path: str) -> Stat | None: ...
+    def readlink(self, path: str) -> str | None: ...
+    def listdir(self, path: str) -> Sequence[tuple[str, Kind]]: ...
+    def realpath(self, path: str) -> str: ...
+    def same_file(self, a: str, b: str) -> bool: ...
+    def load_install(self, name: str, files: Sequence[str]) -> InstallSection | None: ...
+
+
+def _parent(path: str) -> str:
+    return path.rsplit("/", 1)[0] or "/"
+
+
+def _base(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def _startswith(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+class _Overlay:
+    """The file system as the plan so far would leave it."""
+
+    def __init__(self, fs: InstallFS) -> None:
+        self.fs = fs
+        self.links: dict[str, str] = {}
+        self.removed: set[str] = set()
+
+    def lstat(self, path: str) -> Stat | None:
+        if path in self.links:
+            return Stat("l", False)
+        if path in self.removed:
+            return None
+        return self.fs.lstat(path)
+
+    def readlink(self, path: str) -> str | None:
+        if path in self.links:
+            return self.links[path]
+        if path in self.removed:
+            return None
+        return self.fs.readlink(path)
+
+    def listdir(self, path: str) -> list[tuple[str, Kind]]:
+        out: list[tuple[str, Kind]] = []
+        for name, kind in self.fs.listdir(path):
+            full = f"{path}/{name}"
+            if full not in self.removed and full not in self.links:
+                out.append((name, kind))
+        prefix = path + "/"
+        for full in self.links:
+            if full.startswith(prefix) and "/" not in full[len(prefix) :]:
+                out.append((full[len(prefix) :], "l"))
+        dirs = {n for n, k in out if k == "d"}
+        for full in self.links:
+            if full.startswith(prefix):
+                first = full[len(prefix) :].split("/", 1)
+                if len(first) == 2 and first[0] not in dirs:
+                    dirs.add(first[0])
+                    out.append((first[0], "d"))
+        return out
+
+    def symlink(self, target: str, path: str) -> None:
+        self.links[path] = target
+
+    def unlink(self, path: str) -> None:
+        self.links.pop(path, None)
+        self.removed.add(path)
+
+
+@dataclass(slots=True)
+class _Info:
+    """systemd's InstallInfo: one name being looked up (mutable while it is resolved)."""
+
+    name: str
+    path: str | None = None
+    mode: str | None = None  # regular, masked, alias, linked
+    symlink_target: str | None = None
+    install: InstallSection = field(default_factory=InstallSection)
+    auxiliary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a verb would do: changes in systemctl's order, and its result."""
+
+    changes: tuple[Change, ...]
+    result: int  # < 0: the verb failed; for enable, 0 means "no installation config"
+    error: str | None = None  # errno name when the verb failed without a change saying why
+
+
+def validate_alias(filename: str, target: str) -> str | None:
+    """unit_validate_alias_symlink_or_warn(): None, or EINVAL / EXDEV / ELOOP."""
+    src, dst = _base(filename), _base(target)
+    if not is_valid_unit_name(src):
+        return "EINVAL"
+    src_type = unit_type(src)
+    if src_type not in ALIAS_TYPES:
+        return "EINVAL"
+    src_inst = instance_of(src)
+    if src_inst is not None and src_type not in TEMPLATE_TYPES:
+        return "EINVAL"
+    if src == dst:
+        return "ELOOP"
+    if not is_valid_unit_name(dst):
+        return "EXDEV"
+    dst_inst = instance_of(dst)
+
+    def kind(inst: str | None) -> str:
+        return "plain" if inst is None else ("template" if inst == "" else "instance")
+
+    if not (
+        kind(src_inst) == kind(dst_inst)
+        or (kind(src_inst), kind(dst_inst)) == ("instance", "template")
+    ):
+        return "EXDEV"
+    if kind(dst_inst) == "instance" and src_inst != dst_inst:
+        return "EXDEV"
+    if unit_type(dst) != src_type:
+        return "EXDEV"
+    return None
+
+
+def symlink_name_compatible(symlink: str, target: str, instance_propagation: bool) -> bool:
+    """unit_symlink_name_compatible()."""
+    inst = instance_of(symlink)
+    if symlink == target and inst != "" and is_valid_unit_name(symlink):
+        return True
+    template = template_of(symlink)
+    if template is None or not is_valid_unit_name(symlink):
+        return False
+    target_inst = instance_of(target)
+    if inst and target_inst == "" and template == target:
+        return True
+    return bool(instance_propagation and inst == "" and target_inst == "" and template == target)
+
+
+class Planner:
+    """One systemctl invocation's view of the unit tree (systemd's InstallContext + LookupPaths)."""
+
+    def __init__(self, fs: InstallFS) -> None:
+        self.fs = fs
+        self.paths = fs.paths
+        self.ov = _Overlay(fs)
+        self.changes: list[Change] = []
+        self._will: dict[str, _Info] = {}
+        self._have: dict[str, _Info] = {}
+
+    # ------------------------------------------------------------------ path classes
+    def _skip_root(self, path: str) -> str | None:
+        root = self.paths.root
+        if not root:
+            return path
+        if path == root:
+            return "/"
+        if path.startswith(root + "/"):
+            return path[len(root) :]
+        return None
+
+    def _is_generator(self, path: str) -> bool:
+        return _parent(path) in self.paths.generators
+
+    def _is_transient(self, path: str) -> bool:
+        return _parent(path) == self.paths.transient
+
+    def _is_config(self, path: str, check_parent: bool) -> bool:
+        p = _parent(path) if check_parent else path
+        return p in (self.paths.persistent_config, self.paths.runtime_config)
+
+    def _is_runtime(self, path: str, check_parent: bool) -> bool:
+        rpath = self._skip_root(path)
+        if rpath is not None and _startswith(rpath, "/run"):
+            return True
+        p = _parent(path) if check_parent else path
+        return p in (
+            self.paths.runtime_config,
+            *self.paths.generators,
+            self.paths.transient,
+            self.paths.runtime_control,
+        )
+
+    def _under_search_path(self, path: str) -> bool:
+        return any(_startswith(path, d) for d in self.paths.known_dirs)
+
+    def _in_search_path(self, path: str) -> bool:
+        return _parent(path) in self.paths.known_dirs
+
+    def _null_or_empty_with_root(self, path: str) -> bool:
+        if self._skip_root(path) == "/dev/null":
+            return True
+        st = self.fs.stat(path)
+        return st is not None and st.empty
+
+    def _add_change(self, change_type: ChangeType, path: str, source: str | None = None) -> None:
+        self.changes.append(Change(change_type, path, source))
+
+    def _add_error(self, code: str, path: str) -> None:
+        change_type = _CHANGE_FOR_ERRNO.get(code)
+        if change_type is None:
+            self.changes.append(Change("io", path, None, STRERROR.get(code, code)))
+        else:
+            self._add_change(change_type, path)
+
+    # ------------------------------------------------------------------ context
+    def _reset(self) -> None:
+        self._will = {}
+        self._have = {}
+
+    def _add(self, name: str | None, path: str | None = None, auxiliary: bool = False) -> _Info:
+        if name is None:
+            assert path is not None
+            name = _base(path)
+        if not is_valid_unit_name(name):
+            raise InstallError("EINVAL")
+        found = self._have.get(name) or self._will.get(name)
+        if found is not None:
+            found.auxiliary = found.auxiliary and auxiliary
+            return found
+        info = _Info(name=name, path=path, auxiliary=auxiliary)
+        self._will[name] = info
+        return info
+
+    # ------------------------------------------------------------------ loading
+    def _load(self, info: _Info, path: str, flags: int) -> None:
+        """unit_file_load() for a fragment."""
+        utype = unit_type(info.name)
+        if utype is None:
+            raise InstallError("EINVAL")
+        if instance_of(info.name) is not None and utype not in TEMPLATE_TYPES:
+            raise InstallError("EINVAL")
+        st = self.ov.lstat(path)
+        if st is None:
+            parent = self.ov.lstat(_parent(path))
+            raise InstallError("ENOTDIR" if parent is not None and parent.kind != "d" else "ENOENT")
+        if st.kind == "l":
+            raise InstallError("ELOOP")
+        if st.empty:
+            info.mode = "masked"
+            return
+        if st.kind == "d":
+            raise InstallError("EISDIR")
+        if st.kind != "f":
+            raise InstallError("ENOTTY" if not flags & _LOAD else "EBADMSG")
+        if flags & _LOAD:
+            section = self.fs.load_install(info.name, [path])
+            if section is None:
+                raise InstallError("EBADMSG")
+            info.install = section
+        info.mode = "regular"
+
+    def _load_or_readlink(self, info: _Info, path: str, flags: int) -> None:
+        try:
+            self._load(info, path, flags)
+            return
+        except InstallError as err:
+            if err.code != "ELOOP":
+                raise
+        target = self.ov.readlink(path)
+        if target is None:
+            raise InstallError("ENOENT")
+        root = self.paths.root
+        if target.startswith("/"):
+            full = (root + target) if root else target
+        else:
+            full = f"{_parent(path)}/{target}"
+        simplified = posixpath.normpath(full)
+        if simplified.startswith("//"):
+            simplified = simplified[1:]
+        directory = self.fs.realpath(_parent(simplified))
+        if not root or _startswith(directory, root):
+            simplified = f"{directory.rstrip('/')}/{_base(simplified)}"
+        outside = not self._under_search_path(simplified)
+        if not outside:
+            problem = validate_alias(path, simplified)
+            if problem is not None:
+                raise InstallError(problem)
+        info.symlink_target = simplified
+        if self._null_or_empty_with_root(simplified):
+            info.mode = "masked"
+        elif outside:
+            info.mode = "linked"
+        else:
+            info.mode = "alias"
+
+    def _conf_files(self, dirs: Sequence[str], suffix: str | None) -> list[str]:
+        """conf_files_list_strv(): first directory wins per file name; sorted by name."""
+        seen: dict[str, str] = {}
+        done: set[str] = set()
+        for d in dirs:
+            real = self.fs.realpath(d)
+            if real in done:
+                continue
+            done.add(real)
+            for name, _kind in self.ov.listdir(real):
+                if suffix is not None and not name.endswith(suffix):
+                    continue
+                seen.setdefault(name, f"{real}/{name}")
+        return [seen[n] for n in sorted(seen, key=lambda s: s.encode("utf-8", "surrogateescape"))]
+
+    def _search(self, info: _Info, flags: int) -> None:
+        """unit_file_search()."""
+        if info.mode is not None:
+            return
+        if info.path:
+            self._load_or_readlink(info, info.path, flags)
+            return
+        template = template_of(info.name) if instance_of(info.name) else None
+        found = False
+        for name in (info.name, template):
+            if name is None or found:
+                continue
+            for directory in self.paths.search_path:
+                path = f"{directory}/{name}"
+                try:
+                    self._load_or_readlink(info, path, flags)
+                except InstallError as err:
+                    if err.code in ("ENOENT", "ENOTDIR", "EACCES"):
+                        continue
+                    raise
+                info.path = path
+                found = True
+                break
+        if not found:
+            raise InstallError("ENOENT")
+        if info.mode == "masked":
+            return
+        dirs = [f"{d}/{info.name}.d" for d in self.paths.search_path]
+        if template:
+            dirs += [f"{d}/{template}.d" for d in self.paths.search_path]
+        dropins = self._conf_files(dirs, ".conf")
+        if not dropins or not flags & _LOAD:
+            for dropin in dropins:
+                st = self.fs.stat(dropin)
+                if st is not None and not st.empty and st.kind != "f":
+                    raise InstallError("EISDIR" if st.kind == "d" else "EBADMSG")
+            return
+        usable: list[str] = []
+        for dropin in dropins:
+            st = self.fs.stat(dropin)
+            if st is None:
+                raise InstallError("ENOENT")
+            if st.empty:
+                continue
+            if st.kind != "f":
+                raise InstallError("EISDIR" if st.kind == "d" else "EBADMSG")
+            usable.append(dropin)
+        if info.mode == "regular" and usable and info.path:
+            section = self.fs.load_install(info.name, [info.path, *usable])
+            if section is None:
+                raise InstallError("EBADMSG")
+            info.install = section
+
+    def _register_also(self, info: _Info) -> None:
+        for name in info.install.also:
+            if is_valid_unit_name(name):
+                self._add(name, auxiliary=True)
+
+    def _follow(self, info: _Info, flags: int, ignore_different_name: bool) -> None:
+        target = info.symlink_target
+        if info.mode not in ("alias", "linked") or target is None:
+            raise InstallError("EINVAL")
+        if not ignore_different_name and _base(target) != info.name:
+            raise InstallError("EXDEV")
+        info.path = target
+        info.mode = None
+        self._load_or_readlink(info, target, flags)
+
+    def _traverse(self, start: _Info, flags: int) -> _Info:
+        """install_info_traverse()."""
+        self._search(start, flags)
+        if start.mode == "regular":
+            self._register_also(start)
+        info = start
+        hops = 0
+        while info.mode in ("alias", "linked"):
+            hops += 1
+            if hops > FOLLOW_MAX:
+                raise InstallError("ELOOP")
+            if not flags & _FOLLOW_CONFIG and info.path and self._is_config(info.path, True):
+                raise InstallError("ELOOP")
+            try:
+                self._follow(info, flags, info.mode == "linked")
+            except InstallError as err:
+                if err.code != "EXDEV" or not info.symlink_target:
+                    raise
+                base = _base(info.symlink_target)
+                inst = instance_of(info.name)
+                if inst and instance_of(base) == "":
+                    buffer = replace_instance(base, inst)
+                    if buffer == info.name:
+                        self._follow(info, flags, True)
+                        continue
+                    base = buffer
+                info = self._add(base)
+                try:
+                    self._search(info, flags)
+                except InstallError as err2:
+                    raise InstallError("ENOLINK" if err2.code == "ENOENT" else err2.code) from None
+            if info.mode == "regular":
+                self._register_also(info)
+        return info
+
+    def _discover(self, name_or_path: str, flags: int, record: bool = True) -> _Info:
+        try:
+            if name_or_path.startswith("/"):
+                root = self.paths.root
+                start = self._add(None, (root + name_or_path) if root else name_or_path)
+            else:
+                start = self._add(name_or_path)
+            return self._traverse(start, flags)
+        except InstallError as err:
+            if record:
+                self._add_error(err.code, name_or_path)
+            raise
+
+    # ------------------------------------------------------------------ state
+    def _find_in_dir(
+        self,
+        entries: Sequence[tuple[str, Kind]],
+        dir_path: str,
+        info: _Info,
+        ignore_destination: bool,
+        match_name: bool,
+        ignore_same_name: bool,
+        config_path: str,
+        same: list[bool],
+    ) -> bool:
+        for name, kind in entries:
+            if kind != "l":
+                continue
+            found_path = found_dest = False
+            if not ignore_destination:
+                dest = self.ov.readlink(f"{dir_path}/{name}")
+                if dest is None:
+                    continue
+                if not dest.startswith("/"):
+                    dest = f"{dir_path}/{dest}"
+                found_dest = _base(dest) == info.name
+            if ignore_destination or not ignore_same_name:
+                found_path = name == info.name
+            if not found_path and ignore_destination and is_valid_unit_name(name):
+                template = template_of(name)
+                if template is not None:
+                    found_dest = template == info.name
+            if found_path and found_dest and f"{dir_path}/{name}" == f"{config_path}/{info.name}":
+                same[0] = True
+            elif (found_path or found_dest) and (not match_name or self._known_name(info, name)):
+                return True
+        return False
+
+    @staticmethod
+    def _known_name(info: _Info, name: str) -> bool:
+        if name == info.name or name in info.install.alias:
+            return True
+        default = info.install.default_instance
+        if default and instance_of(info.name) == "":
+            return replace_instance(info.name, default) == name
+        return False
+
+    def _find_symlinks(
+        self,
+        info: _Info,
+        match_name: bool,
+        ignore_same_name: bool,
+        config_path: str,
+        same: list[bool],
+    ) -> bool:
+        entries = self.ov.listdir(config_path)
+        for name, kind in entries:
+            if kind != "d":
+                continue
+            dot = name.rfind(".")
+            if dot < 0 or name[dot:] not in (".wants", ".requires"):
+                continue
+            sub = f"{config_path}/{name}"
+            if self._find_in_dir(
+                self.ov.listdir(sub),
+                sub,
+                info,
+                True,
+                match_name,
+                ignore_same_name,
+                config_path,
+                same,
+            ):
+                return True
+        return self._find_in_dir(
+            entries, config_path, info, False, match_name, ignore_same_name, config_path, same
+        )
+
+    def _find_symlinks_in_scope(self, info: _Info, match_name: bool) -> UnitFileState | None:
+        same_runtime = same_config = in_runtime = at_all = ignore_same = False
+        for directory in self.paths.search_path:
+            same = [False]
+            if self._find_symlinks(info, match_name, ignore_same, directory, same):
+                if directory == self.paths.persistent_config:
+                    return "enabled"
+                if self._is_runtime(directory, False):
+                    in_runtime = True
+                else:
+                    at_all = True
+            elif same[0]:
+                if directory == self.paths.persistent_config:
+                    same_config = True
+                elif self._is_runtime(directory, False):
+                    same_runtime = True
+            if not ignore_same and info.path and _startswith(info.path, directory):
+                ignore_same = True
+        if in_runtime:
+            return "enabled-runtime"
+        if at_all and instance_of(info.name):
+            return "static"
+        if same_config:
+            return "linked"
+        if same_runtime:
+            return "linked-runtime"
+        return None
+
+    def lookup_state(self, name: str) -> UnitFileState:
+        """unit_file_lookup_state(); raises InstallError."""
+        if not is_valid_unit_name(name):
+            raise InstallError("EINVAL")
+        self._reset()
+        info = self._discover(name, _LOAD | _FOLLOW_CONFIG, record=False)
+        assert info.path is not None
+        if info.mode == "masked":
+            return "masked-runtime" if self._is_runtime(info.path, True) else "masked"
+        if name != _base(info.path) and not instance_of(info.name):
+            return "alias"
+        if self._is_generator(info.path):
+            return "generated"
+        if self._is_transient(info.path):
+            return "transient"
+        state = self._find_symlinks_in_scope(info, True)
+        if state is not None:
+            return state
+        if self._find_symlinks_in_scope(info, False) is not None:
+            return "indirect"
+        if info.install.has_rules:
+            return "disabled"
+        if info.install.also:
+            return "indirect"
+        return "static"
+
+    def unit_exists(self, name: str) -> bool:
+        """unit_file_exists(): only "not found" counts as absent."""
+        saved_will, saved_have = self._will, self._have
+        self._reset()
+        try:
+            self._discover(name, 0, record=False)
+        except InstallError as err:
+            return err.code != "ENOENT"
+        finally:
+            self._will, self._have = saved_will, saved_have
+        return True

@@ -1,0 +1,352 @@
+"""The real file system behind `core.installplan`: lookups, [Install] reading, applying plans.
+
+`DiskFS` answers the planner's questions with cached lstat/readdir calls (one
+`systemctl list-unit-files` asks the same ones hundreds of times). Paths are absolute
+and already carry the `--root` prefix; symlink targets are resolved inside the root
+(systemd chase_symlinks() with a root directory), never on the host.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as st
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pidone.core.errors import Diagnostic, ValueParseError
+from pidone.core.install import (
+    NO_PRESET_STATES,
+    Change,
+    InstallSection,
+    PresetRule,
+    UnitFileState,
+    build_install_section,
+    parse_preset_file,
+    query_preset,
+)
+from pidone.core.installplan import InstallError, Kind, Planner, Stat
+from pidone.core.specifiers import SpecifierHost, expand_specifiers
+from pidone.core.unitfile import Assignment, parse_unit_file
+from pidone.core.unitname import KNOWN_SECTIONS, is_valid_unit_name, unit_type
+from pidone.linux.unitpaths import UnitPaths
+
+_MAX_UNIT_FILE = 16 * 1024 * 1024  # bigger files are refused before reading (not a unit)
+
+
+def _kind_of(mode: int) -> Kind:
+    if st.S_ISREG(mode):
+        return "f"
+    if st.S_ISLNK(mode):
+        return "l"
+    if st.S_ISDIR(mode):
+        return "d"
+    if st.S_ISCHR(mode) or st.S_ISBLK(mode):
+        return "c"
+    return "o"
+
+
+def _stat_of(result: os.stat_result) -> Stat:
+    kind = _kind_of(result.st_mode)
+    empty = kind == "c" or (kind == "f" and result.st_size == 0)
+    return Stat(kind, empty)
+
+
+@dataclass
+class DiskFS:
+    """InstallFS on the real disk, with caches for one command's lifetime."""
+
+    paths: UnitPaths
+    host: SpecifierHost | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _lstat: dict[str, Stat | None] = field(default_factory=dict)
+    _list: dict[str, list[tuple[str, Kind]]] = field(default_factory=dict)
+    _install: dict[tuple[str, tuple[str, ...]], InstallSection | None] = field(default_factory=dict)
+
+    def lstat(self, path: str) -> Stat | None:
+        if path in self._lstat:
+            return self._lstat[path]
+        try:
+            result: Stat | None = _stat_of(os.lstat(path))
+        except OSError:
+            result = None
+        self._lstat[path] = result
+        return result
+
+    def stat(self, path: str) -> Stat | None:
+        try:
+            return _stat_of(os.stat(self.realpath(path)))
+        except OSError:
+            return None
+
+    def readlink(self, path: str) -> str | None:
+        try:
+            return os.readlink(path)
+        except OSError:
+            return None
+
+    def listdir(self, path: str) -> list[tuple[str, Kind]]:
+        cached = self._list.get(path)
+        if cached is not None:
+            return cached
+        out: list[tuple[str, Kind]] = []
+        try:
+            with os.scandir(path) as it:
+                for entry in it:
+                    if entry.is_symlink():
+                        out.append((entry.name, "l"))
+                    elif entry.is_dir(follow_symlinks=False):
+                        out.append((entry.name, "d"))
+                    elif entry.is_file(follow_symlinks=False):
+                        out.append((entry.name, "f"))
+                    else:
+                        out.append((entry.name, "o"))
+        except OSError:
+            pass
+        self._list[path] = out
+        return out
+
+    def realpath(self, path: str) -> str:
+        return chase(path, self.paths.root)
+
+    def same_file(self, a: str, b: str) -> bool:
+        try:
+            return os.path.samefile(a, b)
+        except OSError:
+            return False
+
+    def _expander(self, name: str, fragment: str) -> Callable[[str], str]:
+        host = self.host
+        if host is None:
+            from pidone.linux.hostfacts import read_specifier_host
+
+            host = self.host = read_specifier_host(self.paths.root or "/")
+
+        def expand(text: str) -> str:
+            return expand_specifiers(text, name, host, fragment)
+
+        return expand
+
+    def load_install(self, name: str, files: Sequence[str]) -> InstallSection | None:
+        key = (name, tuple(files))
+        if key in self._install:
+            return self._install[key]
+        result = self._read_install(name, files)
+        self._install[key] = result
+        return result
+
+    def _read_install(self, name: str, files: Sequence[str]) -> InstallSection | None:
+        sections = KNOWN_SECTIONS.get(unit_type(name) or "", frozenset({"Unit", "Install"}))
+        assignments: list[Assignment] = []
+        for path in files:
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(_MAX_UNIT_FILE)
+            except OSError as err:
+                self.diagnostics.append(
+                    Diagnostic(path, 0, f"Failed to read: {err.strerror}", "error")
+                )
+                return None
+            parsed = parse_unit_file(data, path, sections)
+            if parsed.fatal:
+                self.diagnostics.extend(d for d in parsed.diagnostics if d.severity == "error")
+                return None
+            assignments.extend(a for a in parsed.assignments if a.section == "Install")
+        if not assignments:
+            return InstallSection()
+        needs_expansion = any("%" in a.value for a in assignments)
+        expand = self._expander(name, files[0]) if needs_expansion else None
+        section, diags = build_install_section(assignments, name, expand)
+        self.diagnostics.extend(diags)
+        return section
+
+
+def chase(path: str, root: str | None, max_links: int = 64) -> str:
+    """Resolve every symlink in `path` (which carries the root prefix) inside `root`.
+
+    Like systemd chase_symlinks(CHASE_NONEXISTENT): a missing tail is kept as is; absolute
+    link targets are taken relative to the root; `..` never climbs above the root.
+    """
+    base = root or ""
+    if base and (path == base or path.startswith(base + "/")):
+        rest = path[len(base) :]
+    else:
+        rest = path
+    todo = [p for p in rest.split("/") if p]
+    done = ""
+    links = 0
+    while todo:
+        part = todo.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            done = done.rsplit("/", 1)[0]
+            continue
+        candidate = f"{done}/{part}"
+        try:
+            target = os.readlink(base + candidate)
+        except OSError:
+            done = candidate
+            continue
+        links += 1
+        if links > max_links:
+            raise OSError(40, "Too many levels of symbolic links", base + candidate)
+        parts = [p for p in target.split("/") if p]
+        if target.startswith("/"):
+            done = ""
+        todo = parts + todo
+    return (base + done) or "/"
+
+
+def read_presets(paths: UnitPaths) -> tuple[PresetRule, ...]:
+    """All preset rules under the root, in systemd's order (CONF_PATHS("systemd/system-preset"))."""
+    root = paths.root or ""
+    dirs = [
+        f"{root}/etc/systemd/system-preset",
+        f"{root}/run/systemd/system-preset",
+        f"{root}/usr/local/lib/systemd/system-preset",
+        f"{root}/usr/lib/systemd/system-preset",
+        f"{root}/lib/systemd/system-preset",
+    ]
+    files: dict[str, str] = {}
+    seen: set[str] = set()
+    for d in dirs:
+        real = chase(d, paths.root)
+        if real in seen:
+            continue
+        seen.add(real)
+        try:
+            names = os.listdir(real)
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".preset"):
+                files.setdefault(name, f"{real}/{name}")
+    rules: list[PresetRule] = []
+    for name in sorted(files):
+        try:
+            with open(files[name], "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        found, _diags = parse_preset_file(data, files[name])
+        rules.extend(found)
+    return tuple(rules)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFileEntry:
+    """One row of `list-unit-files`: the file's path, its state, and its preset."""
+
+    path: str
+    name: str
+    state: UnitFileState
+    preset: str | None  # "enabled" / "disabled", None when systemctl shows "-"
+
+
+def list_unit_file_paths(paths: UnitPaths, fs: DiskFS) -> list[tuple[str, str]]:
+    """unit_file_get_list(): (name, path) of every unit file, first directory wins."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for directory in paths.search_path:
+        for name, kind in fs.listdir(directory):
+            if kind not in ("f", "l") or name in seen:
+                continue
+            if not is_valid_unit_name(name):
+                continue
+            seen.add(name)
+            out.append((name, f"{directory}/{name}"))
+    return out
+
+
+def list_unit_files(
+    paths: UnitPaths,
+    states: Sequence[str] = (),
+    patterns: Sequence[str] = (),
+    fs: DiskFS | None = None,
+) -> list[UnitFileEntry]:
+    """Every unit file with its state and preset, unsorted (systemctl sorts for display)."""
+    from fnmatch import fnmatchcase
+
+    disk = fs or DiskFS(paths)
+    planner = Planner(disk)
+    rules: tuple[PresetRule, ...] | None = None
+    out: list[UnitFileEntry] = []
+    for name, path in list_unit_file_paths(paths, disk):
+        if patterns and not any(fnmatchcase(name, p) for p in patterns):
+            continue
+        try:
+            state: UnitFileState = planner.lookup_state(name)
+        except InstallError:
+            state = "bad"
+        if states and state not in states:
+            continue
+        preset: str | None = None
+        if state not in NO_PRESET_STATES:
+            if rules is None:
+                rules = read_presets(paths)
+            preset = "enabled" if query_preset(rules, name) else "disabled"
+        out.append(UnitFileEntry(path, name, state, preset))
+    return out
+
+
+def unit_file_state(paths: UnitPaths, name: str, fs: DiskFS | None = None) -> UnitFileState:
+    """`systemctl is-enabled NAME` offline; raises InstallError (ENOENT: no such unit)."""
+    return Planner(fs or DiskFS(paths)).lookup_state(name)
+
+
+def _rmdir_parents(path: str, stop: str) -> None:
+    """systemd rmdir_parents(): remove now-empty directories between `path` and `stop`."""
+    directory = os.path.dirname(path)
+    while directory.startswith(stop + "/") and directory != stop:
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return
+        directory = os.path.dirname(directory)
+
+
+def apply_changes(changes: Sequence[Change], stop: str) -> list[Change]:
+    """Carry out the symlink changes of a plan, in order; returns changes that failed."""
+    failed: list[Change] = []
+    for index, change in enumerate(changes):
+        try:
+            if change.type == "symlink" and change.source is not None:
+                os.makedirs(os.path.dirname(change.path), mode=0o755, exist_ok=True)
+                replacing = index > 0 and changes[index - 1] == Change("unlink", change.path)
+                if replacing:
+                    tmp = f"{change.path}.pidone-tmp"
+                    os.symlink(change.source, tmp)
+                    os.replace(tmp, change.path)
+                else:
+                    os.symlink(change.source, change.path)
+            elif change.type == "unlink":
+                nxt = changes[index + 1] if index + 1 < len(changes) else None
+                if nxt is not None and nxt.type == "symlink" and nxt.path == change.path:
+                    continue  # replaced atomically by the next change
+                try:
+                    os.unlink(change.path)
+                except FileNotFoundError:
+                    continue
+                _rmdir_parents(change.path, stop)
+        except OSError as err:
+            failed.append(Change("io", change.path, None, err.strerror or str(err)))
+    return failed
+
+
+def new_planner(paths: UnitPaths) -> Planner:
+    return Planner(DiskFS(paths))
+
+
+__all__ = [
+    "DiskFS",
+    "InstallError",
+    "UnitFileEntry",
+    "ValueParseError",
+    "apply_changes",
+    "chase",
+    "list_unit_file_paths",
+    "list_unit_files",
+    "new_planner",
+    "read_presets",
+    "unit_file_state",
+]

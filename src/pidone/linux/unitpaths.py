@@ -1,0 +1,138 @@
+"""The unit search path (spec 01 §7): systemd 252's list, a `--root` prefix, PIDONE_UNIT_PATH.
+
+systemd 252 `lookup_paths_init()` (src/basic/path-lookup.c) builds, highest priority first:
+control dirs, transient, generator.early, /etc/systemd/system, attached, /run/systemd/system,
+attached, generator, /usr/local/lib, /lib (Debian's SYSTEM_DATA_UNIT_DIR), /usr/lib,
+generator.late. `$SYSTEMD_UNIT_PATH` (here PIDONE_UNIT_PATH; SYSTEMD_UNIT_PATH is honoured
+too) replaces the list; a trailing `:` appends the defaults. With a root directory every
+entry is prefixed by it. systemd removes textual duplicates; we also drop entries that are
+the same directory by real path (Debian: /lib -> usr/lib), keeping the first spelling, and
+remember every spelling in `known_dirs` so that a symlink into /usr/lib still counts as
+"inside the search path" (systemd's `expanded_search_path` in unit_file_build_name_map()).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_SYSTEM_DIRS: tuple[tuple[str, str], ...] = (
+    ("persistent_control", "/etc/systemd/system.control"),
+    ("runtime_control", "/run/systemd/system.control"),
+    ("transient", "/run/systemd/transient"),
+    ("generator_early", "/run/systemd/generator.early"),
+    ("persistent_config", "/etc/systemd/system"),
+    ("persistent_attached", "/etc/systemd/system.attached"),
+    ("runtime_config", "/run/systemd/system"),
+    ("runtime_attached", "/run/systemd/system.attached"),
+    ("generator", "/run/systemd/generator"),
+    ("", "/usr/local/lib/systemd/system"),
+    ("", "/lib/systemd/system"),
+    ("", "/usr/lib/systemd/system"),
+    ("generator_late", "/run/systemd/generator.late"),
+)
+DEFAULT_SEARCH_PATH: tuple[str, ...] = tuple(path for _, path in _SYSTEM_DIRS)
+ENV_VARS = ("PIDONE_UNIT_PATH", "SYSTEMD_UNIT_PATH")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPaths:
+    """Where unit files live, with the role of each special directory (root-prefixed)."""
+
+    root: str | None  # None for "/"
+    search_path: tuple[str, ...]  # the directories to look in, highest priority first
+    known_dirs: tuple[str, ...]  # search_path plus every other spelling of those dirs
+    persistent_config: str
+    runtime_config: str
+    persistent_control: str
+    runtime_control: str
+    transient: str
+    generator: str
+    generator_early: str
+    generator_late: str
+
+    @property
+    def generators(self) -> tuple[str, str, str]:
+        return (self.generator, self.generator_early, self.generator_late)
+
+    def strip_root(self, path: str) -> str:
+        """The path as seen inside the root (systemd skip_root())."""
+        if self.root and (path == self.root or path.startswith(self.root + "/")):
+            return path[len(self.root) :] or "/"
+        return path
+
+    def under_search_path(self, path: str) -> bool:
+        """True when `path` lies below one of the search-path directories."""
+        return any(path.startswith(d + "/") for d in self.known_dirs)
+
+    def in_search_path(self, path: str) -> bool:
+        """True when the parent directory of `path` is a search-path directory."""
+        return os.path.dirname(path) in self.known_dirs
+
+
+def _normalize_root(root: str | None) -> str | None:
+    if not root:
+        return None
+    clean = os.path.normpath(os.path.abspath(root))
+    return None if clean == "/" else clean
+
+
+def _prefix(root: str | None, path: str) -> str:
+    return root + path if root else path
+
+
+def _from_environ(environ: Mapping[str, str]) -> tuple[list[str] | None, bool]:
+    for var in ENV_VARS:
+        value = environ.get(var)
+        if value is None:
+            continue
+        append = value.endswith(":")
+        if append:
+            value = value[:-1]
+        paths = [os.path.normpath(os.path.abspath(p)) for p in value.split(":") if p]
+        return paths, append
+    return None, False
+
+
+def build_unit_paths(
+    root: str | None = None, environ: Mapping[str, str] | None = None
+) -> UnitPaths:
+    """The search path for the system manager under `root`, honouring PIDONE_UNIT_PATH."""
+    env = os.environ if environ is None else environ
+    croot = _normalize_root(root)
+    custom, append = _from_environ(env)
+    raw: list[str] = []
+    if custom is not None:
+        raw.extend(custom)
+    if custom is None or append:
+        raw.extend(DEFAULT_SEARCH_PATH)
+    search: list[str] = []
+    known: list[str] = []
+    seen_real: set[str] = set()
+    for path in raw:
+        full = _prefix(croot, path)
+        if full in known:
+            continue
+        known.append(full)
+        real = os.path.realpath(full)
+        if real != full and real not in known:
+            known.append(real)
+        if real in seen_real:
+            continue
+        seen_real.add(real)
+        search.append(full)
+    roles = {role: _prefix(croot, path) for role, path in _SYSTEM_DIRS if role}
+    return UnitPaths(
+        root=croot,
+        search_path=tuple(search),
+        known_dirs=tuple(known),
+        persistent_config=roles["persistent_config"],
+        runtime_config=roles["runtime_config"],
+        persistent_control=roles["persistent_control"],
+        runtime_control=roles["runtime_control"],
+        transient=roles["transient"],
+        generator=roles["generator"],
+        generator_early=roles["generator_early"],
+        generator_late=roles["generator_late"],
+    )
