@@ -1,0 +1,399 @@
+"""`pidone tree`: psmisc pstree 23.6 output, byte for byte, plus --units and -o json.
+
+Start-up matters (the whole run of `pstree -p` is ~10 ms on an idle box), so this module
+imports only what the chosen options need: no argparse, no locale, no re.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pidone.core.render import pstree
+from pidone.linux import ptscan
+
+USAGE = """\
+Usage: pidone tree [-acglpsStTuZ] [ -h | -H PID ] [ -n | -N type ]
+                   [ -A | -G | -U ] [ --units ] [ -o json ] [ PID | USER ]
+
+Display a tree of processes, like psmisc pstree.
+
+  -a, --arguments     show command line arguments
+  -A, --ascii         use ASCII line drawing characters
+  -c, --compact-not   don't compact identical subtrees
+  -C, --color=TYPE    color process by attribute
+                      (age)
+  -g, --show-pgids    show process group ids
+  -G, --vt100         use VT100 line drawing characters
+  -l, --long          don't truncate long lines
+  -n, --numeric-sort  sort output by PID
+  -p, --show-pids     show PIDs; implies -c
+  -s, --show-parents  show parents of the selected process
+  -t, --thread-names  show full thread names
+  -T, --hide-threads  hide threads, show only processes
+  -u, --uid-changes   show uid transitions
+  -U, --unicode       use UTF-8 (Unicode) line drawing characters
+  -V, --version       display version information
+      --units         group processes under the units that own them
+  -o, --output=json   print the tree as JSON (no merging, no truncation)
+
+  PID    start at this PID; default is 1 (init)
+  USER   show only trees rooted at processes of this user
+"""
+
+# getopt_long table: long name -> (short letter, takes a value)
+_LONG = {
+    "arguments": ("a", False),
+    "ascii": ("A", False),
+    "compact-not": ("c", False),
+    "color": ("C", True),
+    "vt100": ("G", False),
+    "highlight-all": ("h", False),
+    "highlight-pid": ("H", True),
+    "long": ("l", False),
+    "numeric-sort": ("n", False),
+    "ns-sort": ("N", True),
+    "show-pids": ("p", False),
+    "show-pgids": ("g", False),
+    "show-parents": ("s", False),
+    "ns-changes": ("S", False),
+    "thread-names": ("t", False),
+    "hide-threads": ("T", False),
+    "uid-changes": ("u", False),
+    "unicode": ("U", False),
+    "version": ("V", False),
+    "security-context": ("Z", False),
+    "units": ("\0units", False),
+    "output": ("o", True),
+    "help": ("\0help", False),
+}
+_SHORT_WITH_VALUE = frozenset("CHNo")
+_SHORT = frozenset("aAcCGhHnNpglsStTuUVZo")
+_UNSUPPORTED = {"N": "-N/--ns-sort", "S": "-S/--ns-changes", "Z": "-Z/--security-context"}
+
+
+class UsageError(Exception):
+    """Bad command line; the message (possibly empty) goes before the usage text."""
+
+
+@dataclass(frozen=True, slots=True)
+class Args:
+    """The parsed command line."""
+
+    flags: frozenset[str]
+    symbols: pstree.Symbols | None
+    colour_age: bool
+    highlight: str | None
+    output_json: bool
+    target: str | None
+
+
+def parse_argv(argv: Sequence[str]) -> Args:
+    """GNU getopt_long semantics: options anywhere, `--` ends them, unique long prefixes."""
+    flags: set[str] = set()
+    symbols: pstree.Symbols | None = None
+    colour_age = False
+    highlight: str | None = None
+    output_json = False
+    operands: list[str] = []
+    pending: list[tuple[str, str | None]] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg == "--":
+            operands.extend(argv[i:])
+            break
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].partition("=")
+            matches = [k for k in _LONG if k.startswith(name)]
+            if name in _LONG:
+                matches = [name]
+            if not matches:
+                raise UsageError(f"unrecognized option '--{name}'")
+            if len(matches) > 1:
+                options = " ".join(f"'--{m}'" for m in matches)
+                raise UsageError(f"option '--{name}' is ambiguous; possibilities: {options}")
+            letter, takes = _LONG[matches[0]]
+            if takes and not eq:
+                if i >= len(argv):
+                    raise UsageError(f"option '--{matches[0]}' requires an argument")
+                value = str(argv[i])
+                i += 1
+            elif not takes and eq:
+                raise UsageError(f"option '--{matches[0]}' doesn't allow an argument")
+            pending.append((letter, value if takes else None))
+            continue
+        if arg.startswith("-") and arg != "-":
+            j = 1
+            while j < len(arg):
+                letter = arg[j]
+                j += 1
+                if letter not in _SHORT:
+                    raise UsageError(f"invalid option -- '{letter}'")
+                if letter in _SHORT_WITH_VALUE:
+                    if j < len(arg):
+                        value = arg[j:]
+                    elif i < len(argv):
+                        value = argv[i]
+                        i += 1
+                    else:
+                        raise UsageError(f"option requires an argument -- '{letter}'")
+                    pending.append((letter, value))
+                    break
+                pending.append((letter, None))
+            continue
+        operands.append(arg)
+    for letter, optarg in pending:
+        if letter == "A":
+            symbols = pstree.ASCII
+        elif letter == "U":
+            symbols = pstree.UTF8
+        elif letter == "G":
+            symbols = pstree.VT100
+        elif letter == "C":
+            if (optarg or "").lower() != "age":
+                raise UsageError("")
+            colour_age = True
+        elif letter in ("h", "H"):
+            if highlight is not None:
+                raise UsageError("")
+            highlight = (optarg or "") if letter == "H" else ""
+        elif letter == "o":
+            if optarg != "json":
+                raise UsageError(f"unknown output format '{optarg}' (only json)")
+            output_json = True
+        elif letter in _UNSUPPORTED:
+            raise UsageError(f"{_UNSUPPORTED[letter]} is not supported by pidone tree")
+        else:
+            flags.add(letter)
+    if len(operands) > 1:
+        raise UsageError("")
+    return Args(
+        frozenset(flags),
+        symbols,
+        colour_age,
+        highlight,
+        output_json,
+        operands[0] if operands else None,
+    )
+
+
+def _strtol(text: str, base: int) -> int | None:
+    """C strtol() over the whole string: None when anything is left over or nothing parsed."""
+    s = text.lstrip(" \t\n\v\f\r")
+    sign = -1 if s.startswith("-") else 1
+    if s[:1] in "+-" and s:
+        s = s[1:]
+    if base == 0:
+        if s[:2].lower() == "0x" and len(s) > 2:
+            base, s = 16, s[2:]
+        elif s.startswith("0"):
+            base = 8
+        else:
+            base = 10
+    if not s or not all(c in "0123456789abcdefghijklmnopqrstuvwxyz"[:base] for c in s.lower()):
+        return None
+    return sign * min(int(s, base), 2**63 - 1)
+
+
+def output_width() -> int:
+    """psmisc get_output_width(): $COLUMNS if a positive number, the tty width, else 132."""
+    columns = os.environ.get("COLUMNS")
+    if columns:
+        value = _strtol(columns, 0)
+        if value is not None and 0 < value < 0x7FFFFFFF:
+            return value
+    try:
+        cols = os.get_terminal_size(1).columns
+    except OSError:
+        cols = 0
+    return cols or 132
+
+
+def default_symbols() -> pstree.Symbols:
+    """UTF-8 drawing when stdout is a tty and the locale's codeset is UTF-8, else ASCII.
+
+    psmisc also probes the terminal for VT100 graphics, but then uses ASCII anyway.
+    """
+    if not os.isatty(1):
+        return pstree.ASCII
+    import _locale
+
+    env = ptscan.read_initial_locale_env()
+    name = env.get("LC_ALL") or env.get("LC_CTYPE") or env.get("LANG") or "C"
+    saved = _locale.setlocale(_locale.LC_CTYPE)
+    try:
+        _locale.setlocale(_locale.LC_CTYPE, name)
+        utf8 = _locale.nl_langinfo(_locale.CODESET) == "UTF-8"
+    except getattr(_locale, "Error", ValueError):  # locale.Error; absent from typeshed's _locale
+        utf8 = False
+    finally:
+        _locale.setlocale(_locale.LC_CTYPE, saved)
+    return pstree.UTF8 if utf8 else pstree.ASCII
+
+
+def units_from_daemon(pids: Sequence[int]) -> Mapping[int, str] | None:
+    """SEAM for daemon-provided attribution: pid -> unit from a running pidoned.
+
+    There is no daemon query for this yet, so this returns None ("no daemon") and
+    attribution falls back to cgroup membership (ptscan.read_cgroup_units).
+    """
+    return None
+
+
+def unit_attribution(pids: Sequence[int]) -> Mapping[int, str]:
+    """The daemon's word when it runs, else cgroup membership, else nothing."""
+    owned = units_from_daemon(pids)
+    if owned is not None:
+        return owned
+    return ptscan.read_cgroup_units(pids)
+
+
+def _user_names(tree: pstree.ProcTree, pids: Sequence[int]) -> dict[int, str]:
+    import pwd
+
+    names: dict[int, str] = {}
+    for pid in pids:
+        st = tree.stat(pid)
+        if st is None or st.uid in names:
+            continue
+        try:
+            names[st.uid] = pwd.getpwuid(st.uid).pw_name
+        except KeyError:
+            names[st.uid] = str(st.uid)
+    names.setdefault(0, _root_name())
+    return names
+
+
+def _root_name() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(0).pw_name
+    except KeyError:
+        return "0"
+
+
+def _fail(message: str, code: int = 1) -> int:
+    sys.stderr.write(message + "\n")
+    return code
+
+
+def main(argv: list[str]) -> int:
+    """Entry of `pidone tree`; argv has neither the program name nor the verb."""
+    try:
+        args = parse_argv(argv)
+    except UsageError as err:
+        if str(err):
+            sys.stderr.write(f"pidone tree: {err}\n")
+        sys.stderr.write(USAGE)
+        return 1
+    flags = args.flags
+    if "\0help" in flags:
+        sys.stdout.write(USAGE)
+        return 0
+    if "V" in flags:
+        from pidone import __version__
+
+        sys.stderr.write(f"pidone tree {__version__} (output of pstree (PSmisc) 23.6)\n")
+        return 0
+    if args.highlight is not None:
+        term = os.environ.get("TERM")
+        if args.highlight and not term:
+            return _fail("TERM is not set")
+        if term:
+            return _fail("pidone tree: -h/-H (highlighting) is not supported")
+    width = output_width()
+    root_pid = ptscan.find_root_pid()
+    pid = root_pid
+    pid_set = False
+    uid: int | None = None
+    if args.target is not None:
+        target = args.target
+        if target[:1].isdigit() and target[:1].isascii():
+            value = _strtol(target, 10)
+            if value is None:
+                sys.stderr.write(USAGE)
+                return 1
+            # strtol() result stored in a pid_t (int32)
+            pid = (value + 2**31) % 2**32 - 2**31
+            pid_set = True
+        else:
+            import pwd
+
+            try:
+                uid = pwd.getpwnam(target).pw_uid
+            except KeyError:
+                return _fail(f"No such user name: {target}")
+    try:
+        stats = ptscan.read_stats()
+    except OSError as err:
+        return _fail(f"/proc: {err.strerror}")
+    if not stats:
+        return _fail("/proc is empty (not mounted ?)")
+    tree = pstree.ProcTree(stats, root_pid)
+    threads = "T" not in flags
+    thread_names = "t" in flags
+    if pid not in tree and threads:
+        # a thread id as the argument: psmisc finds thread nodes too
+        _attach_threads(tree, (st.pid for st in stats), thread_names)
+    if "s" in flags and pid_set:
+        if not tree.trim_to_parents(pid):
+            return _fail(f"Process {pid} not found.")
+        pid = root_pid
+    by_pid = "n" in flags
+    if uid is not None:
+        roots = tree.user_roots(uid, by_pid)
+        if not roots and not args.output_json:
+            return _fail("No processes found.")
+    else:
+        roots = [pid]
+    shown = tree.shown_pids(roots)
+    if threads:
+        _attach_threads(tree, shown, thread_names)
+    truncate = "l" not in flags
+    if "a" in flags or args.output_json:
+        limit = pstree.cmdline_limit(width, truncate and not args.output_json)
+        for p in shown:
+            raw = ptscan.read_cmdline(p, limit)
+            if raw is not None:
+                tree.set_cmdline(p, raw)
+    units = unit_attribution(shown) if "\0units" in flags else None
+    if args.output_json:
+        text = tree.to_json(roots, units, by_pid)
+    else:
+        options = pstree.TreeOptions(
+            symbols=args.symbols or default_symbols(),
+            width=width,
+            truncate=truncate,
+            show_pids="p" in flags,
+            show_pgids="g" in flags,
+            show_args="a" in flags,
+            compact="c" not in flags,
+            uid_changes="u" in flags,
+            user_names=_user_names(tree, shown) if "u" in flags else {},
+            ages=_ages(tree, shown) if args.colour_age else None,
+        )
+        if units is not None:
+            text = tree.render_units(roots, units, options, by_pid)
+        elif uid is not None:
+            text = tree.render_user(uid, options, by_pid) or ""
+        else:
+            text = tree.render(pid, options, by_pid)
+    out = sys.stdout.buffer
+    out.write(text.encode("utf-8", "surrogateescape"))
+    out.flush()
+    return 0
+
+
+def _attach_threads(tree: pstree.ProcTree, pids: Iterable[int], own_names: bool) -> None:
+    for p in tree.threads_wanted(pids):
+        tree.add_threads(p, ptscan.read_threads(p, own_names))
+
+
+def _ages(tree: pstree.ProcTree, shown: Sequence[int]) -> dict[int, int]:
+    starts = {p: st.starttime for p in shown if (st := tree.stat(p)) is not None}
+    return ptscan.read_ages(starts, starts)

@@ -1,0 +1,657 @@
+"""Pure pstree (psmisc 23.6): build the tree from /proc snapshots, merge, sort, draw, truncate.
+
+Theory of operation (psmisc src/pstree.c, checked byte for byte against pstree 23.6):
+
+1. Every /proc/PID/stat line gives one process; processes arrive in /proc readdir order
+   (ascending PID). A process whose ppid is unknown hangs under a "?" placeholder for that
+   ppid; placeholders that never turn up are moved under the root (fix_orphans), newest
+   first. PID == PPID counts as PPID 0; PID 0 is never anybody's child.
+2. Threads (/proc/PID/task/TID, TID != PID) are children of their process, named
+   `{comm}` after the *process* comm (or the thread's own comm with -t), owned by the
+   process's uid. They are inserted just before the process itself.
+3. Children are kept sorted: by name (bytewise strcmp), then uid, then insertion order;
+   with -n by PID only.
+4. Identical sibling subtrees (same names, same child shapes, same uid only with -u) are
+   merged into `N*[...]` unless -c or -p. With -a only threads are merged.
+5. Output is counted per UTF-8 character; the first width-1 characters of a line are
+   printed, the character in the last column becomes one `+` per byte, the rest is dropped
+   (psmisc out_char()). Colour escapes do not count.
+
+`ProcTree` is built once from snapshots; the caller asks it which processes will be shown
+(`shown_pids`), reads threads and arguments for those only, attaches them, then renders.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+# psmisc comm.h COMM_LEN since 23.2 ("Command names increased from 16 to 64 characters");
+# PROC.comm holds COMM_LEN + 2 bytes for the thread braces, so names stop at 65 bytes.
+COMM_LEN = 64
+_NAME_MAX = COMM_LEN + 1
+# glibc BUFSIZ: with -l, pstree reads at most BUFSIZ + 1 bytes of /proc/PID/cmdline.
+UNTRUNCATED_ARGS_LIMIT = 8192 + 1
+NO_UNIT = "(no unit)"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcStat:
+    """What pstree takes from one /proc/PID/stat (plus the owner of /proc/PID)."""
+
+    pid: int
+    ppid: int
+    pgid: int
+    uid: int
+    comm: bytes
+    nthreads: int = 1
+    starttime: int = 0  # clock ticks after boot (stat field 22), for -C age
+
+
+@dataclass(frozen=True, slots=True)
+class Symbols:
+    """One set of line-drawing pieces (psmisc sym_ascii / sym_utf / sym_vt100)."""
+
+    empty_2: str
+    branch_2: str
+    vert_2: str
+    last_2: str
+    single_3: str
+    first_3: str
+
+
+ASCII = Symbols("  ", "|-", "| ", "`-", "---", "-+-")
+UTF8 = Symbols("  ", "├─", "│ ", "└─", "───", "─┬─")
+_VT_BEG, _VT_END = "\x1b(0\x0f", "\x1b(B"
+VT100 = Symbols(
+    "  ",
+    f"{_VT_BEG}tq{_VT_END}",
+    f"{_VT_BEG}x{_VT_END} ",
+    f"{_VT_BEG}mq{_VT_END}",
+    f"{_VT_BEG}qqq{_VT_END}",
+    f"{_VT_BEG}qwq{_VT_END}",
+)
+
+# -C age: green below a minute, yellow below an hour, red otherwise; reset after the label.
+_AGE_COLOURS = ((60, "\x1b[32m"), (3600, "\x1b[33m"))
+_AGE_OLD = "\x1b[31m"
+_COLOUR_RESET = "\x1b[0m"
+
+
+@dataclass(frozen=True, slots=True)
+class TreeOptions:
+    """Rendering switches, named after pstree's options."""
+
+    symbols: Symbols = ASCII
+    width: int = 132
+    truncate: bool = True  # off with -l
+    show_pids: bool = False  # -p (also turns compaction off)
+    show_pgids: bool = False  # -g (does NOT turn compaction off since psmisc 23.5)
+    show_args: bool = False  # -a
+    compact: bool = True  # -c turns it off
+    uid_changes: bool = False  # -u
+    user_names: Mapping[int, str] = field(default_factory=dict)  # uid -> name for -u
+    ages: Mapping[int, int] | None = None  # pid -> age in seconds, for -C age
+
+    @property
+    def args_limit(self) -> int:
+        """How many bytes of /proc/PID/cmdline pstree reads (and so shows) with -a."""
+        return cmdline_limit(self.width, self.truncate)
+
+
+def cmdline_limit(width: int, truncate: bool) -> int:
+    """psmisc read_proc(): output width + 1 bytes, or BUFSIZ + 1 with -l."""
+    return width + 1 if truncate else UNTRUNCATED_ARGS_LIMIT
+
+
+class _Node:
+    """One process, thread or placeholder while the tree is built (internal, mutable)."""
+
+    __slots__ = (
+        "children",
+        "cmdline",
+        "fixed",
+        "name",
+        "parent",
+        "pgid",
+        "pid",
+        "seq",
+        "thread",
+        "uid",
+    )
+
+    def __init__(self, pid: int, name: bytes, uid: int, seq: tuple[int, int, int]) -> None:
+        self.pid = pid
+        self.name = name[:_NAME_MAX]
+        self.uid = uid
+        self.pgid = 0
+        self.seq = seq
+        self.thread = False
+        self.fixed = False  # children trimmed by -s: no threads are added any more
+        self.cmdline: bytes | None = None  # raw /proc/PID/cmdline bytes, when read
+        self.children: list[_Node] = []
+        self.parent: _Node | None = None
+
+
+def thread_label(comm: bytes) -> bytes:
+    """`{comm}` as psmisc's THREAD_FORMAT "{%.*s}" with COMM_LEN, cut to the PROC.comm size."""
+    return (b"{" + comm[:COMM_LEN] + b"}")[:_NAME_MAX]
+
+
+def parse_args(raw: bytes, limit: int) -> tuple[bytes, ...] | None:
+    """The arguments pstree -a prints after the name, from a cmdline read of `limit` bytes.
+
+    psmisc set_args(): a read that filled the buffer loses its last byte, a NUL is
+    appended, NUL runs are counted as separators and argv[0] is skipped. The last entry
+    is normally the empty string after the final NUL; when the read was cut there is no
+    such NUL, which is why the space before the last shown argument goes missing.
+    An empty cmdline (kernel thread, zombie) gives () and is printed as "(comm)"; a
+    cmdline without any NUL gives None (nothing printed).
+    """
+    if len(raw) >= limit:
+        raw = raw[: limit - 1]
+    if not raw:
+        return ()
+    buf = raw + b"\0"
+    last = len(buf) - 1
+    argc = 0
+    i = 0
+    while i < last:
+        if buf[i] == 0:
+            argc += 1
+            while i < last and buf[i] == 0:
+                i += 1
+        i += 1
+    if argc == 0:
+        return None
+    return tuple(buf.split(b"\0")[1 : argc + 1])
+
+
+_PRINTABLE = frozenset(range(0x20, 0x7F)) - {0x5C}
+_ESCAPES = {b: f"\\{b:03o}" for b in range(256) if b not in _PRINTABLE}
+_ESCAPES[0x5C] = "\\\\"
+
+
+def escape_name(name: bytes) -> str:
+    """psmisc out_args(): `\\` doubled, bytes outside ' '..'~' as `\\ooo` (signed char compare)."""
+    text = name.decode("latin-1")
+    if text.isascii() and text.isprintable() and "\\" not in text:
+        return text
+    return text.translate(_ESCAPES)
+
+
+def _arg_cost(arg: bytes) -> int:
+    # The fit test of dump_tree() counts 1 per printable byte (backslash included) and 4
+    # for the rest, which is not quite what out_args() then prints.
+    cost = len(arg)
+    for byte in arg:
+        if byte < 0x20 or byte > 0x7E:
+            cost += 3
+    return cost
+
+
+class ProcTree:
+    """The process tree as psmisc builds it, plus the queries the scanner needs."""
+
+    def __init__(self, stats: Iterable[ProcStat], root_pid: int = 1) -> None:
+        self.root_pid = root_pid
+        nodes: dict[int, _Node] = {}
+        placeholders: list[_Node] = []
+        self._nodes = nodes
+        self._stats: dict[int, ProcStat] = {}
+        index = -1
+        for index, st in enumerate(stats):
+            self._stats[st.pid] = st
+            node = nodes.get(st.pid)
+            if node is None:
+                node = nodes[st.pid] = _Node(st.pid, st.comm, st.uid, (index, 1, 0))
+            else:
+                node.name = st.comm[:_NAME_MAX]
+                node.uid = st.uid
+                node.seq = (index, 1, 0)
+            node.pgid = st.pgid
+            ppid = 0 if st.ppid == st.pid else st.ppid
+            parent = nodes.get(ppid)
+            if parent is None:
+                parent = nodes[ppid] = _Node(ppid, b"?", 0, (0, 0, 0))
+                placeholders.append(parent)
+            if st.pid != 0:
+                parent.children.append(node)
+                node.parent = parent
+        self._count = index + 1
+        root = nodes.get(root_pid)
+        if root is None:
+            root = nodes[root_pid] = _Node(root_pid, b"?", 0, (0, 0, 0))
+            placeholders.append(root)
+        # fix_orphans(): placeholders still without a parent go under the root, walking
+        # psmisc's list, which is newest first.
+        order = self._count
+        for node in reversed(placeholders):
+            if node.pid in (0, 1) or node.parent is not None:
+                continue
+            order += 1
+            node.seq = (order, 0, 0)
+            root.children.append(node)
+            node.parent = root
+
+    # -- queries -------------------------------------------------------------------------
+
+    def __contains__(self, pid: int) -> bool:
+        return pid in self._nodes
+
+    def stat(self, pid: int) -> ProcStat | None:
+        """The snapshot a process came from (None for placeholders and threads)."""
+        return self._stats.get(pid)
+
+    def trim_to_parents(self, pid: int) -> bool:
+        """-s: every ancestor of `pid` keeps only the child on the way down; False if absent."""
+        node = self._nodes.get(pid)
+        if node is None:
+            return False
+        while node.parent is not None:
+            node.parent.children = [node]
+            node.parent.fixed = True
+            node = node.parent
+        return True
+
+    def user_roots(self, uid: int, by_pid: bool = False) -> list[int]:
+        """psmisc dump_by_user(): topmost processes of `uid` under the root, in output order."""
+        roots: list[int] = []
+        start = self._nodes.get(self.root_pid)
+        stack = [start] if start is not None else []
+        while stack:
+            node = stack.pop()
+            if node.uid == uid:
+                roots.append(node.pid)
+                continue
+            stack.extend(reversed(self._sorted(node, by_pid)))
+        return roots
+
+    def shown_pids(self, roots: Iterable[int]) -> list[int]:
+        """Processes (not threads, not placeholders) in the subtrees of `roots`."""
+        shown: list[int] = []
+        stack = [self._nodes[pid] for pid in roots if pid in self._nodes]
+        stats = self._stats
+        while stack:
+            node = stack.pop()
+            if not node.thread and node.pid in stats:
+                shown.append(node.pid)
+            stack.extend(node.children)
+        return shown
+
+    def threads_wanted(self, pids: Iterable[int]) -> list[int]:
+        """Of `pids`, the processes whose stat says they have more than one thread."""
+        stats = self._stats
+        return [
+            pid
+            for pid in pids
+            if (st := stats.get(pid)) is not None and st.nthreads > 1 and not self._nodes[pid].fixed
+        ]
+
+    # -- attaching what the scanner read later -----------------------------------------------
+
+    def add_threads(self, pid: int, threads: Sequence[tuple[int, bytes | None]]) -> None:
+        """Attach (tid, own comm or None) threads of process `pid`, in task readdir order."""
+        node = self._nodes.get(pid)
+        if node is None or node.fixed:
+            return
+        seq0 = node.seq[0]
+        for k, (tid, own) in enumerate(threads):
+            if tid == pid or tid == 0 or tid in self._nodes:
+                continue
+            child = _Node(
+                tid, thread_label(node.name if own is None else own), node.uid, (seq0, 0, k)
+            )
+            child.thread = True
+            child.pgid = node.pgid
+            child.parent = node
+            node.children.append(child)
+            self._nodes[tid] = child
+
+    def set_cmdline(self, pid: int, raw: bytes) -> None:
+        """Attach what was read of /proc/PID/cmdline (at most cmdline_limit() bytes)."""
+        node = self._nodes.get(pid)
+        if node is not None:
+            node.cmdline = raw
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def _sorted(self, node: _Node, by_pid: bool) -> list[_Node]:
+        kids = node.children
+        if len(kids) > 1:
+            if by_pid:
+                kids.sort(key=lambda n: n.pid)
+            else:
+                kids.sort(key=lambda n: (n.name, n.uid, n.seq))
+        return kids
+
+    def render(self, pid: int, options: TreeOptions, by_pid: bool = False) -> str:
+        """Text of the tree rooted at `pid` (nothing when there is no such node)."""
+        node = self._nodes.get(pid)
+        if node is None:
+            return ""
+        out = _Out(options.width, options.truncate)
+        _dump(self, node, options, by_pid, out, 0)
+        return "".join(out.parts)
+
+    def render_user(self, uid: int, options: TreeOptions, by_pid: bool = False) -> str | None:
+        """pstree USER: every topmost process of `uid`, or None when there is none."""
+        roots = self.user_roots(uid, by_pid)
+        if not roots:
+            return None
+        out = _Out(options.width, options.truncate)
+        for i, pid in enumerate(roots):
+            if i:
+                out.parts.append("\n")
+            _dump(self, self._nodes[pid], options, by_pid, out, uid)
+        return "".join(out.parts)
+
+    def render_units(
+        self,
+        roots: Sequence[int],
+        units: Mapping[int, str],
+        options: TreeOptions,
+        by_pid: bool = False,
+    ) -> str:
+        """--units: one tree per unit (sorted by name, unowned last), processes below."""
+        forest = _unit_forest(self, roots, units, by_pid)
+        out = _Out(options.width, options.truncate)
+        for header in forest:
+            _dump(self, header, options, by_pid, out, 0)
+        return "".join(out.parts)
+
+    def to_json(
+        self,
+        roots: Sequence[int],
+        units: Mapping[int, str] | None,
+        by_pid: bool = False,
+    ) -> str:
+        """-o json: nested objects, no merging, no truncation, one document."""
+        if units is None:
+            doc: object = [
+                self._json_node(self._nodes[p], by_pid, None) for p in roots if p in self
+            ]
+        else:
+            doc = [
+                {
+                    "unit": None if header.name.decode() == NO_UNIT else header.name.decode(),
+                    "processes": [self._json_node(n, by_pid, units) for n in header.children],
+                }
+                for header in _unit_forest(self, roots, units, by_pid)
+            ]
+        return json.dumps(doc, ensure_ascii=False) + "\n"
+
+    def _json_node(self, node: _Node, by_pid: bool, units: Mapping[int, str] | None) -> object:
+        obj: dict[str, object] = {
+            "pid": node.pid,
+            "name": node.name.decode("utf-8", "replace"),
+            "kind": "thread"
+            if node.thread
+            else "process"
+            if node.pid in self._stats
+            else "unknown",
+            "pgid": node.pgid,
+            "uid": node.uid,
+        }
+        if node.cmdline is not None:
+            words = node.cmdline.split(b"\0")
+            if words[-1] == b"":
+                words.pop()
+            obj["cmdline"] = [w.decode("utf-8", "replace") for w in words]
+        if units is not None:
+            obj["unit"] = units.get(node.pid)
+        kids = self._sorted(node, by_pid)
+        obj["children"] = [
+            self._json_node(k, by_pid, units)
+            for k in kids
+            if units is None or k.thread or units.get(k.pid) == units.get(node.pid)
+        ]
+        return obj
+
+
+class _Out:
+    """psmisc's out_char() state: characters per line, the `+` in the last column."""
+
+    __slots__ = ("parts", "trunc", "width", "x")
+
+    def __init__(self, width: int, trunc: bool) -> None:
+        self.parts: list[str] = []
+        self.x = 0  # characters on the current line so far (psmisc cur_x - 1)
+        self.width = width
+        self.trunc = trunc
+
+    def text(self, s: str) -> None:
+        x = self.x
+        end = x + len(s)
+        self.x = end
+        limit = self.width - 1
+        if end <= limit or not self.trunc:
+            self.parts.append(s)
+            return
+        keep = limit - x
+        if keep >= 0:
+            if keep:
+                self.parts.append(s[:keep])
+            # The character landing in the last column is replaced by '+', once per byte.
+            self.parts.append("+" * len(s[keep].encode("utf-8", "surrogateescape")))
+
+    def newline(self) -> None:
+        self.parts.append("\n")
+        self.x = 0
+
+
+def _signatures(tree: ProcTree, top: _Node, by_pid: bool, with_uid: bool) -> dict[int, int]:
+    """Interned shape ids (name, uid with -u, child shapes in order) for psmisc tree_equal()."""
+    ids: dict[object, int] = {}
+    sig: dict[int, int] = {}
+    order: list[_Node] = []
+    stack = [top]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(tree._sorted(node, by_pid))
+    for node in reversed(order):
+        key = (
+            node.name,
+            node.uid if with_uid else None,
+            tuple(sig[id(k)] for k in node.children),
+        )
+        sig[id(node)] = ids.setdefault(key, len(ids))
+    return sig
+
+
+def _groups(
+    kids: list[_Node], sig: dict[int, int] | None, threads_only: bool
+) -> list[tuple[_Node, int]]:
+    """Merge later identical siblings into the first one: (survivor, extra copies)."""
+    if sig is None or len(kids) < 2:
+        return [(k, 0) for k in kids]
+    groups: list[tuple[_Node, int]] = []
+    leader: dict[int, int] = {}  # shape -> index in groups
+    for kid in kids:
+        shape = sig[id(kid)]
+        at = leader.get(shape)
+        if at is not None:
+            node, count = groups[at]
+            groups[at] = (node, count + 1)
+            continue
+        if not threads_only or kid.thread:
+            leader[shape] = len(groups)
+        groups.append((kid, 0))
+    return groups
+
+
+def _age_colour(age: int) -> str:
+    for limit, colour in _AGE_COLOURS:
+        if age < limit:
+            return colour
+    return _AGE_OLD
+
+
+def _dump(
+    tree: ProcTree, top: _Node, opt: TreeOptions, by_pid: bool, out: _Out, prev_uid: int
+) -> None:
+    """psmisc dump_tree(), iterative so that deep chains cannot hit the recursion limit."""
+    sym = opt.symbols
+    args_mode = opt.show_args
+    compact = opt.compact and not opt.show_pids
+    sig = _signatures(tree, top, by_pid, opt.uid_changes) if compact else None
+    ages = opt.ages
+    widths: list[int] = []
+    more: list[bool] = []
+    text = out.text
+    # frame: node, level, rep, leaf (continues the parent's line), last, prev_uid, closing
+    stack: list[tuple[_Node, int, int, bool, bool, int, int]] = [
+        (top, 0, 1, True, True, prev_uid, 0)
+    ]
+    while stack:
+        node, level, rep, leaf, last, puid, closing = stack.pop()
+        if not leaf:
+            pieces = []
+            for lvl in range(level):
+                pieces.append(" " * (widths[lvl] + 1))
+                if lvl == level - 1:
+                    pieces.append(sym.last_2 if last else sym.branch_2)
+                else:
+                    pieces.append(sym.vert_2 if more[lvl + 1] else sym.empty_2)
+            text("".join(pieces))
+        add = 0
+        if rep >= 2:
+            head = f"{rep}*["
+            add = len(head)
+            text(head)
+        if ages is not None:
+            out.parts.append(_age_colour(ages.get(node.pid, 0)))
+        raw = node.cmdline
+        argv = parse_args(raw, opt.args_limit) if args_mode and raw is not None else None
+        swapped = argv == ()
+        if swapped:
+            text("(")
+        label = node.name.decode() if isinstance(node, _UnitNode) else escape_name(node.name)
+        text(label)
+        comm_len = len(label)
+        offset = out.x
+        info = args_mode
+        if not isinstance(node, _UnitNode):
+            if opt.show_pids:
+                text(f",{node.pid}" if info else f"({node.pid}")
+                info = True
+            if opt.show_pgids:
+                text(f",{node.pgid}" if info else f"({node.pgid}")
+                info = True
+            if opt.uid_changes and puid != node.uid:
+                user = opt.user_names.get(node.uid, str(node.uid))
+                text(f",{user}" if info else f"({user}")
+                info = True
+        if swapped or (not args_mode and info):
+            text(")")
+        if argv:
+            argc = len(argv)
+            for i, arg in enumerate(argv):
+                final = i == argc - 1
+                if not final:
+                    text(" ")
+                if not out.trunc or out.x + 1 + _arg_cost(arg) <= out.width - (0 if final else 4):
+                    text(escape_name(arg))
+                else:
+                    text("...")
+                    break
+        if ages is not None:
+            out.parts.append(_COLOUR_RESET)
+        kids = tree._sorted(node, by_pid)
+        if args_mode or not kids:
+            if closing:
+                text("]" * closing)
+            out.newline()
+        if level == len(more):
+            more.append(not last)
+            widths.append(0)
+        else:
+            more[level] = not last
+        if args_mode:
+            widths[level] = 1 if comm_len > 1 else 0
+            groups = _groups(kids, sig, threads_only=True)
+            n = len(groups)
+            for i in range(n - 1, -1, -1):
+                kid, count = groups[i]
+                extra = 1 if count else 0
+                stack.append((kid, level + 1, count + 1, False, i == n - 1, node.uid, extra))
+            continue
+        widths[level] = comm_len + out.x - offset + add
+        if out.trunc and out.x + 1 >= out.width:
+            text(sym.first_3)
+            text("+")
+            out.newline()
+            continue
+        if not kids:
+            continue
+        groups = _groups(kids, sig, threads_only=False)
+        n = len(groups)
+        text(sym.first_3 if n > 1 else sym.single_3)
+        for i in range(n - 1, -1, -1):
+            kid, count = groups[i]
+            stack.append(
+                (
+                    kid,
+                    level + 1,
+                    count + 1,
+                    i == 0,
+                    i == n - 1,
+                    node.uid,
+                    closing + (1 if count else 0),
+                )
+            )
+
+
+class _UnitNode(_Node):
+    """A unit heading in --units mode: printed as its name, never with (pid,...) suffixes."""
+
+    __slots__ = ()
+
+
+def _unit_forest(
+    tree: ProcTree, roots: Sequence[int], units: Mapping[int, str], by_pid: bool
+) -> list[_Node]:
+    """Copies of the shown processes regrouped under one heading node per unit."""
+    members: list[_Node] = []
+    stack = [tree._nodes[p] for p in roots if p in tree]
+    while stack:
+        node = stack.pop()
+        if not node.thread:
+            members.append(node)
+        stack.extend(node.children)
+    copies: dict[int, _Node] = {}
+    for node in members:
+        copy = _Node(node.pid, node.name, node.uid, node.seq)
+        copy.pgid = node.pgid
+        copy.cmdline = node.cmdline
+        copies[node.pid] = copy
+    headers: dict[str, _Node] = {}
+    for node in members:
+        copy = copies[node.pid]
+        unit = units.get(node.pid) or NO_UNIT
+        for kid in node.children:
+            if kid.thread:
+                thread = _Node(kid.pid, kid.name, kid.uid, kid.seq)
+                thread.thread = True
+                thread.pgid = kid.pgid
+                thread.parent = copy
+                copy.children.append(thread)
+        parent = node.parent
+        if (
+            parent is not None
+            and parent.pid in copies
+            and (units.get(parent.pid) or NO_UNIT) == unit
+        ):
+            holder = copies[parent.pid]
+        elif unit in headers:
+            holder = headers[unit]
+        else:
+            holder = headers[unit] = _UnitNode(0, unit.encode(), 0, (0, 0, 0))
+        copy.parent = holder
+        holder.children.append(copy)
+    named = sorted(u for u in headers if u != NO_UNIT)
+    if NO_UNIT in headers:
+        named.append(NO_UNIT)
+    return [headers[u] for u in named]

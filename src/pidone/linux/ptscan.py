@@ -1,0 +1,184 @@
+"""The minimal, fast /proc scan pstree needs: stat of every process, extras for shown ones.
+
+Cost model (spec 07 §5): a /proc file costs 10-15 µs from Python, mostly syscalls. So:
+- every process costs one open + fstat + read + close of /proc/PID/stat; the owner of
+  the stat file is the owner of /proc/PID (both come from task_dump_owner(), see
+  fs/proc/base.c), which is what psmisc stat()s for the uid;
+- /proc/PID/task is listed only for shown processes whose stat says num_threads > 1
+  (field 20, man 5 proc), and cmdline/cgroup are read only for shown processes when the
+  options need them. psmisc itself stats eight /proc/PID/ns/* files per process too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from pidone.core.cgroupunit import unit_from_cgroup
+from pidone.core.render.pstree import ProcStat
+
+PROC = "/proc"
+
+
+def parse_stat(data: bytes, uid: int) -> ProcStat | None:
+    """One /proc/PID/stat line as psmisc reads it; None when it does not parse.
+
+    comm is everything between the first '(' and the last ')' (man 5 proc: comm may hold
+    spaces and parentheses). psmisc needs state, ppid, pgrp ... starttime (field 22).
+    """
+    open_at = data.find(b"(")
+    close_at = data.rfind(b")")
+    if open_at < 0 or close_at < open_at:
+        return None
+    fields = data[close_at + 2 :].split(b" ", 20)
+    if len(fields) < 20:
+        return None
+    try:
+        return ProcStat(
+            int(data[:open_at]),
+            int(fields[1]),
+            int(fields[2]),
+            uid,
+            data[open_at + 1 : close_at],
+            int(fields[17]),
+            int(fields[19]),
+        )
+    except ValueError:
+        return None
+
+
+def read_stats(proc: str = PROC) -> list[ProcStat]:
+    """Every process in /proc readdir order (ascending PID), vanished ones skipped."""
+    result: list[ProcStat] = []
+    append = result.append
+    o_open, o_read, o_close, o_fstat = os.open, os.read, os.close, os.fstat
+    flags = os.O_RDONLY | os.O_CLOEXEC
+    for name in os.listdir(proc):
+        if not name.isdigit():
+            continue
+        try:
+            fd = o_open(f"{proc}/{name}/stat", flags)
+        except OSError:
+            continue  # gone since readdir
+        try:
+            uid = o_fstat(fd).st_uid
+            data = o_read(fd, 8192)
+        except OSError:
+            continue
+        finally:
+            o_close(fd)
+        st = parse_stat(data, uid)
+        if st is not None:
+            if st.pid != int(name):
+                continue
+            append(st)
+    return result
+
+
+def _comm_of(path: str) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 8192)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    open_at = data.find(b"(")
+    close_at = data.rfind(b")")
+    if open_at < 0 or close_at < open_at:
+        return None
+    return data[open_at + 1 : close_at]
+
+
+def read_threads(
+    pid: int, own_names: bool = False, proc: str = PROC
+) -> list[tuple[int, bytes | None]]:
+    """(tid, comm) of each /proc/PID/task entry in readdir order; comm only with own_names."""
+    try:
+        names = os.listdir(f"{proc}/{pid}/task")
+    except OSError:
+        return []
+    threads: list[tuple[int, bytes | None]] = []
+    for name in names:
+        if not name.isdigit():
+            continue
+        tid = int(name)
+        own = _comm_of(f"{proc}/{pid}/task/{tid}/stat") if own_names and tid != pid else None
+        threads.append((tid, own))
+    return threads
+
+
+def read_cmdline(pid: int, limit: int, proc: str = PROC) -> bytes | None:
+    """At most `limit` bytes of /proc/PID/cmdline in one read, as psmisc does; None if gone."""
+    try:
+        fd = os.open(f"{proc}/{pid}/cmdline", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def read_cgroup_units(pids: Iterable[int], proc: str = PROC) -> dict[int, str]:
+    """pid -> owning unit judged from /proc/PID/cgroup; processes no unit owns are left out."""
+    units: dict[int, str] = {}
+    for pid in pids:
+        try:
+            fd = os.open(f"{proc}/{pid}/cgroup", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        unit = unit_from_cgroup(data)
+        if unit is not None:
+            units[pid] = unit
+    return units
+
+
+def read_ages(pids: Iterable[int], starttimes: dict[int, int], proc: str = PROC) -> dict[int, int]:
+    """pid -> whole seconds since the process started (psmisc -C age), never negative."""
+    try:
+        with open(f"{proc}/uptime", "rb") as f:
+            uptime = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        uptime = 0.0
+    hz = os.sysconf("SC_CLK_TCK") or 100
+    return {pid: max(0, int(uptime - starttimes.get(pid, 0) / hz)) for pid in pids}
+
+
+def find_root_pid(proc: str = PROC) -> int:
+    """psmisc find_root_pid(): 0 when /proc/0 exists (some containers), else 1."""
+    try:
+        os.stat(f"{proc}/0")
+    except OSError:
+        return 1
+    return 0
+
+
+def read_initial_locale_env() -> dict[str, str]:
+    """LC_ALL, LC_CTYPE and LANG as this process was started with.
+
+    Python's PEP 538 locale coercion rewrites LC_CTYPE in os.environ when the locale is C,
+    but /proc/self/environ still holds the environment execve() was given.
+    """
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return {}
+    found: dict[str, str] = {}
+    for item in raw.split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep and key in (b"LC_ALL", b"LC_CTYPE", b"LANG"):
+            found[key.decode()] = value.decode("utf-8", "surrogateescape")
+    return found
