@@ -1,0 +1,430 @@
+"""`pidone ps`: procps-ng 4.0.2 compatible process listing, plus unit ownership and JSON.
+
+Reads only the /proc files the requested columns and the selection need (stat always;
+status for users, memory and the L flag; cmdline for command columns), formats with
+pidone.core.ps, and writes the whole output with one write per 64 KiB. Start-up is
+part of the budget (bench/ps.py): no argparse, no dataclasses, no typing at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pidone.core.ps import fields as F
+from pidone.core.ps.layout import (
+    OUTBUF_SIZE,
+    Column,
+    active_columns,
+    forest_order,
+    make_column,
+    render_row,
+    sort_procs,
+)
+from pidone.core.ps.model import Context, Proc
+from pidone.core.ps.options import Request, UsageError, format_list, parse_args
+from pidone.linux import procfs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pidone.core.ps.model import LocalTime
+
+PROC = procfs.PROC
+
+
+# ---------------------------------------------------------------------- environment
+
+
+def _initial_environ() -> dict[bytes, bytes]:
+    # The environment ps would see. os.environ may already be rewritten by Python's
+    # C-locale coercion (PEP 538 sets LC_CTYPE=C.UTF-8), so read what exec() got.
+    data = procfs.read_file(f"{PROC}/self/environ", 65536)
+    if data is None:
+        return {k.encode(): v.encode() for k, v in os.environ.items()}
+    env: dict[bytes, bytes] = {}
+    for item in data.split(b"\0"):
+        key, eq, value = item.partition(b"=")
+        if eq and key not in env:
+            env[key] = value
+    return env
+
+
+def locale_is_utf8(env: Mapping[bytes, bytes]) -> bool:
+    """Does setlocale(LC_ALL, "") give a UTF-8 LC_CTYPE? (LC_ALL > LC_CTYPE > LANG)
+
+    An unknown locale makes setlocale() fail, leaving "C" (8-bit escaping): glibc 2.35+
+    always has C.UTF-8 built in; any other name must exist under /usr/lib/locale (or
+    in a locale archive, which we then assume holds it).
+    """
+    name = b""
+    for key in (b"LC_ALL", b"LC_CTYPE", b"LANG"):
+        name = env.get(key, b"")
+        if name:
+            break
+    lang, _, codeset = name.partition(b".")
+    codeset = codeset.partition(b"@")[0].lower().replace(b"-", b"")
+    if codeset != b"utf8":
+        return False
+    if lang in (b"C", b"POSIX"):
+        return lang == b"C"
+    base = "/usr/lib/locale/"
+    return os.path.isdir(base + f"{lang.decode(errors='replace')}.utf8") or os.path.exists(
+        base + "locale-archive"
+    )
+
+
+def screen_width(env: Mapping[bytes, bytes], w_count: int) -> int:
+    """global.c set_screen_size() and parser.c choose_dimensions()."""
+    cols = 0
+    for fd in (1, 2, 0):
+        try:
+            cols = os.get_terminal_size(fd).columns
+        except OSError:
+            continue
+        if cols > 0:
+            break
+    if cols <= 0:
+        try:
+            fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+            try:
+                cols = os.get_terminal_size(fd).columns
+            finally:
+                os.close(fd)
+        except OSError:
+            cols = 0
+    if cols <= 0:
+        cols = 80
+    if not os.isatty(1):
+        cols = OUTBUF_SIZE
+    text = env.get(b"COLUMNS", b"").decode(errors="replace")
+    if text:
+        try:
+            value = int(text, 0)
+        except ValueError:
+            value = 0
+        if 0 < value < OUTBUF_SIZE:
+            cols = value
+    if w_count and cols < 132:
+        cols = 132
+    if w_count > 1:
+        cols = OUTBUF_SIZE
+    return cols
+
+
+def units_from_daemon(runtime_dir: str | None = None) -> dict[int, str] | None:
+    """{pid: unit} from a running pidone daemon, or None when none answers.
+
+    Seam for daemon-side attribution: the control protocol (core/protocol.py) has no
+    "owner of these PIDs" query yet, so this returns None and ps falls back to cgroup
+    membership (core.cgroupunit). When the query exists, connect only if the socket
+    file exists (a stat, no import of the client) and fill the map from the reply.
+    """
+    directory = runtime_dir or os.environ.get("PIDONE_RUNTIME_DIR") or "/run/pidone"
+    if not os.path.exists(f"{directory}/control.sock"):
+        return None
+    return None
+
+
+def _localtime() -> LocalTime:
+    """time.localtime as a tuple, cached: many processes share a start second."""
+    import time
+
+    cache: dict[int, tuple[int, int, int, int, int, int, int, int]] = {}
+
+    def localtime(t: int) -> tuple[int, int, int, int, int, int, int, int]:
+        value = cache.get(t)
+        if value is None:
+            tm = time.localtime(t)
+            value = (tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     tm.tm_wday, tm.tm_yday)  # fmt: skip
+            cache[t] = value
+        return value
+
+    return localtime
+
+
+# ---------------------------------------------------------------------- collection
+
+
+class _Users:
+    """uid -> name through getpwuid, cached (None: no passwd entry, print the number)."""
+
+    def __init__(self) -> None:
+        import pwd
+
+        self._getpwuid = pwd.getpwuid
+        self._names: dict[int, str | None] = {}
+
+    def name(self, uid: int) -> str | None:
+        try:
+            return self._names[uid]
+        except KeyError:
+            pass
+        try:
+            name: str | None = self._getpwuid(uid).pw_name
+        except KeyError:
+            name = None
+        self._names[uid] = name
+        return name
+
+    def uid(self, name: str) -> int | None:
+        import pwd
+
+        try:
+            return pwd.getpwnam(name).pw_uid
+        except KeyError:
+            return None
+
+
+def _needs(columns: list[Column], req: Request) -> set[str]:
+    needs: set[str] = set()
+    for col in columns:
+        needs.update(col.field.needs)
+    for name, _reverse in req.sort:
+        needs.update(F.FIELDS[name].needs)
+    if not req.all and (req.select_bits or req.euids or req.ruids):
+        needs.add(F.NEED_STATUS)
+    return needs
+
+
+def _selector(req: Request, my_euid: int, my_tty: int, sel_status: bool) -> object:
+    bits = req.select_bits
+    use_table = not req.all and (bool(req.simple) or not req.selection or not req.bsd) and bits
+    pids, ppids, sids = req.pids, req.ppids, req.sids
+    euids, ruids, names = req.euids, req.ruids, [n.encode() for n in req.names]
+
+    def listed(p: Proc) -> bool:
+        if p.pid in pids or p.ppid in ppids or p.session in sids:
+            return True
+        if p.euid in euids or p.ruid in ruids:
+            return True
+        for name in names:
+            if len(p.comm) == 15 and len(name) >= 15 and p.comm == name[:15]:
+                return True
+            if p.comm[:63] == name[:63]:
+                return True
+        return False
+
+    def want(p: Proc) -> bool:
+        # select.c want_this_proc()
+        ok = True
+        if not req.all:
+            ok = False
+            if use_table and (req.simple or not req.selection):
+                index = (
+                    (p.euid == my_euid)
+                    | (p.session == p.pid) << 1
+                    | (not p.tty_nr) << 2
+                    | (p.tty_nr == my_tty) << 3
+                )
+                ok = bool(bits & (1 << index))
+            if not ok and req.selection:
+                ok = listed(p)
+        if req.running_only and p.state not in ("R", "D"):
+            ok = False
+        return ok != req.negate
+
+    return want
+
+
+def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
+    """Read and select the processes the request asks for, in PID order."""
+    needs = _needs(columns, req)
+    want_status = F.NEED_STATUS in needs
+    want_cmdline = F.NEED_CMDLINE in needs
+    users = _Users() if (F.NEED_USER in needs or F.NEED_RUSER in needs or req.user_names) else None
+    for kind, name in req.user_names:
+        uid = users.uid(name) if users else None
+        if uid is None:
+            raise UsageError(f"user name does not exist: {name}")
+        (req.euids if kind == "e" else req.ruids).add(uid)
+    ttys = procfs.TtyNames(PROC) if F.NEED_TTY in needs else None
+    my_euid = os.geteuid()
+    self_stat = procfs.read_file(f"{PROC}/self/stat") or b"0 (x) R 0 0 0 0"
+    my_tty = int(self_stat[self_stat.rfind(b")") + 2 :].split()[4])
+    want = _selector(req, my_euid, my_tty, want_status)
+    unit_map = units_from_daemon() if F.NEED_UNIT in needs else None
+
+    read = procfs.read_file
+    out: list[Proc] = []
+    append = out.append
+    need_user = F.NEED_USER in needs
+    need_ruser = F.NEED_RUSER in needs
+    need_wchan = F.NEED_WCHAN in needs
+    need_unit = F.NEED_UNIT in needs
+    for pid in procfs.list_pids(PROC):
+        base = f"{PROC}/{pid}/"
+        data = read(base + "stat")
+        if not data:
+            continue
+        right = data.rfind(b")")
+        try:
+            p = Proc(pid, data[data.find(b"(") + 1 : right], data[right + 2 :].split())
+        except (ValueError, IndexError):
+            continue
+        if want_status:
+            status = read(base + "status", 8192)
+            if status is None:
+                continue
+            at = status.find(b"\nUid:")
+            if at >= 0:
+                ids = status[at + 5 : status.find(b"\n", at + 5)].split()
+                p.ruid = int(ids[0])
+                p.euid = int(ids[1])
+            at = status.find(b"\nVmSize:", at)
+            if at >= 0:
+                p.vm_size = int(status[at + 8 : status.find(b"kB", at)])
+                at = status.find(b"\nVmLck:", at)
+                p.vm_lck = int(status[at + 7 : status.find(b"kB", at)])
+                at = status.find(b"\nVmRSS:", at)
+                p.vm_rss = int(status[at + 7 : status.find(b"kB", at)])
+        if not want(p):  # type: ignore[operator]
+            continue
+        if want_cmdline:
+            p.cmdline = read(base + "cmdline") or b""
+        if ttys is not None:
+            p.tty = ttys.name(p.tty_nr, pid) if p.tty_nr else "?"
+        if users is not None:
+            if need_user:
+                p.user = users.name(p.euid)
+            if need_ruser:
+                p.ruser = users.name(p.ruid)
+        if need_wchan:
+            p.wchan = _wchan(read(base + "wchan", 64))
+        if need_unit:
+            if unit_map is not None:
+                p.unit = unit_map.get(pid)
+            else:
+                from pidone.core.cgroupunit import unit_from_cgroup
+
+                p.unit = unit_from_cgroup(read(base + "cgroup", 8192) or b"")
+        append(p)
+    return out
+
+
+def _wchan(data: bytes | None) -> str:
+    # library/wchan.c lookup_wchan(): "?" unreadable, "-" for "0", strip '.' and '_'
+    if not data:
+        return "?"
+    text = data[:63].decode("ascii", "replace")
+    if text == "0":
+        return "-"
+    if text.startswith("."):
+        text = text[1:]
+    return text.lstrip("_")
+
+
+# ------------------------------------------------------------------------- output
+
+
+def _build_context(env: Mapping[bytes, bytes], needs_mem: bool) -> Context:
+    import time
+
+    return Context(
+        hz=procfs.clock_ticks(),
+        uptime=procfs.read_uptime(PROC),
+        btime=procfs.read_boot_time(PROC),
+        now=int(time.time()),
+        memtotal=procfs.read_memtotal(PROC) if needs_mem else 1,
+        page_size=procfs.page_size(),
+        utf8=locale_is_utf8(env),
+        localtime=_localtime(),
+    )
+
+
+def _json(procs: list[Proc], ctx: Context) -> str:
+    import json
+
+    rows = []
+    for p in procs:
+        rows.append(
+            {
+                "pid": p.pid,
+                "ppid": p.ppid,
+                "pgid": p.pgrp,
+                "sid": p.session,
+                "uid": p.euid,
+                "user": p.user,
+                "state": p.state,
+                "stat": F.f_stat(p, ctx, 4),
+                "tty": p.tty,
+                "pcpu": F.pcpu_permille(p, ctx) / 10,
+                "pmem": min(p.vm_rss * 1000 // ctx.memtotal, 999) / 10,
+                "vsz": p.vm_size,
+                "rss": p.vm_rss,
+                "nlwp": p.nlwp,
+                "nice": p.nice,
+                "start": F.start_seconds(p, ctx),
+                "time": (p.utime + p.stime) // ctx.hz,
+                "comm": p.comm.decode("utf-8", "replace"),
+                "args": [
+                    a.decode("utf-8", "replace") for a in procfs.parse_cmdline(p.cmdline or b"")
+                ],
+                "unit": p.unit,
+            }
+        )
+    return json.dumps(rows, indent=1) + "\n"
+
+
+def run(argv: list[str]) -> str:
+    """The complete output of `ps ARGV` as text; raises UsageError."""
+    req = parse_args(argv)
+    env = _initial_environ()
+    if req.json:
+        req.format_specs = ["pid,ppid,pgid,sid,euid,user,stat,tty,vsz,rss,nlwp,ni,args,unit"]
+        req.formats = []
+    specs = format_list(req)
+    pid_length = procfs.read_pid_length(PROC)
+    columns = [make_column(F.FIELDS[n], pid_length, h, w) for n, h, w in specs]
+    needs_mem = any(c.field.name in ("%mem", "pmem") for c in columns) or req.json
+    ctx = _build_context(env, needs_mem)
+    ctx.unix_f = req.unix_f
+    ctx.forest_type = req.forest_type
+    ctx.include_dead_children = False
+    procs = collect(req, columns, ctx)
+    if req.json:
+        return _json(procs, ctx)
+    active = active_columns(screen_width(env, req.w_count), columns)
+    lines: list[str] = []
+    if req.headers and any(c.header for c in columns):
+        lines.append(render_row(columns, None, ctx, active))
+    if req.forest_type:
+        keys = [(F.FIELDS[n], r) for n, r in req.sort] or [(F.FIELDS["ppid"], False)]
+        keys.append((F.FIELDS["start_time"], False))
+        for p, prefix in forest_order(sort_procs(procs, keys, ctx), ctx):
+            ctx.forest_prefix = prefix
+            lines.append(render_row(columns, p, ctx, active))
+        ctx.forest_prefix = ""
+    else:
+        if req.sort:
+            procs = sort_procs(procs, [(F.FIELDS[n], r) for n, r in req.sort], ctx)
+        lines.extend([render_row(columns, p, ctx, active) for p in procs])
+    if not procs:
+        raise _NothingSelected("\n".join(lines) + "\n" if lines else "")
+    lines.append("")
+    return "\n".join(lines)
+
+
+class _NothingSelected(Exception):
+    """procps exits 1 when no process matched (after printing the header)."""
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of `pidone ps`."""
+    try:
+        text = run(argv)
+        code = 0
+    except UsageError as err:
+        sys.stderr.write(f"error: {err}\n\nUsage:\n pidone ps [options]\n")
+        return 1
+    except _NothingSelected as empty:
+        text = str(empty)
+        code = 1
+    data = text.encode("utf-8", "surrogateescape")
+    view = memoryview(data)
+    while view:
+        written = os.write(1, view[:65536])
+        view = view[written:]
+    return code

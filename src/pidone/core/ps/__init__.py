@@ -1,0 +1,1 @@
+"""ps: procps-compatible process listing (pure formatting; data comes from linux.procfs)."""

@@ -1,0 +1,164 @@
+"""Rows of ps output: procps's column placement, header, sorting and forest order.
+
+Placement follows src/ps/output.c show_one_proc(): `correct` is where a column should
+start, `actual` where the cursor is; a right-aligned value gets left padding up to its
+width, and a value wider than its column pushes the rest of the line right until a
+later column's padding soaks the overflow up (spec 07 §1.2). Left and user columns
+print no trailing padding themselves. The last column gets the rest of the screen
+(`active_cols`) as its cell budget.
+"""
+
+from __future__ import annotations
+
+from pidone.core.ps.escape import text_cells
+from pidone.core.ps.fields import RIGHT, UNLIMITED, WCHAN, Field
+from pidone.core.ps.model import Context, Proc
+
+OUTBUF_SIZE = 2 * 64 * 1024  # src/ps/common.h: also the "unlimited" screen width
+SPACE_AMOUNT = 144  # output.c: the most padding one column can get
+
+
+class Column:
+    """A field placed in the output, with its effective width and header text."""
+
+    __slots__ = ("align", "field", "fmt", "header", "width")
+
+    def __init__(self, field: Field, width: int, header: str) -> None:
+        self.field = field
+        self.fmt = field.fmt
+        self.align = field.align
+        self.width = width
+        self.header = header
+
+
+def make_column(field: Field, pid_length: int, header: str | None, width: int | None) -> Column:
+    """sortformat.c do_one_spec(): PID-like widths follow pid_max; a header override
+    widens the column to fit it; an explicit `:width` wins over both."""
+    base = max(pid_length, len(field.header)) if field.pidmax else field.width
+    if header is not None:
+        base = max(base, len(header))
+    else:
+        header = field.header
+    return Column(field, width if width is not None else base, header)
+
+
+def active_columns(screen_cols: int, columns: list[Column]) -> int:
+    """output.c check_header_width(): widen a too-narrow screen by whole multiples."""
+    total = 0
+    was_normal = 0
+    for index, col in enumerate(columns):
+        if col.align == UNLIMITED and index == len(columns) - 1:
+            total += 3
+        else:
+            total += col.width
+        total += was_normal
+        was_normal = 1
+    i = 0
+    while True:
+        i += 1
+        active = screen_cols * i
+        if active >= total or active >= OUTBUF_SIZE // 2:
+            return active
+
+
+def render_row(columns: list[Column], p: Proc | None, c: Context, active: int) -> str:
+    """One output line without the newline; p=None renders the header."""
+    correct = actual = 0
+    dospace = 0
+    out: list[str] = []
+    last = len(columns) - 1
+    for index, col in enumerate(columns):
+        width = col.width
+        if index < last:
+            room = width
+            tmpspace = 0
+        else:
+            tmpspace = correct - actual
+            if tmpspace < 1:
+                tmpspace = dospace
+                room = active - actual - tmpspace
+            else:
+                room = active - (correct if correct > actual else actual)
+            if room < 0:
+                room = 0
+            elif room >= OUTBUF_SIZE:
+                room = OUTBUF_SIZE - 1
+        text = col.header if p is None else col.fmt(p, c, room)
+        amount = len(text) if text.isascii() else text_cells(text)
+        align = col.align
+        if align == RIGHT:
+            leftpad = width - amount
+            if leftpad < 0:
+                leftpad = 0
+        else:
+            leftpad = 0
+            if align in (UNLIMITED, WCHAN) and active - actual - tmpspace < 1:
+                text = text[:1]  # output.c: "we (mostly) lose this column"
+        space = correct - actual + leftpad
+        if space < 1:
+            space = dospace
+        if space > SPACE_AMOUNT:
+            space = SPACE_AMOUNT
+        out.append(" " * space + text)
+        actual += space + amount
+        correct += width + 1
+        dospace = 1
+    return "".join(out)
+
+
+# ------------------------------------------------------------------------ order
+
+
+def sort_procs(procs: list[Proc], keys: list[tuple[Field, bool]], c: Context) -> list[Proc]:
+    """Stable multi-key sort, first key most significant (procps_pids_sort per key)."""
+    out = list(procs)
+    for field, reverse in reversed(keys):
+        key = field.key
+        out.sort(key=lambda p: key(p, c), reverse=reverse)  # type: ignore[arg-type,return-value]
+    return out
+
+
+def forest_order(procs: list[Proc], c: Context) -> list[tuple[Proc, str]]:
+    """display.c show_forest()/show_tree(): (process, prefix) in display order.
+
+    procs must already be sorted (ppid, then start time, unless --sort said
+    otherwise). Roots (no parent in the list) are taken from the END of the list
+    backwards, as procps does; a node's children are the run of entries starting at
+    the first one whose ppid is the node's pid. The prefix holds one character per
+    level: '+' (child with later siblings), 'L' (last child), '|' and ' ' for the
+    levels above. In BSD/GNU forest mode the children of PID 1 stay at PID 1's level.
+    """
+    n = len(procs)
+    pids = {p.pid for p in procs}
+    first_child: dict[int, int] = {}
+    for i, p in enumerate(procs):
+        first_child.setdefault(p.ppid, i)
+    out: list[tuple[Proc, str]] = []
+    prefix: list[str] = []
+
+    def show(i: int, level: int, have_sibling: bool) -> None:
+        del prefix[level:]
+        if level:
+            prefix[level - 1 :] = ["+" if have_sibling else "L"]
+        out.append((procs[i], "".join(prefix[:level])))
+        self_pid = procs[i].pid
+        j = first_child.get(self_pid)
+        if j is None:
+            return
+        if level:
+            prefix[level - 1] = "|" if have_sibling else " "
+        while j < n:
+            more = j + 1 < n and procs[j + 1].ppid == self_pid
+            if self_pid == 1 and c.forest_type != "u":
+                show(j, level, more)
+            else:
+                show(j, level + 1, more)
+            j += 1
+            if not more:
+                break
+        del prefix[level:]
+
+    for i in range(n - 1, -1, -1):
+        if procs[i].ppid not in pids:
+            show(i, 0, False)
+    return out
