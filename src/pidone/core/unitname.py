@@ -187,7 +187,7 @@ class Mangled:
     """A command-line unit argument turned into a unit name, plus systemctl's notice."""
 
     name: str
-    notice: str | None = None
+    notices: tuple[str, ...] = ()
 
 
 def _escape_char(char: str) -> str:
@@ -207,11 +207,11 @@ def mangle_unit_name(
     if is_valid_unit_name(arg):
         return Mangled(arg)
     suggest_escape = True
-    notice: str | None = None
+    notices: list[str] = []
     if is_glob(arg) and all(c in _VALID_GLOB for c in arg):
         if allow_globs:
             return Mangled(arg)
-        notice = (
+        notices.append(
             f"Glob pattern passed{' ' if operation else ''}{operation}, "
             "but globs are not supported for this."
         )
@@ -233,9 +233,9 @@ def mangle_unit_name(
     text = "".join(out)
     if mangled:
         hint = " (maybe you should use systemd-escape?)" if suggest_escape else ""
-        notice = f'Invalid unit name "{arg}" escaped as "{text}"{hint}.'
+        notices.append(f'Invalid unit name "{arg}" escaped as "{text}"{hint}.')
     if (not allow_globs or not is_glob(text)) and unit_type(text) is None:
         text += suffix
     if not allow_globs and not is_valid_unit_name(text):
         raise InvalidUnitName(f'Invalid unit name "{arg}".')
-    return Mangled(text, notice)
+    return Mangled(text, tuple(notices))
