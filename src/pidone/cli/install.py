@@ -26,7 +26,7 @@ NO_INSTALL_INFO = """\
 The unit files have no installation config (WantedBy=, RequiredBy=, Also=,
 Alias= settings in the [Install] section, and DefaultInstance= for template
 units). This means they are not meant to be enabled using systemctl.
- 
+\x20
 Possible reasons for having this kind of units are:
 \u2022 A unit may be statically enabled by being symlinked from another unit's
   .wants/ or .requires/ directory.
