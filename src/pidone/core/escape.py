@@ -8,30 +8,17 @@ Rules from systemd 252 src/basic/unit-name.c:
 3. Path mode first normalizes the path (duplicate and trailing `/` and `.` components
    dropped); the root (or empty) path is `-`; a path with a `..` component is refused.
 4. Unescaping maps `-` to `/` and `\\xNN` (either case) to the byte; any other backslash
-   sequence is an error.
+   sequence is an error. The result is a C string: it ends at an unescaped NUL byte.
 """
 
 from __future__ import annotations
 
 from pidone.core.errors import ValueParseError
+from pidone.core.unitname import is_valid_unit_name, replace_instance
 
 _VALID = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.")
 _HEX = "0123456789abcdef"
 _HEX_BYTES = frozenset(b"0123456789abcdefABCDEF")
-UNIT_NAME_MAX = 256  # names must be shorter than this (unit_name_is_valid())
-_UNIT_TYPES = (
-    "service",
-    "socket",
-    "target",
-    "device",
-    "mount",
-    "automount",
-    "swap",
-    "timer",
-    "path",
-    "slice",
-    "scope",
-)
 
 
 def _encode(s: str) -> bytes:
@@ -39,7 +26,14 @@ def _encode(s: str) -> bytes:
 
 
 def _decode(b: bytes) -> str:
-    return b.decode("utf-8", "surrogateescape")
+    # systemd hands the result on as a C string: an escaped NUL (`\\x00`) ends it.
+    return b.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _path_is_valid(path: str) -> bool:
+    """path_is_valid(): shorter than PATH_MAX (4096), components at most NAME_MAX (255)."""
+    data = _encode(path)
+    return 0 < len(data) < 4096 and all(len(part) <= 255 for part in data.split(b"/"))
 
 
 def _escape_bytes(data: bytes) -> str:
@@ -74,7 +68,7 @@ def escape_path(path: str) -> str:
     simple = simplify_path(path)
     if simple in ("", "/"):
         return "-"
-    if ".." in simple.split("/") or simple == ".":
+    if ".." in simple.split("/") or simple == "." or not _path_is_valid(simple):
         raise ValueParseError(f"Path {path} is not normalized, refusing to escape.")
     return _escape_bytes(_encode(simple.strip("/")))
 
@@ -121,30 +115,17 @@ def unescape_path(s: str) -> str:
     if body.startswith(b"/") or body.endswith(b"/"):
         raise ValueParseError(f"Failed to unescape path: {s}")
     path = "/" + _decode(body)
-    if simplify_path(path) != path or ".." in path.split("/"):
+    if simplify_path(path) != path or ".." in path.split("/") or not _path_is_valid(path):
         raise ValueParseError(f"Failed to unescape path: {s}")
     return path
 
 
-def is_template_name(name: str) -> bool:
-    """True for `prefix@.type` with a valid prefix (unit_name_is_valid(UNIT_NAME_TEMPLATE))."""
-    stem, dot, suffix = name.rpartition(".")
-    if not dot or suffix not in _UNIT_TYPES or len(name) >= UNIT_NAME_MAX:
-        return False
-    prefix, at, instance = stem.partition("@")
-    if not at or instance or not prefix:
-        return False
-    allowed = _VALID | frozenset(b"-\\")
-    return all(ord(c) < 128 and ord(c) in allowed for c in prefix)
-
-
 def template_instance(template: str, instance_text: str, path: bool = False) -> str:
     """`systemd-escape --template=TEMPLATE [--path] TEXT` -> `foo@ESCAPED.service`."""
-    if not is_template_name(template):
+    if not is_valid_unit_name(template, plain=False, instance=False):
         raise ValueParseError(f"Template name {template} is not valid.")
     escaped = escape_path(instance_text) if path else escape_string(instance_text)
-    stem, _, suffix = template.rpartition(".")
-    name = f"{stem}{escaped}.{suffix}"
-    if len(_encode(name)) >= UNIT_NAME_MAX:
-        raise ValueParseError(f"Failed to replace instance of {template}: name too long")
+    name = replace_instance(template, escaped)
+    if not escaped or not is_valid_unit_name(name, plain=False, template=False):
+        raise ValueParseError("Failed to replace instance: Invalid argument")
     return name

@@ -1,15 +1,49 @@
-"""Scalar setting values: booleans, time spans, sizes, rlimits, modes, signals, exit statuses.
+"""Scalar setting values: booleans, time spans, sizes, rlimits, modes (+ signals, exit statuses).
 
 Every parser follows systemd 252 (src/basic/time-util.c, parse-util.c, rlimit-util.c,
 signal-util.c, exit-status.c) and raises `ValueParseError` on bad input, never anything
 else. Formatting functions reproduce what `systemctl show` and `systemd-analyze` print.
+Signals and exit statuses live in `core.signames` and `core.exitstatus` and are
+re-exported here, so callers have one place to import value parsers from.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pidone.core.cnumbers import U64_MAX, WHITESPACE, safe_atou, strtol, strtoul
 from pidone.core.errors import ValueParseError
+from pidone.core.exitstatus import (
+    EXIT_STATUS_CLASSES,
+    EXIT_STATUS_NAMES,
+    ExitStatusSet,
+    format_exit_status,
+    parse_exit_status,
+    parse_exit_status_set,
+)
+from pidone.core.signames import SIGNAL_NAMES, SIGRTMAX, SIGRTMIN, parse_signal, signal_name
+
+__all__ = [
+    "EXIT_STATUS_CLASSES",
+    "EXIT_STATUS_NAMES",
+    "RLIMIT_KEYS",
+    "RLIM_INFINITY",
+    "SIGNAL_NAMES",
+    "SIGRTMAX",
+    "SIGRTMIN",
+    "USEC_INFINITY",
+    "USEC_PER_SEC",
+    "ExitStatusSet",
+    "format_exit_status",
+    "format_timespan",
+    "parse_boolean",
+    "parse_exit_status",
+    "parse_exit_status_set",
+    "parse_mode",
+    "parse_rlimit",
+    "parse_signal",
+    "parse_size",
+    "parse_timespan",
+    "signal_name",
+]
 
 USEC_INFINITY = 2**64 - 1
 RLIM_INFINITY = 2**64 - 1
@@ -22,10 +56,7 @@ USEC_PER_WEEK = 7 * USEC_PER_DAY
 USEC_PER_MONTH = 2_629_800 * USEC_PER_SEC  # 30.44 days
 USEC_PER_YEAR = 31_557_600 * USEC_PER_SEC  # 365.25 days
 
-_U64_MAX = 2**64 - 1
-_S64_MAX = 2**63 - 1
-_WHITESPACE = " \t\n\r"  # systemd's WHITESPACE macro
-_C_SPACE = " \t\n\v\f\r"  # what strtol() skips (isspace in the C locale)
+_WHITESPACE = WHITESPACE
 _DIGITS = "0123456789"
 
 
@@ -37,63 +68,12 @@ _FALSE = frozenset({"0", "no", "n", "false", "f", "off"})
 
 def parse_boolean(text: str) -> bool:
     """`yes/no`-style boolean, case-insensitive (systemd parse_boolean())."""
-    low = text.lower()
+    low = text.lower() if text.isascii() else text  # strcasecmp() in the C locale
     if low in _TRUE:
         return True
     if low in _FALSE:
         return False
     raise ValueParseError(f"Failed to parse boolean value: {text}")
-
-
-# --- C number scanning helpers --------------------------------------------------------------
-
-
-def _strtoull(text: str, pos: int) -> tuple[int | None, int, bool]:
-    """Emulate strtoull(base 10) from `pos`: (value or None if no digits, end, overflow).
-
-    Like C, leading isspace() and one sign are skipped, and '-' negates modulo 2**64.
-    When no digits follow, end == pos (C sets endptr to the start).
-    """
-    i = pos
-    n = len(text)
-    while i < n and text[i] in _C_SPACE:
-        i += 1
-    neg = False
-    if i < n and text[i] in "+-":
-        neg = text[i] == "-"
-        i += 1
-    j = i
-    while j < n and text[j] in _DIGITS:
-        j += 1
-    if j == i:
-        return None, pos, False
-    value = int(text[i:j])
-    if value > _U64_MAX:
-        return _U64_MAX, j, True
-    if neg:
-        value = (-value) % 2**64
-    return value, j, False
-
-
-def _strtoll(text: str, pos: int) -> tuple[int | None, int, bool]:
-    """Emulate strtoll(base 10): (value or None if no digits, end, overflow)."""
-    i = pos
-    n = len(text)
-    while i < n and text[i] in _C_SPACE:
-        i += 1
-    neg = False
-    if i < n and text[i] in "+-":
-        neg = text[i] == "-"
-        i += 1
-    j = i
-    while j < n and text[j] in _DIGITS:
-        j += 1
-    if j == i:
-        return None, pos, False
-    value = -int(text[i:j]) if neg else int(text[i:j])
-    if value > _S64_MAX or value < -_S64_MAX - 1:
-        return value, j, True
-    return value, j, False
 
 
 # --- time spans -----------------------------------------------------------------------------
@@ -170,10 +150,8 @@ def parse_timespan(text: str, default_unit: int = USEC_PER_SEC) -> int:
             return usec
         if text[p] == "-":
             raise bad
-        value, e, overflow = _strtoll(text, p)
-        if overflow:
-            raise bad
-        if value is not None and value < 0:
+        value, e, overflow = strtol(text, p)
+        if overflow or (value is not None and value < 0):
             raise bad
         whole = value or 0
         has_frac = e < n and text[e] == "."
@@ -304,7 +282,7 @@ def parse_size(text: str, base: int = 1024) -> int:
     p = 0
     while True:
         p = _skip(text, p, _WHITESPACE)
-        value, e, overflow = _strtoull(text, p)
+        value, e, overflow = strtoul(text, p)
         if overflow or value is None:
             raise bad
         if p < n and text[p] == "-":
@@ -313,7 +291,7 @@ def parse_size(text: str, base: int = 1024) -> int:
         if e < n and text[e] == ".":
             e += 1
             if e < n and text[e] in _DIGITS:
-                l2, e2, overflow = _strtoull(text, e)
+                l2, e2, overflow = strtoul(text, e)
                 if overflow or l2 is None:
                     raise bad
                 frac = float(l2)
@@ -327,10 +305,10 @@ def parse_size(text: str, base: int = 1024) -> int:
                 break
         else:
             raise bad
-        if value + (1 if frac > 0 else 0) > _U64_MAX // factor:
+        if value + (1 if frac > 0 else 0) > U64_MAX // factor:
             raise bad
         tmp = value * factor + int(frac * factor)
-        if tmp > _U64_MAX - r:
+        if tmp > U64_MAX - r:
             raise bad
         r += tmp
         p = e + len(suffix)
@@ -341,9 +319,10 @@ def parse_size(text: str, base: int = 1024) -> int:
 
 # --- resource limits ------------------------------------------------------------------------
 
-_PRIO_MIN = -20
+_PRIO_MIN = -20  # <sys/resource.h>
 _PRIO_MAX = 20
 
+# How each LimitX= value is read (src/basic/rlimit-util.c rlimit_parse_table).
 RLIMIT_KEYS: dict[str, str] = {
     "LimitCPU": "sec",
     "LimitFSIZE": "size",
@@ -364,82 +343,95 @@ RLIMIT_KEYS: dict[str, str] = {
 }
 
 
-def _safe_atou64(text: str) -> int:
-    """systemd safe_atou64(): whole string, decimal (0x/0o/0b prefixes), no negatives."""
-    body = text.lstrip(_C_SPACE)
-    base = 10
-    for prefix, b in (("0x", 16), ("0X", 16), ("0o", 8), ("0O", 8), ("0b", 2), ("0B", 2)):
-        if text.startswith(prefix):
-            body, base = text[2:], b
-            break
-    sign = ""
-    if body[:1] in ("+", "-"):
-        sign, body = body[0], body[1:]
-    if not body or not all(
-        c in "0123456789abcdefABCDEF"[: base + (6 if base == 16 else 0)] for c in body
-    ):
-        raise ValueError(text)
-    value = int(body, base)
-    if sign == "-" and value != 0:
-        raise ValueError(text)
-    if value > _U64_MAX:
-        raise ValueError(text)
-    return value
-
-
 def _rlimit_one(kind: str, text: str) -> int:
+    """One rlimit value; raises ValueError or ValueParseError when systemd would refuse it."""
     if kind == "sec":
+        # LimitCPU= is a time span in seconds, rounded up to whole seconds.
         t = parse_timespan(text)
         if t == USEC_INFINITY:
             return RLIM_INFINITY
-        t = -(-t // USEC_PER_SEC)
-        if t >= RLIM_INFINITY:
-            raise ValueError(text)
-        return t
+        return -(-t // USEC_PER_SEC)
     if kind == "usec":
-        t = parse_timespan(text, 1)
-        return RLIM_INFINITY if t == USEC_INFINITY else t
+        # LimitRTTIME= is a time span whose bare numbers are microseconds.
+        return parse_timespan(text, 1)
     if kind == "nice":
-        # RLIMIT_NICE is 40..1 for nice levels -20..19 (and 0 means 20), see setrlimit(2).
+        # RLIMIT_NICE holds 40..1 for nice levels -20..19, and the kernel default 0 means
+        # "20" (setrlimit(2)). "+N"/"-N" are nice levels, a bare number is the raw value.
         if text.startswith("+"):
-            v = _safe_atou64(text[1:])
+            v = safe_atou(text[1:])
             if v >= _PRIO_MAX:
                 raise ValueError(text)
             return 20 - v
         if text.startswith("-"):
-            v = _safe_atou64(text[1:])
+            v = safe_atou(text[1:])
             if v > -_PRIO_MIN:
                 raise ValueError(text)
             return 20 + v
-        v = _safe_atou64(text)
+        v = safe_atou(text)
         if v > 20 - _PRIO_MIN:
             raise ValueError(text)
         return v
     if text == "infinity":
         return RLIM_INFINITY
-    v = parse_size(text, 1024) if kind == "size" else _safe_atou64(text)
+    v = parse_size(text, 1024) if kind == "size" else safe_atou(text)
     if v >= RLIM_INFINITY:
         raise ValueError(text)
     return v
 
 
+def _split_rlimit(text: str) -> tuple[str, str | None]:
+    r"""extract_first_word(":", EXTRACT_DONT_COALESCE_SEPARATORS) twice, as rlimit_parse().
+
+    No quoting; a backslash makes the next character literal. Returns (soft, hard or
+    None when there is no ':'); raises ValueError for a third field or a trailing `\`.
+    """
+    fields: list[str] = []
+    current: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            if i + 1 >= n:
+                raise ValueError(text)
+            current.append(text[i + 1])
+            i += 2
+            continue
+        if c == ":":
+            fields.append("".join(current))
+            current = []
+            if len(fields) == 2:
+                raise ValueError(text)  # something after SOFT:HARD
+            i += 1
+            continue
+        current.append(c)
+        i += 1
+    fields.append("".join(current))
+    if len(fields) == 1:
+        return fields[0], None
+    return fields[0], fields[1]
+
+
 def parse_rlimit(key: str, text: str) -> tuple[int, int]:
-    """`LimitX=` value -> (soft, hard); `SOFT:HARD` or one value for both (rlimit_parse())."""
+    """`LimitX=` value -> (soft, hard): `SOFT:HARD` or one value for both (rlimit_parse()).
+
+    Sizes take K/M/G... suffixes, LimitCPU= and LimitRTTIME= take time spans, LimitNICE=
+    takes `+N`/`-N` nice levels or a raw 0..40; `infinity` is RLIM_INFINITY.
+    """
     kind = RLIMIT_KEYS.get(key)
     if kind is None:
-        raise ValueParseError(f"Unknown resource limit setting {key}")
+        raise ValueParseError(f"Unknown resource limit {key}")
     bad = ValueParseError(f"Failed to parse resource value, ignoring: {text}")
-    soft_text, sep, rest = text.partition(":")
-    hard_text, sep2, _ = rest.partition(":")
-    if sep2 or not (soft_text or sep):
-        raise bad
     try:
+        soft_text, hard_text = _split_rlimit(text)
         soft = _rlimit_one(kind, soft_text)
-        hard = _rlimit_one(kind, hard_text) if sep else soft
-    except ValueError:
+        hard = soft if hard_text is None else _rlimit_one(kind, hard_text)
+    except ValueError:  # ValueParseError is a ValueError too
         raise bad from None
     if soft > hard:
-        raise bad
+        raise ValueParseError(
+            f"Soft resource limit chosen higher than hard limit, ignoring: {text}"
+        )
     return soft, hard
 
 
@@ -447,251 +439,11 @@ def parse_rlimit(key: str, text: str) -> tuple[int, int]:
 
 
 def parse_mode(text: str) -> int:
-    """Octal file mode such as `0022`, at most 07777 (systemd parse_mode())."""
+    """Octal file mode such as `0022`, at most 07777 (systemd parse_mode(): no +/- sign)."""
     try:
-        value = _safe_atou_base(text, 8)
+        value = safe_atou(text, bits=32, base=8, refuse_plus_minus=True)
     except ValueError:
         raise ValueParseError(f"Failed to parse mode value: {text}") from None
     if value > 0o7777:
         raise ValueParseError(f"Failed to parse mode value: {text}")
     return value
-
-
-def _safe_atou_base(text: str, base: int) -> int:
-    """strtoul() in `base` over the whole string: leading blanks and "+" allowed, no "-"."""
-    body = text.lstrip(_C_SPACE).removeprefix("+")
-    digits = "0123456789abcdef"[:base]
-    if not body or any(c.lower() not in digits for c in body):
-        raise ValueError(text)
-    return int(body, base)
-
-
-# --- signals --------------------------------------------------------------------------------
-
-# Linux x86/arm numbering (signal(7)); glibc reserves 32 and 33, so SIGRTMIN is 34.
-SIGNAL_NAMES: dict[int, str] = {
-    1: "HUP",
-    2: "INT",
-    3: "QUIT",
-    4: "ILL",
-    5: "TRAP",
-    6: "ABRT",
-    7: "BUS",
-    8: "FPE",
-    9: "KILL",
-    10: "USR1",
-    11: "SEGV",
-    12: "USR2",
-    13: "PIPE",
-    14: "ALRM",
-    15: "TERM",
-    16: "STKFLT",
-    17: "CHLD",
-    18: "CONT",
-    19: "STOP",
-    20: "TSTP",
-    21: "TTIN",
-    22: "TTOU",
-    23: "URG",
-    24: "XCPU",
-    25: "XFSZ",
-    26: "VTALRM",
-    27: "PROF",
-    28: "WINCH",
-    29: "IO",
-    30: "PWR",
-    31: "SYS",
-}
-_SIGNAL_NUMBERS = {name: num for num, name in SIGNAL_NAMES.items()}
-SIGRTMIN = 34
-SIGRTMAX = 64
-_NSIG = 65
-
-
-def signal_name(number: int) -> str:
-    """Signal number -> name without `SIG` (`15` -> `TERM`, `36` -> `RTMIN+2`, else digits)."""
-    name = SIGNAL_NAMES.get(number)
-    if name is not None:
-        return name
-    if SIGRTMIN <= number <= SIGRTMAX:
-        return f"RTMIN+{number - SIGRTMIN}"
-    return str(number)
-
-
-def parse_signal(text: str) -> int:
-    """`SIGTERM`, `TERM`, `15`, `RTMIN+3`, `SIGRTMAX-1` -> number (signal_from_string())."""
-    bad = ValueParseError(f"Failed to parse signal: {text}")
-    try:
-        number = _safe_atoi(text)
-    except ValueError:
-        pass
-    else:
-        if 0 < number < _NSIG:
-            return number
-        raise bad
-    name = text.removeprefix("SIG")
-    if name in _SIGNAL_NUMBERS:
-        return _SIGNAL_NUMBERS[name]
-    for base, sign in (("RTMIN", "+"), ("RTMAX", "-")):
-        if name.startswith(base):
-            rest = name[len(base) :]
-            if not rest:
-                return SIGRTMIN if base == "RTMIN" else SIGRTMAX
-            if rest[0] != sign:
-                raise bad
-            try:
-                offset = _safe_atoi(rest)
-            except ValueError:
-                raise bad from None
-            if base == "RTMIN" and 0 <= offset <= SIGRTMAX - SIGRTMIN:
-                return SIGRTMIN + offset
-            if base == "RTMAX" and SIGRTMIN - SIGRTMAX <= offset <= 0:
-                return SIGRTMAX + offset
-            raise bad
-    raise bad
-
-
-def _safe_atoi(text: str) -> int:
-    """systemd safe_atoi(): whole string is one C int (leading blanks and a sign allowed)."""
-    body = text.lstrip(_C_SPACE)
-    sign = 1
-    if body[:1] in ("+", "-"):
-        sign = -1 if body[0] == "-" else 1
-        body = body[1:]
-    if not body or not body.isascii() or not body.isdigit():
-        raise ValueError(text)
-    value = sign * int(body)
-    if not -(2**31) <= value < 2**31:
-        raise ValueError(text)
-    return value
-
-
-# --- exit statuses --------------------------------------------------------------------------
-
-# `systemd-analyze exit-status` of systemd 252 (src/basic/exit-status.c).
-EXIT_STATUS_NAMES: dict[int, str] = {
-    0: "SUCCESS",
-    1: "FAILURE",
-    2: "INVALIDARGUMENT",
-    3: "NOTIMPLEMENTED",
-    4: "NOPERMISSION",
-    5: "NOTINSTALLED",
-    6: "NOTCONFIGURED",
-    7: "NOTRUNNING",
-    64: "USAGE",
-    65: "DATAERR",
-    66: "NOINPUT",
-    67: "NOUSER",
-    68: "NOHOST",
-    69: "UNAVAILABLE",
-    70: "SOFTWARE",
-    71: "OSERR",
-    72: "OSFILE",
-    73: "CANTCREAT",
-    74: "IOERR",
-    75: "TEMPFAIL",
-    76: "PROTOCOL",
-    77: "NOPERM",
-    78: "CONFIG",
-    200: "CHDIR",
-    201: "NICE",
-    202: "FDS",
-    203: "EXEC",
-    204: "MEMORY",
-    205: "LIMITS",
-    206: "OOM_ADJUST",
-    207: "SIGNAL_MASK",
-    208: "STDIN",
-    209: "STDOUT",
-    210: "CHROOT",
-    211: "IOPRIO",
-    212: "TIMERSLACK",
-    213: "SECUREBITS",
-    214: "SETSCHEDULER",
-    215: "CPUAFFINITY",
-    216: "GROUP",
-    217: "USER",
-    218: "CAPABILITIES",
-    219: "CGROUP",
-    220: "SETSID",
-    221: "CONFIRM",
-    222: "STDERR",
-    224: "PAM",
-    225: "NETWORK",
-    226: "NAMESPACE",
-    227: "NO_NEW_PRIVILEGES",
-    228: "SECCOMP",
-    229: "SELINUX_CONTEXT",
-    230: "PERSONALITY",
-    231: "APPARMOR",
-    232: "ADDRESS_FAMILIES",
-    233: "RUNTIME_DIRECTORY",
-    235: "CHOWN",
-    236: "SMACK_PROCESS_LABEL",
-    237: "KEYRING",
-    238: "STATE_DIRECTORY",
-    239: "CACHE_DIRECTORY",
-    240: "LOGS_DIRECTORY",
-    241: "CONFIGURATION_DIRECTORY",
-    242: "NUMA_POLICY",
-    243: "CREDENTIALS",
-    244: "BPF",
-    255: "EXCEPTION",
-}
-EXIT_STATUS_CLASSES: dict[int, str] = {
-    code: ("libc" if code < 2 else "LSB" if code < 8 else "BSD" if code < 100 else "systemd")
-    for code in EXIT_STATUS_NAMES
-}
-_EXIT_STATUS_NUMBERS = {name: code for code, name in EXIT_STATUS_NAMES.items()}
-
-
-def format_exit_status(code: int) -> str:
-    """`1/FAILURE` as `systemctl status` prints it: names only for libc and systemd codes."""
-    if EXIT_STATUS_CLASSES.get(code) in ("libc", "systemd"):
-        return f"{code}/{EXIT_STATUS_NAMES[code]}"
-    return str(code)
-
-
-@dataclass(frozen=True, slots=True)
-class ExitStatusSet:
-    """`SuccessExitStatus=`-style set: exit codes plus signal numbers."""
-
-    statuses: frozenset[int] = frozenset()
-    signals: frozenset[int] = frozenset()
-
-    def format(self) -> str:
-        """As `systemctl show` prints it: numbers ascending, then signal names."""
-        words = [str(c) for c in sorted(self.statuses)]
-        words += [signal_name(s) for s in sorted(self.signals)]
-        return " ".join(words)
-
-    def __bool__(self) -> bool:
-        return bool(self.statuses or self.signals)
-
-
-def parse_exit_status_set(text: str) -> ExitStatusSet:
-    """Whitespace-separated numbers 0-255, status names, or signal names."""
-    statuses: set[int] = set()
-    signals: set[int] = set()
-    for word in text.split():
-        code = _parse_exit_status(word)
-        if code is not None:
-            statuses.add(code)
-            continue
-        try:
-            signals.add(parse_signal(word))
-        except ValueParseError:
-            raise ValueParseError(f"Failed to parse exit status or signal: {word}") from None
-    return ExitStatusSet(frozenset(statuses), frozenset(signals))
-
-
-def _parse_exit_status(word: str) -> int | None:
-    if word in _EXIT_STATUS_NUMBERS:
-        return _EXIT_STATUS_NUMBERS[word]
-    try:
-        value = _safe_atoi(word)
-    except ValueError:
-        return None
-    if 0 <= value <= 255:
-        return value
-    raise ValueParseError(f"Exit status out of range: {word}")

@@ -1,0 +1,185 @@
+"""Exit statuses: systemd's names for exit codes and `SuccessExitStatus=`-style sets.
+
+Names and classes are those of `systemd-analyze exit-status` in systemd 252
+(src/basic/exit-status.c). `systemctl status` names only the libc and systemd classes
+(`status=1/FAILURE`, `status=203/EXEC`) and prints LSB/BSD codes bare (`status=3`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pidone.core.cnumbers import WHITESPACE, safe_atou
+from pidone.core.errors import ValueParseError
+from pidone.core.signames import parse_signal, signal_name
+
+_WHITESPACE = WHITESPACE
+
+# `systemd-analyze exit-status` of systemd 252 (src/basic/exit-status.c).
+EXIT_STATUS_NAMES: dict[int, str] = {
+    0: "SUCCESS",
+    1: "FAILURE",
+    2: "INVALIDARGUMENT",
+    3: "NOTIMPLEMENTED",
+    4: "NOPERMISSION",
+    5: "NOTINSTALLED",
+    6: "NOTCONFIGURED",
+    7: "NOTRUNNING",
+    64: "USAGE",
+    65: "DATAERR",
+    66: "NOINPUT",
+    67: "NOUSER",
+    68: "NOHOST",
+    69: "UNAVAILABLE",
+    70: "SOFTWARE",
+    71: "OSERR",
+    72: "OSFILE",
+    73: "CANTCREAT",
+    74: "IOERR",
+    75: "TEMPFAIL",
+    76: "PROTOCOL",
+    77: "NOPERM",
+    78: "CONFIG",
+    200: "CHDIR",
+    201: "NICE",
+    202: "FDS",
+    203: "EXEC",
+    204: "MEMORY",
+    205: "LIMITS",
+    206: "OOM_ADJUST",
+    207: "SIGNAL_MASK",
+    208: "STDIN",
+    209: "STDOUT",
+    210: "CHROOT",
+    211: "IOPRIO",
+    212: "TIMERSLACK",
+    213: "SECUREBITS",
+    214: "SETSCHEDULER",
+    215: "CPUAFFINITY",
+    216: "GROUP",
+    217: "USER",
+    218: "CAPABILITIES",
+    219: "CGROUP",
+    220: "SETSID",
+    221: "CONFIRM",
+    222: "STDERR",
+    224: "PAM",
+    225: "NETWORK",
+    226: "NAMESPACE",
+    227: "NO_NEW_PRIVILEGES",
+    228: "SECCOMP",
+    229: "SELINUX_CONTEXT",
+    230: "PERSONALITY",
+    231: "APPARMOR",
+    232: "ADDRESS_FAMILIES",
+    233: "RUNTIME_DIRECTORY",
+    235: "CHOWN",
+    236: "SMACK_PROCESS_LABEL",
+    237: "KEYRING",
+    238: "STATE_DIRECTORY",
+    239: "CACHE_DIRECTORY",
+    240: "LOGS_DIRECTORY",
+    241: "CONFIGURATION_DIRECTORY",
+    242: "NUMA_POLICY",
+    243: "CREDENTIALS",
+    244: "BPF",
+    255: "EXCEPTION",
+}
+EXIT_STATUS_CLASSES: dict[int, str] = {
+    code: ("libc" if code < 2 else "LSB" if code < 8 else "BSD" if code < 100 else "systemd")
+    for code in EXIT_STATUS_NAMES
+}
+_EXIT_STATUS_NUMBERS = {name: code for code, name in EXIT_STATUS_NAMES.items()}
+
+
+def format_exit_status(code: int) -> str:
+    """`1/FAILURE` as `systemctl status` prints it: names only for libc and systemd codes."""
+    if EXIT_STATUS_CLASSES.get(code) in ("libc", "systemd"):
+        return f"{code}/{EXIT_STATUS_NAMES[code]}"
+    return str(code)
+
+
+@dataclass(frozen=True, slots=True)
+class ExitStatusSet:
+    """`SuccessExitStatus=`-style set: exit codes plus signal numbers."""
+
+    statuses: frozenset[int] = frozenset()
+    signals: frozenset[int] = frozenset()
+
+    def format(self) -> str:
+        """As `systemctl show` prints it: numbers ascending, then signal names."""
+        words = [str(c) for c in sorted(self.statuses)]
+        words += [signal_name(s) for s in sorted(self.signals)]
+        return " ".join(words)
+
+    def __bool__(self) -> bool:
+        return bool(self.statuses or self.signals)
+
+
+def parse_exit_status(text: str) -> int:
+    """One exit status: a name without prefix (`TEMPFAIL`) or a number 0-255."""
+    if text in _EXIT_STATUS_NUMBERS:
+        return _EXIT_STATUS_NUMBERS[text]
+    try:
+        return safe_atou(text, bits=8)
+    except ValueError:
+        raise ValueParseError(f"Failed to parse exit status: {text}") from None
+
+
+def _split_plain(text: str) -> list[str]:
+    """extract_first_word() with no flags: whitespace-separated, quotes are ordinary
+    characters, a backslash makes the next character literal (a trailing one is an error)."""
+    words: list[str] = []
+    current: list[str] | None = None
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c in _WHITESPACE:
+            if current is not None:
+                words.append("".join(current))
+                current = None
+            i += 1
+            continue
+        if current is None:
+            current = []
+        if c == "\\":
+            if i + 1 >= n:
+                raise ValueError(text)
+            current.append(text[i + 1])
+            i += 2
+            continue
+        current.append(c)
+        i += 1
+    if current is not None:
+        words.append("".join(current))
+    return words
+
+
+def parse_exit_status_set(text: str, *, warnings: list[str] | None = None) -> ExitStatusSet:
+    """`SuccessExitStatus=`-style list (config_parse_set_status()).
+
+    Each word is first an exit status (name or 0-255), else a signal. systemd skips a bad
+    word with a warning and keeps the rest: pass `warnings` to get that behaviour;
+    without it the first bad word raises ValueParseError.
+    """
+    statuses: set[int] = set()
+    signals: set[int] = set()
+    try:
+        words = _split_plain(text)
+    except ValueError:
+        raise ValueParseError(f"Failed to parse exit status list, ignoring: {text}") from None
+    for word in words:
+        try:
+            statuses.add(parse_exit_status(word))
+            continue
+        except ValueParseError:
+            pass
+        try:
+            signals.add(parse_signal(word))
+        except ValueParseError:
+            message = f"Failed to parse value, ignoring: {word}"
+            if warnings is None:
+                raise ValueParseError(message) from None
+            warnings.append(message)
+    return ExitStatusSet(frozenset(statuses), frozenset(signals))
