@@ -13,6 +13,7 @@ Rules (spec 01 §1, systemd 252 src/basic/unit-name.c `unit_name_is_valid()`):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pidone.core.errors import InvalidUnitName
@@ -85,8 +86,13 @@ class UnitName:
         return self.name
 
 
+_VALID_RE = re.compile(r"[A-Za-z0-9:\-_.\\][A-Za-z0-9:\-_.\\@]*\.(?:" + "|".join(UNIT_TYPES) + r")")
+
+
 def _problem(name: str) -> str | None:
     """Why `name` is not a valid unit name, or None when it is."""
+    if len(name) <= UNIT_NAME_MAX and _VALID_RE.fullmatch(name):
+        return None
     if not name:
         return "empty unit name"
     if len(name.encode("utf-8", "surrogateescape")) > UNIT_NAME_MAX:
