@@ -1,0 +1,372 @@
+"""Build the typed `Unit` from a `UnitSource`: apply fragment and drop-ins, defaults, checks.
+
+The steps follow systemd 252's unit_load() for a fragment-backed unit:
+
+1. Every assignment of the fragment, then of each drop-in (in the loader's order), is
+   looked up in `core.directives` for the unit's type and applied by its parser
+   (`core.unitparsers`). Unknown keys warn `Unknown key 'K' in section [S], ignoring.`;
+   `X-` keys are silent. A fatal parser error stops reading (config_parse() aborts) and
+   the unit becomes `bad-setting` ("Unit configuration has fatal error, unit will not be
+   started.").
+2. Per-type defaults (service_add_extras()): Type= from ExecStart=/BusName=, no start
+   timeout for oneshot, NotifyAccess=main for notify/watchdog/fd store.
+3. Per-type checks that refuse the unit (service_verify(), socket_verify(),
+   timer_verify()), worded as systemd words them.
+4. `.wants/`/`.requires/` links, then implicit and default dependencies (spec 04 §7).
+   Their order mimics what systemd 252 showed for a plain service: explicit ones first,
+   then system.slice, systemd-journald.socket, sysinit.target, basic.target.
+
+Never raises on any input: every value problem is a `Diagnostic`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from pidone.core.directives import Directive, sections_for
+from pidone.core.errors import Diagnostic
+from pidone.core.install import build_install_section
+from pidone.core.model import (
+    ServiceSection,
+    SocketSection,
+    TimerSection,
+    Unit,
+)
+from pidone.core.specifiers import SpecifierHost, expand_specifiers
+from pidone.core.unitfile import Assignment
+from pidone.core.unitname import prefix_of, template_of
+from pidone.core.unitparsers import (
+    PARSERS,
+    Context,
+    Fatal,
+    Ignored,
+    record_not_enforced,
+    reset_target,
+)
+from pidone.core.unitsource import UnitSource
+from pidone.core.values import USEC_INFINITY
+
+FATAL_NOTICE = "Unit configuration has fatal error, unit will not be started."
+_SECTION_OBJECTS = {"service": ServiceSection, "socket": SocketSection, "timer": TimerSection}
+_ONESHOT_RESTARTS = frozenset({"no", "on-failure", "on-abnormal", "on-watchdog", "on-abort"})
+_JOURNAL_OUTPUTS = (
+    "journal",
+    "journal+console",
+    "syslog",
+    "syslog+console",
+    "kmsg",
+    "kmsg+console",
+)
+
+
+def _unit_type(name: str) -> str:
+    return name.rsplit(".", 1)[-1] if "." in name else ""
+
+
+def build_unit(source: UnitSource, host: SpecifierHost) -> Unit:
+    """The typed unit for `source`. Never raises."""
+    utype = _unit_type(source.id)
+    unit = Unit(
+        id=source.id,
+        names=source.names or (source.id,),
+        type=utype,
+        load_state=source.load_state,
+        fragment_path=source.fragment_path or "",
+        source_path=source.source_path or "",
+        dropin_paths=source.dropin_paths,
+        load_error=source.load_error or "",
+    )
+    sections: dict[str, object] = {"Unit": unit.unit}
+    if utype in _SECTION_OBJECTS:
+        obj = _SECTION_OBJECTS[utype]()
+        setattr(unit, utype, obj)
+        sections[utype.capitalize()] = obj
+
+    diags: list[Diagnostic] = []
+    for diag in source.diagnostics:
+        if diag not in diags:
+            diags.append(diag)
+    if source.load_state != "loaded":
+        unit.diagnostics = diags
+        return unit
+
+    fragment = source.fragment_path or None
+
+    def expand(text: str) -> str:
+        return expand_specifiers(text, source.id, host, fragment)
+
+    seen: set[str] = set()
+    fatal = _apply_files(unit, source, sections, expand, seen, diags)
+    assignments = [a for f in source.files for a in f.assignments]
+    with contextlib.suppress(Exception):  # [Install] never stops the unit from loading
+        unit.install, _ = build_install_section(assignments, source.id, expand)
+    for name in source.wants:
+        if name not in unit.unit.wants:
+            unit.unit.wants.append(name)
+    for name in source.requires:
+        if name not in unit.unit.requires:
+            unit.unit.requires.append(name)
+
+    if fatal is not None:
+        unit.load_state = "bad-setting"
+        unit.load_error = fatal
+        diags.append(Diagnostic(unit.id, 0, FATAL_NOTICE, "error"))
+    else:
+        refusal = _finish_type(unit, seen, diags)
+        if refusal is not None:
+            unit.load_state = "bad-setting"
+            unit.load_error = refusal
+            diags.append(Diagnostic(unit.id, 0, refusal, "error"))
+    _add_implicit_dependencies(unit)
+    unit.diagnostics = diags
+    return unit
+
+
+def _apply_files(
+    unit: Unit,
+    source: UnitSource,
+    sections: dict[str, object],
+    expand: object,
+    seen: set[str],
+    diags: list[Diagnostic],
+) -> str | None:
+    """Apply every assignment in order; returns the fatal message that stopped it, if any."""
+    table = sections_for(unit.type)
+    for f in source.files:
+        file_diags: list[Diagnostic] = [d for d in f.diagnostics if d not in diags]
+        stop: str | None = None
+        for a in f.assignments:
+            keys = table.get(a.section)
+            if keys is None:
+                continue  # the lexer already said "Unknown section"
+            row = keys.get(a.key)
+            if row is None:
+                if not a.key.startswith("X-"):
+                    file_diags.append(
+                        Diagnostic(
+                            a.path,
+                            a.line,
+                            f"Unknown key '{a.key}' in section [{a.section}], ignoring.",
+                        )
+                    )
+                continue
+            stop = _apply_one(unit, sections, row, a, expand, seen, file_diags)
+            if stop is not None:
+                break
+        file_diags.sort(key=lambda d: d.line)
+        diags.extend(file_diags)
+        if stop is not None:
+            return stop
+    return None
+
+
+def _apply_one(
+    unit: Unit,
+    sections: dict[str, object],
+    row: Directive,
+    a: Assignment,
+    expand: object,
+    seen: set[str],
+    out: list[Diagnostic],
+) -> str | None:
+    section = sections.get(a.section, unit.unit)
+    ctx = Context(unit, section, expand, a.key, a.section, a.path, a.line)  # type: ignore[arg-type]
+    value = a.value
+    result: str | None = None
+    try:
+        if value == "" and row.empty != "warn":
+            if row.empty in ("reset", "default") and row.parser not in ("accept", "install"):
+                reset_target(ctx, row.target)
+                if row.parser == "condition":
+                    attr = "asserts" if a.key.startswith("Assert") else "conditions"
+                    setattr(unit.unit, attr, [])
+        else:
+            PARSERS[row.parser](ctx, row, value)
+            seen.add(a.key)
+        if row.klass == "not-enforced":
+            record_not_enforced(ctx, row, value)
+    except Ignored as e:
+        ctx.warnings.append(str(e))
+    except Fatal as e:
+        out.append(Diagnostic(a.path, a.line, str(e), "error"))
+        result = str(e)
+    except Exception as e:  # a parser bug must not take the loader down
+        ctx.warnings.append(f"Failed to parse {a.key}=, ignoring: {value} ({type(e).__name__})")
+    for message in ctx.warnings:
+        out.append(Diagnostic(a.path, a.line, message))
+    return result
+
+
+# --- per-type defaults and checks -----------------------------------------------------------
+
+
+def _finish_type(unit: Unit, seen: set[str], diags: list[Diagnostic]) -> str | None:
+    if unit.service is not None:
+        return _finish_service(unit, unit.service, seen, diags)
+    if unit.socket is not None:
+        if not unit.socket.listen:
+            return (
+                "Unit has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...). "
+                "Refusing."
+            )
+        return None
+    if unit.timer is not None:
+        t = unit.timer
+        if not (
+            t.on_active_usec
+            or t.on_boot_usec
+            or t.on_startup_usec
+            or t.on_unit_active_usec
+            or t.on_unit_inactive_usec
+            or t.on_calendar
+        ):
+            return "Timer unit lacks value setting. Refusing."
+    return None
+
+
+def _finish_service(
+    unit: Unit, s: ServiceSection, seen: set[str], diags: list[Diagnostic]
+) -> str | None:
+    # service_add_extras(): pick a type when none was given
+    if not s.type_explicit:
+        s.type = "dbus" if s.bus_name else ("simple" if s.exec_start else "oneshot")
+    if s.type == "oneshot" and not s.timeout_start_explicit:
+        s.timeout_start_usec = USEC_INFINITY
+    if s.notify_access == "none" and (
+        s.type == "notify" or s.watchdog_usec > 0 or s.file_descriptor_store_max > 0
+    ):
+        s.notify_access = "main"
+    e = s.exec
+    if e.standard_input_data and "StandardInput" not in seen:
+        e.standard_input = "data"
+    if "StandardOutput" not in seen and (
+        e.standard_input.startswith(("tty", "fd:")) or e.standard_input == "socket"
+    ):
+        e.standard_output = "inherit"
+    if not unit.slice:
+        unit.slice = _default_slice(unit.id)
+
+    # service_verify()
+    success_action = unit.unit.success_action
+    if not s.exec_start and not s.exec_stop and success_action == "none":
+        return "Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing."
+    if s.type != "oneshot" and not s.exec_start:
+        return (
+            "Service has no ExecStart= setting, which is only allowed for Type=oneshot "
+            "services. Refusing."
+        )
+    if not s.remain_after_exit and not s.exec_start and success_action == "none":
+        return (
+            "Service has no ExecStart= and no SuccessAction= settings and does not have "
+            "RemainAfterExit=yes set. Refusing."
+        )
+    if s.type != "oneshot" and len(s.exec_start) > 1:
+        return (
+            "Service has more than one ExecStart= setting, which is only allowed for "
+            "Type=oneshot services. Refusing."
+        )
+    if s.type == "oneshot" and s.restart not in _ONESHOT_RESTARTS:
+        return (
+            "Service has Restart= set to either always or on-success, which isn't allowed "
+            "for Type=oneshot services. Refusing."
+        )
+    if s.type == "oneshot" and s.exit_type == "cgroup":
+        return (
+            "Service has ExitType=cgroup set, which isn't allowed for Type=oneshot services. "
+            "Refusing."
+        )
+    if s.type == "dbus" and not s.bus_name:
+        return "Service is of type D-Bus but no D-Bus service name has been specified. Refusing."
+    if e.pam_name and s.kill.kill_mode not in ("control-group", "mixed"):
+        return (
+            "Service has PAM enabled. Kill mode must be set to 'control-group' or 'mixed'. "
+            "Refusing."
+        )
+    if s.type == "oneshot" and s.runtime_max_usec != USEC_INFINITY:
+        diags.append(
+            Diagnostic(
+                unit.id,
+                0,
+                "RuntimeMaxSec= has no effect in combination with Type=oneshot. Ignoring.",
+            )
+        )
+    return None
+
+
+def _default_slice(unit_id: str) -> str:
+    """system.slice, or system-PREFIX.slice for instances (unit_set_default_slice())."""
+    if template_of(unit_id) is not None and "@" in unit_id:
+        prefix = prefix_of(unit_id)
+        escaped = prefix.replace("-", "\\x2d")
+        return f"system-{escaped}.slice"
+    return "system.slice"
+
+
+# --- implicit and default dependencies (spec 04 §7) ------------------------------------------
+
+
+def _add(items: list[str], *names: str) -> None:
+    for name in names:
+        if name and name not in items:
+            items.append(name)
+
+
+def _add_implicit_dependencies(unit: Unit) -> None:
+    if unit.load_state not in ("loaded", "bad-setting"):
+        return
+    u = unit.unit
+    dd = u.default_dependencies
+    if unit.service is not None:
+        s = unit.service
+        _add(u.requires, *([unit.slice] if unit.slice else []))
+        _add(u.after, *([unit.slice] if unit.slice else []))
+        e = s.exec
+        if e.standard_output in _JOURNAL_OUTPUTS or e.standard_error in _JOURNAL_OUTPUTS:
+            _add(u.after, "systemd-journald.socket")
+        for sock in s.sockets:
+            _add(u.wants, sock)
+            _add(u.after, sock)
+        if s.type == "dbus":
+            _add(u.requires, "dbus.socket")
+            _add(u.after, "dbus.socket")
+        if dd:
+            _add(u.requires, "sysinit.target")
+            _add(u.after, "sysinit.target", "basic.target")
+            _add(u.conflicts, "shutdown.target")
+            _add(u.before, "shutdown.target")
+    elif unit.socket is not None:
+        sk = unit.socket
+        if not unit.slice:
+            unit.slice = "system.slice"
+        _add(u.requires, unit.slice)
+        _add(u.after, unit.slice)
+        if not sk.accept:
+            _add(u.before, sk.service or _sibling(unit.id, "service"))
+        if dd:
+            _add(u.before, "sockets.target")
+            _add(u.requires, "sysinit.target")
+            _add(u.after, "sysinit.target")
+            _add(u.conflicts, "shutdown.target")
+            _add(u.before, "shutdown.target")
+    elif unit.timer is not None:
+        t = unit.timer
+        _add(u.before, t.unit or _sibling(unit.id, "service"))
+        if dd:
+            _add(u.requires, "sysinit.target")
+            _add(u.after, "sysinit.target")
+            _add(u.before, "timers.target")
+            _add(u.conflicts, "shutdown.target")
+            _add(u.before, "shutdown.target")
+            if t.on_calendar:
+                _add(u.after, "time-set.target", "time-sync.target")
+    elif unit.type == "target" and dd:
+        # target_add_default_dependencies(): After= what it pulls in (the exception for
+        # units ordered Before= the target needs the other unit's file; not done here)
+        _add(u.after, *[n for n in u.wants + u.requires if n not in u.before])
+        _add(u.conflicts, "shutdown.target")
+        _add(u.before, "shutdown.target")
+
+
+def _sibling(unit_id: str, suffix: str) -> str:
+    """foo.socket -> foo.service (the unit a socket/timer triggers by default)."""
+    return unit_id.rsplit(".", 1)[0] + "." + suffix
