@@ -157,7 +157,9 @@ class _Overlay:
             return None
         return self.fs.readlink(path)
 
-    def listdir(self, path: str) -> list[tuple[str, Kind]]:
+    def listdir(self, path: str) -> Sequence[tuple[str, Kind]]:
+        if not self.links and not self.removed:
+            return self.fs.listdir(path)
         out: list[tuple[str, Kind]] = []
         for name, kind in self.fs.listdir(path):
             full = f"{path}/{name}"
@@ -261,6 +263,9 @@ class Planner:
         self.changes: list[Change] = []
         self._will: dict[str, _Info] = {}
         self._have: dict[str, _Info] = {}
+        self._index: dict[str, dict[str, list[str]]] = {}
+        self._kinds: dict[str, dict[str, Kind]] = {}
+        self._dests: dict[str, dict[str, list[str]]] = {}
 
     # ------------------------------------------------------------------ path classes
     def _skip_root(self, path: str) -> str | None:
@@ -403,6 +408,8 @@ class Planner:
         seen: dict[str, str] = {}
         done: set[str] = set()
         for d in dirs:
+            if self._names_in(_parent(d)).get(_base(d)) not in ("d", "l"):
+                continue
             real = self.fs.realpath(d)
             if real in done:
                 continue
@@ -564,6 +571,49 @@ class Planner:
                 return True
         return False
 
+    def _names_in(self, directory: str) -> dict[str, Kind]:
+        if self.ov.links or self.ov.removed:
+            return dict(self.ov.listdir(directory))
+        found = self._kinds.get(directory)
+        if found is None:
+            found = self._kinds[directory] = dict(self.ov.listdir(directory))
+        return found
+
+    def _dest_index(self, directory: str) -> dict[str, list[str]]:
+        """For the unchanged tree: target file name -> names of symlinks in `directory`."""
+        index = self._dests.get(directory)
+        if index is None:
+            index = {}
+            for name, kind in self.ov.listdir(directory):
+                if kind == "l":
+                    dest = self.ov.readlink(f"{directory}/{name}")
+                    if dest is not None:
+                        index.setdefault(_base(dest), []).append(name)
+            self._dests[directory] = index
+        return index
+
+    def _wants_index(self, config_path: str) -> dict[str, list[str]]:
+        """For the unchanged tree: unit name -> names of .wants/.requires links that match it
+        (by their own name, or by their template name), as _find_in_dir() would see them."""
+        index = self._index.get(config_path)
+        if index is not None:
+            return index
+        index = {}
+        for name, kind in self.ov.listdir(config_path):
+            dot = name.rfind(".")
+            if kind != "d" or dot < 0 or name[dot:] not in (".wants", ".requires"):
+                continue
+            for link, link_kind in self.ov.listdir(f"{config_path}/{name}"):
+                if link_kind != "l":
+                    continue
+                index.setdefault(link, []).append(link)
+                if is_valid_unit_name(link):
+                    template = template_of(link)
+                    if template is not None and template != link:
+                        index.setdefault(template, []).append(link)
+        self._index[config_path] = index
+        return index
+
     @staticmethod
     def _known_name(info: _Info, name: str) -> bool:
         if name == info.name or name in info.install.alias:
@@ -582,6 +632,27 @@ class Planner:
         same: list[bool],
     ) -> bool:
         entries = self.ov.listdir(config_path)
+        if not self.ov.links and not self.ov.removed:
+            for link in self._wants_index(config_path).get(info.name, ()):
+                if not match_name or self._known_name(info, link):
+                    return True
+            candidates = list(self._dest_index(config_path).get(info.name, ()))
+            if (
+                not ignore_same_name
+                and self._names_in(config_path).get(info.name) == "l"
+                and info.name not in candidates
+            ):
+                candidates.append(info.name)
+            for link in candidates:
+                if (
+                    link == info.name
+                    and not ignore_same_name
+                    and link in self._dest_index(config_path).get(info.name, ())
+                ):
+                    same[0] = True
+                elif not match_name or self._known_name(info, link):
+                    return True
+            return False
         for name, kind in entries:
             if kind != "d":
                 continue

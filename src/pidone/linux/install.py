@@ -60,6 +60,8 @@ class DiskFS:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     _lstat: dict[str, Stat | None] = field(default_factory=dict)
     _list: dict[str, list[tuple[str, Kind]]] = field(default_factory=dict)
+    _links: dict[str, str | None] = field(default_factory=dict)
+    _real: dict[str, str] = field(default_factory=dict)
     _install: dict[tuple[str, tuple[str, ...]], InstallSection | None] = field(default_factory=dict)
 
     def lstat(self, path: str) -> Stat | None:
@@ -79,10 +81,14 @@ class DiskFS:
             return None
 
     def readlink(self, path: str) -> str | None:
+        if path in self._links:
+            return self._links[path]
         try:
-            return os.readlink(path)
+            result: str | None = os.readlink(path)
         except OSError:
-            return None
+            result = None
+        self._links[path] = result
+        return result
 
     def listdir(self, path: str) -> list[tuple[str, Kind]]:
         cached = self._list.get(path)
@@ -106,7 +112,14 @@ class DiskFS:
         return out
 
     def realpath(self, path: str) -> str:
-        return chase(path, self.paths.root)
+        found = self._real.get(path)
+        if found is None:
+            try:
+                found = chase(path, self.paths.root)
+            except OSError:
+                found = path
+            self._real[path] = found
+        return found
 
     def same_file(self, a: str, b: str) -> bool:
         try:
