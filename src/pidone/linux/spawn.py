@@ -1,0 +1,670 @@
+"""Fork and exec one ExecCommand with its ExecContext; report set-up failures through a pipe.
+
+Order of operations in the child (systemd 252 exec_child(), simplified; docs/processes.md):
+
+ 1. drop the parent's signal wake-up fd, reset every handled/ignored signal to SIG_DFL,
+    then SIGPIPE per IgnoreSIGPIPE= (man 7 signal: ignored dispositions survive execve);
+ 2. setsid()                                            -> 220 SETSID
+ 3. join the unit's cgroup: write "0" to its cgroup.procs (cgroups(7)) -> 219 CGROUP
+ 4. stdin, stdout, stderr                               -> 208 STDIN, 209 STDOUT, 222 STDERR
+ 5. passed fds renumbered from 3, the error pipe parked right after them, every other fd
+    closed (close_range(2) via os.closerange)           -> 202 FDS
+ 6. Limit*= (setrlimit_closest), Nice=, OOMScoreAdjust= -> 205 LIMITS, 201 NICE, 206 OOM_ADJUST
+ 7. UMask=; then, unless the command has `+` or `!`, setgroups/setresgid -> 216 GROUP
+    and setresuid                                        -> 217 USER
+ 8. WorkingDirectory= (after the user switch, as systemd does: the directory may be
+    reachable only by that user, e.g. root-squashed NFS) -> 200 CHDIR
+ 9. empty signal mask, execve                           -> 203 EXEC
+
+Every failure writes (exit status, errno) to a close-on-exec pipe and `_exit`s with the
+status; EOF on the pipe means execve succeeded (spec 02 §1, Type=exec).
+
+The child runs Python between fork and exec, so it must stay away from anything that takes
+a lock another thread of the daemon might have held at fork time (logging, the journal
+writer, buffered file objects, imports). Everything is prepared in the parent: paths and
+argv as bytes, user and group ids resolved through NSS, the environment as a bytes dict.
+The child only calls os.* functions. Signals are blocked in the parent across fork() so
+that no Python-level handler (and no set_wakeup_fd write into the parent's pipe) can run in
+the child before step 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import grp
+import os
+import pwd
+import resource
+import signal
+import stat
+import termios
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pidone.core.environment import EXEC_SEARCH_PATH, SELF_PID, UserRecord
+from pidone.core.execline import ExecCommand
+from pidone.core.exitstatus import EXIT_STATUS_NAMES
+from pidone.core.model import ExecContext
+from pidone.core.values import RLIM_INFINITY
+from pidone.linux.reaper import open_pidfd
+
+EXIT_CHDIR = 200
+EXIT_NICE = 201
+EXIT_FDS = 202
+EXIT_EXEC = 203
+EXIT_LIMITS = 205
+EXIT_OOM_ADJUST = 206
+EXIT_SIGNAL_MASK = 207
+EXIT_STDIN = 208
+EXIT_STDOUT = 209
+EXIT_GROUP = 216
+EXIT_USER = 217
+EXIT_CGROUP = 219
+EXIT_SETSID = 220
+EXIT_STDERR = 222
+EXIT_EXCEPTION = 255
+
+_MAX_FD = 0x7FFFFFFF
+_ALL_SIGNALS = frozenset(signal.valid_signals())
+_RESETTABLE = tuple(
+    s for s in range(1, signal.NSIG) if s not in (signal.SIGKILL, signal.SIGSTOP, 32, 33)
+)
+
+
+class SpawnSetupError(Exception):
+    """Raised in the parent for a request that can never be carried out (a programming error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """User=/Group=/SupplementaryGroups= resolved in the parent; -1 / None keep as is.
+
+    A failed lookup is not raised: the child exits with `error_status` (217/216) just as
+    systemd's does, so the service machine sees an ordinary exit status.
+    """
+
+    user: UserRecord | None = None
+    uid: int = -1
+    gid: int = -1
+    groups: tuple[int, ...] | None = None
+    error_status: int = 0
+    error_errno: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnRequest:
+    """What to run and how; fds are the caller's and stay open in the parent."""
+
+    command: ExecCommand
+    context: ExecContext
+    environment: Mapping[str, str]  # core.environment.build_environment(); SELF_PID allowed
+    identity: Identity | None = None  # None: resolve_identity(context) now
+    cgroup: str = ""  # the unit's cgroup directory ("" = no cgroup placement)
+    stdin_fd: int = -1  # StandardInput=socket / fd:NAME
+    stdout_fd: int = -1  # journal / kmsg / socket / fd:NAME (e.g. a socketpair end)
+    stderr_fd: int = -1
+    pass_fds: tuple[int, ...] = ()  # become 3, 4, ... (LISTEN_FDS)
+    expand_argv: bool = True  # $VAR expansion (ExecCommand `:` turns it off too)
+
+
+@dataclass(frozen=True, slots=True)
+class Spawned:
+    """A started child: its pid, a pidfd (None before Linux 5.3) and the error pipe."""
+
+    pid: int
+    pidfd: int | None
+    status_fd: int  # read end: EOF = exec succeeded; 8 bytes = failure (read_spawn_failure)
+    argv: tuple[str, ...]
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnFailure:
+    """What the child reported before dying: exit status (2xx) and errno."""
+
+    status: int
+    errno: int
+    path: str
+
+    @property
+    def step(self) -> str:
+        return EXIT_STATUS_NAMES.get(self.status, str(self.status))
+
+    @property
+    def message(self) -> str:
+        """systemd's wording: `Failed at step EXEC spawning /x: No such file or directory`."""
+        reason = os.strerror(self.errno) if self.errno else "Unknown error"
+        return f"Failed at step {self.step} spawning {self.path}: {reason}"
+
+
+# --------------------------------------------------------------------------- identity
+
+
+def _synthetic_user(name: str) -> UserRecord | None:
+    """root and nobody are synthesized without NSS, as systemd's get_user_creds() does."""
+    if name in ("root", "0"):
+        return UserRecord("root", 0, 0, "/root", "/bin/sh")
+    if name in ("nobody", "65534"):
+        return UserRecord("nobody", 65534, 65534, "/", "/usr/sbin/nologin")
+    return None
+
+
+def lookup_user(name: str) -> UserRecord | None:
+    """A User= value (name or numeric UID) -> its passwd record, None if unknown."""
+    synthetic = _synthetic_user(name)
+    if synthetic is not None:
+        return synthetic
+    try:
+        entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
+    except (KeyError, OverflowError, ValueError):
+        return None
+    return UserRecord(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir, entry.pw_shell)
+
+
+def lookup_group(name: str) -> int | None:
+    """A Group= value (name or numeric GID) -> gid, None if unknown."""
+    if name in ("root", "0"):
+        return 0
+    if name.isdigit():
+        return int(name)
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+
+
+def resolve_identity(context: ExecContext) -> Identity:
+    """User=, Group=, SupplementaryGroups= -> ids, with initgroups(3) semantics.
+
+    With User= and a non-zero gid the supplementary list starts from the group database
+    (getgrouplist), then SupplementaryGroups= are appended; without User= (or gid 0) only
+    SupplementaryGroups= are set, and none at all leaves the manager's list alone.
+    """
+    user: UserRecord | None = None
+    uid = gid = -1
+    if context.user:
+        user = lookup_user(context.user)
+        if user is None:
+            return Identity(error_status=EXIT_USER, error_errno=errno.ESRCH)
+        uid, gid = user.uid, user.gid
+    if context.group:
+        found = lookup_group(context.group)
+        if found is None:
+            return Identity(user=user, error_status=EXIT_GROUP, error_errno=errno.ESRCH)
+        gid = found
+    groups: list[int] | None = None
+    if user is not None and gid > 0:
+        try:
+            groups = os.getgrouplist(user.name, gid)
+        except OSError as exc:
+            return Identity(user=user, error_status=EXIT_GROUP, error_errno=exc.errno or 0)
+    if context.supplementary_groups:
+        groups = groups or []
+        for name in context.supplementary_groups:
+            found = lookup_group(name)
+            if found is None:
+                return Identity(user=user, error_status=EXIT_GROUP, error_errno=errno.ESRCH)
+            if found not in groups:
+                groups.append(found)
+    return Identity(user, uid, gid, None if groups is None else tuple(groups))
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def find_executable(path: str) -> tuple[str, int]:
+    """(absolute path, 0) or (path, errno): bare names are searched in the fixed list."""
+    if "/" in path:
+        return path, 0
+    last = errno.ENOENT
+    for directory in EXEC_SEARCH_PATH:
+        candidate = f"{directory}/{path}"
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            last = errno.EISDIR
+            continue
+        if os.access(candidate, os.X_OK):
+            return candidate, 0
+        last = errno.EACCES
+    return path, last
+
+
+# RLIMIT_* numbers from <asm-generic/resource.h> (Python's resource module lacks LOCKS).
+_LIMIT_NAMES = "CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE"
+_LIMIT_RESOURCES = {
+    name: n for n, name in enumerate((*_LIMIT_NAMES.split(), "NICE", "RTPRIO", "RTTIME"))
+}
+
+
+def _rlim(value: int) -> int:
+    return resource.RLIM_INFINITY if value >= RLIM_INFINITY else value
+
+
+def setrlimit_closest(res: int, soft: int, hard: int) -> None:
+    """setrlimit, or as close as allowed (systemd's setrlimit_closest(), rlimit-util.c).
+
+    Without CAP_SYS_RESOURCE (or above fs.nr_open for NOFILE) raising the hard limit fails
+    with EPERM; then both values are clamped to the current hard limit, unless that is
+    already unlimited (then the EPERM had another cause and is raised).
+    """
+    try:
+        resource.prlimit(0, res, (soft, hard))
+        return
+    except ValueError:
+        raise OSError(errno.EINVAL, "soft limit above hard limit") from None
+    except OSError as exc:
+        if exc.errno != errno.EPERM:
+            raise
+    cur_soft, cur_hard = resource.getrlimit(res)
+    if cur_hard == resource.RLIM_INFINITY:
+        raise OSError(errno.EPERM, "setrlimit")
+
+    def clamp(v: int) -> int:
+        return cur_hard if v == resource.RLIM_INFINITY or v > cur_hard else v
+
+    fixed = (clamp(soft), clamp(hard))
+    if fixed != (cur_soft, cur_hard):
+        resource.prlimit(0, res, fixed)
+
+
+# --------------------------------------------------------------------------- stdio plan
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Where one of fds 0-2 comes from.
+
+    kind: "null" (open /dev/null with `flags`), "open" (open `path` with `flags`), "tty"
+    (open `path`, make it the controlling terminal; `tty` is the StandardInput= value),
+    "fd" (dup a caller-supplied `fd`), "copy" (dup our own fd `fd`, 0 or 1, set a moment
+    before), "keep" (leave the daemon's fd as it is).
+    """
+
+    kind: str
+    fd: int = -1
+    path: bytes = b""
+    flags: int = 0
+    tty: str = ""
+
+
+_KEEP = _Source("keep")
+_COPY_0 = _Source("copy", 0)
+_COPY_1 = _Source("copy", 1)
+_OUT_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOCTTY | os.O_CLOEXEC
+
+
+def _output_source(
+    setting: str, fileno: int, req: SpawnRequest, input_kind: str, is_pid1: bool
+) -> _Source:
+    ctx = req.context
+    supplied = req.stdout_fd if fileno == 1 else req.stderr_fd
+    kind, _, arg = setting.partition(":")
+    if setting == "inherit":
+        if fileno == 2:
+            return _COPY_1
+        if input_kind not in ("null", "data"):
+            return _COPY_0
+        # Not started by PID 1: keep the manager's stdout (systemd setup_output()).
+        return _Source("null", flags=os.O_WRONLY) if is_pid1 else _KEEP
+    if setting == "null":
+        return _Source("null", flags=os.O_WRONLY)
+    if setting == "tty":
+        if input_kind.startswith("tty"):
+            return _COPY_0
+        tty = os.fsencode(ctx.tty_path or "/dev/console")
+        return _Source("open", path=tty, flags=os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+    if kind in ("file", "append", "truncate") and arg:
+        flags = _OUT_FLAGS | {"append": os.O_APPEND, "truncate": os.O_TRUNC}.get(kind, 0)
+        if fileno == 2 and ctx.standard_output == setting:
+            return _COPY_1  # one open file description for both, as systemd does
+        if fileno == 1 and input_kind == "file" and ctx.standard_input == f"file:{arg}":
+            return _COPY_0
+        return _Source("open", path=os.fsencode(arg), flags=flags)
+    # journal, journal+console, kmsg, kmsg+console, syslog, socket, fd:NAME: the caller's fd
+    if supplied >= 0:
+        return _Source("fd", supplied)
+    if setting == "socket" and req.stdin_fd >= 0:
+        return _COPY_0
+    return _KEEP
+
+
+def _input_source(req: SpawnRequest, data_fd: int) -> tuple[str, _Source]:
+    ctx = req.context
+    setting = ctx.standard_input
+    kind, _, arg = setting.partition(":")
+    if setting in ("tty", "tty-force", "tty-fail"):
+        path = os.fsencode(ctx.tty_path or "/dev/console")
+        return setting, _Source("tty", path=path, tty=setting)
+    if kind == "file" and arg:
+        rw = ctx.standard_output == f"file:{arg}"
+        flags = (os.O_RDWR | os.O_CREAT if rw else os.O_RDONLY) | os.O_NOCTTY | os.O_CLOEXEC
+        return "file", _Source("open", path=os.fsencode(arg), flags=flags)
+    if setting == "data" and data_fd >= 0:
+        return "data", _Source("fd", data_fd)
+    if kind in ("socket", "fd") and req.stdin_fd >= 0:
+        return kind, _Source("fd", req.stdin_fd)
+    return "null", _Source("null", flags=os.O_RDONLY)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    path: bytes
+    argv: list[bytes]
+    env: dict[bytes, bytes]
+    self_pid_keys: tuple[bytes, ...]
+    pre_error: tuple[int, int]  # (status, errno) to fail with at the identity step
+    exec_error: int  # errno from the executable lookup
+    reset_signals: tuple[int, ...]
+    ignore_sigpipe: bool
+    cgroup_fd: int
+    stdio: tuple[_Source, _Source, _Source]
+    pass_fds: tuple[int, ...]
+    limits: tuple[tuple[int, int, int], ...]
+    nice: int | None
+    oom_score_adjust: bytes
+    umask: int
+    switch_ids: bool
+    uid: int
+    gid: int
+    groups: tuple[int, ...] | None
+    cwd: bytes
+    cwd_missing_ok: bool
+
+
+def _working_directory(ctx: ExecContext, identity: Identity) -> bytes:
+    wd = ctx.working_directory
+    if wd == "~":
+        if identity.user is not None:
+            home = identity.user.home
+        else:  # no User=: the manager's own home (systemd get_home_dir())
+            home = os.environ.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
+        return os.fsencode(home or "/")
+    return os.fsencode(wd or "/")
+
+
+def _build_plan(
+    req: SpawnRequest,
+    identity: Identity,
+    argv: list[str],
+    err_w: int,
+    cgroup_fd: int,
+    data_fd: int,
+) -> _Plan:
+    cmd, ctx = req.command, req.context
+    path, exec_error = find_executable(cmd.path)
+    env: dict[bytes, bytes] = {}
+    self_keys: list[bytes] = []
+    for key, value in req.environment.items():
+        k = os.fsencode(key)
+        if value == SELF_PID:
+            self_keys.append(k)
+            env[k] = b""
+        else:
+            env[k] = os.fsencode(value)
+    is_pid1 = os.getpid() == 1
+    input_kind, in_src = _input_source(req, data_fd)
+    out_src = _output_source(ctx.standard_output, 1, req, input_kind, is_pid1)
+    err_src = _output_source(ctx.standard_error, 2, req, input_kind, is_pid1)
+    limits = []
+    for name, (soft, hard) in ctx.limits.items():
+        res = _LIMIT_RESOURCES.get(name.removeprefix("Limit"))
+        if res is not None:
+            limits.append((res, _rlim(soft), _rlim(hard)))
+    reset = tuple(s for s in _RESETTABLE if signal.getsignal(s) not in (signal.SIG_DFL, None))
+    privileged = cmd.full_privileges or cmd.no_setuid
+    return _Plan(
+        path=os.fsencode(path),
+        argv=[os.fsencode(a) for a in argv],
+        env=env,
+        self_pid_keys=tuple(self_keys),
+        pre_error=(identity.error_status, identity.error_errno),
+        exec_error=exec_error,
+        reset_signals=reset,
+        ignore_sigpipe=ctx.ignore_sigpipe,
+        cgroup_fd=cgroup_fd,
+        stdio=(in_src, out_src, err_src),
+        pass_fds=req.pass_fds,
+        limits=tuple(limits),
+        nice=ctx.nice,
+        oom_score_adjust=b"" if ctx.oom_score_adjust is None else b"%d" % ctx.oom_score_adjust,
+        umask=ctx.umask,
+        switch_ids=not privileged,
+        uid=identity.uid,
+        gid=identity.gid,
+        groups=identity.groups,
+        cwd=_working_directory(ctx, identity),
+        cwd_missing_ok=ctx.working_directory_missing_ok,
+    )
+
+
+# --------------------------------------------------------------------------- the child
+
+
+def _fail(err_fd: int, status: int, code: int) -> None:
+    with contextlib.suppress(OSError):
+        os.write(err_fd, status.to_bytes(4, "little") + code.to_bytes(4, "little"))
+    os._exit(status)
+
+
+def _open_source(src: _Source, fileno: int) -> None:
+    """Put `src` on `fileno`; raises OSError."""
+    kind = src.kind
+    if kind == "keep":
+        return
+    if kind in ("copy", "fd"):
+        os.dup2(src.fd, fileno)
+        return
+    if kind == "null":
+        fd = os.open(b"/dev/null", src.flags | os.O_CLOEXEC)
+    elif kind == "tty":
+        fd = os.open(src.path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+        try:  # become the controlling terminal (tty_ioctl(4), TIOCSCTTY; 1 = steal it)
+            fcntl.ioctl(fd, termios.TIOCSCTTY, 1 if src.tty == "tty-force" else 0)
+        except OSError:
+            if src.tty == "tty-fail":
+                raise
+    else:
+        fd = os.open(src.path, src.flags, 0o666)
+    if fd != fileno:
+        os.dup2(fd, fileno)
+        os.close(fd)
+
+
+def _child(plan: _Plan, err_w: int) -> None:
+    err = err_w
+    status = EXIT_SIGNAL_MASK
+    try:
+        # 1. signals: the wake-up fd first, so nothing reaches the parent's self-pipe.
+        with contextlib.suppress(ValueError, OSError):
+            signal.set_wakeup_fd(-1)
+        for sig in plan.reset_signals:
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN if plan.ignore_sigpipe else signal.SIG_DFL)
+        # 2. new session
+        status = EXIT_SETSID
+        os.setsid()
+        # 3. cgroup: writing "0" moves the writer itself (cgroups(7), "cgroup.procs")
+        if plan.cgroup_fd >= 0:
+            status = EXIT_CGROUP
+            os.write(plan.cgroup_fd, b"0")
+        if plan.pre_error[0]:
+            _fail(err, plan.pre_error[0], plan.pre_error[1])
+        # 5a. lift every fd we still need above the final layout, so no dup2 clobbers one
+        status = EXIT_FDS
+        n = len(plan.pass_fds)
+        base = 3 + n + 1
+        err = fcntl.fcntl(err_w, fcntl.F_DUPFD_CLOEXEC, base)
+        sources = list(plan.stdio)
+        for i, src in enumerate(sources):
+            if src.kind == "fd":
+                sources[i] = _Source("fd", fcntl.fcntl(src.fd, fcntl.F_DUPFD_CLOEXEC, base))
+        lifted = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base) for fd in plan.pass_fds]
+        # 4. stdio
+        for fileno, step in ((0, EXIT_STDIN), (1, EXIT_STDOUT), (2, EXIT_STDERR)):
+            status = step
+            _open_source(sources[fileno], fileno)
+        # 5b. passed fds at 3.., the error pipe right after them, everything else closed
+        status = EXIT_FDS
+        for i, fd in enumerate(lifted):
+            os.dup2(fd, 3 + i, inheritable=True)
+        os.dup2(err, 3 + n, inheritable=False)
+        err = 3 + n
+        os.closerange(3 + n + 1, _MAX_FD)
+        # 6. limits, nice, OOM score
+        status = EXIT_LIMITS
+        for res, soft, hard in plan.limits:
+            setrlimit_closest(res, soft, hard)
+        if plan.nice is not None:
+            status = EXIT_NICE
+            os.setpriority(os.PRIO_PROCESS, 0, plan.nice)
+        if plan.oom_score_adjust:
+            status = EXIT_OOM_ADJUST
+            fd = os.open(b"/proc/self/oom_score_adj", os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, plan.oom_score_adjust)
+            finally:
+                os.close(fd)
+        # 7. umask, groups, user
+        os.umask(plan.umask)
+        if plan.switch_ids:
+            status = EXIT_GROUP
+            if plan.groups is not None:
+                os.setgroups(list(plan.groups))
+            if plan.gid >= 0:
+                os.setresgid(plan.gid, plan.gid, plan.gid)
+            status = EXIT_USER
+            if plan.uid >= 0:
+                os.setresuid(plan.uid, plan.uid, plan.uid)
+        # 8. working directory
+        status = EXIT_CHDIR
+        try:
+            os.chdir(plan.cwd)
+        except OSError:
+            if not plan.cwd_missing_ok:
+                raise
+        # 9. exec
+        status = EXIT_EXEC
+        if plan.exec_error:
+            _fail(err, EXIT_EXEC, plan.exec_error)
+        env = plan.env
+        if plan.self_pid_keys:
+            pid = b"%d" % os.getpid()
+            for key in plan.self_pid_keys:
+                env[key] = pid
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        os.execve(plan.path, plan.argv, env)
+    except OSError as exc:
+        _fail(err, status, exc.errno or errno.EIO)
+    except BaseException:
+        _fail(err, EXIT_EXCEPTION, errno.EIO)
+    finally:
+        os._exit(EXIT_EXCEPTION)
+
+
+# --------------------------------------------------------------------------- the parent
+
+
+def _expand(req: SpawnRequest) -> list[str]:
+    argv = list(req.command.argv)
+    if req.command.no_env_expand or not req.expand_argv:
+        return argv
+    from pidone.core.execline import expand_exec_argv
+
+    return list(expand_exec_argv(argv, req.environment))
+
+
+def _memfd_with(data: bytes) -> int:
+    fd = os.memfd_create("pidone-stdin", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def spawn(req: SpawnRequest) -> Spawned:
+    """Fork and exec `req.command`; returns at once (the child may still be setting up).
+
+    The caller owns the returned pidfd and status_fd (close both, or hand them to the
+    loop). Exit statuses of the child are never collected here: the reaper does that.
+    """
+    identity = req.identity if req.identity is not None else resolve_identity(req.context)
+    argv = _expand(req)
+    if not argv:
+        argv = [req.command.path]  # every word expanded away: systemd still runs argv[0]
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    cgroup_fd = data_fd = -1
+    try:
+        if req.cgroup:
+            cgroup_fd = os.open(f"{req.cgroup}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+        if req.context.standard_input == "data":
+            data_fd = _memfd_with(req.context.standard_input_data)
+        plan = _build_plan(req, identity, argv, err_w, cgroup_fd, data_fd)
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child never returns
+                _child(plan, err_w)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        # Both sides join the cgroup (systemd exec_spawn()): the child so that no code of
+        # the service runs outside it, the parent so that it is in there when we return.
+        if cgroup_fd >= 0:
+            with contextlib.suppress(OSError):  # ESRCH: already gone
+                os.write(cgroup_fd, b"%d" % pid)
+    except BaseException:
+        os.close(err_r)
+        raise
+    finally:
+        os.close(err_w)
+        if cgroup_fd >= 0:
+            os.close(cgroup_fd)
+        if data_fd >= 0:
+            os.close(data_fd)
+    try:
+        pidfd = open_pidfd(pid)
+    except ProcessLookupError:  # pragma: no cover - our unreaped child always exists
+        pidfd = None
+    return Spawned(pid, pidfd, err_r, tuple(argv), plan.path.decode("utf-8", "surrogateescape"))
+
+
+def read_spawn_failure(spawned: Spawned, *, close: bool = True) -> SpawnFailure | None:
+    """Read the status pipe (blocks until exec or failure unless the fd is non-blocking).
+
+    None means execve succeeded (EOF). Raises BlockingIOError on a non-blocking fd whose
+    child has not got that far yet.
+    """
+    try:
+        data = b""
+        while len(data) < 8:
+            chunk = os.read(spawned.status_fd, 8 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        if close:
+            os.close(spawned.status_fd)
+    if len(data) < 8:
+        return None
+    return SpawnFailure(
+        int.from_bytes(data[:4], "little"), int.from_bytes(data[4:], "little"), spawned.path
+    )
+
+
+def journal_stream_value(fd: int) -> str:
+    """JOURNAL_STREAM= for a stdout/stderr stream fd: `device:inode` in decimal."""
+    st = os.fstat(fd)
+    return f"{st.st_dev}:{st.st_ino}"
