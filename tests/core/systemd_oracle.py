@@ -80,7 +80,7 @@ def _s(b: bytes | None) -> str | None:
     return None if b is None else b.decode("latin-1")
 
 
-def _worker(op: str, items: list[Any]) -> list[Any]:  # noqa: C901 - a dispatch table
+def _worker(op: str, items: list[Any]) -> list[Any]:
     lib = ctypes.CDLL(LIBRARY)
     libc = ctypes.CDLL(None)
     libc.free.argtypes = [ctypes.c_void_p]
@@ -118,7 +118,7 @@ def _worker(op: str, items: list[Any]) -> list[Any]:  # noqa: C901 - a dispatch 
     elif op == "rlimit_parse":
 
         class RLimit(ctypes.Structure):
-            _fields_ = [("cur", u64), ("max", u64)]  # noqa: RUF012
+            _fields_ = [("cur", u64), ("max", u64)]
 
         f = lib.rlimit_parse
         f.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(RLimit)]

@@ -380,10 +380,11 @@ def _rlimit_one(kind: str, text: str) -> int:
 
 
 def _split_rlimit(text: str) -> tuple[str, str | None]:
-    r"""extract_first_word(":", EXTRACT_DONT_COALESCE_SEPARATORS) twice, as rlimit_parse().
+    r"""Split `SOFT[:HARD[:]]` the way rlimit_parse() does with extract_first_word(":").
 
-    No quoting; a backslash makes the next character literal. Returns (soft, hard or
-    None when there is no ':'); raises ValueError for a third field or a trailing `\`.
+    No quoting; a backslash makes the next character literal. Returns (soft, hard or None
+    when there is no `:`). One `:` may follow HARD (`1:2:` is accepted by systemd);
+    anything after it, or a trailing `\`, raises ValueError.
     """
     fields: list[str] = []
     current: list[str] = []
@@ -397,15 +398,16 @@ def _split_rlimit(text: str) -> tuple[str, str | None]:
             current.append(text[i + 1])
             i += 2
             continue
-        if c == ":":
-            fields.append("".join(current))
-            current = []
-            if len(fields) == 2:
-                raise ValueError(text)  # something after SOFT:HARD
-            i += 1
-            continue
-        current.append(c)
         i += 1
+        if c != ":":
+            current.append(c)
+            continue
+        fields.append("".join(current))
+        current = []
+        if len(fields) == 2:
+            if i < n:
+                raise ValueError(text)
+            return fields[0], fields[1]
     fields.append("".join(current))
     if len(fields) == 1:
         return fields[0], None
