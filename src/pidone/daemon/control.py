@@ -14,9 +14,10 @@ Theory of operation:
 4. The daemon survives every client: each defect gets an error Response (id 0 when the
    request id is unknown) or a close of that connection only. Limits: connections,
    frame size, requests in flight, unsent output, protocol errors, and an idle timeout
-   (a connection with nothing in flight must complete a message every `idle_timeout`
-   seconds, which also ends slow-loris clients). Timers exist only while connections do,
-   so an idle daemon without clients still never wakes up.
+   (a connection with nothing in flight must complete a message, or accept some of its
+   output, every `idle_timeout` seconds: this ends slow-loris clients and clients that
+   never read their answers, whose reading the server pauses meanwhile). Timers exist
+   only while connections do, so an idle daemon without clients never wakes up.
 """
 
 from __future__ import annotations
@@ -163,11 +164,12 @@ class Connection:
         self.codec.receive_data(data)
         if data:
             self._process()
-        else:  # EOF: finish what is buffered, answer what is in flight, then close
+        else:
+            # EOF. A Unix socket cannot tell a half-close from a client that died, so EOF
+            # ends the session: buffered requests are processed, calls still deferred are
+            # dropped (their on_close runs), answers already produced are flushed.
             self._process()
-            self._stop_reading()
-            self.closing = True
-            self._maybe_finish_closing()
+            self.close_after_flush()
 
     def _process(self) -> None:
         limits = self.server.limits
@@ -293,6 +295,8 @@ class Connection:
             self.abort()
             return
         del self.out[:sent]
+        if sent and not self.closing:
+            self._rearm_idle()  # a slow reader that makes progress is not idle
         if not self.out:
             self.server.loop.remove_writer(self.fd)
             self._maybe_finish_closing()

@@ -1,0 +1,203 @@
+"""Blocking Unix-socket client of the control protocol, for one CLI call at a time.
+
+The wire format is defined in core/protocol.py and docs/daemon.md. This module re-states its
+few constants instead of importing the codec: every CLI call pays for its imports, and
+`dataclasses` (through `inspect`) costs more than the whole call. tests/cli/test_client.py
+checks that the constants agree and that this client interoperates with the real server.
+
+Errors: `NoDaemon` when nothing answers on the socket (message
+"Failed to connect to pidone at PATH: REASON", exit code 1), `RemoteError(code, message)`
+when the daemon answers with an error, `ClientError` for everything else (lost connection,
+protocol violation, timeout). Each carries `exit_code` for the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs a CLI call ~7 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from typing import Any
+
+PROTOCOL_VERSION = 1  # == core.protocol.PROTOCOL_VERSION
+MAX_FRAME = 64 << 20  # == core.protocol.MAX_CLIENT_FRAME
+DEFAULT_RUNTIME_DIR = "/run/pidone"  # == daemon.paths.DEFAULT_RUNTIME_DIR
+RUNTIME_DIR_ENV = "PIDONE_RUNTIME_DIR"
+SOCKET_NAME = "control.sock"
+_HEADER = struct.Struct(">I")
+
+
+class ClientError(Exception):
+    """Talking to the daemon failed; `str(exc)` is the one-line message for the user."""
+
+    exit_code = 1
+
+
+class NoDaemon(ClientError):
+    """No daemon answers at the control socket."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"Failed to connect to pidone at {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class RemoteError(ClientError):
+    """The daemon answered with an error Response."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def resolve_runtime_dir(option: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """`--runtime-dir`, else $PIDONE_RUNTIME_DIR, else /run/pidone."""
+    env = os.environ if environ is None else environ
+    return option or env.get(RUNTIME_DIR_ENV) or DEFAULT_RUNTIME_DIR
+
+
+def socket_path(runtime_dir: str | None = None) -> str:
+    return os.path.join(resolve_runtime_dir(runtime_dir), SOCKET_NAME)
+
+
+class Client:
+    """One connection; `call()` and `stream()` may be used repeatedly, one at a time."""
+
+    def __init__(self, path: str, timeout: float | None = None) -> None:
+        self.path = path
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        self._sock.settimeout(timeout)
+        self._buffer = bytearray()
+        self._next_id = 1
+        self._hung_up = False
+        self.server_version = 0
+        self.server_software = ""
+        try:
+            self._sock.connect(path)
+        except OSError as exc:
+            self._sock.close()
+            raise NoDaemon(path, exc.strerror or str(exc)) from None
+        # Sent now, answered with the first reply: one round trip per CLI call.
+        self._send({"type": "hello", "version": PROTOCOL_VERSION, "software": "pidone-cli"})
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def call(self, verb: str, **args: object) -> Any:  # noqa: ANN401 - results are JSON values
+        """Run `verb` and return its result; raises RemoteError on a failed Response."""
+        request_id = self._request(verb, args)
+        while True:
+            message = self._receive()
+            if message.get("type") == "response" and message.get("id") == request_id:
+                return self._result(message)
+
+    def stream(self, verb: str, **args: object) -> Iterator[Any]:
+        """Yield each Event's data for `verb` until its final Response (a failure raises)."""
+        request_id = self._request(verb, args)
+        while True:
+            message = self._receive()
+            if message.get("id") != request_id:
+                continue
+            if message.get("type") == "event":
+                yield message.get("data")
+            elif message.get("type") == "response":
+                self._result(message)
+                return
+
+    def _request(self, verb: str, args: dict[str, object]) -> int:
+        request_id = self._next_id
+        self._next_id += 1
+        self._send({"type": "request", "id": request_id, "verb": verb, "args": args})
+        return request_id
+
+    def _result(self, message: dict[str, Any]) -> Any:  # noqa: ANN401
+        if message.get("ok") is True:
+            return message.get("result")
+        error = message.get("error")
+        if not isinstance(error, dict):
+            raise ClientError(f"Malformed error reply from pidone at {self.path}")
+        raise RemoteError(str(error.get("code", "")), str(error.get("message", "")))
+
+    def _send(self, obj: dict[str, Any]) -> None:
+        body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            self._sock.sendall(_HEADER.pack(len(body)) + body)
+        except TimeoutError:
+            raise ClientError(f"Timed out talking to pidone at {self.path}") from None
+        except (BrokenPipeError, ConnectionResetError):
+            # The daemon hung up (a refusal such as too-many-connections): its last words
+            # may still be queued for us, and reading them gives the better message.
+            self._hung_up = True
+        except OSError as exc:
+            raise ClientError(f"Connection to pidone at {self.path} lost: {exc.strerror}") from None
+
+    def _receive(self) -> dict[str, Any]:
+        """The next message; the server's Hello is consumed (and checked) on the way."""
+        while True:
+            message = self._read_frame()
+            if message.get("type") == "hello":
+                version = message.get("version")
+                if not isinstance(version, int) or not 1 <= version <= PROTOCOL_VERSION:
+                    raise ClientError(f"pidone at {self.path} speaks protocol {version!r}")
+                self.server_version = version
+                self.server_software = str(message.get("software", ""))
+                continue
+            if message.get("type") == "response" and message.get("id") == 0:
+                self._result(message)  # a connection-level error: raises RemoteError
+            return message
+
+    def _read_frame(self) -> dict[str, Any]:
+        header = self._read_exact(_HEADER.size)
+        (length,) = _HEADER.unpack(header)
+        if length > MAX_FRAME:
+            raise ClientError(f"pidone at {self.path} sent an oversized frame ({length} bytes)")
+        try:
+            message = json.loads(self._read_exact(length))
+        except ValueError:
+            raise ClientError(f"pidone at {self.path} sent malformed JSON") from None
+        if not isinstance(message, dict):
+            raise ClientError(f"pidone at {self.path} sent a malformed message")
+        return message
+
+    def _read_exact(self, count: int) -> bytes:
+        while len(self._buffer) < count:
+            try:
+                chunk = self._sock.recv(max(65536, count - len(self._buffer)))
+            except TimeoutError:
+                raise ClientError(f"Timed out waiting for pidone at {self.path}") from None
+            except ConnectionResetError:
+                # The daemon closed with our bytes unread; what it sent first was read already.
+                chunk = b""
+            except OSError as exc:
+                raise ClientError(
+                    f"Connection to pidone at {self.path} lost: {exc.strerror}"
+                ) from None
+            if not chunk:
+                how = "hung up on us" if self._hung_up else "closed the connection"
+                raise ClientError(f"pidone at {self.path} {how} before replying")
+            self._buffer += chunk
+        data = bytes(self._buffer[:count])
+        del self._buffer[:count]
+        return data
+
+
+def connect(runtime_dir: str | None = None, timeout: float | None = None) -> Client:
+    """A connected Client for the daemon under `runtime_dir` (see resolve_runtime_dir)."""
+    return Client(socket_path(runtime_dir), timeout)
+
+
+def call(verb: str, *, runtime_dir: str | None = None, **args: object) -> Any:  # noqa: ANN401
+    """One-shot: connect, run `verb`, close."""
+    with connect(runtime_dir) as client:
+        return client.call(verb, **args)
