@@ -11,9 +11,31 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "pidone"
 
 # Modules the pure core must never import (docs/design.md, "Boundary rules").
 BANNED_IN_CORE = {
-    "os", "subprocess", "socket", "selectors", "select", "fcntl", "ctypes", "threading",
-    "asyncio", "time", "shutil", "pathlib", "io", "sqlite3", "glob", "tempfile", "signal",
-    "multiprocessing", "mmap", "pwd", "grp", "resource", "termios", "pty", "platform",
+    "os",
+    "subprocess",
+    "socket",
+    "selectors",
+    "select",
+    "fcntl",
+    "ctypes",
+    "threading",
+    "asyncio",
+    "time",
+    "shutil",
+    "pathlib",
+    "io",
+    "sqlite3",
+    "glob",
+    "tempfile",
+    "signal",
+    "multiprocessing",
+    "mmap",
+    "pwd",
+    "grp",
+    "resource",
+    "termios",
+    "pty",
+    "platform",
 }
 # Built-in calls that do I/O or read the clock.
 BANNED_CALLS = {"open", "input", "print", "exec", "eval", "__import__", "breakpoint"}
@@ -65,9 +87,11 @@ def test_layer_imports_only_lower_layers(layer: str) -> None:
     for path in _modules(layer):
         for line, name in _imports(ast.parse(path.read_text(), str(path))):
             parts = name.split(".")
-            if parts[0] == "pidone" and len(parts) > 1 and parts[1] in {
-                "core", "linux", "journal", "daemon", "cli", "testing"
-            }:
+            if (
+                parts[0] == "pidone"
+                and len(parts) > 1
+                and parts[1] in {"core", "linux", "journal", "daemon", "cli", "testing"}
+            ):
                 if parts[1] not in ALLOWED_PIDONE[layer]:
                     bad.append(f"{path.relative_to(SRC)}:{line}: {layer} imports {name}")
     assert not bad, "\n".join(bad)

@@ -41,6 +41,7 @@ VERBS: dict[str, str] = {
     "is-failed": "pidone.cli.query:is_failed_main",
     "list-units": "pidone.cli.query:list_units_main",
     "status": "pidone.cli.query:status_main",
+    "journal": "pidone.cli.journal:main",
     "demo": "pidone.cli.demo:main",
 }
 
@@ -68,6 +69,7 @@ Manager:
   daemon                 run the manager in the foreground
   start|stop|restart|try-restart|reload|reload-or-restart|kill|reset-failed UNIT...
   is-active|is-failed|status UNIT...   list-units   daemon-reload
+  journal [journalctl options]         read the journal (-u, -f, -n, -p, -g, -o ...)
   demo                   run the bundled examples under a private manager
 """
 

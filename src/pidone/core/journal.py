@@ -1,0 +1,236 @@
+"""Journal records: how a service's byte stream becomes records, and the record model.
+
+Stream splitting follows systemd-journald's stdout transport as observed on 252
+(spec 06 §6, pitfall 17):
+
+1. A record ends at LF, at NUL (`_LINE_BREAK=nul`), after LINE_MAX bytes without a
+   terminator (`_LINE_BREAK=line-max`), or at EOF with data pending (`_LINE_BREAK=eof`).
+2. Trailing whitespace (space, tab, CR, ...) is cut and leading whitespace kept; but a
+   record made only of whitespace keeps it ("   " stays "   ").
+3. With SyslogLevelPrefix=yes, a leading `<N>` (also `<0N>`, `<00N>`) with N in 0..7 sets
+   PRIORITY and is removed; anything else (`<99>x`) stays verbatim.
+4. A record that is then empty (a bare "\\n") is dropped.
+
+Messages are bytes: invalid UTF-8, CR and tabs are stored as they came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+LINE_MAX = 48 * 1024  # journald's LineMax= default (49152 bytes)
+_WHITESPACE = b" \t\r\n\v\f"
+
+PRIORITY_NAMES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRecord:
+    """One record cut from a stream; `line_break` is None for a plain newline."""
+
+    message: bytes
+    priority: int
+    line_break: str | None = None
+
+
+def _parse_level_prefix(line: bytes) -> tuple[int | None, bytes]:
+    """`<N>` / `<0N>` / `<00N>` with N in 0..7 -> (N, rest); anything else -> (None, line)."""
+    if not line.startswith(b"<"):
+        return None, line
+    end = line.find(b">", 1, 5)
+    if end < 2:
+        return None, line
+    digits = line[1:end]
+    if not digits.isdigit() or digits.lstrip(b"0")[:-1]:
+        return None, line
+    level = int(digits)
+    if level > 7:
+        return None, line
+    return level, line[end + 1 :]
+
+
+def build_stream_record(
+    line: bytes, line_break: str | None, default_priority: int, level_prefix: bool
+) -> StreamRecord | None:
+    """Apply rules 2-4 to one raw line; None when no record results."""
+    stripped = line.rstrip(_WHITESPACE)
+    if stripped:
+        line = stripped
+    priority = default_priority
+    if level_prefix:
+        level, rest = _parse_level_prefix(line)
+        if level is not None:
+            priority, line = level, rest
+    if not line:
+        return None
+    return StreamRecord(line, priority, line_break)
+
+
+@dataclass(slots=True)
+class StreamBatch:
+    """Records cut from one read: messages, their priorities, and the rare line breaks.
+
+    Kept as parallel lists (not one object per record) because a service may print
+    hundreds of thousands of lines a second and this is the hot path.
+    """
+
+    messages: list[bytes] = field(default_factory=list)
+    priorities: list[int] = field(default_factory=list)
+    breaks: dict[int, str] = field(default_factory=dict)  # index -> nul|line-max|eof
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def records(self) -> list[StreamRecord]:
+        return [
+            StreamRecord(m, p, self.breaks.get(i))
+            for i, (m, p) in enumerate(zip(self.messages, self.priorities, strict=True))
+        ]
+
+
+@dataclass(slots=True)
+class StreamSplitter:
+    """Sans-IO splitter for one stream: feed bytes, get records; `close()` at EOF."""
+
+    default_priority: int = 6
+    level_prefix: bool = True
+    line_max: int = LINE_MAX
+    _pending: bytes = b""
+
+    def feed(self, data: bytes) -> StreamBatch:
+        batch = StreamBatch()
+        buf = self._pending + data if self._pending else data
+        lines = buf.split(b"\n")
+        self._pending = lines.pop()
+        if b"\0" in buf or (lines and max(map(len, lines)) > self.line_max):
+            for line in lines:
+                self._cut(batch, line, None)
+        else:
+            self._add_lines(batch, lines)
+        if len(self._pending) >= self.line_max or b"\0" in self._pending:
+            pending, self._pending = self._pending, b""
+            while b"\0" in pending:
+                piece, _, pending = pending.partition(b"\0")
+                self._cut(batch, piece, "nul")
+            while len(pending) >= self.line_max:
+                self._add(batch, pending[: self.line_max], "line-max")
+                pending = pending[self.line_max :]
+            self._pending = pending
+        return batch
+
+    def close(self) -> StreamBatch:
+        batch = StreamBatch()
+        if self._pending:
+            self._add(batch, self._pending, "eof")
+            self._pending = b""
+        return batch
+
+    @property
+    def pending_bytes(self) -> int:
+        return len(self._pending)
+
+    def _add_lines(self, batch: StreamBatch, lines: list[bytes]) -> None:
+        """The fast path: newline-terminated lines, none too long, no NUL."""
+        messages = batch.messages
+        priorities = batch.priorities
+        prio = self.default_priority
+        prefix = self.level_prefix
+        ws = _WHITESPACE
+        for line in lines:
+            line = line.rstrip(ws) or line
+            if prefix and line[:1] == b"<":
+                level, rest = _parse_level_prefix(line)
+                if level is not None:
+                    if rest:
+                        messages.append(rest)
+                        priorities.append(level)
+                    continue
+            if line:
+                messages.append(line)
+                priorities.append(prio)
+
+    def _cut(self, batch: StreamBatch, line: bytes, last_break: str | None) -> None:
+        """One newline-delimited line that may hold NULs or exceed LINE_MAX."""
+        pieces = line.split(b"\0")
+        for index, piece in enumerate(pieces):
+            brk = "nul" if index < len(pieces) - 1 else last_break
+            while len(piece) > self.line_max:
+                self._add(batch, piece[: self.line_max], "line-max")
+                piece = piece[self.line_max :]
+            self._add(batch, piece, brk)
+
+    def _add(self, batch: StreamBatch, line: bytes, brk: str | None) -> None:
+        record = build_stream_record(line, brk, self.default_priority, self.level_prefix)
+        if record is not None:
+            if brk is not None:
+                batch.breaks[len(batch.messages)] = brk
+            batch.messages.append(record.message)
+            batch.priorities.append(record.priority)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A stored record: the address fields plus every other field as bytes.
+
+    `fields` keeps journald's names (MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, _PID,
+    _SYSTEMD_UNIT, UNIT, ...). Values are bytes because messages may be any bytes.
+    """
+
+    seqnum: int
+    realtime_usec: int
+    monotonic_usec: int
+    boot_id: str
+    fields: Mapping[str, bytes]
+
+    @property
+    def message(self) -> bytes:
+        return self.fields.get("MESSAGE", b"")
+
+    @property
+    def priority(self) -> int:
+        raw = self.fields.get("PRIORITY", b"6")
+        return int(raw) if raw.isdigit() and len(raw) == 1 else 6
+
+    def text(self, name: str, default: str = "") -> str:
+        value = self.fields.get(name)
+        return default if value is None else value.decode("utf-8", "replace")
+
+
+def format_cursor(seqnum_id: str, entry: JournalEntry) -> str:
+    """A journalctl-shaped cursor: `s=<seqnum id>;i=<seq hex>;b=<boot>;m=<mono hex>;t=<rt hex>`."""
+    return (
+        f"s={seqnum_id};i={entry.seqnum:x};b={entry.boot_id};"
+        f"m={entry.monotonic_usec:x};t={entry.realtime_usec:x};x=0"
+    )
+
+
+def parse_cursor(cursor: str) -> int | None:
+    """The sequence number a cursor points at, or None when it is not one of ours."""
+    for part in cursor.split(";"):
+        key, _, value = part.partition("=")
+        if key == "i":
+            try:
+                return int(value, 16)
+            except ValueError:
+                return None
+    return None
+
+
+def parse_priority(text: str) -> tuple[int, int]:
+    """journalctl -p: "err" or "3" -> (0, 3); "4..6" / "warning..info" -> (4, 6)."""
+
+    def one(word: str) -> int:
+        word = word.strip().lower()
+        if word.isdigit() and int(word) <= 7:
+            return int(word)
+        if word in PRIORITY_NAMES:
+            return PRIORITY_NAMES.index(word)
+        raise ValueError(f"Unknown log level {word}")
+
+    if ".." in text:
+        low, _, high = text.partition("..")
+        lo = one(low) if low else 0
+        hi = one(high) if high else 7
+        return (min(lo, hi), max(lo, hi))
+    return (0, one(text))

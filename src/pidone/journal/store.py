@@ -1,0 +1,491 @@
+"""The journal store: SQLite (stdlib sqlite3) in WAL mode, batched writes, indexed reads.
+
+Layout. Most fields of a stdout record are the same for every line of one stream (_PID,
+_UID, _COMM, _EXE, _CMDLINE, _SYSTEMD_UNIT, SYSLOG_IDENTIFIER, _STREAM_ID, _BOOT_ID ...).
+They are stored once in `contexts`. The records that one read() of a stream produced share
+their receive time too, so they are stored as one `blocks` row: a run of consecutive
+sequence numbers, one timestamp pair, a byte of priority per record and the messages
+joined by newlines (a stdout record never contains a newline). A service printing flat out
+costs one INSERT per read, not per line. Records from other transports (native protocol,
+syslog, the manager) are blocks of one with their own fields in `extra`.
+
+`unit` on a context is what `journalctl -u` matches: `_SYSTEMD_UNIT` for a service's own
+records, `UNIT` for the manager's records about it (journalctl matches `_SYSTEMD_UNIT=U` OR
+`_PID=1 AND UNIT=U`, spec 07 §4.3).
+
+Crash safety: WAL with synchronous=NORMAL survives a kill -9 of the daemon (only an OS crash
+can lose the last transactions); every committed batch is readable afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from pidone.core.journal import JournalEntry, StreamBatch
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS contexts (
+    id INTEGER PRIMARY KEY,
+    boot_id TEXT NOT NULL,
+    unit TEXT,
+    identifier TEXT,
+    fields BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blocks (
+    seq INTEGER PRIMARY KEY,          -- sequence number of the first record
+    count INTEGER NOT NULL,
+    context INTEGER NOT NULL,
+    realtime INTEGER NOT NULL,
+    monotonic INTEGER NOT NULL,
+    priomask INTEGER NOT NULL,        -- bit N set: some record has PRIORITY=N
+    priorities BLOB NOT NULL,         -- one byte per record
+    messages BLOB NOT NULL,           -- records joined by newlines (count 1: any bytes)
+    extra BLOB                        -- count == 1: extra fields; else {index: _LINE_BREAK}
+);
+CREATE INDEX IF NOT EXISTS blocks_context ON blocks(context, seq);
+CREATE INDEX IF NOT EXISTS blocks_realtime ON blocks(realtime);
+CREATE INDEX IF NOT EXISTS contexts_unit ON contexts(unit);
+CREATE INDEX IF NOT EXISTS contexts_identifier ON contexts(identifier);
+"""
+
+
+def encode_fields(fields: Mapping[str, bytes]) -> bytes:
+    """Binary-safe field encoding: JSON object of latin-1 strings (bytes 0-255 map 1:1)."""
+    return json.dumps({k: v.decode("latin-1") for k, v in fields.items()}).encode()
+
+
+def decode_fields(blob: bytes | None) -> dict[str, bytes]:
+    if not blob:
+        return {}
+    raw: dict[str, str] = json.loads(blob)
+    return {k: v.encode("latin-1") for k, v in raw.items()}
+
+
+def _connect(path: str, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # Must precede table creation to take effect; lets the size cap give pages back.
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A journalctl selection; every member narrows it (AND), lists OR within themselves."""
+
+    units: Sequence[str] = ()  # globs, journalctl -u
+    identifiers: Sequence[str] = ()  # -t
+    priority: tuple[int, int] = (0, 7)  # -p
+    since_usec: int | None = None
+    until_usec: int | None = None
+    boot_id: str | None = None
+    after_seq: int | None = None  # --after-cursor
+    from_seq: int | None = None  # --cursor
+    last: int | None = None  # -n: the last N of the selection
+    reverse: bool = False
+    grep: re.Pattern[bytes] | None = None  # -g, on MESSAGE
+
+
+def _glob_to_sql(pattern: str) -> str:
+    """journalctl unit globs (*, ?, [..]) map to SQLite GLOB, which is case-sensitive."""
+    return pattern
+
+
+def _block_prefilter(grep: re.Pattern[bytes] | None) -> re.Pattern[bytes] | None:
+    """A pattern to run once over a block's joined messages before testing each line.
+
+    With MULTILINE, ^ and $ match at the record boundaries inside the block, so a block
+    whose text does not match holds no matching record. Patterns whose meaning changes
+    on joined text (\\A, \\Z, look-behind) are not prefiltered.
+    """
+    if grep is None or any(t in grep.pattern for t in (b"\\A", b"\\Z", b"(?<")):
+        return None
+    return re.compile(grep.pattern, grep.flags | re.MULTILINE)
+
+
+class JournalReader:
+    """Read-only access, safe while a writer appends (WAL readers never block it)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._conn = _connect(path, readonly=True)
+        self._contexts: dict[int, tuple[str, dict[str, bytes]]] = {}
+        self._prefilter: re.Pattern[bytes] | None = None
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _context(self, cid: int) -> tuple[str, dict[str, bytes]]:
+        hit = self._contexts.get(cid)
+        if hit is None:
+            row = self._conn.execute(
+                "SELECT boot_id, fields FROM contexts WHERE id=?", (cid,)
+            ).fetchone()
+            hit = (row[0], decode_fields(row[1])) if row else ("", {})
+            self._contexts[cid] = hit
+        return hit
+
+    def _where(self, q: Query) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        args: list[object] = []
+        ctx: list[str] = []
+        if q.units:
+            ctx.append("(" + " OR ".join("unit GLOB ?" for _ in q.units) + ")")
+            args += [_glob_to_sql(u) for u in q.units]
+        if q.identifiers:
+            ctx.append("identifier IN (" + ",".join("?" for _ in q.identifiers) + ")")
+            args += list(q.identifiers)
+        if q.boot_id:
+            ctx.append("boot_id = ?")
+            args.append(q.boot_id)
+        if ctx:
+            clauses.append("context IN (SELECT id FROM contexts WHERE " + " AND ".join(ctx) + ")")
+        if q.priority != (0, 7):
+            lo, hi = q.priority
+            clauses.append("(priomask & ?) != 0")
+            args.append(sum(1 << p for p in range(lo, hi + 1)))
+        if q.since_usec is not None:
+            clauses.append("realtime >= ?")
+            args.append(q.since_usec)
+        if q.until_usec is not None:
+            clauses.append("realtime <= ?")
+            args.append(q.until_usec)
+        if q.after_seq is not None:
+            clauses.append("seq + count > ?")
+            args.append(q.after_seq + 1)
+        if q.from_seq is not None:
+            clauses.append("seq + count > ?")
+            args.append(q.from_seq)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    def entries(self, q: Query) -> Iterator[JournalEntry]:
+        """Matching entries, oldest first (newest first with `reverse`); `last` keeps the
+        newest N of the selection."""
+        where, args = self._where(q)
+        newest_first = q.reverse or q.last is not None
+        # Two phases: pick block numbers from the indexes alone (ordering them may need a
+        # sort, which must not drag the message blobs along), then read each block.
+        order = "DESC" if newest_first else "ASC"
+        picks = self._conn.execute(f"SELECT seq FROM blocks{where} ORDER BY seq {order}", args)
+        rows = (self._block(seq) for (seq,) in picks)
+        self._prefilter = _block_prefilter(q.grep)
+        if q.last is None:
+            for row in rows:
+                yield from self._expand(row, q, newest_first)
+            return
+        picked: list[JournalEntry] = []
+        if q.last > 0:
+            for row in rows:
+                for entry in self._expand(row, q, True):
+                    picked.append(entry)
+                    if len(picked) >= q.last:
+                        break
+                else:
+                    continue
+                break
+        if not q.reverse:
+            picked.reverse()
+        yield from picked
+
+    def _block(self, seq: int) -> tuple[object, ...]:
+        row: tuple[object, ...] = self._conn.execute(
+            "SELECT seq, count, context, realtime, monotonic, priorities, messages, extra"
+            " FROM blocks WHERE seq=?",
+            (seq,),
+        ).fetchone()
+        return row
+
+    def _expand(
+        self, row: tuple[object, ...], q: Query, newest_first: bool
+    ) -> Iterator[JournalEntry]:
+        seq, count, cid, rt, mono, prios, blob, extra = row
+        assert isinstance(seq, int)
+        assert isinstance(count, int)
+        assert isinstance(cid, int)
+        assert isinstance(rt, int)
+        assert isinstance(mono, int)
+        assert isinstance(prios, bytes)
+        assert isinstance(blob, bytes)
+        boot_id, base = self._context(cid)
+        breaks: dict[str, str] = {}
+        extra_fields: dict[str, bytes] = {}
+        if count == 1:
+            messages = [blob]
+            if isinstance(extra, bytes):
+                extra_fields = decode_fields(extra)
+        else:
+            if self._prefilter is not None and self._prefilter.search(blob) is None:
+                return
+            messages = blob.split(b"\n")
+            if isinstance(extra, bytes):
+                breaks = json.loads(extra)
+        lo, hi = q.priority
+        indices = range(count - 1, -1, -1) if newest_first else range(count)
+        for i in indices:
+            number = seq + i
+            if q.after_seq is not None and number <= q.after_seq:
+                continue
+            if q.from_seq is not None and number < q.from_seq:
+                continue
+            prio = prios[i]
+            if prio < lo or prio > hi:
+                continue
+            message = messages[i]
+            if q.grep is not None and q.grep.search(message) is None:
+                continue
+            fields = dict(base)
+            fields["MESSAGE"] = message
+            fields["PRIORITY"] = b"%d" % prio
+            if extra_fields:
+                fields.update(extra_fields)
+            brk = breaks.get(str(i))
+            if brk:
+                fields["_LINE_BREAK"] = brk.encode()
+            yield JournalEntry(number, rt, mono, boot_id, fields)
+
+    def last_seq(self) -> int:
+        row = self._conn.execute("SELECT max(seq + count - 1) FROM blocks").fetchone()
+        return int(row[0] or 0)
+
+    def seqnum_id(self) -> str:
+        row = self._conn.execute("SELECT value FROM meta WHERE key='seqnum_id'").fetchone()
+        return str(row[0]) if row else ""
+
+    def disk_usage(self) -> int:
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                total += os.stat(self.path + suffix).st_size
+        return total
+
+
+_STOP = object()
+
+
+class JournalWriter:
+    """Appends records from the daemon's loop; a writer thread commits them in batches.
+
+    `append()` never touches the disk: it queues. The thread drains the queue, one
+    transaction per batch, so a slow disk never stalls supervision. `pending()` tells the
+    caller how far behind the disk is, so it can stop reading a service's pipe
+    (backpressure) instead of buffering without bound.
+    """
+
+    def __init__(self, path: str, seqnum_id: str, max_use_bytes: int = 0) -> None:
+        self.path = path
+        self.max_use_bytes = max_use_bytes
+        self._conn = _connect(path, readonly=False)
+        row = self._conn.execute("SELECT value FROM meta WHERE key='seqnum_id'").fetchone()
+        if row is None:
+            self._conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('seqnum_id', ?), ('schema', ?)",
+                (seqnum_id, str(SCHEMA_VERSION)),
+            )
+        self._next_seq = int(
+            self._conn.execute("SELECT coalesce(max(seq + count), 1) FROM blocks").fetchone()[0]
+        )
+        self._next_context = (
+            int(self._conn.execute("SELECT coalesce(max(id), 0) FROM contexts").fetchone()[0]) + 1
+        )
+        self._contexts: dict[bytes, int] = {}
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+        self._thread.start()
+
+    # -- called from the daemon's loop thread -------------------------------------------
+    def context(
+        self, boot_id: str, unit: str | None, identifier: str | None, fields: Mapping[str, bytes]
+    ) -> int:
+        """The id of a field set shared by many records (one per stream or per sender)."""
+        blob = encode_fields(fields)
+        key = boot_id.encode() + b"\0" + (unit or "").encode() + b"\0" + blob
+        cid = self._contexts.get(key)
+        if cid is None:
+            cid = self._next_context
+            self._next_context += 1
+            self._contexts[key] = cid
+            self._queue.put(("ctx", cid, boot_id, unit, identifier, blob))
+        return cid
+
+    def append(
+        self,
+        context: int,
+        realtime: int,
+        monotonic: int,
+        priority: int,
+        message: bytes,
+        extra: Mapping[str, bytes] | None = None,
+    ) -> int:
+        """One record with its own fields (native protocol, syslog, the manager)."""
+        seq = self._next_seq
+        self._next_seq += 1
+        self._queue.put(
+            (
+                seq,
+                1,
+                context,
+                realtime,
+                monotonic,
+                1 << priority,
+                bytes((priority,)),
+                message,
+                encode_fields(extra) if extra else None,
+            )
+        )
+        return seq
+
+    def append_batch(self, context: int, realtime: int, monotonic: int, batch: StreamBatch) -> int:
+        """The records of one read of a stream; returns the first sequence number."""
+        count = len(batch.messages)
+        seq = self._next_seq
+        if count == 0:
+            return seq
+        if count == 1 and not batch.breaks:
+            return self.append(context, realtime, monotonic, batch.priorities[0], batch.messages[0])
+        self._next_seq += count
+        mask = 0
+        for prio in set(batch.priorities):
+            mask |= 1 << prio
+        breaks = (
+            json.dumps({str(k): v for k, v in batch.breaks.items()}).encode()
+            if batch.breaks
+            else None
+        )
+        if count == 1 and breaks:
+            breaks = encode_fields({"_LINE_BREAK": batch.breaks[0].encode()})
+        self._queue.put(
+            (
+                seq,
+                count,
+                context,
+                realtime,
+                monotonic,
+                mask,
+                bytes(batch.priorities),
+                b"\n".join(batch.messages),
+                breaks,
+            )
+        )
+        return seq
+
+    def pending(self) -> int:
+        """Items queued and not yet committed (approximate while the thread works)."""
+        return self._queue.qsize()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until everything queued so far is committed (tests, shutdown)."""
+        marker = threading.Event()
+        self._queue.put(marker)
+        return marker.wait(timeout)
+
+    def close(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._conn.close()
+
+    # -- the writer thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            try:
+                while len(batch) < 20000:
+                    batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                pass
+            stop = self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[object]) -> bool:
+        contexts: list[tuple[object, ...]] = []
+        blocks: list[tuple[object, ...]] = []
+        markers: list[threading.Event] = []
+        stop = False
+        for item in batch:
+            if item is _STOP:
+                stop = True
+            elif isinstance(item, threading.Event):
+                markers.append(item)
+            elif isinstance(item, tuple) and item[0] == "ctx":
+                contexts.append(item[1:])
+            elif isinstance(item, tuple):
+                blocks.append(item)
+        conn = self._conn
+        if contexts or blocks:
+            conn.execute("BEGIN")
+            if contexts:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO contexts(id, boot_id, unit, identifier, fields)"
+                    " VALUES (?,?,?,?,?)",
+                    contexts,
+                )
+            if blocks:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO blocks(seq, count, context, realtime, monotonic,"
+                    " priomask, priorities, messages, extra) VALUES (?,?,?,?,?,?,?,?,?)",
+                    blocks,
+                )
+            conn.execute("COMMIT")
+            if self.max_use_bytes:
+                self._enforce_cap()
+        for marker in markers:
+            marker.set()
+        return stop
+
+    def _enforce_cap(self) -> None:
+        """SystemMaxUse-like cap: drop the oldest records until the database fits."""
+        page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+        if pages * page_size <= self.max_use_bytes:
+            return
+        total = self._conn.execute("SELECT count(*) FROM blocks").fetchone()[0]
+        drop = max(total // 4, 1)
+        self._conn.execute(
+            "DELETE FROM blocks WHERE seq IN (SELECT seq FROM blocks ORDER BY seq LIMIT ?)", (drop,)
+        )
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._conn.executescript("PRAGMA incremental_vacuum;")
+
+
+def vacuum_to_size(path: str, max_bytes: int) -> int:
+    """journalctl --vacuum-size: drop the oldest blocks until the file fits; bytes freed."""
+    conn = _connect(path, readonly=False)
+    try:
+        before = _file_size(path)
+        while _file_size(path) > max_bytes:
+            total = conn.execute("SELECT count(*) FROM blocks").fetchone()[0]
+            if total == 0:
+                break
+            conn.execute(
+                "DELETE FROM blocks WHERE seq IN (SELECT seq FROM blocks ORDER BY seq LIMIT ?)",
+                (max(total // 4, 1),),
+            )
+            conn.executescript("PRAGMA incremental_vacuum;")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return max(before - _file_size(path), 0)
+    finally:
+        conn.close()
+
+
+def _file_size(path: str) -> int:
+    total = 0
+    for suffix in ("", "-wal"):
+        with contextlib.suppress(OSError):
+            total += os.stat(path + suffix).st_size
+    return total

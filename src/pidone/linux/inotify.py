@@ -1,0 +1,48 @@
+"""inotify(7) through libc, for followers that must wake on a file change without polling."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+IN_MODIFY = 0x00000002
+IN_CLOSE_WRITE = 0x00000008
+IN_CREATE = 0x00000100
+IN_NONBLOCK = 0o4000
+IN_CLOEXEC = 0o2000000
+
+_libc: ctypes.CDLL | None = None
+
+
+def _lib() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
+
+
+def open_inotify() -> int:
+    """A non-blocking, close-on-exec inotify fd (inotify_init1(2))."""
+    fd: int = _lib().inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return fd
+
+
+def add_watch(fd: int, path: str, mask: int) -> int:
+    wd: int = _lib().inotify_add_watch(fd, os.fsencode(path), ctypes.c_uint32(mask))
+    if wd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+    return wd
+
+
+def drain(fd: int) -> None:
+    """Discard queued events: followers only need to know that something changed."""
+    try:
+        while os.read(fd, 65536):
+            pass
+    except BlockingIOError:
+        pass
