@@ -306,3 +306,4 @@ class Unit:
     not_enforced: list[NotEnforced] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     load_error: str = ""  # the reason for bad-setting / error, one line
+    slice: str = ""  # Slice= (show's Slice=); "" = none (targets, timers) -- added by units.py
