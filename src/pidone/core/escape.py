@@ -111,7 +111,7 @@ def unescape_path(s: str) -> str:
         raise ValueParseError("Failed to unescape path: empty string")
     if s == "-":
         return "/"
-    body = _unescape_bytes(s)
+    body = _unescape_bytes(s).split(b"\0", 1)[0]
     if body.startswith(b"/") or body.endswith(b"/"):
         raise ValueParseError(f"Failed to unescape path: {s}")
     path = "/" + _decode(body)
