@@ -1,0 +1,298 @@
+"""`pidone tree` against the real psmisc pstree on the live process table, byte for byte.
+
+A fixture builds a controlled subtree inside a private PID namespace (so killing the
+namespace's init tears every fixture process down): long and unicode arguments, spaces,
+parentheses, a backslash and UTF-8 in command names, a one-letter name, a zombie, a
+multi-threaded process with a renamed thread, fifty identical siblings, identical
+subtrees (the `N*[...]` bracket quirk), a stopped process, a process in its own session
+with a pty as controlling terminal, and same-named siblings owned by different users.
+Both tools are pointed at the fixture's root; runs are retried while pstree itself sees
+the table change between two runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.differential
+
+PSTREE = shutil.which("pstree")
+UNSHARE = shutil.which("unshare")
+NOBODY = 65534
+LONG_ARG = "L" * 150 + "-" + "x" * 150
+
+HOLDER = r"""
+import os, signal, subprocess, sys, time
+links = sys.argv[1]
+kids = []
+def spawn(argv, **kw):
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    kids.append(subprocess.Popen(argv, **kw))
+    return kids[-1]
+spawn(["sh", "-c", "sleep 1000; :", "sh", "ünïcödé ✓", "a b", "tab\there", "back\\slash",
+       sys.argv[2]])
+spawn([os.path.join(links, "sl eep) (x"), "1000"])
+spawn([os.path.join(links.encode(), b"w\xc3\xa9\\ird"), "1000"])
+spawn([os.path.join(links, "x"), "1000"])
+os.posix_spawn("/bin/true", ["true"], os.environ)  # never reaped: a zombie
+spawn([sys.executable, "-c", sys.argv[3]])
+spawn(["sh", "-c", "for i in $(seq 50); do sleep 1000 & done; wait"])
+for _ in range(2):
+    spawn(["sh", "-c", "sleep 1000 & sleep 1000 & tail -f /dev/null & wait"])
+stopped = spawn(["sleep", "1000"])
+os.kill(stopped.pid, signal.SIGSTOP)
+master, slave = os.openpty()
+spawn(["setsid", "-c", "sleep", "1000"], stdout=slave, stderr=slave, stdin=slave)
+spawn(["sleep", "1000"], user=65534)
+time.sleep(0.05)
+spawn(["sleep", "1000"])
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+THREADS = r"""
+import os, threading, time
+def rename():
+    with open("/proc/thread-self/comm", "w") as f:
+        f.write("worker")
+    time.sleep(1000)
+for target in (rename, lambda: time.sleep(1000), lambda: time.sleep(1000)):
+    threading.Thread(target=target, daemon=True).start()
+time.sleep(1000)
+"""
+
+# sleep: 1 under sh, 50, 2x2, stopped, pty, two owners
+EXPECTED_SLEEPS = 1 + 50 + 4 + 1 + 1 + 2
+
+
+def _descendant_pid(parent: int) -> int:
+    for _ in range(200):
+        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.01)
+    raise AssertionError("unshare did not start its child")
+
+
+@pytest.fixture(scope="module")
+def holder(tmp_path_factory: pytest.TempPathFactory):
+    if PSTREE is None or UNSHARE is None:
+        pytest.skip("pstree (psmisc) or unshare is not installed")
+    links = tmp_path_factory.mktemp("links")
+    os.chmod(links, 0o755)
+    for name in ("sl eep) (x", "x"):
+        (links / name).symlink_to("/bin/sleep")
+    os.symlink(b"/bin/sleep", os.path.join(bytes(links), b"w\xc3\xa9\\ird"))
+    proc = subprocess.Popen(
+        [
+            UNSHARE,
+            "--pid",
+            "--fork",
+            "--kill-child",
+            sys.executable,
+            "-c",
+            HOLDER,
+            str(links),
+            LONG_ARG,
+            THREADS,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"ready\n"
+        root = _descendant_pid(proc.pid)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            out = subprocess.run([PSTREE, "-p", str(root)], capture_output=True).stdout
+            if out.count(b"sleep(") >= EXPECTED_SLEEPS and out.count(b"}(") == 3:
+                break
+            time.sleep(0.1)
+        yield root
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # --kill-child then kills the namespace init
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+def _env(lang: str, columns: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LC_ALL", "LC_CTYPE")}
+    env["LANG"] = lang
+    if columns is not None:
+        env["COLUMNS"] = columns
+    return env
+
+
+def _run(argv: list[str], env: dict[str, str]) -> tuple[int, bytes]:
+    done = subprocess.run(argv, capture_output=True, env=env, stdin=subprocess.DEVNULL)
+    return done.returncode, done.stdout
+
+
+def _pidone(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pidone", "tree", *args]
+
+
+def _assert_same(args: list[str], lang: str = "C", columns: str | None = None) -> bytes:
+    assert PSTREE is not None
+    env = _env(lang, columns)
+    for _ in range(8):
+        first = _run([PSTREE, *args], env)
+        ours = _run(_pidone(args), env)
+        if ours == first:
+            return first[1]
+        again = _run([PSTREE, *args], env)
+        if first == again:  # a stable table, and we differ: show how
+            assert ours[1].decode("latin-1") == first[1].decode("latin-1")
+            assert ours[0] == first[0]
+        time.sleep(0.2)
+    pytest.fail(f"the process table kept changing under pstree {args}")
+
+
+OPTION_SETS = [
+    [],
+    ["-p"],
+    ["-a"],
+    ["-c"],
+    ["-n"],
+    ["-g"],
+    ["-u"],
+    ["-T"],
+    ["-t"],
+    ["-U"],
+    ["-G"],
+    ["-pa"],
+    ["-a", "-l"],
+    ["-a", "-c"],
+    ["-a", "-u", "-g"],
+    ["-p", "-n", "-u"],
+    ["--show-pids", "--unicode", "--numeric-sort"],
+]
+
+
+@pytest.mark.parametrize("args", OPTION_SETS, ids=lambda a: " ".join(a) or "default")
+def test_fixture_subtree_matches_pstree(holder: int, args: list[str]) -> None:
+    _assert_same([*args, str(holder)])
+
+
+TRUNCATIONS = [
+    ([], "C", "12"),
+    ([], "C.UTF-8", "11"),
+    (["-p"], "C", "33"),
+    (["-p"], "C", "0x40"),
+    (["-a"], "C", "60"),
+    (["-a"], "C.UTF-8", "80"),
+    (["-U", "-p"], "C.UTF-8", "33"),
+    (["-U"], "C", "17"),
+    (["-a", "-U"], "C.UTF-8", "40"),
+]
+
+
+@pytest.mark.parametrize(("args", "lang", "columns"), TRUNCATIONS)
+def test_truncation_matches_pstree(holder: int, args: list[str], lang: str, columns: str) -> None:
+    _assert_same([*args, str(holder)], lang=lang, columns=columns)
+
+
+def test_fixture_is_what_the_tests_claim(holder: int) -> None:
+    out = _assert_same(["-a", "-l", str(holder)])
+    assert b"(true)" in out  # the zombie has an empty cmdline
+    assert b"\\303\\274n\\303\\257c\\303\\266d\\303\\251" in out  # UTF-8 args as octal
+    assert b"sl eep) (x 1000" in out
+    assert b"w\\303\\251\\\\ird 1000" in out
+    assert b"{worker}" in _assert_same(["-t", str(holder)])
+    merged = _assert_same([str(holder)])
+    assert b"50*[sleep]" in merged
+    assert b"2*[sh-+-2*[sleep]]" in merged
+    assert b"`-tail]" in merged
+    assert b"T (stopped)" in Path(f"/proc/{_stopped_pid(holder)}/status").read_bytes()
+
+
+def _stopped_pid(root: int) -> int:
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(b")") + 2 :].split()
+            if fields[0] == b"T" and int(fields[1]) == root:
+                return int(entry)
+    raise AssertionError("no stopped child")
+
+
+def test_show_parents_matches_pstree(holder: int) -> None:
+    _assert_same(["-s", "-p", str(_stopped_pid(holder))])
+    _assert_same(["-s", "-a", "-U", str(holder)])
+
+
+def test_user_argument_matches_pstree(holder: int) -> None:
+    _assert_same(["-p", "nobody"])
+    _assert_same(["-u", "-a", "nobody"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["-s", "999999999"], ["no-such-user-here"], ["1", "2"], ["-x"], ["--show-p"], ["12x"]],
+)
+def test_errors_match_pstree_exit_status(args: list[str]) -> None:
+    if PSTREE is None:
+        pytest.skip("pstree (psmisc) is not installed")
+    env = _env("C", None)
+    theirs = _run([PSTREE, *args], env)
+    ours = _run(_pidone(args), env)
+    assert ours == theirs
+
+
+def _run_on_pty(argv: list[str], env: dict[str, str], cols: int) -> bytes:
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, cols, 0, 0))
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 10)
+            if not ready:
+                break
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: every writer closed the pty
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+        proc.wait()
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("lang", ["C", "C.UTF-8"])
+def test_terminal_width_and_drawing_on_a_pty(holder: int, lang: str) -> None:
+    assert PSTREE is not None
+    env = _env(lang, None)
+    for _ in range(8):
+        first = _run_on_pty([PSTREE, str(holder)], env, 57)
+        ours = _run_on_pty(_pidone([str(holder)]), env, 57)
+        again = _run_on_pty([PSTREE, str(holder)], env, 57)
+        if first == again:
+            assert ours.decode("utf-8", "replace") == first.decode("utf-8", "replace")
+            assert ("─" in first.decode("utf-8", "replace")) == (lang == "C.UTF-8")
+            return
+        time.sleep(0.2)
+    pytest.fail("the process table kept changing")
