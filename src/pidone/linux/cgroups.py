@@ -1,0 +1,350 @@
+"""cgroup2 process tracking: find a writable mount, one cgroup per unit, kill, watch emptiness.
+
+Kernel lore (cgroups(7), Documentation/admin-guide/cgroup-v2.rst):
+
+* Never assume /sys/fs/cgroup: on a hybrid box (this one) cgroup2 sits at
+  /sys/fs/cgroup/unified without controllers, and in containers it may be read-only or
+  absent. We parse /proc/self/mountinfo (proc(5)) for `cgroup2` mounts and /proc/self/cgroup
+  for our own path (`0::/path`), and use the first mount where that directory is writable.
+* Writing a PID to `cgroup.procs` moves the whole thread group; writing "0" moves the writer.
+  Permission is checked against the credentials of whoever *opened* the file, so an fd
+  opened by root before fork works in the child (linux.spawn writes "0" from the child).
+* `cgroup.events` holds `populated 0|1` (1 while this cgroup or a descendant has a live
+  process; zombies do not count). The file is pollable: a change raises POLLPRI|POLLERR,
+  and it stays raised until the file is read again. It is *always* POLLIN-readable, so it
+  must never be registered for EVENT_READ directly: that would spin. We put every unit's
+  cgroup.events fd into one inner epoll(7) instance for EPOLLPRI and hand out that epoll
+  fd; it becomes readable (EVENT_READ) when any cgroup changed, and `drain_events()` reads
+  the changed files, which clears the condition (level-triggered, no spurious loop).
+* `cgroup.kill` (Linux 5.14+) SIGKILLs every process in the subtree atomically, including
+  ones forked while the kill runs. Other signals are sent per PID, re-reading the member
+  list until a pass finds no new PID (forks racing with the kill), as systemd's
+  cg_kill_recursive() does.
+* "No internal processes" rule: a non-root cgroup that enables controllers for its children
+  (cgroup.subtree_control) cannot itself hold processes. Here no controller is enabled, so
+  the daemon may stay in its own cgroup above `pidone/<unit>`. A future resource-control
+  feature must first move the daemon into a leaf of its own (systemd's init.scope).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import select
+import signal
+from collections.abc import Collection
+from dataclasses import dataclass
+
+PROC_SELF = "/proc/self"
+_O_RDONLY = os.O_RDONLY | os.O_CLOEXEC
+_RESERVED = frozenset({"notify_on_release", "release_agent", "tasks"})
+
+
+@dataclass(frozen=True, slots=True)
+class MountInfo:
+    """One line of /proc/PID/mountinfo (proc(5) field numbers in comments)."""
+
+    mount_id: int  # (1)
+    parent_id: int  # (2)
+    root: str  # (4) the path inside the filesystem that is mounted here
+    mount_point: str  # (5)
+    options: tuple[str, ...]  # (6) per-mount options (rw, ro, nosuid...)
+    fstype: str  # (9) after the "-" separator
+    source: str  # (10)
+    super_options: tuple[str, ...]  # (11)
+
+
+@dataclass(frozen=True, slots=True)
+class Cgroup2Mount:
+    """A writable cgroup2 mount and our own cgroup inside it."""
+
+    mount_point: str
+    own_cgroup: str  # e.g. "/" or "/system.slice/foo.service" (from /proc/self/cgroup)
+    own_dir: str  # mount_point joined with own_cgroup
+
+    @property
+    def default_base(self) -> str:
+        return f"{self.own_dir.rstrip('/')}/pidone"
+
+
+def _unescape_mount_field(text: str) -> str:
+    r"""Mount fields escape space, tab, newline and backslash as \040 \011 \012 \134."""
+    if "\\" not in text:
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        chunk = text[i + 1 : i + 4]
+        if text[i] == "\\" and len(chunk) == 3 and all(c in "01234567" for c in chunk):
+            out.append(chr(int(chunk, 8)))
+            i += 4
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_mountinfo(data: bytes) -> list[MountInfo]:
+    """Parse /proc/PID/mountinfo; malformed lines are skipped, never raised."""
+    mounts: list[MountInfo] = []
+    for raw in data.decode("utf-8", "surrogateescape").splitlines():
+        fields = raw.split(" ")
+        try:
+            sep = fields.index("-", 6)  # optional fields (7) end with a lone "-" (8)
+            mounts.append(
+                MountInfo(
+                    mount_id=int(fields[0]),
+                    parent_id=int(fields[1]),
+                    root=_unescape_mount_field(fields[3]),
+                    mount_point=_unescape_mount_field(fields[4]),
+                    options=tuple(fields[5].split(",")),
+                    fstype=fields[sep + 1],
+                    source=_unescape_mount_field(fields[sep + 2]),
+                    super_options=tuple(fields[sep + 3].split(",")),
+                )
+            )
+        except (ValueError, IndexError):
+            continue
+    return mounts
+
+
+def parse_own_cgroup2_path(data: bytes) -> str | None:
+    """The `0::/path` line of /proc/PID/cgroup, or None on a pure cgroup1 system."""
+    for line in data.decode("utf-8", "surrogateescape").splitlines():
+        if line.startswith("0::"):
+            return line[3:] or "/"
+    return None
+
+
+def cgroup_dir_for(mount: MountInfo, own: str) -> str:
+    """Where our cgroup `own` is under `mount` (its root may be a subtree, e.g. in a
+    container that bind-mounts only its own cgroup)."""
+    root = mount.root.rstrip("/")
+    if root and (own == root or own.startswith(root + "/")):
+        own = own[len(root) :] or "/"
+    elif root and root != "/":
+        own = "/"  # our cgroup is not below the mounted subtree: use the mount itself
+    return mount.mount_point.rstrip("/") + (own if own != "/" else "")
+
+
+def _read(path: str) -> bytes:
+    fd = os.open(path, _O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def find_writable_cgroup2(proc: str = PROC_SELF) -> Cgroup2Mount | None:
+    """The first rw cgroup2 mount in which our own cgroup directory is writable."""
+    try:
+        mounts = parse_mountinfo(_read(f"{proc}/mountinfo"))
+        own = parse_own_cgroup2_path(_read(f"{proc}/cgroup"))
+    except OSError:
+        return None
+    if own is None:
+        return None
+    for mount in mounts:
+        if mount.fstype != "cgroup2" or "rw" not in mount.options:
+            continue
+        directory = cgroup_dir_for(mount, own) or "/"
+        if os.access(directory, os.W_OK) and os.path.exists(f"{directory}/cgroup.procs"):
+            return Cgroup2Mount(mount.mount_point, own, directory)
+    return None
+
+
+def escape_cgroup_name(name: str) -> str:
+    """systemd's cg_escape(): names that could clash with kernel files get a `_` prefix."""
+    if not name or name[0] in "_." or name.startswith("cgroup.") or name in _RESERVED:
+        return "_" + name
+    return name
+
+
+def parse_populated(data: bytes) -> bool:
+    """`populated 1` in the content of cgroup.events."""
+    for line in data.splitlines():
+        key, _, value = line.partition(b" ")
+        if key == b"populated":
+            return value.strip() == b"1"
+    return False
+
+
+def parse_procs(data: bytes) -> list[int]:
+    """The PIDs in a cgroup.procs file (one per line)."""
+    return [int(x) for x in data.split()]
+
+
+class CgroupTracker:
+    """ProcessGroupTracker on cgroup2: `<base>/<unit>` per unit (see linux.tracking)."""
+
+    kind = "cgroup"
+
+    def __init__(self, base: str, proc: str = PROC_SELF) -> None:
+        self.base = base.rstrip("/")
+        os.makedirs(self.base, exist_ok=True)
+        self._base_rel = self._relative(self.base, proc)
+        self._names: dict[str, str] = {}  # escaped directory name -> unit
+        self._epoll = select.epoll()
+        self._events: dict[int, str] = {}  # cgroup.events fd -> unit
+        self._event_fd: dict[str, int] = {}
+        self._populated: dict[str, bool] = {}
+        self._has_kill = os.path.exists(f"{self.base}/cgroup.kill")
+
+    # -- paths ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _relative(directory: str, proc: str) -> str:
+        """`directory` as /proc/PID/cgroup would show it (relative to the cgroup2 root)."""
+        try:
+            mounts = parse_mountinfo(_read(f"{proc}/mountinfo"))
+        except OSError:
+            mounts = []
+        best: MountInfo | None = None
+        for m in mounts:
+            mp = m.mount_point.rstrip("/")
+            inside = directory == mp or directory.startswith(mp + "/")
+            longer = best is None or len(mp) > len(best.mount_point.rstrip("/"))
+            if m.fstype == "cgroup2" and inside and longer:
+                best = m
+        if best is None:
+            return directory
+        rest = directory[len(best.mount_point.rstrip("/")) :]
+        return (best.root.rstrip("/") + rest) or "/"
+
+    def path(self, unit: str) -> str:
+        return f"{self.base}/{escape_cgroup_name(unit)}"
+
+    def spawn_cgroup(self, unit: str) -> str:
+        return self.path(unit)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def create(self, unit: str, invocation_id: str = "") -> None:
+        directory = self.path(unit)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, 0o755)
+        self._names[escape_cgroup_name(unit)] = unit
+        if unit not in self._event_fd:
+            fd = os.open(f"{directory}/cgroup.events", _O_RDONLY)
+            self._event_fd[unit] = fd
+            self._events[fd] = unit
+            self._populated[unit] = parse_populated(os.pread(fd, 4096, 0))
+            self._epoll.register(fd, select.EPOLLPRI)
+
+    def attach(self, unit: str, pid: int) -> None:
+        """Move `pid` into the unit's cgroup (spawn already did; harmless to repeat)."""
+        if unit not in self._event_fd:
+            self.create(unit)
+        fd = os.open(f"{self.path(unit)}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, b"%d" % pid)
+        except ProcessLookupError:
+            pass  # already gone (and reaped): nothing to track
+        finally:
+            os.close(fd)
+
+    def remove(self, unit: str) -> bool:
+        fd = self._event_fd.pop(unit, None)
+        if fd is not None:
+            self._epoll.unregister(fd)
+            del self._events[fd]
+            os.close(fd)
+        self._populated.pop(unit, None)
+        self._names.pop(escape_cgroup_name(unit), None)
+        directory = self.path(unit)
+        try:
+            for sub, _dirs, _files in sorted(os.walk(directory), key=lambda w: -len(w[0])):
+                os.rmdir(sub)  # children first; sub-cgroups a service made (Delegate=)
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            if exc.errno == errno.EBUSY:
+                return False
+            raise
+        return True
+
+    def close(self) -> None:
+        for fd in self._events:
+            os.close(fd)
+        self._events.clear()
+        self._event_fd.clear()
+        self._epoll.close()
+
+    # -- membership ----------------------------------------------------------------------
+
+    def pids(self, unit: str) -> list[int]:
+        found: set[int] = set()
+        for directory, _dirs, files in os.walk(self.path(unit)):
+            if "cgroup.procs" in files:
+                with contextlib.suppress(FileNotFoundError):
+                    found.update(parse_procs(_read(f"{directory}/cgroup.procs")))
+        return sorted(found)
+
+    def unit_of(self, pid: int) -> str | None:
+        try:
+            own = parse_own_cgroup2_path(_read(f"/proc/{pid}/cgroup"))
+        except OSError:
+            return None
+        prefix = self._base_rel.rstrip("/") + "/"
+        if own is None or not own.startswith(prefix):
+            return None
+        name = own[len(prefix) :].split("/", 1)[0]
+        return self._names.get(name)
+
+    def is_empty(self, unit: str) -> bool:
+        fd = self._event_fd.get(unit)
+        try:
+            data = (
+                os.pread(fd, 4096, 0)
+                if fd is not None
+                else _read(f"{self.path(unit)}/cgroup.events")
+            )
+        except FileNotFoundError:
+            return True
+        return not parse_populated(data)
+
+    # -- killing -------------------------------------------------------------------------
+
+    def kill(self, unit: str, sig: int, *, exclude: Collection[int] = ()) -> list[int]:
+        signalled: set[int] = set()
+        if sig == signal.SIGKILL and not exclude and self._has_kill:
+            signalled.update(self.pids(unit))
+            try:
+                with open(f"{self.path(unit)}/cgroup.kill", "wb", buffering=0) as f:
+                    f.write(b"1")
+                return sorted(signalled)
+            except FileNotFoundError:
+                return []
+            except OSError:
+                pass  # fall back to per-PID signals
+        skip = set(exclude)
+        for _ in range(64):  # bounded: a fork bomb must not hang the daemon
+            fresh = [p for p in self.pids(unit) if p not in signalled and p not in skip]
+            if not fresh:
+                break
+            for pid in fresh:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+                signalled.add(pid)
+        return sorted(signalled)
+
+    # -- events --------------------------------------------------------------------------
+
+    def fileno(self) -> int | None:
+        return self._epoll.fileno()
+
+    def drain_events(self) -> list[tuple[str, bool]]:
+        changes: list[tuple[str, bool]] = []
+        for fd, _mask in self._epoll.poll(0):
+            unit = self._events.get(fd)
+            if unit is None:
+                continue
+            populated = parse_populated(os.pread(fd, 4096, 0))  # re-reading clears POLLPRI
+            if populated != self._populated.get(unit):
+                self._populated[unit] = populated
+                changes.append((unit, populated))
+        return changes
