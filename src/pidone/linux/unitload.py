@@ -232,6 +232,7 @@ class UnitLoader:
     # ------------------------------------------------------------------ public API
     def list_unit_files(self) -> list[tuple[str, str]]:
         """(name, path) of every unit file in the search path, first directory wins."""
+        self._build_ids()  # records diagnostics about names that are skipped
         out: list[tuple[str, str]] = []
         seen: set[str] = set()
         for directory in self.paths.search_path:
@@ -333,9 +334,19 @@ class UnitLoader:
         if os.path.islink(fragment):
             try:
                 source_path = chase(fragment, self.paths.root)
-            except OSError:
-                source_path = None
-        main, error = _read_unit_file(fragment, sections)
+            except OSError as err:
+                reason = f"{fragment}: Failed to read: {err.strerror}"
+                problem = Diagnostic(fragment, 0, f"Failed to read: {err.strerror}", "error")
+                return UnitSource(
+                    name,
+                    unit_id,
+                    names,
+                    "error",
+                    fragment_path=fragment,
+                    diagnostics=(problem,),
+                    load_error=reason,
+                )
+        main, error = _read_unit_file(fragment, sections, source_path)
         if main is None or main.fatal:
             if main is None:
                 problems: tuple[Diagnostic, ...] = (
@@ -358,10 +369,10 @@ class UnitLoader:
         files = [main]
         dropin_paths: list[str] = []
         for path in self._collect(self.dropin_dirs(names, ".d"), ".conf"):
-            dropin, err = _read_unit_file(path, sections)
+            dropin, why = _read_unit_file(path, sections)
             dropin_paths.append(path)
             if dropin is None:
-                diags.append(Diagnostic(path, 0, f"Failed to read drop-in, ignoring: {err}"))
+                diags.append(Diagnostic(path, 0, f"Failed to read drop-in, ignoring: {why}"))
                 continue
             files.append(dropin)
         wants = self._deps(names, unit_id, ".wants", diags)
@@ -475,10 +486,12 @@ def _null_or_empty(path: str) -> bool:
     return stat_mod.S_ISREG(st.st_mode) and st.st_size == 0
 
 
-def _read_unit_file(path: str, sections: frozenset[str]) -> tuple[UnitFile | None, str | None]:
-    """Read and lex one file; (None, reason) when it cannot be read at all."""
+def _read_unit_file(
+    path: str, sections: frozenset[str], real: str | None = None
+) -> tuple[UnitFile | None, str | None]:
+    """Read and lex one file (from `real` when given); (None, reason) when it cannot be read."""
     try:
-        with open(path, "rb") as handle:
+        with open(real or path, "rb") as handle:
             data = handle.read(_MAX_FILE + 1)
     except OSError as err:
         return None, f"Failed to read: {err.strerror}"
