@@ -244,6 +244,8 @@ class Connection:
         self._cancel_idle()
         try:
             response = verb.handler(call)
+            if response is not None and not isinstance(response, Response):
+                raise TypeError(f"handler returned {type(response).__name__}, not Response")
         except Exception as exc:
             server.loop.on_error(exc, f"control verb {request.verb!r}")
             call.fail(ErrorCode.INTERNAL, f"internal error: {type(exc).__name__}")

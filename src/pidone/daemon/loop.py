@@ -15,7 +15,8 @@ Rules:
    Byte 0 is not a signal: it is `call_soon_threadsafe`'s wake-up.
 4. A child's exit is seen through its pidfd turning readable (`watch_process`). The loop
    never reaps: the callback decides (see daemon/children.py).
-5. Callbacks must tolerate spurious readiness (a fd closed and reused within one batch) and
+5. Remove an fd from the loop before closing it. Callbacks must tolerate spurious readiness
+   (an fd closed and its number reused within one batch) and
    must not block. An exception in a callback is reported to `on_error` and the loop goes on.
 """
 
@@ -192,7 +193,13 @@ class EventLoop:
         if not events:
             self._selector.unregister(fd)
         elif key.events != events:
-            self._selector.modify(fd, events)
+            try:
+                self._selector.modify(fd, events)
+            except OSError:
+                # The fd was closed while registered and its number reused: epoll dropped
+                # the old file on close (man 7 epoll, Q6), so register the new one afresh.
+                self._selector.unregister(fd)
+                self._selector.register(fd, events)
 
     # --- processes ---------------------------------------------------------------------
 
