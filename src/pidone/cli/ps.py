@@ -19,6 +19,7 @@ from pidone.core.ps.layout import (
     forest_order,
     make_column,
     render_row,
+    render_rows,
     sort_procs,
 )
 from pidone.core.ps.model import Context, Proc
@@ -27,7 +28,7 @@ from pidone.linux import procfs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from pidone.core.ps.model import LocalTime
 
@@ -189,7 +190,7 @@ def _needs(columns: list[Column], req: Request) -> set[str]:
     return needs
 
 
-def _selector(req: Request, my_euid: int, my_tty: int, sel_status: bool) -> object:
+def _selector(req: Request, my_euid: int, my_tty: int) -> Callable[[Proc], bool]:
     bits = req.select_bits
     use_table = not req.all and (bool(req.simple) or not req.selection or not req.bsd) and bits
     pids, ppids, sids = req.pids, req.ppids, req.sids
@@ -244,64 +245,124 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
     my_euid = os.geteuid()
     self_stat = procfs.read_file(f"{PROC}/self/stat") or b"0 (x) R 0 0 0 0"
     my_tty = int(self_stat[self_stat.rfind(b")") + 2 :].split()[4])
-    want = _selector(req, my_euid, my_tty, want_status)
+    want = _selector(req, my_euid, my_tty)
     unit_map = units_from_daemon() if F.NEED_UNIT in needs else None
 
-    read = procfs.read_file
-    out: list[Proc] = []
-    append = out.append
     need_user = F.NEED_USER in needs
     need_ruser = F.NEED_RUSER in needs
     need_wchan = F.NEED_WCHAN in needs
     need_unit = F.NEED_UNIT in needs
-    for pid in procfs.list_pids(PROC):
-        base = f"{PROC}/{pid}/"
-        data = read(base + "stat")
-        if not data:
-            continue
-        right = data.rfind(b")")
-        try:
-            p = Proc(pid, data[data.find(b"(") + 1 : right], data[right + 2 :].split())
-        except (ValueError, IndexError):
-            continue
-        if want_status:
-            status = read(base + "status", 8192)
-            if status is None:
-                continue
-            at = status.find(b"\nUid:")
-            if at >= 0:
-                ids = status[at + 5 : status.find(b"\n", at + 5)].split()
-                p.ruid = int(ids[0])
-                p.euid = int(ids[1])
-            at = status.find(b"\nVmSize:", at)
-            if at >= 0:
-                p.vm_size = int(status[at + 8 : status.find(b"kB", at)])
-                at = status.find(b"\nVmLck:", at)
-                p.vm_lck = int(status[at + 7 : status.find(b"kB", at)])
-                at = status.find(b"\nVmRSS:", at)
-                p.vm_rss = int(status[at + 7 : status.find(b"kB", at)])
-        if not want(p):  # type: ignore[operator]
-            continue
-        if want_cmdline:
-            p.cmdline = read(base + "cmdline") or b""
-        if ttys is not None:
-            p.tty = ttys.name(p.tty_nr, pid) if p.tty_nr else "?"
-        if users is not None:
-            if need_user:
-                p.user = users.name(p.euid)
-            if need_ruser:
-                p.ruser = users.name(p.ruid)
-        if need_wchan:
-            p.wchan = _wchan(read(base + "wchan", 64))
-        if need_unit:
-            if unit_map is not None:
-                p.unit = unit_map.get(pid)
-            else:
-                from pidone.core.cgroupunit import unit_from_cgroup
+    read = procfs.read_file
+    _open, _read, _close, rdonly = os.open, os.read, os.close, os.O_RDONLY
 
-                p.unit = unit_from_cgroup(read(base + "cgroup", 8192) or b"")
-        append(p)
-    return out
+    def scan(pids: list[int], out: list[Proc]) -> None:
+        # The hot loop: os.open/os.read/os.close inline, no per-file function call.
+        append = out.append
+        for pid in pids:
+            base = f"{PROC}/{pid}/"
+            try:
+                fd = _open(base + "stat", rdonly)
+            except OSError:
+                continue
+            try:
+                data = _read(fd, 2048)
+            except OSError:
+                continue
+            finally:
+                _close(fd)
+            right = data.rfind(b")")
+            try:
+                p = Proc(pid, data[data.find(b"(") + 1 : right], data[right + 2 :].split())
+            except (ValueError, IndexError):
+                continue
+            if want_status:
+                try:
+                    fd = _open(base + "status", rdonly)
+                except OSError:
+                    continue
+                try:
+                    status = _read(fd, 8192)
+                except OSError:
+                    continue
+                finally:
+                    _close(fd)
+                at = status.find(b"\nUid:")
+                if at >= 0:
+                    ids = status[at + 5 : status.find(b"\n", at + 5)].split()
+                    p.ruid = int(ids[0])
+                    p.euid = int(ids[1])
+                at = status.find(b"\nVmSize:", at)
+                if at >= 0:
+                    p.vm_size = int(status[at + 8 : status.find(b"kB", at)])
+                    at = status.find(b"\nVmLck:", at)
+                    p.vm_lck = int(status[at + 7 : status.find(b"kB", at)])
+                    at = status.find(b"\nVmRSS:", at)
+                    p.vm_rss = int(status[at + 7 : status.find(b"kB", at)])
+            if not want(p):
+                continue
+            if want_cmdline:
+                p.cmdline = read(base + "cmdline") or b""
+            if ttys is not None:
+                p.tty = ttys.name(p.tty_nr, pid) if p.tty_nr else "?"
+            if users is not None:
+                if need_user:
+                    p.user = users.name(p.euid)
+                if need_ruser:
+                    p.ruser = users.name(p.ruid)
+            if need_wchan:
+                p.wchan = _wchan(read(base + "wchan", 64))
+            if need_unit:
+                if unit_map is not None:
+                    p.unit = unit_map.get(pid)
+                else:
+                    from pidone.core.cgroupunit import unit_from_cgroup
+
+                    p.unit = unit_from_cgroup(read(base + "cgroup", 8192) or b"")
+            append(p)
+
+    pids = procfs.list_pids(PROC)
+    return _run_split(scan, pids)
+
+
+def _run_split(scan: Callable[[list[int], list[Proc]], None], pids: list[int]) -> list[Proc]:
+    """Run scan over pids, the upper half in a second thread when there are many.
+
+    Reading /proc is mostly kernel time, spent with the GIL released (os.open and
+    os.read drop it), so a second thread overlaps one thread's syscalls with the
+    other's parsing. _thread, not threading: it is built in and costs no import time.
+    PIDONE_PS_THREADS=1 turns this off.
+    """
+    threads = os.environ.get("PIDONE_PS_THREADS", "2")
+    if len(pids) < 400 or threads == "1":
+        out: list[Proc] = []
+        scan(pids, out)
+        return out
+    import _thread
+
+    half = len(pids) // 2
+    low: list[Proc] = []
+    high: list[Proc] = []
+    done = _thread.allocate_lock()
+    done.acquire()
+    failure: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            scan(pids[half:], high)
+        except BaseException as err:  # re-raised in the main thread
+            failure.append(err)
+        finally:
+            done.release()
+
+    _thread.start_new_thread(worker, ())
+    try:
+        scan(pids[:half], low)
+    finally:
+        done.acquire()
+    if failure:
+        raise failure[0]
+    low.extend(high)
+    return low
 
 
 def _wchan(data: bytes | None) -> str:
@@ -393,14 +454,13 @@ def run(argv: list[str]) -> str:
     if req.forest_type:
         keys = [(F.FIELDS[n], r) for n, r in req.sort] or [(F.FIELDS["ppid"], False)]
         keys.append((F.FIELDS["start_time"], False))
-        for p, prefix in forest_order(sort_procs(procs, keys, ctx), ctx):
-            ctx.forest_prefix = prefix
-            lines.append(render_row(columns, p, ctx, active))
-        ctx.forest_prefix = ""
+        order = forest_order(sort_procs(procs, keys, ctx), ctx)
+        rows = [p for p, _prefix in order]
+        lines.extend(render_rows(columns, rows, ctx, active, [pre for _p, pre in order]))
     else:
         if req.sort:
             procs = sort_procs(procs, [(F.FIELDS[n], r) for n, r in req.sort], ctx)
-        lines.extend([render_row(columns, p, ctx, active) for p in procs])
+        lines.extend(render_rows(columns, procs, ctx, active))
     if not procs:
         raise _NothingSelected("\n".join(lines) + "\n" if lines else "")
     lines.append("")

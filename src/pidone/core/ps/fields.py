@@ -90,6 +90,12 @@ def pcpu_permille(p: Proc, c: Context) -> int:
     return (cpu_ticks(p, c) * 1000) // jiffies if jiffies else 0
 
 
+def utilization(p: Proc, c: Context) -> float:
+    """pids.c UTILIZATION, the %CPU sort key: ticks * 100.0 / (boot_tics - start)."""
+    t = elapsed_ticks(p, c)
+    return cpu_ticks(p, c) * 100.0 / t if t > 0 else 0.0
+
+
 def start_seconds(p: Proc, c: Context) -> int:
     return c.btime + p.starttime // c.hz
 
@@ -203,9 +209,21 @@ def f_etimes(p: Proc, c: Context, room: int) -> str:
     return str(elapsed_ticks(p, c) // c.hz)
 
 
+_STIME_CACHE: dict[tuple[int, int, int], str] = {}
+
+
 def f_stime(p: Proc, c: Context, room: int) -> str:
     # output.c pr_stime: same calendar day -> %H:%M, same year -> %b%d, else %Y
-    year, mon, mday, hour, minute, _s, _w, yday = c.localtime(start_seconds(p, c))
+    t = c.btime + p.starttime // c.hz
+    key = (t, c.now_year, c.now_yday)
+    text = _STIME_CACHE.get(key)
+    if text is None:
+        text = _STIME_CACHE[key] = _stime(t, c)
+    return text
+
+
+def _stime(t: int, c: Context) -> str:
+    year, mon, mday, hour, minute, _s, _w, yday = c.localtime(t)
     if year != c.now_year:
         return str(year)
     if yday != c.now_yday:
@@ -227,8 +245,19 @@ def f_lstart(p: Proc, c: Context, room: int) -> str:
     return f"{_DAYS[wday]} {_MONTHS[mon - 1]} {mday:2} {hour:02}:{minute:02}:{sec:02} {year}"
 
 
+_NAME_CACHE: dict[tuple[str | None, int, int, bool], str] = {}
+
+
 def name_column(name: str | None, number: int, room: int, utf8: bool) -> str:
     """output.c do_pr_name: the name, cut to room-1 bytes plus '+', or the number."""
+    key = (name, number, room, utf8)
+    text = _NAME_CACHE.get(key)
+    if text is None:
+        text = _NAME_CACHE[key] = _name_column(name, number, room, utf8)
+    return text
+
+
+def _name_column(name: str | None, number: int, room: int, utf8: bool) -> str:
     if name is not None:
         text, cells = ps_escape(name.encode("utf-8", "surrogateescape"), utf8, 1 << 17)
         if cells <= room:
@@ -316,7 +345,21 @@ def _forest(c: Context, room: int) -> str:
     )
 
 
+# NUL and newline -> space (read_unvectored), other controls masked as both escape
+# stages would in a UTF-8 locale ('?') or an 8-bit one ('.'), for ASCII command lines
+_CONTROLS = bytes([*range(1, 10), *range(11, 32), 127])
+_ARGS_UTF8 = bytes.maketrans(b"\0\n" + _CONTROLS, b"  " + b"?" * len(_CONTROLS))
+_ARGS_8BIT = bytes.maketrans(b"\0\n" + _CONTROLS, b"  " + b"." * len(_CONTROLS))
+
+
 def f_args(p: Proc, c: Context, room: int) -> str:
+    raw = p.cmdline
+    if raw and not c.forest_prefix and raw.isascii():
+        body = raw.rstrip(b"\0")
+        if len(body) == len(raw) and body[-1:] in (b" ", b"\n"):
+            body = body[:-1]
+        if body:
+            return body[:room].translate(_ARGS_UTF8 if c.utf8 else _ARGS_8BIT).decode()
     lead = _forest(c, room)
     text, _cells = ps_escape(args_bytes(p, c), c.utf8, room - len(lead))
     return lead + text
@@ -361,11 +404,11 @@ S, C, U, R, T, W, N = (
 ST = (NEED_STATUS,)
 
 _TABLE = (
-    Field("%cpu", "%CPU", 4, RIGHT, f_pcpu, pcpu_permille),
+    Field("%cpu", "%CPU", 4, RIGHT, f_pcpu, utilization),
     Field("%mem", "%MEM", 4, RIGHT, f_pmem, _k("vm_rss"), ST),
     Field("args", "COMMAND", 27, UNLIMITED, f_args, _k_args, C),
     Field("bsdtime", "TIME", 6, RIGHT, f_bsdtime, cpu_ticks),
-    Field("c", "C", 2, RIGHT, f_c, pcpu_permille),
+    Field("c", "C", 2, RIGHT, f_c, utilization),
     Field("cmd", "CMD", 27, UNLIMITED, f_args, _k_args, C),
     Field("comm", "COMMAND", 15, UNLIMITED, f_comm, _k("comm"), C),
     Field("command", "COMMAND", 27, UNLIMITED, f_args, _k_args, C),
@@ -381,7 +424,7 @@ _TABLE = (
     Field("ni", "NI", 3, RIGHT, f_ni, _k("nice")),
     Field("nice", "NI", 3, RIGHT, f_ni, _k("nice")),
     Field("nlwp", "NLWP", 4, RIGHT, f_nlwp, _k("nlwp")),
-    Field("pcpu", "%CPU", 4, RIGHT, f_pcpu, pcpu_permille),
+    Field("pcpu", "%CPU", 4, RIGHT, f_pcpu, utilization),
     Field("pgid", "PGID", 5, RIGHT, f_pgid, _k("pgrp"), pidmax=True),
     Field("pgrp", "PGRP", 5, RIGHT, f_pgid, _k("pgrp"), pidmax=True),
     Field("pid", "PID", 5, RIGHT, f_pid, _k("pid"), pidmax=True),

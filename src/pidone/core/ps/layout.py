@@ -162,3 +162,61 @@ def forest_order(procs: list[Proc], c: Context) -> list[tuple[Proc, str]]:
         if procs[i].ppid not in pids:
             show(i, 0, False)
     return out
+
+
+def render_rows(
+    columns: list[Column],
+    procs: list[Proc],
+    c: Context,
+    active: int,
+    prefixes: list[str] | None = None,
+) -> list[str]:
+    """render_row() for many processes, with a fast path for the common case.
+
+    When every column but the last fits its width and is ASCII, show_one_proc()'s
+    arithmetic reduces to fixed padding: right-aligned values are right-justified,
+    the others left-justified, one space apart, and the last column starts at
+    sum(widths) + count - 1 with the rest of the screen as its budget. A line that
+    does not fit (its padded head is longer than that, or not ASCII) takes the
+    general path, so output is the same either way.
+    """
+    if not columns:
+        return ["" for _ in procs]
+    head = columns[:-1]
+    last = columns[-1]
+    start = sum(col.width for col in head) + len(head)
+    room = active - start
+    if head:
+        template = (
+            " ".join(f"{{:{'>' if col.align == RIGHT else '<'}{col.width}}}" for col in head) + " "
+        )
+    else:
+        template = ""
+        room = active
+    room = min(room, OUTBUF_SIZE - 1)
+    fast = room >= 1
+    fmts = [col.fmt for col in head]
+    widths = [col.width for col in head]
+    last_fmt = last.fmt
+    last_right = last.align == RIGHT
+    last_width = last.width
+    head_len = start
+    out: list[str] = []
+    append = out.append
+    for index, p in enumerate(procs):
+        if prefixes is not None:
+            c.forest_prefix = prefixes[index]
+        if fast:
+            text = template.format(*[f(p, c, w) for f, w in zip(fmts, widths, strict=True)])
+            if len(text) == head_len and text.isascii():
+                value = last_fmt(p, c, room)
+                if not last_right:
+                    append(text + value)
+                    continue
+                if value.isascii():
+                    append(text + value.rjust(last_width))
+                    continue
+        append(render_row(columns, p, c, active))
+    if prefixes is not None:
+        c.forest_prefix = ""
+    return out

@@ -1,0 +1,90 @@
+"""Side-by-side timing of `pidone ps` and procps `ps` with 2,000 extra processes.
+
+Usage: .venv/bin/python bench/ps.py [--extra 2000] [--runs 11] [--pidone PATH]
+
+Starts EXTRA `sleep` processes inside a private PID namespace (unshare --pid --fork
+--kill-child, so killing one process reaps them all, even if this script dies), then
+runs each command pair interleaved (procps, pidone, procps, pidone, ...), stdout to
+/dev/null, and prints the median wall time of each, the ratio pidone/procps, and the
+process count. Interpreter start-up is included: pidone runs as its console script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_PIDONE = os.path.join(ROOT, ".venv", "bin", "pidone")
+CASES = (["aux"], ["-ef"], ["ux"])
+
+
+def count_procs() -> int:
+    return sum(1 for name in os.listdir("/proc") if name.isdigit())
+
+
+def start_sleepers(extra: int) -> subprocess.Popen[bytes]:
+    script = f"i=0; while [ $i -lt {extra} ]; do sleep 100000 & i=$((i+1)); done; wait"
+    cmd = ["sh", "-c", script]
+    if shutil.which("unshare") and os.geteuid() == 0:
+        cmd = ["unshare", "--pid", "--fork", "--kill-child", *cmd]
+    before = count_procs()
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while count_procs() < before + extra and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return proc
+
+
+def stop_sleepers(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def time_once(argv: list[str]) -> float:
+    with open(os.devnull, "wb") as null:
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=null, check=False)
+        return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--extra", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--pidone", default=DEFAULT_PIDONE)
+    args = parser.parse_args()
+    ps = shutil.which("ps")
+    if ps is None:
+        print("procps ps not found", file=sys.stderr)
+        return 1
+    sleepers = start_sleepers(args.extra) if args.extra else None
+    try:
+        total = count_procs()
+        print(f"processes: {total} ({args.extra} extra), runs per command: {args.runs}")
+        print(f"{'command':<12} {'procps ms':>10} {'pidone ms':>10} {'ratio':>6}")
+        for case in CASES:
+            ours: list[float] = []
+            theirs: list[float] = []
+            for _ in range(args.runs):
+                theirs.append(time_once([ps, *case]))
+                ours.append(time_once([args.pidone, "ps", *case]))
+            a, b = statistics.median(theirs) * 1000, statistics.median(ours) * 1000
+            print(f"{'ps ' + ' '.join(case):<12} {a:10.1f} {b:10.1f} {b / a:6.2f}")
+    finally:
+        if sleepers is not None:
+            stop_sleepers(sleepers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
