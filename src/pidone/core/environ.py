@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 
 from pidone.core.errors import ValueParseError
+from pidone.core.specifiers import SpecifierError
 from pidone.core.words import BadEscape, UnbalancedQuotes, extract_word
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -80,8 +81,9 @@ def parse_environment_assignments(
             try:
                 word = expand(word)
             except ValueParseError as e:
+                reason = e.reason if isinstance(e, SpecifierError) else str(e)
                 if warnings is not None:
-                    warnings.append(f"{e}, ignoring")
+                    warnings.append(f"Failed to resolve specifiers in {word}, ignoring: {reason}")
                 continue
         if not env_assignment_is_valid(word):
             if warnings is not None:

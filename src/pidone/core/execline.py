@@ -25,6 +25,7 @@ from pidone.core.environ import (
 from pidone.core.errors import ValueParseError
 from pidone.core.escape import simplify_path
 from pidone.core.signames import signal_name
+from pidone.core.specifiers import SpecifierError
 from pidone.core.words import extract_word_and_warn, split_words, split_words_relaxed
 
 __all__ = [
@@ -171,6 +172,8 @@ def parse_exec_line(
             raise fail(str(e), fatal=False) from None
         if first is None:
             return commands
+        if first == ";":
+            continue  # a lone ";" where a command would start is only a separator
         f = first
         ignore = no_env = separate_argv0 = full = no_setuid = ambient = False
         while f:
@@ -197,7 +200,10 @@ def parse_exec_line(
             try:
                 exe = expand(f)
             except ValueParseError as e:
-                raise fail(f"{e}{suffix}", fatal) from None
+                reason = e.reason if isinstance(e, SpecifierError) else str(e)
+                raise fail(
+                    f"Failed to resolve unit specifiers in '{f}'{suffix}: {reason}", fatal
+                ) from None
         if not exe:
             raise fail(f"Empty path in command line{suffix}: '{value}'", fatal)
         if not _string_is_safe(exe):
@@ -237,7 +243,10 @@ def parse_exec_line(
                 try:
                     word = expand(word)
                 except ValueParseError as e:
-                    raise fail(f"{e}{suffix}", fatal) from None
+                    reason = e.reason if isinstance(e, SpecifierError) else str(e)
+                    raise fail(
+                        f"Failed to resolve unit specifiers in {word}{suffix}: {reason}", fatal
+                    ) from None
             argv.append(word)
         if not argv:
             raise fail(f"Empty executable name or zeroeth argument{suffix}: {value}", fatal)

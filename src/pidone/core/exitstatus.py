@@ -159,9 +159,10 @@ def _split_plain(text: str) -> list[str]:
 def parse_exit_status_set(text: str, *, warnings: list[str] | None = None) -> ExitStatusSet:
     """`SuccessExitStatus=`-style list (config_parse_set_status()).
 
-    Each word is first an exit status (name or 0-255), else a signal. systemd skips a bad
-    word with a warning and keeps the rest: pass `warnings` to get that behaviour;
-    without it the first bad word raises ValueParseError.
+    Each word is first an exit status (name or 0-255, so `9` is a status, never SIGKILL),
+    else a signal name or number. A bad word is skipped, as systemd does, with its warning
+    appended to `warnings` when a list is given. Words are split without unquoting; a
+    trailing backslash makes the whole value invalid (ValueParseError).
     """
     statuses: set[int] = set()
     signals: set[int] = set()
@@ -178,8 +179,6 @@ def parse_exit_status_set(text: str, *, warnings: list[str] | None = None) -> Ex
         try:
             signals.add(parse_signal(word))
         except ValueParseError:
-            message = f"Failed to parse value, ignoring: {word}"
-            if warnings is None:
-                raise ValueParseError(message) from None
-            warnings.append(message)
+            if warnings is not None:
+                warnings.append(f"Failed to parse value, ignoring: {word}")
     return ExitStatusSet(frozenset(statuses), frozenset(signals))

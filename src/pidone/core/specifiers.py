@@ -2,7 +2,8 @@
 
 Follows systemd 252 src/core/unit-printf.c and src/shared/specifier.c:
 1. `%%` is a literal `%`; a lone `%` at the very end is kept literally.
-2. Any other unknown `%x` makes the whole value invalid (`-EBADSLT`, "Invalid slot").
+2. Any other unknown `%x` makes the whole value invalid (`-EBADSLT`, "Invalid slot");
+   so does a name part that cannot be unescaped ("Invalid argument"): SpecifierError.
 3. Name parts come from the unit name alone; `%u %U %g %G %h %s` describe the user
    running the *manager*, never `User=` (systemd.unit(5), "Specifiers").
 4. Host facts are an input (`SpecifierHost`), read once by `linux.hostfacts`.
@@ -16,6 +17,20 @@ from types import MappingProxyType
 
 from pidone.core.errors import ValueParseError
 from pidone.core.escape import unescape_path, unescape_string
+
+
+class SpecifierError(ValueParseError):
+    """A specifier that cannot be resolved; `reason` is systemd's errno text.
+
+    "Invalid slot" (EBADSLT) for an unknown `%x`, "Invalid argument" when a name part
+    does not unescape (e.g. `%f` of instance `a-`). Callers word the message as systemd
+    does for their setting; str() gives the common form.
+    """
+
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(f"Failed to resolve unit specifiers in '{text}': {reason}")
+        self.text = text
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +170,9 @@ def expand_specifiers(
             continue
         lookup = table.get(spec)
         if lookup is None:
-            raise ValueParseError(f"Failed to resolve unit specifiers in '{text}': Invalid slot")
+            raise SpecifierError(text, "Invalid slot")
         try:
             out.append(lookup())
         except ValueParseError:
-            raise ValueParseError(
-                f"Failed to resolve unit specifiers in '{text}': Invalid argument"
-            ) from None
+            raise SpecifierError(text, "Invalid argument") from None
     return "".join(out)
