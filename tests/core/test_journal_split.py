@@ -87,3 +87,27 @@ def test_priority_ranges_as_journalctl():
 def test_cursor_round_trip():
     assert parse_cursor("s=ab;i=1f;b=x;m=1;t=2;x=0") == 0x1F
     assert parse_cursor("garbage") is None
+
+
+def test_syslog_datagrams_split_like_journald():
+    from pidone.core.journal import parse_syslog_datagram
+
+    msg = parse_syslog_datagram(b"<30>Nov 29 13:00:00 sshd[77]: Accepted key\n")
+    assert (msg.priority, msg.facility, msg.identifier, msg.pid, msg.message) == (
+        6,
+        3,
+        b"sshd",
+        b"77",
+        b"Accepted key",
+    )
+    plain = parse_syslog_datagram(b"no tag here")
+    assert (plain.priority, plain.identifier, plain.message) == (5, b"", b"no tag here")
+
+
+def test_native_protocol_text_and_binary_fields():
+    from pidone.core.journal import parse_native_datagram
+
+    data = b"MESSAGE=hi\nFOO\n" + (3).to_bytes(8, "little") + b"a\nb\n_TRUSTED=x\nlower=y\n"
+    assert parse_native_datagram(data) == {"MESSAGE": b"hi", "FOO": b"a\nb"}
+    assert parse_native_datagram(b"MESSAGE\n\x05") is None
+    assert parse_native_datagram(b"no newline") is None

@@ -234,3 +234,113 @@ def parse_priority(text: str) -> tuple[int, int]:
         hi = one(high) if high else 7
         return (min(lo, hi), max(lo, hi))
     return (0, one(text))
+
+
+# -- other transports ------------------------------------------------------------------------
+
+_SYSLOG_MONTHS = (
+    b"Jan",
+    b"Feb",
+    b"Mar",
+    b"Apr",
+    b"May",
+    b"Jun",
+    b"Jul",
+    b"Aug",
+    b"Sep",
+    b"Oct",
+    b"Nov",
+    b"Dec",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SyslogMessage:
+    """A datagram from /dev/log, split as journald's syslog transport splits it."""
+
+    priority: int
+    facility: int
+    identifier: bytes
+    pid: bytes
+    message: bytes
+    timestamp: bytes = b""
+
+
+def parse_syslog_datagram(data: bytes) -> SyslogMessage:
+    """RFC 3164-style `<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE` (each part optional).
+
+    As journald: the priority defaults to user.notice (13) when absent, a BSD timestamp is
+    skipped, IDENT ends at `[` or `:`, and trailing newlines/whitespace are cut.
+    """
+    data = data.rstrip(b"\0").rstrip(_WHITESPACE)
+    pri = 13
+    if data.startswith(b"<"):
+        end = data.find(b">", 1, 5)
+        if end > 1 and data[1:end].isdigit():
+            pri = int(data[1:end])
+            data = data[end + 1 :]
+    timestamp = b""
+    if (
+        len(data) >= 16
+        and data[:3] in _SYSLOG_MONTHS
+        and data[3:4] == b" "
+        and data[9:10] == b":"
+        and data[12:13] == b":"
+        and data[15:16] == b" "
+    ):
+        timestamp, data = data[:15], data[16:]
+    identifier = pid = b""
+    colon = data.find(b": ")
+    if colon < 0 and data.endswith(b":"):
+        colon = len(data) - 1
+    if colon > 0 and b" " not in data[:colon]:
+        tag = data[:colon]
+        data = data[colon + 2 :]
+        bracket = tag.find(b"[")
+        if bracket > 0 and tag.endswith(b"]"):
+            identifier, pid = tag[:bracket], tag[bracket + 1 : -1]
+        else:
+            identifier = tag
+    return SyslogMessage(pri & 7, pri >> 3, identifier, pid, data, timestamp)
+
+
+def parse_native_datagram(data: bytes) -> dict[str, bytes] | None:
+    """The native journal protocol (what sd_journal_send and systemd-cat speak).
+
+    Each field is `NAME=value\\n`, or `NAME\\n` + 64-bit little-endian length + value +
+    `\\n` for values holding newlines or binary data. Names are upper-case letters, digits
+    and `_`, not starting with `_` (trusted fields are the receiver's). A malformed
+    datagram yields None; repeated fields keep the last value.
+    """
+    fields: dict[str, bytes] = {}
+    pos = 0
+    size = len(data)
+    while pos < size:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return None
+        line = data[pos:nl]
+        eq = line.find(b"=")
+        if eq >= 0:
+            name, value = line[:eq], line[eq + 1 :]
+            pos = nl + 1
+        else:
+            name = line
+            if nl + 9 > size:
+                return None
+            length = int.from_bytes(data[nl + 1 : nl + 9], "little")
+            start = nl + 9
+            if start + length + 1 > size or data[start + length : start + length + 1] != b"\n":
+                return None
+            value = data[start : start + length]
+            pos = start + length + 1
+        if not _valid_field_name(name):
+            continue
+        fields[name.decode("ascii")] = value
+    return fields
+
+
+def _valid_field_name(name: bytes) -> bool:
+    if not name or len(name) > 64 or name[:1] == b"_" or name[:1].isdigit():
+        return False
+    return all(c == 0x5F or 0x41 <= c <= 0x5A or 0x30 <= c <= 0x39 for c in name)

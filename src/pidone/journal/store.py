@@ -26,7 +26,7 @@ import queue
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from pidone.core.journal import JournalEntry, StreamBatch
@@ -305,6 +305,7 @@ class JournalWriter:
         )
         self._contexts: dict[bytes, int] = {}
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._drain_watch: tuple[Callable[[], None], int] | None = None
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._thread.start()
 
@@ -384,6 +385,18 @@ class JournalWriter:
         )
         return seq
 
+    def on_drained(self, callback: Callable[[], None], low_water: int) -> None:
+        """Call `callback` once, from the writer thread, when at most `low_water` items are
+        left queued (the loop uses it to resume reading paused pipes)."""
+        self._drain_watch = (callback, low_water)
+        if self._queue.qsize() <= low_water:
+            self._fire_drained()
+
+    def _fire_drained(self) -> None:
+        watch, self._drain_watch = self._drain_watch, None
+        if watch is not None:
+            watch[0]()
+
     def pending(self) -> int:
         """Items queued and not yet committed (approximate while the thread works)."""
         return self._queue.qsize()
@@ -446,6 +459,9 @@ class JournalWriter:
                 self._enforce_cap()
         for marker in markers:
             marker.set()
+        watch = self._drain_watch
+        if watch is not None and self._queue.qsize() <= watch[1]:
+            self._fire_drained()
         return stop
 
     def _enforce_cap(self) -> None:
