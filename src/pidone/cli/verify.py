@@ -1,0 +1,195 @@
+"""`pidone verify FILE...`: check unit files the way `systemd-analyze verify` does.
+
+Each FILE is loaded as the unit named by its file name, with its directory put first
+in the search path (so drop-ins and `.wants/` next to it count). Printed, on stderr
+like systemd-analyze: every diagnostic (`FILE:LINE: message`), the unit-level refusals
+(`x.service: Service has no ExecStart= ... Refusing.`), `Unit x.service has a bad unit
+file setting.`, executables that do not exist (`x.service: Command /usr/bin/foo is not
+executable: No such file or directory`, skipped for `-` commands, as systemd), and
+`Requires=`/`Requisite=`/`BindsTo=` units that cannot be found. Then, one line per
+directive, what pidone accepts but does not enforce:
+`FILE:LINE: ProtectSystem= is not enforced by pidone.`
+
+Exit status (as systemd-analyze verify 252): 0 when every unit loads and only warnings
+were printed; 1 when a unit is bad-setting, masked, cannot be loaded, names a missing
+executable, or requires a unit that does not exist. Not done: man-page checks for
+`Documentation=man:` (systemd's `--man=no`) and the recursive load of every dependency.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pidone.core.errors import Diagnostic, InvalidUnitName
+from pidone.core.model import Unit
+from pidone.core.unitname import is_valid_unit_name
+from pidone.core.units import build_unit
+
+# The fixed lookup list for bare command names (spec 02 §2.1, split-usr Debian 12)
+EXEC_SEARCH_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+# units systemd creates without a file, so a missing file is not an error
+_BUILTIN = frozenset({"-.slice", "system.slice", "init.scope", "-.mount"})
+_GENERATED = (".device", ".mount", ".swap", ".scope")
+
+USAGE = "usage: pidone verify [--root DIR] [--man=no] [--no-not-enforced] FILE...\n"
+
+
+def _err(text: str) -> None:
+    sys.stderr.buffer.write((text + "\n").encode("utf-8", "surrogateescape"))
+    sys.stderr.flush()
+
+
+def _executable(root: str, path: str) -> bool:
+    if path.startswith("/"):
+        candidates = [path]
+    else:
+        candidates = [f"{d}/{path}" for d in EXEC_SEARCH_PATH]
+    for candidate in candidates:
+        full = root.rstrip("/") + candidate if root != "/" else candidate
+        if os.path.isfile(full) and os.access(full, os.X_OK):
+            return True
+    return False
+
+
+def _commands(unit: Unit) -> list[object]:
+    cmds: list[object] = []
+    if unit.service is not None:
+        s = unit.service
+        for group in (
+            s.exec_condition,
+            s.exec_start_pre,
+            s.exec_start,
+            s.exec_start_post,
+            s.exec_reload,
+            s.exec_stop,
+            s.exec_stop_post,
+        ):
+            cmds += group
+    if unit.socket is not None:
+        k = unit.socket
+        for group in (k.exec_start_pre, k.exec_start_post, k.exec_stop_pre, k.exec_stop_post):
+            cmds += group
+    return cmds
+
+
+def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> bool:
+    """Check one file; print what systemd-analyze would; True when it is an error."""
+    from pidone.linux.hostfacts import read_specifier_host
+    from pidone.linux.unitload import UnitLoader
+    from pidone.linux.unitpaths import build_unit_paths
+
+    name = os.path.basename(path)
+    if not is_valid_unit_name(name):
+        _err(f"Failed to prepare filename {path}: Invalid argument")
+        return True
+    if not os.path.exists(path):
+        _err(f"Failed to prepare filename {path}: No such file or directory")
+        return True
+    directory = os.path.dirname(os.path.abspath(path))
+    env = dict(os.environ)
+    env["PIDONE_UNIT_PATH"] = directory + ":"
+    paths = build_unit_paths(root, env)
+    loader = UnitLoader(paths)
+    try:
+        source = loader.load(name)
+    except InvalidUnitName as e:
+        _err(f"{path}: {e}")
+        return True
+    unit = build_unit(source, read_specifier_host(root or "/"))
+    for diag in unit.diagnostics:
+        _err(str(diag))
+    failed = False
+    if unit.load_state == "masked":
+        _err(f"Unit {unit.id} is masked.")
+        failed = True
+    elif unit.load_state == "bad-setting":
+        _err(f"Unit {unit.id} has a bad unit file setting.")
+        failed = True
+    elif unit.load_state != "loaded":
+        reason = unit.load_error or "Invalid argument"
+        if not unit.diagnostics:
+            _err(f"{unit.id}: {reason}")
+        failed = True
+    else:
+        failed = _check_exec(unit, root or "/") or failed
+        failed = _check_requirements(unit, loader) or failed
+    if show_not_enforced:
+        seen: set[tuple[str, str]] = set()
+        for n in unit.not_enforced:
+            if (n.section, n.key) in seen:
+                continue
+            seen.add((n.section, n.key))
+            _err(
+                str(
+                    Diagnostic(n.source_path, n.source_line, f"{n.key}= is not enforced by pidone.")
+                )
+            )
+    return failed
+
+
+def _check_exec(unit: Unit, root: str) -> bool:
+    failed = False
+    for cmd in _commands(unit):
+        if getattr(cmd, "ignore_failure", False):
+            continue  # verify_executable() skips "-" commands
+        exe = str(getattr(cmd, "path", ""))
+        if exe and not _executable(root, exe):
+            _err(f"{unit.id}: Command {exe} is not executable: No such file or directory")
+            failed = True
+    return failed
+
+
+def _check_requirements(unit: Unit, loader: object) -> bool:
+    """A start job fails to be created when a hard dependency is missing or refused."""
+    failed = False
+    u = unit.unit
+    for dep in u.requires + u.requisite + u.binds_to:
+        if dep in _BUILTIN or dep.endswith(_GENERATED) or dep.startswith("system-"):
+            continue  # units the manager makes itself (slices, mounts, devices)
+        try:
+            other = loader.load(dep)  # type: ignore[attr-defined]
+        except InvalidUnitName:
+            continue
+        if other.load_state == "not-found":
+            _err(f"{unit.id}: Failed to create {unit.id}/start: Unit {dep} not found.")
+            failed = True
+            break
+        if other.load_state == "masked":
+            _err(f"{unit.id}: Failed to create {unit.id}/start: Unit {dep} is masked.")
+            failed = True
+            break
+    return failed
+
+
+def main(argv: list[str]) -> int:
+    """`pidone verify`; exit 0 when clean (warnings allowed), 1 on errors, 2 on usage."""
+    root: str | None = None
+    files: list[str] = []
+    show_ne = True
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--root" and i + 1 < len(argv):
+            root = argv[i + 1]
+            i += 1
+        elif arg.startswith("--root="):
+            root = arg[len("--root=") :]
+        elif arg.startswith("--man") or arg in ("--no-pager", "--system"):
+            pass
+        elif arg == "--no-not-enforced":
+            show_ne = False
+        elif arg.startswith("-") and arg != "-":
+            sys.stderr.write(f"pidone verify: unrecognized option '{arg}'\n{USAGE}")
+            return 2
+        else:
+            files.append(arg)
+        i += 1
+    if not files:
+        sys.stderr.write(USAGE)
+        return 2
+    failed = False
+    for path in files:
+        failed = verify_file(path, root, show_ne) or failed
+    return 1 if failed else 0
