@@ -27,7 +27,7 @@ VERBS: dict[str, str] = {
     "ps": "pidone.cli.ps:main",
     "tree": "pidone.cli.tree:main",
     # the manager and the verbs that talk to it
-    "daemon": "pidone.cli.daemon:main",
+    "daemon": "pidone.daemon.main:main",
     "start": "pidone.cli.jobs:start_main",
     "stop": "pidone.cli.jobs:stop_main",
     "restart": "pidone.cli.jobs:restart_main",
