@@ -11,7 +11,7 @@ import sys
 
 from pidone.cli.unitargs import UnitArgs, UsageError, check_root, mangle_names, parse_unit_args
 from pidone.core.install import ENABLED_LIKE, format_change
-from pidone.core.installplan import STRERROR, InstallError, Plan
+from pidone.core.installplan import STRERROR, InstallError, Plan, Planner
 from pidone.core.installverbs import (
     plan_disable,
     plan_enable,
@@ -19,7 +19,7 @@ from pidone.core.installverbs import (
     plan_reenable,
     plan_unmask,
 )
-from pidone.linux.install import apply_changes, new_planner, unit_file_state
+from pidone.linux.install import DiskFS, apply_changes, unit_file_state
 from pidone.linux.unitpaths import build_unit_paths
 
 NO_INSTALL_INFO = """\
@@ -88,7 +88,8 @@ def _run(verb: str, argv: list[str]) -> int:
         _err(f"Failed to {verb}: {problem}.")
         return 1
     paths = build_unit_paths(opts.root)
-    planner = new_planner(paths)
+    fs = DiskFS(paths)
+    planner = Planner(fs)
     if verb == "disable" and any("/" in n for n in names):
         names = [n.rsplit("/", 1)[-1] for n in names]
         _err("Warning: Can't execute disable on the unit file path. Proceeding with the unit name.")
@@ -109,6 +110,8 @@ def _run(verb: str, argv: list[str]) -> int:
         plan = plan_unmask(planner, names, opts.runtime)
     config = paths.runtime_config if opts.runtime else paths.persistent_config
     failed = apply_changes(plan.changes, config)
+    for diag in fs.diagnostics:
+        _err(str(diag))
     _dump(plan, verb, opts.quiet)
     for change in failed:
         _err(f'Failed to {verb} unit, file "{change.path}": {change.message}')
@@ -158,14 +161,19 @@ def is_enabled_main(argv: list[str]) -> int:
     enabled = False
     out = sys.stdout
     for name in names:
+        fs = DiskFS(paths)
         try:
             if problem is not None:
                 raise InstallError("ENOTDIR" if problem == "Not a directory" else "ENOENT")
-            state = unit_file_state(paths, name)
+            state = unit_file_state(paths, name, fs)
         except InstallError as err:
+            for diag in fs.diagnostics:
+                _err(str(diag))
             out.flush()
             _err(f"Failed to get unit file state for {name}: {err.strerror}")
             return 1
+        for diag in fs.diagnostics:
+            _err(str(diag))
         if state in ENABLED_LIKE:
             enabled = True
         if not opts.quiet:

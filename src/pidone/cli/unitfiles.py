@@ -72,10 +72,14 @@ def list_unit_files_main(argv: list[str]) -> int:
         _err(f"Failed to get unit file list: {problem}")
         return 1
 
-    from pidone.linux.install import list_unit_files
+    from pidone.linux.install import DiskFS, list_unit_files
     from pidone.linux.unitpaths import build_unit_paths
 
-    entries = list_unit_files(build_unit_paths(opts.root), opts.states, opts.args)
+    paths = build_unit_paths(opts.root)
+    fs = DiskFS(paths)
+    entries = list_unit_files(paths, opts.states, opts.args, fs)
+    for diag in fs.diagnostics:
+        _err(str(diag))
     if types:
         entries = [e for e in entries if e.path.rsplit(".", 1)[-1] in types]
     entries.sort(key=lambda e: _sort_key(e.path))

@@ -362,12 +362,16 @@ class Planner:
             raise InstallError("EISDIR")
         if st.kind != "f":
             raise InstallError("ENOTTY" if not flags & _LOAD else "EBADMSG")
-        if flags & _LOAD:
-            section = self.fs.load_install(info.name, [path])
-            if section is None:
-                raise InstallError("EBADMSG")
-            info.install = section
         info.mode = "regular"
+
+    def _parse(self, info: _Info, files: Sequence[str], flags: int) -> None:
+        """config_parse() of [Install] in the fragment and drop-ins (only with SEARCH_LOAD)."""
+        if info.mode != "regular" or not flags & _LOAD:
+            return
+        section = self.fs.load_install(info.name, files)
+        if section is None:
+            raise InstallError("EBADMSG")
+        info.install = section
 
     def _load_or_readlink(self, info: _Info, path: str, flags: int) -> None:
         try:
@@ -426,6 +430,7 @@ class Planner:
             return
         if info.path:
             self._load_or_readlink(info, info.path, flags)
+            self._parse(info, [info.path], flags)
             return
         template = template_of(info.name) if instance_of(info.name) else None
         found = False
@@ -450,13 +455,7 @@ class Planner:
         dirs = [f"{d}/{info.name}.d" for d in self.paths.search_path]
         if template:
             dirs += [f"{d}/{template}.d" for d in self.paths.search_path]
-        dropins = self._conf_files(dirs, ".conf")
-        if not dropins or not flags & _LOAD:
-            for dropin in dropins:
-                st = self.fs.stat(dropin)
-                if st is not None and not st.empty and st.kind != "f":
-                    raise InstallError("EISDIR" if st.kind == "d" else "EBADMSG")
-            return
+        dropins = self._conf_files(dirs, ".conf") if flags & _LOAD else []
         usable: list[str] = []
         for dropin in dropins:
             st = self.fs.stat(dropin)
@@ -467,11 +466,8 @@ class Planner:
             if st.kind != "f":
                 raise InstallError("EISDIR" if st.kind == "d" else "EBADMSG")
             usable.append(dropin)
-        if info.mode == "regular" and usable and info.path:
-            section = self.fs.load_install(info.name, [info.path, *usable])
-            if section is None:
-                raise InstallError("EBADMSG")
-            info.install = section
+        assert info.path is not None
+        self._parse(info, [info.path, *usable], flags)
 
     def _register_also(self, info: _Info) -> None:
         for name in info.install.also:
@@ -487,6 +483,7 @@ class Planner:
         info.path = target
         info.mode = None
         self._load_or_readlink(info, target, flags)
+        self._parse(info, [target], flags)
 
     def _traverse(self, start: _Info, flags: int) -> _Info:
         """install_info_traverse()."""

@@ -27,10 +27,28 @@ from pidone.core.install import (
 from pidone.core.installplan import InstallError, Kind, Planner, Stat
 from pidone.core.specifiers import SpecifierHost, expand_specifiers
 from pidone.core.unitfile import Assignment, parse_unit_file
-from pidone.core.unitname import KNOWN_SECTIONS, is_valid_unit_name, unit_type
+from pidone.core.unitname import is_valid_unit_name
 from pidone.linux.unitpaths import UnitPaths
 
 _MAX_UNIT_FILE = 16 * 1024 * 1024  # bigger files are refused before reading (not a unit)
+# install.c parses "Install" and ignores the type sections silently ("-Service" ...)
+INSTALL_PARSE_SECTIONS = frozenset(
+    {
+        "Install",
+        "Unit",
+        "Automount",
+        "Device",
+        "Mount",
+        "Path",
+        "Scope",
+        "Service",
+        "Slice",
+        "Socket",
+        "Swap",
+        "Target",
+        "Timer",
+    }
+)
 
 
 def _kind_of(mode: int) -> Kind:
@@ -62,7 +80,9 @@ class DiskFS:
     _list: dict[str, list[tuple[str, Kind]]] = field(default_factory=dict)
     _links: dict[str, str | None] = field(default_factory=dict)
     _real: dict[str, str] = field(default_factory=dict)
-    _install: dict[tuple[str, tuple[str, ...]], InstallSection | None] = field(default_factory=dict)
+    _install: dict[
+        tuple[str, tuple[str, ...]], tuple[InstallSection | None, tuple[Diagnostic, ...]]
+    ] = field(default_factory=dict)
 
     def lstat(self, path: str) -> Stat | None:
         if path in self._lstat:
@@ -142,34 +162,39 @@ class DiskFS:
     def load_install(self, name: str, files: Sequence[str]) -> InstallSection | None:
         key = (name, tuple(files))
         if key in self._install:
-            return self._install[key]
+            section, diags = self._install[key]
+            self.diagnostics.extend(diags)  # systemctl parses (and complains) every time
+            return section
+        before = len(self.diagnostics)
         result = self._read_install(name, files)
-        self._install[key] = result
+        self._install[key] = (result, tuple(self.diagnostics[before:]))
         return result
 
     def _read_install(self, name: str, files: Sequence[str]) -> InstallSection | None:
-        sections = KNOWN_SECTIONS.get(unit_type(name) or "", frozenset({"Unit", "Install"}))
+        """Parse [Install] as systemctl does, keeping its messages (file:line order)."""
         assignments: list[Assignment] = []
+        lexed = []
         for path in files:
             try:
                 with open(path, "rb") as handle:
                     data = handle.read(_MAX_UNIT_FILE)
             except OSError as err:
                 self.diagnostics.append(
-                    Diagnostic(path, 0, f"Failed to read: {err.strerror}", "error")
+                    Diagnostic(path, 0, f"Failed to open: {err.strerror}", "error")
                 )
                 return None
-            parsed = parse_unit_file(data, path, sections)
+            parsed = parse_unit_file(data, path, INSTALL_PARSE_SECTIONS)
+            lexed.append(parsed)
             if parsed.fatal:
-                self.diagnostics.extend(d for d in parsed.diagnostics if d.severity == "error")
+                self.diagnostics.extend(parsed.diagnostics)
                 return None
             assignments.extend(a for a in parsed.assignments if a.section == "Install")
-        if not assignments:
-            return InstallSection()
         needs_expansion = any("%" in a.value for a in assignments)
         expand = self._expander(name, files[0]) if needs_expansion else None
         section, diags = build_install_section(assignments, name, expand)
-        self.diagnostics.extend(diags)
+        for parsed in lexed:
+            mine = [d for d in diags if d.path == parsed.path]
+            self.diagnostics.extend(sorted([*parsed.diagnostics, *mine], key=lambda d: d.line))
         return section
 
 
