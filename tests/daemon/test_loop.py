@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pidone.cli.client import Client
 from pidone.daemon.children import ChildWatcher
 from pidone.daemon.loop import EventLoop
 from pidone.linux.reaper import ChildExit
@@ -257,11 +258,23 @@ def test_sigchld_reaps_every_coalesced_exit() -> None:
 
 IDLE_LOOP = """
 import os, signal, sys
+from pidone.core.protocol import Response
+from pidone.daemon.children import ChildWatcher
+from pidone.daemon.control import ControlServer, Verb
 from pidone.daemon.loop import EventLoop
 
-poke_r = int(sys.argv[1])
 loop = EventLoop()
-loop.add_reader(poke_r, lambda: (os.read(poke_r, 100), print("ack", flush=True)))
+# A watched child that lives as long as we do (it reads stdin from a pipe we hold).
+hold_r, hold_w = os.pipe()
+code = "import os; os.read(0, 1)"
+child = os.posix_spawn(sys.executable, [sys.executable, "-c", code], os.environ,
+                       file_actions=[(os.POSIX_SPAWN_DUP2, hold_r, 0)])
+os.close(hold_r)
+watcher = ChildWatcher(loop, lambda child, watched: None)  # SIGCHLD handler + pidfd
+watcher.watch(child)
+verbs = {"ping": Verb(lambda call: Response.success(call.request.id, "pong"), mutating=False)}
+server = ControlServer(loop, os.path.join(sys.argv[1], "control.sock"), verbs)
+server.start()
 loop.add_signal_handler(signal.SIGUSR1, lambda s: None)
 loop.call_later(3600, lambda: None).cancel()  # a cancelled timer must not wake us
 print("ready", flush=True)
@@ -289,39 +302,47 @@ def _wait_asleep_in_epoll(pid: int) -> None:
     )
 
 
-def test_idle_loop_makes_zero_wakeups() -> None:
-    poke_r, poke_w = os.pipe()
+def _assert_blocked_without_timeout(pid: int) -> None:
+    """Wait (no deadline asserted) until the loop sleeps in epoll_wait with no timeout."""
+    if platform.machine() != "x86_64":
+        _wait_asleep_in_epoll(pid)
+        return
+    fields: list[str] = []
+    for _ in range(20_000):
+        # /proc/PID/syscall: "232 epfd events maxevents timeout ...": epoll_wait(2) with
+        # timeout -1 means no timer is armed at all, so no timed wake-up can ever happen.
+        # A loop on its way to sleep may show a finite timeout for a moment (a client's
+        # idle timer until its EOF is read); a loop with a periodic tick never shows -1.
+        fields = Path(f"/proc/{pid}/syscall").read_text().split()
+        if fields[0] == "232" and int(fields[4], 16) & 0xFFFFFFFF == 0xFFFFFFFF:
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"loop never slept without a timeout: {fields}")
+
+
+def test_idle_daemon_plumbing_makes_zero_wakeups(tmp_path: Path) -> None:
+    """Loop + control server + child watcher + signal handler: asleep until poked."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", IDLE_LOOP, str(poke_r)],
-        stdout=subprocess.PIPE,
-        text=True,
-        pass_fds=(poke_r,),
+        [sys.executable, "-c", IDLE_LOOP, str(tmp_path)], stdout=subprocess.PIPE, text=True
     )
-    os.close(poke_r)
     assert proc.stdout is not None
     try:
         assert proc.stdout.readline() == "ready\n"
-        _wait_asleep_in_epoll(proc.pid)
-        if platform.machine() == "x86_64":
-            # /proc/PID/syscall: "232 epfd events maxevents timeout ...": epoll_wait(2) with
-            # timeout -1 means no timer is armed at all, so no timed wake-up can ever happen.
-            fields = Path(f"/proc/{proc.pid}/syscall").read_text().split()
-            assert fields[0] == "232"
-            assert int(fields[4], 16) & 0xFFFFFFFF == 0xFFFFFFFF
+        _assert_blocked_without_timeout(proc.pid)
         before = _switches(proc.pid)
         time.sleep(1.0)  # an observation window, not a timing assertion
         assert _switches(proc.pid) == before
 
-        # The counter does see a wake-up: poke the loop once and watch it count.
-        os.write(poke_w, b"x")
-        assert proc.stdout.readline() == "ack\n"
-        _wait_asleep_in_epoll(proc.pid)
+        # The counter does see a wake-up: one client session, then asleep again, with the
+        # connection's idle timer gone with the connection.
+        with Client(str(tmp_path / "control.sock"), timeout=20) as client:
+            assert client.call("ping") == "pong"
+        _assert_blocked_without_timeout(proc.pid)
         after_poke = _switches(proc.pid)
         assert after_poke > before
         time.sleep(0.5)
         assert _switches(proc.pid) == after_poke
     finally:
-        os.close(poke_w)
         proc.kill()
         proc.wait()
         proc.stdout.close()
