@@ -8,6 +8,8 @@ import platform
 import pwd
 from types import MappingProxyType
 
+from pidone.core.environ import parse_environment_file
+from pidone.core.errors import ValueParseError
 from pidone.core.specifiers import SpecifierHost
 
 # uname -m -> systemd's architecture names (src/basic/architecture.c, `systemd-detect-virt
@@ -46,7 +48,7 @@ _ARCHITECTURES = {
 def _read_text(path: str) -> str | None:
     try:
         with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+            return f.read().decode("utf-8", "surrogateescape")
     except OSError:
         return None
 
@@ -56,20 +58,13 @@ def _join(root: str, path: str) -> str:
 
 
 def parse_os_release(text: str) -> dict[str, str]:
-    """os-release(5) KEY=value lines; quotes and backslash escapes in values removed."""
-    result: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-            if raw.strip()[len(key) + 1 :].strip()[0] == '"':
-                value = value.replace('\\"', '"').replace("\\\\", "\\").replace("\\$", "$")
-        result[key.strip()] = value
-    return result
+    """os-release(5) / machine-info(5) text -> dict; systemd reads both with its env-file
+    parser (parse_env_file()), so quoting and escapes follow EnvironmentFile= rules."""
+    try:
+        pairs, _ = parse_environment_file(text.encode("utf-8", "surrogateescape"))
+    except ValueParseError:
+        return {}
+    return dict(pairs)
 
 
 def _pretty_hostname(root: str) -> str:
