@@ -1,0 +1,154 @@
+"""linux.cgroups: mountinfo parsing, and a real cgroup2 tracking a double-forking service."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import uuid
+
+import pytest
+
+from pidone.core.model import ExecContext
+from pidone.linux.cgroups import (
+    CgroupTracker,
+    MountInfo,
+    cgroup_dir_for,
+    escape_cgroup_name,
+    find_writable_cgroup2,
+    parse_mountinfo,
+    parse_own_cgroup2_path,
+    parse_populated,
+)
+from pidone.linux.spawn import SpawnRequest
+from tests.linux.proc_helpers import env_for, kill_and_reap, kill_pids, py, started
+from tests.linux.tracking_scripts import DOUBLE_FORK
+
+MOUNTINFO = (
+    b"31 23 0:28 / /sys/fs/cgroup ro,relatime - tmpfs tmpfs ro,mode=755\n"
+    b"40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime shared:5 - cgroup cgroup rw,name=systemd\n"
+    b"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:6 master:1 - cgroup2 cgroup2 rw\n"
+    b"50 23 0:40 /sub /mnt/with\\040space rw - cgroup2 none rw,nsdelegate\n"
+    b"garbage line\n"
+)
+
+
+def test_parse_mountinfo_fields_optional_tags_and_escapes():
+    mounts = parse_mountinfo(MOUNTINFO)
+    assert [m.mount_point for m in mounts] == [
+        "/sys/fs/cgroup",
+        "/sys/fs/cgroup/systemd",
+        "/sys/fs/cgroup/unified",
+        "/mnt/with space",
+    ]
+    unified = mounts[2]
+    assert (unified.fstype, unified.root, unified.options[0]) == ("cgroup2", "/", "rw")
+    assert mounts[3].root == "/sub"
+    assert mounts[3].super_options == ("rw", "nsdelegate")
+
+
+def test_own_cgroup_and_directory_under_a_subtree_mount():
+    assert parse_own_cgroup2_path(b"1:cpu:/\n0::/system.slice/x.service\n") == (
+        "/system.slice/x.service"
+    )
+    assert parse_own_cgroup2_path(b"1:cpu:/\n") is None
+    root = MountInfo(1, 0, "/", "/sys/fs/cgroup", ("rw",), "cgroup2", "cgroup2", ("rw",))
+    assert cgroup_dir_for(root, "/") == "/sys/fs/cgroup"
+    assert cgroup_dir_for(root, "/a/b") == "/sys/fs/cgroup/a/b"
+    sub = MountInfo(1, 0, "/a", "/mnt/cg", ("rw",), "cgroup2", "cgroup2", ("rw",))
+    assert cgroup_dir_for(sub, "/a/b") == "/mnt/cg/b"
+
+
+def test_escape_and_populated():
+    assert escape_cgroup_name("foo.service") == "foo.service"
+    assert escape_cgroup_name("cgroup.procs") == "_cgroup.procs"
+    assert escape_cgroup_name("_x.service") == "__x.service"
+    assert parse_populated(b"populated 1\nfrozen 0\n")
+    assert not parse_populated(b"populated 0\nfrozen 0\n")
+
+
+@pytest.fixture
+def tracker():
+    found = find_writable_cgroup2()
+    if found is None:
+        pytest.skip("no writable cgroup2 hierarchy on this machine")
+    base = f"{found.own_dir.rstrip('/')}/pidone-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    t = CgroupTracker(base)
+    try:
+        yield t
+    finally:
+        for directory, _dirs, _files in os.walk(base):
+            with contextlib.suppress(OSError), open(f"{directory}/cgroup.kill", "wb", 0) as f:
+                f.write(b"1")
+        t.close()
+        for directory, _dirs, _files in sorted(os.walk(base), key=lambda w: -len(w[0])):
+            for _ in range(200):
+                try:
+                    os.rmdir(directory)
+                    break
+                except OSError:
+                    select.select([], [], [], 0.01)
+
+
+def _wait_readable(fd: int) -> bool:
+    return bool(select.select([fd], [], [], 20)[0])
+
+
+@pytest.mark.cgroup
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_double_forked_setsid_child_is_tracked_and_killed(tracker, sig):
+    unit = "double.service"
+    tracker.create(unit)
+    assert tracker.is_empty(unit)
+    r, w = os.pipe()
+    ctx = ExecContext(standard_output="journal")
+    req = SpawnRequest(
+        py(DOUBLE_FORK, "setsid", "keep"),
+        ctx,
+        env_for(ctx),
+        cgroup=tracker.spawn_cgroup(unit),
+        stdout_fd=w,
+    )
+    pids: list[int] = []
+    try:
+        with started(req) as s:
+            os.close(w)
+            w = -1
+            tracker.attach(unit, s.pid)
+            with os.fdopen(r, "r", closefd=False) as out:
+                grandchild, main = int(out.readline()), int(out.readline())
+            pids = [grandchild, main]
+            assert main == s.pid
+            assert tracker.pids(unit) == sorted(pids)
+            assert tracker.unit_of(grandchild) == unit
+            assert tracker.unit_of(os.getpid()) is None
+            assert _wait_readable(tracker.fileno())  # populated 0 -> 1 happened
+            assert tracker.drain_events() == [(unit, True)]
+            assert tracker.kill(unit, sig) == sorted(pids)
+            kill_and_reap(s.pid)
+            assert _wait_readable(tracker.fileno())
+            assert tracker.drain_events() == [(unit, False)]
+            assert tracker.is_empty(unit)
+            assert tracker.pids(unit) == []
+            assert tracker.remove(unit)
+    finally:
+        kill_pids(pids)
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+
+
+@pytest.mark.cgroup
+def test_kill_excludes_and_remove_refuses_a_populated_group(tracker):
+    unit = "busy.service"
+    tracker.create(unit)
+    ctx = ExecContext(standard_output="null")
+    req = SpawnRequest(
+        py("import time; time.sleep(600)"), ctx, env_for(ctx), cgroup=tracker.path(unit)
+    )
+    with started(req) as s:
+        assert tracker.pids(unit) == [s.pid]
+        assert tracker.kill(unit, signal.SIGTERM, exclude={s.pid}) == []
+        assert not tracker.remove(unit)
+        assert tracker.pids(unit) == [s.pid]
