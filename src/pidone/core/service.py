@@ -1,0 +1,1019 @@
+"""The service state machine: events in, actions out, time passed in (systemd 252 semantics).
+
+Theory of operation (h11 style):
+
+1. Every event is first *classified* into a `Trigger` (core/servicetable.py) plus the
+   failure it stands for (`f`, a Result): an exit is clean or not by is_clean_exit(), a
+   `-` prefix forgives it, ExecCondition= exit 1-254 is a skip. Bookkeeping that always
+   happens (ExecMain* status, the "Main process exited" line, StatusText=) is done here.
+2. The trigger is looked up in `TRANSITIONS` by (SubState, trigger); the first row whose
+   guard holds fires, and its step (a service_enter_*() procedure) runs.
+3. A step that has nothing to do falls through to the next phase in the same call, as in
+   systemd: no ExecStop= -> stop-sigterm; nothing to kill -> stop-sigkill -> stop-post; no
+   ExecStopPost= -> final-sigterm -> dead. So one event may yield several StateChanged.
+4. `Result` keeps the *first* failure of a run (`if result == success: result = f`); it is
+   reset at the start of every run that passed the start limit (spec 03 §3).
+5. A request (start/stop/reload) with no row raises IllegalEvent before anything changes;
+   an observation with no row (a stale timer, an exit of a forgotten PID) does nothing.
+6. The machine never reads a clock: `now_usec` (CLOCK_MONOTONIC) comes with each event and
+   every timer is an ArmTimer action with a token unique to that arming.
+7. Which processes exist is known from Spawned/ProcessExited (main and control PIDs) and
+   UnitProcessesGone (the cgroup); "populated" becomes true at each Spawn. Signals go out
+   as Signal actions chosen as unit_kill_context() chooses them (spec 03 §10).
+8. Job bookkeeping (Starting/Started/Stopped lines, job results) lives in core/manager.py;
+   the machine only reports StateChanged, RestartJobWanted and StartRefused to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pidone.core import actions as act
+from pidone.core import events as ev
+from pidone.core.errors import PidoneError
+from pidone.core.execline import ExecCommand
+from pidone.core.model import ServiceSection, Unit
+from pidone.core.restart import StartLimit, shall_restart
+from pidone.core.servicestate import (
+    ACTIVE_STATE_OF,
+    SIGCONT,
+    SIGHUP,
+    SIGKILL,
+    STARTING,
+    STOPPING,
+    WATCHDOG_STATES,
+    ActiveState,
+    ExitCode,
+    ExitInfo,
+    Result,
+    SubState,
+    result_of_exit,
+)
+from pidone.core.servicetable import REQUESTS, TRANSITIONS, Guard, Row, Step, Trigger, rows_for
+from pidone.core.values import USEC_INFINITY, format_timespan
+
+S = SubState
+A = ActiveState
+_MAIN_STATES = frozenset({S.START, S.START_POST, S.RUNNING, S.RELOAD}) | STOPPING
+_CONTROL_STATES = STARTING | STOPPING | {S.RELOAD}
+_TIMER_STATES = STARTING | STOPPING | {S.RUNNING, S.RELOAD, S.AUTO_RESTART}
+_START_MODE_STATES = STARTING
+_MAINPID_STATES = frozenset({S.START, S.START_POST, S.RUNNING, S.STOP, S.RELOAD})
+
+
+class IllegalEvent(PidoneError):
+    """A request the current state has no transition for (state left unchanged)."""
+
+
+@dataclass(slots=True)
+class ExecMain:
+    """ExecMainPID=/ExecMainCode=/ExecMainStatus= and their timestamps (monotonic usec)."""
+
+    pid: int = 0
+    start_usec: int = 0
+    exit_usec: int = 0
+    exit: ExitInfo | None = None
+
+
+@dataclass(slots=True)
+class Timestamps:
+    """Unit timestamps (monotonic usec; 0 = never), as unit_notify() keeps them."""
+
+    state_change: int = 0
+    inactive_exit: int = 0
+    active_enter: int = 0
+    active_exit: int = 0
+    inactive_enter: int = 0
+
+
+@dataclass(slots=True)
+class _Pending:
+    role: act.ExecRole
+    index: int
+    main: bool
+
+
+@dataclass(slots=True)
+class _Trig:
+    """The classified event being processed (guards read it)."""
+
+    trigger: Trigger
+    f: Result = Result.SUCCESS
+    more: bool = False
+    unmet: bool = False
+
+
+@dataclass(slots=True)
+class ServiceMachine:
+    """One service's runtime state; `handle()` is the only way to change it."""
+
+    unit: Unit
+    sub: SubState = S.DEAD
+    result: Result = Result.SUCCESS
+    reload_result: Result = Result.SUCCESS
+    main_pid: int = 0
+    main_pid_known: bool = False
+    control_pid: int = 0
+    control_role: act.ExecRole | None = None
+    control_index: int = 0
+    main_index: int = 0
+    populated: bool = False
+    invocation_id: str = ""
+    n_restarts: int = 0
+    forbid_restart: bool = False
+    restart_stop: bool = False
+    start_limit: StartLimit = field(default_factory=StartLimit)
+    status_text: str = ""
+    status_errno: int = 0
+    notify_state: str = "unknown"
+    awaiting_pid_file: bool = False
+    watchdog_override_usec: int | None = None
+    exec_main: ExecMain = field(default_factory=ExecMain)
+    timestamps: Timestamps = field(default_factory=Timestamps)
+    trace: list[int] = field(default_factory=list)
+    _pending: dict[str, _Pending] = field(default_factory=dict)
+    _timer: str = ""
+    _timer_deadline: int = 0
+    _wd_timer: str = ""
+    _wd_deadline: int = 0
+    _seq: int = 0
+    _now: int = 0
+    _out: list[act.Action] = field(default_factory=list)
+    _trig: _Trig = field(default_factory=lambda: _Trig(Trigger.START))
+
+    def __post_init__(self) -> None:
+        if self.unit.service is None:
+            raise PidoneError(f"{self.unit.id} is not a service")
+
+    # --- public surface -----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The unit's id (`foo.service`)."""
+        return self.unit.id
+
+    @property
+    def cfg(self) -> ServiceSection:
+        """The [Service] section."""
+        assert self.unit.service is not None
+        return self.unit.service
+
+    @property
+    def active(self) -> ActiveState:
+        """ActiveState of the current SubState."""
+        return ACTIVE_STATE_OF[self.sub]
+
+    @property
+    def type(self) -> str:
+        """Type=, with idle and dbus run as simple (spec 02 §1)."""
+        return self.cfg.type
+
+    @property
+    def notify_access(self) -> str:
+        """NotifyAccess= in effect (forced to main for notify/WatchdogSec=, spec 02 §1.1)."""
+        c = self.cfg
+        if c.notify_access == "none" and (
+            c.type == "notify" or c.watchdog_usec > 0 or c.file_descriptor_store_max > 0
+        ):
+            return "main"
+        return c.notify_access
+
+    @property
+    def watchdog_usec(self) -> int:
+        """WatchdogUSec= in effect (WATCHDOG_USEC= overrides)."""
+        if self.watchdog_override_usec is not None:
+            return self.watchdog_override_usec
+        return self.cfg.watchdog_usec
+
+    def handle(self, event: ev.ServiceEvent, now_usec: int) -> list[act.Action]:
+        """Feed one event at monotonic time `now_usec`; return the actions to carry out."""
+        self._now = now_usec
+        self._out = []
+        try:
+            self._dispatch(event)
+            return self._out
+        finally:
+            self._out = []
+
+    # --- classification (rule 1) -----------------------------------------------------------
+
+    def _dispatch(self, event: ev.ServiceEvent) -> None:
+        match event:
+            case ev.StartRequested():
+                self._fire(_Trig(Trigger.START), event)
+            case ev.StopRequested():
+                self._fire(_Trig(Trigger.STOP), event)
+            case ev.ReloadRequested():
+                self._fire(_Trig(Trigger.RELOAD), event)
+            case ev.ResetFailedRequested():
+                self._reset_failed()
+            case ev.KillRequested():
+                self._kill_request(event)
+            case ev.Spawned():
+                self._on_spawned(event)
+            case ev.SpawnFailed():
+                self._on_spawn_failed(event)
+            case ev.ExecSucceeded():
+                if event.pid == self.main_pid:
+                    self._fire(_Trig(Trigger.EXEC_OK), event)
+            case ev.ExecFailed():
+                pass  # the ProcessExited with the 2xx status that follows decides
+            case ev.ProcessExited():
+                self._on_exit(event)
+            case ev.NotifyReceived():
+                self._on_notify(event)
+            case ev.PidFileRead():
+                self._on_pid_file(event)
+            case ev.MainPidGuessed():
+                if event.pid and not self.main_pid_known and self.sub in _MAIN_STATES:
+                    self._set_main_pid(event.pid)
+            case ev.TimerFired():
+                self._on_timer(event)
+            case ev.UnitProcessesGone():
+                self.populated = False
+                self._fire(_Trig(Trigger.CGROUP_EMPTY), event)
+
+    def _fire(self, trig: _Trig, event: object) -> None:
+        """Rule 2: the first row of (state, trigger) whose guard holds runs its step."""
+        row = self._lookup(trig)
+        if row is None:
+            if trig.trigger in REQUESTS:
+                raise IllegalEvent(
+                    f"{self.name}: no transition for {trig.trigger.value} in state {self.sub.value}"
+                )
+            return
+        index, chosen = row
+        self.trace.append(index)
+        self._trig = trig
+        if trig.trigger == Trigger.STOP and isinstance(event, ev.StopRequested):
+            self.forbid_restart = True  # "Don't create restart jobs from manual stops."
+            self.restart_stop = event.restart
+        if chosen.log:
+            self._log(f"{self.name}: {chosen.log}", act.LOG_WARNING)
+        f = chosen.result if chosen.result is not None else trig.f
+        self._run_step(chosen.step, f, event)
+
+    def _lookup(self, trig: _Trig) -> tuple[int, Row] | None:
+        self._trig = trig
+        for index, row in rows_for(self.sub, trig.trigger):
+            if self._guard(row.when):
+                return index, row
+        return None
+
+    def _guard(self, g: Guard) -> bool:
+        t, c = self._trig, self.cfg
+        clean = t.f == Result.SUCCESS
+        match g:
+            case Guard.ALWAYS:
+                return True
+            case Guard.CLEAN:
+                return clean
+            case Guard.FAILED:
+                return not clean
+            case Guard.MORE:
+                return clean and t.more
+            case Guard.CONDITION_UNMET:
+                return t.unmet
+            case Guard.SIMPLE:
+                return c.type in ("simple", "idle", "dbus")
+            case Guard.EXEC:
+                return c.type == "exec"
+            case Guard.NOTIFY:
+                return c.type == "notify"
+            case Guard.ONESHOT_CLEAN:
+                return c.type == "oneshot" and clean
+            case Guard.ONESHOT:
+                return c.type == "oneshot"
+            case Guard.NOTIFY_FAILED:
+                return c.type == "notify" and not clean
+            case Guard.NOTIFY_NEVER_READY:
+                return c.type == "notify" and (
+                    not c.remain_after_exit or self.notify_access == "main"
+                )
+            case Guard.EXIT_CGROUP_POPULATED:
+                return c.exit_type == "cgroup" and self.populated and clean
+            case Guard.NO_CONTROL:
+                return not self._control_alive()
+            case Guard.NO_MAIN:
+                return not self._main_alive()
+            case Guard.NOTHING_LEFT:
+                return not self._main_alive() and not self._control_alive()
+            case Guard.AWAITING_PID_FILE:
+                return self.awaiting_pid_file
+            case Guard.PID_FILE_GIVE_UP:
+                return (
+                    bool(c.pid_file)
+                    and not self.populated
+                    and not self._main_alive()
+                    and not self._control_alive()
+                )
+            case Guard.NOTIFY_DEAD:
+                return (
+                    c.type == "notify"
+                    and self.main_pid_known
+                    and not self._main_alive()
+                    and not self._control_alive()
+                )
+            case Guard.EXIT_CGROUP_NO_MAIN:
+                return c.exit_type == "cgroup" and not self._main_alive()
+            case Guard.SIGKILL:
+                return self.cfg.kill.send_sigkill
+            case Guard.NO_SIGKILL:
+                return not self.cfg.kill.send_sigkill
+        mode = (
+            c.timeout_start_failure_mode
+            if self.sub in _START_MODE_STATES
+            else c.timeout_stop_failure_mode
+        )
+        match g:
+            case Guard.MODE_TERMINATE:
+                return mode == "terminate"
+            case Guard.MODE_ABORT:
+                return mode == "abort"
+            case Guard.MODE_KILL_SIGKILL:
+                return mode == "kill" and c.kill.send_sigkill
+            case Guard.MODE_KILL_NO_SIGKILL:
+                return mode == "kill" and not c.kill.send_sigkill
+        raise AssertionError(g)  # pragma: no cover
+
+    def _main_alive(self) -> bool:
+        return self.main_pid > 0 or any(p.main for p in self._pending.values())
+
+    def _control_alive(self) -> bool:
+        return self.control_pid > 0 or any(not p.main for p in self._pending.values())
+
+    # --- observations -------------------------------------------------------------------------
+
+    def _on_spawned(self, e: ev.Spawned) -> None:
+        pending = self._pending.pop(e.token, None)
+        if pending is None:
+            return
+        if pending.main:
+            self._set_main_pid(e.pid, watch=False)
+        else:
+            self.control_pid = e.pid
+        self._fire(_Trig(Trigger.SPAWNED), e)
+
+    def _on_spawn_failed(self, e: ev.SpawnFailed) -> None:
+        pending = self._pending.pop(e.token, None)
+        if pending is None:
+            return
+        self._log(f"{self.name}: Failed to run '{pending.role}' task: {e.error}", act.LOG_WARNING)
+        self._fire(_Trig(Trigger.SPAWN_FAILED, Result.RESOURCES), e)
+
+    def _on_exit(self, e: ev.ProcessExited) -> None:
+        info = ExitInfo.of(e.status, e.signal, e.core_dumped)
+        daemon = self.cfg.type != "oneshot"
+        f = result_of_exit(info, daemon, self.cfg.success_exit_status)
+        if e.pid == self.main_pid and self.main_pid:
+            self.main_pid = 0
+            self.exec_main.exit = info
+            self.exec_main.exit_usec = self._now
+            if self.cfg.type == "forking":
+                cmd = self.cfg.exec_start[0] if self.cfg.exec_start else None
+            else:
+                cmd = self._command("start", self.main_index)
+            if cmd is not None and cmd.ignore_failure:
+                f = Result.SUCCESS
+            if f != Result.SUCCESS:
+                self._log_exit("Main process", info)
+            if self.result == Result.SUCCESS:
+                self.result = f
+            more = self.cfg.type == "oneshot" and self.main_index + 1 < len(self.cfg.exec_start)
+            self._fire(_Trig(Trigger.MAIN_EXIT, f, more=more), e)
+        elif e.pid == self.control_pid and self.control_pid:
+            self.control_pid = 0
+            role = self.control_role or "start"
+            cmd = self._command(role, self.control_index)
+            if cmd is not None and cmd.ignore_failure:
+                f = Result.SUCCESS
+            # ExecCondition= exit 1-254 skips instead of failing (service_sigchld_event()).
+            unmet = (
+                self.sub == S.CONDITION
+                and f == Result.EXIT_CODE
+                and info.code == ExitCode.EXITED
+                and info.status < 255
+            )
+            if f != Result.SUCCESS and not unmet:
+                self._log_exit("Control process", info)
+            more = f == Result.SUCCESS and self.control_index + 1 < len(self._commands(role))
+            self._fire(_Trig(Trigger.CONTROL_EXIT, f, more=more, unmet=unmet), e)
+
+    def _log_exit(self, kind: str, info: ExitInfo) -> None:
+        """unit_log_process_exit(): notice for exit codes, warning for signals."""
+        prio = act.LOG_NOTICE if info.code == ExitCode.EXITED else act.LOG_WARNING
+        fields = (("EXIT_CODE", info.code_word), ("EXIT_STATUS", str(info.status)))
+        msg = f"{self.name}: {kind} exited, {info.format_log()}"
+        self._log(msg, prio, act.MID_UNIT_PROCESS_EXIT, fields)
+
+    def _on_timer(self, e: ev.TimerFired) -> None:
+        if e.token == self._timer and self._timer:
+            self._timer = ""
+            self._fire(_Trig(Trigger.TIMEOUT, Result.TIMEOUT), e)
+        elif e.token == self._wd_timer and self._wd_timer:
+            self._wd_timer = ""
+            if self._lookup(_Trig(Trigger.WATCHDOG)) is not None:
+                limit = format_timespan(self.watchdog_usec, 1)
+                self._log(f"{self.name}: Watchdog timeout (limit {limit})!", act.LOG_ERR)
+            self._fire(_Trig(Trigger.WATCHDOG, Result.WATCHDOG), e)
+
+    def _on_pid_file(self, e: ev.PidFileRead) -> None:
+        if e.pid:
+            if self.sub in _MAIN_STATES:
+                self._set_main_pid(e.pid)
+            self._fire(_Trig(Trigger.PIDFILE_OK), e)
+            self.awaiting_pid_file = False
+            return
+        if self.awaiting_pid_file:
+            self._log(
+                f"{self.name}: Can't open PID file {self.cfg.pid_file} (yet?) after "
+                f"{self.sub.value}: {e.error}",
+                act.LOG_INFO,
+            )
+            self._fire(_Trig(Trigger.PIDFILE_MISSING), e)
+
+    def _on_notify(self, e: ev.NotifyReceived) -> None:
+        """service_notify_message(): NotifyAccess= first, then the fields in systemd's order."""
+        if not self._notify_allowed(e.pid):
+            return
+        fields = e.as_dict()
+        if "MAINPID" in fields and self.sub in _MAINPID_STATES:
+            text = fields["MAINPID"]
+            if not text.isdigit() or int(text) <= 0:
+                self._log(
+                    f"{self.name}: Failed to parse MAINPID= field in notification message, "
+                    f"ignoring: {text}",
+                    act.LOG_WARNING,
+                )
+            elif int(text) != self.main_pid or not self.main_pid_known:
+                self._set_main_pid(int(text))
+        for key, value in reversed(e.fields):  # "Last one wins" among READY/RELOADING/STOPPING
+            if (key, value) in (("READY", "1"), ("RELOADING", "1"), ("STOPPING", "1")):
+                self.notify_state = {"READY": "ready", "RELOADING": "reloading"}.get(
+                    key, "stopping"
+                )
+                self._fire(_Trig(Trigger(f"{key}=1")), e)
+                break
+        if "STATUS" in fields:
+            self.status_text = fields["STATUS"]
+        if "ERRNO" in fields:
+            errno_text = fields["ERRNO"]
+            if errno_text.isdigit():
+                self.status_errno = int(errno_text)
+            else:
+                self._log(
+                    f"{self.name}: Failed to parse ERRNO= field value '{errno_text}' in "
+                    "notification message: Invalid argument",
+                    act.LOG_WARNING,
+                )
+        if "EXTEND_TIMEOUT_USEC" in fields:
+            self._extend_timeout(fields["EXTEND_TIMEOUT_USEC"])
+        if "WATCHDOG" in fields:
+            if fields["WATCHDOG"] == "1":
+                self._reset_watchdog()
+            elif fields["WATCHDOG"] == "trigger":
+                if self._lookup(_Trig(Trigger.WATCHDOG)) is not None:
+                    last = self.status_text or "n/a"
+                    self._log(f"{self.name}: Watchdog request (last status: {last})!", act.LOG_ERR)
+                self._fire(_Trig(Trigger.WATCHDOG, Result.WATCHDOG), e)
+            else:
+                self._log(
+                    f"{self.name}: Passed WATCHDOG= field is invalid, ignoring.", act.LOG_WARNING
+                )
+        if "WATCHDOG_USEC" in fields:
+            if fields["WATCHDOG_USEC"].isdigit():
+                self.watchdog_override_usec = int(fields["WATCHDOG_USEC"])
+                self._reset_watchdog()
+            else:
+                self._log(
+                    f"{self.name}: Failed to parse WATCHDOG_USEC={fields['WATCHDOG_USEC']}",
+                    act.LOG_WARNING,
+                )
+
+    def _notify_allowed(self, pid: int) -> bool:
+        """NotifyAccess= enforcement on the sender's PID (spec 03 §8), systemd's wording."""
+        access = self.notify_access
+        head = f"{self.name}: Got notification message from PID {pid}, but reception"
+        reason = ""
+        if access == "none":
+            reason = " is disabled."
+        elif access == "main" and pid != self.main_pid:
+            reason = (
+                f" only permitted for main PID {self.main_pid}"
+                if self.main_pid
+                else " only permitted for main PID which is currently not known"
+            )
+        elif access == "exec" and pid not in (self.main_pid, self.control_pid):
+            m, c = self.main_pid, self.control_pid
+            if m and c:
+                reason = f" only permitted for main PID {m} and control PID {c}"
+            elif m:
+                reason = f" only permitted for main PID {m}"
+            elif c:
+                reason = f" only permitted for control PID {c}"
+            else:
+                reason = (
+                    " only permitted for main PID and control PID which are currently not known"
+                )
+        if reason:
+            self._log(head + reason, act.LOG_WARNING)
+            return False
+        return True
+
+    def _extend_timeout(self, text: str) -> None:
+        """EXTEND_TIMEOUT_USEC=: push the armed deadlines out to now + n, never in."""
+        if not text.isdigit():
+            self._log(f"{self.name}: Failed to parse EXTEND_TIMEOUT_USEC={text}", act.LOG_WARNING)
+            return
+        deadline = self._now + int(text)
+        if self._timer and deadline > self._timer_deadline:
+            self._arm_at(deadline)
+        if self._wd_timer and deadline > self._wd_deadline:
+            self._wd_arm_at(deadline)
+
+    # --- requests without rows ----------------------------------------------------------------
+
+    def _reset_failed(self) -> None:
+        """service_reset_failed() + unit_reset_failed(): counters always, failed -> dead."""
+        if self.sub == S.FAILED:
+            self._fire(_Trig(Trigger.RESET_FAILED), None)
+        self.result = Result.SUCCESS
+        self.reload_result = Result.SUCCESS
+        self.n_restarts = 0
+        self.start_limit = StartLimit()
+
+    def _kill_request(self, e: ev.KillRequested) -> None:
+        """unit_kill(): whom=main|control|all, independent of KillMode= (spec 03 §10)."""
+        if e.whom in ("main", "all") and self.main_pid:
+            self._signal_pid(self.main_pid, e.signal, False, False)
+        if e.whom in ("control", "all") and self.control_pid:
+            self._signal_pid(self.control_pid, e.signal, False, False)
+        if e.whom == "all" and self.populated:
+            self._out.append(act.Signal(self.name, "cgroup", e.signal, exclude=self._pids()))
+
+    # --- steps (systemd's service_enter_*) ----------------------------------------------------
+
+    def _run_step(self, step: Step, f: Result, event: object) -> None:
+        match step:
+            case Step.NOTHING:
+                pass
+            case Step.BEGIN:
+                assert isinstance(event, ev.StartRequested)
+                self._begin(event)
+            case Step.START_PRE:
+                self._enter_start_pre()
+            case Step.START:
+                self._enter_start()
+            case Step.START_POST:
+                self._enter_start_post()
+            case Step.RUNNING:
+                self._enter_running(f)
+            case Step.STOP:
+                self._enter_stop(f)
+            case Step.STOP_POST:
+                self._enter_stop_post(f)
+            case Step.DEAD:
+                self._enter_dead(f, allow_restart=True)
+            case Step.STOP_WATCHDOG | Step.STOP_SIGTERM | Step.STOP_SIGKILL:
+                self._enter_signal(S(step.name.lower().replace("_", "-")), f)
+            case Step.FINAL_WATCHDOG | Step.FINAL_SIGTERM | Step.FINAL_SIGKILL:
+                self._enter_signal(S(step.name.lower().replace("_", "-")), f)
+            case Step.SET_DEAD:
+                if isinstance(event, ev.StopRequested) and not event.restart:
+                    self.result = Result.SUCCESS  # spec 03 §5.2: stop in auto-restart
+                self._cancel_timer()
+                self._set_state(S.DEAD)
+            case Step.NEXT_CONTROL:
+                assert self.control_role is not None
+                self._spawn(self.control_role, self.control_index + 1)
+            case Step.NEXT_MAIN:
+                self._spawn("start", self.main_index + 1)
+            case Step.RELOAD:
+                self._enter_reload()
+            case Step.RELOAD_DONE:
+                self.reload_result = f
+                self._enter_running(Result.SUCCESS)
+            case Step.RELOAD_TIMEOUT:
+                if self.control_pid:
+                    self._signal_pid(self.control_pid, SIGKILL, False, False)
+                    self.control_pid = 0
+                self.reload_result = Result.TIMEOUT
+                self._enter_running(Result.SUCCESS)
+            case Step.RELOAD_BY_NOTIFY:
+                self._arm(self.cfg.timeout_start_usec)
+                self._set_state(S.RELOAD)
+            case Step.STOP_BY_NOTIFY:
+                self._arm(self.cfg.timeout_stop_usec)
+                self._set_state(S.STOP_SIGTERM)
+            case Step.FORKING_STARTED:
+                self._forking_started()
+            case Step.START_POST_DONE:
+                self._start_post_done()
+            case Step.RESTART:
+                self.n_restarts += 1
+                self._log(
+                    f"{self.name}: Scheduled restart job, restart counter is at {self.n_restarts}.",
+                    act.LOG_INFO,
+                    act.MID_UNIT_RESTART_SCHEDULED,
+                    (("N_RESTARTS", str(self.n_restarts)),),
+                )
+                self._out.append(act.RestartJobWanted(self.name))
+
+    def _begin(self, e: ev.StartRequested) -> None:
+        """service_start() after unit_start()'s checks: start limit, then a fresh run."""
+        u = self.unit.unit
+        allowed, self.start_limit = self.start_limit.test(
+            self._now, u.start_limit_interval_usec, u.start_limit_burst
+        )
+        if not allowed:
+            self._log(f"{self.name}: Start request repeated too quickly.", act.LOG_WARNING)
+            self._enter_dead(Result.START_LIMIT_HIT, allow_restart=False)
+            self._out.append(act.StartRefused(self.name))
+            return
+        self.invocation_id = e.invocation_id
+        self.result = self.reload_result = Result.SUCCESS
+        self.main_pid, self.main_pid_known, self.forbid_restart = 0, False, False
+        self.status_text, self.status_errno, self.notify_state = "", 0, "unknown"
+        self.watchdog_override_usec = None
+        self.exec_main = ExecMain()
+        self.awaiting_pid_file = False
+        if e.manual:
+            self.n_restarts = 0  # NRestarts counts restarts since the last manual start
+        if self.populated:
+            self._out.append(act.WarnLeftoverProcesses(self.name, "start"))
+        if self.cfg.type == "dbus":
+            self._log(
+                f"{self.name}: Type=dbus has no bus to watch here, running it as Type=simple.",
+                act.LOG_WARNING,
+            )
+        self._out.append(act.CreateDirectories(self.name))
+        if self.cfg.exec_condition:
+            self._spawn("condition", 0)
+            self._set_state(S.CONDITION)
+        else:
+            self._enter_start_pre()
+
+    def _enter_start_pre(self) -> None:
+        if self.cfg.exec_start_pre:
+            self._spawn("start-pre", 0)
+            self._set_state(S.START_PRE)
+        else:
+            self._enter_start()
+
+    def _enter_start(self) -> None:
+        self.control_pid = 0
+        if not self.cfg.exec_start:  # oneshot without ExecStart=: a fake start transition
+            self._set_state(S.START)
+            self._enter_start_post()
+            return
+        self._spawn("start", 0)
+        self._set_state(S.START)
+
+    def _enter_start_post(self) -> None:
+        self.control_pid = 0
+        self._reset_watchdog()
+        if self.cfg.exec_start_post:
+            self._spawn("start-post", 0)
+            self._set_state(S.START_POST)
+        else:
+            self._enter_running(Result.SUCCESS)
+
+    def _forking_started(self) -> None:
+        """The forking parent exited 0: find the main PID (spec 02 §1, PIDFile=/guess)."""
+        c = self.cfg
+        if c.pid_file:
+            if c.exec_start_post:  # the PID file may be written by ExecStartPost=
+                self._out.append(act.ReadPidFile(self.name, c.pid_file))
+            else:
+                self.awaiting_pid_file = True
+                self._out.append(act.ReadPidFile(self.name, c.pid_file, watch=True))
+                return
+        elif c.guess_main_pid and not self.main_pid_known:
+            self._out.append(act.GuessMainPid(self.name, self._pids()))
+        self._enter_start_post()
+
+    def _start_post_done(self) -> None:
+        c = self.cfg
+        if c.pid_file and not self.main_pid_known:
+            self.awaiting_pid_file = True
+            self._out.append(act.ReadPidFile(self.name, c.pid_file, watch=True))
+            return
+        if c.type == "forking" and c.guess_main_pid and not self.main_pid_known:
+            self._out.append(act.GuessMainPid(self.name, self._pids()))
+        self._enter_running(Result.SUCCESS)
+
+    def _service_good(self) -> bool:
+        """service_good(): main alive; else (unknown main or ExitType=cgroup) the cgroup."""
+        if self._main_alive():
+            return True
+        if self.main_pid_known and self.cfg.exit_type == "main":
+            return False
+        return self.populated
+
+    def _enter_running(self, f: Result) -> None:
+        if self.result == Result.SUCCESS:
+            self.result = f
+        self.control_pid = 0
+        if self.result != Result.SUCCESS:
+            self._enter_signal(S.STOP_SIGTERM, f)
+        elif self._service_good():
+            if self.notify_state == "reloading":
+                self._run_step(Step.RELOAD_BY_NOTIFY, f, None)
+            elif self.notify_state == "stopping":
+                self._run_step(Step.STOP_BY_NOTIFY, f, None)
+            else:
+                self._set_state(S.RUNNING)
+                runtime_max = self.cfg.runtime_max_usec
+                if runtime_max >= USEC_INFINITY:
+                    self._cancel_timer()
+                else:
+                    self._arm_at(self.timestamps.active_enter + runtime_max)
+        elif self.cfg.remain_after_exit:
+            self._set_state(S.EXITED)
+        else:
+            self._enter_stop(Result.SUCCESS)
+
+    def _enter_reload(self) -> None:
+        self.reload_result = Result.SUCCESS
+        if self.cfg.exec_reload:
+            self._spawn("reload", 0)
+            self._set_state(S.RELOAD)
+        else:
+            self._enter_running(Result.SUCCESS)
+
+    def _enter_stop(self, f: Result) -> None:
+        if self.result == Result.SUCCESS:
+            self.result = f
+        self.control_pid = 0
+        if self.cfg.exec_stop:
+            self._spawn("stop", 0)
+            self._set_state(S.STOP)
+        else:
+            self._enter_signal(S.STOP_SIGTERM, Result.SUCCESS)
+
+    def _enter_stop_post(self, f: Result) -> None:
+        if self.result == Result.SUCCESS:
+            self.result = f
+        self.control_pid = 0
+        if self.cfg.exec_stop_post:
+            self._spawn("stop-post", 0)
+            self._set_state(S.STOP_POST)
+        else:
+            self._enter_signal(S.FINAL_SIGTERM, Result.SUCCESS)
+
+    def _enter_signal(self, state: SubState, f: Result) -> None:
+        """service_enter_signal(): kill per KillMode=, wait if anyone was hit (rule 3)."""
+        if self.result == Result.SUCCESS:
+            self.result = f
+        if self._kill_context(state):
+            watchdog = state in (S.STOP_WATCHDOG, S.FINAL_WATCHDOG)
+            abort = self.cfg.timeout_abort_usec
+            if watchdog and abort is not None:
+                self._arm(abort)
+            else:
+                self._arm(self.cfg.timeout_stop_usec)
+            self._set_state(state)
+        elif state in (S.STOP_WATCHDOG, S.STOP_SIGTERM) and self.cfg.kill.send_sigkill:
+            self._enter_signal(S.STOP_SIGKILL, Result.SUCCESS)
+        elif state in (S.STOP_WATCHDOG, S.STOP_SIGTERM, S.STOP_SIGKILL):
+            self._enter_stop_post(Result.SUCCESS)
+        elif state in (S.FINAL_WATCHDOG, S.FINAL_SIGTERM) and self.cfg.kill.send_sigkill:
+            self._enter_signal(S.FINAL_SIGKILL, Result.SUCCESS)
+        else:
+            self._enter_dead(Result.SUCCESS, allow_restart=True)
+
+    def _kill_context(self, state: SubState) -> bool:
+        """unit_kill_context(): which processes get which signal; True = wait for exits."""
+        k = self.cfg.kill
+        if k.kill_mode == "none":
+            return False
+        terminate = state in (S.STOP_SIGTERM, S.FINAL_SIGTERM)
+        if state in (S.STOP_WATCHDOG, S.FINAL_WATCHDOG):
+            sig = k.watchdog_signal
+        elif state in (S.STOP_SIGKILL, S.FINAL_SIGKILL):
+            sig = k.final_kill_signal
+        elif state == S.STOP_SIGTERM and self.restart_stop and k.restart_kill_signal:
+            sig, terminate = k.restart_kill_signal, False  # KILL_RESTART: no SIGHUP
+        else:
+            sig = k.kill_signal
+        noteworthy = not terminate and state != S.STOP_SIGTERM
+        sighup = k.send_sighup and terminate and sig != SIGHUP
+        sigcont = sig not in (SIGCONT, SIGKILL)
+        wait = False
+        for pid in (self.main_pid, self.control_pid):
+            if pid:
+                self._signal_pid(pid, sig, sigcont, noteworthy)
+                if sighup:
+                    self._signal_pid(pid, SIGHUP, False, False)
+                wait = True
+        kill_all = state in (S.STOP_SIGKILL, S.FINAL_SIGKILL)
+        if self.populated and (
+            k.kill_mode == "control-group" or (k.kill_mode == "mixed" and kill_all)
+        ):
+            exclude = self._pids()
+            self._out.append(
+                act.Signal(
+                    self.name, "cgroup", sig, exclude=exclude, sigcont=sigcont, log_kill=noteworthy
+                )
+            )
+            if sighup:
+                self._out.append(act.Signal(self.name, "cgroup", SIGHUP, exclude=exclude))
+            wait = True
+        return wait
+
+    def _enter_dead(self, f: Result, allow_restart: bool) -> None:
+        if self.result == Result.SUCCESS:
+            self.result = f
+        r = self.result
+        if r == Result.SUCCESS:
+            self._log(f"{self.name}: Deactivated successfully.", act.LOG_INFO, act.MID_UNIT_SUCCESS)
+        elif r == Result.EXEC_CONDITION:
+            self._log(
+                f"{self.name}: Skipped due to '{r.value}'.",
+                act.LOG_INFO,
+                act.MID_UNIT_SKIPPED,
+                (("UNIT_RESULT", r.value),),
+            )
+        else:
+            self._log(
+                f"{self.name}: Failed with result '{r.value}'.",
+                act.LOG_WARNING,
+                act.MID_UNIT_FAILURE_RESULT,
+                (("UNIT_RESULT", r.value),),
+            )
+        c = self.cfg
+        restart = allow_restart and shall_restart(
+            c.restart,
+            r,
+            stop_requested=self.forbid_restart,
+            last_main_exit=self.exec_main.exit,
+            prevent=c.restart_prevent_exit_status,
+            force=c.restart_force_exit_status,
+        )
+        if restart:
+            self._arm(c.restart_usec)
+            self._set_state(S.AUTO_RESTART)
+        else:
+            self._cancel_timer()
+            self._set_state(S.DEAD if r in (Result.SUCCESS, Result.EXEC_CONDITION) else S.FAILED)
+        self.forbid_restart = False
+        self.restart_stop = False
+        self._out.append(act.RemoveDirectories(self.name))
+        if c.pid_file:
+            self._out.append(act.RemovePidFile(self.name, c.pid_file))
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _commands(self, role: act.ExecRole) -> list[ExecCommand]:
+        c = self.cfg
+        return {
+            "condition": c.exec_condition,
+            "start-pre": c.exec_start_pre,
+            "start": c.exec_start,
+            "start-post": c.exec_start_post,
+            "reload": c.exec_reload,
+            "stop": c.exec_stop,
+            "stop-post": c.exec_stop_post,
+        }[role]
+
+    def _command(self, role: act.ExecRole, index: int) -> ExecCommand | None:
+        cmds = self._commands(role)
+        return cmds[index] if index < len(cmds) else None
+
+    def _pids(self) -> tuple[int, ...]:
+        return tuple(p for p in (self.main_pid, self.control_pid) if p)
+
+    def _spawn(self, role: act.ExecRole, index: int) -> None:
+        """service_spawn(): one command; the start timeout is re-armed for every command."""
+        c = self.cfg
+        main = role == "start" and c.type != "forking"
+        env: list[tuple[str, str]] = [("INVOCATION_ID", self.invocation_id)]
+        if not main and self.main_pid:
+            env.append(("MAINPID", str(self.main_pid)))
+        if role in ("stop", "stop-post"):
+            env.append(("SERVICE_RESULT", self.result.value))
+            x = self.exec_main.exit
+            if self.exec_main.pid and x is not None:
+                env += [("EXIT_CODE", x.code_word), ("EXIT_STATUS", x.status_word)]
+        if main and self.watchdog_usec:
+            env.append(("WATCHDOG_USEC", str(self.watchdog_usec)))
+        if c.pid_file:
+            env.append(("PIDFILE", c.pid_file))
+        self._seq += 1
+        token = f"{self.name}/{role}/{self._seq}"
+        self._pending[token] = _Pending(role, index, main)
+        if main:
+            self.main_index = index
+        else:
+            self.control_role, self.control_index = role, index
+        self.populated = True
+        self._out.append(
+            act.Spawn(
+                self.name,
+                token,
+                role,
+                index,
+                self._commands(role)[index],
+                tuple(env),
+                main,
+                notify_socket=self.notify_access != "none",
+                report_exec=main and c.type == "exec",
+            )
+        )
+        if role in ("stop", "stop-post"):
+            self._arm(c.timeout_stop_usec)
+        elif role == "start" and c.type in ("simple", "idle", "dbus"):
+            self._cancel_timer()
+        else:
+            self._arm(c.timeout_start_usec)
+
+    def _set_main_pid(self, pid: int, watch: bool = True) -> None:
+        """service_set_main_pid(): a new main PID restarts ExecMain* bookkeeping."""
+        if pid != self.main_pid or not self.main_pid_known:
+            self.exec_main = ExecMain(pid=pid, start_usec=self._now)
+            if watch:
+                self._out.append(act.WatchPid(self.name, pid))
+        self.main_pid, self.main_pid_known = pid, True
+
+    def _signal_pid(self, pid: int, sig: int, sigcont: bool, log_kill: bool) -> None:
+        self._out.append(
+            act.Signal(self.name, "pid", sig, pid=pid, sigcont=sigcont, log_kill=log_kill)
+        )
+
+    def _log(
+        self,
+        message: str,
+        priority: int,
+        message_id: str = "",
+        fields: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        if self.invocation_id:
+            fields = (*fields, ("INVOCATION_ID", self.invocation_id))
+        self._out.append(act.Log(self.name, message, priority, message_id, fields))
+
+    def _set_state(self, new: SubState) -> None:
+        """service_set_state(): drop what the new state does not keep, stamp, report."""
+        old = self.sub
+        if new not in _TIMER_STATES:
+            self._cancel_timer()
+        if new not in _MAIN_STATES:
+            self.main_pid = 0
+        if new not in _CONTROL_STATES:
+            self.control_pid = 0
+        if new not in WATCHDOG_STATES and self._wd_timer:
+            self._out.append(act.CancelTimer(self._wd_timer))
+            self._wd_timer = ""
+        self.sub = new
+        oa, na = ACTIVE_STATE_OF[old], ACTIVE_STATE_OF[new]
+        ts, now = self.timestamps, self._now
+        up = (A.ACTIVE, A.RELOADING)
+        down = (A.INACTIVE, A.FAILED)
+        if oa in down and na not in down:
+            ts.inactive_exit = now
+        if na in up and oa not in up:
+            ts.active_enter = now
+        if oa in up and na not in up:
+            ts.active_exit = now
+        if na in down and oa not in down:
+            ts.inactive_enter = now
+        if old != new:
+            ts.state_change = now
+        self._out.append(
+            act.StateChanged(self.name, oa.value, old.value, na.value, new.value, self.result.value)
+        )
+        leftovers = self.populated and self.cfg.kill.kill_mode in ("process", "none")
+        if na in down and oa not in down and leftovers:
+            self._out.append(act.WarnLeftoverProcesses(self.name, "stop"))
+
+    def _arm(self, timeout_usec: int) -> None:
+        if timeout_usec >= USEC_INFINITY:
+            self._cancel_timer()
+        else:
+            self._arm_at(self._now + timeout_usec)
+
+    def _arm_at(self, deadline: int) -> None:
+        self._cancel_timer()
+        self._seq += 1
+        self._timer, self._timer_deadline = f"{self.name}/timer/{self._seq}", deadline
+        self._out.append(act.ArmTimer(self._timer, deadline))
+
+    def _cancel_timer(self) -> None:
+        if self._timer:
+            self._out.append(act.CancelTimer(self._timer))
+            self._timer = ""
+
+    def _reset_watchdog(self) -> None:
+        """service_reset_watchdog(): (re)arm WatchdogSec= from now, if any."""
+        usec = self.watchdog_usec
+        if usec and usec < USEC_INFINITY and self.sub in WATCHDOG_STATES | {S.START}:
+            self._wd_arm_at(self._now + usec)
+
+    def _wd_arm_at(self, deadline: int) -> None:
+        if self._wd_timer:
+            self._out.append(act.CancelTimer(self._wd_timer))
+        self._seq += 1
+        self._wd_timer, self._wd_deadline = f"{self.name}/watchdog/{self._seq}", deadline
+        self._out.append(act.ArmTimer(self._wd_timer, deadline))
+
+
+__all__ = ["TRANSITIONS", "IllegalEvent", "ServiceMachine"]
