@@ -30,6 +30,7 @@ import stat
 import struct
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from pidone.core.errors import PidoneError
 from pidone.core.protocol import (
@@ -100,6 +101,10 @@ class Call:
         self.peer = conn.peer
         self.done = False
         self._close_callbacks: list[Callable[[], None]] = []
+
+    @property
+    def args(self) -> dict[str, Any]:
+        return self.request.args
 
     @property
     def connected(self) -> bool:
