@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from pidone.core.render import pstree
 from pidone.linux import ptscan
@@ -78,16 +77,26 @@ class UsageError(Exception):
     """Bad command line; the message (possibly empty) goes before the usage text."""
 
 
-@dataclass(frozen=True, slots=True)
 class Args:
-    """The parsed command line."""
+    """The parsed command line (a plain slotted class: dataclasses costs start-up time)."""
 
-    flags: frozenset[str]
-    symbols: pstree.Symbols | None
-    colour_age: bool
-    highlight: str | None
-    output_json: bool
-    target: str | None
+    __slots__ = ("colour_age", "flags", "highlight", "output_json", "symbols", "target")
+
+    def __init__(
+        self,
+        flags: frozenset[str],
+        symbols: pstree.Symbols | None,
+        colour_age: bool,
+        highlight: str | None,
+        output_json: bool,
+        target: str | None,
+    ) -> None:
+        self.flags = flags
+        self.symbols = symbols
+        self.colour_age = colour_age
+        self.highlight = highlight
+        self.output_json = output_json
+        self.target = target
 
 
 def parse_argv(argv: Sequence[str]) -> Args:

@@ -62,7 +62,7 @@ def read_stats(proc: str = PROC) -> list[ProcStat]:
             continue  # gone since readdir
         try:
             uid = o_fstat(fd).st_uid
-            data = o_read(fd, 8192)
+            data = o_read(fd, 4096)  # a stat line is ~300 bytes; 52 fields fit in 4 KiB
         except OSError:
             continue
         finally:

@@ -23,9 +23,11 @@ Theory of operation (psmisc src/pstree.c, checked byte for byte against pstree 2
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+
+TYPE_CHECKING = False  # typing itself costs start-up time; mypy still reads this block
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 # psmisc comm.h COMM_LEN since 23.2 ("Command names increased from 16 to 64 characters");
 # PROC.comm holds COMM_LEN + 2 bytes for the thread braces, so names stop at 65 bytes.
@@ -35,30 +37,118 @@ _NAME_MAX = COMM_LEN + 1
 UNTRUNCATED_ARGS_LIMIT = 8192 + 1
 NO_UNIT = "(no unit)"
 
-
-@dataclass(frozen=True, slots=True)
-class ProcStat:
-    """What pstree takes from one /proc/PID/stat (plus the owner of /proc/PID)."""
-
-    pid: int
-    ppid: int
-    pgid: int
-    uid: int
-    comm: bytes
-    nthreads: int = 1
-    starttime: int = 0  # clock ticks after boot (stat field 22), for -C age
+# The value classes below are hand-written rather than @dataclass(frozen=True, slots=True):
+# importing dataclasses pulls in inspect and ast, about 10 ms of start-up, which is most
+# of what `pidone tree` may spend before reading /proc (bench/tree.py).
 
 
-@dataclass(frozen=True, slots=True)
-class Symbols:
+class _Frozen:
+    """Slotted, immutable after __init__, equal by fields."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _names(self) -> tuple[str, ...]:
+        names: tuple[str, ...] = self.__slots__
+        return names
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, n) for n in self._names())
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Frozen)
+            and type(other) is type(self)
+            and self._fields() == other._fields()
+        )
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._names())
+        return f"{type(self).__name__}({inner})"
+
+
+class ProcStat(tuple[int, int, int, int, bytes, int, int]):
+    """What pstree takes from one /proc/PID/stat (plus the owner of /proc/PID).
+
+    A tuple subclass: thousands are made per run, and tuple creation is the cheapest.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        pid: int,
+        ppid: int,
+        pgid: int,
+        uid: int,
+        comm: bytes,
+        nthreads: int = 1,
+        starttime: int = 0,
+    ) -> ProcStat:
+        return tuple.__new__(cls, (pid, ppid, pgid, uid, comm, nthreads, starttime))
+
+    @property
+    def pid(self) -> int:
+        return self[0]
+
+    @property
+    def ppid(self) -> int:
+        return self[1]
+
+    @property
+    def pgid(self) -> int:
+        return self[2]
+
+    @property
+    def uid(self) -> int:
+        """Owner of /proc/PID (not the Uid: line), as psmisc stat()s it."""
+        return self[3]
+
+    @property
+    def comm(self) -> bytes:
+        return self[4]
+
+    @property
+    def nthreads(self) -> int:
+        return self[5]
+
+    @property
+    def starttime(self) -> int:
+        """Clock ticks after boot (stat field 22), for -C age."""
+        return self[6]
+
+    def __repr__(self) -> str:
+        return (
+            f"ProcStat(pid={self[0]}, ppid={self[1]}, pgid={self[2]}, uid={self[3]}, "
+            f"comm={self[4]!r}, nthreads={self[5]}, starttime={self[6]})"
+        )
+
+
+class Symbols(_Frozen):
     """One set of line-drawing pieces (psmisc sym_ascii / sym_utf / sym_vt100)."""
 
+    __slots__ = ("branch_2", "empty_2", "first_3", "last_2", "single_3", "vert_2")
     empty_2: str
     branch_2: str
     vert_2: str
     last_2: str
     single_3: str
     first_3: str
+
+    def __init__(
+        self, empty_2: str, branch_2: str, vert_2: str, last_2: str, single_3: str, first_3: str
+    ) -> None:
+        for name, value in zip(
+            ("empty_2", "branch_2", "vert_2", "last_2", "single_3", "first_3"),
+            (empty_2, branch_2, vert_2, last_2, single_3, first_3),
+            strict=True,
+        ):
+            object.__setattr__(self, name, value)
 
 
 ASCII = Symbols("  ", "|-", "| ", "`-", "---", "-+-")
@@ -78,21 +168,52 @@ _AGE_COLOURS = ((60, "\x1b[32m"), (3600, "\x1b[33m"))
 _AGE_OLD = "\x1b[31m"
 _COLOUR_RESET = "\x1b[0m"
 
+_EMPTY: Mapping[int, str] = {}
 
-@dataclass(frozen=True, slots=True)
-class TreeOptions:
+
+class TreeOptions(_Frozen):
     """Rendering switches, named after pstree's options."""
 
-    symbols: Symbols = ASCII
-    width: int = 132
-    truncate: bool = True  # off with -l
-    show_pids: bool = False  # -p (also turns compaction off)
-    show_pgids: bool = False  # -g (does NOT turn compaction off since psmisc 23.5)
-    show_args: bool = False  # -a
-    compact: bool = True  # -c turns it off
-    uid_changes: bool = False  # -u
-    user_names: Mapping[int, str] = field(default_factory=dict)  # uid -> name for -u
-    ages: Mapping[int, int] | None = None  # pid -> age in seconds, for -C age
+    __slots__ = (
+        "ages",
+        "compact",
+        "show_args",
+        "show_pgids",
+        "show_pids",
+        "symbols",
+        "truncate",
+        "uid_changes",
+        "user_names",
+        "width",
+    )
+    symbols: Symbols
+    width: int
+    truncate: bool  # off with -l
+    show_pids: bool  # -p (also turns compaction off)
+    show_pgids: bool  # -g (does NOT turn compaction off since psmisc 23.5)
+    show_args: bool  # -a
+    compact: bool  # -c turns it off
+    uid_changes: bool  # -u
+    user_names: Mapping[int, str]  # uid -> name for -u
+    ages: Mapping[int, int] | None  # pid -> age in seconds, for -C age
+
+    def __init__(
+        self,
+        *,
+        symbols: Symbols = ASCII,
+        width: int = 132,
+        truncate: bool = True,
+        show_pids: bool = False,
+        show_pgids: bool = False,
+        show_args: bool = False,
+        compact: bool = True,
+        uid_changes: bool = False,
+        user_names: Mapping[int, str] = _EMPTY,
+        ages: Mapping[int, int] | None = None,
+    ) -> None:
+        values = locals()
+        for name in self.__slots__:
+            object.__setattr__(self, name, values[name])
 
     @property
     def args_limit(self) -> int:
@@ -201,22 +322,25 @@ class ProcTree:
         self._nodes = nodes
         self._stats: dict[int, ProcStat] = {}
         index = -1
+        by_pid = self._stats
         for index, st in enumerate(stats):
-            self._stats[st.pid] = st
-            node = nodes.get(st.pid)
+            pid, ppid, pgid, uid, comm, _, _ = st
+            by_pid[pid] = st
+            node = nodes.get(pid)
             if node is None:
-                node = nodes[st.pid] = _Node(st.pid, st.comm, st.uid, (index, 1, 0))
+                node = nodes[pid] = _Node(pid, comm, uid, (index, 1, 0))
             else:
-                node.name = st.comm[:_NAME_MAX]
-                node.uid = st.uid
+                node.name = comm[:_NAME_MAX]
+                node.uid = uid
                 node.seq = (index, 1, 0)
-            node.pgid = st.pgid
-            ppid = 0 if st.ppid == st.pid else st.ppid
+            node.pgid = pgid
+            if ppid == pid:
+                ppid = 0
             parent = nodes.get(ppid)
             if parent is None:
                 parent = nodes[ppid] = _Node(ppid, b"?", 0, (0, 0, 0))
                 placeholders.append(parent)
-            if st.pid != 0:
+            if pid != 0:
                 parent.children.append(node)
                 node.parent = parent
         self._count = index + 1
@@ -380,6 +504,8 @@ class ProcTree:
                 }
                 for header in _unit_forest(self, roots, units, by_pid)
             ]
+        import json  # only for -o json: it costs start-up time
+
         return json.dumps(doc, ensure_ascii=False) + "\n"
 
     def _json_node(self, node: _Node, by_pid: bool, units: Mapping[int, str] | None) -> object:
