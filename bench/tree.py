@@ -64,7 +64,16 @@ def main() -> int:
     env["LANG"] = "C.UTF-8"
     before = count_procs()
     holder = subprocess.Popen(
-        [unshare, "--pid", "--fork", "--kill-child", sys.executable, "-c", SPAWNER, str(opts.extra)],
+        [
+            unshare,
+            "--pid",
+            "--fork",
+            "--kill-child",
+            sys.executable,
+            "-c",
+            SPAWNER,
+            str(opts.extra),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         start_new_session=True,
@@ -101,7 +110,8 @@ def main() -> int:
         for pipe in (holder.stdin, holder.stdout):
             if pipe is not None:
                 pipe.close()
-    print(f"## tree: `pidone tree` vs psmisc `pstree` 23.6 ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"## tree: `pidone tree` vs psmisc `pstree` 23.6 ({stamp})")
     print()
     print(
         f"{total} processes ({opts.extra} extra sleeps), {opts.runs} interleaved runs each, "
