@@ -115,8 +115,9 @@ class ProcTracker:
         self._owner[key] = unit
         info.members.add(key)
         info.was_populated = True
-        if st.session == pid:
-            self._sessions[pid] = unit
+        # linux.spawn makes every child a session leader, but the child may not have got
+        # to its setsid() yet when we read its stat: record the session it will have.
+        self._sessions[pid] = unit
 
     def remove(self, unit: str) -> bool:
         self.refresh()
@@ -189,7 +190,9 @@ class ProcTracker:
             self._units.setdefault(unit, _Unit()).members.add(key)
             if p.session == p.pid:
                 self._sessions[p.pid] = unit
-        live_sessions = {p.session for p in order}
+        # A session stays known while a member or its leader lives (the leader may not
+        # have reached setsid() yet).
+        live_sessions = {p.session for p in order} | {p.pid for p in order}
         for sid in [s for s in self._sessions if s not in live_sessions]:
             del self._sessions[sid]
         self._current = {p.pid: p for p in order}
