@@ -108,10 +108,11 @@ def parse_environment_file(data: bytes, path: str = "") -> tuple[list[tuple[str,
 
     Shell-like but not a shell: no `$` expansion, `export` is not understood (such a line
     has an invalid name and is dropped with systemd's warning). Invalid UTF-8 makes
-    systemd refuse the whole file: that raises ValueParseError. Text after a NUL byte is
-    not seen (systemd parses a C string).
+    systemd refuse the whole file, and so does a NUL byte: both raise ValueParseError.
     """
-    data = data.split(b"\0", 1)[0]
+    if b"\0" in data:
+        # read_full_file() refuses embedded NUL bytes (EBADMSG): the file fails to load.
+        raise ValueParseError(f"{path or '(null)'}: file contains a NUL byte, refusing.")
     raw: list[tuple[bytes, bytes, int]] = []
     key = bytearray()
     value = bytearray()
