@@ -74,7 +74,7 @@ _UNSUPPORTED = {"N": "-N/--ns-sort", "S": "-S/--ns-changes", "Z": "-Z/--security
 
 
 class UsageError(Exception):
-    """Bad command line; the message (possibly empty) goes before the usage text."""
+    """Bad command line; the message says what is wrong in one line."""
 
 
 class Args:
@@ -164,11 +164,11 @@ def parse_argv(argv: Sequence[str]) -> Args:
             symbols = pstree.VT100
         elif letter == "C":
             if (optarg or "").lower() != "age":
-                raise UsageError("")
+                raise UsageError(f"unknown color type '{optarg}' (only age)")
             colour_age = True
         elif letter in ("h", "H"):
             if highlight is not None:
-                raise UsageError("")
+                raise UsageError("-h and -H may be given only once, not together")
             highlight = (optarg or "") if letter == "H" else ""
         elif letter == "o":
             if optarg != "json":
@@ -179,7 +179,7 @@ def parse_argv(argv: Sequence[str]) -> Args:
         else:
             flags.add(letter)
     if len(operands) > 1:
-        raise UsageError("")
+        raise UsageError(f"one PID or USER only, got: {' '.join(operands)}")
     return Args(
         frozenset(flags),
         symbols,
@@ -296,9 +296,8 @@ def main(argv: list[str]) -> int:
     try:
         args = parse_argv(argv)
     except UsageError as err:
-        if str(err):
-            sys.stderr.write(f"pidone tree: {err}\n")
-        sys.stderr.write(USAGE)
+        # psmisc prints its whole usage text; one line and a pointer is easier to read
+        sys.stderr.write(f"pidone tree: {err}\nTry 'pidone tree --help' for more information.\n")
         return 1
     flags = args.flags
     if "\0help" in flags:
@@ -325,8 +324,7 @@ def main(argv: list[str]) -> int:
         if target[:1].isdigit() and target[:1].isascii():
             value = _strtol(target, 10)
             if value is None:
-                sys.stderr.write(USAGE)
-                return 1
+                return _fail(f"pidone tree: not a PID: {target}")
             # strtol() result stored in a pid_t (int32)
             pid = (value + 2**31) % 2**32 - 2**31
             pid_set = True
