@@ -3,15 +3,17 @@
 Contract with the executor (daemon/executor.py):
 1. Actions are carried out in list order.
 2. Every `Spawn` is answered with `Spawned` or `SpawnFailed` (and `ReadPidFile`,
-   `GuessMainPid`, `CheckConditions` with their answer events) fed back to
-   `Manager.handle` before any other event; other actions produce no event.
+   `GuessMainPid`, `CheckConditions` with their answer events); the answers are fed
+   back, in order, once the whole list is carried out and before any other event.
+   Other actions produce no event.
 3. `ArmTimer` with a new token never replaces another token: the core cancels old
    tokens itself. Tokens are unique per arming, so a stale `TimerFired` is harmless.
 4. `Signal(target="cgroup")` signals every process of the unit except `exclude`; with
    `log_kill` each signalled process (also for target "pid") is logged with
    `format_kill_message()` at priority 5, as systemd's unit_kill_context() does.
 5. The executor reports `UnitProcessesGone` each time a unit's cgroup (or tracked set)
-   becomes empty; the machine assumes "populated" from its first Spawn on.
+   becomes empty, re-checking emptiness just before feeding it (a Spawn may have come
+   in between); the machine assumes "populated" from each Spawned on.
 `Log` records are the manager's own journal lines, already worded as systemd 252 writes
 them (man 7 systemd.journal-fields: `UNIT=`, `MESSAGE_ID=`, ...).
 """

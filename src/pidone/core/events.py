@@ -90,12 +90,18 @@ class ResetFailedRequested:
 
 @dataclass(frozen=True, slots=True)
 class ProcessExited:
-    """waitid() saw `pid` end: `status` is the exit code, or `signal` killed it (with core)."""
+    """waitid() saw `pid` end: `status` is the exit code, or `signal` killed it (with core).
+
+    `unit_empty`: the reaper saw that no other process of the pid's unit is left (so the
+    machine need not wait for a separate UnitProcessesGone, as systemd's cg_kill() would
+    find nothing either).
+    """
 
     pid: int
     status: int = 0
     signal: int = 0
     core_dumped: bool = False
+    unit_empty: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ Theory of operation (h11 style):
 6. The machine never reads a clock: `now_usec` (CLOCK_MONOTONIC) comes with each event and
    every timer is an ArmTimer action with a token unique to that arming.
 7. Which processes exist is known from Spawned/ProcessExited (main and control PIDs) and
-   UnitProcessesGone (the cgroup); "populated" becomes true at each Spawn. Signals go out
+   UnitProcessesGone (the cgroup); "populated" becomes true at each Spawned. Signals go out
    as Signal actions chosen as unit_kill_context() chooses them (spec 03 §10).
 8. Job bookkeeping (Starting/Started/Stopped lines, job results) lives in core/manager.py;
    the machine only reports StateChanged, RestartJobWanted and StartRefused to it.
@@ -314,12 +314,8 @@ class ServiceMachine:
                     and not self._main_alive()
                     and not self._control_alive()
                 )
-            case Guard.EXIT_CGROUP_NO_MAIN:
-                return c.exit_type == "cgroup" and not self._main_alive()
             case Guard.SIGKILL:
                 return self.cfg.kill.send_sigkill
-            case Guard.NO_SIGKILL:
-                return not self.cfg.kill.send_sigkill
         mode = (
             c.timeout_start_failure_mode
             if self.sub in _START_MODE_STATES
@@ -332,8 +328,6 @@ class ServiceMachine:
                 return mode == "abort"
             case Guard.MODE_KILL_SIGKILL:
                 return mode == "kill" and c.kill.send_sigkill
-            case Guard.MODE_KILL_NO_SIGKILL:
-                return mode == "kill" and not c.kill.send_sigkill
         raise AssertionError(g)  # pragma: no cover
 
     def _main_alive(self) -> bool:
@@ -348,6 +342,7 @@ class ServiceMachine:
         pending = self._pending.pop(e.token, None)
         if pending is None:
             return
+        self.populated = True
         if pending.main:
             self._set_main_pid(e.pid, watch=False)
         else:
@@ -365,6 +360,8 @@ class ServiceMachine:
         info = ExitInfo.of(e.status, e.signal, e.core_dumped)
         daemon = self.cfg.type != "oneshot"
         f = result_of_exit(info, daemon, self.cfg.success_exit_status)
+        if e.unit_empty and e.pid in (self.main_pid, self.control_pid):
+            self.populated = False
         if e.pid == self.main_pid and self.main_pid:
             self.main_pid = 0
             self.exec_main.exit = info
@@ -906,7 +903,6 @@ class ServiceMachine:
             self.main_index = index
         else:
             self.control_role, self.control_index = role, index
-        self.populated = True
         self._out.append(
             act.Spawn(
                 self.name,

@@ -66,13 +66,10 @@ class Guard(enum.Enum):
     AWAITING_PID_FILE = "waiting for PIDFile="
     PID_FILE_GIVE_UP = "waiting for PIDFile=, unit empty"
     NOTIFY_DEAD = "Type=notify, main and control gone"
-    EXIT_CGROUP_NO_MAIN = "ExitType=cgroup, main gone"
     MODE_TERMINATE = "TimeoutFailureMode=terminate"
     MODE_ABORT = "TimeoutFailureMode=abort"
     MODE_KILL_SIGKILL = "TimeoutFailureMode=kill, SendSIGKILL=yes"
-    MODE_KILL_NO_SIGKILL = "TimeoutFailureMode=kill, SendSIGKILL=no"
     SIGKILL = "SendSIGKILL=yes"
-    NO_SIGKILL = "SendSIGKILL=no"
 
 
 class Step(enum.Enum):
@@ -219,7 +216,6 @@ def _rows() -> tuple[Row, ...]:
         Row(S.STOP, T.MAIN_EXIT, St.NOTHING),
         *(Row(s, T.MAIN_EXIT, St.STOP_POST, G.NO_CONTROL) for s in _KILLING),
         *(Row(s, T.MAIN_EXIT, St.NOTHING) for s in _KILLING),
-        Row(S.STOP_POST, T.MAIN_EXIT, St.FINAL_SIGTERM, G.NO_CONTROL),
         Row(S.STOP_POST, T.MAIN_EXIT, St.NOTHING),
         *(Row(s, T.MAIN_EXIT, St.DEAD, G.NO_CONTROL) for s in _FINAL),
         *(Row(s, T.MAIN_EXIT, St.NOTHING) for s in _FINAL),
@@ -439,7 +435,6 @@ def _rows() -> tuple[Row, ...]:
         Row(S.RELOAD, T.WATCHDOG, St.STOP_WATCHDOG, result=R.WATCHDOG),
         # --- the unit's cgroup became empty (service_notify_cgroup_empty_event()) ---
         Row(S.START, T.CGROUP_EMPTY, St.STOP_POST, G.NOTIFY_DEAD, R.PROTOCOL),
-        Row(S.START, T.CGROUP_EMPTY, St.STOP_POST, G.EXIT_CGROUP_NO_MAIN),
         Row(
             S.START,
             T.CGROUP_EMPTY,
