@@ -6,8 +6,9 @@ like systemd-analyze: every diagnostic (`FILE:LINE: message`), the unit-level re
 (`x.service: Service has no ExecStart= ... Refusing.`), `Unit x.service has a bad unit
 file setting.`, executables that do not exist (`x.service: Command /usr/bin/foo is not
 executable: No such file or directory`, skipped for `-` commands, as systemd), and
-`Requires=`/`Requisite=`/`BindsTo=` units that cannot be found. Then, one line per
-directive, what pidone accepts but does not enforce:
+`Requires=`/`Requisite=`/`BindsTo=` units that cannot be found, and the missing
+service of a socket. A template is checked as its instance `i`, as systemd-analyze
+does. Then, one line per directive, what pidone accepts but does not enforce:
 `FILE:LINE: ProtectSystem= is not enforced by pidone.`
 
 Exit status (as systemd-analyze verify 252): 0 when every unit loads and only warnings
@@ -92,8 +93,12 @@ def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> 
     env["PIDONE_UNIT_PATH"] = directory + ":"
     paths = build_unit_paths(root, env)
     loader = UnitLoader(paths)
+    unit_name = name
+    if "@." in name:
+        # systemd-analyze verify 252 loads a template as the instance "i"
+        unit_name = name.replace("@.", "@i.", 1)
     try:
-        source = loader.load(name)
+        source = loader.load(unit_name)
     except InvalidUnitName as e:
         _err(f"{path}: {e}")
         return True
@@ -115,6 +120,7 @@ def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> 
     else:
         failed = _check_exec(unit, root or "/") or failed
         failed = _check_requirements(unit, loader) or failed
+        failed = _check_socket_service(unit, loader) or failed
     if show_not_enforced:
         seen: set[tuple[str, str]] = set()
         for n in unit.not_enforced:
@@ -161,6 +167,21 @@ def _check_requirements(unit: Unit, loader: object) -> bool:
             failed = True
             break
     return failed
+
+
+def _check_socket_service(unit: Unit, loader: object) -> bool:
+    """The service a non-Accept socket starts must load (an error for verify)."""
+    if unit.socket is None or unit.socket.accept:
+        return False
+    service = unit.socket.service or unit.id.rsplit(".", 1)[0] + ".service"
+    try:
+        other = loader.load(service)  # type: ignore[attr-defined]
+    except InvalidUnitName:
+        return False
+    if other.load_state != "loaded":
+        _err(f"{unit.id}: service {service} not loaded, socket cannot be started.")
+        return True
+    return False
 
 
 def main(argv: list[str]) -> int:

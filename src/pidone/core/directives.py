@@ -204,8 +204,8 @@ _LIMITS = (
 EXEC: list[Directive] = [
     _d("WorkingDirectory", "workdir", "exec.working_directory", "default"),
     _d("RootDirectory", "path_fatal", "exec.root_directory", "reset"),
-    _d("User", "string", "exec.user", "reset"),
-    _d("Group", "string", "exec.group", "reset"),
+    _d("User", "user", "exec.user", "reset"),
+    _d("Group", "user", "exec.group", "reset"),
     _d("SupplementaryGroups", "strv", "exec.supplementary_groups", "reset"),
     _d("DynamicUser", "bool_fatal", "exec.dynamic_user"),
     _d("UMask", "mode", "exec.umask"),

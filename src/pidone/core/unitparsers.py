@@ -16,16 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pidone.core.directives import Directive
-from pidone.core.errors import ValueParseError
-from pidone.core.execline import (
-    ExecLineError,
+from pidone.core.environ import (
     env_assignment_is_valid,
     env_name_is_valid,
     parse_environment_assignments,
-    parse_exec_line,
-    split_words_relaxed,
 )
+from pidone.core.errors import ValueParseError
+from pidone.core.execline import ExecLineError, parse_exec_line
 from pidone.core.model import Condition, NotEnforced, Unit
+from pidone.core.specifiers import SpecifierError
 from pidone.core.unitname import is_valid_unit_name
 from pidone.core.values import (
     USEC_INFINITY,
@@ -37,6 +36,7 @@ from pidone.core.values import (
     parse_signal,
     parse_timespan,
 )
+from pidone.core.words import split_words_relaxed
 
 
 class Ignored(Exception):
@@ -103,6 +103,8 @@ def _printf(ctx: Context, text: str) -> str:
 
 
 def _reason(e: Exception) -> str:
+    if isinstance(e, SpecifierError):
+        return e.reason
     text = str(e)
     return text.rsplit(": ", 1)[-1] if ": " in text else "Invalid slot"
 
@@ -218,6 +220,14 @@ def p_unsigned(ctx: Context, d: Directive, value: str) -> None:
 
 def p_string(ctx: Context, d: Directive, value: str) -> None:
     set_target(ctx, d.target, _printf(ctx, value))
+
+
+def p_user(ctx: Context, d: Directive, value: str) -> None:
+    name = _printf(ctx, value)
+    if name == "nobody" and d.key == "User":
+        # config_parse_user_group_compat(): systemd warns about the overflow user
+        ctx.warnings.append(f"Special user {name} configured, this is not safe!")
+    set_target(ctx, d.target, name)
 
 
 def p_path(ctx: Context, d: Directive, value: str) -> None:
@@ -402,18 +412,7 @@ def p_exec(ctx: Context, d: Directive, value: str) -> None:
 
 
 def p_environ(ctx: Context, d: Directive, value: str) -> None:
-    warnings: list[str] = []
-
-    def expand(word: str) -> str:
-        try:
-            return ctx.expand(word)
-        except ValueParseError as e:
-            raise ValueParseError(f"Failed to resolve specifiers in {word}\0{_reason(e)}") from None
-
-    pairs = parse_environment_assignments(value, expand=expand, warnings=warnings)
-    for w in warnings:
-        head, sep, tail = w.partition("\0")
-        ctx.warnings.append(f"{head}, ignoring: {tail.removesuffix(', ignoring')}" if sep else w)
+    pairs = parse_environment_assignments(value, expand=ctx.expand, warnings=ctx.warnings)
     env: list[tuple[str, str]] = ctx.section.exec.environment
     for name, val in pairs:
         for index, (old, _) in enumerate(env):

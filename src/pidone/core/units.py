@@ -318,8 +318,12 @@ def _add_implicit_dependencies(unit: Unit) -> None:
     dd = u.default_dependencies
     if unit.service is not None:
         s = unit.service
-        _add(u.requires, *([unit.slice] if unit.slice else []))
-        _add(u.after, *([unit.slice] if unit.slice else []))
+        # 252 showed Requires=sysinit.target system.slice and After=system.slice
+        # systemd-journald.socket sysinit.target basic.target for a plain service
+        if dd:
+            _add(u.requires, "sysinit.target")
+        _add(u.requires, unit.slice)
+        _add(u.after, unit.slice)
         e = s.exec
         if e.standard_output in _JOURNAL_OUTPUTS or e.standard_error in _JOURNAL_OUTPUTS:
             _add(u.after, "systemd-journald.socket")
@@ -330,7 +334,6 @@ def _add_implicit_dependencies(unit: Unit) -> None:
             _add(u.requires, "dbus.socket")
             _add(u.after, "dbus.socket")
         if dd:
-            _add(u.requires, "sysinit.target")
             _add(u.after, "sysinit.target", "basic.target")
             _add(u.conflicts, "shutdown.target")
             _add(u.before, "shutdown.target")
