@@ -98,6 +98,14 @@ def _run(verb: str, argv: list[str]) -> int:
         if relative:
             _err(f"Non-absolute paths are not allowed when --root is used: {relative[0]}")
             return 1
+    if verb in ("enable", "disable"):
+        for name in names:
+            code = planner.sysv_precheck(name)
+            if code is not None:
+                for message in fs.messages:
+                    _err(message)
+                _err(f"Failed to look up unit file state: {STRERROR.get(code, code)}")
+                return 1
     if verb == "enable":
         plan = plan_enable(planner, names, opts.runtime, opts.force)
     elif verb == "disable":
@@ -110,8 +118,8 @@ def _run(verb: str, argv: list[str]) -> int:
         plan = plan_unmask(planner, names, opts.runtime)
     config = paths.runtime_config if opts.runtime else paths.persistent_config
     failed = apply_changes(plan.changes, config)
-    for diag in fs.diagnostics:
-        _err(str(diag))
+    for message in fs.messages:
+        _err(message)
     _dump(plan, verb, opts.quiet)
     for change in failed:
         _err(f'Failed to {verb} unit, file "{change.path}": {change.message}')
@@ -160,6 +168,15 @@ def is_enabled_main(argv: list[str]) -> int:
     paths = build_unit_paths(opts.root)
     enabled = False
     out = sys.stdout
+    if problem is None:
+        fs = DiskFS(paths)
+        for name in names:
+            code = Planner(fs).sysv_precheck(name)
+            if code is not None:
+                for message in fs.messages:
+                    _err(message)
+                _err(f"Failed to look up unit file state: {STRERROR.get(code, code)}")
+                return 1
     for name in names:
         fs = DiskFS(paths)
         try:
@@ -167,13 +184,13 @@ def is_enabled_main(argv: list[str]) -> int:
                 raise InstallError("ENOTDIR" if problem == "Not a directory" else "ENOENT")
             state = unit_file_state(paths, name, fs)
         except InstallError as err:
-            for diag in fs.diagnostics:
-                _err(str(diag))
+            for message in fs.messages:
+                _err(message)
             out.flush()
             _err(f"Failed to get unit file state for {name}: {err.strerror}")
             return 1
-        for diag in fs.diagnostics:
-            _err(str(diag))
+        for message in fs.messages:
+            _err(message)
         if state in ENABLED_LIKE:
             enabled = True
         if not opts.quiet:

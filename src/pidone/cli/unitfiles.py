@@ -78,8 +78,8 @@ def list_unit_files_main(argv: list[str]) -> int:
     paths = build_unit_paths(opts.root)
     fs = DiskFS(paths)
     entries = list_unit_files(paths, opts.states, opts.args, fs)
-    for diag in fs.diagnostics:
-        _err(str(diag))
+    for message in fs.messages:
+        _err(message)
     if types:
         entries = [e for e in entries if e.path.rsplit(".", 1)[-1] in types]
     entries.sort(key=lambda e: _sort_key(e.path))

@@ -171,8 +171,8 @@ def build_install_section(
                 continue
             for word in _words(a.value):
                 value = printed(a, word, f"unit name in {key}")
-                if value is not None and value not in target:
-                    target.append(value)
+                if value is not None:
+                    target.append(value)  # config_parse_strv() keeps duplicates
         elif key == "Also":
             for word in _words(a.value):
                 value = printed(a, word, "unit name in Also")

@@ -121,6 +121,7 @@ class InstallFS(Protocol):
     def realpath(self, path: str) -> str: ...
     def same_file(self, a: str, b: str) -> bool: ...
     def load_install(self, name: str, files: Sequence[str]) -> InstallSection | None: ...
+    def note(self, message: str) -> None: ...
 
 
 def _parent(path: str) -> str:
@@ -207,21 +208,25 @@ class Plan:
     error: str | None = None  # errno name when the verb failed without a change saying why
 
 
-def validate_alias(filename: str, target: str) -> str | None:
-    """unit_validate_alias_symlink_or_warn(): None, or EINVAL / EXDEV / ELOOP."""
+def alias_problem(filename: str, target: str) -> tuple[str, str] | None:
+    """unit_validate_alias_symlink_or_warn(): None, or (EINVAL/EXDEV/ELOOP, systemd's message)."""
     src, dst = _base(filename), _base(target)
     if not is_valid_unit_name(src):
-        return "EINVAL"
+        return "EINVAL", f'{filename}: not a valid unit name "{src}": Invalid argument'
     src_type = unit_type(src)
     if src_type not in ALIAS_TYPES:
-        return "EINVAL"
+        return "EINVAL", f"{filename}: symlinks are not allowed for units of this type, rejecting."
     src_inst = instance_of(src)
     if src_inst is not None and src_type not in TEMPLATE_TYPES:
-        return "EINVAL"
+        return "EINVAL", f"{filename}: templates not allowed for {src_type} units, rejecting."
     if src == dst:
-        return "ELOOP"
+        return "ELOOP", f"{filename}: unit self-alias: {src} \u2192 {dst}, ignoring."
     if not is_valid_unit_name(dst):
-        return "EXDEV"
+        return (
+            "EXDEV",
+            f'{filename} points to "{dst}" which is not a valid unit name: '
+            "Invalid cross-device link",
+        )
     dst_inst = instance_of(dst)
 
     def kind(inst: str | None) -> str:
@@ -231,12 +236,24 @@ def validate_alias(filename: str, target: str) -> str | None:
         kind(src_inst) == kind(dst_inst)
         or (kind(src_inst), kind(dst_inst)) == ("instance", "template")
     ):
-        return "EXDEV"
+        return (
+            "EXDEV",
+            f'{filename}: symlink target name type "{dst}" does not match source, rejecting.',
+        )
     if kind(dst_inst) == "instance" and src_inst != dst_inst:
-        return "EXDEV"
+        return (
+            "EXDEV",
+            f'{filename}: unit symlink target "{dst}" instance name doesn\'t match, rejecting.',
+        )
     if unit_type(dst) != src_type:
-        return "EXDEV"
+        return "EXDEV", f'{filename}: symlink target "{dst}" has incompatible suffix, rejecting.'
     return None
+
+
+def validate_alias(filename: str, target: str) -> str | None:
+    """The errno name of alias_problem(), or None."""
+    problem = alias_problem(filename, target)
+    return problem[0] if problem else None
 
 
 def symlink_name_compatible(symlink: str, target: str, instance_propagation: bool) -> bool:
@@ -396,9 +413,21 @@ class Planner:
             simplified = f"{directory.rstrip('/')}/{_base(simplified)}"
         outside = not self._under_search_path(simplified)
         if not outside:
-            problem = validate_alias(path, simplified)
+            problem = alias_problem(_base(path), simplified)
             if problem is not None:
-                raise InstallError(problem)
+                if problem[0] != "ELOOP":
+                    self.fs.note(problem[1])  # systemd logs these at LOG_NOTICE
+                raise InstallError(problem[0])
+            tail = next(
+                (
+                    simplified[len(d) + 1 :]
+                    for d in self.paths.known_dirs
+                    if _startswith(simplified, d)
+                ),
+                "",
+            )
+            if "/" in tail:
+                self.fs.note(f"Suspicious symlink {path} \u2192 {simplified}, treating as alias.")
         info.symlink_target = simplified
         if self._null_or_empty_with_root(simplified):
             info.mode = "masked"
@@ -725,6 +754,21 @@ class Planner:
         if info.install.also:
             return "indirect"
         return "static"
+
+    def sysv_precheck(self, name: str) -> str | None:
+        """enable_sysv_units(): systemctl first checks that a `.service` argument can be looked
+        up at all; an error other than ENOENT/ELOOP/ERFKILL/EADDRNOTAVAIL stops the verb."""
+        if not name.endswith(".service") or name.startswith("/"):
+            return None
+        saved_will, saved_have = self._will, self._have
+        self._reset()
+        try:
+            self._discover(name, 0, record=False)
+        except InstallError as err:
+            return None if err.code in ("ENOENT", "ELOOP") else err.code
+        finally:
+            self._will, self._have = saved_will, saved_have
+        return None
 
     def unit_exists(self, name: str) -> bool:
         """unit_file_exists(): only "not found" counts as absent."""

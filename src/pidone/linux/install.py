@@ -76,6 +76,7 @@ class DiskFS:
     paths: UnitPaths
     host: SpecifierHost | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # what systemctl prints, in order
     _lstat: dict[str, Stat | None] = field(default_factory=dict)
     _list: dict[str, list[tuple[str, Kind]]] = field(default_factory=dict)
     _links: dict[str, str | None] = field(default_factory=dict)
@@ -141,6 +142,10 @@ class DiskFS:
             self._real[path] = found
         return found
 
+    def note(self, message: str) -> None:
+        """A message systemctl would print while looking things up."""
+        self.messages.append(message)
+
     def same_file(self, a: str, b: str) -> bool:
         try:
             return os.path.samefile(a, b)
@@ -164,10 +169,13 @@ class DiskFS:
         if key in self._install:
             section, diags = self._install[key]
             self.diagnostics.extend(diags)  # systemctl parses (and complains) every time
+            self.messages.extend(str(d) for d in diags)
             return section
         before = len(self.diagnostics)
         result = self._read_install(name, files)
-        self._install[key] = (result, tuple(self.diagnostics[before:]))
+        fresh = tuple(self.diagnostics[before:])
+        self.messages.extend(str(d) for d in fresh)
+        self._install[key] = (result, fresh)
         return result
 
     def _read_install(self, name: str, files: Sequence[str]) -> InstallSection | None:
