@@ -11,6 +11,7 @@ from pidone.core import events as ev
 from pidone.core.exitstatus import ExitStatusSet
 from pidone.core.service import ServiceMachine
 from pidone.core.servicestate import Result, SubState
+from pidone.testing.fakes import FakeExecutor
 from tests.core.servicekit import SEC, cmd, machine, start
 
 S = SubState
@@ -38,7 +39,8 @@ def notify(m: ServiceMachine, pid: int, payload: str, uid: int = 0) -> ev.Notify
 def simple_crash_fails() -> list[ServiceMachine]:
     m, fx = machine()
     start(fx)
-    assert m.sub == S.RUNNING and m.main_pid == 100
+    assert m.sub == S.RUNNING
+    assert m.main_pid == 100
     mark = len(fx.actions)
     fx.exit(100, status=1)
     assert fx.logs(mark) == [
@@ -47,7 +49,8 @@ def simple_crash_fails() -> list[ServiceMachine]:
     ]
     assert [a.priority for a in fx.of_type(act.Log, mark)] == [5, 4]
     assert (m.sub, m.result) == (S.FAILED, Result.EXIT_CODE)
-    assert m.exec_main.pid == 100 and m.exec_main.exit is not None
+    assert m.exec_main.pid == 100
+    assert m.exec_main.exit is not None
     assert (m.exec_main.exit.code.value, m.exec_main.exit.status) == (1, 1)
     start(fx)  # a failed unit starts again: Result reset
     assert (m.sub, m.result) == (S.RUNNING, Result.SUCCESS)
@@ -153,7 +156,8 @@ def spawn_of_main_fails() -> list[ServiceMachine]:
 def exec_waits_for_execve() -> list[ServiceMachine]:
     m, fx = machine(type="exec")
     start(fx)
-    assert m.sub == S.START and fx.spawns()[0].report_exec
+    assert m.sub == S.START
+    assert fx.spawns()[0].report_exec
     fx.feed(ev.ExecSucceeded(U, 100))
     assert m.sub == S.RUNNING
     f, ffx = machine(type="exec")
@@ -177,7 +181,9 @@ def forking_with_pid_file() -> list[ServiceMachine]:
     m, fx = machine(type="forking", pid_file="/run/t.pid")
     fx.pid_files["/run/t.pid"] = 500
     start(fx)
-    assert m.sub == S.START and m.control_pid == 100 and m.main_pid == 0
+    assert m.sub == S.START
+    assert m.control_pid == 100
+    assert m.main_pid == 0
     fx.add_process(U, 500)
     fx.exit(100)
     assert (m.sub, m.main_pid) == (S.RUNNING, 500)
@@ -232,9 +238,11 @@ def forking_pid_file_after_start_post() -> list[ServiceMachine]:
     start(fx)
     fx.add_process(U, 503)
     fx.exit(100)
-    assert m.sub == S.START_POST and not m.main_pid_known
+    assert m.sub == S.START_POST
+    assert not m.main_pid_known
     fx.exit(fx.pid_of(U, "start-post"))
-    assert m.sub == S.START_POST and m.awaiting_pid_file
+    assert m.sub == S.START_POST
+    assert m.awaiting_pid_file
     fx.feed(ev.PidFileRead(U, 503))
     assert (m.sub, m.main_pid) == (S.RUNNING, 503)
     # never written, and the daemon is gone by the end of ExecStartPost=
@@ -310,7 +318,8 @@ def oneshot_several_commands_remain_after_exit() -> list[ServiceMachine]:
     fx.exit(100)
     assert (m.sub, m.main_pid) == (S.START, 101)
     fx.exit(101)
-    assert m.sub == S.EXITED and m.active.value == "active"
+    assert m.sub == S.EXITED
+    assert m.active.value == "active"
     mark = len(fx.actions)
     fx.feed(ev.StopRequested(U))
     assert fx.states(mark) == ["dead"]  # nothing to run or kill: straight through
@@ -355,7 +364,8 @@ def oneshot_failure_aborts_the_rest() -> list[ServiceMachine]:
 def notify_ready_status_and_access() -> list[ServiceMachine]:
     m, fx = machine(type="notify")
     start(fx)
-    assert fx.spawns()[0].notify_socket and m.sub == S.START
+    assert fx.spawns()[0].notify_socket
+    assert m.sub == S.START
     mark = len(fx.actions)
     fx.feed(notify(m, 999, "READY=1"))
     assert fx.logs(mark) == [
@@ -377,9 +387,7 @@ def notify_access_modes() -> list[ServiceMachine]:
         "t.service: Got notification message from PID 100, but reception is disabled."
     ]
     assert n.status_text == ""
-    e, efx = machine(
-        type="notify", notify_access="exec", exec_start_pre=[cmd("/bin/pre")]
-    )
+    e, efx = machine(type="notify", notify_access="exec", exec_start_pre=[cmd("/bin/pre")])
     start(efx)
     efx.feed(notify(e, 100, "STATUS=from pre"))  # the control process may talk under exec
     assert e.status_text == "from pre"
@@ -449,7 +457,8 @@ def notify_reloading_and_stopping() -> list[ServiceMachine]:
     assert m.sub == S.RUNNING
     mark = len(fx.actions)
     fx.feed(notify(m, 100, "STOPPING=1"))
-    assert m.sub == S.STOP_SIGTERM and fx.of_type(act.Signal, mark) == []
+    assert m.sub == S.STOP_SIGTERM
+    assert fx.of_type(act.Signal, mark) == []
     fx.exit(100)
     assert (m.sub, m.result) == (S.DEAD, Result.SUCCESS)
     r, rfx = machine(type="notify", exec_reload=[cmd("/bin/reload")])
@@ -575,7 +584,8 @@ def exec_stop_failure_fails_unit() -> list[ServiceMachine]:
     m, fx = machine(exec_stop=[cmd("/bin/s1"), cmd("/bin/s2")])
     start(fx)
     fx.feed(ev.StopRequested(U))
-    assert m.sub == S.STOP and env(fx.spawns()[-1])["MAINPID"] == "100"
+    assert m.sub == S.STOP
+    assert env(fx.spawns()[-1])["MAINPID"] == "100"
     fx.exit(101, status=1)
     assert [s.command.path for s in fx.spawns()] == ["/bin/daemon", "/bin/s1"]
     fx.exit(100, signal=15)
@@ -595,7 +605,8 @@ def reload_success_failure_timeout() -> list[ServiceMachine]:
     m, fx = machine(exec_reload=[cmd("/bin/r1"), cmd("/bin/r2")], timeout_start_usec=5 * SEC)
     start(fx)
     fx.feed(ev.ReloadRequested(U))
-    assert m.sub == S.RELOAD and env(fx.spawns()[-1])["MAINPID"] == "100"
+    assert m.sub == S.RELOAD
+    assert env(fx.spawns()[-1])["MAINPID"] == "100"
     fx.exit(101)
     fx.exit(102)
     assert (m.sub, m.reload_result) == (S.RUNNING, Result.SUCCESS)
@@ -629,3 +640,531 @@ def reload_of_oneshot_exited_and_main_exit_in_reload() -> list[ServiceMachine]:
     rfx.exit(101)
     assert (r.sub, r.result) == (S.FAILED, Result.EXIT_CODE)
     return [m, r]
+
+
+# --- driving a machine into any state --------------------------------------------------------
+
+TSTOP = 90 * SEC
+
+
+def drive(state: str, **cfg: object) -> tuple[ServiceMachine, FakeExecutor]:
+    """A machine sitting in SubState `state` with its processes alive (they never die
+    unless the test says so). Extra `cfg` goes to the unit."""
+    kw: dict[str, object] = dict(cfg)
+    if state == "condition":
+        kw.setdefault("exec_condition", [cmd("/bin/cond")])
+    elif state == "start-pre":
+        kw.setdefault("exec_start_pre", [cmd("/bin/pre")])
+    elif state == "start":
+        kw.setdefault("type", "notify")
+    elif state == "start-post":
+        kw.setdefault("exec_start_post", [cmd("/bin/post")])
+    elif state == "reload":
+        kw.setdefault("exec_reload", [cmd("/bin/reload")])
+    elif state == "stop":
+        kw.setdefault("exec_stop", [cmd("/bin/stop")])
+    elif state in ("stop-post", "final-sigterm", "final-sigkill", "final-watchdog"):
+        kw.setdefault("exec_stop_post", [cmd("/bin/stoppost")])
+    if state in ("stop-watchdog", "final-watchdog"):
+        kw.setdefault("timeout_stop_failure_mode", "abort")
+    m, fx = machine(**kw)
+    start(fx)
+    if state in ("condition", "start-pre", "start", "start-post"):
+        assert m.sub.value == state
+        return m, fx
+    if m.sub == S.START:  # notify types given by cfg
+        fx.feed(notify(m, m.main_pid, "READY=1"))
+    if state == "reload":
+        fx.feed(ev.ReloadRequested(U))
+    elif state in ("stop", "stop-sigterm"):
+        fx.feed(ev.StopRequested(U))
+    elif state in ("stop-sigkill", "stop-watchdog"):
+        fx.feed(ev.StopRequested(U))
+        fx.advance(TSTOP)
+    elif state == "stop-post":
+        fx.feed(ev.StopRequested(U))
+        fx.exit(m.main_pid, signal=15)
+    elif state in ("final-sigterm", "final-watchdog", "final-sigkill"):
+        fx.feed(ev.StopRequested(U))
+        fx.exit(m.main_pid, signal=15)
+        fx.advance(TSTOP)
+        if state == "final-sigkill":
+            fx.advance(TSTOP)
+    assert m.sub.value == state, (m.sub, state)
+    return m, fx
+
+
+STARTING = ("condition", "start-pre", "start", "start-post")
+ALREADY_STOPPING = (
+    "stop",
+    "stop-sigterm",
+    "stop-sigkill",
+    "stop-post",
+    "final-watchdog",
+    "final-sigterm",
+    "final-sigkill",
+)
+
+
+@scenario
+def start_while_starting_waits() -> list[ServiceMachine]:
+    out = []
+    for state in STARTING:
+        m, fx = drive(state)
+        assert start(fx) == []
+        assert m.sub.value == state
+        out.append(m)
+    return out
+
+
+@scenario
+def stop_while_starting_kills_without_exec_stop() -> list[ServiceMachine]:
+    out = []
+    for state in (*STARTING, "reload", "stop-watchdog"):
+        m, fx = drive(state, exec_stop=[cmd("/bin/stop")])
+        mark = len(fx.actions)
+        alive = [p for p in (m.main_pid, m.control_pid) if p]
+        fx.feed(ev.StopRequested(U))
+        assert m.sub == S.STOP_SIGTERM, state
+        assert not any(s.role == "stop" for s in fx.spawns(mark))
+        hit = [a.pid for a in fx.of_type(act.Signal, mark) if a.target == "pid"]
+        assert hit == alive, state
+        out.append(m)
+    return out
+
+
+@scenario
+def stop_while_stopping_does_nothing() -> list[ServiceMachine]:
+    out = []
+    for state in ALREADY_STOPPING:
+        m, fx = drive(state)
+        assert fx.feed(ev.StopRequested(U)) == []
+        assert m.sub.value == state
+        out.append(m)
+    return out
+
+
+@scenario
+def spawn_failures_by_phase() -> list[ServiceMachine]:
+    expected = {
+        "condition": (S.FAILED, Result.RESOURCES),
+        "start-pre": (S.FAILED, Result.RESOURCES),
+        "start-post": (S.FAILED, Result.RESOURCES),
+        "stop": (S.FAILED, Result.RESOURCES),
+        "stop-post": (S.FAILED, Result.RESOURCES),
+    }
+    out = []
+    for role, (sub, result) in expected.items():
+        m, fx = machine(
+            exec_condition=[cmd("/bin/c")] if role == "condition" else [],
+            exec_start_pre=[cmd("/bin/p")] if role == "start-pre" else [],
+            exec_start_post=[cmd("/bin/sp")] if role == "start-post" else [],
+            exec_stop=[cmd("/bin/s")] if role == "stop" else [],
+            exec_stop_post=[cmd("/bin/sp")] if role == "stop-post" else [],
+        )
+        fx.spawn_errors[(U, role)] = "Permission denied"
+        start(fx)
+        if role in ("stop", "stop-post"):
+            fx.feed(ev.StopRequested(U))
+        for pid in list(fx.processes):
+            fx.exit(pid, signal=15)
+        assert f"t.service: Failed to run '{role}' task: Permission denied" in fx.logs()
+        assert (m.sub, m.result) == (sub, result), role
+        out.append(m)
+    r, rfx = machine(exec_reload=[cmd("/bin/r")])
+    rfx.spawn_errors[(U, "reload")] = "Permission denied"
+    start(rfx)
+    rfx.feed(ev.ReloadRequested(U))
+    assert (r.sub, r.reload_result, r.result) == (S.RUNNING, Result.RESOURCES, Result.SUCCESS)
+    return [*out, r]
+
+
+MODES = {
+    "terminate": ({}, "Terminating.", S.STOP_SIGTERM),
+    "abort": ({"timeout_start_failure_mode": "abort"}, "Aborting.", S.STOP_WATCHDOG),
+    "kill": ({"timeout_start_failure_mode": "kill"}, "Killing.", S.STOP_SIGKILL),
+    "kill-no-sigkill": (
+        {"timeout_start_failure_mode": "kill", "kill_send_sigkill": False},
+        "Skipping SIGKILL.",
+        S.STOP_POST,
+    ),
+}
+
+
+@scenario
+def start_timeouts_by_failure_mode() -> list[ServiceMachine]:
+    out = []
+    for state in STARTING:
+        for cfg, word, after in MODES.values():
+            m, fx = drive(state, timeout_start_usec=5 * SEC, exec_stop_post=[cmd("/bin/sp")], **cfg)
+            mark = len(fx.actions)
+            fx.advance(5 * SEC)
+            assert fx.logs(mark)[0] == f"t.service: {state} operation timed out. {word}"
+            assert (m.sub, m.result) == (after, Result.TIMEOUT), (state, word)
+            out.append(m)
+    return out
+
+
+@scenario
+def start_timeout_escalates_to_sigkill() -> list[ServiceMachine]:
+    m, fx = machine(type="notify", timeout_start_usec=5 * SEC, timeout_stop_usec=3 * SEC)
+    start(fx)
+    fx.advance(5 * SEC)
+    assert fx.of_type(act.Signal)[0] == act.Signal(U, "pid", 15, pid=100, sigcont=True)
+    mark = len(fx.actions)
+    fx.advance(3 * SEC)
+    assert fx.logs(mark) == ["t.service: State 'stop-sigterm' timed out. Killing."]
+    assert fx.of_type(act.Signal, mark)[0] == act.Signal(U, "pid", 9, pid=100, log_kill=True)
+    assert m.sub == S.STOP_SIGKILL
+    fx.exit(100, signal=9)
+    assert fx.logs()[-2:] == [
+        "t.service: Main process exited, code=killed, status=9/KILL",
+        "t.service: Failed with result 'timeout'.",
+    ]
+    assert (m.sub, m.result) == (S.FAILED, Result.TIMEOUT)
+    return [m]
+
+
+STOP_MODES = {
+    "terminate": ({}, "Terminating.", S.STOP_SIGTERM),
+    "abort": ({"timeout_stop_failure_mode": "abort"}, "Aborting.", S.STOP_WATCHDOG),
+    "kill": ({"timeout_stop_failure_mode": "kill"}, "Killing.", S.STOP_SIGKILL),
+    "kill-no-sigkill": (
+        {"timeout_stop_failure_mode": "kill", "kill_send_sigkill": False},
+        "Skipping SIGKILL.",
+        S.STOP_POST,
+    ),
+}
+
+
+@scenario
+def exec_stop_timeouts() -> list[ServiceMachine]:
+    out = []
+    for cfg, word, after in STOP_MODES.values():
+        m, fx = drive("stop", exec_stop_post=[cmd("/bin/sp")], **cfg)
+        mark = len(fx.actions)
+        fx.advance(TSTOP)
+        assert fx.logs(mark)[0] == f"t.service: Stopping timed out. {word}"
+        assert m.sub == after, (word, m.sub)
+        out.append(m)
+    return out
+
+
+@scenario
+def stop_sigterm_timeouts() -> list[ServiceMachine]:
+    cases = [
+        ({"timeout_stop_failure_mode": "abort"}, "Aborting.", S.STOP_WATCHDOG),
+        ({}, "Killing.", S.STOP_SIGKILL),
+        ({"kill_send_sigkill": False}, "Skipping SIGKILL.", S.STOP_POST),
+    ]
+    out = []
+    for cfg, word, after in cases:
+        m, fx = drive("stop-sigterm", exec_stop_post=[cmd("/bin/sp")], **cfg)
+        mark = len(fx.actions)
+        fx.advance(TSTOP)
+        assert fx.logs(mark)[0] == f"t.service: State 'stop-sigterm' timed out. {word}"
+        assert (m.sub, m.result) == (after, Result.TIMEOUT)
+        out.append(m)
+    w, wfx = drive("stop-watchdog", timeout_abort_usec=2 * SEC)
+    wfx.advance(2 * SEC)
+    assert wfx.logs()[-1] == "t.service: State 'stop-watchdog' timed out. Killing."
+    n, nfx = drive("stop-watchdog", kill_send_sigkill=False, exec_stop_post=[cmd("/bin/sp")])
+    nfx.advance(TSTOP)
+    assert nfx.logs()[-1] == "t.service: State 'stop-watchdog' timed out. Skipping SIGKILL."
+    assert n.sub == S.STOP_POST
+    k, kfx = drive("stop-sigkill", exec_stop_post=[cmd("/bin/sp")])
+    kfx.advance(TSTOP)
+    assert kfx.logs()[-1] == "t.service: Processes still around after SIGKILL. Ignoring."
+    assert k.sub == S.STOP_POST
+    assert k.main_pid == 100
+    return [*out, w, n, k]
+
+
+@scenario
+def stop_post_and_final_timeouts() -> list[ServiceMachine]:
+    cases = [
+        ({"timeout_stop_failure_mode": "abort"}, "Aborting.", S.FINAL_WATCHDOG),
+        ({}, "Terminating.", S.FINAL_SIGTERM),
+        ({"timeout_stop_failure_mode": "kill"}, "Killing.", S.FINAL_SIGKILL),
+        (
+            {"timeout_stop_failure_mode": "kill", "kill_send_sigkill": False},
+            "Skipping SIGKILL. Entering failed mode.",
+            S.FAILED,
+        ),
+    ]
+    out = []
+    for cfg, word, after in cases:
+        m, fx = drive("stop-post", **cfg)
+        mark = len(fx.actions)
+        fx.advance(TSTOP)
+        assert fx.logs(mark)[0] == f"t.service: State 'stop-post' timed out. {word}"
+        assert m.sub == after, (word, m.sub)
+        out.append(m)
+    finals = [
+        ("final-watchdog", {}, "State 'final-watchdog' timed out. Killing.", S.FINAL_SIGKILL),
+        (
+            "final-watchdog",
+            {"kill_send_sigkill": False},
+            "State 'final-watchdog' timed out. Skipping SIGKILL. Entering failed mode.",
+            S.FAILED,
+        ),
+        (
+            "final-sigterm",
+            {},
+            "State 'final-sigterm' timed out. Killing.",
+            S.FINAL_SIGKILL,
+        ),
+        (
+            "final-sigterm",
+            {"kill_send_sigkill": False},
+            "State 'final-sigterm' timed out. Skipping SIGKILL. Entering failed mode.",
+            S.FAILED,
+        ),
+        (
+            "final-sigkill",
+            {},
+            "Processes still around after final SIGKILL. Entering failed mode.",
+            S.FAILED,
+        ),
+    ]
+    for state, cfg, line, after in finals:
+        m, fx = drive(state, **cfg)
+        mark = len(fx.actions)
+        fx.advance(TSTOP)
+        assert fx.logs(mark)[0] == f"t.service: {line}"
+        assert (m.sub, m.result) == (after, Result.TIMEOUT), state
+        out.append(m)
+    # final-sigterm -> final-watchdog needs abort mode after a terminate-mode stop-post:
+    a, afx = drive("stop-post", timeout_stop_failure_mode="abort")
+    afx.advance(TSTOP)
+    assert a.sub == S.FINAL_WATCHDOG
+    t, tfx = drive("final-sigterm")
+    t.cfg.timeout_stop_failure_mode = "abort"
+    tfx.advance(TSTOP)
+    assert tfx.logs()[-1] == "t.service: State 'final-sigterm' timed out. Aborting."
+    assert t.sub == S.FINAL_WATCHDOG
+    return [*out, a, t]
+
+
+def both_alive(state: str, **cfg: object) -> tuple[ServiceMachine, FakeExecutor]:
+    """A machine in a killing state with main and control processes both still alive."""
+    if state.startswith("stop-"):
+        kw = {"exec_start_post": [cmd("/bin/post")], **cfg}
+        if state == "stop-watchdog":
+            kw["watchdog_usec"] = SEC
+        m, fx = machine(**kw)
+        start(fx)
+        if state == "stop-watchdog":
+            fx.advance(SEC)
+        else:
+            fx.feed(ev.StopRequested(U))
+            if state == "stop-sigkill":
+                fx.advance(TSTOP)
+    else:
+        kw = {"exec_stop_post": [cmd("/bin/stoppost")], **cfg}
+        if state == "final-watchdog":
+            kw["timeout_stop_failure_mode"] = "abort"
+        m, fx = machine(**kw)
+        start(fx)
+        fx.feed(ev.StopRequested(U))
+        for _ in range(4 if state == "final-watchdog" else 3):
+            fx.advance(TSTOP)
+        if state == "final-sigkill":
+            fx.advance(TSTOP)
+    assert m.sub.value == state, (state, m.sub)
+    assert m.main_pid
+    assert m.control_pid
+    return m, fx
+
+
+KILLING = ("stop-watchdog", "stop-sigterm", "stop-sigkill")
+FINAL = ("final-watchdog", "final-sigterm", "final-sigkill")
+
+
+@scenario
+def main_and_control_exit_in_either_order() -> list[ServiceMachine]:
+    out = []
+    for state in (*KILLING, *FINAL):
+        after = {S.STOP_POST, S.FAILED} if state in KILLING else {S.FAILED}
+        m, fx = both_alive(state)
+        fx.exit(m.main_pid, signal=9)
+        assert m.sub.value == state  # waits for the control process
+        fx.exit(m.control_pid, signal=9)
+        assert m.sub in after, (state, m.sub)
+        c, cfx = both_alive(state)
+        cfx.exit(c.control_pid, signal=9)
+        assert c.sub.value == state  # waits for the main process
+        cfx.exit(c.main_pid, signal=9)
+        assert c.sub in after, (state, c.sub)
+        out += [m, c]
+    p, pfx = drive("stop-sigkill", exec_stop_post=[cmd("/bin/sp")])
+    pfx.advance(TSTOP)  # "Processes still around after SIGKILL": stop-post with main alive
+    pfx.exit(100, signal=9)
+    assert p.sub == S.STOP_POST
+    return [*out, p]
+
+
+def _no_main(**cfg: object) -> tuple[ServiceMachine, FakeExecutor]:
+    """A forking service without main PID: two daemons that ignore every signal."""
+    m, fx = machine(type="forking", exec_stop_post=[cmd("/bin/sp")], **cfg)
+    start(fx)
+    fx.add_process(U, 601)
+    fx.add_process(U, 602)
+    fx.exit(100)
+    assert m.sub == S.RUNNING
+    assert m.main_pid == 0
+    return m, fx
+
+
+@scenario
+def cgroup_empty_ends_killing_states() -> list[ServiceMachine]:
+    out = []
+    for state, advances, cfg in (
+        ("stop-sigterm", 0, {}),
+        ("stop-sigkill", 1, {}),
+        ("stop-watchdog", 1, {"timeout_stop_failure_mode": "abort"}),
+    ):
+        m, fx = _no_main(**cfg)
+        fx.feed(ev.StopRequested(U))
+        assert fx.of_type(act.Signal)[-1].target == "cgroup"
+        for _ in range(advances):
+            fx.advance(TSTOP)
+        assert m.sub.value == state
+        fx.processes.clear()
+        fx.feed(ev.UnitProcessesGone(U))
+        assert m.sub == S.STOP_POST, state
+        out.append(m)
+    for state, advances, cfg in (
+        ("final-sigterm", 0, {}),
+        ("final-sigkill", 1, {}),
+        ("final-watchdog", 1, {"timeout_stop_failure_mode": "abort"}),
+    ):
+        m, fx = _no_main(**cfg)
+        fx.feed(ev.StopRequested(U))
+        while m.sub != S.STOP_POST:
+            fx.advance(TSTOP)
+        fx.exit(fx.pid_of(U, "stop-post"))
+        for _ in range(advances):
+            fx.advance(TSTOP)
+        assert m.sub.value == state, (state, m.sub)
+        fx.processes.clear()
+        fx.feed(ev.UnitProcessesGone(U))
+        assert (m.sub, m.result) == (S.FAILED, Result.TIMEOUT), state
+        out.append(m)
+    return out
+
+
+@scenario
+def exit_type_cgroup_waits_for_the_rest() -> list[ServiceMachine]:
+    m, fx = machine(exit_type="cgroup")
+    start(fx)
+    fx.add_process(U, 800)
+    fx.exit(100)
+    assert m.sub == S.RUNNING
+    fx.exit(800)
+    assert (m.sub, m.result) == (S.DEAD, Result.SUCCESS)
+    return [m]
+
+
+@scenario
+def several_exec_stop_post() -> list[ServiceMachine]:
+    m, fx = machine(exec_stop_post=[cmd("/bin/a"), cmd("/bin/b")])
+    start(fx)
+    fx.exit(100, status=1)
+    fx.exit(101)
+    fx.exit(102)
+    assert [s.command.path for s in fx.spawns()] == ["/bin/daemon", "/bin/a", "/bin/b"]
+    assert m.sub == S.FAILED
+    return [m]
+
+
+@scenario
+def runtime_max_stops_with_timeout() -> list[ServiceMachine]:
+    m, fx = machine(runtime_max_usec=30 * SEC)
+    start(fx)
+    fx.advance(29 * SEC)
+    assert m.sub == S.RUNNING
+    mark = len(fx.actions)
+    fx.advance(SEC)
+    assert fx.logs(mark) == ["t.service: Service reached runtime time limit. Stopping."]
+    fx.exit(100, signal=15)
+    assert (m.sub, m.result) == (S.FAILED, Result.TIMEOUT)
+    return [m]
+
+
+@scenario
+def watchdog_timeout_and_trigger() -> list[ServiceMachine]:
+    m, fx = machine(type="notify", watchdog_usec=SEC)
+    start(fx)
+    assert ("WATCHDOG_USEC", "1000000") in fx.spawns()[0].env
+    fx.feed(notify(m, 100, "READY=1"))
+    fx.advance(SEC // 2)
+    fx.feed(notify(m, 100, "WATCHDOG=1"))
+    fx.advance(SEC // 2 + 1)
+    assert m.sub == S.RUNNING  # the ping moved the deadline
+    mark = len(fx.actions)
+    fx.advance(SEC)
+    assert fx.logs(mark) == ["t.service: Watchdog timeout (limit 1s)!"]
+    assert fx.of_type(act.Log, mark)[0].priority == 3
+    assert fx.of_type(act.Signal, mark)[0] == act.Signal(
+        U, "pid", 6, pid=100, sigcont=True, log_kill=True
+    )
+    fx.exit(100, signal=6, core=True)
+    assert fx.logs()[-2:] == [
+        "t.service: Main process exited, code=dumped, status=6/ABRT",
+        "t.service: Failed with result 'watchdog'.",
+    ]
+    t, tfx = machine(type="notify", exec_reload=[cmd("/bin/r")])
+    start(tfx)
+    tfx.feed(notify(t, 100, "READY=1\nSTATUS=busy"))
+    tfx.feed(ev.ReloadRequested(U))
+    tfx.feed(notify(t, 100, "WATCHDOG=trigger"))
+    assert tfx.logs()[-1] == "t.service: Watchdog request (last status: busy)!"
+    assert (t.sub, t.result) == (S.STOP_WATCHDOG, Result.WATCHDOG)
+    o, ofx = machine(type="notify", watchdog_usec=10 * SEC, exec_start_post=[cmd("/bin/p")])
+    start(ofx)
+    ofx.feed(notify(o, 100, "READY=1\nWATCHDOG_USEC=2000000"))
+    ofx.advance(2 * SEC)
+    assert o.sub == S.STOP_WATCHDOG
+    assert ofx.logs()[-1].endswith("(limit 2s)!")
+    x, xfx = machine(type="notify")
+    start(xfx)
+    xfx.feed(notify(x, 100, "READY=1\nWATCHDOG=bogus"))
+    assert xfx.logs()[-1] == "t.service: Passed WATCHDOG= field is invalid, ignoring."
+    return [m, t, o, x]
+
+
+@scenario
+def restart_on_failure_cycle() -> list[ServiceMachine]:
+    m, fx = machine(restart="on-failure", restart_usec=SEC)
+    start(fx)
+    fx.exit(100, status=1)
+    assert (m.sub, m.active.value, m.result) == (S.AUTO_RESTART, "activating", Result.EXIT_CODE)
+    mark = len(fx.actions)
+    fx.advance(SEC)
+    assert fx.logs(mark) == ["t.service: Scheduled restart job, restart counter is at 1."]
+    assert fx.of_type(act.RestartJobWanted, mark) == [act.RestartJobWanted(U)]
+    fx.feed(ev.StopRequested(U, restart=True))  # the restart job's stop half
+    assert (m.sub, m.result) == (S.DEAD, Result.EXIT_CODE)
+    start(fx, manual=False)
+    assert (m.sub, m.n_restarts, m.result) == (S.RUNNING, 1, Result.SUCCESS)
+    fx.exit(fx.pid_of(U, "start"), status=1)
+    fx.feed(ev.StopRequested(U))  # a manual stop cancels the pending restart
+    assert (m.sub, m.result) == (S.DEAD, Result.SUCCESS)
+    assert fx.timers == {}
+    start(fx)
+    assert m.n_restarts == 0  # a manual start flushes NRestarts
+    return [m]
+
+
+@scenario
+def reset_failed_clears_failed_and_limit() -> list[ServiceMachine]:
+    m, fx = machine(unit_start_limit_burst=1)
+    start(fx)
+    fx.exit(100, status=1)
+    assert m.sub == S.FAILED
+    fx.feed(ev.ResetFailedRequested(U))
+    assert (m.sub, m.result) == (S.DEAD, Result.SUCCESS)
+    start(fx)
+    assert m.sub == S.RUNNING  # the limiter was reset too
+    return [m]

@@ -52,7 +52,8 @@ def test_illegal_reload_while_starting_leaves_state() -> None:
     start(fx)
     with pytest.raises(IllegalEvent, match="no transition for reload in state start"):
         m.handle(ev.ReloadRequested("t.service"), 0)
-    assert m.sub == SubState.START and m.main_pid == 100
+    assert m.sub == SubState.START
+    assert m.main_pid == 100
 
 
 def test_stale_observations_do_nothing() -> None:

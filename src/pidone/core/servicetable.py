@@ -453,7 +453,7 @@ def _rows() -> tuple[Row, ...]:
         ),
         Row(S.RUNNING, T.CGROUP_EMPTY, St.RUNNING),  # forking without main PID: done
         *(Row(s, T.CGROUP_EMPTY, St.STOP_POST, G.NOTHING_LEFT) for s in _KILLING),
-        *(Row(s, T.CGROUP_EMPTY, St.DEAD, G.NOTHING_LEFT) for s in (S.STOP_POST, *_FINAL)),
+        *(Row(s, T.CGROUP_EMPTY, St.DEAD, G.NOTHING_LEFT) for s in _FINAL),
     ]
     return tuple(rows)
 

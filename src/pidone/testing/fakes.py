@@ -20,7 +20,7 @@ from pidone.core import events as ev
 class Handler(Protocol):
     """What the executor drives: ServiceMachine or Manager."""
 
-    def handle(self, event: Any, now_usec: int) -> list[Any]: ...
+    def handle(self, event: Any, now_usec: int) -> list[Any]: ...  # noqa: ANN401
 
 
 @dataclass(slots=True)
@@ -54,7 +54,7 @@ class FakeExecutor:
 
     # --- driving ---------------------------------------------------------------------------
 
-    def feed(self, event: Any) -> list[Any]:
+    def feed(self, event: Any) -> list[Any]:  # noqa: ANN401
         """Hand `event` to the target now; carry out everything that follows. Returns the
         actions recorded during this call."""
         mark = len(self.actions)
@@ -128,11 +128,11 @@ class FakeExecutor:
 
     _fed: list[Any] = field(default_factory=list)
 
-    def _answer(self, event: Any) -> None:
+    def _answer(self, event: object) -> None:
         self._fed.append(event)
         self._queue.append(event)
 
-    def _carry(self, a: Any) -> None:
+    def _carry(self, a: object) -> None:
         self.actions.append(a)
         match a:
             case act.Spawn():
