@@ -141,7 +141,9 @@ def test_exec_separators():
         ('-/bin/true "unbalanced', 'Unbalanced quoting, ignoring: "-/bin/true "unbalanced"', False,
          0),
         ('/bin/true "unbalanced', 'Unbalanced quoting, ignoring: "/bin/true "unbalanced"', True, 0),
-        ('/bin/echo a ; "unb', 'Unbalanced quoting, ignoring: "/bin/echo a ; "unb"', False, 1),
+        ('/bin/echo a ; "unb', 'Unbalanced quoting, ignoring: ""unb"', False, 1),
+        ("/bin/a ; -@/bin/b", "Empty executable name or zeroeth argument, ignoring: -@/bin/b",
+         False, 1),
         ("@/bin/echo", "Empty executable name or zeroeth argument: @/bin/echo", True, 0),
         ("--/bin/x", "Neither a valid executable name nor an absolute path, ignoring: -/bin/x",
          False, 0),
@@ -431,3 +433,78 @@ def test_environment_file_against_load_env_file():
             e for e, ok in zip(ents, flags, strict=True) if ok
         ], raw
         assert len(warnings) == flags.count(False), raw
+
+
+# --- differential: systemd-analyze verify loads the same Exec lines -------------------------
+
+_PREFIXES = ["", "", "-", "@", ":", "+", "!", "!!", "-@", "@-", "--", "+!", ":-", "!!!", "-!!"]
+_EXES = ["/nonexist/a", "/nonexist/b", "/bin/true", "bare-x", "./rel", "rel/x", "/nonexist/",
+         "/nonexist/a\\qb", '"/nonexist/q u"', "/nonexist//d/./e", "'", ";", "", "%n", "/x/%z",
+         "/nonexist/\\x41"]  # fmt: skip
+_ARGS = ["x", "'y z'", '"unb', "\\;", ";", "a\\;b", "\\q", "\\x41", "%%", "\\\\;", "$X", "''",
+         "\\s", "%n", "%z", "argv0"]  # fmt: skip
+
+
+def _random_exec_lines(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(count):
+        commands = []
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            words = [rng.choice(_PREFIXES) + rng.choice(_EXES)]
+            words += [rng.choice(_ARGS) for _ in range(rng.randint(0, 3))]
+            commands.append(" ".join(words))
+        lines.append(" ; ".join(commands))
+    return lines
+
+
+@pytest.mark.differential
+def test_exec_lines_against_systemd_analyze_verify(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    lines = _random_exec_lines(252, 300)
+    files = []
+    for k, line in enumerate(lines):
+        path = tmp_path / f"c{k}.service"
+        path.write_text(f"[Service]\nExecStart=/bin/true\nExecStartPre={line}\n")
+        files.append(str(path))
+    proc = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", "--generators=no", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode >= 0, proc.stderr[-500:]
+    output = proc.stderr.splitlines()
+    host = SpecifierHost()
+    for k, line in enumerate(lines):
+        messages = [o.split(":3: ", 1)[1] for o in output if o.startswith(f"{files[k]}:3: ")]
+        missing = [o.split(": Command ", 1)[1].rsplit(" is not executable", 1)[0]
+                   for o in output if o.startswith(f"c{k}.service: Command ")]  # fmt: skip
+        fatal = f"Unit c{k}.service has a bad unit file setting." in output
+
+        warnings: list[str] = []
+        unit = f"c{k}.service"
+        try:
+            commands = parse_exec_line(
+                line.strip(),
+                expand=lambda w, u=unit: expand_specifiers(w, u, host),
+                warnings=warnings,
+            )
+            ours_fatal = False
+        except ExecLineError as e:
+            commands = list(e.commands)
+            warnings.append(str(e))
+            ours_fatal = e.fatal
+        # verify checks only the first command of each Exec list, and not when its failure
+        # is ignored ("-")
+        ours_missing = [
+            c.path
+            for c in commands[:1]
+            if not ours_fatal and c.path != "/bin/true" and not c.ignore_failure
+        ]
+        assert (line, messages, fatal, missing) == (line, warnings, ours_fatal, ours_missing)

@@ -165,9 +165,12 @@ def parse_exec_line(
         return ExecLineError(message, fatal, commands)
 
     p = 0
+    # systemd's messages quote the value from where the current command starts (a lone
+    # ";" skipped in command position does not move that start).
+    rvalue = value
     while True:
         try:
-            first, p = extract_word_and_warn(value, p, warn)
+            first, p = extract_word_and_warn(value, p, warn, rvalue)
         except ValueParseError as e:
             raise fail(str(e), fatal=False) from None
         if first is None:
@@ -205,7 +208,7 @@ def parse_exec_line(
                     f"Failed to resolve unit specifiers in '{f}'{suffix}: {reason}", fatal
                 ) from None
         if not exe:
-            raise fail(f"Empty path in command line{suffix}: '{value}'", fatal)
+            raise fail(f"Empty path in command line{suffix}: '{rvalue}'", fatal)
         if not _string_is_safe(exe):
             raise fail(f"Executable name contains special characters{suffix}: {exe}", fatal)
         if exe.endswith("/"):
@@ -234,7 +237,7 @@ def parse_exec_line(
                 argv.append(";")
                 continue
             try:
-                word, p = extract_word_and_warn(value, p, warn)
+                word, p = extract_word_and_warn(value, p, warn, rvalue)
             except ValueParseError as e:
                 raise fail(str(e), fatal) from None
             if word is None:
@@ -249,7 +252,7 @@ def parse_exec_line(
                     ) from None
             argv.append(word)
         if not argv:
-            raise fail(f"Empty executable name or zeroeth argument{suffix}: {value}", fatal)
+            raise fail(f"Empty executable name or zeroeth argument{suffix}: {rvalue}", fatal)
         commands.append(
             ExecCommand(
                 path=simplify_path(exe),
@@ -265,6 +268,7 @@ def parse_exec_line(
         )
         if not semicolon:
             return commands
+        rvalue = value[p:]
 
 
 # --- exec-time $VAR expansion ---------------------------------------------------------------

@@ -158,20 +158,24 @@ def split_words(text: str) -> list[str]:
 
 
 def extract_word_and_warn(
-    text: str, pos: int, warn: Callable[[str], None]
+    text: str, pos: int, warn: Callable[[str], None], rvalue: str | None = None
 ) -> tuple[str | None, int]:
-    """extract_first_word_and_warn(): retry relaxed on a bad escape, warn, keep it verbatim."""
+    """extract_first_word_and_warn(): retry relaxed on a bad escape, warn, keep it verbatim.
+
+    `rvalue` is the text the error message quotes (default: all of `text`).
+    """
+    shown = text if rvalue is None else rvalue
     try:
         word, end, _ = extract_word(text, pos, relax=False)
         return word, end
     except UnbalancedQuotes:
-        raise ValueParseError(f'Unbalanced quoting, ignoring: "{text}"') from None
+        raise ValueParseError(f'Unbalanced quoting, ignoring: "{shown}"') from None
     except BadEscape:
         pass
     try:
         word, end, _ = extract_word(text, pos, relax=True)
     except (UnbalancedQuotes, BadEscape):
-        raise ValueParseError(f'Unbalanced quoting, ignoring: "{text}"') from None
+        raise ValueParseError(f'Unbalanced quoting, ignoring: "{shown}"') from None
     warn(f'Ignoring unknown escape sequences: "{word}"')
     return word, end
 
