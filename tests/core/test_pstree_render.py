@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pidone.core.render import pstree
+from pidone.core.render import pstree, pstree_views
 from pidone.core.render.pstree import ASCII, UTF8, ProcStat, ProcTree, TreeOptions, parse_args
 
 
@@ -273,20 +273,20 @@ def test_unit_mode_groups_processes_under_their_units() -> None:
         ProcStat(21, 20, 21, 0, b"backup"),
     ]
     units = {10: "nginx.service", 11: "nginx.service", 12: "nginx.service", 20: "cron.service"}
-    text = ProcTree(stats).render_units([1], units, TreeOptions(symbols=ASCII))
+    text = pstree_views.render_units(ProcTree(stats), [1], units, TreeOptions(symbols=ASCII))
     assert text == (
         "cron.service---cron\n"
         "nginx.service---nginx---2*[nginx]\n"
         "(no unit)-+-backup\n"
         "          `-init\n"
     )
-    doc = json.loads(ProcTree(stats).to_json([1], units))
+    doc = json.loads(pstree_views.to_json(ProcTree(stats), [1], units))
     assert [group["unit"] for group in doc] == ["cron.service", "nginx.service", None]
     assert [p["pid"] for p in doc[1]["processes"][0]["children"]] == [11, 12]
 
 
 def test_json_tree_is_unmerged_and_complete() -> None:
-    doc = json.loads(_spec_table().to_json([5411], None))
+    doc = json.loads(pstree_views.to_json(_spec_table(), [5411], None))
     (root,) = doc
     assert root["pid"] == 5411
     assert root["cmdline"] == ["bash", "t2.sh"]

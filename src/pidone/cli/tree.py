@@ -370,7 +370,9 @@ def main(argv: list[str]) -> int:
                 tree.set_cmdline(p, raw)
     units = unit_attribution(shown) if "\0units" in flags else None
     if args.output_json:
-        text = tree.to_json(roots, units, by_pid)
+        from pidone.core.render import pstree_views
+
+        text = pstree_views.to_json(tree, roots, units, by_pid)
     else:
         options = pstree.TreeOptions(
             symbols=args.symbols or default_symbols(),
@@ -385,7 +387,9 @@ def main(argv: list[str]) -> int:
             ages=_ages(tree, shown) if args.colour_age else None,
         )
         if units is not None:
-            text = tree.render_units(roots, units, options, by_pid)
+            from pidone.core.render import pstree_views
+
+            text = pstree_views.render_units(tree, roots, units, options, by_pid)
         elif uid is not None:
             text = tree.render_user(uid, options, by_pid) or ""
         else:

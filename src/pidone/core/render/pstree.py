@@ -23,216 +23,52 @@ Theory of operation (psmisc src/pstree.c, checked byte for byte against pstree 2
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
-TYPE_CHECKING = False  # typing itself costs start-up time; mypy still reads this block
-if TYPE_CHECKING:
-    from typing import Any, NoReturn
-
-# psmisc comm.h COMM_LEN since 23.2 ("Command names increased from 16 to 64 characters");
-# PROC.comm holds COMM_LEN + 2 bytes for the thread braces, so names stop at 65 bytes.
-COMM_LEN = 64
-_NAME_MAX = COMM_LEN + 1
-# glibc BUFSIZ: with -l, pstree reads at most BUFSIZ + 1 bytes of /proc/PID/cmdline.
-UNTRUNCATED_ARGS_LIMIT = 8192 + 1
-NO_UNIT = "(no unit)"
-
-# The value classes below are hand-written rather than @dataclass(frozen=True, slots=True):
-# importing dataclasses pulls in inspect and ast, about 10 ms of start-up, which is most
-# of what `pidone tree` may spend before reading /proc (bench/tree.py).
-
-
-class _Frozen:
-    """Slotted, immutable after __init__, equal by fields."""
-
-    __slots__ = ()
-
-    def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def _names(self) -> tuple[str, ...]:
-        names: tuple[str, ...] = self.__slots__
-        return names
-
-    def _fields(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, n) for n in self._names())
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, _Frozen)
-            and type(other) is type(self)
-            and self._fields() == other._fields()
-        )
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._names())
-        return f"{type(self).__name__}({inner})"
-
-
-class ProcStat(tuple[int, int, int, int, bytes, int, int]):
-    """What pstree takes from one /proc/PID/stat (plus the owner of /proc/PID).
-
-    A tuple subclass: thousands are made per run, and tuple creation is the cheapest.
-    """
-
-    __slots__ = ()
-
-    def __new__(
-        cls,
-        pid: int,
-        ppid: int,
-        pgid: int,
-        uid: int,
-        comm: bytes,
-        nthreads: int = 1,
-        starttime: int = 0,
-    ) -> ProcStat:
-        return tuple.__new__(cls, (pid, ppid, pgid, uid, comm, nthreads, starttime))
-
-    @property
-    def pid(self) -> int:
-        return self[0]
-
-    @property
-    def ppid(self) -> int:
-        return self[1]
-
-    @property
-    def pgid(self) -> int:
-        return self[2]
-
-    @property
-    def uid(self) -> int:
-        """Owner of /proc/PID (not the Uid: line), as psmisc stat()s it."""
-        return self[3]
-
-    @property
-    def comm(self) -> bytes:
-        return self[4]
-
-    @property
-    def nthreads(self) -> int:
-        return self[5]
-
-    @property
-    def starttime(self) -> int:
-        """Clock ticks after boot (stat field 22), for -C age."""
-        return self[6]
-
-    def __repr__(self) -> str:
-        return (
-            f"ProcStat(pid={self[0]}, ppid={self[1]}, pgid={self[2]}, uid={self[3]}, "
-            f"comm={self[4]!r}, nthreads={self[5]}, starttime={self[6]})"
-        )
-
-
-class Symbols(_Frozen):
-    """One set of line-drawing pieces (psmisc sym_ascii / sym_utf / sym_vt100)."""
-
-    __slots__ = ("branch_2", "empty_2", "first_3", "last_2", "single_3", "vert_2")
-    empty_2: str
-    branch_2: str
-    vert_2: str
-    last_2: str
-    single_3: str
-    first_3: str
-
-    def __init__(
-        self, empty_2: str, branch_2: str, vert_2: str, last_2: str, single_3: str, first_3: str
-    ) -> None:
-        for name, value in zip(
-            ("empty_2", "branch_2", "vert_2", "last_2", "single_3", "first_3"),
-            (empty_2, branch_2, vert_2, last_2, single_3, first_3),
-            strict=True,
-        ):
-            object.__setattr__(self, name, value)
-
-
-ASCII = Symbols("  ", "|-", "| ", "`-", "---", "-+-")
-UTF8 = Symbols("  ", "├─", "│ ", "└─", "───", "─┬─")
-_VT_BEG, _VT_END = "\x1b(0\x0f", "\x1b(B"
-VT100 = Symbols(
-    "  ",
-    f"{_VT_BEG}tq{_VT_END}",
-    f"{_VT_BEG}x{_VT_END} ",
-    f"{_VT_BEG}mq{_VT_END}",
-    f"{_VT_BEG}qqq{_VT_END}",
-    f"{_VT_BEG}qwq{_VT_END}",
+from pidone.core.render.pstree_types import (
+    ASCII,
+    COMM_LEN,
+    NAME_MAX,
+    UNTRUNCATED_ARGS_LIMIT,
+    UTF8,
+    VT100,
+    ProcStat,
+    Symbols,
+    TreeOptions,
+    cmdline_limit,
 )
+
+__all__ = [
+    "ASCII",
+    "COMM_LEN",
+    "UNTRUNCATED_ARGS_LIMIT",
+    "UTF8",
+    "VT100",
+    "Node",
+    "ProcStat",
+    "ProcTree",
+    "Symbols",
+    "TreeOptions",
+    "cmdline_limit",
+    "escape_name",
+    "parse_args",
+    "thread_label",
+]
 
 # -C age: green below a minute, yellow below an hour, red otherwise; reset after the label.
 _AGE_COLOURS = ((60, "\x1b[32m"), (3600, "\x1b[33m"))
 _AGE_OLD = "\x1b[31m"
 _COLOUR_RESET = "\x1b[0m"
 
-_EMPTY: Mapping[int, str] = {}
 
-
-class TreeOptions(_Frozen):
-    """Rendering switches, named after pstree's options."""
-
-    __slots__ = (
-        "ages",
-        "compact",
-        "show_args",
-        "show_pgids",
-        "show_pids",
-        "symbols",
-        "truncate",
-        "uid_changes",
-        "user_names",
-        "width",
-    )
-    symbols: Symbols
-    width: int
-    truncate: bool  # off with -l
-    show_pids: bool  # -p (also turns compaction off)
-    show_pgids: bool  # -g (does NOT turn compaction off since psmisc 23.5)
-    show_args: bool  # -a
-    compact: bool  # -c turns it off
-    uid_changes: bool  # -u
-    user_names: Mapping[int, str]  # uid -> name for -u
-    ages: Mapping[int, int] | None  # pid -> age in seconds, for -C age
-
-    def __init__(
-        self,
-        *,
-        symbols: Symbols = ASCII,
-        width: int = 132,
-        truncate: bool = True,
-        show_pids: bool = False,
-        show_pgids: bool = False,
-        show_args: bool = False,
-        compact: bool = True,
-        uid_changes: bool = False,
-        user_names: Mapping[int, str] = _EMPTY,
-        ages: Mapping[int, int] | None = None,
-    ) -> None:
-        values = locals()
-        for name in self.__slots__:
-            object.__setattr__(self, name, values[name])
-
-    @property
-    def args_limit(self) -> int:
-        """How many bytes of /proc/PID/cmdline pstree reads (and so shows) with -a."""
-        return cmdline_limit(self.width, self.truncate)
-
-
-def cmdline_limit(width: int, truncate: bool) -> int:
-    """psmisc read_proc(): output width + 1 bytes, or BUFSIZ + 1 with -l."""
-    return width + 1 if truncate else UNTRUNCATED_ARGS_LIMIT
-
-
-class _Node:
-    """One process, thread or placeholder while the tree is built (internal, mutable)."""
+class Node:
+    """One process, thread or placeholder (or --units heading) of a ProcTree; mutable."""
 
     __slots__ = (
         "children",
         "cmdline",
         "fixed",
+        "heading",
         "name",
         "parent",
         "pgid",
@@ -244,20 +80,21 @@ class _Node:
 
     def __init__(self, pid: int, name: bytes, uid: int, seq: tuple[int, int, int]) -> None:
         self.pid = pid
-        self.name = name[:_NAME_MAX]
+        self.name = name[:NAME_MAX]
         self.uid = uid
         self.pgid = 0
         self.seq = seq
         self.thread = False
         self.fixed = False  # children trimmed by -s: no threads are added any more
+        self.heading = False  # a --units heading: printed as its bare name
         self.cmdline: bytes | None = None  # raw /proc/PID/cmdline bytes, when read
-        self.children: list[_Node] = []
-        self.parent: _Node | None = None
+        self.children: list[Node] = []
+        self.parent: Node | None = None
 
 
 def thread_label(comm: bytes) -> bytes:
     """`{comm}` as psmisc's THREAD_FORMAT "{%.*s}" with COMM_LEN, cut to the PROC.comm size."""
-    return (b"{" + comm[:COMM_LEN] + b"}")[:_NAME_MAX]
+    return (b"{" + comm[:COMM_LEN] + b"}")[:NAME_MAX]
 
 
 def parse_args(raw: bytes, limit: int) -> tuple[bytes, ...] | None:
@@ -317,8 +154,8 @@ class ProcTree:
 
     def __init__(self, stats: Iterable[ProcStat], root_pid: int = 1) -> None:
         self.root_pid = root_pid
-        nodes: dict[int, _Node] = {}
-        placeholders: list[_Node] = []
+        nodes: dict[int, Node] = {}
+        placeholders: list[Node] = []
         self._nodes = nodes
         self._stats: dict[int, ProcStat] = {}
         index = -1
@@ -328,9 +165,9 @@ class ProcTree:
             by_pid[pid] = st
             node = nodes.get(pid)
             if node is None:
-                node = nodes[pid] = _Node(pid, comm, uid, (index, 1, 0))
+                node = nodes[pid] = Node(pid, comm, uid, (index, 1, 0))
             else:
-                node.name = comm[:_NAME_MAX]
+                node.name = comm[:NAME_MAX]
                 node.uid = uid
                 node.seq = (index, 1, 0)
             node.pgid = pgid
@@ -338,7 +175,7 @@ class ProcTree:
                 ppid = 0
             parent = nodes.get(ppid)
             if parent is None:
-                parent = nodes[ppid] = _Node(ppid, b"?", 0, (0, 0, 0))
+                parent = nodes[ppid] = Node(ppid, b"?", 0, (0, 0, 0))
                 placeholders.append(parent)
             if pid != 0:
                 parent.children.append(node)
@@ -346,7 +183,7 @@ class ProcTree:
         self._count = index + 1
         root = nodes.get(root_pid)
         if root is None:
-            root = nodes[root_pid] = _Node(root_pid, b"?", 0, (0, 0, 0))
+            root = nodes[root_pid] = Node(root_pid, b"?", 0, (0, 0, 0))
             placeholders.append(root)
         # fix_orphans(): placeholders still without a parent go under the root, walking
         # psmisc's list, which is newest first.
@@ -424,7 +261,7 @@ class ProcTree:
         for k, (tid, own) in enumerate(threads):
             if tid == pid or tid == 0 or tid in self._nodes:
                 continue
-            child = _Node(
+            child = Node(
                 tid, thread_label(node.name if own is None else own), node.uid, (seq0, 0, k)
             )
             child.thread = True
@@ -441,7 +278,26 @@ class ProcTree:
 
     # -- rendering ---------------------------------------------------------------------------
 
-    def _sorted(self, node: _Node, by_pid: bool) -> list[_Node]:
+    def node(self, pid: int) -> Node | None:
+        """The node of a process, thread or placeholder."""
+        return self._nodes.get(pid)
+
+    def kids(self, node: Node, by_pid: bool = False) -> list[Node]:
+        """The children of `node` in output order (sorted in place)."""
+        return self._sorted(node, by_pid)
+
+    def is_process(self, node: Node) -> bool:
+        """True for nodes read from /proc/PID/stat (not threads, placeholders, headings)."""
+        return not node.thread and not node.heading and node.pid in self._stats
+
+    def render_nodes(self, tops: Sequence[Node], options: TreeOptions, by_pid: bool = False) -> str:
+        """Trees rooted at arbitrary nodes (such as --units headings), one after the other."""
+        out = _Out(options.width, options.truncate)
+        for top in tops:
+            _dump(self, top, options, by_pid, out, 0)
+        return "".join(out.parts)
+
+    def _sorted(self, node: Node, by_pid: bool) -> list[Node]:
         kids = node.children
         if len(kids) > 1:
             if by_pid:
@@ -470,70 +326,6 @@ class ProcTree:
                 out.parts.append("\n")
             _dump(self, self._nodes[pid], options, by_pid, out, uid)
         return "".join(out.parts)
-
-    def render_units(
-        self,
-        roots: Sequence[int],
-        units: Mapping[int, str],
-        options: TreeOptions,
-        by_pid: bool = False,
-    ) -> str:
-        """--units: one tree per unit (sorted by name, unowned last), processes below."""
-        forest = _unit_forest(self, roots, units, by_pid)
-        out = _Out(options.width, options.truncate)
-        for header in forest:
-            _dump(self, header, options, by_pid, out, 0)
-        return "".join(out.parts)
-
-    def to_json(
-        self,
-        roots: Sequence[int],
-        units: Mapping[int, str] | None,
-        by_pid: bool = False,
-    ) -> str:
-        """-o json: nested objects, no merging, no truncation, one document."""
-        if units is None:
-            doc: object = [
-                self._json_node(self._nodes[p], by_pid, None) for p in roots if p in self
-            ]
-        else:
-            doc = [
-                {
-                    "unit": None if header.name.decode() == NO_UNIT else header.name.decode(),
-                    "processes": [self._json_node(n, by_pid, units) for n in header.children],
-                }
-                for header in _unit_forest(self, roots, units, by_pid)
-            ]
-        import json  # only for -o json: it costs start-up time
-
-        return json.dumps(doc, ensure_ascii=False) + "\n"
-
-    def _json_node(self, node: _Node, by_pid: bool, units: Mapping[int, str] | None) -> object:
-        obj: dict[str, object] = {
-            "pid": node.pid,
-            "name": node.name.decode("utf-8", "replace"),
-            "kind": "thread"
-            if node.thread
-            else "process"
-            if node.pid in self._stats
-            else "unknown",
-            "pgid": node.pgid,
-            "uid": node.uid,
-        }
-        if node.cmdline is not None:
-            words = node.cmdline.split(b"\0")
-            if words[-1] == b"":
-                words.pop()
-            obj["cmdline"] = [w.decode("utf-8", "replace") for w in words]
-        if units is not None:
-            obj["unit"] = units.get(node.pid)
-        kids = self._sorted(node, by_pid)
-        obj["children"] = [
-            self._json_node(k, by_pid, units)
-            for k in kids
-            if units is None or k.thread or units.get(k.pid) == units.get(node.pid)
-        ]
-        return obj
 
 
 class _Out:
@@ -567,11 +359,11 @@ class _Out:
         self.x = 0
 
 
-def _signatures(tree: ProcTree, top: _Node, by_pid: bool, with_uid: bool) -> dict[int, int]:
+def _signatures(tree: ProcTree, top: Node, by_pid: bool, with_uid: bool) -> dict[int, int]:
     """Interned shape ids (name, uid with -u, child shapes in order) for psmisc tree_equal()."""
     ids: dict[object, int] = {}
     sig: dict[int, int] = {}
-    order: list[_Node] = []
+    order: list[Node] = []
     stack = [top]
     while stack:
         node = stack.pop()
@@ -588,12 +380,12 @@ def _signatures(tree: ProcTree, top: _Node, by_pid: bool, with_uid: bool) -> dic
 
 
 def _groups(
-    kids: list[_Node], sig: dict[int, int] | None, threads_only: bool
-) -> list[tuple[_Node, int]]:
+    kids: list[Node], sig: dict[int, int] | None, threads_only: bool
+) -> list[tuple[Node, int]]:
     """Merge later identical siblings into the first one: (survivor, extra copies)."""
     if sig is None or len(kids) < 2:
         return [(k, 0) for k in kids]
-    groups: list[tuple[_Node, int]] = []
+    groups: list[tuple[Node, int]] = []
     leader: dict[int, int] = {}  # shape -> index in groups
     for kid in kids:
         shape = sig[id(kid)]
@@ -616,7 +408,7 @@ def _age_colour(age: int) -> str:
 
 
 def _dump(
-    tree: ProcTree, top: _Node, opt: TreeOptions, by_pid: bool, out: _Out, prev_uid: int
+    tree: ProcTree, top: Node, opt: TreeOptions, by_pid: bool, out: _Out, prev_uid: int
 ) -> None:
     """psmisc dump_tree(), iterative so that deep chains cannot hit the recursion limit."""
     sym = opt.symbols
@@ -628,7 +420,7 @@ def _dump(
     more: list[bool] = []
     text = out.text
     # frame: node, level, rep, leaf (continues the parent's line), last, prev_uid, closing
-    stack: list[tuple[_Node, int, int, bool, bool, int, int]] = [
+    stack: list[tuple[Node, int, int, bool, bool, int, int]] = [
         (top, 0, 1, True, True, prev_uid, 0)
     ]
     while stack:
@@ -654,12 +446,13 @@ def _dump(
         swapped = argv == ()
         if swapped:
             text("(")
-        label = node.name.decode() if isinstance(node, _UnitNode) else escape_name(node.name)
+        heading = node.heading
+        label = node.name.decode() if heading else escape_name(node.name)
         text(label)
         comm_len = len(label)
         offset = out.x
         info = args_mode
-        if not isinstance(node, _UnitNode):
+        if not heading:
             if opt.show_pids:
                 text(f",{node.pid}" if info else f"({node.pid}")
                 info = True
@@ -728,56 +521,3 @@ def _dump(
                     closing + (1 if count else 0),
                 )
             )
-
-
-class _UnitNode(_Node):
-    """A unit heading in --units mode: printed as its name, never with (pid,...) suffixes."""
-
-    __slots__ = ()
-
-
-def _unit_forest(
-    tree: ProcTree, roots: Sequence[int], units: Mapping[int, str], by_pid: bool
-) -> list[_Node]:
-    """Copies of the shown processes regrouped under one heading node per unit."""
-    members: list[_Node] = []
-    stack = [tree._nodes[p] for p in roots if p in tree]
-    while stack:
-        node = stack.pop()
-        if not node.thread:
-            members.append(node)
-        stack.extend(node.children)
-    copies: dict[int, _Node] = {}
-    for node in members:
-        copy = _Node(node.pid, node.name, node.uid, node.seq)
-        copy.pgid = node.pgid
-        copy.cmdline = node.cmdline
-        copies[node.pid] = copy
-    headers: dict[str, _Node] = {}
-    for node in members:
-        copy = copies[node.pid]
-        unit = units.get(node.pid) or NO_UNIT
-        for kid in node.children:
-            if kid.thread:
-                thread = _Node(kid.pid, kid.name, kid.uid, kid.seq)
-                thread.thread = True
-                thread.pgid = kid.pgid
-                thread.parent = copy
-                copy.children.append(thread)
-        parent = node.parent
-        if (
-            parent is not None
-            and parent.pid in copies
-            and (units.get(parent.pid) or NO_UNIT) == unit
-        ):
-            holder = copies[parent.pid]
-        elif unit in headers:
-            holder = headers[unit]
-        else:
-            holder = headers[unit] = _UnitNode(0, unit.encode(), 0, (0, 0, 0))
-        copy.parent = holder
-        holder.children.append(copy)
-    named = sorted(u for u in headers if u != NO_UNIT)
-    if NO_UNIT in headers:
-        named.append(NO_UNIT)
-    return [headers[u] for u in named]
