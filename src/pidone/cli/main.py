@@ -42,14 +42,37 @@ VERBS: dict[str, str] = {
     "list-units": "pidone.cli.query:list_units_main",
     "status": "pidone.cli.query:status_main",
     "journal": "pidone.cli.journal:main",
+    "calendar": "pidone.cli.calendar:main",
     "demo": "pidone.cli.demo:main",
 }
 
 # Options that take a separate value, so that value is never mistaken for the verb.
 VALUE_OPTIONS = frozenset(
-    {"--root", "--runtime-dir", "--state-dir", "-p", "--property", "-o", "--output",
-     "-t", "--type", "--state", "-s", "--signal", "--kill-whom", "-n", "--lines",
-     "-u", "-U", "--sort", "--job-mode", "-H", "--host", "-M", "--machine"}
+    {
+        "--root",
+        "--runtime-dir",
+        "--state-dir",
+        "-p",
+        "--property",
+        "-o",
+        "--output",
+        "-t",
+        "--type",
+        "--state",
+        "-s",
+        "--signal",
+        "--kill-whom",
+        "-n",
+        "--lines",
+        "-u",
+        "-U",
+        "--sort",
+        "--job-mode",
+        "-H",
+        "--host",
+        "-M",
+        "--machine",
+    }
 )
 
 USAGE = """usage: pidone VERB [OPTIONS] [ARGS]
@@ -70,6 +93,7 @@ Manager:
   start|stop|restart|try-restart|reload|reload-or-restart|kill|reset-failed UNIT...
   is-active|is-failed|status UNIT...   list-units   daemon-reload
   journal [journalctl options]         read the journal (-u, -f, -n, -p, -g, -o ...)
+  calendar EXPR...       normalize calendar expressions, show next elapses
   demo                   run the bundled examples under a private manager
 """
 
