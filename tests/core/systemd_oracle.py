@@ -139,6 +139,11 @@ def _worker(op: str, items: list[Any]) -> list[Any]:
         for text in items:
             r = f(_b(text))
             out.append(r if r >= 0 else None)
+    elif op == "exit_status_to_string":
+        f = lib.exit_status_to_string
+        f.argtypes = [ctypes.c_int, ctypes.c_int]
+        f.restype = ctypes.c_char_p
+        out.extend(_s(f(code, classes)) for code, classes in items)
     elif op == "signal_to_string":
         f = lib.signal_to_string
         f.argtypes = [ctypes.c_int]

@@ -475,6 +475,17 @@ def test_exit_status_words_against_libsystemd():
 
 
 @pytest.mark.differential
+@needs_library
+def test_format_exit_status_against_libsystemd():
+    codes = list(range(256))
+    # exit_status_to_string() with EXIT_STATUS_LIBC|SYSTEMD (3, systemctl status) and all (15)
+    for classes, all_classes in ((3, False), (15, True)):
+        names = oracle.call("exit_status_to_string", [[c, classes] for c in codes])
+        expected = [f"{c}/{n}" if n else str(c) for c, n in zip(codes, names, strict=True)]
+        assert [format_exit_status(c, all_classes=all_classes) for c in codes] == expected
+
+
+@pytest.mark.differential
 def test_exit_status_table_against_systemd_analyze():
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")

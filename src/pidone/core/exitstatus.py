@@ -92,10 +92,16 @@ EXIT_STATUS_CLASSES: dict[int, str] = {
 _EXIT_STATUS_NUMBERS = {name: code for code, name in EXIT_STATUS_NAMES.items()}
 
 
-def format_exit_status(code: int) -> str:
-    """`1/FAILURE` as `systemctl status` prints it: names only for libc and systemd codes."""
-    if EXIT_STATUS_CLASSES.get(code) in ("libc", "systemd"):
-        return f"{code}/{EXIT_STATUS_NAMES[code]}"
+def format_exit_status(code: int, *, all_classes: bool = False) -> str:
+    """`1/FAILURE` as `systemctl status` prints it: names only for libc and systemd codes.
+
+    `all_classes=True` names LSB and BSD codes too (`2/INVALIDARGUMENT`), as the manager's
+    own log lines do.
+    """
+    if all_classes or EXIT_STATUS_CLASSES.get(code) in ("libc", "systemd"):
+        name = EXIT_STATUS_NAMES.get(code)
+        if name is not None:
+            return f"{code}/{name}"
     return str(code)
 
 
