@@ -72,7 +72,7 @@ def test_mixed_kills_the_rest_once_main_is_gone() -> None:
 
 
 def test_kill_signal_sigcont_and_sighup() -> None:
-    m, fx = _running(kill_kill_signal=2, kill_send_sighup=True)
+    _m, fx = _running(kill_kill_signal=2, kill_send_sighup=True)
     mark = len(fx.actions)
     fx.feed(ev.StopRequested(U))
     sigs = fx.of_type(act.Signal, mark)
@@ -85,7 +85,7 @@ def test_kill_signal_sigcont_and_sighup() -> None:
 
 
 def test_final_kill_signal_and_no_sigkill() -> None:
-    m, fx = _running(kill_final_kill_signal=3)
+    _m, fx = _running(kill_final_kill_signal=3)
     fx.feed(ev.StopRequested(U))
     mark = len(fx.actions)
     fx.advance(TSTOP)
@@ -109,11 +109,11 @@ def test_stop_timeout_is_result_timeout_and_failed() -> None:
 
 
 def test_restart_kill_signal_only_for_restart_stops() -> None:
-    m, fx = _running(kill_restart_kill_signal=10)
+    _m, fx = _running(kill_restart_kill_signal=10)
     mark = len(fx.actions)
     fx.feed(ev.StopRequested(U, restart=True))
     assert {a.signal for a in fx.of_type(act.Signal, mark)} == {10}
-    n, nfx = _running(kill_restart_kill_signal=10)
+    _n, nfx = _running(kill_restart_kill_signal=10)
     mark = len(nfx.actions)
     nfx.feed(ev.StopRequested(U))
     assert {a.signal for a in nfx.of_type(act.Signal, mark)} == {15}
