@@ -282,17 +282,28 @@ def _run_on_pty(argv: list[str], env: dict[str, str], cols: int) -> bytes:
     return b"".join(chunks)
 
 
-@pytest.mark.parametrize("lang", ["C", "C.UTF-8"])
-def test_terminal_width_and_drawing_on_a_pty(holder: int, lang: str) -> None:
+@pytest.mark.parametrize(
+    ("locale_env", "utf8"),
+    [
+        ({"LANG": "C"}, False),
+        ({"LANG": "C.UTF-8"}, True),
+        ({"LANG": "C.UTF-8", "LC_MESSAGES": "xx_YY"}, False),  # setlocale(LC_ALL, "") fails
+        ({"LANG": "C", "LC_CTYPE": "C.utf8"}, True),
+    ],
+)
+def test_terminal_width_and_drawing_on_a_pty(
+    holder: int, locale_env: dict[str, str], utf8: bool
+) -> None:
     assert PSTREE is not None
-    env = _env(lang, None)
+    env = {k: v for k, v in _env("C", None).items() if k != "LANG"}
+    env.update(locale_env)
     for _ in range(8):
         first = _run_on_pty([PSTREE, str(holder)], env, 57)
         ours = _run_on_pty(_pidone([str(holder)]), env, 57)
         again = _run_on_pty([PSTREE, str(holder)], env, 57)
         if first == again:
             assert ours.decode("utf-8", "replace") == first.decode("utf-8", "replace")
-            assert ("─" in first.decode("utf-8", "replace")) == (lang == "C.UTF-8")
+            assert ("─" in first.decode("utf-8", "replace")) == utf8
             return
         time.sleep(0.2)
     pytest.fail("the process table kept changing")

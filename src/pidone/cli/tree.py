@@ -222,23 +222,46 @@ def output_width() -> int:
     return cols or 132
 
 
+# glibc's categories: setlocale(LC_ALL, "") loads one locale name per category and
+# changes nothing at all when any of them fails to load (setlocale(3)).
+_CATEGORIES = (
+    "LC_CTYPE",
+    "LC_NUMERIC",
+    "LC_TIME",
+    "LC_COLLATE",
+    "LC_MONETARY",
+    "LC_MESSAGES",
+    "LC_PAPER",
+    "LC_NAME",
+    "LC_ADDRESS",
+    "LC_TELEPHONE",
+    "LC_MEASUREMENT",
+    "LC_IDENTIFICATION",
+)
+
+
 def default_symbols() -> pstree.Symbols:
     """UTF-8 drawing when stdout is a tty and the locale's codeset is UTF-8, else ASCII.
 
-    psmisc also probes the terminal for VT100 graphics, but then uses ASCII anyway.
+    pstree calls setlocale(LC_ALL, "") and then nl_langinfo(CODESET). psmisc also probes
+    the terminal for VT100 graphics, but then uses ASCII anyway.
     """
     if not os.isatty(1):
         return pstree.ASCII
     import _locale
 
     env = ptscan.read_initial_locale_env()
-    name = env.get("LC_ALL") or env.get("LC_CTYPE") or env.get("LANG") or "C"
+    names = {
+        cat: env.get("LC_ALL") or env.get(cat) or env.get("LANG") or "C" for cat in _CATEGORIES
+    }
     saved = _locale.setlocale(_locale.LC_CTYPE)
     try:
-        _locale.setlocale(_locale.LC_CTYPE, name)
+        for name in set(names.values()):
+            _locale.setlocale(_locale.LC_CTYPE, name)
+        _locale.setlocale(_locale.LC_CTYPE, names["LC_CTYPE"])
         utf8 = _locale.nl_langinfo(_locale.CODESET) == "UTF-8"
     except getattr(_locale, "Error", ValueError):  # locale.Error; absent from typeshed's _locale
-        utf8 = False
+        utf8 = False  # the whole setlocale(LC_ALL, "") fails: the C locale stays
     finally:
         _locale.setlocale(_locale.LC_CTYPE, saved)
     return pstree.UTF8 if utf8 else pstree.ASCII

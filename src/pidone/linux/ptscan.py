@@ -166,7 +166,7 @@ def find_root_pid(proc: str = PROC) -> int:
 
 
 def read_initial_locale_env() -> dict[str, str]:
-    """LC_ALL, LC_CTYPE and LANG as this process was started with.
+    """LANG, LC_ALL and every LC_* variable as this process was started with.
 
     Python's PEP 538 locale coercion rewrites LC_CTYPE in os.environ when the locale is C,
     but /proc/self/environ still holds the environment execve() was given.
@@ -179,6 +179,6 @@ def read_initial_locale_env() -> dict[str, str]:
     found: dict[str, str] = {}
     for item in raw.split(b"\0"):
         key, sep, value = item.partition(b"=")
-        if sep and key in (b"LC_ALL", b"LC_CTYPE", b"LANG"):
+        if sep and (key == b"LANG" or key.startswith(b"LC_")):
             found[key.decode()] = value.decode("utf-8", "surrogateescape")
     return found
