@@ -8,7 +8,6 @@ row matched. `-o json` prints the rows as `[{"unit_file":…,"state":…,"preset
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Sequence
@@ -85,6 +84,8 @@ def list_unit_files_main(argv: list[str]) -> int:
     entries.sort(key=lambda e: _sort_key(e.path))
     out = sys.stdout
     if opts.output.startswith("json"):
+        import json
+
         rows = [{"unit_file": e.name, "state": e.state, "preset": e.preset} for e in entries]
         if opts.output == "json-pretty":
             text = _pretty_json(rows)
@@ -104,6 +105,8 @@ def list_unit_files_main(argv: list[str]) -> int:
 
 def _pretty_json(rows: list[dict[str, str | None]]) -> str:
     """systemd's JSON_FORMAT_PRETTY: tabs, `"key" : value`."""
+    import json
+
     if not rows:
         return "[]\n"
     parts = []

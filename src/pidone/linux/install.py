@@ -12,6 +12,7 @@ import os
 import stat as st
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pidone.core.errors import Diagnostic, ValueParseError
 from pidone.core.install import (
@@ -25,10 +26,12 @@ from pidone.core.install import (
     query_preset,
 )
 from pidone.core.installplan import InstallError, Kind, Planner, Stat
-from pidone.core.specifiers import SpecifierHost, expand_specifiers
 from pidone.core.unitfile import Assignment, parse_unit_file
 from pidone.core.unitname import is_valid_unit_name
 from pidone.linux.unitpaths import UnitPaths
+
+if TYPE_CHECKING:
+    from pidone.core.specifiers import SpecifierHost
 
 _MAX_UNIT_FILE = 16 * 1024 * 1024  # bigger files are refused before reading (not a unit)
 # install.c parses "Install" and ignores the type sections silently ("-Service" ...)
@@ -153,6 +156,8 @@ class DiskFS:
             return False
 
     def _expander(self, name: str, fragment: str) -> Callable[[str], str]:
+        from pidone.core.specifiers import expand_specifiers
+
         host = self.host
         if host is None:
             from pidone.linux.hostfacts import read_specifier_host
