@@ -238,6 +238,18 @@ def test_expand_exec_argv(word, result):
     assert expand_exec_argv([word], ENV) == result
 
 
+@given(st.lists(st.text()), st.dictionaries(st.text(), st.text()))
+def test_expand_never_raises(argv, env):
+    assert all(isinstance(w, str) for w in expand_exec_argv(argv, env))
+
+
+def test_argv_for_exec_honours_colon_prefix():
+    [plain] = parse_exec_line("/bin/echo $ONE $$")
+    [colon] = parse_exec_line(":/bin/echo $ONE $$")
+    assert plain.argv_for_exec(ENV) == ["/bin/echo", "one", "$"]
+    assert colon.argv_for_exec(ENV) == ["/bin/echo", "$ONE", "$$"]
+
+
 def test_expand_whole_argv():
     assert expand_exec_argv(["/bin/sh", "-c", "echo $ONE ${ONE} $$"], ENV) == [
         "/bin/sh", "-c", "echo $ONE one $",

@@ -29,6 +29,7 @@ from pidone.core.specifiers import SpecifierError
 from pidone.core.words import extract_word_and_warn, split_words, split_words_relaxed
 
 __all__ = [
+    "DEFAULT_EXEC_SEARCH_PATH",
     "ExecCommand",
     "ExecLineError",
     "env_assignment_is_valid",
@@ -61,6 +62,16 @@ class ExecLineError(ValueParseError):
 
 _CLD_CODES = {1: "exited", 2: "killed", 3: "dumped", 4: "trapped", 5: "stopped", 6: "continued"}
 PATH_MAX = 4096
+# Where a bare executable name is looked up (systemd 252 without ExecSearchPath=; spec 02
+# §2.1). The lookup itself reads the filesystem, so it belongs to `linux`.
+DEFAULT_EXEC_SEARCH_PATH = (
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+)
 NAME_MAX = 255
 
 
@@ -77,6 +88,12 @@ class ExecCommand:
     ambient_fallback: bool = False  # "!!"
     source_path: str = ""
     source_line: int = 0
+
+    def argv_for_exec(self, env: Mapping[str, str]) -> list[str]:
+        """argv after exec-time `$VAR` expansion, or unchanged with the `:` prefix."""
+        if self.no_env_expand:
+            return list(self.argv)
+        return expand_exec_argv(self.argv, env)
 
     def flag_names(self) -> list[str]:
         """Flags as `ExecStartEx=` names them (exec_command_flags_to_strv())."""
