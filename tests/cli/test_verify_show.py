@@ -1,0 +1,143 @@
+"""`pidone verify` and `pidone show` end to end, and verify against systemd-analyze verify."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pidone.cli import show, verify
+
+UNITS = Path(__file__).parent.parent / "core" / "data" / "units"
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+
+
+def _verify(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    rc = verify.main(list(args))
+    out, err = capfd.readouterr()
+    assert out == ""  # like systemd-analyze, everything goes to stderr
+    return rc, err
+
+
+def test_verify_warnings_only_exit_0(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "w.service"
+    f.write_text("[Unit]\nFoo=1\n[Service]\nExecStart=/bin/true\nPrivateTmp=yes\n")
+    rc, err = _verify(capfd, str(f))
+    assert rc == 0
+    assert err.splitlines() == [
+        f"{f}:2: Unknown key 'Foo' in section [Unit], ignoring.",
+        f"{f}:5: PrivateTmp= is not enforced by pidone.",
+    ]
+
+
+def test_verify_bad_setting_and_missing_executable_exit_1(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "b.service"
+    bad.write_text("[Service]\nType=oneshot\nRestart=always\nExecStart=/bin/true\n")
+    rc, err = _verify(capfd, str(bad))
+    assert rc == 1
+    assert err.splitlines()[-1] == "Unit b.service has a bad unit file setting."
+    missing = tmp_path / "m.service"
+    missing.write_text("[Service]\nExecStart=/nonexistent/bin/x\nExecStop=-/nonexistent/y\n")
+    rc, err = _verify(capfd, str(missing))
+    assert rc == 1
+    assert err.splitlines() == [
+        "m.service: Command /nonexistent/bin/x is not executable: No such file or directory"
+    ]
+
+
+def test_verify_bad_input_is_one_line_not_a_traceback(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    garbage = tmp_path / "g.service"
+    garbage.write_bytes(b"[Service]\nExecStart=/bin/true \xff\xfe\nUser=\x00\x01\n[Unit\n")
+    rc, err = _verify(capfd, str(garbage))
+    assert rc == 1
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[0].startswith(str(garbage))
+    rc, err = _verify(capfd, str(tmp_path / "not-a-unit.txt"))
+    assert rc == 1
+    assert "Traceback" not in err
+
+
+def test_show_offline_with_root(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    etc = tmp_path / "etc/systemd/system"
+    etc.mkdir(parents=True)
+    (etc / "demo.service").write_text(
+        "[Unit]\nDescription=demo %n\n[Service]\nExecStart=/bin/sleep 5\n"
+        "[Install]\nWantedBy=multi-user.target\n"
+    )
+    rc = show.main(["--root", str(tmp_path), "demo", "-p", "Id,Description,FragmentPath"])
+    out, _ = capfd.readouterr()
+    assert rc == 0
+    assert out.splitlines() == [
+        "Id=demo.service",
+        "Description=demo demo.service",
+        "FragmentPath=/etc/systemd/system/demo.service",
+    ]
+    rc = show.main(["--root", str(tmp_path), "-P", "UnitFileState", "demo.service", "x.service"])
+    out, _ = capfd.readouterr()
+    assert out == "disabled\n\n\n"  # x.service is not found: its state is empty
+    show.main(["--root", str(tmp_path), "-p", "LoadState", "--property=SubState", "x.service"])
+    out, _ = capfd.readouterr()
+    assert out.splitlines() == ["LoadState=not-found", "SubState=dead"]
+    assert show.main(["--bogus"]) == 2
+
+
+# --- differential: the same files through systemd-analyze verify -----------------------------
+
+GENERATED = [
+    "[Service]\nExecStart=/bin/true\nType=forkin\n",
+    "[Service]\nExecStart=/bin/true\nRestartSec=5S\nTimeoutSec=1h30\n",
+    "[Service]\nExecStart=/bin/true\nKillMode=\nKillSignal=\nUMask=8\n",
+    '[Service]\nExecStart=/bin/true\nEnvironment=1A=x B=%Z "C=ok"\n',
+    "[Unit]\nAfter=x y.service\nDocumentation=nope man:x(1)\n[Service]\nExecStart=/bin/true\n",
+    "[Service]\nExecStart=/bin/true\nLimitNOFILE=10:5\nLimitCPU=abc\nNice=50\n",
+    "[Service]\nExecStart=/bin/true\nPassEnvironment=1X OK\nUnsetEnvironment=9\n",
+    '[Service]\nExecStart=/bin/echo "unbalanced\n',
+    "[Service]\nExecStart=-/bin/echo \\q\nWorkingDirectory=-rel\n",
+    "[Service]\nExecStart=/bin/true\nDynamicUser=maybe\n",
+    "[Service]\nType=notify\nExecStart=/bin/true\nNotifyAccess=\nExitType=x\n",
+    "[Unit]\nConditionPathExists=rel\nAssertPathIsDirectory=|!/x\n[Service]\nExecStart=/bin/true\n",
+    "[Service]\nExecStart=/bin/true\nStandardOutput=file:rel\nStandardInput=bogus\n",
+    "[Service]\nExecStart=/bin/true\nRuntimeDirectory=../x ok\nStateDirectoryMode=9\n",
+    "[Socket]\n[Service]\nExecStart=/bin/true\n[X-Foo]\nA=b\n[Bar]\nA=b\n",
+    "[Unit]\nDescription=x\n",
+    "[Service]\nType=oneshot\nExecStart=/bin/true\nRuntimeMaxSec=5\n",
+]
+
+
+def _normalize(text: str, directory: Path) -> list[str]:
+    return [line.replace(str(directory), "DIR") for line in text.splitlines()]
+
+
+@pytest.mark.differential
+@pytest.mark.parametrize(
+    "case",
+    [p.name for p in sorted(UNITS.iterdir()) if not p.name.endswith(".conf")]
+    + [f"generated-{i}.service" for i in range(len(GENERATED))],
+)
+def test_verify_matches_systemd_analyze(
+    case: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if SYSTEMD_ANALYZE is None:
+        pytest.skip("systemd-analyze is not installed")
+    target = tmp_path / case
+    if case.startswith("generated-"):
+        target.write_text(GENERATED[int(case.split("-")[1].split(".")[0])])
+    else:
+        shutil.copy(UNITS / case, target)
+    theirs = subprocess.run(
+        [SYSTEMD_ANALYZE, "verify", "--man=no", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    rc = verify.main(["--no-not-enforced", str(target)])
+    _, ours = capfd.readouterr()
+    assert _normalize(ours, tmp_path) == _normalize(theirs.stderr + theirs.stdout, tmp_path)
+    assert rc == theirs.returncode
