@@ -34,13 +34,14 @@ import contextlib
 import errno
 import fcntl
 import grp
+import importlib
 import os
 import pwd
 import resource
 import signal
 import stat
 import termios
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from pidone.core.environment import EXEC_SEARCH_PATH, SELF_PID, UserRecord
@@ -48,6 +49,7 @@ from pidone.core.execline import ExecCommand
 from pidone.core.exitstatus import EXIT_STATUS_NAMES
 from pidone.core.model import ExecContext
 from pidone.core.values import RLIM_INFINITY
+from pidone.linux import fastspawn
 from pidone.linux.reaper import open_pidfd
 
 EXIT_CHDIR = 200
@@ -67,7 +69,12 @@ EXIT_STDERR = 222
 EXIT_EXCEPTION = 255
 
 _MAX_FD = 0x7FFFFFFF
-_ALL_SIGNALS = frozenset(signal.valid_signals())
+_ALL_SIGNALS = frozenset(int(s) for s in signal.valid_signals())
+# The signal module wraps every mask and handler it returns in enums, which costs about
+# a millisecond per spawn; the C functions underneath return plain ints.
+_signal_c = importlib.import_module("_signal")
+_sigmask: Callable[[int, Iterable[int]], set[int]] = _signal_c.pthread_sigmask
+_getsignal: Callable[[int], object] = _signal_c.getsignal
 _RESETTABLE = tuple(
     s for s in range(1, signal.NSIG) if s not in (signal.SIGKILL, signal.SIGSTOP, 32, 33)
 )
@@ -107,6 +114,7 @@ class SpawnRequest:
     stderr_fd: int = -1
     pass_fds: tuple[int, ...] = ()  # become 3, 4, ... (LISTEN_FDS)
     expand_argv: bool = True  # $VAR expansion (ExecCommand `:` turns it off too)
+    fast: bool = True  # allow the posix_spawn path when the settings permit (linux.fastspawn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +123,8 @@ class Spawned:
 
     pid: int
     pidfd: int | None
-    status_fd: int  # read end: EOF = exec succeeded; 8 bytes = failure (read_spawn_failure)
+    status_fd: int  # read end: EOF = exec succeeded; 8 bytes = failure (read_spawn_failure);
+    # -1 when exec is already known to have succeeded (the posix_spawn path)
     argv: tuple[str, ...]
     path: str
 
@@ -418,7 +427,7 @@ def _build_plan(
         res = _LIMIT_RESOURCES.get(name.removeprefix("Limit"))
         if res is not None:
             limits.append((res, _rlim(soft), _rlim(hard)))
-    reset = tuple(s for s in _RESETTABLE if signal.getsignal(s) not in (signal.SIG_DFL, None))
+    reset = tuple(s for s in _RESETTABLE if _getsignal(s) not in (signal.SIG_DFL, None))
     privileged = cmd.full_privileges or cmd.no_setuid
     return _Plan(
         path=os.fsencode(path),
@@ -560,7 +569,7 @@ def _child(plan: _Plan, err_w: int) -> None:
             pid = b"%d" % os.getpid()
             for key in plan.self_pid_keys:
                 env[key] = pid
-        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        _sigmask(signal.SIG_SETMASK, ())
         os.execve(plan.path, plan.argv, env)
     except OSError as exc:
         _fail(err, status, exc.errno or errno.EIO)
@@ -613,20 +622,28 @@ def spawn(req: SpawnRequest) -> Spawned:
         if req.context.standard_input == "data":
             data_fd = _memfd_with(req.context.standard_input_data)
         plan = _build_plan(req, identity, argv, err_w, cgroup_fd, data_fd)
-        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
-        try:
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - the child never returns
-                _child(plan, err_w)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        pid = 0
+        if req.fast and fastspawn.eligible(plan, _getsignal(signal.SIGPIPE) == signal.SIG_IGN):
+            with contextlib.suppress(OSError):  # exec failed: the fork path reports it
+                pid = fastspawn.posix_spawn_plan(plan)
+                os.close(err_r)
+                err_r = -1
+        if not pid:
+            old_mask = _sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
+            try:
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child never returns
+                    _child(plan, err_w)
+            finally:
+                _sigmask(signal.SIG_SETMASK, old_mask)
         # Both sides join the cgroup (systemd exec_spawn()): the child so that no code of
         # the service runs outside it, the parent so that it is in there when we return.
         if cgroup_fd >= 0:
             with contextlib.suppress(OSError):  # ESRCH: already gone
                 os.write(cgroup_fd, b"%d" % pid)
     except BaseException:
-        os.close(err_r)
+        if err_r >= 0:
+            os.close(err_r)
         raise
     finally:
         os.close(err_w)
@@ -644,9 +661,11 @@ def spawn(req: SpawnRequest) -> Spawned:
 def read_spawn_failure(spawned: Spawned, *, close: bool = True) -> SpawnFailure | None:
     """Read the status pipe (blocks until exec or failure unless the fd is non-blocking).
 
-    None means execve succeeded (EOF). Raises BlockingIOError on a non-blocking fd whose
-    child has not got that far yet.
+    None means execve succeeded (EOF, or status_fd -1). Raises BlockingIOError on a
+    non-blocking fd whose child has not got that far yet.
     """
+    if spawned.status_fd < 0:
+        return None
     try:
         data = b""
         while len(data) < 8:
