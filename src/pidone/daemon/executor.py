@@ -1,0 +1,588 @@
+"""LinuxExecutor: carries out the core's actions through linux.* and feeds the answers back.
+
+The contract is the one stated in core/actions.py; how this module keeps it:
+
+1. `submit(event)` queues an event; `_drain()` hands events to the brain (the manager) one
+   at a time. The answers of one action list (Spawned, PidFileRead, ...) are collected
+   while the list is carried out and put at the *front* of the queue, so they reach the
+   brain before anything else. `submit()` called from inside a callback only queues: the
+   brain is never re-entered.
+2. Time is CLOCK_MONOTONIC in microseconds, read once per event (`time.monotonic_ns()`);
+   ArmTimer deadlines become loop timers on the same clock.
+3. Kernel happenings become events here and nowhere else: a reaped child -> ProcessExited
+   (with `unit_empty` when the tracker finds the unit empty), cgroup.events or a /proc
+   rescan -> UnitProcessesGone (re-checked just before it is fed), a notify datagram ->
+   NotifyReceived, a Type=exec status pipe -> ExecSucceeded/ExecFailed.
+4. Service stdout/stderr with StandardOutput=journal (the default) go through one pipe per
+   spawned process into the LogCollector, which stores them with the process's fields.
+5. Replies to clients (JobQueued, JobFinished, RequestFailed, RequestDone) go to
+   `on_reply`, which daemon/verbs.py sets to answer the waiting control-socket calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import pwd
+import shutil
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pidone.core import actions as act
+from pidone.core import events as ev
+from pidone.core.environ import parse_environment_file
+from pidone.core.environment import (
+    DirectoryBases,
+    EnvironmentInputs,
+    ManagerVariables,
+    directory_variables,
+    resolve_pid_file_path,
+)
+from pidone.core.model import ExecContext, Unit
+from pidone.core.notify import NotifyMessage
+from pidone.daemon.children import ChildWatcher
+from pidone.daemon.logpipes import LogCollector, StreamSource
+from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
+from pidone.linux import conditions, spawn
+from pidone.linux.notify import NotifySocket
+from pidone.linux.pidfile import (
+    PidFileError,
+    accepted_foreign_message,
+    check_main_pid,
+    read_pid_file,
+    remove_pid_file,
+)
+from pidone.linux.reaper import ChildExit, open_pidfd
+from pidone.linux.tracking import ProcessGroupTracker
+
+_JOURNAL_OUTPUTS = ("journal", "journal+console", "kmsg", "kmsg+console", "syslog")
+Reply = act.JobQueued | act.JobFinished | act.RequestFailed | act.RequestDone
+
+
+class Brain(Protocol):
+    """The pure side: core.manager.Manager (or a ServiceMachine in tests)."""
+
+    def handle(self, event: object, now_usec: int) -> list[act.Action]: ...
+
+
+class TrackerWithEvents(ProcessGroupTracker, Protocol):
+    def drain_events(self) -> list[tuple[str, bool]]: ...
+
+
+def now_usec() -> int:
+    """CLOCK_MONOTONIC in microseconds (the core's clock)."""
+    return time.monotonic_ns() // 1000
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            return f.read().rstrip(b"\n").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _ppid(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return 0
+    fields = data[data.rfind(b")") + 2 :].split()
+    return int(fields[1]) if len(fields) > 1 else 0
+
+
+def notify_fields(msg: NotifyMessage) -> tuple[tuple[str, str], ...]:
+    """NotifyMessage -> the KEY=VALUE pairs the service machine reads (validated values)."""
+    out: list[tuple[str, str]] = []
+    for flag, key in (
+        (msg.ready, "READY"),
+        (msg.reloading, "RELOADING"),
+        (msg.stopping, "STOPPING"),
+    ):
+        if flag:
+            out.append((key, "1"))
+    if msg.status is not None:
+        out.append(("STATUS", msg.status))
+    if msg.errno is not None:
+        out.append(("ERRNO", str(msg.errno)))
+    if msg.main_pid is not None:
+        out.append(("MAINPID", str(msg.main_pid)))
+    if msg.extend_timeout_usec is not None:
+        out.append(("EXTEND_TIMEOUT_USEC", str(msg.extend_timeout_usec)))
+    if msg.watchdog:
+        out.append(("WATCHDOG", "1"))
+    if msg.watchdog_trigger:
+        out.append(("WATCHDOG", "trigger"))
+    if msg.watchdog_usec is not None:
+        out.append(("WATCHDOG_USEC", str(msg.watchdog_usec)))
+    return tuple(out)
+
+
+@dataclass(slots=True)
+class ProcInfo:
+    """What the executor remembers of a process it spawned."""
+
+    unit: str
+    role: str
+    argv: tuple[str, ...]
+
+
+class LinuxExecutor:
+    """Owns the kernel side of supervision for one daemon (see the module docstring)."""
+
+    def __init__(
+        self,
+        loop: EventLoop,
+        tracker: TrackerWithEvents,
+        logs: LogCollector,
+        unit_of: Callable[[str], Unit | None],
+        *,
+        notify_path: str = "",
+        directory_bases: DirectoryBases | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.loop = loop
+        self.tracker = tracker
+        self.logs = logs
+        self.unit_of = unit_of
+        self.brain: Brain | None = None
+        self.on_reply: Callable[[Reply], None] = lambda reply: None
+        self.on_state: Callable[[act.StateChanged], None] = lambda change: None
+        self.notify_path = notify_path
+        self.bases = directory_bases or DirectoryBases()
+        self.environ = dict(os.environ if environ is None else environ)
+        self.processes: dict[int, ProcInfo] = {}
+        self._queue: deque[object] = deque()
+        self._busy = False
+        self._timers: dict[str, TimerHandle] = {}
+        self._foreign: dict[int, tuple[str, ProcessWatch | None]] = {}
+        self._status_fds: dict[int, tuple[str, int, bool, spawn.Spawned]] = {}
+        self._notify: NotifySocket | None = None
+        self.children = ChildWatcher(loop, self._on_child_exit)
+        fd = tracker.fileno()
+        if fd is not None:
+            loop.add_reader(fd, self._on_tracker_events)
+        if notify_path:
+            self._notify = NotifySocket(notify_path)
+            loop.add_reader(self._notify.fileno(), self._on_notify)
+
+    # --- feeding the brain ---------------------------------------------------------------
+
+    def submit(self, event: object) -> None:
+        """Queue `event` for the brain and run the queue unless already running."""
+        self._queue.append(event)
+        if not self._busy:
+            self._drain()
+
+    def _drain(self) -> None:
+        assert self.brain is not None, "LinuxExecutor.brain is not set"
+        self._busy = True
+        try:
+            while self._queue:
+                event = self._queue.popleft()
+                actions = self.brain.handle(event, now_usec())
+                answers: list[object] = []
+                for action in actions:
+                    self._carry(action, answers)
+                self._queue.extendleft(reversed(answers))
+        finally:
+            self._busy = False
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _carry(self, a: act.Action, answers: list[object]) -> None:
+        match a:
+            case act.Spawn():
+                answers.extend(self._spawn(a))
+            case act.Signal():
+                self._signal(a)
+            case act.ArmTimer():
+                self._arm(a)
+            case act.CancelTimer():
+                handle = self._timers.pop(a.token, None)
+                if handle is not None:
+                    handle.cancel()
+            case act.WatchPid():
+                self._watch_pid(a.unit, a.pid)
+            case act.ReadPidFile():
+                answers.append(self._read_pid_file(a))
+            case act.GuessMainPid():
+                answers.append(ev.MainPidGuessed(a.unit, self._guess_main_pid(a)))
+            case act.CheckConditions():
+                answers.append(self._check_conditions(a.unit))
+            case act.CreateDirectories():
+                self._create_directories(a.unit)
+            case act.RemoveDirectories():
+                self._remove_directories(a.unit)
+            case act.RemovePidFile():
+                with contextlib.suppress(OSError):
+                    remove_pid_file(resolve_pid_file_path(a.path, self.bases.runtime))
+            case act.WarnLeftoverProcesses():
+                for pid in self.tracker.pids(a.unit):
+                    for line in act.format_leftover_message(a.unit, pid, _comm(pid), a.when):
+                        self.logs.manager_record(a.unit, line, act.LOG_WARNING)
+            case act.Log():
+                extra = dict(a.fields)
+                if a.message_id:
+                    extra["MESSAGE_ID"] = a.message_id
+                self.logs.manager_record(a.unit, a.message, a.priority, extra or None)
+            case act.StateChanged():
+                self._state_changed(a)
+            case act.JobQueued() | act.JobFinished() | act.RequestFailed() | act.RequestDone():
+                self.on_reply(a)
+            case _:
+                pass  # RestartJobWanted / StartRefused are consumed by the manager
+
+    # Spawn -------------------------------------------------------------------------------
+
+    def _environment(
+        self, unit: Unit, ctx: ExecContext, a: act.Spawn, user: spawn.Identity
+    ) -> dict[str, str]:
+        env = dict(a.env)
+        files: list[tuple[tuple[str, str], ...]] = []
+        for path, optional in ctx.environment_files:
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError as exc:
+                if optional:
+                    continue
+                raise OSError(
+                    exc.errno, f"Failed to load environment files: {exc.strerror}"
+                ) from None
+            pairs, _problems = parse_environment_file(data, path)
+            files.append(tuple(pairs))
+        variables = ManagerVariables(
+            invocation_id=env.get("INVOCATION_ID", ""),
+            notify_socket=self.notify_path if a.notify_socket else "",
+            main_pid=int(env.get("MAINPID", "0") or 0),
+            pid_file=resolve_pid_file_path(env.get("PIDFILE", ""), self.bases.runtime),
+            service_result=env.get("SERVICE_RESULT", ""),
+            exit_code=env.get("EXIT_CODE", ""),
+            exit_status=env.get("EXIT_STATUS", ""),
+            watchdog_usec=int(env.get("WATCHDOG_USEC", "0") or 0),
+            user=user.user,
+            directories=directory_variables(ctx, self.bases),
+        )
+        from pidone.core.environment import build_environment
+
+        return build_environment(
+            ctx,
+            EnvironmentInputs(
+                manager_environ=self.environ, variables=variables, environment_files=tuple(files)
+            ),
+        )
+
+    def _spawn(self, a: act.Spawn) -> list[object]:
+        unit = self.unit_of(a.unit)
+        if unit is None or unit.service is None:
+            return [ev.SpawnFailed(a.unit, a.token, "No such unit")]
+        ctx = unit.service.exec
+        read_fd = write_fd = -1
+        try:
+            identity = spawn.resolve_identity(ctx)
+            environment = self._environment(unit, ctx, a, identity)
+            self.tracker.create(a.unit, environment.get("INVOCATION_ID", ""))
+            journal_out = ctx.standard_output in _JOURNAL_OUTPUTS
+            journal_err = ctx.standard_error in _JOURNAL_OUTPUTS or (
+                ctx.standard_error == "inherit" and journal_out
+            )
+            if journal_out or journal_err:
+                read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+            child = spawn.spawn(
+                spawn.SpawnRequest(
+                    command=a.command,
+                    context=ctx,
+                    environment=environment,
+                    identity=identity,
+                    cgroup=self.tracker.spawn_cgroup(a.unit),
+                    stdout_fd=write_fd if journal_out else -1,
+                    stderr_fd=write_fd if journal_err else -1,
+                )
+            )
+        except (OSError, spawn.SpawnSetupError) as exc:
+            for fd in (read_fd, write_fd):
+                if fd >= 0:
+                    os.close(fd)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.logs.manager_record(
+                a.unit, f"{a.unit}: Failed to spawn '{a.role}' task: {reason}", 3
+            )
+            return [ev.SpawnFailed(a.unit, a.token, reason)]
+        pid = child.pid
+        self.processes[pid] = ProcInfo(a.unit, a.role, child.argv)
+        with contextlib.suppress(OSError):
+            self.tracker.attach(a.unit, pid)
+        self.children.watch(pid, child.pidfd)
+        if write_fd >= 0:
+            os.close(write_fd)
+            ident = ctx.syslog_identifier or os.path.basename(child.path)
+            uid = identity.uid if identity.uid >= 0 else os.getuid()
+            gid = identity.gid if identity.gid >= 0 else os.getgid()
+            self.logs.add_stream(
+                read_fd,
+                StreamSource(
+                    unit=a.unit,
+                    identifier=ident,
+                    pid=pid,
+                    uid=uid,
+                    gid=gid,
+                    invocation_id=environment.get("INVOCATION_ID", ""),
+                    level_prefix=ctx.syslog_level_prefix,
+                    default_priority=ctx.syslog_level,
+                    max_level=ctx.log_level_max if ctx.log_level_max >= 0 else 7,
+                    facility=ctx.syslog_facility,
+                    console=ctx.standard_output.endswith("+console"),
+                ),
+            )
+        self._status_fds[child.status_fd] = (a.unit, pid, a.report_exec, child)
+        os.set_blocking(child.status_fd, False)
+        self.loop.add_reader(child.status_fd, lambda: self._on_status(child.status_fd))
+        return [ev.Spawned(a.unit, a.token, pid)]
+
+    def _on_status(self, fd: int) -> None:
+        """The child's CLOEXEC status pipe: EOF = exec succeeded, 8 bytes = a 2xx failure."""
+        entry = self._status_fds.get(fd)
+        if entry is None:
+            return
+        unit, pid, report, child = entry
+        try:
+            failure = spawn.read_spawn_failure(child, close=False)
+        except BlockingIOError:
+            return
+        self.loop.remove_reader(fd)
+        del self._status_fds[fd]
+        os.close(fd)
+        if failure is not None:
+            self.logs.manager_record(unit, f"{unit}: {failure.message}", act.LOG_ERR)
+        if report:
+            if failure is None:
+                self.submit(ev.ExecSucceeded(unit, pid))
+            else:
+                self.submit(ev.ExecFailed(unit, pid, failure.status))
+
+    # Signals ------------------------------------------------------------------------------
+
+    def _send(self, unit: str, pid: int, sig: int, log_kill: bool) -> None:
+        if log_kill:
+            message = act.format_kill_message(unit, pid, _comm(pid), sig)
+            self.logs.manager_record(unit, message, act.LOG_NOTICE)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+    def _signal(self, a: act.Signal) -> None:
+        if a.target == "pid":
+            if a.pid > 0:
+                self._send(a.unit, a.pid, a.signal, a.log_kill)
+                if a.sigcont and a.signal not in (signal.SIGCONT, signal.SIGKILL):
+                    self._send(a.unit, a.pid, signal.SIGCONT, False)
+            return
+        if a.log_kill:
+            for pid in self.tracker.pids(a.unit):
+                if pid not in a.exclude:
+                    message = act.format_kill_message(a.unit, pid, _comm(pid), a.signal)
+                    self.logs.manager_record(a.unit, message, act.LOG_NOTICE)
+        with contextlib.suppress(OSError):
+            self.tracker.kill(a.unit, a.signal, exclude=a.exclude)
+            if a.sigcont and a.signal not in (signal.SIGCONT, signal.SIGKILL):
+                self.tracker.kill(a.unit, signal.SIGCONT, exclude=a.exclude)
+
+    # Timers -------------------------------------------------------------------------------
+
+    def _arm(self, a: act.ArmTimer) -> None:
+        old = self._timers.pop(a.token, None)
+        if old is not None:
+            old.cancel()
+
+        def fire(token: str = a.token) -> None:
+            self._timers.pop(token, None)
+            self.submit(ev.TimerFired(token))
+
+        self._timers[a.token] = self.loop.call_at(a.deadline_usec / 1e6, fire)
+
+    # Processes that are not our children ---------------------------------------------------
+
+    def _watch_pid(self, unit: str, pid: int) -> None:
+        if pid in self.processes or pid in self._foreign or pid == os.getpid():
+            return
+        if _ppid(pid) == os.getpid():
+            # Re-parented to us (subreaper / PID 1): the reaper reports its exit.
+            self.processes[pid] = ProcInfo(unit, "start", ())
+            return
+        try:
+            pidfd = open_pidfd(pid)
+        except OSError:
+            self.submit(ev.ProcessExited(pid, 0, 0, False, self.tracker.is_empty(unit)))
+            return
+
+        def gone(pid: int = pid, unit: str = unit) -> None:
+            entry = self._foreign.pop(pid, None)
+            if entry is not None and entry[1] is not None:
+                entry[1].cancel()
+            # Not our child: no exit status can be had (systemd reports it as exited 0).
+            self.submit(ev.ProcessExited(pid, 0, 0, False, self.tracker.is_empty(unit)))
+
+        self._foreign[pid] = (unit, self.loop.watch_process(pid, gone, pidfd))
+
+    def _on_child_exit(self, child: ChildExit, watched: bool) -> None:
+        info = self.processes.pop(child.pid, None)
+        unit = info.unit if info is not None else ""
+        if info is None:
+            foreign = self._foreign.pop(child.pid, None)  # a watched PID that became ours
+            if foreign is not None:
+                if foreign[1] is not None:
+                    foreign[1].cancel()
+                unit = foreign[0]
+        if self.tracker.kind == "proc":
+            self._on_tracker_events()
+        if unit:
+            empty = self.tracker.is_empty(unit)
+            self.submit(
+                ev.ProcessExited(
+                    child.pid, child.exit_code or 0, child.signal or 0, child.core_dumped, empty
+                )
+            )
+
+    def _on_tracker_events(self) -> None:
+        for unit, populated in self.tracker.drain_events():
+            if not populated:
+                self.loop.call_soon(functools.partial(self._maybe_gone, unit))
+
+    def _maybe_gone(self, unit: str) -> None:
+        if self.tracker.is_empty(unit):  # re-checked: a Spawn may have come in between
+            self.submit(ev.UnitProcessesGone(unit))
+
+    # PID files and guesses -----------------------------------------------------------------
+
+    def _read_pid_file(self, a: act.ReadPidFile) -> ev.PidFileRead:
+        path = resolve_pid_file_path(a.path, self.bases.runtime)
+        try:
+            found = read_pid_file(path)
+        except FileNotFoundError:
+            return ev.PidFileRead(a.unit, None, "No such file or directory")
+        except PidFileError as exc:
+            self.logs.manager_record(a.unit, f"{a.unit}: {exc}", act.LOG_WARNING)
+            return ev.PidFileRead(a.unit, None, "Invalid argument")
+        except OSError as exc:
+            return ev.PidFileRead(a.unit, None, exc.strerror or str(exc))
+        belongs = self.tracker.unit_of(found.pid) == a.unit
+        refusal = check_main_pid(found, belongs_to_unit=belongs)
+        if refusal is not None:
+            self.logs.manager_record(a.unit, f"{a.unit}: {refusal}", act.LOG_WARNING)
+            return ev.PidFileRead(a.unit, None, "Permission denied")
+        if not belongs:
+            self.logs.manager_record(
+                a.unit, f"{a.unit}: {accepted_foreign_message(found.pid)}", act.LOG_WARNING
+            )
+        return ev.PidFileRead(a.unit, found.pid)
+
+    def _guess_main_pid(self, a: act.GuessMainPid) -> int | None:
+        """cgroup_get_main_pid() in spirit: the one process of the unit whose parent is us."""
+        me = os.getpid()
+        candidates = [p for p in self.tracker.pids(a.unit) if p not in a.exclude]
+        ours = [p for p in candidates if _ppid(p) == me]
+        if len(ours) == 1:
+            return ours[0]
+        if len(candidates) == 1:
+            return candidates[0]
+        return None
+
+    def _check_conditions(self, name: str) -> ev.ConditionsEvaluated:
+        unit = self.unit_of(name)
+        if unit is None:
+            return ev.ConditionsEvaluated(name, True)
+        verdict = conditions.evaluate(unit.unit.conditions, unit.unit.asserts)
+        for warning in verdict.warnings:
+            self.logs.manager_record(name, f"{name}: {warning}", act.LOG_WARNING)
+        return ev.ConditionsEvaluated(name, verdict.ok, verdict.failed, verdict.assert_failed)
+
+    # RuntimeDirectory= and friends (spec 02 §6) ---------------------------------------------
+
+    def _directory_table(self, ctx: ExecContext) -> list[tuple[str, list[str], int]]:
+        b = self.bases
+        return [
+            (b.runtime, ctx.runtime_directory, ctx.runtime_directory_mode),
+            (b.state, ctx.state_directory, ctx.state_directory_mode),
+            (b.cache, ctx.cache_directory, ctx.cache_directory_mode),
+            (b.logs, ctx.logs_directory, ctx.logs_directory_mode),
+            (b.configuration, ctx.configuration_directory, ctx.configuration_directory_mode),
+        ]
+
+    def _create_directories(self, name: str) -> None:
+        unit = self.unit_of(name)
+        if unit is None or unit.service is None:
+            return
+        ctx = unit.service.exec
+        uid = gid = -1
+        if ctx.user:
+            with contextlib.suppress(KeyError):
+                entry = pwd.getpwnam(ctx.user) if not ctx.user.isdigit() else None
+                uid = entry.pw_uid if entry else int(ctx.user)
+                gid = entry.pw_gid if entry else uid
+        for base, entries, mode in self._directory_table(ctx):
+            for item in entries:
+                path = os.path.join(base, item.split(":", 1)[0].strip("/"))
+                try:
+                    os.makedirs(path, exist_ok=True)
+                    os.chmod(path, mode)
+                    if uid >= 0:
+                        os.chown(path, uid, gid)
+                except OSError as exc:
+                    self.logs.manager_record(
+                        name, f"{name}: Failed to set up directory {path}: {exc.strerror}", 3
+                    )
+
+    def _remove_directories(self, name: str) -> None:
+        unit = self.unit_of(name)
+        if unit is None or unit.service is None:
+            return
+        ctx = unit.service.exec
+        if ctx.runtime_directory_preserve == "yes":
+            return
+        for item in ctx.runtime_directory:
+            path = os.path.join(self.bases.runtime, item.split(":", 1)[0].strip("/"))
+            shutil.rmtree(path, ignore_errors=True)
+
+    # State bookkeeping ---------------------------------------------------------------------
+
+    def _state_changed(self, a: act.StateChanged) -> None:
+        if a.new_active in ("inactive", "failed") and self.tracker.is_empty(a.unit):
+            with contextlib.suppress(OSError):
+                self.tracker.remove(a.unit)
+        self.on_state(a)
+
+    # Notify socket -------------------------------------------------------------------------
+
+    def _on_notify(self) -> None:
+        assert self._notify is not None
+        for dgram in self._notify.receive_all():
+            for fd in dgram.fds:  # no fd store yet: never keep what we cannot hand back
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            fields = notify_fields(dgram.message)
+            if not fields:
+                continue
+            unit = self.tracker.unit_of(dgram.pid) or ""
+            if not unit:
+                info = self.processes.get(dgram.pid)
+                unit = info.unit if info is not None else ""
+            self.submit(ev.NotifyReceived(dgram.pid, dgram.uid, fields, unit))
+
+    def close(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for fd in list(self._status_fds):
+            self.loop.remove_reader(fd)
+            os.close(fd)
+        self._status_fds.clear()
+        if self._notify is not None:
+            self.loop.remove_reader(self._notify.fileno())
+            self._notify.close()
+        self.children.close()

@@ -1,0 +1,281 @@
+"""pidoned entry: parse options, wire loop + tracker + journal + executor + manager + control.
+
+Start-up order matters (spec 08 §1):
+
+1. Block every blockable signal first thing: a SIGTERM sent while Python is still importing
+   stays pending instead of being discarded (a namespace PID 1 drops SIG_DFL signals).
+   Handlers installed later on the loop unblock what they handle.
+2. Become child subreaper (PID 1 already is one), so double-forked daemons come back to us.
+3. Directories, journal writer (its thread inherits the blocked mask), log inputs,
+   tracker, notify socket, control socket; then the units named by `--start`.
+4. SIGTERM/SIGINT: stop every unit that is not inactive (their own stop sequences, all in
+   parallel), and exit 0 once every stop job finished. As PID 1, then SIGTERM and after a
+   grace period SIGKILL whatever is left in the namespace, reaping all of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import hashlib
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+from pidone.linux.signals import block_signals
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pidone.daemon.executor import TrackerWithEvents
+
+GRACE_SECONDS = 5.0  # PID 1: SIGTERM to leftovers, then SIGKILL after this long
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="pidone daemon", description="Run the pidone manager.")
+    p.add_argument("--root", default=None, help="read unit files below this directory")
+    p.add_argument("--runtime-dir", default=None, help="sockets (default /run/pidone)")
+    p.add_argument("--state-dir", default=None, help="journal and state (default /var/lib/pidone)")
+    p.add_argument(
+        "--log-to-stdout",
+        action="store_true",
+        help="also write every journal record to stdout, prefixed with its unit",
+    )
+    p.add_argument("--start", nargs="+", default=[], metavar="UNIT", help="units to start")
+    p.add_argument("--dev-log", default=None, metavar="PATH", help="syslog socket to listen on")
+    p.add_argument(
+        "--journal-socket",
+        default=None,
+        metavar="PATH",
+        help="native journal protocol socket to listen on",
+    )
+    p.add_argument("--no-cgroups", action="store_true", help="track processes through /proc")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    """`pidone daemon` / `pidoned`."""
+    block_signals()
+    opts = parse_args(argv)
+    from pidone.core.errors import PidoneError
+
+    try:
+        daemon = Daemon(opts)
+    except PidoneError as exc:
+        sys.stderr.write(f"pidone daemon: {exc}\n")
+        return 1
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        sys.stderr.write(f"pidone daemon:{where} {exc.strerror or exc}\n")
+        return 1
+    return daemon.run()
+
+
+def _host_identity() -> object:
+    from pidone.daemon.logpipes import HostIdentity
+
+    def read(path: str) -> str:
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read().strip()
+        except OSError:
+            return ""
+
+    boot = read("/proc/sys/kernel/random/boot_id").replace("-", "")
+    return HostIdentity(boot, read("/etc/machine-id"), os.uname().nodename)
+
+
+class Daemon:
+    """Everything one running manager owns."""
+
+    def __init__(self, opts: argparse.Namespace) -> None:
+        from pidone.daemon.control import ControlServer
+        from pidone.daemon.executor import LinuxExecutor
+        from pidone.daemon.logpipes import HostIdentity, LogCollector
+        from pidone.daemon.loop import EventLoop
+        from pidone.daemon.paths import prepare_dirs, resolve_paths
+        from pidone.daemon.registry import UnitRegistry
+        from pidone.daemon.verbs import Requests, build_verbs
+        from pidone.journal.store import JournalWriter
+        from pidone.linux.reaper import become_subreaper
+
+        self.opts = opts
+        self.pid1 = os.getpid() == 1
+        if not self.pid1:
+            become_subreaper()
+        if opts.root is None and os.environ.get("PIDONE_ROOT"):
+            opts.root = os.environ["PIDONE_ROOT"]
+        self.paths = resolve_paths(opts.runtime_dir, opts.state_dir)
+        prepare_dirs(self.paths)
+        self.loop = EventLoop()
+        journal_file = self.paths.state_path("journal.sqlite")
+        self.writer = JournalWriter(journal_file, uuid.uuid4().hex)
+        with open(self.paths.runtime_path("journal.path"), "w", encoding="utf-8") as f:
+            f.write(journal_file + "\n")
+        self.tracker = self._make_tracker(opts.no_cgroups)
+        host = _host_identity()
+        assert isinstance(host, HostIdentity)
+        echo = sys.stdout.buffer if opts.log_to_stdout else None
+        self.logs = LogCollector(self.loop, self.writer, host, echo, self.tracker.unit_of)
+        self._listen_logs(opts)
+        self.units = UnitRegistry(opts.root)
+        self.executor = LinuxExecutor(
+            self.loop,
+            self.tracker,
+            self.logs,
+            self.units.get,
+            notify_path=self.paths.runtime_path("notify"),
+        )
+        try:
+            from pidone.core.manager import Manager  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        except ImportError:
+            from pidone.daemon.interim import Manager
+
+        self.manager = Manager()
+        self.executor.brain = self.manager
+        self.requests = Requests(self.executor)
+        self.executor.on_reply = self.requests.reply
+        self.units.on_loaded = self.manager.add_unit
+        self.server = ControlServer(
+            self.loop, self.paths.control_socket, build_verbs(self), software="pidone"
+        )
+        self.stopping = False
+        self.exit_code = 0
+
+    def _make_tracker(self, no_cgroups: bool) -> TrackerWithEvents:
+        from pidone.linux.cgroups import CgroupTracker, find_writable_cgroup2
+        from pidone.linux.proctrack import ProcTracker
+
+        if not no_cgroups:
+            mount = find_writable_cgroup2()
+            if mount is not None:
+                # One sub-tree per daemon: several test daemons may share our cgroup.
+                tag = hashlib.sha256(self.paths.runtime_dir.encode()).hexdigest()[:8]
+                base = f"{mount.own_dir.rstrip('/')}/pidone-{tag}"
+                with contextlib.suppress(OSError):
+                    return CgroupTracker(base)
+        return ProcTracker(become_subreaper=not self.pid1)
+
+    def _listen_logs(self, opts: argparse.Namespace) -> None:
+        dev_log, native = opts.dev_log, opts.journal_socket
+        if self.pid1 and dev_log is None and not os.path.exists("/dev/log"):
+            dev_log = "/dev/log"  # only when nobody else serves it (a shared /dev in tests)
+        if dev_log:
+            self.logs.listen_syslog(dev_log)
+        if native:
+            os.makedirs(os.path.dirname(native) or ".", exist_ok=True)
+            self.logs.listen_native(native)
+
+    # --- running ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        from pidone.core.actions import LOG_INFO
+
+        self.server.start()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(signum, lambda _n: self.shutdown())
+        self.loop.add_signal_handler(signal.SIGHUP, lambda _n: self.reload())
+        self.logs.manager_record("init.scope", f"pidone manager {os.getpid()} running.", LOG_INFO)
+        for name in self.opts.start:
+            self.requests.job("start", name)
+        try:
+            self.loop.run()
+        finally:
+            self._close()
+        return self.exit_code
+
+    def reload(self) -> None:
+        for unit in self.units.reload():
+            self.manager.add_unit(unit)
+
+    def shutdown(self) -> None:
+        """Stop every unit in parallel; exit once all stop jobs are done."""
+        if self.stopping:
+            return
+        self.stopping = True
+        active = [name for name in self.manager_unit_names() if self._needs_stop(name)]
+        pending = set(active)
+        if not pending:
+            self._finish()
+            return
+
+        def done(name: str) -> None:
+            pending.discard(name)
+            if not pending:
+                self._finish()
+
+        for name in active:
+            self.requests.job("stop", name, on_done=functools.partial(_ignore_reply, done, name))
+
+    def manager_unit_names(self) -> list[str]:
+        return [u.id for u in self.units]
+
+    def _needs_stop(self, name: str) -> bool:
+        from pidone.daemon.verbs import unit_state
+
+        return unit_state(self, name)[0] not in ("inactive", "failed")
+
+    def _finish(self) -> None:
+        if self.pid1:
+            self._kill_everything()
+        self.loop.stop()
+
+    def _kill_everything(self) -> None:
+        """PID 1: kill(-1) hits every process of the namespace but us (spec 08 §1.7)."""
+        from pidone.linux.reaper import reap_all
+
+        for sig, grace in ((signal.SIGTERM, GRACE_SECONDS), (signal.SIGKILL, GRACE_SECONDS)):
+            try:
+                os.kill(-1, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                reap_all()
+                if not _has_children():
+                    return
+                time.sleep(0.01)
+
+    def _close(self) -> None:
+        self.server.close()
+        self.executor.close()
+        self.logs.close()
+        self.writer.flush(5.0)
+        self.writer.close()
+        remove = getattr(self.tracker, "remove", None)
+        if remove is not None:
+            for unit in self.units:
+                with contextlib.suppress(OSError):
+                    remove(unit.id)
+        base = getattr(self.tracker, "base", None)
+        if base:
+            with contextlib.suppress(OSError):
+                os.rmdir(base)
+
+
+def _ignore_reply(callback: Callable[[str], None], name: str, _reply: object) -> None:
+    callback(name)
+
+
+def _has_children() -> bool:
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return False
+    me = str(os.getpid())
+    for name in names:
+        if not name.isdigit() or name == me:
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        fields = data[data.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and fields[1] == me.encode():
+            return True
+    return False

@@ -1,0 +1,79 @@
+"""Units the daemon knows: loaded lazily by name (UnitLoader + build_unit), reloaded on demand.
+
+systemd loads a unit the first time something names it (manager_load_unit()) and keeps it
+while it is referenced or active; `daemon-reload` re-reads every loaded unit while runtime
+state (processes, timers, counters) stays with the service machines. Units that are not
+found are not cached, so a file added later is found by the next request, as with
+systemd's "not-found" units that are garbage-collected right away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from pidone.core.errors import InvalidUnitName
+from pidone.core.model import Unit
+from pidone.core.specifiers import SpecifierHost
+from pidone.core.units import build_unit
+from pidone.linux.hostfacts import read_specifier_host
+from pidone.linux.unitload import UnitLoader
+from pidone.linux.unitpaths import build_unit_paths
+
+
+class UnitRegistry:
+    """Name -> Unit for every loaded unit (aliases map to the same object)."""
+
+    def __init__(self, root: str | None = None, host: SpecifierHost | None = None) -> None:
+        self.root = root
+        self.host = host if host is not None else read_specifier_host(root or "/")
+        self._loader = UnitLoader(build_unit_paths(root))
+        self._units: dict[str, Unit] = {}
+        self._names: dict[str, str] = {}  # any name -> id
+        self.on_loaded: Callable[[Unit], None] = lambda unit: None
+
+    def get(self, name: str) -> Unit | None:
+        """The loaded unit called `name` (an id or alias), without loading."""
+        uid = self._names.get(name)
+        return self._units.get(uid) if uid is not None else None
+
+    def load(self, name: str) -> Unit:
+        """The unit `name`, loading it now if needed. Raises InvalidUnitName."""
+        unit = self.get(name)
+        if unit is not None:
+            return unit
+        source = self._loader.load(name)
+        unit = build_unit(source, self.host)
+        if unit.load_state == "not-found":
+            return unit  # not cached: see the module docstring
+        self._remember(unit, name)
+        self.on_loaded(unit)
+        return unit
+
+    def _remember(self, unit: Unit, asked: str) -> None:
+        self._units[unit.id] = unit
+        for alias in (*unit.names, asked):
+            self._names[alias] = unit.id
+
+    def reload(self) -> list[Unit]:
+        """daemon-reload: a fresh loader (new directory listings); every unit re-read."""
+        self._loader = UnitLoader(build_unit_paths(self.root))
+        self.host = read_specifier_host(self.root or "/")
+        old = list(self._units)
+        self._units.clear()
+        self._names.clear()
+        out = []
+        for uid in old:
+            try:
+                unit = build_unit(self._loader.load(uid), self.host)
+            except InvalidUnitName:
+                continue
+            self._remember(unit, uid)
+            out.append(unit)
+        return out
+
+    def __iter__(self) -> Iterator[Unit]:
+        return iter(list(self._units.values()))
+
+    def unit_files(self) -> list[tuple[str, str]]:
+        """(name, path) of every unit file on the search path (list-units --all)."""
+        return self._loader.list_unit_files()

@@ -1,0 +1,405 @@
+"""The control-socket verbs of the manager: job verbs, kill, reset-failed, queries, reload.
+
+Each job verb takes `{"units": [...], "no_block": bool}` and answers once every job it
+enqueued has finished (or, with no_block, has been queued) with
+`{"results": [{"unit", "lines", "exit_code"}]}`: the CLI prints `lines` to stderr and exits
+with the first non-zero `exit_code`, which is what systemctl does (spec 06 §2.1). Errors
+that exist before any job (unknown unit, masked, bad setting) are answered here with
+systemctl's words; everything after that comes from the manager's JobFinished.
+Query verbs are open to every local user (`mutating=False`); the rest need uid 0 or the
+daemon's own uid (ControlServer enforces it from SO_PEERCRED).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pidone.core import actions as act
+from pidone.core import events as ev
+from pidone.core.errors import InvalidUnitName, PidoneError
+from pidone.core.model import Unit
+from pidone.core.protocol import Response
+from pidone.daemon.control import Call, Verb
+
+if TYPE_CHECKING:
+    from pidone.daemon.executor import LinuxExecutor, Reply
+    from pidone.daemon.main import Daemon
+
+Done = Callable[[object], None]
+JOB_VERBS = (
+    "start",
+    "stop",
+    "restart",
+    "try-restart",
+    "reload",
+    "reload-or-restart",
+    "try-reload-or-restart",
+)
+_GLOB = set("*?[")
+
+
+@dataclass(slots=True)
+class _Waiter:
+    on_queued: Done | None
+    on_done: Done | None
+
+
+@dataclass(slots=True)
+class Requests:
+    """Request ids for manager-level events and the callbacks waiting for their replies."""
+
+    executor: LinuxExecutor
+    _next: int = 1
+    _waiting: dict[int, _Waiter] = field(default_factory=dict)
+    _jobs: dict[int, list[int]] = field(default_factory=dict)  # job id -> request ids
+
+    def _new(self, on_queued: Done | None, on_done: Done | None) -> int:
+        rid = self._next
+        self._next += 1
+        self._waiting[rid] = _Waiter(on_queued, on_done)
+        return rid
+
+    def job(
+        self,
+        verb: str,
+        unit: str,
+        *,
+        mode: str = "replace",
+        on_queued: Done | None = None,
+        on_done: Done | None = None,
+    ) -> None:
+        rid = self._new(on_queued, on_done)
+        self.executor.submit(ev.JobRequested(rid, verb, unit, mode))  # type: ignore[arg-type]
+
+    def kill(self, unit: str, whom: str, sig: int, on_done: Done) -> None:
+        rid = self._new(None, on_done)
+        self.executor.submit(ev.KillUnitRequested(rid, unit, whom, sig))  # type: ignore[arg-type]
+
+    def reset_failed(self, unit: str, on_done: Done) -> None:
+        rid = self._new(None, on_done)
+        self.executor.submit(ev.ResetFailedUnitRequested(rid, unit))
+
+    def reply(self, reply: Reply) -> None:
+        if isinstance(reply, act.JobQueued):
+            self._jobs.setdefault(reply.job_id, []).append(reply.request_id)
+            waiter = self._waiting.get(reply.request_id)
+            if waiter is not None and waiter.on_queued is not None:
+                waiter.on_queued(reply)
+            return
+        rids = (
+            self._jobs.pop(reply.job_id, [])
+            if isinstance(reply, act.JobFinished)
+            else [reply.request_id]
+        )
+        for rid in rids:
+            waiter = self._waiting.pop(rid, None)
+            if waiter is not None and waiter.on_done is not None:
+                waiter.on_done(reply)
+
+
+# --- state views ---------------------------------------------------------------------------
+
+
+def machine_of(daemon: Daemon, name: str) -> Any:  # noqa: ANN401 - ServiceMachine or None
+    unit = daemon.units.get(name)
+    if unit is None:
+        return None
+    return daemon.manager.machine(unit.id)
+
+
+def unit_state(daemon: Daemon, name: str) -> tuple[str, str, str]:
+    """(ActiveState, SubState, Result); an unknown unit is inactive/dead."""
+    m = machine_of(daemon, name)
+    if m is None:
+        return ("inactive", "dead", "success")
+    return (m.active.value, m.sub.value, m.result.value)
+
+
+def _realtime(mono_usec: int) -> int:
+    """A monotonic stamp as wall-clock µs (0 stays 0)."""
+    if not mono_usec:
+        return 0
+    return time.time_ns() // 1000 - (time.monotonic_ns() // 1000 - mono_usec)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            data = f.read()
+    except OSError:
+        return ""
+    return data.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            return f.read().strip().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def describe(daemon: Daemon, unit: Unit) -> dict[str, Any]:
+    """Everything `status` shows about one unit, as JSON values."""
+    m = daemon.manager.machine(unit.id)
+    active, sub, result = unit_state(daemon, unit.id)
+    info: dict[str, Any] = {
+        "unit": unit.id,
+        "description": unit.unit.description,
+        "load_state": unit.load_state,
+        "load_error": unit.load_error,
+        "fragment_path": unit.fragment_path,
+        "dropin_paths": list(unit.dropin_paths),
+        "documentation": list(unit.unit.documentation),
+        "active": active,
+        "sub": sub,
+        "result": result,
+        "processes": [],
+    }
+    if m is None:
+        return info
+    ts = m.timestamps
+    since = ts.state_change
+    info.update(
+        since=_realtime(since),
+        main_pid=m.main_pid,
+        main_comm=_comm(m.main_pid) if m.main_pid else "",
+        control_pid=m.control_pid,
+        status_text=m.status_text,
+        n_restarts=m.n_restarts,
+        invocation_id=m.invocation_id,
+        exec_main_pid=m.exec_main.pid,
+    )
+    if m.exec_main.exit is not None and not m.main_pid:
+        info["exec_main_exit"] = m.exec_main.exit.format_log()
+    tracker = daemon.tracker
+    with_pids = tracker.pids(unit.id) if active != "inactive" or m.populated else []
+    info["processes"] = [[pid, _cmdline(pid)] for pid in with_pids]
+    info["control_group"] = getattr(tracker, "path", lambda u: "")(unit.id)
+    return info
+
+
+# --- handlers -------------------------------------------------------------------------------
+
+
+def _names(daemon: Daemon, call: Call) -> list[str]:
+    raw = call.args.get("units", [])
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise PidoneError("'units' must be a list of unit names")
+    out: list[str] = []
+    for name in raw:
+        if _GLOB & set(name):
+            out.extend(u.id for u in daemon.units if fnmatch.fnmatchcase(u.id, name))
+        else:
+            out.append(name)
+    return out
+
+
+_VERB_WORD = {
+    "start": "start",
+    "stop": "stop",
+    "restart": "restart",
+    "try-restart": "restart",
+    "reload": "reload",
+    "reload-or-restart": "reload-or-restart",
+    "try-reload-or-restart": "reload-or-restart",
+}
+
+
+def _pre_job_error(daemon: Daemon, verb: str, name: str) -> dict[str, Any] | None:
+    """Failures systemctl reports before a job exists (spec 06 §2.1, second table)."""
+    word = _VERB_WORD[verb]
+    try:
+        unit = daemon.units.load(name)
+    except InvalidUnitName as exc:
+        return {"unit": name, "lines": [f"Failed to {word} {name}: {exc}"], "exit_code": 1}
+    if unit.load_state == "not-found":
+        if verb == "stop":
+            return {
+                "unit": name,
+                "exit_code": 5,
+                "lines": [f"Failed to stop {name}: Unit {name} not loaded."],
+            }
+        if verb in ("try-restart", "try-reload-or-restart"):
+            return {"unit": name, "lines": [], "exit_code": 0}
+        return {
+            "unit": name,
+            "exit_code": 5,
+            "lines": [f"Failed to {word} {name}: Unit {name} not found."],
+        }
+    if unit.load_state == "masked" and verb != "stop":
+        return {
+            "unit": name,
+            "exit_code": 1,
+            "lines": [f"Failed to {word} {name}: Unit {unit.id} is masked."],
+        }
+    if unit.load_state in ("bad-setting", "error") and verb != "stop":
+        return {
+            "unit": name,
+            "exit_code": 1,
+            "lines": [
+                f"Failed to {word} {name}: Unit {unit.id} has a bad unit file setting.",
+                f"See system logs and 'systemctl status {name}' for details.",
+            ],
+        }
+    if unit.type != "service":
+        return {
+            "unit": name,
+            "exit_code": 1,
+            "lines": [
+                f"Failed to {word} {name}: Operation on or unit type of {name} not supported "
+                "on this system."
+            ],
+        }
+    return None
+
+
+def _job_handler(daemon: Daemon, verb: str) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        names = _names(daemon, call)
+        no_block = bool(call.args.get("no_block", False))
+        results: list[dict[str, Any] | None] = [None] * len(names)
+        left = [len(names)]
+
+        def finish(index: int, entry: dict[str, Any]) -> None:
+            if results[index] is not None:
+                return
+            results[index] = entry
+            left[0] -= 1
+            if left[0] == 0:
+                call.ok({"results": results})
+
+        if not names:
+            return Response.success(call.request.id, {"results": []})
+        for index, name in enumerate(names):
+            early = _pre_job_error(daemon, verb, name)
+            if early is not None:
+                finish(index, early)
+                continue
+            unit_id = daemon.units.load(name).id
+
+            def queued(reply: object, index: int = index, name: str = name) -> None:
+                if no_block:
+                    finish(index, {"unit": name, "lines": [], "exit_code": 0})
+
+            def done(reply: object, index: int = index, name: str = name) -> None:
+                if isinstance(reply, act.JobFinished | act.RequestFailed):
+                    finish(
+                        index,
+                        {"unit": name, "lines": list(reply.lines), "exit_code": reply.exit_code},
+                    )
+                else:
+                    finish(index, {"unit": name, "lines": [], "exit_code": 0})
+
+            daemon.requests.job(verb, unit_id, on_queued=queued, on_done=done)
+        return None
+
+    return handle
+
+
+def _kill(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        names = _names(daemon, call)
+        whom = str(call.args.get("whom", "all"))
+        sig = call.args.get("signal", 15)
+        if whom not in ("main", "control", "all") or not isinstance(sig, int):
+            return Response.failure(call.request.id, "bad-argument", "Invalid kill arguments")
+        lines: list[str] = []
+        for name in names:
+            unit = daemon.units.get(name)
+            if unit is None or daemon.manager.machine(unit.id) is None:
+                lines.append(f"Failed to kill unit {name}: Unit {name} not loaded.")
+                continue
+            daemon.requests.kill(unit.id, whom, sig, lambda _r: None)
+        return Response.success(call.request.id, {"lines": lines, "exit_code": 1 if lines else 0})
+
+    return handle
+
+
+def _reset_failed(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        names = _names(daemon, call)
+        lines: list[str] = []
+        if not names:
+            daemon.requests.reset_failed("", lambda _r: None)
+        for name in names:
+            unit = daemon.units.get(name)
+            if unit is None:
+                lines.append(
+                    f"Failed to reset failed state of unit {name}: Unit {name} not loaded."
+                )
+                continue
+            daemon.requests.reset_failed(unit.id, lambda _r: None)
+        return Response.success(call.request.id, {"lines": lines, "exit_code": 1 if lines else 0})
+
+    return handle
+
+
+def _is_active(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        states = [unit_state(daemon, name)[0] for name in _names(daemon, call)]
+        return Response.success(call.request.id, {"states": states})
+
+    return handle
+
+
+def _list_units(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        show_all = bool(call.args.get("all", False))
+        rows = []
+        for unit in sorted(daemon.units, key=lambda u: u.id):
+            active, sub, _result = unit_state(daemon, unit.id)
+            if not show_all and active == "inactive" and unit.load_state == "loaded":
+                continue
+            rows.append([unit.id, unit.load_state, active, sub, unit.unit.description or unit.id])
+        return Response.success(call.request.id, {"units": rows})
+
+    return handle
+
+
+def _status(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        out: list[dict[str, Any]] = []
+        for name in _names(daemon, call):
+            try:
+                unit = daemon.units.load(name)
+            except InvalidUnitName:
+                out.append({"unit": name, "load_state": "not-found"})
+                continue
+            out.append(describe(daemon, unit))
+        return Response.success(call.request.id, {"units": out})
+
+    return handle
+
+
+def _daemon_reload(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        daemon.reload()
+        return Response.success(call.request.id, {})
+
+    return handle
+
+
+def _ping(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        return Response.success(call.request.id, {"pid": os.getpid(), "stopping": daemon.stopping})
+
+    return handle
+
+
+def build_verbs(daemon: Daemon) -> dict[str, Verb]:
+    """The dispatch table handed to ControlServer."""
+    verbs: dict[str, Verb] = {verb: Verb(_job_handler(daemon, verb)) for verb in JOB_VERBS}
+    verbs["kill"] = Verb(_kill(daemon))
+    verbs["reset-failed"] = Verb(_reset_failed(daemon))
+    verbs["daemon-reload"] = Verb(_daemon_reload(daemon))
+    verbs["is-active"] = Verb(_is_active(daemon), mutating=False)
+    verbs["list-units"] = Verb(_list_units(daemon), mutating=False)
+    verbs["status"] = Verb(_status(daemon), mutating=False)
+    verbs["ping"] = Verb(_ping(daemon), mutating=False)
+    return verbs
