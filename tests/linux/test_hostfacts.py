@@ -45,7 +45,9 @@ def test_missing_files_give_empty_values(tmp_path):
     )  # fmt: skip
 
 
-def test_live_user_and_kernel():
+def test_live_user_and_kernel(monkeypatch):
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.delenv("SHELL", raising=False)
     host = read_specifier_host()
     entry = pwd.getpwuid(os.getuid())
     assert (host.uid, host.user_name, host.home, host.shell) == (
@@ -64,3 +66,24 @@ def test_parse_os_release_quoting():
     assert parsed["B"] == "dq \\ $ ` end"
     assert parsed["C"] == "plain"
     assert "noequals" not in parsed
+
+
+def test_environment_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", "/home/x")
+    monkeypatch.setenv("SHELL", "/bin/zsh")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    host = read_specifier_host()
+    assert (host.home, host.shell, host.tmp_dir, host.var_tmp_dir) == (
+        "/home/x", "/bin/zsh", str(tmp_path), str(tmp_path)
+    )  # fmt: skip
+
+
+def test_environment_overrides_must_be_valid(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", "relative")
+    monkeypatch.setenv("SHELL", "/bin/../zsh")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "missing"))
+    host = read_specifier_host()
+    entry = pwd.getpwuid(os.getuid())
+    assert (host.home, host.shell, host.tmp_dir, host.var_tmp_dir) == (
+        entry.pw_dir, entry.pw_shell, "/tmp", "/var/tmp"
+    )  # fmt: skip

@@ -72,10 +72,28 @@ def _pretty_hostname(root: str) -> str:
     return parse_os_release(text).get("PRETTY_HOSTNAME", "")
 
 
+def _env_path(name: str) -> str | None:
+    """$NAME when it is an absolute path without `.`/`..`/`//` parts, else None."""
+    value = os.environ.get(name, "")
+    if not value.startswith("/") or "//" in value:
+        return None
+    if any(part in (".", "..") for part in value.split("/")):
+        return None
+    return value
+
+
+def _tmpdir() -> str | None:
+    """$TMPDIR as systemd's tmp_dir()/var_tmp_dir() take it: absolute and a directory."""
+    value = _env_path("TMPDIR")
+    return value if value is not None and os.path.isdir(value) else None
+
+
 def read_specifier_host(root: str = "/") -> SpecifierHost:
     """Collect SpecifierHost facts from `root` (files) and the running kernel and user.
 
     Missing files give empty strings; os-release is looked up in /etc then /usr/lib.
+    Like systemd, $HOME and $SHELL override the password database, and $TMPDIR (when
+    it is an existing directory) sets %T and %V.
     """
     machine_id = (_read_text(_join(root, "/etc/machine-id")) or "").strip()
     boot_id = (_read_text(_join(root, "/proc/sys/kernel/random/boot_id")) or "").strip()
@@ -91,10 +109,17 @@ def read_specifier_host(root: str = "/") -> SpecifierHost:
         user_name, home, shell = pw.pw_name, pw.pw_dir, pw.pw_shell
     except KeyError:
         user_name, home, shell = str(uid), "/", "/bin/sh"
+    if uid == 0:
+        user_name, home = "root", "/root"  # systemd hardcodes root to avoid NSS lookups
+    # get_home_dir()/get_shell(): an absolute, normalized $HOME/$SHELL wins.
+    home = _env_path("HOME") or home
+    shell = _env_path("SHELL") or shell
     try:
         group_name = grp.getgrgid(gid).gr_name
     except KeyError:
         group_name = str(gid)
+    if gid == 0:
+        group_name = "root"
     return SpecifierHost(
         hostname=uname.node,
         machine_id=machine_id,
@@ -109,6 +134,6 @@ def read_specifier_host(root: str = "/") -> SpecifierHost:
         home=home,
         shell=shell,
         pretty_hostname=_pretty_hostname(root),
-        tmp_dir=os.environ.get("TMPDIR") or "/tmp",
-        var_tmp_dir=os.environ.get("TMPDIR") or "/var/tmp",
+        tmp_dir=_tmpdir() or "/tmp",
+        var_tmp_dir=_tmpdir() or "/var/tmp",
     )
