@@ -84,6 +84,7 @@ class DiskFS:
     _list: dict[str, list[tuple[str, Kind]]] = field(default_factory=dict)
     _links: dict[str, str | None] = field(default_factory=dict)
     _real: dict[str, str] = field(default_factory=dict)
+    _name_sets: dict[str, frozenset[str]] = field(default_factory=dict)
     _install: dict[
         tuple[str, tuple[str, ...]], tuple[InstallSection | None, tuple[Diagnostic, ...]]
     ] = field(default_factory=dict)
@@ -91,12 +92,22 @@ class DiskFS:
     def lstat(self, path: str) -> Stat | None:
         if path in self._lstat:
             return self._lstat[path]
+        parent, _, name = path.rpartition("/")
+        if parent in self.paths.known_dirs and name not in self._names(parent):
+            self._lstat[path] = None  # the search directories are listed once
+            return None
         try:
             result: Stat | None = _stat_of(os.lstat(path))
         except OSError:
             result = None
         self._lstat[path] = result
         return result
+
+    def _names(self, directory: str) -> frozenset[str]:
+        found = self._name_sets.get(directory)
+        if found is None:
+            found = self._name_sets[directory] = frozenset(n for n, _ in self.listdir(directory))
+        return found
 
     def stat(self, path: str) -> Stat | None:
         try:
