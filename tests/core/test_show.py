@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from pidone.core.render.show import (
     RuntimeState,
@@ -10,7 +13,9 @@ from pidone.core.render.show import (
     render_show_json,
     unit_properties,
 )
-from tests.core.unitbuild import golden, unit_from_text
+from pidone.core.units import build_unit
+from pidone.core.unitsource import UnitSource
+from tests.core.unitbuild import HOST, golden, unit_from_text
 
 PLAIN = "[Service]\nExecStart=/bin/sleep 1000\n"
 
@@ -185,3 +190,37 @@ def test_load_states_in_show() -> None:
         '"Unit bad-dbus.service has a bad unit file setting."'
     )
     assert dict(unit_properties(unit_from_text("t.service", PLAIN)))["LoadError"] == ""
+
+
+CAPTURE = Path(__file__).parent.parent / "data" / "oracle" / "capture-demo-252.md"
+ORACLE_PROPS = (
+    "ActiveState,SubState,Result,ExecMainStatus,ExecMainCode,MainPID,Type,NotifyAccess,"
+    "StatusText,NRestarts"
+)
+
+
+def _captured(unit_name: str) -> list[str]:
+    """The first `systemctl show UNIT -p ...` block of the real-systemd 252 capture."""
+    if not CAPTURE.exists():
+        pytest.skip(f"{CAPTURE} is missing")
+    lines = CAPTURE.read_text().splitlines()
+    start = lines.index(f"$ systemctl show {unit_name} -p {ORACLE_PROPS}") + 1
+    end = lines.index("[exit code: 0]", start)
+    return lines[start:end]
+
+
+def test_matches_real_systemd_for_a_running_simple_service() -> None:
+    text = "[Unit]\nDescription=sd-oracle demo\n[Service]\nType=simple\nExecStart=/bin/sleep 1000\n"
+    unit = unit_from_text("oracle-sleep.service", text)
+    runtime = RuntimeState(active_state="active", sub_state="running", main_pid=90)
+    ours = render_show(unit_properties(unit, runtime), ORACLE_PROPS.split(","))
+    assert ours == _captured("oracle-sleep.service")
+
+
+def test_matches_real_systemd_for_a_unit_that_does_not_exist() -> None:
+    source = UnitSource(
+        "redis-server.service", "redis-server.service", ("redis-server.service",), "not-found"
+    )
+    unit = build_unit(source, HOST)
+    ours = render_show(unit_properties(unit), ORACLE_PROPS.split(","))
+    assert ours == _captured("redis-server.service")

@@ -121,12 +121,27 @@ def _exec_list(name: str, commands: Sequence[object], rt: RuntimeState) -> list[
     return out
 
 
+def _service_type(unit: Unit) -> str:
+    """Type= stays invalid (printed empty) unless the unit loaded far enough to pick one.
+
+    systemd 252 picks the default type in service_add_extras(), which runs only for a
+    loaded fragment; a not-found unit shows `Type=` (captured on 252).
+    """
+    s = unit.service
+    assert s is not None
+    if s.type_explicit or unit.load_state == "loaded":
+        return s.type
+    if unit.load_state == "bad-setting" and unit.load_error.startswith("Service "):
+        return s.type  # refused by service_verify(), after the type was chosen
+    return ""
+
+
 def _service_properties(unit: Unit, rt: RuntimeState, fmt: TimestampFormatter) -> list[Property]:
     s = unit.service
     assert s is not None
     abort = s.timeout_stop_usec if s.timeout_abort_usec is None else s.timeout_abort_usec
     props: list[Property] = [
-        ("Type", s.type),
+        ("Type", _service_type(unit)),
         ("ExitType", s.exit_type),
         ("Restart", s.restart),
         ("PIDFile", s.pid_file),
