@@ -166,9 +166,10 @@ def parse_exit_status_set(text: str, *, warnings: list[str] | None = None) -> Ex
     """`SuccessExitStatus=`-style list (config_parse_set_status()).
 
     Each word is first an exit status (name or 0-255, so `9` is a status, never SIGKILL),
-    else a signal name or number. A bad word is skipped, as systemd does, with its warning
-    appended to `warnings` when a list is given. Words are split without unquoting; a
-    trailing backslash makes the whole value invalid (ValueParseError).
+    else a signal name or number. With a `warnings` list a bad word is skipped, as
+    systemd does, and its warning appended; without one the first bad word raises
+    ValueParseError (so a caller can test a single word). Words are split without
+    unquoting; a trailing backslash makes the whole value invalid.
     """
     statuses: set[int] = set()
     signals: set[int] = set()
@@ -185,6 +186,8 @@ def parse_exit_status_set(text: str, *, warnings: list[str] | None = None) -> Ex
         try:
             signals.add(parse_signal(word))
         except ValueParseError:
-            if warnings is not None:
-                warnings.append(f"Failed to parse value, ignoring: {word}")
+            message = f"Failed to parse value, ignoring: {word}"
+            if warnings is None:
+                raise ValueParseError(message) from None
+            warnings.append(message)
     return ExitStatusSet(frozenset(statuses), frozenset(signals))
