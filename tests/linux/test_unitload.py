@@ -58,6 +58,23 @@ def test_unit_path_variable_replaces_or_appends(tmp_path):
     assert systemd_var.search_path == ("/x",)
 
 
+@pytest.mark.differential
+@pytest.mark.parametrize("value", [None, "/a:/b", "/a:/b:", "/x/:", "/a//b/../c"])
+def test_search_path_like_systemd_analyze(value):
+    import shutil
+    import subprocess
+
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    if value is not None:
+        env["SYSTEMD_UNIT_PATH"] = value
+    out = subprocess.run(
+        ["systemd-analyze", "unit-paths"], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    assert list(build_unit_paths(None, environ=env).listed) == out.split()
+
+
 def test_unit_path_variable_with_root(tmp_path, monkeypatch):
     Tree(tmp_path).write("custom/x.service", SVC)
     monkeypatch.setenv("PIDONE_UNIT_PATH", "/custom")

@@ -17,6 +17,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pidone.core.escape import simplify_path
+
 _SYSTEM_DIRS: tuple[tuple[str, str], ...] = (
     ("persistent_control", "/etc/systemd/system.control"),
     ("runtime_control", "/run/systemd/system.control"),
@@ -43,6 +45,7 @@ class UnitPaths:
     root: str | None  # None for "/"
     search_path: tuple[str, ...]  # the directories to look in, highest priority first
     known_dirs: tuple[str, ...]  # search_path plus every other spelling of those dirs
+    listed: tuple[str, ...]  # the list as systemd prints it (`systemd-analyze unit-paths`)
     persistent_config: str
     runtime_config: str
     persistent_control: str
@@ -90,7 +93,12 @@ def _from_environ(environ: Mapping[str, str]) -> tuple[list[str] | None, bool]:
         append = value.endswith(":")
         if append:
             value = value[:-1]
-        paths = [os.path.normpath(os.path.abspath(p)) for p in value.split(":") if p]
+        # path_split_and_make_absolute() + path_simplify(): `//` and `/./` go, `..` stays
+        paths = [
+            simplify_path(p if p.startswith("/") else os.path.join(os.getcwd(), p))
+            for p in value.split(":")
+            if p
+        ]
         return paths, append
     return None, False
 
@@ -109,9 +117,12 @@ def build_unit_paths(
         raw.extend(DEFAULT_SEARCH_PATH)
     search: list[str] = []
     known: list[str] = []
+    listed: list[str] = []
     seen_real: set[str] = set()
     for path in raw:
         full = _prefix(croot, path)
+        if full not in listed:
+            listed.append(full)
         if full in known:
             continue
         known.append(full)
@@ -127,6 +138,7 @@ def build_unit_paths(
         root=croot,
         search_path=tuple(search),
         known_dirs=tuple(known),
+        listed=tuple(listed),
         persistent_config=roles["persistent_config"],
         runtime_config=roles["runtime_config"],
         persistent_control=roles["persistent_control"],
