@@ -13,13 +13,8 @@ from pidone.core.environment import SELF_PID
 from pidone.core.execline import ExecCommand
 from pidone.core.model import ExecContext
 from pidone.core.values import RLIM_INFINITY
-from pidone.linux.spawn import (
-    SpawnRequest,
-    find_executable,
-    read_spawn_failure,
-    resolve_identity,
-    setrlimit_closest,
-)
+from pidone.linux.execprep import find_executable, resolve_identity, setrlimit_closest
+from pidone.linux.spawn import SpawnRequest, read_spawn_failure
 from tests.linux.proc_helpers import PY, env_for, py, run_to_file, started, wait_exit
 
 SYSTEM_PY = "/usr/bin/python3"
@@ -241,3 +236,12 @@ def test_self_pid_sentinel_variables(tmp_path):
     )
     status, out = run_to_file(py(code), ctx, str(tmp_path / "o"), env=env)
     assert (status, out) == (0, "True 5000000\n")
+
+
+def test_own_pid_variables_in_argv_are_expanded_in_the_child(tmp_path):
+    ctx = ExecContext()
+    cmd = ExecCommand(path="/bin/sh", argv=("sh", "-c", 'echo "$0 $$$$"', "${SYSTEMD_EXEC_PID}"))
+    status, out = run_to_file(cmd, ctx, str(tmp_path / "o"))
+    first, second = out.split()
+    assert status == 0
+    assert first == second

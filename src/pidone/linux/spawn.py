@@ -33,23 +33,27 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import grp
 import importlib
 import os
 import pwd
-import resource
 import signal
-import stat
 import termios
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from pidone.core.environment import EXEC_SEARCH_PATH, SELF_PID, UserRecord
-from pidone.core.execline import ExecCommand
+from pidone.core.environment import SELF_PID
+from pidone.core.execline import ExecCommand, expand_exec_argv
 from pidone.core.exitstatus import EXIT_STATUS_NAMES
 from pidone.core.model import ExecContext
-from pidone.core.values import RLIM_INFINITY
 from pidone.linux import fastspawn
+from pidone.linux.execprep import (
+    LIMIT_RESOURCES,
+    Identity,
+    find_executable,
+    resolve_identity,
+    rlim,
+    setrlimit_closest,
+)
 from pidone.linux.reaper import open_pidfd
 
 EXIT_CHDIR = 200
@@ -78,26 +82,6 @@ _getsignal: Callable[[int], object] = _signal_c.getsignal
 _RESETTABLE = tuple(
     s for s in range(1, signal.NSIG) if s not in (signal.SIGKILL, signal.SIGSTOP, 32, 33)
 )
-
-
-class SpawnSetupError(Exception):
-    """Raised in the parent for a request that can never be carried out (a programming error)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """User=/Group=/SupplementaryGroups= resolved in the parent; -1 / None keep as is.
-
-    A failed lookup is not raised: the child exits with `error_status` (217/216) just as
-    systemd's does, so the service machine sees an ordinary exit status.
-    """
-
-    user: UserRecord | None = None
-    uid: int = -1
-    gid: int = -1
-    groups: tuple[int, ...] | None = None
-    error_status: int = 0
-    error_errno: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,139 +130,6 @@ class SpawnFailure:
         """systemd's wording: `Failed at step EXEC spawning /x: No such file or directory`."""
         reason = os.strerror(self.errno) if self.errno else "Unknown error"
         return f"Failed at step {self.step} spawning {self.path}: {reason}"
-
-
-# --------------------------------------------------------------------------- identity
-
-
-def _synthetic_user(name: str) -> UserRecord | None:
-    """root and nobody are synthesized without NSS, as systemd's get_user_creds() does."""
-    if name in ("root", "0"):
-        return UserRecord("root", 0, 0, "/root", "/bin/sh")
-    if name in ("nobody", "65534"):
-        return UserRecord("nobody", 65534, 65534, "/", "/usr/sbin/nologin")
-    return None
-
-
-def lookup_user(name: str) -> UserRecord | None:
-    """A User= value (name or numeric UID) -> its passwd record, None if unknown."""
-    synthetic = _synthetic_user(name)
-    if synthetic is not None:
-        return synthetic
-    try:
-        entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
-    except (KeyError, OverflowError, ValueError):
-        return None
-    return UserRecord(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir, entry.pw_shell)
-
-
-def lookup_group(name: str) -> int | None:
-    """A Group= value (name or numeric GID) -> gid, None if unknown."""
-    if name in ("root", "0"):
-        return 0
-    if name.isdigit():
-        return int(name)
-    try:
-        return grp.getgrnam(name).gr_gid
-    except KeyError:
-        return None
-
-
-def resolve_identity(context: ExecContext) -> Identity:
-    """User=, Group=, SupplementaryGroups= -> ids, with initgroups(3) semantics.
-
-    With User= and a non-zero gid the supplementary list starts from the group database
-    (getgrouplist), then SupplementaryGroups= are appended; without User= (or gid 0) only
-    SupplementaryGroups= are set, and none at all leaves the manager's list alone.
-    """
-    user: UserRecord | None = None
-    uid = gid = -1
-    if context.user:
-        user = lookup_user(context.user)
-        if user is None:
-            return Identity(error_status=EXIT_USER, error_errno=errno.ESRCH)
-        uid, gid = user.uid, user.gid
-    if context.group:
-        found = lookup_group(context.group)
-        if found is None:
-            return Identity(user=user, error_status=EXIT_GROUP, error_errno=errno.ESRCH)
-        gid = found
-    groups: list[int] | None = None
-    if user is not None and gid > 0:
-        try:
-            groups = os.getgrouplist(user.name, gid)
-        except OSError as exc:
-            return Identity(user=user, error_status=EXIT_GROUP, error_errno=exc.errno or 0)
-    if context.supplementary_groups:
-        groups = groups or []
-        for name in context.supplementary_groups:
-            found = lookup_group(name)
-            if found is None:
-                return Identity(user=user, error_status=EXIT_GROUP, error_errno=errno.ESRCH)
-            if found not in groups:
-                groups.append(found)
-    return Identity(user, uid, gid, None if groups is None else tuple(groups))
-
-
-# --------------------------------------------------------------------------- resolution
-
-
-def find_executable(path: str) -> tuple[str, int]:
-    """(absolute path, 0) or (path, errno): bare names are searched in the fixed list."""
-    if "/" in path:
-        return path, 0
-    last = errno.ENOENT
-    for directory in EXEC_SEARCH_PATH:
-        candidate = f"{directory}/{path}"
-        try:
-            st = os.stat(candidate)
-        except OSError:
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            last = errno.EISDIR
-            continue
-        if os.access(candidate, os.X_OK):
-            return candidate, 0
-        last = errno.EACCES
-    return path, last
-
-
-# RLIMIT_* numbers from <asm-generic/resource.h> (Python's resource module lacks LOCKS).
-_LIMIT_NAMES = "CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE"
-_LIMIT_RESOURCES = {
-    name: n for n, name in enumerate((*_LIMIT_NAMES.split(), "NICE", "RTPRIO", "RTTIME"))
-}
-
-
-def _rlim(value: int) -> int:
-    return resource.RLIM_INFINITY if value >= RLIM_INFINITY else value
-
-
-def setrlimit_closest(res: int, soft: int, hard: int) -> None:
-    """setrlimit, or as close as allowed (systemd's setrlimit_closest(), rlimit-util.c).
-
-    Without CAP_SYS_RESOURCE (or above fs.nr_open for NOFILE) raising the hard limit fails
-    with EPERM; then both values are clamped to the current hard limit, unless that is
-    already unlimited (then the EPERM had another cause and is raised).
-    """
-    try:
-        resource.prlimit(0, res, (soft, hard))
-        return
-    except ValueError:
-        raise OSError(errno.EINVAL, "soft limit above hard limit") from None
-    except OSError as exc:
-        if exc.errno != errno.EPERM:
-            raise
-    cur_soft, cur_hard = resource.getrlimit(res)
-    if cur_hard == resource.RLIM_INFINITY:
-        raise OSError(errno.EPERM, "setrlimit")
-
-    def clamp(v: int) -> int:
-        return cur_hard if v == resource.RLIM_INFINITY or v > cur_hard else v
-
-    fixed = (clamp(soft), clamp(hard))
-    if fixed != (cur_soft, cur_hard):
-        resource.prlimit(0, res, fixed)
 
 
 # --------------------------------------------------------------------------- stdio plan
@@ -367,6 +218,8 @@ def _input_source(req: SpawnRequest, data_fd: int) -> tuple[str, _Source]:
 class _Plan:
     path: bytes
     argv: list[bytes]
+    deferred_argv: tuple[str, ...] | None  # expand in the child: argv names a SELF_PID variable
+    env_text: dict[str, str]
     env: dict[bytes, bytes]
     self_pid_keys: tuple[bytes, ...]
     pre_error: tuple[int, int]  # (status, errno) to fail with at the identity step
@@ -403,7 +256,7 @@ def _build_plan(
     req: SpawnRequest,
     identity: Identity,
     argv: list[str],
-    err_w: int,
+    deferred: tuple[str, ...] | None,
     cgroup_fd: int,
     data_fd: int,
 ) -> _Plan:
@@ -424,14 +277,16 @@ def _build_plan(
     err_src = _output_source(ctx.standard_error, 2, req, input_kind, is_pid1)
     limits = []
     for name, (soft, hard) in ctx.limits.items():
-        res = _LIMIT_RESOURCES.get(name.removeprefix("Limit"))
+        res = LIMIT_RESOURCES.get(name.removeprefix("Limit"))
         if res is not None:
-            limits.append((res, _rlim(soft), _rlim(hard)))
+            limits.append((res, rlim(soft), rlim(hard)))
     reset = tuple(s for s in _RESETTABLE if _getsignal(s) not in (signal.SIG_DFL, None))
     privileged = cmd.full_privileges or cmd.no_setuid
     return _Plan(
         path=os.fsencode(path),
         argv=[os.fsencode(a) for a in argv],
+        deferred_argv=deferred,
+        env_text=dict(req.environment) if deferred is not None else {},
         env=env,
         self_pid_keys=tuple(self_keys),
         pre_error=(identity.error_status, identity.error_errno),
@@ -564,13 +419,19 @@ def _child(plan: _Plan, err_w: int) -> None:
         status = EXIT_EXEC
         if plan.exec_error:
             _fail(err, EXIT_EXEC, plan.exec_error)
-        env = plan.env
+        env, argv = plan.env, plan.argv
         if plan.self_pid_keys:
             pid = b"%d" % os.getpid()
             for key in plan.self_pid_keys:
                 env[key] = pid
+            if plan.deferred_argv is not None:
+                text = plan.env_text
+                for key in plan.self_pid_keys:
+                    text[os.fsdecode(key)] = pid.decode()
+                words = expand_exec_argv(plan.deferred_argv, text) or [os.fsdecode(plan.path)]
+                argv = [os.fsencode(w) for w in words]
         _sigmask(signal.SIG_SETMASK, ())
-        os.execve(plan.path, plan.argv, env)
+        os.execve(plan.path, argv, env)
     except OSError as exc:
         _fail(err, status, exc.errno or errno.EIO)
     except BaseException:
@@ -582,13 +443,16 @@ def _child(plan: _Plan, err_w: int) -> None:
 # --------------------------------------------------------------------------- the parent
 
 
-def _expand(req: SpawnRequest) -> list[str]:
+def _expand(req: SpawnRequest) -> tuple[list[str], tuple[str, ...] | None]:
+    """(argv to run, or the words to expand in the child when they name a variable whose
+    value is the child's own PID, such as $SYSTEMD_EXEC_PID)."""
     argv = list(req.command.argv)
     if req.command.no_env_expand or not req.expand_argv:
-        return argv
-    from pidone.core.execline import expand_exec_argv
-
-    return list(expand_exec_argv(argv, req.environment))
+        return argv, None
+    own = [k for k, v in req.environment.items() if v == SELF_PID]
+    if any(f"${k}" in w or f"${{{k}}}" in w for k in own for w in argv):
+        return argv, tuple(argv)
+    return expand_exec_argv(argv, req.environment) or [req.command.path], None
 
 
 def _memfd_with(data: bytes) -> int:
@@ -611,9 +475,7 @@ def spawn(req: SpawnRequest) -> Spawned:
     loop). Exit statuses of the child are never collected here: the reaper does that.
     """
     identity = req.identity if req.identity is not None else resolve_identity(req.context)
-    argv = _expand(req)
-    if not argv:
-        argv = [req.command.path]  # every word expanded away: systemd still runs argv[0]
+    argv, deferred = _expand(req)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     cgroup_fd = data_fd = -1
     try:
@@ -621,7 +483,7 @@ def spawn(req: SpawnRequest) -> Spawned:
             cgroup_fd = os.open(f"{req.cgroup}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
         if req.context.standard_input == "data":
             data_fd = _memfd_with(req.context.standard_input_data)
-        plan = _build_plan(req, identity, argv, err_w, cgroup_fd, data_fd)
+        plan = _build_plan(req, identity, argv, deferred, cgroup_fd, data_fd)
         pid = 0
         if req.fast and fastspawn.eligible(plan, _getsignal(signal.SIGPIPE) == signal.SIG_IGN):
             with contextlib.suppress(OSError):  # exec failed: the fork path reports it

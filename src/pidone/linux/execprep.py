@@ -1,0 +1,168 @@
+"""Parent-side preparation for linux.spawn: User=/Group= via NSS, executable search, rlimits.
+
+Everything here runs in the daemon before fork (NSS lookups take locks and may open files,
+so they must never run in a forked child of a threaded process).
+"""
+
+from __future__ import annotations
+
+import errno
+import grp
+import os
+import pwd
+import resource
+import stat
+from dataclasses import dataclass
+
+from pidone.core.environment import EXEC_SEARCH_PATH, UserRecord
+from pidone.core.model import ExecContext
+from pidone.core.values import RLIM_INFINITY
+
+EXIT_GROUP = 216
+EXIT_USER = 217
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """User=/Group=/SupplementaryGroups= resolved in the parent; -1 / None keep as is.
+
+    A failed lookup is not raised: the child exits with `error_status` (217/216) just as
+    systemd's does, so the service machine sees an ordinary exit status.
+    """
+
+    user: UserRecord | None = None
+    uid: int = -1
+    gid: int = -1
+    groups: tuple[int, ...] | None = None
+    error_status: int = 0
+    error_errno: int = 0
+
+
+def _synthetic_user(name: str) -> UserRecord | None:
+    """root and nobody are synthesized without NSS, as systemd's get_user_creds() does."""
+    if name in ("root", "0"):
+        return UserRecord("root", 0, 0, "/root", "/bin/sh")
+    if name in ("nobody", "65534"):
+        return UserRecord("nobody", 65534, 65534, "/", "/usr/sbin/nologin")
+    return None
+
+
+def lookup_user(name: str) -> UserRecord | None:
+    """A User= value (name or numeric UID) -> its passwd record, None if unknown."""
+    synthetic = _synthetic_user(name)
+    if synthetic is not None:
+        return synthetic
+    try:
+        entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
+    except (KeyError, OverflowError, ValueError):
+        return None
+    return UserRecord(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir, entry.pw_shell)
+
+
+def lookup_group(name: str) -> int | None:
+    """A Group= value (name or numeric GID) -> gid, None if unknown."""
+    if name in ("root", "0"):
+        return 0
+    if name.isdigit():
+        return int(name)
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+
+
+def resolve_identity(context: ExecContext) -> Identity:
+    """User=, Group=, SupplementaryGroups= -> ids, with initgroups(3) semantics.
+
+    With User= and a non-zero gid the supplementary list starts from the group database
+    (getgrouplist), then SupplementaryGroups= are appended; without User= (or gid 0) only
+    SupplementaryGroups= are set, and none at all leaves the manager's list alone.
+    """
+    user: UserRecord | None = None
+    uid = gid = -1
+    if context.user:
+        user = lookup_user(context.user)
+        if user is None:
+            return Identity(error_status=EXIT_USER, error_errno=errno.ESRCH)
+        uid, gid = user.uid, user.gid
+    if context.group:
+        found = lookup_group(context.group)
+        if found is None:
+            return Identity(user=user, error_status=EXIT_GROUP, error_errno=errno.ESRCH)
+        gid = found
+    groups: list[int] | None = None
+    if user is not None and gid > 0:
+        try:
+            groups = os.getgrouplist(user.name, gid)
+        except OSError as exc:
+            return Identity(user=user, error_status=EXIT_GROUP, error_errno=exc.errno or 0)
+    if context.supplementary_groups:
+        groups = groups or []
+        for name in context.supplementary_groups:
+            found = lookup_group(name)
+            if found is None:
+                return Identity(user=user, error_status=EXIT_GROUP, error_errno=errno.ESRCH)
+            if found not in groups:
+                groups.append(found)
+    return Identity(user, uid, gid, None if groups is None else tuple(groups))
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def find_executable(path: str) -> tuple[str, int]:
+    """(absolute path, 0) or (path, errno): bare names are searched in the fixed list."""
+    if "/" in path:
+        return path, 0
+    last = errno.ENOENT
+    for directory in EXEC_SEARCH_PATH:
+        candidate = f"{directory}/{path}"
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            last = errno.EISDIR
+            continue
+        if os.access(candidate, os.X_OK):
+            return candidate, 0
+        last = errno.EACCES
+    return path, last
+
+
+# RLIMIT_* numbers from <asm-generic/resource.h> (Python's resource module lacks LOCKS).
+LIMIT_NAMES = "CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE"
+LIMIT_RESOURCES = {
+    name: n for n, name in enumerate((*LIMIT_NAMES.split(), "NICE", "RTPRIO", "RTTIME"))
+}
+
+
+def rlim(value: int) -> int:
+    return resource.RLIM_INFINITY if value >= RLIM_INFINITY else value
+
+
+def setrlimit_closest(res: int, soft: int, hard: int) -> None:
+    """setrlimit, or as close as allowed (systemd's setrlimit_closest(), rlimit-util.c).
+
+    Without CAP_SYS_RESOURCE (or above fs.nr_open for NOFILE) raising the hard limit fails
+    with EPERM; then both values are clamped to the current hard limit, unless that is
+    already unlimited (then the EPERM had another cause and is raised).
+    """
+    try:
+        resource.prlimit(0, res, (soft, hard))
+        return
+    except ValueError:
+        raise OSError(errno.EINVAL, "soft limit above hard limit") from None
+    except OSError as exc:
+        if exc.errno != errno.EPERM:
+            raise
+    cur_soft, cur_hard = resource.getrlimit(res)
+    if cur_hard == resource.RLIM_INFINITY:
+        raise OSError(errno.EPERM, "setrlimit")
+
+    def clamp(v: int) -> int:
+        return cur_hard if v == resource.RLIM_INFINITY or v > cur_hard else v
+
+    fixed = (clamp(soft), clamp(hard))
+    if fixed != (cur_soft, cur_hard):
+        resource.prlimit(0, res, fixed)
