@@ -17,8 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 from pidone.core.environment import EnvironmentInputs, ManagerVariables, build_environment
 from pidone.core.execline import ExecCommand
 from pidone.core.model import ExecContext
-from pidone.linux.proctrack import ProcTracker
 from pidone.linux.spawn import SpawnRequest, spawn
+from pidone.linux.tracking import open_tracker
 from tests.linux.tracking_scripts import DOUBLE_FORK
 
 
@@ -35,7 +35,8 @@ def reap_all() -> None:
 def main() -> int:
     mode, env_mode = sys.argv[1], sys.argv[2]
     report: dict[str, object] = {"pid": os.getpid()}
-    tracker = ProcTracker(become_subreaper=True)  # PID 1 here: no prctl needed
+    tracker = open_tracker(allow_cgroup=False)  # PID 1 here: no prctl needed
+    report["kind"] = tracker.kind
     unit, other = "double.service", "bystander.service"
     invocation = "f" * 32
     tracker.create(unit, invocation_id=invocation)

@@ -51,6 +51,7 @@ def test_orphaned_double_fork_is_tracked_and_killed(mode, env_mode):
     report = _run_driver(mode, env_mode)
     assert report == {
         "pid": 1,
+        "kind": "proc",
         "main": True,
         "members": True,
         "unit_of_grandchild": "double.service",

@@ -55,6 +55,32 @@ def _close_all(fds: list[int]) -> None:
             os.close(fd)
 
 
+def _datagram(
+    data: bytes, ancdata: list[tuple[int, int, bytes]], flags: int
+) -> NotifyDatagram | None:
+    """Turn one recvmsg() result into a datagram, or None (and close its fds) to drop it."""
+    fds: list[int] = []
+    cred: tuple[int, int, int] | None = None
+    for level, kind, payload in ancdata:
+        if level != socket.SOL_SOCKET:
+            continue
+        if kind == socket.SCM_RIGHTS:
+            arr = array.array("i")
+            arr.frombytes(payload[: len(payload) - len(payload) % arr.itemsize])
+            fds.extend(arr)
+        elif kind == socket.SCM_CREDENTIALS and len(payload) >= _UCRED.size:
+            cred = _UCRED.unpack(payload[: _UCRED.size])
+    truncated = bool(flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC))
+    if cred is None or cred[0] <= 0 or truncated or len(data) > NOTIFY_BUFFER_MAX:
+        _close_all(fds)  # no credentials, or cut: systemd drops it
+        return None
+    message = parse_notify_message(data)
+    if message.ignored or not (message.fdstore and fds):
+        _close_all(fds)
+        fds = []
+    return NotifyDatagram(cred[0], cred[1], cred[2], message, tuple(fds))
+
+
 class NotifySocket:
     """A bound, non-blocking SOCK_DGRAM socket with SO_PASSCRED; register `fileno()`."""
 
@@ -88,36 +114,23 @@ class NotifySocket:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
 
-    def receive(self) -> NotifyDatagram | None:
-        """One datagram, or None when none is waiting or it was dropped (see rules)."""
-        while True:
+    def receive(self, max_dropped: int = 64) -> NotifyDatagram | None:
+        """One datagram, or None when none is waiting.
+
+        Datagrams that must be dropped (no credentials, truncated) are skipped, at most
+        `max_dropped` of them per call, so a flood of junk cannot pin the loop here.
+        """
+        for _ in range(max_dropped + 1):
             try:
                 data, ancdata, flags, _addr = self._sock.recvmsg(
                     NOTIFY_BUFFER_MAX + 1, _ANCILLARY, socket.MSG_CMSG_CLOEXEC
                 )
             except (BlockingIOError, InterruptedError):
                 return None
-            fds: list[int] = []
-            cred: tuple[int, int, int] | None = None
-            for level, kind, payload in ancdata:
-                if level != socket.SOL_SOCKET:
-                    continue
-                if kind == socket.SCM_RIGHTS:
-                    arr = array.array("i")
-                    arr.frombytes(payload[: len(payload) - len(payload) % arr.itemsize])
-                    fds.extend(arr)
-                elif kind == socket.SCM_CREDENTIALS and len(payload) >= _UCRED.size:
-                    pid, uid, gid = _UCRED.unpack(payload[: _UCRED.size])
-                    cred = (pid, uid, gid)
-            truncated = bool(flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC))
-            if cred is None or cred[0] <= 0 or truncated or len(data) > NOTIFY_BUFFER_MAX:
-                _close_all(fds)  # no credentials, or cut: systemd drops it; try the next
-                continue
-            message = parse_notify_message(data)
-            if message.ignored or not (message.fdstore and fds):
-                _close_all(fds)
-                fds = []
-            return NotifyDatagram(cred[0], cred[1], cred[2], message, tuple(fds))
+            got = _datagram(data, ancdata, flags)
+            if got is not None:
+                return got
+        return None
 
     def receive_all(self, limit: int = 256) -> list[NotifyDatagram]:
         """Drain up to `limit` datagrams (bounded so one busy sender cannot starve the loop)."""
