@@ -43,6 +43,7 @@ VERBS: dict[str, str] = {
     "status": "pidone.cli.query:status_main",
     "journal": "pidone.cli.journal:main",
     "calendar": "pidone.cli.calendar:main",
+    "tmpfiles": "pidone.cli.tmpfiles:main",
     "demo": "pidone.cli.demo:main",
 }
 
@@ -94,6 +95,7 @@ Manager:
   is-active|is-failed|status UNIT...   list-units   daemon-reload
   journal [journalctl options]         read the journal (-u, -f, -n, -p, -g, -o ...)
   calendar EXPR...       normalize calendar expressions, show next elapses
+  tmpfiles --create      create what tmpfiles.d asks for (--root DIR)
   demo                   run the bundled examples under a private manager
 """
 
