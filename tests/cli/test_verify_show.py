@@ -141,3 +141,41 @@ def test_verify_matches_systemd_analyze(
     _, ours = capfd.readouterr()
     assert _normalize(ours, tmp_path) == _normalize(theirs.stderr + theirs.stdout, tmp_path)
     assert rc == theirs.returncode
+
+
+def _make_bad(kind: str, directory: Path) -> Path:
+    target = directory / f"{kind}.service"
+    if kind == "directory":
+        target.mkdir()
+    elif kind == "loop":
+        (directory / "loop2.service").symlink_to("loop.service")
+        target.symlink_to("loop2.service")
+    elif kind == "header":
+        target.write_text("[Service\nExecStart=/bin/true\n")
+    elif kind == "utf8":
+        target.write_bytes(b"[Service]\nExecStart=/bin/true\nDescription=\xff\xfe\nUser=x\n")
+    elif kind == "empty":
+        target.write_bytes(b"")
+    elif kind == "nul":
+        target.write_bytes(b"[Unit]\nDescription=a\x00b\n[Service]\nExecStart=/bin/true\n")
+    return target  # "missing": never created
+
+
+@pytest.mark.differential
+@pytest.mark.parametrize("kind", ["directory", "loop", "missing", "header", "utf8", "empty", "nul"])
+def test_bad_input_matches_systemd_analyze(
+    kind: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if SYSTEMD_ANALYZE is None:
+        pytest.skip("systemd-analyze is not installed")
+    target = _make_bad(kind, tmp_path)
+    theirs = subprocess.run(
+        [SYSTEMD_ANALYZE, "verify", "--man=no", str(target)],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    rc = verify.main(["--no-not-enforced", str(target)])
+    ours = capfd.readouterr().err.encode("utf-8", "surrogateescape")
+    assert ours.replace(bytes(tmp_path), b"DIR") == theirs.stderr.replace(bytes(tmp_path), b"DIR")
+    assert rc == theirs.returncode

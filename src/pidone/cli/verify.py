@@ -85,9 +85,6 @@ def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> 
     if not is_valid_unit_name(name):
         _err(f"Failed to prepare filename {path}: Invalid argument")
         return True
-    if not os.path.exists(path):
-        _err(f"Failed to prepare filename {path}: No such file or directory")
-        return True
     directory = os.path.dirname(os.path.abspath(path))
     env = dict(os.environ)
     env["PIDONE_UNIT_PATH"] = directory + ":"
@@ -102,6 +99,10 @@ def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> 
     except InvalidUnitName as e:
         _err(f"{path}: {e}")
         return True
+    looped = source.load_state == "error" and "symbolic links" in (source.load_error or "")
+    if os.path.isdir(path) or source.load_state == "not-found" or looped:
+        _err(f"Unit {unit_name} not found.")
+        return True
     unit = build_unit(source, read_specifier_host(root or "/"))
     for diag in unit.diagnostics:
         _err(str(diag))
@@ -113,9 +114,10 @@ def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> 
         _err(f"Unit {unit.id} has a bad unit file setting.")
         failed = True
     elif unit.load_state != "loaded":
-        reason = unit.load_error or "Invalid argument"
-        if not unit.diagnostics:
-            _err(f"{unit.id}: {reason}")
+        _err(
+            f"Unit {unit.id} failed to load properly, please adjust/correct and reload "
+            f"service manager: {_errno_text(unit)}"
+        )
         failed = True
     else:
         failed = _check_exec(unit, root or "/") or failed
@@ -133,6 +135,21 @@ def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> 
                 )
             )
     return failed
+
+
+def _errno_text(unit: Unit) -> str:
+    """The strerror() systemd reports for a unit that could not be loaded at all."""
+    text = unit.load_error + " " + " ".join(d.message for d in unit.diagnostics)
+    for needle, errno_text in (
+        ("Line too long", "No buffer space available"),
+        ("Continuation line too long", "No buffer space available"),
+        ("Invalid section header", "Bad message"),
+        ("symbolic links", "Too many levels of symbolic links"),
+        ("Permission denied", "Permission denied"),
+    ):
+        if needle in text:
+            return errno_text
+    return "Invalid argument"
 
 
 def _check_exec(unit: Unit, root: str) -> bool:

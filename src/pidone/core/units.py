@@ -7,7 +7,8 @@ The steps follow systemd 252's unit_load() for a fragment-backed unit:
    (`core.unitparsers`). Unknown keys warn `Unknown key 'K' in section [S], ignoring.`;
    `X-` keys are silent. A fatal parser error stops reading (config_parse() aborts) and
    the unit becomes `bad-setting` ("Unit configuration has fatal error, unit will not be
-   started.").
+   started."). A line that is not valid UTF-8 also stops reading, and the unit's load
+   state is `error` (EINVAL), as 252 does.
 2. Per-type defaults (service_add_extras()): Type= from ExecStart=/BusName=, no start
    timeout for oneshot, NotifyAccess=main for notify/watchdog/fd store.
 3. Per-type checks that refuse the unit (service_verify(), socket_verify(),
@@ -47,6 +48,7 @@ from pidone.core.unitsource import UnitSource
 from pidone.core.values import USEC_INFINITY
 
 FATAL_NOTICE = "Unit configuration has fatal error, unit will not be started."
+_NOT_UTF8 = "String is not UTF-8 clean, ignoring assignment: "
 _SECTION_OBJECTS = {"service": ServiceSection, "socket": SocketSection, "timer": TimerSection}
 _ONESHOT_RESTARTS = frozenset({"no", "on-failure", "on-abnormal", "on-watchdog", "on-abort"})
 _JOURNAL_OUTPUTS = (
@@ -107,7 +109,10 @@ def build_unit(source: UnitSource, host: SpecifierHost) -> Unit:
         if name not in unit.unit.requires:
             unit.unit.requires.append(name)
 
-    if fatal is not None:
+    if fatal is not None and fatal.startswith(_NOT_UTF8):
+        unit.load_state = "error"
+        unit.load_error = fatal
+    elif fatal is not None:
         unit.load_state = "bad-setting"
         unit.load_error = fatal
         diags.append(Diagnostic(unit.id, 0, FATAL_NOTICE, "error"))
@@ -136,6 +141,13 @@ def _apply_files(
         file_diags: list[Diagnostic] = [d for d in f.diagnostics if d not in diags]
         stop: str | None = None
         for a in f.assignments:
+            if not _utf8_clean(a.key) or not _utf8_clean(a.value):
+                # config_parse(): a line that is not UTF-8 aborts the file with EINVAL
+                # utf8_escape_invalid(): each bad byte is shown as U+FFFD
+                message = _NOT_UTF8 + _escape_invalid(f"{a.key}={a.value}")
+                file_diags.append(Diagnostic(a.path, a.line, message, "error"))
+                stop = message
+                break
             keys = table.get(a.section)
             if keys is None:
                 continue  # the lexer already said "Unknown section"
@@ -158,6 +170,15 @@ def _apply_files(
         if stop is not None:
             return stop
     return None
+
+
+def _utf8_clean(text: str) -> bool:
+    """False when the lexer had to keep undecodable bytes (surrogate escapes)."""
+    return not any("\udc80" <= c <= "\udcff" for c in text)
+
+
+def _escape_invalid(text: str) -> str:
+    return "".join("\ufffd" if "\udc80" <= c <= "\udcff" else c for c in text)
 
 
 def _apply_one(
