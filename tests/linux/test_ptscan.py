@@ -20,7 +20,7 @@ STAT = (
 
 
 def test_parse_stat_takes_comm_between_first_open_and_last_close_paren() -> None:
-    parsed = ptscan.parse_stat(STAT, 1000)
+    parsed = ptscan.parse_stat(STAT, 4242, 1000)
     assert parsed is not None
     assert (parsed.pid, parsed.ppid, parsed.pgid, parsed.uid) == (4242, 17, 4242, 1000)
     assert parsed.comm == b"a b) (c"
@@ -31,13 +31,13 @@ def test_parse_stat_takes_comm_between_first_open_and_last_close_paren() -> None
     "bad", [b"", b"12 (x S 1 2", b"12 (x) S 1 2 3\n", b"x (y) S a b" + b" 0" * 30]
 )
 def test_parse_stat_rejects_what_psmisc_skips(bad: bytes) -> None:
-    assert ptscan.parse_stat(bad, 0) is None
+    assert ptscan.parse_stat(bad, 12, 0) is None
 
 
 @given(st.binary(max_size=15).filter(lambda c: b"\n" not in c))
 def test_parse_stat_any_comm(comm: bytes) -> None:
     line = b"7 (" + comm + b") R 1 7" + b" 0" * 14 + b" 5 0 4444 0\n"
-    parsed = ptscan.parse_stat(line, 0)
+    parsed = ptscan.parse_stat(line, 7, 0)
     assert parsed is not None
     assert parsed.comm == comm
     assert parsed.nthreads == 5
@@ -88,7 +88,11 @@ def test_vanished_process_reads_as_none() -> None:
     assert ptscan.read_cgroup_units([child.pid]) == {}
 
 
-def test_root_pid_and_own_locale_environment() -> None:
-    assert ptscan.find_root_pid() == (0 if os.path.exists("/proc/0") else 1)
-    env = ptscan.read_initial_locale_env()
-    assert set(env) <= {"LC_ALL", "LC_CTYPE", "LANG"}
+def test_own_locale_environment_is_the_one_execve_got() -> None:
+    code = (
+        "from pidone.linux import ptscan; print(sorted(ptscan.read_initial_locale_env().items()))"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "LANG": "C", "LC_MESSAGES": "xx"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
+    # Python's PEP 538 coercion adds LC_CTYPE=C.UTF-8 to os.environ, not to /proc/self/environ
+    assert done.stdout == b"[('LANG', 'C'), ('LC_MESSAGES', 'xx')]\n"

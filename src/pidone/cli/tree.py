@@ -338,7 +338,9 @@ def main(argv: list[str]) -> int:
         if term:
             return _fail("pidone tree: -h/-H (highlighting) is not supported")
     width = output_width()
-    root_pid = ptscan.find_root_pid()
+    # psmisc 23.6 roots the tree at PID 1 (ROOT_PID); the "PID 0 when /proc/0 exists"
+    # rule in spec 07 §2.1 came with later psmisc.
+    root_pid = 1
     pid = root_pid
     pid_set = False
     uid: int | None = None

@@ -20,11 +20,12 @@ from pidone.core.render.pstree import ProcStat
 PROC = "/proc"
 
 
-def parse_stat(data: bytes, uid: int) -> ProcStat | None:
+def parse_stat(data: bytes, pid: int, uid: int) -> ProcStat | None:
     """One /proc/PID/stat line as psmisc reads it; None when it does not parse.
 
     comm is everything between the first '(' and the last ')' (man 5 proc: comm may hold
-    spaces and parentheses). psmisc needs state, ppid, pgrp ... starttime (field 22).
+    spaces and parentheses). psmisc needs state, ppid, pgrp ... starttime (field 22) and
+    takes the pid from the directory name, not from the line.
     """
     open_at = data.find(b"(")
     close_at = data.rfind(b")")
@@ -35,7 +36,7 @@ def parse_stat(data: bytes, uid: int) -> ProcStat | None:
         return None
     try:
         return ProcStat(
-            int(data[:open_at]),
+            pid,
             int(fields[1]),
             int(fields[2]),
             uid,
@@ -47,30 +48,55 @@ def parse_stat(data: bytes, uid: int) -> ProcStat | None:
         return None
 
 
+def _c_atoi(text: str) -> int:
+    """C atoi()/strtol(): leading blanks, a sign, digits; 0 when there are none."""
+    s = text.lstrip(" \t\n\v\f\r")
+    sign = -1 if s[:1] == "-" else 1
+    if s[:1] in ("+", "-"):
+        s = s[1:]
+    end = 0
+    while end < len(s) and s[end] in "0123456789":
+        end += 1
+    return sign * int(s[:end]) if end else 0
+
+
+def _dir_pid(name: str) -> int | None:
+    # psmisc: strtol(d_name, &end, 10) must consume the whole name (so " 12" or "+12" pass)
+    s = name.lstrip(" \t\n\v\f\r")
+    digits = s[1:] if s[:1] in ("+", "-") else s
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    return _c_atoi(s)
+
+
 def read_stats(proc: str = PROC) -> list[ProcStat]:
     """Every process in /proc readdir order (ascending PID), vanished ones skipped."""
     result: list[ProcStat] = []
     append = result.append
-    o_open, o_read, o_close, o_fstat = os.open, os.read, os.close, os.fstat
+    o_open, o_read, o_close, o_stat = os.open, os.read, os.close, os.stat
     flags = os.O_RDONLY | os.O_CLOEXEC
     for name in os.listdir(proc):
-        if not name.isdigit():
-            continue
+        if name.isdigit():
+            pid = int(name)
+        else:
+            maybe = _dir_pid(name)
+            if maybe is None:
+                continue
+            pid = maybe
         try:
-            fd = o_open(f"{proc}/{name}/stat", flags)
+            fd = o_open(f"{proc}/{pid}/stat", flags)
         except OSError:
             continue  # gone since readdir
         try:
-            uid = o_fstat(fd).st_uid
-            data = o_read(fd, 4096)  # a stat line is ~300 bytes; 52 fields fit in 4 KiB
+            # psmisc stat()s the directory: its owner is the uid pstree sorts and shows by
+            uid = o_stat(f"{proc}/{pid}").st_uid
+            data = o_read(fd, 8192)  # psmisc fread()s up to BUFSIZ
         except OSError:
             continue
         finally:
             o_close(fd)
-        st = parse_stat(data, uid)
+        st = parse_stat(data, pid, uid)
         if st is not None:
-            if st.pid != int(name):
-                continue
             append(st)
     return result
 
@@ -103,9 +129,9 @@ def read_threads(
         return []
     threads: list[tuple[int, bytes | None]] = []
     for name in names:
-        if not name.isdigit():
+        tid = int(name) if name.isdigit() else _c_atoi(name)  # psmisc uses atoi()
+        if tid == 0:
             continue
-        tid = int(name)
         own = _comm_of(f"{proc}/{pid}/task/{tid}/stat") if own_names and tid != pid else None
         threads.append((tid, own))
     return threads
@@ -154,15 +180,6 @@ def read_ages(pids: Iterable[int], starttimes: dict[int, int], proc: str = PROC)
         uptime = 0.0
     hz = os.sysconf("SC_CLK_TCK") or 100
     return {pid: max(0, int(uptime - starttimes.get(pid, 0) / hz)) for pid in pids}
-
-
-def find_root_pid(proc: str = PROC) -> int:
-    """psmisc find_root_pid(): 0 when /proc/0 exists (some containers), else 1."""
-    try:
-        os.stat(f"{proc}/0")
-    except OSError:
-        return 1
-    return 0
 
 
 def read_initial_locale_env() -> dict[str, str]:

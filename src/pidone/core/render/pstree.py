@@ -139,6 +139,32 @@ def escape_name(name: bytes) -> str:
     return text.translate(_ESCAPES)
 
 
+def c_int_text(x: int) -> str:
+    """psmisc out_int(): decimal digits, except that 0 prints as nothing at all.
+
+    Its digit count loop stops before the first digit of 0, so a "?" placeholder (pgid 0)
+    shows as `?(800,)` with -p -g, and `pstree -p 0` as `?()`. Negative values print the
+    C way, '0' plus a negative remainder per digit.
+    """
+    if x > 0:
+        return str(x)
+
+    def cdiv(a: int, b: int) -> int:  # C division truncates toward zero
+        q = abs(a) // abs(b)
+        return q if (a < 0) == (b < 0) else -q
+
+    digits: list[str] = []
+    div = 1
+    while cdiv(x, div):
+        div *= 10
+    div //= 10
+    while div:
+        q = cdiv(x, div)
+        digits.append(chr(ord("0") + q - 10 * cdiv(q, 10)))
+        div //= 10
+    return "".join(digits)
+
+
 def _arg_cost(arg: bytes) -> int:
     # The fit test of dump_tree() counts 1 per printable byte (backslash included) and 4
     # for the rest, which is not quite what out_args() then prints.
@@ -454,13 +480,15 @@ def _dump(
         info = args_mode
         if not heading:
             if opt.show_pids:
-                text(f",{node.pid}" if info else f"({node.pid}")
+                num = c_int_text(node.pid)
+                text(f",{num}" if info else f"({num}")
                 info = True
             if opt.show_pgids:
-                text(f",{node.pgid}" if info else f"({node.pgid}")
+                num = c_int_text(node.pgid)
+                text(f",{num}" if info else f"({num}")
                 info = True
             if opt.uid_changes and puid != node.uid:
-                user = opt.user_names.get(node.uid, str(node.uid))
+                user = opt.user_names.get(node.uid) or c_int_text(node.uid)
                 text(f",{user}" if info else f"({user}")
                 info = True
         if swapped or (not args_mode and info):
