@@ -251,8 +251,8 @@ class Manager:
                     old.manual = False
                 if old.state == "running" and not is_superset(old.type, merged):
                     old.state = "waiting"  # "Merged into running job, re-running"
-                    self._queue(unit)
                 old.type = merged
+                self._queue(unit)
                 if request_id is not None:
                     self._out.append(act.JobQueued(request_id, old.id, unit))
                 return
