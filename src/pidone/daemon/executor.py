@@ -31,7 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pidone.core import actions as act
 from pidone.core import events as ev
@@ -49,6 +49,7 @@ from pidone.daemon.children import ChildWatcher
 from pidone.daemon.logpipes import LogCollector, StreamSource
 from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
 from pidone.linux import conditions, spawn
+from pidone.linux.execprep import Identity, resolve_identity
 from pidone.linux.notify import NotifySocket
 from pidone.linux.pidfile import (
     PidFileError,
@@ -67,7 +68,7 @@ Reply = act.JobQueued | act.JobFinished | act.RequestFailed | act.RequestDone
 class Brain(Protocol):
     """The pure side: core.manager.Manager (or a ServiceMachine in tests)."""
 
-    def handle(self, event: object, now_usec: int) -> list[act.Action]: ...
+    def handle(self, event: Any, now_usec: int) -> list[act.Action]: ...  # noqa: ANN401
 
 
 class TrackerWithEvents(ProcessGroupTracker, Protocol):
@@ -242,7 +243,7 @@ class LinuxExecutor:
     # Spawn -------------------------------------------------------------------------------
 
     def _environment(
-        self, unit: Unit, ctx: ExecContext, a: act.Spawn, user: spawn.Identity
+        self, unit: Unit, ctx: ExecContext, a: act.Spawn, user: Identity
     ) -> dict[str, str]:
         env = dict(a.env)
         files: list[tuple[tuple[str, str], ...]] = []
@@ -286,7 +287,7 @@ class LinuxExecutor:
         ctx = unit.service.exec
         read_fd = write_fd = -1
         try:
-            identity = spawn.resolve_identity(ctx)
+            identity = resolve_identity(ctx)
             environment = self._environment(unit, ctx, a, identity)
             self.tracker.create(a.unit, environment.get("INVOCATION_ID", ""))
             journal_out = ctx.standard_output in _JOURNAL_OUTPUTS
@@ -306,7 +307,7 @@ class LinuxExecutor:
                     stderr_fd=write_fd if journal_err else -1,
                 )
             )
-        except (OSError, spawn.SpawnSetupError) as exc:
+        except (OSError, ValueError) as exc:
             for fd in (read_fd, write_fd):
                 if fd >= 0:
                     os.close(fd)
@@ -341,9 +342,14 @@ class LinuxExecutor:
                     console=ctx.standard_output.endswith("+console"),
                 ),
             )
+        if child.status_fd < 0:  # posix_spawn path: execve() already succeeded
+            done: list[object] = [ev.Spawned(a.unit, a.token, pid)]
+            if a.report_exec:
+                done.append(ev.ExecSucceeded(a.unit, pid))
+            return done
         self._status_fds[child.status_fd] = (a.unit, pid, a.report_exec, child)
         os.set_blocking(child.status_fd, False)
-        self.loop.add_reader(child.status_fd, lambda: self._on_status(child.status_fd))
+        self.loop.add_reader(child.status_fd, functools.partial(self._on_status, child.status_fd))
         return [ev.Spawned(a.unit, a.token, pid)]
 
     def _on_status(self, fd: int) -> None:

@@ -130,12 +130,9 @@ class Daemon:
             self.units.get,
             notify_path=self.paths.runtime_path("notify"),
         )
-        try:
-            from pidone.core.manager import Manager  # type: ignore[import-not-found,import-untyped,unused-ignore]
-        except ImportError:
-            from pidone.daemon.interim import Manager
+        from pidone.core.manager import Manager
 
-        self.manager = Manager()
+        self.manager = Manager([], lambda: uuid.uuid4().hex)
         self.executor.brain = self.manager
         self.requests = Requests(self.executor)
         self.executor.on_reply = self.requests.reply

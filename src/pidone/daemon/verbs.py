@@ -109,7 +109,7 @@ def machine_of(daemon: Daemon, name: str) -> Any:  # noqa: ANN401 - ServiceMachi
     unit = daemon.units.get(name)
     if unit is None:
         return None
-    return daemon.manager.machine(unit.id)
+    return daemon.manager.machines.get(unit.id)
 
 
 def unit_state(daemon: Daemon, name: str) -> tuple[str, str, str]:
@@ -146,7 +146,7 @@ def _comm(pid: int) -> str:
 
 def describe(daemon: Daemon, unit: Unit) -> dict[str, Any]:
     """Everything `status` shows about one unit, as JSON values."""
-    m = daemon.manager.machine(unit.id)
+    m = daemon.manager.machines.get(unit.id)
     active, sub, result = unit_state(daemon, unit.id)
     info: dict[str, Any] = {
         "unit": unit.id,
@@ -200,62 +200,12 @@ def _names(daemon: Daemon, call: Call) -> list[str]:
     return out
 
 
-_VERB_WORD = {
-    "start": "start",
-    "stop": "stop",
-    "restart": "restart",
-    "try-restart": "restart",
-    "reload": "reload",
-    "reload-or-restart": "reload-or-restart",
-    "try-reload-or-restart": "reload-or-restart",
-}
-
-
-def _pre_job_error(daemon: Daemon, verb: str, name: str) -> dict[str, Any] | None:
-    """Failures systemctl reports before a job exists (spec 06 §2.1, second table)."""
-    word = _VERB_WORD[verb]
+def _invalid_name(daemon: Daemon, verb: str, name: str) -> dict[str, Any] | None:
+    """A name that is not a unit name fails before any job (unit_name_is_valid())."""
     try:
-        unit = daemon.units.load(name)
+        daemon.units.load(name)
     except InvalidUnitName as exc:
-        return {"unit": name, "lines": [f"Failed to {word} {name}: {exc}"], "exit_code": 1}
-    if unit.load_state == "not-found":
-        if verb == "stop":
-            return {
-                "unit": name,
-                "exit_code": 5,
-                "lines": [f"Failed to stop {name}: Unit {name} not loaded."],
-            }
-        if verb in ("try-restart", "try-reload-or-restart"):
-            return {"unit": name, "lines": [], "exit_code": 0}
-        return {
-            "unit": name,
-            "exit_code": 5,
-            "lines": [f"Failed to {word} {name}: Unit {name} not found."],
-        }
-    if unit.load_state == "masked" and verb != "stop":
-        return {
-            "unit": name,
-            "exit_code": 1,
-            "lines": [f"Failed to {word} {name}: Unit {unit.id} is masked."],
-        }
-    if unit.load_state in ("bad-setting", "error") and verb != "stop":
-        return {
-            "unit": name,
-            "exit_code": 1,
-            "lines": [
-                f"Failed to {word} {name}: Unit {unit.id} has a bad unit file setting.",
-                f"See system logs and 'systemctl status {name}' for details.",
-            ],
-        }
-    if unit.type != "service":
-        return {
-            "unit": name,
-            "exit_code": 1,
-            "lines": [
-                f"Failed to {word} {name}: Operation on or unit type of {name} not supported "
-                "on this system."
-            ],
-        }
+        return {"unit": name, "lines": [f"Failed to {verb} {name}: {exc}"], "exit_code": 1}
     return None
 
 
@@ -277,11 +227,10 @@ def _job_handler(daemon: Daemon, verb: str) -> Callable[[Call], Response | None]
         if not names:
             return Response.success(call.request.id, {"results": []})
         for index, name in enumerate(names):
-            early = _pre_job_error(daemon, verb, name)
+            early = _invalid_name(daemon, verb, name)
             if early is not None:
                 finish(index, early)
                 continue
-            unit_id = daemon.units.load(name).id
 
             def queued(reply: object, index: int = index, name: str = name) -> None:
                 if no_block:
@@ -296,7 +245,7 @@ def _job_handler(daemon: Daemon, verb: str) -> Callable[[Call], Response | None]
                 else:
                     finish(index, {"unit": name, "lines": [], "exit_code": 0})
 
-            daemon.requests.job(verb, unit_id, on_queued=queued, on_done=done)
+            daemon.requests.job(verb, name, on_queued=queued, on_done=done)
         return None
 
     return handle
@@ -312,7 +261,7 @@ def _kill(daemon: Daemon) -> Callable[[Call], Response | None]:
         lines: list[str] = []
         for name in names:
             unit = daemon.units.get(name)
-            if unit is None or daemon.manager.machine(unit.id) is None:
+            if unit is None or unit.id not in daemon.manager.machines:
                 lines.append(f"Failed to kill unit {name}: Unit {name} not loaded.")
                 continue
             daemon.requests.kill(unit.id, whom, sig, lambda _r: None)
