@@ -245,3 +245,24 @@ def test_own_pid_variables_in_argv_are_expanded_in_the_child(tmp_path):
     first, second = out.split()
     assert status == 0
     assert first == second
+
+
+def test_daemon_with_closed_stdio_still_gives_the_child_fds_0_to_2(tmp_path):
+    # A daemon started with fd 0 closed: its own pipes take the low numbers, and the child
+    # must still end up with exactly 0, 1, 2.
+    out = tmp_path / "out"
+    code = f"""
+import os
+from pidone.core.execline import ExecCommand
+from pidone.core.model import ExecContext
+from pidone.linux.spawn import SpawnRequest, spawn
+os.close(0)
+ctx = ExecContext(standard_output="file:{out}", standard_error="inherit")
+cmd = ExecCommand(path="/bin/sh", argv=("sh", "-c", "ls /proc/$$$$/fd"))
+s = spawn(SpawnRequest(cmd, ctx, {{}}, fast=False))
+os.waitpid(s.pid, 0)
+"""
+    import subprocess
+
+    subprocess.run([PY, "-c", code], check=True, timeout=60)
+    assert sorted(out.read_text().split(), key=int) == ["0", "1", "2"]

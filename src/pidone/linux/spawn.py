@@ -340,6 +340,8 @@ def _open_source(src: _Source, fileno: int) -> None:
     if fd != fileno:
         os.dup2(fd, fileno)
         os.close(fd)
+    else:  # the daemon had this fd closed, so open() landed on it: keep it across exec
+        os.set_inheritable(fd, True)
 
 
 def _child(plan: _Plan, err_w: int) -> None:
