@@ -57,7 +57,7 @@ def _socket_options(sock: socket.socket, spec: ListenSpec, section: SocketSectio
         if section.reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if section.free_bind:
-            level = socket.SOL_IPV6 if spec.family == "inet6" else socket.SOL_IP
+            level = socket.IPPROTO_IPV6 if spec.family == "inet6" else socket.SOL_IP
             option = 63 if spec.family == "inet6" else 15  # IPV6_FREEBIND / IP_FREEBIND
             sock.setsockopt(level, option, 1)
         if section.keep_alive:
