@@ -22,6 +22,11 @@ Theory of operation (h11 style):
    as Signal actions chosen as unit_kill_context() chooses them (spec 03 §10).
 8. Job bookkeeping (Starting/Started/Stopped lines, job results) lives in core/manager.py;
    the machine only reports StateChanged, RestartJobWanted and StartRefused to it.
+
+Size: longer than the ~600-line guide on purpose. It holds all of service.c's
+service_enter_*() procedures (each a few lines) next to the event classification, and
+splitting those apart would scatter one state machine; the table is in servicetable.py and
+value-level helpers (env, kill plans, NotifyAccess=) in servicerules.py.
 """
 
 from __future__ import annotations
@@ -34,10 +39,9 @@ from pidone.core.errors import PidoneError
 from pidone.core.execline import ExecCommand
 from pidone.core.model import ServiceSection, Unit
 from pidone.core.restart import StartLimit, shall_restart
+from pidone.core.servicerules import ExecMain, Timestamps, kill_plan, notify_rejection, spawn_env
 from pidone.core.servicestate import (
     ACTIVE_STATE_OF,
-    SIGCONT,
-    SIGHUP,
     SIGKILL,
     STARTING,
     STOPPING,
@@ -63,27 +67,6 @@ _MAINPID_STATES = frozenset({S.START, S.START_POST, S.RUNNING, S.STOP, S.RELOAD}
 
 class IllegalEvent(PidoneError):
     """A request the current state has no transition for (state left unchanged)."""
-
-
-@dataclass(slots=True)
-class ExecMain:
-    """ExecMainPID=/ExecMainCode=/ExecMainStatus= and their timestamps (monotonic usec)."""
-
-    pid: int = 0
-    start_usec: int = 0
-    exit_usec: int = 0
-    exit: ExitInfo | None = None
-
-
-@dataclass(slots=True)
-class Timestamps:
-    """Unit timestamps (monotonic usec; 0 = never), as unit_notify() keeps them."""
-
-    state_change: int = 0
-    inactive_exit: int = 0
-    active_enter: int = 0
-    active_exit: int = 0
-    inactive_enter: int = 0
 
 
 @dataclass(slots=True)
@@ -489,33 +472,12 @@ class ServiceMachine:
 
     def _notify_allowed(self, pid: int) -> bool:
         """NotifyAccess= enforcement on the sender's PID (spec 03 §8), systemd's wording."""
-        access = self.notify_access
-        head = f"{self.name}: Got notification message from PID {pid}, but reception"
-        reason = ""
-        if access == "none":
-            reason = " is disabled."
-        elif access == "main" and pid != self.main_pid:
-            reason = (
-                f" only permitted for main PID {self.main_pid}"
-                if self.main_pid
-                else " only permitted for main PID which is currently not known"
-            )
-        elif access == "exec" and pid not in (self.main_pid, self.control_pid):
-            m, c = self.main_pid, self.control_pid
-            if m and c:
-                reason = f" only permitted for main PID {m} and control PID {c}"
-            elif m:
-                reason = f" only permitted for main PID {m}"
-            elif c:
-                reason = f" only permitted for control PID {c}"
-            else:
-                reason = (
-                    " only permitted for main PID and control PID which are currently not known"
-                )
+        reason = notify_rejection(
+            self.name, self.notify_access, pid, self.main_pid, self.control_pid
+        )
         if reason:
-            self._log(head + reason, act.LOG_WARNING)
-            return False
-        return True
+            self._log(reason, act.LOG_WARNING)
+        return not reason
 
     def _extend_timeout(self, text: str) -> None:
         """EXTEND_TIMEOUT_USEC=: push the armed deadlines out to now + n, never in."""
@@ -780,42 +742,17 @@ class ServiceMachine:
             self._enter_dead(Result.SUCCESS, allow_restart=True)
 
     def _kill_context(self, state: SubState) -> bool:
-        """unit_kill_context(): which processes get which signal; True = wait for exits."""
-        k = self.cfg.kill
-        if k.kill_mode == "none":
-            return False
-        terminate = state in (S.STOP_SIGTERM, S.FINAL_SIGTERM)
-        if state in (S.STOP_WATCHDOG, S.FINAL_WATCHDOG):
-            sig = k.watchdog_signal
-        elif state in (S.STOP_SIGKILL, S.FINAL_SIGKILL):
-            sig = k.final_kill_signal
-        elif state == S.STOP_SIGTERM and self.restart_stop and k.restart_kill_signal:
-            sig, terminate = k.restart_kill_signal, False  # KILL_RESTART: no SIGHUP
-        else:
-            sig = k.kill_signal
-        noteworthy = not terminate and state != S.STOP_SIGTERM
-        sighup = k.send_sighup and terminate and sig != SIGHUP
-        sigcont = sig not in (SIGCONT, SIGKILL)
-        wait = False
-        for pid in (self.main_pid, self.control_pid):
-            if pid:
-                self._signal_pid(pid, sig, sigcont, noteworthy)
-                if sighup:
-                    self._signal_pid(pid, SIGHUP, False, False)
-                wait = True
-        kill_all = state in (S.STOP_SIGKILL, S.FINAL_SIGKILL)
-        if self.populated and (
-            k.kill_mode == "control-group" or (k.kill_mode == "mixed" and kill_all)
-        ):
-            exclude = self._pids()
-            self._out.append(
-                act.Signal(
-                    self.name, "cgroup", sig, exclude=exclude, sigcont=sigcont, log_kill=noteworthy
-                )
-            )
-            if sighup:
-                self._out.append(act.Signal(self.name, "cgroup", SIGHUP, exclude=exclude))
-            wait = True
+        """unit_kill_context() via servicerules.kill_plan(); True = wait for exits."""
+        signals, wait = kill_plan(
+            self.name,
+            self.cfg.kill,
+            state,
+            main_pid=self.main_pid,
+            control_pid=self.control_pid,
+            populated=self.populated,
+            restart=self.restart_stop,
+        )
+        self._out.extend(signals)
         return wait
 
     def _enter_dead(self, f: Result, allow_restart: bool) -> None:
@@ -884,18 +821,16 @@ class ServiceMachine:
         """service_spawn(): one command; the start timeout is re-armed for every command."""
         c = self.cfg
         main = role == "start" and c.type != "forking"
-        env: list[tuple[str, str]] = [("INVOCATION_ID", self.invocation_id)]
-        if not main and self.main_pid:
-            env.append(("MAINPID", str(self.main_pid)))
-        if role in ("stop", "stop-post"):
-            env.append(("SERVICE_RESULT", self.result.value))
-            x = self.exec_main.exit
-            if self.exec_main.pid and x is not None:
-                env += [("EXIT_CODE", x.code_word), ("EXIT_STATUS", x.status_word)]
-        if main and self.watchdog_usec:
-            env.append(("WATCHDOG_USEC", str(self.watchdog_usec)))
-        if c.pid_file:
-            env.append(("PIDFILE", c.pid_file))
+        env = spawn_env(
+            role,
+            main,
+            invocation_id=self.invocation_id,
+            main_pid=self.main_pid,
+            result=self.result.value,
+            exec_main=self.exec_main,
+            watchdog_usec=self.watchdog_usec,
+            pid_file=c.pid_file,
+        )
         self._seq += 1
         token = f"{self.name}/{role}/{self._seq}"
         self._pending[token] = _Pending(role, index, main)
@@ -910,7 +845,7 @@ class ServiceMachine:
                 role,
                 index,
                 self._commands(role)[index],
-                tuple(env),
+                env,
                 main,
                 notify_socket=self.notify_access != "none",
                 report_exec=main and c.type == "exec",
