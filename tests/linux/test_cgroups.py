@@ -132,6 +132,8 @@ def test_double_forked_setsid_child_is_tracked_and_killed(tracker, sig):
             assert tracker.is_empty(unit)
             assert tracker.pids(unit) == []
             assert tracker.remove(unit)
+            tracker.close()
+            assert not os.path.exists(tracker.base)  # nothing left behind
     finally:
         kill_pids(pids)
         os.close(r)

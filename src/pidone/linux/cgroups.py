@@ -268,11 +268,14 @@ class CgroupTracker:
         return True
 
     def close(self) -> None:
+        """Release fds and remove the base directory if no unit cgroup is left in it."""
         for fd in self._events:
             os.close(fd)
         self._events.clear()
         self._event_fd.clear()
         self._epoll.close()
+        with contextlib.suppress(OSError):  # EBUSY/ENOTEMPTY: units still there, keep it
+            os.rmdir(self.base)
 
     # -- membership ----------------------------------------------------------------------
 
