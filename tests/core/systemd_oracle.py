@@ -56,13 +56,30 @@ def dec(s: str) -> str:
     return s.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
+def run_tool(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run a systemd tool in a UTF-8 locale and decode its output as UTF-8.
+
+    Other tests may leave the process locale at "C" (via setlocale()), which would change
+    both what systemd prints (glyphs such as "μs") and how Python decodes it.
+    """
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        encoding="utf-8",
+        errors="surrogateescape",
+        env={**os.environ, "LC_ALL": "C.UTF-8"},
+        check=False,
+        timeout=timeout,
+    )
+
+
 def call(op: str, items: list[Any]) -> list[Any]:
     """Run `op` over `items` in a child process; returns one result per item."""
     proc = subprocess.run(
         [sys.executable, __file__, op],
         input=json.dumps(items),
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         check=True,
         timeout=120,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import random
 import shutil
-import subprocess
 
 import pytest
 from hypothesis import given
@@ -172,8 +171,8 @@ def _strings(rng: random.Random, alphabet: list[str], count: int, longest: int) 
 
 
 def _run_escape(args: list[str]) -> tuple[int, str]:
-    proc = subprocess.run(["systemd-escape", *args], capture_output=True, check=False)
-    return proc.returncode, proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+    proc = oracle.run_tool(["systemd-escape", *args])
+    return proc.returncode, proc.stdout.rstrip("\n")
 
 
 def _ok(fn, text):  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import re
 import shutil
-import subprocess
 from types import MappingProxyType
 
 import pytest
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from pidone.core.errors import ValueParseError
 from pidone.core.escape import escape_string
 from pidone.core.specifiers import SPECIFIER_CHARS, SpecifierError, SpecifierHost, expand_specifiers
+from tests.core import systemd_oracle as oracle
 
 HOST = SpecifierHost(
     hostname="box.example.com",
@@ -170,13 +170,8 @@ def test_against_systemd_analyze_verify(tmp_path):
     host_unit.write_text(
         "[Service]\nExecStart=/nonexist/H|%H|%l|%q|%m|%b|%v|%a|%o|%w|%B|%W|%M|%A\n"
     )
-    proc = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", "--generators=no", *files, str(host_unit)],
-        capture_output=True,
-        text=True,
-        errors="surrogateescape",
-        check=False,
-        timeout=120,
+    proc = oracle.run_tool(
+        ["systemd-analyze", "verify", "--man=no", "--generators=no", *files, str(host_unit)]
     )
     assert proc.returncode >= 0, proc.stderr[-500:]  # systemd-analyze itself did not crash
     seen: dict[str, str | None] = {}

@@ -6,7 +6,6 @@ import contextlib
 import random
 import re
 import shutil
-import subprocess
 
 import pytest
 from hypothesis import given
@@ -330,9 +329,7 @@ def _ours(text: str, default_unit: int = USEC_PER_SEC) -> int | None:
 
 
 def _analyze_timespan(args: list[str]) -> list[tuple[int, str]]:
-    proc = subprocess.run(
-        ["systemd-analyze", "timespan", "--", *args], capture_output=True, text=True, check=False
-    )
+    proc = oracle.run_tool(["systemd-analyze", "timespan", "--", *args])
     results = [
         (int(usec), human)
         for usec, human in re.findall(r"\n +μs: (\d+)\n +Human: ([^\n]*)\n", proc.stdout)
@@ -490,9 +487,9 @@ def test_format_exit_status_against_libsystemd():
 def test_exit_status_table_against_systemd_analyze():
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
-    out = subprocess.run(
-        ["systemd-analyze", "exit-status"], capture_output=True, text=True, check=True
-    ).stdout
+    proc = oracle.run_tool(["systemd-analyze", "exit-status"])
+    assert proc.returncode == 0
+    out = proc.stdout
     rows = [line.split() for line in out.splitlines()[1:] if line.strip()]
     theirs = {int(code): (name, cls) for name, code, cls in rows}
     ours = {code: (name, EXIT_STATUS_CLASSES[code]) for code, name in EXIT_STATUS_NAMES.items()}
