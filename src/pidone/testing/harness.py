@@ -238,3 +238,26 @@ class NamespaceDaemon:
             nspid = int(fields.get("NSpid", str(pid)).split()[-1])
             out.append((nspid, fields.get("State", "?").split()[0], fields["Name"].strip()))
         return out
+
+    def host_pid(self, nspid: int) -> int:
+        """The host PID of the namespace's process `nspid` (0 if there is none)."""
+        for pid in self.namespace_pids():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith("NSpid:") and int(line.split()[-1]) == nspid:
+                            return pid
+            except OSError:
+                continue
+        return 0
+
+    def uid_of(self, nspid: int) -> int:
+        """The real uid of the namespace's process `nspid` (-1 if it is gone)."""
+        try:
+            return os.stat(f"/proc/{self.host_pid(nspid)}").st_uid
+        except OSError:
+            return -1
+
+    def journal(self, *argv: str) -> str:
+        """`pidone journal ARGV... --no-pager` output."""
+        return self.cli("journal", *argv, "--no-pager").stdout
