@@ -9,6 +9,8 @@ import signal
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pidone.core.model import ExecContext
 from pidone.linux.cgroups import (
@@ -154,3 +156,31 @@ def test_kill_excludes_and_remove_refuses_a_populated_group(tracker):
         assert tracker.kill(unit, signal.SIGTERM, exclude={s.pid}) == []
         assert not tracker.remove(unit)
         assert tracker.pids(unit) == [s.pid]
+
+
+def test_find_writable_cgroup2_skips_read_only_and_missing_mounts(tmp_path):
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    ro, rw = tmp_path / "ro", tmp_path / "rw"
+    for d in (ro, rw):
+        (d / "system.slice").mkdir(parents=True)
+        (d / "system.slice" / "cgroup.procs").write_text("")
+    (proc / "mountinfo").write_bytes(
+        f"1 0 0:1 / {ro} ro,relatime - cgroup2 cgroup2 ro\n"
+        f"2 0 0:2 / {tmp_path}/absent rw - cgroup2 cgroup2 rw\n"
+        f"3 0 0:3 / {rw} rw,relatime - cgroup2 cgroup2 rw\n".encode()
+    )
+    (proc / "cgroup").write_bytes(b"1:name=systemd:/x\n0::/system.slice\n")
+    found = find_writable_cgroup2(str(proc))
+    assert found is not None
+    assert (found.mount_point, found.own_cgroup) == (str(rw), "/system.slice")
+    assert found.default_base == f"{rw}/system.slice/pidone"
+    (proc / "cgroup").write_bytes(b"1:name=systemd:/x\n")  # pure cgroup1: nothing
+    assert find_writable_cgroup2(str(proc)) is None
+
+
+@given(st.binary(max_size=400))
+def test_parsers_never_raise_on_junk(data):
+    parse_mountinfo(data)
+    parse_own_cgroup2_path(data)
+    parse_populated(data)
