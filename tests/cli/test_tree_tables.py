@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -137,12 +138,17 @@ COMMON = [
 ]
 
 
-def _compare(tmp_path: Path, procs: list[P], extra: list[tuple[list[str], str | None]]) -> None:
+def _compare(
+    tmp_path: Path,
+    procs: list[P],
+    extra: list[tuple[list[str], str | None]],
+    pgids: bool = True,
+) -> None:
     if PSTREE is None or UNSHARE is None:
         pytest.skip("pstree (psmisc) or unshare is not installed")
     fake = tmp_path / "proc"
     _write_table(fake, procs)
-    cases = COMMON + extra
+    cases = [c for c in COMMON if pgids or "-g" not in c[0]] + extra
     done = subprocess.run(
         [
             UNSHARE,
@@ -240,7 +246,10 @@ def test_names_and_command_lines(tmp_path: Path) -> None:
         P(14, 1, "e", cmdline=b""),
         P(15, 14, "f"),
     ]
-    _compare(tmp_path, procs, [(["-a"], "30"), (["-a"], "12"), (["-a", "-p"], "70")])
+    columns = [" 40", "+40", "040", "0x28", "08", "40 ", "abc", "-5", "0", "1", "2"]
+    extra = [([], c) for c in columns] + [(["-a"], "30"), (["-a"], "12"), (["-a", "-p"], "70")]
+    extra += [(["-a", "-t"], None), (["-a", "-c"], None), (["-a", "-U"], "2")]
+    _compare(tmp_path, procs, extra)
 
 
 def test_deep_chain_and_identical_subtrees(tmp_path: Path) -> None:
@@ -271,3 +280,39 @@ def test_user_argument(tmp_path: Path) -> None:
     _compare(
         tmp_path, procs, [(["nobody"], None), (["-u", "-p", "nobody"], None), (["daemon"], None)]
     )
+
+
+def _random_table(seed: int) -> list[P]:
+    rng = random.Random(seed)
+    names = ["sh", "sleep", "sleep", "worker", "a", "B", "x y", "{t}"]
+    procs = [P(1, 0, "init")]
+    pids = [1]
+    for _ in range(70):
+        pid = rng.randrange(2, 5000)
+        if pid in pids:
+            continue
+        # mostly real parents (often recent ones, for depth), sometimes missing ones
+        ppid = rng.choice(pids[-8:] + pids[:3]) if rng.random() < 0.93 else rng.randrange(2, 6000)
+        threads = tuple(
+            (t, rng.choice(["w", "io"]))
+            for t in range(pid * 10 + 50001, pid * 10 + 50001 + rng.choice([0, 0, 0, 2, 3]))
+        )
+        cmd = rng.choice([None, b"", b"prog\0arg\0", b"prog\0" + b"z" * rng.randrange(200) + b"\0"])
+        procs.append(
+            P(
+                pid,
+                ppid,
+                rng.choice(names),
+                uid=rng.choice([0, 0, 1000]),
+                threads=threads,
+                cmdline=cmd,
+            )
+        )
+        pids.append(pid)
+    return procs
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_tables(tmp_path: Path, seed: int) -> None:
+    # psmisc never sets the pgid of a "?" placeholder (uninitialised memory): no -g here
+    _compare(tmp_path, _random_table(seed), [(["-u", "-a"], "60"), (["-n"], None)], pgids=False)
