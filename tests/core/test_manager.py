@@ -419,3 +419,19 @@ def test_routing_by_pid_and_token_two_units() -> None:
         0,
     )
     assert mgr.snapshot("zzz.service") is None
+
+
+def test_daemon_reload_keeps_runtime_state() -> None:
+    mgr, fx = setup()
+    job(fx, "start")
+    new = make_unit(U, "Renamed", exec_stop=[cmd("/bin/stop")])
+    mgr.reload_units([new, make_unit("n.service")])
+    assert mgr.active_state(U) == "active"
+    mark = len(fx.actions)
+    job(fx, "stop")
+    assert fx.logs(mark)[0] == "Stopping Renamed..."
+    assert [s.role for s in fx.spawns(mark)] == ["stop"]
+    mgr.reload_units([])
+    assert mgr.lookup("n.service") is None
+    assert mgr.lookup(U) is not None  # still stopping: kept, as not-found
+    assert mgr.lookup(U).load_state == "not-found"

@@ -86,6 +86,7 @@ class Manager:
         self.jobs: dict[str, Job] = {}
         self._next_job_id = 1
         self._pid_owner: dict[int, str] = {}
+        self._pids_of: dict[str, tuple[int, int]] = {}
         self._run_queue: list[str] = []
         self._out: list[act.Action] = []
         self._now = 0
@@ -107,6 +108,23 @@ class Manager:
                 old.unit = unit
         else:
             self._other_state.setdefault(unit.id, "inactive")
+
+    def reload_units(self, units: Iterable[Unit]) -> None:
+        """daemon-reload: new models, same runtime state. A unit whose file is gone stays
+        while it is active or has a job (as `not-found`), else it is forgotten."""
+        fresh = {u.id: u for u in units}
+        for uid in list(self.units):
+            if uid in fresh:
+                continue
+            if self.active_state(uid) in ("inactive", "failed") and uid not in self.jobs:
+                del self.units[uid]
+                self.machines.pop(uid, None)
+                self._other_state.pop(uid, None)
+            else:
+                self.units[uid] = replace(self.units[uid], load_state="not-found")
+        self._by_name = {n: uid for n, uid in self._by_name.items() if uid in self.units}
+        for unit in fresh.values():
+            self.add_unit(unit)
 
     def lookup(self, name: str) -> Unit | None:
         """The unit called `name` (any alias), if loaded at all."""
@@ -155,16 +173,23 @@ class Manager:
 
     def _absorb(self, m: ServiceMachine, actions: list[act.Action]) -> None:
         """Keep what is ours (rule 2), apply the job rules to each StateChanged (rule 4)."""
-        for pid in [p for p, u in self._pid_owner.items() if u == m.name]:
-            if pid not in (m.main_pid, m.control_pid):
+        pids = (m.main_pid, m.control_pid)
+        for pid in self._pids_of.get(m.name, ()):
+            if pid not in pids and self._pid_owner.get(pid) == m.name:
                 del self._pid_owner[pid]
-        for pid in (m.main_pid, m.control_pid):
+        self._pids_of[m.name] = pids
+        for pid in pids:
             if pid:
                 self._pid_owner[pid] = m.name
         for a in actions:
             match a:
                 case act.RestartJobWanted():
-                    self._install(a.unit, "restart", None, "replace", manual=False)
+                    pending = self.jobs.get(a.unit)
+                    if pending is not None and pending.type == "stop":
+                        msg = f"{a.unit}: Stop job pending for unit, skipping automatic restart."
+                        self._log(a.unit, msg, act.LOG_INFO)
+                    else:
+                        self._install(a.unit, "restart", None, "replace", manual=False)
                 case act.StartRefused():
                     pass  # the StateChanged to failed finishes the start job
                 case act.StateChanged():
