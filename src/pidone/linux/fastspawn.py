@@ -72,9 +72,16 @@ def _home_cgroup_fd() -> int:
 
 
 def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    """The process umask from /proc/self/status (Linux 4.7+), without the set-and-restore
+    dance of os.umask(), which would briefly change it under the journal writer thread."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return -1  # unknown: never equal to a unit's UMask=, so the fork path is taken
 
 
 def eligible(plan: _Plan, sigpipe_ignored: bool) -> bool:
