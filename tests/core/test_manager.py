@@ -51,7 +51,10 @@ def test_start_simple_logs_and_finishes_done() -> None:
     out = job(fx, "start")
     queued = [a for a in out if isinstance(a, act.JobQueued)]
     assert [(q.job_id, q.unit) for q in queued] == [(1, U)]
-    assert fx.logs() == ["Starting Test Service...", "Started Test Service."]
+    assert fx.logs() == [
+        "Starting t.service - Test Service...",
+        "Started t.service - Test Service.",
+    ]
     assert finished(fx) == [act.JobFinished(1, U, "start", "done", (), 0)]
     starting = fx.of_type(act.Log)[0]
     assert starting.message_id == act.MID_UNIT_STARTING
@@ -115,14 +118,17 @@ def test_reload_success_and_failure() -> None:
     mark = len(fx.actions)
     job(fx, "reload")
     fx.exit(fx.pid_of(U, "reload"))
-    assert fx.logs(mark) == ["Reloading Test Service...", "Reloaded Test Service."]
+    assert fx.logs(mark) == [
+        "Reloading t.service - Test Service...",
+        "Reloaded t.service - Test Service.",
+    ]
     assert finished(fx, mark)[0].exit_code == 0
     mark = len(fx.actions)
     job(fx, "reload")
     fx.exit(fx.pid_of(U, "reload"), status=1)
     (f,) = finished(fx, mark)
     assert (f.result, f.lines) == ("failed", ("Job for t.service failed.", SEE))
-    assert "Reload failed for Test Service." in fx.logs(mark)
+    assert "Reload failed for t.service - Test Service." in fx.logs(mark)
 
 
 def test_exec_type_failure_reports_control_process_wording() -> None:
@@ -130,10 +136,10 @@ def test_exec_type_failure_reports_control_process_wording() -> None:
     job(fx, "start")
     fx.exit(100, status=203)
     assert fx.logs() == [
-        "Starting Test Service...",
+        "Starting t.service - Test Service...",
         "t.service: Main process exited, code=exited, status=203/EXEC",
         "t.service: Failed with result 'exit-code'.",
-        "Failed to start Test Service.",
+        "Failed to start t.service - Test Service.",
     ]
     (f,) = finished(fx)
     assert f.lines == (
@@ -159,7 +165,7 @@ def test_condition_unmet_skips_quietly() -> None:
     fx.conditions[U] = ev.ConditionsEvaluated(U, False, "ConditionPathExists=/nonexistent")
     job(fx, "start")
     assert fx.logs() == [
-        "Test Service was skipped because of an unmet condition check "
+        "t.service - Test Service was skipped because of an unmet condition check "
         "(ConditionPathExists=/nonexistent)."
     ]
     assert finished(fx) == [act.JobFinished(1, U, "start", "done", (), 0)]
@@ -175,7 +181,7 @@ def test_assert_failure() -> None:
     job(fx, "start")
     assert fx.logs() == [
         "t.service: Starting requested but asserts failed.",
-        "Assertion failed for Test Service.",
+        "Assertion failed for t.service - Test Service.",
     ]
     (f,) = finished(fx)
     assert (f.result, f.lines, f.exit_code) == (
@@ -189,7 +195,10 @@ def test_exec_condition_skip_start_exits_zero() -> None:
     _, fx = setup(exec_condition=[cmd("/bin/c")])
     job(fx, "start")
     fx.exit(100, status=1)
-    assert fx.logs() == ["Starting Test Service...", "t.service: Skipped due to 'exec-condition'."]
+    assert fx.logs() == [
+        "Starting t.service - Test Service...",
+        "t.service: Skipped due to 'exec-condition'.",
+    ]
     assert finished(fx)[0].exit_code == 0
 
 
@@ -200,9 +209,9 @@ def test_stop_logs_and_timeout_still_exits_zero() -> None:
     job(fx, "stop")
     fx.exit(100, signal=15)
     assert fx.logs(mark) == [
-        "Stopping Test Service...",
+        "Stopping t.service - Test Service...",
         "t.service: Deactivated successfully.",
-        "Stopped Test Service.",
+        "Stopped t.service - Test Service.",
     ]
     job(fx, "start")
     mark = len(fx.actions)
@@ -214,7 +223,7 @@ def test_stop_logs_and_timeout_still_exits_zero() -> None:
     assert mgr.active_state(U) == "failed"
     assert fx.logs(mark)[-2:] == [
         "t.service: Failed with result 'timeout'.",
-        "Stopped Test Service.",
+        "Stopped t.service - Test Service.",
     ]
 
 
@@ -223,9 +232,9 @@ def test_oneshot_logs_finished() -> None:
     job(fx, "start")
     fx.exit(100)
     assert fx.logs() == [
-        "Starting Test Service...",
+        "Starting t.service - Test Service...",
         "t.service: Deactivated successfully.",
-        "Finished Test Service.",
+        "Finished t.service - Test Service.",
     ]
 
 
@@ -240,9 +249,9 @@ def test_auto_restart_logs_like_systemd() -> None:
         "t.service: Main process exited, code=exited, status=1/FAILURE",
         "t.service: Failed with result 'exit-code'.",
         "t.service: Scheduled restart job, restart counter is at 1.",
-        "Stopped Test Service.",
-        "Starting Test Service...",
-        "Started Test Service.",
+        "Stopped t.service - Test Service.",
+        "Starting t.service - Test Service...",
+        "Started t.service - Test Service.",
     ]
     snap = mgr.snapshot(U)
     assert snap is not None
@@ -261,7 +270,7 @@ def test_start_waits_through_restarts_until_the_limit() -> None:
     assert fx.logs()[-3:] == [
         "t.service: Start request repeated too quickly.",
         "t.service: Failed with result 'exit-code'.",
-        "Failed to start Test Service.",
+        "Failed to start t.service - Test Service.",
     ]
     (f,) = finished(fx)
     assert (f.job_id, f.result) == (1, "failed")
@@ -280,12 +289,12 @@ def test_quick_restarts_hit_the_limit() -> None:
     job(fx, "restart")
     fx.exit(fx.pid_of(U, "start"), signal=15)
     assert fx.logs(mark) == [
-        "Stopping Test Service...",
+        "Stopping t.service - Test Service...",
         "t.service: Deactivated successfully.",
-        "Stopped Test Service.",
+        "Stopped t.service - Test Service.",
         "t.service: Start request repeated too quickly.",
         "t.service: Failed with result 'start-limit-hit'.",
-        "Failed to start Test Service.",
+        "Failed to start t.service - Test Service.",
     ]
     (f,) = finished(fx, mark)
     assert f.lines == (
@@ -347,11 +356,11 @@ def test_try_restart_and_reload_or_restart() -> None:
     job(fx, "try-restart")
     fx.exit(100, signal=15)
     assert fx.logs(mark) == [
-        "Stopping Test Service...",
+        "Stopping t.service - Test Service...",
         "t.service: Deactivated successfully.",
-        "Stopped Test Service.",
-        "Starting Test Service...",
-        "Started Test Service.",
+        "Stopped t.service - Test Service.",
+        "Starting t.service - Test Service...",
+        "Started t.service - Test Service.",
     ]
     assert [f.job_type for f in finished(fx, mark)] == ["start"]
 
@@ -359,7 +368,10 @@ def test_try_restart_and_reload_or_restart() -> None:
 def test_restart_of_inactive_just_starts() -> None:
     _, fx = setup()
     job(fx, "restart")
-    assert fx.logs() == ["Starting Test Service...", "Started Test Service."]
+    assert fx.logs() == [
+        "Starting t.service - Test Service...",
+        "Started t.service - Test Service.",
+    ]
 
 
 def test_start_during_auto_restart_waits_and_merges() -> None:
@@ -429,9 +441,21 @@ def test_daemon_reload_keeps_runtime_state() -> None:
     assert mgr.active_state(U) == "active"
     mark = len(fx.actions)
     job(fx, "stop")
-    assert fx.logs(mark)[0] == "Stopping Renamed..."
+    assert fx.logs(mark)[0] == "Stopping t.service - Renamed..."
     assert [s.role for s in fx.spawns(mark)] == ["stop"]
     mgr.reload_units([])
     assert mgr.lookup("n.service") is None
     assert mgr.lookup(U) is not None  # still stopping: kept, as not-found
     assert mgr.lookup(U).load_state == "not-found"
+
+
+def test_desc_without_description_is_the_name() -> None:
+    """252 logs `unit - Description` (StatusUnitFormat=combined), or just the name."""
+    _, fx = setup(make_unit("t-echo.service", type="oneshot"))
+    job(fx, "start", "t-echo.service")
+    fx.exit(100)
+    assert fx.logs() == [
+        "Starting t-echo.service...",
+        "t-echo.service: Deactivated successfully.",
+        "Finished t-echo.service.",
+    ]

@@ -343,8 +343,12 @@ class Manager:
                 self._run(job)
 
     def _desc(self, unit: str) -> str:
-        u = self.units[unit]
-        return u.unit.description or unit
+        """unit_status_string() with StatusUnitFormat=combined, 252's default for the
+        journal: `foo.service - Description`, or the bare name without a description."""
+        description = self.units[unit].unit.description
+        if description and description != unit:
+            return f"{unit} - {description}"
+        return unit
 
     def _run(self, job: Job) -> None:
         """job_run_and_invalidate() / job_perform_on_unit() for one unit."""
