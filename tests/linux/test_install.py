@@ -133,6 +133,17 @@ def extra_tree(t: Tree) -> None:
     t.write("etc/systemd/system-preset/10-over.preset", "enable serial@.service a\n")
 
 
+def linked_tree(t: Tree) -> None:
+    """Found by the generated tests: drop-ins of a linked name are read before its target."""
+    base_tree(t)
+    t.write("opt/g@.service", "[Unit]\n[Install]\nWantedBy=multi-user.target\n")
+    t.link(f"{ETC}/g@.service", "/opt/g@.service")
+    t.write(
+        f"{RUN}/g@y.service.d/10.conf", "[Install]\nWantedBy=sockets.target\nAlso=foo.service\n"
+    )
+    t.write(f"{ETC}/g@.service.d/10.conf", "[Install]\nAlso=nothere.service\n")
+
+
 SCENARIOS: dict[str, tuple[Callable[[Tree], None], list[list[str]]]] = {
     "enable-disable": (
         base_tree,
@@ -211,6 +222,18 @@ SCENARIOS: dict[str, tuple[Callable[[Tree], None], list[list[str]]]] = {
             ["is-enabled", "alsoonly.service"],
             ["enable", "alsoonly.service"],
             ["is-enabled", "alsoonly.service", "static.service"],
+        ],
+    ),
+    "linked-dropins": (
+        linked_tree,
+        [
+            ["enable", "foo.service"],
+            ["is-enabled", "g@y.service", "g@.service", "g@z.service"],
+            ["enable", "g@y.service"],
+            ["list-unit-files"],
+            ["disable", "g@y.service"],
+            ["disable", "--runtime", "g@y.service"],
+            ["list-unit-files"],
         ],
     ),
     "states": (

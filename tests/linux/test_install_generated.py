@@ -58,7 +58,9 @@ def trees(draw):
         units[name] = (draw(st.sampled_from(DIRS)), body)
     links = []
     for _ in range(draw(st.integers(0, 4))):
-        kind = draw(st.sampled_from(["alias", "mask", "wants", "dropin", "empty"]))
+        kind = draw(
+            st.sampled_from(["alias", "mask", "wants", "dropin", "empty", "linked", "relalias"])
+        )
         name = draw(st.sampled_from(NAMES))
         links.append((kind, name, draw(st.sampled_from(DIRS)), draw(st.sampled_from(NAMES))))
     return units, links
@@ -82,7 +84,12 @@ def build(root: Path, spec) -> Tree:
             if not (t.root / target).is_symlink():
                 t.link(target, f"/lib/systemd/system/{other}")
         elif kind == "dropin":
-            t.write(f"{where}/{name}.d/10.conf", "[Install]\nWantedBy=u.target\n")
+            t.write(f"{where}/{name}.d/10.conf", "[Install]\nWantedBy=u.target\nAlso=b.service\n")
+        elif kind == "linked" and not path.exists() and not path.is_symlink():
+            t.write(f"opt/{name}", "[Unit]\n[Install]\nWantedBy=t.target\n")
+            t.link(f"{where}/{name}", f"/opt/{name}")
+        elif kind == "relalias" and not path.exists() and not path.is_symlink():
+            t.link(f"{where}/{name}", other)
     return t
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from pidone.core.install import Change, ChangeType, InstallSection, UnitFileState
+from pidone.core.unitfile import Assignment
 from pidone.core.unitname import (
     ALIAS_TYPES,
     TEMPLATE_TYPES,
@@ -133,7 +134,10 @@ if TYPE_CHECKING:  # typing.Protocol classes cost start-up time; only mypy needs
         def listdir(self, path: str) -> Sequence[tuple[str, Kind]]: ...
         def realpath(self, path: str) -> str: ...
         def same_file(self, a: str, b: str) -> bool: ...
-        def load_install(self, name: str, files: Sequence[str]) -> InstallSection | None: ...
+        def parse_install(self, name: str, path: str) -> tuple[Assignment, ...] | None: ...
+        def build_install(
+            self, name: str, assignments: Sequence[Assignment], fragment: str
+        ) -> InstallSection: ...
         def note(self, message: str) -> None: ...
 
 
@@ -197,6 +201,7 @@ class _Info:
     mode: str | None = None  # regular, masked, alias, linked
     symlink_target: str | None = None
     install: InstallSection = field(default_factory=InstallSection)
+    assignments: list[Assignment] = field(default_factory=list)  # [Install] lines read so far
     auxiliary: bool = False
 
 
@@ -383,13 +388,22 @@ class Planner:
         info.mode = "regular"
 
     def _parse(self, info: _Info, files: Sequence[str], flags: int) -> None:
-        """config_parse() of [Install] in the fragment and drop-ins (only with SEARCH_LOAD)."""
-        if info.mode != "regular" or not flags & _LOAD:
+        """config_parse() of [Install], file by file, into `info` (only with SEARCH_LOAD).
+
+        Like systemd, values accumulate in the InstallInfo: for an alias or linked name the
+        drop-ins found under that name are read first and the target file later.
+        """
+        if not flags & _LOAD:
             return
-        section = self.fs.load_install(info.name, files)
-        if section is None:
-            raise InstallError("EBADMSG")
-        info.install = section
+        for path in files:
+            lines = self.fs.parse_install(info.name, path)
+            if lines is None:
+                raise InstallError("EBADMSG")
+            info.assignments.extend(lines)
+            info.install = self.fs.build_install(info.name, info.assignments, info.path or path)
+            for name in info.install.also:
+                if is_valid_unit_name(name):
+                    self._add(name, auxiliary=True)
 
     def _load_or_readlink(self, info: _Info, path: str, flags: int) -> None:
         try:
@@ -460,7 +474,8 @@ class Planner:
             return
         if info.path:
             self._load_or_readlink(info, info.path, flags)
-            self._parse(info, [info.path], flags)
+            if info.mode == "regular":
+                self._parse(info, [info.path], flags)
             return
         template = template_of(info.name) if instance_of(info.name) else None
         found = False
@@ -497,12 +512,7 @@ class Planner:
                 raise InstallError("EISDIR" if st.kind == "d" else "EBADMSG")
             usable.append(dropin)
         assert info.path is not None
-        self._parse(info, [info.path, *usable], flags)
-
-    def _register_also(self, info: _Info) -> None:
-        for name in info.install.also:
-            if is_valid_unit_name(name):
-                self._add(name, auxiliary=True)
+        self._parse(info, [info.path, *usable] if info.mode == "regular" else usable, flags)
 
     def _follow(self, info: _Info, flags: int, ignore_different_name: bool) -> None:
         target = info.symlink_target
@@ -513,13 +523,12 @@ class Planner:
         info.path = target
         info.mode = None
         self._load_or_readlink(info, target, flags)
-        self._parse(info, [target], flags)
+        if info.mode == "regular":
+            self._parse(info, [target], flags)
 
     def _traverse(self, start: _Info, flags: int) -> _Info:
         """install_info_traverse()."""
         self._search(start, flags)
-        if start.mode == "regular":
-            self._register_also(start)
         info = start
         hops = 0
         while info.mode in ("alias", "linked"):
@@ -546,8 +555,6 @@ class Planner:
                     self._search(info, flags)
                 except InstallError as err2:
                     raise InstallError("ENOLINK" if err2.code == "ENOENT" else err2.code) from None
-            if info.mode == "regular":
-                self._register_also(info)
         return info
 
     def _discover(self, name_or_path: str, flags: int, record: bool = True) -> _Info:

@@ -86,7 +86,7 @@ class DiskFS:
     _real: dict[str, str] = field(default_factory=dict)
     _name_sets: dict[str, frozenset[str]] = field(default_factory=dict)
     _install: dict[
-        tuple[str, tuple[str, ...]], tuple[InstallSection | None, tuple[Diagnostic, ...]]
+        tuple[str, str], tuple[tuple[Assignment, ...] | None, tuple[Diagnostic, ...]]
     ] = field(default_factory=dict)
 
     def lstat(self, path: str) -> Stat | None:
@@ -180,46 +180,41 @@ class DiskFS:
 
         return expand
 
-    def load_install(self, name: str, files: Sequence[str]) -> InstallSection | None:
-        key = (name, tuple(files))
-        if key in self._install:
-            section, diags = self._install[key]
-            self.diagnostics.extend(diags)  # systemctl parses (and complains) every time
-            self.messages.extend(str(d) for d in diags)
-            return section
-        before = len(self.diagnostics)
-        result = self._read_install(name, files)
-        fresh = tuple(self.diagnostics[before:])
-        self.messages.extend(str(d) for d in fresh)
-        self._install[key] = (result, fresh)
-        return result
+    def parse_install(self, name: str, path: str) -> tuple[Assignment, ...] | None:
+        """The [Install] lines of one file; prints systemctl's messages each time (it does)."""
+        key = (name, path)
+        cached = self._install.get(key)
+        if cached is None:
+            cached = self._read_install(name, path)
+            self._install[key] = cached
+        lines, diags = cached
+        self.diagnostics.extend(diags)
+        self.messages.extend(str(d) for d in diags)
+        return lines
 
-    def _read_install(self, name: str, files: Sequence[str]) -> InstallSection | None:
-        """Parse [Install] as systemctl does, keeping its messages (file:line order)."""
-        assignments: list[Assignment] = []
-        lexed = []
-        for path in files:
-            try:
-                with open(path, "rb") as handle:
-                    data = handle.read(_MAX_UNIT_FILE)
-            except OSError as err:
-                self.diagnostics.append(
-                    Diagnostic(path, 0, f"Failed to open: {err.strerror}", "error")
-                )
-                return None
-            parsed = parse_unit_file(data, path, INSTALL_PARSE_SECTIONS)
-            lexed.append(parsed)
-            if parsed.fatal:
-                self.diagnostics.extend(parsed.diagnostics)
-                return None
-            assignments.extend(a for a in parsed.assignments if a.section == "Install")
+    def build_install(
+        self, name: str, assignments: Sequence[Assignment], fragment: str
+    ) -> InstallSection:
         needs_expansion = any("%" in a.value for a in assignments)
-        expand = self._expander(name, files[0]) if needs_expansion else None
-        section, diags = build_install_section(assignments, name, expand)
-        for parsed in lexed:
-            mine = [d for d in diags if d.path == parsed.path]
-            self.diagnostics.extend(sorted([*parsed.diagnostics, *mine], key=lambda d: d.line))
-        return section
+        expand = self._expander(name, fragment) if needs_expansion else None
+        return build_install_section(assignments, name, expand)[0]
+
+    def _read_install(
+        self, name: str, path: str
+    ) -> tuple[tuple[Assignment, ...] | None, tuple[Diagnostic, ...]]:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(_MAX_UNIT_FILE)
+        except OSError as err:
+            return None, (Diagnostic(path, 0, f"Failed to open: {err.strerror}", "error"),)
+        parsed = parse_unit_file(data, path, INSTALL_PARSE_SECTIONS)
+        if parsed.fatal:
+            return None, parsed.diagnostics
+        lines = tuple(a for a in parsed.assignments if a.section == "Install")
+        needs_expansion = any("%" in a.value for a in lines)
+        expand = self._expander(name, path) if needs_expansion else None
+        _section, mine = build_install_section(lines, name, expand)
+        return lines, tuple(sorted([*parsed.diagnostics, *mine], key=lambda d: d.line))
 
 
 def chase(path: str, root: str | None, max_links: int = 64) -> str:
