@@ -119,3 +119,29 @@ def test_fast_path_places_the_child_in_the_cgroup_before_exec_and_moves_back(tmp
     finally:
         with contextlib.suppress(OSError):
             os.rmdir(unit_dir)
+
+
+def test_fast_path_renumbers_passed_fds_and_feeds_stdin_data():
+    r, w = os.pipe()
+    out_r, out_w = os.pipe()
+    try:
+        ctx = fast_ctx(standard_input="data", standard_input_data=b"abc", standard_output="journal")
+        cmd = ExecCommand(
+            path="/bin/sh", argv=("sh", "-c", "cat >&3; echo >&3; ls /proc/self/fd >&3; echo ok")
+        )
+        req = SpawnRequest(cmd, ctx, fast_env(ctx), pass_fds=(w,), stdout_fd=out_w)
+        with started(req) as s:
+            assert s.status_fd == -1
+            os.close(w)
+            os.close(out_w)
+            w = out_w = -1
+            assert wait_exit(s.pid) == 0
+            passed = os.read(r, 1000).decode()
+            assert os.read(out_r, 100) == b"ok\n"
+        first, *fds = passed.split()
+        assert first == "abc"
+        assert fds == ["0", "1", "2", "3", "4"]  # 3 = the passed pipe, 4 = ls's own dir fd
+    finally:
+        for fd in (r, w, out_r, out_w):
+            if fd >= 0:
+                os.close(fd)

@@ -266,3 +266,28 @@ os.waitpid(s.pid, 0)
 
     subprocess.run([PY, "-c", code], check=True, timeout=60)
     assert sorted(out.read_text().split(), key=int) == ["0", "1", "2"]
+
+
+def test_group_and_supplementary_groups(tmp_path):
+    ctx = ExecContext(user="nobody", group="daemon", supplementary_groups=["adm", "0"])
+    code = "import os; print(os.getresgid(), sorted(os.getgroups()))"
+    cmd = ExecCommand(path=SYSTEM_PY, argv=(SYSTEM_PY, "-S", "-c", code), no_env_expand=True)
+    status, out = run_to_file(cmd, ctx, str(tmp_path / "out"))
+    daemon_gid, adm_gid = 1, 4  # Debian's fixed ids (base-passwd)
+    expected = sorted({*os.getgrouplist("nobody", daemon_gid), adm_gid, 0})
+    assert (status, out) == (0, f"({daemon_gid}, {daemon_gid}, {daemon_gid}) {expected}\n")
+
+
+def test_tty_input_becomes_the_controlling_terminal(tmp_path):
+    master, slave = os.openpty()
+    try:
+        path = os.ttyname(slave)
+        ctx = ExecContext(standard_input="tty", tty_path=path, standard_output="tty")
+        code = "import os; print(os.ttyname(0), os.tcgetpgrp(0) == os.getpgrp())"
+        with started(SpawnRequest(py(code), ctx, env_for(ctx))) as s:
+            assert wait_exit(s.pid) == 0
+        output = os.read(master, 1000).decode()
+        assert output.split() == [path, "True"]
+    finally:
+        os.close(master)
+        os.close(slave)
