@@ -16,6 +16,7 @@ import tempfile
 from typing import Any
 
 LIBRARY = "/usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so"
+CORE_LIBRARY = "/usr/lib/x86_64-linux-gnu/systemd/libsystemd-core-252.so"
 
 # ExtractFlags of systemd 252 (src/basic/extract-word.h), found by probing the library.
 EXTRACT_RELAX = 1
@@ -97,8 +98,30 @@ def _s(b: bytes | None) -> str | None:
     return None if b is None else b.decode("latin-1")
 
 
+def _logged(fn: Any) -> tuple[Any, list[str]]:
+    """Call fn() with fd 2 captured; returns (result, the "/f:3: " log messages)."""
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            result = fn()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read().decode("latin-1")
+    return result, [line.split(":3: ", 1)[1] for line in text.splitlines() if ":3: " in line]
+
+
+def _config_parse(lib: Any, name: str) -> Any:
+    f = getattr(lib, name)
+    f.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint, ctypes.c_char_p, ctypes.c_uint]
+    f.argtypes += [ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p]
+    return f
+
+
 def _worker(op: str, items: list[Any]) -> list[Any]:
-    lib = ctypes.CDLL(LIBRARY)
+    lib = ctypes.CDLL(LIBRARY, mode=ctypes.RTLD_GLOBAL)
     libc = ctypes.CDLL(None)
     libc.free.argtypes = [ctypes.c_void_p]
     u64 = ctypes.c_uint64
@@ -239,6 +262,48 @@ def _worker(op: str, items: list[Any]) -> list[Any]:
             ret = ctypes.c_void_p()
             r = f(_b(t), ctypes.byref(ret))
             out.append(take(ret.value) if r >= 0 else None)
+    elif op == "config_parse_environ":
+        # Environment= as systemd's own parser handles it; with no unit, specifiers are
+        # the host ones (%H %m %T ...) and unit ones (%n %i ...) are unknown.
+        f = _config_parse(ctypes.CDLL(CORE_LIBRARY), "config_parse_environ")
+        for text in items:
+            env = ctypes.c_void_p()
+            r, logs = _logged(
+                lambda env=env, text=text: f(
+                    b"u.service", b"/f", 3, b"Service", 1, b"Environment", 0, _b(text),
+                    ctypes.byref(env), None,
+                )
+            )  # fmt: skip
+            arr = ctypes.cast(env, ctypes.POINTER(ctypes.c_char_p))
+            entries = []
+            i = 0
+            while env.value and arr[i] is not None:
+                entries.append(_s(arr[i]))
+                i += 1
+            out.append([r, entries, logs])
+    elif op == "config_parse_set_status":
+
+        class Bitmap(ctypes.Structure):
+            _fields_ = [("bitmaps", ctypes.POINTER(u64)), ("n_bitmaps", ctypes.c_size_t)]
+
+        class StatusSet(ctypes.Structure):
+            _fields_ = [("status", Bitmap), ("signal", Bitmap)]
+
+        def bits(bm: Bitmap) -> list[int]:
+            return [
+                64 * i + b for i in range(bm.n_bitmaps) for b in range(64) if bm.bitmaps[i] >> b & 1
+            ]
+
+        f = _config_parse(ctypes.CDLL(CORE_LIBRARY), "config_parse_set_status")
+        for text in items:
+            st = StatusSet()
+            r, logs = _logged(
+                lambda st=st, text=text: f(
+                    b"u.service", b"/f", 3, b"Service", 1, b"SuccessExitStatus", 0, _b(text),
+                    ctypes.byref(st), None,
+                )
+            )  # fmt: skip
+            out.append([r, bits(st.status), bits(st.signal), logs])
     else:
         raise SystemExit(f"unknown op {op}")
     return out

@@ -132,9 +132,13 @@ def parse_exit_status(text: str) -> int:
         raise ValueParseError(f"Failed to parse exit status: {text}") from None
 
 
-def _split_plain(text: str) -> list[str]:
+def _split_plain(text: str) -> tuple[list[str], bool]:
     """extract_first_word() with no flags: whitespace-separated, quotes are ordinary
-    characters, a backslash makes the next character literal (a trailing one is an error)."""
+    characters, a backslash makes the next character (even a blank) literal.
+
+    Returns (words, ok): a trailing backslash stops the split with ok False, after the
+    words before it.
+    """
     words: list[str] = []
     current: list[str] | None = None
     i = 0
@@ -151,7 +155,7 @@ def _split_plain(text: str) -> list[str]:
             current = []
         if c == "\\":
             if i + 1 >= n:
-                raise ValueError(text)
+                return words, False
             current.append(text[i + 1])
             i += 2
             continue
@@ -159,24 +163,30 @@ def _split_plain(text: str) -> list[str]:
         i += 1
     if current is not None:
         words.append("".join(current))
-    return words
+    return words, True
 
 
-def parse_exit_status_set(text: str, *, warnings: list[str] | None = None) -> ExitStatusSet:
+def parse_exit_status_set(
+    text: str, *, warnings: list[str] | None = None, key: str = "SuccessExitStatus"
+) -> ExitStatusSet:
     """`SuccessExitStatus=`-style list (config_parse_set_status()).
 
     Each word is first an exit status (name or 0-255, so `9` is a status, never SIGKILL),
     else a signal name or number. With a `warnings` list a bad word is skipped, as
-    systemd does, and its warning appended; without one the first bad word raises
+    systemd does, and its warning appended; without one the first problem raises
     ValueParseError (so a caller can test a single word). Words are split without
-    unquoting; a trailing backslash makes the whole value invalid.
+    unquoting; a trailing backslash ends the value (the words before it still count).
+    `key` only words that message.
     """
     statuses: set[int] = set()
     signals: set[int] = set()
-    try:
-        words = _split_plain(text)
-    except ValueError:
-        raise ValueParseError(f"Failed to parse exit status list, ignoring: {text}") from None
+    words, ok = _split_plain(text)
+
+    def problem(message: str) -> None:
+        if warnings is None:
+            raise ValueParseError(message)
+        warnings.append(message)
+
     for word in words:
         try:
             statuses.add(parse_exit_status(word))
@@ -186,8 +196,7 @@ def parse_exit_status_set(text: str, *, warnings: list[str] | None = None) -> Ex
         try:
             signals.add(parse_signal(word))
         except ValueParseError:
-            message = f"Failed to parse value, ignoring: {word}"
-            if warnings is None:
-                raise ValueParseError(message) from None
-            warnings.append(message)
+            problem(f"Failed to parse value, ignoring: {word}")
+    if not ok:
+        problem(f"Failed to parse {key}={text}, ignoring: Invalid argument")
     return ExitStatusSet(frozenset(statuses), frozenset(signals))
