@@ -272,7 +272,7 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
                 _close(fd)
             right = data.rfind(b")")
             try:
-                p = Proc(pid, data[data.find(b"(") + 1 : right], data[right + 2 :].split())
+                p = Proc(pid, data[data.find(b"(") + 1 : right], data[right + 2 :].split(None, 20))
             except (ValueError, IndexError):
                 continue
             if want_status:

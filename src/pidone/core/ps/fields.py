@@ -128,7 +128,15 @@ def f_tpgid(p: Proc, c: Context, room: int) -> str:
 
 
 def f_pcpu(p: Proc, c: Context, room: int) -> str:
-    pcpu = pcpu_permille(p, c) & 0xFFFFFFFF
+    # output.c pr_pcpu, inlined (it runs once per row of `ps aux`)
+    t = (c.boot_tics - p.starttime) % (1 << 64)
+    jiffies = int(t / c.hz * c.hz) if t > 0 else 0
+    if not jiffies:
+        return "0.0"
+    total = p.utime + p.stime
+    if c.include_dead_children:
+        total += p.cutime + p.cstime
+    pcpu = (total * 1000 // jiffies) & 0xFFFFFFFF
     if pcpu > 999:
         return str(pcpu // 10)
     return f"{pcpu // 10}.{pcpu % 10}"
@@ -184,7 +192,10 @@ def f_s(p: Proc, c: Context, room: int) -> str:
 
 
 def f_bsdtime(p: Proc, c: Context, room: int) -> str:
-    u = cpu_ticks(p, c) // c.hz
+    total = p.utime + p.stime
+    if c.include_dead_children:
+        total += p.cutime + p.cstime
+    u = total // c.hz
     return f"{u // 60:3}:{u % 60:02}"
 
 
@@ -209,16 +220,12 @@ def f_etimes(p: Proc, c: Context, room: int) -> str:
     return str(elapsed_ticks(p, c) // c.hz)
 
 
-_STIME_CACHE: dict[tuple[int, int, int], str] = {}
-
-
 def f_stime(p: Proc, c: Context, room: int) -> str:
     # output.c pr_stime: same calendar day -> %H:%M, same year -> %b%d, else %Y
     t = c.btime + p.starttime // c.hz
-    key = (t, c.now_year, c.now_yday)
-    text = _STIME_CACHE.get(key)
+    text = c.stime_cache.get(t)
     if text is None:
-        text = _STIME_CACHE[key] = _stime(t, c)
+        text = c.stime_cache[t] = _stime(t, c)
     return text
 
 

@@ -31,17 +31,15 @@ class Proc:
         "nlwp",
         "pgrp",
         "pid",
-        "policy",
         "ppid",
         "priority",
-        "processor",
-        "rtprio",
         "ruid",
         "ruser",
         "session",
         "starttime",
         "state",
         "stime",
+        "tail",
         "tpgid",
         "tty",
         "tty_nr",
@@ -55,27 +53,17 @@ class Proc:
     )
 
     def __init__(self, pid: int, comm: bytes, fields: list[bytes]) -> None:
-        # fields: /proc/PID/stat from field 3 on (index = field number - 3)
+        # fields: /proc/PID/stat from field 3 on (index = field number - 3), split
+        # completely or with maxsplit=20 (then fields[20] holds the unsplit tail)
         self.pid = pid
         self.comm = comm
         self.state = fields[0].decode()
-        self.ppid = int(fields[1])
-        self.pgrp = int(fields[2])
-        self.session = int(fields[3])
-        self.tty_nr = int(fields[4])
-        self.tpgid = int(fields[5])
-        self.flags = int(fields[6])
-        self.utime = int(fields[11])
-        self.stime = int(fields[12])
-        self.cutime = int(fields[13])
-        self.cstime = int(fields[14])
-        self.priority = int(fields[15])
-        self.nice = int(fields[16])
-        self.nlwp = int(fields[17])
-        self.starttime = int(fields[19])
-        self.processor = int(fields[36]) if len(fields) > 38 else 0
-        self.rtprio = int(fields[37]) if len(fields) > 38 else 0
-        self.policy = int(fields[38]) if len(fields) > 38 else -1
+        # one C-level int() pass over fields 4..22 (proc(5) numbering)
+        (self.ppid, self.pgrp, self.session, self.tty_nr, self.tpgid, self.flags,
+         _minflt, _cminflt, _majflt, _cmajflt, self.utime, self.stime, self.cutime,
+         self.cstime, self.priority, self.nice, self.nlwp, _itreal,
+         self.starttime) = map(int, fields[1:20])  # fmt: skip
+        self.tail = fields[20:]
         self.euid = self.ruid = self.gid = 0
         self.vm_size = self.vm_rss = self.vm_lck = 0
         self.cmdline: bytes | None = None
@@ -84,6 +72,24 @@ class Proc:
         self.tty = "?"
         self.wchan = "-"
         self.unit: str | None = None
+
+    def _tail_field(self, index: int, default: int) -> int:
+        tail = self.tail
+        if len(tail) == 1:
+            tail = tail[0].split()
+        return int(tail[index]) if len(tail) > index else default
+
+    @property
+    def processor(self) -> int:  # (39)
+        return self._tail_field(16, 0)
+
+    @property
+    def rtprio(self) -> int:  # (40)
+        return self._tail_field(17, 0)
+
+    @property
+    def policy(self) -> int:  # (41); -1: unknown, treated like SCHED_OTHER
+        return self._tail_field(18, -1)
 
     def __repr__(self) -> str:
         return f"Proc(pid={self.pid}, comm={self.comm!r}, state={self.state!r})"
@@ -105,6 +111,7 @@ class Context:
         "now_yday",
         "now_year",
         "page_size",
+        "stime_cache",
         "unix_f",
         "utf8",
     )
@@ -137,3 +144,4 @@ class Context:
         self.unix_f = False
         self.forest_type = ""  # "", "b" (f), "g" (--forest), "u" (-H)
         self.forest_prefix = ""
+        self.stime_cache: dict[int, str] = {}
