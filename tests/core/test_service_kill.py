@@ -156,3 +156,22 @@ def test_kill_messages_wording() -> None:
         "t.service: Found left-over process 42 (sleep) in control group while starting unit. "
         "Ignoring."
     )
+
+
+def test_sigterm_fails_a_control_process_but_not_the_main_one() -> None:
+    """Control commands are clean only with exit 0 (spec 03 §4): a stop that SIGTERMs an
+    ExecStartPre= leaves the unit failed with Result=signal."""
+    from tests.core.servicekit import cmd
+
+    m, fx = machine(exec_start_pre=[cmd("/bin/pre")])
+    start(fx)
+    fx.feed(ev.StopRequested(U))
+    mark = len(fx.actions)
+    fx.exit(100, signal=15)
+    assert fx.logs(mark) == [
+        "t.service: Control process exited, code=killed, status=15/TERM",
+        "t.service: Failed with result 'signal'.",
+    ]
+    log = fx.of_type(act.Log, mark)[0]
+    assert ("COMMAND", "ExecStartPre") in log.fields
+    assert (m.sub, m.result) == (SubState.FAILED, Result.SIGNAL)

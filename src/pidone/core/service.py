@@ -65,6 +65,18 @@ _START_MODE_STATES = STARTING
 _MAINPID_STATES = frozenset({S.START, S.START_POST, S.RUNNING, S.STOP, S.RELOAD})
 
 
+# service_exec_command_to_string(): COMMAND= of the process-exit record.
+_COMMAND_NAMES: dict[str, str] = {
+    "condition": "ExecCondition",
+    "start-pre": "ExecStartPre",
+    "start": "ExecStart",
+    "start-post": "ExecStartPost",
+    "reload": "ExecReload",
+    "stop": "ExecStop",
+    "stop-post": "ExecStopPost",
+}
+
+
 class IllegalEvent(PidoneError):
     """A request the current state has no transition for (state left unchanged)."""
 
@@ -341,7 +353,11 @@ class ServiceMachine:
 
     def _on_exit(self, e: ev.ProcessExited) -> None:
         info = ExitInfo.of(e.status, e.signal, e.core_dumped)
-        daemon = self.cfg.type != "oneshot"
+        # EXIT_CLEAN_DAEMON (SIGTERM & co. are clean) only for what runs ExecStart= outside
+        # oneshot; control commands are clean with exit 0 or SuccessExitStatus= (spec 03 §4).
+        daemon = self.cfg.type != "oneshot" and (
+            e.pid == self.main_pid or (e.pid == self.control_pid and self.control_role == "start")
+        )
         f = result_of_exit(info, daemon, self.cfg.success_exit_status)
         if e.unit_empty and e.pid in (self.main_pid, self.control_pid):
             self.populated = False
@@ -356,7 +372,7 @@ class ServiceMachine:
             if cmd is not None and cmd.ignore_failure:
                 f = Result.SUCCESS
             if f != Result.SUCCESS:
-                self._log_exit("Main process", info)
+                self._log_exit("Main process", info, "start")
             if self.result == Result.SUCCESS:
                 self.result = f
             more = self.cfg.type == "oneshot" and self.main_index + 1 < len(self.cfg.exec_start)
@@ -375,14 +391,18 @@ class ServiceMachine:
                 and info.status < 255
             )
             if f != Result.SUCCESS and not unmet:
-                self._log_exit("Control process", info)
+                self._log_exit("Control process", info, role)
             more = f == Result.SUCCESS and self.control_index + 1 < len(self._commands(role))
             self._fire(_Trig(Trigger.CONTROL_EXIT, f, more=more, unmet=unmet), e)
 
-    def _log_exit(self, kind: str, info: ExitInfo) -> None:
+    def _log_exit(self, kind: str, info: ExitInfo, role: act.ExecRole) -> None:
         """unit_log_process_exit(): notice for exit codes, warning for signals."""
         prio = act.LOG_NOTICE if info.code == ExitCode.EXITED else act.LOG_WARNING
-        fields = (("EXIT_CODE", info.code_word), ("EXIT_STATUS", str(info.status)))
+        fields = (
+            ("EXIT_CODE", info.code_word),
+            ("EXIT_STATUS", str(info.status)),
+            ("COMMAND", _COMMAND_NAMES[role]),
+        )
         msg = f"{self.name}: {kind} exited, {info.format_log()}"
         self._log(msg, prio, act.MID_UNIT_PROCESS_EXIT, fields)
 
