@@ -291,3 +291,11 @@ def test_tty_input_becomes_the_controlling_terminal(tmp_path):
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_output_files_are_created_under_the_units_umask(tmp_path):
+    out = tmp_path / "created"
+    ctx = ExecContext(umask=0o077, standard_output=f"file:{out}")
+    with started(SpawnRequest(ExecCommand(path="/bin/true", argv=("true",)), ctx, {})) as s:
+        assert wait_exit(s.pid) == 0
+    assert out.stat().st_mode & 0o777 == 0o600

@@ -6,11 +6,12 @@ Order of operations in the child (systemd 252 exec_child(), simplified; docs/pro
     then SIGPIPE per IgnoreSIGPIPE= (man 7 signal: ignored dispositions survive execve);
  2. setsid()                                            -> 220 SETSID
  3. join the unit's cgroup: write "0" to its cgroup.procs (cgroups(7)) -> 219 CGROUP
- 4. stdin, stdout, stderr                               -> 208 STDIN, 209 STDOUT, 222 STDERR
+ 4. UMask=, then stdin, stdout, stderr (files are created under the unit's umask, as
+    systemd creates them with 0666 & ~UMask=) -> 208 STDIN, 209 STDOUT, 222 STDERR
  5. passed fds renumbered from 3, the error pipe parked right after them, every other fd
     closed (close_range(2) via os.closerange)           -> 202 FDS
  6. Limit*= (setrlimit_closest), Nice=, OOMScoreAdjust= -> 205 LIMITS, 201 NICE, 206 OOM_ADJUST
- 7. UMask=; then, unless the command has `+` or `!`, setgroups/setresgid -> 216 GROUP
+ 7. unless the command has `+` or `!`, setgroups/setresgid -> 216 GROUP
     and setresuid                                        -> 217 USER
  8. WorkingDirectory= (after the user switch, as systemd does: the directory may be
     reachable only by that user, e.g. root-squashed NFS) -> 200 CHDIR
@@ -374,7 +375,8 @@ def _child(plan: _Plan, err_w: int) -> None:
             if src.kind == "fd":
                 sources[i] = _Source("fd", fcntl.fcntl(src.fd, fcntl.F_DUPFD_CLOEXEC, base))
         lifted = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base) for fd in plan.pass_fds]
-        # 4. stdio
+        # 4. stdio; UMask= first, so that file:/append:/truncate: create files with it
+        os.umask(plan.umask)
         for fileno, step in ((0, EXIT_STDIN), (1, EXIT_STDOUT), (2, EXIT_STDERR)):
             status = step
             _open_source(sources[fileno], fileno)
@@ -399,8 +401,7 @@ def _child(plan: _Plan, err_w: int) -> None:
                 os.write(fd, plan.oom_score_adjust)
             finally:
                 os.close(fd)
-        # 7. umask, groups, user
-        os.umask(plan.umask)
+        # 7. groups, user
         if plan.switch_ids:
             status = EXIT_GROUP
             if plan.groups is not None:
