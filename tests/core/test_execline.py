@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 
 import pytest
@@ -21,7 +22,7 @@ from pidone.core.execline import (
     split_words,
     split_words_relaxed,
 )
-from pidone.core.specifiers import SpecifierHost, expand_specifiers
+from pidone.core.specifiers import SpecifierError, SpecifierHost, expand_specifiers
 from tests.core import systemd_oracle as oracle
 
 # --- word splitting (spec 01 §5) ------------------------------------------------------------
@@ -513,3 +514,34 @@ def test_exec_lines_against_systemd_analyze_verify(tmp_path):
             if not ours_fatal and c.path != "/bin/true" and not c.ignore_failure
         ]
         assert (line, messages, fatal, missing) == (line, warnings, ours_fatal, ours_missing)
+
+
+@pytest.mark.differential
+@pytest.mark.skipif(
+    not os.path.exists(oracle.CORE_LIBRARY), reason=f"{oracle.CORE_LIBRARY} is not installed"
+)
+def test_environment_against_config_parse_environ():
+    # Without a unit, systemd resolves only host specifiers; mirror that in `expand`.
+    from pidone.linux.hostfacts import read_specifier_host
+
+    host = read_specifier_host()
+
+    def expand(word: str) -> str:
+        for unit_only in "nNpPiIjJfyYdtSCLEhuUgGs":
+            if f"%{unit_only}" in word.replace("%%", ""):
+                raise SpecifierError(word, "Invalid slot")
+        return expand_specifiers(word, "u.service", host)
+
+    rng = random.Random(4)
+    pieces = ["A=1", "B=x", "A=2", "1C=3", "D.E=4", "=5", "F=", "G", "'H=h h'", '"I=\\"q\\""',
+              "J=\\q", "K=\\xff", "L=%H", "M=%z", "N=%n", "O=%%", "P='u", "Q=\\x41",
+              "R=a=b"]  # fmt: skip
+    texts = [" ".join(rng.choice(pieces) for _ in range(rng.randint(0, 5))) for _ in range(600)]
+    for text, (rc, entries, logs) in zip(
+        texts, oracle.call("config_parse_environ", [oracle.enc(t) for t in texts]), strict=True
+    ):
+        warnings: list[str] = []
+        pairs = parse_environment_assignments(text, expand=expand, warnings=warnings)
+        assert rc == 0
+        assert (text, [oracle.enc(f"{k}={v}") for k, v in pairs]) == (text, entries)
+        assert (text, [oracle.enc(w) for w in warnings]) == (text, logs)
