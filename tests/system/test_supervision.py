@@ -151,7 +151,8 @@ def test_kill_mode_with_forks_double_forks_and_setsid(
     out = tmp_path / "pids"
     d = pidone_ns(
         {
-            "k.service": f"[Service]\nKillMode={mode}\nTimeoutStopSec=2\nExecStart={PY} {script} {out}\n"
+            "k.service": f"[Service]\nKillMode={mode}\nTimeoutStopSec=2\n"
+            f"ExecStart={PY} {script} {out}\n"
         }
     )
     assert d.cli("start", "k").returncode == 0

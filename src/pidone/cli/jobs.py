@@ -179,7 +179,9 @@ def run(verb: str, opts: dict[str, Any], **args: object) -> int:
     except client.RemoteError as exc:
         message = exc.message
         if exc.code == "access-denied":
-            message = f"Failed to {verb}: Access denied"
+            units = args.get("units")
+            what = f" {units[0]}" if isinstance(units, list) and units else ""
+            message = f"Failed to {verb}{what}: Access denied"
         sys.stderr.write(message + "\n")
         return 4 if exc.code == "access-denied" else 1
     except client.ClientError as exc:

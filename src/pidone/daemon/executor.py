@@ -428,8 +428,13 @@ class LinuxExecutor:
             return
 
         def gone(pid: int = pid, unit: str = unit) -> None:
+            # It may have been re-parented to us (subreaper) since: then the reaper has its
+            # real status and reports it through _on_child_exit, which forgets this watch.
+            self.children.reap()
             entry = self._foreign.pop(pid, None)
-            if entry is not None and entry[1] is not None:
+            if entry is None:
+                return
+            if entry[1] is not None:
                 entry[1].cancel()
             # Not our child: no exit status can be had (systemd reports it as exited 0).
             self.submit(ev.ProcessExited(pid, 0, 0, False, self.tracker.is_empty(unit)))

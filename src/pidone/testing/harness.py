@@ -171,7 +171,11 @@ class NamespaceDaemon:
         if inside:
             cmd = ["nsenter", "-t", str(self.pid1), "-p", "-m", *cmd]
         if user is not None:
-            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+            import pwd
+
+            entry = pwd.getpwnam(user)
+            ids = [f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups"]
+            cmd = ["setpriv", *ids, *cmd]
         return subprocess.run(
             cmd, capture_output=True, text=True, env=self.env, timeout=timeout, check=False
         )
