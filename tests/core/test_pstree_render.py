@@ -283,6 +283,10 @@ def test_unit_mode_groups_processes_under_their_units() -> None:
     doc = json.loads(pstree_views.to_json(ProcTree(stats), [1], units))
     assert [group["unit"] for group in doc] == ["cron.service", "nginx.service", None]
     assert [p["pid"] for p in doc[1]["processes"][0]["children"]] == [11, 12]
+    tree = ProcTree(stats)
+    tree.add_threads(20, [(20, None), (25, None)])
+    (cron,) = json.loads(pstree_views.to_json(tree, [1], units))[0]["processes"]
+    assert [(k["kind"], k["unit"]) for k in cron["children"]] == [("thread", "cron.service")]
 
 
 def test_json_tree_is_unmerged_and_complete() -> None:

@@ -89,7 +89,8 @@ def _json_node(tree: ProcTree, node: Node, by_pid: bool, units: Mapping[int, str
             words.pop()
         obj["cmdline"] = [w.decode("utf-8", "replace") for w in words]
     if units is not None:
-        obj["unit"] = units.get(node.pid)
+        owner = node.parent if node.thread and node.parent is not None else node
+        obj["unit"] = units.get(owner.pid)
     obj["children"] = [_json_node(tree, k, by_pid, units) for k in tree.kids(node, by_pid)]
     return obj
 
