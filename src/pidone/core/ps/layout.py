@@ -14,6 +14,10 @@ from pidone.core.ps.escape import text_cells
 from pidone.core.ps.fields import RIGHT, UNLIMITED, WCHAN, Field
 from pidone.core.ps.model import Context, Proc
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 OUTBUF_SIZE = 2 * 64 * 1024  # src/ps/common.h: also the "unlimited" screen width
 SPACE_AMOUNT = 144  # output.c: the most padding one column can get
 
@@ -164,6 +168,26 @@ def forest_order(procs: list[Proc], c: Context) -> list[tuple[Proc, str]]:
     return out
 
 
+def _head_function(head: list[Column]) -> Callable[[Proc, Context], str]:
+    """Compile `lambda p, c: f"{user(p, c, 8):<8} {p.pid:>5} ... "` for these columns.
+
+    One generated f-string per row instead of a loop over formatter calls: the row
+    loop is the hot path of `ps aux`. Only widths (ints) and expressions from the
+    field table reach the generated source, never text from the command line.
+    """
+    namespace: dict[str, object] = {}
+    parts = []
+    for index, col in enumerate(head):
+        expr = col.field.expr
+        if expr is None:
+            namespace[f"f{index}"] = col.fmt
+            expr = f"f{index}(p, c, {int(col.width)})"
+        parts.append(f"{{{expr}:{'>' if col.align == RIGHT else '<'}{int(col.width)}}}")
+    source = "def head(p, c):\n    return f" + repr(" ".join(parts) + " " if parts else "")
+    exec(compile(source, "<ps row>", "exec"), namespace)
+    return namespace["head"]  # type: ignore[return-value]
+
+
 def render_rows(
     columns: list[Column],
     procs: list[Proc],
@@ -186,17 +210,11 @@ def render_rows(
     last = columns[-1]
     start = sum(col.width for col in head) + len(head)
     room = active - start
-    if head:
-        template = (
-            " ".join(f"{{:{'>' if col.align == RIGHT else '<'}{col.width}}}" for col in head) + " "
-        )
-    else:
-        template = ""
+    if not head:
         room = active
     room = min(room, OUTBUF_SIZE - 1)
     fast = room >= 1
-    fmts = [col.fmt for col in head]
-    widths = [col.width for col in head]
+    head_of = _head_function(head)
     last_fmt = last.fmt
     last_right = last.align == RIGHT
     last_width = last.width
@@ -207,7 +225,7 @@ def render_rows(
         if prefixes is not None:
             c.forest_prefix = prefixes[index]
         if fast:
-            text = template.format(*[f(p, c, w) for f, w in zip(fmts, widths, strict=True)])
+            text = head_of(p, c)
             if len(text) == head_len and text.isascii():
                 value = last_fmt(p, c, room)
                 if not last_right:
