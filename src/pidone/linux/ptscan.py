@@ -1,9 +1,10 @@
 """The minimal, fast /proc scan pstree needs: stat of every process, extras for shown ones.
 
 Cost model (spec 07 §5): a /proc file costs 10-15 µs from Python, mostly syscalls. So:
-- every process costs one open + fstat + read + close of /proc/PID/stat; the owner of
-  the stat file is the owner of /proc/PID (both come from task_dump_owner(), see
-  fs/proc/base.c), which is what psmisc stat()s for the uid;
+- every process costs open + read + close of /proc/PID/stat and a stat() of /proc/PID,
+  whose owner (task_dump_owner() in fs/proc/base.c: the euid, or root for non-dumpable
+  processes) is the uid psmisc sorts and prints by; fstat() of the open stat file would
+  be a little cheaper and says the same on procfs, but not on a /proc-like test tree;
 - /proc/PID/task is listed only for shown processes whose stat says num_threads > 1
   (field 20, man 5 proc), and cmdline/cgroup are read only for shown processes when the
   options need them. psmisc itself stats eight /proc/PID/ns/* files per process too.
