@@ -299,3 +299,15 @@ def test_output_files_are_created_under_the_units_umask(tmp_path):
     with started(SpawnRequest(ExecCommand(path="/bin/true", argv=("true",)), ctx, {})) as s:
         assert wait_exit(s.pid) == 0
     assert out.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(("nnp", "plus", "expected"), [(True, False, "1"), (True, True, "0")])
+def test_no_new_privileges_unless_plus(tmp_path, nnp, plus, expected):
+    ctx = ExecContext(no_new_privileges=nnp)
+    cmd = ExecCommand(
+        path="/bin/sh",
+        argv=("sh", "-c", "grep NoNewPrivs /proc/self/status"),
+        full_privileges=plus,
+    )
+    status, out = run_to_file(cmd, ctx, str(tmp_path / "out"))
+    assert (status, out.split()) == (0, ["NoNewPrivs:", expected])

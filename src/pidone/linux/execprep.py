@@ -6,13 +6,17 @@ so they must never run in a forked child of a threaded process).
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import functools
 import grp
 import os
 import pwd
 import resource
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from pidone.core.environment import EXEC_SEARCH_PATH, UserRecord
 from pidone.core.model import ExecContext
@@ -166,3 +170,20 @@ def setrlimit_closest(res: int, soft: int, hard: int) -> None:
     fixed = (clamp(soft), clamp(hard))
     if fixed != (cur_soft, cur_hard):
         resource.prlimit(0, res, fixed)
+
+
+PR_SET_NO_NEW_PRIVS = 38  # <linux/prctl.h>, Linux 3.5+
+
+
+@functools.cache
+def prctl_function() -> Callable[[int, int, int, int, int], int]:
+    """libc's prctl(2), prepared in the parent so the child only calls it (NoNewPrivileges=)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fn = libc.prctl
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    return cast(Callable[[int, int, int, int, int], int], fn)
+
+
+def last_ctypes_errno() -> int:
+    return ctypes.get_errno()

@@ -88,7 +88,7 @@ def eligible(plan: _Plan, sigpipe_ignored: bool) -> bool:
     """Whether `plan` can be carried out by posix_spawn with the same result."""
     if plan.self_pid_keys or plan.pre_error[0] or plan.exec_error:
         return False
-    if plan.nice is not None or plan.oom_score_adjust:
+    if plan.nice is not None or plan.oom_score_adjust or plan.no_new_privileges:
         return False
     if plan.switch_ids and (
         plan.groups is not None

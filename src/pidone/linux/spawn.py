@@ -15,7 +15,8 @@ Order of operations in the child (systemd 252 exec_child(), simplified; docs/pro
     and setresuid                                        -> 217 USER
  8. WorkingDirectory= (after the user switch, as systemd does: the directory may be
     reachable only by that user, e.g. root-squashed NFS) -> 200 CHDIR
- 9. empty signal mask, execve                           -> 203 EXEC
+ 9. NoNewPrivileges= (prctl PR_SET_NO_NEW_PRIVS)     -> 227 NO_NEW_PRIVILEGES
+10. empty signal mask, execve                           -> 203 EXEC
 
 Every failure writes (exit status, errno) to a close-on-exec pipe and `_exit`s with the
 status; EOF on the pipe means execve succeeded (spec 02 §1, Type=exec).
@@ -49,8 +50,11 @@ from pidone.core.model import ExecContext
 from pidone.linux import fastspawn
 from pidone.linux.execprep import (
     LIMIT_RESOURCES,
+    PR_SET_NO_NEW_PRIVS,
     Identity,
     find_executable,
+    last_ctypes_errno,
+    prctl_function,
     resolve_identity,
     rlim,
     setrlimit_closest,
@@ -63,6 +67,7 @@ EXIT_FDS = 202
 EXIT_EXEC = 203
 EXIT_LIMITS = 205
 EXIT_OOM_ADJUST = 206
+EXIT_NO_NEW_PRIVILEGES = 227
 EXIT_SIGNAL_MASK = 207
 EXIT_STDIN = 208
 EXIT_STDOUT = 209
@@ -233,6 +238,7 @@ class _Plan:
     limits: tuple[tuple[int, int, int], ...]
     nice: int | None
     oom_score_adjust: bytes
+    no_new_privileges: bool
     umask: int
     switch_ids: bool
     uid: int
@@ -283,6 +289,8 @@ def _build_plan(
             limits.append((res, rlim(soft), rlim(hard)))
     reset = tuple(s for s in _RESETTABLE if _getsignal(s) not in (signal.SIG_DFL, None))
     privileged = cmd.full_privileges or cmd.no_setuid
+    if ctx.no_new_privileges:
+        prctl_function()  # load libc and set up the call in the parent, not in the child
     return _Plan(
         path=os.fsencode(path),
         argv=[os.fsencode(a) for a in argv],
@@ -300,6 +308,8 @@ def _build_plan(
         limits=tuple(limits),
         nice=ctx.nice,
         oom_score_adjust=b"" if ctx.oom_score_adjust is None else b"%d" % ctx.oom_score_adjust,
+        # A sandboxing setting: the `+` prefix lifts it (spec 02 §2.2).
+        no_new_privileges=ctx.no_new_privileges and not cmd.full_privileges,
         umask=ctx.umask,
         switch_ids=not privileged,
         uid=identity.uid,
@@ -418,6 +428,12 @@ def _child(plan: _Plan, err_w: int) -> None:
         except OSError:
             if not plan.cwd_missing_ok:
                 raise
+        # 8b. NoNewPrivileges= (prctl(2) PR_SET_NO_NEW_PRIVS): the last privilege step
+        if plan.no_new_privileges:
+            status = EXIT_NO_NEW_PRIVILEGES
+            prctl = prctl_function()
+            if prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+                _fail(err, EXIT_NO_NEW_PRIVILEGES, last_ctypes_errno() or errno.EPERM)
         # 9. exec
         status = EXIT_EXEC
         if plan.exec_error:
