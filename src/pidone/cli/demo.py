@@ -1,10 +1,29 @@
-"""`pidone demo`: the README's first command: pidone's main job on the bundled examples."""
+"""`pidone demo`: the README's first command: a private manager runs the bundled examples.
+
+What it shows, in about fifteen seconds: a daemon started on `examples/units` in a
+temporary runtime and state directory (as PID 1 of a fresh PID namespace when run as root
+with util-linux `unshare`, else as a child subreaper of this process); services running
+(`list-units`, `status`); the crasher failing and being restarted by Restart=on-failure
+(its journal shows "Scheduled restart job, restart counter is at N."); a clean stop after
+which no process of any unit is left. Exit status 0 when every step went as expected.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+
+UNITS = ["setup.service", "ticker.service", "greeter@world.service", "crasher.service"]
+WAIT = 25.0
 
 
 def _examples_dir(argv: list[str]) -> Path:
@@ -16,26 +35,180 @@ def _examples_dir(argv: list[str]) -> Path:
     return Path(__file__).resolve().parents[3] / "examples" / "units"
 
 
-def _section(title: str) -> None:
-    sys.stdout.write(f"\n=== {title}\n")
+def _say(title: str) -> None:
+    sys.stdout.write(f"\n$ {title}\n")
     sys.stdout.flush()
 
 
-def main(argv: list[str]) -> int:
-    """List and verify the example units (the daemon part arrives with the service engine)."""
-    from pidone.cli import unitfiles, verify
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
+
+def _wait(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+class Demo:
+    def __init__(self, units: Path) -> None:
+        self.units = units
+        self.tmp = tempfile.mkdtemp(prefix="pidone-demo-")
+        self.runtime = os.path.join(self.tmp, "run")
+        self.state = os.path.join(self.tmp, "state")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.daemon_pid = 0
+        self.namespace = False
+        self.ok = True
+
+    def check(self, condition: bool, what: str) -> None:
+        mark = "ok" if condition else "FAILED"
+        sys.stdout.write(f"  [{mark}] {what}\n")
+        sys.stdout.flush()
+        self.ok = self.ok and condition
+
+    def start_daemon(self) -> None:
+        os.environ["PIDONE_UNIT_PATH"] = str(self.units)
+        os.environ["PIDONE_RUNTIME_DIR"] = self.runtime
+        os.environ["PIDONE_STATE_DIR"] = self.state
+        cmd = [sys.executable, "-m", "pidone", "daemon", "--runtime-dir", self.runtime,
+               "--state-dir", self.state]  # fmt: skip
+        self.namespace = os.geteuid() == 0 and shutil.which("unshare") is not None
+        if self.namespace:
+            cmd = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", *cmd, "--dev-log="]
+        else:
+            from pidone.linux.reaper import become_subreaper
+
+            with contextlib.suppress(OSError):
+                become_subreaper()  # so that nothing a unit leaves behind escapes us
+        where = "as PID 1 of a new PID namespace" if self.namespace else "as a child process"
+        _say(f"pidone daemon --runtime-dir {self.runtime} --state-dir {self.state} &")
+        sys.stdout.write(f"  (units from {self.units}, daemon {where})\n")
+        log = open(os.path.join(self.tmp, "daemon.log"), "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        from pidone.cli import client
+
+        def answers() -> bool:
+            try:
+                client.call("ping", runtime_dir=self.runtime)
+            except client.ClientError:
+                return self.proc is not None and self.proc.poll() is not None
+            return True
+
+        _wait(answers)
+        self.check(self.proc.poll() is None, "the daemon answers on its control socket")
+        self.daemon_pid = self._pid1() if self.namespace else self.proc.pid
+
+    def _pid1(self) -> int:
+        assert self.proc is not None
+        path = f"/proc/{self.proc.pid}/task/{self.proc.pid}/children"
+        with contextlib.suppress(OSError, ValueError, IndexError), open(path) as f:
+            return int(f.read().split()[0])
+        return self.proc.pid
+
+    def descendants(self) -> list[int]:
+        """PIDs below the daemon (its whole PID namespace in namespace mode)."""
+        out: list[int] = []
+        todo = [self.daemon_pid]
+        while todo:
+            pid = todo.pop()
+            with contextlib.suppress(OSError):
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/children") as f:
+                        kids = [int(p) for p in f.read().split()]
+                    out.extend(kids)
+                    todo.extend(kids)
+        return out
+
+    def cli(self, *argv: str) -> int:
+        _say("pidone " + " ".join(argv))
+        from pidone.cli.main import main
+
+        rc = main(list(argv))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return rc
+
+    def journal_count(self, unit: str, text: str) -> int:
+        from pidone.journal.store import JournalReader, Query
+
+        path = os.path.join(self.state, "journal.sqlite")
+        if not os.path.exists(path):
+            return 0
+        reader = JournalReader(path)
+        try:
+            return sum(text.encode() in e.message for e in reader.entries(Query(units=[unit])))
+        finally:
+            reader.close()
+
+    def journal_has(self, unit: str, text: str) -> bool:
+        return self.journal_count(unit, text) > 0
+
+    def run(self) -> int:
+        try:
+            self.start_daemon()
+            if not self.ok:
+                return 1
+            units = list(UNITS)
+            if _port_free(8088):
+                units.insert(1, "web.service")
+            self.check(self.cli("start", *units) == 0, "every start job succeeded")
+            time.sleep(0.5)  # let the services print their first lines
+            self.cli("list-units")
+            self.cli("status", "ticker.service", "greeter@world.service", "-n", "3")
+            sys.stdout.write("\n  ... waiting for crasher.service to fail and be restarted ...\n")
+            sys.stdout.flush()
+            restarted = _wait(
+                lambda: (
+                    self.journal_has(
+                        "crasher.service", "Scheduled restart job, restart counter is at 1."
+                    )
+                    and self.journal_count("crasher.service", "crasher up") >= 2
+                )
+            )
+            self.check(restarted, "crasher.service failed and was restarted (Restart=on-failure)")
+            self.cli("journal", "-u", "crasher.service", "--no-pager")
+            rc = self.cli("stop", *units)
+            self.check(rc == 0, "every stop job succeeded")
+            left = self.descendants()
+            self.check(left == [], f"no process of any unit is left (found {len(left)})")
+            self.cli("is-active", *units)
+            _say(f"kill -TERM {self.daemon_pid}   # the manager exits 0")
+            os.kill(self.daemon_pid, signal.SIGTERM)
+            assert self.proc is not None
+            try:
+                code = self.proc.wait(WAIT)
+            except subprocess.TimeoutExpired:
+                code = -1
+            self.check(code == 0, f"the daemon exited with status {code}")
+        finally:
+            self.close()
+        sys.stdout.write("\ndemo " + ("finished: all as expected\n" if self.ok else "FAILED\n"))
+        return 0 if self.ok else 1
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            for pid in (self.daemon_pid, self.proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(5)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    """Run the examples under a private manager (see the module docstring)."""
     units = _examples_dir(argv)
     if not units.is_dir():
         sys.stderr.write(f"pidone demo: no examples directory at {units}\n")
         return 1
-    # Only the examples: a search path of that one directory, as PIDONE_UNIT_PATH allows.
-    os.environ["PIDONE_UNIT_PATH"] = str(units)
-    _section(f"pidone list-unit-files  (PIDONE_UNIT_PATH={units})")
-    rc = unitfiles.list_unit_files_main([])
-    files = sorted(str(p) for p in units.glob("*.service"))
-    _section("pidone verify " + " ".join(Path(f).name for f in files))
-    rc = verify.main(files) or rc
-    _section("pidone cat web.service")
-    rc = unitfiles.cat_main(["web.service"]) or rc
-    return rc
+    return Demo(units).run()

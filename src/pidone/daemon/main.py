@@ -105,6 +105,7 @@ class Daemon:
 
         self.opts = opts
         self.pid1 = os.getpid() == 1
+        self.cgroup_mount = ""
         if not self.pid1:
             become_subreaper()
         if opts.root is None and os.environ.get("PIDONE_ROOT"):
@@ -154,7 +155,9 @@ class Daemon:
                 tag = hashlib.sha256(self.paths.runtime_dir.encode()).hexdigest()[:8]
                 base = f"{mount.own_dir.rstrip('/')}/pidone-{tag}"
                 with contextlib.suppress(OSError):
-                    return CgroupTracker(base)
+                    tracker = CgroupTracker(base)
+                    self.cgroup_mount = mount.mount_point.rstrip("/")
+                    return tracker
         return ProcTracker(become_subreaper=not self.pid1)
 
     def _listen_logs(self, opts: argparse.Namespace) -> None:

@@ -180,7 +180,10 @@ def describe(daemon: Daemon, unit: Unit) -> dict[str, Any]:
     tracker = daemon.tracker
     with_pids = tracker.pids(unit.id) if active != "inactive" or m.populated else []
     info["processes"] = [[pid, _cmdline(pid)] for pid in with_pids]
-    info["control_group"] = getattr(tracker, "path", lambda u: "")(unit.id)
+    path: str = getattr(tracker, "path", lambda u: "")(unit.id)
+    if daemon.cgroup_mount and path.startswith(daemon.cgroup_mount + "/"):
+        path = path[len(daemon.cgroup_mount) :]  # as /proc/PID/cgroup names it
+    info["control_group"] = path
     return info
 
 
