@@ -63,3 +63,18 @@ def test_stale_observations_do_nothing() -> None:
     assert fx.feed(ev.ProcessExited(4242, 1)) == []
     assert fx.feed(ev.Spawned("t.service", "t.service/start/77", 5)) == []
     assert m.sub == SubState.RUNNING
+
+
+@pytest.mark.parametrize(
+    ("access", "main", "control"),
+    [("none", False, False), ("main", True, False), ("exec", True, True), ("all", True, True)],
+)
+def test_notify_socket_exported_per_notify_access(access: str, main: bool, control: bool) -> None:
+    """service_exec_needs_notify_socket(): main unless none; control only with exec/all."""
+    from tests.core.servicekit import cmd
+
+    m, fx = machine(notify_access=access, exec_start_pre=[cmd("/bin/pre")])
+    start(fx)
+    fx.exit(100)
+    pre, daemon = fx.spawns()
+    assert (daemon.notify_socket, pre.notify_socket) == (main, control)

@@ -867,7 +867,9 @@ class ServiceMachine:
                 self._commands(role)[index],
                 env,
                 main,
-                notify_socket=self.notify_access != "none",
+                # service_exec_needs_notify_socket(): control processes only with exec/all
+                notify_socket=self.notify_access
+                in (("exec", "all") if not main else ("main", "exec", "all")),
                 report_exec=main and c.type == "exec",
             )
         )
