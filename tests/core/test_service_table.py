@@ -73,7 +73,7 @@ def test_notify_socket_exported_per_notify_access(access: str, main: bool, contr
     """service_exec_needs_notify_socket(): main unless none; control only with exec/all."""
     from tests.core.servicekit import cmd
 
-    m, fx = machine(notify_access=access, exec_start_pre=[cmd("/bin/pre")])
+    _m, fx = machine(notify_access=access, exec_start_pre=[cmd("/bin/pre")])
     start(fx)
     fx.exit(100)
     pre, daemon = fx.spawns()
