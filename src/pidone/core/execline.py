@@ -157,6 +157,56 @@ def _filename_is_valid(name: str) -> bool:
     return bool(data) and name not in (".", "..") and b"/" not in data and len(data) <= NAME_MAX
 
 
+@dataclass(frozen=True, slots=True)
+class _Prefixes:
+    ignore_failure: bool = False
+    separate_argv0: bool = False
+    no_env_expand: bool = False
+    full_privileges: bool = False
+    no_setuid: bool = False
+    ambient_fallback: bool = False
+
+
+def _split_prefixes(word: str) -> tuple[_Prefixes, str]:
+    """Strip `@ - : + ! !!` from the executable word: each at most once, in any order,
+    and only one of `+`, `!`, `!!` (a `!` after `+` or a third `!` starts the path)."""
+    ignore = argv0 = no_env = full = no_setuid = ambient = False
+    i = 0
+    for i, c in enumerate(word):  # noqa: B007 - `i` is the end of the prefixes
+        privileged = full or no_setuid or ambient
+        if c == "-" and not ignore:
+            ignore = True
+        elif c == "@" and not argv0:
+            argv0 = True
+        elif c == ":" and not no_env:
+            no_env = True
+        elif c == "+" and not privileged:
+            full = True
+        elif c == "!" and not privileged:
+            no_setuid = True
+        elif c == "!" and no_setuid and not (full or ambient):
+            no_setuid, ambient = False, True
+        else:
+            break
+    else:
+        i = len(word)
+    return _Prefixes(ignore, argv0, no_env, full, no_setuid, ambient), word[i:]
+
+
+def _executable_problem(exe: str, rvalue: str) -> tuple[str, str] | None:
+    """Why systemd refuses this executable word, as (message head, detail), or None."""
+    if not exe:
+        return "Empty path in command line", f"'{rvalue}'"
+    if not _string_is_safe(exe):
+        return "Executable name contains special characters", exe
+    if exe.endswith("/"):
+        return "Executable path specifies a directory", exe
+    valid = _path_is_valid(exe) if exe.startswith("/") else _filename_is_valid(exe)
+    if not valid:
+        return "Neither a valid executable name nor an absolute path", exe
+    return None
+
+
 def parse_exec_line(
     value: str,
     path: str = "",
@@ -194,25 +244,8 @@ def parse_exec_line(
             return commands
         if first == ";":
             continue  # a lone ";" where a command would start is only a separator
-        f = first
-        ignore = no_env = separate_argv0 = full = no_setuid = ambient = False
-        while f:
-            c = f[0]
-            if c == "-" and not ignore:
-                ignore = True
-            elif c == "@" and not separate_argv0:
-                separate_argv0 = True
-            elif c == ":" and not no_env:
-                no_env = True
-            elif c == "+" and not (full or no_setuid or ambient):
-                full = True
-            elif c == "!" and not (full or no_setuid or ambient):
-                no_setuid = True
-            elif c == "!" and no_setuid and not (full or ambient):
-                no_setuid, ambient = False, True
-            else:
-                break
-            f = f[1:]
+        prefixes, f = _split_prefixes(first)
+        ignore = prefixes.ignore_failure
         suffix = ", ignoring" if ignore else ""
         fatal = not ignore
         exe = f
@@ -224,18 +257,10 @@ def parse_exec_line(
                 raise fail(
                     f"Failed to resolve unit specifiers in '{f}'{suffix}: {reason}", fatal
                 ) from None
-        if not exe:
-            raise fail(f"Empty path in command line{suffix}: '{rvalue}'", fatal)
-        if not _string_is_safe(exe):
-            raise fail(f"Executable name contains special characters{suffix}: {exe}", fatal)
-        if exe.endswith("/"):
-            raise fail(f"Executable path specifies a directory{suffix}: {exe}", fatal)
-        valid = _path_is_valid(exe) if exe.startswith("/") else _filename_is_valid(exe)
-        if not valid:
-            raise fail(
-                f"Neither a valid executable name nor an absolute path{suffix}: {exe}", fatal
-            )
-        argv: list[str] = [] if separate_argv0 else [exe]
+        problem = _executable_problem(exe, rvalue)
+        if problem is not None:
+            raise fail(f"{problem[0]}{suffix}: {problem[1]}", fatal)
+        argv: list[str] = [] if prefixes.separate_argv0 else [exe]
         semicolon = False
         n = len(value)
         while p < n:
@@ -275,10 +300,10 @@ def parse_exec_line(
                 path=simplify_path(exe),
                 argv=tuple(argv),
                 ignore_failure=ignore,
-                no_env_expand=no_env,
-                full_privileges=full,
-                no_setuid=no_setuid,
-                ambient_fallback=ambient,
+                no_env_expand=prefixes.no_env_expand,
+                full_privileges=prefixes.full_privileges,
+                no_setuid=prefixes.no_setuid,
+                ambient_fallback=prefixes.ambient_fallback,
                 source_path=path,
                 source_line=line,
             )
