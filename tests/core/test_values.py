@@ -381,7 +381,7 @@ def test_format_timespan_against_libsystemd():
     rng = random.Random(3)
     values = [0, 1, 999, 1000, 59_999_999, 60_000_000, USEC_INFINITY, USEC_INFINITY - 1]
     values += [rng.randrange(0, 10 ** rng.randint(1, 19)) for _ in range(1500)]
-    accuracies = [1, 1000, USEC_PER_SEC, 60 * USEC_PER_SEC, 7]
+    accuracies = [0, 1, 1000, USEC_PER_SEC, 60 * USEC_PER_SEC, 7]
     items = [[v, a] for v in values for a in accuracies]
     theirs = oracle.call("format_timespan", items)
     ours = [format_timespan(v, a) for v, a in items]
