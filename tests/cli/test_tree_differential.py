@@ -148,9 +148,13 @@ def _pidone(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "pidone", "tree", *args]
 
 
-def _assert_same(args: list[str], lang: str = "C", columns: str | None = None) -> bytes:
+def _assert_same(
+    args: list[str], lang: str = "C", columns: str | None = None, term: str | None = None
+) -> bytes:
     assert PSTREE is not None
     env = _env(lang, columns)
+    if term is not None:
+        env["TERM"] = term
     for _ in range(8):
         first = _run([PSTREE, *args], env)
         ours = _run(_pidone(args), env)
@@ -238,6 +242,12 @@ def _stopped_pid(root: int) -> int:
 def test_show_parents_matches_pstree(holder: int) -> None:
     _assert_same(["-s", "-p", str(_stopped_pid(holder))])
     _assert_same(["-s", "-a", "-U", str(holder)])
+
+
+@pytest.mark.parametrize("term", ["xterm", "vt100", "linux", "dumb", "no-such-terminal"])
+def test_highlight_matches_pstree(holder: int, term: str) -> None:
+    out = _assert_same(["-H", str(_stopped_pid(holder)), "-a", str(holder)], term=term)
+    assert (b"\x1b[1m" in out) == (term in ("xterm", "vt100", "linux"))
 
 
 def test_user_argument_matches_pstree(holder: int) -> None:

@@ -26,6 +26,9 @@ Display a tree of processes, like psmisc pstree.
                       (age)
   -g, --show-pgids    show process group ids
   -G, --vt100         use VT100 line drawing characters
+  -h, --highlight-all highlight current process and its ancestors
+  -H PID, --highlight-pid=PID
+                      highlight this process and its ancestors
   -l, --long          don't truncate long lines
   -n, --numeric-sort  sort output by PID
   -p, --show-pids     show PIDs; implies -c
@@ -331,12 +334,30 @@ def main(argv: list[str]) -> int:
 
         sys.stderr.write(f"pidone tree {__version__} (output of pstree (PSmisc) 23.6)\n")
         return 0
+    highlight = 0
+    bold: tuple[str, str] | None = None
     if args.highlight is not None:
+        # psmisc: -h highlights pstree itself and its ancestors when $TERM has a termcap
+        # entry; -H PID insists on one.
         term = os.environ.get("TERM")
-        if args.highlight and not term:
+        if args.highlight and term is None:
             return _fail("TERM is not set")
-        if term:
-            return _fail("pidone tree: -h/-H (highlighting) is not supported")
+        strings = None
+        if term is not None:
+            from pidone.linux import terminfo
+
+            strings = terminfo.bold_strings(term)
+        if args.highlight and strings is None:
+            return _fail("Can't get terminal capabilities")
+        if args.highlight:
+            highlight = ptscan.c_atoi(args.highlight)
+            if highlight == 0:
+                return _fail("pidone tree: -H needs a PID")
+        elif strings is not None:
+            highlight = os.getpid()
+        if strings is not None:
+            md, me = strings
+            bold = (md.decode("ascii", "surrogateescape"), me.decode("ascii", "surrogateescape"))
     width = output_width()
     # psmisc 23.6 roots the tree at PID 1 (ROOT_PID); the "PID 0 when /proc/0 exists"
     # rule in spec 07 §2.1 came with later psmisc.
@@ -372,6 +393,10 @@ def main(argv: list[str]) -> int:
     if pid not in tree and threads:
         # a thread id as the argument: psmisc finds thread nodes too
         _attach_threads(tree, (st.pid for st in stats), thread_names)
+    if highlight and bold is not None:
+        if highlight not in tree and threads:
+            _attach_threads(tree, (st.pid for st in stats), thread_names)
+        tree.highlight(highlight)
     if "s" in flags and pid_set:
         if not tree.trim_to_parents(pid):
             return _fail(f"Process {pid} not found.")
@@ -410,6 +435,7 @@ def main(argv: list[str]) -> int:
             uid_changes="u" in flags,
             user_names=_user_names(tree, shown) if "u" in flags else {},
             ages=_ages(tree, shown) if args.colour_age else None,
+            bold=bold,
         )
         if units is not None:
             from pidone.core.render import pstree_views

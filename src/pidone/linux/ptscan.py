@@ -49,7 +49,7 @@ def parse_stat(data: bytes, pid: int, uid: int) -> ProcStat | None:
         return None
 
 
-def _c_atoi(text: str) -> int:
+def c_atoi(text: str) -> int:
     """C atoi()/strtol(): leading blanks, a sign, digits; 0 when there are none."""
     s = text.lstrip(" \t\n\v\f\r")
     sign = -1 if s[:1] == "-" else 1
@@ -67,7 +67,7 @@ def _dir_pid(name: str) -> int | None:
     digits = s[1:] if s[:1] in ("+", "-") else s
     if not digits or not digits.isascii() or not digits.isdigit():
         return None
-    return _c_atoi(s)
+    return c_atoi(s)
 
 
 def read_stats(proc: str = PROC) -> list[ProcStat]:
@@ -130,7 +130,7 @@ def read_threads(
         return []
     threads: list[tuple[int, bytes | None]] = []
     for name in names:
-        tid = int(name) if name.isdigit() else _c_atoi(name)  # psmisc uses atoi()
+        tid = int(name) if name.isdigit() else c_atoi(name)  # psmisc uses atoi()
         if tid == 0:
             continue
         own = _comm_of(f"{proc}/{pid}/task/{tid}/stat") if own_names and tid != pid else None

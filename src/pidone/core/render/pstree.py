@@ -69,6 +69,7 @@ class Node:
         "cmdline",
         "fixed",
         "heading",
+        "highlight",
         "name",
         "parent",
         "pgid",
@@ -87,6 +88,7 @@ class Node:
         self.thread = False
         self.fixed = False  # children trimmed by -s: no threads are added any more
         self.heading = False  # a --units heading: printed as its bare name
+        self.highlight = False  # -h/-H: printed in bold
         self.cmdline: bytes | None = None  # raw /proc/PID/cmdline bytes, when read
         self.children: list[Node] = []
         self.parent: Node | None = None
@@ -230,6 +232,13 @@ class ProcTree:
     def stat(self, pid: int) -> ProcStat | None:
         """The snapshot a process came from (None for placeholders and threads)."""
         return self._stats.get(pid)
+
+    def highlight(self, pid: int) -> None:
+        """-h/-H: mark `pid` and every ancestor for bold printing."""
+        node = self._nodes.get(pid)
+        while node is not None:
+            node.highlight = True
+            node = node.parent
 
     def trim_to_parents(self, pid: int) -> bool:
         """-s: every ancestor of `pid` keeps only the child on the way down; False if absent."""
@@ -467,6 +476,9 @@ def _dump(
             text(head)
         if ages is not None:
             out.parts.append(_age_colour(ages.get(node.pid, 0)))
+        bold = opt.bold if node.highlight else None
+        if bold and bold[0]:
+            out.parts.append(bold[0])  # written with tputs(), so not counted in the width
         raw = node.cmdline
         argv = parse_args(raw, opt.args_limit) if args_mode and raw is not None else None
         swapped = argv == ()
@@ -493,6 +505,8 @@ def _dump(
                 info = True
         if swapped or (not args_mode and info):
             text(")")
+        if bold and bold[1]:
+            out.parts.append(bold[1])
         if argv:
             argc = len(argv)
             for i, arg in enumerate(argv):

@@ -150,6 +150,7 @@ class TreeOptions(_Frozen):
 
     __slots__ = (
         "ages",
+        "bold",
         "compact",
         "show_args",
         "show_pgids",
@@ -170,6 +171,7 @@ class TreeOptions(_Frozen):
     uid_changes: bool  # -u
     user_names: Mapping[int, str]  # uid -> name for -u
     ages: Mapping[int, int] | None  # pid -> age in seconds, for -C age
+    bold: tuple[str, str] | None  # terminal bold on/off around highlighted labels (-h/-H)
 
     def __init__(
         self,
@@ -184,6 +186,7 @@ class TreeOptions(_Frozen):
         uid_changes: bool = False,
         user_names: Mapping[int, str] = _EMPTY,
         ages: Mapping[int, int] | None = None,
+        bold: tuple[str, str] | None = None,
     ) -> None:
         values = locals()
         for name in self.__slots__:
