@@ -40,7 +40,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 class Field:
     """One entry of the format table."""
 
-    __slots__ = ("align", "expr", "fmt", "header", "key", "name", "needs", "pidmax", "width")
+    __slots__ = ("align", "fmt", "header", "key", "name", "needs", "pidmax", "width")
 
     def __init__(
         self,
@@ -52,7 +52,6 @@ class Field:
         key: SortKey,
         needs: tuple[str, ...] = (),
         pidmax: bool = False,
-        expr: str | None = None,
     ) -> None:
         self.name = name
         self.header = header
@@ -62,9 +61,6 @@ class Field:
         self.key = key
         self.needs = needs
         self.pidmax = pidmax
-        # a Python expression over `p` equal to str(fmt(p, c, room)) for any room, which
-        # layout.render_rows may inline into its generated row function
-        self.expr = expr
 
 
 # ----------------------------------------------------------------- time helpers
@@ -427,52 +423,52 @@ _TABLE = (
     Field("cputimes", "TIME", 8, RIGHT, f_times, _k_time),
     Field("etime", "ELAPSED", 11, RIGHT, f_etime, lambda p, c: -p.starttime),
     Field("etimes", "ELAPSED", 7, RIGHT, f_etimes, lambda p, c: -p.starttime),
-    Field("euid", "EUID", 5, RIGHT, f_euid, _k("euid"), ST, expr="p.euid"),
+    Field("euid", "EUID", 5, RIGHT, f_euid, _k("euid"), ST),
     Field("euser", "EUSER", 8, USER, f_user, _k_user, U),
     Field("f", "F", 1, RIGHT, f_flags, _k("flags")),
     Field("flags", "F", 1, RIGHT, f_flags, _k("flags")),
     Field("lstart", "STARTED", 24, RIGHT, f_lstart, _k("starttime")),
     Field("ni", "NI", 3, RIGHT, f_ni, _k("nice")),
     Field("nice", "NI", 3, RIGHT, f_ni, _k("nice")),
-    Field("nlwp", "NLWP", 4, RIGHT, f_nlwp, _k("nlwp"), expr="p.nlwp"),
+    Field("nlwp", "NLWP", 4, RIGHT, f_nlwp, _k("nlwp")),
     Field("pcpu", "%CPU", 4, RIGHT, f_pcpu, utilization),
-    Field("pgid", "PGID", 5, RIGHT, f_pgid, _k("pgrp"), pidmax=True, expr="p.pgrp"),
-    Field("pgrp", "PGRP", 5, RIGHT, f_pgid, _k("pgrp"), pidmax=True, expr="p.pgrp"),
-    Field("pid", "PID", 5, RIGHT, f_pid, _k("pid"), pidmax=True, expr="p.pid"),
+    Field("pgid", "PGID", 5, RIGHT, f_pgid, _k("pgrp"), pidmax=True),
+    Field("pgrp", "PGRP", 5, RIGHT, f_pgid, _k("pgrp"), pidmax=True),
+    Field("pid", "PID", 5, RIGHT, f_pid, _k("pid"), pidmax=True),
     Field("pmem", "%MEM", 4, RIGHT, f_pmem, _k("vm_rss"), ST),
-    Field("ppid", "PPID", 5, RIGHT, f_ppid, _k("ppid"), pidmax=True, expr="p.ppid"),
-    Field("pri", "PRI", 3, RIGHT, f_pri, _k("priority"), expr="39 - p.priority"),
-    Field("priority", "PRI", 3, RIGHT, f_priority, _k("priority"), expr="p.priority"),
+    Field("ppid", "PPID", 5, RIGHT, f_ppid, _k("ppid"), pidmax=True),
+    Field("pri", "PRI", 3, RIGHT, f_pri, _k("priority")),
+    Field("priority", "PRI", 3, RIGHT, f_priority, _k("priority")),
     Field("psr", "PSR", 3, RIGHT, f_psr, _k("processor")),
-    Field("rss", "RSS", 5, RIGHT, f_rss, _k("vm_rss"), ST, expr="p.vm_rss"),
-    Field("rsz", "RSZ", 5, RIGHT, f_rss, _k("vm_rss"), ST, expr="p.vm_rss"),
-    Field("ruid", "RUID", 5, RIGHT, f_ruid, _k("ruid"), ST, expr="p.ruid"),
+    Field("rss", "RSS", 5, RIGHT, f_rss, _k("vm_rss"), ST),
+    Field("rsz", "RSZ", 5, RIGHT, f_rss, _k("vm_rss"), ST),
+    Field("ruid", "RUID", 5, RIGHT, f_ruid, _k("ruid"), ST),
     Field("ruser", "RUSER", 8, USER, f_ruser, _k("ruid"), R),
-    Field("s", "S", 1, LEFT, f_s, _k("state"), expr="p.state"),
-    Field("sess", "SESS", 5, RIGHT, f_sid, _k("session"), pidmax=True, expr="p.session"),
-    Field("sid", "SID", 5, RIGHT, f_sid, _k("session"), pidmax=True, expr="p.session"),
+    Field("s", "S", 1, LEFT, f_s, _k("state")),
+    Field("sess", "SESS", 5, RIGHT, f_sid, _k("session"), pidmax=True),
+    Field("sid", "SID", 5, RIGHT, f_sid, _k("session"), pidmax=True),
     Field("start", "STARTED", 8, RIGHT, f_start, _k("starttime")),
     Field("start_time", "START", 5, RIGHT, f_stime, _k("starttime")),
     Field("stat", "STAT", 4, LEFT, f_stat, _k("state"), ST),
-    Field("state", "S", 1, LEFT, f_s, _k("state"), expr="p.state"),
+    Field("state", "S", 1, LEFT, f_s, _k("state")),
     Field("stime", "STIME", 5, RIGHT, f_stime, _k("starttime")),
     Field("sz", "SZ", 5, RIGHT, f_sz, _k("vm_size"), ST),
-    Field("thcount", "THCNT", 5, RIGHT, f_nlwp, _k("nlwp"), expr="p.nlwp"),
+    Field("thcount", "THCNT", 5, RIGHT, f_nlwp, _k("nlwp")),
     Field("time", "TIME", 8, RIGHT, f_time, _k_time),
     Field("times", "TIME", 8, RIGHT, f_times, _k_time),
-    Field("tname", "TTY", 8, LEFT, f_tty, _k("tty_nr"), T, expr="p.tty"),
-    Field("tpgid", "TPGID", 5, RIGHT, f_tpgid, _k("tpgid"), pidmax=True, expr="p.tpgid"),
-    Field("tt", "TT", 8, LEFT, f_tty, _k("tty_nr"), T, expr="p.tty"),
-    Field("tty", "TT", 8, LEFT, f_tty, _k("tty_nr"), T, expr="p.tty"),
+    Field("tname", "TTY", 8, LEFT, f_tty, _k("tty_nr"), T),
+    Field("tpgid", "TPGID", 5, RIGHT, f_tpgid, _k("tpgid"), pidmax=True),
+    Field("tt", "TT", 8, LEFT, f_tty, _k("tty_nr"), T),
+    Field("tty", "TT", 8, LEFT, f_tty, _k("tty_nr"), T),
     Field("ucmd", "CMD", 15, UNLIMITED, f_comm, _k("comm"), C),
     Field("ucomm", "COMMAND", 15, UNLIMITED, f_comm, _k("comm"), C),
-    Field("uid", "UID", 5, RIGHT, f_euid, _k("euid"), ST, expr="p.euid"),
+    Field("uid", "UID", 5, RIGHT, f_euid, _k("euid"), ST),
     Field("uid_hack", "UID", 8, USER, f_user, _k_user, U),
     Field("uname", "USER", 8, USER, f_user, _k_user, U),
     Field("unit", "UNIT", 31, LEFT, f_unit, lambda p, c: p.unit or "", N),
     Field("user", "USER", 8, USER, f_user, _k_user, U),
-    Field("vsize", "VSZ", 6, RIGHT, f_vsz, _k("vm_size"), ST, expr="p.vm_size"),
-    Field("vsz", "VSZ", 6, RIGHT, f_vsz, _k("vm_size"), ST, expr="p.vm_size"),
+    Field("vsize", "VSZ", 6, RIGHT, f_vsz, _k("vm_size"), ST),
+    Field("vsz", "VSZ", 6, RIGHT, f_vsz, _k("vm_size"), ST),
     Field("wchan", "WCHAN", 6, WCHAN, f_wchan, _k("wchan"), W),
 )
 

@@ -169,23 +169,16 @@ def forest_order(procs: list[Proc], c: Context) -> list[tuple[Proc, str]]:
 
 
 def _head_function(head: list[Column]) -> Callable[[Proc, Context], str]:
-    """Compile `lambda p, c: f"{user(p, c, 8):<8} {p.pid:>5} ... "` for these columns.
+    """`p, c -> "root         1  0.0 ... "`: every column but the last, padded, one space
+    apart, plus the space before the last column (one str.format per row)."""
+    template = "".join(f"{{:{'>' if col.align == RIGHT else '<'}{col.width}}} " for col in head)
+    pairs = [(col.fmt, col.width) for col in head]
+    fmt = template.format
 
-    One generated f-string per row instead of a loop over formatter calls: the row
-    loop is the hot path of `ps aux`. Only widths (ints) and expressions from the
-    field table reach the generated source, never text from the command line.
-    """
-    namespace: dict[str, object] = {}
-    parts = []
-    for index, col in enumerate(head):
-        expr = col.field.expr
-        if expr is None:
-            namespace[f"f{index}"] = col.fmt
-            expr = f"f{index}(p, c, {int(col.width)})"
-        parts.append(f"{{{expr}:{'>' if col.align == RIGHT else '<'}{int(col.width)}}}")
-    source = "def head(p, c):\n    return f" + repr(" ".join(parts) + " " if parts else "")
-    exec(compile(source, "<ps row>", "exec"), namespace)
-    return namespace["head"]  # type: ignore[return-value]
+    def head_of(p: Proc, c: Context) -> str:
+        return fmt(*[f(p, c, w) for f, w in pairs])
+
+    return head_of
 
 
 def render_rows(
