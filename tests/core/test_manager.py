@@ -459,3 +459,112 @@ def test_desc_without_description_is_the_name() -> None:
         "t-echo.service: Deactivated successfully.",
         "Finished t-echo.service.",
     ]
+
+
+def test_job_timeout() -> None:
+    _, fx = setup(type="notify", unit_job_timeout_usec=5 * SEC)
+    job(fx, "start")
+    fx.advance(5 * SEC)
+    assert fx.logs()[-2:] == [
+        "Job t.service/start timed out.",
+        "Timed out starting t.service - Test Service.",
+    ]
+    (f,) = finished(fx)
+    assert (f.result, f.lines, f.exit_code) == ("timeout", ("Job for t.service timed out.",), 1)
+
+
+@pytest.mark.parametrize(
+    ("result", "service_result", "unit_type", "lines"),
+    [
+        ("done", "success", "service", ()),
+        ("skipped", "success", "service", ()),
+        (
+            "failed",
+            "exit-code",
+            "service",
+            ("Job for t.service failed because the control process exited with error code.", SEE),
+        ),
+        (
+            "failed",
+            "signal",
+            "service",
+            (
+                "Job for t.service failed because a fatal signal was delivered to the control "
+                "process.",
+                SEE,
+            ),
+        ),
+        (
+            "failed",
+            "core-dump",
+            "service",
+            (
+                "Job for t.service failed because a fatal signal was delivered causing the control "
+                "process to dump core.",
+                SEE,
+            ),
+        ),
+        (
+            "failed",
+            "timeout",
+            "service",
+            ("Job for t.service failed because a timeout was exceeded.", SEE),
+        ),
+        (
+            "failed",
+            "watchdog",
+            "service",
+            ("Job for t.service failed because the service failed to send watchdog ping.", SEE),
+        ),
+        (
+            "failed",
+            "protocol",
+            "service",
+            (
+                "Job for t.service failed because the service did not take the steps required by "
+                "its unit configuration.",
+                SEE,
+            ),
+        ),
+        (
+            "failed",
+            "resources",
+            "service",
+            (
+                "Job for t.service failed because of unavailable resources or another system "
+                "error.",
+                SEE,
+            ),
+        ),
+        ("failed", "oom-kill", "service", ("Job for t.service failed.", SEE)),
+        ("failed", "success", "service", ("Job for t.service failed.", SEE)),
+        ("failed", "success", "target", ('Job failed. See "journalctl -xe" for details.',)),
+        (
+            "dependency",
+            "success",
+            "service",
+            ("A dependency job for t.service failed. See 'journalctl -xe' for details.",),
+        ),
+        ("assert", "success", "service", ("Assertion failed on job for t.service.",)),
+        ("timeout", "success", "service", ("Job for t.service timed out.",)),
+        ("canceled", "success", "service", ("Job for t.service canceled.",)),
+        ("invalid", "success", "service", ("t.service is not active, cannot reload.",)),
+        (
+            "unsupported",
+            "success",
+            "service",
+            ("Operation on or unit type of t.service not supported on this system.",),
+        ),
+        ("collected", "success", "service", ("Queued job for t.service was garbage collected.",)),
+        (
+            "once",
+            "success",
+            "service",
+            ("Unit t.service was started already once and can't be started again.",),
+        ),
+    ],
+)
+def test_systemctl_job_messages(result, service_result, unit_type, lines) -> None:
+    from pidone.core.job import format_job_failure
+
+    assert format_job_failure(U, result, unit_type, service_result) == (lines, 1 if lines else 0)

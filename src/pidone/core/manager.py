@@ -54,6 +54,7 @@ from pidone.core.restart import StartLimit
 from pidone.core.service import ServiceMachine
 from pidone.core.servicestate import STOPPING, Result, SubState
 from pidone.core.snapshot import UnitRow, UnitSnapshot
+from pidone.core.values import USEC_INFINITY
 
 ManagerEvent = (
     ev.ServiceEvent
@@ -153,7 +154,11 @@ class Manager:
                 if owner is not None:
                     self._to_machine(owner, event)
             case ev.TimerFired():
-                self._to_machine(event.token.split("/", 1)[0], event)
+                unit, _, rest = event.token.partition("/")
+                if rest.startswith("job/"):
+                    self._job_timed_out(unit, rest)
+                else:
+                    self._to_machine(unit, event)
             case ev.NotifyReceived():
                 owner = event.unit or self._pid_owner.get(event.pid, "")
                 self._to_machine(owner, event)
@@ -284,6 +289,9 @@ class Manager:
         job = Job(self._next_job_id, unit, job_type, manual=manual)
         self._next_job_id += 1
         self.jobs[unit] = job
+        timeout = self.units[unit].unit.job_timeout_usec
+        if timeout < USEC_INFINITY:  # JobTimeoutSec= (man 5 systemd.unit)
+            self._out.append(act.ArmTimer(self._job_token(job), self._now + timeout))
         if request_id is not None:
             self._out.append(act.JobQueued(request_id, job.id, unit))
         self._queue(unit)
@@ -479,6 +487,10 @@ class Manager:
         if self.jobs.get(job.unit) is not job:
             return
         del self.jobs[job.unit]
+        if self.units[job.unit].unit.job_timeout_usec < USEC_INFINITY and not (
+            job.type == "restart" and result == "done"
+        ):
+            self._out.append(act.CancelTimer(self._job_token(job)))
         m = self.machines.get(job.unit)
         oneshot = bool(m and m.cfg.type == "oneshot")
         skipped = m is not None and m.result == Result.EXEC_CONDITION
@@ -497,6 +509,18 @@ class Manager:
         self._out.append(act.JobFinished(job.id, job.unit, job.type, result, lines, code))
         if m is not None:
             self._collect(m)
+
+    @staticmethod
+    def _job_token(job: Job) -> str:
+        return f"{job.unit}/job/{job.id}"
+
+    def _job_timed_out(self, unit: str, rest: str) -> None:
+        """JobTimeoutSec= passed: the job ends `timeout`; the unit is left as it is."""
+        job = self.jobs.get(unit)
+        if job is None or rest != f"job/{job.id}":
+            return
+        self._log(unit, f"Job {unit}/{job.type} timed out.", act.LOG_WARNING)
+        self._finish(job, "timeout")
 
     def _done_log(self, job: Job, result: JobResult, text: str) -> None:
         if text.startswith(("Started", "Finished")):
