@@ -443,7 +443,7 @@ def run(argv: list[str]) -> str:
     ctx = _build_context(env, needs_mem)
     ctx.unix_f = req.unix_f
     ctx.forest_type = req.forest_type
-    ctx.include_dead_children = False
+    ctx.include_dead_children = req.cumulative
     procs = collect(req, columns, ctx)
     if req.json:
         return _json(procs, ctx)

@@ -24,6 +24,7 @@ class Request:
     __slots__ = (
         "all",
         "bsd",
+        "cumulative",
         "euids",
         "forest_type",
         "format_specs",
@@ -50,6 +51,7 @@ class Request:
     def __init__(self) -> None:
         self.all = False
         self.bsd = False  # prefer_bsd_defaults
+        self.cumulative = False  # BSD S: count dead children's CPU time
         self.simple: set[str] = set()  # "Ba", "Bx", "Bg", "Ua", "Ud"
         self.formats: list[str] = []  # format flags: "Uf", "Bu"
         self.format_specs: list[str] = []  # -o / --format arguments, in order
@@ -178,7 +180,7 @@ def _bsd(req: Request, arg: str) -> None:
         elif ch == "r":
             req.running_only = True
         elif ch == "S":
-            pass  # handled by the caller through include_dead_children
+            req.cumulative = True  # include dead children's CPU time (output.c)
         elif ch == "-":
             continue
         else:
