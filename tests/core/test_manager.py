@@ -568,3 +568,42 @@ def test_systemctl_job_messages(result, service_result, unit_type, lines) -> Non
     from pidone.core.job import format_job_failure
 
     assert format_job_failure(U, result, unit_type, service_result) == (lines, 1 if lines else 0)
+
+
+@pytest.mark.parametrize(
+    ("job_type", "state", "expected"),
+    [
+        ("try-restart", "active", "restart"),
+        ("try-restart", "activating", "restart"),
+        ("try-restart", "inactive", "nop"),
+        ("try-restart", "failed", "nop"),
+        ("try-reload", "reloading", "reload"),
+        ("try-reload", "activating", "nop"),
+        ("reload-or-start", "active", "reload"),
+        ("reload-or-start", "failed", "start"),
+        ("start", "active", "start"),
+    ],
+)
+def test_collapse(job_type, state, expected) -> None:
+    from pidone.core.job import collapse
+
+    assert collapse(job_type, state) == expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "merged"),
+    [
+        ("start", "verify-active", "start"),
+        ("start", "reload", "reload-or-start"),
+        ("start", "restart", "restart"),
+        ("reload", "restart", "restart"),
+        ("stop", "stop", "stop"),
+        ("stop", "start", None),
+        ("restart", "stop", None),
+    ],
+)
+def test_merge_types(a, b, merged) -> None:
+    from pidone.core.job import merge_types
+
+    assert merge_types(a, b) == merged
+    assert merge_types(b, a) == merged

@@ -88,8 +88,8 @@ def is_superset(a: JobType, b: JobType) -> bool:
 def collapse(job_type: JobType, active_state: str) -> JobType:
     """job_type_collapse(): resolve the conditional job types against the unit's state."""
     up = active_state in ("active", "reloading")
-    if job_type == "try-restart":
-        return "restart" if up else "nop"
+    if job_type == "try-restart":  # "keep the restart job even if the unit is ACTIVATING"
+        return "restart" if up or active_state == "activating" else "nop"
     if job_type == "try-reload":
         return "reload" if up else "nop"
     if job_type == "reload-or-start":
