@@ -607,3 +607,15 @@ def test_merge_types(a, b, merged) -> None:
 
     assert merge_types(a, b) == merged
     assert merge_types(b, a) == merged
+
+
+def test_referenced_oneshot_keeps_its_start_counter() -> None:
+    mgr, fx = setup(type="oneshot", unit_start_limit_burst=2)
+    mgr.pinned.add(U)
+    for _ in range(2):
+        job(fx, "start")
+        fx.exit(fx.pid_of(U, "start"))
+    mark = len(fx.actions)
+    job(fx, "start")
+    assert finished(fx, mark)[0].result == "failed"
+    assert "t.service: Start request repeated too quickly." in fx.logs(mark)

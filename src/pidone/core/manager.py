@@ -20,8 +20,9 @@ Theory of operation:
    "Stopped", and becomes a start job with the same id.
 5. Start jobs first ask for Condition*=/Assert*= (CheckConditions -> ConditionsEvaluated),
    then start the machine, whose start-limit check may refuse (spec 03 §5.1, §7).
-6. A unit that ends inactive (dead) with no job is "garbage collected" as systemd would
-   unload it: its start limiter and NRestarts are forgotten (pitfall 12).
+6. A unit that ends inactive (dead) with no job and no reference (`pinned`) is "garbage
+   collected" as systemd would unload it: its start limiter and NRestarts are forgotten
+   (pitfall 12).
 
 Extension points for transactions (dependency issue): `_install()` is where a request
 becomes one job; a transaction would compute several (unit, type) pairs and install each,
@@ -89,6 +90,9 @@ class Manager:
         self._pid_owner: dict[int, str] = {}
         self._pids_of: dict[str, tuple[int, int]] = {}
         self._run_queue: list[str] = []
+        # Units systemd would keep loaded while inactive (wanted by an active unit, enabled
+        # into a target, ...): they keep their start counter. Extension point for deps.
+        self.pinned: set[str] = set()
         self._out: list[act.Action] = []
         self._now = 0
         for unit in units:
@@ -550,8 +554,9 @@ class Manager:
         self._out.append(act.Log(unit, text, priority, message_id, fields))
 
     def _collect(self, m: ServiceMachine) -> None:
-        """Rule 6: an inactive unit without a job forgets its start limit and NRestarts."""
-        if m.sub == SubState.DEAD and m.name not in self.jobs:
+        """Rule 6: an inactive unit without a job forgets its start limit and NRestarts,
+        unless something references it (`pinned`, filled by the dependency layer)."""
+        if m.sub == SubState.DEAD and m.name not in self.jobs and m.name not in self.pinned:
             m.start_limit = StartLimit()
             m.n_restarts = 0
 
