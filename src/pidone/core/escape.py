@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pidone.core.errors import ValueParseError
 from pidone.core.unitname import is_valid_unit_name, replace_instance
+from pidone.core.words import text_bytes
 
 _VALID = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.")
 _HEX = "0123456789abcdef"
@@ -22,7 +23,7 @@ _HEX_BYTES = frozenset(b"0123456789abcdefABCDEF")
 
 
 def _encode(s: str) -> bytes:
-    return s.encode("utf-8", "surrogateescape")
+    return text_bytes(s)
 
 
 def _decode(b: bytes) -> str:

@@ -26,7 +26,12 @@ from pidone.core.errors import ValueParseError
 from pidone.core.escape import simplify_path
 from pidone.core.signames import signal_name
 from pidone.core.specifiers import SpecifierError
-from pidone.core.words import extract_word_and_warn, split_words, split_words_relaxed
+from pidone.core.words import (
+    extract_word_and_warn,
+    split_words,
+    split_words_relaxed,
+    text_bytes,
+)
 
 __all__ = [
     "DEFAULT_EXEC_SEARCH_PATH",
@@ -146,14 +151,14 @@ def _string_is_safe(text: str) -> bool:
 
 
 def _path_is_valid(path: str) -> bool:
-    data = path.encode("utf-8", "surrogateescape")
+    data = text_bytes(path)
     if not data or len(data) >= PATH_MAX:
         return False
     return all(len(part) <= NAME_MAX for part in data.split(b"/"))
 
 
 def _filename_is_valid(name: str) -> bool:
-    data = name.encode("utf-8", "surrogateescape")
+    data = text_bytes(name)
     return bool(data) and name not in (".", "..") and b"/" not in data and len(data) <= NAME_MAX
 
 

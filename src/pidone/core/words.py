@@ -36,6 +36,18 @@ _SIMPLE_ESCAPES = {
 }
 
 
+def text_bytes(text: str) -> bytes:
+    """UTF-8 bytes of unit-file text; bytes that were not UTF-8 come back as they were.
+
+    The lexer carries such bytes as `surrogateescape` code points. Any other lone
+    surrogate cannot come from a file and raises ValueParseError.
+    """
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise ValueParseError(f"Text is not valid: {text!r}") from None
+
+
 def _encode_char(code: int) -> bytes:
     """UTF-8 bytes of a code point, surrogates included (utf8_encode_unichar())."""
     return chr(code).encode("utf-8", "surrogatepass")
@@ -112,14 +124,14 @@ def extract_word(text: str, pos: int, relax: bool) -> tuple[str | None, int, boo
             if not relax:
                 raise BadEscape(text)
             used_relax = True
-            out += ("\\" + text[pos + 1]).encode("utf-8", "surrogateescape")
+            out += text_bytes("\\" + text[pos + 1])
             pos += 2
             continue
         if quote:
             if c == quote:
                 quote = ""
             else:
-                out += c.encode("utf-8", "surrogateescape")
+                out += text_bytes(c)
             pos += 1
             continue
         if c in "'\"":
@@ -130,7 +142,7 @@ def extract_word(text: str, pos: int, relax: bool) -> tuple[str | None, int, boo
             while pos < n and text[pos] in _WHITESPACE:
                 pos += 1
             return _decode(out), pos, used_relax
-        out += c.encode("utf-8", "surrogateescape")
+        out += text_bytes(c)
         pos += 1
     if quote:
         raise UnbalancedQuotes(text)
