@@ -619,3 +619,16 @@ def test_referenced_oneshot_keeps_its_start_counter() -> None:
     job(fx, "start")
     assert finished(fx, mark)[0].result == "failed"
     assert "t.service: Start request repeated too quickly." in fx.logs(mark)
+
+
+def test_stopping_a_start_in_progress_logs_no_stopping_line() -> None:
+    """service_stop() returns 0 from the start states: only `Stopped` is logged."""
+    _, fx = setup(type="notify")
+    job(fx, "start")
+    mark = len(fx.actions)
+    job(fx, "stop")
+    fx.exit(100, signal=15)
+    assert fx.logs(mark) == [
+        "t.service: Deactivated successfully.",
+        "Stopped t.service - Test Service.",
+    ]

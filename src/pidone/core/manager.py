@@ -53,7 +53,7 @@ from pidone.core.job import (
 from pidone.core.model import Unit
 from pidone.core.restart import StartLimit
 from pidone.core.service import ServiceMachine
-from pidone.core.servicestate import STOPPING, Result, SubState
+from pidone.core.servicestate import Result, SubState
 from pidone.core.snapshot import UnitRow, UnitSnapshot
 from pidone.core.values import USEC_INFINITY
 
@@ -386,9 +386,9 @@ class Manager:
                 if state in ("inactive", "failed"):
                     self._finish(job, "done", already=True)
                     return
-                quiet = sub == SubState.AUTO_RESTART or (
-                    sub in STOPPING and sub != SubState.STOP_WATCHDOG
-                )
+                # service_stop() returns 1 ("did something": log Stopping) only from running
+                # or exited; killing a start in progress or cancelling a restart is quiet.
+                quiet = sub not in (SubState.RUNNING, SubState.EXITED)
                 restart = job.type == "restart"
                 self._absorb(m, m.handle(ev.StopRequested(m.name, restart), self._now))
                 if not quiet:
