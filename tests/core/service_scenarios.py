@@ -130,8 +130,10 @@ def simple_exec_failure_fails_later() -> list[ServiceMachine]:
 
 @scenario
 def idle_and_dbus_run_as_simple() -> list[ServiceMachine]:
-    i, ifx = machine(type="idle")
+    i, ifx = machine(type="idle", exec_start_pre=[cmd("/bin/pre")])
     start(ifx)
+    assert (i.sub, i.active.value) == (S.START_PRE, "active")  # idle: active at once
+    ifx.exit(100)
     d, dfx = machine(type="dbus", bus_name="org.example.T")
     out = start(dfx)
     assert i.sub == d.sub == S.RUNNING

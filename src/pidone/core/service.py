@@ -156,7 +156,14 @@ class ServiceMachine:
     @property
     def active(self) -> ActiveState:
         """ActiveState of the current SubState."""
-        return ACTIVE_STATE_OF[self.sub]
+        return self._active_of(self.sub)
+
+    def _active_of(self, sub: SubState) -> ActiveState:
+        """state_translation_table, or _idle for Type=idle: "we never want to delay any
+        other jobs, hence we consider idle jobs active as soon as we start working on them"."""
+        if self.cfg.type == "idle" and sub in STARTING:
+            return A.ACTIVE
+        return ACTIVE_STATE_OF[sub]
 
     @property
     def type(self) -> str:
@@ -917,7 +924,7 @@ class ServiceMachine:
             self._out.append(act.CancelTimer(self._wd_timer))
             self._wd_timer = ""
         self.sub = new
-        oa, na = ACTIVE_STATE_OF[old], ACTIVE_STATE_OF[new]
+        oa, na = self._active_of(old), self._active_of(new)
         ts, now = self.timestamps, self._now
         up = (A.ACTIVE, A.RELOADING)
         down = (A.INACTIVE, A.FAILED)
