@@ -7,7 +7,8 @@ child with a lower PID than its parent, parents that do not exist, no PID 1, a /
 (still rooted at PID 1 in 23.6), 64-byte kernel-thread names, odd command lines, deep
 chains, identical subtrees that differ only by owner. Directory order is whatever the
 filesystem's readdir gives, which both tools see alike. To keep the run short, pidone's
-`tree` verb runs in a forked child of the driver rather than in a new interpreter.
+`tree` verb runs in a forked child of the driver rather than in a new interpreter; each
+tool's own /proc/PID/ns appears in the fake tree just before it runs (for -N).
 """
 
 from __future__ import annotations
@@ -42,12 +43,14 @@ class P:
         threads: tuple[tuple[int, bytes | str], ...] = (),
         cmdline: bytes | None = None,
         state: str = "S",
+        ns: dict[str, int] | None = None,
     ) -> None:
         self.pid, self.ppid, self.uid, self.state = pid, ppid, uid, state
         self.comm = comm.encode() if isinstance(comm, str) else comm
         self.pgid = pid if pgid is None else pgid
         self.threads = [(t, c.encode() if isinstance(c, str) else c) for t, c in threads]
         self.cmdline = self.comm + b"\0" if cmdline is None else cmdline
+        self.ns = ns  # namespace name -> which instance (same number, same inode)
 
 
 def _stat_line(pid: int, comm: bytes, state: str, ppid: int, pgid: int, nthreads: int) -> bytes:
@@ -58,8 +61,13 @@ def _stat_line(pid: int, comm: bytes, state: str, ppid: int, pgid: int, nthreads
     return str(pid).encode() + b" (" + comm + b")" + tail.encode()
 
 
+NS_NAMES = ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts", "time")
+
+
 def _write_table(root: Path, procs: list[P]) -> None:
     root.mkdir()
+    store = root.parent / "ns-store"
+    store.mkdir()
     (root / "uptime").write_text("5000.00 4000.00\n")
     for p in procs:
         d = root / str(p.pid)
@@ -75,35 +83,61 @@ def _write_table(root: Path, procs: list[P]) -> None:
                 _stat_line(tid, name, "S", p.ppid, p.pgid, n)
             )
         (d / "cmdline").write_bytes(p.cmdline)
+        if p.ns is not None:
+            (d / "ns").mkdir()
+            for name in NS_NAMES:
+                target = store / f"{name}-{p.ns.get(name, 1)}"
+                target.touch()
+                os.link(target, d / "ns" / name)  # one inode per namespace instance
         for path in (d, d / "stat"):
             os.chown(path, p.uid, p.uid)
 
 
 DRIVER = r"""
-import json, os, subprocess, sys, traceback
+import json, os, shutil, sys, traceback
 from pidone.cli.tree import main
 
-def ours(argv, env):
-    r, w = os.pipe()
+NS = ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts", "time")
+
+def run(argv, env, ours):
+    # Fork behind a gate, give the child its own /proc/PID/ns in the fake tree (both
+    # tools check theirs for -N), then let it run pstree or pidone's verb.
+    gate_r, gate_w = os.pipe()
+    out_r, out_w = os.pipe()
     child = os.fork()
     if child == 0:
-        os.close(r)
-        os.dup2(w, 1)
+        os.close(gate_w)
+        os.close(out_r)
+        os.read(gate_r, 1)
+        os.dup2(out_w, 1)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        if not ours:
+            os.execvpe("pstree", ["pstree", *argv], env)
         os.environ.clear()
         os.environ.update(env)
         try:
             code = main(list(argv))
         except BaseException:
-            traceback.print_exc()
+            traceback.print_exc(file=sys.__stdout__)
             code = 99
         sys.stdout.flush()
         os._exit(code)
-    os.close(w)
+    os.close(gate_r)
+    os.close(out_w)
+    own = f"/proc/{child}"
+    os.makedirs(f"{own}/ns")
+    for name in NS:
+        open(f"{own}/ns/{name}", "w").close()
+    os.write(gate_w, b"x")
+    os.close(gate_w)
     chunks = []
-    while chunk := os.read(r, 65536):
+    while chunk := os.read(out_r, 65536):
         chunks.append(chunk)
-    os.close(r)
-    return os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]), b"".join(chunks)
+    os.close(out_r)
+    code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    shutil.rmtree(own)
+    return [code, b"".join(chunks).decode("latin-1"), ""]
 
 cases = json.loads(sys.argv[1])
 results = []
@@ -112,10 +146,7 @@ for argv, columns in cases:
     env["LANG"] = "C"
     if columns:
         env["COLUMNS"] = columns
-    done = subprocess.run(["pstree", *argv], capture_output=True, env=env, stdin=subprocess.DEVNULL)
-    code, out = ours(argv, env)
-    results.append([[done.returncode, done.stdout.decode("latin-1"), done.stderr.decode("latin-1")],
-                    [code, out.decode("latin-1"), ""]])
+    results.append([run(argv, env, False), run(argv, env, True)])
 print(json.dumps(results))
 """
 
@@ -316,3 +347,33 @@ def _random_table(seed: int) -> list[P]:
 def test_random_tables(tmp_path: Path, seed: int) -> None:
     # psmisc never sets the pgid of a "?" placeholder (uninitialised memory): no -g here
     _compare(tmp_path, _random_table(seed), [(["-u", "-a"], "60"), (["-n"], None)], pgids=False)
+
+
+def test_namespaces(tmp_path: Path) -> None:
+    procs = [
+        P(1, 0, "init", ns={}),
+        P(10, 1, "containerd", ns={}),
+        P(11, 10, "shim", ns={}),
+        P(12, 11, "app", ns={"net": 2, "uts": 2, "pid": 2, "ipc": 2}),
+        P(13, 12, "worker", ns={"net": 2, "uts": 2, "pid": 2, "ipc": 2}),
+        P(14, 12, "worker", ns={"net": 2, "uts": 2, "pid": 2, "ipc": 2}),
+        P(15, 12, "worker", ns={"net": 2, "uts": 2, "pid": 2, "ipc": 3}),
+        P(20, 1, "sshd", ns={}),
+        P(21, 20, "sandbox", ns={"net": 4}, threads=((22, "sandbox"),)),
+        P(30, 1, "noproc"),  # no ns directory at all: inode 0, never "different"
+        P(31, 30, "child", ns={"net": 5}),
+    ]
+    cases: list[tuple[list[str], str | None]] = [
+        (["-S"], None),
+        (["-S", "-p"], None),
+        (["-S", "-a", "-u"], None),
+        (["-S", "12"], None),
+        (["-N", "net"], None),
+        (["-N", "ipc", "-p"], None),
+        (["-N", "uts", "-a"], None),
+        (["-N", "net"], "20"),
+        (["-N", "pid", "-S", "-c"], None),
+        (["-N", "net", "12"], None),
+        (["-N", "bogus"], None),
+    ]
+    _compare(tmp_path, procs, cases)

@@ -31,8 +31,12 @@ Display a tree of processes, like psmisc pstree.
                       highlight this process and its ancestors
   -l, --long          don't truncate long lines
   -n, --numeric-sort  sort output by PID
+  -N TYPE, --ns-sort=TYPE
+                      sort output by this namespace type
+                              (cgroup, ipc, mnt, net, pid, time, user, uts)
   -p, --show-pids     show PIDs; implies -c
   -s, --show-parents  show parents of the selected process
+  -S, --ns-changes    show namespace transitions
   -t, --thread-names  show full thread names
   -T, --hide-threads  hide threads, show only processes
   -u, --uid-changes   show uid transitions
@@ -73,7 +77,7 @@ _LONG = {
 }
 _SHORT_WITH_VALUE = frozenset("CHNo")
 _SHORT = frozenset("aAcCGhHnNpglsStTuUVZo")
-_UNSUPPORTED = {"N": "-N/--ns-sort", "S": "-S/--ns-changes", "Z": "-Z/--security-context"}
+_UNSUPPORTED = {"Z": "-Z/--security-context"}
 
 
 class UsageError(Exception):
@@ -83,7 +87,7 @@ class UsageError(Exception):
 class Args:
     """The parsed command line (a plain slotted class: dataclasses costs start-up time)."""
 
-    __slots__ = ("colour_age", "flags", "highlight", "output_json", "symbols", "target")
+    __slots__ = ("colour_age", "flags", "highlight", "ns_sort", "output_json", "symbols", "target")
 
     def __init__(
         self,
@@ -93,6 +97,7 @@ class Args:
         highlight: str | None,
         output_json: bool,
         target: str | None,
+        ns_sort: str | None = None,
     ) -> None:
         self.flags = flags
         self.symbols = symbols
@@ -100,6 +105,7 @@ class Args:
         self.highlight = highlight
         self.output_json = output_json
         self.target = target
+        self.ns_sort = ns_sort
 
 
 def parse_argv(argv: Sequence[str]) -> Args:
@@ -109,6 +115,7 @@ def parse_argv(argv: Sequence[str]) -> Args:
     colour_age = False
     highlight: str | None = None
     output_json = False
+    ns_sort: str | None = None
     operands: list[str] = []
     pending: list[tuple[str, str | None]] = []
     i = 0
@@ -177,6 +184,10 @@ def parse_argv(argv: Sequence[str]) -> Args:
             if optarg != "json":
                 raise UsageError(f"unknown output format '{optarg}' (only json)")
             output_json = True
+        elif letter == "N":
+            if optarg not in pstree.NS_NAMES:
+                raise UsageError(f"unknown namespace type '{optarg}'")
+            ns_sort = optarg
         elif letter in _UNSUPPORTED:
             raise UsageError(f"{_UNSUPPORTED[letter]} is not supported by pidone tree")
         else:
@@ -190,6 +201,7 @@ def parse_argv(argv: Sequence[str]) -> Args:
         highlight,
         output_json,
         operands[0] if operands else None,
+        ns_sort,
     )
 
 
@@ -358,6 +370,11 @@ def main(argv: list[str]) -> int:
         if strings is not None:
             md, me = strings
             bold = (md.decode("ascii", "surrogateescape"), me.decode("ascii", "surrogateescape"))
+    if args.ns_sort is not None:
+        try:
+            os.stat(f"/proc/{os.getpid()}/ns/{args.ns_sort}")
+        except OSError:
+            return _fail(f"procfs file for {args.ns_sort} namespace not available")
     width = output_width()
     # psmisc 23.6 roots the tree at PID 1 (ROOT_PID); the "PID 0 when /proc/0 exists"
     # rule in spec 07 §2.1 came with later psmisc.
@@ -402,7 +419,10 @@ def main(argv: list[str]) -> int:
             return _fail(f"Process {pid} not found.")
         pid = root_pid
     by_pid = "n" in flags
-    if uid is not None:
+    by_ns = args.ns_sort is not None and not args.output_json and "\0units" not in flags
+    if by_ns:
+        roots = [1]  # -N regroups everything under PID 1 and ignores PID and USER
+    elif uid is not None:
         roots = tree.user_roots(uid, by_pid)
         if not roots and not args.output_json:
             return _fail("No processes found.")
@@ -418,6 +438,11 @@ def main(argv: list[str]) -> int:
             raw = ptscan.read_cmdline(p, limit)
             if raw is not None:
                 tree.set_cmdline(p, raw)
+    if by_ns or "S" in flags:
+        ids = tree.subtree_ids(roots)
+        ids += [q for r in roots if (q := tree.parent_id(r)) is not None]
+        for ident, inodes in ptscan.read_namespaces(ids, pstree.NS_NAMES).items():
+            tree.set_ns(ident, inodes)
     units = unit_attribution(shown) if "\0units" in flags else None
     if args.output_json:
         from pidone.core.render import pstree_views
@@ -436,11 +461,14 @@ def main(argv: list[str]) -> int:
             user_names=_user_names(tree, shown) if "u" in flags else {},
             ages=_ages(tree, shown) if args.colour_age else None,
             bold=bold,
+            ns_changes="S" in flags,
         )
         if units is not None:
             from pidone.core.render import pstree_views
 
             text = pstree_views.render_units(tree, roots, units, options, by_pid)
+        elif by_ns and args.ns_sort is not None:
+            text = tree.render_by_namespace(args.ns_sort, options, by_pid)
         elif uid is not None:
             text = tree.render_user(uid, options, by_pid) or ""
         else:

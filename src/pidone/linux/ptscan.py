@@ -13,7 +13,7 @@ Cost model (spec 07 §5): a /proc file costs 10-15 µs from Python, mostly sysca
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from pidone.core.cgroupunit import unit_from_cgroup
 from pidone.core.render.pstree import ProcStat
@@ -181,6 +181,26 @@ def read_ages(pids: Iterable[int], starttimes: dict[int, int], proc: str = PROC)
         uptime = 0.0
     hz = os.sysconf("SC_CLK_TCK") or 100
     return {pid: max(0, int(uptime - starttimes.get(pid, 0) / hz)) for pid in pids}
+
+
+def read_namespaces(
+    ids: Iterable[int], names: Sequence[str], proc: str = PROC
+) -> dict[int, tuple[int, ...]]:
+    """id -> inode of /proc/ID/ns/NAME for each name (0 when it cannot be stat()ed).
+
+    Thread ids work too: /proc/TID exists although readdir does not list it. Like psmisc,
+    which stat()s these eight files for every process it reads; we do it only for -S/-N.
+    """
+    found: dict[int, tuple[int, ...]] = {}
+    for pid in ids:
+        inodes: list[int] = []
+        for name in names:
+            try:
+                inodes.append(os.stat(f"{proc}/{pid}/ns/{name}").st_ino)
+            except OSError:
+                inodes.append(0)
+        found[pid] = tuple(inodes)
+    return found
 
 
 def read_initial_locale_env() -> dict[str, str]:

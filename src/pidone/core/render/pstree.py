@@ -41,6 +41,7 @@ from pidone.core.render.pstree_types import (
 __all__ = [
     "ASCII",
     "COMM_LEN",
+    "NS_NAMES",
     "UNTRUNCATED_ARGS_LIMIT",
     "UTF8",
     "VT100",
@@ -54,6 +55,10 @@ __all__ = [
     "parse_args",
     "thread_label",
 ]
+
+# psmisc ns_names[] order; a namespace that cannot be stat()ed counts as inode 0.
+NS_NAMES = ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts", "time")
+_NO_NS = (0,) * len(NS_NAMES)
 
 # -C age: green below a minute, yellow below an hour, red otherwise; reset after the label.
 _AGE_COLOURS = ((60, "\x1b[32m"), (3600, "\x1b[33m"))
@@ -71,6 +76,7 @@ class Node:
         "heading",
         "highlight",
         "name",
+        "ns",
         "parent",
         "pgid",
         "pid",
@@ -89,6 +95,7 @@ class Node:
         self.fixed = False  # children trimmed by -s: no threads are added any more
         self.heading = False  # a --units heading: printed as its bare name
         self.highlight = False  # -h/-H: printed in bold
+        self.ns: tuple[int, ...] = _NO_NS  # namespace inode numbers in NS_NAMES order
         self.cmdline: bytes | None = None  # raw /proc/PID/cmdline bytes, when read
         self.children: list[Node] = []
         self.parent: Node | None = None
@@ -325,6 +332,61 @@ class ProcTree:
         """True for nodes read from /proc/PID/stat (not threads, placeholders, headings)."""
         return not node.thread and not node.heading and node.pid in self._stats
 
+    def subtree_ids(self, roots: Iterable[int]) -> list[int]:
+        """Every node id (processes, threads, placeholders) under `roots`, roots included."""
+        found: list[int] = []
+        stack = [self._nodes[pid] for pid in roots if pid in self._nodes]
+        while stack:
+            node = stack.pop()
+            found.append(node.pid)
+            stack.extend(node.children)
+        return found
+
+    def set_ns(self, pid: int, inodes: tuple[int, ...]) -> None:
+        """Attach the namespace inode numbers of a node (for -S and -N)."""
+        node = self._nodes.get(pid)
+        if node is not None:
+            node.ns = inodes
+
+    def parent_id(self, pid: int) -> int | None:
+        """The id of a node's parent, if it has one."""
+        node = self._nodes.get(pid)
+        return node.parent.pid if node is not None and node.parent is not None else None
+
+    def render_by_namespace(self, kind: str, options: TreeOptions, by_pid: bool = False) -> str:
+        """-N TYPE (psmisc sort_by_namespace() and dump_by_namespace()).
+
+        Walking down from PID 1, every node whose namespace differs from its parent's is
+        cut off and filed under its namespace, in first-seen order. Each namespace prints
+        `[inode]` and then its trees; that header line is counted as part of the first
+        tree line (psmisc writes it with out_string(), newline included), and is cut to
+        13 characters by psmisc's 14-byte buffer.
+        """
+        index = NS_NAMES.index(kind)
+        order: list[int] = []
+        groups: dict[int, list[Node]] = {}
+        start = self._nodes.get(1)
+        stack = [start] if start is not None else []
+        while stack:
+            node = stack.pop()
+            parent = node.parent
+            ino = node.ns[index]
+            if parent is None or parent.ns[index] != ino:
+                if ino not in groups:
+                    groups[ino] = []
+                    order.append(ino)
+                groups[ino].append(node)
+                if parent is not None:
+                    parent.children.remove(node)
+                    node.parent = None
+            stack.extend(reversed(self._sorted(node, by_pid)))
+        out = _Out(options.width, options.truncate)
+        for ino in order:
+            out.text(f"[{ino}]\n"[:13])
+            for top in groups[ino]:
+                _dump(self, top, options, by_pid, out, 0)
+        return "".join(out.parts)
+
     def render_nodes(self, tops: Sequence[Node], options: TreeOptions, by_pid: bool = False) -> str:
         """Trees rooted at arbitrary nodes (such as --units headings), one after the other."""
         out = _Out(options.width, options.truncate)
@@ -394,8 +456,13 @@ class _Out:
         self.x = 0
 
 
-def _signatures(tree: ProcTree, top: Node, by_pid: bool, with_uid: bool) -> dict[int, int]:
-    """Interned shape ids (name, uid with -u, child shapes in order) for psmisc tree_equal()."""
+def _signatures(
+    tree: ProcTree, top: Node, by_pid: bool, with_uid: bool, with_ns: bool
+) -> dict[int, int]:
+    """Interned shape ids (name, uid with -u, namespaces with -S, child shapes in order).
+
+    Two subtrees get the same id exactly when psmisc tree_equal() says they are equal.
+    """
     ids: dict[object, int] = {}
     sig: dict[int, int] = {}
     order: list[Node] = []
@@ -408,6 +475,7 @@ def _signatures(tree: ProcTree, top: Node, by_pid: bool, with_uid: bool) -> dict
         key = (
             node.name,
             node.uid if with_uid else None,
+            node.ns if with_ns else None,
             tuple(sig[id(k)] for k in node.children),
         )
         sig[id(node)] = ids.setdefault(key, len(ids))
@@ -449,7 +517,7 @@ def _dump(
     sym = opt.symbols
     args_mode = opt.show_args
     compact = opt.compact and not opt.show_pids
-    sig = _signatures(tree, top, by_pid, opt.uid_changes) if compact else None
+    sig = _signatures(tree, top, by_pid, opt.uid_changes, opt.ns_changes) if compact else None
     ages = opt.ages
     widths: list[int] = []
     more: list[bool] = []
@@ -503,6 +571,11 @@ def _dump(
                 user = opt.user_names.get(node.uid) or c_int_text(node.uid)
                 text(f",{user}" if info else f"({user}")
                 info = True
+            if opt.ns_changes and node.parent is not None:
+                for name, mine, theirs in zip(NS_NAMES, node.ns, node.parent.ns, strict=True):
+                    if mine and theirs and mine != theirs:
+                        text(f",{name}" if info else f"({name}")
+                        info = True
         if swapped or (not args_mode and info):
             text(")")
         if bold and bold[1]:

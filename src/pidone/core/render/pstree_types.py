@@ -152,6 +152,7 @@ class TreeOptions(_Frozen):
         "ages",
         "bold",
         "compact",
+        "ns_changes",
         "show_args",
         "show_pgids",
         "show_pids",
@@ -172,6 +173,7 @@ class TreeOptions(_Frozen):
     user_names: Mapping[int, str]  # uid -> name for -u
     ages: Mapping[int, int] | None  # pid -> age in seconds, for -C age
     bold: tuple[str, str] | None  # terminal bold on/off around highlighted labels (-h/-H)
+    ns_changes: bool  # -S: name the namespaces that differ from the parent's
 
     def __init__(
         self,
@@ -187,6 +189,7 @@ class TreeOptions(_Frozen):
         user_names: Mapping[int, str] = _EMPTY,
         ages: Mapping[int, int] | None = None,
         bold: tuple[str, str] | None = None,
+        ns_changes: bool = False,
     ) -> None:
         values = locals()
         for name in self.__slots__:
