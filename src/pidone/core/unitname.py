@@ -240,7 +240,8 @@ def mangle_unit_name(
     if mangled:
         hint = " (maybe you should use systemd-escape?)" if suggest_escape else ""
         notices.append(f'Invalid unit name "{arg}" escaped as "{text}"{hint}.')
-    if (not allow_globs or not is_glob(text)) and unit_type(text) is None:
+    # unit_name_to_type() fails for anything that is not a valid name: then append
+    if (not allow_globs or not is_glob(text)) and not is_valid_unit_name(text):
         text += suffix
     if not allow_globs and not is_valid_unit_name(text):
         raise InvalidUnitName(f'Invalid unit name "{arg}".')
