@@ -1,4 +1,4 @@
-"""Value types of the pstree renderer: one /proc/PID/stat snapshot, drawing symbols, options.
+"""pstree renderer basics: the stat snapshot, symbols, options, and psmisc text primitives.
 
 The classes are hand-written rather than @dataclass(frozen=True, slots=True): importing
 dataclasses pulls in inspect and ast, about 10 ms of start-up, which is most of what
@@ -204,3 +204,86 @@ class TreeOptions(_Frozen):
 def cmdline_limit(width: int, truncate: bool) -> int:
     """psmisc read_proc(): output width + 1 bytes, or BUFSIZ + 1 with -l."""
     return width + 1 if truncate else UNTRUNCATED_ARGS_LIMIT
+
+
+def thread_label(comm: bytes) -> bytes:
+    """`{comm}` as psmisc's THREAD_FORMAT "{%.*s}" with COMM_LEN, cut to the PROC.comm size."""
+    return (b"{" + comm[:COMM_LEN] + b"}")[:NAME_MAX]
+
+
+def parse_args(raw: bytes, limit: int) -> tuple[bytes, ...] | None:
+    """The arguments pstree -a prints after the name, from a cmdline read of `limit` bytes.
+
+    psmisc set_args(): a read that filled the buffer loses its last byte, a NUL is
+    appended, NUL runs are counted as separators and argv[0] is skipped. The last entry
+    is normally the empty string after the final NUL; when the read was cut there is no
+    such NUL, which is why the space before the last shown argument goes missing.
+    An empty cmdline (kernel thread, zombie) gives () and is printed as "(comm)"; a
+    cmdline without any NUL gives None (nothing printed).
+    """
+    if len(raw) >= limit:
+        raw = raw[: limit - 1]
+    if not raw:
+        return ()
+    buf = raw + b"\0"
+    last = len(buf) - 1
+    argc = 0
+    i = 0
+    while i < last:
+        if buf[i] == 0:
+            argc += 1
+            while i < last and buf[i] == 0:
+                i += 1
+        i += 1
+    if argc == 0:
+        return None
+    return tuple(buf.split(b"\0")[1 : argc + 1])
+
+
+_PRINTABLE = frozenset(range(0x20, 0x7F)) - {0x5C}
+_ESCAPES = {b: f"\\{b:03o}" for b in range(256) if b not in _PRINTABLE}
+_ESCAPES[0x5C] = "\\\\"
+
+
+def escape_name(name: bytes) -> str:
+    """psmisc out_args(): `\\` doubled, bytes outside ' '..'~' as `\\ooo` (signed char compare)."""
+    text = name.decode("latin-1")
+    if text.isascii() and text.isprintable() and "\\" not in text:
+        return text
+    return text.translate(_ESCAPES)
+
+
+def c_int_text(x: int) -> str:
+    """psmisc out_int(): decimal digits, except that 0 prints as nothing at all.
+
+    Its digit count loop stops before the first digit of 0, so a "?" placeholder (pgid 0)
+    shows as `?(800,)` with -p -g, and `pstree -p 0` as `?()`. Negative values print the
+    C way, '0' plus a negative remainder per digit.
+    """
+    if x > 0:
+        return str(x)
+
+    def cdiv(a: int, b: int) -> int:  # C division truncates toward zero
+        q = abs(a) // abs(b)
+        return q if (a < 0) == (b < 0) else -q
+
+    digits: list[str] = []
+    div = 1
+    while cdiv(x, div):
+        div *= 10
+    div //= 10
+    while div:
+        q = cdiv(x, div)
+        digits.append(chr(ord("0") + q - 10 * cdiv(q, 10)))
+        div //= 10
+    return "".join(digits)
+
+
+def arg_cost(arg: bytes) -> int:
+    # The fit test of dump_tree() counts 1 per printable byte (backslash included) and 4
+    # for the rest, which is not quite what out_args() then prints.
+    cost = len(arg)
+    for byte in arg:
+        if byte < 0x20 or byte > 0x7E:
+            cost += 3
+    return cost
