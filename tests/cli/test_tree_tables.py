@@ -44,6 +44,7 @@ class P:
         cmdline: bytes | None = None,
         state: str = "S",
         ns: dict[str, int] | None = None,
+        context: bytes | None = None,
     ) -> None:
         self.pid, self.ppid, self.uid, self.state = pid, ppid, uid, state
         self.comm = comm.encode() if isinstance(comm, str) else comm
@@ -51,6 +52,7 @@ class P:
         self.threads = [(t, c.encode() if isinstance(c, str) else c) for t, c in threads]
         self.cmdline = self.comm + b"\0" if cmdline is None else cmdline
         self.ns = ns  # namespace name -> which instance (same number, same inode)
+        self.context = context  # attr/current content, for -Z
 
 
 def _stat_line(pid: int, comm: bytes, state: str, ppid: int, pgid: int, nthreads: int) -> bytes:
@@ -83,6 +85,9 @@ def _write_table(root: Path, procs: list[P]) -> None:
                 _stat_line(tid, name, "S", p.ppid, p.pgid, n)
             )
         (d / "cmdline").write_bytes(p.cmdline)
+        if p.context is not None:
+            (d / "attr").mkdir()
+            (d / "attr" / "current").write_bytes(p.context)
         if p.ns is not None:
             (d / "ns").mkdir()
             for name in NS_NAMES:
@@ -263,10 +268,12 @@ def test_names_and_command_lines(tmp_path: Path) -> None:
     long64 = "k" * 64
     procs = [
         P(1, 0, "init"),
-        P(2, 1, "a b) (c", cmdline=b"a b) (c\0one\0two words\0"),
+        P(2, 1, "a b) (c", cmdline=b"a b) (c\0one\0two words\0", context=b"unconfined\n"),
         P(3, 1, b"w\xc3\xa9\\ird", cmdline=b"w\0\xc3\xbcn\xc3\xafc\xc3\xb6d\xc3\xa9\0tab\there\0"),
-        P(4, 1, "x", cmdline=b"x\0child-of-a-one-letter-name\0"),
-        P(5, 4, "y", cmdline=b"y\0z\0"),
+        P(4, 1, "x", cmdline=b"x\0child-of-a-one-letter-name\0", context=b"sys_u:r:t:s0\n"),
+        P(5, 4, "y", cmdline=b"y\0z\0", context=b"no-newline"),
+        P(16, 4, "z", context=b"nul\0inside\n"),
+        P(17, 16, "w", context=b""),
         P(6, 1, long64, threads=((7, long64),)),
         P(8, 1, "k" * 70),
         P(9, 1, "nonul", cmdline=b"nonul no nul at all"),
@@ -280,6 +287,7 @@ def test_names_and_command_lines(tmp_path: Path) -> None:
     columns = [" 40", "+40", "040", "0x28", "08", "40 ", "abc", "-5", "0", "1", "2"]
     extra = [([], c) for c in columns] + [(["-a"], "30"), (["-a"], "12"), (["-a", "-p"], "70")]
     extra += [(["-a", "-t"], None), (["-a", "-c"], None), (["-a", "-U"], "2")]
+    extra += [(["-Z"], None), (["-Z", "-a"], None), (["-Z", "-p", "-u"], "40"), (["-Z", "4"], None)]
     _compare(tmp_path, procs, extra)
 
 

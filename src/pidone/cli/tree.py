@@ -42,6 +42,8 @@ Display a tree of processes, like psmisc pstree.
   -u, --uid-changes   show uid transitions
   -U, --unicode       use UTF-8 (Unicode) line drawing characters
   -V, --version       display version information
+  -Z, --security-context
+                      show security attributes
       --units         group processes under the units that own them
   -o, --output=json   print the tree as JSON (no merging, no truncation)
 
@@ -77,7 +79,6 @@ _LONG = {
 }
 _SHORT_WITH_VALUE = frozenset("CHNo")
 _SHORT = frozenset("aAcCGhHnNpglsStTuUVZo")
-_UNSUPPORTED = {"Z": "-Z/--security-context"}
 
 
 class UsageError(Exception):
@@ -188,8 +189,6 @@ def parse_argv(argv: Sequence[str]) -> Args:
             if optarg not in pstree.NS_NAMES:
                 raise UsageError(f"unknown namespace type '{optarg}'")
             ns_sort = optarg
-        elif letter in _UNSUPPORTED:
-            raise UsageError(f"{_UNSUPPORTED[letter]} is not supported by pidone tree")
         else:
             flags.add(letter)
     if len(operands) > 1:
@@ -462,6 +461,9 @@ def main(argv: list[str]) -> int:
             ages=_ages(tree, shown) if args.colour_age else None,
             bold=bold,
             ns_changes="S" in flags,
+            contexts=(
+                ptscan.read_security_contexts(tree.subtree_ids(roots)) if "Z" in flags else None
+            ),
         )
         if units is not None:
             from pidone.core.render import pstree_views

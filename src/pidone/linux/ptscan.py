@@ -203,6 +203,26 @@ def read_namespaces(
     return found
 
 
+def read_security_contexts(ids: Iterable[int], proc: str = PROC) -> dict[int, str]:
+    """id -> security context for pstree -Z, read as psmisc's fallback does.
+
+    psmisc asks libselinux or libapparmor when one is loaded and enabled; otherwise it
+    fgets() /proc/ID/attr/current and drops the last character (the newline). A file
+    that cannot be opened or read gives nothing (and pstree prints "`'").
+    """
+    found: dict[int, str] = {}
+    for ident in ids:
+        try:
+            with open(f"{proc}/{ident}/attr/current", "rb") as f:
+                line = f.readline(8191)
+        except OSError:
+            continue
+        if line:
+            # strlen() stops at a NUL; then the last character before it is dropped
+            found[ident] = line.split(b"\0", 1)[0][:-1].decode("utf-8", "surrogateescape")
+    return found
+
+
 def read_initial_locale_env() -> dict[str, str]:
     """LANG, LC_ALL and every LC_* variable as this process was started with.
 

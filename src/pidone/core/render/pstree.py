@@ -438,6 +438,9 @@ def _dump(
     """psmisc dump_tree(), iterative so that deep chains cannot hit the recursion limit."""
     sym = opt.symbols
     args_mode = opt.show_args
+    contexts = opt.contexts
+    # -a and -Z put every node on its own line; only -a shows arguments (psmisc swapped)
+    line_mode = args_mode or contexts is not None
     compact = opt.compact and not opt.show_pids
     sig = _signatures(tree, top, by_pid, opt.uid_changes, opt.ns_changes) if compact else None
     ages = opt.ages
@@ -498,6 +501,10 @@ def _dump(
                     if mine and theirs and mine != theirs:
                         text(f",{name}" if info else f"({name}")
                         info = True
+            if contexts is not None:
+                context = contexts.get(node.pid, "")
+                text(f",`{context}'" if info else f"(`{context}'")
+                info = True
         if swapped or (not args_mode and info):
             text(")")
         if bold and bold[1]:
@@ -516,7 +523,7 @@ def _dump(
         if ages is not None:
             out.parts.append(_COLOUR_RESET)
         kids = tree._sorted(node, by_pid)
-        if args_mode or not kids:
+        if line_mode or not kids:
             if closing:
                 text("]" * closing)
             out.newline()
@@ -525,8 +532,8 @@ def _dump(
             widths.append(0)
         else:
             more[level] = not last
-        if args_mode:
-            widths[level] = 1 if comm_len > 1 else 0
+        if line_mode:
+            widths[level] = (1 if args_mode else 0) + (0 if comm_len > 1 else -1)
             groups = _groups(kids, sig, threads_only=True)
             n = len(groups)
             for i in range(n - 1, -1, -1):

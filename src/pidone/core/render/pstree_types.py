@@ -152,6 +152,7 @@ class TreeOptions(_Frozen):
         "ages",
         "bold",
         "compact",
+        "contexts",
         "ns_changes",
         "show_args",
         "show_pgids",
@@ -174,6 +175,7 @@ class TreeOptions(_Frozen):
     ages: Mapping[int, int] | None  # pid -> age in seconds, for -C age
     bold: tuple[str, str] | None  # terminal bold on/off around highlighted labels (-h/-H)
     ns_changes: bool  # -S: name the namespaces that differ from the parent's
+    contexts: Mapping[int, str] | None  # -Z: security context per node id
 
     def __init__(
         self,
@@ -190,6 +192,7 @@ class TreeOptions(_Frozen):
         ages: Mapping[int, int] | None = None,
         bold: tuple[str, str] | None = None,
         ns_changes: bool = False,
+        contexts: Mapping[int, str] | None = None,
     ) -> None:
         values = locals()
         for name in self.__slots__:
