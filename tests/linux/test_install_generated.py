@@ -111,7 +111,7 @@ COMMANDS = st.lists(
 
 @pytest.mark.differential
 @settings(
-    max_examples=int(os.environ.get("PIDONE_GENERATED_EXAMPLES", "12")),
+    max_examples=int(os.environ.get("PIDONE_GENERATED_EXAMPLES", "25")),
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
     derandomize=True,
