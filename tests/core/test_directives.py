@@ -163,4 +163,6 @@ def test_build_unit_never_raises_on_garbage_bytes(data: bytes) -> None:
     from tests.core.unitbuild import unit_from_bytes
 
     unit = unit_from_bytes("g.service", b"[Service]\nExecStart=" + data + b"\nUser=" + data)
-    assert unit.load_state in ("loaded", "bad-setting")
+    assert unit.load_state in ("loaded", "bad-setting", "error")  # error: not UTF-8
+    if unit.load_state == "error":
+        assert unit.load_error.startswith("String is not UTF-8 clean")

@@ -373,3 +373,16 @@ def test_not_loaded_units_keep_their_state() -> None:
     assert unit.load_state == "not-found"
     assert unit.unit.requires == []
     assert unit.diagnostics == []
+
+
+def test_invalid_utf8_stops_loading_with_error() -> None:
+    from tests.core.unitbuild import unit_from_bytes
+
+    unit = unit_from_bytes(
+        "u.service", b"[Unit]\nDescription=ok\n[Service]\nExecStart=/bin/true \xff\nUser=x\n"
+    )
+    assert unit.load_state == "error"
+    assert messages(unit) == [
+        "4: String is not UTF-8 clean, ignoring assignment: ExecStart=/bin/true \ufffd"
+    ]
+    assert unit.unit.description == "ok"  # lines before it were applied

@@ -24,15 +24,17 @@ import sys
 
 from pidone.core.errors import Diagnostic, InvalidUnitName
 from pidone.core.model import Unit
+from pidone.core.specifiers import SpecifierHost
 from pidone.core.unitname import is_valid_unit_name
 from pidone.core.units import build_unit
 
 # The fixed lookup list for bare command names (spec 02 §2.1, split-usr Debian 12)
 EXEC_SEARCH_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
-# units systemd creates without a file, so a missing file is not an error
-_BUILTIN = frozenset({"-.slice", "system.slice", "init.scope", "-.mount"})
-_GENERATED = (".device", ".mount", ".swap", ".scope")
+# units that load without a file (slices, devices, the root mount), so a missing file is
+# not an error; a missing .mount/.swap/.scope file is (checked with systemd-analyze 252)
+_BUILTIN = frozenset({"-.mount"})
+_NO_FRAGMENT_NEEDED = (".device", ".slice")
 
 USAGE = "usage: pidone verify [--root DIR] [--man=no] [--no-not-enforced] FILE...\n"
 
@@ -55,24 +57,23 @@ def _executable(root: str, path: str) -> bool:
 
 
 def _commands(unit: Unit) -> list[object]:
-    cmds: list[object] = []
-    if unit.service is not None:
-        s = unit.service
-        for group in (
-            s.exec_condition,
-            s.exec_start_pre,
-            s.exec_start,
-            s.exec_start_post,
-            s.exec_reload,
-            s.exec_stop,
-            s.exec_stop_post,
-        ):
-            cmds += group
-    if unit.socket is not None:
-        k = unit.socket
-        for group in (k.exec_start_pre, k.exec_start_post, k.exec_stop_pre, k.exec_stop_post):
-            cmds += group
-    return cmds
+    """What verify_executables() checks: the first command of each service Exec list.
+
+    (Sockets are checked through their control command, which is unset at load time.)
+    """
+    if unit.service is None:
+        return []
+    s = unit.service
+    groups = (
+        s.exec_condition,
+        s.exec_start_pre,
+        s.exec_start,
+        s.exec_start_post,
+        s.exec_reload,
+        s.exec_stop,
+        s.exec_stop_post,
+    )
+    return [group[0] for group in groups if group]
 
 
 def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> bool:
@@ -103,7 +104,8 @@ def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> 
     if os.path.isdir(path) or source.load_state == "not-found" or looped:
         _err(f"Unit {unit_name} not found.")
         return True
-    unit = build_unit(source, read_specifier_host(root or "/"))
+    host = read_specifier_host(root or "/")
+    unit = build_unit(source, host)
     for diag in unit.diagnostics:
         _err(str(diag))
     failed = False
@@ -121,7 +123,7 @@ def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> 
         failed = True
     else:
         failed = _check_exec(unit, root or "/") or failed
-        failed = _check_requirements(unit, loader) or failed
+        failed = _check_requirements(unit, loader, host) or failed
         failed = _check_socket_service(unit, loader) or failed
     if show_not_enforced:
         seen: set[tuple[str, str]] = set()
@@ -164,26 +166,37 @@ def _check_exec(unit: Unit, root: str) -> bool:
     return failed
 
 
-def _check_requirements(unit: Unit, loader: object) -> bool:
-    """A start job fails to be created when a hard dependency is missing or refused."""
-    failed = False
-    u = unit.unit
-    for dep in u.requires + u.requisite + u.binds_to:
-        if dep in _BUILTIN or dep.endswith(_GENERATED) or dep.startswith("system-"):
-            continue  # units the manager makes itself (slices, mounts, devices)
-        try:
-            other = loader.load(dep)  # type: ignore[attr-defined]
-        except InvalidUnitName:
-            continue
-        if other.load_state == "not-found":
-            _err(f"{unit.id}: Failed to create {unit.id}/start: Unit {dep} not found.")
-            failed = True
-            break
-        if other.load_state == "masked":
-            _err(f"{unit.id}: Failed to create {unit.id}/start: Unit {dep} is masked.")
-            failed = True
-            break
-    return failed
+def _check_requirements(unit: Unit, loader: object, host: SpecifierHost) -> bool:
+    """Building the start transaction fails on a hard dependency, at any depth, that is
+    missing, masked or refused (transaction_add_job_and_dependencies())."""
+    seen = {unit.id}
+    queue = [unit]
+    while queue and len(seen) < 500:
+        current = queue.pop(0)
+        u = current.unit
+        for dep in u.requires + u.requisite + u.binds_to:
+            if dep in seen or dep in _BUILTIN or dep.endswith(_NO_FRAGMENT_NEEDED):
+                continue
+            seen.add(dep)
+            try:
+                source = loader.load(dep)  # type: ignore[attr-defined]
+            except InvalidUnitName:
+                continue
+            problem = {
+                "not-found": f"Unit {dep} not found.",
+                "masked": f"Unit {dep} is masked.",
+            }.get(source.load_state)
+            other = None
+            if problem is None:
+                other = build_unit(source, host)
+                if other.load_state == "bad-setting":
+                    problem = f"Unit {other.id} has a bad unit file setting."
+            if problem is not None:
+                _err(f"{unit.id}: Failed to create {unit.id}/start: {problem}")
+                return True
+            if other is not None:
+                queue.append(other)
+    return False
 
 
 def _check_socket_service(unit: Unit, loader: object) -> bool:

@@ -22,6 +22,7 @@ from pidone.core.environ import (
     parse_environment_assignments,
 )
 from pidone.core.errors import ValueParseError
+from pidone.core.escape import simplify_path
 from pidone.core.execline import ExecLineError, parse_exec_line
 from pidone.core.model import Condition, NotEnforced, Unit
 from pidone.core.specifiers import SpecifierError
@@ -579,15 +580,27 @@ def p_loglevel(ctx: Context, d: Directive, value: str) -> None:
 
 
 def p_dirs(ctx: Context, d: Directive, value: str) -> None:
+    # config_parse_exec_directories(): SOURCE[:LINK], each simplified ("a/" -> "a"),
+    # relative, and without ".." components
     items: list[str] = get_target(ctx, d.target)
     for word in _words(ctx, value):
         path = _printf(ctx, word)
-        base = path.partition(":")[0]
-        parts = base.split("/")
-        if base.startswith("/") or any(p in ("", ".", "..") for p in parts):
-            ctx.warnings.append(f"{d.key}= path is not normalized, ignoring: {path}")
-        elif path not in items:
-            items.append(path)
+        source, sep, link = path.partition(":")
+        parts = [simplify_path(source)] + ([simplify_path(link)] if sep else [])
+        problem = ""
+        for part in parts:
+            if part.startswith("/"):
+                problem = f"{d.key}= path is absolute, ignoring: {part}"
+            elif not part or ".." in part.split("/"):
+                problem = f"{d.key}= path is not normalized, ignoring: {part}"
+            if problem:
+                break
+        if problem:
+            ctx.warnings.append(problem)
+            continue
+        entry = ":".join(parts)
+        if entry not in items:
+            items.append(entry)
 
 
 _INPUTS = frozenset(["null", "tty", "tty-force", "tty-fail", "socket", "data"])
