@@ -78,3 +78,12 @@ def test_notify_socket_exported_per_notify_access(access: str, main: bool, contr
     fx.exit(100)
     pre, daemon = fx.spawns()
     assert (daemon.notify_socket, pre.notify_socket) == (main, control)
+
+
+def test_every_guard_and_step_is_used() -> None:
+    from pidone.core.servicetable import Guard, Step
+
+    used_guards = {r.when for r in TRANSITIONS}
+    used_steps = {r.step for r in TRANSITIONS}
+    assert set(Guard) - used_guards == set()
+    assert set(Step) - used_steps == set()

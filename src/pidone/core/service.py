@@ -270,8 +270,6 @@ class ServiceMachine:
                 return True
             case Guard.CLEAN:
                 return clean
-            case Guard.FAILED:
-                return not clean
             case Guard.MORE:
                 return clean and t.more
             case Guard.CONDITION_UNMET:

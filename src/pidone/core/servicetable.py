@@ -49,7 +49,6 @@ class Guard(enum.Enum):
 
     ALWAYS = "always"
     CLEAN = "clean"  # the exit counted as success (0, SuccessExitStatus=, `-`, clean signal)
-    FAILED = "failed"
     MORE = "clean, more commands"  # another command of the same directive follows
     CONDITION_UNMET = "exit 1-254"  # ExecCondition= skip (spec 02 §3)
     SIMPLE = "Type=simple/idle/dbus"
