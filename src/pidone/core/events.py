@@ -164,8 +164,11 @@ class NotifyReceived:
         return NotifyReceived(pid, uid, tuple(pairs), unit)
 
     def as_dict(self) -> Mapping[str, str]:
-        """Last value per key (systemd's strv_find_startswith finds the first; see service)."""
-        return dict(self.fields)
+        """First value per key, as systemd's strv_find_startswith() finds it."""
+        out: dict[str, str] = {}
+        for key, value in self.fields:
+            out.setdefault(key, value)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
