@@ -4,7 +4,7 @@ The steps follow systemd 252's unit_load() for a fragment-backed unit:
 
 1. Every assignment of the fragment, then of each drop-in (in the loader's order), is
    looked up in `core.directives` for the unit's type and applied by its parser
-   (`core.unitparsers`). Unknown keys warn `Unknown key 'K' in section [S], ignoring.`;
+   (`core.unitparsers`, `core.execparsers`). Unknown keys warn `Unknown key 'K' in section [S], ignoring.`;
    `X-` keys are silent. A fatal parser error stops reading (config_parse() aborts) and
    the unit becomes `bad-setting` ("Unit configuration has fatal error, unit will not be
    started."). A line that is not valid UTF-8 also stops reading, and the unit's load
@@ -33,17 +33,11 @@ from pidone.core.model import (
     TimerSection,
     Unit,
 )
+from pidone.core.parsebase import Context, Fatal, Ignored, reset_target
 from pidone.core.specifiers import SpecifierHost, expand_specifiers
 from pidone.core.unitfile import Assignment
 from pidone.core.unitname import prefix_of, template_of
-from pidone.core.unitparsers import (
-    PARSERS,
-    Context,
-    Fatal,
-    Ignored,
-    record_not_enforced,
-    reset_target,
-)
+from pidone.core.unitparsers import PARSERS, record_not_enforced
 from pidone.core.unitsource import UnitSource
 from pidone.core.values import USEC_INFINITY
 

@@ -1,0 +1,266 @@
+"""Apply functions for process settings shared by [Service] and [Socket] (systemd.exec(5)).
+
+Identity, environment, limits, scheduling, logging, managed directories and standard
+streams; messages checked against `systemd-analyze verify` 252.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from pidone.core.directives import Directive
+from pidone.core.environ import (
+    env_assignment_is_valid,
+    env_name_is_valid,
+    parse_environment_assignments,
+)
+from pidone.core.errors import ValueParseError
+from pidone.core.escape import simplify_path
+from pidone.core.parsebase import (
+    Context,
+    Fatal,
+    Ignored,
+    get_target,
+    named,
+    printf,
+    ranged,
+    set_target,
+    split_value,
+    to_int,
+)
+from pidone.core.values import (
+    parse_rlimit,
+)
+
+
+def p_user(ctx: Context, d: Directive, value: str) -> None:
+    name = printf(ctx, value)
+    if name == "nobody" and d.key == "User":
+        # config_parse_user_group_compat(): systemd warns about the overflow user
+        ctx.warnings.append(f"Special user {name} configured, this is not safe!")
+    set_target(ctx, d.target, name)
+
+
+def p_workdir(ctx: Context, d: Directive, value: str) -> None:
+    # config_parse_working_directory(): "-" = missing is fine, "~" = the user's home
+    missing_ok = value.startswith("-")
+    text = value[1:] if missing_ok else value
+    if text == "~":
+        path = "~"
+    else:
+        path = printf(ctx, text)
+        if not path.startswith("/"):
+            if missing_ok:
+                raise Ignored(f"{d.key}= path is not absolute, ignoring: {path}")
+            raise Fatal(f"{d.key}= path is not absolute: {path}")
+    ctx.section.exec.working_directory = path
+    ctx.section.exec.working_directory_missing_ok = missing_ok
+
+
+def p_environ(ctx: Context, d: Directive, value: str) -> None:
+    pairs = parse_environment_assignments(value, expand=ctx.expand, warnings=ctx.warnings)
+    env: list[tuple[str, str]] = ctx.section.exec.environment
+    for name, val in pairs:
+        for index, (old, _) in enumerate(env):
+            if old == name:
+                env[index] = (name, val)
+                break
+        else:
+            env.append((name, val))
+
+
+def p_envfile(ctx: Context, d: Directive, value: str) -> None:
+    optional = value.startswith("-")
+    path = printf(ctx, value[1:] if optional else value)
+    if not path.startswith("/"):
+        raise Ignored(f"{d.key}= path is not absolute, ignoring: {path}")
+    ctx.section.exec.environment_files.append((path, optional))
+
+
+def p_passenv(ctx: Context, d: Directive, value: str) -> None:
+    items: list[str] = ctx.section.exec.pass_environment
+    for word in split_value(ctx, value):
+        name = printf(ctx, word)
+        if not env_name_is_valid(name):
+            ctx.warnings.append(f"Invalid environment name for {d.key}, ignoring: {name}")
+        elif name not in items:
+            items.append(name)
+
+
+def p_unsetenv(ctx: Context, d: Directive, value: str) -> None:
+    items: list[str] = ctx.section.exec.unset_environment
+    for word in split_value(ctx, value):
+        name = printf(ctx, word)
+        if not (env_name_is_valid(name) or env_assignment_is_valid(name)):
+            ctx.warnings.append(f"Invalid environment name or assignment {d.key}, ignoring: {name}")
+        elif name not in items:
+            items.append(name)
+
+
+def p_rlimit(ctx: Context, d: Directive, value: str) -> None:
+    try:
+        soft, hard = parse_rlimit(d.key, value)
+    except (ValueParseError, ValueError) as e:
+        raise Ignored(str(e)) from None
+    ctx.section.exec.limits[d.key[len("Limit") :]] = (soft, hard)
+
+
+def p_nice(ctx: Context, d: Directive, value: str) -> None:
+    if to_int(value) is None:
+        raise Ignored(f"Failed to parse nice priority '{value}', ignoring: Invalid argument")
+    set_target(
+        ctx, d.target, ranged(value, -20, 19, f"Nice priority out of range, ignoring: {value}")
+    )
+
+
+def p_oom(ctx: Context, d: Directive, value: str) -> None:
+    msg = f"OOM score adjust value out of range, ignoring: {value}"
+    if to_int(value) is None:
+        msg = f"Failed to parse the OOM score adjust value, ignoring: {value}"
+    set_target(ctx, d.target, ranged(value, -1000, 1000, msg))
+
+
+_IO_CLASSES = {"none": 0, "realtime": 1, "best-effort": 2, "idle": 3}
+_SCHED_POLICIES = {"other": 0, "fifo": 1, "rr": 2, "batch": 3, "idle": 5}
+_FACILITIES = {
+    name: n
+    for n, name in enumerate(
+        [
+            "kern",
+            "user",
+            "mail",
+            "daemon",
+            "auth",
+            "syslog",
+            "lpr",
+            "news",
+            "uucp",
+            "cron",
+            "authpriv",
+            "ftp",
+        ]
+    )
+} | {f"local{i}": 16 + i for i in range(8)}
+_LEVELS = {
+    n: i
+    for i, n in enumerate(["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"])
+}
+
+
+def p_ioclass(ctx: Context, d: Directive, value: str) -> None:
+    msg = f"Failed to parse IO scheduling class, ignoring: {value}"
+    set_target(ctx, d.target, named(value, _IO_CLASSES, 3, msg))
+
+
+def p_ioprio(ctx: Context, d: Directive, value: str) -> None:
+    set_target(
+        ctx, d.target, ranged(value, 0, 7, f"Failed to parse IO priority, ignoring: {value}")
+    )
+
+
+def p_cpusched(ctx: Context, d: Directive, value: str) -> None:
+    msg = f"Failed to parse CPU scheduling policy, ignoring: {value}"
+    if value not in _SCHED_POLICIES:
+        raise Ignored(msg)
+    set_target(ctx, d.target, _SCHED_POLICIES[value])
+
+
+def p_cpuprio(ctx: Context, d: Directive, value: str) -> None:
+    msg = f"Failed to parse CPU scheduling priority, ignoring: {value}"
+    set_target(ctx, d.target, ranged(value, 0, 99, msg))
+
+
+def p_facility(ctx: Context, d: Directive, value: str) -> None:
+    msg = f"Failed to parse log facility, ignoring: {value}"
+    if value not in _FACILITIES:
+        raise Ignored(msg)
+    set_target(ctx, d.target, _FACILITIES[value])
+
+
+def p_loglevel(ctx: Context, d: Directive, value: str) -> None:
+    set_target(
+        ctx, d.target, named(value, _LEVELS, 7, f"Failed to parse log level, ignoring: {value}")
+    )
+
+
+def p_dirs(ctx: Context, d: Directive, value: str) -> None:
+    # config_parse_exec_directories(): SOURCE[:LINK], each simplified ("a/" -> "a"),
+    # relative, and without ".." components
+    items: list[str] = get_target(ctx, d.target)
+    for word in split_value(ctx, value):
+        path = printf(ctx, word)
+        source, sep, link = path.partition(":")
+        parts = [simplify_path(source)] + ([simplify_path(link)] if sep else [])
+        problem = ""
+        for part in parts:
+            if part.startswith("/"):
+                problem = f"{d.key}= path is absolute, ignoring: {part}"
+            elif not part or ".." in part.split("/"):
+                problem = f"{d.key}= path is not normalized, ignoring: {part}"
+            if problem:
+                break
+        if problem:
+            ctx.warnings.append(problem)
+            continue
+        entry = ":".join(parts)
+        if entry not in items:
+            items.append(entry)
+
+
+_INPUTS = frozenset(["null", "tty", "tty-force", "tty-fail", "socket", "data"])
+_OUTPUTS = frozenset(
+    [
+        "inherit",
+        "null",
+        "tty",
+        "journal",
+        "kmsg",
+        "journal+console",
+        "kmsg+console",
+        "socket",
+        "syslog",
+        "syslog+console",
+    ]
+)
+
+
+def p_stdin(ctx: Context, d: Directive, value: str) -> None:
+    if value in _INPUTS or value.startswith("fd:"):
+        set_target(ctx, d.target, value)
+        return
+    if value.startswith("file:"):
+        path = printf(ctx, value[5:])
+        if not path.startswith("/"):
+            raise Ignored(f"{d.key}= path is not absolute: {path}")
+        set_target(ctx, d.target, "file:" + path)
+        return
+    raise Ignored(f"Failed to parse {d.what}, ignoring: {value}")
+
+
+def p_stdout(ctx: Context, d: Directive, value: str) -> None:
+    if value in _OUTPUTS or value.startswith("fd:"):
+        set_target(ctx, d.target, value)
+        return
+    for prefix in ("file:", "append:", "truncate:"):
+        if value.startswith(prefix):
+            path = printf(ctx, value[len(prefix) :])
+            if not path.startswith("/"):
+                raise Ignored(f"{d.key}= path is not absolute: {path}")
+            set_target(ctx, d.target, prefix + path)
+            return
+    raise Ignored(f"Failed to parse {d.what}, ignoring: {value}")
+
+
+def p_stdin_text(ctx: Context, d: Directive, value: str) -> None:
+    text = printf(ctx, value)
+    data = text.encode("utf-8", "surrogateescape") + b"\n"
+    ctx.section.exec.standard_input_data += data
+
+
+def p_stdin_data(ctx: Context, d: Directive, value: str) -> None:
+    try:
+        data = base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise Ignored(f"Failed to decode base64 data, ignoring: {value}") from None
+    ctx.section.exec.standard_input_data += data
