@@ -136,7 +136,7 @@ def ingest_supervisord(n: int, tmp: str) -> float | None:
     )
     try:
         deadline = time.monotonic() + 600
-        expected = sum(len("line %d of the burst\n" % i) for i in range(n))
+        expected = sum(len(f"line {i} of the burst\n") for i in range(n))
         while time.monotonic() < deadline:
             try:
                 if os.path.getsize(log) >= expected:
