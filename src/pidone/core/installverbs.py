@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pidone.core.installplan import (
-    InstallError,
-    Plan,
-    Planner,
-    _Info,
+from pidone.core.installplan import InstallError, Plan, Planner, _Info
+from pidone.core.installseam import (
     _parent,
     _startswith,
     symlink_name_compatible,
