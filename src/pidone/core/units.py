@@ -4,11 +4,11 @@ The steps follow systemd 252's unit_load() for a fragment-backed unit:
 
 1. Every assignment of the fragment, then of each drop-in (in the loader's order), is
    looked up in `core.directives` for the unit's type and applied by its parser
-   (`core.unitparsers`, `core.execparsers`). Unknown keys warn `Unknown key 'K' in section [S], ignoring.`;
-   `X-` keys are silent. A fatal parser error stops reading (config_parse() aborts) and
-   the unit becomes `bad-setting` ("Unit configuration has fatal error, unit will not be
-   started."). A line that is not valid UTF-8 also stops reading, and the unit's load
-   state is `error` (EINVAL), as 252 does.
+   (`core.unitparsers`, `core.execparsers`). Unknown keys warn
+   `Unknown key 'K' in section [S], ignoring.`; `X-` keys are silent. A fatal parser
+   error stops reading (config_parse() aborts) and the unit becomes `bad-setting`
+   ("Unit configuration has fatal error, unit will not be started."). A line that is
+   not valid UTF-8 also stops reading, and the load state is `error` (EINVAL), as 252.
 2. Per-type defaults (service_add_extras()): Type= from ExecStart=/BusName=, no start
    timeout for oneshot, NotifyAccess=main for notify/watchdog/fd store.
 3. Per-type checks that refuse the unit (service_verify(), socket_verify(),
@@ -380,7 +380,8 @@ def _add_implicit_dependencies(unit: Unit) -> None:
     elif unit.type == "target" and dd:
         # target_add_default_dependencies(): After= what it pulls in (the exception for
         # units ordered Before= the target needs the other unit's file; not done here)
-        _add(u.after, *[n for n in u.wants + u.requires if n not in u.before])
+        pulled = u.requires + u.requisite + u.wants + u.binds_to + u.upholds + u.part_of
+        _add(u.after, *[n for n in pulled if n not in u.before and n != unit.id])
         _add(u.conflicts, "shutdown.target")
         _add(u.before, "shutdown.target")
 
