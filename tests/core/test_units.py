@@ -361,7 +361,7 @@ def test_wants_and_requires_directories_are_merged() -> None:
     assert unit.unit.wants == ["a.service"]
     assert unit.unit.requires == ["b.service"]
     # target default dependencies: After= what it pulls in
-    assert unit.unit.after == ["a.service", "b.service"]
+    assert unit.unit.after == ["b.service", "a.service"]  # Requires= first, then Wants=
 
 
 def test_not_loaded_units_keep_their_state() -> None:
