@@ -168,7 +168,7 @@ class LinuxExecutor:
         self.children = ChildWatcher(loop, self._on_child_exit)
         fd = tracker.fileno()
         if fd is not None:
-            loop.add_reader(fd, self._on_tracker_events)
+            loop.add_reader(fd, self._on_tracker_readable)
         if notify_path:
             self._notify = NotifySocket(notify_path)
             loop.add_reader(self._notify.fileno(), self._on_notify)
@@ -450,20 +450,31 @@ class LinuxExecutor:
                 if foreign[1] is not None:
                     foreign[1].cancel()
                 unit = foreign[0]
+        empty = False
         if self.tracker.kind == "proc":
-            self._on_tracker_events()
-        if unit:
+            # One /proc scan per exit: the drain both reports emptied units (as
+            # UnitProcessesGone) and serves as the emptiness check for this exit.
+            emptied = self._on_tracker_events()
+            empty = unit in emptied
+        elif unit:
             empty = self.tracker.is_empty(unit)
+        if unit:
             self.submit(
                 ev.ProcessExited(
                     child.pid, child.exit_code or 0, child.signal or 0, child.core_dumped, empty
                 )
             )
 
-    def _on_tracker_events(self) -> None:
+    def _on_tracker_readable(self) -> None:
+        self._on_tracker_events()
+
+    def _on_tracker_events(self) -> set[str]:
+        emptied = set()
         for unit, populated in self.tracker.drain_events():
             if not populated:
+                emptied.add(unit)
                 self.loop.call_soon(functools.partial(self._maybe_gone, unit))
+        return emptied
 
     def _maybe_gone(self, unit: str) -> None:
         if self.tracker.is_empty(unit):  # re-checked: a Spawn may have come in between

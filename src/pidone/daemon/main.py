@@ -112,6 +112,7 @@ class Daemon:
             opts.root = os.environ["PIDONE_ROOT"]
         self.paths = resolve_paths(opts.runtime_dir, opts.state_dir)
         prepare_dirs(self.paths)
+        os.chdir("/")  # a daemon holds no directory busy; "/" is also every unit's default cwd
         self.loop = EventLoop()
         journal_file = self.paths.state_path("journal.sqlite")
         self.writer = JournalWriter(journal_file, uuid.uuid4().hex)
@@ -181,12 +182,29 @@ class Daemon:
         self.loop.add_signal_handler(signal.SIGHUP, lambda _n: self.reload())
         self.logs.manager_record("init.scope", f"pidone manager {os.getpid()} running.", LOG_INFO)
         for name in self.opts.start:
-            self.requests.job("start", name)
+            self.start_unit(name)
         try:
             self.loop.run()
         finally:
             self._close()
         return self.exit_code
+
+    def start_unit(self, name: str) -> None:
+        """A start job for `name` (loading it first), its failure logged, not answered."""
+        from pidone.core.actions import LOG_ERR
+        from pidone.core.errors import PidoneError
+
+        try:
+            self.units.load(name)
+        except PidoneError as exc:
+            self.logs.manager_record("init.scope", f"Failed to start {name}: {exc}", LOG_ERR)
+            return
+
+        def done(reply: object) -> None:
+            for line in getattr(reply, "lines", ()):
+                self.logs.manager_record(name, line, LOG_ERR)
+
+        self.requests.job("start", name, on_done=done)
 
     def reload(self) -> None:
         for unit in self.units.reload():

@@ -1,0 +1,340 @@
+"""Side-by-side bench of the service engine: pidone vs supervisord vs circus (issue 3).
+
+Each manager supervises N services running `sleep`. Measured, one run each:
+
+* start-all: from launching the manager until N `sleep` processes run below it;
+* RSS of the manager process (VmRSS, after start-all);
+* idle: CPU time and context switches (voluntary + involuntary, all threads, from
+  /proc/PID/task/*/status) of the manager over IDLE seconds with nothing happening;
+* restart latency: SIGKILL one service's process, time until its replacement runs (no
+  restart delay configured), 20 times on 20 different services; median and max;
+* stop-all: SIGTERM to the manager until the manager and every `sleep` are gone.
+
+supervisor and circus are installed into bench/.venv (created on first use), never into
+the project. Run as: `python3 bench/engine.py [--n 100 500] [--idle 20] [--only pidone]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / "bench" / ".venv"
+SLEEP = "/bin/sleep"
+TIMEOUT = 120.0
+
+
+def ensure_venv() -> Path:
+    py = VENV / "bin" / "python"
+    if not (VENV / "bin" / "supervisord").exists() or not (VENV / "bin" / "circusd").exists():
+        if not py.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "supervisor", "circus"], check=True)
+    return VENV / "bin"
+
+
+# --- /proc helpers ------------------------------------------------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    out: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
+                out.extend(int(p) for p in f.read().split())
+    return out
+
+
+def descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        kids = children_of(todo.pop())
+        out.extend(kids)
+        todo.extend(kids)
+    return out
+
+
+def comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return data[data.rfind(b")") + 2 : data.rfind(b")") + 3] not in (b"Z", b"X")
+
+
+def sleeps_below(pid: int) -> list[int]:
+    return [p for p in descendants(pid) if comm(p) == "sleep"]
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_and_switches(pid: int) -> tuple[float, int]:
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        data = f.read()
+    fields = data[data.rfind(b")") + 2 :].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime (proc(5) fields 14, 15)
+    switches = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/status") as f:
+            for line in f:
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    switches += int(line.split()[1])
+    return ticks / os.sysconf("SC_CLK_TCK"), switches
+
+
+def wait_until(predicate, timeout: float = TIMEOUT, step: float = 0.01) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+# --- the three managers ---------------------------------------------------------------------
+
+
+class Manager:
+    name = ""
+
+    def __init__(self, n: int, work: Path) -> None:
+        self.n = n
+        self.work = work
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def launch(self) -> None:
+        log = open(self.work / f"{self.name}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env(),
+            start_new_session=True,
+        )
+        log.close()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        for pid in sleeps_below(os.getpid()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+class Pidone(Manager):
+    name = "pidone"
+
+    def __init__(self, n: int, work: Path, *extra: str) -> None:
+        super().__init__(n, work)
+        self.extra = list(extra)
+        if extra:
+            self.name = "pidone " + " ".join(extra)
+        units = work / "units"
+        units.mkdir()
+        for i in range(n):
+            (units / f"s{i}.service").write_text(
+                f"[Service]\nExecStart={SLEEP} 100000\nRestart=always\nRestartSec=0\n"
+            )
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PIDONE_UNIT_PATH"] = str(self.work / "units")
+        return env
+
+    def command(self) -> list[str]:
+        pidone = ROOT / ".venv" / "bin" / "pidone"
+        return [str(pidone), "daemon", "--runtime-dir", str(self.work / "run"),
+                "--state-dir", str(self.work / "state"),
+                *self.extra, "--start", *[f"s{i}.service" for i in range(self.n)]]  # fmt: skip
+
+
+class Supervisord(Manager):
+    name = "supervisord"
+
+    def __init__(self, n: int, work: Path, bindir: Path) -> None:
+        super().__init__(n, work)
+        self.bindir = bindir
+        logs = work / "logs"
+        logs.mkdir()
+        lines = [
+            "[supervisord]", "nodaemon=true", f"logfile={work}/supervisord.log",
+            f"pidfile={work}/supervisord.pid", f"childlogdir={logs}", "minfds=16384",
+            "minprocs=200", "",
+        ]  # fmt: skip
+        for i in range(n):
+            lines += [f"[program:s{i}]", f"command={SLEEP} 100000", "autorestart=true",
+                      "startsecs=0", "startretries=100", ""]  # fmt: skip
+        (work / "supervisord.conf").write_text("\n".join(lines))
+
+    def command(self) -> list[str]:
+        return [str(self.bindir / "supervisord"), "-c", str(self.work / "supervisord.conf")]
+
+
+class Circus(Manager):
+    name = "circus"
+
+    def __init__(self, n: int, work: Path, bindir: Path) -> None:
+        super().__init__(n, work)
+        self.bindir = bindir
+        lines = [
+            "[circus]", f"endpoint = ipc://{work}/endpoint",
+            f"pubsub_endpoint = ipc://{work}/pubsub", "statsd = False", "",
+        ]  # fmt: skip
+        for i in range(n):
+            lines += [f"[watcher:s{i}]", f"cmd = {SLEEP} 100000", "numprocesses = 1",
+                      "respawn = True", "graceful_timeout = 5", ""]  # fmt: skip
+        (work / "circus.ini").write_text("\n".join(lines))
+
+    def command(self) -> list[str]:
+        return [str(self.bindir / "circusd"), str(self.work / "circus.ini")]
+
+
+# --- measurements -----------------------------------------------------------------------------
+
+
+def measure(m: Manager, idle: float, restarts: int) -> dict[str, object]:
+    res: dict[str, object] = {"manager": m.name, "n": m.n}
+    t0 = time.monotonic()
+    m.launch()
+    ok = wait_until(lambda: len(children_of(m.pid)) >= m.n, step=0.02)
+    ok = ok and wait_until(lambda: len(sleeps_below(m.pid)) >= m.n, step=0.02)
+    res["start_all_s"] = time.monotonic() - t0 if ok else float("nan")
+    if not ok:
+        res["error"] = f"only {len(sleeps_below(m.pid))} of {m.n} running"
+        return res
+    time.sleep(1.0)  # let start-up work settle (journal writes, log files)
+    res["rss_mib"] = rss_kib(m.pid) / 1024
+    cpu0, sw0 = cpu_and_switches(m.pid)
+    time.sleep(idle)
+    cpu1, sw1 = cpu_and_switches(m.pid)
+    res["idle_cpu_s"] = cpu1 - cpu0
+    res["idle_switches"] = sw1 - sw0
+    latencies = []
+    for _ in range(restarts):
+        # Every manager here runs its services as direct children: reading one
+        # /proc/PID/task/*/children file per poll keeps the observer cheap.
+        before = set(children_of(m.pid))
+        victim = sorted(before)[len(latencies) * 7 % len(before)]
+        t = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        got = wait_until(
+            lambda b=before: len(set(children_of(m.pid)) - b) >= 1, timeout=30, step=0.0002
+        )
+        latencies.append(time.monotonic() - t if got else float("nan"))
+        wait_until(lambda: len(children_of(m.pid)) >= m.n, timeout=30)
+    res["restart_median_ms"] = statistics.median(latencies) * 1000
+    res["restart_max_ms"] = max(latencies) * 1000
+    pids = sleeps_below(m.pid)
+    t = time.monotonic()
+    os.kill(m.pid, signal.SIGTERM)
+    assert m.proc is not None
+    done = wait_until(
+        lambda: m.proc is not None and m.proc.poll() is not None
+        and not any(alive(p) for p in pids),
+        step=0.002,
+    )  # fmt: skip
+    res["stop_all_s"] = time.monotonic() - t if done else float("nan")
+    return res
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--n", type=int, nargs="+", default=[100, 500])
+    p.add_argument("--idle", type=float, default=20.0)
+    p.add_argument("--restarts", type=int, default=20)
+    p.add_argument("--only", nargs="+", default=["pidone", "pidone-proc", "supervisord", "circus"])
+    opts = p.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 500 services need fds
+    bindir = ensure_venv() if set(opts.only) - {"pidone", "pidone-proc"} else Path()
+    rows = []
+    for n in opts.n:
+        for name in opts.only:
+            work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-{n}-"))
+            m: Manager
+            if name == "pidone":
+                m = Pidone(n, work)
+            elif name == "pidone-proc":
+                m = Pidone(n, work, "--no-cgroups")
+            elif name == "supervisord":
+                m = Supervisord(n, work, bindir)
+            else:
+                m = Circus(n, work, bindir)
+            try:
+                res = measure(m, opts.idle, opts.restarts)
+            finally:
+                m.kill()
+                shutil.rmtree(work, ignore_errors=True)
+            rows.append(res)
+            print(res, flush=True)
+    print()
+    print(
+        "| N | manager | start-all s | RSS MiB | idle CPU s | idle wake-ups | restart median ms "
+        "| restart max ms | stop-all s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['n']} | {r['manager']} | {r.get('start_all_s', 0):.3f} | "
+            f"{r.get('rss_mib', 0):.1f} | {r.get('idle_cpu_s', 0):.2f} | "
+            f"{r.get('idle_switches', '-')} | {r.get('restart_median_ms', 0):.1f} | "
+            f"{r.get('restart_max_ms', 0):.1f} | {r.get('stop_all_s', 0):.3f} |"
+        )
+    by = {(r["n"], r["manager"]): r for r in rows}
+    for n in opts.n:
+        p1, sv, ci = by.get((n, "pidone")), by.get((n, "supervisord")), by.get((n, "circus"))
+        if p1 and sv and "error" not in p1 and "error" not in sv:
+            print(
+                f"N={n}: start-all pidone/supervisord = "
+                f"{p1['start_all_s'] / sv['start_all_s']:.2f} (goal <= 0.25); "  # type: ignore[operator]
+                f"RSS ratio = {p1['rss_mib'] / sv['rss_mib']:.2f} (goal <= 0.75)"
+            )  # type: ignore[operator]
+        if p1 and ci and "error" not in p1 and "error" not in ci:
+            print(
+                f"N={n}: stop-all pidone/circus = "
+                f"{p1['stop_all_s'] / ci['stop_all_s']:.2f} (goal <= 0.5)"
+            )  # type: ignore[operator]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
