@@ -186,3 +186,17 @@ def test_vacuum_to_size_frees_space(db):
     msgs = [e.message for e in JournalReader(db).entries(Query())]
     assert msgs
     assert msgs[-1].startswith(b"29-")
+
+
+def test_case_insensitive_grep_over_multi_record_blocks(db):
+    w = JournalWriter(db, "s")
+    write_lines(w, "a.service", [b"first", b"The NEEDLE here", b"last"])
+    write_lines(w, "a.service", [b"no match", b"still none"])
+    w.flush()
+    r = JournalReader(db)
+    got = [e.message for e in r.entries(Query(grep=re.compile(b"needle", re.IGNORECASE)))]
+    assert got == [b"The NEEDLE here"]
+    assert [e.message for e in r.entries(Query(grep=re.compile(b"^the", re.I)))] == [
+        b"The NEEDLE here"
+    ]
+    w.close()

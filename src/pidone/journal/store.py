@@ -107,16 +107,22 @@ def _glob_to_sql(pattern: str) -> str:
     return pattern
 
 
-def _block_prefilter(grep: re.Pattern[bytes] | None) -> re.Pattern[bytes] | None:
-    """A pattern to run once over a block's joined messages before testing each line.
+def _block_prefilter(grep: re.Pattern[bytes] | None) -> Callable[[bytes], bool] | None:
+    """A test to run once over a block's joined messages before testing each record.
 
     With MULTILINE, ^ and $ match at the record boundaries inside the block, so a block
     whose text does not match holds no matching record. Patterns whose meaning changes
-    on joined text (\\A, \\Z, look-behind) are not prefiltered.
+    on joined text (\\A, \\Z, look-behind) are not prefiltered. A case-insensitive pattern
+    without upper-case letters (journalctl's smart case) runs case-sensitively over the
+    lower-cased block: the same matches for bytes (ASCII folding), several times faster.
     """
     if grep is None or any(t in grep.pattern for t in (b"\\A", b"\\Z", b"(?<")):
         return None
-    return re.compile(grep.pattern, grep.flags | re.MULTILINE)
+    if grep.flags & re.IGNORECASE and grep.pattern == grep.pattern.lower():
+        folded = re.compile(grep.pattern, (grep.flags & ~re.IGNORECASE) | re.MULTILINE)
+        return lambda blob: folded.search(blob.lower()) is not None
+    joined = re.compile(grep.pattern, grep.flags | re.MULTILINE)
+    return lambda blob: joined.search(blob) is not None
 
 
 class JournalReader:
@@ -126,7 +132,7 @@ class JournalReader:
         self.path = path
         self._conn = _connect(path, readonly=True)
         self._contexts: dict[int, tuple[str, dict[str, bytes]]] = {}
-        self._prefilter: re.Pattern[bytes] | None = None
+        self._prefilter: Callable[[bytes], bool] | None = None
 
     def close(self) -> None:
         self._conn.close()
@@ -230,7 +236,7 @@ class JournalReader:
             if isinstance(extra, bytes):
                 extra_fields = decode_fields(extra)
         else:
-            if self._prefilter is not None and self._prefilter.search(blob) is None:
+            if self._prefilter is not None and not self._prefilter(blob):
                 return
             messages = blob.split(b"\n")
             if isinstance(extra, bytes):
