@@ -1,0 +1,155 @@
+"""Debian's apache2, nginx and redis-server run from their packaged units through pidone only.
+
+Each test has its own daemon (PID 1 of fresh PID and network namespaces, see conftest), so
+port 80 is the namespace's and every process dies with it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import pytest
+
+from tests.acceptance.conftest import Factory, RealServicesDaemon
+
+pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
+
+APACHE_PID_FILE = "/run/apache2/apache2.pid"  # APACHE_PID_FILE in /etc/apache2/envvars
+NGINX_PID_FILE = "/run/nginx.pid"  # PIDFile= of nginx.service
+REDIS_PID_FILE = "/run/redis/redis-server.pid"
+
+# One HTTP request over a raw socket: prints the Server: header, or the error.
+_HTTP_SERVER = (
+    "import socket, sys\n"
+    "try:\n"
+    "    s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)\n"
+    "    s.sendall(b'HEAD / HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n')\n"
+    "    data = b''\n"
+    "    while chunk := s.recv(4096):\n"
+    "        data += chunk\n"
+    "except OSError as exc:\n"
+    "    print('error:', exc)\n"
+    "    sys.exit(1)\n"
+    "for line in data.decode('latin-1').split('\\r\\n'):\n"
+    "    if line.lower().startswith('server:'):\n"
+    "        print(line.split(':', 1)[1].strip())\n"
+)
+
+
+def server_header(d: RealServicesDaemon, port: int = 80) -> str:
+    r = d.in_net(sys.executable, "-c", _HTTP_SERVER, str(port))
+    return r.stdout.strip()
+
+
+def start(d: RealServicesDaemon, unit: str) -> None:
+    r = d.cli("start", unit)
+    assert r.returncode == 0, f"{r.stdout}{r.stderr}\n{d.cli('status', unit).stdout}"
+
+
+def processes_named(d: RealServicesDaemon, comm: str) -> set[int]:
+    return {pid for pid, _state, name in d.namespace_processes() if name == comm}
+
+
+def assert_all_gone(d: RealServicesDaemon, unit: str, pid_file: str) -> None:
+    d.wait_for(lambda: not d.namespace_processes(), what=f"every process of {unit} to exit")
+    assert d.state(unit) == "inactive/dead"
+    assert not os.path.exists(pid_file), f"{pid_file} was left behind"
+
+
+def test_apache2_start_status_reload_restart_stop(real_ns: Factory) -> None:
+    d = real_ns()
+    start(d, "apache2")
+    assert d.state("apache2.service") == "active/running"
+    assert server_header(d).startswith("Apache")
+    # `pidone status` names the main PID and lists every apache2 process of the unit.
+    text = d.cli("status", "apache2").stdout
+    main = d.status("apache2.service")["main_pid"]
+    assert re.search(rf"Main PID: {main} \(apache2\)", text), text
+    workers = processes_named(d, "apache2")
+    assert main in workers
+    assert len(workers) >= 2
+    listed = {int(m) for m in re.findall(r"[├└]─(\d+) ", text)}
+    assert workers <= listed, text
+    # reload: `apachectl graceful`, the same parent keeps serving
+    assert d.cli("reload", "apache2").returncode == 0
+    assert d.state("apache2.service") == "active/running"
+    assert d.status("apache2.service")["main_pid"] == main
+    assert server_header(d).startswith("Apache")
+    # restart: a new parent
+    assert d.cli("restart", "apache2").returncode == 0
+    new_main = d.status("apache2.service")["main_pid"]
+    assert new_main != main
+    assert server_header(d).startswith("Apache")
+    assert d.cli("stop", "apache2").returncode == 0
+    assert_all_gone(d, "apache2.service", APACHE_PID_FILE)
+    assert "Connection refused" in server_header(d)
+
+
+def test_nginx_start_reload_restart_stop(real_ns: Factory) -> None:
+    d = real_ns()
+    start(d, "nginx")
+    assert server_header(d).startswith("nginx")
+    main = d.status("nginx.service")["main_pid"]
+    with open(NGINX_PID_FILE) as f:  # PIDFile= names the master, as the namespace sees it
+        assert int(f.read()) == main
+    assert d.cli("reload", "nginx").returncode == 0
+    assert d.status("nginx.service")["main_pid"] == main
+    assert server_header(d).startswith("nginx")
+    assert d.cli("restart", "nginx").returncode == 0
+    assert d.status("nginx.service")["main_pid"] != main
+    assert server_header(d).startswith("nginx")
+    assert d.cli("stop", "nginx").returncode == 0
+    assert_all_gone(d, "nginx.service", NGINX_PID_FILE)
+
+
+def test_redis_server_ping_restart_stop(real_ns: Factory) -> None:
+    d = real_ns()
+    start(d, "redis-server")
+    info = d.status("redis-server.service")
+    assert (info["active"], info["sub"]) == ("active", "running")
+    assert d.uid_of(info["main_pid"]) == _uid("redis")
+    assert d.in_net("redis-cli", "ping").stdout.strip() == "PONG"
+    # RuntimeDirectory=redis with RuntimeDirectoryMode=2755, owned by User=redis
+    st = os.stat("/run/redis")
+    assert (st.st_uid, st.st_mode & 0o7777) == (_uid("redis"), 0o2755)
+    # no ExecReload=: refused, the service untouched
+    assert d.cli("reload", "redis-server").returncode != 0
+    assert d.status("redis-server.service")["main_pid"] == info["main_pid"]
+    assert d.cli("restart", "redis-server").returncode == 0
+    assert d.status("redis-server.service")["main_pid"] != info["main_pid"]
+    assert d.in_net("redis-cli", "ping").stdout.strip() == "PONG"
+    assert d.cli("stop", "redis-server").returncode == 0
+    assert_all_gone(d, "redis-server.service", REDIS_PID_FILE)
+    assert not os.path.exists("/run/redis"), "RuntimeDirectory= not removed on stop"
+
+
+def test_apache2_and_nginx_share_port_80(real_ns: Factory) -> None:
+    d = real_ns()
+    start(d, "apache2")
+    # the second one fails cleanly, and says why
+    r = d.cli("start", "nginx")
+    assert r.returncode != 0
+    assert d.state("nginx.service") == "failed/failed"
+    status = d.cli("status", "nginx").stdout
+    assert "Address already in use" in status, status
+    assert "Address already in use" in d.journal("-u", "nginx")
+    assert not processes_named(d, "nginx")
+    assert server_header(d).startswith("Apache")  # the first one is untouched
+    assert d.cli("stop", "apache2").returncode == 0
+    # one after the other: now nginx has the port, and apache2 is the one refused
+    start(d, "nginx")
+    assert server_header(d).startswith("nginx")
+    assert d.cli("start", "apache2").returncode != 0
+    assert d.state("apache2.service") == "failed/failed"
+    assert "Address already in use" in d.cli("status", "apache2").stdout
+    assert not processes_named(d, "apache2")
+    assert d.cli("stop", "nginx").returncode == 0
+    assert_all_gone(d, "nginx.service", NGINX_PID_FILE)
+
+
+def _uid(name: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(name).pw_uid
