@@ -28,7 +28,7 @@ from pidone.core.install import (
 from pidone.core.installplan import InstallError, Kind, Planner, Stat
 from pidone.core.unitfile import Assignment, parse_unit_file
 from pidone.core.unitname import is_valid_unit_name
-from pidone.linux.unitpaths import UnitPaths
+from pidone.linux.unitpaths import UnitPaths, chase
 
 if TYPE_CHECKING:
     from pidone.core.specifiers import SpecifierHost
@@ -215,43 +215,6 @@ class DiskFS:
         expand = self._expander(name, path) if needs_expansion else None
         _section, mine = build_install_section(lines, name, expand)
         return lines, tuple(sorted([*parsed.diagnostics, *mine], key=lambda d: d.line))
-
-
-def chase(path: str, root: str | None, max_links: int = 64) -> str:
-    """Resolve every symlink in `path` (which carries the root prefix) inside `root`.
-
-    Like systemd chase_symlinks(CHASE_NONEXISTENT): a missing tail is kept as is; absolute
-    link targets are taken relative to the root; `..` never climbs above the root.
-    """
-    base = root or ""
-    if base and (path == base or path.startswith(base + "/")):
-        rest = path[len(base) :]
-    else:
-        rest = path
-    todo = [p for p in rest.split("/") if p]
-    done = ""
-    links = 0
-    while todo:
-        part = todo.pop(0)
-        if part == ".":
-            continue
-        if part == "..":
-            done = done.rsplit("/", 1)[0]
-            continue
-        candidate = f"{done}/{part}"
-        try:
-            target = os.readlink(base + candidate)
-        except OSError:
-            done = candidate
-            continue
-        links += 1
-        if links > max_links:
-            raise OSError(40, "Too many levels of symbolic links", base + candidate)
-        parts = [p for p in target.split("/") if p]
-        if target.startswith("/"):
-            done = ""
-        todo = parts + todo
-    return (base + done) or "/"
 
 
 def read_presets(paths: UnitPaths) -> tuple[PresetRule, ...]:

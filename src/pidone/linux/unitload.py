@@ -29,7 +29,7 @@ import stat as stat_mod
 from dataclasses import dataclass
 
 from pidone.core.errors import Diagnostic, InvalidUnitName
-from pidone.core.installplan import validate_alias
+from pidone.core.installseam import validate_alias
 from pidone.core.unitfile import UnitFile, parse_unit_file
 from pidone.core.unitname import (
     KNOWN_SECTIONS,
@@ -42,8 +42,7 @@ from pidone.core.unitname import (
     unit_type,
 )
 from pidone.core.unitsource import UnitSource
-from pidone.linux.install import chase
-from pidone.linux.unitpaths import UnitPaths, build_unit_paths
+from pidone.linux.unitpaths import UnitPaths, build_unit_paths, chase
 
 FOLLOW_MAX = 8  # unit-file.c
 _MAX_FILE = 64 * 1024 * 1024  # refuse to read anything bigger (no unit file is)

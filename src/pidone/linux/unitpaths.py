@@ -148,3 +148,40 @@ def build_unit_paths(
         generator_early=roles["generator_early"],
         generator_late=roles["generator_late"],
     )
+
+
+def chase(path: str, root: str | None, max_links: int = 64) -> str:
+    """Resolve every symlink in `path` (which carries the root prefix) inside `root`.
+
+    Like systemd chase_symlinks(CHASE_NONEXISTENT): a missing tail is kept as is; absolute
+    link targets are taken relative to the root; `..` never climbs above the root.
+    """
+    base = root or ""
+    if base and (path == base or path.startswith(base + "/")):
+        rest = path[len(base) :]
+    else:
+        rest = path
+    todo = [p for p in rest.split("/") if p]
+    done = ""
+    links = 0
+    while todo:
+        part = todo.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            done = done.rsplit("/", 1)[0]
+            continue
+        candidate = f"{done}/{part}"
+        try:
+            target = os.readlink(base + candidate)
+        except OSError:
+            done = candidate
+            continue
+        links += 1
+        if links > max_links:
+            raise OSError(40, "Too many levels of symbolic links", base + candidate)
+        parts = [p for p in target.split("/") if p]
+        if target.startswith("/"):
+            done = ""
+        todo = parts + todo
+    return (base + done) or "/"
