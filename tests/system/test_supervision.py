@@ -140,12 +140,13 @@ def test_stop_timeout_escalates_to_sigkill(pidone_ns: Factory) -> None:
     assert d.namespace_pids() == []
 
 
+@pytest.mark.parametrize("tracker", ["cgroup", "proc"])
 @pytest.mark.parametrize(
     ("mode", "left"),
     [("control-group", 0), ("mixed", 0), ("process", 3), ("none", 4)],
 )
 def test_kill_mode_with_forks_double_forks_and_setsid(
-    pidone_ns: Factory, tmp_path: Path, mode: str, left: int
+    pidone_ns: Factory, tmp_path: Path, mode: str, left: int, tracker: str
 ) -> None:
     script = write(tmp_path, "forker.py", FORKER)
     out = tmp_path / "pids"
@@ -153,7 +154,8 @@ def test_kill_mode_with_forks_double_forks_and_setsid(
         {
             "k.service": f"[Service]\nKillMode={mode}\nTimeoutStopSec=2\n"
             f"ExecStart={PY} {script} {out}\n"
-        }
+        },
+        no_cgroups=tracker == "proc",
     )
     assert d.cli("start", "k").returncode == 0
     d.wait_for(out.exists, what="the forker to write its PIDs")

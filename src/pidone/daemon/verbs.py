@@ -180,10 +180,7 @@ def describe(daemon: Daemon, unit: Unit) -> dict[str, Any]:
     tracker = daemon.tracker
     with_pids = tracker.pids(unit.id) if active != "inactive" or m.populated else []
     info["processes"] = [[pid, _cmdline(pid)] for pid in with_pids]
-    path: str = getattr(tracker, "path", lambda u: "")(unit.id)
-    if daemon.cgroup_mount and path.startswith(daemon.cgroup_mount + "/"):
-        path = path[len(daemon.cgroup_mount) :]  # as /proc/PID/cgroup names it
-    info["control_group"] = path
+    info["control_group"] = describe_cgroup(daemon, unit.id)
     return info
 
 
@@ -329,6 +326,66 @@ def _status(daemon: Daemon) -> Callable[[Call], Response | None]:
     return handle
 
 
+def _stamp(mono_usec: int) -> list[int]:
+    return [_realtime(mono_usec), mono_usec]
+
+
+def runtime_fields(daemon: Daemon, unit: Unit) -> dict[str, Any]:
+    """One unit's runtime as keyword arguments of core.render.show.RuntimeState (JSON:
+    timestamps are [realtime, monotonic] µs pairs)."""
+    snap = daemon.manager.snapshot(unit.id)
+    if snap is None:
+        return {}
+    pids = daemon.tracker.pids(unit.id) if snap.active_state != "inactive" else []
+    cgroup = describe_cgroup(daemon, unit.id) if pids or snap.active_state != "inactive" else ""
+    return {
+        "active_state": snap.active_state,
+        "sub_state": snap.sub_state,
+        "result": snap.result,
+        "reload_result": snap.reload_result,
+        "main_pid": snap.main_pid,
+        "control_pid": snap.control_pid,
+        "status_text": snap.status_text,
+        "status_errno": snap.status_errno,
+        "n_restarts": snap.n_restarts,
+        "exec_main_pid": snap.exec_main_pid,
+        "exec_main_code": snap.exec_main_code,
+        "exec_main_status": snap.exec_main_status,
+        "exec_main_start": _stamp(snap.exec_main_start_usec),
+        "exec_main_exit": _stamp(snap.exec_main_exit_usec),
+        "state_change": _stamp(snap.state_change_usec),
+        "inactive_exit": _stamp(snap.inactive_exit_usec),
+        "active_enter": _stamp(snap.active_enter_usec),
+        "active_exit": _stamp(snap.active_exit_usec),
+        "inactive_enter": _stamp(snap.inactive_enter_usec),
+        "invocation_id": snap.invocation_id,
+        "control_group": cgroup,
+        "tasks_current": len(pids) if pids else None,
+    }
+
+
+def describe_cgroup(daemon: Daemon, unit: str) -> str:
+    path: str = getattr(daemon.tracker, "path", lambda u: "")(unit)
+    if daemon.cgroup_mount and path.startswith(daemon.cgroup_mount + "/"):
+        return path[len(daemon.cgroup_mount) :]  # as /proc/PID/cgroup names it
+    return path
+
+
+def _show_runtime(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        out: list[dict[str, Any]] = []
+        for name in _names(daemon, call):
+            try:
+                unit = daemon.units.load(name)
+            except InvalidUnitName:
+                out.append({})
+                continue
+            out.append(runtime_fields(daemon, unit))
+        return Response.success(call.request.id, {"units": out})
+
+    return handle
+
+
 def _daemon_reload(daemon: Daemon) -> Callable[[Call], Response | None]:
     def handle(call: Call) -> Response | None:
         daemon.reload()
@@ -353,5 +410,6 @@ def build_verbs(daemon: Daemon) -> dict[str, Verb]:
     verbs["is-active"] = Verb(_is_active(daemon), mutating=False)
     verbs["list-units"] = Verb(_list_units(daemon), mutating=False)
     verbs["status"] = Verb(_status(daemon), mutating=False)
+    verbs["show-runtime"] = Verb(_show_runtime(daemon), mutating=False)
     verbs["ping"] = Verb(_ping(daemon), mutating=False)
     return verbs
