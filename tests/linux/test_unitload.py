@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pidone.core.errors import InvalidUnitName
 from pidone.linux.unitload import UnitLoader
@@ -400,3 +402,16 @@ def test_corpus_every_unit_on_this_machine_loads():
         assert src.load_state in ("loaded", "masked", "not-found", "error")
         for f in src.files:
             assert not f.fatal, f"{f.path}: {f.diagnostics}"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(fragment=st.binary(max_size=300), dropin=st.binary(max_size=200))
+def test_any_bytes_load_without_raising(tmp_path_factory, fragment, dropin):
+    t = Tree(tmp_path_factory.mktemp("bytes"))
+    t.unit("x.service", fragment)
+    t.write(f"{ETC}/x.service.d/10.conf", dropin)
+    src = load(t, "x.service")
+    assert src.load_state in ("loaded", "masked", "error")
+    assert (src.load_state == "error") == bool(src.load_error)
