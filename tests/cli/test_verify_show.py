@@ -11,6 +11,7 @@ import pytest
 from pidone.cli import show, verify
 
 UNITS = Path(__file__).parent.parent / "core" / "data" / "units"
+DEBIAN = Path(__file__).parent.parent / "core" / "data" / "debian"
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 
@@ -118,15 +119,18 @@ def _normalize(text: str, directory: Path) -> list[str]:
 @pytest.mark.parametrize(
     "case",
     [p.name for p in sorted(UNITS.iterdir()) if not p.name.endswith(".conf")]
-    + [f"generated-{i}.service" for i in range(len(GENERATED))],
+    + [f"generated-{i}.service" for i in range(len(GENERATED))]
+    + [f"debian/{p.name}" for p in sorted(DEBIAN.iterdir()) if p.suffix != ".md"],
 )
 def test_verify_matches_systemd_analyze(
     case: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     if SYSTEMD_ANALYZE is None:
         pytest.skip("systemd-analyze is not installed")
-    target = tmp_path / case
-    if case.startswith("generated-"):
+    target = tmp_path / case.removeprefix("debian/")
+    if case.startswith("debian/"):
+        shutil.copy(DEBIAN / target.name, target)
+    elif case.startswith("generated-"):
         target.write_text(GENERATED[int(case.split("-")[1].split(".")[0])])
     else:
         shutil.copy(UNITS / case, target)

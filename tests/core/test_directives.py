@@ -142,7 +142,7 @@ def _assignments(draw: st.DrawFn) -> list[Assignment]:
     return items
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     assignments=_assignments(),
     unit_id=st.sampled_from(["t.service", "t@x-y.service", "t.socket", "t.timer", "t.target"]),
