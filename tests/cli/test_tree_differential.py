@@ -1,13 +1,18 @@
 """`pidone tree` against the real psmisc pstree on the live process table, byte for byte.
 
-A fixture builds a controlled subtree inside a private PID namespace (so killing the
-namespace's init tears every fixture process down): long and unicode arguments, spaces,
-parentheses, a backslash and UTF-8 in command names, a one-letter name, a zombie, a
-multi-threaded process with a renamed thread, fifty identical siblings, identical
-subtrees (the `N*[...]` bracket quirk), a stopped process, a process in its own session
-with a pty as controlling terminal, and same-named siblings owned by different users.
-Both tools are pointed at the fixture's root; runs are retried while pstree itself sees
-the table change between two runs.
+A fixture builds a controlled set of processes as the init of a private PID namespace
+with its own /proc (so killing that init tears every fixture process down): long and
+unicode arguments, spaces, parentheses, a backslash and UTF-8 in command names, a
+one-letter name, a zombie, a multi-threaded process with a renamed thread, fifty
+identical siblings, identical subtrees (the `N*[...]` bracket quirk), a stopped process,
+a process in its own session with a pty as controlling terminal, and same-named siblings
+owned by different users.
+
+Most comparisons run inside that namespace (`nsenter`), where the live table is exactly
+the fixture, whole, from PID 1: fast, and untouched by whatever else runs on the box (the
+tools themselves have PPID 0 there and so stay out of the tree). Two tests compare on
+the host's table, rooted at the fixture. Runs are retried while pstree itself sees the
+table change between two runs.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ pytestmark = pytest.mark.differential
 
 PSTREE = shutil.which("pstree")
 UNSHARE = shutil.which("unshare")
+NSENTER = shutil.which("nsenter")
 NOBODY = 65534
 LONG_ARG = "L" * 150 + "-" + "x" * 150
 
@@ -77,6 +83,17 @@ time.sleep(1000)
 EXPECTED_SLEEPS = 1 + 50 + 4 + 1 + 1 + 2
 
 
+class Fixture:
+    """The fixture namespace: its init's host PID, and how to run a command inside."""
+
+    def __init__(self, host_pid: int) -> None:
+        self.host_pid = host_pid
+
+    def inside(self, argv: list[str]) -> list[str]:
+        assert NSENTER is not None
+        return [NSENTER, "-t", str(self.host_pid), "-p", "-m", *argv]
+
+
 def _descendant_pid(parent: int) -> int:
     for _ in range(200):
         children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
@@ -88,8 +105,8 @@ def _descendant_pid(parent: int) -> int:
 
 @pytest.fixture(scope="module")
 def holder(tmp_path_factory: pytest.TempPathFactory):
-    if PSTREE is None or UNSHARE is None:
-        pytest.skip("pstree (psmisc) or unshare is not installed")
+    if PSTREE is None or UNSHARE is None or NSENTER is None:
+        pytest.skip("pstree (psmisc) or unshare/nsenter (util-linux) is not installed")
     links = tmp_path_factory.mktemp("links")
     os.chmod(links, 0o755)
     for name in ("sl eep) (x", "x"):
@@ -100,6 +117,7 @@ def holder(tmp_path_factory: pytest.TempPathFactory):
             UNSHARE,
             "--pid",
             "--fork",
+            "--mount-proc",
             "--kill-child",
             sys.executable,
             "-c",
@@ -115,14 +133,14 @@ def holder(tmp_path_factory: pytest.TempPathFactory):
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == b"ready\n"
-        root = _descendant_pid(proc.pid)
+        fixture = Fixture(_descendant_pid(proc.pid))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            out = subprocess.run([PSTREE, "-p", str(root)], capture_output=True).stdout
+            out = subprocess.run(fixture.inside([PSTREE, "-p"]), capture_output=True).stdout
             if out.count(b"sleep(") >= EXPECTED_SLEEPS and out.count(b"}(") == 3:
                 break
             time.sleep(0.1)
-        yield root
+        yield fixture
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # --kill-child then kills the namespace init
         proc.wait()
@@ -149,18 +167,27 @@ def _pidone(args: list[str]) -> list[str]:
 
 
 def _assert_same(
-    args: list[str], lang: str = "C", columns: str | None = None, term: str | None = None
+    args: list[str],
+    ns: Fixture | None,
+    lang: str = "C",
+    columns: str | None = None,
+    term: str | None = None,
 ) -> bytes:
+    """Compare inside the fixture namespace (ns given) or on the host table (ns None)."""
     assert PSTREE is not None
     env = _env(lang, columns)
     if term is not None:
         env["TERM"] = term
+    theirs_argv = [PSTREE, *args]
+    ours_argv = _pidone(args)
+    if ns is not None:
+        theirs_argv, ours_argv = ns.inside(theirs_argv), ns.inside(ours_argv)
     for _ in range(8):
-        first = _run([PSTREE, *args], env)
-        ours = _run(_pidone(args), env)
+        first = _run(theirs_argv, env)
+        ours = _run(ours_argv, env)
         if ours == first:
             return first[1]
-        again = _run([PSTREE, *args], env)
+        again = _run(theirs_argv, env)
         if first == again:  # a stable table, and we differ: show how
             assert ours[1].decode("latin-1") == first[1].decode("latin-1")
             assert ours[0] == first[0]
@@ -186,12 +213,21 @@ OPTION_SETS = [
     ["-a", "-u", "-g"],
     ["-p", "-n", "-u"],
     ["--show-pids", "--unicode", "--numeric-sort"],
+    ["-S", "-p"],
+    ["-Z"],
+    ["-N", "pid"],
+    ["-C", "age"],
 ]
 
 
 @pytest.mark.parametrize("args", OPTION_SETS, ids=lambda a: " ".join(a) or "default")
-def test_fixture_subtree_matches_pstree(holder: int, args: list[str]) -> None:
-    _assert_same([*args, str(holder)])
+def test_whole_fixture_table_matches_pstree(holder: Fixture, args: list[str]) -> None:
+    _assert_same(args, holder)
+
+
+@pytest.mark.parametrize("args", [["-p"], ["-a", "-u"]], ids=lambda a: " ".join(a))
+def test_host_table_subtree_matches_pstree(holder: Fixture, args: list[str]) -> None:
+    _assert_same([*args, str(holder.host_pid)], None)
 
 
 TRUNCATIONS = [
@@ -208,25 +244,29 @@ TRUNCATIONS = [
 
 
 @pytest.mark.parametrize(("args", "lang", "columns"), TRUNCATIONS)
-def test_truncation_matches_pstree(holder: int, args: list[str], lang: str, columns: str) -> None:
-    _assert_same([*args, str(holder)], lang=lang, columns=columns)
+def test_truncation_matches_pstree(
+    holder: Fixture, args: list[str], lang: str, columns: str
+) -> None:
+    _assert_same(args, holder, lang=lang, columns=columns)
 
 
-def test_fixture_is_what_the_tests_claim(holder: int) -> None:
-    out = _assert_same(["-a", "-l", str(holder)])
+def test_fixture_is_what_the_tests_claim(holder: Fixture) -> None:
+    out = _assert_same(["-a", "-l"], holder)
     assert b"(true)" in out  # the zombie has an empty cmdline
     assert b"\\303\\274n\\303\\257c\\303\\266d\\303\\251" in out  # UTF-8 args as octal
     assert b"sl eep) (x 1000" in out
     assert b"w\\303\\251\\\\ird 1000" in out
-    assert b"{worker}" in _assert_same(["-t", str(holder)])
-    merged = _assert_same([str(holder)])
+    assert b"{worker}" in _assert_same(["-t"], holder)
+    merged = _assert_same([], holder)
     assert b"50*[sleep]" in merged
     assert b"2*[sh-+-2*[sleep]]" in merged
     assert b"`-tail]" in merged
-    assert b"T (stopped)" in Path(f"/proc/{_stopped_pid(holder)}/status").read_bytes()
+    stopped = _stopped_pid(holder.host_pid)
+    assert b"T (stopped)" in Path(f"/proc/{stopped}/status").read_bytes()
 
 
 def _stopped_pid(root: int) -> int:
+    """Host PID of the fixture's stopped child."""
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -239,32 +279,42 @@ def _stopped_pid(root: int) -> int:
     raise AssertionError("no stopped child")
 
 
-def test_show_parents_matches_pstree(holder: int) -> None:
-    _assert_same(["-s", "-p", str(_stopped_pid(holder))])
-    _assert_same(["-s", "-a", "-U", str(holder)])
+def _pid_inside(host_pid: int) -> int:
+    for line in Path(f"/proc/{host_pid}/status").read_text().splitlines():
+        if line.startswith("NSpid:"):
+            return int(line.split()[-1])
+    raise AssertionError("no NSpid line")
+
+
+def test_show_parents_matches_pstree(holder: Fixture) -> None:
+    stopped = str(_pid_inside(_stopped_pid(holder.host_pid)))
+    _assert_same(["-s", "-p", stopped], holder)
+    _assert_same(["-s", "-a", "-U", stopped], holder)
+    _assert_same(["-p", stopped], holder)
 
 
 @pytest.mark.parametrize("term", ["xterm", "vt100", "linux", "dumb", "no-such-terminal"])
-def test_highlight_matches_pstree(holder: int, term: str) -> None:
-    out = _assert_same(["-H", str(_stopped_pid(holder)), "-a", str(holder)], term=term)
+def test_highlight_matches_pstree(holder: Fixture, term: str) -> None:
+    stopped = str(_pid_inside(_stopped_pid(holder.host_pid)))
+    out = _assert_same(["-H", stopped, "-a"], holder, term=term)
     assert (b"\x1b[1m" in out) == (term in ("xterm", "vt100", "linux"))
 
 
-def test_user_argument_matches_pstree(holder: int) -> None:
-    _assert_same(["-p", "nobody"])
-    _assert_same(["-u", "-a", "nobody"])
+def test_user_argument_matches_pstree(holder: Fixture) -> None:
+    _assert_same(["-p", "nobody"], holder)
+    _assert_same(["-u", "-a", "nobody"], holder)
+    _assert_same(["root"], holder)
 
 
 @pytest.mark.parametrize(
     "args",
     [["-s", "999999999"], ["no-such-user-here"], ["1", "2"], ["-x"], ["--show-p"], ["12x"]],
 )
-def test_errors_match_pstree_exit_status(args: list[str]) -> None:
-    if PSTREE is None:
-        pytest.skip("pstree (psmisc) is not installed")
+def test_errors_match_pstree_exit_status(holder: Fixture, args: list[str]) -> None:
     env = _env("C", None)
-    theirs = _run([PSTREE, *args], env)
-    ours = _run(_pidone(args), env)
+    assert PSTREE is not None
+    theirs = _run(holder.inside([PSTREE, *args]), env)
+    ours = _run(holder.inside(_pidone(args)), env)
     assert ours == theirs
 
 
@@ -302,15 +352,17 @@ def _run_on_pty(argv: list[str], env: dict[str, str], cols: int) -> bytes:
     ],
 )
 def test_terminal_width_and_drawing_on_a_pty(
-    holder: int, locale_env: dict[str, str], utf8: bool
+    holder: Fixture, locale_env: dict[str, str], utf8: bool
 ) -> None:
     assert PSTREE is not None
     env = {k: v for k, v in _env("C", None).items() if k != "LANG"}
     env.update(locale_env)
+    theirs_argv = holder.inside([PSTREE])
+    ours_argv = holder.inside(_pidone([]))
     for _ in range(8):
-        first = _run_on_pty([PSTREE, str(holder)], env, 57)
-        ours = _run_on_pty(_pidone([str(holder)]), env, 57)
-        again = _run_on_pty([PSTREE, str(holder)], env, 57)
+        first = _run_on_pty(theirs_argv, env, 57)
+        ours = _run_on_pty(ours_argv, env, 57)
+        again = _run_on_pty(theirs_argv, env, 57)
         if first == again:
             assert ours.decode("utf-8", "replace") == first.decode("utf-8", "replace")
             assert ("─" in first.decode("utf-8", "replace")) == utf8
