@@ -1,0 +1,351 @@
+"""Transactions: one start/stop/restart/reload/isolate request -> the jobs to install (pure).
+
+Theory of operation (systemd 252 src/core/transaction.c, manager_add_job_full(); spec 04 §3-§4):
+
+1. Closure (transaction_add_job_and_dependencies()). The requested job is the *anchor*. A
+   start/restart pulls in start jobs for Requires=/BindsTo= (they *matter*: failure fails the
+   request) and Wants=/Upholds= (they do not: any error is logged and ignored),
+   verify-active jobs for Requisite=, stop jobs for Conflicts= (matter) and ConflictedBy=
+   (do not). A stop pulls in stop jobs for RequiredBy/RequisiteOf/BoundBy/ConsistsOf; a
+   restart pulls in try-restart (collapsed: restart if active or activating, else nothing)
+   for the same units. A reload pulls in try-reload for PropagatesReloadTo=. A unit that
+   cannot be loaded refuses every job but stop (`Unit X not found.`, `... is masked.`);
+   such a refusal on a mattering edge fails the request, and a job whose own requirements
+   could not be added is deleted again. Several jobs per unit may coexist at this stage.
+2. Jobs that matter to the anchor are marked by following mattering links from it.
+3. Mode `fail` first drops non-mattering jobs that would stop a running unit or reverse an
+   installed job (transaction_minimize_impact()); then jobs that change nothing are dropped
+   (a start of an active unit, a stop of an inactive one), unless they contradict an
+   installed job.
+4. Unreferenced jobs are garbage-collected (not in isolate mode). Ordering is verified by a
+   depth-first walk along "runs before" edges (job_compare(): of two ordered jobs a stop or
+   restart of the later unit goes first, else the earlier unit's job goes first); a cycle is
+   logged as "Found ordering cycle on X/t", "Found dependency on ..." and broken by deleting
+   the first job on the path back that does not matter to the anchor ("Job X/t deleted to
+   break ordering cycle starting with Y/t"), then everything is checked again. A cycle of
+   mattering jobs only fails with "Transaction order is cyclic. See system logs for details."
+5. The jobs of one unit are merged (job.merge_types, then collapsed against the unit's
+   state); two that cannot merge lose the one that does not matter (both not mattering: the
+   stop, unless it comes from a Conflicts=), else the request fails with "Transaction contains
+   conflicting jobs 'A' and 'B' for X. Probably contradicting requirement dependencies
+   configured."
+6. A transaction that would reverse an installed job is refused in mode `fail` (or when that
+   job is irreversible): "Transaction for X/t is destructive (...)". Else it is applied:
+   conflicting installed jobs are canceled (mode replace), mergeable ones absorb the new job
+   and keep their id; isolate and flush cancel every installed job not in the transaction.
+Hash-map iteration order in systemd is random; here it is insertion order, and `order` lets a
+caller (the differential test) start the ordering walk where systemd happened to start it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pidone.core.depgraph import DepGraph, UnitInfo
+from pidone.core.job import JobType, collapse, merge_types
+from pidone.core.txjobs import (
+    CYCLIC,
+    LOG_DEBUG,
+    LOG_ERR,
+    LOG_INFO,
+    LOG_NOTICE,
+    LOG_WARNING,
+    InstalledJob,
+    LogLine,
+    Tx,
+    TxError,
+    job_compare,
+    trampoline,
+)
+
+__all__ = [
+    "CYCLIC",
+    "JOB_MODES",
+    "LOG_DEBUG",
+    "LOG_ERR",
+    "LOG_INFO",
+    "LOG_NOTICE",
+    "LOG_WARNING",
+    "InstalledJob",
+    "LogLine",
+    "PlannedJob",
+    "TransactionResult",
+    "build_transaction",
+    "check_request",
+    "job_compare",
+    "job_is_runnable",
+]
+
+JobMode = Literal[
+    "replace",
+    "fail",
+    "isolate",
+    "flush",
+    "ignore-dependencies",
+    "ignore-requirements",
+    "replace-irreversibly",
+    "triggering",
+]
+JOB_MODES: tuple[str, ...] = (
+    "replace",
+    "fail",
+    "isolate",
+    "flush",
+    "ignore-dependencies",
+    "ignore-requirements",
+    "replace-irreversibly",
+    "triggering",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedJob:
+    """A job to install. `merged`: it merges into the installed job `id` of its unit.
+
+    `waits_for`: ids of jobs (of this transaction or already installed) it must wait for,
+    as job_is_runnable() would see them right after the transaction is applied.
+    """
+
+    id: int
+    unit: str
+    type: JobType
+    waits_for: tuple[int, ...] = ()
+    anchor: bool = False
+    merged: bool = False
+    irreversible: bool = False
+    ignore_order: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionResult:
+    """The jobs to install in order, the installed job ids to cancel, log lines; or an error.
+
+    On error `error` is the D-Bus error text systemctl prints after "Failed to VERB X: ",
+    `exit_code` systemctl's exit status, and nothing must be installed.
+    """
+
+    jobs: tuple[PlannedJob, ...] = ()
+    canceled: tuple[int, ...] = ()
+    log: tuple[LogLine, ...] = ()
+    error: str = ""
+    exit_code: int = 0
+    next_job_id: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def job_is_runnable(
+    graph: DepGraph,
+    unit: str,
+    job_type: JobType,
+    jobs: Mapping[str, InstalledJob],
+    ignore_order: bool = False,
+) -> bool:
+    """job_is_runnable(): no installed job of a unit ordered against this one must go first."""
+    return not _blockers(graph, unit, job_type, ignore_order, jobs)
+
+
+def _blockers(
+    graph: DepGraph,
+    unit: str,
+    job_type: JobType,
+    ignore_order: bool,
+    jobs: Mapping[str, InstalledJob],
+) -> list[int]:
+    if ignore_order or job_type == "nop":
+        return []
+    out: list[int] = []
+    for relation, before in (("After", False), ("Before", True)):
+        for other in graph.deps(unit, relation):
+            o = jobs.get(other)
+            if o is None or o.ignore_order or o.id in out:
+                continue
+            if job_compare(job_type, o.type, before) > 0:
+                out.append(o.id)
+    return out
+
+
+def check_request(info: UnitInfo, job_type: JobType, active_state: str) -> tuple[str, int] | None:
+    """bus_unit_queue_job()'s refusals before any transaction: (error, exit code) or None."""
+    not_loaded = info.load_state in ("not-found", "error", "bad-setting")
+    if job_type == "stop" and not_loaded and active_state == "inactive":
+        return f"Unit {info.id} not loaded.", 5
+    starts = job_type in ("start", "reload-or-start")
+    if (
+        (starts and info.refuse_manual_start)
+        or (job_type == "stop" and info.refuse_manual_stop)
+        or (
+            job_type in ("restart", "try-restart")
+            and (info.refuse_manual_start or info.refuse_manual_stop)
+        )
+    ):
+        return (
+            f"Operation refused, unit {info.id} may be requested by dependency only (it is "
+            "configured to refuse manual start/stop).",
+            4,
+        )
+    return None
+
+
+def build_transaction(
+    graph: DepGraph,
+    unit: str,
+    job_type: JobType,
+    mode: str = "replace",
+    *,
+    state: Callable[[str], str] | None = None,
+    installed: Mapping[str, InstalledJob] | None = None,
+    next_job_id: int = 1,
+    order: Sequence[str] = (),
+) -> TransactionResult:
+    """manager_add_job(): the transaction for `job_type` on `unit` in `mode`.
+
+    `state(unit)` gives ActiveState words (default: everything inactive); `installed` maps
+    unit ids to their installed job; `order` is the ordering-walk start hint (rule 6 note).
+    """
+    state_of = state or (lambda _u: "inactive")
+    inst = dict(installed or {})
+    info = graph.info(unit)
+    if mode not in JOB_MODES:
+        return TransactionResult(error=f"Invalid job mode {mode}.", exit_code=1)
+    if mode == "isolate" and job_type != "start":
+        return TransactionResult(error="Isolate is only valid for start.", exit_code=1)
+    if mode == "isolate" and not info.allow_isolate:
+        return TransactionResult(error="Operation refused, unit may not be isolated.", exit_code=1)
+    if mode == "triggering" and job_type != "stop":
+        msg = "--job-mode=triggering is only valid for stop."
+        return TransactionResult(error=msg, exit_code=1)
+    jtype = collapse(job_type, state_of(info.id))
+    tx = Tx(graph, state_of, inst, next_job_id, irreversible=mode == "replace-irreversibly")
+    ignore_req = mode in ("ignore-dependencies", "ignore-requirements")
+    ignore_order = mode == "ignore-dependencies"
+    err = trampoline(tx.add(jtype, info.id, None, True, False, ignore_req, ignore_order))
+    if err is None and mode == "isolate":
+        tx.add_isolate_jobs()
+    if err is None and mode == "triggering":
+        tx.add_triggering_jobs(info.id)
+    if err is None:
+        err = _activate(tx, mode, order)
+    if err is not None:
+        return TransactionResult(
+            log=tuple(tx.log), error=err.message, exit_code=err.exit_code, next_job_id=tx.next_id
+        )
+    return _apply(tx, mode)
+
+
+def _activate(tx: Tx, mode: str, order: Sequence[str]) -> TxError | None:
+    """transaction_activate() steps 1-9."""
+    tx.mark_matters()
+    if mode == "fail":
+        tx.minimize_impact()
+    tx.drop_redundant()
+    while True:
+        if mode != "isolate":
+            tx.collect_garbage()
+        verdict = tx.verify_order(order)
+        if verdict is None:
+            break
+        if verdict != "again":
+            tx.say(
+                "",
+                LOG_WARNING,
+                "Requested transaction contains an unfixable cyclic ordering dependency: "
+                f"{verdict.message}",
+            )
+            return verdict
+    while True:
+        merged = tx.merge_jobs()
+        if merged is None:
+            break
+        if merged != "again":
+            tx.say(
+                "",
+                LOG_WARNING,
+                f"Requested transaction contains unmergeable jobs: {merged.message}",
+            )
+            return merged
+        if mode != "isolate":
+            tx.collect_garbage()
+    tx.drop_redundant()
+    destructive = tx.is_destructive(mode)
+    if destructive is not None:
+        msg = f"Requested transaction contradicts existing jobs: {destructive.message}"
+        tx.say("", LOG_NOTICE, msg)
+        return destructive
+    return None
+
+
+def _apply(tx: Tx, mode: str) -> TransactionResult:
+    """transaction_apply(): what the manager installs and cancels, in a runnable order."""
+    canceled: list[int] = []
+    if mode in ("isolate", "flush"):
+        for unit, old in tx.installed.items():
+            if unit not in tx.jobs and not old.irreversible:
+                canceled.append(old.id)
+    after: dict[str, InstalledJob] = {
+        u: old for u, old in tx.installed.items() if old.id not in canceled
+    }
+    planned: list[PlannedJob] = []
+    for unit, head in tx.jobs.items():
+        j = head[0]
+        prev = after.get(unit)
+        jid, jtype, merged = j.id, j.type, False
+        if prev is not None:
+            m = merge_types(prev.type, j.type)
+            if m is None:
+                canceled.append(prev.id)
+            else:
+                jid, jtype, merged = prev.id, m, True
+        irreversible = j.irreversible or bool(prev and prev.irreversible)
+        after[unit] = InstalledJob(jid, unit, jtype, irreversible, j.ignore_order)
+        planned.append(
+            PlannedJob(
+                jid,
+                unit,
+                jtype,
+                anchor=j is tx.anchor,
+                merged=merged,
+                irreversible=irreversible,
+                ignore_order=j.ignore_order,
+            )
+        )
+    with_waits = [
+        PlannedJob(
+            p.id,
+            p.unit,
+            p.type,
+            tuple(_blockers(tx.graph, p.unit, p.type, p.ignore_order, after)),
+            p.anchor,
+            p.merged,
+            p.irreversible,
+            p.ignore_order,
+        )
+        for p in planned
+    ]
+    return TransactionResult(
+        jobs=tuple(_runnable_order(with_waits)),
+        canceled=tuple(canceled),
+        log=tuple(tx.log),
+        next_job_id=tx.next_id,
+    )
+
+
+def _runnable_order(jobs: list[PlannedJob]) -> list[PlannedJob]:
+    """Kahn's order over waits_for (ties: creation order); installed waits count as done."""
+    ids = {p.id for p in jobs}
+    pending = sorted(jobs, key=lambda p: p.id)
+    done: set[int] = set()
+    out: list[PlannedJob] = []
+    while pending:
+        ready = [p for p in pending if all(w in done or w not in ids for w in p.waits_for)]
+        if not ready:  # cannot happen after verify_order; keep everything anyway
+            ready = pending[:1]
+        for p in ready:
+            out.append(p)
+            done.add(p.id)
+        pending = [p for p in pending if p.id not in done]
+    return out
