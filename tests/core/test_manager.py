@@ -447,6 +447,15 @@ def test_daemon_reload_keeps_runtime_state() -> None:
     assert mgr.lookup("n.service") is None
     assert mgr.lookup(U) is not None  # still stopping: kept, as not-found
     assert mgr.lookup(U).load_state == "not-found"
+    out = job(fx, "stop")  # a unit whose file is gone can still be stopped
+    assert [a for a in out if isinstance(a, act.JobQueued)]
+    fx.exit(fx.pid_of(U, "stop"))
+    fx.exit(100, signal=15)
+    assert mgr.active_state(U) == "inactive"
+    assert refused(job(fx, "start")) == (
+        ("Failed to start t.service: Unit t.service not found.",),
+        5,
+    )
 
 
 def test_desc_without_description_is_the_name() -> None:

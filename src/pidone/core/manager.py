@@ -216,7 +216,8 @@ class Manager:
     def _request_job(self, r: ev.JobRequested) -> None:
         verb, name = r.verb, r.unit
         unit = self.lookup(name)
-        if unit is None or unit.load_state == "not-found":
+        gone = unit is not None and unit.load_state == "not-found"
+        if unit is None or (gone and (verb != "stop" or self.active_state(unit.id) == "inactive")):
             word = "not loaded" if verb == "stop" else "not found"
             self._refuse(r.request_id, (f"Failed to {verb} {name}: Unit {name} {word}.",), 5)
             return
