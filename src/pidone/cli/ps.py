@@ -41,9 +41,17 @@ PROC = procfs.PROC
 def _initial_environ() -> dict[bytes, bytes]:
     # The environment ps would see. os.environ may already be rewritten by Python's
     # C-locale coercion (PEP 538 sets LC_CTYPE=C.UTF-8), so read what exec() got.
-    data = procfs.read_file(f"{PROC}/self/environ", 65536)
+    data = procfs.read_file(f"{PROC}/{os.getpid()}/environ", 65536)
     if data is None:
-        return {k.encode(): v.encode() for k, v in os.environ.items()}
+        data = procfs.read_file(f"{PROC}/self/environ", 65536)
+    if data is None:
+        fallback = {k.encode(): v.encode() for k, v in os.environ.items()}
+        if sys.flags.utf8_mode and b"PYTHONUTF8" not in fallback:
+            # Python turned UTF-8 mode on because the locale was C or POSIX (PEP 540),
+            # and may have set LC_CTYPE=C.UTF-8 for children (PEP 538): undo that.
+            fallback.pop(b"LC_CTYPE", None)
+            fallback[b"LC_ALL"] = b"C"
+        return fallback
     env: dict[bytes, bytes] = {}
     for item in data.split(b"\0"):
         key, eq, value = item.partition(b"=")
@@ -185,8 +193,6 @@ def _needs(columns: list[Column], req: Request) -> set[str]:
         needs.update(col.field.needs)
     for name, _reverse in req.sort:
         needs.update(F.FIELDS[name].needs)
-    if not req.all and (req.select_bits or req.euids or req.ruids):
-        needs.add(F.NEED_STATUS)
     return needs
 
 
@@ -197,7 +203,7 @@ def _selector(req: Request, my_euid: int, my_tty: int) -> Callable[[Proc], bool]
     euids, ruids, names = req.euids, req.ruids, [n.encode() for n in req.names]
 
     def listed(p: Proc) -> bool:
-        if p.pid in pids or p.ppid in ppids or p.session in sids:
+        if p.tgid in pids or p.ppid in ppids or p.session in sids:
             return True
         if p.euid in euids or p.ruid in ruids:
             return True
@@ -216,7 +222,7 @@ def _selector(req: Request, my_euid: int, my_tty: int) -> Callable[[Proc], bool]
             if use_table and (req.simple or not req.selection):
                 index = (
                     (p.euid == my_euid)
-                    | (p.session == p.pid) << 1
+                    | (p.session == p.tgid) << 1
                     | (not p.tty_nr) << 2
                     | (p.tty_nr == my_tty) << 3
                 )
@@ -233,7 +239,6 @@ def _selector(req: Request, my_euid: int, my_tty: int) -> Callable[[Proc], bool]
 def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
     """Read and select the processes the request asks for, in PID order."""
     needs = _needs(columns, req)
-    want_status = F.NEED_STATUS in needs
     want_cmdline = F.NEED_CMDLINE in needs
     users = _Users() if (F.NEED_USER in needs or F.NEED_RUSER in needs or req.user_names) else None
     for kind, name in req.user_names:
@@ -243,7 +248,11 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
         (req.euids if kind == "e" else req.ruids).add(uid)
     ttys = procfs.TtyNames(PROC) if F.NEED_TTY in needs else None
     my_euid = os.geteuid()
-    self_stat = procfs.read_file(f"{PROC}/self/stat") or b"0 (x) R 0 0 0 0"
+    self_stat = (
+        procfs.read_file(f"{PROC}/{os.getpid()}/stat")
+        or procfs.read_file(f"{PROC}/self/stat")
+        or b"0 (x) R 0 0 0 0"
+    )
     my_tty = int(self_stat[self_stat.rfind(b")") + 2 :].split()[4])
     want = _selector(req, my_euid, my_tty)
     unit_map = units_from_daemon() if F.NEED_UNIT in needs else None
@@ -275,29 +284,26 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
                 p = Proc(pid, data[data.find(b"(") + 1 : right], data[right + 2 :].split(None, 20))
             except (ValueError, IndexError):
                 continue
-            if want_status:
-                try:
-                    fd = _open(base + "status", rdonly)
-                except OSError:
-                    continue
+            # procps 4.0.2 always reads status after stat (readproc.c simple_readproc,
+            # status2proc): its State, PPid, Threads, Tgid and Uid lines override what
+            # stat said; without Threads nlwp is 1 and the PID column shows "Pid:".
+            # Without status (or its Uid line) the euid is the owner of /proc/PID.
+            status = b""
+            try:
+                fd = _open(base + "status", rdonly)
                 try:
                     status = _read(fd, 8192)
-                except OSError:
-                    continue
                 finally:
                     _close(fd)
-                at = status.find(b"\nUid:")
-                if at >= 0:
-                    ids = status[at + 5 : status.find(b"\n", at + 5)].split()
-                    p.ruid = int(ids[0])
-                    p.euid = int(ids[1])
-                at = status.find(b"\nVmSize:", at)
-                if at >= 0:
-                    p.vm_size = int(status[at + 8 : status.find(b"kB", at)])
-                    at = status.find(b"\nVmLck:", at)
-                    p.vm_lck = int(status[at + 7 : status.find(b"kB", at)])
-                    at = status.find(b"\nVmRSS:", at)
-                    p.vm_rss = int(status[at + 7 : status.find(b"kB", at)])
+            except OSError:
+                pass
+            try:
+                if status:
+                    _apply_status(p, status)
+                if not status or b"\nUid:" not in status:
+                    p.euid = os.stat(base).st_uid
+            except (OSError, ValueError, IndexError):
+                continue
             if not want(p):
                 continue
             if want_cmdline:
@@ -363,6 +369,47 @@ def _run_split(scan: Callable[[list[int], list[Proc]], None], pids: list[int]) -
         raise failure[0]
     low.extend(high)
     return low
+
+
+def _status_value(data: bytes, key: bytes) -> bytes | None:
+    at = data.find(key)
+    if at < 0:
+        return None
+    start = at + len(key)
+    return data[start : data.find(b"\n", start)]
+
+
+def _apply_status(p: Proc, status: bytes) -> None:
+    """Let /proc/PID/status override stat as procps's status2proc() does.
+
+    procps 4.0.2 always reads status after stat (readproc.c simple_readproc): State,
+    PPid, Threads, Tgid and Uid replace what stat said; without a Threads line nlwp is
+    1 and the PID column shows the "Pid:" value. Vm* give VSZ, RSS and the L flag.
+    """
+    value = _status_value(status, b"\nState:\t")
+    if value:
+        p.state = chr(value[0])
+    value = _status_value(status, b"\nPPid:\t")
+    if value is not None:
+        p.ppid = int(value)
+    threads = _status_value(status, b"\nThreads:\t")
+    if threads is not None:
+        p.nlwp = int(threads)
+        tgid = _status_value(status, b"\nTgid:\t")
+        p.tgid = int(tgid) if tgid is not None else 0
+    else:
+        p.nlwp = 1
+        pid = _status_value(status, b"\nPid:\t")
+        p.tgid = int(pid) if pid is not None else 0
+    uids = _status_value(status, b"\nUid:\t")
+    if uids is not None:
+        ids = uids.split()
+        p.ruid = int(ids[0])
+        p.euid = int(ids[1])
+    for key, attr in ((b"\nVmSize:", "vm_size"), (b"\nVmLck:", "vm_lck"), (b"\nVmRSS:", "vm_rss")):
+        value = _status_value(status, key)
+        if value is not None:
+            setattr(p, attr, int(value.split()[0]))
 
 
 def _wchan(data: bytes | None) -> str:
@@ -473,6 +520,11 @@ class _NothingSelected(Exception):
 
 def main(argv: list[str]) -> int:
     """Entry point of `pidone ps`."""
+    # A short-lived command that builds thousands of small objects: the cyclic GC would
+    # only rescan them over and over (there are no cycles to find).
+    import gc
+
+    gc.disable()
     try:
         text = run(argv)
         code = 0

@@ -108,7 +108,7 @@ def _hms(t: int) -> tuple[int, int, int, int]:
 
 
 def f_pid(p: Proc, c: Context, room: int) -> str:
-    return str(p.pid)
+    return str(p.tgid)
 
 
 def f_ppid(p: Proc, c: Context, room: int) -> str:
@@ -178,7 +178,7 @@ def f_stat(p: Proc, c: Context, room: int) -> str:
         out += "N"
     if p.vm_lck:
         out += "L"
-    if p.session == p.pid:
+    if p.session == p.tgid:
         out += "s"
     if p.nlwp > 1:
         out += "l"
@@ -434,7 +434,7 @@ _TABLE = (
     Field("pcpu", "%CPU", 4, RIGHT, f_pcpu, utilization),
     Field("pgid", "PGID", 5, RIGHT, f_pgid, _k("pgrp"), pidmax=True),
     Field("pgrp", "PGRP", 5, RIGHT, f_pgid, _k("pgrp"), pidmax=True),
-    Field("pid", "PID", 5, RIGHT, f_pid, _k("pid"), pidmax=True),
+    Field("pid", "PID", 5, RIGHT, f_pid, _k("tgid"), pidmax=True),
     Field("pmem", "%MEM", 4, RIGHT, f_pmem, _k("vm_rss"), ST),
     Field("ppid", "PPID", 5, RIGHT, f_ppid, _k("ppid"), pidmax=True),
     Field("pri", "PRI", 3, RIGHT, f_pri, _k("priority")),

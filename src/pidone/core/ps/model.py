@@ -40,6 +40,7 @@ class Proc:
         "state",
         "stime",
         "tail",
+        "tgid",
         "tpgid",
         "tty",
         "tty_nr",
@@ -55,7 +56,8 @@ class Proc:
     def __init__(self, pid: int, comm: bytes, fields: list[bytes]) -> None:
         # fields: /proc/PID/stat from field 3 on (index = field number - 3), split
         # completely or with maxsplit=20 (then fields[20] holds the unsplit tail)
-        self.pid = pid
+        self.pid = pid  # the /proc directory name (procps ID_PID)
+        self.tgid = pid  # the PID column (procps ID_TGID; status "Tgid:" may change it)
         self.comm = comm
         self.state = fields[0].decode()
         # one C-level int() pass over fields 4..22 (proc(5) numbering)
