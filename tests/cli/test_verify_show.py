@@ -108,6 +108,11 @@ GENERATED = [
     "[Socket]\n[Service]\nExecStart=/bin/true\n[X-Foo]\nA=b\n[Bar]\nA=b\n",
     "[Unit]\nDescription=x\n",
     "[Service]\nType=oneshot\nExecStart=/bin/true\nRuntimeMaxSec=5\n",
+    "[Service]\nExecStart=/bin/true\nMemoryLimit=1G\nCPUShares=1\nTasksMax=0\nCPUQuota=50\n",
+    "[Service]\nExecStart=/bin/true\nCapabilities=x\nDelegate=x\nRestrictNamespaces=foo\n",
+    "[Service]\nExecStart=/bin/true\nMemoryMax=101%\nIOWeight=0\nProtectProc=x\n",
+    "[Unit]\nOnFailureIsolate=yes\n[Service]\nExecStart=/bin/true\nUSBFunctionStrings=/x\n",
+    "[Service]\nExecStart=/bin/true\nRuntimeDirectory=a/ b//c /abs x:../y\n",
 ]
 
 

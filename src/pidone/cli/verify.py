@@ -107,7 +107,7 @@ def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> 
     host = read_specifier_host(root or "/")
     unit = build_unit(source, host)
     for diag in unit.diagnostics:
-        _err(str(diag))
+        _err(str(diag) if diag.path else diag.message)
     failed = False
     if unit.load_state == "masked":
         _err(f"Unit {unit.id} is masked.")

@@ -117,7 +117,7 @@ UNIT: list[Directive] = [
     _d("RequiresMountsFor", "mounts_for", "requires_mounts_for", "reset"),
     _d("OnFailureJobMode", "enum", "on_failure_job_mode", what="job mode", choices=_JOB_MODES),
     _d("OnSuccessJobMode", "enum", "", what="job mode", choices=_JOB_MODES),
-    _d("OnFailureIsolate", "bool", ""),
+    _d("OnFailureIsolate", "on_failure_isolate", "on_failure_job_mode", klass="info"),
     _d("IgnoreOnIsolate", "bool", "ignore_on_isolate"),
     _d("IgnoreOnSnapshot", "removed", klass="info"),
     _d("StopWhenUnneeded", "bool", "stop_when_unneeded"),
@@ -157,17 +157,26 @@ INSTALL: list[Directive] = _info("Alias WantedBy RequiredBy Also DefaultInstance
 # --- resource control, shared by service/socket/mount/swap/scope/slice (systemd.resource-control)
 CGROUP: list[Directive] = [
     _d("Slice", "slice", "", "reset", "not-enforced"),
+    *_ne("DefaultMemoryLow DefaultMemoryMin MemoryMin MemoryLow MemoryHigh MemoryMax", "memory"),
+    *_ne("MemorySwapMax MemoryLimit", "memory"),
+    *_ne("TasksMax", "tasks_max"),
+    *_ne("CPUQuota", "cpu_quota"),
+    *_ne("CPUWeight StartupCPUWeight", "cpu_weight"),
+    *_ne("IOWeight StartupIOWeight", "io_weight"),
+    *_ne("BlockIOWeight StartupBlockIOWeight", "blockio_weight"),
+    *_ne("CPUShares StartupCPUShares", "cpu_shares"),
+    *_ne("BlockIODeviceWeight BlockIOReadBandwidth BlockIOWriteBandwidth", "blockio_device"),
+    *_ne("Delegate", "delegate"),
+    *_ne("DevicePolicy", "device_policy"),
+    *_ne("ManagedOOMSwap ManagedOOMMemoryPressure", "managed_oom"),
+    *_ne("ManagedOOMPreference", "oom_preference"),
     *_ne(
-        "AllowedCPUs AllowedMemoryNodes BPFProgram BlockIODeviceWeight BlockIOReadBandwidth "
-        "BlockIOWeight BlockIOWriteBandwidth CPUQuota CPUQuotaPeriodSec CPUShares CPUWeight "
-        "DefaultMemoryLow DefaultMemoryMin DeviceAllow DevicePolicy DisableControllers "
-        "IODeviceLatencyTargetSec IODeviceWeight IOReadBandwidthMax IOReadIOPSMax IOWeight "
-        "IOWriteBandwidthMax IOWriteIOPSMax IPAddressAllow IPAddressDeny IPEgressFilterPath "
-        "IPIngressFilterPath ManagedOOMMemoryPressure ManagedOOMMemoryPressureLimit "
-        "ManagedOOMPreference ManagedOOMSwap MemoryHigh MemoryLimit MemoryLow MemoryMax "
-        "MemoryMin MemorySwapMax NetClass RestrictNetworkInterfaces SocketBindAllow "
-        "SocketBindDeny StartupAllowedCPUs StartupAllowedMemoryNodes StartupBlockIOWeight "
-        "StartupCPUShares StartupCPUWeight StartupIOWeight TasksMax Delegate"
+        "AllowedCPUs AllowedMemoryNodes BPFProgram CPUQuotaPeriodSec DeviceAllow "
+        "DisableControllers IODeviceLatencyTargetSec IODeviceWeight IOReadBandwidthMax "
+        "IOReadIOPSMax IOWriteBandwidthMax IOWriteIOPSMax IPAddressAllow IPAddressDeny "
+        "IPEgressFilterPath IPIngressFilterPath ManagedOOMMemoryPressureLimit NetClass "
+        "RestrictNetworkInterfaces SocketBindAllow SocketBindDeny StartupAllowedCPUs "
+        "StartupAllowedMemoryNodes"
     ),
     *_ne(
         "BlockIOAccounting CPUAccounting IOAccounting IPAccounting MemoryAccounting "
@@ -307,16 +316,24 @@ EXEC: list[Directive] = [
         "bool",
         "warn",
     ),
+    *_ne("RestrictNamespaces", "namespaces"),
+    *_ne("ProtectProc", "protect_proc"),
+    *_ne("ProcSubset", "proc_subset"),
+    *_ne("KeyringMode", "keyring_mode"),
+    *_ne("UtmpMode", "utmp_mode"),
+    *_ne("LogRateLimitIntervalSec", "sec", "warn"),
+    *_ne("LogRateLimitBurst", "unsigned", "warn"),
+    _d("Capabilities", "removed_option", klass="info"),
     *_ne(
-        "AppArmorProfile CPUAffinity Capabilities CoredumpFilter ExecPaths ExecSearchPath "
-        "ExtensionDirectories ExtensionImages IPCNamespacePath KeyringMode LoadCredential "
-        "LoadCredentialEncrypted LogNamespace LogRateLimitBurst LogRateLimitIntervalSec "
+        "AppArmorProfile CPUAffinity CoredumpFilter ExecPaths ExecSearchPath "
+        "ExtensionDirectories ExtensionImages IPCNamespacePath LoadCredential "
+        "LoadCredentialEncrypted LogNamespace "
         "MountFlags MountImages NUMAMask NUMAPolicy NetworkNamespacePath NoExecPaths "
-        "Personality ProcSubset ProtectProc RestrictAddressFamilies RestrictFileSystems "
-        "RestrictNamespaces RootHash RootHashSignature RootImage RootImageOptions RootVerity "
+        "Personality RestrictAddressFamilies RestrictFileSystems "
+        "RootHash RootHashSignature RootImage RootImageOptions RootVerity "
         "SELinuxContext SetCredential SetCredentialEncrypted SmackProcessLabel "
         "SystemCallArchitectures SystemCallErrorNumber SystemCallFilter SystemCallLog "
-        "TTYColumns TTYRows UtmpMode"
+        "TTYColumns TTYRows"
     ),
 ]
 
@@ -389,7 +406,8 @@ SERVICE: list[Directive] = [
     _d("StartLimitAction", "action", "@unit.start_limit_action", choices=_ACTIONS),
     _d("FailureAction", "action", "@unit.failure_action", choices=_ACTIONS),
     _d("RebootArgument", "string", "", "reset", "info"),
-    *_info("BusPolicy SysVStartPriority USBFunctionDescriptors USBFunctionStrings"),
+    *[_d(k, "removed_option", klass="info") for k in ("BusPolicy", "SysVStartPriority")],
+    *_info("USBFunctionDescriptors USBFunctionStrings"),
 ]
 
 _LISTEN = (

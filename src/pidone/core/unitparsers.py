@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pidone.core import execparsers
+from pidone.core import execparsers, resparsers
 from pidone.core.directives import Directive
 from pidone.core.errors import ValueParseError
 from pidone.core.execline import ExecLineError, parse_exec_line
@@ -232,6 +232,16 @@ def p_deps_obsolete(ctx: Context, d: Directive, value: str) -> None:
     p_deps(ctx, d, value)
 
 
+def p_on_failure_isolate(ctx: Context, d: Directive, value: str) -> None:
+    # the old spelling of OnFailureJobMode=isolate; 252 logs the notice without file:line
+    try:
+        isolate = parse_boolean(value)
+    except ValueError:
+        raise Ignored(f"Failed to parse boolean, ignoring: {value}") from None
+    ctx.warnings.append("\0OnFailureIsolate is deprecated. Please use OnFailureJobMode= instead")
+    ctx.unit.unit.on_failure_job_mode = "isolate" if isolate else "replace"
+
+
 def p_removed(ctx: Context, d: Directive, value: str) -> None:
     raise Ignored(f"Support for option {d.key}= has been removed and it is ignored")
 
@@ -372,7 +382,7 @@ ApplyFn = Callable[[Context, Directive, str], None]
 
 PARSERS: dict[str, ApplyFn] = {
     name[2:]: fn
-    for module in (globals(), vars(execparsers))
+    for module in (globals(), vars(execparsers), vars(resparsers))
     for name, fn in module.items()
     if name.startswith("p_") and callable(fn)
 }

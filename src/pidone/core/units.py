@@ -208,7 +208,10 @@ def _apply_one(
     except Exception as e:  # a parser bug must not take the loader down
         ctx.warnings.append(f"Failed to parse {a.key}=, ignoring: {value} ({type(e).__name__})")
     for message in ctx.warnings:
-        out.append(Diagnostic(a.path, a.line, message))
+        if message.startswith("\0"):  # logged by systemd without a file position
+            out.append(Diagnostic("", 0, message[1:]))
+        else:
+            out.append(Diagnostic(a.path, a.line, message))
     return result
 
 
@@ -296,6 +299,16 @@ def _finish_service(
         return (
             "Service has PAM enabled. Kill mode must be set to 'control-group' or 'mixed'. "
             "Refusing."
+        )
+    usb = ("USBFunctionDescriptors" in seen, "USBFunctionStrings" in seen)
+    if usb[0] != usb[1]:
+        have, lack = (
+            ("USBFunctionDescriptors", "USBFunctionStrings")
+            if usb[0]
+            else ("USBFunctionStrings", "USBFunctionDescriptors")
+        )
+        diags.append(
+            Diagnostic(unit.id, 0, f"Service has {have}= setting, but no {lack}=. Ignoring.")
         )
     if s.type == "oneshot" and s.runtime_max_usec != USEC_INFINITY:
         diags.append(
