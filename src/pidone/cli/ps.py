@@ -38,26 +38,23 @@ PROC = procfs.PROC
 # ---------------------------------------------------------------------- environment
 
 
-def _initial_environ() -> dict[bytes, bytes]:
-    # The environment ps would see. os.environ may already be rewritten by Python's
-    # C-locale coercion (PEP 538 sets LC_CTYPE=C.UTF-8), so read what exec() got.
-    data = procfs.read_file(f"{PROC}/{os.getpid()}/environ", 65536)
-    if data is None:
-        data = procfs.read_file(f"{PROC}/self/environ", 65536)
-    if data is None:
-        fallback = {k.encode(): v.encode() for k, v in os.environ.items()}
-        if sys.flags.utf8_mode and b"PYTHONUTF8" not in fallback:
-            # Python turned UTF-8 mode on because the locale was C or POSIX (PEP 540),
-            # and may have set LC_CTYPE=C.UTF-8 for children (PEP 538): undo that.
-            fallback.pop(b"LC_CTYPE", None)
-            fallback[b"LC_ALL"] = b"C"
-        return fallback
-    env: dict[bytes, bytes] = {}
-    for item in data.split(b"\0"):
-        key, eq, value = item.partition(b"=")
-        if eq and key not in env:
-            env[key] = value
-    return env
+def _environ() -> dict[bytes, bytes]:
+    return {k.encode(errors="surrogateescape"): v.encode(errors="surrogateescape")
+            for k, v in os.environ.items()}  # fmt: skip
+
+
+def ps_locale_is_utf8(env: Mapping[bytes, bytes]) -> bool:
+    """Would procps, calling setlocale(LC_ALL, ""), get a UTF-8 character type?
+
+    Python already asked the C library at start-up: when the locale it got was "C" or
+    "POSIX" (unset, C, or a name that is not installed) it switched UTF-8 mode on
+    (PEP 540) and may have put LC_CTYPE=C.UTF-8 into os.environ for its children
+    (PEP 538). So UTF-8 mode without PYTHONUTF8 means ps gets the 8-bit C locale;
+    otherwise the variables still say what the user set.
+    """
+    if sys.flags.utf8_mode and b"PYTHONUTF8" not in env:
+        return False
+    return locale_is_utf8(env)
 
 
 def locale_is_utf8(env: Mapping[bytes, bytes]) -> bool:
@@ -302,6 +299,7 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
                     _apply_status(p, status)
                 if not status or b"\nUid:" not in status:
                     p.euid = os.stat(base).st_uid
+                    p.ruser = ""  # procps names the real user only from status
             except (OSError, ValueError, IndexError):
                 continue
             if not want(p):
@@ -313,7 +311,7 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
             if users is not None:
                 if need_user:
                     p.user = users.name(p.euid)
-                if need_ruser:
+                if need_ruser and p.ruser is None:
                     p.ruser = users.name(p.ruid)
             if need_wchan:
                 p.wchan = _wchan(read(base + "wchan", 64))
@@ -326,7 +324,7 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
                     p.unit = unit_from_cgroup(read(base + "cgroup", 8192) or b"")
             append(p)
 
-    pids = procfs.list_pids(PROC)
+    pids = procfs.list_pids_unsorted(PROC)
     return _run_split(scan, pids)
 
 
@@ -437,7 +435,7 @@ def _build_context(env: Mapping[bytes, bytes], needs_mem: bool) -> Context:
         now=int(time.time()),
         memtotal=procfs.read_memtotal(PROC) if needs_mem else 1,
         page_size=procfs.page_size(),
-        utf8=locale_is_utf8(env),
+        utf8=ps_locale_is_utf8(env),
         localtime=_localtime(),
     )
 
@@ -479,7 +477,7 @@ def _json(procs: list[Proc], ctx: Context) -> str:
 def run(argv: list[str]) -> str:
     """The complete output of `ps ARGV` as text; raises UsageError."""
     req = parse_args(argv)
-    env = _initial_environ()
+    env = _environ()
     if req.json:
         req.format_specs = ["pid,ppid,pgid,sid,euid,user,stat,tty,vsz,rss,nlwp,ni,args,unit"]
         req.formats = []

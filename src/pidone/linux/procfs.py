@@ -267,6 +267,12 @@ def list_pids(root: str = PROC) -> list[int]:
     return pids
 
 
+def list_pids_unsorted(root: str = PROC) -> list[int]:
+    """PIDs in the directory's own readdir order (what procps walks; ascending on a
+    real /proc, arbitrary on a fake table bind-mounted over it)."""
+    return [int(name) for name in os.listdir(root) if name.isdigit()]
+
+
 def read_pid_length(root: str = PROC) -> int:
     """Length of the pid_max text: procps's PID column width (procps_pid_length()).
 
