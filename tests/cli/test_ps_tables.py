@@ -217,6 +217,17 @@ TABLE_CASES = [
     ["-eo", "pid,start_time,start,stime,lstart,bsdtime,time,pcpu,pmem,c,comm,args"],
     ["aux", "--sort=-vsz,pid"],
     ["-o", "pid,user:4,vsz:3,tty,stat:2,comm", "-e"],
+    ["-e", "-o", "pid,args,user"],
+    ["x"],
+    ["ux"],
+    ["u"],
+    ["-u", "997,nobody", "-o", "pid,euser,comm"],
+    ["-p", "500,501,4193999"],
+    ["-N", "-p", "1"],
+    ["-e", "--sort=user,-pid", "-o", "user,pid,comm"],
+    ["-ef", "--forest"],
+    ["ax", "--no-headers"],
+    ["-o", "pid=,comm="],
 ]
 
 
