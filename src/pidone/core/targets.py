@@ -55,7 +55,12 @@ _TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "sysinit.target": (
         "System Initialization",
-        ("Wants=local-fs.target swap.target", "After=local-fs.target swap.target"),
+        (
+            "Wants=local-fs.target swap.target",
+            "After=local-fs.target swap.target",
+            "Conflicts=emergency.service emergency.target",
+            "Before=emergency.service emergency.target",
+        ),
     ),
     "local-fs-pre.target": ("Preparation for Local File Systems", ("RefuseManualStart=yes",)),
     "local-fs.target": (

@@ -39,6 +39,7 @@ caller (the differential test) start the ordering walk where systemd happened to
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -335,17 +336,25 @@ def _apply(tx: Tx, mode: str) -> TransactionResult:
 
 
 def _runnable_order(jobs: list[PlannedJob]) -> list[PlannedJob]:
-    """Kahn's order over waits_for (ties: creation order); installed waits count as done."""
-    ids = {p.id for p in jobs}
-    pending = sorted(jobs, key=lambda p: p.id)
-    done: set[int] = set()
+    """Kahn's order over waits_for (ties: lowest id first); installed waits count as done."""
+    by_id = {p.id: p for p in jobs}
+    blocking: dict[int, list[int]] = {p.id: [] for p in jobs}
+    missing: dict[int, int] = {}
+    for p in jobs:
+        inside = [w for w in set(p.waits_for) if w in by_id]
+        missing[p.id] = len(inside)
+        for w in inside:
+            blocking[w].append(p.id)
+    ready = [pid for pid, n in missing.items() if n == 0]
+    heapq.heapify(ready)
     out: list[PlannedJob] = []
-    while pending:
-        ready = [p for p in pending if all(w in done or w not in ids for w in p.waits_for)]
-        if not ready:  # cannot happen after verify_order; keep everything anyway
-            ready = pending[:1]
-        for p in ready:
-            out.append(p)
-            done.add(p.id)
-        pending = [p for p in pending if p.id not in done]
+    while ready:
+        pid = heapq.heappop(ready)
+        out.append(by_id[pid])
+        for nxt in blocking[pid]:
+            missing[nxt] -= 1
+            if missing[nxt] == 0:
+                heapq.heappush(ready, nxt)
+    placed = {p.id for p in out}
+    out += sorted((p for p in jobs if p.id not in placed), key=lambda p: p.id)  # never: cyclic
     return out
