@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import random
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from pidone.core.transaction import (
@@ -12,7 +19,7 @@ from pidone.core.transaction import (
     job_compare,
     job_is_runnable,
 )
-from tests.core.depkit import graph, job_set, jobs, logs, plan, waits
+from tests.core.depkit import SERVICE_BODY, graph, job_set, jobs, logs, plan, waits
 
 NODEPS = "[Unit]\nDefaultDependencies=no\n"
 
@@ -541,3 +548,73 @@ def test_deep_chains_do_not_hit_the_recursion_limit() -> None:
     r = plan(g, "u0.service")
     assert len(jobs(r)) == n + 1
     assert jobs(r)[0] == f"u{n}.service/start"
+
+
+# --- differential: ordering cycles against systemd-analyze verify ------------------------------
+
+
+def _cyclic_graph(seed: int) -> dict[str, str]:
+    """Units u0..uN (u0 the anchor): one ordering cycle, random pull-in edges so that every
+    unit gets a job, and extra orderings that cannot close another cycle."""
+    rnd = random.Random(seed)
+    n = rnd.randint(3, 8)
+    names = [f"u{i}.service" for i in range(n)]
+    lines: dict[str, list[str]] = {name: [] for name in names}
+    for i in range(1, n):
+        parent = names[rnd.randrange(i)]
+        kind = rnd.choice(("Wants", "Wants", "Requires", "BindsTo"))
+        lines[parent].append(f"{kind}={names[i]}")
+    for _ in range(rnd.randint(0, 3)):
+        a, b = rnd.sample(names, 2)
+        lines[a].append(f"{rnd.choice(('Wants', 'Requires'))}={b}")
+    k = rnd.randint(2, min(5, n))
+    cycle = rnd.sample(names, k)
+    for i, earlier in enumerate(cycle):
+        later = cycle[(i + 1) % k]  # `earlier` runs before `later`
+        if rnd.random() < 0.5:
+            lines[later].append(f"After={earlier}")
+        else:
+            lines[earlier].append(f"Before={later}")
+    rest = [x for x in names if x not in cycle]
+    rnd.shuffle(rest)
+    for _ in range(rnd.randint(0, 4)):
+        if not rest:
+            break
+        x = rnd.choice(rest)
+        pool = cycle + rest[: rest.index(x)]
+        lines[x].append(f"After={rnd.choice(pool)}")
+    return {name: svc(*body) for name, body in lines.items()}
+
+
+def _systemd_verify(directory: Path, unit: str) -> list[str]:
+    env = {**os.environ, "SYSTEMD_UNIT_PATH": str(directory), "SYSTEMD_LOG_COLOR": "0"}
+    proc = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", "--generators=no", str(directory / unit)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    return [line for line in proc.stderr.splitlines() if line]
+
+
+@pytest.mark.differential
+@pytest.mark.parametrize("seed", range(40))
+def test_cycle_reports_match_systemd_analyze_verify(seed: int, tmp_path: Path) -> None:
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    texts = _cyclic_graph(seed)
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text + SERVICE_BODY)
+    theirs = _systemd_verify(tmp_path, "u0.service")
+    # systemd walks its hash map in random order; start our walk where it started
+    start = [m.group(1) for line in theirs if (m := re.search(r"starting with (\S+)/", line))]
+    assert start, theirs
+    r = plan(graph(texts, builtins=False), "u0.service", order=(start[0],))
+    failed = [line for line in theirs if "Failed to create u0.service/start: " in line]
+    assert [line for line in theirs if line not in failed] == logs(r)
+    if failed:
+        assert failed == [f"u0.service: Failed to create u0.service/start: {r.error}"]
+    else:
+        assert r.ok
