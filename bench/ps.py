@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -49,11 +50,16 @@ def stop_sleepers(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def time_once(argv: list[str], env: dict[str, str] | None = None) -> float:
+def time_once(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds user+system) of one run."""
     with open(os.devnull, "wb") as null:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(argv, stdout=null, check=False, env=env)
-        return time.perf_counter() - start
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def compile_bytecode() -> None:
@@ -76,28 +82,32 @@ def main() -> int:
         print("procps ps not found", file=sys.stderr)
         return 1
     compile_bytecode()
-    one_thread = dict(os.environ, PIDONE_PS_THREADS="1")
+    two_threads = dict(os.environ, PIDONE_PS_THREADS="2")
     sleepers = start_sleepers(args.extra) if args.extra else None
     try:
         total = count_procs()
         load = os.getloadavg()[0]
         print(f"processes: {total} ({args.extra} extra), runs per command: {args.runs}, "
               f"load average at start: {load:.2f}")  # fmt: skip
-        print(f"{'command':<10} {'procps ms':>10} {'pidone ms':>10} {'ratio':>6} "
-              f"{'1-thread ms':>12} {'ratio':>6}")  # fmt: skip
+        print(
+            f"{'command':<10} {'procps':>8} {'pidone':>8} {'ratio':>6} | "
+            f"{'procps cpu':>10} {'pidone cpu':>10} {'ratio':>6} | {'2 threads':>9} {'ratio':>6}"
+        )
+        print("(medians in ms; wall time unless marked cpu = user+system of the child)")
         for case in CASES:
-            ours: list[float] = []
-            single: list[float] = []
-            theirs: list[float] = []
+            theirs: list[tuple[float, float]] = []
+            ours: list[tuple[float, float]] = []
+            two: list[tuple[float, float]] = []
             for _ in range(args.runs):
                 theirs.append(time_once([ps, *case]))
                 ours.append(time_once([args.pidone, "ps", *case]))
-                single.append(time_once([args.pidone, "ps", *case], one_thread))
-            a = statistics.median(theirs) * 1000
-            b = statistics.median(ours) * 1000
-            c = statistics.median(single) * 1000
-            print(f"{'ps ' + ' '.join(case):<10} {a:10.1f} {b:10.1f} {b / a:6.2f} "
-                  f"{c:12.1f} {c / a:6.2f}")  # fmt: skip
+                two.append(time_once([args.pidone, "ps", *case], two_threads))
+            a, b, c = (statistics.median(w for w, _ in xs) * 1000 for xs in (theirs, ours, two))
+            ac, bc = (statistics.median(u for _, u in xs) * 1000 for xs in (theirs, ours))
+            print(
+                f"{'ps ' + ' '.join(case):<10} {a:8.1f} {b:8.1f} {b / a:6.2f} | "
+                f"{ac:10.1f} {bc:10.1f} {bc / ac:6.2f} | {c:9.1f} {c / a:6.2f}"
+            )
     finally:
         if sleepers is not None:
             stop_sleepers(sleepers)

@@ -329,15 +329,15 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
 
 
 def _run_split(scan: Callable[[list[int], list[Proc]], None], pids: list[int]) -> list[Proc]:
-    """Run scan over pids, the upper half in a second thread when there are many.
+    """Run scan over pids; with PIDONE_PS_THREADS=2, the upper half in a second thread.
 
-    Reading /proc is mostly kernel time, spent with the GIL released (os.open and
-    os.read drop it), so a second thread overlaps one thread's syscalls with the
-    other's parsing. _thread, not threading: it is built in and costs no import time.
-    PIDONE_PS_THREADS=1 turns this off.
+    Reading /proc is mostly kernel time spent with the GIL released (os.open and os.read
+    drop it), so on an idle two-core box a second thread overlaps one thread's syscalls
+    with the other's parsing. On a busy box it loses (bench/RESULTS.md), so it is off by
+    default. _thread, not threading: it is built in and costs no import time.
     """
-    threads = os.environ.get("PIDONE_PS_THREADS", "2")
-    if len(pids) < 400 or threads == "1":
+    threads = os.environ.get("PIDONE_PS_THREADS", "1")
+    if len(pids) < 400 or threads != "2":
         out: list[Proc] = []
         scan(pids, out)
         return out
@@ -383,7 +383,40 @@ def _apply_status(p: Proc, status: bytes) -> None:
     procps 4.0.2 always reads status after stat (readproc.c simple_readproc): State,
     PPid, Threads, Tgid and Uid replace what stat said; without a Threads line nlwp is
     1 and the PID column shows the "Pid:" value. Vm* give VSZ, RSS and the L flag.
+    The fast path walks the lines in the kernel's order (fs/proc/array.c
+    proc_pid_status); anything else takes the key-by-key path.
     """
+    try:
+        at = status.index(b"\nState:\t")
+        state = status[at + 8]
+        at = status.index(b"\nTgid:\t", at)
+        tgid = int(status[at + 7 : status.index(b"\n", at + 7)])
+        at = status.index(b"\nPPid:\t", at)
+        ppid = int(status[at + 7 : status.index(b"\n", at + 7)])
+        at = status.index(b"\nUid:\t", at)
+        end = status.index(b"\n", at + 6)
+        ruid, euid = status[at + 6 : end].split(None, 2)[:2]
+        vm = status.find(b"\nVmSize:", end)
+        if vm >= 0:
+            lck = status.index(b"\nVmLck:", vm)
+            rss = status.index(b"\nVmRSS:", lck)
+            p.vm_size = int(status[vm + 8 : status.index(b"kB", vm)])
+            p.vm_lck = int(status[lck + 7 : status.index(b"kB", lck)])
+            p.vm_rss = int(status[rss + 7 : status.index(b"kB", rss)])
+            end = rss
+        at = status.index(b"\nThreads:\t", end)
+        p.nlwp = int(status[at + 10 : status.index(b"\n", at + 10)])
+    except ValueError:
+        _apply_status_keys(p, status)
+        return
+    p.state = chr(state)
+    p.tgid = tgid
+    p.ppid = ppid
+    p.ruid = int(ruid)
+    p.euid = int(euid)
+
+
+def _apply_status_keys(p: Proc, status: bytes) -> None:
     value = _status_value(status, b"\nState:\t")
     if value:
         p.state = chr(value[0])
