@@ -113,6 +113,20 @@ GENERATED = [
     "[Service]\nExecStart=/bin/true\nMemoryMax=101%\nIOWeight=0\nProtectProc=x\n",
     "[Unit]\nOnFailureIsolate=yes\n[Service]\nExecStart=/bin/true\nUSBFunctionStrings=/x\n",
     "[Service]\nExecStart=/bin/true\nRuntimeDirectory=a/ b//c /abs x:../y\n",
+    "[Service]\nExecStart=/bin/true\nUser=a:b\n",
+    "[Service]\nExecStart=/bin/true\nUser=-x\nGroup=65535\n",
+    "[Service]\nExecStart=/bin/true\nSupplementaryGroups=%Z\n",
+]
+GENERATED_SOCKETS = [
+    "[Socket]\nListenStream=bogus\nListenStream=65536\nListenFIFO=rel\nListenStream=[::1]:80\n",
+    "[Socket]\nListenStream=0\nSymlinks=/run/x rel\nFileDescriptorName=a:b\nIPTOS=x\n",
+    "[Socket]\nListenNetlink=bogus\nService=\nPipeSize=x\nTimestamping=x\nBindToDevice=a/b\n",
+    "[Socket]\nListenStream=/run/p.sock\nAccept=yes\nSocketGroup=a b\n",
+]
+GENERATED_TIMERS = [
+    "[Timer]\nOnBootSec=5\nOnCalendar=bogus\nUnit=bad\n",
+    "[Timer]\nOnBootSec=5\nOnCalendar=\n",
+    "[Timer]\nOnCalendar=Sun *-*-* 03:10:00\nOnBootSec=x\nAccuracySec=5S\n",
 ]
 
 
@@ -125,6 +139,8 @@ def _normalize(text: str, directory: Path) -> list[str]:
     "case",
     [p.name for p in sorted(UNITS.iterdir()) if not p.name.endswith(".conf")]
     + [f"generated-{i}.service" for i in range(len(GENERATED))]
+    + [f"generated-{i}.socket" for i in range(len(GENERATED_SOCKETS))]
+    + [f"generated-{i}.timer" for i in range(len(GENERATED_TIMERS))]
     + [f"debian/{p.name}" for p in sorted(DEBIAN.iterdir()) if p.suffix != ".md"],
 )
 def test_verify_matches_systemd_analyze(
@@ -136,7 +152,14 @@ def test_verify_matches_systemd_analyze(
     if case.startswith("debian/"):
         shutil.copy(DEBIAN / target.name, target)
     elif case.startswith("generated-"):
-        target.write_text(GENERATED[int(case.split("-")[1].split(".")[0])])
+        index = int(case.split("-")[1].split(".")[0])
+        kind = target.suffix
+        table = {".service": GENERATED, ".socket": GENERATED_SOCKETS, ".timer": GENERATED_TIMERS}
+        target.write_text(table[kind][index])
+        if kind != ".service":  # the unit it triggers, so only the file itself is judged
+            (tmp_path / target.with_suffix(".service").name).write_text(
+                "[Service]\nExecStart=/bin/true\n"
+            )
     else:
         shutil.copy(UNITS / case, target)
     theirs = subprocess.run(

@@ -179,7 +179,7 @@ def test_socket_and_timer_properties() -> None:
     assert timer["Unit"] == "daily.service"
     assert timer["Persistent"] == "yes"
     assert timer["RandomizedDelayUSec"] == "1h"
-    assert timer["TimersCalendar"].startswith("{ OnCalendar=daily ;")
+    assert timer["TimersCalendar"] == "{ OnCalendar=*-*-* 00:00:00 ; next_elapse=n/a }"
 
 
 def test_load_states_in_show() -> None:

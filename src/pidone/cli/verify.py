@@ -200,10 +200,14 @@ def _check_requirements(unit: Unit, loader: object, host: SpecifierHost) -> bool
 
 
 def _check_socket_service(unit: Unit, loader: object) -> bool:
-    """The service a non-Accept socket starts must load (an error for verify)."""
-    if unit.socket is None or unit.socket.accept:
+    """The service a socket starts must load (an error for verify)."""
+    if unit.socket is None:
         return False
-    service = unit.socket.service or unit.id.rsplit(".", 1)[0] + ".service"
+    prefix = unit.id.rsplit(".", 1)[0]
+    if unit.socket.accept:
+        service = f"{prefix}@internal.service"  # what 252 loads to check the template
+    else:
+        service = unit.socket.service or prefix + ".service"
     try:
         other = loader.load(service)  # type: ignore[attr-defined]
     except InvalidUnitName:

@@ -215,7 +215,7 @@ EXEC: list[Directive] = [
     _d("RootDirectory", "path_fatal", "exec.root_directory", "reset"),
     _d("User", "user", "exec.user", "reset"),
     _d("Group", "user", "exec.group", "reset"),
-    _d("SupplementaryGroups", "strv", "exec.supplementary_groups", "reset"),
+    _d("SupplementaryGroups", "groups", "exec.supplementary_groups", "reset"),
     _d("DynamicUser", "bool_fatal", "exec.dynamic_user"),
     _d("UMask", "mode", "exec.umask"),
     _d("Environment", "environ", "exec.environment", "reset"),
@@ -418,9 +418,9 @@ _LISTEN = (
 SOCKET: list[Directive] = [
     *[_d(k, "listen", "listen", "reset") for k in _LISTEN.split()],
     _d("Accept", "bool", "accept"),
-    _d("Service", "socket_service", "service", "reset"),
-    _d("SocketUser", "string", "socket_user", "reset"),
-    _d("SocketGroup", "string", "socket_group", "reset"),
+    _d("Service", "socket_service", "service", "warn"),
+    _d("SocketUser", "user", "socket_user", "reset"),
+    _d("SocketGroup", "user", "socket_group", "reset"),
     _d("SocketMode", "mode", "socket_mode"),
     _d("DirectoryMode", "mode", "directory_mode"),
     _d("Backlog", "unsigned", "backlog"),
@@ -440,8 +440,8 @@ SOCKET: list[Directive] = [
     _d("KeepAlive", "bool", "keep_alive"),
     _d("NoDelay", "bool", "no_delay"),
     _d("RemoveOnStop", "bool", "remove_on_stop"),
-    _d("Symlinks", "strv", "symlinks", "reset"),
-    _d("FileDescriptorName", "string", "file_descriptor_name", "reset"),
+    _d("Symlinks", "symlinks", "symlinks", "reset"),
+    _d("FileDescriptorName", "fdname", "file_descriptor_name", "reset"),
     _d("MaxConnections", "unsigned", "max_connections"),
     _d("MaxConnectionsPerSource", "unsigned", "max_connections_per_source"),
     _d("TriggerLimitIntervalSec", "sec", "trigger_limit_interval_usec"),
@@ -457,18 +457,24 @@ SOCKET: list[Directive] = [
             ("ExecStopPost", "exec_stop_post"),
         )
     ],
+    *_ne("BindToDevice", "ifname"),
+    *_ne("DeferAcceptSec KeepAliveTimeSec KeepAliveIntervalSec", "sec", "warn"),
+    *_ne("KeepAliveProbes", "unsigned", "warn"),
+    *_ne("Mark Priority IPTTL", "int"),
+    *_ne("IPTOS", "iptos"),
+    *_ne("PipeSize ReceiveBuffer SendBuffer", "size"),
+    *_ne("SocketProtocol", "socket_protocol"),
+    *_ne("Timestamping", "timestamping"),
+    *_ne("Writable FlushPending PassPacketInfo", "bool", "warn"),
     *_ne(
-        "BindToDevice DeferAcceptSec FlushPending IPTOS IPTTL KeepAliveIntervalSec "
-        "KeepAliveProbes KeepAliveTimeSec Mark MessageQueueMaxMessages "
-        "MessageQueueMessageSize PassPacketInfo PipeSize Priority ReceiveBuffer "
-        "SELinuxContextFromNet SendBuffer SmackLabel SmackLabelIPIn SmackLabelIPOut "
-        "SocketProtocol TCPCongestion Timestamping Writable"
+        "MessageQueueMaxMessages MessageQueueMessageSize SELinuxContextFromNet SmackLabel "
+        "SmackLabelIPIn SmackLabelIPOut TCPCongestion"
     ),
 ]
 
 TIMER: list[Directive] = [
     *[
-        _d(k, "timer_sec", t, "reset")
+        _d(k, "timer_sec", t, "warn")
         for k, t in (
             ("OnActiveSec", "on_active_usec"),
             ("OnBootSec", "on_boot_usec"),
@@ -477,13 +483,13 @@ TIMER: list[Directive] = [
             ("OnUnitInactiveSec", "on_unit_inactive_usec"),
         )
     ],
-    _d("OnCalendar", "calendar", "on_calendar", "reset"),
+    _d("OnCalendar", "calendar", "on_calendar", "warn"),
     _d("AccuracySec", "sec", "accuracy_usec"),
     _d("RandomizedDelaySec", "sec", "randomized_delay_usec"),
     _d("FixedRandomDelay", "bool", "fixed_random_delay"),
     _d("OnClockChange", "bool", "on_clock_change"),
     _d("OnTimezoneChange", "bool", "on_timezone_change"),
-    _d("Unit", "timer_unit", "unit", "reset"),
+    _d("Unit", "timer_unit", "unit", "warn"),
     _d("Persistent", "bool", "persistent"),
     _d("WakeSystem", "bool", "wake_system"),
     _d("RemainAfterElapse", "bool", "remain_after_elapse"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from pidone.core.directives import Directive
 from pidone.core.environ import (
@@ -25,6 +26,7 @@ from pidone.core.parsebase import (
     named,
     printf,
     ranged,
+    reason_of,
     set_target,
     split_value,
     to_int,
@@ -33,13 +35,57 @@ from pidone.core.values import (
     parse_rlimit,
 )
 
+_STRICT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,30}\Z")
+
+
+def _check_user_name(ctx: Context, name: str) -> None:
+    """valid_user_group_name(RELAX|ALLOW_NUMERIC|WARN) of systemd 252 (user-util.c)."""
+    if name.isascii() and name.isdigit():
+        uid = int(name)
+        if uid >= 2**32 - 1 or uid == 65535:  # (uid_t) -1 and the 16-bit -1 are invalid
+            raise Fatal(f"Invalid user/group name or numeric ID: {name}")
+        return
+    bad = (
+        not name
+        or ":" in name
+        or "/" in name
+        or name in (".", "..")
+        or any(ord(c) < 32 or ord(c) == 127 or "\udc80" <= c <= "\udcff" for c in name)
+        or (name.startswith("-") and name[1:].isdigit())
+    )
+    if bad:
+        raise Fatal(f"Invalid user/group name or numeric ID: {name}")
+    if _STRICT_NAME.match(name) is None:
+        # logged without a file position
+        ctx.warnings.append(
+            f"\0Accepting user/group name '{name}', which does not match strict user/group "
+            "name rules."
+        )
+
+
+def _printf_fatal(ctx: Context, text: str) -> str:
+    # config_parse_user_group_compat(): an unresolvable specifier is fatal here
+    try:
+        return ctx.expand(text)
+    except ValueParseError as e:
+        raise Fatal(f"Failed to resolve unit specifiers in {text}: {reason_of(e)}") from None
+
 
 def p_user(ctx: Context, d: Directive, value: str) -> None:
-    name = printf(ctx, value)
+    name = _printf_fatal(ctx, value)
+    _check_user_name(ctx, name)
     if name == "nobody" and d.key == "User":
-        # config_parse_user_group_compat(): systemd warns about the overflow user
+        # systemd warns about the overflow user (it owns files of unmapped users)
         ctx.warnings.append(f"Special user {name} configured, this is not safe!")
     set_target(ctx, d.target, name)
+
+
+def p_groups(ctx: Context, d: Directive, value: str) -> None:
+    items: list[str] = get_target(ctx, d.target)
+    for word in split_value(ctx, value):
+        name = _printf_fatal(ctx, word)
+        _check_user_name(ctx, name)
+        items.append(name)
 
 
 def p_workdir(ctx: Context, d: Directive, value: str) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pidone.core import execparsers, resparsers
+from pidone.core import execparsers, resparsers, sockparsers
+from pidone.core.calendar import parse_calendar
 from pidone.core.directives import Directive
 from pidone.core.errors import ValueParseError
 from pidone.core.execline import ExecLineError, parse_exec_line
@@ -349,10 +350,6 @@ def p_slice(ctx: Context, d: Directive, value: str) -> None:
     ctx.unit.slice = name
 
 
-def p_listen(ctx: Context, d: Directive, value: str) -> None:
-    ctx.section.listen.append((d.key, printf(ctx, value)))
-
-
 def p_socket_service(ctx: Context, d: Directive, value: str) -> None:
     name = printf(ctx, value)
     if not name.endswith(".service") or not is_valid_unit_name(name, template=False):
@@ -360,21 +357,47 @@ def p_socket_service(ctx: Context, d: Directive, value: str) -> None:
     set_target(ctx, d.target, name)
 
 
+_TIMER_LISTS = (
+    "on_active_usec",
+    "on_boot_usec",
+    "on_startup_usec",
+    "on_unit_active_usec",
+    "on_unit_inactive_usec",
+    "on_calendar",
+)
+
+
+def _timer_reset(ctx: Context) -> None:
+    # config_parse_timer(): an empty On*= value drops every trigger, of every kind
+    for name in _TIMER_LISTS:
+        setattr(ctx.section, name, [])
+
+
 def p_timer_sec(ctx: Context, d: Directive, value: str) -> None:
+    if value == "":
+        _timer_reset(ctx)
+        return
     items: list[int] = get_target(ctx, d.target)
-    items.append(
-        sec_or_ignore(printf(ctx, value), f"Failed to parse timer value, ignoring: {value}")
-    )
+    message = f"Failed to parse timer value, ignoring: {value}"
+    items.append(sec_or_ignore(printf(ctx, value), message))
 
 
 def p_calendar(ctx: Context, d: Directive, value: str) -> None:
-    ctx.section.on_calendar.append(printf(ctx, value))
+    if value == "":
+        _timer_reset(ctx)
+        return
+    text = printf(ctx, value)
+    try:
+        parse_calendar(text)
+    except ValueError:
+        raise Ignored(f"Failed to parse calendar specification, ignoring: {text}") from None
+    ctx.section.on_calendar.append(text)
 
 
 def p_timer_unit(ctx: Context, d: Directive, value: str) -> None:
     name = printf(ctx, value)
-    if not is_valid_unit_name(name, template=False) or name.endswith(".timer"):
-        raise Ignored(f"Failed to set unit name, ignoring: {value}")
+    if not is_valid_unit_name(name):
+        raise Ignored(f"Unit type not valid, ignoring: {value}")
     set_target(ctx, d.target, name)
 
 
@@ -382,7 +405,7 @@ ApplyFn = Callable[[Context, Directive, str], None]
 
 PARSERS: dict[str, ApplyFn] = {
     name[2:]: fn
-    for module in (globals(), vars(execparsers), vars(resparsers))
+    for module in (globals(), vars(execparsers), vars(resparsers), vars(sockparsers))
     for name, fn in module.items()
     if name.startswith("p_") and callable(fn)
 }

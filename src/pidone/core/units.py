@@ -227,6 +227,15 @@ def _finish_type(unit: Unit, seen: set[str], diags: list[Diagnostic]) -> str | N
                 "Unit has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...). "
                 "Refusing."
             )
+        nodes = [
+            a
+            for kind, a in unit.socket.listen
+            if a.startswith("/") and kind not in ("ListenNetlink", "ListenMessageQueue")
+        ]
+        if unit.socket.symlinks and len(nodes) != 1:
+            return (
+                "Unit has symlinks set but none or more than one node in the file system. Refusing."
+            )
         return None
     if unit.timer is not None:
         t = unit.timer

@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pidone.core.calendar import parse_calendar
 from pidone.core.model import ServiceSection, SocketSection, Unit
 from pidone.core.render.showexec import (
     ManagerFacts,
@@ -289,6 +290,14 @@ _TIMER_BASES = (
 )
 
 
+def _calendar(text: str) -> str:
+    """The normalized form systemd stores and shows (`daily` -> `*-*-* 00:00:00`)."""
+    try:
+        return parse_calendar(text).format()
+    except ValueError:
+        return text
+
+
 def _timer_properties(unit: Unit, rt: RuntimeState) -> list[Property]:
     t = unit.timer
     assert t is not None
@@ -298,7 +307,10 @@ def _timer_properties(unit: Unit, rt: RuntimeState) -> list[Property]:
             props.append(
                 ("TimersMonotonic", f"{{ {base}={_usec(usec)} ; next_elapse={_usec(0)} }}")
             )
-    props += [("TimersCalendar", f"{{ OnCalendar={c} ; next_elapse=n/a }}") for c in t.on_calendar]
+    props += [
+        ("TimersCalendar", f"{{ OnCalendar={_calendar(c)} ; next_elapse=n/a }}")
+        for c in t.on_calendar
+    ]
     props += [
         ("OnClockChange", yes_no(t.on_clock_change)),
         ("OnTimezoneChange", yes_no(t.on_timezone_change)),
