@@ -317,3 +317,42 @@ def test_runtime_dir_used_for_runtime(tmp_path):
     base_tree(t)
     run_pidone(t.root, ["mask", "--runtime", "static.service"])
     assert (t.root / RUN / "static.service").is_symlink()
+
+
+def sysv_tree(t: Tree) -> None:
+    base_tree(t)
+    t.write("etc/init.d/foo", "#!/bin/sh\n")
+    t.write("etc/init.d/legacy", "#!/bin/sh\n")
+    t.write("etc/init.d/off", "#!/bin/sh\n")
+    t.write("etc/rc5.d/S01legacy", "#!/bin/sh\n")
+
+
+@pytest.mark.differential
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["is-enabled", "legacy.service"],
+        ["is-enabled", "off", "foo.service", "legacy"],
+        ["is-enabled", "-q", "off"],
+        ["enable", "legacy.service"],
+        ["enable", "foo.service"],
+        ["disable", "-q", "foo.service"],
+    ],
+)
+def test_sysv_scripts_like_systemctl(tmp_path, args):
+    """Names with an /etc/init.d script go to systemd-sysv-install first, as in systemctl."""
+    import os
+
+    from pidone.linux.install import SYSV_INSTALL
+    from tests.linux.unittree import run_pidone_process
+
+    if not have_systemctl() or not os.path.exists(SYSV_INSTALL):
+        pytest.skip("systemctl or systemd-sysv-install is not installed")
+    ours = Tree(tmp_path / "ours")
+    sysv_tree(ours)
+    theirs = copy_tree(ours.root, tmp_path / "theirs")
+    expected = run_systemctl(theirs.root, args)
+    got = run_pidone_process(ours.root, args)
+    got = tuple(_normalize(x, theirs.root, ours.root) if isinstance(x, str) else x for x in got)
+    assert got == expected
+    assert ours.snapshot() == theirs.snapshot()

@@ -111,3 +111,18 @@ def run_pidone(root: Path, args: list[str]) -> tuple[str, str, int]:
         rc = main([f"--root={root}", *args])
         sys.stdout.flush()
     return out.getvalue(), err.getvalue(), rc
+
+
+def run_pidone_process(root: Path, args: list[str]) -> tuple[str, str, int]:
+    """pidone --root=ROOT ARGS as a child process (when helpers it runs write to fd 1/2)."""
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "pidone", f"--root={root}", *args],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
+        timeout=60,
+        check=False,
+    )
+    return proc.stdout, proc.stderr, proc.returncode

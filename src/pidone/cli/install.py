@@ -7,6 +7,7 @@ the start/stop part fails.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from pidone.cli.unitargs import UnitArgs, UsageError, check_root, mangle_names, parse_unit_args
@@ -19,8 +20,15 @@ from pidone.core.installverbs import (
     plan_reenable,
     plan_unmask,
 )
-from pidone.linux.install import DiskFS, apply_changes, unit_file_state
-from pidone.linux.unitpaths import build_unit_paths
+from pidone.linux.install import (
+    DiskFS,
+    apply_changes,
+    run_sysv_install,
+    sysv_install_argv,
+    sysv_script,
+    unit_file_state,
+)
+from pidone.linux.unitpaths import UnitPaths, build_unit_paths
 
 NO_INSTALL_INFO = """\
 The unit files have no installation config (WantedBy=, RequiredBy=, Also=,
@@ -78,6 +86,60 @@ def _dump(plan: Plan, verb: str, quiet: bool) -> None:
         _err(f"Failed to {verb}: {reason}.")
 
 
+def _flush(fs: DiskFS) -> None:
+    for message in fs.messages:
+        _err(message)
+    fs.messages.clear()
+
+
+def _sysv(
+    verb: str, names: list[str], opts: UnitArgs, paths: UnitPaths, fs: DiskFS
+) -> tuple[list[str], int | None, bool]:
+    """enable_sysv_units(): hand names with an init script to systemd-sysv-install.
+
+    Returns the names left for the native code, an exit code when the verb must stop,
+    and whether is-enabled saw an enabled script.
+    """
+    if os.environ.get("SYSTEMCTL_SKIP_SYSV", "").lower() in ("1", "yes", "true", "on", "y", "t"):
+        return names, None, False
+    planner = Planner(fs)
+    left: list[str] = []
+    enabled = False
+    for name in names:
+        if not name.endswith(".service") or name.startswith("/"):
+            left.append(name)
+            continue
+        code = planner.sysv_precheck(name)
+        _flush(fs)
+        if code is not None:
+            _err(f"Failed to look up unit file state: {STRERROR.get(code, code)}")
+            return left, 1, enabled
+        native = planner.unit_exists(name)
+        _flush(fs)
+        if (native and verb == "is-enabled") or sysv_script(paths, name) is None:
+            left.append(name)
+            continue
+        if not opts.quiet:
+            helper = sysv_install_argv(paths, verb, name)
+            if native:
+                _err(f"Synchronizing state of {name} with SysV service script with {helper[0]}.")
+            else:
+                _err(f"{name} is not a native service, redirecting to systemd-sysv-install.")
+            _err("Executing: " + " ".join(helper))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        status = run_sysv_install(paths, verb, name)
+        if verb == "is-enabled":
+            if not opts.quiet:
+                sys.stdout.write("enabled\n" if status == 0 else "disabled\n")
+            enabled = enabled or status == 0
+        elif status != 0:
+            return left, 1, enabled
+        if native:
+            left.append(name)
+    return left, None, enabled
+
+
 def _run(verb: str, argv: list[str]) -> int:
     parsed = _parse(argv, f"to {verb}")
     if isinstance(parsed, int):
@@ -99,13 +161,11 @@ def _run(verb: str, argv: list[str]) -> int:
             _err(f"Non-absolute paths are not allowed when --root is used: {relative[0]}")
             return 1
     if verb in ("enable", "disable"):
-        for name in names:
-            code = planner.sysv_precheck(name)
-            if code is not None:
-                for message in fs.messages:
-                    _err(message)
-                _err(f"Failed to look up unit file state: {STRERROR.get(code, code)}")
-                return 1
+        names, stop, _enabled = _sysv(verb, names, opts, paths, fs)
+        if stop is not None:
+            return stop
+        if not names:
+            return 0
     if verb == "enable":
         plan = plan_enable(planner, names, opts.runtime, opts.force)
     elif verb == "disable":
@@ -169,14 +229,9 @@ def is_enabled_main(argv: list[str]) -> int:
     enabled = False
     out = sys.stdout
     if problem is None:
-        fs = DiskFS(paths)
-        for name in names:
-            code = Planner(fs).sysv_precheck(name)
-            if code is not None:
-                for message in fs.messages:
-                    _err(message)
-                _err(f"Failed to look up unit file state: {STRERROR.get(code, code)}")
-                return 1
+        names, stop, enabled = _sysv("is-enabled", names, opts, paths, DiskFS(paths))
+        if stop is not None:
+            return stop
     for name in names:
         fs = DiskFS(paths)
         try:

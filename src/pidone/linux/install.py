@@ -353,6 +353,35 @@ def apply_changes(changes: Sequence[Change], stop: str) -> list[Change]:
     return failed
 
 
+# systemctl hands SysV init scripts to this helper (ROOTLIBEXECDIR on Debian is /lib/systemd)
+SYSV_INSTALL = "/lib/systemd/systemd-sysv-install"
+
+
+def sysv_script(paths: UnitPaths, service: str) -> str | None:
+    """The init script for `foo.service` (`ROOT/etc/init.d/foo`), if there is one."""
+    stem = service[: -len(".service")]
+    path = f"{paths.root or ''}/etc/init.d/{stem}"
+    return path if os.path.lexists(path) else None
+
+
+def run_sysv_install(paths: UnitPaths, verb: str, service: str) -> int:
+    """Run systemd-sysv-install like systemctl does; its output goes to ours."""
+    import subprocess
+
+    argv = sysv_install_argv(paths, verb, service)
+    try:
+        return subprocess.run(argv, check=False).returncode
+    except OSError:
+        return 127
+
+
+def sysv_install_argv(paths: UnitPaths, verb: str, service: str) -> list[str]:
+    argv = [SYSV_INSTALL]
+    if paths.root:
+        argv.append(f"--root={paths.root}")
+    return [*argv, verb, service[: -len(".service")]]
+
+
 def new_planner(paths: UnitPaths) -> Planner:
     return Planner(DiskFS(paths))
 
@@ -368,5 +397,8 @@ __all__ = [
     "list_unit_files",
     "new_planner",
     "read_presets",
+    "run_sysv_install",
+    "sysv_install_argv",
+    "sysv_script",
     "unit_file_state",
 ]
