@@ -15,6 +15,7 @@ control socket.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -140,7 +141,25 @@ class NamespaceDaemon:
                         os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(10)
+        self._remove_cgroups()
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+    def _remove_cgroups(self) -> None:
+        """rmdir the daemon's (now empty) cgroup subtree, which a SIGKILL leaves behind."""
+        from pidone.linux.cgroups import find_writable_cgroup2
+
+        mount = find_writable_cgroup2()
+        if mount is None:
+            return
+        tag = hashlib.sha256(os.path.abspath(self.runtime_dir).encode()).hexdigest()[:8]
+        base = f"{mount.own_dir.rstrip('/')}/pidone-{tag}"
+        deadline = time.monotonic() + 5.0  # the killed namespace may still be dying
+        while os.path.isdir(base) and time.monotonic() < deadline:
+            for directory, _dirs, _files in sorted(os.walk(base), key=lambda w: -len(w[0])):
+                with contextlib.suppress(OSError):
+                    os.rmdir(directory)
+            if os.path.isdir(base):
+                time.sleep(0.05)
 
     def __enter__(self) -> NamespaceDaemon:
         try:
