@@ -37,8 +37,9 @@ def test_plain_service_pulls_in_sysinit_and_its_slice_in_order() -> None:
     assert jobs(r, slices=True) == [
         "local-fs.target/start",
         "swap.target/start",
-        "system.slice/start",
         "sysinit.target/start",
+        "-.slice/start",
+        "system.slice/start",
         "a.service/start",
     ]
     assert waits(r)["a.service"] == {"sysinit.target"}
@@ -534,8 +535,8 @@ def test_job_is_runnable_follows_installed_jobs() -> None:
 def test_job_ids_continue_from_next_job_id() -> None:
     g = graph(_ab(), builtins=False)
     r = build_transaction(g, "a.service", "start", next_job_id=40)
-    assert sorted(j.id for j in r.jobs) == [40, 41, 42]  # a, b, system.slice
-    assert r.next_job_id == 43
+    assert sorted(j.id for j in r.jobs) == [40, 41, 42, 43]  # a, b, system.slice, -.slice
+    assert r.next_job_id == 44
 
 
 def test_deep_chains_do_not_hit_the_recursion_limit() -> None:

@@ -214,7 +214,11 @@ for _name, _service, _desc in (
 _SLICES: dict[str, tuple[str, tuple[str, ...]]] = {
     # compiled into systemd 252 (slice_load_root_slice(), slice_load_system_slice())
     "-.slice": ("Root Slice", (_NO_DEFAULTS,)),
-    "system.slice": ("System Slice", (_NO_DEFAULTS, "Before=slices.target")),
+    # a slice Requires=+After= its parent (slice_add_parent_slice())
+    "system.slice": (
+        "System Slice",
+        (_NO_DEFAULTS, "Requires=-.slice", "After=-.slice", "Before=slices.target"),
+    ),
     "user.slice": ("User and Session Slice", ("Before=slices.target",)),
     "machine.slice": ("Virtual Machine and Container Slice", ("Before=slices.target",)),
 }

@@ -259,7 +259,7 @@ def _activate(tx: Tx, mode: str, order: Sequence[str]) -> TxError | None:
             )
             return verdict
     while True:
-        merged = tx.merge_jobs()
+        merged = tx.merge_jobs(order)
         if merged is None:
             break
         if merged != "again":

@@ -493,9 +493,12 @@ class Tx:
         self.say(j.unit, LOG_ERR, f"Unable to break cycle starting with {j.unit}/{j.type}")
         result.append(TxError(CYCLIC, "cyclic"))
 
-    def merge_jobs(self) -> TxError | Literal["again"] | None:
-        """transaction_merge_jobs(): every unit ends with exactly one job."""
-        for unit, head in self.jobs.items():
+    def merge_jobs(self, order: Sequence[str] = ()) -> TxError | Literal["again"] | None:
+        """transaction_merge_jobs(): every unit ends with exactly one job (units in `order`
+        are looked at first: they decide which unit a conflict error names)."""
+        units = [u for u in order if u in self.jobs] + [u for u in self.jobs if u not in order]
+        for unit in units:
+            head = self.jobs[unit]
             t: JobType | None = head[0].type
             for k in head[1:]:
                 merged = merge_types(t, k.type) if t is not None else None
