@@ -117,3 +117,32 @@ def test_syslog_and_native_sockets_attribute_the_sender(setup, tmp_path):
     assert got[0].fields["_TRANSPORT"] == b"syslog"
     assert got[1].fields["CODE_LINE"] == b"7"
     assert got[1].fields["_PID"] == str(me).encode()
+
+
+def test_bad_output_is_stored_without_loss(setup):
+    """Binary, invalid UTF-8, NUL bytes and a 10 MB line without a newline (issue 5)."""
+    loop, writer, collector, path = setup
+    script = (
+        "import os, sys\n"
+        "out = sys.stdout.buffer\n"
+        "out.write(bytes(range(1, 256)).replace(b'\\n', b'') + b'\\n')\n"
+        "out.write(b'caf\\xe9 \\xff\\xfe\\n')\n"
+        "out.write(b'a\\x00b\\x00c\\n')\n"
+        "out.write(b'y' * 10_000_000)\n"
+        "out.flush()\n"
+    )
+    proc, fd = spawn_writer(script)
+    try:
+        collector.add_stream(fd, StreamSource("bad.service", "python3", proc.pid))
+        run_until(loop, lambda: collector.stream_count() == 0, limit=100000)
+    finally:
+        proc.wait()
+    writer.flush()
+    got = list(JournalReader(path).entries(Query(units=["bad.service"])))
+    assert got[0].message == bytes(range(1, 256)).replace(b"\n", b"").rstrip(b" \t\r\x0b\x0c")
+    assert got[1].message == b"caf\xe9 \xff\xfe"
+    assert [e.message for e in got[2:5]] == [b"a", b"b", b"c"]
+    tail = got[5:]
+    assert b"".join(e.message for e in tail) == b"y" * 10_000_000
+    assert all(len(e.message) <= 49152 for e in tail)
+    assert tail[-1].fields["_LINE_BREAK"] == b"eof"
