@@ -23,6 +23,7 @@ from pidone.core.errors import PidoneError
 from pidone.core.model import Unit
 from pidone.core.signames import parse_signal
 from pidone.core.snapshot import UnitSnapshot
+from pidone.core.values import parse_timespan
 
 UINT64_MAX = 2**64 - 1
 # CLD_* codes as ExecMainCode= prints them (waitid(2) si_code).
@@ -252,6 +253,15 @@ def _opt_int(props: Mapping[str, str], key: str) -> int | None:
     return None if value == UINT64_MAX else value
 
 
+def _timespan(text: str) -> int:
+    if not text or text == "infinity":
+        return UINT64_MAX
+    try:
+        return parse_timespan(text, 1)
+    except PidoneError:
+        return UINT64_MAX
+
+
 def parse_exec_property(kind: str, value: str) -> ExecRun | None:
     """`{ path=/bin/x ; argv[]=/bin/x a ; ignore_errors=no ; ... ; pid=5 ; code=exited ;
     status=3 }` -> ExecRun (argv split on spaces: show prints it unquoted)."""
@@ -302,6 +312,15 @@ def view_from_properties(
         load_error = quoted.strip().strip('"')
     elif load_state != "loaded":
         load_error = load_error_text(uid, load_state)
+    listen = []
+    for item in props.get("Listen", "").split(") "):
+        # Listen=/run/x.sock (Stream) /run/y (Datagram): address, then the type in parentheses
+        address, sep, kind = item.rstrip(")").rpartition(" (")
+        if sep:
+            listen.append((kind, address))
+    next_elapse: int | None = None
+    if uid.endswith(".timer"):
+        next_elapse = parse_show_timestamp(props.get("NextElapseUSecRealtime", ""))
     runs = [
         run
         for kind, value in exec_lines
@@ -333,6 +352,9 @@ def view_from_properties(
             UnitRef(u, states.get(u, "inactive")) for u in props.get("Triggers", "").split()
         ),
         documentation=tuple(shlex.split(props.get("Documentation", ""))),
+        listen=tuple(listen),
+        next_elapse_usec=next_elapse,
+        runtime_max_usec=_timespan(props.get("RuntimeMaxUSec", "")),
         exec_runs=tuple(runs),
         main_pid=_int(props, "MainPID"),
         exec_main_pid=_int(props, "ExecMainPID"),

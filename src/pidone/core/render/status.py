@@ -420,15 +420,15 @@ def format_status(
 
 
 def status_exit_code(views: Sequence[StatusView | None]) -> int:
-    """systemctl status: 4 if a unit could not be found, else 3 if any is not active
-    (inactive, failed, activating...), else 0 (spec 06 §3; 252 verified)."""
-    code = 0
+    """systemctl status: the first non-zero code in argument order, where a unit that
+    could not be found (None) gives 4 and one that is not active or reloading gives 3
+    (spec 06 §3; 252: `status failed-unit missing-unit` exits 3)."""
     for view in views:
         if view is None:
-            code = 4 if code in (0, 3) else code
-        elif view.active_state not in ("active", "reloading") and code == 0:
-            code = 3
-    return code
+            return 4
+        if view.active_state not in ("active", "reloading"):
+            return 3
+    return 0
 
 
 def not_found_message(unit: str) -> str:
