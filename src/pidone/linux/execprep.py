@@ -21,6 +21,8 @@ from typing import cast
 from pidone.core.environment import EXEC_SEARCH_PATH, UserRecord
 from pidone.core.model import ExecContext
 from pidone.core.values import RLIM_INFINITY
+from pidone.linux import dynamicuser
+from pidone.linux.dynamicuser import dynamic_user_name
 
 EXIT_GROUP = 216
 EXIT_USER = 217
@@ -40,6 +42,8 @@ class Identity:
     groups: tuple[int, ...] | None = None
     error_status: int = 0
     error_errno: int = 0
+    dynamic: bool = False  # DynamicUser= with a transient UID (linux.dynamicuser)
+    error_message: str = ""  # why, for the log (DynamicUser= refusals)
 
 
 def _synthetic_user(name: str) -> UserRecord | None:
@@ -75,13 +79,50 @@ def lookup_group(name: str) -> int | None:
         return None
 
 
-def resolve_identity(context: ExecContext) -> Identity:
-    """User=, Group=, SupplementaryGroups= -> ids, with initgroups(3) semantics.
+def _dynamic_identity(context: ExecContext, unit: str) -> Identity | None:
+    """DynamicUser=: None when a static user of that name exists (systemd then uses it)."""
+    name = dynamic_user_name(unit, context.user)
+    if not name:
+        # Never fall back to running as root (spec 09): refuse with 217/USER.
+        return Identity(
+            error_status=EXIT_USER,
+            error_errno=errno.EINVAL,
+            error_message="DynamicUser=yes needs User= or the unit name to name the user",
+        )
+    if lookup_user(name) is not None:
+        return None
+    try:
+        uid = dynamicuser.allocate(name)
+    except OSError as exc:
+        return Identity(
+            error_status=EXIT_USER,
+            error_errno=exc.errno or errno.EBUSY,
+            error_message=f"Failed to allocate dynamic user {name}: {exc.strerror}",
+        )
+    groups: list[int] = []
+    for group in context.supplementary_groups:
+        found = lookup_group(group)
+        if found is None:
+            return Identity(error_status=EXIT_GROUP, error_errno=errno.ESRCH)
+        groups.append(found)
+    user = UserRecord(name, uid, uid, "/", "/usr/sbin/nologin")
+    return Identity(user, uid, uid, tuple(groups), dynamic=True)
+
+
+def resolve_identity(context: ExecContext, unit: str = "") -> Identity:
+    """User=, Group=, SupplementaryGroups=, DynamicUser= -> ids, with initgroups(3) semantics.
 
     With User= and a non-zero gid the supplementary list starts from the group database
     (getgrouplist), then SupplementaryGroups= are appended; without User= (or gid 0) only
     SupplementaryGroups= are set, and none at all leaves the manager's list alone.
+    DynamicUser= needs `unit` (the unit name) unless User= is set.
     """
+    if context.dynamic_user:
+        dynamic = _dynamic_identity(context, unit)
+        if dynamic is not None:
+            return dynamic
+        if not context.user:  # a static user named after the unit
+            context = _with_user(context, dynamic_user_name(unit, ""))
     user: UserRecord | None = None
     uid = gid = -1
     if context.user:
@@ -109,6 +150,14 @@ def resolve_identity(context: ExecContext) -> Identity:
             if found not in groups:
                 groups.append(found)
     return Identity(user, uid, gid, None if groups is None else tuple(groups))
+
+
+def _with_user(context: ExecContext, name: str) -> ExecContext:
+    import copy
+
+    clone = copy.copy(context)
+    clone.user = name
+    return clone
 
 
 # --------------------------------------------------------------------------- resolution

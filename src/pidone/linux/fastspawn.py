@@ -11,7 +11,8 @@ fds. So linux.spawn takes this path only when nothing else is needed:
 * no $SYSTEMD_EXEC_PID / $WATCHDOG_PID / $LISTEN_PID (the child's PID is unknown before
   it exists: the daemon must opt out of SYSTEMD_EXEC_PID to get the fast path);
 * no user/group change, WorkingDirectory= equal to the daemon's cwd, UMask= equal to the
-  daemon's umask, Limit*= equal to the daemon's limits, no Nice=/OOMScoreAdjust=, no tty;
+  daemon's umask, Limit*= equal to the daemon's limits, no Nice=/OOMScoreAdjust=, no tty,
+  no capability or scheduling setting, no mount namespace (linux.privileges, linux.sandbox);
 * passed fds and caller-supplied stdio fds numbered high enough not to collide.
 
 Two more kernel facts make it exact:
@@ -90,6 +91,8 @@ def eligible(plan: _Plan, sigpipe_ignored: bool) -> bool:
         return False
     if plan.nice is not None or plan.oom_score_adjust or plan.no_new_privileges:
         return False
+    if not plan.privileges.empty or plan.sandbox is not None:
+        return False  # capabilities, scheduling, mount namespace: child-side work
     if plan.switch_ids and (
         plan.groups is not None
         or plan.uid not in (-1, os.getuid())

@@ -39,15 +39,15 @@ import importlib
 import os
 import pwd
 import signal
-import termios
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from pidone.core.environment import SELF_PID
+from pidone.core.environment import SELF_PID, DirectoryBases
 from pidone.core.execline import ExecCommand, expand_exec_argv
 from pidone.core.exitstatus import EXIT_STATUS_NAMES
 from pidone.core.model import ExecContext
 from pidone.linux import fastspawn
+from pidone.linux.directories import DirectoryError, create_directories
 from pidone.linux.execprep import (
     LIMIT_RESOURCES,
     PR_SET_NO_NEW_PRIVS,
@@ -59,7 +59,24 @@ from pidone.linux.execprep import (
     rlim,
     setrlimit_closest,
 )
+from pidone.linux.privileges import (
+    EXIT_CAPABILITIES,
+    PrivilegePlan,
+    apply_after_user,
+    apply_before_user,
+    apply_scheduling,
+    build_privilege_plan,
+)
 from pidone.linux.reaper import open_pidfd
+from pidone.linux.sandbox import (
+    EXIT_NAMESPACE,
+    SandboxPlan,
+    apply_sandbox,
+    build_sandbox_plan,
+    not_enforced_settings,
+    sandbox_available,
+)
+from pidone.linux.stdio import StdioSource, input_source, open_source, output_source
 
 EXIT_CHDIR = 200
 EXIT_NICE = 201
@@ -105,6 +122,8 @@ class SpawnRequest:
     pass_fds: tuple[int, ...] = ()  # become 3, 4, ... (LISTEN_FDS)
     expand_argv: bool = True  # $VAR expansion (ExecCommand `:` turns it off too)
     fast: bool = True  # allow the posix_spawn path when the settings permit (linux.fastspawn)
+    unit: str = ""  # the unit's name: names a DynamicUser= when User= is empty
+    directory_bases: DirectoryBases | None = None  # where RuntimeDirectory= & co. live
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +136,7 @@ class Spawned:
     # -1 when exec is already known to have succeeded (the posix_spawn path)
     argv: tuple[str, ...]
     path: str
+    not_enforced: tuple[str, ...] = ()  # sandbox settings this start could not enforce
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,85 +158,6 @@ class SpawnFailure:
         return f"Failed at step {self.step} spawning {self.path}: {reason}"
 
 
-# --------------------------------------------------------------------------- stdio plan
-
-
-@dataclass(frozen=True, slots=True)
-class _Source:
-    """Where one of fds 0-2 comes from.
-
-    kind: "null" (open /dev/null with `flags`), "open" (open `path` with `flags`), "tty"
-    (open `path`, make it the controlling terminal; `tty` is the StandardInput= value),
-    "fd" (dup a caller-supplied `fd`), "copy" (dup our own fd `fd`, 0 or 1, set a moment
-    before), "keep" (leave the daemon's fd as it is).
-    """
-
-    kind: str
-    fd: int = -1
-    path: bytes = b""
-    flags: int = 0
-    tty: str = ""
-
-
-_KEEP = _Source("keep")
-_COPY_0 = _Source("copy", 0)
-_COPY_1 = _Source("copy", 1)
-_OUT_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOCTTY | os.O_CLOEXEC
-
-
-def _output_source(
-    setting: str, fileno: int, req: SpawnRequest, input_kind: str, is_pid1: bool
-) -> _Source:
-    ctx = req.context
-    supplied = req.stdout_fd if fileno == 1 else req.stderr_fd
-    kind, _, arg = setting.partition(":")
-    if setting == "inherit":
-        if fileno == 2:
-            return _COPY_1
-        if input_kind not in ("null", "data"):
-            return _COPY_0
-        # Not started by PID 1: keep the manager's stdout (systemd setup_output()).
-        return _Source("null", flags=os.O_WRONLY) if is_pid1 else _KEEP
-    if setting == "null":
-        return _Source("null", flags=os.O_WRONLY)
-    if setting == "tty":
-        if input_kind.startswith("tty"):
-            return _COPY_0
-        tty = os.fsencode(ctx.tty_path or "/dev/console")
-        return _Source("open", path=tty, flags=os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
-    if kind in ("file", "append", "truncate") and arg:
-        flags = _OUT_FLAGS | {"append": os.O_APPEND, "truncate": os.O_TRUNC}.get(kind, 0)
-        if fileno == 2 and ctx.standard_output == setting:
-            return _COPY_1  # one open file description for both, as systemd does
-        if fileno == 1 and input_kind == "file" and ctx.standard_input == f"file:{arg}":
-            return _COPY_0
-        return _Source("open", path=os.fsencode(arg), flags=flags)
-    # journal, journal+console, kmsg, kmsg+console, syslog, socket, fd:NAME: the caller's fd
-    if supplied >= 0:
-        return _Source("fd", supplied)
-    if setting == "socket" and req.stdin_fd >= 0:
-        return _COPY_0
-    return _KEEP
-
-
-def _input_source(req: SpawnRequest, data_fd: int) -> tuple[str, _Source]:
-    ctx = req.context
-    setting = ctx.standard_input
-    kind, _, arg = setting.partition(":")
-    if setting in ("tty", "tty-force", "tty-fail"):
-        path = os.fsencode(ctx.tty_path or "/dev/console")
-        return setting, _Source("tty", path=path, tty=setting)
-    if kind == "file" and arg:
-        rw = ctx.standard_output == f"file:{arg}"
-        flags = (os.O_RDWR | os.O_CREAT if rw else os.O_RDONLY) | os.O_NOCTTY | os.O_CLOEXEC
-        return "file", _Source("open", path=os.fsencode(arg), flags=flags)
-    if setting == "data" and data_fd >= 0:
-        return "data", _Source("fd", data_fd)
-    if kind in ("socket", "fd") and req.stdin_fd >= 0:
-        return kind, _Source("fd", req.stdin_fd)
-    return "null", _Source("null", flags=os.O_RDONLY)
-
-
 # --------------------------------------------------------------------------- the plan
 
 
@@ -233,7 +174,7 @@ class _Plan:
     reset_signals: tuple[int, ...]
     ignore_sigpipe: bool
     cgroup_fd: int
-    stdio: tuple[_Source, _Source, _Source]
+    stdio: tuple[StdioSource, StdioSource, StdioSource]
     pass_fds: tuple[int, ...]
     limits: tuple[tuple[int, int, int], ...]
     nice: int | None
@@ -246,6 +187,8 @@ class _Plan:
     groups: tuple[int, ...] | None
     cwd: bytes
     cwd_missing_ok: bool
+    privileges: PrivilegePlan
+    sandbox: SandboxPlan | None
 
 
 def _working_directory(ctx: ExecContext, identity: Identity) -> bytes:
@@ -266,6 +209,7 @@ def _build_plan(
     deferred: tuple[str, ...] | None,
     cgroup_fd: int,
     data_fd: int,
+    sandbox: SandboxPlan | None,
 ) -> _Plan:
     cmd, ctx = req.command, req.context
     path, exec_error = find_executable(cmd.path)
@@ -279,9 +223,9 @@ def _build_plan(
         else:
             env[k] = os.fsencode(value)
     is_pid1 = os.getpid() == 1
-    input_kind, in_src = _input_source(req, data_fd)
-    out_src = _output_source(ctx.standard_output, 1, req, input_kind, is_pid1)
-    err_src = _output_source(ctx.standard_error, 2, req, input_kind, is_pid1)
+    input_kind, in_src = input_source(ctx, req.stdin_fd, data_fd)
+    out_src = output_source(ctx, 1, req.stdout_fd, req.stdin_fd, input_kind, is_pid1)
+    err_src = output_source(ctx, 2, req.stderr_fd, req.stdin_fd, input_kind, is_pid1)
     limits = []
     for name, (soft, hard) in ctx.limits.items():
         res = LIMIT_RESOURCES.get(name.removeprefix("Limit"))
@@ -289,8 +233,16 @@ def _build_plan(
             limits.append((res, rlim(soft), rlim(hard)))
     reset = tuple(s for s in _RESETTABLE if _getsignal(s) not in (signal.SIG_DFL, None))
     privileged = cmd.full_privileges or cmd.no_setuid
-    if ctx.no_new_privileges:
+    # DynamicUser= implies NoNewPrivileges= (spec 02 §5)
+    no_new_privileges = (ctx.no_new_privileges or identity.dynamic) and not cmd.full_privileges
+    if no_new_privileges:
         prctl_function()  # load libc and set up the call in the parent, not in the child
+    privileges = build_privilege_plan(
+        ctx,
+        switch_to_uid=-1 if privileged else identity.uid,
+        sandboxing=not cmd.full_privileges,
+        private_devices=sandbox is not None and any(op.kind == "dev" for op in sandbox.ops),
+    )
     return _Plan(
         path=os.fsencode(path),
         argv=[os.fsencode(a) for a in argv],
@@ -309,7 +261,7 @@ def _build_plan(
         nice=ctx.nice,
         oom_score_adjust=b"" if ctx.oom_score_adjust is None else b"%d" % ctx.oom_score_adjust,
         # A sandboxing setting: the `+` prefix lifts it (spec 02 §2.2).
-        no_new_privileges=ctx.no_new_privileges and not cmd.full_privileges,
+        no_new_privileges=no_new_privileges,
         umask=ctx.umask,
         switch_ids=not privileged,
         uid=identity.uid,
@@ -317,6 +269,8 @@ def _build_plan(
         groups=identity.groups,
         cwd=_working_directory(ctx, identity),
         cwd_missing_ok=ctx.working_directory_missing_ok,
+        privileges=privileges,
+        sandbox=sandbox,
     )
 
 
@@ -327,32 +281,6 @@ def _fail(err_fd: int, status: int, code: int) -> None:
     with contextlib.suppress(OSError):
         os.write(err_fd, status.to_bytes(4, "little") + code.to_bytes(4, "little"))
     os._exit(status)
-
-
-def _open_source(src: _Source, fileno: int) -> None:
-    """Put `src` on `fileno`; raises OSError."""
-    kind = src.kind
-    if kind == "keep":
-        return
-    if kind in ("copy", "fd"):
-        os.dup2(src.fd, fileno)
-        return
-    if kind == "null":
-        fd = os.open(b"/dev/null", src.flags | os.O_CLOEXEC)
-    elif kind == "tty":
-        fd = os.open(src.path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-        try:  # become the controlling terminal (tty_ioctl(4), TIOCSCTTY; 1 = steal it)
-            fcntl.ioctl(fd, termios.TIOCSCTTY, 1 if src.tty == "tty-force" else 0)
-        except OSError:
-            if src.tty == "tty-fail":
-                raise
-    else:
-        fd = os.open(src.path, src.flags, 0o666)
-    if fd != fileno:
-        os.dup2(fd, fileno)
-        os.close(fd)
-    else:  # the daemon had this fd closed, so open() landed on it: keep it across exec
-        os.set_inheritable(fd, True)
 
 
 def _child(plan: _Plan, err_w: int) -> None:
@@ -383,13 +311,13 @@ def _child(plan: _Plan, err_w: int) -> None:
         sources = list(plan.stdio)
         for i, src in enumerate(sources):
             if src.kind == "fd":
-                sources[i] = _Source("fd", fcntl.fcntl(src.fd, fcntl.F_DUPFD_CLOEXEC, base))
+                sources[i] = StdioSource("fd", fcntl.fcntl(src.fd, fcntl.F_DUPFD_CLOEXEC, base))
         lifted = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base) for fd in plan.pass_fds]
         # 4. stdio; UMask= first, so that file:/append:/truncate: create files with it
         os.umask(plan.umask)
         for fileno, step in ((0, EXIT_STDIN), (1, EXIT_STDOUT), (2, EXIT_STDERR)):
             status = step
-            _open_source(sources[fileno], fileno)
+            open_source(sources[fileno], fileno)
         # 5b. passed fds at 3.., the error pipe right after them, everything else closed
         status = EXIT_FDS
         for i, fd in enumerate(lifted):
@@ -411,6 +339,20 @@ def _child(plan: _Plan, err_w: int) -> None:
                 os.write(fd, plan.oom_score_adjust)
             finally:
                 os.close(fd)
+        # 6b. IOSchedulingClass=/Priority=, CPUSchedulingPolicy=/Priority=
+        priv = plan.privileges
+        if not priv.empty:
+            failed = apply_scheduling(priv)
+            if failed:
+                _fail(err, failed, last_ctypes_errno() or errno.EPERM)
+        # 6c. the mount namespace (PrivateTmp=, ProtectSystem=, ...; linux.sandbox)
+        if plan.sandbox is not None:
+            status = EXIT_NAMESPACE
+            apply_sandbox(plan.sandbox)
+        # 6d. bounding set, inheritable set, keep-caps (linux.privileges step 1)
+        if not priv.empty:
+            status = EXIT_CAPABILITIES
+            apply_before_user(priv)
         # 7. groups, user
         if plan.switch_ids:
             status = EXIT_GROUP
@@ -421,6 +363,11 @@ def _child(plan: _Plan, err_w: int) -> None:
             status = EXIT_USER
             if plan.uid >= 0:
                 os.setresuid(plan.uid, plan.uid, plan.uid)
+        # 7b. ambient capabilities, SecureBits= (linux.privileges step 3)
+        if not priv.empty:
+            failed = apply_after_user(priv)
+            if failed:
+                _fail(err, failed, last_ctypes_errno() or errno.EPERM)
         # 8. working directory
         status = EXIT_CHDIR
         try:
@@ -493,8 +440,12 @@ def spawn(req: SpawnRequest) -> Spawned:
     The caller owns the returned pidfd and status_fd (close both, or hand them to the
     loop). Exit statuses of the child are never collected here: the reaper does that.
     """
-    identity = req.identity if req.identity is not None else resolve_identity(req.context)
+    ctx = req.context
+    identity = req.identity
+    if identity is None:
+        identity = resolve_identity(ctx, req.unit)
     argv, deferred = _expand(req)
+    identity, sandbox = _prepare(req, identity)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     cgroup_fd = data_fd = -1
     try:
@@ -502,7 +453,7 @@ def spawn(req: SpawnRequest) -> Spawned:
             cgroup_fd = os.open(f"{req.cgroup}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
         if req.context.standard_input == "data":
             data_fd = _memfd_with(req.context.standard_input_data)
-        plan = _build_plan(req, identity, argv, deferred, cgroup_fd, data_fd)
+        plan = _build_plan(req, identity, argv, deferred, cgroup_fd, data_fd, sandbox)
         pid = 0
         if req.fast and fastspawn.eligible(plan, _getsignal(signal.SIGPIPE) == signal.SIG_IGN):
             with contextlib.suppress(OSError):  # exec failed: the fork path reports it
@@ -536,7 +487,30 @@ def spawn(req: SpawnRequest) -> Spawned:
         pidfd = open_pidfd(pid)
     except ProcessLookupError:  # pragma: no cover - our unreaped child always exists
         pidfd = None
-    return Spawned(pid, pidfd, err_r, tuple(argv), plan.path.decode("utf-8", "surrogateescape"))
+    path = plan.path.decode("utf-8", "surrogateescape")
+    missing = not_enforced_settings(ctx, full_privileges=req.command.full_privileges)
+    return Spawned(pid, pidfd, err_r, tuple(argv), path, missing)
+
+
+def _prepare(req: SpawnRequest, identity: Identity) -> tuple[Identity, SandboxPlan | None]:
+    """Parent-side set-up that may fail the command: the managed directories (spec 02 §6;
+    created before every command, as systemd's exec_child() does) and the sandbox plan.
+    A failure becomes the identity's error, so the child exits with systemd's status."""
+    ctx = req.context
+    if identity.error_status:
+        return identity, None
+    try:
+        create_directories(
+            ctx, identity.uid, identity.gid, req.directory_bases, dynamic=identity.dynamic
+        )
+    except DirectoryError as exc:
+        return replace(identity, error_status=exc.status, error_errno=exc.errno or 5), None
+    if req.command.full_privileges or not sandbox_available():
+        return identity, None
+    try:
+        return identity, build_sandbox_plan(ctx, req.environment)
+    except OSError as exc:
+        return replace(identity, error_status=EXIT_NAMESPACE, error_errno=exc.errno or 5), None
 
 
 def read_spawn_failure(spawned: Spawned, *, close: bool = True) -> SpawnFailure | None:
