@@ -161,18 +161,18 @@ class _Users:
         import pwd
 
         self._getpwuid = pwd.getpwuid
-        self._names: dict[int, str | None] = {}
+        self.names: dict[int, str | None] = {}
 
     def name(self, uid: int) -> str | None:
         try:
-            return self._names[uid]
+            return self.names[uid]
         except KeyError:
             pass
         try:
             name: str | None = self._getpwuid(uid).pw_name
         except KeyError:
             name = None
-        self._names[uid] = name
+        self.names[uid] = name
         return name
 
     def uid(self, name: str) -> int | None:
@@ -261,6 +261,9 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
     read = procfs.read_file
     _open, _read, _close, rdonly = os.open, os.read, os.close, os.O_RDONLY
 
+    tty_names = ttys.cache if ttys is not None else {}
+    user_names = users.names if users is not None else {}
+
     def scan(pids: list[int], out: list[Proc]) -> None:
         # The hot loop: os.open/os.read/os.close inline, no per-file function call.
         append = out.append
@@ -295,9 +298,7 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
             except OSError:
                 pass
             try:
-                if status:
-                    _apply_status(p, status)
-                if not status or b"\nUid:" not in status:
+                if not (status and _apply_status(p, status)):
                     p.euid = os.stat(base).st_uid
                     p.ruser = ""  # procps names the real user only from status
             except (OSError, ValueError, IndexError):
@@ -305,12 +306,23 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
             if not want(p):
                 continue
             if want_cmdline:
-                p.cmdline = read(base + "cmdline") or b""
-            if ttys is not None:
-                p.tty = ttys.name(p.tty_nr, pid) if p.tty_nr else "?"
+                try:
+                    fd = _open(base + "cmdline", rdonly)
+                    try:
+                        data = _read(fd, 4096)
+                        if len(data) == 4096:
+                            data += read(base + "cmdline", 1 << 20)[4096:]  # type: ignore[index]
+                    finally:
+                        _close(fd)
+                except (OSError, TypeError):
+                    data = b""
+                p.cmdline = data
+            if ttys is not None and p.tty_nr:
+                p.tty = tty_names.get(p.tty_nr) or ttys.name(p.tty_nr, pid)
             if users is not None:
                 if need_user:
-                    p.user = users.name(p.euid)
+                    name = user_names.get(p.euid, "")
+                    p.user = users.name(p.euid) if name == "" else name
                 if need_ruser and p.ruser is None:
                     p.ruser = users.name(p.ruid)
             if need_wchan:
@@ -377,7 +389,7 @@ def _status_value(data: bytes, key: bytes) -> bytes | None:
     return data[start : data.find(b"\n", start)]
 
 
-def _apply_status(p: Proc, status: bytes) -> None:
+def _apply_status(p: Proc, status: bytes) -> bool:
     """Let /proc/PID/status override stat as procps's status2proc() does.
 
     procps 4.0.2 always reads status after stat (readproc.c simple_readproc): State,
@@ -407,16 +419,17 @@ def _apply_status(p: Proc, status: bytes) -> None:
         at = status.index(b"\nThreads:\t", end)
         p.nlwp = int(status[at + 10 : status.index(b"\n", at + 10)])
     except ValueError:
-        _apply_status_keys(p, status)
-        return
+        return _apply_status_keys(p, status)
     p.state = chr(state)
     p.tgid = tgid
     p.ppid = ppid
     p.ruid = int(ruid)
     p.euid = int(euid)
+    return True
 
 
-def _apply_status_keys(p: Proc, status: bytes) -> None:
+def _apply_status_keys(p: Proc, status: bytes) -> bool:
+    """The key-by-key path of _apply_status(); True when a Uid line was there."""
     value = _status_value(status, b"\nState:\t")
     if value:
         p.state = chr(value[0])
@@ -432,15 +445,17 @@ def _apply_status_keys(p: Proc, status: bytes) -> None:
         p.nlwp = 1
         pid = _status_value(status, b"\nPid:\t")
         p.tgid = int(pid) if pid is not None else 0
-    uids = _status_value(status, b"\nUid:\t")
-    if uids is not None:
-        ids = uids.split()
-        p.ruid = int(ids[0])
-        p.euid = int(ids[1])
     for key, attr in ((b"\nVmSize:", "vm_size"), (b"\nVmLck:", "vm_lck"), (b"\nVmRSS:", "vm_rss")):
         value = _status_value(status, key)
         if value is not None:
             setattr(p, attr, int(value.split()[0]))
+    uids = _status_value(status, b"\nUid:\t")
+    if uids is None:
+        return False
+    ids = uids.split()
+    p.ruid = int(ids[0])
+    p.euid = int(ids[1])
+    return True
 
 
 def _wchan(data: bytes | None) -> str:

@@ -401,7 +401,7 @@ class TtyNames:
     def __init__(self, proc: str = PROC) -> None:
         self._proc = proc
         self._drivers: list[tuple[str, bool, int, int, int]] | None = None
-        self._cache: dict[int, str | None] = {0: "?"}
+        self.cache: dict[int, str | None] = {0: "?"}  # tty_nr -> name (None: per pid)
 
     @staticmethod
     def _is_dev(path: str, major: int, minor: int) -> bool:
@@ -437,14 +437,14 @@ class TtyNames:
 
     def name(self, tty_nr: int, pid: int) -> str:
         """The TTY column text for a process with this tty_nr."""
-        cached = self._cache.get(tty_nr, "")
+        cached = self.cache.get(tty_nr, "")
         if cached:
             return cached
         major, minor = dev_major(tty_nr), dev_minor(tty_nr)
         if cached == "":  # never tried: the pid-independent driver table first
             path = self._driver_name(major, minor)
             text = None if path is None else abbreviate_tty(path)
-            self._cache[tty_nr] = text
+            self.cache[tty_nr] = text
             if text is not None:
                 return text
         path = self._link_name(pid, "2", major, minor)

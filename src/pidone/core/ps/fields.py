@@ -139,7 +139,7 @@ def f_pcpu(p: Proc, c: Context, room: int) -> str:
     pcpu = (total * 1000 // jiffies) & 0xFFFFFFFF
     if pcpu > 999:
         return str(pcpu // 10)
-    return f"{pcpu // 10}.{pcpu % 10}"
+    return _PERMILLE[pcpu]
 
 
 def f_c(p: Proc, c: Context, room: int) -> str:
@@ -148,9 +148,15 @@ def f_c(p: Proc, c: Context, room: int) -> str:
     return f"{min(pcpu, 99):2}"
 
 
+# per-mille -> text, built once: these two columns are formatted on every `ps aux` row
+_PERMILLE = [f"{i // 10}.{i % 10}" for i in range(1000)]
+_PERMILLE_2 = [f"{i // 10:2}.{i % 10}" for i in range(1000)]
+
+
 def f_pmem(p: Proc, c: Context, room: int) -> str:
-    pmem = min(p.vm_rss * 1000 // c.memtotal, 999)
-    return f"{pmem // 10:2}.{pmem % 10}"
+    # output.c pr_pmem: "%2u.%u" of rss * 1000 / MemTotal, capped at 99.9
+    pmem = p.vm_rss * 1000 // c.memtotal
+    return _PERMILLE_2[pmem if pmem < 999 else 999]
 
 
 def f_vsz(p: Proc, c: Context, room: int) -> str:
@@ -196,7 +202,13 @@ def f_bsdtime(p: Proc, c: Context, room: int) -> str:
     if c.include_dead_children:
         total += p.cutime + p.cstime
     u = total // c.hz
-    return f"{u // 60:3}:{u % 60:02}"
+    text = _BSDTIME.get(u)
+    if text is None:
+        text = _BSDTIME[u] = f"{u // 60:3}:{u % 60:02}"
+    return text
+
+
+_BSDTIME: dict[int, str] = {}
 
 
 def f_time(p: Proc, c: Context, room: int) -> str:
