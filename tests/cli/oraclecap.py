@@ -74,7 +74,7 @@ _RULES = [
         "<TIME>",
         0,
     ),
-    (r"; ([0-9]+(us|ms|s|min|h|d|w|month|y) ?)+ (ago|left)", r"; <AGO> \3", 0),
+    (r"; [0-9][0-9a-z ]*? (ago|left)$", r"; <AGO> \1", 0),
     (r"^[A-Z][a-z]{2} [ 0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [^ ]+ ", "<TS> <HOST> ", 1),
     (r"\[([2-9]|[1-9][0-9]+)\]:", "[<PID>]:", 0),
     (r"(Main PID|Process|Cntrl PID|Control PID): [0-9]+", r"\1: <PID>", 0),

@@ -8,11 +8,11 @@ import re
 
 import pytest
 
+from pidone.core.render.jsonout import list_units_document
 from pidone.core.render.listunits import (
     ListUnitsOptions,
     UnitListRow,
     format_list_units,
-    list_units_json,
     select_rows,
 )
 from tests.cli.oraclecap import read_captures
@@ -133,7 +133,7 @@ def test_ascii_glyph_and_tty_width() -> None:
 
 def test_json_schema() -> None:
     rows = [UnitListRow("b.service", "loaded", "active", "running", "B", "start")]
-    doc = json.loads(json.dumps(list_units_json(rows)))
+    doc = json.loads(json.dumps(list_units_document(rows)))
     assert doc == {
         "schema": "pidone/1",
         "kind": "list-units",

@@ -166,22 +166,3 @@ def format_list_units(rows: Sequence[UnitListRow], opts: ListUnitsOptions) -> st
         else:
             lines.append(count)
     return "".join(line + "\n" for line in lines)
-
-
-def list_units_json(rows: Sequence[UnitListRow]) -> dict[str, object]:
-    """The `-o json` document of list-units (schema pidone/1, docs/json.md)."""
-    return {
-        "schema": "pidone/1",
-        "kind": "list-units",
-        "units": [
-            {
-                "unit": r.unit,
-                "load": r.load,
-                "active": r.active,
-                "sub": r.sub,
-                "job": r.job or None,
-                "description": r.description,
-            }
-            for r in rows
-        ],
-    }
