@@ -270,7 +270,7 @@ EXEC: list[Directive] = [
     _d("SyslogLevel", "loglevel", "exec.syslog_level"),
     _d("SyslogLevelPrefix", "bool", "exec.syslog_level_prefix"),
     _d("LogLevelMax", "loglevel", "exec.log_level_max", "default"),
-    _d("LogExtraFields", "strv", "exec.log_extra_fields", "reset"),
+    _d("LogExtraFields", "log_fields", "exec.log_extra_fields", "reset"),
     _d("IgnoreSIGPIPE", "bool", "exec.ignore_sigpipe"),
     _d("NoNewPrivileges", "bool", "exec.no_new_privileges"),
     _d("CapabilityBoundingSet", "accept", "", "reset", "not-enforced"),

@@ -95,7 +95,13 @@ def p_workdir(ctx: Context, d: Directive, value: str) -> None:
     if text == "~":
         path = "~"
     else:
-        path = printf(ctx, text)
+        try:
+            path = ctx.expand(text)
+        except ValueParseError as e:
+            message = f"Failed to resolve unit specifiers in working directory path '{text}'"
+            if missing_ok:
+                raise Ignored(f"{message}, ignoring: {reason_of(e)}") from None
+            raise Fatal(f"{message}: {reason_of(e)}") from None
         if not path.startswith("/"):
             if missing_ok:
                 raise Ignored(f"{d.key}= path is not absolute, ignoring: {path}")
@@ -213,8 +219,20 @@ def p_cpusched(ctx: Context, d: Directive, value: str) -> None:
 
 
 def p_cpuprio(ctx: Context, d: Directive, value: str) -> None:
-    msg = f"Failed to parse CPU scheduling priority, ignoring: {value}"
+    if to_int(value) is None:
+        raise Ignored(f"Failed to parse CPU scheduling priority, ignoring: {value}")
+    msg = f"CPU scheduling priority is out of range, ignoring: {value}"
     set_target(ctx, d.target, ranged(value, 0, 99, msg))
+
+
+def p_log_fields(ctx: Context, d: Directive, value: str) -> None:
+    items: list[str] = ctx.section.exec.log_extra_fields
+    for word in split_value(ctx, value):
+        field = printf(ctx, word)
+        if "=" not in field:
+            ctx.warnings.append(f"Log field lacks '=' character, ignoring: {field}")
+            continue
+        items.append(field)
 
 
 def p_facility(ctx: Context, d: Directive, value: str) -> None:
@@ -271,6 +289,16 @@ _OUTPUTS = frozenset(
 )
 
 
+def _printf_bare(ctx: Context, text: str) -> str:
+    # config_parse_exec_input()/_output() word the failure without quotes
+    try:
+        return ctx.expand(text)
+    except ValueParseError as e:
+        raise Ignored(
+            f"Failed to resolve unit specifiers in {text}, ignoring: {reason_of(e)}"
+        ) from None
+
+
 def p_stdin(ctx: Context, d: Directive, value: str) -> None:
     if value in _INPUTS or value.startswith("fd:"):
         set_target(ctx, d.target, value)
@@ -290,7 +318,7 @@ def p_stdout(ctx: Context, d: Directive, value: str) -> None:
         return
     for prefix in ("file:", "append:", "truncate:"):
         if value.startswith(prefix):
-            path = printf(ctx, value[len(prefix) :])
+            path = _printf_bare(ctx, value[len(prefix) :])
             if not path.startswith("/"):
                 raise Ignored(f"{d.key}= path is not absolute: {path}")
             set_target(ctx, d.target, prefix + path)
