@@ -10,8 +10,8 @@ Theory of operation (systemd 252 src/core/transaction.c, manager_add_job_full();
    restart pulls in try-restart (collapsed: restart if active or activating, else nothing)
    for the same units. A reload pulls in try-reload for PropagatesReloadTo=. A unit that
    cannot be loaded refuses every job but stop (`Unit X not found.`, `... is masked.`);
-   such a refusal on a mattering edge fails the request, and a job whose own requirements
-   could not be added is deleted again. Several jobs per unit may coexist at this stage.
+   such a refusal on a mattering edge fails the request; below a Wants= it is ignored and
+   (252) the job whose requirement failed stays. Several jobs per unit may coexist here.
 2. Jobs that matter to the anchor are marked by following mattering links from it.
 3. Mode `fail` first drops non-mattering jobs that would stop a running unit or reverse an
    installed job (transaction_minimize_impact()); then jobs that change nothing are dropped
