@@ -9,13 +9,21 @@ other line is rebuilt from the properties.
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import replace
 from datetime import UTC
 
 import pytest
 
-from pidone.core.render.status import format_status, is_not_found, status_exit_code
-from pidone.core.statusview import StatusView, view_from_properties
+from pidone.core.render.status import (
+    ManagerView,
+    format_manager_status,
+    format_status,
+    is_not_found,
+    status_exit_code,
+)
+from pidone.core.statusview import ProcessEntry, StatusView, view_from_properties
 from tests.cli.oraclecap import (
     Capture,
     journal_tail,
@@ -183,3 +191,44 @@ def test_several_units_blank_line_and_exit_code() -> None:
     # 252: a missing unit among others that are shown -> 3 (the "not running" code wins
     # once a block was printed); alone -> 4
     assert cap.exit_code == 3
+
+
+def _tree_processes(text: str) -> list[ProcessEntry]:
+    """Processes of a captured overview tree with their cgroup paths (depth from the indent)."""
+    procs: list[ProcessEntry] = []
+    path: list[str] = []
+    lines = text.split("\n")
+    start = lines.index("   CGroup: /") + 1
+    for line in lines[start:]:
+        m = re.match(r"^ {11}((?:[│ ] )*)(?:├─|└─)(.*)$", line)
+        if not m:
+            break
+        depth = len(m.group(1)) // 2
+        body = m.group(2)
+        pid = re.match(r"^([0-9]+) (.*)$", body)
+        if pid:
+            group = "/".join(path[:depth])
+            procs.append(
+                ProcessEntry(int(pid.group(1)), tuple(shlex.split(pid.group(2))), "", group)
+            )
+        else:
+            path[depth:] = [body]
+    return procs
+
+
+def test_manager_overview_matches_252() -> None:
+    cap = _variant("systemctl status --no-pager")
+    procs = _tree_processes(cap.stdout)
+    assert len(procs) == 9
+    view = ManagerView(
+        hostname="sd-oracle",
+        state="degraded",
+        n_units=156,
+        n_jobs=1,
+        n_failed=7,
+        since_usec=NOW - 5_000_000,
+        version="252.38-1~deb12u1",
+        processes=tuple(procs),
+    )
+    got = format_manager_status(view, now_usec=NOW, tz=UTC)
+    assert normalize(got) == normalize(cap.stdout)

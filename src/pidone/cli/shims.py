@@ -1,0 +1,120 @@
+"""`pidone install-shims [--prefix DIR] [--symlink] [--force] [--remove]`: put `systemctl` and
+`journalctl` commands in DIR/bin (default /usr/local/bin) that run pidone as those commands.
+
+A shim is a three-line Python script bound to this interpreter (so it works from a
+virtualenv too); the dispatcher (cli.main) picks the systemctl or journalctl face from
+argv[0]. `--symlink` links to the `pidone` console script instead. An existing file that
+is not a pidone shim is never overwritten unless --force.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+NAMES = ("systemctl", "journalctl")
+MARKER = "# pidone shim"
+USAGE = "usage: pidone install-shims [--prefix DIR] [--symlink] [--force] [--remove]\n"
+
+
+def shim_text(name: str, python: str) -> str:
+    """The script installed as DIR/bin/NAME."""
+    return (
+        f"#!{python}\n"
+        f"{MARKER}: runs pidone as {name} (pidone install-shims)\n"
+        "import sys\n"
+        "from pidone.cli.main import main\n"
+        f"sys.argv[0] = {name!r}\n"
+        "sys.exit(main())\n"
+    )
+
+
+def is_shim(path: str) -> bool:
+    """True for a file this command made (script with the marker, or a link to pidone)."""
+    if os.path.islink(path):
+        return os.path.basename(os.readlink(path)) == "pidone"
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    return MARKER in head
+
+
+def install(prefix: str, *, symlink: bool = False, force: bool = False) -> list[str]:
+    """Create the shims; returns the paths made. Raises OSError/FileExistsError."""
+    bindir = os.path.join(prefix, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    made = []
+    target = shutil.which("pidone") if symlink else None
+    if symlink and target is None:
+        raise FileNotFoundError("the pidone console script is not on PATH; drop --symlink")
+    for name in NAMES:
+        path = os.path.join(bindir, name)
+        if os.path.lexists(path):
+            if not force and not is_shim(path):
+                raise FileExistsError(f"{path} exists and is not a pidone shim (use --force)")
+            os.unlink(path)
+        if target is not None:
+            os.symlink(target, path)
+        else:
+            tmp = path + ".pidone-tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(shim_text(name, sys.executable))
+            os.chmod(tmp, 0o755)
+            os.replace(tmp, path)
+        made.append(path)
+    return made
+
+
+def remove(prefix: str) -> list[str]:
+    """Delete the shims this command made; other files stay."""
+    gone = []
+    for name in NAMES:
+        path = os.path.join(prefix, "bin", name)
+        if os.path.lexists(path) and is_shim(path):
+            os.unlink(path)
+            gone.append(path)
+    return gone
+
+
+def main(argv: list[str]) -> int:
+    prefix = "/usr/local"
+    symlink = force = undo = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg == "--prefix" and i < len(argv):
+            prefix = argv[i]
+            i += 1
+        elif arg.startswith("--prefix="):
+            prefix = arg.split("=", 1)[1]
+        elif arg == "--symlink":
+            symlink = True
+        elif arg == "--force":
+            force = True
+        elif arg == "--remove":
+            undo = True
+        elif arg in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            return 0
+        else:
+            sys.stderr.write(f"pidone install-shims: unrecognized argument '{arg}'\n{USAGE}")
+            return 2
+    try:
+        if undo:
+            for path in remove(prefix):
+                sys.stdout.write(f"Removed {path}.\n")
+            return 0
+        for path in install(prefix, symlink=symlink, force=force):
+            sys.stdout.write(f"Created {path}.\n")
+    except OSError as exc:
+        sys.stderr.write(f"pidone install-shims: {exc}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - until the dispatcher has the verb
+    sys.exit(main(sys.argv[1:]))

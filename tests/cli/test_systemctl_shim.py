@@ -1,0 +1,126 @@
+"""The `systemctl` shim against the real systemctl 252 of this host, which (like pidone with no
+daemon) has no manager to talk to: same stdout, stderr and exit code. Plus install-shims."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pidone.cli import shims
+from pidone.cli.systemctl import split_verb
+
+SHIM = "import sys; sys.argv[0] = 'systemctl'; from pidone.cli.main import main; sys.exit(main())"
+
+
+def _real_systemctl() -> str:
+    path = shutil.which("systemctl")
+    if path is None:
+        pytest.skip("systemctl is not installed")
+    if os.path.isdir("/run/systemd/system"):
+        pytest.skip("this host runs systemd as PID 1: the no-manager answers differ")
+    return path
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A scratch --root tree with one static and one installable unit."""
+    etc = tmp_path / "root" / "etc" / "systemd" / "system"
+    etc.mkdir(parents=True)
+    (etc / "y.service").write_text("[Service]\nExecStart=/bin/true\n")
+    (etc / "z.service").write_text(
+        "[Service]\nExecStart=/bin/true\n\n[Install]\nWantedBy=multi-user.target\n"
+    )
+    return tmp_path / "root"
+
+
+def _run(argv: list[str], env: dict[str, str]) -> tuple[str, str, int]:
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, check=False)
+    return proc.stdout, proc.stderr, proc.returncode
+
+
+CASES = [
+    ["status", "x"],
+    ["status"],
+    ["is-active", "x"],
+    ["is-failed", "x"],
+    ["show", "x"],
+    ["start", "x"],
+    ["stop", "x.service"],
+    ["daemon-reload"],
+    ["cat", "x"],
+    ["list-units"],
+    [],
+    ["frobnicate"],
+    ["--root=ROOT", "status", "y"],
+    ["--root", "ROOT", "start", "y"],
+    ["--root=ROOT", "daemon-reload"],
+    ["--root=ROOT", "is-enabled", "y"],
+    ["--root=ROOT", "is-enabled", "z.service"],
+    ["--root=ROOT", "is-enabled", "nope.service"],
+]
+
+
+@pytest.mark.differential
+@pytest.mark.parametrize("args", CASES, ids=[" ".join(c) or "(none)" for c in CASES])
+def test_shim_matches_real_systemctl_without_manager(
+    args: list[str], root: Path, tmp_path: Path
+) -> None:
+    real = _real_systemctl()
+    argv = [a.replace("ROOT", str(root)) for a in args]
+    env = dict(os.environ)
+    env["PIDONE_RUNTIME_DIR"] = str(tmp_path / "no-daemon")  # nothing listens there
+    env["LANG"] = "C.UTF-8"
+    want = _run([real, *argv], env)
+    got = _run([sys.executable, "-c", SHIM, *argv], env)
+    assert got == want
+
+
+def test_split_verb_skips_option_values() -> None:
+    assert split_verb(["-p", "Id", "show", "x"]) == ("show", ["-p", "Id", "x"])
+    assert split_verb(["--no-pager", "status", "-n", "3", "x"]) == (
+        "status",
+        ["--no-pager", "-n", "3", "x"],
+    )
+    assert split_verb(["--all"]) == (None, ["--all"])
+    assert split_verb(["--root", "/r", "enable", "a"]) == ("enable", ["--root", "/r", "a"])
+
+
+def test_install_shims_runs_as_systemctl(tmp_path: Path) -> None:
+    made = shims.install(str(tmp_path))
+    assert sorted(os.path.basename(p) for p in made) == ["journalctl", "systemctl"]
+    env = dict(os.environ)
+    env["PIDONE_RUNTIME_DIR"] = str(tmp_path / "none")
+    out = subprocess.run(
+        [str(tmp_path / "bin" / "systemctl"), "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0
+    assert out.stdout.startswith("systemd 252 (pidone ")
+    # installing again replaces our own shims
+    assert shims.install(str(tmp_path)) == made
+
+
+def test_install_shims_refuses_foreign_files(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    foreign = tmp_path / "bin" / "systemctl"
+    foreign.write_text("#!/bin/sh\necho real\n")
+    with pytest.raises(FileExistsError):
+        shims.install(str(tmp_path))
+    assert foreign.read_text() == "#!/bin/sh\necho real\n"
+    assert shims.main(["--prefix", str(tmp_path)]) == 1
+    assert shims.remove(str(tmp_path)) == []
+    assert foreign.exists()
+    shims.install(str(tmp_path), force=True)
+    assert shims.is_shim(str(foreign))
+    assert sorted(shims.remove(str(tmp_path))) == sorted(
+        str(tmp_path / "bin" / n) for n in ("journalctl", "systemctl")
+    )
