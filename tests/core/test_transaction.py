@@ -685,7 +685,7 @@ def _same_error(theirs: str, ours: str) -> bool:
 
 
 @pytest.mark.differential
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(100))
 def test_start_transactions_match_systemd_job_for_job(seed: int, tmp_path: Path) -> None:
     """The jobs (or the error) of a start transaction on a random graph are what systemd 252
     installs. Where several merge conflicts cascade, systemd's outcome depends on its hash
@@ -709,3 +709,15 @@ def test_start_transactions_match_systemd_job_for_job(seed: int, tmp_path: Path)
             return
         seen.append((error, sorted(theirs), r.error, sorted(ours)))
     pytest.fail(f"pidone never matched systemd: {seen[0]}")
+
+
+def test_merging_into_an_installed_job_collapses_by_state() -> None:
+    body = "[Service]\nExecStart=/bin/true\nExecReload=/bin/true\n"
+    g = graph({"a.service": svc() + body}, builtins=False)
+    installed = {"a.service": InstalledJob(5, "a.service", "reload")}
+    up = plan(g, "a.service", installed=installed, active=("a.service",))
+    assert [(j.id, j.type, j.merged) for j in up.jobs if j.unit == "a.service"] == [
+        (5, "reload", True)  # reload-or-start on an active unit is a reload
+    ]
+    down = plan(g, "a.service", installed=installed)
+    assert [(j.id, j.type) for j in down.jobs if j.unit == "a.service"] == [(5, "start")]

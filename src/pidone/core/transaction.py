@@ -300,7 +300,8 @@ def _apply(tx: Tx, mode: str) -> TransactionResult:
             if m is None:
                 canceled.append(prev.id)
             else:
-                jid, jtype, merged = prev.id, m, True
+                # job_merge_into_installed(): job_type_merge_and_collapse()
+                jid, jtype, merged = prev.id, collapse(m, tx.state(unit)), True
         irreversible = j.irreversible or bool(prev and prev.irreversible)
         after[unit] = InstalledJob(jid, unit, jtype, irreversible, j.ignore_order)
         planned.append(
