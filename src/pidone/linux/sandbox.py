@@ -493,6 +493,8 @@ def _apply(plan: SandboxPlan) -> None:
                 continue
             raise OSError(2, f"{os.fsdecode(op.target)}: No such file or directory")
         if op.kind == "ro":
+            if op.target != b"/":
+                _bind_self(op.target)  # a mount point of its own, as namespace.c does
             _remount(op.target, True, True, _API_FS if op.target == b"/" else ())
         elif op.kind == "rw":
             _bind_self(op.target)

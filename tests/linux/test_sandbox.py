@@ -1,0 +1,204 @@
+"""Mount-namespace sandboxing of spawned commands (linux.sandbox), on real processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pidone.core.execline import ExecCommand
+from pidone.core.model import ExecContext
+from pidone.linux import sandbox
+from pidone.linux.spawn import SpawnRequest, read_spawn_failure
+from tests.linux.proc_helpers import env_for, run_to_file, started, wait_exit
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not sandbox.sandbox_available(),
+    reason="mount namespaces need root with CAP_SYS_ADMIN",
+)
+INVOCATION = "0123456789abcdef0123456789abcd00"
+
+
+@pytest.fixture
+def top() -> Iterator[Path]:
+    """A world-traversable scratch directory (pytest's tmp_path is 0700)."""
+    d = Path(tempfile.mkdtemp(prefix="pidone-sandbox-", dir="/var/lib"))
+    d.chmod(0o755)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+        sandbox.remove_private_tmp(INVOCATION)
+
+
+def sh(script: str, ctx: ExecContext, out: Path, **kw: object) -> tuple[int, str]:
+    env = env_for(ctx, invocation_id=INVOCATION)
+    return run_to_file(ExecCommand("/bin/sh", ("sh", "-c", script)), ctx, str(out), env=env, **kw)
+
+
+def host_mounts() -> str:
+    with open("/proc/self/mountinfo") as f:
+        return f.read()
+
+
+def test_private_tmp_is_private_and_shared_by_the_invocation(top):
+    before = host_mounts()
+    ctx = ExecContext(private_tmp=True)
+    status, out = sh(
+        "echo x > /tmp/pidone-probe && echo y > /var/tmp/pidone-probe && ls /tmp", ctx, top / "o"
+    )
+    assert (status, out) == (0, "pidone-probe\n")
+    tmp, var_tmp = sandbox.private_tmp_dirs(INVOCATION)
+    assert Path(tmp, "tmp/pidone-probe").read_text() == "x\n"
+    assert Path(var_tmp, "tmp/pidone-probe").read_text() == "y\n"
+    assert oct(os.stat(f"{tmp}/tmp").st_mode & 0o7777) == "0o1777"
+    assert not Path("/tmp/pidone-probe").exists()
+    # a second command of the same invocation sees the same /tmp (ExecStartPre= -> ExecStart=)
+    status, out = sh("cat /tmp/pidone-probe", ctx, top / "o2")
+    assert (status, out) == (0, "x\n")
+    assert host_mounts() == before  # nothing propagated back to the host
+
+
+def test_protect_system_strict_with_read_write_paths(top):
+    (top / "rw").mkdir()
+    (top / "ro").mkdir()
+    ctx = ExecContext(protect_system="strict", read_write_paths=[str(top / "rw"), "-/nonexistent"])
+    script = (
+        f"touch {top}/rw/ok && echo rw-ok; "
+        f"touch {top}/ro/no 2>/dev/null || echo ro-refused; "
+        "touch /usr/pidone-probe 2>/dev/null || echo usr-refused; "
+        "touch /dev/null && echo dev-writable"
+    )
+    status, out = sh(script, ctx, top / "rw/o")
+    assert (status, out.split()) == (0, ["rw-ok", "ro-refused", "usr-refused", "dev-writable"])
+    assert not (top / "ro/no").exists()
+
+
+def test_protect_system_full_and_read_only_paths(top):
+    ctx = ExecContext(protect_system="full", read_only_paths=[str(top)])
+    script = (
+        "touch /etc/pidone-probe 2>/dev/null || echo etc-refused; "
+        f"touch {top}/x 2>/dev/null || echo top-refused; touch /var/tmp/pidone-p && echo var-ok; "
+        "rm -f /var/tmp/pidone-p"
+    )
+    out_file = top.parent / f"{top.name}.o"  # outside the read-only tree
+    try:
+        status, out = sh(script, ctx, out_file)
+    finally:
+        out_file.unlink(missing_ok=True)
+    assert (status, out.split()) == (0, ["etc-refused", "top-refused", "var-ok"])
+
+
+def test_inaccessible_paths_and_protect_home(top):
+    secret = top / "secret"
+    secret.mkdir()
+    (secret / "f").write_text("x")
+    (top / "file").write_text("x")
+    ctx = ExecContext(
+        user="nobody", inaccessible_paths=[str(secret), str(top / "file")], protect_home="yes"
+    )
+    script = (
+        f"ls {secret} 2>/dev/null || echo dir-hidden; "
+        f"cat {top}/file 2>/dev/null || echo file-hidden; ls -A /root 2>/dev/null | wc -l"
+    )
+    out_file = Path(tempfile.mktemp(prefix="pidone-sb-", dir="/tmp"))
+    try:
+        status, out = sh(script, ctx, out_file)
+    finally:
+        out_file.unlink(missing_ok=True)
+    assert (status, out.split()) == (0, ["dir-hidden", "file-hidden", "0"])
+
+
+def test_missing_required_inaccessible_path_fails_with_226(top):
+    ctx = ExecContext(inaccessible_paths=[str(top / "missing")])
+    req = SpawnRequest(ExecCommand("/bin/true", ("true",)), ctx, env_for(ctx))
+    with started(req) as s:
+        assert wait_exit(s.pid) == 226
+        failure = read_spawn_failure(s, close=False)
+    assert failure is not None
+    assert failure.step == "NAMESPACE"
+
+
+def test_bind_read_only_paths_with_a_socket_like_haproxys_dev_log(top):
+    # haproxy.service: BindReadOnlyPaths=/dev/log:/var/lib/haproxy/dev/log (spec 09)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    srv.bind(str(top / "log.sock"))
+    srv.settimeout(10)
+    (top / "data").mkdir()
+    (top / "data/f").write_text("content")
+    ctx = ExecContext(
+        bind_read_only_paths=[f"{top}/log.sock:{top}/chroot/dev/log", f"{top}/data:{top}/view"],
+        bind_paths=[f"-{top}/does-not-exist:/x"],
+    )
+    script = (
+        f'python3 -S -c "import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM);'
+        f" s.sendto(b'hello', '{top}/chroot/dev/log')\" && cat {top}/view/f && echo; "
+        f"touch {top}/view/g 2>/dev/null || echo view-read-only"
+    )
+    try:
+        status, out = sh(script, ctx, top / "o")
+        assert (status, out.split()) == (0, ["content", "view-read-only"])
+        assert srv.recv(100) == b"hello"
+    finally:
+        srv.close()
+    assert (top / "chroot/dev/log").exists()  # the mount point was created
+
+
+def test_temporary_file_system_and_private_devices(top):
+    (top / "full").mkdir()
+    (top / "full/f").write_text("x")
+    ctx = ExecContext(temporary_file_system=[f"{top}/full:ro"], private_devices=True)
+    script = (
+        f"ls -A {top}/full | wc -l; touch {top}/full/g 2>/dev/null || echo tmpfs-ro; "
+        "ls /dev | tr '\\n' ' '; echo; echo x > /dev/null && echo null-ok; "
+        "grep CapBnd /proc/self/status"
+    )
+    status, out = sh(script, ctx, top / "o")
+    assert status == 0, out
+    lines = out.splitlines()
+    assert lines[:2] == ["0", "tmpfs-ro"]
+    devices = set(lines[2].split())
+    assert {"null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx", "shm"} <= devices
+    assert (
+        not {name for name in os.listdir("/dev") if name.startswith(("vd", "sd", "loop"))} & devices
+    )
+    assert lines[3] == "null-ok"
+    bounding = int(lines[4].split()[1], 16)
+    assert not bounding & (1 << 27 | 1 << 17)  # CAP_MKNOD, CAP_SYS_RAWIO dropped
+
+
+def test_plus_prefix_skips_the_sandbox(top):
+    ctx = ExecContext(protect_system="strict")
+    env = env_for(ctx)
+    probe = top / "plus"
+    cmd = ExecCommand("/bin/sh", ("sh", "-c", f"touch {probe}"), full_privileges=True)
+    status, _ = run_to_file(cmd, ctx, str(top / "o"), env=env)
+    assert status == 0
+    assert probe.exists()
+
+
+def test_settings_reported_as_not_enforced():
+    ctx = ExecContext(private_tmp=True, protect_system="full", read_only_paths=["/x"])
+    assert sandbox.used_settings(ctx) == ("PrivateTmp", "ProtectSystem", "ReadOnlyPaths")
+    assert sandbox.used_settings(ExecContext(dynamic_user=True)) == (
+        "PrivateTmp",
+        "ProtectSystem",
+        "ProtectHome",
+    )
+    # enforced here (the test runs with CAP_SYS_ADMIN), and never missing for `+`
+    assert sandbox.not_enforced_settings(ctx) == ()
+    assert sandbox.not_enforced_settings(ctx, full_privileges=True) == ()
+    assert "PrivateTmp" in sandbox.enforced_keys()
+    assert "ReadWriteDirectories" in sandbox.enforced_keys()
+
+
+def test_parse_mountinfo_unescapes_and_reads_flags():
+    line = b"36 35 98:0 / /mnt/a\\040b rw,nosuid,noexec,relatime shared:1 - ext4 /dev/x rw\n"
+    assert sandbox.parse_mountinfo(line) == [
+        (b"/mnt/a b", sandbox.MS_NOSUID | sandbox.MS_NOEXEC | sandbox.MS_RELATIME)
+    ]
