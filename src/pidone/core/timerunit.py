@@ -374,10 +374,13 @@ class TimerMachine:
             if (
                 triggered
                 and not time_change
-                and v.next_elapse < now.monotonic
+                and v.next_elapse <= now.monotonic
                 and v.base in _ONE_SHOT
             ):
-                v.disabled = True  # a one-time trigger that has done its job
+                # A one-time trigger that has done its job. systemd tests `<`; with the
+                # elapse exactly at the trigger time (a coarse or fake clock) that would
+                # fire it again, so `<=` here.
+                v.disabled = True
                 continue
             next_mono = v.next_elapse if not found_mono else min(next_mono, v.next_elapse)
             found_mono = True
