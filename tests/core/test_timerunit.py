@@ -141,6 +141,7 @@ def test_start_unit_carries_the_trigger_environment():
     start(rig)
     rig.run_until(20 * SEC)
     ((when, start_unit),) = rig.starts
+    assert when == 12 * SEC
     assert start_unit.target == "t-tick.service"
     assert dict(start_unit.env) == {
         "TRIGGER_UNIT": "t-tick.timer",
