@@ -211,3 +211,34 @@ def test_bad_input_matches_systemd_analyze(
     ours = capfd.readouterr().err.encode("utf-8", "surrogateescape")
     assert ours.replace(bytes(tmp_path), b"DIR") == theirs.stderr.replace(bytes(tmp_path), b"DIR")
     assert rc == theirs.returncode
+
+
+UNIT_SECTION_CASES = [
+    "Documentation=https://x man:y(1) info:z file:/a http:/bad nope file:/ info: http://",
+    "Wants=a.service b@.service %n\nAfter=%n\nOnSuccess=%n\nPropagatesReloadTo=%n",
+    "ConditionPathExists=! /x\nConditionPathExists=| /x\nAssertPathIsDirectory=|!/x",
+    "FailureActionExitStatus=-1\nSuccessActionExitStatus=abc\nRequiresMountsFor=/v /s%Z rel",
+    "SourcePath=rel\nOnFailureIsolate=x\nStartLimitBurst=-1\nJobTimeoutAction=reboot-force",
+]
+
+
+@pytest.mark.differential
+@pytest.mark.parametrize("index", range(len(UNIT_SECTION_CASES)))
+def test_unit_section_matches_systemd_analyze(
+    index: int, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if SYSTEMD_ANALYZE is None:
+        pytest.skip("systemd-analyze is not installed")
+    target = tmp_path / "u.service"
+    target.write_text(f"[Unit]\n{UNIT_SECTION_CASES[index]}\n[Service]\nExecStart=/bin/true\n")
+    theirs = subprocess.run(
+        [SYSTEMD_ANALYZE, "verify", "--man=no", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    rc = verify.main(["--no-not-enforced", str(target)])
+    _, ours = capfd.readouterr()
+    assert _normalize(ours, tmp_path) == _normalize(theirs.stderr, tmp_path)
+    assert rc == theirs.returncode

@@ -117,9 +117,9 @@ def p_action(ctx: Context, d: Directive, value: str) -> None:
 
 def p_action_status(ctx: Context, d: Directive, value: str) -> None:
     number = to_int(value)
-    if number is None or number < 0:
+    if number is None:
         raise Ignored(f"Failed to parse exit status '{value}', ignoring: Invalid argument")
-    if number > 255:
+    if not 0 <= number <= 255:
         raise Ignored(
             f"Failed to parse exit status '{value}', ignoring: Numerical result out of range"
         )
@@ -183,6 +183,14 @@ def p_strv(ctx: Context, d: Directive, value: str) -> None:
         items.append(printf(ctx, word))
 
 
+def _documentation_url_ok(url: str) -> bool:
+    """documentation_url_is_valid(): http(s)://X, file:/X, man:X, info:X with X non-empty."""
+    for prefix in ("http://", "https://", "file:/", "man:", "info:"):
+        if url.startswith(prefix):
+            return len(url) > len(prefix)
+    return False
+
+
 def p_documentation(ctx: Context, d: Directive, value: str) -> None:
     items: list[str] = ctx.unit.unit.documentation
     for word in value.split():
@@ -191,15 +199,24 @@ def p_documentation(ctx: Context, d: Directive, value: str) -> None:
         except Ignored as e:
             ctx.warnings.append(str(e))
             continue
-        scheme = url.partition(":")[0]
-        if scheme not in ("http", "https", "file", "info", "man") or ":" not in url:
+        if not _documentation_url_ok(url):
             ctx.warnings.append(f"Invalid URL, ignoring: {url}")
             continue
         if url not in items:
             items.append(url)
 
 
-def _unit_words(ctx: Context, value: str) -> list[str]:
+# unit_should_warn_about_dependency(): a dependency on the unit itself is dropped; only
+# these say so ("Dependency After=x.service is dropped."), checked on 252
+_WARN_SELF = frozenset({"before", "after", "conflicts", "on_failure", "on_success"})
+_CANONICAL = {
+    "BindTo": "BindsTo",
+    "PropagateReloadTo": "PropagatesReloadTo",
+    "PropagateReloadFrom": "ReloadPropagatedFrom",
+}
+
+
+def _unit_words(ctx: Context, d: Directive, value: str) -> list[str]:
     names: list[str] = []
     for word in value.split():
         try:
@@ -207,8 +224,13 @@ def _unit_words(ctx: Context, value: str) -> list[str]:
         except Ignored as e:
             ctx.warnings.append(str(e))
             continue
-        if not is_valid_unit_name(name, template=False):
+        if not is_valid_unit_name(name):
             ctx.warnings.append(f"Failed to add dependency on {name}, ignoring: Invalid argument")
+            continue
+        if name in ctx.unit.names or name == ctx.unit.id:
+            if d.target in _WARN_SELF:
+                key = _CANONICAL.get(d.key, d.key.replace("Overridable", ""))
+                ctx.warnings.append(f"\0{ctx.unit.id}: Dependency {key}={name} is dropped.")
             continue
         names.append(name)
     return names
@@ -216,10 +238,10 @@ def _unit_words(ctx: Context, value: str) -> list[str]:
 
 def p_deps(ctx: Context, d: Directive, value: str) -> None:
     if not d.target:
-        _unit_words(ctx, value)
+        _unit_words(ctx, d, value)
         return
     items: list[str] = getattr(ctx.unit.unit, d.target)
-    for name in _unit_words(ctx, value):
+    for name in _unit_words(ctx, d, value):
         if name not in items:
             items.append(name)
 
@@ -250,7 +272,11 @@ def p_removed(ctx: Context, d: Directive, value: str) -> None:
 def p_mounts_for(ctx: Context, d: Directive, value: str) -> None:
     items: list[str] = ctx.unit.unit.requires_mounts_for
     for word in split_value(ctx, value):
-        path = printf(ctx, word)
+        try:
+            path = printf(ctx, word)
+        except Ignored as e:
+            ctx.warnings.append(str(e))
+            continue
         if not path.startswith("/"):
             ctx.warnings.append(f"{d.key}= path is not absolute, ignoring: {path}")
         elif path not in items:
@@ -277,12 +303,12 @@ def p_condition(ctx: Context, d: Directive, value: str) -> None:
     is_assert = d.key.startswith("Assert")
     kind = d.key[len("Assert") :] if is_assert else d.key[len("Condition") :]
     text = value
-    trigger = text.startswith("|")
+    trigger = text.startswith("|")  # no blanks are skipped after "|" or "!" (252)
     if trigger:
-        text = text[1:].lstrip(" \t")
+        text = text[1:]
     negate = text.startswith("!")
     if negate:
-        text = text[1:].lstrip(" \t")
+        text = text[1:]
     text = printf(ctx, text)
     if kind in _PATH_CONDITIONS and not text.startswith("/"):
         raise Ignored(f"{d.key}= path is not absolute, ignoring: {text}")
