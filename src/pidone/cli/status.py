@@ -178,7 +178,7 @@ def _write(text: str) -> None:
 # --- status ---------------------------------------------------------------------------------
 
 
-def _file_state(unit: str, fragment: str) -> tuple[str, str]:
+def file_state(unit: str, fragment: str) -> tuple[str, str]:
     """(UnitFileState, UnitFilePreset) from disk, as systemctl asks the manager for it."""
     if not fragment:
         return "", ""
@@ -253,8 +253,11 @@ def build_view(info: dict[str, Any], runtime: dict[str, Any], opts: Options) -> 
             control_group=str(runtime.get("control_group") or view.control_group),
             tasks_current=runtime.get("tasks_current", view.tasks_current),
         )
+    if view.active_state in ("inactive", "failed") and not view.processes:
+        # systemd prunes the cgroup of a unit that ended: ControlGroup= is empty then
+        view = replace(view, control_group="")
     if view.load_state == "loaded":
-        ufs, preset = _file_state(view.id, view.fragment_path)
+        ufs, preset = file_state(view.id, view.fragment_path)
         view = replace(view, unit_file_state=ufs, unit_file_preset=preset)
     tail = _journal(view.id, opts.lines, view.inactive_exit_usec, opts.runtime_dir)
     return replace(view, journal_lines=tuple(tail))
@@ -369,6 +372,24 @@ def _now_usec() -> int:
     return time.time_ns() // 1000
 
 
+def _process_start_usec(pid: int) -> int:
+    """Realtime µs at which PID started: /proc/PID/stat starttime (field 22, clock ticks
+    since boot, proc(5)) + btime of /proc/stat."""
+    if pid <= 0:
+        return 0
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        with open("/proc/stat", "rb") as f:
+            btime = next(int(line.split()[1]) for line in f if line.startswith(b"btime "))
+    except (OSError, StopIteration, ValueError):
+        return 0
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    ticks = int(fields[19])  # field 22 counted from 1, minus pid and comm
+    hz = os.sysconf("SC_CLK_TCK")
+    return btime * 1_000_000 + ticks * 1_000_000 // hz
+
+
 def _manager_status(c: client.Client, opts: Options) -> int:
     """`pidone status` without units: the host line, counts and the whole process tree."""
     import socket
@@ -386,12 +407,7 @@ def _manager_status(c: client.Client, opts: Options) -> int:
             argv = tuple(str(proc[1]).split(" ")) if proc[1] else ()
             procs.append(ProcessEntry(int(proc[0]), argv, cgroup=group))
     failed = sum(1 for r in rows if r[2] == "failed")
-    since = 0
-    try:
-        pid = int(ping.get("pid") or 0)
-        since = int(os.stat(f"/proc/{pid}").st_mtime * 1_000_000) if pid else 0
-    except OSError:
-        since = 0
+    since = _process_start_usec(int(ping.get("pid") or 0))
     from pidone import __version__
 
     view = ManagerView(

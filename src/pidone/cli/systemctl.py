@@ -60,7 +60,7 @@ VALUE_OPTIONS = frozenset(
 TARGETS: dict[str, str] = {
     "status": "pidone.cli.status:status_main",
     "list-units": "pidone.cli.status:list_units_main",
-    "show": "pidone.cli.show:main",
+    "show": "pidone.cli.showlive:main",
     "cat": "pidone.cli.unitfiles:cat_main",
     "list-unit-files": "pidone.cli.unitfiles:list_unit_files_main",
     "enable": "pidone.cli.install:enable_main",

@@ -1,0 +1,79 @@
+"""`show` with the manager's runtime state: cli.show's renderer fed through its RuntimeSource
+seam with the daemon's `show-runtime` answer (MainPID, ExecMain*, timestamps, Result...).
+
+With no daemon answering, the systemctl shim refuses (as real systemctl does) and `pidone
+show` stays offline (cli.show.main).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+from typing import Any
+
+from pidone.cli import client
+
+
+def runtime_state(answer: dict[str, Any]) -> Any:  # noqa: ANN401 - core.render.show.RuntimeState
+    """RuntimeState from one `show-runtime` entry (JSON lists -> tuples, unknown keys dropped)."""
+    from pidone.core.render.show import RuntimeState
+
+    known = {f.name for f in fields(RuntimeState)}
+    kwargs: dict[str, Any] = {}
+    for key, value in answer.items():
+        if key not in known:
+            continue
+        kwargs[key] = tuple(value) if isinstance(value, list) else value
+    return RuntimeState(**kwargs)
+
+
+def main(argv: list[str]) -> int:
+    """`show` through the daemon: same options as cli.show, runtime properties live."""
+    from pidone.cli import show
+
+    runtime_dir = None
+    rest: list[str] = []
+    skip = False
+    for index, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg == "--runtime-dir" and index + 1 < len(argv):
+            runtime_dir, skip = argv[index + 1], True
+        elif arg.startswith("--runtime-dir="):
+            runtime_dir = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    try:
+        opts = show.parse_args(rest)
+    except show._Usage as exc:  # cli.show's own usage error type
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    if not opts.units:
+        sys.stderr.write("pidone show: the manager's own properties are not implemented\n")
+        return 1
+    try:
+        conn = client.connect(runtime_dir)
+    except client.ClientError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return exc.exit_code
+
+    def source(unit: Any) -> Any:  # noqa: ANN401 - Unit -> RuntimeState
+        from dataclasses import replace
+
+        from pidone.cli.status import file_state
+
+        answer = conn.call("show-runtime", units=[unit.id]).get("units", [{}])
+        state = runtime_state(answer[0] if answer and answer[0] else {})
+        ufs, preset = file_state(unit.id, unit.fragment_path)
+        if ufs in ("alias", "static", "generated", "transient", "masked"):
+            preset = ""
+        return replace(state, unit_file_state=ufs, unit_file_preset=preset)
+
+    try:
+        with conn:
+            return show.show_units(opts, runtime=source)
+    except client.ClientError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
