@@ -102,3 +102,11 @@ class TriggerRefused:
     unit: str
     target: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartFailed:
+    """A start request failed before anything changed (socket_start() returning an error,
+    e.g. "Socket service X already active, refusing."): the start job ends `failed`."""
+
+    unit: str
