@@ -13,6 +13,7 @@ bind port 80 inside that namespace only, and when its PID 1 dies every process i
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -134,6 +135,9 @@ Factory = Callable[..., RealServicesDaemon]
 def real_ns(debian_packages: tuple[str, ...], tmp_path: Path) -> Iterator[Factory]:
     """`real_ns(units={...})` starts a daemon; every one started is killed afterwards."""
     started: list[RealServicesDaemon] = []
+    private_before = set(
+        glob.glob("/tmp/pidone-private-*") + glob.glob("/var/tmp/pidone-private-*")
+    )
 
     def make(units: dict[str, str] | None = None) -> RealServicesDaemon:
         d = RealServicesDaemon(tmp_path / f"ns{len(started)}", units)
@@ -145,3 +149,7 @@ def real_ns(debian_packages: tuple[str, ...], tmp_path: Path) -> Iterator[Factor
     finally:
         for d in started:
             d.close()
+        # PrivateTmp= directories of the units these daemons ran (apache2, redis-server)
+        now = set(glob.glob("/tmp/pidone-private-*") + glob.glob("/var/tmp/pidone-private-*"))
+        for path in now - private_before:
+            shutil.rmtree(path, ignore_errors=True)

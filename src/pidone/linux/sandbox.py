@@ -41,11 +41,11 @@ import ctypes
 import functools
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pidone.core.capabilities import CAP_SYS_ADMIN
-from pidone.core.model import ExecContext
+from pidone.core.model import ExecContext, NotEnforced
 
 EXIT_NAMESPACE = 226
 CLONE_NEWNS = 0x00020000
@@ -167,6 +167,13 @@ def enforced_keys() -> frozenset[str]:
     if not sandbox_available():
         return frozenset()
     return frozenset(SANDBOX_KEYS) | frozenset(KEY_ALIASES)
+
+
+def still_not_enforced(items: Sequence[NotEnforced]) -> list[NotEnforced]:
+    """The builder's `Unit.not_enforced` list less what this machine enforces now (for
+    `pidone verify` and the status output)."""
+    enforced = enforced_keys()
+    return [n for n in items if n.key not in enforced]
 
 
 def _path_entry(raw: str) -> tuple[str, bool]:
