@@ -261,6 +261,7 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
     read = procfs.read_file
     _open, _read, _close, rdonly = os.open, os.read, os.close, os.O_RDONLY
 
+    check = not req.all or req.running_only or req.negate  # else every row is wanted
     tty_names = ttys.cache if ttys is not None else {}
     user_names = users.names if users is not None else {}
 
@@ -303,7 +304,7 @@ def collect(req: Request, columns: list[Column], ctx: Context) -> list[Proc]:
                     p.ruser = ""  # procps names the real user only from status
             except (OSError, ValueError, IndexError):
                 continue
-            if not want(p):
+            if check and not want(p):
                 continue
             if want_cmdline:
                 try:
