@@ -1,9 +1,10 @@
 """`pidone ps`: procps-ng 4.0.2 compatible process listing, plus unit ownership and JSON.
 
-Reads only the /proc files the requested columns and the selection need (stat always;
-status for users, memory and the L flag; cmdline for command columns), formats with
-pidone.core.ps, and writes the whole output with one write per 64 KiB. Start-up is
-part of the budget (bench/ps.py): no argparse, no dataclasses, no typing at run time.
+Reads /proc/PID/stat and status for every process (status overrides stat, as in
+procps), cmdline only for command columns of selected processes, cgroup only for the
+unit column; formats with pidone.core.ps and writes the output in 64 KiB writes.
+Start-up is part of the budget (bench/ps.py): no argparse, dataclasses or typing at
+run time.
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ def _needs(columns: list[Column], req: Request) -> set[str]:
 
 def _selector(req: Request, my_euid: int, my_tty: int) -> Callable[[Proc], bool]:
     bits = req.select_bits
-    use_table = not req.all and (bool(req.simple) or not req.selection or not req.bsd) and bits
+    use_table = not req.all and bool(bits)
     pids, ppids, sids = req.pids, req.ppids, req.sids
     euids, ruids, names = req.euids, req.ruids, [n.encode() for n in req.names]
 
