@@ -17,13 +17,11 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pidone.core.errors import PidoneError
-from pidone.core.model import Unit
-from pidone.core.signames import parse_signal
-from pidone.core.snapshot import UnitSnapshot
-from pidone.core.values import parse_timespan
+if TYPE_CHECKING:  # annotations only: the status CLI must not pay for the unit model
+    from pidone.core.model import Unit
+    from pidone.core.snapshot import UnitSnapshot
 
 UINT64_MAX = 2**64 - 1
 # CLD_* codes as ExecMainCode= prints them (waitid(2) si_code).
@@ -256,6 +254,9 @@ def _opt_int(props: Mapping[str, str], key: str) -> int | None:
 def _timespan(text: str) -> int:
     if not text or text == "infinity":
         return UINT64_MAX
+    from pidone.core.errors import PidoneError
+    from pidone.core.values import parse_timespan
+
     try:
         return parse_timespan(text, 1)
     except PidoneError:
@@ -402,6 +403,9 @@ def view_from_status_info(info: Mapping[str, Any]) -> StatusView:
         raw = exit_text.partition("status=")[2].split("/")[0]
         status = int(raw) if raw.isdigit() else 0
         if code in (CLD_KILLED, CLD_DUMPED) and not raw.isdigit():
+            from pidone.core.errors import PidoneError
+            from pidone.core.signames import parse_signal
+
             try:
                 status = parse_signal(exit_text.partition("status=")[2].split("/")[-1])
             except PidoneError:
