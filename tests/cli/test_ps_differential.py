@@ -403,3 +403,26 @@ def test_unit_column_and_json(zoo):
         [*OURS, "--unit", "-o", "pid,comm", "-p", "1"], capture_output=True, check=True
     ).stdout.decode()
     assert text.splitlines()[0].split() == ["PID", "UNIT", "COMMAND"]
+
+
+def test_locale_and_screen_rules():
+    from pidone.cli.ps import locale_is_utf8, screen_width
+
+    assert locale_is_utf8({b"LANG": b"C.UTF-8"})
+    assert locale_is_utf8({b"LC_CTYPE": b"C.utf8", b"LANG": b"C"})
+    assert not locale_is_utf8({b"LC_ALL": b"C", b"LANG": b"C.UTF-8"})
+    assert not locale_is_utf8({b"LC_CTYPE": b"POSIX"})
+    assert not locale_is_utf8({})
+    missing = not os.path.exists("/usr/lib/locale/locale-archive")
+    if missing and not os.path.isdir("/usr/lib/locale/xx_YY.utf8"):
+        # setlocale() fails for a locale that is not installed: ps stays in "C"
+        assert not locale_is_utf8({b"LANG": b"xx_YY.UTF-8"})
+    # stdout is not a terminal under pytest's capture: unlimited, unless COLUMNS says
+    assert screen_width({}, 0) == 131072
+    assert screen_width({b"COLUMNS": b"80"}, 0) == 80
+    assert screen_width({b"COLUMNS": b"0x50"}, 0) == 80  # strtol(..., 0) as procps
+    assert screen_width({b"COLUMNS": b"0120"}, 0) == 80  # octal
+    assert screen_width({b"COLUMNS": b"080"}, 0) == 131072  # not octal: ignored
+    assert screen_width({b"COLUMNS": b"80"}, 1) == 132
+    assert screen_width({b"COLUMNS": b"80"}, 2) == 131072
+    assert screen_width({b"COLUMNS": b"junk"}, 0) == 131072

@@ -105,19 +105,33 @@ def screen_width(env: Mapping[bytes, bytes], w_count: int) -> int:
         cols = 80
     if not os.isatty(1):
         cols = OUTBUF_SIZE
-    text = env.get(b"COLUMNS", b"").decode(errors="replace")
-    if text:
-        try:
-            value = int(text, 0)
-        except ValueError:
-            value = 0
-        if 0 < value < OUTBUF_SIZE:
-            cols = value
+    value = _strtol0(env.get(b"COLUMNS", b"").decode(errors="replace"))
+    if value is not None and 0 < value < OUTBUF_SIZE:
+        cols = value
     if w_count and cols < 132:
         cols = 132
     if w_count > 1:
         cols = OUTBUF_SIZE
     return cols
+
+
+def _strtol0(text: str) -> int | None:
+    """strtol(text, &end, 0) with *end == '\\0' required, as global.c reads COLUMNS."""
+    body = text.lstrip(" \t\n\v\f\r")
+    sign = -1 if body.startswith("-") else 1
+    body = body[1:] if body[:1] in ("+", "-") else body
+    if body[:2] in ("0x", "0X") and len(body) > 2:
+        base, digits = 16, body[2:]
+    elif body.startswith("0"):
+        base, digits = 8, body
+    else:
+        base, digits = 10, body
+    if not digits or not digits.isascii() or not digits.isalnum():
+        return None
+    try:
+        return sign * int(digits, base)
+    except ValueError:
+        return None
 
 
 def units_from_daemon(runtime_dir: str | None = None) -> dict[int, str] | None:
@@ -582,6 +596,10 @@ def main(argv: list[str]) -> int:
     except _NothingSelected as empty:
         text = str(empty)
         code = 1
+    except OSError as err:  # /proc itself missing or unreadable (not one vanished process)
+        where = f" {err.filename}" if err.filename else ""
+        sys.stderr.write(f"error: cannot read{where}: {err.strerror}\n")
+        return 1
     data = text.encode("utf-8", "surrogateescape")
     view = memoryview(data)
     while view:
