@@ -120,7 +120,10 @@ def format_bytes(size: int) -> str:
     for index in range(len(suffixes) - 1, -1, -1):
         factor = 1024 ** (index + 1)
         if size >= factor:
-            tenths = (size * 10 // factor) % 10
+            # the tenth digit is taken from the size in the next smaller unit, as
+            # format_bytes_full() does: (t / next_factor * 10 / 1024) % 10
+            next_factor = factor // 1024
+            tenths = (size // next_factor * 10 // 1024) % 10 if index else size * 10 // 1024 % 10
             return f"{size // factor}.{tenths}{suffixes[index]}"
     return f"{size}B"  # pragma: no cover - the loop always returns
 
