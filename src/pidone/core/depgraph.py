@@ -19,14 +19,16 @@ Theory of operation (systemd 252, src/core/unit.c unit_add_dependency(), man 5 s
 3. A name that is referenced but has no unit is still a node, with load state `not-found`
    (systemd creates a stub unit for it): ordering against it is ignored because it never gets
    a job, a Wants= on it is dropped silently, and a hard requirement fails the transaction with
-   `Unit X not found.` (core.transaction).
+   `Unit X not found.` (core.transaction). Slices and devices need no file: a referenced
+   one without a file (`system-modprobe.slice` of a template instance, `BindsTo=` a .device)
+   is a loaded, empty unit; every slice Requires=+After= its parent slice.
 4. Aliases resolve to the unit's id everywhere (unit_follow_merge()).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from pidone.core.model import Unit
 
@@ -198,26 +200,99 @@ class _Builder:
         return b in self.edges.get(a, {}).get(relation, {})
 
 
-def build_graph(units: Iterable[Unit]) -> DepGraph:
-    """The graph of `units` (built models; one per unit, aliases listed in `names`)."""
+def build_graph(
+    units: Iterable[Unit], load: Callable[[str], Unit | None] | None = None
+) -> DepGraph:
+    """The graph of `units` (built models; one per unit, aliases listed in `names`).
+
+    `load(name)` (optional) loads a referenced name that is not among `units`, as systemd
+    loads every unit a dependency names: template instances (`modprobe@drm.service`) and
+    aliases come in this way. A referenced slice without a file is synthesized (rule 3).
+    """
     b = _Builder()
     models = list(units)
     for unit in models:
-        b.units[unit.id] = info_of(unit)
-        for name in unit.names:
-            if name != unit.id:
-                b.aliases[name] = unit.id
+        _register(b, unit)
     for unit in models:
-        for field_name, relation in _MODEL_FIELDS:
-            for other in getattr(unit.unit, field_name):
-                b.add(unit.id, relation, other)
-        triggered = _triggered_unit(unit)
-        if triggered:
-            b.add(unit.id, "Triggers", triggered)
+        _add_edges(b, unit)
+    tried: set[str] = set()
+    while load is not None:
+        todo = [n for n, i in b.units.items() if i.load_state == "not-found" and n not in tried]
+        if not todo:
+            break
+        for name in todo:
+            tried.add(name)
+            found = load(name)
+            if found is None or found.load_state == "not-found":
+                continue
+            if found.id in b.units and b.units[found.id].load_state != "not-found":
+                _merge(b, name, found.id)  # an alias of a unit already there
+                continue
+            models.append(found)
+            _register(b, found)
+            if name != found.id:
+                _merge(b, name, found.id)
+            _add_edges(b, found)
+    for name, info in list(b.units.items()):
+        if info.load_state == "not-found" and info.type in ("slice", "device"):
+            # slice_load()/device_load(): no fragment required, the unit is "loaded"
+            b.units[name] = replace(info, load_state="loaded", description=_describe(name))
+        if b.units[name].type == "slice" and b.units[name].load_state == "loaded":
+            _slice_edges(b, name)
     for unit in models:
         if unit.type == "target":
             _target_defaults(b, unit)
     return DepGraph(b.units, b.edges, b.aliases)
+
+
+def _register(b: _Builder, unit: Unit) -> None:
+    b.units[unit.id] = info_of(unit)
+    for name in unit.names:
+        if name != unit.id:
+            b.aliases[name] = unit.id
+
+
+def _add_edges(b: _Builder, unit: Unit) -> None:
+    for field_name, relation in _MODEL_FIELDS:
+        for other in getattr(unit.unit, field_name):
+            b.add(unit.id, relation, other)
+    triggered = _triggered_unit(unit)
+    if triggered:
+        b.add(unit.id, "Triggers", triggered)
+
+
+def _merge(b: _Builder, stub: str, real: str) -> None:
+    """unit_merge(): the stub node of an alias becomes the real unit."""
+    b.aliases[stub] = real
+    for relation, others in b.edges.pop(stub, {}).items():
+        for other in list(others):
+            b.remove(stub, relation, other)
+            b.add(real, relation, other)
+    if stub != real:
+        b.units.pop(stub, None)
+
+
+def _describe(name: str) -> str:
+    """The Description= of a unit that exists without a file: a slice names its cgroup
+    path ("Slice /system/getty"), anything else its name."""
+    if name.endswith(".slice") and name != "-.slice":
+        return "Slice /" + name[: -len(".slice")].replace("-", "/")
+    return name
+
+
+def _slice_edges(b: _Builder, name: str) -> None:
+    """slice_add_parent_slice(): a slice Requires=+After= its parent (`system-getty.slice`
+    -> `system.slice` -> `-.slice`); slice_add_default_dependencies(): Conflicts=+Before=
+    shutdown.target (with DefaultDependencies=yes; the root slice is perpetual)."""
+    if name == "-.slice":
+        return
+    stem = name[: -len(".slice")]
+    parent = stem.rsplit("-", 1)[0] + ".slice" if "-" in stem else "-.slice"
+    b.add(name, "Requires", parent)
+    b.add(name, "After", parent)
+    if b.units[name].default_dependencies:
+        b.add(name, "Conflicts", "shutdown.target")
+        b.add(name, "Before", "shutdown.target")
 
 
 def _triggered_unit(unit: Unit) -> str:
