@@ -127,6 +127,7 @@ class Manager:
         self.n = n
         self.work = work
         self.proc: subprocess.Popen[bytes] | None = None
+        self.known: list[int] = []  # service PIDs seen last (killed at the end if left over)
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -155,9 +156,10 @@ class Manager:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-        for pid in sleeps_below(os.getpid()):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        for pid in self.known:
+            if alive(pid) and comm(pid) == "sleep":
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 class Pidone(Manager):
@@ -261,18 +263,22 @@ def measure(m: Manager, idle: float, restarts: int) -> dict[str, object]:
         )
         latencies.append(time.monotonic() - t if got else float("nan"))
         wait_until(lambda: len(children_of(m.pid)) >= m.n, timeout=30)
-    res["restart_median_ms"] = statistics.median(latencies) * 1000
-    res["restart_max_ms"] = max(latencies) * 1000
-    pids = sleeps_below(m.pid)
+    if latencies:
+        res["restart_median_ms"] = statistics.median(latencies) * 1000
+        res["restart_max_ms"] = max(latencies) * 1000
+    pids = m.known = sleeps_below(m.pid)
     t = time.monotonic()
     os.kill(m.pid, signal.SIGTERM)
     assert m.proc is not None
     done = wait_until(
         lambda: m.proc is not None and m.proc.poll() is not None
         and not any(alive(p) for p in pids),
-        step=0.002,
+        timeout=60, step=0.002,
     )  # fmt: skip
     res["stop_all_s"] = time.monotonic() - t if done else float("nan")
+    if not done:
+        res["left_after_60s"] = sum(alive(p) for p in pids)
+        res["manager_exited"] = m.proc.poll() is not None
     return res
 
 
