@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -136,7 +137,10 @@ def test_readers_on_a_real_child():
         status = procfs.read_status(child.pid)
         assert status.uids[1] == os.geteuid()
         assert status.vm_rss > 0
-        argv = procfs.parse_cmdline(procfs.read_cmdline(child.pid))
+        deadline = time.monotonic() + 10
+        while not (argv := procfs.parse_cmdline(procfs.read_cmdline(child.pid))):
+            assert time.monotonic() < deadline, "cmdline stayed empty"
+            time.sleep(0.01)  # the child may still be inside execve()
         assert argv[-1] == b"arg one"
         assert child.pid in procfs.list_pids()
         assert b"::" in procfs.read_cgroup(child.pid)

@@ -1,0 +1,348 @@
+"""The /proc walk behind `pidone ps`: read, select and fill one Proc per process.
+
+Reads /proc/PID/stat and status for every process (status overrides stat, as in
+procps-ng 4.0.2's readproc.c), cmdline only for command columns of selected processes,
+wchan and cgroup only for their columns. The loop is the hot path of `ps aux`: file
+reads are inlined as os.open/os.read/os.close, names are cached.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pidone.core.ps import fields as F
+from pidone.core.ps.layout import Column
+from pidone.core.ps.model import Context, Proc
+from pidone.core.ps.options import Request, UsageError
+from pidone.linux import procfs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+PROC = procfs.PROC
+
+
+class _Users:
+    """uid -> name through getpwuid, cached (None: no passwd entry, print the number)."""
+
+    def __init__(self) -> None:
+        import pwd
+
+        self._getpwuid = pwd.getpwuid
+        self.names: dict[int, str | None] = {}
+
+    def name(self, uid: int) -> str | None:
+        try:
+            return self.names[uid]
+        except KeyError:
+            pass
+        try:
+            name: str | None = self._getpwuid(uid).pw_name
+        except KeyError:
+            name = None
+        self.names[uid] = name
+        return name
+
+    def uid(self, name: str) -> int | None:
+        import pwd
+
+        try:
+            return pwd.getpwnam(name).pw_uid
+        except KeyError:
+            return None
+
+
+def _needs(columns: list[Column], req: Request) -> set[str]:
+    needs: set[str] = set()
+    for col in columns:
+        needs.update(col.field.needs)
+    for name, _reverse in req.sort:
+        needs.update(F.FIELDS[name].needs)
+    return needs
+
+
+def _selector(req: Request, my_euid: int, my_tty: int) -> Callable[[Proc], bool]:
+    bits = req.select_bits
+    use_table = not req.all and bool(bits)
+    pids, ppids, sids = req.pids, req.ppids, req.sids
+    euids, ruids, names = req.euids, req.ruids, [n.encode() for n in req.names]
+
+    def listed(p: Proc) -> bool:
+        if p.tgid in pids or p.ppid in ppids or p.session in sids:
+            return True
+        if p.euid in euids or p.ruid in ruids:
+            return True
+        for name in names:
+            if len(p.comm) == 15 and len(name) >= 15 and p.comm == name[:15]:
+                return True
+            if p.comm[:63] == name[:63]:
+                return True
+        return False
+
+    def want(p: Proc) -> bool:
+        # select.c want_this_proc()
+        ok = True
+        if not req.all:
+            ok = False
+            if use_table and (req.simple or not req.selection):
+                index = (
+                    (p.euid == my_euid)
+                    | (p.session == p.tgid) << 1
+                    | (not p.tty_nr) << 2
+                    | (p.tty_nr == my_tty) << 3
+                )
+                ok = bool(bits & (1 << index))
+            if not ok and req.selection:
+                ok = listed(p)
+        if req.running_only and p.state not in ("R", "D"):
+            ok = False
+        return ok != req.negate
+
+    return want
+
+
+def collect(
+    req: Request,
+    columns: list[Column],
+    ctx: Context,
+    units_from_daemon: Callable[[], dict[int, str] | None] = lambda: None,
+) -> list[Proc]:
+    """Read and select the processes the request asks for, in /proc's readdir order.
+
+    Unit ownership comes from units_from_daemon() when it answers, else from cgroups.
+    """
+    needs = _needs(columns, req)
+    want_cmdline = F.NEED_CMDLINE in needs
+    users = _Users() if (F.NEED_USER in needs or F.NEED_RUSER in needs or req.user_names) else None
+    for kind, name in req.user_names:
+        uid = users.uid(name) if users else None
+        if uid is None:
+            raise UsageError(f"user name does not exist: {name}")
+        (req.euids if kind == "e" else req.ruids).add(uid)
+    ttys = procfs.TtyNames(PROC) if F.NEED_TTY in needs else None
+    my_euid = os.geteuid()
+    self_stat = (
+        procfs.read_file(f"{PROC}/{os.getpid()}/stat")
+        or procfs.read_file(f"{PROC}/self/stat")
+        or b"0 (x) R 0 0 0 0"
+    )
+    my_tty = int(self_stat[self_stat.rfind(b")") + 2 :].split()[4])
+    want = _selector(req, my_euid, my_tty)
+    unit_map = units_from_daemon() if F.NEED_UNIT in needs else None
+
+    need_user = F.NEED_USER in needs
+    need_ruser = F.NEED_RUSER in needs
+    need_wchan = F.NEED_WCHAN in needs
+    need_unit = F.NEED_UNIT in needs
+    read = procfs.read_file
+    _open, _read, _close, rdonly = os.open, os.read, os.close, os.O_RDONLY
+
+    check = not req.all or req.running_only or req.negate  # else every row is wanted
+    tty_names = ttys.cache if ttys is not None else {}
+    user_names = users.names if users is not None else {}
+
+    def scan(pids: list[int], out: list[Proc]) -> None:
+        # The hot loop: os.open/os.read/os.close inline, no per-file function call.
+        append = out.append
+        for pid in pids:
+            base = f"{PROC}/{pid}/"
+            try:
+                fd = _open(base + "stat", rdonly)
+            except OSError:
+                continue
+            try:
+                data = _read(fd, 2048)
+            except OSError:
+                continue
+            finally:
+                _close(fd)
+            right = data.rfind(b")")
+            try:
+                p = Proc(pid, data[data.find(b"(") + 1 : right], data[right + 2 :].split(None, 20))
+            except (ValueError, IndexError):
+                continue
+            # procps 4.0.2 always reads status after stat (readproc.c simple_readproc,
+            # status2proc): its State, PPid, Threads, Tgid and Uid lines override what
+            # stat said; without Threads nlwp is 1 and the PID column shows "Pid:".
+            # Without status (or its Uid line) the euid is the owner of /proc/PID.
+            status = b""
+            try:
+                fd = _open(base + "status", rdonly)
+                try:
+                    status = _read(fd, 8192)
+                finally:
+                    _close(fd)
+            except OSError:
+                pass
+            try:
+                if not (status and _apply_status(p, status)):
+                    p.euid = os.stat(base).st_uid
+                    p.ruser = ""  # procps names the real user only from status
+            except (OSError, ValueError, IndexError):
+                continue
+            if check and not want(p):
+                continue
+            if want_cmdline:
+                try:
+                    fd = _open(base + "cmdline", rdonly)
+                    try:
+                        data = _read(fd, 4096)
+                        if len(data) == 4096:
+                            data += read(base + "cmdline", 1 << 20)[4096:]  # type: ignore[index]
+                    finally:
+                        _close(fd)
+                except (OSError, TypeError):
+                    data = b""
+                p.cmdline = data
+            if ttys is not None and p.tty_nr:
+                p.tty = tty_names.get(p.tty_nr) or ttys.name(p.tty_nr, pid)
+            if users is not None:
+                if need_user:
+                    name = user_names.get(p.euid, "")
+                    p.user = users.name(p.euid) if name == "" else name
+                if need_ruser and p.ruser is None:
+                    p.ruser = users.name(p.ruid)
+            if need_wchan:
+                p.wchan = _wchan(read(base + "wchan", 64))
+            if need_unit:
+                if unit_map is not None:
+                    p.unit = unit_map.get(pid)
+                else:
+                    from pidone.core.cgroupunit import unit_from_cgroup
+
+                    p.unit = unit_from_cgroup(read(base + "cgroup", 8192) or b"")
+            append(p)
+
+    pids = procfs.list_pids_unsorted(PROC)
+    return _run_split(scan, pids)
+
+
+def _run_split(scan: Callable[[list[int], list[Proc]], None], pids: list[int]) -> list[Proc]:
+    """Run scan over pids; with PIDONE_PS_THREADS=2, the upper half in a second thread.
+
+    Reading /proc is mostly kernel time spent with the GIL released (os.open and os.read
+    drop it), so on an idle two-core box a second thread overlaps one thread's syscalls
+    with the other's parsing. On a busy box it loses (bench/RESULTS.md), so it is off by
+    default. _thread, not threading: it is built in and costs no import time.
+    """
+    threads = os.environ.get("PIDONE_PS_THREADS", "1")
+    if len(pids) < 400 or threads != "2":
+        out: list[Proc] = []
+        scan(pids, out)
+        return out
+    import _thread
+
+    half = len(pids) // 2
+    low: list[Proc] = []
+    high: list[Proc] = []
+    done = _thread.allocate_lock()
+    done.acquire()
+    failure: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            scan(pids[half:], high)
+        except BaseException as err:  # re-raised in the main thread
+            failure.append(err)
+        finally:
+            done.release()
+
+    _thread.start_new_thread(worker, ())
+    try:
+        scan(pids[:half], low)
+    finally:
+        done.acquire()
+    if failure:
+        raise failure[0]
+    low.extend(high)
+    return low
+
+
+def _status_value(data: bytes, key: bytes) -> bytes | None:
+    at = data.find(key)
+    if at < 0:
+        return None
+    start = at + len(key)
+    return data[start : data.find(b"\n", start)]
+
+
+def _apply_status(p: Proc, status: bytes) -> bool:
+    """Let /proc/PID/status override stat as procps's status2proc() does.
+
+    procps 4.0.2 always reads status after stat (readproc.c simple_readproc): State,
+    PPid, Threads, Tgid and Uid replace what stat said; without a Threads line nlwp is
+    1 and the PID column shows the "Pid:" value. Vm* give VSZ, RSS and the L flag.
+    The fast path walks the lines in the kernel's order (fs/proc/array.c
+    proc_pid_status); anything else takes the key-by-key path.
+    """
+    try:
+        at = status.index(b"\nState:\t")
+        state = status[at + 8]
+        at = status.index(b"\nTgid:\t", at)
+        tgid = int(status[at + 7 : status.index(b"\n", at + 7)])
+        at = status.index(b"\nPPid:\t", at)
+        ppid = int(status[at + 7 : status.index(b"\n", at + 7)])
+        at = status.index(b"\nUid:\t", at)
+        end = status.index(b"\n", at + 6)
+        ruid, euid = status[at + 6 : end].split(None, 2)[:2]
+        vm = status.find(b"\nVmSize:", end)
+        if vm >= 0:
+            lck = status.index(b"\nVmLck:", vm)
+            rss = status.index(b"\nVmRSS:", lck)
+            p.vm_size = int(status[vm + 8 : status.index(b"kB", vm)])
+            p.vm_lck = int(status[lck + 7 : status.index(b"kB", lck)])
+            p.vm_rss = int(status[rss + 7 : status.index(b"kB", rss)])
+            end = rss
+        at = status.index(b"\nThreads:\t", end)
+        p.nlwp = int(status[at + 10 : status.index(b"\n", at + 10)])
+    except ValueError:
+        return _apply_status_keys(p, status)
+    p.state = chr(state)
+    p.tgid = tgid
+    p.ppid = ppid
+    p.ruid = int(ruid)
+    p.euid = int(euid)
+    return True
+
+
+def _apply_status_keys(p: Proc, status: bytes) -> bool:
+    """The key-by-key path of _apply_status(); True when a Uid line was there."""
+    value = _status_value(status, b"\nState:\t")
+    if value:
+        p.state = chr(value[0])
+    value = _status_value(status, b"\nPPid:\t")
+    if value is not None:
+        p.ppid = int(value)
+    threads = _status_value(status, b"\nThreads:\t")
+    if threads is not None:
+        p.nlwp = int(threads)
+        tgid = _status_value(status, b"\nTgid:\t")
+        p.tgid = int(tgid) if tgid is not None else 0
+    else:
+        p.nlwp = 1
+        pid = _status_value(status, b"\nPid:\t")
+        p.tgid = int(pid) if pid is not None else 0
+    for key, attr in ((b"\nVmSize:", "vm_size"), (b"\nVmLck:", "vm_lck"), (b"\nVmRSS:", "vm_rss")):
+        value = _status_value(status, key)
+        if value is not None:
+            setattr(p, attr, int(value.split()[0]))
+    uids = _status_value(status, b"\nUid:\t")
+    if uids is None:
+        return False
+    ids = uids.split()
+    p.ruid = int(ids[0])
+    p.euid = int(ids[1])
+    return True
+
+
+def _wchan(data: bytes | None) -> str:
+    # library/wchan.c lookup_wchan(): "?" unreadable, "-" for "0", strip '.' and '_'
+    if not data:
+        return "?"
+    text = data[:63].decode("ascii", "replace")
+    if text == "0":
+        return "-"
+    if text.startswith("."):
+        text = text[1:]
+    return text.lstrip("_")
