@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pidone.core.depgraph import INVERSE, DepGraph, build_graph
+from pidone.core.model import Unit
 from pidone.core.targets import BUILTIN_UNITS
 from pidone.core.unitfile import parse_unit_file
 from pidone.core.unitname import KNOWN_SECTIONS
@@ -269,3 +270,48 @@ def _units_py_target(
     )
     info = g.info(unit)
     return pulled and (info.load_state != "loaded" or not info.default_dependencies)
+
+
+def test_referenced_instances_load_on_demand_with_their_slice() -> None:
+    template = "[Unit]\nDescription=Load %i\n[Service]\nExecStart=/sbin/modprobe %i\n"
+    calls: list[str] = []
+
+    def load(name: str) -> Unit | None:
+        calls.append(name)
+        if name.startswith("modprobe@") and name.endswith(".service"):
+            return make_unit(name, template)
+        return None
+
+    g = build_graph(
+        [
+            make_unit("a.service", "[Unit]\nWants=modprobe@drm.service\nBindsTo=dev-x.device\n"),
+            make_unit("alias-user.service", "[Unit]\nWants=other-name.service\n"),
+        ],
+        load,
+    )
+    assert g.info("modprobe@drm.service").load_state == "loaded"
+    assert g.info("modprobe@drm.service").description == "Load drm"
+    assert "modprobe@drm.service" in calls
+    assert "nope" not in calls
+    slice_info = g.info("system-modprobe.slice")
+    assert (slice_info.load_state, slice_info.description) == (
+        "loaded",
+        "Slice /system/modprobe",
+    )
+    assert g.deps("system-modprobe.slice", "Requires") == ("system.slice",)
+    assert g.deps("system.slice", "Requires") == ("-.slice",)
+    assert g.info("dev-x.device").load_state == "loaded"  # devices need no file either
+    assert g.info("other-name.service").load_state == "not-found"
+
+
+def test_a_loaded_alias_merges_into_its_unit() -> None:
+    real = make_unit("real.service", "[Unit]\n", aliases=("nick.service",))
+
+    def load(name: str) -> Unit | None:
+        return real if name == "nick.service" else None
+
+    g = build_graph([make_unit("a.service", f"{NODEPS}Requires=nick.service\n")], load)
+    assert g.resolve("nick.service") == "real.service"
+    assert set(g.deps("a.service", "Requires")) == {"real.service", "system.slice"}
+    assert g.deps("real.service", "RequiredBy") == ("a.service",)
+    assert "nick.service" not in g.units
