@@ -296,13 +296,14 @@ class LinuxExecutor:
             )
             if journal_out or journal_err:
                 read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+            cgroup = self.tracker.spawn_cgroup(a.unit)
             child = spawn.spawn(
                 spawn.SpawnRequest(
                     command=a.command,
                     context=ctx,
                     environment=environment,
                     identity=identity,
-                    cgroup=self.tracker.spawn_cgroup(a.unit),
+                    cgroup=cgroup,
                     stdout_fd=write_fd if journal_out else -1,
                     stderr_fd=write_fd if journal_err else -1,
                 )
@@ -318,8 +319,10 @@ class LinuxExecutor:
             return [ev.SpawnFailed(a.unit, a.token, reason)]
         pid = child.pid
         self.processes[pid] = ProcInfo(a.unit, a.role, child.argv)
-        with contextlib.suppress(OSError):
-            self.tracker.attach(a.unit, pid)
+        if not cgroup:  # spawn() already placed it in the unit's cgroup; a cgroup.procs
+            # write costs an RCU grace period (cgroup_threadgroup_rwsem), so never repeat it
+            with contextlib.suppress(OSError):
+                self.tracker.attach(a.unit, pid)
         self.children.watch(pid, child.pidfd)
         if write_fd >= 0:
             os.close(write_fd)
