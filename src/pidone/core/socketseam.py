@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pidone.core import actions as act
 from pidone.core.errors import ValueParseError
 from pidone.core.execline import ExecCommand
 from pidone.core.listen import ListenSpec, parse_listen
@@ -18,6 +19,18 @@ from pidone.core.model import Unit
 from pidone.core.servicestate import SIGKILL
 
 Phase = Literal["start-pre", "start-post", "stop-pre", "stop-post"]
+SPAWN_ROLE: dict[Phase, act.ExecRole] = {
+    "start-pre": "start-pre",
+    "start-post": "start-post",
+    "stop-pre": "stop",  # act.ExecRole has no stop-pre; the executor treats it as a stop
+    "stop-post": "stop-post",
+}
+COMMAND_NAMES = {
+    "start-pre": "ExecStartPre",
+    "start-post": "ExecStartPost",
+    "stop-pre": "ExecStopPre",
+    "stop-post": "ExecStopPost",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,8 @@ from pidone.core import events as ev
 from pidone.core.restart import StartLimit
 from pidone.core.servicestate import ExitCode, ExitInfo
 from pidone.core.socketseam import (
+    COMMAND_NAMES,
+    SPAWN_ROLE,
     AcceptConnection,
     CloseFd,
     CloseListeners,
@@ -130,18 +132,6 @@ _PHASE_STATE = {
     "start-post": S.START_POST,
     "stop-pre": S.STOP_PRE,
     "stop-post": S.STOP_POST,
-}
-_SPAWN_ROLE: dict[Phase, act.ExecRole] = {
-    "start-pre": "start-pre",
-    "start-post": "start-post",
-    "stop-pre": "stop",  # act.ExecRole has no stop-pre; the executor treats it as a stop
-    "stop-post": "stop-post",
-}
-_COMMAND_NAMES = {
-    "start-pre": "ExecStartPre",
-    "start-post": "ExecStartPost",
-    "stop-pre": "ExecStopPre",
-    "stop-post": "ExecStopPost",
 }
 
 
@@ -303,7 +293,7 @@ class SocketMachine:
             act.Spawn(
                 self.name,
                 self._spawn_token,
-                _SPAWN_ROLE[phase],
+                SPAWN_ROLE[phase],
                 index,
                 commands[index],
                 (),
@@ -354,7 +344,8 @@ class SocketMachine:
             self._log("Deactivated successfully.", act.LOG_INFO, act.MID_UNIT_SUCCESS)
         else:
             text = f"Failed with result '{self.result.value}'."
-            self._log(text, act.LOG_WARNING, act.MID_UNIT_FAILURE_RESULT)
+            fields = (("UNIT_RESULT", self.result.value),)  # unit_log_failure()
+            self._log(text, act.LOG_WARNING, act.MID_UNIT_FAILURE_RESULT, fields)
         self._set_state(S.FAILED if self.result != SocketResult.SUCCESS else S.DEAD)
 
     def _fail(self, f: SocketResult) -> None:
@@ -470,9 +461,13 @@ class SocketMachine:
             f = SocketResult.SUCCESS
         if f != SocketResult.SUCCESS:
             prio = act.LOG_NOTICE if info.code == ExitCode.EXITED else act.LOG_WARNING
-            self._log(
-                f"Control process exited, {info.format_log()}", prio, act.MID_UNIT_PROCESS_EXIT
+            fields = (
+                ("EXIT_CODE", info.code_word),
+                ("EXIT_STATUS", str(info.status)),
+                ("COMMAND", COMMAND_NAMES[phase] if phase else ""),
             )
+            text = f"Control process exited, {info.format_log()}"
+            self._log(text, prio, act.MID_UNIT_PROCESS_EXIT, fields)
         self._fail(f)
         if (
             phase is not None
@@ -589,5 +584,11 @@ class SocketMachine:
                 )
             )
 
-    def _log(self, text: str, priority: int, message_id: str = "") -> None:
-        self._out.append(act.Log(self.name, f"{self.name}: {text}", priority, message_id))
+    def _log(
+        self,
+        text: str,
+        priority: int,
+        message_id: str = "",
+        fields: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self._out.append(act.Log(self.name, f"{self.name}: {text}", priority, message_id, fields))

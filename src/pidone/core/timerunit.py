@@ -439,7 +439,8 @@ class TimerMachine:
             self._log("Deactivated successfully.", act.LOG_INFO, act.MID_UNIT_SUCCESS)
         else:
             text = f"Failed with result '{self.result.value}'."
-            self._log(text, act.LOG_WARNING, act.MID_UNIT_FAILURE_RESULT)
+            fields = (("UNIT_RESULT", self.result.value),)  # unit_log_failure()
+            self._log(text, act.LOG_WARNING, act.MID_UNIT_FAILURE_RESULT, fields)
         failed = self.result != TimerResult.SUCCESS
         self._set_state(TimerState.FAILED if failed else TimerState.DEAD)
 
@@ -513,5 +514,11 @@ class TimerMachine:
                 )
             )
 
-    def _log(self, text: str, priority: int, message_id: str = "") -> None:
-        self._out.append(act.Log(self.name, f"{self.name}: {text}", priority, message_id))
+    def _log(
+        self,
+        text: str,
+        priority: int,
+        message_id: str = "",
+        fields: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self._out.append(act.Log(self.name, f"{self.name}: {text}", priority, message_id, fields))
