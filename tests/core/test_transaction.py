@@ -721,3 +721,28 @@ def test_merging_into_an_installed_job_collapses_by_state() -> None:
     ]
     down = plan(g, "a.service", installed=installed)
     assert [(j.id, j.type) for j in down.jobs if j.unit == "a.service"] == [(5, "start")]
+
+
+def test_shutdown_stops_everything_in_reverse_order() -> None:
+    """The daemon's shutdown: start shutdown.target (replace-irreversibly); the
+    Conflicts=shutdown.target of every normal unit becomes a stop job, run in reverse
+    ordering (spec 04 §8)."""
+    g = graph(
+        {
+            "db.service": "[Unit]\nDescription=DB\n",
+            "web.service": "[Unit]\nRequires=db.service\nAfter=db.service\n",
+            "raw.service": NODEPS,  # DefaultDependencies=no: not stopped by shutdown.target
+        }
+    )
+    running = ("db.service", "web.service", "raw.service", "sysinit.target", "basic.target")
+    r = plan(g, "shutdown.target", mode="replace-irreversibly", active=running)
+    stops = {j.unit for j in r.jobs if j.type == "stop"}
+    assert stops == {"db.service", "web.service", "sysinit.target", "basic.target"}
+    assert waits(r)["db.service"] == {"web.service"}  # web stops first
+    assert "shutdown.target" in {j.unit for j in r.jobs if j.type == "start"}
+    assert waits(r)["shutdown.target"] >= {"db.service", "web.service"}  # stops first
+    assert all(j.irreversible for j in r.jobs)
+    # a later start request cannot undo it
+    installed = {j.unit: InstalledJob(j.id, j.unit, j.type, j.irreversible) for j in r.jobs}
+    again = plan(g, "web.service", installed=installed, active=running)
+    assert "is destructive" in again.error
