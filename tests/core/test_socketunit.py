@@ -252,6 +252,7 @@ def test_accept_yes_starts_one_instance_per_connection_with_the_connection_fd():
         "t-acc@1-127.0.0.1:18081-127.0.0.1:49951.service",
     ]
     assert [s.connection_fd for s in starts] == [20, 21]
+    assert dict(starts[0].env) == {"REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "49950"}
     assert starts[0].fds == ()
     assert rig.machine.state == SocketState.LISTENING  # Accept=yes keeps listening
     assert rig.machine.n_connections == 2

@@ -399,7 +399,13 @@ class SocketMachine:
         self.n_accepted += 1
         self.n_connections += 1
         self.instances.add(target)
-        self._out.append(StartUnit(self.name, target, connection_fd=cfd))
+        env: tuple[tuple[str, str], ...] = ()
+        if conn.family in ("inet", "inet6", "vsock"):  # service_spawn(): the IP peer
+            addr = (
+                conn.remote[0].removeprefix("::ffff:") if "." in conn.remote[0] else conn.remote[0]
+            )
+            env = (("REMOTE_ADDR", addr), ("REMOTE_PORT", str(conn.remote[1])))
+        self._out.append(StartUnit(self.name, target, env, connection_fd=cfd))
 
     def _refuse(self, cfd: int) -> None:
         if cfd >= 0:
