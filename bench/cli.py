@@ -81,6 +81,7 @@ def main() -> int:
             "pidone status x": [pidone, "status", "x.service"],
             "systemctl (shim) is-active x": [systemctl, "is-active", "x.service"],
             "systemctl (shim) status x": [systemctl, "status", "x.service"],
+            "systemctl (shim) status -n 0 x": [systemctl, "status", "-n", "0", "x.service"],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.n):

@@ -256,9 +256,13 @@ def build_view(info: dict[str, Any], runtime: dict[str, Any], opts: Options) -> 
     if view.active_state in ("inactive", "failed") and not view.processes:
         # systemd prunes the cgroup of a unit that ended: ControlGroup= is empty then
         view = replace(view, control_group="")
-    if view.load_state == "loaded":
+    # The daemon may answer these itself (it has the install rules and the journal open);
+    # reading them here costs the CLI the install planner and sqlite3 (bench/cli.py).
+    if view.load_state == "loaded" and "unit_file_state" not in info:
         ufs, preset = file_state(view.id, view.fragment_path)
         view = replace(view, unit_file_state=ufs, unit_file_preset=preset)
+    if "journal" in info:
+        return replace(view, journal_lines=view.journal_lines[-opts.lines :] if opts.lines else ())
     tail = _journal(view.id, opts.lines, view.inactive_exit_usec, opts.runtime_dir)
     return replace(view, journal_lines=tuple(tail))
 
