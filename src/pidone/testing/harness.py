@@ -46,6 +46,7 @@ class NamespaceDaemon:
         *,
         args: Sequence[str] = (),
         no_cgroups: bool = False,
+        isolated: bool = False,
     ) -> None:
         self.workdir = workdir
         self.unit_dir = workdir / "units"
@@ -57,6 +58,7 @@ class NamespaceDaemon:
             self.write_unit(name, text)
         # --dev-log= keeps a namespace PID 1 away from the host's shared /dev/log.
         self.args = ["--dev-log=", *args] + (["--no-cgroups"] if no_cgroups else [])
+        self.isolated = isolated  # own network namespace and a private tmpfs on /run
         self.log_path = workdir / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.pid1 = 0  # host PID of the namespace's PID 1
@@ -69,7 +71,8 @@ class NamespaceDaemon:
     @property
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PIDONE_UNIT_PATH"] = str(self.unit_dir)
+        # Isolated daemons also see the system's unit files (real daemons' units).
+        env["PIDONE_UNIT_PATH"] = str(self.unit_dir) + (":" if self.isolated else "")
         env["PIDONE_RUNTIME_DIR"] = self.runtime_dir
         env["PIDONE_STATE_DIR"] = str(self.state_dir)
         return env
@@ -77,8 +80,21 @@ class NamespaceDaemon:
     def start(self) -> NamespaceDaemon:
         if shutil.which("unshare") is None:
             raise HarnessError("unshare(1) is not installed")
+        isolate = ["--net", "--propagation", "private"] if self.isolated else []
+        # As PID 1 of an isolated namespace: a tmpfs on /run (PID files, RuntimeDirectory=)
+        # and loopback up, then exec the daemon (same PID).
+        wrap = (
+            [
+                "sh",
+                "-c",
+                "mount -t tmpfs tmpfs /run && mkdir -p /run/lock && "
+                '(ip link set lo up 2>/dev/null; true) && exec "$0" "$@"',
+            ]
+            if self.isolated
+            else []
+        )
         cmd = [
-            "unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+            "unshare", "--pid", "--fork", "--mount-proc", *isolate, "--kill-child", *wrap,
             sys.executable, "-m", "pidone", "daemon",
             "--runtime-dir", self.runtime_dir, "--state-dir", str(self.state_dir),
             *self.args,

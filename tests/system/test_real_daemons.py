@@ -1,0 +1,59 @@
+"""Real daemons with their own Debian unit files, unchanged, through the CLI.
+
+Each runs in an isolated namespace (own network, tmpfs /run) so that it cannot collide with
+anything on the host. Skipped when the daemon is not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.system.conftest import Factory
+
+pytestmark = pytest.mark.system
+
+
+def need(*programs: str) -> None:
+    for program in programs:
+        if shutil.which(program) is None and not shutil.which(program, path="/usr/sbin"):
+            pytest.skip(f"{program} is not installed")
+
+
+def test_nginx_forking_with_pid_file(pidone_ns: Factory) -> None:
+    need("nginx")
+    d = pidone_ns(isolated=True)
+    r = d.cli("start", "nginx")
+    assert (r.returncode, r.stderr) == (0, "")
+    info = d.status("nginx.service")
+    assert (info["active"], info["sub"]) == ("active", "running")
+    assert info["main_comm"] == "nginx"
+    workers = [cmd for _pid, cmd in info["processes"] if "worker process" in cmd]
+    assert workers  # the master's workers are tracked as the unit's processes
+    assert d.cli("reload", "nginx").returncode == 0
+    assert d.cli("stop", "nginx").returncode == 0
+    assert d.namespace_pids() == []
+
+
+def test_redis_notify(pidone_ns: Factory) -> None:
+    need("redis-server")
+    d = pidone_ns(isolated=True)
+    assert d.cli("start", "redis-server").returncode == 0
+    info = d.status("redis-server.service")
+    assert (info["active"], info["status_text"]) == ("active", "Ready to accept connections")
+    assert d.uid_of(info["main_pid"]) != 0  # User=redis
+    assert d.cli("stop", "redis-server").returncode == 0
+    assert d.namespace_pids() == []
+
+
+def test_apache2_forking_reload_and_stop(pidone_ns: Factory) -> None:
+    need("apache2")
+    d = pidone_ns(isolated=True)
+    assert d.cli("start", "apache2").returncode == 0
+    info = d.status("apache2.service")
+    assert (info["active"], info["main_comm"]) == ("active", "apache2")
+    assert d.cli("reload", "apache2").returncode == 0
+    assert "Reloaded apache2.service - The Apache HTTP Server." in d.journal("-u", "apache2")
+    assert d.cli("stop", "apache2").returncode == 0
+    assert d.namespace_pids() == []
