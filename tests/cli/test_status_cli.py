@@ -1,0 +1,132 @@
+"""cli/status.py: option parsing, locale rule, and the verbs end to end against a daemon in a
+PID namespace (text, -o json, PID arguments, the overview, exit codes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from pidone.cli.status import UsageError, locale_is_utf8, parse_args, unit_name
+
+SHIM = "import sys; sys.argv[0] = 'systemctl'; from pidone.cli.main import main; sys.exit(main())"
+
+
+def test_parse_args() -> None:
+    opts = parse_args(["-n", "3", "--failed", "-t", "service,socket", "-o", "json", "a", "-l"])
+    assert (opts.lines, opts.states, opts.types, opts.output, opts.args, opts.full) == (
+        3,
+        ["failed"],
+        ["service", "socket"],
+        "json",
+        ["a"],
+        True,
+    )
+    assert parse_args(["--lines=0", "--legend=no", "--plain"]).legend is False
+    assert parse_args(["-n5"]).lines == 5
+    with pytest.raises(UsageError):
+        parse_args(["--bogus"])
+    with pytest.raises(UsageError):
+        parse_args(["-n", "x"])
+    with pytest.raises(UsageError):
+        parse_args(["-o", "yaml"])
+
+
+def test_unit_name_and_locale() -> None:
+    assert unit_name("foo") == "foo.service"
+    assert unit_name("foo.socket") == "foo.socket"
+    assert unit_name("m-*") == "m-*"
+    assert locale_is_utf8({}) is True
+    assert locale_is_utf8({"LANG": "C"}) is False
+    assert locale_is_utf8({"LANG": "en_US.UTF-8", "LC_ALL": "C"}) is False
+    assert locale_is_utf8({"LC_CTYPE": "C.utf8"}) is True
+
+
+UNITS = {
+    "run.service": "[Unit]\nDescription=Runner\n\n[Service]\nExecStart=/bin/sleep 1000\n",
+    "bad.service": "[Service]\nExecStart=/bin/sh -c 'exit 1'\n",
+}
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) for the namespace daemon")
+    from pidone.testing.harness import NamespaceDaemon
+
+    with NamespaceDaemon(tmp_path_factory.mktemp("st"), UNITS) as d:
+        env = dict(d.env)
+        env["LANG"] = "C.UTF-8"
+        for unit in UNITS:
+            subprocess.run([sys.executable, "-c", SHIM, "start", unit], env=env, check=False)
+        d.wait_state("bad.service", "failed/failed")
+        yield env
+
+
+def _sc(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", SHIM, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.system
+def test_status_json_and_exit_codes(daemon: dict[str, str]) -> None:
+    out = _sc(daemon, "status", "-o", "json", "run", "bad", "nope")
+    assert out.returncode == 3
+    assert out.stderr == "Unit nope.service could not be found.\n"
+    doc = json.loads(out.stdout)
+    assert doc["schema"] == "pidone/1"
+    assert doc["not_found"] == ["nope.service"]
+    run, bad = doc["units"]
+    assert (run["unit"], run["active"]["state"], run["main"]["running"]) == (
+        "run.service",
+        "active",
+        True,
+    )
+    assert run["cgroup"]["processes"][0]["pid"] == run["main"]["pid"]
+    assert bad["active"]["result"] == "exit-code"
+    assert bad["main"]["exit"]["text"] == "code=exited, status=1/FAILURE"
+    alone = _sc(daemon, "status", "nope")
+    assert (alone.returncode, alone.stdout) == (4, "")
+
+
+@pytest.mark.system
+def test_status_by_pid_and_overview(daemon: dict[str, str]) -> None:
+    doc = json.loads(_sc(daemon, "status", "-o", "json", "run").stdout)
+    pid = str(doc["units"][0]["main"]["pid"])
+    by_pid = _sc(daemon, "status", "--no-pager", "-n", "0", pid)
+    assert by_pid.returncode == 0
+    assert by_pid.stdout.startswith("● run.service - Runner\n")
+    overview = _sc(daemon, "status")
+    assert overview.returncode == 0
+    lines = overview.stdout.splitlines()
+    assert lines[1:5] == [
+        "    State: degraded",
+        "    Units: 2 loaded (incl. loaded aliases)",
+        "     Jobs: 0 queued",
+        "   Failed: 1 units",
+    ]
+    assert any(line.endswith(f"{pid} /bin/sleep 1000") for line in lines)
+
+
+@pytest.mark.system
+def test_list_units_text_and_json(daemon: dict[str, str]) -> None:
+    text = _sc(daemon, "list-units", "--all", "--no-pager")
+    assert text.returncode == 0
+    assert text.stdout.splitlines()[:3] == [
+        "  UNIT        LOAD   ACTIVE SUB     DESCRIPTION",
+        "● bad.service loaded failed failed  bad.service",
+        "  run.service loaded active running Runner",
+    ]
+    failed = json.loads(_sc(daemon, "list-units", "--failed", "-o", "json").stdout)
+    assert [u["unit"] for u in failed["units"]] == ["bad.service"]
