@@ -130,6 +130,9 @@ def _table(now: float) -> list[Fake]:
         Fake(505, 502, b"child", cmdline=b"x" * 300 + b"\0"),
         Fake(506, 502, b"child2", state="R", utime=123 * HZ),
         Fake(1000, 1, b"console", tty_nr=(5 << 8) | 1, session=1000, pgrp=1000, tpgid=1000),
+        # a 40-deep chain and a child whose PID is lower than its parent's
+        *(Fake(2000 + i, 1999 + i if i else 1, b"deep", start=today + i) for i in range(40)),
+        Fake(1500, 2039, b"lowpid", start=today + 50),
     ]  # fmt: skip
 
 

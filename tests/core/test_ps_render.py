@@ -318,6 +318,15 @@ def test_forest_order_bsd_and_unix():
     assert F.f_comm(proc(comm=b"sh"), c, 100) == " |   \\_ sh"
 
 
+def test_forest_of_a_very_deep_chain_needs_no_recursion():
+    c = ctx()
+    c.forest_type = "u"
+    chain = [proc(pid=10 + i, ppid=9 + i, starttime=i) for i in range(3000)]
+    order = forest_order(sort_procs(chain, [(F.FIELDS["ppid"], False)], c), c)
+    assert [p.pid for p, _ in order] == [p.pid for p in chain]
+    assert order[-1][1] == " " * 2998 + "L"
+
+
 def test_sort_is_stable_and_multi_key():
     c = ctx()
     procs = [proc(pid=1, user="b"), proc(pid=2, user="a"), proc(pid=3, user="b")]

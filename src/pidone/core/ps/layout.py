@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 OUTBUF_SIZE = 2 * 64 * 1024  # src/ps/common.h: also the "unlimited" screen width
 SPACE_AMOUNT = 144  # output.c: the most padding one column can get
+LEVEL_MAX = 4 * 32 * 1024 + 99  # global.c forest_prefix[] size: deeper levels stay put
 
 
 class Column:
@@ -139,32 +140,39 @@ def forest_order(procs: list[Proc], c: Context) -> list[tuple[Proc, str]]:
         first_child.setdefault(p.ppid, i)
     out: list[tuple[Proc, str]] = []
     prefix: list[str] = []
+    flat = c.forest_type != "u"  # BSD f / --forest: PID 1's children at PID 1's level
 
-    def show(i: int, level: int, have_sibling: bool) -> None:
+    def enter(i: int, level: int, have_sibling: bool) -> int | None:
+        # show_tree() up to its child loop: print self, return the first child's index
         del prefix[level:]
         if level:
             prefix[level - 1 :] = ["+" if have_sibling else "L"]
         out.append((procs[i], "".join(prefix[:level])))
-        self_pid = procs[i].pid
-        j = first_child.get(self_pid)
-        if j is None:
-            return
-        if level:
+        j = first_child.get(procs[i].pid)
+        if j is not None and level:
             prefix[level - 1] = "|" if have_sibling else " "
-        while j < n:
-            more = j + 1 < n and procs[j + 1].ppid == self_pid
-            if self_pid == 1 and c.forest_type != "u":
-                show(j, level, more)
-            else:
-                show(j, level + 1, more)
-            j += 1
-            if not more:
-                break
-        del prefix[level:]
+        return j
 
-    for i in range(n - 1, -1, -1):
-        if procs[i].ppid not in pids:
-            show(i, 0, False)
+    # An explicit stack instead of show_tree()'s recursion: a chain of thousands of
+    # processes must not hit Python's recursion limit.
+    for root in range(n - 1, -1, -1):
+        if procs[root].ppid in pids:
+            continue
+        j = enter(root, 0, False)
+        stack = [] if j is None else [[procs[root].pid, 0, j]]
+        while stack:
+            frame = stack[-1]
+            self_pid, level, j = frame
+            if j >= n:
+                del prefix[level:]
+                stack.pop()
+                continue
+            more = j + 1 < n and procs[j + 1].ppid == self_pid
+            frame[2] = j + 1 if more else n
+            child_level = level if self_pid == 1 and flat else min(level + 1, LEVEL_MAX)
+            grandchild = enter(j, child_level, more)
+            if grandchild is not None:
+                stack.append([procs[j].pid, child_level, grandchild])
     return out
 
 
