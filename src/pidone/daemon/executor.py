@@ -65,6 +65,10 @@ _JOURNAL_OUTPUTS = ("journal", "journal+console", "kmsg", "kmsg+console", "syslo
 Reply = act.JobQueued | act.JobFinished | act.RequestFailed | act.RequestDone
 
 
+class EnvironmentFileError(OSError):
+    """A non-optional EnvironmentFile= could not be read (the spawn fails: resources)."""
+
+
 class Brain(Protocol):
     """The pure side: core.manager.Manager (or a ServiceMachine in tests)."""
 
@@ -254,9 +258,7 @@ class LinuxExecutor:
             except OSError as exc:
                 if optional:
                     continue
-                raise OSError(
-                    exc.errno, f"Failed to load environment files: {exc.strerror}"
-                ) from None
+                raise EnvironmentFileError(exc.errno, exc.strerror) from None
             pairs, _problems = parse_environment_file(data, path)
             files.append(tuple(pairs))
         variables = ManagerVariables(
@@ -313,6 +315,10 @@ class LinuxExecutor:
                 if fd >= 0:
                     os.close(fd)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if isinstance(exc, EnvironmentFileError):  # exec_child() logs this one first
+                self.logs.manager_record(
+                    a.unit, f"{a.unit}: Failed to load environment files: {reason}", 3
+                )
             self.logs.manager_record(
                 a.unit, f"{a.unit}: Failed to spawn '{a.role}' task: {reason}", 3
             )

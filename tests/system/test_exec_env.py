@@ -1,0 +1,65 @@
+"""What a spawned command sees: environment, working directory, $MAINPID, failures to spawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.system.conftest import Factory
+
+pytestmark = pytest.mark.system
+
+
+def read_env(path: Path) -> dict[str, str]:
+    out = {}
+    for item in path.read_bytes().split(b"\0"):
+        name, sep, value = item.decode().partition("=")
+        if sep:
+            out[name] = value
+    return out
+
+
+def test_environment_working_directory_and_mainpid(pidone_ns: Factory, tmp_path: Path) -> None:
+    envfile = tmp_path / "env"
+    envfile.write_text("# comment\nFROM_FILE=file value\nSHARED=file\n")
+    out = tmp_path / "out"
+    d = pidone_ns(
+        {
+            "e.service": "[Service]\n"
+            'Environment="GREETING=hello world" SHARED=unit\n'
+            f"EnvironmentFile={envfile}\n"
+            "EnvironmentFile=-/nonexistent/optional\n"
+            f"WorkingDirectory={tmp_path}\n"
+            f"ExecStart=/bin/sh -c 'cat /proc/self/environ > {out}.start; pwd > {out}.pwd; "
+            "exec sleep 1000'\n"
+            f"ExecReload=/bin/sh -c 'echo $MAINPID > {out}.reload'\n"
+        }
+    )
+    assert d.cli("start", "e").returncode == 0
+    d.wait_for(lambda: Path(f"{out}.pwd").exists(), what="the service to write its files")
+    env = read_env(Path(f"{out}.start"))
+    info = d.status("e.service")
+    assert env["GREETING"] == "hello world"
+    assert env["FROM_FILE"] == "file value"
+    assert env["SHARED"] == "file"  # EnvironmentFile= comes after Environment=
+    assert env["INVOCATION_ID"] == info["invocation_id"]
+    assert env["PATH"] == "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    assert "NOTIFY_SOCKET" not in env  # NotifyAccess=none for Type=simple
+    assert Path(f"{out}.pwd").read_text() == f"{tmp_path}\n"
+    assert d.cli("reload", "e").returncode == 0
+    assert Path(f"{out}.reload").read_text() == f"{info['main_pid']}\n"
+
+
+def test_a_missing_environment_file_fails_the_start(pidone_ns: Factory) -> None:
+    d = pidone_ns(
+        {"m.service": "[Service]\nEnvironmentFile=/nonexistent/env\nExecStart=/bin/sleep 1000\n"}
+    )
+    r = d.cli("start", "m")
+    assert r.returncode == 1
+    assert r.stderr.startswith(
+        "Job for m.service failed because of unavailable resources or another system error."
+    )
+    log = d.journal("-u", "m", "-o", "cat")
+    assert "m.service: Failed to load environment files: No such file or directory" in log
+    assert "m.service: Failed to spawn 'start' task: No such file or directory" in log
