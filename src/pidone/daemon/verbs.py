@@ -202,6 +202,10 @@ def _names(daemon: Daemon, call: Call) -> list[str]:
 
 def _invalid_name(daemon: Daemon, verb: str, name: str) -> dict[str, Any] | None:
     """A name that is not a unit name fails before any job (unit_name_is_valid())."""
+    if verb != "stop" and "@." in name and name.index("@.") == name.index("@"):
+        return {"unit": name, "exit_code": 1, "lines": [
+            f"Failed to {verb} {name}: Unit name {name} is missing the instance name.",
+            f"See system logs and 'systemctl status {name}' for details."]}  # fmt: skip
     try:
         daemon.units.load(name)
     except InvalidUnitName as exc:
