@@ -111,15 +111,32 @@ class SandboxPlan:
 
 @functools.cache
 def sandbox_available() -> bool:
-    """Whether this process may make mount namespaces (CAP_SYS_ADMIN in its effective set)."""
+    """Whether this process may make mount namespaces: CAP_SYS_ADMIN in its effective set,
+    and a probe child could unshare(CLONE_NEWNS) and make / a slave (a seccomp filter or an
+    LSM may still refuse what the capability allows, as in unprivileged Docker)."""
     try:
         with open("/proc/self/status", "rb") as f:
             for line in f:
                 if line.startswith(b"CapEff:"):
-                    return bool(int(line.split()[1], 16) >> CAP_SYS_ADMIN & 1)
+                    if not int(line.split()[1], 16) >> CAP_SYS_ADMIN & 1:
+                        return False
+                    break
     except (OSError, ValueError, IndexError):
-        pass
-    return False
+        return False
+    return _probe()
+
+
+def _probe() -> bool:
+    lib = libc()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the probe child only makes two system calls
+        ok = (
+            lib.unshare(CLONE_NEWNS) == 0
+            and lib.mount(None, b"/", None, MS_REC | MS_SLAVE, None) == 0
+        )
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def effective_settings(ctx: ExecContext) -> dict[str, object]:
