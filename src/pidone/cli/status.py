@@ -222,6 +222,55 @@ def _journal(unit: str, lines: int, since_usec: int, runtime_dir: str | None) ->
         return []
 
 
+def _cgroup2_mounts() -> list[str]:
+    """Mount points of cgroup2 in this mount namespace (proc(5) mountinfo: the filesystem
+    type follows the lone "-" field)."""
+    out = []
+    try:
+        with open("/proc/self/mountinfo", "rb") as f:
+            for line in f:
+                fields = line.split()
+                if b"-" in fields[6:] and fields[fields.index(b"-", 6) + 1] == b"cgroup2":
+                    out.append(fields[4].decode("utf-8", "surrogateescape"))
+    except (OSError, ValueError, IndexError):
+        return []
+    return out
+
+
+def _read_first_int(path: str, key: bytes = b"") -> int | None:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    for line in data.splitlines():
+        words = line.split()
+        if not key and words:
+            return int(words[0]) if words[0].isdigit() else None
+        if len(words) == 2 and words[0] == key and words[1].isdigit():
+            return int(words[1])
+    return None
+
+
+def cgroup_figures(control_group: str) -> tuple[int | None, int | None, int | None] | None:
+    """(CPU ns, tasks, memory bytes) from the unit's cgroup2 directory, as systemd reads
+    them: cpu.stat usage_usec (always present on cgroup2), pids.current and memory.current
+    (only with those controllers; absent -> None, and status prints no Tasks/Memory line).
+    None when the cgroup cannot be found from here (status keeps the daemon's figures)."""
+    for mount in _cgroup2_mounts():
+        directory = mount.rstrip("/") + control_group
+        if not os.path.exists(directory + "/cgroup.procs"):
+            continue
+        usage = _read_first_int(directory + "/cpu.stat", b"usage_usec")
+        cpu = usage * 1000 if usage is not None else None
+        return (
+            cpu,
+            _read_first_int(directory + "/pids.current"),
+            _read_first_int(directory + "/memory.current"),
+        )
+    return None
+
+
 def _pair(value: Any, index: int = 0) -> int:  # noqa: ANN401 - JSON
     if isinstance(value, list) and len(value) > index:
         return int(value[index] or 0)
@@ -253,6 +302,11 @@ def build_view(info: dict[str, Any], runtime: dict[str, Any], opts: Options) -> 
             control_group=str(runtime.get("control_group") or view.control_group),
             tasks_current=runtime.get("tasks_current", view.tasks_current),
         )
+    if view.control_group:
+        figures = cgroup_figures(view.control_group)
+        if figures is not None:
+            cpu, tasks, memory = figures
+            view = replace(view, cpu_usage_nsec=cpu, tasks_current=tasks, memory_current=memory)
     if view.active_state in ("inactive", "failed") and not view.processes:
         # systemd prunes the cgroup of a unit that ended: ControlGroup= is empty then
         view = replace(view, control_group="")
