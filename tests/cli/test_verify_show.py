@@ -242,3 +242,21 @@ def test_unit_section_matches_systemd_analyze(
     _, ours = capfd.readouterr()
     assert _normalize(ours, tmp_path) == _normalize(theirs.stderr, tmp_path)
     assert rc == theirs.returncode
+
+
+def test_show_uses_the_whole_graph_offline(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    etc = tmp_path / "etc/systemd/system"
+    (etc / "multi-user.target.wants").mkdir(parents=True)
+    (etc / "web.service").write_text("[Service]\nExecStart=/bin/true\n")
+    (etc / "web.socket").write_text("[Socket]\nListenStream=8080\n")
+    (etc / "multi-user.target").write_text("[Unit]\nDescription=m\n")
+    (etc / "multi-user.target.wants" / "web.service").symlink_to("../web.service")
+    rc = show.main(["--root", str(tmp_path), "-p", "WantedBy,TriggeredBy,After", "web.service"])
+    out, _ = capfd.readouterr()
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0] == "WantedBy=multi-user.target"
+    assert "web.socket" in lines[1].split("=", 1)[1].split()  # After= from the socket's Before=
+    assert lines[2] == "TriggeredBy=web.socket"

@@ -28,6 +28,7 @@ from pidone.core.render.showexec import DEFAULT_LIMITS
 from pidone.core.specifiers import SpecifierHost
 from pidone.core.unitname import mangle_unit_name
 from pidone.core.units import build_unit
+from pidone.linux.unitload import UnitLoader
 
 RuntimeSource = Callable[[Unit], RuntimeState]
 
@@ -160,7 +161,6 @@ def show_units(
 ) -> int:
     """Print every requested unit; blocks separated by an empty line, as systemctl does."""
     from pidone.linux.hostfacts import read_specifier_host
-    from pidone.linux.unitload import UnitLoader
 
     loader = UnitLoader(root=opts.root)
     spec_host = host or read_specifier_host(opts.root or "/")
@@ -168,6 +168,7 @@ def show_units(
     source = runtime or offline_runtime
     blocks: list[str] = []
     rc = 0
+    graph = _offline_graph(loader, spec_host) if runtime is None else None
     for arg in opts.units:
         try:
             name = mangle_unit_name(arg).name
@@ -182,7 +183,8 @@ def show_units(
         if state.unit_file_state == "" and runtime is None:
             ufs, preset = _file_state(opts.root, unit)
             state = _with_file_state(state, ufs, preset)
-        props = unit_properties(unit, state, facts, format_timestamp)
+        relations = graph(unit) if graph is not None else None
+        props = unit_properties(unit, state, facts, format_timestamp, relations)
         if opts.json:
             blocks.append(render_show_json(props, opts.properties, opts.all) + "\n")
         else:
@@ -190,6 +192,33 @@ def show_units(
             blocks.append("".join(line + "\n" for line in lines))
     _write("\n".join(blocks))
     return rc
+
+
+def _offline_graph(
+    loader: UnitLoader, host: SpecifierHost
+) -> Callable[[Unit], dict[str, tuple[str, ...]]] | None:
+    """Every unit on disk in one dependency graph, so WantedBy=, TriggeredBy=, After= from
+    others' Before= show as they would on a running manager (None if that fails)."""
+    from pidone.core.depgraph import build_graph
+
+    def load(name: str) -> Unit | None:
+        try:
+            return build_unit(loader.load(name), host)
+        except InvalidUnitName:
+            return None
+
+    try:
+        models = [build_unit(source, host) for source in loader.load_all()]
+        dep_graph = build_graph(models, load)
+    except Exception:
+        return None
+
+    def relations(unit: Unit) -> dict[str, tuple[str, ...]]:
+        if unit.id not in dep_graph.units or unit.load_state == "not-found":
+            return {}
+        return dep_graph.relations(unit.id)
+
+    return relations
 
 
 def _strip_root(unit: Unit, strip: Callable[[str], str]) -> Unit:

@@ -15,7 +15,7 @@ BUS_PRINT_PROPERTY_SHOW_EMPTY when properties are given).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pidone.core.calendar import parse_calendar
@@ -329,47 +329,81 @@ def _timer_properties(unit: Unit, rt: RuntimeState) -> list[Property]:
     return props
 
 
-def _unit_interface(
-    unit: Unit, rt: RuntimeState, fmt: TimestampFormatter, reverse: dict[str, list[str]]
-) -> list[Property]:
+_DEPENDENCY_PROPERTIES = (
+    "Requires",
+    "Requisite",
+    "Wants",
+    "BindsTo",
+    "PartOf",
+    "Upholds",
+    "RequiredBy",
+    "RequisiteOf",
+    "WantedBy",
+    "BoundBy",
+    "UpheldBy",
+    "ConsistsOf",
+    "Conflicts",
+    "ConflictedBy",
+    "Before",
+    "After",
+    "OnSuccess",
+    "OnSuccessOf",
+    "OnFailure",
+    "OnFailureOf",
+    "Triggers",
+    "TriggeredBy",
+    "PropagatesReloadTo",
+    "ReloadPropagatedFrom",
+    "PropagatesStopTo",
+    "StopPropagatedFrom",
+    "JoinsNamespaceOf",
+    "SliceOf",
+)
+
+
+def _own_relations(unit: Unit) -> dict[str, Sequence[str]]:
+    """What the unit's own files say (no reverse edges): used when no graph is given."""
     u = unit.unit
-    loaded = unit.load_state in ("loaded", "bad-setting")
     triggers: list[str] = []
     if unit.socket is not None and not unit.socket.accept:
         triggers.append(unit.socket.service or unit.id.rsplit(".", 1)[0] + ".service")
     if unit.timer is not None:
         triggers.append(unit.timer.unit or unit.id.rsplit(".", 1)[0] + ".service")
+    return {
+        "Requires": u.requires,
+        "Requisite": u.requisite,
+        "Wants": u.wants,
+        "BindsTo": u.binds_to,
+        "PartOf": u.part_of,
+        "Upholds": u.upholds,
+        "Conflicts": u.conflicts,
+        "Before": u.before,
+        "After": u.after,
+        "OnSuccess": u.on_success,
+        "OnFailure": u.on_failure,
+        "Triggers": triggers,
+        "PropagatesReloadTo": u.propagates_reload_to,
+        "ReloadPropagatedFrom": u.reload_propagated_from,
+        "JoinsNamespaceOf": u.joins_namespace_of,
+    }
+
+
+def _unit_interface(
+    unit: Unit,
+    rt: RuntimeState,
+    fmt: TimestampFormatter,
+    relations: Mapping[str, Sequence[str]],
+) -> list[Property]:
+    u = unit.unit
+    loaded = unit.load_state in ("loaded", "bad-setting")
     can_start = loaded and unit.load_state == "loaded" and unit.type not in ("device", "scope")
     props: list[Property] = [
         ("Id", unit.id),
         ("Names", _words(unit.names)),
         ("Following", ""),
-        ("Requires", _words(u.requires)),
-        ("Requisite", _words(u.requisite)),
-        ("Wants", _words(u.wants)),
-        ("BindsTo", _words(u.binds_to)),
-        ("PartOf", _words(u.part_of)),
-        ("Upholds", _words(u.upholds)),
     ]
-    for name in ("RequiredBy", "RequisiteOf", "WantedBy", "BoundBy", "UpheldBy", "ConsistsOf"):
-        props.append((name, _words(reverse.get(name, []))))
+    props += [(name, _words(relations.get(name, ()))) for name in _DEPENDENCY_PROPERTIES]
     props += [
-        ("Conflicts", _words(u.conflicts)),
-        ("ConflictedBy", _words(reverse.get("ConflictedBy", []))),
-        ("Before", _words(u.before)),
-        ("After", _words(u.after)),
-        ("OnSuccess", _words(u.on_success)),
-        ("OnSuccessOf", _words(reverse.get("OnSuccessOf", []))),
-        ("OnFailure", _words(u.on_failure)),
-        ("OnFailureOf", _words(reverse.get("OnFailureOf", []))),
-        ("Triggers", _words(triggers)),
-        ("TriggeredBy", _words(reverse.get("TriggeredBy", []))),
-        ("PropagatesReloadTo", _words(u.propagates_reload_to)),
-        ("ReloadPropagatedFrom", _words(u.reload_propagated_from)),
-        ("PropagatesStopTo", ""),
-        ("StopPropagatedFrom", ""),
-        ("JoinsNamespaceOf", _words(u.joins_namespace_of)),
-        ("SliceOf", ""),
         ("RequiresMountsFor", _words(u.requires_mounts_for)),
         ("Documentation", _words(_quote(d) for d in u.documentation)),
         ("Description", u.description or unit.id),
@@ -466,17 +500,19 @@ def unit_properties(
     runtime: RuntimeState | None = None,
     facts: ManagerFacts | None = None,
     format_timestamp: TimestampFormatter | None = None,
-    reverse: dict[str, list[str]] | None = None,
+    relations: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Property]:
     """Every property of `unit` in systemd's order; values formatted, "" = empty.
 
-    `reverse` holds the reverse dependencies only the manager can know
-    (WantedBy=, RequiredBy=, TriggeredBy=, ...), keyed by property name.
+    `relations` is the unit's view in the dependency graph (`core.depgraph`'s
+    `DepGraph.relations()`: every relation both ways, WantedBy=, TriggeredBy=, After= from
+    others' Before=...), keyed by property name. Without it, only what the unit's own
+    files say is shown.
     """
     rt = runtime or RuntimeState()
     mf = facts or ManagerFacts()
     fmt = format_timestamp or _default_timestamp
-    rev = reverse or {}
+    rel = _own_relations(unit) if relations is None else relations
     props: list[Property] = []
     owner: ServiceSection | SocketSection | None = None
     if unit.service is not None:
@@ -493,7 +529,7 @@ def unit_properties(
         props += cgroup_properties(unit, rt.control_group, rt.memory_current, rt.tasks_current, mf)
         props += exec_properties(owner.exec, mf, _quote, non_blocking, ne)
         props += kill_properties(owner.kill)
-    props += _unit_interface(unit, rt, fmt, rev)
+    props += _unit_interface(unit, rt, fmt, rel)
     return props
 
 
