@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 
 import pytest
 
+from pidone.linux import dynamicuser
 from tests.acceptance.conftest import Factory, RealServicesDaemon
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
@@ -218,6 +220,37 @@ def test_ambient_cap_net_bind_service_lets_nobody_bind_port_81(real_ns: Factory)
     assert d.uid_of(info["main_pid"]) == 65534
     assert d.cli("stop", "pidone-acc-lowport").returncode == 0
     assert_all_gone(d, "pidone-acc-lowport.service", "/nonexistent")
+
+
+DYNAMIC = """\
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+DynamicUser=yes
+StateDirectory=pidone-acc-dynamic
+ExecStart=/bin/sh -c 'id -u > "$$STATE_DIRECTORY/uid"; \\
+    touch /usr/pidone-probe || echo usr-read-only'
+"""
+
+
+def test_dynamic_user_is_allocated_never_root(real_ns: Factory) -> None:
+    d = real_ns({"pidone-acc-dynamic.service": DYNAMIC})
+    try:
+        start(d, "pidone-acc-dynamic")
+        with open("/var/lib/private/pidone-acc-dynamic/uid") as f:
+            uid = int(f.read())
+        assert dynamicuser.DYNAMIC_UID_MIN <= uid <= dynamicuser.DYNAMIC_UID_MAX
+        assert os.readlink("/var/lib/pidone-acc-dynamic") == "private/pidone-acc-dynamic"
+        # DynamicUser= implies ProtectSystem=strict
+        assert "usr-read-only" in d.journal("-u", "pidone-acc-dynamic")
+        assert not os.path.exists("/usr/pidone-probe")
+    finally:
+        for path in ("/var/lib/pidone-acc-dynamic", "/var/lib/private/pidone-acc-dynamic"):
+            if os.path.islink(path):
+                os.unlink(path)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+        dynamicuser.release("pidone-acc-dynamic")
 
 
 def _uid(name: str) -> int:

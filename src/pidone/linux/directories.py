@@ -12,7 +12,8 @@ spec 02 §6):
    the directory.
 3. With DynamicUser= (and no static user of that name) State/Cache/Logs directories live
    under `<base>/private/` (mode 0700) with a symlink at the usual place, so the transient
-   UID's files are unreachable by other users after the UID is recycled.
+   UID's files are unreachable by other users after the UID is recycled; a real directory
+   found at the usual place is moved there.
 4. On stop RuntimeDirectory= entries (the innermost directories) are removed, unless
    RuntimeDirectoryPreserve=yes, or `restart` and the unit is restarting. The other kinds
    are kept.
@@ -109,6 +110,18 @@ def _symlink(target: str, link: str) -> None:
     os.symlink(rel, link)
 
 
+def _adopt_into_private(path: str, private: str) -> None:
+    """A real directory where the DynamicUser= symlink goes (made before DynamicUser= was
+    turned on, or by another manager) moves into private/, as systemd migrates it."""
+    if os.path.islink(path) or not os.path.isdir(path):
+        return
+    if not os.path.exists(private):
+        _make_parents(private)
+        os.rename(path, private)
+    elif not os.listdir(path):
+        os.rmdir(path)
+
+
 def create_directories(
     ctx: ExecContext,
     uid: int,
@@ -129,6 +142,7 @@ def create_directories(
                     private_root = os.path.dirname(private_root)
                 os.makedirs(private_root, mode=0o700, exist_ok=True)
                 os.chmod(private_root, 0o700)
+                _adopt_into_private(d.path, d.private_path)
             _make_parents(real)
             created = False
             try:

@@ -249,6 +249,25 @@ def _hide(path: str, optional: bool) -> MountOp | None:
     return MountOp("hide-file", os.fsencode(path), _inaccessible_file(), optional=optional)
 
 
+def _private_directory_ops(environment: Mapping[str, str]) -> list[MountOp]:
+    """DynamicUser=: <base>/private is 0700, so the service could not reach its own
+    directory through it. As systemd does, cover private/ with a 0755 tmpfs in the
+    namespace and bind only this unit's directories back in."""
+    ops: list[MountOp] = []
+    roots: set[str] = set()
+    for var in ("STATE_DIRECTORY", "CACHE_DIRECTORY", "LOGS_DIRECTORY"):
+        for path in environment.get(var, "").split(":"):
+            real = os.path.realpath(path) if path else ""
+            if "/private/" not in real:
+                continue
+            root = real[: real.index("/private/")] + "/private"
+            if root not in roots:
+                roots.add(root)
+                ops.append(MountOp("tmpfs", os.fsencode(root), data=b"mode=755"))
+            ops.append(MountOp("bind", os.fsencode(real), os.fsencode(real)))
+    return ops
+
+
 def _bind_entry(raw: str, readonly: bool) -> MountOp:
     """BindPaths= item `[-]SRC[:DST[:OPTIONS]]` (OPTIONS: rbind | norbind)."""
     optional = raw.startswith("-")
@@ -293,6 +312,8 @@ def build_sandbox_plan(ctx: ExecContext, environment: Mapping[str, str]) -> Sand
             rw += [(os.path.realpath(p), True) for p in environment.get(var, "").split(":") if p]
         for path, optional in rw:
             ops.append(MountOp("rw", os.fsencode(path), optional=optional))
+    if ctx.dynamic_user:
+        ops += _private_directory_ops(environment)
     if s["PrivateTmp"]:
         tmp, var_tmp = make_private_tmp(environment.get("INVOCATION_ID", ""))
         ops.append(MountOp("bind", b"/tmp", os.fsencode(tmp)))
@@ -528,6 +549,8 @@ def _apply(plan: SandboxPlan) -> None:
             if fd < 0:
                 continue
             flags = MS_BIND | (MS_REC if op.recursive else 0)
+            if not os.path.lexists(op.target):  # e.g. inside a tmpfs mounted since step 2
+                _make_target(op.target, fd)
             _mount(b"/proc/self/fd/%d" % fd, op.target, None, flags, b"")
             os.close(fd)
             _remount(op.target, op.readonly, op.recursive)

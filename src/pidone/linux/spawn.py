@@ -442,8 +442,11 @@ def spawn(req: SpawnRequest) -> Spawned:
     """
     ctx = req.context
     identity = req.identity
-    if identity is None:
-        identity = resolve_identity(ctx, req.unit)
+    unit = req.unit or _unit_from_cgroup(req.cgroup)
+    if identity is None or (ctx.dynamic_user and identity.error_status and unit and not req.unit):
+        # (a caller that resolved DynamicUser= without the unit's name: name it after the
+        # unit's cgroup, whose last component is the escaped unit name)
+        identity = resolve_identity(ctx, unit)
     argv, deferred = _expand(req)
     identity, sandbox = _prepare(req, identity)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
@@ -490,6 +493,14 @@ def spawn(req: SpawnRequest) -> Spawned:
     path = plan.path.decode("utf-8", "surrogateescape")
     missing = not_enforced_settings(ctx, full_privileges=req.command.full_privileges)
     return Spawned(pid, pidfd, err_r, tuple(argv), path, missing)
+
+
+def _unit_from_cgroup(cgroup: str) -> str:
+    """`.../pidone/foo.service` -> `foo.service` (undoing cg_escape()'s `_` prefix)."""
+    name = os.path.basename(cgroup.rstrip("/"))
+    if name.startswith("_"):
+        name = name[1:]
+    return name if "." in name else ""
 
 
 def _prepare(req: SpawnRequest, identity: Identity) -> tuple[Identity, SandboxPlan | None]:
