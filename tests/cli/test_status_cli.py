@@ -130,3 +130,10 @@ def test_list_units_text_and_json(daemon: dict[str, str]) -> None:
     ]
     failed = json.loads(_sc(daemon, "list-units", "--failed", "-o", "json").stdout)
     assert [u["unit"] for u in failed["units"]] == ["bad.service"]
+
+
+@pytest.mark.system
+def test_is_system_running_degraded(daemon: dict[str, str]) -> None:
+    out = _sc(daemon, "is-system-running")
+    assert (out.stdout, out.returncode) == ("degraded\n", 1)
+    assert _sc(daemon, "is-system-running", "-q").stdout == ""

@@ -82,6 +82,63 @@ TARGETS: dict[str, str] = {
     "is-active": "pidone.cli.query:is_active_main",
     "is-failed": "pidone.cli.query:is_failed_main",
 }
+# systemctl 252 verbs pidone does not implement: without a manager they fail as real
+# systemctl does (NO_SYSTEMD); with one, with a plain "not implemented" line.
+NOT_IMPLEMENTED = frozenset(
+    {
+        "list-automounts",
+        "list-sockets",
+        "list-timers",
+        "list-jobs",
+        "list-dependencies",
+        "list-machines",
+        "list-paths",
+        "cancel",
+        "freeze",
+        "thaw",
+        "clean",
+        "isolate",
+        "try-reload-or-restart",
+        "force-reload",
+        "reload-or-try-restart",
+        "help",
+        "set-property",
+        "bind",
+        "mount-image",
+        "service-log-level",
+        "service-log-target",
+        "show-environment",
+        "set-environment",
+        "unset-environment",
+        "import-environment",
+        "daemon-reexec",
+        "log-level",
+        "log-target",
+        "service-watchdogs",
+        "edit",
+        "revert",
+        "preset",
+        "preset-all",
+        "link",
+        "add-wants",
+        "add-requires",
+        "get-default",
+        "set-default",
+        "default",
+        "rescue",
+        "emergency",
+        "halt",
+        "poweroff",
+        "reboot",
+        "kexec",
+        "exit",
+        "switch-root",
+        "suspend",
+        "hibernate",
+        "hybrid-sleep",
+        "suspend-then-hibernate",
+    }
+)
 OFFLINE = frozenset(
     {"enable", "disable", "reenable", "mask", "unmask", "is-enabled", "list-unit-files"}
 )
@@ -150,6 +207,27 @@ def _run(target: str, argv: list[str]) -> int:
     return result
 
 
+def is_system_running(argv: list[str]) -> int:
+    """`offline` (exit 1) with no manager, as 252 answers on a host without systemd; else
+    `stopping`, `degraded` (a unit failed) or `running` (exit 0 only for running)."""
+    from pidone.cli import client
+
+    quiet = "-q" in argv or "--quiet" in argv
+    runtime_dir = _option_value(argv, ("--runtime-dir",))
+    try:
+        with client.connect(runtime_dir) as c:
+            stopping = bool(c.call("ping").get("stopping"))
+            rows = c.call("list-units", all=True).get("units", [])
+    except client.ClientError:
+        state = "offline"
+    else:
+        failed = any(len(r) > 2 and r[2] == "failed" for r in rows)
+        state = "stopping" if stopping else "degraded" if failed else "running"
+    if not quiet:
+        sys.stdout.write(state + "\n")
+    return 0 if state == "running" else 1
+
+
 def main(argv: list[str]) -> int:
     """Entry point for argv[0] == "systemctl" (argv without the program name)."""
     if "--version" in argv:
@@ -163,8 +241,10 @@ def main(argv: list[str]) -> int:
     verb, rest = split_verb(argv)
     if verb is None:
         verb = "list-units"
+    if verb == "is-system-running":
+        return is_system_running(rest)
     target = TARGETS.get(verb)
-    if target is None:
+    if target is None and verb not in NOT_IMPLEMENTED:
         sys.stderr.write(f"Unknown command verb {verb}.\n")
         return 1
     root = _option_value(argv, ("--root", "--image"))
@@ -176,6 +256,9 @@ def main(argv: list[str]) -> int:
         if not daemon_answers(runtime_dir):
             sys.stderr.write(NO_SYSTEMD)
             return 1
+    if target is None:
+        sys.stderr.write(f"pidone: systemctl {verb} is not implemented.\n")
+        return 1
     try:
         return _run(target, rest)
     except BrokenPipeError:
