@@ -167,3 +167,28 @@ def test_sigterm_stops_every_unit_and_exits_zero(pidone_ns: Factory) -> None:
     assert d.stop() == 0
     log = d.log_path.read_text()
     assert log == ""  # nothing on the daemon's own stdout/stderr without --log-to-stdout
+
+
+@pytest.mark.parametrize(("access", "ok"), [("main", False), ("all", True)])
+def test_notify_access_is_enforced_with_the_senders_credentials(
+    pidone_ns: Factory, tmp_path: Path, access: str, ok: bool
+) -> None:
+    script = write(
+        tmp_path,
+        "child_notify.py",
+        NOTIFY + "if os.fork() == 0:\n    notify('READY=1')\n    os._exit(0)\ntime.sleep(1000)\n",
+    )
+    d = pidone_ns(
+        {
+            "na.service": f"[Service]\nType=notify\nNotifyAccess={access}\nTimeoutStartSec=2\n"
+            f"TimeoutStopSec=1\nExecStart={PY} {script}\n"
+        }
+    )
+    r = d.cli("start", "na")
+    if ok:
+        assert (r.returncode, d.state("na.service")) == (0, "active/running")
+    else:
+        assert r.returncode == 1
+        assert "a timeout was exceeded" in r.stderr
+        log = d.journal("-u", "na", "-o", "cat")
+        assert "but reception only permitted for main PID" in log
