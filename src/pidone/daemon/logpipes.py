@@ -268,7 +268,9 @@ class LogCollector:
             {k: v.encode() for k, v in (extra or {}).items()} or None,
         )
         if self.echo is not None:
-            self._echo(unit, [message.encode()])
+            # "foo.service: Main process exited, ..." already names the unit.
+            text = message.removeprefix(f"{unit}: ")
+            self._echo(unit, [text.encode()])
 
     # -- /dev/log and the native journal socket ---------------------------------------------
     def listen_syslog(self, path: str) -> None:
