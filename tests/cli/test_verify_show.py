@@ -24,12 +24,12 @@ def _verify(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 
 def test_verify_warnings_only_exit_0(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "w.service"
-    f.write_text("[Unit]\nFoo=1\n[Service]\nExecStart=/bin/true\nPrivateTmp=yes\n")
+    f.write_text("[Unit]\nFoo=1\n[Service]\nExecStart=/bin/true\nMemoryMax=1G\n")
     rc, err = _verify(capfd, str(f))
     assert rc == 0
     assert err.splitlines() == [
         f"{f}:2: Unknown key 'Foo' in section [Unit], ignoring.",
-        f"{f}:5: PrivateTmp= is not enforced by pidone.",
+        f"{f}:5: MemoryMax= is not enforced by pidone.",
     ]
 
 

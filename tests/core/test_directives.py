@@ -53,7 +53,7 @@ _SANDBOX = (
     "RestrictNamespaces RestrictRealtime MemoryDenyWriteExecute LockPersonality "
     "RestrictSUIDSGID ProtectClock ProtectProc ProcSubset DeviceAllow DevicePolicy "
     "IPAddressAllow IPAddressDeny AppArmorProfile RemoveIPC TasksMax Delegate Slice "
-    "MemoryLimit CapabilityBoundingSet"
+    "MemoryLimit"
 )
 
 

@@ -224,3 +224,14 @@ def test_matches_real_systemd_for_a_unit_that_does_not_exist() -> None:
     unit = build_unit(source, HOST)
     ours = render_show(unit_properties(unit), ORACLE_PROPS.split(","))
     assert ours == _captured("redis-server.service")
+
+
+def test_capabilities_in_show() -> None:
+    p = _props(
+        PLAIN + "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_CHOWN\n"
+        "AmbientCapabilities=CAP_NET_BIND_SERVICE\nSecureBits=keep-caps\n"
+    )
+    assert p["CapabilityBoundingSet"] == "cap_chown cap_net_bind_service"
+    assert p["AmbientCapabilities"] == "cap_net_bind_service"
+    assert p["SecureBits"] == "16"
+    assert _props()["CapabilityBoundingSet"].startswith("cap_chown cap_dac_override ")

@@ -199,9 +199,9 @@ def test_values_of_every_kind() -> None:
         "ProtectSystem",
         "PrivateTmp",
         "MemoryMax",
-        "CapabilityBoundingSet",
         "ReadWriteDirectories",
     }
+    assert e.capability_bounding_set == 1 << 10  # CAP_NET_BIND_SERVICE
     assert messages(unit) == [
         "4: Failed to parse boolean value, ignoring: bogus",
         "22: Failed to parse service type, ignoring: bogus",
@@ -386,3 +386,40 @@ def test_invalid_utf8_stops_loading_with_error() -> None:
         "4: String is not UTF-8 clean, ignoring assignment: ExecStart=/bin/true \ufffd"
     ]
     assert unit.unit.description == "ok"  # lines before it were applied
+
+
+@pytest.mark.parametrize(
+    ("lines", "bounding", "ambient"),
+    [
+        ("", None, 0),
+        ("CapabilityBoundingSet=", 0, 0),  # the empty set, as redis-server.service uses
+        (
+            "CapabilityBoundingSet=CAP_CHOWN cap_kill\nCapabilityBoundingSet=CAP_SETUID",
+            0b10100001,
+            0,
+        ),
+        (
+            "CapabilityBoundingSet=~CAP_SYS_ADMIN\nCapabilityBoundingSet=~CAP_CHOWN",
+            ((1 << 64) - 1) & ~(1 << 21 | 1),
+            0,
+        ),
+        ("CapabilityBoundingSet=~", None, 0),
+        ("AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_BOGUS", None, 1 << 10),
+        ("AmbientCapabilities=CAP_NET_RAW\nAmbientCapabilities=", None, 0),
+    ],
+)
+def test_capability_sets(lines: str, bounding: int | None, ambient: int) -> None:
+    unit = unit_from_text("c.service", f"[Service]\nExecStart=/bin/true\n{lines}\n")
+    assert unit.service is not None
+    e = unit.service.exec
+    assert (e.capability_bounding_set, e.ambient_capabilities) == (bounding, ambient)
+    assert unit.diagnostics == []
+
+
+def test_secure_bits() -> None:
+    unit = unit_from_text(
+        "s.service",
+        "[Service]\nExecStart=/bin/true\nSecureBits=keep-caps noroot\nSecureBits=bogus\n",
+    )
+    assert unit.service is not None
+    assert unit.service.exec.secure_bits == (1 << 4) | 1

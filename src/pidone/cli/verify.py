@@ -8,7 +8,8 @@ file setting.`, executables that do not exist (`x.service: Command /usr/bin/foo 
 executable: No such file or directory`, skipped for `-` commands, as systemd), and
 `Requires=`/`Requisite=`/`BindsTo=` units that cannot be found, and the missing
 service of a socket. A template is checked as its instance `i`, as systemd-analyze
-does. Then, one line per directive, what pidone accepts but does not enforce:
+does. Then, one line per directive, what pidone accepts but does not enforce on this
+machine (mount-namespace sandboxing counts as enforced where linux.sandbox can use it):
 `FILE:LINE: ProtectSystem= is not enforced by pidone.`
 
 Exit status (as systemd-analyze verify 252): 0 when every unit loads and only warnings
@@ -126,8 +127,10 @@ def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> 
         failed = _check_requirements(unit, loader, host) or failed
         failed = _check_socket_service(unit, loader) or failed
     if show_not_enforced:
+        from pidone.linux.sandbox import still_not_enforced
+
         seen: set[tuple[str, str]] = set()
-        for n in unit.not_enforced:
+        for n in still_not_enforced(unit.not_enforced):
             if (n.section, n.key) in seen:
                 continue
             seen.add((n.section, n.key))

@@ -16,7 +16,9 @@ Columns:
 * `empty`: what `Key=` (empty value) does (spec 01 §3, pitfall 2):
   `reset` clears a list or unsets a string; `default` puts the default back;
   `warn` is "Failed to parse ..., ignoring" and keeps the earlier value (the parser
-  says it); `no-effect` for dependencies, which can only be added.
+  says it); `no-effect` for dependencies, which can only be added; `parser` when the
+  parser gives the empty value its own meaning (an empty `CapabilityBoundingSet=` is the
+  empty set, an empty `OnCalendar=` drops every timer trigger).
 * `klass`: `implemented` (pidone acts on it), `not-enforced` (accepted and recorded in
   `Unit.not_enforced`: sandboxing, resource control, seccomp...), `info` (accepted,
   nothing to do: documentation, obsolete keys, other unit types).
@@ -31,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Empty = Literal["reset", "default", "warn", "no-effect"]
+Empty = Literal["reset", "default", "warn", "no-effect", "parser"]
 Klass = Literal["implemented", "not-enforced", "info"]
 
 
@@ -273,9 +275,9 @@ EXEC: list[Directive] = [
     _d("LogExtraFields", "log_fields", "exec.log_extra_fields", "reset"),
     _d("IgnoreSIGPIPE", "bool", "exec.ignore_sigpipe"),
     _d("NoNewPrivileges", "bool", "exec.no_new_privileges"),
-    _d("CapabilityBoundingSet", "accept", "", "reset", "not-enforced"),
-    _d("AmbientCapabilities", "accept", "", "reset", "not-enforced"),
-    _d("SecureBits", "accept", "", "reset", "not-enforced"),
+    _d("CapabilityBoundingSet", "caps", "exec.capability_bounding_set", "parser"),
+    _d("AmbientCapabilities", "caps", "exec.ambient_capabilities", "parser"),
+    _d("SecureBits", "securebits", "exec.secure_bits", "parser"),
     _d("PAMName", "string", "exec.pam_name", "reset", "not-enforced"),
     _d("UtmpIdentifier", "string", "exec.utmp_identifier", "reset", "info"),
     _d("TimerSlackNSec", "accept", "", "reset", "not-enforced"),
@@ -474,7 +476,7 @@ SOCKET: list[Directive] = [
 
 TIMER: list[Directive] = [
     *[
-        _d(k, "timer_sec", t, "warn")
+        _d(k, "timer_sec", t, "parser")
         for k, t in (
             ("OnActiveSec", "on_active_usec"),
             ("OnBootSec", "on_boot_usec"),
@@ -483,7 +485,7 @@ TIMER: list[Directive] = [
             ("OnUnitInactiveSec", "on_unit_inactive_usec"),
         )
     ],
-    _d("OnCalendar", "calendar", "on_calendar", "warn"),
+    _d("OnCalendar", "calendar", "on_calendar", "parser"),
     _d("AccuracySec", "sec", "accuracy_usec"),
     _d("RandomizedDelaySec", "sec", "randomized_delay_usec"),
     _d("FixedRandomDelay", "bool", "fixed_random_delay"),

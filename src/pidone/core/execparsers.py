@@ -10,6 +10,7 @@ import base64
 import binascii
 import re
 
+from pidone.core.capabilities import ALL_CAPABILITIES, SECURE_BITS, capability_number
 from pidone.core.directives import Directive
 from pidone.core.environ import (
     env_assignment_is_valid,
@@ -86,6 +87,47 @@ def p_groups(ctx: Context, d: Directive, value: str) -> None:
         name = _printf_fatal(ctx, word)
         _check_user_name(ctx, name)
         items.append(name)
+
+
+def p_caps(ctx: Context, d: Directive, value: str) -> None:
+    # config_parse_capability_set(): "~" inverts; the first, an empty or a lone-"~" value
+    # replaces the set, later ones merge; unknown names are skipped silently at load
+    e = ctx.section.exec
+    bounding = d.key == "CapabilityBoundingSet"
+    initial = ALL_CAPABILITIES if bounding else 0
+    if bounding:
+        current = (
+            ALL_CAPABILITIES if e.capability_bounding_set is None else e.capability_bounding_set
+        )
+    else:
+        current = e.ambient_capabilities
+    text = value.removeprefix("~")
+    invert = text != value
+    total = 0
+    for word in text.split():
+        number = capability_number(word)
+        if number is not None:
+            total |= 1 << number
+    if total == 0 or current == initial:
+        current = (~total & ALL_CAPABILITIES) if invert else total
+    elif invert:
+        current &= ~total
+    else:
+        current |= total
+    if bounding:
+        e.capability_bounding_set = None if current == ALL_CAPABILITIES else current
+    else:
+        e.ambient_capabilities = current
+
+
+def p_securebits(ctx: Context, d: Directive, value: str) -> None:
+    # config_parse_exec_secure_bits(): names OR-ed in, an empty value resets
+    e = ctx.section.exec
+    if not value.strip():
+        e.secure_bits = 0
+        return
+    for word in value.split():
+        e.secure_bits |= SECURE_BITS.get(word, 0)
 
 
 def p_workdir(ctx: Context, d: Directive, value: str) -> None:

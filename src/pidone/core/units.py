@@ -189,7 +189,7 @@ def _apply_one(
     value = a.value
     result: str | None = None
     try:
-        if value == "" and row.empty != "warn":
+        if value == "" and row.empty not in ("warn", "parser"):
             if row.empty in ("reset", "default") and row.parser not in ("accept", "install"):
                 reset_target(ctx, row.target)
                 if row.parser == "condition":

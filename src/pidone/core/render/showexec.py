@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pidone.core.capabilities import format_capabilities
 from pidone.core.model import ExecContext, KillContext, Unit
 from pidone.core.values import RLIM_INFINITY, parse_boolean
 
@@ -225,9 +226,14 @@ def exec_properties(
         ("LogRateLimitIntervalUSec", "0"),
         ("LogRateLimitBurst", "0"),
         ("LogExtraFields", words(e.log_extra_fields)),
-        ("SecureBits", "0"),
-        ("CapabilityBoundingSet", ne.get("CapabilityBoundingSet", facts.capabilities)),
-        ("AmbientCapabilities", ne.get("AmbientCapabilities", "")),
+        ("SecureBits", str(e.secure_bits)),
+        (
+            "CapabilityBoundingSet",
+            facts.capabilities
+            if e.capability_bounding_set is None
+            else format_capabilities(e.capability_bounding_set),
+        ),
+        ("AmbientCapabilities", format_capabilities(e.ambient_capabilities)),
         ("User", e.user),
         ("Group", e.group),
         ("DynamicUser", yes_no(e.dynamic_user)),
