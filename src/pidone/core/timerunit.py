@@ -304,6 +304,22 @@ class TimerMachine:
         out, self._out = self._out, []
         return out
 
+    def coldplug(self, old: TimerMachine, now: Now) -> list[TimerAction]:
+        """daemon-reload with a changed file: take over `old`'s runtime state (as systemd's
+        serialization does) and, if it was waiting, plan the elapses of the new settings
+        (timer_coldplug()). The old wake-ups' tokens are unknown here, so they fire stale."""
+        self.state, self.result = old.state, old.result
+        self.last_trigger, self.activated = old.last_trigger, old.activated
+        self.target_inactive_exit = old.target_inactive_exit
+        self.target_inactive_enter = old.target_inactive_enter
+        self.stamp_usec = old.stamp_usec
+        self._serial = old._serial
+        self._out, self._now = [], now
+        if self.state == TimerState.WAITING:
+            self._enter_waiting(now, time_change=False)
+        out, self._out = self._out, []
+        return out
+
     # --- procedures (timer.c) ------------------------------------------------------------
 
     def _start(self, now: Now) -> None:

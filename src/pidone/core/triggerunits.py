@@ -1,0 +1,216 @@
+"""Every socket and timer machine behind one door: what core/manager.py needs to host them.
+
+The manager drives ServiceMachines itself. For .socket and .timer units it can hold one
+`TriggerUnits` and:
+1. `add_unit(unit)` for each loaded socket/timer (again on daemon-reload: a machine whose
+   config did not change is kept; a timer whose file changed is rebuilt and takes over the
+   old runtime state in `coldplug(now)`, which the manager calls once after the reload);
+2. `handle(event, now)` for job runs (StartRequested/StopRequested/ResetFailedRequested
+   with `unit`), the socket seam's events, TimerFired (routed by the `<unit>/` token
+   prefix), Spawned/SpawnFailed (by unit) and ProcessExited (by control PID);
+3. `target_changed(...)` on every StateChanged of any unit: each socket/timer that
+   triggers it gets its TriggeredUnitChanged (unit_trigger_notify());
+4. `listen_fds(service)` when spawning a service's main process: the fds and names of
+   every Accept=no socket whose Service= it is, socket by socket in name order (systemd
+   walks TriggeredBy=; `Sockets=` units the manager adds itself).
+Actions come back unchanged; StartUnit/StartFailed/StateChanged are for the manager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import tzinfo
+
+from pidone.core import events as ev
+from pidone.core.model import Unit
+from pidone.core.socketseam import (
+    ConnectionAccepted,
+    FdReadable,
+    ListenersFailed,
+    ListenersOpened,
+    build_socket_config,
+)
+from pidone.core.socketunit import SocketAction, SocketEvent, SocketMachine
+from pidone.core.timerunit import (
+    ClockChanged,
+    TimerAction,
+    TimerEvent,
+    TimerHost,
+    TimerMachine,
+    build_timer_config,
+)
+from pidone.core.triggering import Now, TriggeredUnitChanged, TriggerRefused
+
+TriggerEvent = TimerEvent | SocketEvent
+TriggerAction = TimerAction | SocketAction
+_BY_UNIT = (
+    ev.StartRequested,
+    ev.StopRequested,
+    ev.ResetFailedRequested,
+    ev.Spawned,
+    ev.SpawnFailed,
+    ListenersOpened,
+    ListenersFailed,
+    FdReadable,
+    ConnectionAccepted,
+    TriggeredUnitChanged,
+    TriggerRefused,
+    ClockChanged,
+)
+
+
+class TriggerUnits:
+    """The socket and timer machines of one manager."""
+
+    def __init__(
+        self,
+        host: TimerHost,
+        zone: tzinfo,
+        resolve_zone: Callable[[str], tzinfo | None],
+        random_u64: Callable[[], int],
+        stamps: Mapping[str, int] | None = None,
+    ) -> None:
+        self.host = host
+        self.zone = zone
+        self.resolve_zone = resolve_zone
+        self.random_u64 = random_u64
+        self.stamps = dict(stamps or {})
+        self.timers: dict[str, TimerMachine] = {}
+        self.sockets: dict[str, SocketMachine] = {}
+        self._reloaded: dict[str, TimerMachine] = {}
+
+    def add_unit(self, unit: Unit) -> list[str]:
+        """Build (or keep) the machine of a loaded socket/timer; the config's warnings."""
+        if unit.load_state != "loaded":
+            return []
+        if unit.timer is not None:
+            tconfig, warnings = build_timer_config(unit, self.zone, self.resolve_zone)
+            old = self.timers.get(unit.id)
+            if old is None:
+                stamp = self.stamps.get(unit.id)
+                self.timers[unit.id] = TimerMachine(tconfig, self.host, self.random_u64, stamp)
+            elif old.config != tconfig:
+                self.timers[unit.id] = TimerMachine(tconfig, self.host, self.random_u64)
+                self._reloaded[unit.id] = old
+            return warnings
+        if unit.socket is not None:
+            sconfig, warnings = build_socket_config(unit)
+            sold = self.sockets.get(unit.id)
+            if sold is None:
+                self.sockets[unit.id] = SocketMachine(sconfig)
+            elif sold.config != sconfig and not sold.fds:
+                # Only a socket without open fds takes new settings at once; an active one
+                # keeps what it bound until it is restarted.
+                sold.config = sconfig
+            return warnings
+        return []
+
+    def coldplug(self, now: Now) -> list[TriggerAction]:
+        """After daemon-reload: timers whose file changed keep their state and re-plan."""
+        out: list[TriggerAction] = []
+        for name, old in sorted(self._reloaded.items()):
+            new = self.timers.get(name)
+            if new is not None:
+                out += new.coldplug(old, now)
+        self._reloaded.clear()
+        return out
+
+    def remove_unit(self, unit_id: str) -> None:
+        self.timers.pop(unit_id, None)
+        self.sockets.pop(unit_id, None)
+
+    def machine(self, unit_id: str) -> TimerMachine | SocketMachine | None:
+        return self.timers.get(unit_id) or self.sockets.get(unit_id)
+
+    def owns(self, unit_id: str) -> bool:
+        return unit_id in self.timers or unit_id in self.sockets
+
+    def active_state(self, unit_id: str) -> str | None:
+        m = self.machine(unit_id)
+        return m.active_state if m is not None else None
+
+    def sub_state(self, unit_id: str) -> str | None:
+        m = self.machine(unit_id)
+        return m.state.value if m is not None else None
+
+    def pid_owner(self, pid: int) -> str | None:
+        """The socket whose control process `pid` is."""
+        for name, m in self.sockets.items():
+            if pid and m.control_pid == pid:
+                return name
+        return None
+
+    # --- events ----------------------------------------------------------------------------
+
+    def handle(self, event: TriggerEvent, now: Now) -> list[TriggerAction]:
+        """Route one event to its machine; [] when it belongs to none of them."""
+        if isinstance(event, ev.TimerFired):
+            unit = event.token.partition("/")[0]
+        elif isinstance(event, ev.ProcessExited):
+            unit = self.pid_owner(event.pid) or ""
+        elif isinstance(event, _BY_UNIT):
+            unit = event.unit
+        else:
+            return []
+        timer = self.timers.get(unit)
+        if timer is not None:
+            if isinstance(event, TimerEvent):
+                return list(timer.handle(event, now))
+            return []
+        sock = self.sockets.get(unit)
+        if sock is not None and not isinstance(event, ClockChanged):
+            return list(sock.handle(event, now.monotonic))
+        return []
+
+    def triggered_by(self, target: str) -> list[str]:
+        """TriggeredBy=: the sockets and timers that start `target`, by name."""
+        out = [n for n, t in self.timers.items() if t.config.target == target]
+        out += [n for n, s in self.sockets.items() if target in s.triggers()]
+        return sorted(out)
+
+    def target_changed(
+        self,
+        target: str,
+        active_state: str,
+        sub_state: str,
+        now: Now,
+        inactive_exit_usec: int = 0,
+        inactive_enter_usec: int = 0,
+        has_job: bool = False,
+        start_limit_hit: bool = False,
+    ) -> list[TriggerAction]:
+        """unit_trigger_notify(): tell every socket/timer triggering `target` its new state."""
+        out: list[TriggerAction] = []
+        for source in self.triggered_by(target):
+            change = TriggeredUnitChanged(
+                source,
+                target,
+                active_state,
+                sub_state,
+                inactive_exit_usec,
+                inactive_enter_usec,
+                has_job,
+                start_limit_hit,
+            )
+            out += self.handle(change, now)
+        return out
+
+    def clock_changed(self, now: Now, timezone: bool = False) -> list[TriggerAction]:
+        """The wall clock jumped (or the zone changed): every timer re-plans."""
+        out: list[TriggerAction] = []
+        for name in sorted(self.timers):
+            out += self.handle(ClockChanged(name, timezone), now)
+        return out
+
+    def listen_fds(self, service: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        """LISTEN_FDS for `service`: fds and names of every Accept=no socket it serves."""
+        fds: list[int] = []
+        names: list[str] = []
+        for name in sorted(self.sockets):
+            m = self.sockets[name]
+            if not m.config.accept and m.config.service == service:
+                for fd in m.fds:
+                    if fd not in fds:  # duplicates removed (spec 05 §1.4)
+                        fds.append(fd)
+                        names.append(m.config.fd_name)
+        return tuple(fds), tuple(names)
