@@ -280,7 +280,7 @@ EXEC: list[Directive] = [
     _d("SecureBits", "securebits", "exec.secure_bits", "parser"),
     _d("PAMName", "string", "exec.pam_name", "reset", "not-enforced"),
     _d("UtmpIdentifier", "string", "exec.utmp_identifier", "reset", "info"),
-    _d("TimerSlackNSec", "accept", "", "reset", "not-enforced"),
+    _d("TimerSlackNSec", "nsec", "exec.timer_slack_nsec", "warn", "not-enforced"),
     # sandboxing that the model records as typed fields, but pidone does not enforce
     _d("PrivateTmp", "bool", "exec.private_tmp", klass="not-enforced"),
     _d("PrivateDevices", "bool", "exec.private_devices", klass="not-enforced"),

@@ -34,6 +34,7 @@ from pidone.core.parsebase import (
 )
 from pidone.core.values import (
     parse_rlimit,
+    parse_timespan,
 )
 
 _STRICT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,30}\Z")
@@ -128,6 +129,25 @@ def p_securebits(ctx: Context, d: Directive, value: str) -> None:
         return
     for word in value.split():
         e.secure_bits |= SECURE_BITS.get(word, 0)
+
+
+_NSEC = re.compile(r"(\d+)\s*(ns|nsec)?\Z")
+
+
+def p_nsec(ctx: Context, d: Directive, value: str) -> None:
+    # config_parse_nsec(): parse_nsec(), whose bare numbers are nanoseconds
+    text = value.strip()
+    m = _NSEC.match(text)
+    try:
+        if m is not None:
+            nsec = int(m.group(1))
+        elif text == "infinity":
+            nsec = 2**64 - 1
+        else:
+            nsec = parse_timespan(text) * 1000
+    except ValueError:
+        raise Ignored(f"Failed to parse nsec value, ignoring: {value}") from None
+    set_target(ctx, d.target, nsec)
 
 
 def p_workdir(ctx: Context, d: Directive, value: str) -> None:

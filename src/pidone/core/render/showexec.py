@@ -207,7 +207,10 @@ def exec_properties(
         ("CPUAffinityFromNUMA", "no"),
         ("NUMAPolicy", "n/a"),
         ("NUMAMask", ""),
-        ("TimerSlackNSec", str(facts.timer_slack_nsec)),
+        (
+            "TimerSlackNSec",
+            str(facts.timer_slack_nsec if e.timer_slack_nsec is None else e.timer_slack_nsec),
+        ),
         ("CPUSchedulingResetOnFork", yes_no(e.cpu_scheduling_reset_on_fork)),
         ("NonBlocking", yes_no(non_blocking)),
         ("StandardInput", e.standard_input),
