@@ -129,7 +129,7 @@ class TimerHost:
 
     startup_monotonic: int = 0
     in_container: bool = False  # OnBootSec= then counts from the manager start
-    machine_id: bytes = bytes(16)
+    machine_id: bytes = bytes(16)  # the 16 raw bytes: bytes.fromhex(/etc/machine-id text)
     system: bool = True
     uid: int = 0
 
