@@ -30,7 +30,8 @@ import pytest
 from tests.cli.oraclecap import normalize
 
 SDO = os.environ.get("SD_ORACLE", "/work/shared/oracle/sd-oracle")
-UNITS_DIR = Path(__file__).resolve().parent.parent / "data" / "oracle" / "matrix-units"
+ORACLE_DATA = Path(__file__).resolve().parent.parent / "data" / "oracle"
+UNITS_DIRS = (ORACLE_DATA / "matrix-units", ORACLE_DATA / "extra-units")
 # Runs every command through the systemctl shim in one process (stdout/stderr captured per
 # command) and prints the same records as the oracle batch: one interpreter start, not 40.
 DRIVER = r"""
@@ -74,7 +75,13 @@ STARTED = (
     "m-fail-exec.service",
     "m-autorestart.service",
     "m-status.service",
+    "m-oneshot-ok.service",
+    "x-cond.service",
+    "x-assert.service",
+    "x-errno.service",
+    "x-ignored.service",
 )
+STOPPED = ("x-ignored.service",)
 QUERIED = (*STARTED, "m-inactive.service", "m-nodesc.service", "does-not-exist.service")
 
 pytestmark = [pytest.mark.differential, pytest.mark.system, pytest.mark.slow]
@@ -85,14 +92,15 @@ Result = tuple[str, str, int]  # stdout, stderr, exit code
 def _unit_texts() -> dict[str, str]:
     texts = {"d-run.service": DIFF_RUN}
     for name in QUERIED:
-        path = UNITS_DIR / name
-        if path.exists():
-            texts[name] = path.read_text()
+        for directory in UNITS_DIRS:
+            if (directory / name).exists():
+                texts[name] = (directory / name).read_text()
     return texts
 
 
 def _commands() -> list[list[str]]:
     cmds: list[list[str]] = [["start", u] for u in STARTED]
+    cmds += [["stop", u] for u in STOPPED]
     cmds.append(["__settle__"])
     for u in QUERIED:
         cmds += [
@@ -203,11 +211,15 @@ def status_head(text: str) -> str:
     return normalize("\n".join(keep))
 
 
-@pytest.mark.parametrize("unit", STARTED)
-def test_start_exit_code_and_message(
-    unit: str, oracle: dict[tuple[str, ...], Result], pidone: dict[tuple[str, ...], Result]
+@pytest.mark.parametrize(
+    "cmd", [("start", u) for u in STARTED] + [("stop", u) for u in STOPPED], ids=" ".join
+)
+def test_job_exit_code_and_message(
+    cmd: tuple[str, str],
+    oracle: dict[tuple[str, ...], Result],
+    pidone: dict[tuple[str, ...], Result],
 ) -> None:
-    want, got = oracle[("start", unit)], pidone[("start", unit)]
+    want, got = oracle[cmd], pidone[cmd]
     assert got[2] == want[2]
     assert got[1] == want[1]
 

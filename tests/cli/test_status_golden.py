@@ -9,6 +9,7 @@ other line is rebuilt from the properties.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import replace
@@ -76,7 +77,7 @@ def _single_status(caps: list[Capture]) -> list[Capture]:
     return [
         c
         for c in caps
-        if c.section.startswith("m-") or c.section == "does-not-exist.service"
+        if c.section.startswith(("m-", "x-")) or c.section == "does-not-exist.service"
         if c.command.startswith("systemctl status ") and c.command.endswith(" --no-pager")
     ]
 
@@ -86,9 +87,13 @@ def _ids(caps: list[Capture]) -> list[str]:
 
 
 STATUS = _single_status(_captures())
+EXTRA = _single_status(read_captures("capture-extra-252.md"))
 
 
 def test_capture_has_the_state_matrix() -> None:
+    assert set(_ids(EXTRA)) == {
+        f"x-{n}.service" for n in ("cond", "assert", "until", "errno", "ignored")
+    }
     units = set(_ids(STATUS))
     for unit in (
         "m-run.service",
@@ -107,11 +112,17 @@ def test_capture_has_the_state_matrix() -> None:
         assert unit in units
 
 
-@pytest.mark.parametrize("cap", STATUS, ids=_ids(STATUS))
-def test_status_matches_252(cap: Capture) -> None:
-    caps = _captures()
+@pytest.mark.parametrize(
+    ("name", "cap"),
+    [(CAPTURE, c) for c in STATUS] + [("capture-extra-252.md", c) for c in EXTRA],
+    ids=_ids(STATUS) + _ids(EXTRA),
+)
+def test_status_matches_252(name: str, cap: Capture) -> None:
+    caps = read_captures(name)
     unit = cap.command.split()[2]
     view = view_for(caps, unit, cap.stdout)
+    if view.status_errno:
+        view = replace(view, status_errno_text=os.strerror(view.status_errno))
     if cap.exit_code == 4:
         assert is_not_found(view)
         assert status_exit_code([None]) == 4
@@ -124,7 +135,11 @@ def test_status_matches_252(cap: Capture) -> None:
         # which show does not give. Any future instant renders the same after normalize().
         assert view.next_elapse_usec == 0
         view = replace(view, next_elapse_usec=NOW + 3_600_000_000)
-    text = format_status(view, now_usec=NOW, tz=UTC)
+    # "now" a few seconds after the last state change, as when the capture was taken
+    # (ages are normalized, but "ago" vs "left" for Until:/Trigger: is not)
+    stamps = (view.active_enter_usec, view.inactive_enter_usec, view.inactive_exit_usec)
+    now = max(stamps) + 5_000_000 if any(stamps) else NOW
+    text = format_status(view, now_usec=now, tz=UTC)
     assert normalize(text) == normalize(cap.stdout)
     assert status_exit_code([view]) == cap.exit_code
 

@@ -220,3 +220,26 @@ def test_view_from_daemon_json_and_json_document() -> None:
         "comm": None,
         "exit": {"code": "killed", "status": 9, "text": "code=killed, signal=KILL"},
     }
+
+
+def test_collected_units_lose_their_runtime() -> None:
+    from dataclasses import replace
+
+    from pidone.core.statusview import as_collected, looks_collected
+
+    done = StatusView(
+        id="job.service",
+        active_state="inactive",
+        inactive_enter_usec=NOW - 1_000_000,
+        active_enter_usec=NOW - 2_000_000,
+        active_exit_usec=NOW - 1_000_000,
+        exec_main_pid=5,
+        exec_main_code=1,
+        exec_runs=(ExecRun("ExecStart", ("/bin/true",), 5, 1, 0),),
+    )
+    assert looks_collected(done)
+    assert not looks_collected(done, referenced=True)
+    assert not looks_collected(replace(done, active_state="failed", result="exit-code"))
+    assert not looks_collected(replace(done, result="exit-code"))
+    text = format_status(as_collected(done), now_usec=NOW, tz=UTC)
+    assert text == "○ job.service\n     Loaded: loaded\n     Active: inactive (dead)\n"

@@ -60,11 +60,20 @@ def main(argv: list[str]) -> int:
     def source(unit: Any) -> Any:  # noqa: ANN401 - Unit -> RuntimeState
         from dataclasses import replace
 
-        from pidone.cli.status import file_state
+        from pidone.cli.status import file_state, is_referenced
 
         answer = conn.call("show-runtime", units=[unit.id]).get("units", [{}])
         state = runtime_state(answer[0] if answer and answer[0] else {})
         ufs, preset = file_state(unit.id, unit.fragment_path)
+        if (
+            state.active_state == "inactive"
+            and state.result == "success"
+            and not state.main_pid
+            and not state.control_pid
+            and not is_referenced(ufs)
+        ):
+            # collected by 252 (core.statusview.looks_collected): shown as loaded afresh
+            state = runtime_state({"tasks_current": state.tasks_current})
         if ufs in ("alias", "static", "generated", "transient", "masked"):
             preset = ""
         return replace(state, unit_file_state=ufs, unit_file_preset=preset)

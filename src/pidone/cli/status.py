@@ -271,6 +271,18 @@ def cgroup_figures(control_group: str) -> tuple[int | None, int | None, int | No
     return None
 
 
+def is_referenced(unit_file_state: str, triggered_by: object = ()) -> bool:
+    """Something keeps the unit loaded in systemd: an install symlink (enabled, linked...)
+    or a trigger (socket, timer) -- so it is not garbage-collected when inactive."""
+    return bool(triggered_by) or unit_file_state in (
+        "enabled",
+        "enabled-runtime",
+        "indirect",
+        "linked",
+        "linked-runtime",
+    )
+
+
 def _pair(value: Any, index: int = 0) -> int:  # noqa: ANN401 - JSON
     if isinstance(value, list) and len(value) > index:
         return int(value[index] or 0)
@@ -315,6 +327,12 @@ def build_view(info: dict[str, Any], runtime: dict[str, Any], opts: Options) -> 
     if view.load_state == "loaded" and "unit_file_state" not in info:
         ufs, preset = file_state(view.id, view.fragment_path)
         view = replace(view, unit_file_state=ufs, unit_file_preset=preset)
+    if view.status_errno > 0:
+        view = replace(view, status_errno_text=os.strerror(view.status_errno))
+    from pidone.core.statusview import as_collected, looks_collected
+
+    if looks_collected(view, referenced=is_referenced(view.unit_file_state, view.triggered_by)):
+        view = as_collected(view)
     if "journal" in info:
         return replace(view, journal_lines=view.journal_lines[-opts.lines :] if opts.lines else ())
     tail = _journal(view.id, opts.lines, view.inactive_exit_usec, opts.runtime_dir)

@@ -111,6 +111,7 @@ class StatusView:
     control_comm: str = ""
     status_text: str = ""
     status_errno: int = 0
+    status_errno_text: str = ""  # strerror(status_errno), filled by the caller (core has no os)
     tasks_current: int | None = None
     tasks_max: int | None = None  # None = infinity
     memory_current: int | None = None
@@ -120,6 +121,45 @@ class StatusView:
     journal_lines: tuple[str, ...] = ()
     need_daemon_reload: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)  # reserved for JSON consumers
+
+
+def looks_collected(view: StatusView, referenced: bool = False) -> bool:
+    """True when systemd 252 would have garbage-collected the unit by now: it is inactive
+    with Result=success, runs nothing and nothing references it (CollectMode=inactive, the
+    default: man 5 systemd.unit). A collected unit is loaded afresh by the query, so
+    status shows `inactive (dead)` with no `since`, no Process:/Main PID: lines, and the
+    journal tail is not cut at the last start (real 252 captures: a stopped or finished
+    oneshot, a skipped condition, a failed assertion). Failed units are kept."""
+    return (
+        view.active_state == "inactive"
+        and view.result == "success"
+        and not view.processes
+        and not view.main_pid
+        and not view.control_pid
+        and not referenced
+    )
+
+
+def as_collected(view: StatusView) -> StatusView:
+    """The view of a unit that was unloaded and loaded again: configuration only."""
+    return replace(
+        view,
+        active_enter_usec=0,
+        active_exit_usec=0,
+        inactive_enter_usec=0,
+        inactive_exit_usec=0,
+        exec_runs=(),
+        exec_main_pid=0,
+        exec_main_code=0,
+        exec_main_status=0,
+        exec_main_start_usec=0,
+        exec_main_exit_usec=0,
+        status_text="",
+        status_errno=0,
+        status_errno_text="",
+        cpu_usage_nsec=None,
+        control_group="",
+    )
 
 
 # --- from the manager ----------------------------------------------------------------------

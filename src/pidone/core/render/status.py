@@ -405,7 +405,8 @@ def format_status(
     if v.status_text:
         out.append(f'     Status: "{v.status_text}"')
     if v.status_errno > 0:
-        out.append(f"      Error: {v.status_errno}")
+        text = f" ({v.status_errno_text})" if v.status_errno_text else ""
+        out.append(f"      Error: {v.status_errno}{text}")
     if v.tasks_current is not None:
         limit = f" (limit: {v.tasks_max})" if v.tasks_max is not None else ""
         out.append(f"      Tasks: {v.tasks_current}{limit}")
