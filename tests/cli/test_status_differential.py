@@ -161,6 +161,7 @@ def oracle() -> Iterator[dict[tuple[str, ...], Result]]:
             check=False,
         )
         results = parse_batch(batch.stdout)
+        _dump("oracle", batch.stdout)
         yield results
     finally:
         subprocess.run([SDO, "down"], capture_output=True, timeout=180, check=False)
@@ -186,7 +187,17 @@ def pidone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str,
         )
         assert batch.returncode == 0, batch.stderr
         results = parse_batch(batch.stdout)
+        _dump("pidone", batch.stdout)
         yield results
+
+
+def _dump(side: str, text: str) -> None:
+    """PIDONE_DIFF_DUMP=DIR keeps both sides' raw records (DIR/oracle.txt, DIR/pidone.txt)
+    for reading the parts this test does not compare (journal tails, Process: lines)."""
+    target = os.environ.get("PIDONE_DIFF_DUMP")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        (Path(target) / f"{side}.txt").write_text(text)
 
 
 def parse_batch(text: str) -> dict[tuple[str, ...], Result]:
