@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import sys
 
@@ -112,6 +113,11 @@ def test_redis_server_ping_restart_stop(real_ns: Factory) -> None:
     info = d.status("redis-server.service")
     assert (info["active"], info["sub"]) == ("active", "running")
     assert d.uid_of(info["main_pid"]) == _uid("redis")
+    # LimitNOFILE=65535, clamped like setrlimit_closest() when our hard limit is lower
+    expected = min(65535, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    with open(f"/proc/{d.host_pid(info['main_pid'])}/limits") as f:
+        line = next(x for x in f if x.startswith("Max open files"))
+    assert line.split()[3:5] == [str(expected), str(expected)]
     assert d.in_net("redis-cli", "ping").stdout.strip() == "PONG"
     # RuntimeDirectory=redis with RuntimeDirectoryMode=2755, owned by User=redis
     st = os.stat("/run/redis")
