@@ -474,9 +474,11 @@ def test_job_timeout() -> None:
     _, fx = setup(type="notify", unit_job_timeout_usec=5 * SEC)
     job(fx, "start")
     fx.advance(5 * SEC)
-    assert fx.logs()[-2:] == [
+    assert fx.logs()[-3:] == [
         "Job t.service/start timed out.",
         "Timed out starting t.service - Test Service.",
+        # job_finish_and_invalidate(): timeout and dependency results are logged again
+        "t.service: Job t.service/start failed with result 'timeout'.",
     ]
     (f,) = finished(fx)
     assert (f.result, f.lines, f.exit_code) == ("timeout", ("Job for t.service timed out.",), 1)

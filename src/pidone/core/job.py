@@ -46,8 +46,9 @@ JobResult = Literal[
 class Job:
     """One installed job. `manual` is False for the restart job of an automatic restart.
 
-    Extension point for transactions (the dependency issue): `after` will hold the job ids
-    this job is ordered after; `Manager._runnable()` consults it.
+    `irreversible` (job mode replace-irreversibly) and `ignore_order` (ignore-dependencies)
+    come from the transaction that installed it; ordering is decided at run time from the
+    graph (transaction.job_is_runnable), `after` is unused by the manager.
     """
 
     id: int
@@ -57,6 +58,8 @@ class Job:
     manual: bool = True
     awaiting_conditions: bool = False
     after: set[int] = field(default_factory=set)
+    irreversible: bool = False
+    ignore_order: bool = False
 
 
 _MERGE: dict[frozenset[str], JobType] = {
@@ -147,19 +150,39 @@ DONE_PRIORITY: dict[str, int] = {
 }
 
 
+# Unit types with their own done lines (status_message_formats of target.c, slice.c,
+# socket.c, device.c, mount.c, swap.c in systemd 252): (start, stop) by result.
+_TYPE_DONE: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "target": ({"done": "Reached target {}."}, {"done": "Stopped target {}."}),
+    "slice": ({"done": "Created slice {}."}, {"done": "Removed slice {}."}),
+    "socket": ({"done": "Listening on {}."}, {"done": "Closed {}."}),
+    "device": (
+        {"done": "Found device {}.", "timeout": "Timed out waiting for device {}."},
+        {"done": "Unplugged device {}."},
+    ),
+    "mount": (
+        {"done": "Mounted {}.", "failed": "Failed to mount {}."},
+        {"done": "Unmounted {}.", "failed": "Failed unmounting {}."},
+    ),
+    "swap": ({"done": "Activated swap {}."}, {"done": "Deactivated swap {}."}),
+}
+
+
 def format_done_message(
-    job_type: JobType, result: JobResult, desc: str, oneshot: bool
+    job_type: JobType, result: JobResult, desc: str, oneshot: bool, unit_type: str = "service"
 ) -> str | None:
     """`Started DESC.` (oneshot: `Finished DESC.`), `Stopped DESC.`, ...; None = no line.
 
     A restart job logs as the stop it performs first (job_perform_on_unit(): t = JOB_STOP).
+    Targets say `Reached target DESC.`, slices `Created slice DESC.` (`_TYPE_DONE`).
     """
+    own_start, own_stop = _TYPE_DONE.get(unit_type, ({}, {}))
     if job_type in ("start", "reload-or-start", "verify-active"):
         if result == "done" and oneshot:
             return f"Finished {desc}."
-        fmt = _DONE_START.get(result)
+        fmt = own_start.get(result) or _DONE_START.get(result)
     elif job_type in ("stop", "restart"):
-        fmt = _DONE_STOP.get(result)
+        fmt = own_stop.get(result) or _DONE_STOP.get(result)
     elif job_type == "reload":
         fmt = _DONE_RELOAD.get(result)
     else:

@@ -3,58 +3,76 @@
 Theory of operation:
 
 1. Units are loaded models (core.model.Unit), looked up by any of their names. Each
-   service has one ServiceMachine; other unit types keep a bare inactive/active word
-   until their own machines exist (targets are the dependency issue's).
+   service has one ServiceMachine; every other loaded unit one core.unitmachines machine
+   (targets and slices: dead <-> active at once). A name the manager does not know is
+   asked of `load` (the daemon's loader) and then of pidone's built-in units.
 2. Events go to one machine: by `unit` when they carry one, by PID (main/control PIDs
    the machines report) for ProcessExited, by token prefix (`unit/...`) for TimerFired.
    Machine actions addressed to the manager (RestartJobWanted, StartRefused) and every
    StateChanged are consumed here; the rest go out to the executor.
-3. At most one job per unit (spec 04 §3). A new job merges into the installed one when the
-   types merge (job.merge_types), re-running it if it was already running and the merged
-   type asks for more; a conflicting job replaces it (mode replace: the old one ends
-   `canceled`) or is refused (mode fail).
-4. Jobs run from a run queue drained at the end of every `handle()`. A job finishes when
-   its unit's ActiveState says so, exactly as unit_notify() decides (`_job_rules`): start
-   is done at active, failed at failed; stop is done at inactive/failed; a reload is done
-   back at active with the reload's own result. A restart job finishes its stop half, logs
-   "Stopped", and becomes a start job with the same id.
+3. A request becomes a transaction over the dependency graph (core.transaction, built
+   lazily from every loaded unit, rebuilt after a unit is added or reloaded): its error
+   is the client's "Failed to VERB X: ERROR"; otherwise the jobs it cancels end
+   `canceled`, each planned job is installed (at most one per unit, spec 04 §3; a merged
+   one keeps its id and is re-run if it was running and now asks for more).
+4. Jobs run from a run queue drained at the end of every `handle()`, when
+   job_is_runnable() says no job of a unit ordered against them must go first. A job
+   finishes when its unit's ActiveState says so, exactly as unit_notify() decides
+   (`_job_rules`): start is done at active, failed at failed; stop is done at
+   inactive/failed; a reload is done back at active with the reload's own result. A
+   restart job finishes its stop half, logs "Stopped", and becomes a start job with the
+   same id. A finished job puts the jobs of units ordered against its unit back on the
+   run queue, and a failed start fails the jobs of units that require it (`dependency`,
+   core.jobeffects rule 1).
 5. Start jobs first ask for Condition*=/Assert*= (CheckConditions -> ConditionsEvaluated),
    then start the machine, whose start-limit check may refuse (spec 03 §5.1, §7).
-6. A unit that ends inactive (dead) with no job and no reference (`pinned`) is "garbage
+6. Every ActiveState change goes through core.jobeffects.state_change_requests() (BindsTo=,
+   OnFailure=, OnSuccess=, StopWhenUnneeded=, Upholds=, retroactive starts); the requests
+   it returns become transactions before the next job runs. A service entering
+   auto-restart passes through failed/dead first, as service_enter_dead() does in 252:
+   that is what stops BindsTo= dependents (pitfall 15); the restart itself is a `restart`
+   transaction in mode replace.
+7. A unit that ends inactive (dead) with no job and no reference (`pinned`) is "garbage
    collected" as systemd would unload it: its start limiter and NRestarts are forgotten
    (pitfall 12).
-
-Extension points for transactions (dependency issue): `_install()` is where a request
-becomes one job; a transaction would compute several (unit, type) pairs and install each,
-filling `Job.after` from After=/Before=. `_runnable()` is the ordering gate (today: always
-runnable). `_finish()` is where a failed start would propagate `dependency` to jobs of
-units that Require= it, and where BindsTo=/OnFailure= reactions to StateChanged belong.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from pidone.core import actions as act
 from pidone.core import events as ev
+from pidone.core.depgraph import DepGraph, build_graph
+from pidone.core.errors import PidoneError
 from pidone.core.job import (
     DONE_PRIORITY,
     Job,
     JobResult,
     JobType,
-    collapse,
     format_begin_message,
     format_done_message,
     format_job_failure,
     is_superset,
-    merge_types,
+)
+from pidone.core.jobeffects import Request, state_change_requests
+from pidone.core.jobeffects import fail_dependent_jobs as dependents_failing
+from pidone.core.jobwiring import (
+    CancelJobRequested,
+    InstalledView,
+    JobRow,
+    SystemJobRequested,
+    bare_unit,
+    builtin_unit,
 )
 from pidone.core.model import Unit
 from pidone.core.restart import StartLimit
 from pidone.core.service import ServiceMachine
 from pidone.core.servicestate import Result, SubState
 from pidone.core.snapshot import UnitRow, UnitSnapshot
+from pidone.core.transaction import LOG_INFO, LogLine, build_transaction, job_is_runnable
+from pidone.core.unitmachines import InstantMachine, MachineFactory, UnitMachine, machine_for
 from pidone.core.values import USEC_INFINITY
 
 ManagerEvent = (
@@ -64,6 +82,8 @@ ManagerEvent = (
     | ev.ResetFailedUnitRequested
     | ev.RestartRequested
     | ev.ConditionsEvaluated
+    | CancelJobRequested
+    | SystemJobRequested
 )
 _VERB_TYPES: dict[str, JobType] = {
     "start": "start",
@@ -74,24 +94,39 @@ _VERB_TYPES: dict[str, JobType] = {
     "verify-active": "verify-active",
 }
 _SEE_LOGS = "See system logs and 'systemctl status {}' for details."
+_INACTIVE = ("inactive", "failed")
+_UP = ("active", "reloading")
 
 
 class Manager:
     """Every unit, every machine, every job."""
 
-    def __init__(self, units: Iterable[Unit], new_invocation_id: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        units: Iterable[Unit],
+        new_invocation_id: Callable[[], str],
+        *,
+        load: Callable[[str], Unit | None] | None = None,
+        machine_factories: Mapping[str, MachineFactory] | None = None,
+    ) -> None:
         self._new_id = new_invocation_id
+        # Loads a unit by name (the daemon's loader); may raise PidoneError. Settable.
+        self.load = load
+        self._factories = machine_factories
         self.units: dict[str, Unit] = {}
         self._by_name: dict[str, str] = {}
         self.machines: dict[str, ServiceMachine] = {}
-        self._other_state: dict[str, str] = {}
+        self.unit_machines: dict[str, UnitMachine] = {}
         self.jobs: dict[str, Job] = {}
         self._next_job_id = 1
         self._pid_owner: dict[int, str] = {}
         self._pids_of: dict[str, tuple[int, int]] = {}
         self._run_queue: list[str] = []
+        self._requests: list[Request] = []
+        self._graph: DepGraph | None = None
+        self._building = False
         # Units systemd would keep loaded while inactive (wanted by an active unit, enabled
-        # into a target, ...): they keep their start counter. Extension point for deps.
+        # into a target, ...): they keep their start counter.
         self.pinned: set[str] = set()
         self._out: list[act.Action] = []
         self._now = 0
@@ -111,8 +146,14 @@ class Manager:
                 self.machines[unit.id] = ServiceMachine(unit)
             else:
                 old.unit = unit
-        else:
-            self._other_state.setdefault(unit.id, "inactive")
+        elif unit.load_state == "loaded":
+            other = self.unit_machines.get(unit.id)
+            if other is None:
+                self.unit_machines[unit.id] = machine_for(unit, self._factories)
+            elif isinstance(other, InstantMachine):
+                other.unit = unit
+        if not self._building:
+            self._graph = None
 
     def reload_units(self, units: Iterable[Unit]) -> None:
         """daemon-reload: new models, same runtime state. A unit whose file is gone stays
@@ -121,20 +162,56 @@ class Manager:
         for uid in list(self.units):
             if uid in fresh:
                 continue
-            if self.active_state(uid) in ("inactive", "failed") and uid not in self.jobs:
+            if self.active_state(uid) in _INACTIVE and uid not in self.jobs:
                 del self.units[uid]
                 self.machines.pop(uid, None)
-                self._other_state.pop(uid, None)
+                self.unit_machines.pop(uid, None)
             else:
                 self.units[uid] = replace(self.units[uid], load_state="not-found")
         self._by_name = {n: uid for n, uid in self._by_name.items() if uid in self.units}
         for unit in fresh.values():
             self.add_unit(unit)
+        self._graph = None
 
     def lookup(self, name: str) -> Unit | None:
         """The unit called `name` (any alias), if loaded at all."""
         uid = self._by_name.get(name)
         return self.units.get(uid) if uid else None
+
+    def _load_one(self, name: str) -> Unit | None:
+        """Rule 1: a unit by name from the loader, else from the built-in units."""
+        known = self.lookup(name)
+        if known is not None:
+            return known
+        unit: Unit | None = None
+        if self.load is not None:
+            try:
+                unit = self.load(name)
+            except PidoneError:
+                unit = None
+        if unit is None or unit.load_state == "not-found":
+            unit = builtin_unit(name) or unit
+        if unit is None or unit.load_state == "not-found":
+            return unit
+        if unit.id not in self.units or self.units[unit.id] is not unit:
+            self.add_unit(unit)
+        self._by_name.setdefault(name, unit.id)
+        return unit
+
+    @property
+    def graph(self) -> DepGraph:
+        """The dependency graph of every loaded unit (and what they name), rule 3."""
+        if self._graph is None:
+            self._building = True
+            try:
+                g = build_graph(list(self.units.values()), self._load_one)
+                for uid, info in g.units.items():
+                    if info.load_state == "loaded" and uid not in self.units:
+                        self.add_unit(bare_unit(info))  # a file-less slice or device
+            finally:
+                self._building = False
+            self._graph = g
+        return self._graph
 
     # --- the one entry point ---------------------------------------------------------------
 
@@ -145,8 +222,12 @@ class Manager:
         match event:
             case ev.JobRequested():
                 self._request_job(event)
+            case SystemJobRequested():
+                self._system_job(event)
+            case CancelJobRequested():
+                self._cancel(event)
             case ev.RestartRequested():
-                self._install(event.unit, "restart", None, "replace", manual=True)
+                self._transaction(event.unit, "restart", "replace", None, True)
             case ev.KillUnitRequested():
                 self._kill(event)
             case ev.ResetFailedUnitRequested():
@@ -198,15 +279,48 @@ class Manager:
                         msg = f"{a.unit}: Stop job pending for unit, skipping automatic restart."
                         self._log(a.unit, msg, act.LOG_INFO)
                     else:
-                        self._install(a.unit, "restart", None, "replace", manual=False)
+                        self._transaction(a.unit, "restart", "replace", None, manual=False)
                 case act.StartRefused():
                     pass  # the StateChanged to failed finishes the start job
                 case act.StateChanged():
                     self._out.append(a)
-                    self._job_rules(m, a)
+                    self._state_changed(a)
                 case _:
                     self._out.append(a)
         self._collect(m)
+
+    def _absorb_other(self, actions: list[act.Action]) -> None:
+        for a in actions:
+            self._out.append(a)
+            if isinstance(a, act.StateChanged):
+                self._state_changed(a)
+
+    def _state_changed(self, change: act.StateChanged) -> None:
+        """unit_notify(): the job rules, then the dependency effects (rule 6)."""
+        unexpected = self._job_rules(change.unit, change)
+        old, new = change.old_active, change.new_active
+        if change.new_sub == SubState.AUTO_RESTART.value and old not in _INACTIVE:
+            # 252 service_enter_dead(): "changing through SERVICE_FAILED/SERVICE_DEAD before
+            # entering into SERVICE_AUTO_RESTART", notified with will_auto_restart set
+            middle = "inactive" if change.result in ("success", "exec-condition") else "failed"
+            self._effects(change.unit, old, middle, unexpected, will_auto_restart=True)
+            old = middle
+        if old != new:
+            self._effects(change.unit, old, new, unexpected, will_auto_restart=False)
+
+    def _effects(
+        self, unit: str, old: str, new: str, unexpected: bool, will_auto_restart: bool
+    ) -> None:
+        self._requests += state_change_requests(
+            self.graph,
+            unit,
+            old,
+            new,
+            unexpected=unexpected,
+            will_auto_restart=will_auto_restart,
+            state=self.active_state,
+            jobs=InstalledView(self.jobs),
+        )
 
     # --- requests -------------------------------------------------------------------------------
 
@@ -215,7 +329,7 @@ class Manager:
 
     def _request_job(self, r: ev.JobRequested) -> None:
         verb, name = r.verb, r.unit
-        unit = self.lookup(name)
+        unit = self._load_one(name)
         gone = unit is not None and unit.load_state == "not-found"
         if unit is None or (gone and (verb != "stop" or self.active_state(unit.id) == "inactive")):
             word = "not loaded" if verb == "stop" else "not found"
@@ -256,50 +370,108 @@ class Manager:
             job_type = "try-reload" if can_reload else "try-restart"
         else:
             job_type = _VERB_TYPES[verb]
-        self._install(unit.id, job_type, r.request_id, r.mode, manual=True)
+        self._transaction(unit.id, job_type, r.mode, r.request_id, True, verb, name)
 
-    def _install(
+    def _transaction(
         self,
         unit: str,
         job_type: JobType,
-        request_id: int | None,
         mode: str,
+        request_id: int | None,
         manual: bool,
-    ) -> None:
-        """Rule 3: one job per unit; merge, replace, or refuse."""
-        job_type = collapse(job_type, self.active_state(unit))
-        old = self.jobs.get(unit)
-        if old is not None:
-            merged = merge_types(old.type, job_type)
-            if merged is None:
-                if mode == "fail" and request_id is not None:
-                    msg = (
-                        f"Failed to {job_type} {unit}: Transaction for {unit}/{job_type} is "
-                        f"destructive ({unit} has '{old.type}' job queued, but '{job_type}' "
-                        "is included in transaction)."
-                    )
-                    self._refuse(request_id, (msg,), 1)
-                    return
-                self._finish(old, "canceled")
+        verb: str = "",
+        name: str = "",
+    ) -> bool:
+        """Rule 3: build the transaction for one request and apply it."""
+        result = build_transaction(
+            self.graph,
+            unit,
+            job_type,
+            mode,
+            state=self.active_state,
+            installed=InstalledView(self.jobs),
+            next_job_id=self._next_job_id,
+        )
+        self._next_job_id = max(self._next_job_id, result.next_job_id)
+        for line in result.log:
+            if line.priority <= LOG_INFO:  # systemd's default LogLevel=info
+                self._out.append(act.Log(line.unit or unit, line.message, line.priority))
+        if not result.ok:
+            if request_id is not None:
+                text = f"Failed to {verb or job_type} {name or unit}: {result.error}"
+                self._refuse(request_id, (text,), result.exit_code)
             else:
-                if not manual:
-                    old.manual = False
-                if old.state == "running" and not is_superset(old.type, merged):
-                    old.state = "waiting"  # "Merged into running job, re-running"
-                old.type = merged
-                self._queue(unit)
-                if request_id is not None:
-                    self._out.append(act.JobQueued(request_id, old.id, unit))
-                return
-        job = Job(self._next_job_id, unit, job_type, manual=manual)
-        self._next_job_id += 1
-        self.jobs[unit] = job
-        timeout = self.units[unit].unit.job_timeout_usec
-        if timeout < USEC_INFINITY:  # JobTimeoutSec= (man 5 systemd.unit)
-            self._out.append(act.ArmTimer(self._job_token(job), self._now + timeout))
-        if request_id is not None:
-            self._out.append(act.JobQueued(request_id, job.id, unit))
-        self._queue(unit)
+                text = f"{unit}: Failed to enqueue {job_type} job, ignoring: {result.error}"
+                self._log(unit, text, act.LOG_WARNING)
+            return False
+        by_id = {j.id: j for j in self.jobs.values()}
+        for jid in result.canceled:
+            old = by_id.get(jid)
+            if old is not None:
+                self._finish(old, "canceled", recursive=False)
+        for p in result.jobs:
+            if p.unit not in self.units:
+                self.add_unit(bare_unit(self.graph.info(p.unit)))
+            job = self.jobs.get(p.unit)
+            if p.merged and job is not None and job.id == p.id:
+                # job_install(): merged into the installed job; a running one that now asks
+                # for more is re-run ("Merged into running job, re-running")
+                if (
+                    job.state == "running"
+                    and not job.awaiting_conditions
+                    and not is_superset(job.type, p.type)
+                ):
+                    job.state = "waiting"
+                job.type = p.type
+                job.irreversible = job.irreversible or p.irreversible
+                job.ignore_order = job.ignore_order or p.ignore_order
+                if p.anchor and not manual:
+                    job.manual = False
+            else:
+                if job is not None:
+                    self._finish(job, "canceled", recursive=False)
+                job = Job(
+                    p.id,
+                    p.unit,
+                    p.type,
+                    manual=manual or not p.anchor,
+                    irreversible=p.irreversible,
+                    ignore_order=p.ignore_order,
+                )
+                self.jobs[p.unit] = job
+                timeout = self.units[p.unit].unit.job_timeout_usec
+                if timeout < USEC_INFINITY:  # JobTimeoutSec= (man 5 systemd.unit)
+                    self._out.append(act.ArmTimer(self._job_token(job), self._now + timeout))
+            if p.anchor and request_id is not None:
+                self._out.append(act.JobQueued(request_id, job.id, p.unit))
+            self._queue(p.unit)
+        return True
+
+    def _system_job(self, r: SystemJobRequested) -> None:
+        found = self._load_one(r.unit)
+        if found is None or found.load_state == "not-found":
+            line = f"Failed to {r.job_type} {r.unit}: Unit {r.unit} not found."
+            self._refuse(r.request_id, (line,), 5)
+            return
+        self._transaction(found.id, r.job_type, r.mode, r.request_id, True, r.job_type, r.unit)
+
+    def _cancel(self, r: CancelJobRequested) -> None:
+        """`systemctl cancel`: job_finish_and_invalidate(JOB_CANCELED, recursive)."""
+        by_id = {j.id: j for j in self.jobs.values()}
+        ids = r.job_ids or tuple(sorted(by_id))
+        missing = tuple(
+            f"Failed to cancel job {jid}: Job {jid} does not exist."
+            for jid in ids
+            if jid not in by_id
+        )
+        for jid in ids:
+            job = by_id.get(jid)
+            if job is not None and self.jobs.get(job.unit) is job:
+                self._finish(job, "canceled")
+        if missing:
+            self._refuse(r.request_id, missing, 1)
+        else:
+            self._out.append(act.RequestDone(r.request_id))
 
     def _kill(self, r: ev.KillUnitRequested) -> None:
         unit = self.lookup(r.unit)
@@ -334,8 +506,8 @@ class Manager:
             m = self.machines.get(name)
             if m is not None:
                 self._absorb(m, m.handle(ev.ResetFailedRequested(name), self._now))
-            elif self._other_state.get(name) == "failed":
-                self._other_state[name] = "inactive"
+            elif name in self.unit_machines:
+                self._absorb_other(self.unit_machines[name].reset_failed())
         self._out.append(act.RequestDone(r.request_id))
 
     # --- running jobs (rules 4, 5) ---------------------------------------------------------
@@ -345,11 +517,20 @@ class Manager:
             self._run_queue.append(unit)
 
     def _runnable(self, job: Job) -> bool:
-        """Ordering gate for transactions; a lone job may always run."""
-        return not job.after
+        """job_is_runnable(): no job of a unit ordered against this one must go first."""
+        return job_is_runnable(
+            self.graph, job.unit, job.type, InstalledView(self.jobs), job.ignore_order
+        )
 
     def _drain(self) -> None:
-        while self._run_queue:
+        """manager_dispatch_run_queue(); requests from state changes come first (rule 6)."""
+        while self._requests or self._run_queue:
+            if self._requests:
+                r = self._requests.pop(0)
+                if r.why is not None:
+                    self._log(r.why.unit or r.unit, r.why.message, r.why.priority)
+                self._transaction(r.unit, r.job_type, r.mode, None, True)
+                continue
             unit = self._run_queue.pop(0)
             job = self.jobs.get(unit)
             if job is not None and job.state == "waiting" and self._runnable(job):
@@ -373,7 +554,7 @@ class Manager:
         job.state = "running"
         match job.type:
             case "start" | "verify-active":
-                if state in ("active", "reloading"):
+                if state in _UP:
                     self._finish(job, "done", already=True)
                 elif sub == SubState.AUTO_RESTART or state == "deactivating":
                     job.state = "waiting"  # -EAGAIN: retried on the next state change
@@ -382,9 +563,9 @@ class Manager:
                 elif job.type == "verify-active":
                     self._finish(job, "skipped", already=True)
                 else:
-                    self._check_conditions(job, m)
+                    self._check_conditions(job)
             case "stop" | "restart":
-                if state in ("inactive", "failed"):
+                if state in _INACTIVE:
                     self._finish(job, "done", already=True)
                     return
                 # service_stop() returns 1 ("did something": log Stopping) only from running
@@ -406,29 +587,49 @@ class Manager:
                 self._finish(job, "done", already=True)
 
     def _run_other(self, job: Job) -> None:
-        """Units without a machine yet: start/stop just flip the recorded state."""
-        if job.type in ("start", "restart", "reload-or-start"):
-            self._other_state[job.unit] = "active"
-        elif job.type == "stop":
-            self._other_state[job.unit] = "inactive"
-        self._finish(job, "done", already=True)
+        """The same for a unit of another type (core.unitmachines); no machine: nothing to
+        do (a not-found unit's stop, a nop)."""
+        m = self.unit_machines.get(job.unit)
+        if m is None:
+            self._finish(job, "done", already=True)
+            return
+        state = m.active_state
+        job.state = "running"
+        if job.type in ("start", "verify-active"):
+            if state in _UP:
+                self._finish(job, "done", already=True)
+            elif state == "deactivating":
+                job.state = "waiting"
+            elif state == "activating":
+                pass
+            elif job.type == "verify-active":
+                self._finish(job, "skipped", already=True)
+            else:
+                self._check_conditions(job)
+        elif job.type in ("stop", "restart"):
+            if state in _INACTIVE:
+                self._finish(job, "done", already=True)
+                return
+            self._absorb_other(m.stop(self._now))
+            self._begin_message(job)
+        else:
+            self._finish(job, "done", already=True)
 
-    def _check_conditions(self, job: Job, m: ServiceMachine) -> None:
+    def _check_conditions(self, job: Job) -> None:
         unit = self.units[job.unit].unit
         if unit.conditions or unit.asserts:
             job.awaiting_conditions = True
             self._out.append(act.CheckConditions(job.unit))
         else:
-            self._start_machine(job, m)
+            self._start_machine(job)
 
     def _conditions_evaluated(self, e: ev.ConditionsEvaluated) -> None:
         job = self.jobs.get(e.unit)
-        m = self.machines.get(e.unit)
-        if job is None or m is None or not job.awaiting_conditions:
+        if job is None or not job.awaiting_conditions:
             return
         job.awaiting_conditions = False
         if e.ok:
-            self._start_machine(job, m)
+            self._start_machine(job)
         elif e.assert_failed:
             self._log(e.unit, f"{e.unit}: Starting requested but asserts failed.", act.LOG_NOTICE)
             self._finish(job, "assert")
@@ -438,7 +639,16 @@ class Manager:
             self._log(e.unit, line, act.LOG_INFO)
             self._finish(job, "done", already=True)
 
-    def _start_machine(self, job: Job, m: ServiceMachine) -> None:
+    def _start_machine(self, job: Job) -> None:
+        m = self.machines.get(job.unit)
+        if m is None:
+            other = self.unit_machines.get(job.unit)
+            if other is None:
+                self._finish(job, "done", already=True)
+                return
+            self._absorb_other(other.start(self._now))
+            self._begin_message(job)
+            return
         actions = m.handle(ev.StartRequested(m.name, self._new_id(), job.manual), self._now)
         refused = any(isinstance(a, act.StartRefused) for a in actions)
         self._absorb(m, actions)
@@ -458,41 +668,62 @@ class Manager:
         fields = (("JOB_ID", str(job.id)), ("JOB_TYPE", job.type))
         self._log(job.unit, text, act.LOG_INFO, mid, fields)
 
-    def _job_rules(self, m: ServiceMachine, change: act.StateChanged) -> None:
-        """unit_notify()'s job section: does this state change finish the unit's job?"""
-        job = self.jobs.get(m.name)
+    def _job_rules(self, unit: str, change: act.StateChanged) -> bool:
+        """unit_notify()'s job section: does this state change finish the unit's job?
+        Returns whether the change was unexpected (no job asked for it)."""
+        job = self.jobs.get(unit)
         if job is None:
-            return
+            return True
         new = change.new_active
-        if job.state == "waiting":
-            self._queue(m.name)
-            return
+        running = job.state == "running"
+        if not running:
+            self._queue(unit)
         if job.awaiting_conditions:
-            return
+            return False
+        unexpected = False
         match job.type:
             case "start" | "verify-active":
-                if new in ("active", "reloading"):
+                if new in _UP:
                     self._finish(job, "done")
-                elif new in ("inactive", "failed"):
-                    self._finish(job, "failed" if new == "failed" else "done")
+                elif running and new != "activating":
+                    unexpected = True
+                    if new in _INACTIVE:
+                        self._finish(job, "failed" if new == "failed" else "done")
             case "reload":
-                if new == "active":
-                    ok = m.reload_result == Result.SUCCESS
+                m = self.machines.get(unit)
+                if not running:
+                    pass
+                elif new == "active":
+                    ok = m is None or m.reload_result == Result.SUCCESS
                     self._finish(job, "done" if ok else "failed")
-                elif new in ("inactive", "failed"):
-                    self._finish(job, "failed" if new == "failed" else "done")
+                elif new not in ("activating", "reloading"):
+                    unexpected = True
+                    if new in _INACTIVE:
+                        self._finish(job, "failed" if new == "failed" else "done")
             case "stop" | "restart":
-                if new in ("inactive", "failed"):
+                if new in _INACTIVE:
                     self._finish(job, "done")
-                elif new != "deactivating" and change.new_sub != SubState.AUTO_RESTART.value:
+                elif (
+                    running
+                    and new != "deactivating"
+                    and change.new_sub != SubState.AUTO_RESTART.value
+                ):
+                    unexpected = True
                     self._finish(job, "failed")
+            case _:
+                pass
+        return unexpected
 
-    def _finish(self, job: Job, result: JobResult, already: bool = False) -> None:
-        """job_finish_and_invalidate(): log, turn a done restart into a start, tell clients."""
+    def _finish(
+        self, job: Job, result: JobResult, already: bool = False, recursive: bool = True
+    ) -> None:
+        """job_finish_and_invalidate(): log, turn a done restart into a start, tell clients,
+        fail the jobs that depended on this one, wake the jobs ordered against it."""
         if self.jobs.get(job.unit) is not job:
             return
         del self.jobs[job.unit]
-        if self.units[job.unit].unit.job_timeout_usec < USEC_INFINITY and not (
+        unit = self.units[job.unit]
+        if unit.unit.job_timeout_usec < USEC_INFINITY and not (
             job.type == "restart" and result == "done"
         ):
             self._out.append(act.CancelTimer(self._job_token(job)))
@@ -500,20 +731,47 @@ class Manager:
         oneshot = bool(m and m.cfg.type == "oneshot")
         skipped = m is not None and m.result == Result.EXEC_CONDITION
         if not already and not skipped:
-            text = format_done_message(job.type, result, self._desc(job.unit), oneshot)
+            text = format_done_message(job.type, result, self._desc(job.unit), oneshot, unit.type)
             if text is not None:
                 self._done_log(job, result, text)
         if job.type == "restart" and result == "done":
             job.type, job.state = "start", "waiting"
             self.jobs[job.unit] = job
             self._queue(job.unit)
+            self._wake_ordered(job.unit)
             return
-        unit = self.units[job.unit]
         service_result = m.result.value if m else "success"
         lines, code = format_job_failure(job.unit, result, unit.type, service_result)
         self._out.append(act.JobFinished(job.id, job.unit, job.type, result, lines, code))
         if m is not None:
             self._collect(m)
+        if recursive:
+            self._fail_dependents(job, result)
+        if result in ("timeout", "dependency"):
+            # "Trigger OnFailure dependencies that are not generated by the unit itself"
+            msg = f"{job.unit}: Job {job.unit}/{job.type} failed with result '{result}'."
+            self._log(job.unit, msg, act.LOG_NOTICE, fields=(("JOB_RESULT", result),))
+            targets = self.graph.deps(job.unit, "OnFailure")
+            mode = self.graph.info(job.unit).on_failure_job_mode
+            why = LogLine(job.unit, LOG_INFO, f"{job.unit}: Triggering OnFailure= dependencies.")
+            for index, other in enumerate(targets):
+                self._requests.append(Request(other, "start", mode, why if index == 0 else None))
+        self._wake_ordered(job.unit)
+
+    def _fail_dependents(self, job: Job, result: JobResult) -> None:
+        """core.jobeffects rule 1 (already recursive: each is finished non-recursively)."""
+        for f in dependents_failing(
+            self.graph, job.unit, job.type, result, InstalledView(self.jobs), self.active_state
+        ):
+            other = self.jobs.get(f.unit)
+            if other is not None and other.id == f.job_id:
+                self._finish(other, "dependency", recursive=False)
+
+    def _wake_ordered(self, unit: str) -> None:
+        """"Try to start the next jobs that can be started" (job_finish_and_invalidate())."""
+        for other in self.graph.ordered_neighbours(unit):
+            if other in self.jobs:
+                self._queue(other)
 
     @staticmethod
     def _job_token(job: Job) -> str:
@@ -528,11 +786,11 @@ class Manager:
         self._finish(job, "timeout")
 
     def _done_log(self, job: Job, result: JobResult, text: str) -> None:
-        if text.startswith(("Started", "Finished")):
+        if text.startswith(("Started", "Finished", "Reached", "Created", "Listening", "Found")):
             mid = act.MID_UNIT_STARTED
         elif text.startswith("Failed to start"):
             mid = act.MID_UNIT_FAILED
-        elif text.startswith("Stopped"):
+        elif text.startswith(("Stopped", "Removed", "Closed")):
             mid = act.MID_UNIT_STOPPED
         elif text.startswith("Reloaded"):
             mid = act.MID_UNIT_RELOADED
@@ -555,8 +813,8 @@ class Manager:
         self._out.append(act.Log(unit, text, priority, message_id, fields))
 
     def _collect(self, m: ServiceMachine) -> None:
-        """Rule 6: an inactive unit without a job forgets its start limit and NRestarts,
-        unless something references it (`pinned`, filled by the dependency layer)."""
+        """Rule 7: an inactive unit without a job forgets its start limit and NRestarts,
+        unless something references it (`pinned`)."""
         if m.sub == SubState.DEAD and m.name not in self.jobs and m.name not in self.pinned:
             m.start_limit = StartLimit()
             m.n_restarts = 0
@@ -569,7 +827,24 @@ class Manager:
         m = self.machines.get(uid)
         if m is not None:
             return m.active.value
-        return self._other_state.get(uid, "inactive")
+        other = self.unit_machines.get(uid)
+        return other.active_state if other is not None else "inactive"
+
+    def sub_state(self, name: str) -> str:
+        """SubState word (`dead` for units without a machine)."""
+        uid = self._by_name.get(name, name)
+        m = self.machines.get(uid)
+        if m is not None:
+            return m.sub.value
+        other = self.unit_machines.get(uid)
+        return other.sub_state if other is not None else "dead"
+
+    def list_jobs(self) -> list[JobRow]:
+        """`systemctl list-jobs` rows, by job id."""
+        return [
+            JobRow(j.id, j.unit, j.type, j.state)
+            for j in sorted(self.jobs.values(), key=lambda j: j.id)
+        ]
 
     def is_active(self, names: list[str]) -> tuple[list[str], int]:
         """`systemctl is-active`: words, exit 0 if any is active or reloading, else 3."""
@@ -586,9 +861,8 @@ class Manager:
         rows = []
         for uid in sorted(self.units):
             u = self.units[uid]
-            m = self.machines.get(uid)
             active = self.active_state(uid)
-            sub = m.sub.value if m else ("running" if active == "active" else "dead")
+            sub = self.sub_state(uid)
             if show_all or active != "inactive" or uid in self.jobs:
                 rows.append(UnitRow(uid, u.load_state, active, sub, u.unit.description))
         return rows
@@ -612,8 +886,18 @@ class Manager:
             job_type=job.type if job else "",
         )
         if m is None:
-            sub = "running" if base.active_state == "active" else "dead"
-            return replace(base, sub_state=sub)
+            other = self.unit_machines.get(unit.id)
+            base = replace(base, sub_state=self.sub_state(unit.id))
+            if isinstance(other, InstantMachine):
+                base = replace(
+                    base,
+                    state_change_usec=other.state_change_usec,
+                    inactive_exit_usec=other.inactive_exit_usec,
+                    active_enter_usec=other.active_enter_usec,
+                    active_exit_usec=other.active_exit_usec,
+                    inactive_enter_usec=other.inactive_enter_usec,
+                )
+            return base
         x = m.exec_main
         ts = m.timestamps
         return replace(

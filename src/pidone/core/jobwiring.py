@@ -1,0 +1,112 @@
+"""What the manager's transaction wiring needs besides the manager: requests, views, built-ins.
+
+1. `CancelJobRequested` (`systemctl cancel [JOB...]`) and `SystemJobRequested` (jobs the
+   daemon itself enqueues: boot, shutdown; no RefuseManualStart= check, as systemd's own
+   manager_add_job() calls bypass bus_unit_queue_job()) are manager events.
+2. `InstalledView` shows the manager's jobs to core.transaction/core.jobeffects as
+   InstalledJob records without copying the job table on every ordering check.
+3. `builtin_unit()` builds pidone's built-in targets and slices (core.targets) as typed
+   units, for names no loader knows; `bare_unit()` gives a model to a unit that exists only
+   in the graph (a file-less slice or device, core.depgraph rule 3).
+4. `JobRow` is one line of `list-jobs` (systemctl's JOB UNIT TYPE STATE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from pidone.core.depgraph import UnitInfo
+from pidone.core.job import Job, JobType
+from pidone.core.model import Unit, UnitSection
+from pidone.core.specifiers import SpecifierHost
+from pidone.core.targets import builtin_alias, builtin_unit_text
+from pidone.core.transaction import InstalledJob
+from pidone.core.unitfile import parse_unit_file
+from pidone.core.unitname import KNOWN_SECTIONS
+from pidone.core.units import build_unit
+from pidone.core.unitsource import UnitSource
+
+BUILTIN_DIR = "/usr/lib/pidone/builtin"  # shown as FragmentPath= of a built-in unit
+
+
+@dataclass(frozen=True, slots=True)
+class CancelJobRequested:
+    """`systemctl cancel JOB...`; no ids: every job (ClearJobs)."""
+
+    request_id: int
+    job_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SystemJobRequested:
+    """A job the daemon enqueues for itself (boot: start default.target in mode isolate;
+    shutdown: start shutdown.target in mode replace-irreversibly). `request_id` 0: nobody
+    waits for the answer, but JobQueued/JobFinished are still emitted with it."""
+
+    request_id: int
+    unit: str
+    job_type: JobType
+    mode: str = "replace"
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """One installed job as `list-jobs` shows it."""
+
+    id: int
+    unit: str
+    type: str
+    state: str
+
+
+class InstalledView(Mapping[str, InstalledJob]):
+    """The manager's `unit -> Job` table seen as InstalledJob records (read-only)."""
+
+    __slots__ = ("_jobs",)
+
+    def __init__(self, jobs: Mapping[str, Job]) -> None:
+        self._jobs = jobs
+
+    def __getitem__(self, unit: str) -> InstalledJob:
+        j = self._jobs[unit]
+        return InstalledJob(j.id, j.unit, j.type, j.irreversible, j.ignore_order)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._jobs)
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __contains__(self, unit: object) -> bool:
+        return unit in self._jobs
+
+
+_HOST = SpecifierHost()
+
+
+def builtin_unit(name: str) -> Unit | None:
+    """A built-in target or slice as a loaded unit (an alias such as default.target comes
+    back as the unit it names, with the alias among its names); None if not built in."""
+    real = builtin_alias(name) or name
+    text = builtin_unit_text(real)
+    if text is None:
+        return None
+    path = f"{BUILTIN_DIR}/{real}"
+    utype = real.rsplit(".", 1)[-1]
+    parsed = parse_unit_file(text, path, KNOWN_SECTIONS.get(utype))
+    names = (real,) if real == name else (real, name)
+    source = UnitSource(name, real, names, "loaded", fragment_path=path, files=(parsed,))
+    return build_unit(source, _HOST)
+
+
+def bare_unit(info: UnitInfo) -> Unit:
+    """The model of a unit known only to the graph (no file: a slice, a device, a stub)."""
+    load_state = info.load_state if info.load_state in ("loaded", "not-found") else "not-found"
+    return Unit(
+        id=info.id,
+        names=(info.id,),
+        type=info.type,
+        load_state=load_state,  # type: ignore[arg-type]
+        unit=UnitSection(description=info.description),
+    )
