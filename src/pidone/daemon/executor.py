@@ -136,6 +136,7 @@ class ProcInfo:
     unit: str
     role: str
     argv: tuple[str, ...]
+    stream_fd: int = -1  # read end of its stdout/stderr pipe in the LogCollector
 
 
 class LinuxExecutor:
@@ -163,6 +164,7 @@ class LinuxExecutor:
         self.bases = directory_bases or DirectoryBases()
         self.environ = dict(os.environ if environ is None else environ)
         self.processes: dict[int, ProcInfo] = {}
+        self._active: dict[str, str] = {}  # ActiveState of each unit, from StateChanged
         self._queue: deque[object] = deque()
         self._busy = False
         self._timers: dict[str, TimerHandle] = {}
@@ -324,7 +326,7 @@ class LinuxExecutor:
             )
             return [ev.SpawnFailed(a.unit, a.token, reason)]
         pid = child.pid
-        self.processes[pid] = ProcInfo(a.unit, a.role, child.argv)
+        self.processes[pid] = ProcInfo(a.unit, a.role, child.argv, read_fd)
         if not cgroup:  # spawn() already placed it in the unit's cgroup; a cgroup.procs
             # write costs an RCU grace period (cgroup_threadgroup_rwsem), so never repeat it
             with contextlib.suppress(OSError):
@@ -453,6 +455,8 @@ class LinuxExecutor:
     def _on_child_exit(self, child: ChildExit, watched: bool) -> None:
         info = self.processes.pop(child.pid, None)
         unit = info.unit if info is not None else ""
+        if info is not None and info.stream_fd >= 0:
+            self.logs.drain(info.stream_fd)  # its output first, then "Main process exited"
         if info is None:
             foreign = self._foreign.pop(child.pid, None)  # a watched PID that became ours
             if foreign is not None:
@@ -583,10 +587,22 @@ class LinuxExecutor:
     # State bookkeeping ---------------------------------------------------------------------
 
     def _state_changed(self, a: act.StateChanged) -> None:
-        if a.new_active in ("inactive", "failed") and self.tracker.is_empty(a.unit):
-            with contextlib.suppress(OSError):
-                self.tracker.remove(a.unit)
+        self._active[a.unit] = a.new_active
+        if a.new_active in ("inactive", "failed"):
+            # Pruned after the current batch: the stop half of a restart is followed at once
+            # by its start, and removing a cgroup just to create it again costs an RCU grace
+            # period (~10 ms) of restart latency.
+            self.loop.call_soon(functools.partial(self._prune, a.unit))
         self.on_state(a)
+
+    def _prune(self, unit: str) -> None:
+        """unit_prune_cgroup(): forget the group of a unit that stayed inactive and empty."""
+        if self._active.get(unit) not in ("inactive", "failed"):
+            return
+        if any(p.unit == unit for p in self.processes.values()) or not self.tracker.is_empty(unit):
+            return
+        with contextlib.suppress(OSError):
+            self.tracker.remove(unit)
 
     # Notify socket -------------------------------------------------------------------------
 

@@ -157,6 +157,26 @@ class LogCollector:
         self._store(stream, stream.splitter.close())
         self._drop(stream)
 
+    def drain(self, fd: int, limit: int = 16) -> None:
+        """Read what stream `fd` holds right now (its process just exited), so that its last
+        lines are stored before the manager's records about that exit. Bounded, and skipped
+        while the writer is behind (backpressure wins over ordering)."""
+        stream = self._streams.get(fd)
+        if stream is None or stream.paused or self.writer.pending() > self.high_water:
+            return
+        for _ in range(limit):
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._store(stream, stream.splitter.close())
+                self._drop(stream)
+                return
+            self._store(stream, stream.splitter.feed(data))
+
     def _store(self, stream: _Stream, batch: StreamBatch) -> None:
         if not batch.messages:
             return
