@@ -30,6 +30,7 @@ from pidone.linux.signals import block_signals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pidone.core.model import Unit
     from pidone.daemon.executor import TrackerWithEvents
 
 GRACE_SECONDS = 5.0  # PID 1: SIGTERM to leftovers, then SIGKILL after this long
@@ -135,6 +136,8 @@ class Daemon:
         from pidone.core.manager import Manager
 
         self.manager = Manager([], lambda: uuid.uuid4().hex)
+        if hasattr(self.manager, "load"):  # dependencies: the manager loads what units name
+            self.manager.load = self._load_for_manager  # type: ignore[attr-defined,unused-ignore]
         self.executor.brain = self.manager
         self.requests = Requests(self.executor)
         self.executor.on_reply = self.requests.reply
@@ -206,8 +209,17 @@ class Daemon:
 
         self.requests.job("start", name, on_done=done)
 
+    def _load_for_manager(self, name: str) -> Unit | None:
+        """The manager's loader for units named by dependencies (may raise PidoneError)."""
+        return self.units.load(name)
+
     def reload(self) -> None:
-        for unit in self.units.reload():
+        units = self.units.reload()
+        reload_units = getattr(self.manager, "reload_units", None)
+        if reload_units is not None:
+            reload_units(units)  # also forgets units whose files are gone
+            return
+        for unit in units:
             self.manager.add_unit(unit)
 
     def shutdown(self) -> None:
