@@ -7,10 +7,12 @@ anything on the host. Skipped when the daemon is not installed.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
 from tests.system.conftest import Factory
+from tests.system.scripts import PY, write
 
 pytestmark = pytest.mark.system
 
@@ -57,3 +59,40 @@ def test_apache2_forking_reload_and_stop(pidone_ns: Factory) -> None:
     assert "Reloaded apache2.service - The Apache HTTP Server." in d.journal("-u", "apache2")
     assert d.cli("stop", "apache2").returncode == 0
     assert d.namespace_pids() == []
+
+
+def test_syslog_and_native_journal_clients_are_attributed_to_their_unit(
+    pidone_ns: Factory, tmp_path: Path
+) -> None:
+    need("logger")
+    # sd_journal_send()'s datagram protocol (native, man 7 systemd.journal-fields)
+    native = write(
+        tmp_path,
+        "native.py",
+        "import socket\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+        "s.sendto(b'MESSAGE=via-native\\nSYSLOG_IDENTIFIER=cattag\\n', "
+        "'/run/systemd/journal/socket')\n",
+    )
+    d = pidone_ns(
+        {
+            "lg.service": "[Service]\nType=oneshot\n"
+            "ExecStart=/usr/bin/logger -u /run/pidone-test-devlog -t mytag via-syslog\n"
+            f"ExecStart={PY} {native}\n"
+        },
+        isolated=True,
+        args=[
+            "--dev-log=/run/pidone-test-devlog",
+            "--journal-socket=/run/systemd/journal/socket",
+        ],
+    )
+    assert d.cli("start", "lg").returncode == 0
+    d.wait_for(
+        lambda: "via-native" in d.journal("-u", "lg", "-o", "cat"),
+        what="both lines in the journal",
+    )
+    out = d.journal("-u", "lg")
+    assert " mytag[" in out
+    assert "via-syslog" in out
+    assert " cattag[" in out
+    assert "via-native" in out
