@@ -230,6 +230,10 @@ def _job_handler(daemon: Daemon, verb: str) -> Callable[[Call], Response | None]
 
         if not names:
             return Response.success(call.request.id, {"results": []})
+        if daemon.stopping and verb != "stop":
+            return Response.failure(
+                call.request.id, "shutting-down", f"Failed to {verb}: the manager is shutting down"
+            )
         for index, name in enumerate(names):
             early = _invalid_name(daemon, verb, name)
             if early is not None:
