@@ -271,6 +271,33 @@ def cgroup_figures(control_group: str) -> tuple[int | None, int | None, int | No
     return None
 
 
+def main_exec_run(view: Any) -> Any:  # noqa: ANN401 - StatusView -> ExecRun | None
+    """The `Process: PID ExecStart=ARGV (...)` line of an exited main process, built from
+    ExecMainPID/Code/Status and the unit's ExecStart= (when it has exactly one: with
+    several, which one ran last is the manager's knowledge). Loads the unit file, so it is
+    paid only for units whose main process has exited."""
+    try:
+        from pidone.core.statusview import ExecRun
+        from pidone.core.units import build_unit
+        from pidone.linux.hostfacts import read_specifier_host
+        from pidone.linux.unitload import UnitLoader
+
+        unit = build_unit(UnitLoader().load(view.id), read_specifier_host("/"))
+    except Exception:  # a unit we cannot read: no Process line, as before
+        return None
+    if unit.service is None or len(unit.service.exec_start) != 1:
+        return None
+    cmd = unit.service.exec_start[0]
+    return ExecRun(
+        "ExecStart",
+        tuple(cmd.argv),
+        view.exec_main_pid,
+        view.exec_main_code,
+        view.exec_main_status,
+        cmd.ignore_failure,
+    )
+
+
 def is_referenced(unit_file_state: str, triggered_by: object = ()) -> bool:
     """Something keeps the unit loaded in systemd: an install symlink (enabled, linked...)
     or a trigger (socket, timer) -- so it is not garbage-collected when inactive."""
@@ -319,8 +346,11 @@ def build_view(info: dict[str, Any], runtime: dict[str, Any], opts: Options) -> 
         if figures is not None:
             cpu, tasks, memory = figures
             view = replace(view, cpu_usage_nsec=cpu, tasks_current=tasks, memory_current=memory)
-    if view.active_state in ("inactive", "failed") and not view.processes:
-        # systemd prunes the cgroup of a unit that ended: ControlGroup= is empty then
+    if not view.processes and (
+        view.active_state in ("inactive", "failed") or view.id.endswith(".service")
+    ):
+        # systemd prunes an emptied cgroup (ControlGroup= is empty then: a failed unit, an
+        # exited oneshot); a listening socket keeps its (empty) cgroup.
         view = replace(view, control_group="")
     # The daemon may answer these itself (it has the install rules and the journal open);
     # reading them here costs the CLI the install planner and sqlite3 (bench/cli.py).
@@ -329,6 +359,10 @@ def build_view(info: dict[str, Any], runtime: dict[str, Any], opts: Options) -> 
         view = replace(view, unit_file_state=ufs, unit_file_preset=preset)
     if view.status_errno > 0:
         view = replace(view, status_errno_text=os.strerror(view.status_errno))
+    if view.exec_main_code and view.exec_main_pid and not view.exec_runs:
+        run = main_exec_run(view)
+        if run is not None:
+            view = replace(view, exec_runs=(run,))
     from pidone.core.statusview import as_collected, looks_collected
 
     if looks_collected(view, referenced=is_referenced(view.unit_file_state, view.triggered_by)):
