@@ -20,7 +20,10 @@ def unit(service: str, description: str = "") -> str:
 @pytest.mark.parametrize("kind", ["simple", "idle", "dbus", "exec"])
 def test_simple_like_types_run_their_command(pidone_ns: Factory, kind: str) -> None:
     bus = "BusName=org.example.T\n" if kind == "dbus" else ""  # dbus without it: bad-setting
-    d = pidone_ns({"t.service": unit(f"Type={kind}\n{bus}ExecStart=/bin/sleep 1000")})
+    units = {"t.service": unit(f"Type={kind}\n{bus}ExecStart=/bin/sleep 1000")}
+    if kind == "dbus":  # Type=dbus implies Requires=/After=dbus.socket (service_add_extras())
+        units["dbus.socket"] = "[Socket]\nListenStream=/run/pidone-test-dbus.sock\n"
+    d = pidone_ns(units)
     r = d.cli("start", "t")
     assert (r.returncode, r.stderr) == (0, "")
     info = d.wait_state("t.service", "active/running")
@@ -29,6 +32,15 @@ def test_simple_like_types_run_their_command(pidone_ns: Factory, kind: str) -> N
     assert d.cli("stop", "t").returncode == 0
     assert d.state("t.service") == "inactive/dead"
     assert d.namespace_pids() == []
+
+
+def test_dbus_needs_its_socket(pidone_ns: Factory) -> None:
+    d = pidone_ns({"t.service": unit("Type=dbus\nBusName=org.example.T\nExecStart=/bin/sleep 1")})
+    r = d.cli("start", "t")
+    assert (r.returncode, r.stderr) == (
+        5,
+        "Failed to start t.service: Unit dbus.socket not found.\n",
+    )
 
 
 def test_exec_reports_a_failed_execve_as_a_failed_start(pidone_ns: Factory) -> None:
