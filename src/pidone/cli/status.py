@@ -271,6 +271,32 @@ def cgroup_figures(control_group: str) -> tuple[int | None, int | None, int | No
     return None
 
 
+# unit types that have no cgroup in systemd (no CGroup: line, no CPU/Tasks figures)
+_NO_CGROUP = frozenset({"timer", "path", "target", "device", "automount"})
+_TRIGGERS = ("socket", "timer", "path")
+
+
+def with_implicit_triggers(view: Any, states: dict[str, str]) -> Any:  # noqa: ANN401
+    """TriggeredBy:/Triggers: from the implicit same-name pairs (x.socket, x.timer and
+    x.path trigger x.service: man 5 systemd.socket/.timer/.path), for the loaded units
+    among `states` (unit -> ActiveState), when the daemon did not name them."""
+    from dataclasses import replace
+
+    from pidone.core.statusview import UnitRef
+
+    stem, _, kind = view.id.rpartition(".")
+    if kind == "service":
+        refs = tuple(
+            UnitRef(f"{stem}.{t}", states[f"{stem}.{t}"])
+            for t in _TRIGGERS
+            if f"{stem}.{t}" in states
+        )
+        return replace(view, triggered_by=refs)
+    if kind in _TRIGGERS and f"{stem}.service" in states:
+        return replace(view, triggers=(UnitRef(f"{stem}.service", states[f"{stem}.service"]),))
+    return view
+
+
 def main_exec_run(view: Any) -> Any:  # noqa: ANN401 - StatusView -> ExecRun | None
     """The `Process: PID ExecStart=ARGV (...)` line of an exited main process, built from
     ExecMainPID/Code/Status and the unit's ExecStart= (when it has exactly one: with
@@ -316,7 +342,12 @@ def _pair(value: Any, index: int = 0) -> int:  # noqa: ANN401 - JSON
     return 0
 
 
-def build_view(info: dict[str, Any], runtime: dict[str, Any], opts: Options) -> Any:  # noqa: ANN401
+def build_view(
+    info: dict[str, Any],
+    runtime: dict[str, Any],
+    opts: Options,
+    states: dict[str, str] | None = None,
+) -> Any:  # noqa: ANN401 - core.statusview.StatusView, imported lazily
     """StatusView of one unit from the daemon's two answers (status + show-runtime)."""
     from pidone.core.statusview import view_from_status_info
 
@@ -359,6 +390,10 @@ def build_view(info: dict[str, Any], runtime: dict[str, Any], opts: Options) -> 
         view = replace(view, unit_file_state=ufs, unit_file_preset=preset)
     if view.status_errno > 0:
         view = replace(view, status_errno_text=os.strerror(view.status_errno))
+    if states and not view.triggered_by and not view.triggers:
+        view = with_implicit_triggers(view, states)
+    if view.id.rpartition(".")[2] in _NO_CGROUP:
+        view = replace(view, control_group="")
     if view.exec_main_code and view.exec_main_pid and not view.exec_runs:
         run = main_exec_run(view)
         if run is not None:
@@ -416,14 +451,22 @@ def status_main(argv: list[str]) -> int:
                     names.append(unit_name(arg))
             infos = c.call("status", units=names).get("units", []) if names else []
             runtimes = c.call("show-runtime", units=names).get("units", []) if names else []
+            states: dict[str, str] = {}
+            if any(n.endswith((".service", ".socket", ".timer", ".path")) for n in names):
+                rows = c.call("list-units", all=True).get("units", [])
+                states = {str(r[0]): str(r[2]) for r in rows if len(r) > 2 and r[1] == "loaded"}
     except client.ClientError as exc:
         sys.stderr.write(f"{exc}\n")
         return exc.exit_code
-    return _print_status(infos, runtimes, opts, pid_error=len(names) < len(opts.args))
+    return _print_status(infos, runtimes, opts, len(names) < len(opts.args), states)
 
 
 def _print_status(
-    infos: list[dict[str, Any]], runtimes: list[dict[str, Any]], opts: Options, pid_error: bool
+    infos: list[dict[str, Any]],
+    runtimes: list[dict[str, Any]],
+    opts: Options,
+    pid_error: bool,
+    states: dict[str, str],
 ) -> int:
     from pidone.core.render.status import format_status, is_not_found, status_exit_code
 
@@ -435,7 +478,7 @@ def _print_status(
     missing: list[str] = []
     for index, info in enumerate(infos):
         runtime = runtimes[index] if index < len(runtimes) else {}
-        view = build_view(info, runtime or {}, opts)
+        view = build_view(info, runtime or {}, opts, states)
         if is_not_found(view):
             missing.append(view.id)
             views.append(None)
