@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +120,6 @@ class StatusView:
     processes: tuple[ProcessEntry, ...] = ()
     journal_lines: tuple[str, ...] = ()
     need_daemon_reload: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)  # reserved for JSON consumers
 
 
 def looks_collected(view: StatusView, referenced: bool = False) -> bool:
