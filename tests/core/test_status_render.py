@@ -243,3 +243,22 @@ def test_collected_units_lose_their_runtime() -> None:
     assert not looks_collected(replace(done, result="exit-code"))
     text = format_status(as_collected(done), now_usec=NOW, tz=UTC)
     assert text == "○ job.service\n     Loaded: loaded\n     Active: inactive (dead)\n"
+
+
+def test_lossy_daemon_cmdline_is_printed_as_given() -> None:
+    view = view_from_status_info(
+        {
+            "unit": "p.service",
+            "load_state": "loaded",
+            "active": "active",
+            "sub": "running",
+            "main_pid": 7,
+            "control_group": "/p.service",
+            "processes": [[7, "python3 -c import time; time.sleep(9)"], [8, ["a b", "c"]]],
+        }
+    )
+    text = format_status(view, now_usec=NOW, tz=UTC)
+    assert "             ├─7 python3 -c import time; time.sleep(9)\n" in text
+    assert '             └─8 "a b" c\n' in text
+    doc = status_document([view])
+    assert doc["units"][0]["cgroup"]["processes"][0]["cmdline"].startswith("python3 -c")

@@ -557,8 +557,11 @@ def _manager_status(c: client.Client, opts: Options) -> int:
     for info in infos:
         group = str(info.get("control_group") or "").strip("/") or str(info.get("unit"))
         for proc in info.get("processes") or []:
-            argv = tuple(str(proc[1]).split(" ")) if proc[1] else ()
-            procs.append(ProcessEntry(int(proc[0]), argv, cgroup=group))
+            cmd = proc[1] if len(proc) > 1 else ""
+            if isinstance(cmd, list):
+                procs.append(ProcessEntry(int(proc[0]), tuple(map(str, cmd)), cgroup=group))
+            else:
+                procs.append(ProcessEntry(int(proc[0]), (), cgroup=group, cmdline=str(cmd)))
     failed = sum(1 for r in rows if r[2] == "failed")
     since = _process_start_usec(int(ping.get("pid") or 0))
     from pidone import __version__

@@ -61,6 +61,7 @@ class ProcessEntry:
     comm: str = ""
     cgroup: str = ""  # sub-cgroup path relative to the unit's cgroup, "" = the unit's own
     outside: bool = False  # main/control PID living outside the unit's cgroup (‣ lines)
+    cmdline: str = ""  # already-joined text when only that is known (argv boundaries lost)
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,21 +420,20 @@ def view_from_properties(
 # --- from the daemon's `status` verb (JSON) -------------------------------------------------
 
 
-def _argv_of(cmdline: object) -> tuple[str, ...]:
-    if isinstance(cmdline, list):
-        return tuple(str(a) for a in cmdline)
-    text = str(cmdline)
-    return tuple(text.split(" ")) if text else ()
+def _process(entry: Sequence[Any]) -> ProcessEntry:
+    """[pid, argv list | joined cmdline string, comm?] -> ProcessEntry."""
+    pid, cmd = int(entry[0]), entry[1] if len(entry) > 1 else ""
+    comm = str(entry[2]) if len(entry) > 2 else ""
+    if isinstance(cmd, list):
+        return ProcessEntry(pid, tuple(str(a) for a in cmd), comm)
+    return ProcessEntry(pid, (), comm, cmdline=str(cmd))
 
 
 def view_from_status_info(info: Mapping[str, Any]) -> StatusView:
     """A StatusView from one entry of the daemon's `status` answer (daemon/verbs.describe)."""
     uid = str(info.get("unit", ""))
     load_state = str(info.get("load_state", "not-found"))
-    procs = tuple(
-        ProcessEntry(int(p[0]), _argv_of(p[1]), comm=str(p[2]) if len(p) > 2 else "")
-        for p in info.get("processes") or []
-    )
+    procs = tuple(_process(p) for p in info.get("processes") or [])
     code, status = 0, 0
     exit_text = str(info.get("exec_main_exit", ""))  # "code=exited, status=1/FAILURE"
     if exit_text.startswith("code="):

@@ -43,7 +43,13 @@ def _run(run: ExecRun) -> dict[str, Any]:
 
 
 def _proc(p: ProcessEntry) -> dict[str, Any]:
-    return {"pid": p.pid, "argv": list(p.argv), "comm": p.comm or None, "cgroup": p.cgroup}
+    return {
+        "pid": p.pid,
+        "argv": list(p.argv),
+        "cmdline": p.cmdline or None,
+        "comm": p.comm or None,
+        "cgroup": p.cgroup,
+    }
 
 
 def status_object(v: StatusView) -> dict[str, Any]:

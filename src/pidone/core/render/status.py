@@ -153,7 +153,7 @@ def quote_arg(arg: str) -> str:
 def format_cmdline(proc: ProcessEntry) -> str:
     """argv shell-quoted and space-joined; `[comm]` when the process has no cmdline."""
     if not proc.argv:
-        return f"[{proc.comm}]"
+        return proc.cmdline or f"[{proc.comm}]"
     return " ".join(quote_arg(a) for a in proc.argv)
 
 
@@ -340,7 +340,9 @@ def format_cgroup_tree(
     for p in processes:
         if p.cgroup and not p.outside:
             head, _, rest = p.cgroup.partition("/")
-            subs.setdefault(head, []).append(ProcessEntry(p.pid, p.argv, p.comm, rest, False))
+            subs.setdefault(head, []).append(
+                ProcessEntry(p.pid, p.argv, p.comm, rest, False, p.cmdline)
+            )
     outside = sorted((p for p in processes if p.outside), key=lambda p: p.pid)
     lines: list[str] = []
     grey, normal = (GREY, NORMAL) if o.color else ("", "")
