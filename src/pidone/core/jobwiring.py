@@ -7,20 +7,21 @@
    InstalledJob records without copying the job table on every ordering check.
 3. `builtin_unit()` builds pidone's built-in targets and slices (core.targets) as typed
    units, for names no loader knows; `bare_unit()` gives a model to a unit that exists only
-   in the graph (a file-less slice or device, core.depgraph rule 3).
+   in the graph (a file-less slice or device, core.depgraph rule 3). `container_override()`
+   keeps the early-boot targets pidone's own even when the unit path has them (`EARLY_BOOT`).
 4. `JobRow` is one line of `list-jobs` (systemctl's JOB UNIT TYPE STATE).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pidone.core.depgraph import UnitInfo
 from pidone.core.job import Job, JobType
 from pidone.core.model import Unit, UnitSection
 from pidone.core.specifiers import SpecifierHost
-from pidone.core.targets import builtin_alias, builtin_unit_text
+from pidone.core.targets import BUILTIN_ALIASES, builtin_alias, builtin_unit_text
 from pidone.core.transaction import InstalledJob
 from pidone.core.unitfile import parse_unit_file
 from pidone.core.unitname import KNOWN_SECTIONS
@@ -28,6 +29,43 @@ from pidone.core.units import build_unit
 from pidone.core.unitsource import UnitSource
 
 BUILTIN_DIR = "/usr/lib/pidone/builtin"  # shown as FragmentPath= of a built-in unit
+
+# Container mode (spec 04 §7): these targets and slices are always pidone's own, whatever
+# the unit path holds. Every service Requires=sysinit.target; the host's sysinit.target.wants/
+# names systemd-tmpfiles-setup (which empties /tmp), sysctl, sysusers, journald, udev... that
+# are the host's business. Their .wants/ directories are ignored with their files.
+EARLY_BOOT: frozenset[str] = frozenset(
+    {
+        "sysinit.target",
+        "basic.target",
+        "local-fs.target",
+        "local-fs-pre.target",
+        "remote-fs.target",
+        "remote-fs-pre.target",
+        "swap.target",
+        "cryptsetup.target",
+        "cryptsetup-pre.target",
+        "remote-cryptsetup.target",
+        "integritysetup.target",
+        "integritysetup-pre.target",
+        "veritysetup.target",
+        "veritysetup-pre.target",
+        "remote-veritysetup.target",
+        "sockets.target",
+        "timers.target",
+        "paths.target",
+        "slices.target",
+        "shutdown.target",
+        "umount.target",
+        "final.target",
+        "emergency.target",
+        "rescue.target",
+        "getty.target",
+        "getty-pre.target",
+        "-.slice",
+        "system.slice",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +125,7 @@ _HOST = SpecifierHost()
 
 def builtin_unit(name: str) -> Unit | None:
     """A built-in target or slice as a loaded unit (an alias such as default.target comes
-    back as the unit it names, with the alias among its names); None if not built in."""
+    back as the unit it names, every built-in alias among its names); None if unknown."""
     real = builtin_alias(name) or name
     text = builtin_unit_text(real)
     if text is None:
@@ -95,9 +133,21 @@ def builtin_unit(name: str) -> Unit | None:
     path = f"{BUILTIN_DIR}/{real}"
     utype = real.rsplit(".", 1)[-1]
     parsed = parse_unit_file(text, path, KNOWN_SECTIONS.get(utype))
-    names = (real,) if real == name else (real, name)
+    aliases = sorted(a for a, target in BUILTIN_ALIASES.items() if target == real)
+    names = (real, *aliases)
     source = UnitSource(name, real, names, "loaded", fragment_path=path, files=(parsed,))
     return build_unit(source, _HOST)
+
+
+def container_override(unit: Unit) -> Unit:
+    """The unit the manager keeps for a loaded one: pidone's own for the EARLY_BOOT names."""
+    if unit.id not in EARLY_BOOT or unit.fragment_path.startswith(BUILTIN_DIR):
+        return unit
+    own = builtin_unit(unit.id)
+    if own is None:
+        return unit
+    names = (*own.names, *(n for n in unit.names if n not in own.names))
+    return replace(own, names=names)
 
 
 def bare_unit(info: UnitInfo) -> Unit:

@@ -59,12 +59,14 @@ from pidone.core.job import (
 from pidone.core.jobeffects import Request, state_change_requests
 from pidone.core.jobeffects import fail_dependent_jobs as dependents_failing
 from pidone.core.jobwiring import (
+    BUILTIN_DIR,
     CancelJobRequested,
     InstalledView,
     JobRow,
     SystemJobRequested,
     bare_unit,
     builtin_unit,
+    container_override,
 )
 from pidone.core.model import Unit
 from pidone.core.restart import StartLimit
@@ -136,7 +138,9 @@ class Manager:
     # --- units ---------------------------------------------------------------------------
 
     def add_unit(self, unit: Unit) -> None:
-        """Load (or, on daemon-reload, replace the model of) a unit; runtime state stays."""
+        """Load (or, on daemon-reload, replace the model of) a unit; runtime state stays.
+        Early-boot targets stay pidone's own (jobwiring.container_override)."""
+        unit = container_override(unit)
         self.units[unit.id] = unit
         for name in (unit.id, *unit.names):
             self._by_name[name] = unit.id
@@ -161,6 +165,13 @@ class Manager:
         fresh = {u.id: u for u in units}
         for uid in list(self.units):
             if uid in fresh:
+                continue
+            kept = self.units[uid]
+            if kept.type in ("slice", "device") and not kept.fragment_path:
+                continue  # a file-less slice or device: still what the graph says
+            builtin = builtin_unit(uid) if kept.fragment_path.startswith(BUILTIN_DIR) else None
+            if builtin is not None:
+                fresh[uid] = builtin  # a built-in the loader did not list: still built in
                 continue
             if self.active_state(uid) in _INACTIVE and uid not in self.jobs:
                 del self.units[uid]
@@ -193,10 +204,10 @@ class Manager:
             unit = builtin_unit(name) or unit
         if unit is None or unit.load_state == "not-found":
             return unit
-        if unit.id not in self.units or self.units[unit.id] is not unit:
+        if unit.id not in self.units:
             self.add_unit(unit)
         self._by_name.setdefault(name, unit.id)
-        return unit
+        return self.units[unit.id]
 
     @property
     def graph(self) -> DepGraph:
@@ -768,7 +779,8 @@ class Manager:
                 self._finish(other, "dependency", recursive=False)
 
     def _wake_ordered(self, unit: str) -> None:
-        """"Try to start the next jobs that can be started" (job_finish_and_invalidate())."""
+        """Wake the jobs ordered against `unit` (job_finish_and_invalidate(): "Try to start
+        the next jobs that can be started")."""
         for other in self.graph.ordered_neighbours(unit):
             if other in self.jobs:
                 self._queue(other)
