@@ -1,33 +1,42 @@
 """`pidone verify FILE...`: check unit files the way `systemd-analyze verify` does.
 
-Each FILE is loaded as the unit named by its file name, with its directory put first
-in the search path (so drop-ins and `.wants/` next to it count). Printed, on stderr
-like systemd-analyze: every diagnostic (`FILE:LINE: message`), the unit-level refusals
-(`x.service: Service has no ExecStart= ... Refusing.`), `Unit x.service has a bad unit
-file setting.`, executables that do not exist (`x.service: Command /usr/bin/foo is not
-executable: No such file or directory`, skipped for `-` commands, as systemd), and
-`Requires=`/`Requisite=`/`BindsTo=` units that cannot be found, and the missing
-service of a socket. A template is checked as its instance `i`, as systemd-analyze
-does. Then, one line per directive, what pidone accepts but does not enforce on this
-machine (mount-namespace sandboxing counts as enforced where linux.sandbox can use it):
-`FILE:LINE: ProtectSystem= is not enforced by pidone.`
+One run works like systemd-analyze verify 252 (src/analyze/analyze-verify-util.c):
 
-Exit status (as systemd-analyze verify 252): 0 when every unit loads and only warnings
-were printed; 1 when a unit is bad-setting, masked, cannot be loaded, names a missing
-executable, or requires a unit that does not exist. Not done: man-page checks for
-`Documentation=man:` (systemd's `--man=no`) and the recursive load of every dependency.
+1. The directories of all FILEs come first in the search path (so drop-ins and
+   `.wants/` next to them count). A template is checked as its instance `i`.
+2. Each FILE is loaded in turn, and with it everything it names, as the manager's load
+   queue does: a unit's dependencies are pushed in the order they were added (file order,
+   then `.wants/`, then implicit ones) and the queue is a stack (the last pushed loads
+   first); a unit loads once per run. Every diagnostic of every loaded unit is printed
+   (`FILE:LINE: message`, `x.service: ... Refusing.`). A FILE that is not loadable prints
+   `Unit x.service has a bad unit file setting.` (or not found / masked / failed to load).
+3. Then each loadable FILE is checked, in verify_unit()'s order: hard dependencies, at
+   any depth, that are missing, masked or refused (`Failed to create x.service/start:
+   ...`; when several are, which one systemd names follows its hash order), the service
+   of a socket, executables that do not exist (`x.service: Command /usr/bin/foo is not
+   executable: ...`, the first command of each Exec list, `-` ones skipped).
+4. Last, pidone's own lines: what it accepts but does not enforce on this machine
+   (`FILE:LINE: ProtectSystem= is not enforced by pidone.`; `--no-not-enforced` hides them).
+
+Everything goes to stderr. Exit status as systemd-analyze verify: 0 when only warnings were
+printed, 1 when a FILE cannot be loaded or a check in step 3 fails, 2 on usage errors.
+Not done: man-page checks for `Documentation=man:` (systemd's `--man=no`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 
+from pidone.core.directives import lookup
 from pidone.core.errors import Diagnostic, InvalidUnitName
 from pidone.core.model import Unit
-from pidone.core.specifiers import SpecifierHost
+from pidone.core.specifiers import SpecifierHost, expand_specifiers
 from pidone.core.unitname import is_valid_unit_name
 from pidone.core.units import build_unit
+from pidone.core.unitsource import UnitSource
+from pidone.linux.unitload import UnitLoader
 
 # The fixed lookup list for bare command names (spec 02 §2.1, split-usr Debian 12)
 EXEC_SEARCH_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
@@ -36,6 +45,10 @@ EXEC_SEARCH_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin"
 # not an error; a missing .mount/.swap/.scope file is (checked with systemd-analyze 252)
 _BUILTIN = frozenset({"-.mount"})
 _NO_FRAGMENT_NEEDED = (".device", ".slice")
+# parsers whose values name other units (they are loaded too)
+_NAMING_PARSERS = frozenset(
+    {"deps", "deps_obsolete", "sockets", "slice", "socket_service", "timer_unit"}
+)
 
 USAGE = "usage: pidone verify [--root DIR] [--man=no] [--no-not-enforced] FILE...\n"
 
@@ -43,6 +56,107 @@ USAGE = "usage: pidone verify [--root DIR] [--man=no] [--no-not-enforced] FILE..
 def _err(text: str) -> None:
     sys.stderr.buffer.write((text + "\n").encode("utf-8", "surrogateescape"))
     sys.stderr.flush()
+
+
+def _diag_text(diag: Diagnostic) -> str:
+    return str(diag) if diag.path else diag.message
+
+
+class _Run:
+    """One verify run: one loader, and every unit loaded so far (by each of its names)."""
+
+    def __init__(self, loader: UnitLoader, host: SpecifierHost) -> None:
+        self.loader = loader
+        self.host = host
+        self.units: dict[str, Unit] = {}
+        self.sources: dict[str, UnitSource] = {}
+
+    def load(self, name: str) -> tuple[UnitSource, Unit] | None:
+        """Load `name` once; print its diagnostics the first time; None for a bad name."""
+        if name in self.units:
+            return self.sources[name], self.units[name]
+        try:
+            source = self.loader.load(name)
+        except InvalidUnitName:
+            return None
+        unit = build_unit(source, self.host)
+        for diag in unit.diagnostics:
+            _err(_diag_text(diag))
+        for alias in {name, unit.id, *unit.names}:
+            self.units[alias] = unit
+            self.sources[alias] = source
+        return source, unit
+
+    def load_closure(self, name: str) -> tuple[UnitSource, Unit] | None:
+        """Load a unit and everything it names, in the manager's load-queue order."""
+        first = self.load(name)
+        if first is None:
+            return None
+        stack: list[str] = []
+        self._push(stack, *first)
+        while stack:
+            loaded = self.load(stack.pop())
+            if loaded is not None:
+                self._push(stack, *loaded)
+        return first
+
+    def _push(self, stack: list[str], source: UnitSource, unit: Unit) -> None:
+        for dep in _named_units(source, unit, self.host):
+            if dep not in self.units and dep not in stack:
+                stack.append(dep)
+
+
+def _named_units(source: UnitSource, unit: Unit, host: SpecifierHost) -> Iterator[str]:
+    """Every unit `unit` names, in the order systemd adds them: file order, then the
+    `.wants/`/`.requires/` links, then what the model holds besides (implicit ones)."""
+    seen: set[str] = {unit.id, *unit.names}
+    model = _model_names(unit)
+    for f in source.files:
+        for a in f.assignments:
+            row = lookup(unit.type, a.section, a.key)
+            if row is None or row.parser not in _NAMING_PARSERS:
+                continue
+            for word in a.value.split():
+                try:
+                    name = expand_specifiers(word, unit.id, host, source.fragment_path)
+                except ValueError:
+                    continue
+                if name in model and name not in seen:
+                    seen.add(name)
+                    yield name
+    for name in (*source.wants, *source.requires, *model):
+        if name not in seen:
+            seen.add(name)
+            yield name
+
+
+def _model_names(unit: Unit) -> list[str]:
+    u = unit.unit
+    names = [
+        *u.requires,
+        *u.requisite,
+        *u.wants,
+        *u.binds_to,
+        *u.part_of,
+        *u.upholds,
+        *u.conflicts,
+        *u.before,
+        *u.after,
+        *u.on_failure,
+        *u.on_success,
+        *u.propagates_reload_to,
+        *u.reload_propagated_from,
+        *u.joins_namespace_of,
+    ]
+    if unit.slice:
+        names.append(unit.slice)
+    if unit.service is not None:
+        names += unit.service.sockets
+    if unit.socket is not None and unit.socket.service:
+        names.append(unit.socket.service)
+    if unit.timer is not None and unit.timer.unit:
+        names.append(unit.timer.unit)
+    return names
 
 
 def _executable(root: str, path: str) -> bool:
@@ -77,69 +191,43 @@ def _commands(unit: Unit) -> list[object]:
     return [group[0] for group in groups if group]
 
 
-def verify_file(path: str, root: str | None, show_not_enforced: bool = True) -> bool:
-    """Check one file; print what systemd-analyze would; True when it is an error."""
-    from pidone.linux.hostfacts import read_specifier_host
-    from pidone.linux.unitload import UnitLoader
-    from pidone.linux.unitpaths import build_unit_paths
+def _unit_name(path: str) -> str:
+    name = os.path.basename(path)
+    if "@." in name:
+        # systemd-analyze verify 252 loads a template as the instance "i"
+        return name.replace("@.", "@i.", 1)
+    return name
 
+
+def _load_file(run: _Run, path: str) -> Unit | None:
+    """Step 2 for one FILE: the loaded unit, or None (and a message) when it is unusable."""
     name = os.path.basename(path)
     if not is_valid_unit_name(name):
         _err(f"Failed to prepare filename {path}: Invalid argument")
-        return True
-    directory = os.path.dirname(os.path.abspath(path))
-    env = dict(os.environ)
-    env["PIDONE_UNIT_PATH"] = directory + ":"
-    paths = build_unit_paths(root, env)
-    loader = UnitLoader(paths)
-    unit_name = name
-    if "@." in name:
-        # systemd-analyze verify 252 loads a template as the instance "i"
-        unit_name = name.replace("@.", "@i.", 1)
-    try:
-        source = loader.load(unit_name)
-    except InvalidUnitName as e:
-        _err(f"{path}: {e}")
-        return True
+        return None
+    unit_name = _unit_name(path)
+    loaded = run.load_closure(unit_name)
+    if loaded is None:
+        _err(f"Failed to prepare filename {path}: Invalid argument")
+        return None
+    source, unit = loaded
     looped = source.load_state == "error" and "symbolic links" in (source.load_error or "")
     if os.path.isdir(path) or source.load_state == "not-found" or looped:
         _err(f"Unit {unit_name} not found.")
-        return True
-    host = read_specifier_host(root or "/")
-    unit = build_unit(source, host)
-    for diag in unit.diagnostics:
-        _err(str(diag) if diag.path else diag.message)
-    failed = False
+        return None
     if unit.load_state == "masked":
         _err(f"Unit {unit.id} is masked.")
-        failed = True
-    elif unit.load_state == "bad-setting":
+        return None
+    if unit.load_state == "bad-setting":
         _err(f"Unit {unit.id} has a bad unit file setting.")
-        failed = True
-    elif unit.load_state != "loaded":
+        return None
+    if unit.load_state != "loaded":
         _err(
             f"Unit {unit.id} failed to load properly, please adjust/correct and reload "
             f"service manager: {_errno_text(unit)}"
         )
-        failed = True
-    else:
-        failed = _check_exec(unit, root or "/") or failed
-        failed = _check_requirements(unit, loader, host) or failed
-        failed = _check_socket_service(unit, loader) or failed
-    if show_not_enforced:
-        from pidone.linux.sandbox import still_not_enforced
-
-        seen: set[tuple[str, str]] = set()
-        for n in still_not_enforced(unit.not_enforced):
-            if (n.section, n.key) in seen:
-                continue
-            seen.add((n.section, n.key))
-            _err(
-                str(
-                    Diagnostic(n.source_path, n.source_line, f"{n.key}= is not enforced by pidone.")
-                )
-            )
-    return failed
+        return None
+    return unit
 
 
 def _errno_text(unit: Unit) -> str:
@@ -169,40 +257,36 @@ def _check_exec(unit: Unit, root: str) -> bool:
     return failed
 
 
-def _check_requirements(unit: Unit, loader: object, host: SpecifierHost) -> bool:
+def _check_requirements(unit: Unit, run: _Run) -> bool:
     """Building the start transaction fails on a hard dependency, at any depth, that is
     missing, masked or refused (transaction_add_job_and_dependencies())."""
     seen = {unit.id}
     queue = [unit]
-    while queue and len(seen) < 500:
+    while queue and len(seen) < 2000:
         current = queue.pop(0)
         u = current.unit
         for dep in u.requires + u.requisite + u.binds_to:
             if dep in seen or dep in _BUILTIN or dep.endswith(_NO_FRAGMENT_NEEDED):
                 continue
             seen.add(dep)
-            try:
-                source = loader.load(dep)  # type: ignore[attr-defined]
-            except InvalidUnitName:
+            loaded = run.load(dep)
+            if loaded is None:
                 continue
+            source, other = loaded
             problem = {
                 "not-found": f"Unit {dep} not found.",
                 "masked": f"Unit {dep} is masked.",
             }.get(source.load_state)
-            other = None
-            if problem is None:
-                other = build_unit(source, host)
-                if other.load_state == "bad-setting":
-                    problem = f"Unit {other.id} has a bad unit file setting."
+            if problem is None and other.load_state == "bad-setting":
+                problem = f"Unit {other.id} has a bad unit file setting."
             if problem is not None:
                 _err(f"{unit.id}: Failed to create {unit.id}/start: {problem}")
                 return True
-            if other is not None:
-                queue.append(other)
+            queue.append(other)
     return False
 
 
-def _check_socket_service(unit: Unit, loader: object) -> bool:
+def _check_socket_service(unit: Unit, run: _Run) -> bool:
     """The service a socket starts must load (an error for verify)."""
     if unit.socket is None:
         return False
@@ -211,14 +295,53 @@ def _check_socket_service(unit: Unit, loader: object) -> bool:
         service = f"{prefix}@internal.service"  # what 252 loads to check the template
     else:
         service = unit.socket.service or prefix + ".service"
-    try:
-        other = loader.load(service)  # type: ignore[attr-defined]
-    except InvalidUnitName:
-        return False
-    if other.load_state != "loaded":
+    loaded = run.load(service)
+    if loaded is not None and loaded[1].load_state != "loaded":
         _err(f"{unit.id}: service {service} not loaded, socket cannot be started.")
         return True
     return False
+
+
+def _print_not_enforced(unit: Unit) -> None:
+    from pidone.linux.sandbox import still_not_enforced
+
+    seen: set[tuple[str, str]] = set()
+    for n in still_not_enforced(unit.not_enforced):
+        if (n.section, n.key) in seen:
+            continue
+        seen.add((n.section, n.key))
+        _err(str(Diagnostic(n.source_path, n.source_line, f"{n.key}= is not enforced by pidone.")))
+
+
+def verify_files(paths: list[str], root: str | None, show_not_enforced: bool = True) -> bool:
+    """Check every FILE in one run; print what systemd-analyze would; True on errors."""
+    from pidone.linux.hostfacts import read_specifier_host
+    from pidone.linux.unitpaths import build_unit_paths
+
+    dirs: list[str] = []
+    for path in paths:
+        directory = os.path.dirname(os.path.abspath(path))
+        if directory not in dirs:
+            dirs.append(directory)
+    env = dict(os.environ)
+    env["PIDONE_UNIT_PATH"] = ":".join(dirs) + ":"
+    run = _Run(UnitLoader(build_unit_paths(root, env)), read_specifier_host(root or "/"))
+    failed = False
+    checked: list[Unit] = []
+    for path in paths:
+        unit = _load_file(run, path)
+        if unit is None:
+            failed = True
+        else:
+            checked.append(unit)
+    for unit in checked:  # verify_unit(): the start job, the socket, the executables
+        failed = _check_requirements(unit, run) or failed
+        failed = _check_socket_service(unit, run) or failed
+        failed = _check_exec(unit, root or "/") or failed
+    if show_not_enforced:
+        for unit in checked:
+            _print_not_enforced(unit)
+    return failed
 
 
 def main(argv: list[str]) -> int:
@@ -247,7 +370,4 @@ def main(argv: list[str]) -> int:
     if not files:
         sys.stderr.write(USAGE)
         return 2
-    failed = False
-    for path in files:
-        failed = verify_file(path, root, show_ne) or failed
-    return 1 if failed else 0
+    return 1 if verify_files(files, root, show_ne) else 0
