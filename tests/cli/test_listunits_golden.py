@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +19,7 @@ from pidone.core.render.listunits import (
     format_list_units,
     select_rows,
 )
-from tests.cli.oraclecap import read_captures
+from tests.cli.oraclecap import DATA, read_captures
 
 CAPTURE = "capture-matrix-252.md"
 
@@ -148,3 +152,34 @@ def test_json_schema() -> None:
             }
         ],
     }
+
+
+def test_list_unit_files_matches_252_for_the_matrix(tmp_path: Path) -> None:
+    """pidone list-unit-files over the same files as the oracle run (m-run enabled,
+    m-masked masked over /lib, Debian's presets) prints what 252 printed."""
+    units = DATA / "matrix-units"
+    etc = tmp_path / "etc" / "systemd" / "system"
+    lib = tmp_path / "lib" / "systemd" / "system"
+    (etc / "multi-user.target.wants").mkdir(parents=True)
+    lib.mkdir(parents=True)
+    for unit in units.iterdir():
+        if unit.is_file():
+            target = lib if unit.name == "m-masked.service" else etc
+            shutil.copy(unit, target / unit.name)
+    (etc / "m-masked.service").symlink_to("/dev/null")
+    (etc / "multi-user.target.wants" / "m-run.service").symlink_to(
+        "/etc/systemd/system/m-run.service"
+    )
+    presets = Path("/lib/systemd/system-preset")
+    if not presets.is_dir():
+        pytest.skip("no systemd preset files on this host (the oracle used Debian's)")
+    shutil.copytree(presets, tmp_path / "lib" / "systemd" / "system-preset")
+    out = subprocess.run(
+        [sys.executable, "-m", "pidone", "list-unit-files", "--root", str(tmp_path), "m-*"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert out.returncode == 0
+    assert out.stdout == _cap("systemctl list-unit-files --no-pager m-*")
