@@ -21,14 +21,12 @@ from pidone.core.depgraph import UnitInfo
 from pidone.core.job import Job, JobType
 from pidone.core.model import Unit, UnitSection
 from pidone.core.specifiers import SpecifierHost
-from pidone.core.targets import BUILTIN_ALIASES, builtin_alias, builtin_unit_text
+from pidone.core.targets import BUILTIN_ALIASES, BUILTIN_DIR, builtin_alias, builtin_unit_text
 from pidone.core.transaction import InstalledJob
 from pidone.core.unitfile import parse_unit_file
 from pidone.core.unitname import KNOWN_SECTIONS
 from pidone.core.units import build_unit
 from pidone.core.unitsource import UnitSource
-
-BUILTIN_DIR = "/usr/lib/pidone/builtin"  # shown as FragmentPath= of a built-in unit
 
 # Container mode (spec 04 §7): these targets and slices are always pidone's own, whatever
 # the unit path holds. Every service Requires=sysinit.target; the host's sysinit.target.wants/

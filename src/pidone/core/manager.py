@@ -59,7 +59,6 @@ from pidone.core.job import (
 from pidone.core.jobeffects import Request, state_change_requests
 from pidone.core.jobeffects import fail_dependent_jobs as dependents_failing
 from pidone.core.jobwiring import (
-    BUILTIN_DIR,
     CancelJobRequested,
     InstalledView,
     JobRow,
@@ -73,6 +72,7 @@ from pidone.core.restart import StartLimit
 from pidone.core.service import ServiceMachine
 from pidone.core.servicestate import Result, SubState
 from pidone.core.snapshot import UnitRow, UnitSnapshot
+from pidone.core.targets import BUILTIN_DIR
 from pidone.core.transaction import LOG_INFO, LogLine, build_transaction, job_is_runnable
 from pidone.core.unitmachines import InstantMachine, MachineFactory, UnitMachine, machine_for
 from pidone.core.values import USEC_INFINITY

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 _DOC = "man:systemd.special(7)"
+BUILTIN_DIR = "/usr/lib/pidone/builtin"  # FragmentPath= of a built-in unit (no such file)
 _NO_DEFAULTS = "DefaultDependencies=no"
 
 # name -> (Description=, further [Unit] lines). Facts from Debian 12 /lib/systemd/system.

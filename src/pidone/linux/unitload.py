@@ -19,6 +19,11 @@ src/core/load-dropin.c), spec 01 §7-§11:
    names; a template entry gets the unit's instance (or its prefix) filled in.
 6. Nothing raises for bad input: a problem becomes a one-line Diagnostic naming the
    file, and the unit's load state says `error` when the fragment itself is unusable.
+7. With `builtins=True`, a name no directory has falls back to pidone's built-in units
+   (core.targets: the standard targets and slices systemd ships itself): `default.target`
+   is then an alias of multi-user.target, and a built-in still gets its drop-ins and its
+   `.wants/`/`.requires/` links from the search path (that is how enabled units join
+   multi-user.target). A file of that name always wins.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from dataclasses import dataclass
 
 from pidone.core.errors import Diagnostic, InvalidUnitName
 from pidone.core.installseam import validate_alias
+from pidone.core.targets import BUILTIN_DIR, builtin_alias, builtin_unit_text
 from pidone.core.unitfile import UnitFile, parse_unit_file
 from pidone.core.unitname import (
     KNOWN_SECTIONS,
@@ -64,8 +70,11 @@ class _Loop(Exception):
 class UnitLoader:
     """Loads units from one search path; directory listings are cached for its lifetime."""
 
-    def __init__(self, paths: UnitPaths | None = None, *, root: str | None = None) -> None:
+    def __init__(
+        self, paths: UnitPaths | None = None, *, root: str | None = None, builtins: bool = False
+    ) -> None:
         self.paths = paths if paths is not None else build_unit_paths(root)
+        self.builtins = builtins
         self._dirs: dict[str, dict[str, str]] = {}
         self._ids: dict[str, _Entry] | None = None
         self._names: dict[str, list[str]] | None = None
@@ -317,6 +326,9 @@ class UnitLoader:
             reason = f"Failed to load unit {name}: Too many levels of symbolic links"
             return UnitSource(name, name, (name,), "error", load_error=reason)
         if fragment is None:
+            builtin = self._load_builtin(name) if self.builtins else None
+            if builtin is not None:
+                return builtin
             return UnitSource(name, name, names or (name,), "not-found")
         base = os.path.basename(fragment)
         unit_id = base
@@ -387,6 +399,57 @@ class UnitLoader:
             dropin_paths=tuple(dropin_paths),
             wants=wants,
             requires=requires,
+            diagnostics=tuple(diags),
+        )
+
+    def _load_builtin(self, name: str) -> UnitSource | None:
+        """Rule 7: a built-in unit (or built-in alias) for a name without a file."""
+        real = builtin_alias(name)
+        if real is not None:
+            target = self.load(real)
+            if target.load_state == "not-found":
+                return None
+            names = target.names if name in target.names else (*target.names, name)
+            return UnitSource(
+                name,
+                target.id,
+                names,
+                target.load_state,
+                fragment_path=target.fragment_path,
+                source_path=target.source_path,
+                files=target.files,
+                dropin_paths=target.dropin_paths,
+                wants=target.wants,
+                requires=target.requires,
+                diagnostics=target.diagnostics,
+                load_error=target.load_error,
+            )
+        text = builtin_unit_text(name)
+        if text is None:
+            return None
+        path = f"{BUILTIN_DIR}/{name}"
+        sections = KNOWN_SECTIONS[parse_unit_name(name).type]
+        diags: list[Diagnostic] = []
+        files = [parse_unit_file(text, path, sections)]
+        dropin_paths: list[str] = []
+        names = (name,)
+        for dropin_path in self._collect(self.dropin_dirs(names, ".d"), ".conf"):
+            dropin, why = _read_unit_file(dropin_path, sections)
+            dropin_paths.append(dropin_path)
+            if dropin is None:
+                diags.append(Diagnostic(dropin_path, 0, f"Failed to read drop-in, ignoring: {why}"))
+                continue
+            files.append(dropin)
+        return UnitSource(
+            name,
+            name,
+            names,
+            "loaded",
+            fragment_path=path,
+            files=tuple(files),
+            dropin_paths=tuple(dropin_paths),
+            wants=self._deps(names, name, ".wants", diags),
+            requires=self._deps(names, name, ".requires", diags),
             diagnostics=tuple(diags),
         )
 
