@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -87,6 +88,15 @@ def debian_packages() -> tuple[str, ...]:
 class RealServicesDaemon(NamespaceDaemon):
     """A NamespaceDaemon that also gets its own network namespace and the real unit path."""
 
+    def __init__(self, workdir: Path, units: dict[str, str] | None = None) -> None:
+        super().__init__(workdir, units)
+        # the control and notify sockets next to the workdir, out of /tmp (see real_ns)
+        os.rmdir(self.runtime_dir)
+        self.runtime_dir = str(workdir.parent / f"{workdir.name}-run")
+        os.makedirs(self.runtime_dir, mode=0o755)
+        os.chmod(self.runtime_dir, 0o755)
+        os.chmod(workdir.parent, 0o755)
+
     @property
     def env(self) -> dict[str, str]:
         env = super().env
@@ -132,15 +142,19 @@ Factory = Callable[..., RealServicesDaemon]
 
 
 @pytest.fixture
-def real_ns(debian_packages: tuple[str, ...], tmp_path: Path) -> Iterator[Factory]:
-    """`real_ns(units={...})` starts a daemon; every one started is killed afterwards."""
+def real_ns(debian_packages: tuple[str, ...]) -> Iterator[Factory]:
+    """`real_ns(units={...})` starts a daemon; every one started is killed afterwards.
+
+    Its files live under /var/tmp, not /tmp: a `systemd-tmpfiles --boot --remove` on the
+    host (Debian's `D /tmp`) would empty /tmp under a running daemon."""
     started: list[RealServicesDaemon] = []
+    top = Path(tempfile.mkdtemp(prefix="pidone-acceptance-", dir="/var/tmp"))
     private_before = set(
         glob.glob("/tmp/pidone-private-*") + glob.glob("/var/tmp/pidone-private-*")
     )
 
     def make(units: dict[str, str] | None = None) -> RealServicesDaemon:
-        d = RealServicesDaemon(tmp_path / f"ns{len(started)}", units)
+        d = RealServicesDaemon(top / f"ns{len(started)}", units)
         started.append(d)
         return d.__enter__()
 
@@ -153,3 +167,4 @@ def real_ns(debian_packages: tuple[str, ...], tmp_path: Path) -> Iterator[Factor
         now = set(glob.glob("/tmp/pidone-private-*") + glob.glob("/var/tmp/pidone-private-*"))
         for path in now - private_before:
             shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(top, ignore_errors=True)

@@ -192,16 +192,11 @@ User=nobody
 ExecStart=/usr/bin/python3 -S -c 'import socket; crlf = bytes((13, 10)); \\
     s = socket.socket(); s.bind(("127.0.0.1", 81)); s.listen(); \\
     answer = crlf.join([b"HTTP/1.0 200 OK", b"Server: low-port", b"", b""]); \\
-    [c.sendall(answer) or c.close() for c in iter(lambda: s.accept()[0], None)]'
+    [c.recv(4096) and c.sendall(answer) or c.close() \\
+     for c in iter(lambda: s.accept()[0], None)]'
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the unit builder (core/directives.py) records AmbientCapabilities= as not "
-    "enforced and leaves ExecContext.ambient_capabilities at 0; linux.spawn applies the "
-    "field (tests/linux/test_privileges.py) once the builder fills it",
-)
 def test_ambient_cap_net_bind_service_lets_nobody_bind_port_81(real_ns: Factory) -> None:
     d = real_ns(
         {
