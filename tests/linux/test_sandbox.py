@@ -202,3 +202,31 @@ def test_parse_mountinfo_unescapes_and_reads_flags():
     assert sandbox.parse_mountinfo(line) == [
         (b"/mnt/a b", sandbox.MS_NOSUID | sandbox.MS_NOEXEC | sandbox.MS_RELATIME)
     ]
+
+
+def test_notify_socket_under_tmp_stays_reachable_with_private_tmp(top):
+    # The daemon's runtime directory may live under /tmp (tests do that): PrivateTmp=
+    # would hide $NOTIFY_SOCKET, so it is bound back in (systemd's is in /run, never hidden).
+    directory = Path(tempfile.mkdtemp(prefix="pidone-notify-", dir="/tmp"))
+    directory.chmod(0o755)
+    path = str(directory / "notify")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        srv.bind(path)
+        os.chmod(path, 0o666)  # as the daemon's notify socket
+        srv.settimeout(20)
+        ctx = ExecContext(private_tmp=True, user="nobody")
+        env = dict(env_for(ctx, invocation_id=INVOCATION), NOTIFY_SOCKET=path)
+        code = (
+            "import os, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+            "n = str(len(os.listdir('/tmp'))).encode(); "
+            "s.sendto(b'READY=1 ' + n, os.environ['NOTIFY_SOCKET'])"
+        )
+        cmd = ExecCommand("/usr/bin/python3", ("python3", "-S", "-c", code), no_env_expand=True)
+        status, out = run_to_file(cmd, ctx, str(top / "o"), env=env)
+        assert status == 0, out
+        # the datagram arrived, and the private /tmp holds only the path to the socket
+        assert srv.recv(100) == b"READY=1 1"
+    finally:
+        srv.close()
+        shutil.rmtree(directory, ignore_errors=True)
