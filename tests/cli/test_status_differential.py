@@ -9,8 +9,8 @@ the live cgroup, so ended units have none, where systemd keeps the last figure),
 CGroup path's parent (pidone's namespace cgroup is not /system.slice) and the journal tail
 (the manager's message wording is another module's). `Process:` lines are compared for
 these units (ExecStart only: the manager keeps no records of ExecStartPre/Post runs yet);
-`Tasks:`/`Memory:` too (both sides print none without the pids/memory controllers). The renderer itself is proven line for line against
-the captures in test_status_golden.py.
+`Tasks:`/`Memory:` too (both sides print none without the pids/memory controllers). The
+renderer itself is proven line for line against the captures in test_status_golden.py.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ real_out = sys.stdout
 for cmd in cmds:
     if cmd == ["__settle__"]:
         import time
-        time.sleep(1.5)
+        time.sleep(1)
         continue
     out, err = io.BytesIO(), io.BytesIO()
     wo = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
@@ -76,6 +76,8 @@ STARTED = (
     "m-autorestart.service",
     "m-status.service",
     "m-oneshot-ok.service",
+    "m-badsetting.service",
+    "m-startlimit.service",
     "x-cond.service",
     "x-assert.service",
     "x-errno.service",
@@ -146,7 +148,7 @@ def oracle() -> Iterator[dict[tuple[str, ...], Result]]:
         script = []
         for cmd in _commands():
             if cmd == ["__settle__"]:
-                script.append("sleep 1.5")
+                script.append("sleep 1")
                 continue
             words = " ".join(shlex.quote(w) for w in cmd)
             script.append(
