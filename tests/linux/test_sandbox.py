@@ -230,3 +230,16 @@ def test_notify_socket_under_tmp_stays_reachable_with_private_tmp(top):
     finally:
         srv.close()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_private_tmp_of_an_earlier_invocation_is_removed():
+    unit = f"pidone-test-{os.getpid()}.service"
+    old = sandbox.make_private_tmp("a" * 32, unit)
+    other = sandbox.make_private_tmp("c" * 32, f"pidone-test-{os.getpid()}.service-x.service")
+    try:
+        new = sandbox.make_private_tmp("b" * 32, unit)
+        assert not any(os.path.exists(p) for p in old)
+        assert all(os.path.isdir(p) for p in new + other)
+    finally:
+        sandbox.remove_private_tmp("b" * 32, unit)
+        sandbox.remove_private_tmp("c" * 32, f"pidone-test-{os.getpid()}.service-x.service")

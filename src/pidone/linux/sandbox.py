@@ -202,16 +202,22 @@ def _path_entry(raw: str) -> tuple[str, bool]:
     return os.path.realpath(raw), optional
 
 
-def private_tmp_dirs(invocation_id: str) -> tuple[str, str]:
-    """(/tmp/pidone-private-ID, /var/tmp/pidone-private-ID): each holds a 1777 `tmp`."""
+def private_tmp_dirs(invocation_id: str, unit: str = "") -> tuple[str, str]:
+    """(/tmp/pidone-private-[UNIT-]ID, the same under /var/tmp): each holds a 1777 `tmp`,
+    as systemd's /tmp/systemd-private-BOOTID-UNIT-RANDOM."""
     tag = invocation_id or f"pid{os.getpid()}"
-    return f"/tmp/pidone-private-{tag}", f"/var/tmp/pidone-private-{tag}"
+    name = f"pidone-private-{unit}-{tag}" if unit else f"pidone-private-{tag}"
+    return f"/tmp/{name}", f"/var/tmp/{name}"
 
 
-def make_private_tmp(invocation_id: str) -> tuple[str, str]:
-    """Create the PrivateTmp= directories (idempotent within one invocation)."""
+def make_private_tmp(invocation_id: str, unit: str = "") -> tuple[str, str]:
+    """Create the PrivateTmp= directories (idempotent within one invocation). Those of the
+    unit's earlier invocations are removed: a unit runs one invocation at a time, and
+    systemd deletes them when the unit stops."""
     out = []
-    for outer in private_tmp_dirs(invocation_id):
+    for outer in private_tmp_dirs(invocation_id, unit):
+        if unit and not os.path.isdir(outer):
+            _remove_stale(outer, unit)
         inner = f"{outer}/tmp"
         os.makedirs(outer, mode=0o700, exist_ok=True)
         if not os.path.isdir(inner):
@@ -221,11 +227,26 @@ def make_private_tmp(invocation_id: str) -> tuple[str, str]:
     return out[0], out[1]
 
 
-def remove_private_tmp(invocation_id: str) -> None:
+def _remove_stale(outer: str, unit: str) -> None:
+    import shutil
+
+    parent = os.path.dirname(outer)
+    prefix = f"pidone-private-{unit}-"
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        rest = name[len(prefix) :]
+        if name.startswith(prefix) and "-" not in rest:  # not another unit "UNIT-x"
+            shutil.rmtree(f"{parent}/{name}", ignore_errors=True)
+
+
+def remove_private_tmp(invocation_id: str, unit: str = "") -> None:
     """Delete the PrivateTmp= directories of an invocation (call when the unit has stopped)."""
     import shutil
 
-    for outer in private_tmp_dirs(invocation_id):
+    for outer in private_tmp_dirs(invocation_id, unit):
         shutil.rmtree(outer, ignore_errors=True)
 
 
@@ -285,7 +306,9 @@ def _bind_entry(raw: str, readonly: bool) -> MountOp:
     )
 
 
-def build_sandbox_plan(ctx: ExecContext, environment: Mapping[str, str]) -> SandboxPlan | None:
+def build_sandbox_plan(
+    ctx: ExecContext, environment: Mapping[str, str], unit: str = ""
+) -> SandboxPlan | None:
     """The mounts for this context, or None when it asks for none. Raises OSError (e.g. a
     required InaccessiblePaths= entry that does not exist: systemd fails such a start)."""
     s = effective_settings(ctx)
@@ -315,7 +338,7 @@ def build_sandbox_plan(ctx: ExecContext, environment: Mapping[str, str]) -> Sand
     if ctx.dynamic_user:
         ops += _private_directory_ops(environment)
     if s["PrivateTmp"]:
-        tmp, var_tmp = make_private_tmp(environment.get("INVOCATION_ID", ""))
+        tmp, var_tmp = make_private_tmp(environment.get("INVOCATION_ID", ""), unit)
         ops.append(MountOp("bind", b"/tmp", os.fsencode(tmp)))
         ops.append(MountOp("bind", b"/var/tmp", os.fsencode(var_tmp)))
     dev_log = b""

@@ -448,7 +448,7 @@ def spawn(req: SpawnRequest) -> Spawned:
         # unit's cgroup, whose last component is the escaped unit name)
         identity = resolve_identity(ctx, unit)
     argv, deferred = _expand(req)
-    identity, sandbox = _prepare(req, identity)
+    identity, sandbox = _prepare(req, identity, unit)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     cgroup_fd = data_fd = -1
     try:
@@ -503,7 +503,9 @@ def _unit_from_cgroup(cgroup: str) -> str:
     return name if "." in name else ""
 
 
-def _prepare(req: SpawnRequest, identity: Identity) -> tuple[Identity, SandboxPlan | None]:
+def _prepare(
+    req: SpawnRequest, identity: Identity, unit: str
+) -> tuple[Identity, SandboxPlan | None]:
     """Parent-side set-up that may fail the command: the managed directories (spec 02 §6;
     created before every command, as systemd's exec_child() does) and the sandbox plan.
     A failure becomes the identity's error, so the child exits with systemd's status."""
@@ -519,7 +521,7 @@ def _prepare(req: SpawnRequest, identity: Identity) -> tuple[Identity, SandboxPl
     if req.command.full_privileges or not sandbox_available():
         return identity, None
     try:
-        return identity, build_sandbox_plan(ctx, req.environment)
+        return identity, build_sandbox_plan(ctx, req.environment, unit)
     except OSError as exc:
         return replace(identity, error_status=EXIT_NAMESPACE, error_errno=exc.errno or 5), None
 
