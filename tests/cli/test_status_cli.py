@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -137,3 +138,15 @@ def test_is_system_running_degraded(daemon: dict[str, str]) -> None:
     out = _sc(daemon, "is-system-running")
     assert (out.stdout, out.returncode) == ("degraded\n", 1)
     assert _sc(daemon, "is-system-running", "-q").stdout == ""
+
+
+@pytest.mark.system
+def test_status_journal_tail_modes(daemon: dict[str, str]) -> None:
+    out = _sc(daemon, "status", "-n", "1", "-o", "short-iso", "bad")
+    assert out.returncode == 3
+    block, _, tail = out.stdout.partition("\n\n")
+    assert block.startswith("× bad.service\n")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} \S+ \S+: .*\n", tail)
+    cat = _sc(daemon, "status", "-n", "1", "-o", "cat", "bad").stdout.partition("\n\n")[2]
+    assert cat == "bad.service: Failed with result 'exit-code'.\n"
+    assert "\n\n" not in _sc(daemon, "status", "-n", "0", "bad").stdout

@@ -35,6 +35,24 @@ _SUFFIXES = (
 )
 
 
+# -o for status: json documents, or the journal tail's short-family mode (journalctl -o)
+_OUTPUTS = frozenset(
+    {
+        "json",
+        "json-pretty",
+        "short",
+        "short-iso",
+        "short-iso-precise",
+        "short-precise",
+        "short-unix",
+        "short-monotonic",
+        "short-full",
+        "with-unit",
+        "cat",
+    }
+)
+
+
 class UsageError(Exception):
     pass
 
@@ -121,7 +139,7 @@ def _set(opts: Options, key: str, value: str) -> None:
             raise UsageError(f"Failed to parse lines '{value}'")
         opts.lines = int(value)
     elif key == "output":
-        if value not in ("short", "json", "json-pretty", "cat", "short-iso"):
+        if value not in _OUTPUTS:
             raise UsageError(f"Unknown output '{value}'.")
         opts.output = value
     elif key == "state":
@@ -195,7 +213,9 @@ def file_state(unit: str, fragment: str) -> tuple[str, str]:
     return state, preset
 
 
-def _journal(unit: str, lines: int, since_usec: int, runtime_dir: str | None) -> list[str]:
+def _journal(
+    unit: str, lines: int, since_usec: int, runtime_dir: str | None, mode: str = "short"
+) -> list[str]:
     """The last `lines` journal entries of the unit since it last left `inactive`, rendered
     `short` (show_journal_by_unit() with not_before = InactiveExitTimestamp)."""
     if lines <= 0:
@@ -215,7 +235,10 @@ def _journal(unit: str, lines: int, since_usec: int, runtime_dir: str | None) ->
         query = Query(units=[unit], since_usec=since_usec or None, last=lines)
         out = []
         for entry in reader.entries(query):
-            text = format_short(entry).decode("utf-8", "replace").rstrip("\n")
+            if mode == "cat":
+                text = entry.fields.get("MESSAGE", b"").decode("utf-8", "replace")
+            else:
+                text = format_short(entry, mode).decode("utf-8", "replace").rstrip("\n")
             out.extend(text.split("\n"))
         return out
     except Exception:  # no journal, or one we cannot read: no tail
@@ -404,7 +427,8 @@ def build_view(
         view = as_collected(view)
     if "journal" in info:
         return replace(view, journal_lines=view.journal_lines[-opts.lines :] if opts.lines else ())
-    tail = _journal(view.id, opts.lines, view.inactive_exit_usec, opts.runtime_dir)
+    mode = opts.output if opts.output.startswith(("short", "with-unit", "cat")) else "short"
+    tail = _journal(view.id, opts.lines, view.inactive_exit_usec, opts.runtime_dir, mode)
     return replace(view, journal_lines=tuple(tail))
 
 
