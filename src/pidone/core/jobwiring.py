@@ -10,6 +10,9 @@
    in the graph (a file-less slice or device, core.depgraph rule 3). `container_override()`
    keeps the early-boot targets pidone's own even when the unit path has them (`EARLY_BOOT`).
 4. `JobRow` is one line of `list-jobs` (systemctl's JOB UNIT TYPE STATE).
+5. `plan_request()` holds what the manager refuses before any transaction (the client's
+   words and exit codes of bus_unit_queue_job() and systemctl, spec 06 §2.1) and maps a
+   verb to its job type.
 """
 
 from __future__ import annotations
@@ -158,3 +161,62 @@ def bare_unit(info: UnitInfo) -> Unit:
         load_state=load_state,  # type: ignore[arg-type]
         unit=UnitSection(description=info.description),
     )
+
+
+_VERB_TYPES: dict[str, JobType] = {
+    "start": "start",
+    "stop": "stop",
+    "restart": "restart",
+    "try-restart": "try-restart",
+    "reload": "reload",
+    "verify-active": "verify-active",
+}
+_SEE_LOGS = "See system logs and 'systemctl status {}' for details."
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A request refused before any transaction: systemctl's stderr lines, exit code."""
+
+    lines: tuple[str, ...]
+    exit_code: int
+
+
+def plan_request(verb: str, name: str, unit: Unit | None, active: str) -> JobType | Refusal:
+    """The job type for `systemctl VERB NAME`, or why the manager refuses it first."""
+    gone = unit is not None and unit.load_state == "not-found"
+    if unit is None or (gone and (verb != "stop" or active == "inactive")):
+        word = "not loaded" if verb == "stop" else "not found"
+        return Refusal((f"Failed to {verb} {name}: Unit {name} {word}.",), 5)
+    if verb != "stop" and unit.load_state == "masked":
+        return Refusal((f"Failed to {verb} {name}: Unit {name} is masked.",), 1)
+    if unit.load_state in ("bad-setting", "error"):
+        if verb == "stop" and active == "inactive":
+            return Refusal((f"Failed to stop {name}: Unit {name} not loaded.",), 5)
+        if verb != "stop":
+            return Refusal(
+                (
+                    f"Failed to {verb} {name}: Unit {name} has a bad unit file setting.",
+                    _SEE_LOGS.format(name),
+                ),
+                1,
+            )
+    u = unit.unit
+    if (verb != "stop" and u.refuse_manual_start) or (verb == "stop" and u.refuse_manual_stop):
+        return Refusal(
+            (
+                f"Failed to {verb} {name}: Operation refused, unit {name} may be requested by "
+                "dependency only (it is configured to refuse manual start/stop).",
+                _SEE_LOGS.format(name),
+            ),
+            4,
+        )
+    can_reload = bool(unit.service and unit.service.exec_reload)
+    if verb == "reload" and not can_reload:
+        msg = f"Failed to reload {name}: Job type reload is not applicable for unit {name}."
+        return Refusal((msg,), 3)
+    if verb == "reload-or-restart":
+        return "reload-or-start" if can_reload else "restart"
+    if verb == "try-reload-or-restart":
+        return "try-reload" if can_reload else "try-restart"
+    return _VERB_TYPES[verb]

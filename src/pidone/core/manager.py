@@ -2,10 +2,8 @@
 
 Theory of operation:
 
-1. Units are loaded models (core.model.Unit), looked up by any of their names. Each
-   service has one ServiceMachine; every other loaded unit one core.unitmachines machine
-   (targets and slices: dead <-> active at once). A name the manager does not know is
-   asked of `load` (the daemon's loader) and then of pidone's built-in units.
+1. Units, their machines, the dependency graph and the read-only queries live in the base
+   class core.unittable.UnitTable (read its rules); this module holds the jobs.
 2. Events go to one machine: by `unit` when they carry one, by PID (main/control PIDs
    the machines report) for ProcessExited, by token prefix (`unit/...`) for TimerFired.
    Machine actions addressed to the manager (RestartJobWanted, StartRefused) and every
@@ -35,17 +33,19 @@ Theory of operation:
 7. A unit that ends inactive (dead) with no job and no reference (`pinned`) is "garbage
    collected" as systemd would unload it: its start limiter and NRestarts are forgotten
    (pitfall 12).
+
+Size: past 600 lines on purpose. A job's life (install, run, the unit_notify() rules,
+job_finish_and_invalidate() with its propagation) is one cycle of methods calling each
+other; the parts that stand alone already live in core.unittable, core.jobwiring,
+core.transaction and core.jobeffects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 
 from pidone.core import actions as act
 from pidone.core import events as ev
-from pidone.core.depgraph import DepGraph, build_graph
-from pidone.core.errors import PidoneError
 from pidone.core.job import (
     DONE_PRIORITY,
     Job,
@@ -61,20 +61,18 @@ from pidone.core.jobeffects import fail_dependent_jobs as dependents_failing
 from pidone.core.jobwiring import (
     CancelJobRequested,
     InstalledView,
-    JobRow,
+    Refusal,
     SystemJobRequested,
     bare_unit,
-    builtin_unit,
-    container_override,
+    plan_request,
 )
 from pidone.core.model import Unit
 from pidone.core.restart import StartLimit
 from pidone.core.service import ServiceMachine
 from pidone.core.servicestate import Result, SubState
-from pidone.core.snapshot import UnitRow, UnitSnapshot
-from pidone.core.targets import BUILTIN_DIR
 from pidone.core.transaction import LOG_INFO, LogLine, build_transaction, job_is_runnable
-from pidone.core.unitmachines import InstantMachine, MachineFactory, UnitMachine, machine_for
+from pidone.core.unitmachines import MachineFactory
+from pidone.core.unittable import UnitTable
 from pidone.core.values import USEC_INFINITY
 
 ManagerEvent = (
@@ -87,20 +85,11 @@ ManagerEvent = (
     | CancelJobRequested
     | SystemJobRequested
 )
-_VERB_TYPES: dict[str, JobType] = {
-    "start": "start",
-    "stop": "stop",
-    "restart": "restart",
-    "try-restart": "try-restart",
-    "reload": "reload",
-    "verify-active": "verify-active",
-}
-_SEE_LOGS = "See system logs and 'systemctl status {}' for details."
 _INACTIVE = ("inactive", "failed")
 _UP = ("active", "reloading")
 
 
-class Manager:
+class Manager(UnitTable):
     """Every unit, every machine, every job."""
 
     def __init__(
@@ -111,118 +100,14 @@ class Manager:
         load: Callable[[str], Unit | None] | None = None,
         machine_factories: Mapping[str, MachineFactory] | None = None,
     ) -> None:
-        self._new_id = new_invocation_id
-        # Loads a unit by name (the daemon's loader); may raise PidoneError. Settable.
-        self.load = load
-        self._factories = machine_factories
-        self.units: dict[str, Unit] = {}
-        self._by_name: dict[str, str] = {}
-        self.machines: dict[str, ServiceMachine] = {}
-        self.unit_machines: dict[str, UnitMachine] = {}
-        self.jobs: dict[str, Job] = {}
         self._next_job_id = 1
         self._pid_owner: dict[int, str] = {}
         self._pids_of: dict[str, tuple[int, int]] = {}
         self._run_queue: list[str] = []
         self._requests: list[Request] = []
-        self._graph: DepGraph | None = None
-        self._building = False
-        # Units systemd would keep loaded while inactive (wanted by an active unit, enabled
-        # into a target, ...): they keep their start counter.
-        self.pinned: set[str] = set()
         self._out: list[act.Action] = []
         self._now = 0
-        for unit in units:
-            self.add_unit(unit)
-
-    # --- units ---------------------------------------------------------------------------
-
-    def add_unit(self, unit: Unit) -> None:
-        """Load (or, on daemon-reload, replace the model of) a unit; runtime state stays.
-        Early-boot targets stay pidone's own (jobwiring.container_override)."""
-        unit = container_override(unit)
-        self.units[unit.id] = unit
-        for name in (unit.id, *unit.names):
-            self._by_name[name] = unit.id
-        if unit.service is not None and unit.load_state == "loaded":
-            old = self.machines.get(unit.id)
-            if old is None:
-                self.machines[unit.id] = ServiceMachine(unit)
-            else:
-                old.unit = unit
-        elif unit.load_state == "loaded":
-            other = self.unit_machines.get(unit.id)
-            if other is None:
-                self.unit_machines[unit.id] = machine_for(unit, self._factories)
-            elif isinstance(other, InstantMachine):
-                other.unit = unit
-        if not self._building:
-            self._graph = None
-
-    def reload_units(self, units: Iterable[Unit]) -> None:
-        """daemon-reload: new models, same runtime state. A unit whose file is gone stays
-        while it is active or has a job (as `not-found`), else it is forgotten."""
-        fresh = {u.id: u for u in units}
-        for uid in list(self.units):
-            if uid in fresh:
-                continue
-            kept = self.units[uid]
-            if kept.type in ("slice", "device") and not kept.fragment_path:
-                continue  # a file-less slice or device: still what the graph says
-            builtin = builtin_unit(uid) if kept.fragment_path.startswith(BUILTIN_DIR) else None
-            if builtin is not None:
-                fresh[uid] = builtin  # a built-in the loader did not list: still built in
-                continue
-            if self.active_state(uid) in _INACTIVE and uid not in self.jobs:
-                del self.units[uid]
-                self.machines.pop(uid, None)
-                self.unit_machines.pop(uid, None)
-            else:
-                self.units[uid] = replace(self.units[uid], load_state="not-found")
-        self._by_name = {n: uid for n, uid in self._by_name.items() if uid in self.units}
-        for unit in fresh.values():
-            self.add_unit(unit)
-        self._graph = None
-
-    def lookup(self, name: str) -> Unit | None:
-        """The unit called `name` (any alias), if loaded at all."""
-        uid = self._by_name.get(name)
-        return self.units.get(uid) if uid else None
-
-    def _load_one(self, name: str) -> Unit | None:
-        """Rule 1: a unit by name from the loader, else from the built-in units."""
-        known = self.lookup(name)
-        if known is not None:
-            return known
-        unit: Unit | None = None
-        if self.load is not None:
-            try:
-                unit = self.load(name)
-            except PidoneError:
-                unit = None
-        if unit is None or unit.load_state == "not-found":
-            unit = builtin_unit(name) or unit
-        if unit is None or unit.load_state == "not-found":
-            return unit
-        if unit.id not in self.units:
-            self.add_unit(unit)
-        self._by_name.setdefault(name, unit.id)
-        return self.units[unit.id]
-
-    @property
-    def graph(self) -> DepGraph:
-        """The dependency graph of every loaded unit (and what they name), rule 3."""
-        if self._graph is None:
-            self._building = True
-            try:
-                g = build_graph(list(self.units.values()), self._load_one)
-                for uid, info in g.units.items():
-                    if info.load_state == "loaded" and uid not in self.units:
-                        self.add_unit(bare_unit(info))  # a file-less slice or device
-            finally:
-                self._building = False
-            self._graph = g
-        return self._graph
+        super().__init__(units, new_invocation_id, load=load, machine_factories=machine_factories)
 
     # --- the one entry point ---------------------------------------------------------------
 
@@ -339,49 +224,14 @@ class Manager:
         self._out.append(act.RequestFailed(request_id, lines, code))
 
     def _request_job(self, r: ev.JobRequested) -> None:
-        verb, name = r.verb, r.unit
-        unit = self._load_one(name)
-        gone = unit is not None and unit.load_state == "not-found"
-        if unit is None or (gone and (verb != "stop" or self.active_state(unit.id) == "inactive")):
-            word = "not loaded" if verb == "stop" else "not found"
-            self._refuse(r.request_id, (f"Failed to {verb} {name}: Unit {name} {word}.",), 5)
+        unit = self._load_one(r.unit)
+        active = self.active_state(unit.id) if unit is not None else "inactive"
+        planned = plan_request(r.verb, r.unit, unit, active)
+        if isinstance(planned, Refusal):
+            self._refuse(r.request_id, planned.lines, planned.exit_code)
             return
-        if verb != "stop" and unit.load_state == "masked":
-            self._refuse(r.request_id, (f"Failed to {verb} {name}: Unit {name} is masked.",), 1)
-            return
-        if unit.load_state in ("bad-setting", "error"):
-            if verb == "stop" and self.active_state(unit.id) == "inactive":
-                self._refuse(r.request_id, (f"Failed to stop {name}: Unit {name} not loaded.",), 5)
-                return
-            if verb != "stop":
-                lines = (
-                    f"Failed to {verb} {name}: Unit {name} has a bad unit file setting.",
-                    _SEE_LOGS.format(name),
-                )
-                self._refuse(r.request_id, lines, 1)
-                return
-        u = unit.unit
-        if (verb != "stop" and u.refuse_manual_start) or (verb == "stop" and u.refuse_manual_stop):
-            lines = (
-                f"Failed to {verb} {name}: Operation refused, unit {name} may be requested by "
-                "dependency only (it is configured to refuse manual start/stop).",
-                _SEE_LOGS.format(name),
-            )
-            self._refuse(r.request_id, lines, 4)
-            return
-        can_reload = bool(unit.service and unit.service.exec_reload)
-        job_type: JobType
-        if verb == "reload" and not can_reload:
-            msg = f"Failed to reload {name}: Job type reload is not applicable for unit {name}."
-            self._refuse(r.request_id, (msg,), 3)
-            return
-        if verb == "reload-or-restart":
-            job_type = "reload-or-start" if can_reload else "restart"
-        elif verb == "try-reload-or-restart":
-            job_type = "try-reload" if can_reload else "try-restart"
-        else:
-            job_type = _VERB_TYPES[verb]
-        self._transaction(unit.id, job_type, r.mode, r.request_id, True, verb, name)
+        assert unit is not None
+        self._transaction(unit.id, planned, r.mode, r.request_id, True, r.verb, r.unit)
 
     def _transaction(
         self,
@@ -546,14 +396,6 @@ class Manager:
             job = self.jobs.get(unit)
             if job is not None and job.state == "waiting" and self._runnable(job):
                 self._run(job)
-
-    def _desc(self, unit: str) -> str:
-        """unit_status_string() with StatusUnitFormat=combined, 252's default for the
-        journal: `foo.service - Description`, or the bare name without a description."""
-        description = self.units[unit].unit.description
-        if description and description != unit:
-            return f"{unit} - {description}"
-        return unit
 
     def _run(self, job: Job) -> None:
         """job_run_and_invalidate() / job_perform_on_unit() for one unit."""
@@ -830,107 +672,3 @@ class Manager:
         if m.sub == SubState.DEAD and m.name not in self.jobs and m.name not in self.pinned:
             m.start_limit = StartLimit()
             m.n_restarts = 0
-
-    # --- queries (pure reads) --------------------------------------------------------------
-
-    def active_state(self, name: str) -> str:
-        """ActiveState word; unknown units are `inactive` (as systemctl prints them)."""
-        uid = self._by_name.get(name, name)
-        m = self.machines.get(uid)
-        if m is not None:
-            return m.active.value
-        other = self.unit_machines.get(uid)
-        return other.active_state if other is not None else "inactive"
-
-    def sub_state(self, name: str) -> str:
-        """SubState word (`dead` for units without a machine)."""
-        uid = self._by_name.get(name, name)
-        m = self.machines.get(uid)
-        if m is not None:
-            return m.sub.value
-        other = self.unit_machines.get(uid)
-        return other.sub_state if other is not None else "dead"
-
-    def list_jobs(self) -> list[JobRow]:
-        """`systemctl list-jobs` rows, by job id."""
-        return [
-            JobRow(j.id, j.unit, j.type, j.state)
-            for j in sorted(self.jobs.values(), key=lambda j: j.id)
-        ]
-
-    def is_active(self, names: list[str]) -> tuple[list[str], int]:
-        """`systemctl is-active`: words, exit 0 if any is active or reloading, else 3."""
-        words = [self.active_state(n) for n in names]
-        return words, 0 if any(w in ("active", "reloading") for w in words) else 3
-
-    def is_failed(self, names: list[str]) -> tuple[list[str], int]:
-        """`systemctl is-failed`: words, exit 0 if any is failed, else 1."""
-        words = [self.active_state(n) for n in names]
-        return words, 0 if "failed" in words else 1
-
-    def list_units(self, show_all: bool = False) -> list[UnitRow]:
-        """`systemctl list-units` rows, sorted by name (inactive ones only with --all)."""
-        rows = []
-        for uid in sorted(self.units):
-            u = self.units[uid]
-            active = self.active_state(uid)
-            sub = self.sub_state(uid)
-            if show_all or active != "inactive" or uid in self.jobs:
-                rows.append(UnitRow(uid, u.load_state, active, sub, u.unit.description))
-        return rows
-
-    def snapshot(self, name: str) -> UnitSnapshot | None:
-        """Runtime state of one unit as plain data (None if not loaded)."""
-        unit = self.lookup(name)
-        if unit is None:
-            return None
-        job = self.jobs.get(unit.id)
-        m = self.machines.get(unit.id)
-        base = UnitSnapshot(
-            id=unit.id,
-            description=unit.unit.description,
-            load_state=unit.load_state,
-            active_state=self.active_state(unit.id),
-            sub_state="dead",
-            result="success",
-            fragment_path=unit.fragment_path,
-            job_id=job.id if job else 0,
-            job_type=job.type if job else "",
-        )
-        if m is None:
-            other = self.unit_machines.get(unit.id)
-            base = replace(base, sub_state=self.sub_state(unit.id))
-            if isinstance(other, InstantMachine):
-                base = replace(
-                    base,
-                    state_change_usec=other.state_change_usec,
-                    inactive_exit_usec=other.inactive_exit_usec,
-                    active_enter_usec=other.active_enter_usec,
-                    active_exit_usec=other.active_exit_usec,
-                    inactive_enter_usec=other.inactive_enter_usec,
-                )
-            return base
-        x = m.exec_main
-        ts = m.timestamps
-        return replace(
-            base,
-            sub_state=m.sub.value,
-            result=m.result.value,
-            reload_result=m.reload_result.value,
-            main_pid=m.main_pid,
-            control_pid=m.control_pid,
-            exec_main_pid=x.pid,
-            exec_main_code=x.exit.code.value if x.exit else 0,
-            exec_main_status=x.exit.status if x.exit else 0,
-            exec_main_start_usec=x.start_usec,
-            exec_main_exit_usec=x.exit_usec,
-            n_restarts=m.n_restarts,
-            invocation_id=m.invocation_id,
-            status_text=m.status_text,
-            status_errno=m.status_errno,
-            state_change_usec=ts.state_change,
-            inactive_exit_usec=ts.inactive_exit,
-            active_enter_usec=ts.active_enter,
-            active_exit_usec=ts.active_exit,
-            inactive_enter_usec=ts.inactive_enter,
-        )
