@@ -260,3 +260,40 @@ def test_show_uses_the_whole_graph_offline(
     assert lines[0] == "WantedBy=multi-user.target"
     assert "web.socket" in lines[1].split("=", 1)[1].split()  # After= from the socket's Before=
     assert lines[2] == "TriggeredBy=web.socket"
+
+
+TREE = {
+    "a.service": "[Unit]\nRequires=b.service\nWants=c.service\nAfter=d.service\nFooA=1\n"
+    "[Service]\nExecStart=/bin/true\n",
+    "b.service": "[Unit]\nWants=e.service\nFooB=1\n[Service]\nExecStart=/bin/true\n",
+    "c.service": "[Unit]\nFooC=1\n[Service]\nType=simple\n",
+    "d.service": "[Unit]\nFooD=1\n[Service]\nExecStart=/nonexistent/d\n",
+    "e.service": "[Unit]\nFooE=1\n[Service]\nExecStart=/bin/true\n",
+}
+
+
+@pytest.mark.differential
+@pytest.mark.parametrize(
+    "files", [["a.service"], ["e.service", "a.service"], ["c.service", "d.service", "b.service"]]
+)
+def test_dependency_closure_matches_systemd_analyze(
+    files: list[str], tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Every unit a FILE names is loaded (once per run, load-queue order) and its
+    diagnostics printed; then the FILEs are checked."""
+    if SYSTEMD_ANALYZE is None:
+        pytest.skip("systemd-analyze is not installed")
+    for name, text in TREE.items():
+        (tmp_path / name).write_text(text)
+    paths = [str(tmp_path / f) for f in files]
+    theirs = subprocess.run(
+        [SYSTEMD_ANALYZE, "verify", "--man=no", *paths],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    rc = verify.main(["--no-not-enforced", *paths])
+    _, ours = capfd.readouterr()
+    assert _normalize(ours, tmp_path) == _normalize(theirs.stderr, tmp_path)
+    assert rc == theirs.returncode

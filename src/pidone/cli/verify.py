@@ -257,32 +257,59 @@ def _check_exec(unit: Unit, root: str) -> bool:
     return failed
 
 
-def _check_requirements(unit: Unit, run: _Run) -> bool:
-    """Building the start transaction fails on a hard dependency, at any depth, that is
-    missing, masked or refused (transaction_add_job_and_dependencies())."""
-    seen = {unit.id}
-    queue = [unit]
-    while queue and len(seen) < 2000:
-        current = queue.pop(0)
-        u = current.unit
-        for dep in u.requires + u.requisite + u.binds_to:
-            if dep in seen or dep in _BUILTIN or dep.endswith(_NO_FRAGMENT_NEEDED):
-                continue
-            seen.add(dep)
-            loaded = run.load(dep)
-            if loaded is None:
-                continue
-            source, other = loaded
-            problem = {
-                "not-found": f"Unit {dep} not found.",
-                "masked": f"Unit {dep} is masked.",
-            }.get(source.load_state)
-            if problem is None and other.load_state == "bad-setting":
-                problem = f"Unit {other.id} has a bad unit file setting."
+def _job_problem(run: _Run, dep: str) -> tuple[str | None, Unit | None]:
+    """Why a start job for `dep` cannot be added (bus_unit_validate_load_state())."""
+    loaded = run.load(dep)
+    if loaded is None:
+        return None, None
+    source, other = loaded
+    if source.load_state == "not-found":
+        return f"Unit {dep} not found.", None
+    if source.load_state == "masked":
+        return f"Unit {dep} is masked.", None
+    if other.load_state == "bad-setting":
+        return f"Unit {other.id} has a bad unit file setting.", None
+    return None, other
+
+
+def _add_job(unit: Unit, run: _Run, visited: set[str]) -> str | None:
+    """transaction_add_job_and_dependencies() for a start job, depth first: a hard
+    dependency that cannot start fails the whole job; a wanted one is skipped, and only
+    a bad setting is worth a warning (not-found and masked ones are logged at debug)."""
+    u = unit.unit
+    for dep in u.requires + u.binds_to:
+        if dep in visited or dep in _BUILTIN or dep.endswith(_NO_FRAGMENT_NEEDED):
+            continue
+        visited.add(dep)
+        problem, other = _job_problem(run, dep)
+        if problem is None and other is not None:
+            problem = _add_job(other, run, visited)
+        if problem is not None:
+            return problem
+    for dep in u.requisite:
+        if dep not in visited and not dep.endswith(_NO_FRAGMENT_NEEDED):
+            visited.add(dep)
+            problem, _ = _job_problem(run, dep)
             if problem is not None:
-                _err(f"{unit.id}: Failed to create {unit.id}/start: {problem}")
-                return True
-            queue.append(other)
+                return problem
+    for dep in u.wants + u.upholds:
+        if dep in visited or dep in _BUILTIN or dep.endswith(_NO_FRAGMENT_NEEDED):
+            continue
+        visited.add(dep)
+        problem, other = _job_problem(run, dep)
+        if problem is None and other is not None:
+            problem = _add_job(other, run, visited)
+        if problem is not None and problem.endswith("has a bad unit file setting."):
+            _err(f"{dep}: Cannot add dependency job, ignoring: {problem}")
+    return None
+
+
+def _check_requirements(unit: Unit, run: _Run) -> bool:
+    """The start job of a FILE: `Failed to create X/start: ...` when it cannot be built."""
+    problem = _add_job(unit, run, {unit.id, *unit.names})
+    if problem is not None:
+        _err(f"{unit.id}: Failed to create {unit.id}/start: {problem}")
+        return True
     return False
 
 
