@@ -20,7 +20,6 @@ def local_timezone() -> tzinfo:
         with open("/etc/localtime", "rb") as f:
             return zoneinfo.ZoneInfo.from_file(f, key="localtime")
     except (OSError, ValueError, zoneinfo.ZoneInfoNotFoundError):
-
         return UTC
 
 
@@ -101,7 +100,6 @@ def main(argv: list[str]) -> int:
             label = "    Next elapse" if n == 1 else f"       Iter. #{n}"
             out.append(f"{label}: {format_timestamp(nxt, local)}\n")
             if _offset(local, nxt) != 0:
-
                 out.append(f"       (in UTC): {format_timestamp(nxt, UTC)}\n")
             out.append(f"       From now: {format_timestamp_relative(nxt, now)}\n")
             after = nxt

@@ -157,7 +157,9 @@ def parse_unit_file(
             key, sep, value = line.partition("=")
             if sep and key.strip(_WHITESPACE):
                 assignments.append(
-                    Assignment(section, key.strip(_WHITESPACE), value.strip(_WHITESPACE), path, last)
+                    Assignment(
+                        section, key.strip(_WHITESPACE), value.strip(_WHITESPACE), path, last
+                    )
                 )
             elif not sep:
                 warn(last, "Missing '=', ignoring line.")
