@@ -20,7 +20,8 @@ Theory of operation (prctl(2) PR_SET_CHILD_SUBREAPER, proc(5) /proc/PID/stat and
    never re-run for a known key).
 5. Scans happen only on demand: `drain_events()` after SIGCHLD / pidfd wake-ups, and in
    `pids()`, `kill()`, `is_empty()`, `unit_of()`. Nothing polls.
-6. Only descendants of the daemon are examined; zombies count as gone (like cgroup2).
+6. Only descendants of the daemon are examined (found by walking down its children, not
+   by reading every /proc/PID); zombies count as gone (like cgroup2).
 7. Signals go through pidfds (pidfd_open(2), pidfd_send_signal(2)) after re-checking the
    starttime, so a PID recycled between scan and kill is never hit.
 """
@@ -33,7 +34,7 @@ import signal
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from pidone.linux.procfs import PROC, list_pids, parse_stat, read_file
+from pidone.linux.procfs import PROC, parse_stat, read_file
 from pidone.linux.reaper import become_subreaper as _become_subreaper
 
 Key = tuple[int, int]  # (pid, starttime)
@@ -54,9 +55,45 @@ class _Unit:
     was_populated: bool = False
 
 
-def _scan(root: str) -> dict[int, _Proc]:
-    procs: dict[int, _Proc] = {}
-    for pid in list_pids(root):
+def _children(root: str, pid: int, threads: int) -> list[int]:
+    """Children of every thread of `pid` (proc(5) /proc/PID/task/TID/children)."""
+    if threads <= 1:
+        data = read_file(f"{root}/{pid}/task/{pid}/children", 65536)
+        return [int(c) for c in data.split()] if data else []
+    out: list[int] = []
+    try:
+        tids = os.listdir(f"{root}/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        data = read_file(f"{root}/{pid}/task/{tid}/children", 65536)
+        if data:
+            out.extend(int(c) for c in data.split())
+    return out
+
+
+def _scan(root: str, top: int) -> list[_Proc]:
+    """Live descendants of `top`, every parent before its children (rule 6).
+
+    Walks down from the daemon through /proc/PID/task/TID/children (Linux 3.5+,
+    CONFIG_PROC_CHILDREN) instead of reading /proc/*/stat of every process on the host:
+    the cost follows the number of unit processes, not the host's ~thousands. proc(5)
+    warns that the list is exact only for stopped processes: a child forked during the
+    walk may be missed, and is found by the next scan (`kill()` rescans until no new
+    member appears).
+    """
+    order: list[_Proc] = []
+    try:
+        threads = len(os.listdir(f"{root}/{top}/task"))
+    except OSError:
+        threads = 1
+    queue = _children(root, top, threads)
+    seen: set[int] = set()
+    while queue:
+        pid = queue.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
         data = read_file(f"{root}/{pid}/stat")
         if data is None:
             continue  # vanished while we looked
@@ -66,8 +103,9 @@ def _scan(root: str) -> dict[int, _Proc]:
             continue
         if st.state in ("Z", "X", "x"):
             continue  # zombies and dead tasks are gone for our purpose (rule 6)
-        procs[pid] = _Proc(pid, st.ppid, st.session, st.starttime)
-    return procs
+        order.append(_Proc(pid, st.ppid, st.session, st.starttime))
+        queue.extend(_children(root, pid, st.num_threads))
+    return order
 
 
 def parse_invocation_id(environ: bytes) -> str:
@@ -163,17 +201,8 @@ class ProcTracker:
 
     def refresh(self) -> None:
         """Rescan /proc: drop the dead, attribute the new (rules 3-6)."""
-        procs = _scan(self._root)
-        children: dict[int, list[_Proc]] = {}
-        for p in procs.values():
-            children.setdefault(p.ppid, []).append(p)
-        # Descendants of the daemon, every parent before its children.
-        order: list[_Proc] = []
-        queue = list(children.get(self._self, ()))
-        while queue:
-            p = queue.pop()
-            order.append(p)
-            queue.extend(children.get(p.pid, ()))
+        order = _scan(self._root, self._self)
+        procs = {p.pid: p for p in order}
         alive = {(p.pid, p.starttime) for p in order}
         for key in [k for k in self._owner if k not in alive]:
             self._forget(key)
