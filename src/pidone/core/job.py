@@ -60,6 +60,7 @@ class Job:
     after: set[int] = field(default_factory=set)
     irreversible: bool = False
     ignore_order: bool = False
+    blocker: tuple[str, bool] | None = None  # (unit, unit is Before= us): last wait seen
 
 
 _MERGE: dict[frozenset[str], JobType] = {

@@ -70,7 +70,7 @@ from pidone.core.model import Unit
 from pidone.core.restart import StartLimit
 from pidone.core.service import ServiceMachine
 from pidone.core.servicestate import Result, SubState
-from pidone.core.transaction import LOG_INFO, LogLine, build_transaction, job_is_runnable
+from pidone.core.transaction import LOG_INFO, LogLine, build_transaction, job_compare
 from pidone.core.unitmachines import MachineFactory
 from pidone.core.unittable import UnitTable
 from pidone.core.values import USEC_INFINITY
@@ -378,10 +378,24 @@ class Manager(UnitTable):
             self._run_queue.append(unit)
 
     def _runnable(self, job: Job) -> bool:
-        """job_is_runnable(): no job of a unit ordered against this one must go first."""
-        return job_is_runnable(
-            self.graph, job.unit, job.type, InstalledView(self.jobs), job.ignore_order
-        )
+        """job_is_runnable() (core.transaction): no job of a unit ordered against this one
+        must go first. The last blocker found is tried first: a target that waits for a
+        thousand units is re-checked after each of them, and would rescan them all."""
+        if job.ignore_order or job.type == "nop":
+            return True
+        if job.blocker is not None and self._blocks(job, *job.blocker):
+            return False
+        for relation, before in (("After", False), ("Before", True)):
+            for other in self.graph.deps(job.unit, relation):
+                if self._blocks(job, other, before):
+                    job.blocker = (other, before)
+                    return False
+        job.blocker = None
+        return True
+
+    def _blocks(self, job: Job, other: str, before: bool) -> bool:
+        o = self.jobs.get(other)
+        return o is not None and not o.ignore_order and job_compare(job.type, o.type, before) > 0
 
     def _drain(self) -> None:
         """manager_dispatch_run_queue(); requests from state changes come first (rule 6)."""
