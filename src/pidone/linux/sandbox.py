@@ -29,9 +29,13 @@ How (systemd 252 src/core/namespace.c setup_namespace(), simplified):
 7. the manager's notify socket ($NOTIFY_SOCKET) is bound back in if a private mount hid it
    (pidone's runtime directory may live under /tmp, systemd's never does).
 
-A failure exits 226/NAMESPACE, as systemd's does. The daemon needs CAP_SYS_ADMIN; without
-it `sandbox_available()` is False, nothing is mounted, and `not_enforced_settings()` names
-every setting the unit has that therefore is not enforced.
+A failure exits 226/NAMESPACE, as systemd's does. (The module is a little over 600 lines:
+the daemon-side plan and the child-side steps share the MountOp vocabulary, and keeping
+both halves of each step together is what makes them checkable against each other.)
+
+The daemon needs CAP_SYS_ADMIN; without it `sandbox_available()` is False, nothing is
+mounted, and `not_enforced_settings()` names every setting the unit has that therefore is
+not enforced.
 """
 
 from __future__ import annotations
