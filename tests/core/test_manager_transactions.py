@@ -352,3 +352,18 @@ def test_builtin_targets_are_loaded_on_demand(name: str) -> None:
     assert mgr.active_state("basic.target") == "active"
     assert mgr.active_state("default.target") == "active"
     assert "Reached target multi-user.target - Multi-User System." in fx.logs()
+
+
+def test_oneshot_wanted_by_an_active_target_keeps_its_start_counter() -> None:
+    """Pitfall 12's other side: a unit an active unit references is not collected."""
+    body = "[Unit]\nStartLimitBurst=2\n[Service]\nType=oneshot\nExecStart=/bin/o\n"
+    mgr, fx = setup({"o.service": body, "keep.target": "[Unit]\nWants=o.service\n"})
+    job(fx, "start", "keep.target")
+    fx.exit(fx.pid_of("o.service", "start"))
+    assert mgr.active_state("keep.target") == "active"
+    job(fx, "start", "o.service")
+    fx.exit(fx.pid_of("o.service", "start"))
+    mark = len(fx.actions)
+    out = job(fx, "start", "o.service")
+    assert results(out) == {"o.service": "failed"}
+    assert "o.service: Start request repeated too quickly." in fx.logs(mark)

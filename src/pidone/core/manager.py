@@ -86,6 +86,18 @@ ManagerEvent = (
     | SystemJobRequested
 )
 _INACTIVE = ("inactive", "failed")
+# Relations whose source keeps the unit loaded (UNIT_ATOM_REFERENCED_BY-style referrers).
+_REFERRERS = (
+    "WantedBy",
+    "RequiredBy",
+    "RequisiteOf",
+    "BoundBy",
+    "ConsistsOf",
+    "UpheldBy",
+    "TriggeredBy",
+    "OnFailureOf",
+    "OnSuccessOf",
+)
 _UP = ("active", "reloading")
 
 
@@ -682,7 +694,18 @@ class Manager(UnitTable):
 
     def _collect(self, m: ServiceMachine) -> None:
         """Rule 7: an inactive unit without a job forgets its start limit and NRestarts,
-        unless something references it (`pinned`)."""
-        if m.sub == SubState.DEAD and m.name not in self.jobs and m.name not in self.pinned:
-            m.start_limit = StartLimit()
-            m.n_restarts = 0
+        unless something references it (`pinned`, or an active unit or one with a job
+        names it: unit_gc_sweep() keeps units their referrers keep)."""
+        if m.sub != SubState.DEAD or m.name in self.jobs or m.name in self.pinned:
+            return
+        if self._referenced(m.name):
+            return
+        m.start_limit = StartLimit()
+        m.n_restarts = 0
+
+    def _referenced(self, unit: str) -> bool:
+        for relation in _REFERRERS:
+            for other in self.graph.deps(unit, relation):
+                if other in self.jobs or self.active_state(other) not in _INACTIVE:
+                    return True
+        return False
