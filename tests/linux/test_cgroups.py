@@ -184,3 +184,49 @@ def test_parsers_never_raise_on_junk(data):
     parse_mountinfo(data)
     parse_own_cgroup2_path(data)
     parse_populated(data)
+
+
+@pytest.mark.cgroup
+def test_expected_child_counts_before_it_joins_and_is_killed(tracker):
+    # A child spawned without the cgroup (so it never joins: the window between fork and
+    # the child's own cgroup.procs write, made permanent) is a member once expected.
+    unit = "pending.service"
+    tracker.create(unit)
+    ctx = ExecContext(standard_output="null")
+    req = SpawnRequest(py("import time; time.sleep(600)"), ctx, env_for(ctx))
+    with started(req) as s:
+        assert tracker.is_empty(unit)
+        tracker.expect(unit, s.pid)
+        assert not tracker.is_empty(unit)
+        assert tracker.pids(unit) == [s.pid]
+        assert tracker.unit_of(s.pid) == unit
+        assert not tracker.remove(unit)
+        # SIGKILL without exclusions takes the cgroup.kill path, which alone would miss it.
+        assert tracker.kill(unit, signal.SIGKILL) == [s.pid]
+        assert os.waitpid(s.pid, 0)[1] & 0x7F == signal.SIGKILL
+        tracker.settled(s.pid)
+        assert tracker.is_empty(unit)
+        assert tracker.pids(unit) == []
+        assert tracker.unit_of(s.pid) is None
+        assert tracker.remove(unit)
+
+
+@pytest.mark.cgroup
+def test_spawn_without_parent_join_lands_in_the_cgroup_by_exec(tracker):
+    unit = "selfjoin.service"
+    tracker.create(unit)
+    ctx = ExecContext(standard_output="null")
+    req = SpawnRequest(
+        py("import time; time.sleep(600)"),
+        ctx,
+        env_for(ctx),
+        cgroup=tracker.spawn_cgroup(unit),
+        parent_join=False,
+        fast=False,
+    )
+    with started(req) as s:
+        tracker.expect(unit, s.pid)
+        assert os.read(s.status_fd, 8) == b""  # EOF: exec'd, so it joined first
+        tracker.settled(s.pid)
+        assert tracker.pids(unit) == [s.pid]
+        assert not tracker.is_empty(unit)

@@ -163,7 +163,8 @@ def test_sigterm_stops_every_unit_and_exits_zero(pidone_ns: Factory) -> None:
         }
     )
     assert d.cli("start", *[f"u{i}" for i in range(5)]).returncode == 0
-    assert len(d.namespace_pids()) == 10
+    # Type=simple: the start job ends at fork, before each shell has forked its `sleep`.
+    d.wait_for(lambda: len(d.namespace_pids()) == 10, what="5 shells and their 5 sleeps")
     assert d.stop() == 0
     log = d.log_path.read_text()
     assert log == ""  # nothing on the daemon's own stdout/stderr without --log-to-stdout

@@ -308,6 +308,7 @@ class LinuxExecutor:
                     environment=environment,
                     identity=identity,
                     cgroup=cgroup,
+                    parent_join=False,  # the tracker counts it until exec (expect below)
                     stdout_fd=write_fd if journal_out else -1,
                     stderr_fd=write_fd if journal_err else -1,
                 )
@@ -327,10 +328,15 @@ class LinuxExecutor:
             return [ev.SpawnFailed(a.unit, a.token, reason)]
         pid = child.pid
         self.processes[pid] = ProcInfo(a.unit, a.role, child.argv, read_fd)
-        if not cgroup:  # spawn() already placed it in the unit's cgroup; a cgroup.procs
-            # write costs an RCU grace period (cgroup_threadgroup_rwsem), so never repeat it
+        if not cgroup:
             with contextlib.suppress(OSError):
                 self.tracker.attach(a.unit, pid)
+        elif child.status_fd >= 0:
+            # The forked child joins its cgroup itself before exec; a second cgroup.procs
+            # write from here would cost another RCU grace period (cgroup_threadgroup_rwsem)
+            # on the event loop, so the tracker counts it by PID until exec or reaping.
+            # (posix_spawn children are born in the cgroup: nothing to cover.)
+            self.tracker.expect(a.unit, pid)
         self.children.watch(pid, child.pidfd)
         if write_fd >= 0:
             os.close(write_fd)
@@ -376,6 +382,7 @@ class LinuxExecutor:
         self.loop.remove_reader(fd)
         del self._status_fds[fd]
         os.close(fd)
+        self.tracker.settled(pid)  # exec'd (so in its cgroup) or exiting
         if failure is not None:
             self.logs.manager_record(unit, f"{unit}: {failure.message}", act.LOG_ERR)
         if report:
@@ -453,6 +460,7 @@ class LinuxExecutor:
         self._foreign[pid] = (unit, self.loop.watch_process(pid, gone, pidfd))
 
     def _on_child_exit(self, child: ChildExit, watched: bool) -> None:
+        self.tracker.settled(child.pid)
         info = self.processes.pop(child.pid, None)
         unit = info.unit if info is not None else ""
         if info is not None and info.stream_fd >= 0:

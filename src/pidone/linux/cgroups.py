@@ -193,6 +193,9 @@ class CgroupTracker:
         self._event_fd: dict[str, int] = {}
         self._populated: dict[str, bool] = {}
         self._has_kill = os.path.exists(f"{self.base}/cgroup.kill")
+        # Children spawned without the parent-side cgroup.procs write (see `expect`): our
+        # own unreaped children, so their PIDs cannot be recycled while listed here.
+        self._pending: dict[int, str] = {}
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -247,7 +250,29 @@ class CgroupTracker:
         finally:
             os.close(fd)
 
+    def expect(self, unit: str, pid: int) -> None:
+        """`pid` (our child) joins the unit's cgroup by itself before it execs.
+
+        Until `settled(pid)` it counts as a member (pids, is_empty, kill, unit_of), so the
+        window between fork and the child's own cgroup.procs write is covered without a
+        second write from the daemon: every write is a migration that takes
+        cgroup_threadgroup_rwsem for writing and waits for an RCU grace period (~10 ms on
+        hierarchies mounted without `favordynmods`, cgroups(7), kernel cgroup-v2.rst).
+        """
+        if unit not in self._event_fd:
+            self.create(unit)
+        self._pending[pid] = unit
+
+    def settled(self, pid: int) -> None:
+        """`pid` has exec'd (so it is in its cgroup) or has been reaped."""
+        self._pending.pop(pid, None)
+
+    def _pending_of(self, unit: str) -> list[int]:
+        return [pid for pid, u in self._pending.items() if u == unit]
+
     def remove(self, unit: str) -> bool:
+        if self._pending_of(unit):
+            return False
         fd = self._event_fd.pop(unit, None)
         if fd is not None:
             self._epoll.unregister(fd)
@@ -285,9 +310,12 @@ class CgroupTracker:
             if "cgroup.procs" in files:
                 with contextlib.suppress(FileNotFoundError):
                     found.update(parse_procs(_read(f"{directory}/cgroup.procs")))
+        found.update(self._pending_of(unit))
         return sorted(found)
 
     def unit_of(self, pid: int) -> str | None:
+        if pid in self._pending:
+            return self._pending[pid]
         try:
             own = parse_own_cgroup2_path(_read(f"/proc/{pid}/cgroup"))
         except OSError:
@@ -299,6 +327,8 @@ class CgroupTracker:
         return self._names.get(name)
 
     def is_empty(self, unit: str) -> bool:
+        if self._pending_of(unit):
+            return False
         fd = self._event_fd.get(unit)
         try:
             data = (
@@ -316,6 +346,9 @@ class CgroupTracker:
         signalled: set[int] = set()
         if sig == signal.SIGKILL and not exclude and self._has_kill:
             signalled.update(self.pids(unit))
+            for pid in self._pending_of(unit):  # not in the cgroup yet: cgroup.kill misses it
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
             try:
                 with open(f"{self.path(unit)}/cgroup.kill", "wb", buffering=0) as f:
                     f.write(b"1")

@@ -157,6 +157,12 @@ class ProcTracker:
         # to its setsid() yet when we read its stat: record the session it will have.
         self._sessions[pid] = unit
 
+    def expect(self, unit: str, pid: int) -> None:
+        self.attach(unit, pid)
+
+    def settled(self, pid: int) -> None:
+        return None
+
     def remove(self, unit: str) -> bool:
         self.refresh()
         info = self._units.get(unit)

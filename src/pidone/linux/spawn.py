@@ -124,6 +124,12 @@ class SpawnRequest:
     fast: bool = True  # allow the posix_spawn path when the settings permit (linux.fastspawn)
     unit: str = ""  # the unit's name: names a DynamicUser= when User= is empty
     directory_bases: DirectoryBases | None = None  # where RuntimeDirectory= & co. live
+    # Also write the PID to cgroup.procs from the parent after fork (systemd does). Each
+    # write is a migration: cgroup_threadgroup_rwsem for writing, an RCU grace period
+    # (~10 ms) that blocks the caller. False: the caller accepts that the child is in its
+    # cgroup only once it reaches exec (the child joins first; posix_spawn children are
+    # born there) and covers the window itself (linux.cgroups CgroupTracker.expect).
+    parent_join: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,7 +479,7 @@ def spawn(req: SpawnRequest) -> Spawned:
                 _sigmask(signal.SIG_SETMASK, old_mask)
         # Both sides join the cgroup (systemd exec_spawn()): the child so that no code of
         # the service runs outside it, the parent so that it is in there when we return.
-        if cgroup_fd >= 0:
+        if cgroup_fd >= 0 and req.parent_join:
             with contextlib.suppress(OSError):  # ESRCH: already gone
                 os.write(cgroup_fd, b"%d" % pid)
     except BaseException:

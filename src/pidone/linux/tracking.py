@@ -40,6 +40,13 @@ class ProcessGroupTracker(Protocol):
     def attach(self, unit: str, pid: int) -> None:
         """Make `pid` (just spawned, not yet reaped) a member of `unit`."""
 
+    def expect(self, unit: str, pid: int) -> None:
+        """`pid` (our child, spawned with the unit's cgroup) joins it itself before exec:
+        count it as a member from now on, without moving it (see CgroupTracker.expect)."""
+
+    def settled(self, pid: int) -> None:
+        """`pid` has exec'd or been reaped: it no longer needs to be counted by hand."""
+
     def pids(self, unit: str) -> list[int]:
         """Every live process of `unit`, sorted."""
 
