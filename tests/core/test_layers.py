@@ -40,6 +40,7 @@ BANNED_IN_CORE = {
 # Built-in calls that do I/O or read the clock.
 BANNED_CALLS = {"open", "input", "print", "exec", "eval", "__import__", "breakpoint"}
 # Which pidone packages each layer may import (the architecture's table).
+LAYERS = {"core", "linux", "journal", "daemon", "cli", "testing"}
 ALLOWED_PIDONE = {
     "core": {"core"},
     "linux": {"core", "linux"},
@@ -87,13 +88,9 @@ def test_layer_imports_only_lower_layers(layer: str) -> None:
     for path in _modules(layer):
         for line, name in _imports(ast.parse(path.read_text(), str(path))):
             parts = name.split(".")
-            if (
-                parts[0] == "pidone"
-                and len(parts) > 1
-                and parts[1] in {"core", "linux", "journal", "daemon", "cli", "testing"}
-            ):
-                if parts[1] not in ALLOWED_PIDONE[layer]:
-                    bad.append(f"{path.relative_to(SRC)}:{line}: {layer} imports {name}")
+            layered = parts[0] == "pidone" and len(parts) > 1 and parts[1] in LAYERS
+            if layered and parts[1] not in ALLOWED_PIDONE[layer]:
+                bad.append(f"{path.relative_to(SRC)}:{line}: {layer} imports {name}")
     assert not bad, "\n".join(bad)
 
 
