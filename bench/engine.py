@@ -234,7 +234,7 @@ class Circus(Manager):
 
 
 def measure(m: Manager, idle: float, restarts: int) -> dict[str, object]:
-    res: dict[str, object] = {"manager": m.name, "n": m.n}
+    res: dict[str, object] = {"manager": m.name, "n": m.n, "load": os.getloadavg()[0]}
     t0 = time.monotonic()
     m.launch()
     ok = wait_until(lambda: len(children_of(m.pid)) >= m.n, step=0.02)
@@ -315,15 +315,16 @@ def main() -> int:
     print()
     print(
         "| N | manager | start-all s | RSS MiB | idle CPU s | idle wake-ups | restart median ms "
-        "| restart max ms | stop-all s |"
+        "| restart max ms | stop-all s | load |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['n']} | {r['manager']} | {r.get('start_all_s', 0):.3f} | "
             f"{r.get('rss_mib', 0):.1f} | {r.get('idle_cpu_s', 0):.2f} | "
             f"{r.get('idle_switches', '-')} | {r.get('restart_median_ms', 0):.1f} | "
-            f"{r.get('restart_max_ms', 0):.1f} | {r.get('stop_all_s', 0):.3f} |"
+            f"{r.get('restart_max_ms', 0):.1f} | {r.get('stop_all_s', 0):.3f} | "
+            f"{r.get('load', 0):.1f} |"
         )
     by = {(r["n"], r["manager"]): r for r in rows}
     for n in opts.n:
