@@ -41,6 +41,12 @@ VERBS: dict[str, str] = {
     "is-failed": "pidone.cli.query:is_failed_main",
     "list-units": "pidone.cli.query:list_units_main",
     "status": "pidone.cli.query:status_main",
+    "get-default": "pidone.cli.deps:get_default_main",
+    "set-default": "pidone.cli.deps:set_default_main",
+    "isolate": "pidone.cli.deps:isolate_main",
+    "list-jobs": "pidone.cli.deps:list_jobs_main",
+    "cancel": "pidone.cli.deps:cancel_main",
+    "list-dependencies": "pidone.cli.deps:list_dependencies_main",
     "journal": "pidone.cli.journal:main",
     "calendar": "pidone.cli.calendar:main",
     "tmpfiles": "pidone.cli.tmpfiles:main",
@@ -93,6 +99,8 @@ Manager:
   daemon                 run the manager in the foreground
   start|stop|restart|try-restart|reload|reload-or-restart|kill|reset-failed UNIT...
   is-active|is-failed|status UNIT...   list-units   daemon-reload
+  list-dependencies [--reverse|--before|--after] UNIT   get-default   set-default TARGET
+  isolate TARGET   list-jobs   cancel JOB...
   journal [journalctl options]         read the journal (-u, -f, -n, -p, -g, -o ...)
   calendar EXPR...       normalize calendar expressions, show next elapses
   tmpfiles --create      create what tmpfiles.d asks for (--root DIR)
