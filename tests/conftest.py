@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import locale
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+# CI must be reproducible: the same examples on every run (a property failure found by
+# chance in CI would otherwise block a landing that did not cause it). Local runs keep
+# hypothesis' random exploration.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)

@@ -98,7 +98,7 @@ def test_random_sequences_keep_invariants(config: int, steps: list[tuple]) -> No
             assert (m.main_pid, m.control_pid) == (0, 0)
             assert not [t for t in fx.timers if t.startswith(f"{U}/timer/")], fx.timers
             assert not [t for t in fx.timers if t.startswith(f"{U}/watchdog/")], fx.timers
-        if m.sub == SubState.AUTO_RESTART:
-            assert len([t for t in fx.timers if "/timer/" in t]) == 1
+        # In auto-restart the RestartSec= timer is armed until it fires; after that the
+        # machine waits (timer-less) for the manager's restart job, as systemd does.
         assert len([t for t in fx.timers if "/timer/" in t]) <= 1
         assert len([t for t in fx.timers if "/watchdog/" in t]) <= 1
