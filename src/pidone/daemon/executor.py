@@ -25,7 +25,6 @@ import contextlib
 import functools
 import os
 import pwd
-import shutil
 import signal
 import time
 from collections import deque
@@ -48,7 +47,7 @@ from pidone.core.notify import NotifyMessage
 from pidone.daemon.children import ChildWatcher
 from pidone.daemon.logpipes import LogCollector, StreamSource
 from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
-from pidone.linux import conditions, spawn
+from pidone.linux import conditions, directories, sandbox, spawn
 from pidone.linux.execprep import Identity, resolve_identity
 from pidone.linux.notify import NotifySocket
 from pidone.linux.pidfile import (
@@ -165,6 +164,8 @@ class LinuxExecutor:
         self.environ = dict(os.environ if environ is None else environ)
         self.processes: dict[int, ProcInfo] = {}
         self._active: dict[str, str] = {}  # ActiveState of each unit, from StateChanged
+        self._sub: dict[str, str] = {}  # SubState of each unit, from StateChanged
+        self._invocations: dict[str, str] = {}  # INVOCATION_ID of each unit's last spawn
         self._queue: deque[object] = deque()
         self._busy = False
         self._timers: dict[str, TimerHandle] = {}
@@ -291,7 +292,9 @@ class LinuxExecutor:
         ctx = unit.service.exec
         read_fd = write_fd = -1
         try:
-            identity = resolve_identity(ctx)
+            identity = resolve_identity(ctx, a.unit)  # DynamicUser= is named after the unit
+            if identity.error_message:  # the child exits 217/USER; say why first
+                self.logs.manager_record(a.unit, f"{a.unit}: {identity.error_message}", act.LOG_ERR)
             environment = self._environment(unit, ctx, a, identity)
             self.tracker.create(a.unit, environment.get("INVOCATION_ID", ""))
             journal_out = ctx.standard_output in _JOURNAL_OUTPUTS
@@ -309,6 +312,8 @@ class LinuxExecutor:
                     identity=identity,
                     cgroup=cgroup,
                     parent_join=False,  # the tracker counts it until exec (expect below)
+                    unit=a.unit,
+                    directory_bases=self.bases,
                     stdout_fd=write_fd if journal_out else -1,
                     stderr_fd=write_fd if journal_err else -1,
                 )
@@ -328,6 +333,10 @@ class LinuxExecutor:
             return [ev.SpawnFailed(a.unit, a.token, reason)]
         pid = child.pid
         self.processes[pid] = ProcInfo(a.unit, a.role, child.argv, read_fd)
+        invocation = environment.get("INVOCATION_ID", "")
+        if self._invocations.get(a.unit) != invocation:  # first command of this start
+            self._invocations[a.unit] = invocation
+            self._log_not_enforced(unit, child.not_enforced)
         if not cgroup:
             with contextlib.suppress(OSError):
                 self.tracker.attach(a.unit, pid)
@@ -586,16 +595,37 @@ class LinuxExecutor:
         if unit is None or unit.service is None:
             return
         ctx = unit.service.exec
-        if ctx.runtime_directory_preserve == "yes":
+        # unit_will_restart() (systemd 252 src/core/unit.c): the service is in auto-restart,
+        # or its job is a start job by now (a restart job turns into one as its stop half
+        # finishes, inside the state change that precedes this action).
+        job = getattr(self.brain, "jobs", {}).get(name)
+        restarting = self._sub.get(name) == "auto-restart" or getattr(job, "type", "") in (
+            "start",
+            "restart",
+        )
+        directories.remove_runtime_directories(ctx, self.bases, restarting=restarting)
+        # service_enter_dead() drops the exec runtime, PrivateTmp= included, even before an
+        # automatic restart ("we want fresh tmpdirs"); a later start gets a new one.
+        invocation = self._invocations.pop(name, None)
+        if invocation is not None and (ctx.private_tmp or ctx.dynamic_user):
+            sandbox.remove_private_tmp(invocation, name)
+
+    def _log_not_enforced(self, unit: Unit, missing: tuple[str, ...]) -> None:
+        """One line per start naming the unit's directives pidone does not enforce here."""
+        if not unit.not_enforced and not missing:
             return
-        for item in ctx.runtime_directory:
-            path = os.path.join(self.bases.runtime, item.split(":", 1)[0].strip("/"))
-            shutil.rmtree(path, ignore_errors=True)
+        items = [f"{n.key}={n.value}" for n in sandbox.still_not_enforced(unit.not_enforced)]
+        keys = {item.split("=", 1)[0] for item in items}
+        items += [f"{key}=" for key in missing if key not in keys]
+        if items:
+            text = f"{unit.id}: Not enforced by pidone: {', '.join(items)}"
+            self.logs.manager_record(unit.id, text, act.LOG_WARNING)
 
     # State bookkeeping ---------------------------------------------------------------------
 
     def _state_changed(self, a: act.StateChanged) -> None:
         self._active[a.unit] = a.new_active
+        self._sub[a.unit] = a.new_sub
         if a.new_active in ("inactive", "failed"):
             # Pruned after the current batch: the stop half of a restart is followed at once
             # by its start, and removing a cgroup just to create it again costs an RCU grace
