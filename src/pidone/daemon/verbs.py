@@ -161,6 +161,10 @@ def describe(daemon: Daemon, unit: Unit) -> dict[str, Any]:
         "result": result,
         "processes": [],
     }
+    if unit.not_enforced:  # docs/execution.md "Recorded as not enforced"
+        from pidone.linux.sandbox import still_not_enforced
+
+        info["not_enforced"] = [f"{n.key}={n.value}" for n in still_not_enforced(unit.not_enforced)]
     if m is None:
         return info
     ts = m.timestamps
