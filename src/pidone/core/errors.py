@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections import namedtuple
 
-Severity = Literal["error", "warning", "info"]
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: every CLI call imports this module
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Severity = Literal["error", "warning", "info"]
 
 
 class PidoneError(Exception):
@@ -32,14 +35,20 @@ class AccessDenied(PidoneError):
     """The kernel refused to show a process's data."""
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    """One message about a unit file, with its source position (line 0: the whole file)."""
+class Diagnostic(namedtuple("Diagnostic", "path line message severity", defaults=("warning",))):
+    """One message about a unit file, with its source position (line 0: the whole file).
+
+    A named tuple rather than a dataclass: this module is imported by every command, and
+    `dataclasses` (with `inspect`, `typing`) costs more start-up time than most commands
+    spend working. Immutable, hashable, comparable, keyword or positional construction.
+    """
+
+    __slots__ = ()
 
     path: str
     line: int
     message: str
-    severity: Severity = "warning"
+    severity: Severity
 
     def __str__(self) -> str:
         if self.line:
