@@ -55,6 +55,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="native journal protocol socket to listen on",
     )
     p.add_argument("--no-cgroups", action="store_true", help="track processes through /proc")
+    p.add_argument(
+        "--tmpfiles",
+        nargs="?",
+        const="yes",
+        default="auto",
+        choices=("auto", "yes", "no"),
+        help="apply tmpfiles.d before starting units (auto: only as the kernel's init; "
+        "see daemon/boot.py)",
+    )
+    p.add_argument("--tmpfiles-root", default=None, metavar="DIR", help="tmpfiles.d below DIR")
     return p.parse_args(argv)
 
 
@@ -184,6 +194,9 @@ class Daemon:
             self.loop.add_signal_handler(signum, lambda _n: self.shutdown())
         self.loop.add_signal_handler(signal.SIGHUP, lambda _n: self.reload())
         self.logs.manager_record("init.scope", f"pidone manager {os.getpid()} running.", LOG_INFO)
+        from pidone.daemon.boot import apply_tmpfiles
+
+        apply_tmpfiles(self.opts.tmpfiles, self.opts.tmpfiles_root, self.logs.manager_record)
         for name in self.opts.start:
             self.start_unit(name)
         try:
