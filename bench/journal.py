@@ -234,6 +234,14 @@ def main() -> int:
     ap.add_argument("--big", type=int, default=5_000_000)
     ap.add_argument("--skip-supervisord", action="store_true")
     args = ap.parse_args()
+    # Installed packages have bytecode; this shell may export PYTHONDONTWRITEBYTECODE=1,
+    # which would make every CLI run recompile pidone. Compile once, and let the CLI read it.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run(
+        [PY, "-m", "compileall", "-q", os.path.join(ROOT, "src", "pidone")],
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
     tmp = tempfile.mkdtemp(prefix="pidone-bench-journal-")
     try:
         secs, count, ok, rss_kib = ingest_pidone(args.lines, tmp)

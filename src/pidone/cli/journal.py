@@ -11,7 +11,6 @@ else /var/lib/pidone/journal.sqlite.
 from __future__ import annotations
 
 import os
-import re
 import select
 import sys
 import time
@@ -20,7 +19,10 @@ from collections.abc import Iterator
 from pidone.core.errors import ValueParseError
 from pidone.core.journal import format_cursor, parse_cursor, parse_priority
 from pidone.core.render.journal import ALL_MODES, format_entries
-from pidone.core.timestamp import parse_timestamp
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
 
 DEFAULT_STATE_DIR = "/var/lib/pidone"
 DEFAULT_RUNTIME_DIR = "/run/pidone"
@@ -249,11 +251,7 @@ def parse_args(argv: list[str]) -> Options:
                         opts.lines = 1000
                 elif flag == "b":
                     rest = arg[j:]
-                    if (
-                        not rest
-                        and i < len(args)
-                        and re.fullmatch(r"[-+]?\d+|[0-9a-f]{32}", args[i])
-                    ):
+                    if not rest and i < len(args) and _looks_like_boot_id(args[i]):
                         i += 1
                     break
                 elif flag in ("l", "x", "m"):
@@ -292,9 +290,18 @@ def journal_path(opts: Options) -> str:
     return os.path.join(DEFAULT_STATE_DIR, JOURNAL_FILE)
 
 
+def _looks_like_boot_id(word: str) -> bool:
+    """`-b` takes an optional ID or offset: a signed number or 32 hex digits."""
+    digits = word[1:] if word[:1] in "+-" else word
+    hexdigits = "0123456789abcdef"
+    return digits.isdigit() or (len(word) == 32 and all(c in hexdigits for c in word))
+
+
 def _grep_pattern(opts: Options) -> re.Pattern[bytes] | None:
     if opts.grep is None:
         return None
+    import re
+
     # journalctl's smart case: case-insensitive unless the pattern has an upper-case letter.
     sensitive = opts.case_sensitive
     if sensitive is None:
@@ -310,8 +317,12 @@ def main(argv: list[str]) -> int:
         opts = parse_args(argv)
         grep = _grep_pattern(opts)
         now = time.time_ns() // 1000
-        since = parse_timestamp(opts.since, now) if opts.since else None
-        until = parse_timestamp(opts.until, now) if opts.until else None
+        since = until = None
+        if opts.since or opts.until:
+            from pidone.core.timestamp import parse_timestamp
+
+            since = parse_timestamp(opts.since, now) if opts.since else None
+            until = parse_timestamp(opts.until, now) if opts.until else None
     except (UsageError, ValueParseError) as exc:
         sys.stderr.write(f"{exc}\n")
         return 1
@@ -410,8 +421,6 @@ def _wait_for_file(path: str) -> None:
 
 def _follow(reader: object, query: object, opts: Options, seqnum_id: str, after: int) -> int:
     """Print new entries as they are committed; woken by inotify on the WAL, never polled."""
-    import dataclasses
-
     from pidone.journal.store import JournalReader, Query
     from pidone.linux import inotify
 
@@ -423,7 +432,7 @@ def _follow(reader: object, query: object, opts: Options, seqnum_id: str, after:
     out = sys.stdout.buffer
     try:
         while True:
-            follow_q = dataclasses.replace(query, last=None, after_seq=after, reverse=False)
+            follow_q = query.replace(last=None, after_seq=after, reverse=False)
             for chunk, entry_seq, _ in _render(reader, follow_q, opts, seqnum_id):
                 out.write(chunk)
                 after = entry_seq

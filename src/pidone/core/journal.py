@@ -16,8 +16,8 @@ Messages are bytes: invalid UTF-8, CR and tabs are stored as they came.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 LINE_MAX = 48 * 1024  # journald's LineMax= default (49152 bytes)
 _WHITESPACE = b" \t\r\n\v\f"
@@ -25,13 +25,17 @@ _WHITESPACE = b" \t\r\n\v\f"
 PRIORITY_NAMES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 
 
-@dataclass(frozen=True, slots=True)
-class StreamRecord:
+# Plain classes and named tuples, no dataclasses: `pidone journal` imports this module and
+# must start fast (dataclasses drags in inspect and typing).
+
+
+class StreamRecord(namedtuple("StreamRecord", "message priority line_break", defaults=(None,))):
     """One record cut from a stream; `line_break` is None for a plain newline."""
 
+    __slots__ = ()
     message: bytes
     priority: int
-    line_break: str | None = None
+    line_break: str | None
 
 
 def _parse_level_prefix(line: bytes) -> tuple[int | None, bytes]:
@@ -67,7 +71,6 @@ def build_stream_record(
     return StreamRecord(line, priority, line_break)
 
 
-@dataclass(slots=True)
 class StreamBatch:
     """Records cut from one read: messages, their priorities, and the rare line breaks.
 
@@ -75,9 +78,17 @@ class StreamBatch:
     hundreds of thousands of lines a second and this is the hot path.
     """
 
-    messages: list[bytes] = field(default_factory=list)
-    priorities: list[int] = field(default_factory=list)
-    breaks: dict[int, str] = field(default_factory=dict)  # index -> nul|line-max|eof
+    __slots__ = ("breaks", "messages", "priorities")
+
+    def __init__(
+        self,
+        messages: list[bytes] | None = None,
+        priorities: list[int] | None = None,
+        breaks: dict[int, str] | None = None,
+    ) -> None:
+        self.messages: list[bytes] = [] if messages is None else messages
+        self.priorities: list[int] = [] if priorities is None else priorities
+        self.breaks: dict[int, str] = {} if breaks is None else breaks  # index -> kind
 
     def __len__(self) -> int:
         return len(self.messages)
@@ -89,14 +100,18 @@ class StreamBatch:
         ]
 
 
-@dataclass(slots=True)
 class StreamSplitter:
     """Sans-IO splitter for one stream: feed bytes, get records; `close()` at EOF."""
 
-    default_priority: int = 6
-    level_prefix: bool = True
-    line_max: int = LINE_MAX
-    _pending: bytes = b""
+    __slots__ = ("_pending", "default_priority", "level_prefix", "line_max")
+
+    def __init__(
+        self, default_priority: int = 6, level_prefix: bool = True, line_max: int = LINE_MAX
+    ) -> None:
+        self.default_priority = default_priority
+        self.level_prefix = level_prefix
+        self.line_max = line_max
+        self._pending = b""
 
     def feed(self, data: bytes) -> StreamBatch:
         batch = StreamBatch()
@@ -169,7 +184,6 @@ class StreamSplitter:
             batch.priorities.append(record.priority)
 
 
-@dataclass(frozen=True, slots=True)
 class JournalEntry:
     """A stored record: the address fields plus every other field as bytes.
 
@@ -177,11 +191,24 @@ class JournalEntry:
     _SYSTEMD_UNIT, UNIT, ...). Values are bytes because messages may be any bytes.
     """
 
-    seqnum: int
-    realtime_usec: int
-    monotonic_usec: int
-    boot_id: str
-    fields: Mapping[str, bytes]
+    __slots__ = ("boot_id", "fields", "monotonic_usec", "realtime_usec", "seqnum")
+
+    def __init__(
+        self,
+        seqnum: int,
+        realtime_usec: int,
+        monotonic_usec: int,
+        boot_id: str,
+        fields: Mapping[str, bytes],
+    ) -> None:
+        self.seqnum = seqnum
+        self.realtime_usec = realtime_usec
+        self.monotonic_usec = monotonic_usec
+        self.boot_id = boot_id
+        self.fields = fields
+
+    def __repr__(self) -> str:
+        return f"JournalEntry({self.seqnum}, {self.message!r})"
 
     @property
     def message(self) -> bytes:
@@ -254,16 +281,20 @@ _SYSLOG_MONTHS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SyslogMessage:
+class SyslogMessage(
+    namedtuple(
+        "SyslogMessage", "priority facility identifier pid message timestamp", defaults=(b"",)
+    )
+):
     """A datagram from /dev/log, split as journald's syslog transport splits it."""
 
+    __slots__ = ()
     priority: int
     facility: int
     identifier: bytes
     pid: bytes
     message: bytes
-    timestamp: bytes = b""
+    timestamp: bytes
 
 
 def parse_syslog_datagram(data: bytes) -> SyslogMessage:

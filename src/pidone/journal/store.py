@@ -20,18 +20,20 @@ can lose the last transactions); every committed batch is readable afterwards.
 from __future__ import annotations
 
 import contextlib
-import json
+import marshal
 import os
-import queue
-import re
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
 from pidone.core.journal import JournalEntry, StreamBatch
 
-SCHEMA_VERSION = 1
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import queue
+    import re
+    import threading
+
+SCHEMA_VERSION = 2  # 2: fields stored with marshal
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS contexts (
@@ -59,16 +61,22 @@ CREATE INDEX IF NOT EXISTS contexts_identifier ON contexts(identifier);
 """
 
 
+# Field sets and line-break maps are stored with marshal (format version 4): binary-safe,
+# built into the interpreter (no import cost for `pidone journal`), and fast. The schema
+# version in `meta` guards the format.
+_MARSHAL_VERSION = 4
+
+
 def encode_fields(fields: Mapping[str, bytes]) -> bytes:
-    """Binary-safe field encoding: JSON object of latin-1 strings (bytes 0-255 map 1:1)."""
-    return json.dumps({k: v.decode("latin-1") for k, v in fields.items()}).encode()
+    """A field set (names to byte values) as stored in `contexts` and `blocks.extra`."""
+    return marshal.dumps(dict(fields), _MARSHAL_VERSION)
 
 
 def decode_fields(blob: bytes | None) -> dict[str, bytes]:
     if not blob:
         return {}
-    raw: dict[str, str] = json.loads(blob)
-    return {k: v.encode("latin-1") for k, v in raw.items()}
+    value = marshal.loads(blob)
+    return value if isinstance(value, dict) else {}
 
 
 def _connect(path: str, readonly: bool) -> sqlite3.Connection:
@@ -85,21 +93,57 @@ def _connect(path: str, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
-@dataclass(frozen=True, slots=True)
 class Query:
-    """A journalctl selection; every member narrows it (AND), lists OR within themselves."""
+    """A journalctl selection; every member narrows it (AND), lists OR within themselves.
 
-    units: Sequence[str] = ()  # globs, journalctl -u
-    identifiers: Sequence[str] = ()  # -t
-    priority: tuple[int, int] = (0, 7)  # -p
-    since_usec: int | None = None
-    until_usec: int | None = None
-    boot_id: str | None = None
-    after_seq: int | None = None  # --after-cursor
-    from_seq: int | None = None  # --cursor
-    last: int | None = None  # -n: the last N of the selection
-    reverse: bool = False
-    grep: re.Pattern[bytes] | None = None  # -g, on MESSAGE
+    A plain class: `pidone journal` imports this module, and dataclasses cost start-up.
+    """
+
+    __slots__ = (
+        "after_seq",
+        "boot_id",
+        "from_seq",
+        "grep",
+        "identifiers",
+        "last",
+        "priority",
+        "reverse",
+        "since_usec",
+        "units",
+        "until_usec",
+    )
+
+    def __init__(
+        self,
+        units: Sequence[str] = (),  # globs, journalctl -u
+        identifiers: Sequence[str] = (),  # -t
+        priority: tuple[int, int] = (0, 7),  # -p
+        since_usec: int | None = None,
+        until_usec: int | None = None,
+        boot_id: str | None = None,
+        after_seq: int | None = None,  # --after-cursor
+        from_seq: int | None = None,  # --cursor
+        last: int | None = None,  # -n: the last N of the selection
+        reverse: bool = False,
+        grep: re.Pattern[bytes] | None = None,  # -g, on MESSAGE
+    ) -> None:
+        self.units = units
+        self.identifiers = identifiers
+        self.priority = priority
+        self.since_usec = since_usec
+        self.until_usec = until_usec
+        self.boot_id = boot_id
+        self.after_seq = after_seq
+        self.from_seq = from_seq
+        self.last = last
+        self.reverse = reverse
+        self.grep = grep
+
+    def replace(self, **changes: object) -> Query:
+        """A copy with some members changed (what dataclasses.replace did)."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        values.update(changes)
+        return Query(**values)
 
 
 def _glob_to_sql(pattern: str) -> str:
@@ -118,6 +162,8 @@ def _block_prefilter(grep: re.Pattern[bytes] | None) -> Callable[[bytes], bool] 
     """
     if grep is None or any(t in grep.pattern for t in (b"\\A", b"\\Z", b"(?<")):
         return None
+    import re
+
     if grep.flags & re.IGNORECASE and grep.pattern == grep.pattern.lower():
         folded = re.compile(grep.pattern, (grep.flags & ~re.IGNORECASE) | re.MULTILINE)
         return lambda blob: folded.search(blob.lower()) is not None
@@ -240,7 +286,7 @@ class JournalReader:
                 return
             messages = blob.split(b"\n")
             if isinstance(extra, bytes):
-                breaks = json.loads(extra)
+                breaks = marshal.loads(extra)
         lo, hi = q.priority
         indices = range(count - 1, -1, -1) if newest_first else range(count)
         for i in indices:
@@ -310,6 +356,9 @@ class JournalWriter:
             int(self._conn.execute("SELECT coalesce(max(id), 0) FROM contexts").fetchone()[0]) + 1
         )
         self._contexts: dict[bytes, int] = {}
+        import queue
+        import threading
+
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._drain_watch: tuple[Callable[[], None], int] | None = None
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
@@ -370,7 +419,7 @@ class JournalWriter:
         for prio in set(batch.priorities):
             mask |= 1 << prio
         breaks = (
-            json.dumps({str(k): v for k, v in batch.breaks.items()}).encode()
+            marshal.dumps({str(k): v for k, v in batch.breaks.items()}, _MARSHAL_VERSION)
             if batch.breaks
             else None
         )
@@ -409,6 +458,8 @@ class JournalWriter:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything queued so far is committed (tests, shutdown)."""
+        import threading
+
         marker = threading.Event()
         self._queue.put(marker)
         return marker.wait(timeout)
@@ -421,6 +472,8 @@ class JournalWriter:
     # -- the writer thread ---------------------------------------------------------------
     def _run(self) -> None:
         while True:
+            import queue
+
             batch = [self._queue.get()]
             try:
                 while len(batch) < 20000:
@@ -434,6 +487,8 @@ class JournalWriter:
     def _commit(self, batch: list[object]) -> bool:
         contexts: list[tuple[object, ...]] = []
         blocks: list[tuple[object, ...]] = []
+        import threading
+
         markers: list[threading.Event] = []
         stop = False
         for item in batch:

@@ -14,11 +14,34 @@ Rules that matter, from systemd 252's src/shared/logs-show.c:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
 
 from pidone.core.journal import JournalEntry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+
+
+class _TimeParts:  # the struct_time attributes used here (for the type checker only)
+    tm_year: int
+    tm_mon: int
+    tm_mday: int
+    tm_hour: int
+    tm_min: int
+    tm_sec: int
+    tm_wday: int
+    tm_zone: str
+    tm_gmtoff: int
+
+
+# A broken-down time as time.localtime()/time.gmtime() give it. The CLI passes those
+# functions in: the core reads no clock and no zone file, and `pidone journal` does not pay
+# for importing datetime.
+LocalTime = Callable[[float], _TimeParts]
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 JSON_THRESHOLD = 4096
 SHORT_MODES = frozenset(
@@ -73,30 +96,59 @@ def _timestamp_usec(entry: JournalEntry) -> int:
 
 
 def _local(usec: int, utc: bool) -> datetime:
+    """Fallback for callers that pass no `localtime` (datetime imported only then)."""
+    from datetime import UTC, datetime, timedelta
+
     stamp = datetime.fromtimestamp(usec // 1_000_000, tz=UTC) + timedelta(
         microseconds=usec % 1_000_000
     )
     return stamp if utc else stamp.astimezone()
 
 
-def _time_prefix(mode: str, entry: JournalEntry, utc: bool) -> str:
+def _parts(usec: int, utc: bool, localtime: LocalTime | None) -> _TimeParts:
+    if localtime is None:
+        return _DatetimeParts(_local(usec, utc))
+    return localtime(usec // 1_000_000)
+
+
+class _DatetimeParts(_TimeParts):
+    def __init__(self, moment: datetime) -> None:
+        self.tm_year, self.tm_mon, self.tm_mday = moment.year, moment.month, moment.day
+        self.tm_hour, self.tm_min, self.tm_sec = moment.hour, moment.minute, moment.second
+        self.tm_wday = moment.weekday()
+        self.tm_zone = moment.strftime("%Z")
+        offset = moment.utcoffset()
+        self.tm_gmtoff = int(offset.total_seconds()) if offset is not None else 0
+
+
+def _offset(t: _TimeParts) -> str:
+    minutes = t.tm_gmtoff // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def _time_prefix(
+    mode: str, entry: JournalEntry, utc: bool, localtime: LocalTime | None = None
+) -> str:
     usec = _timestamp_usec(entry)
     if mode == "short-monotonic":
         mono = entry.monotonic_usec
         return f"[{mono // 1_000_000:5d}.{mono % 1_000_000:06d}]"
     if mode == "short-unix":
         return f"{usec // 1_000_000}.{usec % 1_000_000:06d}"
-    stamp = _local(usec, utc)
+    t = _parts(usec, utc, localtime)
     micros = f".{usec % 1_000_000:06d}"
+    hms = f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+    ymd = f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
     if mode == "short-iso":
-        return stamp.strftime("%Y-%m-%dT%H:%M:%S%z")
+        return f"{ymd}T{hms}{_offset(t)}"
     if mode == "short-iso-precise":
-        return stamp.strftime("%Y-%m-%dT%H:%M:%S") + micros + stamp.strftime("%z")
+        return f"{ymd}T{hms}{micros}{_offset(t)}"
     if mode == "short-precise":
-        return stamp.strftime("%b %d %H:%M:%S") + micros
+        return f"{_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} {hms}{micros}"
     if mode in ("short-full", "with-unit"):
-        return stamp.strftime("%a %Y-%m-%d %H:%M:%S %Z")
-    return stamp.strftime("%b %d %H:%M:%S")
+        return f"{_DAYS[t.tm_wday]} {ymd} {hms} {t.tm_zone}"
+    return f"{_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} {hms}"
 
 
 def format_short(
@@ -106,10 +158,11 @@ def format_short(
     utc: bool = False,
     show_all: bool = False,
     hostname: bool = True,
+    localtime: LocalTime | None = None,
 ) -> bytes:
     """One entry in a short-family mode, with its trailing newline."""
     fields = entry.fields
-    head = _time_prefix(mode, entry, utc)
+    head = _time_prefix(mode, entry, utc, localtime)
     if hostname and "_HOSTNAME" in fields:
         head += " " + entry.text("_HOSTNAME")
     if mode == "with-unit":
@@ -165,6 +218,8 @@ def format_json(
     show_all: bool = False,
     output_fields: Sequence[str] | None = None,
 ) -> bytes:
+    import json
+
     items = _address_fields(entry, cursor)
     items += [(n, _json_value(entry.fields[n], show_all)) for n in _selected(entry, output_fields)]
     if not pretty:
@@ -188,12 +243,20 @@ def format_export(entry: JournalEntry, cursor: str) -> bytes:
 
 
 def format_verbose(
-    entry: JournalEntry, cursor: str, *, utc: bool = False, show_all: bool = False
+    entry: JournalEntry,
+    cursor: str,
+    *,
+    utc: bool = False,
+    show_all: bool = False,
+    localtime: LocalTime | None = None,
 ) -> bytes:
     usec = _timestamp_usec(entry)
-    stamp = _local(usec, utc)
-    head = stamp.strftime("%a %Y-%m-%d %H:%M:%S") + f".{usec % 1_000_000:06d} "
-    head += stamp.strftime("%Z") + f" [{cursor}]\n"
+    t = _parts(usec, utc, localtime)
+    head = (
+        f"{_DAYS[t.tm_wday]} {t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{usec % 1_000_000:06d} "
+        f"{t.tm_zone} [{cursor}]\n"
+    )
     out = bytearray(head.encode())
     for name in _selected(entry, None):
         value = entry.fields[name]
@@ -212,11 +275,14 @@ def format_entries(
     show_all: bool = False,
     hostname: bool = True,
     output_fields: Sequence[str] | None = None,
+    localtime: LocalTime | None = None,
 ) -> Iterable[bytes]:
     """Render (entry, cursor) pairs in `mode`, one chunk per entry."""
     for entry, cursor in entries:
         if mode in SHORT_MODES:
-            yield format_short(entry, mode, utc=utc, show_all=show_all, hostname=hostname)
+            yield format_short(
+                entry, mode, utc=utc, show_all=show_all, hostname=hostname, localtime=localtime
+            )
         elif mode == "cat":
             if output_fields:
                 for name in output_fields:
@@ -239,6 +305,6 @@ def format_entries(
         elif mode == "export":
             yield format_export(entry, cursor)
         elif mode == "verbose":
-            yield format_verbose(entry, cursor, utc=utc, show_all=show_all)
+            yield format_verbose(entry, cursor, utc=utc, show_all=show_all, localtime=localtime)
         else:
             raise ValueError(f"Unknown output mode {mode}")
