@@ -1,0 +1,121 @@
+"""The execution environment as the daemon wires it: DynamicUser=, RuntimeDirectoryPreserve=,
+PrivateTmp= clean-up, not-enforced directives, the start-up tmpfiles.d pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pidone.linux.dynamicuser import DYNAMIC_UID_MAX, DYNAMIC_UID_MIN
+from pidone.testing.harness import NamespaceDaemon
+from tests.system.conftest import Factory
+
+pytestmark = pytest.mark.system
+
+
+def inside(d: NamespaceDaemon, path: str) -> Path:
+    """`path` as the daemon's mount namespace sees it (proc(5): /proc/PID/root)."""
+    return Path(f"/proc/{d.pid1}/root{path}")
+
+
+@pytest.mark.parametrize("no_cgroups", [False, True], ids=["cgroups", "no-cgroups"])
+def test_dynamic_user_gets_a_name_and_a_transient_uid(pidone_ns: Factory, no_cgroups: bool) -> None:
+    # isolated: a private tmpfs on /run keeps the UID registry out of the host's /run.
+    d = pidone_ns(
+        {
+            "dyn.service": "[Service]\nDynamicUser=yes\n"
+            'ExecStart=/bin/sh -c \'echo "who=$USER/$LOGNAME/$(id -u)/$(id -g)"; '
+            "exec sleep 1000'\n"
+        },
+        no_cgroups=no_cgroups,
+        isolated=True,
+    )
+    assert d.cli("start", "dyn").returncode == 0
+    info = d.wait_state("dyn.service", "active/running")
+    uid = d.uid_of(info["main_pid"])
+    assert DYNAMIC_UID_MIN <= uid <= DYNAMIC_UID_MAX
+    d.wait_for(lambda: "who=" in d.journal("-u", "dyn", "-o", "cat"), what="the echo")
+    assert f"who=dyn/dyn/{uid}/{uid}" in d.journal("-u", "dyn", "-o", "cat")
+    assert d.cli("stop", "dyn").returncode == 0
+
+
+@pytest.mark.parametrize("preserve", ["restart", "no"])
+def test_runtime_directory_preserve_restart(pidone_ns: Factory, preserve: str) -> None:
+    d = pidone_ns(
+        {
+            "rd.service": "[Service]\nRuntimeDirectory=pidone-rd-test\n"
+            f"RuntimeDirectoryPreserve={preserve}\nExecStart=/bin/sleep 1000\n"
+        },
+        isolated=True,
+    )
+    directory = inside(d, "/run/pidone-rd-test")
+    assert d.cli("start", "rd").returncode == 0
+    d.wait_state("rd.service", "active/running")
+    (directory / "marker").write_text("kept\n")
+    assert d.cli("restart", "rd").returncode == 0
+    d.wait_state("rd.service", "active/running")
+    assert directory.is_dir()
+    assert (directory / "marker").exists() == (preserve == "restart")
+    assert d.cli("stop", "rd").returncode == 0
+    assert not directory.exists()
+
+
+def test_private_tmp_is_removed_at_stop(pidone_ns: Factory) -> None:
+    d = pidone_ns(
+        {
+            "pt.service": "[Service]\nPrivateTmp=yes\n"
+            "ExecStart=/bin/sh -c 'echo hello > /tmp/inside; exec sleep 1000'\n"
+        },
+        isolated=True,
+    )
+    assert d.cli("start", "pt").returncode == 0
+    info = d.wait_state("pt.service", "active/running")
+    outer = inside(d, f"/tmp/pidone-private-pt.service-{info['invocation_id']}")
+    d.wait_for(lambda: (outer / "tmp" / "inside").exists(), what="the file in PrivateTmp")
+    assert d.cli("stop", "pt").returncode == 0
+    assert not outer.exists()
+    assert not inside(d, f"/var/tmp/pidone-private-pt.service-{info['invocation_id']}").exists()
+
+
+def test_not_enforced_directives_reach_the_journal_and_status(pidone_ns: Factory) -> None:
+    d = pidone_ns(
+        {
+            "ne.service": "[Service]\nSystemCallFilter=@system-service\nPrivateNetwork=yes\n"
+            "PrivateTmp=yes\nExecStart=/bin/sleep 1000\n",
+            "plain.service": "[Service]\nExecStart=/bin/sleep 1000\n",
+        },
+        isolated=True,
+    )
+    assert d.cli("start", "ne", "plain").returncode == 0
+    info = d.wait_state("ne.service", "active/running")
+    expected = "SystemCallFilter=@system-service, PrivateNetwork=yes"
+    line = f"ne.service: Not enforced by pidone: {expected}"
+    assert line in d.journal("-u", "ne", "-o", "cat")
+    assert info["not_enforced"] == expected.split(", ")  # PrivateTmp= is enforced here
+    assert line in d.cli("status", "ne").stdout  # through the journal tail
+    assert "not_enforced" not in d.status("plain.service")
+    assert "Not enforced" not in d.journal("-u", "plain", "-o", "cat")
+    assert d.cli("stop", "ne", "plain").returncode == 0
+
+
+def test_tmpfiles_option_creates_below_its_root(pidone_ns: Factory, tmp_path: Path) -> None:
+    conf = "d /run/made-by-tmpfiles 0750 root root -\nd /var/lib/t\nf /var/lib/t/hello - - - - hi\n"
+    roots = {}
+    for name in ("yes", "auto"):
+        roots[name] = tmp_path / f"root-{name}"
+        (roots[name] / "etc/tmpfiles.d").mkdir(parents=True)
+        (roots[name] / "etc/tmpfiles.d/t.conf").write_text(conf)
+    on = pidone_ns(args=["--tmpfiles", f"--tmpfiles-root={roots['yes']}"], isolated=True)
+    # The default (auto) in a test namespace: PID 1, but not of the initial PID namespace.
+    auto = pidone_ns(args=[f"--tmpfiles-root={roots['auto']}"], isolated=True)
+    made = roots["yes"] / "run/made-by-tmpfiles"
+    assert made.is_dir()
+    assert made.stat().st_mode & 0o7777 == 0o750
+    assert (roots["yes"] / "var/lib/t/hello").read_text() == "hi"
+    on.wait_for(
+        lambda: "tmpfiles: --create --boot pass done below" in on.journal("-o", "cat"),
+        what="the tmpfiles line in the journal",
+    )
+    assert sorted(p.name for p in roots["auto"].iterdir()) == ["etc"]
+    assert "tmpfiles:" not in auto.journal("-o", "cat")
