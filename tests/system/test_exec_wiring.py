@@ -24,7 +24,7 @@ def test_dynamic_user_gets_a_name_and_a_transient_uid(pidone_ns: Factory, no_cgr
     # isolated: a private tmpfs on /run keeps the UID registry out of the host's /run.
     d = pidone_ns(
         {
-            "dyn.service": "[Service]\nDynamicUser=yes\n"
+            "dyn.service": "[Service]\nDynamicUser=yes\nRuntimeDirectory=pidone-dyn-test\n"
             'ExecStart=/bin/sh -c \'echo "who=$USER/$LOGNAME/$(id -u)/$(id -g)"; '
             "exec sleep 1000'\n"
         },
@@ -37,7 +37,9 @@ def test_dynamic_user_gets_a_name_and_a_transient_uid(pidone_ns: Factory, no_cgr
     assert DYNAMIC_UID_MIN <= uid <= DYNAMIC_UID_MAX
     d.wait_for(lambda: "who=" in d.journal("-u", "dyn", "-o", "cat"), what="the echo")
     assert f"who=dyn/dyn/{uid}/{uid}" in d.journal("-u", "dyn", "-o", "cat")
+    assert inside(d, "/run/pidone-dyn-test").stat().st_uid == uid
     assert d.cli("stop", "dyn").returncode == 0
+    assert not inside(d, "/run/pidone-dyn-test").exists()
 
 
 @pytest.mark.parametrize("preserve", ["restart", "no"])
