@@ -121,3 +121,26 @@ def test_tmpfiles_option_creates_below_its_root(pidone_ns: Factory, tmp_path: Pa
     )
     assert sorted(p.name for p in roots["auto"].iterdir()) == ["etc"]
     assert "tmpfiles:" not in auto.journal("-o", "cat")
+
+
+def test_runtime_directory_preserve_restart_across_automatic_restarts(pidone_ns: Factory) -> None:
+    d = pidone_ns(
+        {
+            "ar.service": "[Service]\nRuntimeDirectory=pidone-ar-test\n"
+            "RuntimeDirectoryPreserve=restart\nRestart=always\nRestartSec=100ms\n"
+            "ExecStart=/bin/sh -c 'echo run >> \"$RUNTIME_DIRECTORY/runs\"'\n"
+        },
+        isolated=True,
+    )
+    runs = inside(d, "/run/pidone-ar-test/runs")
+    assert d.cli("start", "ar").returncode == 0
+
+    def three_runs() -> bool:
+        try:
+            return runs.read_text().count("run\n") >= 3
+        except FileNotFoundError:
+            return False
+
+    d.wait_for(three_runs, what="three runs recorded in one preserved directory")
+    assert d.cli("stop", "ar").returncode == 0
+    assert not runs.parent.exists()

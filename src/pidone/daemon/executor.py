@@ -626,6 +626,11 @@ class LinuxExecutor:
     def _state_changed(self, a: act.StateChanged) -> None:
         self._active[a.unit] = a.new_active
         self._sub[a.unit] = a.new_sub
+        if a.old_sub == "auto-restart" and a.new_active in ("inactive", "failed"):
+            # Stopped while waiting to restart: no RemoveDirectories follows (systemd 252's
+            # service_stop() goes straight to dead), so release what RuntimeDirectoryPreserve=
+            # restart kept, as later systemd's unit_release_resources() does.
+            self._remove_directories(a.unit)
         if a.new_active in ("inactive", "failed"):
             # Pruned after the current batch: the stop half of a restart is followed at once
             # by its start, and removing a cgroup just to create it again costs an RCU grace
