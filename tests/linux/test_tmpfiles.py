@@ -25,6 +25,8 @@ L+ /run/demo-link2 - - - - /run/demo/sub
 p /run/demo/fifo 0600 - - -
 z /run/demo 0751 - - -
 x /tmp/keep-*
+f /var/lib/nested/deeper/file.txt 0600 - - - parents are created
+p /run/nested-fifo/fifo 0600 - - -
 r /run/demo-remove
 """
 

@@ -138,6 +138,8 @@ def apply_entry(entry: TmpfilesEntry, path: str, root: str, report: TmpfilesRepo
         if os.path.isdir(path):
             _fix(path, entry, None, root)
     elif kind == "f":
+        # systemd-tmpfiles creates missing parent directories (0755) for what it creates.
+        os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
         exists = os.path.exists(path)
         if not exists or entry.plus:
             with open(
@@ -165,6 +167,7 @@ def apply_entry(entry: TmpfilesEntry, path: str, root: str, report: TmpfilesRepo
         os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
         os.symlink(target, path)
     elif kind == "p":
+        os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
         if not os.path.exists(path):
             os.mkfifo(path, entry.mode if entry.mode is not None else 0o644)
         _fix(path, entry, default, root)
@@ -172,6 +175,7 @@ def apply_entry(entry: TmpfilesEntry, path: str, root: str, report: TmpfilesRepo
         source = entry.argument or os.path.join("/usr/share/factory", entry.path.lstrip("/"))
         source = os.path.join(root, source.lstrip("/"))
         if not os.path.exists(path) and os.path.exists(source):
+            os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
             if os.path.isdir(source):
                 shutil.copytree(source, path, symlinks=True)
             else:
