@@ -79,6 +79,21 @@ VALUE_OPTIONS = frozenset(
         "--host",
         "-M",
         "--machine",
+        "-P",
+        "--legend",
+        "--tmpfiles-root",
+        "--file",
+        "--since",
+        "--until",
+        "-S",
+        "--cursor",
+        "--after-cursor",
+        "--identifier",
+        "--unit",
+        "--grep",
+        "-g",
+        "--priority",
+        "--prefix",
     }
 )
 
