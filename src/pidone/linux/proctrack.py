@@ -34,7 +34,7 @@ import signal
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from pidone.linux.procfs import PROC, parse_stat, read_file
+from pidone.linux.procfs import PROC, parse_stat, read_file, split_stat
 from pidone.linux.reaper import become_subreaper as _become_subreaper
 
 Key = tuple[int, int]  # (pid, starttime)
@@ -97,14 +97,16 @@ def _scan(root: str, top: int) -> list[_Proc]:
         data = read_file(f"{root}/{pid}/stat")
         if data is None:
             continue  # vanished while we looked
-        try:
-            st = parse_stat(data)
+        try:  # only the fields used (proc(5) 3 state, 4 ppid, 6 session, 20, 22)
+            f = split_stat(data)[2]
+            state, ppid, session = f[0], int(f[1]), int(f[3])
+            threads, starttime = int(f[17]), int(f[19])
         except (ValueError, IndexError):
             continue
-        if st.state in ("Z", "X", "x"):
+        if state in (b"Z", b"X", b"x"):
             continue  # zombies and dead tasks are gone for our purpose (rule 6)
-        order.append(_Proc(pid, st.ppid, st.session, st.starttime))
-        queue.extend(_children(root, pid, st.num_threads))
+        order.append(_Proc(pid, ppid, session, starttime))
+        queue.extend(_children(root, pid, threads))
     return order
 
 
