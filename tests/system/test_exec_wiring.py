@@ -33,9 +33,11 @@ def test_dynamic_user_gets_a_name_and_a_transient_uid(pidone_ns: Factory, no_cgr
     )
     assert d.cli("start", "dyn").returncode == 0
     info = d.wait_state("dyn.service", "active/running")
+    # Type=simple is active at fork, before the child's setuid: read the uid only once the
+    # service has said who it is (it has then exec'd under its own identity).
+    d.wait_for(lambda: "who=" in d.journal("-u", "dyn", "-o", "cat"), what="the echo")
     uid = d.uid_of(info["main_pid"])
     assert DYNAMIC_UID_MIN <= uid <= DYNAMIC_UID_MAX
-    d.wait_for(lambda: "who=" in d.journal("-u", "dyn", "-o", "cat"), what="the echo")
     assert f"who=dyn/dyn/{uid}/{uid}" in d.journal("-u", "dyn", "-o", "cat")
     assert inside(d, "/run/pidone-dyn-test").stat().st_uid == uid
     assert d.cli("stop", "dyn").returncode == 0
