@@ -50,6 +50,7 @@ VERBS: dict[str, str] = {
     "journal": "pidone.cli.journal:main",
     "calendar": "pidone.cli.calendar:main",
     "tmpfiles": "pidone.cli.tmpfiles:main",
+    "install-shims": "pidone.cli.shims:main",
     "demo": "pidone.cli.demo:main",
 }
 
@@ -119,6 +120,7 @@ Manager:
   journal [journalctl options]         read the journal (-u, -f, -n, -p, -g, -o ...)
   calendar EXPR...       normalize calendar expressions, show next elapses
   tmpfiles --create      create what tmpfiles.d asks for (--root DIR)
+  install-shims [--prefix DIR]         create `systemctl` and `journalctl` commands
   demo                   run the bundled examples under a private manager
 """
 
