@@ -197,13 +197,28 @@ class Daemon:
         from pidone.daemon.boot import apply_tmpfiles
 
         apply_tmpfiles(self.opts.tmpfiles, self.opts.tmpfiles_root, self.logs.manager_record)
-        for name in self.opts.start:
+        # Load every unit first, then queue the jobs: the dependency graph is then built once
+        # for the first job and reused, instead of rebuilt after each newly loaded unit.
+        started = [name for name in self.opts.start if self.load_for_start(name)]
+        for name in started:
             self.start_unit(name)
         try:
             self.loop.run()
         finally:
             self._close()
         return self.exit_code
+
+    def load_for_start(self, name: str) -> bool:
+        """Load `name` ahead of its start job; a failure is logged (False)."""
+        from pidone.core.actions import LOG_ERR
+        from pidone.core.errors import PidoneError
+
+        try:
+            self.units.load(name)
+        except PidoneError as exc:
+            self.logs.manager_record("init.scope", f"Failed to start {name}: {exc}", LOG_ERR)
+            return False
+        return True
 
     def start_unit(self, name: str) -> None:
         """A start job for `name` (loading it first), its failure logged, not answered."""

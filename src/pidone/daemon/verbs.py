@@ -238,8 +238,11 @@ def _job_handler(daemon: Daemon, verb: str) -> Callable[[Call], Response | None]
             return Response.failure(
                 call.request.id, "shutting-down", f"Failed to {verb}: the manager is shutting down"
             )
+        # Load (and validate) every named unit before queueing any job, so the manager builds
+        # its dependency graph once for the whole request instead of after each new unit.
+        early_results = [_invalid_name(daemon, verb, name) for name in names]
         for index, name in enumerate(names):
-            early = _invalid_name(daemon, verb, name)
+            early = early_results[index]
             if early is not None:
                 finish(index, early)
                 continue
