@@ -17,6 +17,8 @@ from pidone.core.cgroupunit import is_plain_unit_name, unit_from_cgroup, unit_fr
         ("/user.slice/user-0.slice/session-3.scope", "session-3.scope"),
         ("/init.scope", "init.scope"),
         ("/pidone/web.service", "web.service"),
+        ("/pidone-46873202/ticker.service", "ticker.service"),  # the daemon's own subtree
+        ("/x/pidone-1a2b/web.service/sub", "web.service"),
         ("/process_api/pidone/web.service/sub", "web.service"),
         ("/pidone/system.slice/db.service", "db.service"),
         ("/system.slice/_cpu.service", "cpu.service"),

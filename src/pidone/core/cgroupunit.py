@@ -10,8 +10,9 @@ The path is read as systemd's cg_path_get_unit() does (src/basic/cgroup-util.c):
 skip leading `*.slice` components, then the next component, after undoing systemd's
 cgroup escaping (a leading `_`, see cg_escape()), must be a valid unit name that is
 not a slice; anything below it (e.g. `foo.service/worker`) still belongs to that unit.
-pidone's own cgroups look like `<anything>/pidone/<unit>`; for such paths the
-attribution starts after the last `pidone` component.
+pidone's own cgroups look like `<anything>/pidone-<hash of the runtime dir>/<unit>` (the
+daemon's subtree, linux/cgroups.py) or `<anything>/pidone/<unit>`; for such paths the
+attribution starts after the last such component.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ def _unescape(component: str) -> str:
 def unit_from_path(path: str) -> str | None:
     """The owning unit of one cgroup path such as `/system.slice/foo.service/sub`."""
     parts = [p for p in path.split("/") if p]
-    if "pidone" in parts:
-        last = len(parts) - 1 - parts[::-1].index("pidone")
-        parts = parts[last + 1 :]
+    ours = [i for i, p in enumerate(parts) if p == "pidone" or p.startswith("pidone-")]
+    if ours:
+        parts = parts[ours[-1] + 1 :]
     for part in parts:
         name = _unescape(part)
         if name.endswith(".slice") and is_plain_unit_name(name):
