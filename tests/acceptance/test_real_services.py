@@ -73,7 +73,7 @@ def test_apache2_start_status_reload_restart_stop(real_ns: Factory) -> None:
     workers = processes_named(d, "apache2")
     assert main in workers
     assert len(workers) >= 2
-    listed = {int(m) for m in re.findall(r"[├└]─(\d+) ", text)}
+    listed = {int(m) for m in re.findall(r"[├└]─ *(\d+) ", text)}
     assert workers <= listed, text
     # reload: `apachectl graceful`, the same parent keeps serving
     assert d.cli("reload", "apache2").returncode == 0
