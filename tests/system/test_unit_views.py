@@ -37,3 +37,16 @@ def test_ps_and_tree_attribute_daemon_processes_to_their_unit(pidone_ns):
     )
     assert tree.returncode == 0, tree.stderr
     assert f"viewed.service---sleep({host_pid})" in tree.stdout
+
+
+def test_pidone_show_reports_runtime_properties_from_the_daemon(pidone_ns):
+    d = pidone_ns({"shown.service": "[Service]\nExecStart=/bin/sleep 1000\n"})
+    assert d.cli("start", "shown.service").returncode == 0
+    info = d.wait_state("shown.service", "active/running")
+    out = d.cli("show", "-p", "MainPID,ActiveState,SubState", "shown.service")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        f"MainPID={info['main_pid']}",
+        "ActiveState=active",
+        "SubState=running",
+    ]

@@ -22,7 +22,7 @@ VERBS: dict[str, str] = {
     "mask": "pidone.cli.install:mask_main",
     "unmask": "pidone.cli.install:unmask_main",
     "is-enabled": "pidone.cli.install:is_enabled_main",
-    "show": "pidone.cli.show:main",
+    "show": "pidone.cli.showlive:pidone_main",
     # process views
     "ps": "pidone.cli.ps:main",
     "tree": "pidone.cli.tree:main",

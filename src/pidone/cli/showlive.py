@@ -86,3 +86,29 @@ def main(argv: list[str]) -> int:
         return exc.exit_code
     except BrokenPipeError:
         return 0
+
+
+def pidone_main(argv: list[str]) -> int:
+    """`pidone show`: the live properties when a daemon answers, else offline from the unit
+    files (as `systemctl --root` would); the systemctl shim keeps systemctl's refusal."""
+    from pidone.cli import show
+
+    runtime_dir = None
+    offline: list[str] = []
+    skip = False
+    for index, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg == "--runtime-dir" and index + 1 < len(argv):
+            runtime_dir, skip = argv[index + 1], True
+        elif arg.startswith("--runtime-dir="):
+            runtime_dir = arg.split("=", 1)[1]
+        else:
+            offline.append(arg)
+    if "--root" in argv or any(a.startswith("--root=") for a in argv):
+        return show.main(offline)
+    try:
+        client.connect(runtime_dir).close()
+    except client.ClientError:
+        return show.main(offline)
+    return main(argv)
