@@ -531,7 +531,7 @@ class Manager(UnitTable):
         actions = m.handle(ev.StartRequested(m.name, self._new_id(), job.manual), self._now)
         refused = any(isinstance(a, act.StartRefused) for a in actions)
         self._absorb(m, actions)
-        if not refused:
+        if not refused and not _active_at_fork(m):
             self._begin_message(job)
 
     def _begin_message(self, job: Job) -> None:
@@ -709,3 +709,19 @@ class Manager(UnitTable):
                 if other in self.jobs or self.active_state(other) not in _INACTIVE:
                     return True
         return False
+
+
+def _active_at_fork(m: ServiceMachine) -> bool:
+    """Would systemd's unit_start() have finished this start before returning?
+
+    job_perform_on_unit() logs "Starting X..." only when the job still exists after
+    unit_start(); a Type=simple/idle service whose first step is its main process (no
+    ExecCondition=/ExecStartPre=) and that has no ExecStartPost= is active as soon as it
+    has forked, which systemd does inside unit_start(), so 252 never logs "Starting" for
+    it (a real capture: tests/data/oracle/capture-demo-252.md, oracle-sleep.service). Here
+    the fork is answered asynchronously, so the rule is decided from the configuration.
+    """
+    svc = m.unit.service
+    if svc is None or svc.type not in ("simple", "idle"):
+        return False
+    return not svc.exec_start_post and m.sub is SubState.START
