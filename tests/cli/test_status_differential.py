@@ -29,7 +29,11 @@ import pytest
 
 from tests.cli.oraclecap import normalize
 
-SDO = os.environ.get("SD_ORACLE", "/work/shared/oracle/sd-oracle")
+# The oracle lives in shared/ beside the checkout (../shared/oracle, as the brief lays it out).
+_BESIDE = Path(__file__).resolve().parents[3] / "shared" / "oracle" / "sd-oracle"
+SDO = os.environ.get(
+    "SD_ORACLE", str(_BESIDE) if _BESIDE.exists() else "/work/shared/oracle/sd-oracle"
+)
 ORACLE_DATA = Path(__file__).resolve().parent.parent / "data" / "oracle"
 UNITS_DIRS = (ORACLE_DATA / "matrix-units", ORACLE_DATA / "extra-units")
 # Runs every command through the systemctl shim in one process (stdout/stderr captured per
