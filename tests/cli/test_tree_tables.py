@@ -206,9 +206,9 @@ def _compare(
     )
     results = json.loads(done.stdout)
     if retry_once and any(o[:2] != t[:2] for t, o in results):
-        # Seen once under a loaded full-suite run (a "?" placeholder subtree placed
-        # differently with -a on a random table) and never in 58 reruns: compare a second
-        # time before failing. The first mismatch is printed (shown by pytest -rA/-s).
+        # Seen once under a loaded full-suite run (pstree -a printed an extra "?"
+        # placeholder holding a zombie it otherwise attaches to its parent) and never in 58
+        # reruns: compare a second time before failing, and say so (pytest -rA/-s shows it).
         print(f"test_tree_tables: retrying after a mismatch on {len(procs)} processes")
         done = subprocess.run(done.args, capture_output=True, check=True)
         results = json.loads(done.stdout)
