@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Literal, get_args
 
 from pidone.core.errors import Diagnostic, ValueParseError
 from pidone.core.unitfile import Assignment
@@ -48,21 +48,7 @@ UnitFileState = Literal[
     "transient",
     "bad",
 ]
-UNIT_FILE_STATES: tuple[UnitFileState, ...] = (
-    "enabled",
-    "enabled-runtime",
-    "linked",
-    "linked-runtime",
-    "alias",
-    "masked",
-    "masked-runtime",
-    "static",
-    "disabled",
-    "indirect",
-    "generated",
-    "transient",
-    "bad",
-)
+UNIT_FILE_STATES: tuple[UnitFileState, ...] = get_args(UnitFileState)
 # `systemctl is-enabled` exit 0 (systemctl-is-enabled.c)
 ENABLED_LIKE: frozenset[str] = frozenset(
     {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated"}
