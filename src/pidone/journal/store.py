@@ -320,11 +320,7 @@ class JournalReader:
         return str(row[0]) if row else ""
 
     def disk_usage(self) -> int:
-        total = 0
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                total += os.stat(self.path + suffix).st_size
-        return total
+        return _file_size(self.path, ("", "-wal", "-shm"))
 
 
 _STOP = object()
@@ -560,9 +556,10 @@ def vacuum_to_size(path: str, max_bytes: int) -> int:
         conn.close()
 
 
-def _file_size(path: str) -> int:
+def _file_size(path: str, suffixes: tuple[str, ...] = ("", "-wal")) -> int:
+    """Bytes the database uses on disk: the main file and its WAL (and index, if asked)."""
     total = 0
-    for suffix in ("", "-wal"):
+    for suffix in suffixes:
         with contextlib.suppress(OSError):
             total += os.stat(path + suffix).st_size
     return total
