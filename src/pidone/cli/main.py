@@ -47,6 +47,11 @@ VERBS: dict[str, str] = {
     "list-jobs": "pidone.cli.deps:list_jobs_main",
     "cancel": "pidone.cli.deps:cancel_main",
     "list-dependencies": "pidone.cli.deps:list_dependencies_main",
+    "poweroff": "pidone.cli.deps:poweroff_main",
+    "halt": "pidone.cli.deps:halt_main",
+    "reboot": "pidone.cli.deps:reboot_main",
+    "list-sockets": "pidone.cli.triggers:list_sockets_main",
+    "list-timers": "pidone.cli.triggers:list_timers_main",
     "journal": "pidone.cli.journal:main",
     "calendar": "pidone.cli.calendar:main",
     "tmpfiles": "pidone.cli.tmpfiles:main",
@@ -116,7 +121,8 @@ Manager:
   start|stop|restart|try-restart|reload|reload-or-restart|kill|reset-failed UNIT...
   is-active|is-failed|status UNIT...   list-units   daemon-reload
   list-dependencies [--reverse|--before|--after] UNIT   get-default   set-default TARGET
-  isolate TARGET   list-jobs   cancel JOB...
+  isolate TARGET   list-jobs   cancel JOB...   poweroff|halt|reboot
+  list-sockets   list-timers
   journal [journalctl options]         read the journal (-u, -f, -n, -p, -g, -o ...)
   calendar EXPR...       normalize calendar expressions, show next elapses
   tmpfiles --create      create what tmpfiles.d asks for (--root DIR)
