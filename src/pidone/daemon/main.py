@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import hashlib
+import importlib
 import os
 import signal
 import sys
 import time
-import uuid
 from collections.abc import Callable
 
 from pidone.linux.signals import block_signals
@@ -34,6 +33,28 @@ if TYPE_CHECKING:
     from pidone.daemon.executor import TrackerWithEvents
 
 GRACE_SECONDS = 5.0  # PID 1: SIGTERM to leftovers, then SIGKILL after this long
+
+
+# Memory (bench/RESULTS.md "engine"): `import hashlib` maps OpenSSL's libcrypto (~3.8 MiB
+# of RSS) and `import uuid` pulls platform and friends (~0.4 MiB). The daemon needs one
+# SHA-256 (the cgroup sub-tree tag, equal to testing.harness's) and random 128-bit ids, so
+# it uses CPython's built-in _sha256 and os.urandom() instead.
+
+
+def _sha256_hex(data: bytes) -> str:
+    try:
+        sha256 = importlib.import_module("_sha256").sha256
+    except ImportError:  # an interpreter built without it: OpenSSL's
+        from hashlib import sha256
+    return str(sha256(data).hexdigest())
+
+
+def _random_id() -> str:
+    """A random UUID (version 4, RFC 4122 variant) as 32 hex digits, as uuid4().hex."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    return b.hex()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -126,7 +147,7 @@ class Daemon:
         os.chdir("/")  # a daemon holds no directory busy; "/" is also every unit's default cwd
         self.loop = EventLoop()
         journal_file = self.paths.state_path("journal.sqlite")
-        self.writer = JournalWriter(journal_file, uuid.uuid4().hex)
+        self.writer = JournalWriter(journal_file, _random_id())
         with open(self.paths.runtime_path("journal.path"), "w", encoding="utf-8") as f:
             f.write(journal_file + "\n")
         self.tracker = self._make_tracker(opts.no_cgroups)
@@ -145,7 +166,7 @@ class Daemon:
         )
         from pidone.core.manager import Manager
 
-        self.manager = Manager([], lambda: uuid.uuid4().hex)
+        self.manager = Manager([], _random_id)
         if hasattr(self.manager, "load"):  # dependencies: the manager loads what units name
             self.manager.load = self._load_for_manager  # type: ignore[attr-defined,unused-ignore]
         self.executor.brain = self.manager
@@ -166,7 +187,7 @@ class Daemon:
             mount = find_writable_cgroup2()
             if mount is not None:
                 # One sub-tree per daemon: several test daemons may share our cgroup.
-                tag = hashlib.sha256(self.paths.runtime_dir.encode()).hexdigest()[:8]
+                tag = _sha256_hex(self.paths.runtime_dir.encode())[:8]
                 base = f"{mount.own_dir.rstrip('/')}/pidone-{tag}"
                 with contextlib.suppress(OSError):
                     tracker = CgroupTracker(base)

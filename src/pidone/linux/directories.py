@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from dataclasses import dataclass
 
 from pidone.core.environment import DirectoryBases
@@ -179,6 +178,8 @@ def remove_runtime_directories(
             with contextlib.suppress(OSError):
                 os.unlink(d.link)
         if os.path.lexists(d.path):
+            import shutil  # rare path; shutil imports bz2 and lzma (~0.8 MiB RSS)
+
             shutil.rmtree(d.path, ignore_errors=True)
             removed.append(d.path)
     return removed
