@@ -57,6 +57,9 @@ class Spawn:
     the unit's Environment=/EnvironmentFile= on top (spec 02 §4) and, when `main` and
     WATCHDOG_USEC is present, WATCHDOG_PID. `notify_socket`: export $NOTIFY_SOCKET.
     `report_exec`: Type=exec, answer ExecSucceeded/ExecFailed.
+    Socket activation (the manager fills these in, core.triggerwiring): `fds` become fds
+    3, 4, ... with LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES (`fd_names`); `socket_fd` is an
+    Accept=yes connection for StandardInput=socket; `extra_env` holds TRIGGER_*/REMOTE_*.
     """
 
     unit: str
@@ -68,6 +71,10 @@ class Spawn:
     main: bool
     notify_socket: bool = False
     report_exec: bool = False
+    fds: tuple[int, ...] = ()
+    fd_names: tuple[str, ...] = ()
+    socket_fd: int = -1
+    extra_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

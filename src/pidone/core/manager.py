@@ -43,6 +43,7 @@ core.transaction and core.jobeffects.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC
 
 from pidone.core import actions as act
 from pidone.core import events as ev
@@ -70,8 +71,19 @@ from pidone.core.model import Unit
 from pidone.core.restart import StartLimit
 from pidone.core.service import ServiceMachine
 from pidone.core.servicestate import Result, SubState
+from pidone.core.socketseam import CloseFd
+from pidone.core.timerunit import TimerHost
 from pidone.core.transaction import LOG_INFO, LogLine, build_transaction, job_compare
-from pidone.core.unitmachines import MachineFactory
+from pidone.core.triggering import (
+    Now,
+    StartFailed,
+    StartUnit,
+    TriggeredUnitChanged,
+    TriggerRefused,
+)
+from pidone.core.triggerunits import TriggerEvent, TriggerUnits
+from pidone.core.triggerwiring import TriggerMachine, start_refusal, with_activation
+from pidone.core.unitmachines import MACHINE_FACTORIES, MachineFactory, UnitMachine
 from pidone.core.unittable import UnitTable
 from pidone.core.values import USEC_INFINITY
 
@@ -84,6 +96,7 @@ ManagerEvent = (
     | ev.ConditionsEvaluated
     | CancelJobRequested
     | SystemJobRequested
+    | TriggerEvent
 )
 _INACTIVE = ("inactive", "failed")
 # Relations whose source keeps the unit loaded (UNIT_ATOM_REFERENCED_BY-style referrers).
@@ -111,6 +124,7 @@ class Manager(UnitTable):
         *,
         load: Callable[[str], Unit | None] | None = None,
         machine_factories: Mapping[str, MachineFactory] | None = None,
+        triggers: TriggerUnits | None = None,
     ) -> None:
         self._next_job_id = 1
         self._pid_owner: dict[int, str] = {}
@@ -119,14 +133,29 @@ class Manager(UnitTable):
         self._requests: list[Request] = []
         self._out: list[act.Action] = []
         self._now = 0
-        super().__init__(units, new_invocation_id, load=load, machine_factories=machine_factories)
+        self._realtime_offset = 0  # CLOCK_REALTIME - CLOCK_MONOTONIC at the last event
+        # Sockets and timers (core.triggerwiring): their machines, and the activation
+        # details (fds, TRIGGER_*/REMOTE_* env) each triggered unit was started with.
+        self.triggers = triggers or TriggerUnits(TimerHost(), UTC, lambda _: None, lambda: 0)
+        self._activation: dict[str, StartUnit] = {}
+        self._trigger_logs: list[act.Action] = []
+        factories = dict(MACHINE_FACTORIES if machine_factories is None else machine_factories)
+        factories.setdefault("socket", self._trigger_machine)
+        factories.setdefault("timer", self._trigger_machine)
+        super().__init__(units, new_invocation_id, load=load, machine_factories=factories)
 
     # --- the one entry point ---------------------------------------------------------------
 
-    def handle(self, event: ManagerEvent, now_usec: int) -> list[act.Action]:
-        """Process one event at monotonic `now_usec`; return the actions for the executor."""
+    def handle(
+        self, event: ManagerEvent, now_usec: int, realtime_usec: int | None = None
+    ) -> list[act.Action]:
+        """Process one event at monotonic `now_usec` (and wall-clock `realtime_usec`, which
+        timers need; None: as far from the monotonic clock as last time); return the
+        actions for the executor."""
         self._now = now_usec
-        self._out = []
+        if realtime_usec is not None:
+            self._realtime_offset = realtime_usec - now_usec
+        self._out, self._trigger_logs = self._trigger_logs, []
         match event:
             case ev.JobRequested():
                 self._request_job(event)
@@ -143,7 +172,7 @@ class Manager(UnitTable):
             case ev.ConditionsEvaluated():
                 self._conditions_evaluated(event)
             case ev.ProcessExited():
-                owner = self._pid_owner.get(event.pid)
+                owner = self._pid_owner.get(event.pid) or self.triggers.pid_owner(event.pid)
                 if owner is not None:
                     self._to_machine(owner, event)
             case ev.TimerFired():
@@ -163,11 +192,13 @@ class Manager(UnitTable):
 
     # --- routing ------------------------------------------------------------------------------
 
-    def _to_machine(self, unit: str, event: ev.ServiceEvent) -> None:
+    def _to_machine(self, unit: str, event: ev.ServiceEvent | TriggerEvent) -> None:
         m = self.machines.get(unit)
         if m is None:
+            if self.triggers.owns(unit):
+                self._absorb_other(self.triggers.handle(event, self.clock()))  # type: ignore[arg-type]
             return
-        self._absorb(m, m.handle(event, self._now))
+        self._absorb(m, m.handle(event, self._now))  # type: ignore[arg-type]
 
     def _absorb(self, m: ServiceMachine, actions: list[act.Action]) -> None:
         """Keep what is ours (rule 2), apply the job rules to each StateChanged (rule 4)."""
@@ -193,15 +224,115 @@ class Manager(UnitTable):
                 case act.StateChanged():
                     self._out.append(a)
                     self._state_changed(a)
+                case act.Spawn():
+                    listen = self.triggers.listen_fds(a.unit) if a.role == "start" else ((), ())
+                    activation = self._activation.get(a.unit)
+                    self._out.append(with_activation(a, m.unit, activation, listen))
                 case _:
                     self._out.append(a)
         self._collect(m)
 
-    def _absorb_other(self, actions: list[act.Action]) -> None:
+    def _absorb_other(self, actions: Iterable[object]) -> None:
+        """Actions of non-service machines; a socket's or timer's StartUnit/StartFailed are
+        the manager's (core.triggerwiring rule 2)."""
         for a in actions:
-            self._out.append(a)
-            if isinstance(a, act.StateChanged):
-                self._state_changed(a)
+            match a:
+                case StartUnit():
+                    self._start_unit(a)
+                case StartFailed():
+                    job = self.jobs.get(a.unit)
+                    if job is not None:
+                        self._finish(job, "failed")
+                case act.StateChanged():
+                    self._out.append(a)
+                    self._state_changed(a)
+                case _:
+                    self._emit(a)
+
+    def _emit(self, a: object) -> None:
+        """A socket's or timer's I/O action (core.socketseam, core.triggering, SaveStamp):
+        not in act.Action's union, carried out by the executor all the same."""
+        self._out.append(a)  # type: ignore[arg-type]
+
+    # --- sockets and timers (core.triggerwiring) -------------------------------------------
+
+    def clock(self) -> Now:
+        """Both clocks at the event being handled."""
+        return Now(self._now + self._realtime_offset, self._now)
+
+    def _trigger_machine(self, unit: Unit) -> UnitMachine:
+        for warning in self.triggers.add_unit(unit):
+            self._trigger_logs.append(act.Log(unit.id, f"{unit.id}: {warning}", act.LOG_WARNING))
+        return TriggerMachine(self.triggers, unit.id, self.clock)
+
+    def _start_unit(self, a: StartUnit) -> None:
+        """A socket or timer asks for a start job on `a.target` (mode replace)."""
+        target = self._load_one(a.target)
+        reason = ""
+        if target is None or target.load_state == "not-found":
+            reason = f"Unit {a.target} not found."
+        elif target.load_state == "masked":
+            reason = f"Unit {a.target} is masked."
+        elif target.load_state != "loaded":
+            reason = f"Unit {a.target} has a bad unit file setting."
+        if not reason and target is not None:
+            old = self._activation.get(target.id)
+            self._activation[target.id] = a
+            if self._transaction(target.id, "start", "replace", None, manual=False):
+                if old is not None and old.connection_fd >= 0 and old is not a:
+                    self._emit(CloseFd(old.unit, old.connection_fd))
+                return
+            if old is None:
+                self._activation.pop(target.id, None)
+            else:
+                self._activation[target.id] = old
+            reason = f"Failed to enqueue start job for {a.target}."
+        if a.connection_fd >= 0:  # ours since the StartUnit (core.triggering)
+            self._emit(CloseFd(a.unit, a.connection_fd))
+        refused = TriggerRefused(a.unit, a.target, reason)
+        self._absorb_other(self.triggers.handle(refused, self.clock()))
+
+    def _trigger_notify(self, change: act.StateChanged) -> None:
+        """unit_trigger_notify(): the sockets and timers that trigger this unit learn its
+        new state; an inactive unit's activation (and Accept=yes connection) is dropped."""
+        unit = change.unit
+        if change.new_active in _INACTIVE and change.new_sub != SubState.AUTO_RESTART.value:
+            done = self._activation.pop(unit, None)
+            if done is not None and done.connection_fd >= 0:
+                self._emit(CloseFd(done.unit, done.connection_fd))
+        if not self.triggers.triggered_by(unit):
+            return
+        m = self.machines.get(unit)
+        exit_usec = enter_usec = 0
+        limit_hit = False
+        if m is not None:
+            exit_usec, enter_usec = m.timestamps.inactive_exit, m.timestamps.inactive_enter
+            limit_hit = change.new_active == "failed" and m.result == Result.START_LIMIT_HIT
+        actions = self.triggers.target_changed(
+            unit,
+            change.new_active,
+            change.new_sub,
+            self.clock(),
+            exit_usec,
+            enter_usec,
+            unit in self.jobs,
+            limit_hit,
+        )
+        self._absorb_other(actions)
+
+    def _sync_service_state(self, unit_id: str) -> None:
+        """Before a socket starts, it learns its service's state (socket_start() refuses
+        when the service is already active; only the state counts there, not a job)."""
+        sock = self.triggers.sockets.get(unit_id)
+        if sock is None or sock.config.accept:
+            return
+        svc = sock.config.service
+        change = TriggeredUnitChanged(unit_id, svc, self.active_state(svc), self.sub_state(svc))
+        self._absorb_other(self.triggers.handle(change, self.clock()))
+
+    def _trigger_loaded(self, name: str) -> bool:
+        unit = self._load_one(name)
+        return unit is not None and unit.load_state == "loaded"
 
     def _state_changed(self, change: act.StateChanged) -> None:
         """unit_notify(): the job rules, then the dependency effects (rule 6)."""
@@ -215,6 +346,7 @@ class Manager(UnitTable):
             old = middle
         if old != new:
             self._effects(change.unit, old, new, unexpected, will_auto_restart=False)
+        self._trigger_notify(change)
 
     def _effects(
         self, unit: str, old: str, new: str, unexpected: bool, will_auto_restart: bool
@@ -525,8 +657,16 @@ class Manager(UnitTable):
             if other is None:
                 self._finish(job, "done", already=True)
                 return
+            if self.triggers.owns(job.unit):
+                refusal = start_refusal(self.triggers, job.unit, self._trigger_loaded)
+                if refusal:
+                    self._log(job.unit, refusal, act.LOG_ERR)
+                    self._finish(job, "failed")
+                    return
+                self._sync_service_state(job.unit)
             self._absorb_other(other.start(self._now))
-            self._begin_message(job)
+            if not _listens_at_once(self.units[job.unit]):
+                self._begin_message(job)
             return
         actions = m.handle(ev.StartRequested(m.name, self._new_id(), job.manual), self._now)
         refused = any(isinstance(a, act.StartRefused) for a in actions)
@@ -709,6 +849,13 @@ class Manager(UnitTable):
                 if other in self.jobs or self.active_state(other) not in _INACTIVE:
                     return True
         return False
+
+
+def _listens_at_once(unit: Unit) -> bool:
+    """A socket without ExecStartPre= listens inside systemd's socket_start(), so 252 logs
+    no "Starting" for it (the same rule as `_active_at_fork`); here the bind is answered
+    asynchronously."""
+    return unit.socket is not None and not unit.socket.exec_start_pre
 
 
 def _active_at_fork(m: ServiceMachine) -> bool:

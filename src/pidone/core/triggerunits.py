@@ -69,12 +69,15 @@ class TriggerUnits:
         resolve_zone: Callable[[str], tzinfo | None],
         random_u64: Callable[[], int],
         stamps: Mapping[str, int] | None = None,
+        read_stamp: Callable[[str], int | None] | None = None,
     ) -> None:
         self.host = host
         self.zone = zone
         self.resolve_zone = resolve_zone
         self.random_u64 = random_u64
         self.stamps = dict(stamps or {})
+        # Persistent= stamps of timers loaded later (the daemon's linux.timerstamps reader).
+        self.read_stamp = read_stamp
         self.timers: dict[str, TimerMachine] = {}
         self.sockets: dict[str, SocketMachine] = {}
         self._reloaded: dict[str, TimerMachine] = {}
@@ -88,6 +91,8 @@ class TriggerUnits:
             old = self.timers.get(unit.id)
             if old is None:
                 stamp = self.stamps.get(unit.id)
+                if stamp is None and self.read_stamp is not None and tconfig.persistent:
+                    stamp = self.read_stamp(unit.id)
                 self.timers[unit.id] = TimerMachine(tconfig, self.host, self.random_u64, stamp)
             elif old.config != tconfig:
                 self.timers[unit.id] = TimerMachine(tconfig, self.host, self.random_u64)

@@ -47,6 +47,7 @@ from pidone.core.notify import NotifyMessage
 from pidone.daemon.children import ChildWatcher
 from pidone.daemon.logpipes import LogCollector, StreamSource
 from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
+from pidone.daemon.triggerio import TriggerIO, realtime_usec
 from pidone.linux import conditions, directories, sandbox, spawn
 from pidone.linux.execprep import Identity, resolve_identity
 from pidone.linux.notify import NotifySocket
@@ -71,7 +72,12 @@ class EnvironmentFileError(OSError):
 class Brain(Protocol):
     """The pure side: core.manager.Manager (or a ServiceMachine in tests)."""
 
-    def handle(self, event: Any, now_usec: int) -> list[act.Action]: ...  # noqa: ANN401
+    def handle(
+        self,
+        event: Any,  # noqa: ANN401
+        now_usec: int,
+        realtime_usec: int | None = None,
+    ) -> list[act.Action]: ...
 
 
 class TrackerWithEvents(ProcessGroupTracker, Protocol):
@@ -151,6 +157,7 @@ class LinuxExecutor:
         notify_path: str = "",
         directory_bases: DirectoryBases | None = None,
         environ: dict[str, str] | None = None,
+        state_dir: str = "",
     ) -> None:
         self.loop = loop
         self.tracker = tracker
@@ -173,6 +180,9 @@ class LinuxExecutor:
         self._status_fds: dict[int, tuple[str, int, bool, spawn.Spawned]] = {}
         self._notify: NotifySocket | None = None
         self.children = ChildWatcher(loop, self._on_child_exit)
+        self.triggers = TriggerIO(
+            loop, unit_of, self.submit, self._log, self._timers, self._fire, state_dir
+        )
         fd = tracker.fileno()
         if fd is not None:
             loop.add_reader(fd, self._on_tracker_readable)
@@ -194,7 +204,7 @@ class LinuxExecutor:
         try:
             while self._queue:
                 event = self._queue.popleft()
-                actions = self.brain.handle(event, now_usec())
+                actions = self.brain.handle(event, now_usec(), realtime_usec())
                 answers: list[object] = []
                 for action in actions:
                     self._carry(action, answers)
@@ -245,7 +255,12 @@ class LinuxExecutor:
             case act.JobQueued() | act.JobFinished() | act.RequestFailed() | act.RequestDone():
                 self.on_reply(a)
             case _:
-                pass  # RestartJobWanted / StartRefused are consumed by the manager
+                # sockets' and timers' I/O (daemon.triggerio); RestartJobWanted and
+                # StartRefused are consumed by the manager
+                self.triggers.carry(a, answers)
+
+    def _log(self, unit: str, text: str, priority: int) -> None:
+        self.logs.manager_record(unit, text, priority)
 
     # Spawn -------------------------------------------------------------------------------
 
@@ -273,6 +288,8 @@ class LinuxExecutor:
             exit_code=env.get("EXIT_CODE", ""),
             exit_status=env.get("EXIT_STATUS", ""),
             watchdog_usec=int(env.get("WATCHDOG_USEC", "0") or 0),
+            listen_fd_names=a.fd_names,
+            extra=a.extra_env,
             user=user.user,
             directories=directory_variables(ctx, self.bases),
         )
@@ -287,9 +304,10 @@ class LinuxExecutor:
 
     def _spawn(self, a: act.Spawn) -> list[object]:
         unit = self.unit_of(a.unit)
-        if unit is None or unit.service is None:
+        section = None if unit is None else unit.service or unit.socket
+        if unit is None or section is None:
             return [ev.SpawnFailed(a.unit, a.token, "No such unit")]
-        ctx = unit.service.exec
+        ctx = section.exec  # a socket's ExecStartPre= & co. run with its own [Socket] context
         read_fd = write_fd = -1
         try:
             identity = resolve_identity(ctx, a.unit)  # DynamicUser= is named after the unit
@@ -316,6 +334,9 @@ class LinuxExecutor:
                     directory_bases=self.bases,
                     stdout_fd=write_fd if journal_out else -1,
                     stderr_fd=write_fd if journal_err else -1,
+                    stdin_fd=a.socket_fd,
+                    pass_fds=a.fds,
+                    non_blocking=unit.service.non_blocking if unit.service else False,
                 )
             )
         except (OSError, ValueError) as exc:
@@ -433,11 +454,13 @@ class LinuxExecutor:
         if old is not None:
             old.cancel()
 
-        def fire(token: str = a.token) -> None:
-            self._timers.pop(token, None)
-            self.submit(ev.TimerFired(token))
+        self._timers[a.token] = self.loop.call_at(
+            a.deadline_usec / 1e6, functools.partial(self._fire, a.token)
+        )
 
-        self._timers[a.token] = self.loop.call_at(a.deadline_usec / 1e6, fire)
+    def _fire(self, token: str) -> None:
+        self._timers.pop(token, None)
+        self.submit(ev.TimerFired(token))
 
     # Processes that are not our children ---------------------------------------------------
 
@@ -665,6 +688,7 @@ class LinuxExecutor:
             self.submit(ev.NotifyReceived(dgram.pid, dgram.uid, fields, unit))
 
     def close(self) -> None:
+        self.triggers.close()
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()

@@ -120,6 +120,7 @@ class SpawnRequest:
     stdout_fd: int = -1  # journal / kmsg / socket / fd:NAME (e.g. a socketpair end)
     stderr_fd: int = -1
     pass_fds: tuple[int, ...] = ()  # become 3, 4, ... (LISTEN_FDS)
+    non_blocking: bool = False  # NonBlocking=: O_NONBLOCK on the passed fds, else cleared
     expand_argv: bool = True  # $VAR expansion (ExecCommand `:` turns it off too)
     fast: bool = True  # allow the posix_spawn path when the settings permit (linux.fastspawn)
     unit: str = ""  # the unit's name: names a DynamicUser= when User= is empty
@@ -195,6 +196,7 @@ class _Plan:
     cwd_missing_ok: bool
     privileges: PrivilegePlan
     sandbox: SandboxPlan | None
+    non_blocking: bool = False
 
 
 def _working_directory(ctx: ExecContext, identity: Identity) -> bytes:
@@ -277,6 +279,7 @@ def _build_plan(
         cwd_missing_ok=ctx.working_directory_missing_ok,
         privileges=privileges,
         sandbox=sandbox,
+        non_blocking=req.non_blocking,
     )
 
 
@@ -328,6 +331,10 @@ def _child(plan: _Plan, err_w: int) -> None:
         status = EXIT_FDS
         for i, fd in enumerate(lifted):
             os.dup2(fd, 3 + i, inheritable=True)
+            # exec_child() flags_fds(): O_NONBLOCK as NonBlocking= says. It is a flag of the
+            # open file description (fcntl(2)), so the daemon's copy changes too; the daemon
+            # only polls a listener whose service is gone, which is unaffected.
+            os.set_blocking(3 + i, not plan.non_blocking)
         os.dup2(err, 3 + n, inheritable=False)
         err = 3 + n
         os.closerange(3 + n + 1, _MAX_FD)

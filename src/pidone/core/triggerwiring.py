@@ -1,0 +1,118 @@
+"""The manager's side of socket and timer units: their machines as UnitMachines, and the
+activation details (listening fds, an accepted connection, TRIGGER_*/REMOTE_*) of a start.
+
+1. `TriggerMachine` shows one machine of core.triggerunits.TriggerUnits through the narrow
+   core.unitmachines.UnitMachine protocol, so the manager runs start/stop/reset-failed jobs
+   on sockets and timers exactly as on targets. Its events need both clocks (`Now`), which
+   the manager supplies through `clock`.
+2. A `StartUnit` from a socket or timer becomes a start job (mode replace) on its target;
+   the manager keeps the StartUnit as the target's activation until the target is
+   inactive again (systemd: the job's ActivationDetails, and a service's socket_fd).
+3. `with_activation()` fills in the fields of a service's `Spawn` (systemd 252
+   service_spawn() with EXEC_PASS_FDS, exec_spawn()):
+   - an Accept=yes connection with StandardInput=/StandardOutput=/StandardError=socket is
+     every command's stdin (and, through `inherit`, stdout/stderr), with no LISTEN_*;
+   - otherwise the main command(s) (ExecStart=) get the connection as fd 3 named
+     `connection`, or every listening fd of the Accept=no sockets whose Service= this is,
+     as fds 3.. with LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES (sd_listen_fds(3));
+   - the activation's environment (TRIGGER_UNIT=, TRIGGER_TIMER_*=, REMOTE_ADDR=,
+     REMOTE_PORT=) goes to every command of the start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from pidone.core import actions as act
+from pidone.core import events as ev
+from pidone.core.model import Unit
+from pidone.core.triggering import Now, StartUnit
+from pidone.core.triggerunits import TriggerAction, TriggerUnits
+
+_SOCKET_STDIO = "socket"
+
+
+class TriggerMachine:
+    """One socket or timer of a TriggerUnits hub as a core.unitmachines.UnitMachine."""
+
+    __slots__ = ("_clock", "_hub", "_id")
+
+    def __init__(self, hub: TriggerUnits, unit_id: str, clock: Callable[[], Now]) -> None:
+        self._hub = hub
+        self._id = unit_id
+        self._clock = clock
+
+    @property
+    def name(self) -> str:
+        return self._id
+
+    @property
+    def active_state(self) -> str:
+        return self._hub.active_state(self._id) or "inactive"
+
+    @property
+    def sub_state(self) -> str:
+        return self._hub.sub_state(self._id) or "dead"
+
+    @property
+    def result(self) -> str:
+        m = self._hub.machine(self._id)
+        return m.result.value if m is not None else "success"
+
+    def start(self, now_usec: int) -> list[act.Action]:
+        return self._run(ev.StartRequested(self._id))
+
+    def stop(self, now_usec: int) -> list[act.Action]:
+        return self._run(ev.StopRequested(self._id))
+
+    def reset_failed(self) -> list[act.Action]:
+        return self._run(ev.ResetFailedRequested(self._id))
+
+    def _run(
+        self, event: ev.StartRequested | ev.StopRequested | ev.ResetFailedRequested
+    ) -> list[act.Action]:
+        out: list[TriggerAction] = self._hub.handle(event, self._clock())
+        return list(out)  # type: ignore[arg-type]  # the manager routes the trigger actions
+
+
+def start_refusal(hub: TriggerUnits, unit_id: str, loaded: Callable[[str], bool]) -> str:
+    """socket_start()/timer_start()'s refusal when the unit to trigger is not loaded ("" if
+    none). `loaded(name)` loads the unit if needed and says whether it is loaded."""
+    sock = hub.sockets.get(unit_id)
+    if sock is not None and not sock.config.accept and not loaded(sock.config.service):
+        return f"{unit_id}: Socket service {sock.config.service} not loaded, refusing."
+    timer = hub.timers.get(unit_id)
+    if timer is not None and not loaded(timer.config.target):
+        return f"{unit_id}: Refusing to start, unit {timer.config.target} to trigger not loaded."
+    return ""
+
+
+def uses_socket_stdio(unit: Unit) -> bool:
+    """StandardInput=/StandardOutput=/StandardError=socket (exec_spawn()'s socket_fd case)."""
+    svc = unit.service
+    if svc is None:
+        return False
+    e = svc.exec
+    return _SOCKET_STDIO in (e.standard_input, e.standard_output, e.standard_error)
+
+
+def with_activation(
+    spawn: act.Spawn,
+    unit: Unit,
+    activation: StartUnit | None,
+    listen: tuple[tuple[int, ...], tuple[str, ...]],
+) -> act.Spawn:
+    """The Spawn with its socket fds and activation environment (rule 3)."""
+    env = activation.env if activation is not None else ()
+    cfd = activation.connection_fd if activation is not None else -1
+    if cfd >= 0 and uses_socket_stdio(unit):
+        return replace(spawn, socket_fd=cfd, extra_env=env)
+    if spawn.role != "start":
+        return replace(spawn, extra_env=env) if env else spawn
+    if cfd >= 0:
+        return replace(spawn, fds=(cfd,), fd_names=("connection",), extra_env=env)
+    fds, names = listen
+    if not fds and not env:
+        return spawn
+    return replace(spawn, fds=fds, fd_names=names, extra_env=env)

@@ -1,0 +1,267 @@
+"""The kernel side of socket and timer units: listening fds, accepts, wake-ups, stamps.
+
+The executor hands every socket/timer action here (`carry`); answers go back through the
+same `answers` list (ListenersOpened/Failed, ConnectionAccepted) or, for happenings that
+come later, through `submit` (FdReadable, TimerFired):
+
+1. `OpenListeners` binds each Listen line in order (linux.sockets.open_listener); the first
+   failure closes the ones already open and answers `ListenersFailed` with strerror.
+2. `WatchFds(on)` polls the fds while a socket is `listening` (level-triggered: a pending
+   connection the service has not accepted yet is not reported again, because the
+   machine stops the watch as it leaves `listening`).
+3. `AcceptConnection` is accept4(SOCK_CLOEXEC) (Python sockets are close-on-exec); the
+   connection is blocking for the service even if the listener is not (accept4(2): the
+   new fd does not inherit O_NONBLOCK). AF_UNIX peers are named by SO_PEERCRED.
+4. `ArmWakeup` on CLOCK_MONOTONIC is a loop timer; on CLOCK_REALTIME it is a loop timer
+   at the same distance from now (the timer machine re-arms itself if the wall clock
+   moved and it fired early). `CancelTimer` of either is the executor's.
+5. `SaveStamp` touches `<state dir>/timers/stamp-<unit>`; a failure is a warning, as in
+   systemd (touch_file() errors are ignored there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import socket
+import struct
+import time
+from collections.abc import Callable
+from datetime import UTC, tzinfo
+
+from pidone.core import actions as act
+from pidone.core.model import Unit
+from pidone.core.socketseam import (
+    AcceptConnection,
+    CloseFd,
+    CloseListeners,
+    ConnectionAccepted,
+    FdReadable,
+    ListenersFailed,
+    ListenersOpened,
+    OpenListeners,
+    WatchFds,
+)
+from pidone.core.timerunit import SaveStamp, TimerHost
+from pidone.core.triggering import ArmWakeup
+from pidone.core.triggerunits import TriggerUnits
+from pidone.daemon.loop import EventLoop, TimerHandle
+from pidone.linux.sockets import Listener, close_listeners, open_listener
+from pidone.linux.timerstamps import StampError, read_stamp, write_stamp
+
+_FAMILIES = {socket.AF_INET: "inet", socket.AF_INET6: "inet6", socket.AF_UNIX: "unix"}
+_UCRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}, socket(7)
+
+
+def realtime_usec() -> int:
+    """CLOCK_REALTIME in microseconds (the timers' calendar clock)."""
+    return time.time_ns() // 1000
+
+
+class TriggerIO:
+    """Sockets' fds and timers' wake-ups for one executor."""
+
+    def __init__(
+        self,
+        loop: EventLoop,
+        unit_of: Callable[[str], Unit | None],
+        submit: Callable[[object], None],
+        log: Callable[[str, str, int], None],
+        timers: dict[str, TimerHandle],
+        fire: Callable[[str], None],
+        state_dir: str = "",
+    ) -> None:
+        self.loop = loop
+        self.unit_of = unit_of
+        self.submit = submit
+        self.log = log
+        self.timers = timers  # the executor's token -> loop timer table (CancelTimer)
+        self.fire = fire
+        self.state_dir = state_dir
+        self.listeners: dict[int, Listener] = {}
+        self.watched: set[int] = set()
+
+    def carry(self, a: object, answers: list[object]) -> bool:
+        """Carry out `a` if it is a socket/timer action; False if it is not one."""
+        match a:
+            case OpenListeners():
+                answers.append(self._open(a))
+            case CloseListeners():
+                self._close(a)
+            case WatchFds():
+                self._watch(a)
+            case AcceptConnection():
+                accepted = self._accept(a)
+                if accepted is not None:
+                    answers.append(accepted)
+            case CloseFd():
+                with contextlib.suppress(OSError):
+                    os.close(a.fd)
+            case ArmWakeup():
+                self._arm(a)
+            case SaveStamp():
+                self._save(a)
+            case _:
+                return False
+        return True
+
+    # sockets ------------------------------------------------------------------------------
+
+    def _open(self, a: OpenListeners) -> ListenersOpened | ListenersFailed:
+        unit = self.unit_of(a.unit)
+        if unit is None or unit.socket is None:
+            return ListenersFailed(a.unit, "No such unit")
+        opened: list[Listener] = []
+        try:
+            for spec in a.specs:
+                opened.append(open_listener(spec, unit.socket))
+        except (OSError, KeyError, ValueError) as exc:
+            close_listeners(opened, remove=False)
+            if isinstance(exc, OSError):
+                reason = exc.strerror or str(exc)
+            else:  # an unknown SocketUser=/SocketGroup= (getpwnam()'s KeyError)
+                reason = "No such process" if isinstance(exc, KeyError) else str(exc)
+            return ListenersFailed(a.unit, reason)
+        for listener in opened:
+            self.listeners[listener.fd] = listener
+        return ListenersOpened(a.unit, tuple(listener.fd for listener in opened))
+
+    def _close(self, a: CloseListeners) -> None:
+        closing = []
+        for fd in a.fds:
+            if fd in self.watched:
+                self.loop.remove_reader(fd)
+                self.watched.discard(fd)
+            listener = self.listeners.pop(fd, None)
+            if listener is not None:
+                closing.append(listener)
+        close_listeners(closing, a.remove)
+
+    def _watch(self, a: WatchFds) -> None:
+        for fd in a.fds:
+            if a.on and fd not in self.watched:
+                self.watched.add(fd)
+                self.loop.add_reader(fd, functools.partial(self.submit, FdReadable(a.unit, fd)))
+            elif not a.on and fd in self.watched:
+                self.watched.discard(fd)
+                self.loop.remove_reader(fd)
+
+    def _accept(self, a: AcceptConnection) -> ConnectionAccepted | None:
+        listening = socket.socket(fileno=a.fd)
+        try:
+            try:
+                conn, _addr = listening.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return None
+            except OSError as exc:
+                self.log(a.unit, f"{a.unit}: Failed to accept connection: {exc.strerror}", 4)
+                return None
+        finally:
+            listening.detach()  # the fd stays the listener's
+        family = _FAMILIES.get(conn.family, "vsock")
+        local: tuple[str, int] = ("", 0)
+        remote: tuple[str, int] = ("", 0)
+        peer: tuple[int, int] | None = None
+        try:
+            if family == "unix":
+                pid, uid, _gid = _UCRED.unpack(
+                    conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+                )
+                peer = (pid, uid)
+            else:
+                la, ra = conn.getsockname(), conn.getpeername()
+                local, remote = (str(la[0]), int(la[1])), (str(ra[0]), int(ra[1]))
+        except OSError:
+            pass  # the peer is gone already: the instance name says "unknown"
+        return ConnectionAccepted(a.unit, a.fd, conn.detach(), family, local, remote, peer)
+
+    # timers -------------------------------------------------------------------------------
+
+    def _arm(self, a: ArmWakeup) -> None:
+        old = self.timers.pop(a.token, None)
+        if old is not None:
+            old.cancel()
+        if a.clock == "monotonic":
+            deadline = a.deadline_usec / 1e6
+        else:
+            deadline = time.monotonic() + (a.deadline_usec - realtime_usec()) / 1e6
+        self.timers[a.token] = self.loop.call_at(deadline, functools.partial(self.fire, a.token))
+
+    def _save(self, a: SaveStamp) -> None:
+        if not self.state_dir:
+            return
+        try:
+            write_stamp(self.state_dir, a.unit, a.usec)
+        except (StampError, ValueError) as exc:
+            self.log(a.unit, f"{a.unit}: Failed to update timestamp: {exc}", act.LOG_WARNING)
+
+    def close(self) -> None:
+        """Daemon exit: close every listening fd (nodes stay, as after a systemd exit)."""
+        for fd in list(self.watched):
+            self.loop.remove_reader(fd)
+        self.watched.clear()
+        close_listeners(list(self.listeners.values()), remove=False)
+        self.listeners.clear()
+
+
+# --- the manager's TriggerUnits, with this machine's facts ---------------------------------
+
+# PROC_PID_INIT_INO (include/linux/proc_ns.h): the initial PID namespace's inode. Any other
+# PID namespace is a container for OnBootSec=, which then counts from the manager's start
+# (systemd: timer.c, "in containers the boot time is the manager's start").
+_INIT_PID_NS = "pid:[4026531836]"
+
+
+def _machine_id(root: str = "/") -> bytes:
+    try:
+        with open(os.path.join(root, "etc/machine-id"), encoding="ascii") as f:
+            return bytes.fromhex(f.read().strip())[:16].ljust(16, b"\0")
+    except (OSError, ValueError):
+        return bytes(16)
+
+
+def _in_container() -> bool:
+    if os.environ.get("container"):  # noqa: SIM112 - systemd's variable is lowercase
+        return True
+    try:
+        return os.readlink("/proc/self/ns/pid") != _INIT_PID_NS
+    except OSError:
+        return True
+
+
+def build_trigger_units(state_dir: str) -> TriggerUnits:
+    """TriggerUnits for a daemon started now: the local zone ($TZ, /etc/localtime, UTC),
+    zones by name from the system zoneinfo, os.urandom draws, Persistent= stamps."""
+    import zoneinfo
+
+    def resolve(name: str) -> tzinfo | None:
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            return None
+
+    zone: tzinfo = UTC
+    name = os.environ.get("TZ", "").lstrip(":")
+    found = resolve(name) if name else None
+    if found is not None:
+        zone = found
+    else:
+        with (
+            contextlib.suppress(OSError, ValueError, zoneinfo.ZoneInfoNotFoundError),
+            open("/etc/localtime", "rb") as f,
+        ):
+            zone = zoneinfo.ZoneInfo.from_file(f, key="localtime")
+    host = TimerHost(
+        startup_monotonic=time.monotonic_ns() // 1000,
+        in_container=_in_container(),
+        machine_id=_machine_id(),
+        uid=os.getuid(),
+    )
+    return TriggerUnits(
+        host,
+        zone,
+        resolve,
+        lambda: int.from_bytes(os.urandom(8), "little"),
+        read_stamp=lambda unit: read_stamp(state_dir, unit),
+    )
