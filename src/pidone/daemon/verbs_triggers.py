@@ -1,0 +1,75 @@
+"""Control-socket verbs for socket and timer units: `list-sockets` and `list-timers`.
+
+Both take `{"all": bool, "patterns": [...]}` and answer rows the CLI renders with
+core.render.sockets / core.render.timers, as systemctl 252 does it: a unit is listed when
+it is loaded, not inactive or with a job unless `all` (output_show_unit()), and matches one
+of the shell patterns if any are given (fnmatch on the unit name).
+- list-sockets: `{"sockets": [[listen, type, unit, [activates...]], ...]}`;
+- list-timers: `{"timers": [[unit, [activates...], next_usec, last_usec], ...],
+  "now": realtime µs}` (times are CLOCK_REALTIME µs, 0 = none).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pidone.core.protocol import Response
+from pidone.core.render.sockets import socket_rows
+from pidone.core.render.timers import timer_row
+from pidone.core.triggering import Now
+from pidone.daemon.control import Call, Verb
+from pidone.daemon.executor import now_usec
+from pidone.daemon.triggerio import realtime_usec
+
+if TYPE_CHECKING:
+    from pidone.daemon.main import Daemon
+
+
+def _listed(daemon: Daemon, unit: str, call: Call) -> bool:
+    manager = daemon.manager
+    inactive = manager.active_state(unit) == "inactive" and unit not in manager.jobs
+    if inactive and not call.args.get("all"):
+        return False
+    patterns = call.args.get("patterns") or []
+    if not isinstance(patterns, list):
+        return False
+    return not patterns or any(fnmatch.fnmatchcase(unit, str(p)) for p in patterns)
+
+
+def _list_sockets(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        hub = daemon.manager.triggers
+        rows: list[list[Any]] = []
+        for name in sorted(hub.sockets):
+            if not _listed(daemon, name, call):
+                continue
+            for row in socket_rows(hub.sockets[name]):
+                rows.append([row.listen, row.type, row.unit, list(row.activates)])
+        return Response.success(call.request.id, {"sockets": rows})
+
+    return handle
+
+
+def _list_timers(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        hub = daemon.manager.triggers
+        now = Now(realtime_usec(), now_usec())
+        rows: list[list[Any]] = []
+        for name in sorted(hub.timers):
+            if not _listed(daemon, name, call):
+                continue
+            row = timer_row(hub.timers[name], now)
+            rows.append([row.unit, list(row.activates), row.next_elapse, row.last_trigger])
+        return Response.success(call.request.id, {"timers": rows, "now": now.realtime})
+
+    return handle
+
+
+def trigger_verbs(daemon: Daemon) -> dict[str, Verb]:
+    """The verbs of this module, for daemon.verbs.build_verbs()."""
+    return {
+        "list-sockets": Verb(_list_sockets(daemon), mutating=False),
+        "list-timers": Verb(_list_timers(daemon), mutating=False),
+    }
