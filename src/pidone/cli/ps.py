@@ -135,17 +135,11 @@ def _strtol0(text: str) -> int | None:
 
 
 def units_from_daemon(runtime_dir: str | None = None) -> dict[int, str] | None:
-    """{pid: unit} from a running pidone daemon, or None when none answers.
+    """{pid: unit} from a running pidone daemon (its `pids` verb), or None when none
+    answers; processes it does not name fall back to cgroup membership (psscan)."""
+    from pidone.cli.procunits import read_daemon_units
 
-    Seam for daemon-side attribution: the control protocol (core/protocol.py) has no
-    "owner of these PIDs" query yet, so this returns None and ps falls back to cgroup
-    membership (core.cgroupunit). When the query exists, connect only if the socket
-    file exists (a stat, no import of the client) and fill the map from the reply.
-    """
-    directory = runtime_dir or os.environ.get("PIDONE_RUNTIME_DIR") or "/run/pidone"
-    if not os.path.exists(f"{directory}/control.sock"):
-        return None
-    return None
+    return read_daemon_units(runtime_dir)
 
 
 def _localtime() -> LocalTime:

@@ -282,20 +282,23 @@ def default_symbols() -> pstree.Symbols:
 
 
 def units_from_daemon(pids: Sequence[int]) -> Mapping[int, str] | None:
-    """SEAM for daemon-provided attribution: pid -> unit from a running pidoned.
+    """pid -> unit from a running pidone daemon (its `pids` verb), or None when none
+    answers (cli/procunits.py: one stat() of the control socket when no daemon runs)."""
+    from pidone.cli.procunits import read_daemon_units
 
-    There is no daemon query for this yet, so this returns None ("no daemon") and
-    attribution falls back to cgroup membership (ptscan.read_cgroup_units).
-    """
-    return None
+    return read_daemon_units()
 
 
 def unit_attribution(pids: Sequence[int]) -> Mapping[int, str]:
-    """The daemon's word when it runs, else cgroup membership, else nothing."""
+    """The daemon's word for the processes it tracks; cgroup membership for the others
+    (systemd-cgls's view); processes neither names stay without a unit."""
     owned = units_from_daemon(pids)
-    if owned is not None:
-        return owned
-    return ptscan.read_cgroup_units(pids)
+    if owned is None:
+        return ptscan.read_cgroup_units(pids)
+    rest = [pid for pid in pids if pid not in owned]
+    units = dict(ptscan.read_cgroup_units(rest)) if rest else {}
+    units.update((pid, owned[pid]) for pid in pids if pid in owned)
+    return units
 
 
 def _user_names(tree: pstree.ProcTree, pids: Sequence[int]) -> dict[int, str]:

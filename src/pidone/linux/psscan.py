@@ -129,7 +129,11 @@ def collect(
     )
     my_tty = int(self_stat[self_stat.rfind(b")") + 2 :].split()[4])
     want = _selector(req, my_euid, my_tty)
-    unit_map = units_from_daemon() if F.NEED_UNIT in needs else None
+    unit_map = None
+    if F.NEED_UNIT in needs:  # nothing of this is paid for unless a unit was asked for
+        from pidone.core.cgroupunit import unit_from_cgroup
+
+        unit_map = units_from_daemon()
 
     need_user = F.NEED_USER in needs
     need_ruser = F.NEED_RUSER in needs
@@ -206,12 +210,9 @@ def collect(
             if need_wchan:
                 p.wchan = _wchan(read(base + "wchan", 64))
             if need_unit:
-                if unit_map is not None:
-                    p.unit = unit_map.get(pid)
-                else:
-                    from pidone.core.cgroupunit import unit_from_cgroup
-
-                    p.unit = unit_from_cgroup(read(base + "cgroup", 8192) or b"")
+                # the daemon's word first, then cgroup membership (systemd-cgls's view)
+                unit = unit_map.get(pid) if unit_map is not None else None
+                p.unit = unit or unit_from_cgroup(read(base + "cgroup", 8192) or b"")
             append(p)
 
     pids = procfs.list_pids_unsorted(PROC)
