@@ -1,0 +1,139 @@
+"""Socket activation through a real daemon (PID 1 of a PID namespace): the first connection
+starts the service, which gets the listening fd (LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES) and
+answers that very connection; Accept=yes runs one instance per connection with the
+connection as stdin/stdout; stopping the socket closes it (and RemoveOnStop= unlinks it)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.system.conftest import Factory
+
+pytestmark = pytest.mark.system
+
+# The service answers each connection with what sd_listen_fds(3) would check, then the
+# first line the client sent: "<LISTEN_PID is me> <LISTEN_FDS> <LISTEN_FDNAMES> <line>".
+SERVER = """
+import os, socket
+s = socket.socket(fileno=3)
+while True:
+    c, _ = s.accept()
+    line = c.recv(100).decode()
+    me = os.environ.get("LISTEN_PID") == str(os.getpid())
+    fds, names = os.environ.get("LISTEN_FDS"), os.environ.get("LISTEN_FDNAMES")
+    c.sendall(f"{me} {fds} {names} {line}".encode())
+    c.close()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def read_all(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(4096):
+        data += chunk
+    return data
+
+
+def ask_tcp(port: int, line: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as c:
+        c.sendall(line)
+        return read_all(c)
+
+
+def refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_tcp_and_unix_first_request_is_answered_with_listen_fds(
+    pidone_ns: Factory, tmp_path: Path
+) -> None:
+    port = free_port()
+    server = tmp_path / "server.py"
+    server.write_text(SERVER)
+    path = tmp_path / "run" / "api.sock"
+    d = pidone_ns(
+        {
+            "web.socket": f"[Socket]\nListenStream=127.0.0.1:{port}\n",
+            "web.service": f"[Service]\nExecStart={sys.executable} {server}\n",
+            "api.socket": f"[Socket]\nListenStream={path}\nSocketMode=0600\n"
+            "RemoveOnStop=yes\nFileDescriptorName=api\nService=apid.service\n",
+            "apid.service": f"[Service]\nExecStart={sys.executable} {server}\n",
+        }
+    )
+    r = d.cli("start", "web.socket", "api.socket")
+    assert (r.returncode, r.stderr) == (0, "")
+    assert d.state("web.socket") == "active/listening"
+    assert d.state("web.service") == "inactive/dead"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    r = d.cli("is-active", "web.socket")
+    assert (r.returncode, r.stdout) == (0, "active\n")
+
+    # The first connection starts the service, and it is this connection that is answered.
+    assert ask_tcp(port, b"hello") == b"True 1 web.socket hello"
+    assert d.state("web.service") == "active/running"
+    assert d.state("web.socket") == "active/running"
+    with socket.socket(socket.AF_UNIX) as c:
+        c.settimeout(30)
+        c.connect(str(path))
+        c.sendall(b"unix")
+        assert read_all(c) == b"True 1 api unix"
+    d.wait_state("apid.service", "active/running")
+
+    r = d.cli("list-sockets", "--show-types")
+    assert r.returncode == 0
+    rows = [line.split() for line in r.stdout.splitlines()[1:3]]
+    assert rows == sorted(
+        [[f"127.0.0.1:{port}", "Stream", "web.socket", "web.service"],
+         [str(path), "Stream", "api.socket", "apid.service"]]
+    )  # fmt: skip
+    assert r.stdout.splitlines()[-2:] == [
+        "2 sockets listed.",
+        "Pass --all to see loaded but inactive sockets, too.",
+    ]
+
+    # Stopping a socket closes its fds in the daemon (the service keeps its own copy, as
+    # with systemd, so stop the service too), and RemoveOnStop= unlinks the node.
+    assert d.cli("stop", "web.socket", "web.service", "api.socket", "apid.service").returncode == 0
+    assert d.state("web.socket") == "inactive/dead"
+    assert refused(port)
+    assert not path.exists()
+
+
+def test_accept_yes_runs_one_instance_per_connection(pidone_ns: Factory, tmp_path: Path) -> None:
+    port = free_port()
+    d = pidone_ns(
+        {
+            "echo.socket": f"[Socket]\nListenStream=127.0.0.1:{port}\nAccept=yes\n",
+            "echo@.service": "[Service]\nStandardInput=socket\n"
+            "ExecStart=/bin/sh -c 'read l; echo got $l from $REMOTE_ADDR; echo i=%i'\n",
+        }
+    )
+    assert d.cli("start", "echo.socket").returncode == 0
+    first = ask_tcp(port, b"one\n").decode()
+    second = ask_tcp(port, b"two\n").decode()
+    assert first.startswith("got one from 127.0.0.1\ni=0-127.0.0.1:")
+    assert second.startswith("got two from 127.0.0.1\ni=1-127.0.0.1:")
+    instances = [f"echo@{text.split('i=')[1].strip()}.service" for text in (first, second)]
+    for name in instances:
+        d.wait_state(name, "inactive/dead")
+    assert d.state("echo.socket") == "active/listening"
+    journal = d.journal("-u", instances[1])
+    assert f"Started {instances[1]}." in journal
+    assert d.cli("stop", "echo.socket").returncode == 0
+    assert refused(port)
