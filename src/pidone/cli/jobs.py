@@ -2,14 +2,16 @@
 
 Each verb sends one request naming all its units and waits for every job (unless
 `--no-block`), then prints what the daemon returned with systemctl's words and exits with
-the first non-zero exit code (spec 06 §2.1). Imports stay minimal: only cli.client.
+the first non-zero exit code (spec 06 §2.1). Imports stay minimal: only cli.lightclient
+(the control client on `_socket` and `_json`; `pidone start` pays every import before the
+daemon sees the request).
 """
 
 from __future__ import annotations
 
 import sys
 
-from pidone.cli import client
+from pidone.cli import lightclient as client
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -200,7 +202,8 @@ def _job_main(verb: str, argv: list[str]) -> int:
         sys.stderr.write("Too few arguments.\n")
         return 1
     units = [unit_name(a) for a in args]
-    return run(verb, opts, units=units, no_block=opts["no_block"])
+    mode = opts.get("job_mode") or "replace"
+    return run(verb, opts, units=units, no_block=opts["no_block"], mode=mode)
 
 
 def start_main(argv: list[str]) -> int:
