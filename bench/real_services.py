@@ -1,23 +1,33 @@
-"""Start Debian's apache2 and nginx through pidone and by hand; time until port 80 answers.
+"""Start Debian's apache2 and nginx with `pidone start` and by hand; time until both are done.
 
     .venv/bin/python bench/real_services.py [--runs N]
 
 Root only; apache2 and nginx must be installed (the acceptance tier installs them). The
 script first moves itself into a private network namespace (unshare(2) CLONE_NEWNET, lo
-up), so port 80 is its own and nothing is reachable from outside. Each start lives in a
-fresh PID namespace that is killed afterwards, so nothing outlives the script.
+up), so port 80 is its own, and a private mount namespace with a tmpfs on /run, so PID
+files and /run/apache2 never reach the host's /run. Every start lives in a PID namespace
+that is killed afterwards, so nothing outlives the script.
 
-* by hand: `unshare --pid --fork --mount-proc` runs the unit's ExecStartPre=/ExecStart=
-  lines (the same words, the same Environment=) in `sh -c`;
-* pidone: a daemon is started as PID 1 of a PID namespace and asked for the unit's status
-  (not timed: systemd too has its units loaded since boot), then the clock runs from
-  `pidone start UNIT` (a new CLI process, as a user would type it) until the port
-  answers. pidone reads the packaged unit from /lib/systemd/system unchanged, so it
-  also sets up what the unit asks for (apache2's PrivateTmp=: a mount namespace).
+Both sides are measured the same way: the clock starts when the command is issued and
+stops when the command has returned (the forking parent exited; for pidone, the job
+finished) AND 127.0.0.1:80 answers an HTTP request.
 
-Runs alternate (hand, pidone, hand, ...); the medians and their ratios are printed. Two
-more pidone columns split the cost: "no CLI" times one control-socket request instead of a
-CLI process, "no cgroup" runs the daemon with --no-cgroups (no cgroup.procs migration).
+* by hand: a shell, already running as PID 1 of a fresh `unshare --pid --fork
+  --mount-proc` namespace, runs the unit's ExecStartPre=/ExecStart= lines (the same
+  words) with the environment the manager gives them (PATH, LANG and the unit's
+  Environment=); the clock starts when the shell is told to go.
+* pidone: one daemon per service, PID 1 of its own PID namespace, that has started and
+  stopped the unit once before the clock runs (systemd has its units loaded and their
+  dependencies active since boot; the first start, which also loads and starts
+  sysinit.target and the rest, is printed as "first"). Then `pidone start UNIT`, a new CLI
+  process through the installed `pidone` launcher, as a user types it.
+* no CLI: the same start as one control-socket request (the manager's own share).
+* no cgroup: the same request to a second daemon run with --no-cgroups (what the cgroup
+  placement of each spawned command costs).
+* floor: `pidone --version`, the interpreter start-up every CLI call pays (not a start).
+
+Each round runs every path once, in an order rotated from round to round; medians,
+quartiles and the ratios of medians to "by hand" are printed.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import compileall
 import contextlib
 import ctypes
 import fcntl
+import functools
 import os
 import shutil
 import signal
@@ -37,25 +48,52 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pidone.testing.harness import NamespaceDaemon
 
+CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
-# The units' own lines (/lib/systemd/system/apache2.service, nginx.service, Debian 12).
-BY_HAND = {
-    "apache2": "APACHE_STARTED_BY_SYSTEMD=true /usr/sbin/apachectl start",
-    "nginx": "/usr/sbin/nginx -t -q -g 'daemon on; master_process on;' && "
-    "/usr/sbin/nginx -g 'daemon on; master_process on;'",
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+# The units' own lines (/lib/systemd/system/apache2.service, nginx.service, Debian 12):
+# (ExecStartPre= and ExecStart= in order, Environment=, the PID file the service writes).
+BY_HAND: dict[str, tuple[list[str], dict[str, str], str]] = {
+    "apache2": (
+        ["/usr/sbin/apachectl start"],
+        {"APACHE_STARTED_BY_SYSTEMD": "true"},
+        "/run/apache2/apache2.pid",
+    ),
+    "nginx": (
+        [
+            "/usr/sbin/nginx -t -q -g 'daemon on; master_process on;'",
+            "/usr/sbin/nginx -g 'daemon on; master_process on;'",
+        ],
+        {},
+        "/run/nginx.pid",
+    ),
+}
+# What the manager puts in every service's environment (systemd's default PATH).
+BASE_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "LANG": "C.UTF-8",
 }
 TIMEOUT = 30.0
 
 
-def private_network() -> None:
-    """This process into a new network namespace with `lo` up (netdevice(7) ioctls)."""
+def private_namespaces() -> None:
+    """This process into new network and mount namespaces: `lo` up, a tmpfs on /run."""
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+    if libc.unshare(CLONE_NEWNET | CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET|CLONE_NEWNS)")
+    # mount(2): make every mount private first, or the tmpfs would propagate to the host.
+    if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
+    if libc.mount(b"tmpfs", b"/run", b"tmpfs", 0, b"mode=0755") != 0:
+        raise OSError(ctypes.get_errno(), "mount tmpfs /run")
+    os.mkdir("/run/lock", 0o1777)
+    # netdevice(7): SIOCGIFFLAGS / SIOCSIFFLAGS with IFF_UP.
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     req = struct.pack("16sH14x", b"lo", 0)
     flags = struct.unpack("16sH14x", fcntl.ioctl(s, 0x8913, req))[1]
@@ -76,7 +114,7 @@ def wait_answer(t0: float) -> float:
     while not answers():
         if time.perf_counter() - t0 > TIMEOUT:
             raise TimeoutError("port 80 never answered")
-        time.sleep(0.002)
+        time.sleep(0.001)
     return time.perf_counter() - t0
 
 
@@ -87,16 +125,36 @@ def wait_port_free() -> None:
 
 
 def by_hand(service: str) -> float:
-    cmd = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
-           "sh", "-c", f"{BY_HAND[service]}; exec sleep 1000"]  # fmt: skip
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lines, unit_env, pid_file = BY_HAND[service]
+    script = f"read go; {{ {' && '.join(lines)}; }} >/dev/null 2>&1; echo done; exec sleep 1000"
+    cmd = ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+           "/bin/sh", "-c", f"echo ready; {script}"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**BASE_ENV, **unit_env},
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
     try:
+        if proc.stdout.readline() != b"ready\n":
+            raise RuntimeError("the shell did not start")
+        t0 = time.perf_counter()
+        proc.stdin.write(b"\n")
+        proc.stdin.flush()
+        if proc.stdout.readline() != b"done\n":
+            raise RuntimeError(f"{service} by hand: the shell died")
         return wait_answer(t0)
     finally:
         proc.kill()  # --kill-child: the namespace's PID 1 dies, and every process with it
         proc.wait()
         wait_port_free()
+        # SIGKILLed services leave their PID file; a stale one naming a PID that exists in
+        # the daemon's namespace would make apache2 refuse to start ("already running").
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(pid_file)
 
 
 class RealUnits(NamespaceDaemon):
@@ -109,40 +167,67 @@ class RealUnits(NamespaceDaemon):
         return env
 
 
-def through_pidone(service: str, workdir: Path, *, cli: bool = True, cgroups: bool = True) -> float:
-    d = RealUnits(workdir, no_cgroups=not cgroups)
-    try:
-        d.start()
-        # The unit is loaded before the clock starts, as systemd has it loaded since boot.
-        d.call("status", units=[f"{service}.service"])
-        t0 = time.perf_counter()
-        if not cli:  # one request on the control socket: the manager's own share
-            d.call("start", units=[f"{service}.service"])
-            elapsed = wait_answer(t0)
-        else:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "pidone", "start", service],
-                env=d.env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            elapsed = wait_answer(t0)
-            _, err = proc.communicate(timeout=TIMEOUT)
-            if proc.returncode != 0:
-                raise RuntimeError(f"pidone start {service} failed: {err.decode()}")
-        d.cli("stop", service)
-        return elapsed
-    finally:
-        d.close()
+class Pidone:
+    """One daemon for one service; each timed start is followed by an untimed stop."""
+
+    def __init__(self, service: str, workdir: Path, *, cgroups: bool = True) -> None:
+        self.unit = f"{service}.service"
+        self.daemon = RealUnits(workdir, no_cgroups=not cgroups)
+        self.launcher = str(Path(sys.executable).with_name("pidone"))
+
+    def __enter__(self) -> Pidone:
+        self.daemon.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.daemon.close()
         wait_port_free()
-        for pattern in ("/tmp/pidone-private-*", "/var/tmp/pidone-private-*"):
-            for path in Path("/").glob(pattern.lstrip("/")):
+        for pattern in ("tmp/pidone-private-*", "var/tmp/pidone-private-*"):
+            for path in Path("/").glob(pattern):
                 shutil.rmtree(path, ignore_errors=True)
+
+    def _stop(self) -> None:
+        self.daemon.call("stop", units=[self.unit])
+        wait_port_free()
+
+    def request(self) -> float:
+        t0 = time.perf_counter()
+        result = self.daemon.call("start", units=[self.unit])
+        if any(r.get("exit_code") for r in result.get("results", [])):
+            raise RuntimeError(f"start {self.unit} failed: {result}")
+        elapsed = wait_answer(t0)
+        self._stop()
+        return elapsed
+
+    def cli(self) -> float:
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [self.launcher, "start", self.unit],
+            env=self.daemon.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"pidone start {self.unit} failed: {proc.stderr.decode()}")
+        elapsed = wait_answer(t0)
+        self._stop()
+        return elapsed
+
+    def floor(self) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([self.launcher, "--version"], stdout=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - t0
+
+
+def summary(samples: list[float]) -> str:
+    q1, _median, q3 = statistics.quantiles(samples, n=4) if len(samples) > 1 else samples * 3
+    return f"{statistics.median(samples) * 1e3:6.1f} ({q1 * 1e3:5.1f}-{q3 * 1e3:5.1f})"
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--runs", type=int, default=15)
     args = p.parse_args()
     if os.geteuid() != 0:
         print("bench/real_services.py needs root (namespaces)")
@@ -154,36 +239,41 @@ def main() -> int:
     # This shell exports PYTHONDONTWRITEBYTECODE=1: without bytecode every CLI run would
     # recompile the modules it imports (as an installed package would not).
     compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "src" / "pidone"), quiet=1)
-    private_network()
+    private_namespaces()
     if answers():
         print("port 80 answers in a fresh network namespace?")
         return 1
     os.environ.pop("PIDONE_UNIT_PATH", None)
-    load = os.getloadavg()[0]
-    print(f"runs per path: {args.runs}, load average {load:.1f}")
-    paths = {
-        "pidone": {},
-        "no CLI": {"cli": False},
-        "no cgroup": {"cgroups": False},
-    }
-    print(f"{'service':8s} {'by hand':>9s}" + "".join(f" {k:>9s} {'ratio':>5s}" for k in paths))
+    print(f"runs per path: {args.runs}, load average {os.getloadavg()[0]:.1f}")
+    print("ms: median (quartiles); ratio: median / median by hand")
+    cols = ("by hand", "pidone", "no CLI", "no cgroup", "floor")
+    print(f"{'service':8s} {'first':>6s}" + "".join(f" {c:>20s} ratio" for c in cols))
     ratios = []
     with tempfile.TemporaryDirectory(prefix="pidone-bench-") as tmp:
         for service in BY_HAND:
-            hand: list[float] = []
-            ours: dict[str, list[float]] = {k: [] for k in paths}
-            for i in range(args.runs):
-                hand.append(by_hand(service))
-                for k, kw in paths.items():
-                    ours[k].append(through_pidone(service, Path(tmp) / f"{service}{k}{i}", **kw))
-            h = statistics.median(hand)
-            row = f"{service:8s} {h * 1e3:6.1f} ms"
-            for k in paths:
-                o = statistics.median(ours[k])
-                row += f" {o * 1e3:6.1f} ms {o / h:5.2f}"
-            ratios.append(statistics.median(ours["pidone"]) / h)
+            ours = Pidone(service, Path(tmp) / service)
+            bare = Pidone(service, Path(tmp) / f"{service}-nocg", cgroups=False)
+            with ours, bare:
+                first = ours.request()  # loads the dependencies, starts sysinit.target & co
+                bare.request()
+                paths: dict[str, Callable[[], float]] = {
+                    "by hand": functools.partial(by_hand, service),
+                    "pidone": ours.cli,
+                    "no CLI": ours.request,
+                    "no cgroup": bare.request,
+                    "floor": ours.floor,
+                }
+                times: dict[str, list[float]] = {c: [] for c in cols}
+                for i in range(args.runs):
+                    for c in cols[i % len(cols) :] + cols[: i % len(cols)]:
+                        times[c].append(paths[c]())
+            hand = statistics.median(times["by hand"])
+            ratios.append(statistics.median(times["pidone"]) / hand)
+            row = f"{service:8s} {first * 1e3:6.1f}"
+            for c in cols:
+                row += f" {summary(times[c])} {statistics.median(times[c]) / hand:5.2f}"
             print(row)
-    print(f"goal <= 1.1; worst ratio {max(ratios):.2f}")
+    print(f"goal <= 1.1; worst ratio (pidone / by hand) {max(ratios):.2f}")
     return 0
 
 
