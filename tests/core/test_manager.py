@@ -347,8 +347,9 @@ def test_stop_refused_in_fail_mode() -> None:
     _, fx = setup(type="notify")
     job(fx, "start")
     lines, code = refused(job(fx, "stop", mode="fail"))
-    assert code == 1
+    assert code == 4  # systemctl: BUS_ERROR_TRANSACTION_IS_DESTRUCTIVE -> EXIT_NOPERMISSION
     assert "is destructive" in lines[0]
+    assert lines[1] == "See system logs and 'systemctl status t.service' for details."
 
 
 def test_try_restart_and_reload_or_restart() -> None:

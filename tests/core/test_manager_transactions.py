@@ -276,7 +276,9 @@ def test_isolate_stops_what_the_target_does_not_need() -> None:
     (failed,) = [a for a in out if isinstance(a, act.RequestFailed)]
     assert failed.lines == (
         "Failed to start plain.target: Operation refused, unit may not be isolated.",
+        "See system logs and 'systemctl status plain.target' for details.",
     )
+    assert failed.exit_code == 4  # as systemctl 252 in the oracle (BUS_ERROR_NO_ISOLATION)
 
 
 def test_job_mode_fail_refuses_to_reverse_a_queued_job() -> None:
@@ -292,7 +294,9 @@ def test_job_mode_fail_refuses_to_reverse_a_queued_job() -> None:
     assert failed.lines == (
         "Failed to stop a.service: Transaction for a.service/stop is destructive "
         "(a.service has 'start' job queued, but 'stop' is included in transaction).",
+        "See system logs and 'systemctl status a.service' for details.",
     )
+    assert failed.exit_code == 4  # as systemctl 252 in the oracle
     # mode replace: the queued start job of a ends canceled, the stop takes its place
     out = job(fx, "stop", "a.service")
     assert results(out) == {"a.service": "done"}

@@ -5,7 +5,8 @@ offline. list-dependencies builds the dependency graph from the unit files the w
 manager does (core.depgraph over the loader with pidone's built-in targets, early-boot
 targets kept pidone's own) and asks the daemon for ActiveStates when one answers;
 systemctl 252 refuses this verb with --root, pidone does it offline. isolate, list-jobs and
-cancel talk to the daemon (control verbs `isolate`, `list-jobs`, `cancel`).
+cancel talk to the daemon (control verbs `isolate`, `list-jobs`, `cancel`), as do poweroff,
+halt and reboot.
 """
 
 from __future__ import annotations
@@ -161,6 +162,32 @@ def cancel_main(argv: list[str]) -> int:
     except client.ClientError as exc:
         return _fail(str(exc), exc.exit_code)
     return report(result if isinstance(result, dict) else {})
+
+
+def _power_main(action: str, argv: list[str]) -> int:
+    """`poweroff`/`halt`/`reboot`: the daemon answers, then shuts down (daemon/boot.py)."""
+    parsed = _opts(argv)
+    if isinstance(parsed, int):
+        return parsed
+    opts, args = parsed
+    if args:
+        return _fail("Too many arguments.")
+    return run(action, opts)
+
+
+def poweroff_main(argv: list[str]) -> int:
+    """`poweroff`: stop every unit (shutdown.target with --boot), then the daemon exits."""
+    return _power_main("poweroff", argv)
+
+
+def halt_main(argv: list[str]) -> int:
+    """`halt`: as poweroff (a container has nothing to halt)."""
+    return _power_main("halt", argv)
+
+
+def reboot_main(argv: list[str]) -> int:
+    """`reboot`: as poweroff; in a container the daemon exits 0 (docs/dependencies.md)."""
+    return _power_main("reboot", argv)
 
 
 # --- list-dependencies ---------------------------------------------------------------------------

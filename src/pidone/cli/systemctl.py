@@ -81,23 +81,26 @@ TARGETS: dict[str, str] = {
     "daemon-reload": "pidone.cli.jobs:daemon_reload_main",
     "is-active": "pidone.cli.query:is_active_main",
     "is-failed": "pidone.cli.query:is_failed_main",
+    "isolate": "pidone.cli.deps:isolate_main",
+    "list-jobs": "pidone.cli.deps:list_jobs_main",
+    "list-sockets": "pidone.cli.triggers:list_sockets_main",
+    "list-timers": "pidone.cli.triggers:list_timers_main",
+    "cancel": "pidone.cli.deps:cancel_main",
+    "poweroff": "pidone.cli.deps:poweroff_main",
+    "halt": "pidone.cli.deps:halt_main",
+    "reboot": "pidone.cli.deps:reboot_main",
 }
 # systemctl 252 verbs pidone does not implement: without a manager they fail as real
 # systemctl does (NO_SYSTEMD); with one, with a plain "not implemented" line.
 NOT_IMPLEMENTED = frozenset(
     {
         "list-automounts",
-        "list-sockets",
-        "list-timers",
-        "list-jobs",
         "list-dependencies",
         "list-machines",
         "list-paths",
-        "cancel",
         "freeze",
         "thaw",
         "clean",
-        "isolate",
         "try-reload-or-restart",
         "force-reload",
         "reload-or-try-restart",
@@ -127,9 +130,6 @@ NOT_IMPLEMENTED = frozenset(
         "default",
         "rescue",
         "emergency",
-        "halt",
-        "poweroff",
-        "reboot",
         "kexec",
         "exit",
         "switch-root",
@@ -152,7 +152,8 @@ HELP = """systemctl [OPTIONS...] COMMAND ...
 pidone's systemctl: the same commands, options, output and exit codes as systemd 252.
 
 Unit commands: list-units status show cat is-active is-failed start stop restart
-  try-restart reload reload-or-restart kill reset-failed daemon-reload
+  try-restart reload reload-or-restart kill reset-failed daemon-reload isolate list-jobs
+  cancel poweroff halt reboot
 Unit file commands: list-unit-files enable disable reenable mask unmask is-enabled
 """
 

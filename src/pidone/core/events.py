@@ -223,7 +223,7 @@ class JobRequested:
     request_id: int
     verb: JobVerb
     unit: str
-    mode: Literal["replace", "fail"] = "replace"
+    mode: str = "replace"  # --job-mode= (core.transaction.JOB_MODES; others are refused)
 
 
 @dataclass(frozen=True, slots=True)

@@ -403,8 +403,11 @@ class Manager(UnitTable):
                 self._out.append(act.Log(line.unit or unit, line.message, line.priority))
         if not result.ok:
             if request_id is not None:
-                text = f"Failed to {verb or job_type} {name or unit}: {result.error}"
-                self._refuse(request_id, (text,), result.exit_code)
+                shown = name or unit
+                text = f"Failed to {verb or job_type} {shown}: {result.error}"
+                see = f"See system logs and 'systemctl status {shown}' for details."
+                lines = (text, see) if result.see_logs else (text,)
+                self._refuse(request_id, lines, result.exit_code)
             else:
                 text = f"{unit}: Failed to enqueue {job_type} job, ignoring: {result.error}"
                 self._log(unit, text, act.LOG_WARNING)

@@ -133,6 +133,9 @@ class TransactionResult:
     error: str = ""
     exit_code: int = 0
     next_job_id: int = 1
+    # systemctl's start_unit_one() adds "See system logs and 'systemctl status X' for
+    # details." unless the bus error is NoSuchUnit, UnitMasked or JobTypeNotApplicable.
+    see_logs: bool = False
 
     @property
     def ok(self) -> bool:
@@ -211,12 +214,14 @@ def build_transaction(
     state_of = state or (lambda _u: "inactive")
     inst = dict(installed or {})
     info = graph.info(unit)
-    if mode not in JOB_MODES:
-        return TransactionResult(error=f"Invalid job mode {mode}.", exit_code=1)
+    if mode not in JOB_MODES:  # bus_unit_method_start_generic()'s bus error
+        return TransactionResult(error=f"Job mode {mode} invalid", exit_code=1, see_logs=True)
     if mode == "isolate" and job_type != "start":
-        return TransactionResult(error="Isolate is only valid for start.", exit_code=1)
+        msg = "Isolate is only valid for start."
+        return TransactionResult(error=msg, exit_code=1, see_logs=True)
     if mode == "isolate" and not info.allow_isolate:
-        return TransactionResult(error="Operation refused, unit may not be isolated.", exit_code=1)
+        msg = "Operation refused, unit may not be isolated."  # BUS_ERROR_NO_ISOLATION: 4
+        return TransactionResult(error=msg, exit_code=4, see_logs=True)
     if mode == "triggering" and job_type != "stop":
         msg = "--job-mode=triggering is only valid for stop."
         return TransactionResult(error=msg, exit_code=1)
@@ -232,8 +237,15 @@ def build_transaction(
     if err is None:
         err = _activate(tx, mode, order)
     if err is not None:
+        quiet = err.kind == "not-applicable" or (
+            err.kind == "load" and err.message.endswith((" not found.", " is masked."))
+        )
         return TransactionResult(
-            log=tuple(tx.log), error=err.message, exit_code=err.exit_code, next_job_id=tx.next_id
+            log=tuple(tx.log),
+            error=err.message,
+            exit_code=err.exit_code,
+            next_job_id=tx.next_id,
+            see_logs=not quiet,
         )
     return _apply(tx, mode)
 

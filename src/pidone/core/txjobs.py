@@ -580,6 +580,7 @@ class Tx:
                     f"Transaction for {a.unit}/{a.type} is destructive ({unit} has "
                     f"'{old.type}' job queued, but '{j.type}' is included in transaction).",
                     "destructive",
+                    4,  # BUS_ERROR_TRANSACTION_IS_DESTRUCTIVE -> EXIT_NOPERMISSION (systemctl)
                 )
         return None
 

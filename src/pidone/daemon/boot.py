@@ -1,4 +1,29 @@
-"""Start-up tmpfiles.d pass: when pidoned applies it (--tmpfiles), and applying it.
+"""Boot and shutdown of a `pidone daemon --boot`, and the start-up tmpfiles.d pass.
+
+Boot and shutdown (spec 04 §8, systemd 252 manager_startup() and the shutdown path):
+
+1. `--boot`: once the control socket listens, the daemon enqueues a start job for
+   `default.target` in job mode `isolate` (a SystemJobRequested: systemd's own jobs skip the
+   RefuseManualStart= check). The transaction pulls in everything reachable through Wants=,
+   Requires= and the `.wants/`/`.requires/` links; the jobs run in parallel wherever no
+   After=/Before= edge orders them.
+2. Shutdown (SIGTERM, SIGINT, SIGRTMIN+3/+4/+5 or `pidone poweroff|halt|reboot`): a start job
+   for `shutdown.target` in mode `replace-irreversibly`. Every unit with default dependencies
+   has Conflicts=+Before=shutdown.target, so the conflicts become stop jobs, which
+   job_compare() runs in the reverse of the start order (of two ordered units, the later
+   one stops first). Once that job ends, whatever is still up (units with
+   DefaultDependencies=no and no conflict) is stopped in parallel, as without --boot.
+3. Then the daemon exits 0. systemd's ExitCode= is 0 unless `systemctl exit N` set it;
+   pidone has no exit verb, so 0. As PID 1 of a container, `reboot` and `halt` exit 0 too:
+   that is what systemd 252 does in a container without CAP_SYS_BOOT (the default of Docker
+   and podman): systemd-shutdown's reboot(2) fails with EPERM and it logs "Exiting
+   container." and returns EXIT_SUCCESS. (With CAP_SYS_BOOT, reboot(2) in a child PID
+   namespace makes the kernel kill the namespace's init with SIGHUP for a restart and
+   SIGINT for power-off/halt, reboot(2) "Behavior inside PID namespaces"; pidone does not
+   do that, so a supervisor sees exit 0 for all three.) Only as the kernel's own init
+   (initial PID namespace) does pidone call reboot(2), since that PID 1 must never exit.
+
+The tmpfiles.d pass (`--tmpfiles`):
 
 systemd runs `systemd-tmpfiles --create --remove --boot` from systemd-tmpfiles-setup.service
 early at boot. pidone does the --create --boot half itself, before it starts any unit, but
@@ -27,9 +52,14 @@ The --remove half (purging /tmp and `D` directories) is never done.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from pidone.core.actions import LOG_INFO, LOG_WARNING
+from pidone.core.actions import LOG_ERR, LOG_INFO, LOG_WARNING
+
+if TYPE_CHECKING:
+    from pidone.daemon.main import Daemon
 
 PROC_PID_INIT_INO = 0xEFFFFFFC  # include/linux/proc_ns.h
 TMPFILES_CHOICES = ("auto", "yes", "no")
@@ -68,3 +98,64 @@ def apply_tmpfiles(choice: str, root: str | None, log: Callable[[str, str, int],
     errors = len(report.errors or [])
     log("init.scope", f"tmpfiles: --create --boot pass done{where}, {errors} errors.", LOG_INFO)
     return True
+
+
+# --- boot and shutdown ------------------------------------------------------------------------
+
+BOOT_TARGET = "default.target"
+SHUTDOWN_TARGET = "shutdown.target"
+POWER_ACTIONS = ("poweroff", "halt", "reboot")
+# SIGRTMIN+3/+4/+5: halt/poweroff/reboot, systemd(1) "Signals" (podman's and `machinectl
+# poweroff`'s stop signals for a systemd container).
+POWER_SIGNALS: dict[int, str] = {
+    signal.SIGRTMIN + 3: "halt",
+    signal.SIGRTMIN + 4: "poweroff",
+    signal.SIGRTMIN + 5: "reboot",
+}
+# <sys/reboot.h>: RB_AUTOBOOT, RB_HALT_SYSTEM, RB_POWER_OFF
+_REBOOT_CMDS = {"reboot": 0x01234567, "halt": 0xCDEF0123, "poweroff": 0x4321FEDC}
+_FINAL_WORDS = {"poweroff": "Powering off.", "halt": "Halting system.", "reboot": "Rebooting."}
+
+
+def _log_failure(daemon: Daemon, unit: str) -> Callable[[object], None]:
+    def done(reply: object) -> None:
+        for line in getattr(reply, "lines", ()):
+            daemon.logs.manager_record(unit, line, LOG_ERR)
+
+    return done
+
+
+def start_boot(daemon: Daemon) -> None:
+    """Rule 1: isolate default.target (its failure is logged: nobody waits for it)."""
+    daemon.logs.manager_record("init.scope", f"Booting {BOOT_TARGET}.", LOG_INFO)
+    daemon.requests.system_job(BOOT_TARGET, "start", "isolate", _log_failure(daemon, BOOT_TARGET))
+
+
+def start_shutdown(daemon: Daemon, then: Callable[[], None]) -> None:
+    """Rule 2: start shutdown.target irreversibly; `then()` once its job has ended."""
+    log = _log_failure(daemon, SHUTDOWN_TARGET)
+
+    def done(reply: object) -> None:
+        log(reply)
+        then()
+
+    daemon.requests.system_job(SHUTDOWN_TARGET, "start", "replace-irreversibly", done)
+
+
+def final_words(action: str, log: Callable[[str, str, int], None]) -> None:
+    """Rule 3: what PID 1 logs last (systemd-shutdown's words)."""
+    log("init.scope", _FINAL_WORDS.get(action, _FINAL_WORDS["poweroff"]), LOG_INFO)
+    if not in_initial_pid_namespace():
+        log("init.scope", "Exiting container.", LOG_INFO)
+
+
+def reboot_machine(action: str) -> None:
+    """Rule 3: reboot(2) as the kernel's own init (it does not return); in any other PID
+    namespace nothing: the daemon exits 0 and its container ends."""
+    if os.getpid() != 1 or not in_initial_pid_namespace():
+        return
+    import ctypes
+
+    os.sync()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.reboot(ctypes.c_int(_REBOOT_CMDS.get(action, _REBOOT_CMDS["poweroff"])))

@@ -86,6 +86,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "see daemon/boot.py)",
     )
     p.add_argument("--tmpfiles-root", default=None, metavar="DIR", help="tmpfiles.d below DIR")
+    p.add_argument(
+        "--boot",
+        action="store_true",
+        help="isolate default.target at start; shut down through shutdown.target "
+        "(see daemon/boot.py)",
+    )
     return p.parse_args(argv)
 
 
@@ -178,6 +184,7 @@ class Daemon:
         )
         self.stopping = False
         self.exit_code = 0
+        self.power_action = "poweroff"
 
     def _make_tracker(self, no_cgroups: bool) -> TrackerWithEvents:
         from pidone.linux.cgroups import CgroupTracker, find_writable_cgroup2
@@ -214,12 +221,18 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(signum, lambda _n: self.shutdown())
         self.loop.add_signal_handler(signal.SIGHUP, lambda _n: self.reload())
+        from pidone.daemon.boot import POWER_SIGNALS, start_boot
+
+        for power_signal, action in POWER_SIGNALS.items():
+            self.loop.add_signal_handler(power_signal, functools.partial(self._power, action))
         self.logs.manager_record("init.scope", f"pidone manager {os.getpid()} running.", LOG_INFO)
         from pidone.daemon.boot import apply_tmpfiles
 
         apply_tmpfiles(self.opts.tmpfiles, self.opts.tmpfiles_root, self.logs.manager_record)
         # Load every unit first, then queue the jobs: the dependency graph is then built once
         # for the first job and reused, instead of rebuilt after each newly loaded unit.
+        if self.opts.boot:
+            start_boot(self)
         started = [name for name in self.opts.start if self.load_for_start(name)]
         for name in started:
             self.start_unit(name)
@@ -227,6 +240,10 @@ class Daemon:
             self.loop.run()
         finally:
             self._close()
+        if self.pid1 and self.stopping:
+            from pidone.daemon.boot import reboot_machine
+
+            reboot_machine(self.power_action)  # returns only in a container
         return self.exit_code
 
     def load_for_start(self, name: str) -> bool:
@@ -271,12 +288,31 @@ class Daemon:
         for unit in units:
             self.manager.add_unit(unit)
 
-    def shutdown(self) -> None:
-        """Stop every unit in parallel; exit once all stop jobs are done."""
+    def shutdown(self, action: str = "poweroff") -> None:
+        """With --boot, shutdown.target first (daemon/boot.py); then stop every unit still
+        up in parallel; exit once all stop jobs are done."""
         if self.stopping:
             return
         self.stopping = True
-        active = [name for name in self.manager_unit_names() if self._needs_stop(name)]
+        self.power_action = action
+        if self.opts.boot:
+            from pidone.daemon.boot import start_shutdown
+
+            start_shutdown(self, self._stop_the_rest)
+            return
+        self._stop_the_rest()
+
+    def _power(self, action: str, _signum: int) -> None:
+        self.shutdown(action)
+
+    def _stop_the_rest(self) -> None:
+        from pidone.daemon.boot import SHUTDOWN_TARGET
+
+        active = [
+            name
+            for name in self.manager_unit_names()
+            if name != SHUTDOWN_TARGET and self._needs_stop(name)
+        ]
         pending = set(active)
         if not pending:
             self._finish()
@@ -300,7 +336,10 @@ class Daemon:
 
     def _finish(self) -> None:
         if self.pid1:
+            from pidone.daemon.boot import final_words
+
             self._kill_everything()
+            final_words(self.power_action, self.logs.manager_record)
         self.loop.stop()
 
     def _kill_everything(self) -> None:

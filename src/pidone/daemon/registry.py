@@ -1,5 +1,12 @@
 """Units the daemon knows: loaded lazily by name (UnitLoader + build_unit), reloaded on demand.
 
+The loader falls back to pidone's built-in targets and slices (core.targets) for names no
+unit directory has, so `multi-user.target`, `default.target` and `shutdown.target` exist, and
+a built-in still gets the `.wants/`/`.requires/` links of the unit path (that is how enabled
+units join multi-user.target). The early-boot targets stay pidone's own whatever the unit
+path holds (core.jobwiring.container_override, spec 04 §7): the registry keeps the same
+model the manager keeps.
+
 systemd loads a unit the first time something names it (manager_load_unit()) and keeps it
 while it is referenced or active; `daemon-reload` re-reads every loaded unit while runtime
 state (processes, timers, counters) stays with the service machines. Units that are not
@@ -12,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from pidone.core.errors import InvalidUnitName
+from pidone.core.jobwiring import container_override
 from pidone.core.model import Unit
 from pidone.core.specifiers import SpecifierHost
 from pidone.core.units import build_unit
@@ -26,7 +34,7 @@ class UnitRegistry:
     def __init__(self, root: str | None = None, host: SpecifierHost | None = None) -> None:
         self.root = root
         self.host = host if host is not None else read_specifier_host(root or "/")
-        self._loader = UnitLoader(build_unit_paths(root))
+        self._loader = UnitLoader(build_unit_paths(root), builtins=True)
         self._units: dict[str, Unit] = {}
         self._names: dict[str, str] = {}  # any name -> id
         self.on_loaded: Callable[[Unit], None] = lambda unit: None
@@ -42,7 +50,7 @@ class UnitRegistry:
         if unit is not None:
             return unit
         source = self._loader.load(name)
-        unit = build_unit(source, self.host)
+        unit = container_override(build_unit(source, self.host))
         if unit.load_state == "not-found":
             return unit  # not cached: see the module docstring
         self._remember(unit, name)
@@ -56,7 +64,7 @@ class UnitRegistry:
 
     def reload(self) -> list[Unit]:
         """daemon-reload: a fresh loader (new directory listings); every unit re-read."""
-        self._loader = UnitLoader(build_unit_paths(self.root))
+        self._loader = UnitLoader(build_unit_paths(self.root), builtins=True)
         self.host = read_specifier_host(self.root or "/")
         old = list(self._units)
         self._units.clear()
@@ -64,7 +72,7 @@ class UnitRegistry:
         out = []
         for uid in old:
             try:
-                unit = build_unit(self._loader.load(uid), self.host)
+                unit = container_override(build_unit(self._loader.load(uid), self.host))
             except InvalidUnitName:
                 continue
             self._remember(unit, uid)

@@ -76,6 +76,20 @@ class Requests:
         rid = self._new(on_queued, on_done)
         self.executor.submit(ev.JobRequested(rid, verb, unit, mode))  # type: ignore[arg-type]
 
+    def system_job(self, unit: str, job_type: str, mode: str, on_done: Done) -> None:
+        """A job the daemon asks for itself (boot, shutdown): no RefuseManualStart= check."""
+        from pidone.core.jobwiring import SystemJobRequested
+
+        rid = self._new(None, on_done)
+        event = SystemJobRequested(rid, unit, job_type, mode)  # type: ignore[arg-type]
+        self.executor.submit(event)
+
+    def cancel(self, job_ids: tuple[int, ...], on_done: Done) -> None:
+        from pidone.core.jobwiring import CancelJobRequested
+
+        rid = self._new(None, on_done)
+        self.executor.submit(CancelJobRequested(rid, job_ids))
+
     def kill(self, unit: str, whom: str, sig: int, on_done: Done) -> None:
         rid = self._new(None, on_done)
         self.executor.submit(ev.KillUnitRequested(rid, unit, whom, sig))  # type: ignore[arg-type]
@@ -113,11 +127,15 @@ def machine_of(daemon: Daemon, name: str) -> Any:  # noqa: ANN401 - ServiceMachi
 
 
 def unit_state(daemon: Daemon, name: str) -> tuple[str, str, str]:
-    """(ActiveState, SubState, Result); an unknown unit is inactive/dead."""
-    m = machine_of(daemon, name)
-    if m is None:
-        return ("inactive", "dead", "success")
-    return (m.active.value, m.sub.value, m.result.value)
+    """(ActiveState, SubState, Result) as the manager has them, for every unit type
+    (targets, slices, sockets... too); an unknown unit is inactive/dead."""
+    unit = daemon.units.get(name)
+    uid = unit.id if unit is not None else name
+    manager = daemon.manager
+    m = manager.machines.get(uid)
+    other = manager.unit_machines.get(uid)
+    result = m.result.value if m else other.result if other else "success"
+    return (manager.active_state(uid), manager.sub_state(uid), result)
 
 
 def _realtime(mono_usec: int) -> int:
@@ -217,10 +235,17 @@ def _invalid_name(daemon: Daemon, verb: str, name: str) -> dict[str, Any] | None
     return None
 
 
-def _job_handler(daemon: Daemon, verb: str) -> Callable[[Call], Response | None]:
+def _job_handler(
+    daemon: Daemon, verb: str, forced_mode: str | None = None
+) -> Callable[[Call], Response | None]:
+    """A job verb; `forced_mode`: `isolate` is `start` in job mode isolate."""
+
     def handle(call: Call) -> Response | None:
         names = _names(daemon, call)
         no_block = bool(call.args.get("no_block", False))
+        mode = forced_mode or call.args.get("mode") or "replace"
+        if not isinstance(mode, str):
+            return Response.failure(call.request.id, "bad-argument", "'mode' must be a string")
         results: list[dict[str, Any] | None] = [None] * len(names)
         left = [len(names)]
 
@@ -260,7 +285,7 @@ def _job_handler(daemon: Daemon, verb: str) -> Callable[[Call], Response | None]
                 else:
                     finish(index, {"unit": name, "lines": [], "exit_code": 0})
 
-            daemon.requests.job(verb, name, on_queued=queued, on_done=done)
+            daemon.requests.job(verb, name, mode=mode, on_queued=queued, on_done=done)
         return None
 
     return handle
@@ -300,6 +325,45 @@ def _reset_failed(daemon: Daemon) -> Callable[[Call], Response | None]:
                 continue
             daemon.requests.reset_failed(unit.id, lambda _r: None)
         return Response.success(call.request.id, {"lines": lines, "exit_code": 1 if lines else 0})
+
+    return handle
+
+
+def _list_jobs(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        rows = [[j.id, j.unit, j.type, j.state] for j in daemon.manager.list_jobs()]
+        return Response.success(call.request.id, {"jobs": rows})
+
+    return handle
+
+
+def _cancel(daemon: Daemon) -> Callable[[Call], Response | None]:
+    """`cancel [JOB...]`: answered once the manager has canceled them (lines, exit code)."""
+
+    def handle(call: Call) -> Response | None:
+        raw = call.args.get("jobs", [])
+        if not isinstance(raw, list) or not all(isinstance(j, int) for j in raw):
+            return Response.failure(call.request.id, "bad-argument", "'jobs' must be job ids")
+
+        def done(reply: object) -> None:
+            if isinstance(reply, act.RequestFailed):
+                call.ok({"lines": list(reply.lines), "exit_code": reply.exit_code})
+            else:
+                call.ok({"lines": [], "exit_code": 0})
+
+        daemon.requests.cancel(tuple(raw), done)
+        return None
+
+    return handle
+
+
+def _power(daemon: Daemon, action: str) -> Callable[[Call], Response | None]:
+    """`poweroff`, `halt`, `reboot`: answered at once, then the shutdown begins."""
+
+    def handle(call: Call) -> Response | None:
+        call.ok({})
+        daemon.loop.call_soon(lambda: daemon.shutdown(action))
+        return None
 
     return handle
 
@@ -419,6 +483,11 @@ def _ping(daemon: Daemon) -> Callable[[Call], Response | None]:
 def build_verbs(daemon: Daemon) -> dict[str, Verb]:
     """The dispatch table handed to ControlServer."""
     verbs: dict[str, Verb] = {verb: Verb(_job_handler(daemon, verb)) for verb in JOB_VERBS}
+    verbs["isolate"] = Verb(_job_handler(daemon, "start", "isolate"))
+    verbs["cancel"] = Verb(_cancel(daemon))
+    verbs["list-jobs"] = Verb(_list_jobs(daemon), mutating=False)
+    for action in ("poweroff", "halt", "reboot"):
+        verbs[action] = Verb(_power(daemon, action))
     verbs["kill"] = Verb(_kill(daemon))
     verbs["reset-failed"] = Verb(_reset_failed(daemon))
     verbs["daemon-reload"] = Verb(_daemon_reload(daemon))
