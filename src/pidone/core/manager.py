@@ -82,7 +82,12 @@ from pidone.core.triggering import (
     TriggerRefused,
 )
 from pidone.core.triggerunits import TriggerEvent, TriggerUnits
-from pidone.core.triggerwiring import TriggerMachine, start_refusal, with_activation
+from pidone.core.triggerwiring import (
+    TriggerMachine,
+    TriggersReloaded,
+    start_refusal,
+    with_activation,
+)
 from pidone.core.unitmachines import MACHINE_FACTORIES, MachineFactory, UnitMachine
 from pidone.core.unittable import UnitTable
 from pidone.core.values import USEC_INFINITY
@@ -97,6 +102,7 @@ ManagerEvent = (
     | CancelJobRequested
     | SystemJobRequested
     | TriggerEvent
+    | TriggersReloaded
 )
 _INACTIVE = ("inactive", "failed")
 # Relations whose source keeps the unit loaded (UNIT_ATOM_REFERENCED_BY-style referrers).
@@ -171,6 +177,8 @@ class Manager(UnitTable):
                 self._reset_failed(event)
             case ev.ConditionsEvaluated():
                 self._conditions_evaluated(event)
+            case TriggersReloaded():
+                self._absorb_other(self.triggers.coldplug(self.clock()))
             case ev.ProcessExited():
                 owner = self._pid_owner.get(event.pid) or self.triggers.pid_owner(event.pid)
                 if owner is not None:
@@ -225,7 +233,9 @@ class Manager(UnitTable):
                     self._out.append(a)
                     self._state_changed(a)
                 case act.Spawn():
-                    listen = self.triggers.listen_fds(a.unit) if a.role == "start" else ((), ())
+                    listen: tuple[tuple[int, ...], tuple[str, ...]] = ((), ())
+                    if a.role == "start" and m.unit.service is not None:
+                        listen = self.triggers.listen_fds(a.unit, m.unit.service.sockets)
                     activation = self._activation.get(a.unit)
                     self._out.append(with_activation(a, m.unit, activation, listen))
                 case _:
@@ -244,6 +254,9 @@ class Manager(UnitTable):
                     if job is not None:
                         self._finish(job, "failed")
                 case act.StateChanged():
+                    other = self.unit_machines.get(a.unit)
+                    if isinstance(other, TriggerMachine):
+                        other.note(a, self._now)
                     self._out.append(a)
                     self._state_changed(a)
                 case _:
@@ -263,7 +276,22 @@ class Manager(UnitTable):
     def _trigger_machine(self, unit: Unit) -> UnitMachine:
         for warning in self.triggers.add_unit(unit):
             self._trigger_logs.append(act.Log(unit.id, f"{unit.id}: {warning}", act.LOG_WARNING))
-        return TriggerMachine(self.triggers, unit.id, self.clock)
+        return TriggerMachine(unit, self.triggers, self.clock)
+
+    def reload_units(self, units: Iterable[Unit]) -> None:
+        """daemon-reload (core.unittable rule 3); sockets and timers take their new files,
+        and those whose file is gone are dropped (`TriggersReloaded` then re-plans)."""
+        fresh = list(units)
+        known = {*self.triggers.timers, *self.triggers.sockets}  # new ones: the factory
+        super().reload_units(fresh)
+        for unit in fresh:
+            if unit.id in known and unit.id in self.unit_machines:
+                for warning in self.triggers.add_unit(unit):
+                    line = f"{unit.id}: {warning}"
+                    self._trigger_logs.append(act.Log(unit.id, line, act.LOG_WARNING))
+        for name in [*self.triggers.timers, *self.triggers.sockets]:
+            if name not in self.unit_machines:
+                self.triggers.remove_unit(name)
 
     def _start_unit(self, a: StartUnit) -> None:
         """A socket or timer asks for a start job on `a.target` (mode replace)."""

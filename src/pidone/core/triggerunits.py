@@ -18,7 +18,7 @@ Actions come back unchanged; StartUnit/StartFailed/StateChanged are for the mana
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
 
 from pidone.core import events as ev
@@ -207,13 +207,17 @@ class TriggerUnits:
             out += self.handle(ClockChanged(name, timezone), now)
         return out
 
-    def listen_fds(self, service: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
-        """LISTEN_FDS for `service`: fds and names of every Accept=no socket it serves."""
+    def listen_fds(
+        self, service: str, sockets: Iterable[str] = ()
+    ) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        """LISTEN_FDS for `service`: fds and names of every Accept=no socket it serves, and
+        of the Accept=no sockets its `Sockets=` names (service_collect_fds())."""
         fds: list[int] = []
         names: list[str] = []
+        named = set(sockets)
         for name in sorted(self.sockets):
             m = self.sockets[name]
-            if not m.config.accept and m.config.service == service:
+            if not m.config.accept and (m.config.service == service or name in named):
                 for fd in m.fds:
                     if fd not in fds:  # duplicates removed (spec 05 §1.4)
                         fds.append(fd)

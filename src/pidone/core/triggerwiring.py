@@ -22,58 +22,80 @@ activation details (listening fds, an accepted connection, TRIGGER_*/REMOTE_*) o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.model import Unit
 from pidone.core.triggering import Now, StartUnit
 from pidone.core.triggerunits import TriggerAction, TriggerUnits
+from pidone.core.unitmachines import InstantMachine
 
 _SOCKET_STDIO = "socket"
+_INACTIVE = ("inactive", "failed")
+_UP = ("active", "reloading")
 
 
-class TriggerMachine:
-    """One socket or timer of a TriggerUnits hub as a core.unitmachines.UnitMachine."""
+class TriggerMachine(InstantMachine):
+    """One socket or timer of a TriggerUnits hub as a core.unitmachines.UnitMachine. It is
+    an InstantMachine only for the unit model and the timestamps the manager's snapshot
+    reads (`note()` keeps them, as unit_notify() does); its state is the hub machine's."""
 
-    __slots__ = ("_clock", "_hub", "_id")
+    __slots__ = ("_clock", "_hub")
 
-    def __init__(self, hub: TriggerUnits, unit_id: str, clock: Callable[[], Now]) -> None:
+    def __init__(self, unit: Unit, hub: TriggerUnits, clock: Callable[[], Now]) -> None:
+        super().__init__(unit)
         self._hub = hub
-        self._id = unit_id
         self._clock = clock
 
     @property
-    def name(self) -> str:
-        return self._id
-
-    @property
     def active_state(self) -> str:
-        return self._hub.active_state(self._id) or "inactive"
+        return self._hub.active_state(self.unit.id) or "inactive"
 
     @property
     def sub_state(self) -> str:
-        return self._hub.sub_state(self._id) or "dead"
+        return self._hub.sub_state(self.unit.id) or "dead"
 
     @property
     def result(self) -> str:
-        m = self._hub.machine(self._id)
+        m = self._hub.machine(self.unit.id)
         return m.result.value if m is not None else "success"
 
     def start(self, now_usec: int) -> list[act.Action]:
-        return self._run(ev.StartRequested(self._id))
+        return self._run(ev.StartRequested(self.unit.id))
 
     def stop(self, now_usec: int) -> list[act.Action]:
-        return self._run(ev.StopRequested(self._id))
+        return self._run(ev.StopRequested(self.unit.id))
 
     def reset_failed(self) -> list[act.Action]:
-        return self._run(ev.ResetFailedRequested(self._id))
+        return self._run(ev.ResetFailedRequested(self.unit.id))
 
     def _run(
         self, event: ev.StartRequested | ev.StopRequested | ev.ResetFailedRequested
     ) -> list[act.Action]:
         out: list[TriggerAction] = self._hub.handle(event, self._clock())
         return list(out)  # type: ignore[arg-type]  # the manager routes the trigger actions
+
+    def note(self, change: act.StateChanged, now_usec: int) -> None:
+        """unit_notify()'s timestamps for one ActiveState change."""
+        self.sub = change.new_sub
+        self.state_change_usec = now_usec
+        old, new = change.old_active, change.new_active
+        was_inactive, is_inactive = old in _INACTIVE, new in _INACTIVE
+        if was_inactive and not is_inactive:
+            self.inactive_exit_usec = now_usec
+        elif not was_inactive and is_inactive:
+            self.inactive_enter_usec = now_usec
+        if old not in _UP and new in _UP:
+            self.active_enter_usec = now_usec
+        elif old in _UP and new not in _UP:
+            self.active_exit_usec = now_usec
+
+
+@dataclass(frozen=True, slots=True)
+class TriggersReloaded:
+    """daemon-reload re-read the socket/timer units: timers whose file changed re-plan
+    (TriggerUnits.coldplug()), machines whose file is gone are dropped."""
 
 
 def start_refusal(hub: TriggerUnits, unit_id: str, loaded: Callable[[str], bool]) -> str:

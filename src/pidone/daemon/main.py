@@ -169,10 +169,13 @@ class Daemon:
             self.logs,
             self.units.get,
             notify_path=self.paths.runtime_path("notify"),
+            state_dir=self.paths.state_dir,
         )
         from pidone.core.manager import Manager
+        from pidone.daemon.triggerio import build_trigger_units
 
-        self.manager = Manager([], _random_id)
+        triggers = build_trigger_units(self.paths.state_dir)
+        self.manager = Manager([], _random_id, triggers=triggers)
         if hasattr(self.manager, "load"):  # dependencies: the manager loads what units name
             self.manager.load = self._load_for_manager  # type: ignore[attr-defined,unused-ignore]
         self.executor.brain = self.manager
@@ -284,6 +287,9 @@ class Daemon:
         reload_units = getattr(self.manager, "reload_units", None)
         if reload_units is not None:
             reload_units(units)  # also forgets units whose files are gone
+            from pidone.core.triggerwiring import TriggersReloaded
+
+            self.executor.submit(TriggersReloaded())  # timers re-plan on their new files
             return
         for unit in units:
             self.manager.add_unit(unit)
