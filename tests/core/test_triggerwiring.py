@@ -1,0 +1,203 @@
+"""The manager with sockets and timers (core.triggerwiring): jobs on socket/timer machines,
+StartUnit -> start jobs, activation fds and environment on the service's Spawn, the
+connection fd's life, refusals. Pure: the FakeExecutor plays the kernel."""
+
+from __future__ import annotations
+
+import itertools
+
+from pidone.core import actions as act
+from pidone.core import events as ev
+from pidone.core.manager import Manager
+from pidone.core.model import Unit
+from pidone.core.socketseam import (
+    CloseFd,
+    CloseListeners,
+    ConnectionAccepted,
+    FdReadable,
+    ListenersOpened,
+    OpenListeners,
+    WatchFds,
+)
+from pidone.core.triggering import ArmWakeup
+from pidone.testing.fakes import FakeExecutor
+from tests.core.unitbuild import unit_from_bytes
+
+_req = itertools.count(1)
+
+
+def _ids():
+    counter = itertools.count(1)
+    return lambda: f"{next(counter):032x}"
+
+
+def setup(units: dict[str, bytes], templates: dict[str, bytes] | None = None):
+    built = [unit_from_bytes(name, body) for name, body in units.items()]
+    loaded: dict[str, Unit] = {}
+
+    def load(name: str) -> Unit | None:
+        if name in loaded:
+            return loaded[name]
+        prefix, at, _rest = name.partition("@")
+        body = (templates or {}).get(f"{prefix}@.service") if at else None
+        if body is None:
+            return None
+        loaded[name] = unit_from_bytes(name, body)
+        return loaded[name]
+
+    mgr = Manager(built, _ids(), load=load)
+    return mgr, FakeExecutor(mgr)
+
+
+def start(fx: FakeExecutor, unit: str) -> list:
+    return fx.feed(ev.JobRequested(next(_req), "start", unit))  # type: ignore[arg-type]
+
+
+SERVER = b"[Service]\nExecStart=/bin/server\n"
+
+
+def test_first_connection_starts_the_service_with_the_listening_fds() -> None:
+    mgr, fx = setup(
+        {
+            "web.socket": b"[Socket]\nListenStream=8080\nListenStream=/run/web\n",
+            "web.service": SERVER,
+        }
+    )
+    out = start(fx, "web.socket")
+    assert [a.unit for a in out if isinstance(a, OpenListeners)] == ["web.socket"]
+    assert mgr.jobs["web.socket"].state == "running"  # until the bind is answered
+    fx.feed(ListenersOpened("web.socket", (7, 8)))
+    assert mgr.sub_state("web.socket") == "listening"
+    assert "web.socket" not in mgr.jobs
+    mine = [line for line in fx.logs() if "web.socket" in line]
+    assert mine == ["Listening on web.socket."]  # no "Starting": 252 binds at once
+    assert fx.of_type(WatchFds)[-1] == WatchFds("web.socket", (7, 8), on=True)
+    fx.feed(FdReadable("web.socket", 8))
+    (spawn,) = fx.spawns()
+    assert (spawn.unit, spawn.role) == ("web.service", "start")
+    assert (spawn.fds, spawn.fd_names) == ((7, 8), ("web.socket", "web.socket"))
+    assert spawn.socket_fd == -1
+    assert mgr.sub_state("web.socket") == "running"
+    assert mgr.sub_state("web.service") == "running"
+    assert fx.of_type(WatchFds)[-1].on is False  # the service accepts from here on
+    fx.exit(fx.pid_of("web.service", "start"), status=0)
+    assert mgr.sub_state("web.socket") == "listening"
+    assert fx.of_type(WatchFds)[-1].on is True
+    snap = mgr.snapshot("web.socket")
+    assert snap is not None
+    assert (snap.sub_state, snap.active_enter_usec) == ("listening", fx.clock.now)
+
+
+def test_a_service_started_by_hand_gets_the_fds_and_its_socket_follows() -> None:
+    mgr, fx = setup(
+        {
+            "a.socket": b"[Socket]\nListenStream=/run/a\nFileDescriptorName=api\n",
+            "b.socket": b"[Socket]\nListenStream=/run/b\nService=other.service\n",
+            "a.service": b"[Service]\nExecStart=/bin/a\nSockets=b.socket\n",
+            "other.service": SERVER,
+        }
+    )
+    start(fx, "a.socket")
+    start(fx, "b.socket")
+    fx.feed(ListenersOpened("a.socket", (5,)))
+    fx.feed(ListenersOpened("b.socket", (6,)))
+    start(fx, "a.service")
+    (spawn,) = fx.spawns()
+    assert (spawn.fds, spawn.fd_names) == ((5, 6), ("api", "b.socket"))  # Sockets= too
+    assert mgr.sub_state("a.socket") == "running"
+    assert mgr.sub_state("b.socket") == "listening"  # it triggers other.service only
+
+
+def test_accept_yes_instance_gets_the_connection_and_it_is_closed_after() -> None:
+    mgr, fx = setup(
+        {"echo.socket": b"[Socket]\nListenStream=127.0.0.1:7\nAccept=yes\n"},
+        {"echo@.service": b"[Service]\nStandardInput=socket\nExecStart=/bin/cat\n"},
+    )
+    start(fx, "echo.socket")
+    fx.feed(ListenersOpened("echo.socket", (4,)))
+    conn = ConnectionAccepted("echo.socket", 4, 9, "inet", ("127.0.0.1", 7), ("127.0.0.1", 40000))
+    fx.feed(conn)
+    instance = "echo@0-127.0.0.1:7-127.0.0.1:40000.service"
+    (spawn,) = fx.spawns()
+    assert spawn.unit == instance
+    assert (spawn.socket_fd, spawn.fds) == (9, ())  # stdin, no LISTEN_FDS
+    assert dict(spawn.extra_env) == {"REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "40000"}
+    assert mgr.triggers.sockets["echo.socket"].n_connections == 1
+    assert fx.of_type(CloseFd) == []
+    fx.exit(fx.pid_of(instance, "start"), status=0)
+    assert fx.of_type(CloseFd) == [CloseFd("echo.socket", 9)]
+    assert mgr.triggers.sockets["echo.socket"].n_connections == 0
+    assert mgr.sub_state("echo.socket") == "listening"
+
+
+def test_accept_yes_without_socket_stdio_passes_the_connection_as_fd_3() -> None:
+    _, fx = setup(
+        {"x.socket": b"[Socket]\nListenStream=/run/x\nAccept=yes\n"},
+        {"x@.service": b"[Service]\nExecStart=/bin/x\n"},
+    )
+    start(fx, "x.socket")
+    fx.feed(ListenersOpened("x.socket", (4,)))
+    fx.feed(ConnectionAccepted("x.socket", 4, 11, "unix", peer=(42, 0)))
+    (spawn,) = fx.spawns()
+    assert spawn.unit == "x@0-42-0.service"
+    assert (spawn.fds, spawn.fd_names, spawn.socket_fd) == ((11,), ("connection",), -1)
+
+
+def test_a_missing_instance_template_closes_the_connection_and_fails_the_socket() -> None:
+    mgr, fx = setup({"y.socket": b"[Socket]\nListenStream=/run/y\nAccept=yes\n"})
+    start(fx, "y.socket")
+    fx.feed(ListenersOpened("y.socket", (4,)))
+    fx.feed(ConnectionAccepted("y.socket", 4, 12, "unix", peer=(1, 0)))
+    assert CloseFd("y.socket", 12) in fx.of_type(CloseFd)
+    assert mgr.active_state("y.socket") == "failed"
+    assert fx.of_type(CloseListeners)[-1].fds == (4,)
+    assert any("Failed to queue service startup job" in line for line in fx.logs())
+
+
+def test_socket_start_is_refused_when_its_service_is_not_loaded() -> None:
+    mgr, fx = setup({"lone.socket": b"[Socket]\nListenStream=/run/lone\n"})
+    start(fx, "lone.socket")
+    assert "lone.socket: Socket service lone.service not loaded, refusing." in fx.logs()
+    (done,) = [j for j in fx.of_type(act.JobFinished) if j.unit == "lone.socket"]
+    assert done.result == "failed"
+    assert fx.of_type(OpenListeners) == []
+    assert mgr.active_state("lone.socket") == "inactive"
+
+
+def test_socket_start_is_refused_while_its_service_runs() -> None:
+    mgr, fx = setup({"s.socket": b"[Socket]\nListenStream=/run/s\n", "s.service": SERVER})
+    start(fx, "s.service")
+    start(fx, "s.socket")
+    assert "s.socket: Socket service s.service already active, refusing." in fx.logs()
+    assert fx.of_type(act.JobFinished)[-1].result == "failed"
+    assert mgr.active_state("s.socket") == "inactive"
+
+
+def test_timer_elapse_starts_its_unit_with_trigger_environment() -> None:
+    mgr, fx = setup(
+        {
+            "t.timer": b"[Timer]\nOnActiveSec=5s\n",
+            "t.service": b"[Service]\nType=oneshot\nExecStart=/bin/true\n",
+        }
+    )
+    began = fx.clock.now
+    out = start(fx, "t.timer")
+    assert mgr.sub_state("t.timer") == "waiting"
+    (wake,) = [a for a in out if isinstance(a, ArmWakeup)]
+    assert (wake.clock, wake.deadline_usec) == ("monotonic", began + 5_000_000)
+    fx.clock.now = wake.deadline_usec
+    fx.feed(ev.TimerFired(wake.token))
+    (spawn,) = fx.spawns()
+    env = dict(spawn.extra_env)
+    assert env["TRIGGER_UNIT"] == "t.timer"
+    assert env["TRIGGER_TIMER_MONOTONIC_USEC"] == str(began + 5_000_000)
+    assert mgr.sub_state("t.timer") == "running"
+    fx.exit(fx.pid_of("t.service", "start"), status=0)
+    assert mgr.sub_state("t.timer") == "elapsed"  # RemainAfterElapse=yes, nothing left
+
+
+def test_timer_start_is_refused_when_its_unit_is_not_loaded() -> None:
+    _, fx = setup({"u.timer": b"[Timer]\nOnActiveSec=1s\nUnit=gone.service\n"})
+    start(fx, "u.timer")
+    assert "u.timer: Refusing to start, unit gone.service to trigger not loaded." in fx.logs()
+    assert fx.of_type(act.JobFinished)[-1].result == "failed"
