@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pidone.testing.harness import NamespaceDaemon
 from tests.system.conftest import Factory
 
 pytestmark = pytest.mark.system
@@ -137,3 +138,28 @@ def test_accept_yes_runs_one_instance_per_connection(pidone_ns: Factory, tmp_pat
     assert f"Started {instances[1]}." in journal
     assert d.cli("stop", "echo.socket").returncode == 0
     assert refused(port)
+
+
+def test_enabled_socket_listens_after_boot_and_activates(
+    pidone_ns: Factory, tmp_path: Path
+) -> None:
+    port = free_port()
+    server = tmp_path / "server.py"
+    server.write_text(SERVER)
+    units = {
+        "boot.socket": f"[Socket]\nListenStream=127.0.0.1:{port}\n"
+        "[Install]\nWantedBy=sockets.target\n",
+        "boot.service": f"[Service]\nExecStart={sys.executable} {server}\n",
+    }
+    d = NamespaceDaemon(tmp_path / "boot", units, args=["--boot"])
+    try:
+        wants = d.unit_dir / "sockets.target.wants"
+        wants.mkdir()
+        (wants / "boot.socket").symlink_to("../boot.socket")  # `systemctl enable boot.socket`
+        d.start()
+        d.wait_state("multi-user.target", "active/active")
+        assert d.state("boot.socket") == "active/listening"
+        assert d.state("sockets.target") == "active/active"
+        assert ask_tcp(port, b"boot") == b"True 1 boot.socket boot"
+    finally:
+        d.close()
