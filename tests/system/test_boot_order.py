@@ -1,0 +1,155 @@
+"""Boot and shutdown order of `pidone daemon --boot` as PID 1 of a PID namespace.
+
+Twenty services join multi-user.target (pidone's built-in, default.target's alias) through
+`multi-user.target.wants/` links or a Wants= of another service, with After=/Before= chains,
+a diamond and independent branches. Each records its start and its stop in one file: the
+oneshot ones from ExecStart=/ExecStop= (RemainAfterExit=yes), the long-running ones from
+ExecStartPre= (done before the service is active) and ExecStopPost= (run once its process
+is gone). The start order must respect every ordering edge, the stop order must reverse
+every one of them, and the first unit (ordered before all others) stops last and sees no
+other service process left in the namespace.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pidone.testing.harness import NamespaceDaemon
+from tests.system.conftest import Factory
+
+pytestmark = pytest.mark.system
+
+N = 20
+FIRST = "s00.service"  # Before= every other service
+# (earlier, later): `later` has After=earlier (or `earlier` has Before=later, see BEFORE)
+EDGES = [
+    ("s01", "s02"),
+    ("s02", "s03"),
+    ("s03", "s04"),
+    ("s04", "s05"),  # chain s01..s05
+    ("s06", "s07"),
+    ("s07", "s08"),  # chain s06..s08
+    ("s09", "s10"),
+    ("s09", "s11"),
+    ("s10", "s12"),
+    ("s11", "s12"),  # diamond s09 -> s10|s11 -> s12
+    ("s05", "s13"),
+    ("s08", "s13"),  # join of both chains
+    ("s14", "s15"),  # given as s14 Before=s15
+    ("s12", "s16"),
+    ("s16", "s17"),  # s17 Requires= s16 too
+    ("s18", "s19"),  # s19 pulled in by s18's Wants= only
+]
+BEFORE = {("s14", "s15")}
+LONG_RUNNING = {"s03", "s07", "s10", "s15", "s17", "s19"}  # sleep processes while active
+NOT_LINKED = {"s19"}  # reached through s18's Wants= only
+
+
+def _units(log: Path, procs: Path) -> dict[str, str]:
+    names = [f"s{i:02d}" for i in range(N)]
+    after: dict[str, list[str]] = {n: [] for n in names}
+    before: dict[str, list[str]] = {n: [] for n in names}
+    for earlier, later in EDGES:
+        if (earlier, later) in BEFORE:
+            before[earlier].append(f"{later}.service")
+        else:
+            after[later].append(f"{earlier}.service")
+    before["s00"] = [f"{n}.service" for n in names if n != "s00"]
+    extra = {"s17": "Requires=s16.service\n", "s18": "Wants=s19.service\n"}
+    units = {}
+    for n in names:
+        unit = "[Unit]\n" + extra.get(n, "")
+        if after[n]:
+            unit += f"After={' '.join(after[n])}\n"
+        if before[n]:
+            unit += f"Before={' '.join(before[n])}\n"
+        start = f"/bin/sh -c 'echo start {n} >> {log}'"
+        stop = f"/bin/sh -c 'echo stop {n} >> {log}'"
+        if n == "s00":  # the last to stop: which processes are left in the namespace?
+            stop = (
+                "/bin/sh -c 'for p in /proc/[0-9]*; do cat $p/comm; done > "
+                f"{procs} 2>/dev/null; echo stop {n} >> {log}'"
+            )
+        if n in LONG_RUNNING:
+            unit += f"[Service]\nExecStartPre={start}\nExecStart=/bin/sleep 1000\n"
+            unit += f"ExecStopPost={stop}\n"
+        else:
+            unit += "[Service]\nType=oneshot\nRemainAfterExit=yes\n"
+            unit += f"ExecStart={start}\nExecStop={stop}\n"
+        units[f"{n}.service"] = unit
+    return units
+
+
+def _events(log: Path) -> tuple[list[str], list[str]]:
+    starts, stops = [], []
+    for line in log.read_text().splitlines():
+        word, name = line.split()
+        (starts if word == "start" else stops).append(name)
+    return starts, stops
+
+
+def _ordered_pairs() -> list[tuple[str, str]]:
+    pairs = list(EDGES)
+    pairs += [("s00", f"s{i:02d}") for i in range(1, N)]
+    return pairs
+
+
+def test_boot_starts_in_dependency_order_and_shutdown_reverses_it(
+    pidone_ns: Factory, tmp_path: Path
+) -> None:
+    del pidone_ns  # requested for its skip conditions; this daemon needs links before start
+    log, procs = tmp_path / "order.log", tmp_path / "procs"
+    d = NamespaceDaemon(tmp_path / "ns", _units(log, procs), args=["--boot"])
+    wants = d.unit_dir / "multi-user.target.wants"
+    wants.mkdir()
+    for i in range(N):
+        name = f"s{i:02d}"
+        if name not in NOT_LINKED:
+            os.symlink(f"../{name}.service", wants / f"{name}.service")
+    with d:
+        for i in range(N):
+            d.wait_state(f"s{i:02d}.service", "active")
+        d.wait_state("multi-user.target", "active/active")
+        assert d.state("basic.target") == "active/active"
+        _check_boot(d, log, procs)
+
+
+def _check_boot(d: NamespaceDaemon, log: Path, procs: Path) -> None:
+    starts, _ = _events(log)
+    assert sorted(starts) == sorted(f"s{i:02d}" for i in range(N))  # each started once
+    for earlier, later in _ordered_pairs():
+        assert starts.index(earlier) < starts.index(later), (earlier, later, starts)
+    assert d.stop() == 0  # SIGTERM to PID 1
+    _, stops = _events(log)
+    assert sorted(stops) == sorted(f"s{i:02d}" for i in range(N))
+    for earlier, later in _ordered_pairs():
+        assert stops.index(later) < stops.index(earlier), (earlier, later, stops)
+    left = procs.read_text().split()
+    assert "sleep" not in left, left
+
+
+def test_boot_of_a_default_target_file_and_poweroff(pidone_ns: Factory, tmp_path: Path) -> None:
+    """default.target as a file of the unit path: `--boot` reaches it with no help; the
+    daemon (PID 1) exits 0 on `pidone poweroff` after stopping everything."""
+    log = tmp_path / "order.log"
+    units = {
+        "default.target": "[Unit]\nDescription=Test boot\nWants=a.service b.service\n"
+        "AllowIsolate=yes\n",
+        "a.service": f"[Service]\nExecStartPre=/bin/sh -c 'echo start a >> {log}'\n"
+        f"ExecStart=/bin/sleep 1000\nExecStopPost=/bin/sh -c 'echo stop a >> {log}'\n",
+        "b.service": f"[Unit]\nAfter=a.service\n[Service]\nType=oneshot\nRemainAfterExit=yes\n"
+        f"ExecStart=/bin/sh -c 'echo start b >> {log}'\n"
+        f"ExecStop=/bin/sh -c 'echo stop b >> {log}'\n",
+    }
+    d = pidone_ns(units, args=["--boot"])
+    d.wait_state("default.target", "active")
+    d.wait_state("b.service", "active")
+    assert d.state("a.service") == "active/running"
+    r = d.cli("poweroff")
+    assert (r.returncode, r.stderr) == (0, "")
+    assert d.proc is not None
+    assert d.proc.wait(30) == 0
+    assert log.read_text().split("\n") == ["start a", "start b", "stop b", "stop a", ""]
