@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import replace
 from datetime import UTC
 
 import pytest
@@ -122,7 +121,7 @@ def test_status_matches_252(name: str, cap: Capture) -> None:
     unit = cap.command.split()[2]
     view = view_for(caps, unit, cap.stdout)
     if view.status_errno:
-        view = replace(view, status_errno_text=os.strerror(view.status_errno))
+        view = view._replace(status_errno_text=os.strerror(view.status_errno))
     if cap.exit_code == 4:
         assert is_not_found(view)
         assert status_exit_code([None]) == 4
@@ -134,7 +133,7 @@ def test_status_matches_252(name: str, cap: Capture) -> None:
         # and the monotonic value relative to boot, so the realtime needs the boot time,
         # which show does not give. Any future instant renders the same after normalize().
         assert view.next_elapse_usec == 0
-        view = replace(view, next_elapse_usec=NOW + 3_600_000_000)
+        view = view._replace(next_elapse_usec=NOW + 3_600_000_000)
     # "now" a few seconds after the last state change, as when the capture was taken
     # (ages are normalized, but "ago" vs "left" for Until:/Trigger: is not)
     stamps = (view.active_enter_usec, view.inactive_enter_usec, view.inactive_exit_usec)

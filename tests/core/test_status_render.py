@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pidone.core.render.jsonout import status_document
 from pidone.core.render.status import (
     format_bytes,
     format_cgroup_tree,
     format_exit_description,
+    format_local_timestamp,
+    format_relative,
     format_status,
+    format_timespan,
     quote_arg,
     state_glyph,
     status_exit_code,
@@ -223,8 +232,6 @@ def test_view_from_daemon_json_and_json_document() -> None:
 
 
 def test_collected_units_lose_their_runtime() -> None:
-    from dataclasses import replace
-
     from pidone.core.statusview import as_collected, looks_collected
 
     done = StatusView(
@@ -239,8 +246,8 @@ def test_collected_units_lose_their_runtime() -> None:
     )
     assert looks_collected(done)
     assert not looks_collected(done, referenced=True)
-    assert not looks_collected(replace(done, active_state="failed", result="exit-code"))
-    assert not looks_collected(replace(done, result="exit-code"))
+    assert not looks_collected(done._replace(active_state="failed", result="exit-code"))
+    assert not looks_collected(done._replace(result="exit-code"))
     text = format_status(as_collected(done), now_usec=NOW, tz=UTC)
     assert text == "○ job.service\n     Loaded: loaded\n     Active: inactive (dead)\n"
 
@@ -262,3 +269,59 @@ def test_lossy_daemon_cmdline_is_printed_as_given() -> None:
     assert '             └─8 "a b" c\n' in text
     doc = status_document([view])
     assert doc["units"][0]["cgroup"]["processes"][0]["cmdline"].startswith("python3 -c")
+
+
+# --- the formatters restated in core.render.status (to keep datetime, dataclasses out) ----
+
+
+@given(st.integers(min_value=0, max_value=2**64), st.sampled_from([1, 1000, 1_000_000]))
+def test_format_timespan_is_core_values_format_timespan(usec: int, accuracy: int) -> None:
+    from pidone.core.values import format_timespan as reference
+
+    assert format_timespan(usec, accuracy) == reference(usec, accuracy)
+
+
+@given(st.integers(min_value=0, max_value=2**62), st.integers(min_value=-(2**45), max_value=2**45))
+def test_format_relative_is_timefmt_format_timestamp_relative(now: int, delta: int) -> None:
+    from pidone.core.timefmt import format_timestamp_relative as reference
+
+    assert format_relative(now + delta, now) == reference(now + delta, now)
+
+
+@given(st.integers(min_value=0, max_value=7_258_118_400_000_000))  # to 2200
+def test_local_timestamp_is_timefmt_format_timestamp(usec: int) -> None:
+    from pidone.core.timefmt import format_timestamp
+
+    # both in the process's zone: time.localtime here, datetime.astimezone() there
+    assert format_local_timestamp(usec, time.localtime) == format_timestamp(usec)
+
+
+def test_status_with_localtime_is_status_in_the_local_zone() -> None:
+    view = _running()
+    assert format_status(view, now_usec=NOW, localtime=time.localtime) == format_status(
+        view, now_usec=NOW
+    )
+
+
+def test_the_status_path_imports_no_dataclasses_typing_or_datetime() -> None:
+    """What bench/cli.py needs (status <= 3x `python3 -c pass`): the modules of the status
+    path render a unit from a daemon answer without these imports."""
+    code = (
+        "import sys, time\n"
+        "from pidone.cli.status import Options, build_view\n"
+        "from pidone.core.render.status import format_status\n"
+        "info = {'unit': 'x.service', 'load_state': 'loaded', 'active': 'active',\n"
+        "        'sub': 'running', 'processes': [[5, ['/bin/sleep', '9'], 'sleep']],\n"
+        "        'runtime': {'active_state': 'active', 'main_pid': 5,\n"
+        "                    'active_enter': [1764430000000000, 1], 'control_group': '/x'},\n"
+        "        'cgroup_figures': [5000000, None, None], 'unit_file_state': 'static',\n"
+        "        'journal': [[1764430000000000, 1764430000000000, ' h x[5]: hi']]}\n"
+        "text = format_status(build_view(info, Options()), now_usec=1764430060000000,\n"
+        "                     localtime=time.gmtime)\n"
+        "assert 'CPU: 5ms' in text and 'Nov 29 15:26:40 h x[5]: hi' in text, text\n"
+        "heavy = {'dataclasses', 'typing', 'datetime', 'inspect', 'sqlite3', 'shlex'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    env = {**os.environ, "TZ": "UTC"}  # the journal time is printed in the local zone
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "[]\n", "")

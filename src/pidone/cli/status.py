@@ -1,19 +1,27 @@
 """`pidone status [UNIT|PID...]` and `pidone list-units` with systemctl 252's text, options and
 exit codes, and `-o json` (schema pidone/1, docs/json.md).
 
-Data comes from the daemon's `status`, `show-runtime` and `list-units` verbs (one
-connection); the unit-file state (enabled/disabled; preset) is read from disk as systemctl
-does; the journal tail is read from the journal file directly, as journalctl does.
+Everything comes from the daemon in one round trip: its `status` verb with `detail` answers
+the runtime, the unit-file state and preset, the journal tail, the cgroup figures and the
+trigger units' states (daemon/statusdetail.py). `pidone status` is start-up-bound
+(bench/cli.py, goal <= 3x `python3 -c pass`), so this module talks through cli.lightclient
+(no socket, json or re imports), imports neither dataclasses nor typing nor datetime, and
+status loads only core.record, core.statusview and core.render.status on top. Journal
+modes other than short and cat are read from the journal file here.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field, replace
-from typing import Any
 
-from pidone.cli import client
+from pidone.cli import lightclient as client
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs a status call ~5 ms
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pidone.core.statusview import ExecRun, StatusView
 
 USAGE_STATUS = "usage: pidone status [-n N] [-l] [-o json] [UNIT|PID|PATTERN...]\n"
 USAGE_LIST = (
@@ -57,20 +65,37 @@ class UsageError(Exception):
     pass
 
 
-@dataclass
 class Options:
-    args: list[str] = field(default_factory=list)
-    lines: int = 10
-    full: bool = False
-    all: bool = False
-    quiet: bool = False
-    output: str = "short"
-    plain: bool = False
-    legend: bool = True
-    states: list[str] = field(default_factory=list)
-    types: list[str] = field(default_factory=list)
-    runtime_dir: str | None = None
-    root: str | None = None
+    """Parsed command line (a plain class: dataclasses cost more than the whole call)."""
+
+    __slots__ = (
+        "all",
+        "args",
+        "full",
+        "legend",
+        "lines",
+        "output",
+        "plain",
+        "quiet",
+        "root",
+        "runtime_dir",
+        "states",
+        "types",
+    )
+
+    def __init__(self) -> None:
+        self.args: list[str] = []
+        self.lines = 10
+        self.full = False
+        self.all = False
+        self.quiet = False
+        self.output = "short"
+        self.plain = False
+        self.legend = True
+        self.states: list[str] = []
+        self.types: list[str] = []
+        self.runtime_dir: str | None = None
+        self.root: str | None = None
 
 
 _VALUES = {
@@ -245,66 +270,16 @@ def _journal(
         return []
 
 
-def _cgroup2_mounts() -> list[str]:
-    """Mount points of cgroup2 in this mount namespace (proc(5) mountinfo: the filesystem
-    type follows the lone "-" field)."""
-    out = []
-    try:
-        with open("/proc/self/mountinfo", "rb") as f:
-            for line in f:
-                fields = line.split()
-                if b"-" in fields[6:] and fields[fields.index(b"-", 6) + 1] == b"cgroup2":
-                    out.append(fields[4].decode("utf-8", "surrogateescape"))
-    except (OSError, ValueError, IndexError):
-        return []
-    return out
-
-
-def _read_first_int(path: str, key: bytes = b"") -> int | None:
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    for line in data.splitlines():
-        words = line.split()
-        if not key and words:
-            return int(words[0]) if words[0].isdigit() else None
-        if len(words) == 2 and words[0] == key and words[1].isdigit():
-            return int(words[1])
-    return None
-
-
-def cgroup_figures(control_group: str) -> tuple[int | None, int | None, int | None] | None:
-    """(CPU ns, tasks, memory bytes) from the unit's cgroup2 directory, as systemd reads
-    them: cpu.stat usage_usec (always present on cgroup2), pids.current and memory.current
-    (only with those controllers; absent -> None, and status prints no Tasks/Memory line).
-    None when the cgroup cannot be found from here (status keeps the daemon's figures)."""
-    for mount in _cgroup2_mounts():
-        directory = mount.rstrip("/") + control_group
-        if not os.path.exists(directory + "/cgroup.procs"):
-            continue
-        usage = _read_first_int(directory + "/cpu.stat", b"usage_usec")
-        cpu = usage * 1000 if usage is not None else None
-        return (
-            cpu,
-            _read_first_int(directory + "/pids.current"),
-            _read_first_int(directory + "/memory.current"),
-        )
-    return None
-
-
 # unit types that have no cgroup in systemd (no CGroup: line, no CPU/Tasks figures)
 _NO_CGROUP = frozenset({"timer", "path", "target", "device", "automount"})
 _TRIGGERS = ("socket", "timer", "path")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def with_implicit_triggers(view: Any, states: dict[str, str]) -> Any:  # noqa: ANN401
+def with_implicit_triggers(view: StatusView, states: dict[str, str]) -> StatusView:
     """TriggeredBy:/Triggers: from the implicit same-name pairs (x.socket, x.timer and
     x.path trigger x.service: man 5 systemd.socket/.timer/.path), for the loaded units
     among `states` (unit -> ActiveState), when the daemon did not name them."""
-    from dataclasses import replace
-
     from pidone.core.statusview import UnitRef
 
     stem, _, kind = view.id.rpartition(".")
@@ -314,36 +289,27 @@ def with_implicit_triggers(view: Any, states: dict[str, str]) -> Any:  # noqa: A
             for t in _TRIGGERS
             if f"{stem}.{t}" in states
         )
-        return replace(view, triggered_by=refs)
+        return view._replace(triggered_by=refs)
     if kind in _TRIGGERS and f"{stem}.service" in states:
-        return replace(view, triggers=(UnitRef(f"{stem}.service", states[f"{stem}.service"]),))
+        return view._replace(triggers=(UnitRef(f"{stem}.service", states[f"{stem}.service"]),))
     return view
 
 
-def main_exec_run(view: Any) -> Any:  # noqa: ANN401 - StatusView -> ExecRun | None
+def main_exec_run(view: StatusView, exec_start: Any) -> ExecRun | None:  # noqa: ANN401 - JSON
     """The `Process: PID ExecStart=ARGV (...)` line of an exited main process, built from
-    ExecMainPID/Code/Status and the unit's ExecStart= (when it has exactly one: with
-    several, which one ran last is the manager's knowledge). Loads the unit file, so it is
-    paid only for units whose main process has exited."""
-    try:
-        from pidone.core.statusview import ExecRun
-        from pidone.core.units import build_unit
-        from pidone.linux.hostfacts import read_specifier_host
-        from pidone.linux.unitload import UnitLoader
+    ExecMainPID/Code/Status and the unit's only ExecStart= ([argv, ignore_failure] from the
+    daemon; with several, which one ran last is the manager's knowledge)."""
+    if not isinstance(exec_start, list) or len(exec_start) != 2:
+        return None
+    from pidone.core.statusview import ExecRun
 
-        unit = build_unit(UnitLoader().load(view.id), read_specifier_host("/"))
-    except Exception:  # a unit we cannot read: no Process line, as before
-        return None
-    if unit.service is None or len(unit.service.exec_start) != 1:
-        return None
-    cmd = unit.service.exec_start[0]
     return ExecRun(
         "ExecStart",
-        tuple(cmd.argv),
+        tuple(str(a) for a in exec_start[0]),
         view.exec_main_pid,
         view.exec_main_code,
         view.exec_main_status,
-        cmd.ignore_failure,
+        bool(exec_start[1]),
     )
 
 
@@ -365,19 +331,38 @@ def _pair(value: Any, index: int = 0) -> int:  # noqa: ANN401 - JSON
     return 0
 
 
-def build_view(
-    info: dict[str, Any],
-    runtime: dict[str, Any],
-    opts: Options,
-    states: dict[str, str] | None = None,
-) -> Any:  # noqa: ANN401 - core.statusview.StatusView, imported lazily
-    """StatusView of one unit from the daemon's two answers (status + show-runtime)."""
-    from pidone.core.statusview import view_from_status_info
+def journal_tail(entries: Any, since_usec: int, lines: int, mode: str) -> tuple[str, ...]:  # noqa: ANN401
+    """The status tail from the daemon's `journal` ([shown µs, received µs, text], oldest
+    first): the entries received at or after `since_usec` (0: all), then the last `lines`
+    of their lines. `short` text comes without its time, which is printed here in the
+    local zone (`Nov 29 17:46:29`), as journalctl does on the reader's side."""
+    import time
+
+    out: list[str] = []
+    for shown, received, text in entries or ():
+        if since_usec and received < since_usec:
+            continue
+        if mode != "cat":
+            t = time.localtime(shown // 1_000_000)
+            stamp = f"{_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} "
+            text = f"{stamp}{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}{text}"
+        out.extend(text.split("\n"))
+    return tuple(out[-lines:]) if lines > 0 else ()
+
+
+def _journal_mode(output: str) -> str:
+    """The journal tail's mode for `-o`: json documents carry `short` lines."""
+    return output if output.startswith(("short", "with-unit", "cat")) else "short"
+
+
+def build_view(info: dict[str, Any], opts: Options) -> StatusView:
+    """StatusView of one unit from the daemon's detailed `status` answer."""
+    from pidone.core.statusview import as_collected, looks_collected, view_from_status_info
 
     view = view_from_status_info(info)
+    runtime = info.get("runtime") or {}
     if runtime:
-        view = replace(
-            view,
+        view = view._replace(
             active_state=str(runtime.get("active_state", view.active_state)),
             sub_state=str(runtime.get("sub_state", view.sub_state)),
             result=str(runtime.get("result", view.result)),
@@ -395,41 +380,35 @@ def build_view(
             control_group=str(runtime.get("control_group") or view.control_group),
             tasks_current=runtime.get("tasks_current", view.tasks_current),
         )
-    if view.control_group:
-        figures = cgroup_figures(view.control_group)
-        if figures is not None:
-            cpu, tasks, memory = figures
-            view = replace(view, cpu_usage_nsec=cpu, tasks_current=tasks, memory_current=memory)
+    figures = info.get("cgroup_figures")
+    if view.control_group and isinstance(figures, list) and len(figures) == 3:
+        cpu, tasks, memory = figures
+        view = view._replace(cpu_usage_nsec=cpu, tasks_current=tasks, memory_current=memory)
     if not view.processes and (
         view.active_state in ("inactive", "failed") or view.id.endswith(".service")
     ):
         # systemd prunes an emptied cgroup (ControlGroup= is empty then: a failed unit, an
         # exited oneshot); a listening socket keeps its (empty) cgroup.
-        view = replace(view, control_group="")
-    # The daemon may answer these itself (it has the install rules and the journal open);
-    # reading them here costs the CLI the install planner and sqlite3 (bench/cli.py).
-    if view.load_state == "loaded" and "unit_file_state" not in info:
-        ufs, preset = file_state(view.id, view.fragment_path)
-        view = replace(view, unit_file_state=ufs, unit_file_preset=preset)
+        view = view._replace(control_group="")
     if view.status_errno > 0:
-        view = replace(view, status_errno_text=os.strerror(view.status_errno))
-    if states and not view.triggered_by and not view.triggers:
+        view = view._replace(status_errno_text=os.strerror(view.status_errno))
+    states = info.get("unit_states")
+    if isinstance(states, dict) and states and not view.triggered_by and not view.triggers:
         view = with_implicit_triggers(view, states)
     if view.id.rpartition(".")[2] in _NO_CGROUP:
-        view = replace(view, control_group="")
+        view = view._replace(control_group="")
     if view.exec_main_code and view.exec_main_pid and not view.exec_runs:
-        run = main_exec_run(view)
+        run = main_exec_run(view, info.get("exec_start"))
         if run is not None:
-            view = replace(view, exec_runs=(run,))
-    from pidone.core.statusview import as_collected, looks_collected
-
+            view = view._replace(exec_runs=(run,))
     if looks_collected(view, referenced=is_referenced(view.unit_file_state, view.triggered_by)):
         view = as_collected(view)
-    if "journal" in info:
-        return replace(view, journal_lines=view.journal_lines[-opts.lines :] if opts.lines else ())
-    mode = opts.output if opts.output.startswith(("short", "with-unit", "cat")) else "short"
-    tail = _journal(view.id, opts.lines, view.inactive_exit_usec, opts.runtime_dir, mode)
-    return replace(view, journal_lines=tuple(tail))
+    mode = _journal_mode(opts.output)
+    if mode in ("short", "cat"):
+        tail = journal_tail(info.get("journal"), view.inactive_exit_usec, opts.lines, mode)
+    else:
+        tail = tuple(_journal(view.id, opts.lines, view.inactive_exit_usec, opts.runtime_dir, mode))
+    return view._replace(journal_lines=tail)
 
 
 def _pid_units(c: client.Client, pids: list[int]) -> dict[int, str]:
@@ -473,36 +452,36 @@ def status_main(argv: list[str]) -> int:
                     names.append(by_pid[int(arg)])
                 else:
                     names.append(unit_name(arg))
-            infos = c.call("status", units=names).get("units", []) if names else []
-            runtimes = c.call("show-runtime", units=names).get("units", []) if names else []
-            states: dict[str, str] = {}
-            if any(n.endswith((".service", ".socket", ".timer", ".path")) for n in names):
-                rows = c.call("list-units", all=True).get("units", [])
-                states = {str(r[0]): str(r[2]) for r in rows if len(r) > 2 and r[1] == "loaded"}
+            infos: list[dict[str, Any]] = []
+            if names:
+                mode = _journal_mode(opts.output)
+                answer = c.call(
+                    "status",
+                    units=names,
+                    detail=True,
+                    lines=opts.lines if mode in ("short", "cat") else 0,
+                    journal_mode="cat" if mode == "cat" else "short",
+                )
+                infos = answer.get("units", [])
     except client.ClientError as exc:
         sys.stderr.write(f"{exc}\n")
         return exc.exit_code
-    return _print_status(infos, runtimes, opts, len(names) < len(opts.args), states)
+    return _print_status(infos, opts, len(names) < len(opts.args))
 
 
-def _print_status(
-    infos: list[dict[str, Any]],
-    runtimes: list[dict[str, Any]],
-    opts: Options,
-    pid_error: bool,
-    states: dict[str, str],
-) -> int:
+def _print_status(infos: list[dict[str, Any]], opts: Options, pid_error: bool) -> int:
+    import time
+
     from pidone.core.render.status import format_status, is_not_found, status_exit_code
 
     color, tty, columns = _tty()
     utf8 = locale_is_utf8(os.environ)
     now = _now_usec()
-    views: list[Any] = []
-    shown: list[Any] = []
+    views: list[StatusView | None] = []
+    shown: list[StatusView] = []
     missing: list[str] = []
-    for index, info in enumerate(infos):
-        runtime = runtimes[index] if index < len(runtimes) else {}
-        view = build_view(info, runtime or {}, opts, states)
+    for info in infos:
+        view = build_view(info, opts)
         if is_not_found(view):
             missing.append(view.id)
             views.append(None)
@@ -518,21 +497,19 @@ def _print_status(
         indent = 2 if opts.output == "json-pretty" else None
         _write(json.dumps(doc, indent=indent, ensure_ascii=False) + "\n")
     else:
-        blocks = []
-        for view in views:
-            if view is None:
-                continue
-            blocks.append(
-                format_status(
-                    view,
-                    now_usec=now,
-                    utf8=utf8,
-                    color=color,
-                    lines=opts.lines,
-                    full=opts.full or not tty,
-                    width=columns,
-                )
+        blocks = [
+            format_status(
+                view,
+                now_usec=now,
+                utf8=utf8,
+                color=color,
+                lines=opts.lines,
+                full=opts.full or not tty,
+                width=columns,
+                localtime=time.localtime,
             )
+            for view in shown
+        ]
         _write("\n".join(blocks))
         sys.stdout.flush()
     for name in missing:
@@ -570,6 +547,7 @@ def _process_start_usec(pid: int) -> int:
 def _manager_status(c: client.Client, opts: Options) -> int:
     """`pidone status` without units: the host line, counts and the whole process tree."""
     import socket
+    import time
 
     from pidone.core.render.status import ManagerView, format_manager_status
     from pidone.core.statusview import ProcessEntry
@@ -609,6 +587,7 @@ def _manager_status(c: client.Client, opts: Options) -> int:
             color=color,
             full=opts.full or not tty,
             width=columns,
+            localtime=time.localtime,
         )
     )
     return 0

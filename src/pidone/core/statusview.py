@@ -13,15 +13,21 @@ monotonic stamps with the caller's realtime-minus-monotonic offset.
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from pidone.core.record import Record
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `pidone status` must not import typing
 if TYPE_CHECKING:  # annotations only: the status CLI must not pay for the unit model
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
     from pidone.core.model import Unit
     from pidone.core.snapshot import UnitSnapshot
+
+# The records are core.record.Record (typing.NamedTuple for the type checker) rather than
+# @dataclass(frozen=True, slots=True): importing dataclasses and generating the methods of
+# StatusView's fifty fields took longer than everything else `pidone status` does
+# (bench/cli.py). Immutable and equal by value; `view._replace(field=value)` is
+# dataclasses.replace.
 
 UINT64_MAX = 2**64 - 1
 # CLD_* codes as ExecMainCode= prints them (waitid(2) si_code).
@@ -40,8 +46,7 @@ EXEC_ORDER = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ExecRun:
+class ExecRun(Record):
     """One Exec command of the last run: `Process: PID ExecStartPre=ARGV (code=..., ...)`."""
 
     kind: str  # "ExecStartPre", ...
@@ -52,8 +57,7 @@ class ExecRun:
     ignore_failure: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessEntry:
+class ProcessEntry(Record):
     """One process of the unit's CGroup tree."""
 
     pid: int
@@ -64,16 +68,14 @@ class ProcessEntry:
     cmdline: str = ""  # already-joined text when only that is known (argv boundaries lost)
 
 
-@dataclass(frozen=True, slots=True)
-class UnitRef:
+class UnitRef(Record):
     """A unit named on TriggeredBy:/Triggers:, with its ActiveState for the glyph."""
 
     id: str
     active_state: str
 
 
-@dataclass(frozen=True, slots=True)
-class StatusView:
+class StatusView(Record):
     """One unit as `systemctl status` shows it (systemd 252 UnitStatusInfo, the parts we print)."""
 
     id: str
@@ -142,8 +144,7 @@ def looks_collected(view: StatusView, referenced: bool = False) -> bool:
 
 def as_collected(view: StatusView) -> StatusView:
     """The view of a unit that was unloaded and loaded again: configuration only."""
-    return replace(
-        view,
+    return view._replace(
         active_enter_usec=0,
         active_exit_usec=0,
         inactive_enter_usec=0,
@@ -216,8 +217,7 @@ def build_status_view(
     )
     if snap is None:
         return view
-    return replace(
-        view,
+    return view._replace(
         active_state=snap.active_state,
         sub_state=snap.sub_state,
         result=snap.result,
@@ -261,6 +261,8 @@ def parse_show_timestamp(text: str) -> int:
     text = text.strip()
     if not text or text == "n/a":
         return 0
+    from datetime import datetime  # only for the comparison with `systemctl show`
+
     head, _, zone = text.rpartition(" ")
     try:
         moment = datetime.strptime(head, _WEEKDAY_FMT)
@@ -342,6 +344,8 @@ def view_from_properties(
 ) -> StatusView:
     """A StatusView from `systemctl show` output (`Exec*=` lines passed apart, in order,
     because a property may repeat)."""
+    import shlex
+
     states = unit_states or {}
     uid = props.get("Id", "")
     load_state = props.get("LoadState", "loaded")
@@ -481,5 +485,4 @@ def view_from_status_info(info: Mapping[str, Any]) -> StatusView:
         control_group=str(info.get("control_group") or ""),
         processes=procs,
         tasks_current=len(procs) if procs else None,
-        journal_lines=tuple(info.get("journal") or ()),
     )

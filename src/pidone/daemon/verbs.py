@@ -391,7 +391,16 @@ def _list_units(daemon: Daemon) -> Callable[[Call], Response | None]:
 
 
 def _status(daemon: Daemon) -> Callable[[Call], Response | None]:
+    """`status {units, detail?, lines?, journal_mode?}`: describe() per unit; with `detail`
+    also the runtime (as show-runtime) and what daemon/statusdetail.py adds, so that
+    `pidone status UNIT` needs one round trip and imports nothing heavy."""
+    sources: list[Any] = []  # one StatusSources, made on the first detailed request
+
     def handle(call: Call) -> Response | None:
+        detail = bool(call.args.get("detail", False))
+        lines, mode = call.args.get("lines", 10), call.args.get("journal_mode", "short")
+        if not isinstance(lines, int) or mode not in ("short", "cat"):
+            return Response.failure(call.request.id, "bad-argument", "Invalid status arguments")
         out: list[dict[str, Any]] = []
         for name in _names(daemon, call):
             try:
@@ -399,7 +408,22 @@ def _status(daemon: Daemon) -> Callable[[Call], Response | None]:
             except InvalidUnitName:
                 out.append({"unit": name, "load_state": "not-found"})
                 continue
-            out.append(describe(daemon, unit))
+            info = describe(daemon, unit)
+            if detail:
+                from pidone.daemon.statusdetail import StatusSources, status_detail
+
+                if not sources:
+                    sources.append(StatusSources(daemon))
+                info["runtime"] = runtime_fields(daemon, unit)
+                status_detail(
+                    sources[0],
+                    unit,
+                    info,
+                    lambda other: unit_state(daemon, other)[0],
+                    lines=lines,
+                    journal_mode=mode,
+                )
+            out.append(info)
         return Response.success(call.request.id, {"units": out})
 
     return handle

@@ -1,0 +1,189 @@
+"""The facts `pidone status UNIT` prints that only the daemon holds cheaply, added to the
+`status` verb's answer when the request says `detail`.
+
+Without them the CLI would load the install planner for the unit-file state, open the
+journal with sqlite3 and load the unit file for the ExecStart line: three times its
+whole start-up (bench/cli.py). Here every module is already imported and the journal is
+open, so one round trip answers everything:
+
+- `unit_file_state`, `unit_file_preset`: what systemctl's Loaded line shows. The state is
+  read from disk on every request (a `pidone enable` does not reload the daemon); the
+  preset is kept per loaded unit, as systemd 252 keeps `u->unit_file_preset` until the next
+  daemon-reload.
+- `journal`: the unit's last N entries, newest last, each `[shown_usec, received_usec,
+  text]`. `text` is the `short` line without its 15-character time prefix (`Nov 29
+  17:46:29`, fixed width), so the CLI prints the time in its own zone as journalctl does;
+  with `journal_mode: "cat"` it is the bare message. No cut at the last start: the CLI
+  keeps the entries received at or after the unit's InactiveExitTimestamp when 252 would
+  (show_journal_by_unit() with not_before), which needs the view it builds.
+- `cgroup_figures`: [CPU ns, tasks, memory bytes] read from the unit's cgroup2 directory
+  as systemd reads them (cpu.stat usage_usec; pids.current and memory.current only with
+  those controllers, else null); absent when the unit has no cgroup directory.
+- `unit_states`: ActiveState of the loaded units named like this one with another suffix
+  (x.socket, x.timer, x.path trigger x.service: man 5 systemd.socket/.timer/.path).
+- `exec_start`: [argv, ignore_failure] of the only ExecStart= command, for the `Process:`
+  line of an exited main process (with several, which ran last is not recorded).
+- `processes`: [pid, argv, comm] instead of [pid, joined cmdline], so the CGroup tree
+  quotes arguments as systemd does (an argv with no cmdline is a kernel thread or zombie:
+  `[comm]`).
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from pidone.core.model import Unit
+    from pidone.daemon.main import Daemon
+    from pidone.journal.store import JournalReader
+
+TRIGGER_SUFFIXES = ("service", "socket", "timer", "path")
+# unit types that have no cgroup in systemd (no CGroup: line, no CPU/Tasks figures)
+NO_CGROUP = frozenset({"timer", "path", "target", "device", "automount"})
+SHORT_PREFIX = len("Nov 29 17:46:29")  # %b %d %H:%M:%S in the C locale: always 15
+
+
+class StatusSources:
+    """Per-daemon caches behind the detail: the journal reader and the presets."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self._reader: JournalReader | None = None
+        self._presets: dict[str, tuple[Unit, str]] = {}
+
+    # -- unit-file state ---------------------------------------------------------------
+
+    def file_state(self, unit: Unit) -> tuple[str, str]:
+        """(UnitFileState, UnitFilePreset); ("", "") without a fragment or on any error
+        (a cosmetic part of the Loaded line: never fatal)."""
+        if unit.load_state != "loaded" or not unit.fragment_path:
+            return "", ""
+        try:
+            from pidone.core.install import query_preset
+            from pidone.linux.install import read_presets, unit_file_state
+            from pidone.linux.unitpaths import build_unit_paths
+
+            paths = build_unit_paths(self.daemon.units.root)
+            state = str(unit_file_state(paths, unit.id))
+            cached = self._presets.get(unit.id)
+            if cached is None or cached[0] is not unit:
+                preset = "enabled" if query_preset(read_presets(paths), unit.id) else "disabled"
+                self._presets[unit.id] = (unit, preset)
+            else:
+                preset = cached[1]
+        except Exception:  # see the docstring
+            return "", ""
+        return state, preset
+
+    # -- journal -----------------------------------------------------------------------
+
+    def journal(self, unit_id: str, lines: int, mode: str) -> list[list[Any]]:
+        if lines <= 0:
+            return []
+        try:
+            from pidone.core.render.journal import format_short
+            from pidone.journal.store import JournalReader, Query
+
+            if self._reader is None:
+                self._reader = JournalReader(self.daemon.writer.path)
+            out: list[list[Any]] = []
+            for entry in self._reader.entries(Query(units=[unit_id], last=lines)):
+                raw = entry.fields.get("_SOURCE_REALTIME_TIMESTAMP", b"")
+                shown = int(raw) if raw.isdigit() else entry.realtime_usec
+                if mode == "cat":
+                    text = entry.fields.get("MESSAGE", b"").decode("utf-8", "replace")
+                else:
+                    line = format_short(entry, "short", utc=True)
+                    text = line.decode("utf-8", "replace").rstrip("\n")[SHORT_PREFIX:]
+                out.append([shown, entry.realtime_usec, text])
+        except Exception:  # no journal, or one we cannot read: no tail
+            return []
+        return out
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+def _read_first_int(path: str, key: bytes = b"") -> int | None:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    for line in data.splitlines():
+        words = line.split()
+        if not key and words:
+            return int(words[0]) if words[0].isdigit() else None
+        if len(words) == 2 and words[0] == key and words[1].isdigit():
+            return int(words[1])
+    return None
+
+
+def cgroup_figures(directory: str) -> list[int | None] | None:
+    """[CPU ns, tasks, memory bytes] of a cgroup2 directory; None if it does not exist."""
+    if not directory or not os.path.exists(directory + "/cgroup.procs"):
+        return None
+    usage = _read_first_int(directory + "/cpu.stat", b"usage_usec")
+    return [
+        usage * 1000 if usage is not None else None,
+        _read_first_int(directory + "/pids.current"),
+        _read_first_int(directory + "/memory.current"),
+    ]
+
+
+def _argv(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            data = f.read()
+    except OSError:
+        return []
+    if not data:
+        return []
+    return [a.decode("utf-8", "replace") for a in data.rstrip(b"\0").split(b"\0")]
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            return f.read().rstrip(b"\n").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def status_detail(
+    sources: StatusSources,
+    unit: Unit,
+    info: dict[str, Any],
+    active_state: Callable[[str], str],
+    *,
+    lines: int,
+    journal_mode: str,
+) -> None:
+    """Add the detail keys (module docstring) to `info`, one entry of the `status` answer;
+    `active_state(name)` is the manager's ActiveState of a unit."""
+    daemon = sources.daemon
+    info["unit_file_state"], info["unit_file_preset"] = sources.file_state(unit)
+    info["journal"] = sources.journal(unit.id, lines, journal_mode)
+    stem = unit.id.rpartition(".")[0]
+    states: dict[str, str] = {}
+    for suffix in TRIGGER_SUFFIXES:
+        other = daemon.units.get(f"{stem}.{suffix}")
+        if other is not None and other.id == f"{stem}.{suffix}" and other.load_state == "loaded":
+            states[other.id] = active_state(other.id)
+    info["unit_states"] = states
+    info["processes"] = [[pid, _argv(pid), _comm(pid)] for pid, _cmd in info["processes"]]
+    service = unit.service
+    if service is not None and len(service.exec_start) == 1:
+        cmd = service.exec_start[0]
+        info["exec_start"] = [list(cmd.argv), cmd.ignore_failure]
+    if unit.type not in NO_CGROUP:
+        path: str = getattr(daemon.tracker, "path", lambda _u: "")(unit.id)
+        figures = cgroup_figures(path)
+        if figures is not None:
+            info["cgroup_figures"] = figures
