@@ -201,3 +201,27 @@ def test_timer_start_is_refused_when_its_unit_is_not_loaded() -> None:
     start(fx, "u.timer")
     assert "u.timer: Refusing to start, unit gone.service to trigger not loaded." in fx.logs()
     assert fx.of_type(act.JobFinished)[-1].result == "failed"
+
+
+def test_a_start_job_that_fails_by_dependency_frees_the_socket_and_the_connection() -> None:
+    mgr, fx = setup(
+        {
+            "n.socket": b"[Socket]\nListenStream=/run/n\n",
+            "n.service": b"[Unit]\nRequisite=off.service\nAfter=off.service\n" + SERVER,
+            "off.service": SERVER,
+            "c.socket": b"[Socket]\nListenStream=/run/c\nAccept=yes\n",
+        },
+        {"c@.service": b"[Unit]\nRequisite=off.service\nAfter=off.service\n" + SERVER},
+    )
+    start(fx, "n.socket")
+    start(fx, "c.socket")
+    fx.feed(ListenersOpened("n.socket", (5,)))
+    fx.feed(ListenersOpened("c.socket", (6,)))
+    fx.feed(FdReadable("n.socket", 5))
+    results = {j.unit: j.result for j in fx.of_type(act.JobFinished)}
+    assert results["n.service"] == "dependency"
+    assert fx.spawns() == []
+    assert mgr.sub_state("n.socket") == "listening"  # no state change, still told
+    fx.feed(ConnectionAccepted("c.socket", 6, 13, "unix", peer=(7, 0)))
+    assert CloseFd("c.socket", 13) in fx.of_type(CloseFd)
+    assert mgr.triggers.sockets["c.socket"].n_connections == 0
