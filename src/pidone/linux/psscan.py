@@ -146,9 +146,60 @@ def collect(
     tty_names = ttys.cache if ttys is not None else {}
     user_names = users.names if users is not None else {}
 
-    def scan(pids: list[int], out: list[Proc]) -> None:
-        # The hot loop: os.open/os.read/os.close inline, no per-file function call.
+    def finish(p: Proc, pid: int, base: str) -> None:
+        # what a selected process needs besides stat, status and cmdline
+        if ttys is not None and p.tty_nr:
+            p.tty = tty_names.get(p.tty_nr) or ttys.name(p.tty_nr, pid)
+        if users is not None:
+            if need_user:
+                name = user_names.get(p.euid, "")
+                p.user = users.name(p.euid) if name == "" else name
+            if need_ruser and p.ruser is None:
+                p.ruser = users.name(p.ruid)
+        if need_wchan:
+            p.wchan = _wchan(read(base + "wchan", 64))
+        if need_unit:
+            # the daemon's word first, then cgroup membership (systemd-cgls's view)
+            unit = unit_map.get(pid) if unit_map is not None else None
+            p.unit = unit or unit_from_cgroup(read(base + "cgroup", 8192) or b"")
+
+    def read_cmdline(base: str) -> bytes:
+        try:
+            fd = _open(base + "cmdline", rdonly)
+        except OSError:
+            return b""
+        try:
+            data = _read(fd, 4096)
+        except OSError:
+            return b""
+        finally:
+            _close(fd)
+        if len(data) == 4096:
+            data += (read(base + "cmdline", 1 << 20) or b"")[4096:]
+        return data
+
+    def scan_selected(pids: list[int], out: list[Proc]) -> None:
+        # With a selection, cmdline (and the rest) is read only for the chosen processes.
         append = out.append
+        for pid in pids:
+            base = f"{PROC}/{pid}/"
+            data, status = _read_stat_status(base, _open, _read, _close, rdonly)
+            p = _build(pid, base, data, status) if data else None
+            if p is None or not want(p):
+                continue
+            if want_cmdline:
+                p.cmdline = read_cmdline(base)
+            finish(p, pid, base)
+            append(p)
+
+    def scan_all(pids: list[int], out: list[Proc]) -> None:
+        # Every process is shown: read all files first, then parse. Each process's files
+        # are still read one right after the other (stat, status, cmdline, as procps
+        # does), but the parsing runs in a loop of its own, where the interpreter's code
+        # and data stay in the CPU caches that the /proc reads would otherwise evict
+        # (about a third less time per process than reading and parsing in turn).
+        raw: list[tuple[int, str, bytes, bytes, bytes | None]] = []
+        keep = raw.append
         for pid in pids:
             base = f"{PROC}/{pid}/"
             try:
@@ -161,16 +212,6 @@ def collect(
                 continue
             finally:
                 _close(fd)
-            right = data.rfind(b")")
-            try:
-                p = Proc(pid, data[data.find(b"(") + 1 : right], data[right + 2 :].split(None, 20))
-            except (ValueError, IndexError):
-                continue
-            # procps 4.0.2 always reads status after stat (readproc.c simple_readproc,
-            # status2proc): its State, PPid, Threads, Tgid and Uid lines override what
-            # stat said; without Threads nlwp is 1 and the PID column shows "Pid:".
-            # Without status (or its Uid line) the euid is the owner of /proc/PID.
-            status = b""
             try:
                 fd = _open(base + "status", rdonly)
                 try:
@@ -178,45 +219,68 @@ def collect(
                 finally:
                     _close(fd)
             except OSError:
-                pass
-            try:
-                if not (status and _apply_status(p, status)):
-                    p.euid = os.stat(base).st_uid
-                    p.ruser = ""  # procps names the real user only from status
-            except (OSError, ValueError, IndexError):
+                status = b""
+            keep((pid, base, data, status, read_cmdline(base) if want_cmdline else None))
+        append = out.append
+        for pid, base, data, status, cmdline in raw:
+            p = _build(pid, base, data, status)
+            if p is None:
                 continue
-            if check and not want(p):
-                continue
-            if want_cmdline:
-                try:
-                    fd = _open(base + "cmdline", rdonly)
-                    try:
-                        data = _read(fd, 4096)
-                        if len(data) == 4096:
-                            data += read(base + "cmdline", 1 << 20)[4096:]  # type: ignore[index]
-                    finally:
-                        _close(fd)
-                except (OSError, TypeError):
-                    data = b""
-                p.cmdline = data
-            if ttys is not None and p.tty_nr:
-                p.tty = tty_names.get(p.tty_nr) or ttys.name(p.tty_nr, pid)
-            if users is not None:
-                if need_user:
-                    name = user_names.get(p.euid, "")
-                    p.user = users.name(p.euid) if name == "" else name
-                if need_ruser and p.ruser is None:
-                    p.ruser = users.name(p.ruid)
-            if need_wchan:
-                p.wchan = _wchan(read(base + "wchan", 64))
-            if need_unit:
-                # the daemon's word first, then cgroup membership (systemd-cgls's view)
-                unit = unit_map.get(pid) if unit_map is not None else None
-                p.unit = unit or unit_from_cgroup(read(base + "cgroup", 8192) or b"")
+            p.cmdline = cmdline
+            finish(p, pid, base)
             append(p)
 
     pids = procfs.list_pids_unsorted(PROC)
-    return _run_split(scan, pids)
+    return _run_split(scan_selected if check else scan_all, pids)
+
+
+def _read_stat_status(
+    base: str,
+    _open: Callable[[str, int], int],
+    _read: Callable[[int, int], bytes],
+    _close: Callable[[int], None],
+    rdonly: int,
+) -> tuple[bytes, bytes]:
+    """/proc/PID/stat and status (b"" for a file that cannot be read)."""
+    try:
+        fd = _open(base + "stat", rdonly)
+    except OSError:
+        return b"", b""
+    try:
+        data = _read(fd, 2048)
+    except OSError:
+        return b"", b""
+    finally:
+        _close(fd)
+    try:
+        fd = _open(base + "status", rdonly)
+        try:
+            return data, _read(fd, 8192)
+        finally:
+            _close(fd)
+    except OSError:
+        return data, b""
+
+
+def _build(pid: int, base: str, data: bytes, status: bytes) -> Proc | None:
+    """A Proc from stat, overridden by status; None when stat is missing or garbled.
+
+    procps 4.0.2 always reads status after stat (readproc.c simple_readproc,
+    status2proc): its State, PPid, Threads, Tgid and Uid lines override what stat said;
+    without Threads nlwp is 1 and the PID column shows "Pid:". Without status (or its
+    Uid line) the euid is the owner of /proc/PID, which the kernel keeps equal to the
+    euid (fs/proc/base.c task_dump_owner() exempts the directory from the "non-dumpable
+    means root" rule), and procps names the real user only from status.
+    """
+    right = data.rfind(b")")
+    try:
+        p = Proc(pid, data[data.find(b"(") + 1 : right], data[right + 2 :].split(None, 20))
+        if not (status and _apply_status(p, status)):
+            p.euid = os.stat(base).st_uid
+            p.ruser = ""
+    except (OSError, ValueError, IndexError):
+        return None
+    return p
 
 
 def _run_split(scan: Callable[[list[int], list[Proc]], None], pids: list[int]) -> list[Proc]:
