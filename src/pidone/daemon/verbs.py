@@ -520,4 +520,10 @@ def build_verbs(daemon: Daemon) -> dict[str, Verb]:
     verbs["status"] = Verb(_status(daemon), mutating=False)
     verbs["show-runtime"] = Verb(_show_runtime(daemon), mutating=False)
     verbs["ping"] = Verb(_ping(daemon), mutating=False)
+    from pidone.daemon.verbs_procs import pids_verb  # ps --unit, tree --units
+
+    verbs["pids"] = Verb(pids_verb(daemon), mutating=False)
+    from pidone.daemon.verbs_triggers import trigger_verbs  # list-sockets, list-timers
+
+    verbs.update(trigger_verbs(daemon))
     return verbs
