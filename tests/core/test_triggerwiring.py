@@ -225,3 +225,19 @@ def test_a_start_job_that_fails_by_dependency_frees_the_socket_and_the_connectio
     fx.feed(ConnectionAccepted("c.socket", 6, 13, "unix", peer=(7, 0)))
     assert CloseFd("c.socket", 13) in fx.of_type(CloseFd)
     assert mgr.triggers.sockets["c.socket"].n_connections == 0
+
+
+def test_unsupported_listen_lines_are_dropped_with_a_warning() -> None:
+    mgr, fx = setup(
+        {
+            "nl.socket": b"[Socket]\nListenNetlink=route 1361\nListenStream=/run/nl\n",
+            "nl.service": SERVER,
+        }
+    )
+    out = start(fx, "nl.socket")
+    assert "nl.socket: ListenNetlink=route 1361 is not supported by pidone, ignoring." in [
+        a.message for a in out if isinstance(a, act.Log)
+    ]
+    (opening,) = [a for a in out if isinstance(a, OpenListeners)]
+    assert [spec.address for spec in opening.specs] == ["/run/nl"]
+    assert mgr.triggers.sockets["nl.socket"].config.listen == opening.specs

@@ -55,7 +55,9 @@ def parse_listen(directive: str, value: str) -> ListenSpec:
     """One Listen*= value; ValueParseError with systemd's wording when it does not parse."""
     kind = LISTEN_KINDS.get(directive)
     if kind is None:
-        raise ValueParseError(f"Unknown listen directive {directive}")
+        # ListenNetlink=, ListenMessageQueue=, ListenUSBFunction=: valid for systemd,
+        # not bound by pidone (docs/sockets-and-timers.md)
+        raise ValueParseError(f"{directive}={value} is not supported by pidone, ignoring.")
     text = value.strip()
     if not text:
         raise ValueParseError(f"Failed to parse address value, ignoring: {value}")
