@@ -14,10 +14,18 @@ Measured:
   (linux.unitload), type, graph, transaction. Medians, interleaved.
 * the critical-path depth of the ordering (longest chain of jobs waiting for each other).
 
-Not measured yet: a full start to all-active needs the daemon to install transactions; see
-`full_start_time_to_all_active()` (TODO).
+* `--full-start` (root only: a PID namespace): a real `pidone daemon --boot` as PID 1 of a
+  PID namespace boots the same graph (services alternately `sleep infinity` and oneshot
+  `true` with RemainAfterExit=yes; default.target -> root.target). Time to all-active is
+  launch -> root.target's ActiveEnterTimestampMonotonic (root.target is After= every unit
+  it wants, so it is the last to get active); also from the moment the control socket
+  answered. The theoretical critical path is the ordering depth x the cost of one unit on
+  a serial path, measured in a second daemon as a 50-unit After= chain (same type mix) /
+  50; and the daemon spawns serially (one fork, then its exec report), so n x that cost
+  bounds the boot too. Then SIGTERM (the units have DefaultDependencies=no: no conflict
+  with shutdown.target, so they go in the parallel stop that follows it); time to exit.
 
-Run: `.venv/bin/python bench/transaction.py [--units 1000] [--repeat 7]`.
+Run: `.venv/bin/python bench/transaction.py [--units 1000] [--repeat 7] [--full-start]`.
 """
 
 from __future__ import annotations
@@ -127,17 +135,103 @@ def side_by_side(directory: Path, repeat: int) -> tuple[float, float]:
     return statistics.median(ours), statistics.median(theirs)
 
 
-def full_start_time_to_all_active() -> float:
-    """TODO (needs the daemon): boot root.target in a PID namespace and time it until every
-    unit is active, against critical-path depth x spawn cost. The manager does not install
-    transactions yet (see docs/dependencies.md, "Not yet wired")."""
-    raise NotImplementedError("full start needs the daemon to install transactions")
+def service_text(index: int, head: list[str]) -> str:
+    """Even units: `sleep infinity` (simple); odd units: oneshot `true`, RemainAfterExit=yes."""
+    if index % 2 == 0:
+        body = ["[Service]", "ExecStart=/bin/sleep infinity"]
+    else:
+        body = ["[Service]", "Type=oneshot", "RemainAfterExit=yes", "ExecStart=/bin/true"]
+    return "\n".join([*head, *body]) + "\n"
+
+
+def runnable_texts(texts: dict[str, str]) -> dict[str, str]:
+    """The generated graph with the type mix of service_text(); root.target isolatable."""
+    out: dict[str, str] = {}
+    for name, text in texts.items():
+        if name == "root.target":
+            out[name] = text.replace("[Unit]\n", "[Unit]\nAllowIsolate=yes\n", 1)
+            continue
+        head = text.split("[Service]")[0].rstrip("\n").split("\n")
+        out[name] = service_text(int(name[1:].split(".")[0]), head)
+    return out
+
+
+def chain_texts(n: int) -> dict[str, str]:
+    """n units, each After=+Wants= the previous one: a purely serial start."""
+    texts: dict[str, str] = {}
+    for i in range(n):
+        head = ["[Unit]", "DefaultDependencies=no"]
+        if i:
+            head += [f"Wants=c{i - 1}.service", f"After=c{i - 1}.service"]
+        texts[f"c{i}.service"] = service_text(i, head)
+    names = " ".join(texts)
+    texts["root.target"] = f"[Unit]\nAllowIsolate=yes\nWants={names}\nAfter={names}\n"
+    return texts
+
+
+def boot_once(texts: dict[str, str], workdir: Path) -> tuple[float, float, float, int]:
+    """(launch -> all active, first unit leaving inactive -> all active, SIGTERM -> exit,
+    active services) for one `pidone daemon --boot` in a PID namespace. The daemon's own
+    timestamps (CLOCK_MONOTONIC, the same inside the PID namespace) give the second figure;
+    everything is killed at the end."""
+    from pidone.testing.harness import NamespaceDaemon
+
+    services = [name for name in texts if name.endswith(".service")]
+    d = NamespaceDaemon(workdir, texts, args=["--boot"])
+    os.symlink("root.target", d.unit_dir / "default.target")
+    t_launch = time.monotonic()
+    with d:
+
+        def root() -> dict[str, object]:
+            unit: dict[str, object] = d.call("show-runtime", units=["root.target"])["units"][0]
+            return unit
+
+        d.wait_for(lambda: root().get("active_state") == "active", 600, "root.target active")
+        t_active = root()["active_enter"][1] / 1e6  # type: ignore[index]
+        runtime = d.call("show-runtime", units=services)["units"]
+        t_first = min(u["inactive_exit"][1] for u in runtime) / 1e6
+        active = sum(1 for u in runtime if u.get("active_state") == "active")
+        t_term = time.monotonic()
+        code = d.stop(timeout=600)
+        t_exit = time.monotonic()
+        if code != 0:
+            raise SystemExit(f"daemon exited {code}")
+    return t_active - t_launch, t_active - t_first, t_exit - t_term, active
+
+
+def full_start(texts: dict[str, str], depth: int, chain: int = 50) -> None:
+    """The `--full-start` measurement of the module docstring."""
+    with tempfile.TemporaryDirectory(prefix="pidone-bench-") as tmp:
+        base = Path(tmp)
+        _launch, c_boot, _stop, c_active = boot_once(chain_texts(chain), base / "chain")
+        if c_active != chain:
+            raise SystemExit(f"chain: {c_active} of {chain} active")
+        per_unit = c_boot / chain
+        launch, boot, stop, active = boot_once(runnable_texts(texts), base / "graph")
+    n = sum(1 for name in texts if name.endswith(".service"))
+    theory = depth * per_unit
+    print(f"full start under `pidone daemon --boot` (PID 1 of a PID namespace), {n} units:")
+    print(f"  one unit on a serial path ({chain}-unit After= chain): {per_unit * 1000:.1f} ms")
+    print(f"  active services: {active} of {n}")
+    print(f"  all-active: {boot:.2f} s after the first unit started ({launch:.2f} s from launch)")
+    print(f"  critical path: depth {depth} x {per_unit * 1000:.1f} ms = {theory:.2f} s")
+    print(f"  ratio all-active / critical path: {boot / theory:.1f}")
+    # The daemon forks one unit at a time and waits for each child's exec report
+    # (linux/spawn.py), so n units cost at least n spawns one after the other.
+    serial = n * per_unit
+    print(f"  serial spawn bound: {n} x {per_unit * 1000:.1f} ms = {serial:.2f} s")
+    print(f"  ratio all-active / max(critical path, spawn bound): {boot / max(theory, serial):.2f}")
+    # DefaultDependencies=no: no Conflicts=shutdown.target, so shutdown.target is reached at
+    # once and the stop of what is left follows, all in parallel (daemon/boot.py rule 2).
+    print(f"  SIGTERM -> exit (shutdown.target, then the rest in parallel): {stop:.2f} s")
+    print(f"load average: {os.getloadavg()[0]:.1f}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--units", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--full-start", action="store_true", help="also boot it (root, namespace)")
     args = ap.parse_args()
     texts = generate(args.units)
     builtins = {n: BUILTIN_UNITS[n].decode() for n in ("-.slice", "system.slice")}
@@ -173,6 +267,8 @@ def main() -> int:
     print(f"  pidone (load + type + graph + transaction): {ours * 1000:.0f} ms")
     print(f"  ratio pidone/systemd: {ours / theirs:.2f}")
     print(f"load average: {os.getloadavg()[0]:.1f}")
+    if args.full_start:
+        full_start(texts, critical_path(result))
     return 0
 
 
