@@ -18,6 +18,7 @@ from pidone.core.render.status import (
     format_bytes,
     format_cgroup_tree,
     format_exit_description,
+    format_exit_status,
     format_local_timestamp,
     format_relative,
     format_status,
@@ -325,3 +326,10 @@ def test_the_status_path_imports_no_dataclasses_typing_or_datetime() -> None:
     env = {**os.environ, "TZ": "UTC"}  # the journal time is printed in the local zone
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert (out.returncode, out.stdout, out.stderr) == (0, "[]\n", "")
+
+
+def test_exit_status_names_are_core_exitstatus_status_flavour() -> None:
+    from pidone.core.exitstatus import format_exit_status as reference
+
+    assert [format_exit_status(c) for c in range(-1, 300)] == [reference(c) for c in range(-1, 300)]
+    assert (format_exit_status(203), format_exit_status(3)) == ("203/EXEC", "3")

@@ -17,10 +17,16 @@ captures (tests/data/oracle/capture-*-252.md). Facts that surprise:
 from __future__ import annotations
 
 from pidone.core.record import Record
+from pidone.core.render.statusfmt import (
+    format_bytes,
+    format_exit_description,
+    format_exit_status,
+    format_local_timestamp,
+    format_relative,
+    format_timespan,
+)
 from pidone.core.statusview import (
-    CLD_DUMPED,
     CLD_EXITED,
-    CLD_KILLED,
     UINT64_MAX,
     ExecRun,
     ProcessEntry,
@@ -29,13 +35,12 @@ from pidone.core.statusview import (
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `pidone status` must not import typing
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
     from datetime import tzinfo
-    from time import struct_time
 
-    # time.localtime / time.gmtime: the CLI passes one in, so neither this module nor the
-    # status command imports datetime (timestamps for a `tz` come from core.timefmt).
-    LocalTime = Callable[[float], struct_time]
+    # time.localtime: the CLI passes it in, so neither this module nor the status command
+    # imports datetime (timestamps for a `tz` come from core.timefmt).
+    from pidone.core.render.statusfmt import LocalTime
 
 USEC_PER_MSEC = 1000
 
@@ -110,157 +115,6 @@ def _enable_colour(state: str, color: bool) -> tuple[str, str]:
     if state in ("enabled", "enabled-runtime", "alias"):
         return GREEN, NORMAL
     return "", ""
-
-
-# --- value formats ------------------------------------------------------------------------------
-
-
-def format_bytes(size: int) -> str:
-    """format_bytes(): IEC factors, suffix without `i`, one decimal digit TRUNCATED."""
-    if size < 1024:
-        return f"{size}B"
-    suffixes = "KMGTPE"
-    for index in range(len(suffixes) - 1, -1, -1):
-        factor = 1024 ** (index + 1)
-        if size >= factor:
-            # the tenth digit is taken from the size in the next smaller unit, as
-            # format_bytes_full() does: (t / next_factor * 10 / 1024) % 10
-            next_factor = factor // 1024
-            tenths = (size // next_factor * 10 // 1024) % 10 if index else size * 10 // 1024 % 10
-            return f"{size // factor}.{tenths}{suffixes[index]}"
-    return f"{size}B"  # pragma: no cover - the loop always returns
-
-
-def format_exit_description(code: int, status: int) -> str:
-    """`code=exited, status=1/FAILURE` / `code=killed, signal=TERM` (status flavour)."""
-    # imported here: core.exitstatus imports dataclasses, which a running unit's status
-    # (no exit to describe) should not pay for
-    if code == CLD_EXITED:
-        from pidone.core.exitstatus import format_exit_status
-
-        return f"code=exited, status={format_exit_status(status)}"
-    from pidone.core.signames import signal_name
-
-    word = "dumped" if code == CLD_DUMPED else "killed" if code == CLD_KILLED else "unknown"
-    return f"code={word}, signal={signal_name(status)}"
-
-
-# format_timespan() units (src/basic/time-util.c), largest first; month and year are the
-# averages systemd uses (30.44 and 365.25 days).
-_TIMESPAN_UNITS = (
-    ("y", 31_557_600_000_000),
-    ("month", 2_629_800_000_000),
-    ("w", 604_800_000_000),
-    ("d", 86_400_000_000),
-    ("h", 3_600_000_000),
-    ("min", 60_000_000),
-    ("s", 1_000_000),
-    ("ms", 1_000),
-    ("us", 1),
-)
-
-
-def format_timespan(usec: int, accuracy: int = 1) -> str:
-    """systemd's format_timespan(): `1min 30.500s`, `4ms`, `2h 5min` (CPU:, Duration:).
-
-    The same function as core.values.format_timespan (tests/core/test_status_render.py
-    compares them): restated because importing core.values pulls core.exitstatus and with
-    it dataclasses, more start-up than `pidone status` spends on everything else.
-    """
-    if usec >= UINT64_MAX:
-        return "infinity"
-    if usec <= 0:
-        return "0"
-    accuracy = max(accuracy, 1)
-    t = usec
-    parts: list[str] = []
-    for suffix, unit in _TIMESPAN_UNITS:
-        if t <= 0 or (t < accuracy and parts):
-            break
-        if t < unit:
-            continue
-        a, b = divmod(t, unit)
-        if t < 60_000_000 and b > 0:
-            # Below one minute the remainder is a decimal fraction of this unit, with as
-            # many digits as the unit has below `accuracy`.
-            digits = len(str(unit)) - 1
-            cut = accuracy
-            while cut > 1:
-                b //= 10
-                digits -= 1
-                cut //= 10
-            if digits > 0:
-                parts.append(f"{a}.{b:0{digits}d}{suffix}")
-                t = 0
-                continue
-        parts.append(f"{a}{suffix}")
-        t = b
-    return " ".join(parts)
-
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_SEC = 1_000_000
-_MINUTE, _HOUR, _DAY, _WEEK = 60 * _SEC, 3600 * _SEC, 86400 * _SEC, 604800 * _SEC
-_MONTH, _YEAR = 2_629_800 * _SEC, 31_557_600 * _SEC
-
-
-def _plural(value: int, one: str, many: str) -> str:
-    return f"{value} {one if value == 1 else many}"
-
-
-def format_relative(usec: int, now_usec: int) -> str:
-    """`5min ago`, `1 day 2h left`, `now` (format_timestamp_relative() of time-util.c).
-
-    The same function as core.timefmt.format_timestamp_relative (compared in
-    tests/core/test_status_render.py), restated because core.timefmt imports datetime at
-    load, ~3 ms of a status call that needs no datetime (bench/cli.py).
-    """
-    if usec <= 0:
-        return "n/a"
-    delta, suffix = (now_usec - usec, "ago") if now_usec > usec else (usec - now_usec, "left")
-    if delta >= _YEAR:
-        years, rest = divmod(delta, _YEAR)
-        months = _plural(rest // _MONTH, "month", "months")
-        return f"{_plural(years, 'year', 'years')} {months} {suffix}"
-    if delta >= _MONTH:
-        months, rest = divmod(delta, _MONTH)
-        return (
-            f"{_plural(months, 'month', 'months')} {_plural(rest // _DAY, 'day', 'days')} {suffix}"
-        )
-    if delta >= _WEEK:
-        weeks, rest = divmod(delta, _WEEK)
-        return f"{_plural(weeks, 'week', 'weeks')} {_plural(rest // _DAY, 'day', 'days')} {suffix}"
-    if delta >= 2 * _DAY:
-        return f"{delta // _DAY} days {suffix}"
-    if delta >= 25 * _HOUR:
-        return f"1 day {(delta - _DAY) // _HOUR}h {suffix}"
-    if delta >= 6 * _HOUR:
-        return f"{delta // _HOUR}h {suffix}"
-    if delta >= _HOUR:
-        return f"{delta // _HOUR}h {delta % _HOUR // _MINUTE}min {suffix}"
-    if delta >= 5 * _MINUTE:
-        return f"{delta // _MINUTE}min {suffix}"
-    if delta >= _MINUTE:
-        return f"{delta // _MINUTE}min {delta % _MINUTE // _SEC}s {suffix}"
-    if delta >= _SEC:
-        return f"{delta // _SEC}s {suffix}"
-    if delta >= 1000:
-        return f"{delta // 1000}ms {suffix}"
-    if delta > 0:
-        return f"{delta}us {suffix}"
-    return "now"
-
-
-def format_local_timestamp(usec: int, localtime: LocalTime) -> str:
-    """`Sun 2026-11-29 13:21:08 UTC` (core.timefmt.format_timestamp in the local zone) from
-    a broken-down time; "n/a" for 0."""
-    if usec <= 0:
-        return "n/a"
-    t = localtime(usec // 1_000_000)
-    return (
-        f"{_DAYS[t.tm_wday]} {t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d} "
-        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {t.tm_zone}"
-    )
 
 
 # systemd's shell_maybe_quote(): these need the argument in double quotes.
@@ -656,6 +510,7 @@ __all__ = [
     "format_cgroup_tree",
     "format_cmdline",
     "format_exit_description",
+    "format_exit_status",
     "format_local_timestamp",
     "format_manager_status",
     "format_relative",
