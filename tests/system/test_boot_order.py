@@ -13,6 +13,7 @@ other service process left in the namespace.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -131,9 +132,13 @@ def _check_boot(d: NamespaceDaemon, log: Path, procs: Path) -> None:
     assert "sleep" not in left, left
 
 
-def test_boot_of_a_default_target_file_and_poweroff(pidone_ns: Factory, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["poweroff", "reboot", "SIGRTMIN+3", "SIGINT"])
+def test_boot_of_a_default_target_file_and_shutdown_requests(
+    pidone_ns: Factory, tmp_path: Path, how: str
+) -> None:
     """default.target as a file of the unit path: `--boot` reaches it with no help; the
-    daemon (PID 1) exits 0 on `pidone poweroff` after stopping everything."""
+    daemon (PID 1 of a container) exits 0 on `pidone poweroff|reboot`, on systemd's
+    SIGRTMIN+3 (halt) and on SIGINT, after stopping everything in reverse order."""
     log = tmp_path / "order.log"
     units = {
         "default.target": "[Unit]\nDescription=Test boot\nWants=a.service b.service\n"
@@ -148,8 +153,12 @@ def test_boot_of_a_default_target_file_and_poweroff(pidone_ns: Factory, tmp_path
     d.wait_state("default.target", "active")
     d.wait_state("b.service", "active")
     assert d.state("a.service") == "active/running"
-    r = d.cli("poweroff")
-    assert (r.returncode, r.stderr) == (0, "")
+    if how.startswith("SIG"):
+        signum = signal.SIGRTMIN + 3 if how == "SIGRTMIN+3" else signal.SIGINT
+        os.kill(d.pid1, signum)
+    else:
+        r = d.cli(how)
+        assert (r.returncode, r.stderr) == (0, "")
     assert d.proc is not None
     assert d.proc.wait(30) == 0
     assert log.read_text().split("\n") == ["start a", "start b", "stop b", "stop a", ""]
