@@ -241,3 +241,13 @@ def test_unsupported_listen_lines_are_dropped_with_a_warning() -> None:
     (opening,) = [a for a in out if isinstance(a, OpenListeners)]
     assert [spec.address for spec in opening.specs] == ["/run/nl"]
     assert mgr.triggers.sockets["nl.socket"].config.listen == opening.specs
+
+
+def test_a_socket_loaded_during_an_event_reports_its_warnings_with_that_event() -> None:
+    _, fx = setup({"s.service": SERVER})
+    late = unit_from_bytes("late.socket", b"[Socket]\nListenMessageQueue=/q\nListenStream=/run/l\n")
+    fx.target.load = lambda name: late if name == "late.socket" else None
+    out = start(fx, "late.socket")
+    assert "late.socket: ListenMessageQueue=/q is not supported by pidone, ignoring." in [
+        a.message for a in out if isinstance(a, act.Log)
+    ]

@@ -201,6 +201,8 @@ class Manager(UnitTable):
                 self._to_machine(event.unit, event)
         self._drain()
         out, self._out = self._out, []
+        out += self._trigger_logs  # warnings of sockets/timers loaded during this event
+        self._trigger_logs = []
         return out
 
     # --- routing ------------------------------------------------------------------------------
