@@ -2,10 +2,11 @@
 running daemon with X active, as ratios to `python3 -c pass` measured in the same run.
 
 The daemon runs as PID 1 of a private PID namespace (pidone.testing.harness), X is a
-`sleep` service. Commands run through the real console script (`.venv/bin/pidone`) and
-through the `systemctl` shim made by `pidone install-shims` (which is the path with the full
-252 status renderer), interleaved, N runs each, medians, stdout to /dev/null. `--importtime`
-also prints the ten most expensive imports of each command (`python -X importtime`).
+`sleep` service, F a service that failed (its status describes an exit). Commands run
+through the real launcher (`.venv/bin/pidone`) and through the `systemctl` shim made by
+`pidone install-shims` (the same cli.status, behind the shim's own daemon check),
+interleaved, N runs each, medians, stdout to /dev/null. `--importtime` also prints the ten
+most expensive imports of each command (`python -X importtime`).
 
 Run as root: `.venv/bin/python bench/cli.py [-n 31] [--importtime]`. Goals: is-active <= 2.5x,
 status <= 3x.
@@ -30,6 +31,7 @@ from pidone.cli import shims  # noqa: E402
 from pidone.testing.harness import NamespaceDaemon  # noqa: E402
 
 UNIT = "[Unit]\nDescription=bench target\n\n[Service]\nExecStart=/bin/sleep 100000\n"
+FAILING = "[Unit]\nDescription=bench failure\n\n[Service]\nExecStart=/bin/sh -c 'echo no; exit 3'\n"
 
 
 def run_once(argv: list[str], env: dict[str, str]) -> float:
@@ -68,17 +70,20 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="pidone-bench-cli-"))
     shims.install(str(work / "prefix"))
     systemctl = str(work / "prefix" / "bin" / "systemctl")
-    with NamespaceDaemon(work / "ns", {"x.service": UNIT}) as daemon:
+    with NamespaceDaemon(work / "ns", {"x.service": UNIT, "f.service": FAILING}) as daemon:
         env = dict(daemon.env)
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         started = subprocess.run([pidone, "start", "x.service"], env=env, check=False)
         assert started.returncode == 0
         check = subprocess.run([pidone, "is-active", "x.service"], env=env, capture_output=True)
         assert check.stdout == b"active\n", check
+        subprocess.run([pidone, "start", "f.service"], env=env, check=False)
+        daemon.wait_state("f.service", "failed/failed")
         commands = {
             "python3 -c pass": [sys.executable, "-c", "pass"],
             "pidone is-active x": [pidone, "is-active", "x.service"],
             "pidone status x": [pidone, "status", "x.service"],
+            "pidone status f (failed)": [pidone, "status", "f.service"],
             "systemctl (shim) is-active x": [systemctl, "is-active", "x.service"],
             "systemctl (shim) status x": [systemctl, "status", "x.service"],
             "systemctl (shim) status -n 0 x": [systemctl, "status", "-n", "0", "x.service"],
