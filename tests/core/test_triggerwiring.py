@@ -251,3 +251,28 @@ def test_a_socket_loaded_during_an_event_reports_its_warnings_with_that_event() 
     assert "late.socket: ListenMessageQueue=/q is not supported by pidone, ignoring." in [
         a.message for a in out if isinstance(a, act.Log)
     ]
+
+
+def test_a_wall_clock_jump_re_arms_calendar_timers() -> None:
+    from datetime import UTC, datetime
+
+    from pidone.core.triggerwiring import WallClockChanged
+
+    mgr, _fx = setup(
+        {
+            "cal.timer": b"[Timer]\nOnCalendar=*-*-* 12:00:00\n",
+            "cal.service": b"[Service]\nType=oneshot\nExecStart=/bin/true\n",
+        }
+    )
+    real0 = int(datetime(2026, 1, 1, 10, 0, tzinfo=UTC).timestamp()) * 1_000_000
+    noon = real0 + 2 * 3600 * 1_000_000
+    out = mgr.handle(ev.JobRequested(next(_req), "start", "cal.timer"), 5_000_000, real0)  # type: ignore[arg-type]
+    (wake,) = [a for a in out if isinstance(a, ArmWakeup)]
+    assert (wake.clock, wake.deadline_usec) == ("realtime", noon)
+    # The clock is set 2 h forward: the same calendar elapse, armed again from the new now.
+    out = mgr.handle(WallClockChanged(), 6_000_000, noon - 10_000_000)
+    (again,) = [a for a in out if isinstance(a, ArmWakeup)]
+    assert (again.clock, again.deadline_usec) == ("realtime", noon)
+    assert again.token != wake.token
+    assert act.CancelTimer(wake.token) in out
+    assert mgr.clock().realtime == noon - 10_000_000

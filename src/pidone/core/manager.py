@@ -85,6 +85,7 @@ from pidone.core.triggerunits import TriggerEvent, TriggerUnits
 from pidone.core.triggerwiring import (
     TriggerMachine,
     TriggersReloaded,
+    WallClockChanged,
     start_refusal,
     with_activation,
 )
@@ -108,6 +109,7 @@ ManagerEvent = (
     | SystemJobRequested
     | TriggerEvent
     | TriggersReloaded
+    | WallClockChanged
 )
 _INACTIVE = ("inactive", "failed")
 # Relations whose source keeps the unit loaded (UNIT_ATOM_REFERENCED_BY-style referrers).
@@ -184,6 +186,8 @@ class Manager(UnitTable):
                 self._conditions_evaluated(event)
             case TriggersReloaded():
                 self._absorb_other(self.triggers.coldplug(self.clock()))
+            case WallClockChanged():
+                self._absorb_other(self.triggers.clock_changed(self.clock()))
             case ev.ProcessExited():
                 owner = self._pid_owner.get(event.pid) or self.triggers.pid_owner(event.pid)
                 if owner is not None:

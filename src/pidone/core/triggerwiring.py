@@ -93,6 +93,11 @@ class TriggerMachine(InstantMachine):
 
 
 @dataclass(frozen=True, slots=True)
+class WallClockChanged:
+    """The wall clock was set (linux.clockwatch): timers re-plan (timer_time_change())."""
+
+
+@dataclass(frozen=True, slots=True)
 class TriggersReloaded:
     """daemon-reload re-read the socket/timer units: timers whose file changed re-plan
     (TriggerUnits.coldplug()), machines whose file is gone are dropped."""

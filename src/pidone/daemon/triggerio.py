@@ -14,7 +14,8 @@ come later, through `submit` (FdReadable, TimerFired):
    new fd does not inherit O_NONBLOCK). AF_UNIX peers are named by SO_PEERCRED.
 4. `ArmWakeup` on CLOCK_MONOTONIC is a loop timer; on CLOCK_REALTIME it is a loop timer
    at the same distance from now (the timer machine re-arms itself if the wall clock
-   moved and it fired early). `CancelTimer` of either is the executor's.
+   moved and it fired early). A set of the wall clock (linux.clockwatch) is reported as
+   `WallClockChanged`, and every timer re-plans. `CancelTimer` of either is the executor's.
 5. `SaveStamp` touches `<state dir>/timers/stamp-<unit>`; a failure is a warning, as in
    systemd (touch_file() errors are ignored there).
 """
@@ -46,7 +47,9 @@ from pidone.core.socketseam import (
 from pidone.core.timerunit import SaveStamp, TimerHost
 from pidone.core.triggering import ArmWakeup
 from pidone.core.triggerunits import TriggerUnits
+from pidone.core.triggerwiring import WallClockChanged
 from pidone.daemon.loop import EventLoop, TimerHandle
+from pidone.linux.clockwatch import ClockWatch
 from pidone.linux.sockets import Listener, close_listeners, open_listener
 from pidone.linux.timerstamps import StampError, read_stamp, write_stamp
 
@@ -81,6 +84,13 @@ class TriggerIO:
         self.state_dir = state_dir
         self.listeners: dict[int, Listener] = {}
         self.watched: set[int] = set()
+        self.clock_watch = ClockWatch.open()
+        if self.clock_watch is not None:
+            loop.add_reader(self.clock_watch.fileno(), self._on_clock)
+
+    def _on_clock(self) -> None:
+        if self.clock_watch is not None and self.clock_watch.changed():
+            self.submit(WallClockChanged())
 
     def carry(self, a: object, answers: list[object]) -> bool:
         """Carry out `a` if it is a socket/timer action; False if it is not one."""
@@ -203,6 +213,10 @@ class TriggerIO:
         self.watched.clear()
         close_listeners(list(self.listeners.values()), remove=False)
         self.listeners.clear()
+        if self.clock_watch is not None:
+            self.loop.remove_reader(self.clock_watch.fileno())
+            self.clock_watch.close()
+            self.clock_watch = None
 
 
 # --- the manager's TriggerUnits, with this machine's facts ---------------------------------
