@@ -153,3 +153,16 @@ def test_status_journal_tail_modes(daemon: dict[str, str]) -> None:
     cat = _sc(daemon, "status", "-n", "1", "-o", "cat", "bad").stdout.partition("\n\n")[2]
     assert cat == "bad.service: Failed with result 'exit-code'.\n"
     assert "\n\n" not in _sc(daemon, "status", "-n", "0", "bad").stdout
+
+
+@pytest.mark.system
+def test_show_json_documents_carry_the_schema(daemon: dict[str, str]) -> None:
+    out = _sc(daemon, "show", "-o", "json", "-p", "Id,ActiveState,MainPID", "run", "bad")
+    assert out.returncode == 0, out.stderr
+    docs = [json.loads(block) for block in out.stdout.split("\n\n")]
+    assert [list(d)[:2] for d in docs] == [["schema", "kind"]] * 2
+    assert [(d["schema"], d["kind"], d["Id"], d["ActiveState"]) for d in docs] == [
+        ("pidone/1", "show", "run.service", "active"),
+        ("pidone/1", "show", "bad.service", "failed"),
+    ]
+    assert int(docs[0]["MainPID"]) > 0

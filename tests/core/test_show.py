@@ -164,6 +164,9 @@ def test_selection_value_all_and_json() -> None:
     assert "Type=simple" in default
     assert "PIDFile=" in render_show(props, show_all=True)
     data = json.loads(render_show_json(props, ["Id", "ExecStart"]))
+    # docs/json.md: every document starts with its schema and kind
+    assert list(data)[:2] == ["schema", "kind"]
+    assert (data["schema"], data["kind"]) == ("pidone/1", "show")
     assert data["Id"] == "t.service"
     assert data["ExecStart"].startswith("{ path=/bin/sleep")
 

@@ -553,8 +553,12 @@ def render_show(
 def render_show_json(
     props: list[Property], names: Sequence[str] = (), show_all: bool = False
 ) -> str:
-    """One JSON object: property -> value (a list when the property repeats, as ExecStart=)."""
-    out: dict[str, str | list[str]] = {}
+    """One unit's JSON document (docs/json.md, kind `show`): `schema` and `kind` first, then
+    property -> value in systemd's order (a list when the property repeats, as ExecStart=).
+    Property names are CamelCase, so the two lower-case keys never collide with one."""
+    from pidone.core.render.jsonout import SCHEMA
+
+    out: dict[str, str | list[str]] = {"schema": SCHEMA, "kind": "show"}
     for k, v in _select(props, names, show_all):
         if k in out:
             prev = out[k]
