@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -162,3 +164,30 @@ def test_boot_of_a_default_target_file_and_shutdown_requests(
     assert d.proc is not None
     assert d.proc.wait(30) == 0
     assert log.read_text().split("\n") == ["start a", "start b", "stop b", "stop a", ""]
+
+
+def test_is_system_running_says_starting_until_the_boot_job_ends(pidone_ns: Factory) -> None:
+    units = {
+        "default.target": "[Unit]\nWants=slow.service\nAllowIsolate=yes\n",
+        "slow.service": "[Service]\nExecStartPre=/bin/sleep 1000\nExecStart=/bin/sleep 1000\n",
+    }
+    d = pidone_ns(units, args=["--boot"])
+    shim = "import sys; from pidone.cli.systemctl import main; sys.exit(main(sys.argv[1:]))"
+
+    def is_system_running() -> tuple[int, str]:
+        r = subprocess.run(
+            [sys.executable, "-c", shim, "is-system-running"],
+            capture_output=True,
+            text=True,
+            env=d.env,
+            timeout=60,
+            check=False,
+        )
+        return r.returncode, r.stdout
+
+    d.wait_for(lambda: len(d.call("list-jobs")["jobs"]) == 2, what="the boot jobs")
+    assert is_system_running() == (1, "starting\n")
+    slow = next(j[0] for j in d.call("list-jobs")["jobs"] if j[1] == "slow.service")
+    assert d.cli("cancel", str(slow)).returncode == 0  # default.target's job can now run
+    d.wait_state("default.target", "active")
+    d.wait_for(lambda: is_system_running() == (0, "running\n"), what="running")

@@ -210,20 +210,24 @@ def _run(target: str, argv: list[str]) -> int:
 
 def is_system_running(argv: list[str]) -> int:
     """`offline` (exit 1) with no manager, as 252 answers on a host without systemd; else
-    `stopping`, `degraded` (a unit failed) or `running` (exit 0 only for running)."""
+    `stopping`, `starting` (a --boot daemon whose default.target job has not ended yet),
+    `degraded` (a unit failed) or `running` (exit 0 only for running)."""
     from pidone.cli import client
 
     quiet = "-q" in argv or "--quiet" in argv
     runtime_dir = _option_value(argv, ("--runtime-dir",))
     try:
         with client.connect(runtime_dir) as c:
-            stopping = bool(c.call("ping").get("stopping"))
+            ping = c.call("ping")
+            stopping, starting = bool(ping.get("stopping")), bool(ping.get("starting"))
             rows = c.call("list-units", all=True).get("units", [])
     except client.ClientError:
         state = "offline"
     else:
         failed = any(len(r) > 2 and r[2] == "failed" for r in rows)
-        state = "stopping" if stopping else "degraded" if failed else "running"
+        state = "degraded" if failed else "running"
+        if starting or stopping:
+            state = "stopping" if stopping else "starting"
     if not quiet:
         sys.stdout.write(state + "\n")
     return 0 if state == "running" else 1

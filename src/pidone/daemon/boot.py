@@ -128,7 +128,14 @@ def _log_failure(daemon: Daemon, unit: str) -> Callable[[object], None]:
 def start_boot(daemon: Daemon) -> None:
     """Rule 1: isolate default.target (its failure is logged: nobody waits for it)."""
     daemon.logs.manager_record("init.scope", f"Booting {BOOT_TARGET}.", LOG_INFO)
-    daemon.requests.system_job(BOOT_TARGET, "start", "isolate", _log_failure(daemon, BOOT_TARGET))
+    log = _log_failure(daemon, BOOT_TARGET)
+
+    def done(reply: object) -> None:
+        daemon.booting = False  # is-system-running: no longer `starting`
+        log(reply)
+
+    daemon.booting = True
+    daemon.requests.system_job(BOOT_TARGET, "start", "isolate", done)
 
 
 def start_shutdown(daemon: Daemon, then: Callable[[], None]) -> None:

@@ -188,6 +188,7 @@ class Daemon:
         self.stopping = False
         self.exit_code = 0
         self.power_action = "poweroff"
+        self.booting = False  # --boot: until default.target's job has ended (daemon/boot.py)
 
     def _make_tracker(self, no_cgroups: bool) -> TrackerWithEvents:
         from pidone.linux.cgroups import CgroupTracker, find_writable_cgroup2

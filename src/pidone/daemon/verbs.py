@@ -499,7 +499,8 @@ def _daemon_reload(daemon: Daemon) -> Callable[[Call], Response | None]:
 
 def _ping(daemon: Daemon) -> Callable[[Call], Response | None]:
     def handle(call: Call) -> Response | None:
-        return Response.success(call.request.id, {"pid": os.getpid(), "stopping": daemon.stopping})
+        state = {"pid": os.getpid(), "stopping": daemon.stopping, "starting": daemon.booting}
+        return Response.success(call.request.id, state)
 
     return handle
 
