@@ -2,10 +2,16 @@
 
 Reads /proc/PID/stat and status for every process (status overrides stat, as in
 procps-ng 4.0.2's readproc.c), cmdline only for command columns of selected processes,
-wchan and cgroup only for their columns. The loop is the hot path of `ps aux`: file
-reads are inlined as os.open/os.read/os.close, names are cached.
-"""
+wchan and cgroup only for their columns. Two phases: first every file is read (in a
+forked child for the upper half of the PIDs when a CPU is idle), then everything is
+parsed. The read loop is the hot path of `ps aux`: os.open/os.read/os.close inline.
 
+Why status cannot be skipped for `aux`: STAT's L flag is VmLck (mm->locked_vm), which
+no other /proc file shows (fs/proc/task_mmu.c task_mem(); stat(5) and statm have no
+locked size, and no stat flag says a process has locked memory), and procps takes
+VSZ, RSS, State, PPid, Threads, Tgid and the uids from status: on a fake /proc they
+need not agree with stat.
+"""
 from __future__ import annotations
 
 import os
@@ -19,6 +25,9 @@ from pidone.linux import procfs
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    # (pid, stat, status, cmdline, wchan, cgroup) as read, None for a file not needed
+    Raw = tuple[int, bytes, bytes, bytes | None, bytes | None, bytes | None]
 
 PROC = procfs.PROC
 
@@ -129,11 +138,11 @@ def collect(
     )
     my_tty = int(self_stat[self_stat.rfind(b")") + 2 :].split()[4])
     want = _selector(req, my_euid, my_tty)
-    unit_map = None
+    unit_map: dict[int, str] = {}
     if F.NEED_UNIT in needs:  # nothing of this is paid for unless a unit was asked for
         from pidone.core.cgroupunit import unit_from_cgroup
 
-        unit_map = units_from_daemon()
+        unit_map = units_from_daemon() or {}
 
     need_user = F.NEED_USER in needs
     need_ruser = F.NEED_RUSER in needs
@@ -143,25 +152,6 @@ def collect(
     _open, _read, _close, rdonly = os.open, os.read, os.close, os.O_RDONLY
 
     check = not req.all or req.running_only or req.negate  # else every row is wanted
-    tty_names = ttys.cache if ttys is not None else {}
-    user_names = users.names if users is not None else {}
-
-    def finish(p: Proc, pid: int, base: str) -> None:
-        # what a selected process needs besides stat, status and cmdline
-        if ttys is not None and p.tty_nr:
-            p.tty = tty_names.get(p.tty_nr) or ttys.name(p.tty_nr, pid)
-        if users is not None:
-            if need_user:
-                name = user_names.get(p.euid, "")
-                p.user = users.name(p.euid) if name == "" else name
-            if need_ruser and p.ruser is None:
-                p.ruser = users.name(p.ruid)
-        if need_wchan:
-            p.wchan = _wchan(read(base + "wchan", 64))
-        if need_unit:
-            # the daemon's word first, then cgroup membership (systemd-cgls's view)
-            unit = unit_map.get(pid) if unit_map is not None else None
-            p.unit = unit or unit_from_cgroup(read(base + "cgroup", 8192) or b"")
 
     def read_cmdline(base: str) -> bytes:
         try:
@@ -178,27 +168,11 @@ def collect(
             data += (read(base + "cmdline", 1 << 20) or b"")[4096:]
         return data
 
-    def scan_selected(pids: list[int], out: list[Proc]) -> None:
-        # With a selection, cmdline (and the rest) is read only for the chosen processes.
-        append = out.append
-        for pid in pids:
-            base = f"{PROC}/{pid}/"
-            data, status = _read_stat_status(base, _open, _read, _close, rdonly)
-            p = _build(pid, base, data, status) if data else None
-            if p is None or not want(p):
-                continue
-            if want_cmdline:
-                p.cmdline = read_cmdline(base)
-            finish(p, pid, base)
-            append(p)
-
-    def scan_all(pids: list[int], out: list[Proc]) -> None:
-        # Every process is shown: read all files first, then parse. Each process's files
-        # are still read one right after the other (stat, status, cmdline, as procps
-        # does), but the parsing runs in a loop of its own, where the interpreter's code
-        # and data stay in the CPU caches that the /proc reads would otherwise evict
-        # (about a third less time per process than reading and parsing in turn).
-        raw: list[tuple[int, str, bytes, bytes, bytes | None]] = []
+    def read_raw(pids: list[int]) -> list[Raw]:
+        # Phase 1: the files of each process, read one right after the other (stat,
+        # status, then cmdline and the rest only for a process the selection keeps).
+        # Nothing else happens here, so that this loop can run in a second process too.
+        raw: list[Raw] = []
         keep = raw.append
         for pid in pids:
             base = f"{PROC}/{pid}/"
@@ -220,46 +194,50 @@ def collect(
                     _close(fd)
             except OSError:
                 status = b""
-            keep((pid, base, data, status, read_cmdline(base) if want_cmdline else None))
-        append = out.append
-        for pid, base, data, status, cmdline in raw:
-            p = _build(pid, base, data, status)
-            if p is None:
-                continue
-            p.cmdline = cmdline
-            finish(p, pid, base)
-            append(p)
+            if check:
+                p = _build(pid, base, data, status)
+                if p is None or not want(p):
+                    continue
+            keep((
+                pid,
+                data,
+                status,
+                read_cmdline(base) if want_cmdline else None,
+                read(base + "wchan", 64) if need_wchan else None,
+                read(base + "cgroup", 8192) if need_unit and pid not in unit_map else None,
+            ))  # fmt: skip
+        return raw
 
-    pids = procfs.list_pids_unsorted(PROC)
-    return _run_split(scan_selected if check else scan_all, pids)
+    tty_names = ttys.cache if ttys is not None else {}
+    user_names = users.names if users is not None else {}
+    raw = _read_split(read_raw, procfs.list_pids_unsorted(PROC))
 
-
-def _read_stat_status(
-    base: str,
-    _open: Callable[[str, int], int],
-    _read: Callable[[int, int], bytes],
-    _close: Callable[[int], None],
-    rdonly: int,
-) -> tuple[bytes, bytes]:
-    """/proc/PID/stat and status (b"" for a file that cannot be read)."""
-    try:
-        fd = _open(base + "stat", rdonly)
-    except OSError:
-        return b"", b""
-    try:
-        data = _read(fd, 2048)
-    except OSError:
-        return b"", b""
-    finally:
-        _close(fd)
-    try:
-        fd = _open(base + "status", rdonly)
-        try:
-            return data, _read(fd, 8192)
-        finally:
-            _close(fd)
-    except OSError:
-        return data, b""
+    # Phase 2: parse. It runs in a loop of its own, where the interpreter's code and
+    # data stay in the CPU caches that the /proc reads evict (reading and parsing each
+    # process in turn cost about a third more per process).
+    out: list[Proc] = []
+    append = out.append
+    for pid, data, status, cmdline, wchan, cgroup in raw:
+        p = _build(pid, f"{PROC}/{pid}/", data, status)
+        if p is None:
+            continue
+        p.cmdline = cmdline
+        if ttys is not None and p.tty_nr:
+            p.tty = tty_names.get(p.tty_nr) or ttys.name(p.tty_nr, pid)
+        if users is not None:
+            if need_user:
+                known = user_names.get(p.euid, "")
+                p.user = users.name(p.euid) if known == "" else known
+            if need_ruser and p.ruser is None:
+                p.ruser = users.name(p.ruid)
+        if need_wchan:
+            p.wchan = _wchan(wchan)
+        if need_unit:
+            # the daemon's word first, then cgroup membership (systemd-cgls's view)
+            unit = unit_map.get(pid)
+            p.unit = unit if unit is not None else unit_from_cgroup(cgroup or b"")
+        append(p)
+    return out
 
 
 def _build(pid: int, base: str, data: bytes, status: bytes) -> Proc | None:
@@ -283,43 +261,77 @@ def _build(pid: int, base: str, data: bytes, status: bytes) -> Proc | None:
     return p
 
 
-def _run_split(scan: Callable[[list[int], list[Proc]], None], pids: list[int]) -> list[Proc]:
-    """Run scan over pids; with PIDONE_PS_THREADS=2, the upper half in a second thread.
+def _jobs(count: int) -> int:
+    """How many processes read /proc: PIDONE_PS_JOBS=1 or 2 says so; else 2 for 1,000
+    PIDs or more when a CPU we may run on (sched_getaffinity(2)) is idle right now.
 
-    Reading /proc is mostly kernel time spent with the GIL released (os.open and os.read
-    drop it), so on an idle two-core box a second thread overlaps one thread's syscalls
-    with the other's parsing. On a busy box it loses (bench/RESULTS.md), so it is off by
-    default. _thread, not threading: it is built in and costs no import time.
+    "Idle" is the instantaneous count of runnable tasks, the fourth field of
+    /proc/loadavg (proc(5); it counts this process too) being below our CPU count: on
+    a busy box the child would only queue behind other work and add its own cost.
     """
-    threads = os.environ.get("PIDONE_PS_THREADS", "1")
-    if len(pids) < 400 or threads != "2":
-        out: list[Proc] = []
-        scan(pids, out)
-        return out
-    import _thread
+    value = os.environ.get("PIDONE_PS_JOBS", "")
+    if value in ("1", "2"):
+        return int(value) if count >= 2 else 1
+    if count < 1000:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+        running = int((procfs.read_file(f"{PROC}/loadavg", 256) or b"").split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return 1
+    return 2 if running < cpus else 1
+
+
+def _read_split(read_raw: Callable[[list[int]], list[Raw]], pids: list[int]) -> list[Raw]:
+    """read_raw(pids); with two jobs, the upper half in a forked child, in parallel.
+
+    Reading /proc is mostly kernel time, and a thread would not help: each of the
+    ~9 syscalls per process hands the GIL over and back, which costs more than it
+    overlaps (measured: bench/RESULTS.md). A forked child has no GIL to share. It
+    reads its half and sends the raw bytes back through a pipe, marshalled (the
+    marshal module is built in: no import cost); the parent reads the lower half
+    meanwhile, so the readdir order is kept. If the child fails in any way, the parent
+    reads the upper half itself.
+    """
+    if _jobs(len(pids)) < 2:
+        return read_raw(pids)
+    import marshal
 
     half = len(pids) // 2
-    low: list[Proc] = []
-    high: list[Proc] = []
-    done = _thread.allocate_lock()
-    done.acquire()
-    failure: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            scan(pids[half:], high)
-        except BaseException as err:  # re-raised in the main thread
-            failure.append(err)
-        finally:
-            done.release()
-
-    _thread.start_new_thread(worker, ())
+    rfd, wfd = os.pipe()
     try:
-        scan(pids[:half], low)
+        child = os.fork()
+    except OSError:
+        os.close(rfd)
+        os.close(wfd)
+        return read_raw(pids)
+    if child == 0:  # pragma: no cover - the child ends in os._exit
+        code = 1
+        try:
+            os.close(rfd)
+            view = memoryview(marshal.dumps(read_raw(pids[half:])))
+            while view:
+                view = view[os.write(wfd, view) :]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    try:
+        low = read_raw(pids[:half])
+        chunks = []
+        while chunk := os.read(rfd, 1 << 20):
+            chunks.append(chunk)
     finally:
-        done.acquire()
-    if failure:
-        raise failure[0]
+        os.close(rfd)
+        _, status = os.waitpid(child, 0)
+    high: list[Raw] | None = None
+    if status == 0:
+        try:
+            high = marshal.loads(b"".join(chunks))
+        except (EOFError, ValueError, TypeError):
+            high = None
+    if high is None:
+        high = read_raw(pids[half:])
     low.extend(high)
     return low
 
