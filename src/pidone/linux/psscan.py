@@ -12,6 +12,7 @@ locked size, and no stat flag says a process has locked memory), and procps take
 VSZ, RSS, State, PPid, Threads, Tgid and the uids from status: on a fake /proc they
 need not agree with stat.
 """
+
 from __future__ import annotations
 
 import os
