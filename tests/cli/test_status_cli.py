@@ -166,3 +166,27 @@ def test_show_json_documents_carry_the_schema(daemon: dict[str, str]) -> None:
         ("pidone/1", "show", "bad.service", "failed"),
     ]
     assert int(docs[0]["MainPID"]) > 0
+
+
+@pytest.mark.system
+def test_list_units_shows_pending_jobs(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The JOB column: a oneshot still running its ExecStart= has its start job pending
+    (252: `slow.service loaded activating start start ...`)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) for the namespace daemon")
+    from pidone.testing.harness import NamespaceDaemon
+
+    slow = "[Service]\nType=oneshot\nExecStart=/bin/sleep 1000\n"
+    with NamespaceDaemon(tmp_path_factory.mktemp("jobs"), {"slow.service": slow}) as d:
+        env = {**d.env, "LANG": "C.UTF-8"}
+        assert _sc(env, "start", "--no-block", "slow").returncode == 0
+        d.wait_state("slow.service", "activating/start")
+        rows = _sc(env, "list-units", "--type=service", "--no-legend").stdout.splitlines()
+        assert rows == ["  slow.service loaded activating start start slow.service"]
+        head = _sc(env, "list-units", "--type=service").stdout.splitlines()[0]
+        assert head.split() == ["UNIT", "LOAD", "ACTIVE", "SUB", "JOB", "DESCRIPTION"]
+        doc = json.loads(_sc(env, "list-units", "-o", "json").stdout)
+        assert [(u["unit"], u["job"]) for u in doc["units"] if u["job"]] == [
+            ("slow.service", "start")
+        ]
+        d.cli("stop", "slow.service")

@@ -76,11 +76,13 @@ class Requests:
         rid = self._new(on_queued, on_done)
         self.executor.submit(ev.JobRequested(rid, verb, unit, mode))  # type: ignore[arg-type]
 
-    def system_job(self, unit: str, job_type: str, mode: str, on_done: Done) -> None:
+    def system_job(
+        self, unit: str, job_type: str, mode: str, on_done: Done, on_queued: Done | None = None
+    ) -> None:
         """A job the daemon asks for itself (boot, shutdown): no RefuseManualStart= check."""
         from pidone.core.jobwiring import SystemJobRequested
 
-        rid = self._new(None, on_done)
+        rid = self._new(on_queued, on_done)
         event = SystemJobRequested(rid, unit, job_type, mode)  # type: ignore[arg-type]
         self.executor.submit(event)
 
@@ -377,14 +379,20 @@ def _is_active(daemon: Daemon) -> Callable[[Call], Response | None]:
 
 
 def _list_units(daemon: Daemon) -> Callable[[Call], Response | None]:
+    """Rows [unit, load, active, sub, description, job]: job is the pending job's type
+    ("start", "stop"...) or "" (the JOB column of list-units)."""
+
     def handle(call: Call) -> Response | None:
         show_all = bool(call.args.get("all", False))
+        jobs = {job.unit: job.type for job in daemon.manager.list_jobs()}
         rows = []
         for unit in sorted(daemon.units, key=lambda u: u.id):
             active, sub, _result = unit_state(daemon, unit.id)
-            if not show_all and active == "inactive" and unit.load_state == "loaded":
-                continue
-            rows.append([unit.id, unit.load_state, active, sub, unit.unit.description or unit.id])
+            job = jobs.get(unit.id, "")
+            if not show_all and active == "inactive" and unit.load_state == "loaded" and not job:
+                continue  # 252 output_show_unit(): inactive and no pending job
+            description = unit.unit.description or unit.id
+            rows.append([unit.id, unit.load_state, active, sub, description, job])
         return Response.success(call.request.id, {"units": rows})
 
     return handle
