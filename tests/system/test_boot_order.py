@@ -155,6 +155,8 @@ def test_boot_of_a_default_target_file_and_shutdown_requests(
     d.wait_state("default.target", "active")
     d.wait_state("b.service", "active")
     assert d.state("a.service") == "active/running"
+    queued = "Queued start job for default target default.target - Test boot."
+    assert queued in d.journal("-n", "50")
     if how.startswith("SIG"):
         signum = signal.SIGRTMIN + 3 if how == "SIGRTMIN+3" else signal.SIGINT
         os.kill(d.pid1, signum)

@@ -127,15 +127,23 @@ def _log_failure(daemon: Daemon, unit: str) -> Callable[[object], None]:
 
 def start_boot(daemon: Daemon) -> None:
     """Rule 1: isolate default.target (its failure is logged: nobody waits for it)."""
-    daemon.logs.manager_record("init.scope", f"Booting {BOOT_TARGET}.", LOG_INFO)
     log = _log_failure(daemon, BOOT_TARGET)
+
+    def queued(reply: object) -> None:
+        # main.c do_queue_default_job(): "Queued start job for default target %s."
+        name = str(getattr(reply, "unit", BOOT_TARGET))
+        unit = daemon.units.get(name)
+        description = unit.unit.description if unit is not None else ""
+        shown = f"{name} - {description}" if description and description != name else name
+        text = f"Queued start job for default target {shown}."
+        daemon.logs.manager_record("init.scope", text, LOG_INFO)
 
     def done(reply: object) -> None:
         daemon.booting = False  # is-system-running: no longer `starting`
         log(reply)
 
     daemon.booting = True
-    daemon.requests.system_job(BOOT_TARGET, "start", "isolate", done)
+    daemon.requests.system_job(BOOT_TARGET, "start", "isolate", done, queued)
 
 
 def start_shutdown(daemon: Daemon, then: Callable[[], None]) -> None:
