@@ -190,3 +190,21 @@ def test_list_units_shows_pending_jobs(tmp_path_factory: pytest.TempPathFactory)
             ("slow.service", "start")
         ]
         d.cli("stop", "slow.service")
+
+
+@pytest.mark.system
+def test_a_failed_unit_keeps_its_last_cpu_figure(daemon: dict[str, str]) -> None:
+    """252 caches CPUUsageNSec when it prunes the cgroup (unit_prune_cgroup), so a failed
+    unit still shows `CPU:`; with its cgroup gone it has no CGroup/Tasks/Memory lines."""
+    if "        CPU: " not in _sc(daemon, "status", "-n", "0", "run").stdout:
+        pytest.skip("the daemon has no cgroup2 here (no CPU figures at all)")
+    lines = _sc(daemon, "status", "-n", "0", "bad").stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "     Loaded",
+        "     Active",
+        "   Duration",
+        "    Process",
+        "   Main PID",
+        "        CPU",
+    ]
+    assert re.fullmatch(r"        CPU: \d+(\.\d+)?(us|ms|s)", lines[-1])

@@ -380,8 +380,8 @@ def build_view(info: dict[str, Any], opts: Options) -> StatusView:
             control_group=str(runtime.get("control_group") or view.control_group),
             tasks_current=runtime.get("tasks_current", view.tasks_current),
         )
-    figures = info.get("cgroup_figures")
-    if view.control_group and isinstance(figures, list) and len(figures) == 3:
+    figures = info.get("cgroup_figures")  # also a stopped unit's last CPU figure
+    if isinstance(figures, list) and len(figures) == 3:
         cpu, tasks, memory = figures
         view = view._replace(cpu_usage_nsec=cpu, tasks_current=tasks, memory_current=memory)
     if not view.processes and (

@@ -18,7 +18,11 @@ open, so one round trip answers everything:
   (show_journal_by_unit() with not_before), which needs the view it builds.
 - `cgroup_figures`: [CPU ns, tasks, memory bytes] read from the unit's cgroup2 directory
   as systemd reads them (cpu.stat usage_usec; pids.current and memory.current only with
-  those controllers, else null); absent when the unit has no cgroup directory.
+  those controllers, else null). CPU counts from the unit's last start
+  (unit_reset_cpu_accounting(): a cgroup kept across a restart keeps its counter), and once
+  the cgroup is gone it is the figure taken when the unit stopped, as 252 keeps
+  `cpu_usage_last` (unit_prune_cgroup() reads it just before removing the group):
+  `[CPU ns, null, null]`. Absent when there is neither.
 - `unit_states`: ActiveState of the loaded units named like this one with another suffix
   (x.socket, x.timer, x.path trigger x.service: man 5 systemd.socket/.timer/.path).
 - `exec_start`: [argv, ignore_failure] of the only ExecStart= command, for the `Process:`
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from pidone.core.actions import StateChanged
     from pidone.core.model import Unit
     from pidone.daemon.main import Daemon
     from pidone.journal.store import JournalReader
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
 TRIGGER_SUFFIXES = ("service", "socket", "timer", "path")
 # unit types that have no cgroup in systemd (no CGroup: line, no CPU/Tasks figures)
 NO_CGROUP = frozenset({"timer", "path", "target", "device", "automount"})
+IDLE = ("inactive", "failed")
 SHORT_PREFIX = len("Nov 29 17:46:29")  # %b %d %H:%M:%S in the C locale: always 15
 
 
@@ -54,6 +60,70 @@ class StatusSources:
         self.daemon = daemon
         self._reader: JournalReader | None = None
         self._presets: dict[str, tuple[Unit, str]] = {}
+        # CPU counter of the unit's cgroup: (directory inode, usage ns) at its last start and
+        # at its last stop; a base applies only to the same directory (not to one the
+        # executor pruned and created again, which counts from zero)
+        self._cpu_base: dict[str, tuple[int, int]] = {}
+        self._cpu_stop: dict[str, tuple[int, int]] = {}
+        self._cpu_last: dict[str, int] = {}  # CPUUsageNSec when the unit last stopped
+
+    # -- CPU accounting ------------------------------------------------------------------
+
+    def watch(self) -> None:
+        """Follow the executor's state changes (chained after any hook already set)."""
+        executor = self.daemon.executor
+        before = executor.on_state
+
+        def on_state(change: StateChanged) -> None:
+            before(change)
+            self.state_changed(change)
+
+        executor.on_state = on_state
+
+    def _counter(self, unit: str) -> tuple[int, int] | None:
+        """(inode of the unit's cgroup directory, cpu.stat usage in ns), None without one."""
+        path: str = getattr(self.daemon.tracker, "path", lambda _u: "")(unit)
+        if not path:
+            return None
+        try:
+            inode = os.stat(path).st_ino
+        except OSError:
+            return None
+        usage = _read_first_int(path + "/cpu.stat", b"usage_usec")
+        return None if usage is None else (inode, usage * 1000)
+
+    def _since_start(self, unit: str, counter: tuple[int, int]) -> int:
+        inode, usage = counter
+        base_inode, base = self._cpu_base.get(unit, (inode, 0))
+        return max(usage - base, 0) if base_inode == inode else usage
+
+    def state_changed(self, change: StateChanged) -> None:
+        """A start takes the counter's base (systemd resets CPU accounting on every start,
+        an auto-restart's too); a stop keeps the last figure. Stops are seen before the
+        executor prunes the cgroup (it does so after the current batch)."""
+        unit = change.unit
+        stopped = change.new_active in IDLE or change.new_sub == "auto-restart"
+        was_stopped = change.old_active in IDLE or change.old_sub == "auto-restart"
+        if stopped and not was_stopped:
+            counter = self._counter(unit)
+            if counter is not None:
+                self._cpu_last[unit] = self._since_start(unit, counter)
+                self._cpu_stop[unit] = counter
+        elif was_stopped and not stopped:
+            # the group of the last run, if it is still there, counts on from its figure
+            self._cpu_base[unit] = self._cpu_stop.pop(unit, (-1, 0))
+            self._cpu_last.pop(unit, None)
+
+    def cpu_figures(self, unit: str) -> list[int | None] | None:
+        """`cgroup_figures` of the module docstring."""
+        path: str = getattr(self.daemon.tracker, "path", lambda _u: "")(unit)
+        figures = cgroup_figures(path)
+        if figures is not None:
+            counter = self._counter(unit)
+            figures[0] = self._since_start(unit, counter) if counter is not None else None
+            return figures
+        last = self._cpu_last.get(unit)
+        return None if last is None else [last, None, None]
 
     # -- unit-file state ---------------------------------------------------------------
 
@@ -183,7 +253,6 @@ def status_detail(
         cmd = service.exec_start[0]
         info["exec_start"] = [list(cmd.argv), cmd.ignore_failure]
     if unit.type not in NO_CGROUP:
-        path: str = getattr(daemon.tracker, "path", lambda _u: "")(unit.id)
-        figures = cgroup_figures(path)
+        figures = sources.cpu_figures(unit.id)
         if figures is not None:
             info["cgroup_figures"] = figures

@@ -402,7 +402,10 @@ def _status(daemon: Daemon) -> Callable[[Call], Response | None]:
     """`status {units, detail?, lines?, journal_mode?}`: describe() per unit; with `detail`
     also the runtime (as show-runtime) and what daemon/statusdetail.py adds, so that
     `pidone status UNIT` needs one round trip and imports nothing heavy."""
-    sources: list[Any] = []  # one StatusSources, made on the first detailed request
+    from pidone.daemon.statusdetail import StatusSources, status_detail
+
+    sources = StatusSources(daemon)
+    sources.watch()  # from now on: CPU usage per start, kept when a unit stops
 
     def handle(call: Call) -> Response | None:
         detail = bool(call.args.get("detail", False))
@@ -418,13 +421,9 @@ def _status(daemon: Daemon) -> Callable[[Call], Response | None]:
                 continue
             info = describe(daemon, unit)
             if detail:
-                from pidone.daemon.statusdetail import StatusSources, status_detail
-
-                if not sources:
-                    sources.append(StatusSources(daemon))
                 info["runtime"] = runtime_fields(daemon, unit)
                 status_detail(
-                    sources[0],
+                    sources,
                     unit,
                     info,
                     lambda other: unit_state(daemon, other)[0],
