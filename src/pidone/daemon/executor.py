@@ -47,6 +47,7 @@ from pidone.core.notify import NotifyMessage
 from pidone.daemon.children import ChildWatcher
 from pidone.daemon.logpipes import LogCollector, StreamSource
 from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
+from pidone.daemon.pidwatch import PidFileWatch
 from pidone.daemon.triggerio import TriggerIO, realtime_usec
 from pidone.linux import conditions, directories, sandbox, spawn
 from pidone.linux.execprep import Identity, resolve_identity
@@ -180,6 +181,7 @@ class LinuxExecutor:
         self._status_fds: dict[int, tuple[str, int, bool, spawn.Spawned]] = {}
         self._notify: NotifySocket | None = None
         self.children = ChildWatcher(loop, self._on_child_exit)
+        self._pid_watch = PidFileWatch(loop, self._retry_pid_file)
         self.triggers = TriggerIO(
             loop, unit_of, self.submit, self._log, self._timers, self._fire, state_dir
         )
@@ -229,7 +231,11 @@ class LinuxExecutor:
             case act.WatchPid():
                 self._watch_pid(a.unit, a.pid)
             case act.ReadPidFile():
-                answers.append(self._read_pid_file(a))
+                answer = self._read_pid_file(a)
+                if a.watch and answer.pid is None:  # service_demand_pid_file(): inotify
+                    target = resolve_pid_file_path(a.path, self.bases.runtime)
+                    self._pid_watch.watch(a.unit, a.path, target)
+                answers.append(answer)
             case act.GuessMainPid():
                 answers.append(ev.MainPidGuessed(a.unit, self._guess_main_pid(a)))
             case act.CheckConditions():
@@ -557,6 +563,17 @@ class LinuxExecutor:
             )
         return ev.PidFileRead(a.unit, found.pid)
 
+    def _retry_pid_file(self, unit: str, path: str) -> None:
+        """service_retry_pid_file(): the watched PIDFile= changed; go on once it names a PID."""
+        try:
+            read_pid_file(resolve_pid_file_path(path, self.bases.runtime))
+        except (OSError, PidFileError):
+            return  # not there or not written yet: keep watching, quietly (may_warn=false)
+        answer = self._read_pid_file(act.ReadPidFile(unit, path))
+        if answer.pid is not None:
+            self._pid_watch.forget(unit)
+            self.submit(answer)
+
     def _guess_main_pid(self, a: act.GuessMainPid) -> int | None:
         """cgroup_get_main_pid() in spirit: the one process of the unit whose parent is us."""
         me = os.getpid()
@@ -647,6 +664,8 @@ class LinuxExecutor:
     # State bookkeeping ---------------------------------------------------------------------
 
     def _state_changed(self, a: act.StateChanged) -> None:
+        if a.new_sub not in ("start", "start-post"):
+            self._pid_watch.forget(a.unit)
         self._active[a.unit] = a.new_active
         self._sub[a.unit] = a.new_sub
         if a.old_sub == "auto-restart" and a.new_active in ("inactive", "failed"):
@@ -689,6 +708,7 @@ class LinuxExecutor:
 
     def close(self) -> None:
         self.triggers.close()
+        self._pid_watch.close()
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
