@@ -169,27 +169,41 @@ def test_show_json_documents_carry_the_schema(daemon: dict[str, str]) -> None:
 
 
 @pytest.mark.system
-def test_list_units_shows_pending_jobs(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_pending_jobs_and_runtime_limit(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The JOB column: a oneshot still running its ExecStart= has its start job pending
-    (252: `slow.service loaded activating start start ...`)."""
+    (252: `slow.service loaded activating start start ...`); `Until:` of RuntimeMaxSec=."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare(1) for the namespace daemon")
     from pidone.testing.harness import NamespaceDaemon
 
     slow = "[Service]\nType=oneshot\nExecStart=/bin/sleep 1000\n"
-    with NamespaceDaemon(tmp_path_factory.mktemp("jobs"), {"slow.service": slow}) as d:
+    limited = "[Service]\nExecStart=/bin/sleep 1000\nRuntimeMaxSec=1h 5min\n"
+    units = {"slow.service": slow, "limited.service": limited}
+    with NamespaceDaemon(tmp_path_factory.mktemp("jobs"), units) as d:
         env = {**d.env, "LANG": "C.UTF-8"}
         assert _sc(env, "start", "--no-block", "slow").returncode == 0
         d.wait_state("slow.service", "activating/start")
-        rows = _sc(env, "list-units", "--type=service", "--no-legend").stdout.splitlines()
+        rows = _sc(env, "list-units", "--no-legend", "slow*").stdout.splitlines()
         assert rows == ["  slow.service loaded activating start start slow.service"]
+        # RuntimeMaxSec=: `Until:` = the active-enter time + the limit (252)
+        assert _sc(env, "start", "limited").returncode == 0
+        lines = _sc(env, "status", "-n", "0", "limited").stdout.splitlines()
+        since = lines[2].partition(" since ")[2].partition(";")[0]
+        until = lines[3].partition("Until: ")[2].partition(";")[0]
+        assert lines[3].startswith("      Until: "), lines
+        assert lines[3].endswith(" left"), lines
+        from datetime import datetime, timedelta
+
+        stamp = "%a %Y-%m-%d %H:%M:%S"
+        gap = datetime.strptime(until[:-4], stamp) - datetime.strptime(since[:-4], stamp)
+        assert gap == timedelta(hours=1, minutes=5)
         head = _sc(env, "list-units", "--type=service").stdout.splitlines()[0]
         assert head.split() == ["UNIT", "LOAD", "ACTIVE", "SUB", "JOB", "DESCRIPTION"]
         doc = json.loads(_sc(env, "list-units", "-o", "json").stdout)
         assert [(u["unit"], u["job"]) for u in doc["units"] if u["job"]] == [
             ("slow.service", "start")
         ]
-        d.cli("stop", "slow.service")
+        d.cli("stop", "slow.service", "limited.service")
 
 
 @pytest.mark.system

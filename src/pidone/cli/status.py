@@ -380,6 +380,8 @@ def build_view(info: dict[str, Any], opts: Options) -> StatusView:
             control_group=str(runtime.get("control_group") or view.control_group),
             tasks_current=runtime.get("tasks_current", view.tasks_current),
         )
+    if isinstance(info.get("runtime_max_usec"), int):
+        view = view._replace(runtime_max_usec=info["runtime_max_usec"])
     figures = info.get("cgroup_figures")  # also a stopped unit's last CPU figure
     if isinstance(figures, list) and len(figures) == 3:
         cpu, tasks, memory = figures

@@ -27,6 +27,7 @@ open, so one round trip answers everything:
   (x.socket, x.timer, x.path trigger x.service: man 5 systemd.socket/.timer/.path).
 - `exec_start`: [argv, ignore_failure] of the only ExecStart= command, for the `Process:`
   line of an exited main process (with several, which ran last is not recorded).
+- `runtime_max_usec`: RuntimeMaxSec= when set (status prints `Until:` for an active unit).
 - `processes`: [pid, argv, comm] instead of [pid, joined cmdline], so the CGroup tree
   quotes arguments as systemd does (an argv with no cmdline is a kernel thread or zombie:
   `[comm]`).
@@ -50,6 +51,7 @@ TRIGGER_SUFFIXES = ("service", "socket", "timer", "path")
 # unit types that have no cgroup in systemd (no CGroup: line, no CPU/Tasks figures)
 NO_CGROUP = frozenset({"timer", "path", "target", "device", "automount"})
 IDLE = ("inactive", "failed")
+USEC_INFINITY = 2**64 - 1
 SHORT_PREFIX = len("Nov 29 17:46:29")  # %b %d %H:%M:%S in the C locale: always 15
 
 
@@ -252,6 +254,8 @@ def status_detail(
     if service is not None and len(service.exec_start) == 1:
         cmd = service.exec_start[0]
         info["exec_start"] = [list(cmd.argv), cmd.ignore_failure]
+    if service is not None and service.runtime_max_usec < USEC_INFINITY:
+        info["runtime_max_usec"] = service.runtime_max_usec
     if unit.type not in NO_CGROUP:
         figures = sources.cpu_figures(unit.id)
         if figures is not None:
