@@ -27,8 +27,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    # (pid, stat, status, cmdline, wchan, cgroup) as read, None for a file not needed
-    Raw = tuple[int, bytes, bytes, bytes | None, bytes | None, bytes | None]
+    # (pid, stat, status, owner uid of /proc/PID or -1, cmdline, wchan, cgroup) as
+    # read; b"" or None for a file not read
+    Raw = tuple[int, bytes, bytes, int, bytes | None, bytes | None, bytes | None]
 
 PROC = procfs.PROC
 
@@ -153,6 +154,9 @@ def collect(
     _open, _read, _close, rdonly = os.open, os.read, os.close, os.O_RDONLY
 
     check = not req.all or req.running_only or req.negate  # else every row is wanted
+    # On a kernel /proc, status is read only for what nothing else has (see _build)
+    skip_status = F.NEED_STATUS_ONLY not in needs and not req.ruids and procfs_is_kernel(PROC)
+    _stat = os.stat
 
     def read_cmdline(base: str) -> bytes:
         try:
@@ -187,22 +191,31 @@ def collect(
                 continue
             finally:
                 _close(fd)
-            try:
-                fd = _open(base + "status", rdonly)
+            owner = -1
+            status = b""
+            if skip_status:
                 try:
-                    status = _read(fd, 8192)
-                finally:
-                    _close(fd)
-            except OSError:
-                status = b""
+                    owner = _stat(base).st_uid
+                except OSError:
+                    continue
+            else:
+                try:
+                    fd = _open(base + "status", rdonly)
+                    try:
+                        status = _read(fd, 8192)
+                    finally:
+                        _close(fd)
+                except OSError:
+                    pass
             if check:
-                p = _build(pid, base, data, status)
+                p = _build(pid, base, data, status, owner)
                 if p is None or not want(p):
                     continue
             keep((
                 pid,
                 data,
                 status,
+                owner,
                 read_cmdline(base) if want_cmdline else None,
                 read(base + "wchan", 64) if need_wchan else None,
                 read(base + "cgroup", 8192) if need_unit and pid not in unit_map else None,
@@ -218,8 +231,8 @@ def collect(
     # process in turn cost about a third more per process).
     out: list[Proc] = []
     append = out.append
-    for pid, data, status, cmdline, wchan, cgroup in raw:
-        p = _build(pid, f"{PROC}/{pid}/", data, status)
+    for pid, data, status, owner, cmdline, wchan, cgroup in raw:
+        p = _build(pid, f"{PROC}/{pid}/", data, status, owner)
         if p is None:
             continue
         p.cmdline = cmdline
@@ -241,25 +254,55 @@ def collect(
     return out
 
 
-def _build(pid: int, base: str, data: bytes, status: bytes) -> Proc | None:
+def _build(pid: int, base: str, data: bytes, status: bytes, owner: int) -> Proc | None:
     """A Proc from stat, overridden by status; None when stat is missing or garbled.
 
     procps 4.0.2 always reads status after stat (readproc.c simple_readproc,
     status2proc): its State, PPid, Threads, Tgid and Uid lines override what stat said;
     without Threads nlwp is 1 and the PID column shows "Pid:". Without status (or its
-    Uid line) the euid is the owner of /proc/PID, which the kernel keeps equal to the
-    euid (fs/proc/base.c task_dump_owner() exempts the directory from the "non-dumpable
-    means root" rule), and procps names the real user only from status.
+    Uid line) the euid is the owner of /proc/PID: the kernel keeps it equal to the euid
+    (fs/proc/base.c task_dump_owner() exempts the directory from the "non-dumpable
+    means root" rule that gives /proc/PID/status to root; tests/linux/
+    test_psscan_sources.py checks it on a non-dumpable process), and procps names the
+    real user only from status.
+
+    `owner` >= 0 means status was not read on purpose (a kernel /proc, and no column
+    needs what only status has: fields.NEED_STATUS_ONLY): then State, PPid, Threads
+    come from stat, the PID is the directory's (a listed /proc entry is a thread-group
+    leader) and VSZ is stat's vsize >> 10, which is what status prints (fs/proc/
+    array.c do_task_stat() and task_mmu.c task_mem() read the same task and mm
+    fields). RSS is not among them: stat's rss is an approximate read of per-CPU
+    counters that status sums exactly on recent kernels (6.18: hundreds of KiB apart).
     """
     right = data.rfind(b")")
     try:
         p = Proc(pid, data[data.find(b"(") + 1 : right], data[right + 2 :].split(None, 20))
-        if not (status and _apply_status(p, status)):
+        if owner >= 0:
+            p.euid = owner
+            p.vm_size = int(p.tail[0].split(None, 1)[0]) >> 10
+        elif not (status and _apply_status(p, status)):
             p.euid = os.stat(base).st_uid
             p.ruser = ""
     except (OSError, ValueError, IndexError):
         return None
     return p
+
+
+def procfs_is_kernel(proc: str = PROC) -> bool:
+    """Is `proc` the kernel's procfs (fstype "proc" in our mountinfo), rather than,
+    say, a directory of hand-made files bind-mounted over it?"""
+    data = procfs.read_file(f"{proc}/self/mountinfo", 1 << 20)
+    if not data:
+        return False
+    fstype = b""
+    target = proc.encode()
+    for line in data.splitlines():
+        # proc(5): ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE ...;
+        # the last mount on the path is the one seen
+        fields = line.split()
+        if len(fields) > 6 and fields[4] == target and b"-" in fields[6:-1]:
+            fstype = fields[fields.index(b"-", 6) + 1]
+    return fstype == b"proc"
 
 
 def _jobs(count: int) -> int:

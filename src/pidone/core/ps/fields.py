@@ -32,6 +32,11 @@ NEED_STATUS, NEED_CMDLINE, NEED_USER, NEED_RUSER, NEED_TTY, NEED_WCHAN, NEED_UNI
     "wchan",
     "unit",
 )
+# ...and what on a kernel /proc only status has: VmLck (STAT's L), the real uid, and
+# an exact RSS (since Linux 6.16 status sums the per-CPU rss counters, stat's rss is
+# the approximate read; they differ by up to a few hundred KiB). VSZ, State, PPid,
+# Threads are the same in stat, and the euid is the owner of /proc/PID.
+NEED_STATUS_ONLY = "status-only"
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -415,16 +420,17 @@ S, C, U, R, T, W, N = (
     (),
     (NEED_CMDLINE,),
     (NEED_STATUS, NEED_USER),
-    (NEED_STATUS, NEED_RUSER),
+    (NEED_STATUS, NEED_STATUS_ONLY, NEED_RUSER),
     (NEED_TTY,),
     (NEED_WCHAN,),
     (NEED_UNIT,),
 )
 ST = (NEED_STATUS,)
+SO = (NEED_STATUS, NEED_STATUS_ONLY)
 
 _TABLE = (
     Field("%cpu", "%CPU", 4, RIGHT, f_pcpu, utilization),
-    Field("%mem", "%MEM", 4, RIGHT, f_pmem, _k("vm_rss"), ST),
+    Field("%mem", "%MEM", 4, RIGHT, f_pmem, _k("vm_rss"), SO),
     Field("args", "COMMAND", 27, UNLIMITED, f_args, _k_args, C),
     Field("bsdtime", "TIME", 6, RIGHT, f_bsdtime, cpu_ticks),
     Field("c", "C", 2, RIGHT, f_c, utilization),
@@ -447,21 +453,21 @@ _TABLE = (
     Field("pgid", "PGID", 5, RIGHT, f_pgid, _k("pgrp"), pidmax=True),
     Field("pgrp", "PGRP", 5, RIGHT, f_pgid, _k("pgrp"), pidmax=True),
     Field("pid", "PID", 5, RIGHT, f_pid, _k("tgid"), pidmax=True),
-    Field("pmem", "%MEM", 4, RIGHT, f_pmem, _k("vm_rss"), ST),
+    Field("pmem", "%MEM", 4, RIGHT, f_pmem, _k("vm_rss"), SO),
     Field("ppid", "PPID", 5, RIGHT, f_ppid, _k("ppid"), pidmax=True),
     Field("pri", "PRI", 3, RIGHT, f_pri, _k("priority")),
     Field("priority", "PRI", 3, RIGHT, f_priority, _k("priority")),
     Field("psr", "PSR", 3, RIGHT, f_psr, _k("processor")),
-    Field("rss", "RSS", 5, RIGHT, f_rss, _k("vm_rss"), ST),
-    Field("rsz", "RSZ", 5, RIGHT, f_rss, _k("vm_rss"), ST),
-    Field("ruid", "RUID", 5, RIGHT, f_ruid, _k("ruid"), ST),
+    Field("rss", "RSS", 5, RIGHT, f_rss, _k("vm_rss"), SO),
+    Field("rsz", "RSZ", 5, RIGHT, f_rss, _k("vm_rss"), SO),
+    Field("ruid", "RUID", 5, RIGHT, f_ruid, _k("ruid"), SO),
     Field("ruser", "RUSER", 8, USER, f_ruser, _k("ruid"), R),
     Field("s", "S", 1, LEFT, f_s, _k("state")),
     Field("sess", "SESS", 5, RIGHT, f_sid, _k("session"), pidmax=True),
     Field("sid", "SID", 5, RIGHT, f_sid, _k("session"), pidmax=True),
     Field("start", "STARTED", 8, RIGHT, f_start, _k("starttime")),
     Field("start_time", "START", 5, RIGHT, f_stime, _k("starttime")),
-    Field("stat", "STAT", 4, LEFT, f_stat, _k("state"), ST),
+    Field("stat", "STAT", 4, LEFT, f_stat, _k("state"), SO),
     Field("state", "S", 1, LEFT, f_s, _k("state")),
     Field("stime", "STIME", 5, RIGHT, f_stime, _k("starttime")),
     Field("sz", "SZ", 5, RIGHT, f_sz, _k("vm_size"), ST),
