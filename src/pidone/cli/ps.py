@@ -2,7 +2,7 @@
 
 Reads /proc/PID/stat and status for every process (status overrides stat, as in
 procps), cmdline only for command columns of selected processes, cgroup only for the
-unit column; formats with pidone.core.ps and writes the output in 64 KiB writes.
+unit column; formats with pidone.core.ps and writes the output in one write.
 Start-up is part of the budget (bench/ps.py): no argparse, dataclasses or typing at
 run time.
 """
@@ -274,9 +274,8 @@ def main(argv: list[str]) -> int:
         where = f" {err.filename}" if err.filename else ""
         sys.stderr.write(f"error: cannot read{where}: {err.strerror}\n")
         return 1
-    data = text.encode("utf-8", "surrogateescape")
-    view = memoryview(data)
+    # One write(2) of the whole output (a pipe or tty may take less: write the rest)
+    view = memoryview(text.encode("utf-8", "surrogateescape"))
     while view:
-        written = os.write(1, view[:65536])
-        view = view[written:]
+        view = view[os.write(1, view) :]
     return code
