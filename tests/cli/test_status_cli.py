@@ -132,8 +132,24 @@ def test_list_units_text_and_json(daemon: dict[str, str]) -> None:
         "● bad.service loaded failed failed  bad.service",
         "  run.service loaded active running Runner",
     ]
-    failed = json.loads(_sc(daemon, "list-units", "--failed", "-o", "json").stdout)
-    assert [u["unit"] for u in failed["units"]] == ["bad.service"]
+    # the systemctl face prints 252's table JSON (checked in the sd-oracle) ...
+    row = '{"unit":"bad.service","load":"loaded","active":"failed","sub":"failed",'
+    compact = f'[{row}"description":"bad.service"}}]\n'
+    assert _sc(daemon, "list-units", "--failed", "-o", "json").stdout == compact
+    pretty = _sc(daemon, "list-units", "--failed", "-o", "json-pretty").stdout
+    assert pretty.splitlines()[:3] == ["[", "\t{", '\t\t"unit" : "bad.service",']
+    assert json.loads(pretty) == json.loads(compact)
+    # ... pidone's own face the pidone/1 document (docs/json.md)
+    own = subprocess.run(
+        [sys.executable, "-m", "pidone", "list-units", "--failed", "-o", "json"],
+        capture_output=True,
+        text=True,
+        env=daemon,
+        check=False,
+    )
+    doc = json.loads(own.stdout)
+    assert (doc["schema"], doc["kind"]) == ("pidone/1", "list-units")
+    assert [u["unit"] for u in doc["units"]] == ["bad.service"]
 
 
 @pytest.mark.system
@@ -199,9 +215,16 @@ def test_pending_jobs_and_runtime_limit(tmp_path_factory: pytest.TempPathFactory
         assert gap == timedelta(hours=1, minutes=5)
         head = _sc(env, "list-units", "--type=service").stdout.splitlines()[0]
         assert head.split() == ["UNIT", "LOAD", "ACTIVE", "SUB", "JOB", "DESCRIPTION"]
-        doc = json.loads(_sc(env, "list-units", "-o", "json").stdout)
-        assert [(u["unit"], u["job"]) for u in doc["units"] if u["job"]] == [
-            ("slow.service", "start")
+        rows = json.loads(_sc(env, "list-units", "-o", "json", "slow*").stdout)
+        assert rows == [
+            {
+                "unit": "slow.service",
+                "load": "loaded",
+                "active": "activating",
+                "sub": "start",
+                "job": "start",
+                "description": "slow.service",
+            }
         ]
         d.cli("stop", "slow.service", "limited.service")
 

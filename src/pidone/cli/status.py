@@ -214,6 +214,12 @@ def _tty() -> tuple[bool, bool, int]:
     return color, tty, columns
 
 
+def _as_systemctl() -> bool:
+    """Invoked as `systemctl` (the shim sets argv[0]): print systemctl's own formats where
+    252 has one (list-units -o json is its table JSON, not the pidone/1 document)."""
+    return os.path.basename(sys.argv[0]) == "systemctl"
+
+
 def _write(text: str) -> None:
     sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
 
@@ -645,6 +651,11 @@ def list_units_main(argv: list[str]) -> int:
         width=0 if opts.full else columns,
     )
     chosen = select_rows(rows, lopts)
+    if opts.output.startswith("json") and _as_systemctl():
+        from pidone.core.render.listunits import format_table_json
+
+        _write(format_table_json(chosen, pretty=opts.output == "json-pretty"))
+        return 0
     if opts.output.startswith("json"):
         import json
 

@@ -166,3 +166,35 @@ def format_list_units(rows: Sequence[UnitListRow], opts: ListUnitsOptions) -> st
         else:
             lines.append(count)
     return "".join(line + "\n" for line in lines)
+
+
+def format_table_json(rows: Sequence[UnitListRow], pretty: bool = False) -> str:
+    """`systemctl list-units -o json` / `-o json-pretty` of 252: its table as JSON (no
+    `pidone/1` wrapper: the systemctl face prints what systemctl prints). One object per
+    row with the column names as keys, the glyph column left out: `unit`, `load`, `active`,
+    `sub`, `job` (only when the JOB column is shown; "" for a row without a job),
+    `description`. Compact is `json.dumps` without spaces; pretty is format-table.c's
+    JSON_FORMAT_PRETTY (tab indents, `"key" : value`), as list-unit-files prints it.
+    Checked against real 252 in the sd-oracle (a table without jobs)."""
+    import json
+
+    jobs = any(r.job for r in rows)
+    objects = []
+    for r in rows:
+        obj = {"unit": r.unit, "load": r.load, "active": r.active, "sub": r.sub}
+        if jobs:
+            obj["job"] = r.job
+        obj["description"] = r.description
+        objects.append(obj)
+    if not pretty:
+        return json.dumps(objects, separators=(",", ":"), ensure_ascii=False) + "\n"
+    if not objects:
+        return "[]\n"
+
+    def pair(key: str, value: str) -> str:
+        return (
+            f"\t\t{json.dumps(key, ensure_ascii=False)} : {json.dumps(value, ensure_ascii=False)}"
+        )
+
+    parts = ["\t{\n" + ",\n".join(pair(k, v) for k, v in obj.items()) + "\n\t}" for obj in objects]
+    return "[\n" + ",\n".join(parts) + "\n]\n"
