@@ -4,9 +4,10 @@ Usage: .venv/bin/python bench/ps.py [--extra 2000] [--runs 11] [--pidone PATH]
 
 Starts EXTRA `sleep` processes inside a private PID namespace (unshare --pid --fork
 --kill-child, so killing one process reaps them all, even if this script dies), then
-runs each command pair interleaved (procps, pidone, procps, pidone, ...), stdout to
-/dev/null, and prints the median wall time of each, the ratio pidone/procps, and the
-process count. Interpreter start-up is included: pidone runs as its console script.
+runs the commands interleaved (procps, pidone, pidone with PIDONE_PS_JOBS=1, =2,
+procps, ...), stdout to /dev/null, and prints the median wall time of each, the ratio
+to procps, the median CPU time, and the process count. Interpreter start-up is
+included: pidone runs as its console script.
 """
 
 from __future__ import annotations
@@ -82,31 +83,42 @@ def main() -> int:
         print("procps ps not found", file=sys.stderr)
         return 1
     compile_bytecode()
-    two_threads = dict(os.environ, PIDONE_PS_THREADS="2")
+    variants = {
+        "1 job": dict(os.environ, PIDONE_PS_JOBS="1"),
+        "2 jobs": dict(os.environ, PIDONE_PS_JOBS="2"),
+    }
     sleepers = start_sleepers(args.extra) if args.extra else None
     try:
         total = count_procs()
         load = os.getloadavg()[0]
+        cpus = len(os.sched_getaffinity(0))
         print(f"processes: {total} ({args.extra} extra), runs per command: {args.runs}, "
-              f"load average at start: {load:.2f}")  # fmt: skip
+              f"load average at start: {load:.2f}, CPUs: {cpus}")  # fmt: skip
         print(
             f"{'command':<10} {'procps':>8} {'pidone':>8} {'ratio':>6} | "
-            f"{'procps cpu':>10} {'pidone cpu':>10} {'ratio':>6} | {'2 threads':>9} {'ratio':>6}"
+            f"{'procps cpu':>10} {'pidone cpu':>10} {'ratio':>6} | "
+            + " | ".join(f"{name:>9} {'ratio':>6}" for name in variants)
         )
-        print("(medians in ms; wall time unless marked cpu = user+system of the child)")
+        print("(medians in ms; wall time unless marked cpu = user+system of the child;")
+        print(" pidone = its default: a second reading process only when a CPU is idle)")
         for case in CASES:
             theirs: list[tuple[float, float]] = []
             ours: list[tuple[float, float]] = []
-            two: list[tuple[float, float]] = []
+            forced: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
             for _ in range(args.runs):
                 theirs.append(time_once([ps, *case]))
                 ours.append(time_once([args.pidone, "ps", *case]))
-                two.append(time_once([args.pidone, "ps", *case], two_threads))
-            a, b, c = (statistics.median(w for w, _ in xs) * 1000 for xs in (theirs, ours, two))
+                for name, env in variants.items():
+                    forced[name].append(time_once([args.pidone, "ps", *case], env))
+            a, b = (statistics.median(w for w, _ in xs) * 1000 for xs in (theirs, ours))
             ac, bc = (statistics.median(u for _, u in xs) * 1000 for xs in (theirs, ours))
+            extra = []
+            for runs in forced.values():
+                c = statistics.median(w for w, _ in runs) * 1000
+                extra.append(f"{c:9.1f} {c / a:6.2f}")
             print(
                 f"{'ps ' + ' '.join(case):<10} {a:8.1f} {b:8.1f} {b / a:6.2f} | "
-                f"{ac:10.1f} {bc:10.1f} {bc / ac:6.2f} | {c:9.1f} {c / a:6.2f}"
+                f"{ac:10.1f} {bc:10.1f} {bc / ac:6.2f} | " + " | ".join(extra)
             )
     finally:
         if sleepers is not None:

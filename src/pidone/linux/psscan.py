@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     # (pid, stat, status, owner uid of /proc/PID or -1, cmdline, wchan, cgroup) as
-    # read; b"" or None for a file not read
-    Raw = tuple[int, bytes, bytes, int, bytes | None, bytes | None, bytes | None]
+    # read, b"" or None for a file not read; then the Proc if the selection built it
+    Raw = tuple[int, bytes, bytes, int, bytes | None, bytes | None, bytes | None, Proc | None]
 
 PROC = procfs.PROC
 
@@ -207,6 +207,7 @@ def collect(
                         _close(fd)
                 except OSError:
                     pass
+            p = None
             if check:
                 p = _build(pid, base, data, status, owner)
                 if p is None or not want(p):
@@ -219,6 +220,7 @@ def collect(
                 read_cmdline(base) if want_cmdline else None,
                 read(base + "wchan", 64) if need_wchan else None,
                 read(base + "cgroup", 8192) if need_unit and pid not in unit_map else None,
+                p,
             ))  # fmt: skip
         return raw
 
@@ -231,8 +233,8 @@ def collect(
     # process in turn cost about a third more per process).
     out: list[Proc] = []
     append = out.append
-    for pid, data, status, owner, cmdline, wchan, cgroup in raw:
-        p = _build(pid, f"{PROC}/{pid}/", data, status, owner)
+    for pid, data, status, owner, cmdline, wchan, cgroup, built in raw:
+        p = built or _build(pid, f"{PROC}/{pid}/", data, status, owner)
         if p is None:
             continue
         p.cmdline = cmdline
@@ -353,7 +355,8 @@ def _read_split(read_raw: Callable[[list[int]], list[Raw]], pids: list[int]) -> 
         code = 1
         try:
             os.close(rfd)
-            view = memoryview(marshal.dumps(read_raw(pids[half:])))
+            # a Proc built for the selection does not marshal: the parent builds it again
+            view = memoryview(marshal.dumps([(*r[:-1], None) for r in read_raw(pids[half:])]))
             while view:
                 view = view[os.write(wfd, view) :]
             code = 0
