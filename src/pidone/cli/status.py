@@ -198,7 +198,7 @@ def locale_is_utf8(environ: dict[str, str] | os._Environ[str]) -> bool:
     return True
 
 
-def _tty() -> tuple[bool, bool, int]:
+def terminal() -> tuple[bool, bool, int]:
     """(colour, on a tty, columns)."""
     tty = sys.stdout.isatty()
     forced = os.environ.get("SYSTEMD_COLORS")
@@ -220,7 +220,7 @@ def _as_systemctl() -> bool:
     return os.path.basename(sys.argv[0]) == "systemctl"
 
 
-def _write(text: str) -> None:
+def write_out(text: str) -> None:
     sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
 
 
@@ -445,7 +445,9 @@ def status_main(argv: list[str]) -> int:
     try:
         with client.connect(opts.runtime_dir) as c:
             if not opts.args:
-                return _manager_status(c, opts)
+                from pidone.cli.statusoverview import manager_status
+
+                return manager_status(c, opts)
             names: list[str] = []
             pids = [int(a) for a in opts.args if a.isdigit()]
             by_pid = _pid_units(c, pids) if pids else {}
@@ -482,9 +484,9 @@ def _print_status(infos: list[dict[str, Any]], opts: Options, pid_error: bool) -
 
     from pidone.core.render.status import format_status, is_not_found, status_exit_code
 
-    color, tty, columns = _tty()
+    color, tty, columns = terminal()
     utf8 = locale_is_utf8(os.environ)
-    now = _now_usec()
+    now = now_usec()
     views: list[StatusView | None] = []
     shown: list[StatusView] = []
     missing: list[str] = []
@@ -503,7 +505,7 @@ def _print_status(infos: list[dict[str, Any]], opts: Options, pid_error: bool) -
 
         doc = status_document(shown, missing)
         indent = 2 if opts.output == "json-pretty" else None
-        _write(json.dumps(doc, indent=indent, ensure_ascii=False) + "\n")
+        write_out(json.dumps(doc, indent=indent, ensure_ascii=False) + "\n")
     else:
         blocks = [
             format_status(
@@ -518,7 +520,7 @@ def _print_status(infos: list[dict[str, Any]], opts: Options, pid_error: bool) -
             )
             for view in shown
         ]
-        _write("\n".join(blocks))
+        write_out("\n".join(blocks))
         sys.stdout.flush()
     for name in missing:
         sys.stderr.write(f"Unit {name} could not be found.\n")
@@ -528,77 +530,10 @@ def _print_status(infos: list[dict[str, Any]], opts: Options, pid_error: bool) -
     return code
 
 
-def _now_usec() -> int:
+def now_usec() -> int:
     import time
 
     return time.time_ns() // 1000
-
-
-def _process_start_usec(pid: int) -> int:
-    """Realtime µs at which PID started: /proc/PID/stat starttime (field 22, clock ticks
-    since boot, proc(5)) + btime of /proc/stat."""
-    if pid <= 0:
-        return 0
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        with open("/proc/stat", "rb") as f:
-            btime = next(int(line.split()[1]) for line in f if line.startswith(b"btime "))
-    except (OSError, StopIteration, ValueError):
-        return 0
-    fields = stat[stat.rindex(b")") + 2 :].split()
-    ticks = int(fields[19])  # field 22 counted from 1, minus pid and comm
-    hz = os.sysconf("SC_CLK_TCK")
-    return btime * 1_000_000 + ticks * 1_000_000 // hz
-
-
-def _manager_status(c: client.Client, opts: Options) -> int:
-    """`pidone status` without units: the host line, counts and the whole process tree."""
-    import socket
-    import time
-
-    from pidone.core.render.status import ManagerView, format_manager_status
-    from pidone.core.statusview import ProcessEntry
-
-    rows = c.call("list-units", all=True).get("units", [])
-    infos = c.call("status", units=[r[0] for r in rows]).get("units", [])
-    ping = c.call("ping")
-    procs: list[ProcessEntry] = []
-    for info in infos:
-        group = str(info.get("control_group") or "").strip("/") or str(info.get("unit"))
-        for proc in info.get("processes") or []:
-            cmd = proc[1] if len(proc) > 1 else ""
-            if isinstance(cmd, list):
-                procs.append(ProcessEntry(int(proc[0]), tuple(map(str, cmd)), cgroup=group))
-            else:
-                procs.append(ProcessEntry(int(proc[0]), (), cgroup=group, cmdline=str(cmd)))
-    failed = sum(1 for r in rows if r[2] == "failed")
-    since = _process_start_usec(int(ping.get("pid") or 0))
-    from pidone import __version__
-
-    view = ManagerView(
-        hostname=socket.gethostname(),
-        state="stopping" if ping.get("stopping") else ("degraded" if failed else "running"),
-        n_units=len(rows),
-        n_jobs=0,
-        n_failed=failed,
-        since_usec=since,
-        version=f"pidone {__version__}",
-        processes=tuple(procs),
-    )
-    color, tty, columns = _tty()
-    _write(
-        format_manager_status(
-            view,
-            now_usec=_now_usec(),
-            utf8=locale_is_utf8(os.environ),
-            color=color,
-            full=opts.full or not tty,
-            width=columns,
-            localtime=time.localtime,
-        )
-    )
-    return 0
 
 
 # --- list-units -----------------------------------------------------------------------------
@@ -638,7 +573,7 @@ def list_units_main(argv: list[str]) -> int:
         )
         for r in result.get("units", [])
     ]
-    color, _tty_out, columns = _tty()
+    color, _tty_out, columns = terminal()
     lopts = ListUnitsOptions(
         all=opts.all,
         states=tuple(opts.states),
@@ -654,7 +589,7 @@ def list_units_main(argv: list[str]) -> int:
     if opts.output.startswith("json") and _as_systemctl():
         from pidone.core.render.listunits import format_table_json
 
-        _write(format_table_json(chosen, pretty=opts.output == "json-pretty"))
+        write_out(format_table_json(chosen, pretty=opts.output == "json-pretty"))
         return 0
     if opts.output.startswith("json"):
         import json
@@ -662,7 +597,7 @@ def list_units_main(argv: list[str]) -> int:
         from pidone.core.render.jsonout import list_units_document
 
         indent = 2 if opts.output == "json-pretty" else None
-        _write(json.dumps(list_units_document(chosen), indent=indent, ensure_ascii=False) + "\n")
+        write_out(json.dumps(list_units_document(chosen), indent=indent, ensure_ascii=False) + "\n")
         return 0
-    _write(format_list_units(chosen, lopts))
+    write_out(format_list_units(chosen, lopts))
     return 0
