@@ -245,3 +245,7 @@ def test_a_failed_unit_keeps_its_last_cpu_figure(daemon: dict[str, str]) -> None
         "        CPU",
     ]
     assert re.fullmatch(r"        CPU: \d+(\.\d+)?(us|ms|s)", lines[-1])
+    # show's CPUUsageNSec is the same figure, in ns
+    shown = _sc(daemon, "show", "-p", "CPUUsageNSec", "--value", "bad").stdout.strip()
+    assert shown.isdigit(), shown
+    assert int(shown) > 0

@@ -81,6 +81,7 @@ class StatusSources:
             self.state_changed(change)
 
         executor.on_state = on_state
+        _WATCHING[id(self.daemon)] = self
 
     def _counter(self, unit: str) -> tuple[int, int] | None:
         """(inode of the unit's cgroup directory, cpu.stat usage in ns), None without one."""
@@ -180,6 +181,14 @@ class StatusSources:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+
+_WATCHING: dict[int, StatusSources] = {}  # id(daemon) -> its sources (one per process)
+
+
+def sources_of(daemon: Daemon) -> StatusSources | None:
+    """The StatusSources that follow `daemon`'s state changes (made by the status verb)."""
+    return _WATCHING.get(id(daemon))
 
 
 def _read_first_int(path: str, key: bytes = b"") -> int | None:

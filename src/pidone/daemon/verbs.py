@@ -448,6 +448,12 @@ def runtime_fields(daemon: Daemon, unit: Unit) -> dict[str, Any]:
         return {}
     pids = daemon.tracker.pids(unit.id) if snap.active_state != "inactive" else []
     cgroup = describe_cgroup(daemon, unit.id) if pids or snap.active_state != "inactive" else ""
+    from pidone.daemon.statusdetail import NO_CGROUP, sources_of
+
+    sources = sources_of(daemon)
+    figures = None
+    if sources is not None and unit.type not in NO_CGROUP:
+        figures = sources.cpu_figures(unit.id)  # CPUUsageNSec as status's CPU:
     return {
         "active_state": snap.active_state,
         "sub_state": snap.sub_state,
@@ -471,6 +477,7 @@ def runtime_fields(daemon: Daemon, unit: Unit) -> dict[str, Any]:
         "invocation_id": snap.invocation_id,
         "control_group": cgroup,
         "tasks_current": len(pids) if pids else None,
+        "cpu_usage_nsec": figures[0] if figures else None,
     }
 
 

@@ -526,7 +526,11 @@ def unit_properties(
     if owner is not None:
         non_blocking = unit.service.non_blocking if unit.service is not None else False
         ne = {n.key: n.value for n in unit.not_enforced}
-        props += cgroup_properties(unit, rt.control_group, rt.memory_current, rt.tasks_current, mf)
+        cgroup = cgroup_properties(unit, rt.control_group, rt.memory_current, rt.tasks_current, mf)
+        if rt.cpu_usage_nsec is not None:  # from the daemon: since the last start, or the
+            # figure kept when the unit stopped (252's cpu_usage_last)
+            cgroup = [(k, str(rt.cpu_usage_nsec) if k == "CPUUsageNSec" else v) for k, v in cgroup]
+        props += cgroup
         props += exec_properties(owner.exec, mf, _quote, non_blocking, ne)
         props += kill_properties(owner.kill)
     props += _unit_interface(unit, rt, fmt, rel)
