@@ -46,7 +46,7 @@ from pidone.core.environment import SELF_PID, DirectoryBases
 from pidone.core.execline import ExecCommand, expand_exec_argv
 from pidone.core.exitstatus import EXIT_STATUS_NAMES
 from pidone.core.model import ExecContext
-from pidone.linux import fastspawn
+from pidone.linux import fastspawn, spawn_cgroup
 from pidone.linux.directories import DirectoryError, create_directories
 from pidone.linux.execprep import (
     LIMIT_RESOURCES,
@@ -476,6 +476,10 @@ def spawn(req: SpawnRequest) -> Spawned:
                 pid = fastspawn.posix_spawn_plan(plan)
                 os.close(err_r)
                 err_r = -1
+        born_inside = False  # clone3(CLONE_INTO_CGROUP): no migration (linux.spawn_cgroup)
+        if not pid and cgroup_fd >= 0:
+            pid = spawn_cgroup.spawn_into(plan, err_w, req.cgroup)
+            born_inside = pid > 0
         if not pid:
             old_mask = _sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
             try:
@@ -486,7 +490,7 @@ def spawn(req: SpawnRequest) -> Spawned:
                 _sigmask(signal.SIG_SETMASK, old_mask)
         # Both sides join the cgroup (systemd exec_spawn()): the child so that no code of
         # the service runs outside it, the parent so that it is in there when we return.
-        if cgroup_fd >= 0 and req.parent_join:
+        if cgroup_fd >= 0 and req.parent_join and not born_inside:
             with contextlib.suppress(OSError):  # ESRCH: already gone
                 os.write(cgroup_fd, b"%d" % pid)
     except BaseException:

@@ -1,0 +1,261 @@
+"""clone3(CLONE_INTO_CGROUP) spawner: service processes born in their cgroup, no migration.
+
+Why (bench/RESULTS.md "engine"): a child that joins its cgroup by writing "0" to
+cgroup.procs makes a *migration*. cgroup_procs_write() takes the hierarchy-wide
+cgroup_mutex and cgroup_threadgroup_rwsem for writing; the rwsem's rcu_sync_enter() waits
+for an RCU grace period (10-25 ms on this box) unless the hierarchy is mounted with
+`favordynmods` (Linux 6.0+, cgroup-v2.rst). Meanwhile every fork() and exit() on the host
+waits (cgroup_can_fork(), cgroup_exit() take the rwsem for reading) and every cgroup mkdir
+waits for the mutex. clone3(2) with CLONE_INTO_CGROUP (Linux 5.7+) places the child at
+birth: the rwsem is only read-locked, there is no grace period.
+
+Python has no clone3 wrapper, and a raw clone3 through ctypes is only safe in a
+single-threaded process: it bypasses glibc's fork handlers (malloc arena locks, stdio
+locks), so a child of the daemon could deadlock on a malloc lock held by the journal
+writer thread at that instant. Hence a helper: the daemon forks once (os.fork, which
+runs those handlers), the helper closes every inherited fd but its socket, resets signal
+dispositions, and then serves requests single-threaded. For each request it clone3()s
+with CLONE_PARENT, so the service is the *daemon's* child (its reaper and pidfds work as
+for a fork), and the new process runs linux.spawn's child steps, then execve.
+
+Requests carry the spawn plan (marshal of plain values, dataclasses as tuples; marshal is
+loaded anyway and pickle would add ~0.4 MiB to the daemon) and the fds it names through
+SCM_RIGHTS (unix(7)); the reply is the PID or an errno. Any failure of the helper (gone,
+clone3 refused: ENOSYS before 5.7, EBUSY for a cgroup with controllers and children)
+makes the caller fall back to fork + cgroup.procs for that start; ENOSYS and a dead helper
+turn the helper off for good.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import dataclasses
+import importlib
+import marshal
+import os
+import signal
+import socket
+import struct
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pidone.linux.spawn import _Plan
+
+CLONE_PARENT = 0x00008000
+CLONE_INTO_CGROUP = 0x200000000
+SYS_CLONE3 = (
+    435  # the same number on every architecture (added after the syscall table unification)
+)
+_REPLY = struct.Struct("=qi")  # pid (0 on failure), errno
+_MAX_FDS = 253  # SCM_MAX_FD
+_DATACLASS = "\0dc"
+
+
+class _CloneArgs(ctypes.Structure):
+    """struct clone_args (linux/sched.h), CLONE_ARGS_SIZE_VER2: 88 bytes."""
+
+    _fields_ = [
+        (name, ctypes.c_uint64)
+        for name in (
+            "flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack",
+            "stack_size", "tls", "set_tid", "set_tid_size", "cgroup",
+        )
+    ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _encode(value: object) -> object:
+    """Plain values for marshal; a dataclass becomes (marker, module, name, fields)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        fields = tuple(_encode(getattr(value, f.name)) for f in dataclasses.fields(value))
+        return (_DATACLASS, cls.__module__, cls.__qualname__, fields)
+    if isinstance(value, tuple):
+        return tuple(_encode(v) for v in value)
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    return value
+
+
+def _decode(value: object) -> object:
+    if isinstance(value, tuple):
+        if len(value) == 4 and value[0] == _DATACLASS:
+            _, module, name, fields = value
+            if not str(module).startswith("pidone."):
+                raise ValueError(f"unexpected class {module}.{name}")
+            cls = getattr(importlib.import_module(str(module)), str(name))
+            return cls(*(_decode(v) for v in fields))
+        return tuple(_decode(v) for v in value)
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _decode(v) for k, v in value.items()}
+    return value
+
+
+def _plan_fds(plan: _Plan, err_w: int) -> list[int]:
+    """Every fd the child steps use, in a fixed order: err_w, stdio, passed fds."""
+    fds = [err_w]
+    fds += [src.fd for src in plan.stdio if src.kind == "fd"]  # ("copy": the child's own)
+    fds += list(plan.pass_fds)
+    return fds
+
+
+def eligible(plan: _Plan) -> bool:
+    """Plans this path carries: no sandbox and no capability/scheduling work (those keep
+    the fork path, where they are tested), and few enough fds for one SCM_RIGHTS message."""
+    return plan.sandbox is None and plan.privileges.empty and len(plan.pass_fds) < 200
+
+
+# --------------------------------------------------------------------------- daemon side
+
+
+class Spawner:
+    """The daemon's handle on the helper; `spawn()` returns 0 when the caller must fork."""
+
+    def __init__(self) -> None:
+        self._sock: socket.socket | None = None
+        self.pid = 0
+        self.disabled = False
+        self.served = 0  # starts carried out by the helper
+
+    def _start(self) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the helper
+            try:
+                parent.close()
+                _serve(child.detach())
+            finally:
+                os._exit(0)
+        child.close()
+        self._sock, self.pid = parent, pid
+
+    def spawn(self, plan: _Plan, err_w: int, cgroup_dir: str) -> int:
+        if self.disabled or not eligible(plan):
+            return 0
+        try:
+            cg_fd = os.open(cgroup_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return 0
+        try:
+            if self._sock is None:
+                self._start()
+            assert self._sock is not None
+            fds = [cg_fd, *_plan_fds(plan, err_w)]
+            data = marshal.dumps((_encode(plan), fds))  # type: ignore[arg-type]
+            rights = struct.pack(f"{len(fds)}i", *fds)
+            self._sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+            reply = self._sock.recv(_REPLY.size)
+            if len(reply) != _REPLY.size:
+                raise ConnectionError("spawn helper gone")
+        except (OSError, ValueError):
+            self.close()
+            self.disabled = True
+            return 0
+        finally:
+            os.close(cg_fd)
+        pid, err = _REPLY.unpack(reply)
+        if err == 38:  # ENOSYS: no clone3 (Linux < 5.3) or seccomp-filtered
+            self.disabled = True
+        self.served += pid > 0
+        return int(pid)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()  # the helper sees EOF and exits; the reaper collects it
+            self._sock = None
+
+
+_SPAWNER = Spawner()
+
+
+def spawn_into(plan: _Plan, err_w: int, cgroup_dir: str) -> int:
+    """Start `plan` inside `cgroup_dir` through the helper; 0 = not done, fork instead."""
+    # Not as PID 1 (yet): there every process of the namespace but init is a leftover to
+    # the shutdown sequence, the test harness and `ps` views, and those do not know the
+    # helper. PIDONE_NO_CLONE3=1 turns the path off (fork + cgroup.procs, as before).
+    if os.getpid() == 1 or os.environ.get("PIDONE_NO_CLONE3"):
+        return 0
+    return _SPAWNER.spawn(plan, err_w, cgroup_dir)
+
+
+def spawner() -> Spawner:
+    """The process-wide helper handle (its PID and counters, for tests and the bench)."""
+    return _SPAWNER
+
+
+# --------------------------------------------------------------------------- the helper
+
+
+def _serve(sock_fd: int) -> None:  # pragma: no cover - runs in the helper process
+    """The helper's loop: single-threaded from here on (only this thread survived fork)."""
+    from pidone.linux.spawn import _child
+
+    with contextlib.suppress(ValueError, OSError):
+        signal.set_wakeup_fd(-1)
+    for sig in range(1, signal.NSIG):
+        if sig not in (signal.SIGKILL, signal.SIGSTOP, 32, 33):
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    os.setsid()  # no terminal signals; as PID 1's leftover it still gets SIGTERM
+    os.closerange(3, sock_fd)
+    os.closerange(sock_fd + 1, 0x7FFFFFFF)
+    sock = socket.socket(fileno=sock_fd)
+    libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL: the GIL stays held, as in os.fork
+    syscall = libc.syscall
+    syscall.restype = ctypes.c_long
+    api = ctypes.pythonapi
+    while True:
+        try:
+            msg, anc, _flags, _addr = sock.recvmsg(1 << 20, socket.CMSG_SPACE(_MAX_FDS * 4))
+        except InterruptedError:
+            continue
+        if not msg:
+            os._exit(0)
+        got: list[int] = []
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                got += struct.unpack(f"{len(data) // 4}i", data[: len(data) // 4 * 4])
+        pid = err = 0
+        try:
+            encoded, old = marshal.loads(msg)
+            mapping = dict(zip(old, got, strict=True))
+            plan = _remap(_decode(encoded), mapping)  # type: ignore[arg-type]
+            args = _CloneArgs(flags=CLONE_PARENT | CLONE_INTO_CGROUP, cgroup=mapping[old[0]])
+            api.PyOS_BeforeFork()
+            pid = syscall(SYS_CLONE3, ctypes.byref(args), ctypes.sizeof(args))
+            if pid == 0:
+                api.PyOS_AfterFork_Child()
+                _child(plan, mapping[old[1]])  # execs or _exits
+                os._exit(255)
+            err = ctypes.get_errno() if pid < 0 else 0
+            api.PyOS_AfterFork_Parent()
+            pid = max(pid, 0)
+        except Exception:
+            pid, err = 0, 5  # EIO: the daemon falls back to fork
+        finally:
+            for fd in got:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        sock.send(_REPLY.pack(pid, err))
+
+
+def _remap(plan: _Plan, mapping: dict[int, int]) -> _Plan:
+    """The plan with the helper's fd numbers; the child is already in its cgroup."""
+    stdio = tuple(
+        dataclasses.replace(src, fd=mapping[src.fd]) if src.kind == "fd" else src
+        for src in plan.stdio
+    )
+    return dataclasses.replace(
+        plan,
+        cgroup_fd=-1,
+        stdio=stdio,  # type: ignore[arg-type]
+        pass_fds=tuple(mapping[fd] for fd in plan.pass_fds),
+    )
