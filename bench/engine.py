@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import resource
 import shutil
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,14 +257,15 @@ def measure(m: Manager, idle: float, restarts: int) -> dict[str, object]:
         # Every manager here runs its services as direct children: reading one
         # /proc/PID/task/*/children file per poll keeps the observer cheap.
         before = set(children_of(m.pid))
-        victim = sorted(before)[len(latencies) * 7 % len(before)]
+        services = sorted(p for p in before if comm(p) == "sleep")  # not pidone's spawn helper
+        victim = services[len(latencies) * 7 % len(services)]
         t = time.monotonic()
         os.kill(victim, signal.SIGKILL)
         got = wait_until(
             lambda b=before: len(set(children_of(m.pid)) - b) >= 1, timeout=30, step=0.0002
         )
         latencies.append(time.monotonic() - t if got else float("nan"))
-        wait_until(lambda: len(children_of(m.pid)) >= m.n, timeout=30)
+        wait_until(lambda: sum(comm(p) == "sleep" for p in children_of(m.pid)) >= m.n, timeout=30)
     if latencies:
         res["restart_median_ms"] = statistics.median(latencies) * 1000
         res["restart_max_ms"] = max(latencies) * 1000
@@ -282,16 +285,45 @@ def measure(m: Manager, idle: float, restarts: int) -> dict[str, object]:
     return res
 
 
+def stop_cycles(make: Callable[[Path], Manager], reps: int) -> dict[str, object]:
+    """`reps` fresh start-all + stop-all cycles of one manager: stop-all median and spread
+    (one stop of 100 services lasts a few hundred ms, so one run is noise on a shared box)."""
+    starts, stops = [], []
+    name, n = "", 0
+    for _ in range(reps):
+        work = Path(tempfile.mkdtemp(prefix="bench-stop-"))
+        m = make(work)
+        name, n = m.name, m.n
+        try:
+            res = measure(m, 0.0, 0)
+        finally:
+            m.kill()
+            shutil.rmtree(work, ignore_errors=True)
+        starts.append(float(res.get("start_all_s", float("nan"))))  # type: ignore[arg-type]
+        stops.append(float(res.get("stop_all_s", float("nan"))))  # type: ignore[arg-type]
+    return {
+        "manager": name, "n": n, "reps": reps, "load": os.getloadavg()[0],
+        "start_median_s": statistics.median(starts), "stop_median_s": statistics.median(stops),
+        "stop_min_s": min(stops), "stop_max_s": max(stops), "stops": [round(x, 3) for x in stops],
+    }  # fmt: skip
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, nargs="+", default=[100, 500])
     p.add_argument("--idle", type=float, default=20.0)
     p.add_argument("--restarts", type=int, default=20)
     p.add_argument("--only", nargs="+", default=["pidone", "pidone-proc", "supervisord", "circus"])
+    p.add_argument(
+        "--stop-reps", type=int, default=0, metavar="K",
+        help="instead: K start+stop cycles per manager (interleaved), stop-all median/spread",
+    )  # fmt: skip
     opts = p.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 500 services need fds
     bindir = ensure_venv() if set(opts.only) - {"pidone", "pidone-proc"} else Path()
+    if opts.stop_reps:
+        return stop_main(opts.n, opts.only, opts.stop_reps, bindir)
     rows = []
     for n in opts.n:
         for name in opts.only:
@@ -340,6 +372,42 @@ def main() -> int:
                 f"N={n}: stop-all pidone/circus = "
                 f"{p1['stop_all_s'] / ci['stop_all_s']:.2f} (goal <= 0.5)"
             )  # type: ignore[operator]
+    return 0
+
+
+def make_manager(name: str, n: int, work: Path, bindir: Path) -> Manager:
+    if name == "pidone":
+        return Pidone(n, work)
+    if name == "pidone-proc":
+        return Pidone(n, work, "--no-cgroups")
+    if name == "supervisord":
+        return Supervisord(n, work, bindir)
+    return Circus(n, work, bindir)
+
+
+def stop_main(sizes: list[int], names: list[str], reps: int, bindir: Path) -> int:
+    """Cycles interleaved (a, b, a, b, ...) so that load changes hit every manager alike."""
+    for n in sizes:
+        runs: dict[str, list[dict[str, object]]] = {name: [] for name in names}
+        for _ in range(reps):
+            for name in names:
+                make = functools.partial(make_manager, name, n, bindir=bindir)
+                runs[name].append(stop_cycles(lambda w, make=make: make(work=w), 1))  # type: ignore[misc]
+        print(f"N={n}, {reps} cycles each:")
+        medians: dict[str, float] = {}
+        for name, got in runs.items():
+            stops = [float(r["stop_median_s"]) for r in got]  # type: ignore[arg-type]
+            starts = [float(r["start_median_s"]) for r in got]  # type: ignore[arg-type]
+            medians[name] = statistics.median(stops)
+            print(
+                f"  {name}: stop-all median {medians[name]:.3f} s (min {min(stops):.3f}, "
+                f"max {max(stops):.3f}; {[round(x, 3) for x in stops]}); start-all median "
+                f"{statistics.median(starts):.2f} s; load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+        if "pidone" in medians and "circus" in medians:
+            ratio = medians["pidone"] / medians["circus"]
+            print(f"  stop-all pidone/circus (medians) = {ratio:.2f} (goal <= 0.5)")
     return 0
 
 
