@@ -26,11 +26,13 @@ def wait_main_comm(d, unit_name: str, comm: str) -> dict:
 
 
 @pytest.mark.parametrize("kind", ["simple", "idle", "dbus", "exec"])
-def test_simple_like_types_run_their_command(pidone_ns: Factory, kind: str) -> None:
+def test_simple_like_types_run_their_command(pidone_ns: Factory, kind: str, tmp_path: Path) -> None:
     bus = "BusName=org.example.T\n" if kind == "dbus" else ""  # dbus without it: bad-setting
     units = {"t.service": unit(f"Type={kind}\n{bus}ExecStart=/bin/sleep 1000")}
     if kind == "dbus":  # Type=dbus implies Requires=/After=dbus.socket (service_add_extras())
-        units["dbus.socket"] = "[Socket]\nListenStream=/run/pidone-test-dbus.sock\n"
+        units["dbus.socket"] = f"[Socket]\nListenStream={tmp_path}/dbus.sock\n"
+        # socket_start() refuses a socket whose service is not loaded (never started here)
+        units["dbus.service"] = unit("ExecStart=/bin/sleep 1000")
     d = pidone_ns(units)
     r = d.cli("start", "t")
     assert (r.returncode, r.stderr) == (0, "")
