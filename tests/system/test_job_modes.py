@@ -137,3 +137,24 @@ def _check_jobs_and_cancel(d: NamespaceDaemon, waiter: subprocess.Popen[str]) ->
     assert (r.returncode, r.stderr) == (0, "")
     _out, err = waiter.communicate(timeout=30)
     assert (waiter.returncode, err) == (1, "Job for after.service canceled.\n")
+
+
+def test_job_mode_ignore_dependencies_and_isolate_on_start(pidone_ns: Factory) -> None:
+    d = pidone_ns(
+        {
+            "dep.service": SLEEPER,
+            "top.service": "[Unit]\nRequires=dep.service\nAfter=dep.service\n" + SLEEPER,
+            "other.service": SLEEPER,
+            "iso.target": "[Unit]\nAllowIsolate=yes\nWants=dep.service\n",
+        }
+    )
+    r = d.cli("start", "--job-mode=ignore-dependencies", "top")
+    assert (r.returncode, r.stderr) == (0, "")
+    d.wait_state("top.service", "active/running")
+    assert d.state("dep.service") == "inactive/dead"  # Requires= not followed
+    assert d.cli("start", "other").returncode == 0
+    r = d.cli("start", "--job-mode=isolate", "iso.target")
+    assert (r.returncode, r.stderr) == (0, "")
+    d.wait_state("dep.service", "active/running")
+    for name in ("top.service", "other.service"):
+        d.wait_state(name, "inactive/dead")
