@@ -107,6 +107,8 @@ def test_tcp_and_unix_first_request_is_answered_with_listen_fds(
         "2 sockets listed.",
         "Pass --all to see loaded but inactive sockets, too.",
     ]
+    detail = d.call("trigger-detail", units=["api.socket", "web.service"])["units"]
+    assert detail == [{"listen": [["Stream", str(path)]]}, {}]
 
     # Stopping a socket closes its fds in the daemon (the service keeps its own copy, as
     # with systemd, so stop the service too), and RemoveOnStop= unlinks the node.

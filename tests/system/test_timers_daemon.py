@@ -49,6 +49,10 @@ def test_monotonic_and_calendar_timers_fire_repeatedly(pidone_ns: Factory, tmp_p
     listed = [line.split()[-2:] for line in r.stdout.splitlines()[1:3]]
     assert sorted(listed) == [["cal.timer", "calw.service"], ["mono.timer", "mono.service"]]
     assert r.stdout.splitlines()[-2] == "2 timers listed."
+    (detail,) = d.call("trigger-detail", units=["cal.timer"])["units"]
+    next_usec = detail["next_elapse_usec"]
+    assert next_usec > stamps[-1]
+    assert (next_usec // 1_000_000) % 2 == 0  # the next even second
     assert d.cli("stop", "mono.timer", "cal.timer").returncode == 0
     assert d.state("mono.timer") == "inactive/dead"
 

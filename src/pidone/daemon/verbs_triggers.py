@@ -7,6 +7,9 @@ of the shell patterns if any are given (fnmatch on the unit name).
 - list-sockets: `{"sockets": [[listen, type, unit, [activates...]], ...]}`;
 - list-timers: `{"timers": [[unit, [activates...], next_usec, last_usec], ...],
   "now": realtime µs}` (times are CLOCK_REALTIME µs, 0 = none).
+
+`trigger-detail {units}` answers, per unit, what `status` shows of a socket or timer
+beyond its state (`trigger_detail()`; {} for other units).
 """
 
 from __future__ import annotations
@@ -67,9 +70,39 @@ def _list_timers(daemon: Daemon) -> Callable[[Call], Response | None]:
     return handle
 
 
+def trigger_detail(daemon: Daemon, unit_id: str) -> dict[str, Any]:
+    """What `status` shows of a socket or timer beyond its state ({} for other units):
+    `next_elapse_usec` (a timer's Trigger: line, realtime µs, 0 = n/a) and `listen`
+    ([[type, address], ...]: a socket's Listen: lines, e.g. ["Stream", "/run/foo.sock"])."""
+    hub = daemon.manager.triggers
+    timer = hub.timers.get(unit_id)
+    if timer is not None:
+        row = timer_row(timer, Now(realtime_usec(), now_usec()))
+        return {"next_elapse_usec": row.next_elapse}
+    sock = hub.sockets.get(unit_id)
+    if sock is not None:
+        return {"listen": [[row.type, row.listen] for row in socket_rows(sock)]}
+    return {}
+
+
+def _trigger_detail(daemon: Daemon) -> Callable[[Call], Response | None]:
+    def handle(call: Call) -> Response | None:
+        names = call.args.get("units") or []
+        if not isinstance(names, list):
+            return Response.failure(call.request.id, "bad-argument", "'units' must be a list")
+        out = []
+        for name in names:
+            unit = daemon.units.get(str(name))
+            out.append(trigger_detail(daemon, unit.id) if unit is not None else {})
+        return Response.success(call.request.id, {"units": out})
+
+    return handle
+
+
 def trigger_verbs(daemon: Daemon) -> dict[str, Verb]:
     """The verbs of this module, for daemon.verbs.build_verbs()."""
     return {
         "list-sockets": Verb(_list_sockets(daemon), mutating=False),
         "list-timers": Verb(_list_timers(daemon), mutating=False),
+        "trigger-detail": Verb(_trigger_detail(daemon), mutating=False),
     }
