@@ -154,6 +154,10 @@ def collect(
     _open, _read, _close, rdonly = os.open, os.read, os.close, os.O_RDONLY
 
     check = not req.all or req.running_only or req.negate  # else every row is wanted
+    # A selection by PID, parent, session or name keeps few processes: decide while
+    # reading, and read the rest only for those. Any other (x, a, u, -u, -N, r...)
+    # usually keeps many: read everything, decide when parsing (see read_raw).
+    narrow = check and bool(req.pids or req.ppids or req.sids or req.names)
     # On a kernel /proc, status is read only for what nothing else has (see _build)
     skip_status = F.NEED_STATUS_ONLY not in needs and not req.ruids and procfs_is_kernel(PROC)
     _stat = os.stat
@@ -175,8 +179,9 @@ def collect(
 
     def read_raw(pids: list[int]) -> list[Raw]:
         # Phase 1: the files of each process, read one right after the other (stat,
-        # status, then cmdline and the rest only for a process the selection keeps).
-        # Nothing else happens here, so that this loop can run in a second process too.
+        # status, cmdline and the rest; with a narrow selection, the rest only for a
+        # process it keeps). Little else happens here: the loop can run in a second
+        # process too, and parsing in it would run with cold caches.
         raw: list[Raw] = []
         keep = raw.append
         for pid in pids:
@@ -208,7 +213,7 @@ def collect(
                 except OSError:
                     pass
             p = None
-            if check:
+            if narrow:
                 p = _build(pid, base, data, status, owner)
                 if p is None or not want(p):
                     continue
@@ -235,7 +240,7 @@ def collect(
     append = out.append
     for pid, data, status, owner, cmdline, wchan, cgroup, built in raw:
         p = built or _build(pid, f"{PROC}/{pid}/", data, status, owner)
-        if p is None:
+        if p is None or (check and built is None and not want(p)):
             continue
         p.cmdline = cmdline
         if ttys is not None and p.tty_nr:
