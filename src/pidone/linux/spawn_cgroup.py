@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import errno
 import importlib
 import marshal
 import os
@@ -140,6 +141,10 @@ class Spawner:
         if self.disabled or not eligible(plan):
             return 0
         try:
+            data = marshal.dumps(_encode(plan))  # type: ignore[arg-type]
+        except ValueError:  # a value marshal cannot carry: this start forks
+            return 0
+        try:
             cg_fd = os.open(cgroup_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError:
             return 0
@@ -148,20 +153,23 @@ class Spawner:
                 self._start()
             assert self._sock is not None
             fds = [cg_fd, *_plan_fds(plan, err_w)]
-            data = marshal.dumps((_encode(plan), fds))  # type: ignore[arg-type]
             rights = struct.pack(f"{len(fds)}i", *fds)
-            self._sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+            self._sock.sendmsg(
+                [struct.pack(f"=i{len(fds)}i", len(fds), *fds), data],
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)],
+            )
             reply = self._sock.recv(_REPLY.size)
             if len(reply) != _REPLY.size:
                 raise ConnectionError("spawn helper gone")
-        except (OSError, ValueError):
-            self.close()
-            self.disabled = True
+        except OSError as exc:
+            if exc.errno != errno.EMSGSIZE:  # (a huge environment: this start forks)
+                self.close()
+                self.disabled = True  # helper gone: fork from now on
             return 0
         finally:
             os.close(cg_fd)
         pid, err = _REPLY.unpack(reply)
-        if err == 38:  # ENOSYS: no clone3 (Linux < 5.3) or seccomp-filtered
+        if err == errno.ENOSYS:  # no clone3 (Linux < 5.3) or seccomp-filtered
             self.disabled = True
         self.served += pid > 0
         return int(pid)
@@ -225,7 +233,10 @@ def _serve(sock_fd: int) -> None:  # pragma: no cover - runs in the helper proce
                 got += struct.unpack(f"{len(data) // 4}i", data[: len(data) // 4 * 4])
         pid = err = 0
         try:
-            encoded, old = marshal.loads(msg)
+            # header: n, the daemon's n fd numbers (cgroup, err_w, ...), then the plan
+            (count,) = struct.unpack_from("=i", msg)
+            old = struct.unpack_from(f"={count}i", msg, 4)
+            encoded = marshal.loads(msg[4 + 4 * count :])
             mapping = dict(zip(old, got, strict=True))
             plan = _remap(_decode(encoded), mapping)  # type: ignore[arg-type]
             args = _CloneArgs(flags=CLONE_PARENT | CLONE_INTO_CGROUP, cgroup=mapping[old[0]])
