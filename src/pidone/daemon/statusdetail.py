@@ -56,7 +56,7 @@ SHORT_PREFIX = len("Nov 29 17:46:29")  # %b %d %H:%M:%S in the C locale: always 
 
 
 class StatusSources:
-    """Per-daemon caches behind the detail: the journal reader and the presets."""
+    """Per-daemon state behind the detail: the journal reader, the presets, CPU counters."""
 
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
