@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 IN_MODIFY = 0x00000002
@@ -18,7 +17,9 @@ _libc: ctypes.CDLL | None = None
 def _lib() -> ctypes.CDLL:
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # The loaded symbols (libc's among them); ctypes.util.find_library() would run
+        # `ldconfig -p` and import subprocess, tempfile and shutil (~1.5 MiB of RSS).
+        _libc = ctypes.CDLL(None, use_errno=True)
     return _libc
 
 
