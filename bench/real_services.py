@@ -24,6 +24,9 @@ finished) AND 127.0.0.1:80 answers an HTTP request.
 * no CLI: the same start as one control-socket request (the manager's own share).
 * no cgroup: the same request to a second daemon run with --no-cgroups (what the cgroup
   placement of each spawned command costs).
+* not PID 1: `pidone start UNIT` to a third daemon that is the child of a shell that is the
+  namespace's PID 1 (pidone under another init; only there does it spawn through its
+  clone3(CLONE_INTO_CGROUP) helper, linux/spawn_cgroup.py).
 * floor: `pidone --version`, the interpreter start-up every CLI call pays (not a start).
 
 Each round runs every path once, in an order rotated from round to round; medians,
@@ -158,7 +161,16 @@ def by_hand(service: str) -> float:
 
 
 class RealUnits(NamespaceDaemon):
-    """The harness daemon, reading systemd's own unit directories after its empty one."""
+    """The harness daemon, reading systemd's own unit directories after its empty one.
+
+    With `pid1=False` a shell is the namespace's PID 1 and the daemon its child (pidone
+    under another init: it becomes a child subreaper, and spawns through the clone3
+    helper of linux/spawn_cgroup.py, which it does not use as PID 1).
+    """
+
+    def __init__(self, workdir: Path, *, no_cgroups: bool = False, pid1: bool = True) -> None:
+        super().__init__(workdir, no_cgroups=no_cgroups)
+        self.as_pid1 = pid1
 
     @property
     def env(self) -> dict[str, str]:
@@ -166,13 +178,32 @@ class RealUnits(NamespaceDaemon):
         env["PIDONE_UNIT_PATH"] = f"{self.unit_dir}:"
         return env
 
+    def start(self) -> RealUnits:
+        if self.as_pid1:
+            super().start()
+            return self
+        cmd = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+               "/bin/sh", "-c", '"$@" & wait', "sh",
+               sys.executable, "-m", "pidone", "daemon",
+               "--runtime-dir", self.runtime_dir, "--state-dir", str(self.state_dir),
+               *self.args]  # fmt: skip
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+            )
+        self.wait_for(self._answers, what="the daemon to answer on its control socket")
+        self.pid1 = self._find_pid1()  # the shell; killing it ends the namespace
+        return self
+
 
 class Pidone:
     """One daemon for one service; each timed start is followed by an untimed stop."""
 
-    def __init__(self, service: str, workdir: Path, *, cgroups: bool = True) -> None:
+    def __init__(
+        self, service: str, workdir: Path, *, cgroups: bool = True, pid1: bool = True
+    ) -> None:
         self.unit = f"{service}.service"
-        self.daemon = RealUnits(workdir, no_cgroups=not cgroups)
+        self.daemon = RealUnits(workdir, no_cgroups=not cgroups, pid1=pid1)
         self.launcher = str(Path(sys.executable).with_name("pidone"))
 
     def __enter__(self) -> Pidone:
@@ -246,21 +277,24 @@ def main() -> int:
     os.environ.pop("PIDONE_UNIT_PATH", None)
     print(f"runs per path: {args.runs}, load average {os.getloadavg()[0]:.1f}")
     print("ms: median (quartiles); ratio: median / median by hand")
-    cols = ("by hand", "pidone", "no CLI", "no cgroup", "floor")
+    cols = ("by hand", "pidone", "no CLI", "no cgroup", "not PID 1", "floor")
     print(f"{'service':8s} {'first':>6s}" + "".join(f" {c:>20s} ratio" for c in cols))
     ratios = []
     with tempfile.TemporaryDirectory(prefix="pidone-bench-") as tmp:
         for service in BY_HAND:
             ours = Pidone(service, Path(tmp) / service)
             bare = Pidone(service, Path(tmp) / f"{service}-nocg", cgroups=False)
-            with ours, bare:
+            child = Pidone(service, Path(tmp) / f"{service}-child", pid1=False)
+            with ours, bare, child:
                 first = ours.request()  # loads the dependencies, starts sysinit.target & co
                 bare.request()
+                child.request()
                 paths: dict[str, Callable[[], float]] = {
                     "by hand": functools.partial(by_hand, service),
                     "pidone": ours.cli,
                     "no CLI": ours.request,
                     "no cgroup": bare.request,
+                    "not PID 1": child.cli,
                     "floor": ours.floor,
                 }
                 times: dict[str, list[float]] = {c: [] for c in cols}
