@@ -13,19 +13,22 @@ Measured:
   nothing runs) against one `python -c` that does what pidone does: load the directory
   (linux.unitload), type, graph, transaction. Medians, interleaved.
 * the critical-path depth of the ordering (longest chain of jobs waiting for each other).
-
 * `--full-start` (root only: a PID namespace): a real `pidone daemon --boot` as PID 1 of a
   PID namespace boots the same graph (services alternately `sleep infinity` and oneshot
-  `true` with RemainAfterExit=yes; default.target -> root.target). Time to all-active is
-  launch -> root.target's ActiveEnterTimestampMonotonic (root.target is After= every unit
-  it wants, so it is the last to get active); also from the moment the control socket
-  answered. The theoretical critical path is the ordering depth x the cost of one unit on
-  a serial path, measured in a second daemon as a 50-unit After= chain (same type mix) /
-  50; and the daemon spawns serially (one fork, then its exec report), so n x that cost
-  bounds the boot too. Then SIGTERM (the units have DefaultDependencies=no: no conflict
-  with shutdown.target, so they go in the parallel stop that follows it); time to exit.
+  `true` with RemainAfterExit=yes; default.target -> root.target). All-active is the span
+  from the first unit leaving inactive to the last one entering active, from the daemon's
+  own timestamps once no job is left. The theoretical critical path is the ordering depth x
+  the cost of one unit on a serial path, measured in a second daemon as a 50-unit After=
+  chain (same type mix) / 50; the daemon spawns serially (one fork, then its exec report),
+  so n x that cost bounds the boot too. Then SIGTERM (the units have
+  DefaultDependencies=no: no conflict with shutdown.target, so they go in the parallel stop
+  that follows it); time to exit.
+* `--systemd-oracle PATH/sd-oracle` (with --full-start): the same chain and graph started by
+  systemd 252 (`systemctl start --no-block`, then wait for `No jobs running.`) in the
+  shared/oracle container, same spans from its Inactive/ActiveEnter timestamps; ratios.
 
-Run: `.venv/bin/python bench/transaction.py [--units 1000] [--repeat 7] [--full-start]`.
+Run: `.venv/bin/python bench/transaction.py [--units 1000] [--repeat 7] [--full-start
+[--systemd-oracle ../shared/oracle/sd-oracle]]`.
 """
 
 from __future__ import annotations
@@ -169,51 +172,110 @@ def chain_texts(n: int) -> dict[str, str]:
     return texts
 
 
-def boot_once(texts: dict[str, str], workdir: Path) -> tuple[float, float, float, int]:
-    """(launch -> all active, first unit leaving inactive -> all active, SIGTERM -> exit,
-    active services) for one `pidone daemon --boot` in a PID namespace. The daemon's own
-    timestamps (CLOCK_MONOTONIC, the same inside the PID namespace) give the second figure;
-    everything is killed at the end."""
+def _span(rows: list[dict[str, float]]) -> float:
+    """First unit leaving inactive -> last unit entering active (monotonic seconds)."""
+    return max(r["active"] for r in rows) - min(r["inactive_exit"] for r in rows)
+
+
+def boot_once(texts: dict[str, str], workdir: Path) -> tuple[float, float, int]:
+    """(first unit leaving inactive -> last unit active, SIGTERM -> exit, active services)
+    for one `pidone daemon --boot` in a PID namespace, from the daemon's own timestamps
+    (CLOCK_MONOTONIC, the same inside the PID namespace) once no job is left. (root.target is
+    not After= its units here: they have DefaultDependencies=no, spec 04 §7.) Everything is
+    killed at the end."""
     from pidone.testing.harness import NamespaceDaemon
 
     services = [name for name in texts if name.endswith(".service")]
     d = NamespaceDaemon(workdir, texts, args=["--boot"])
     os.symlink("root.target", d.unit_dir / "default.target")
-    t_launch = time.monotonic()
     with d:
 
-        def root() -> dict[str, object]:
-            unit: dict[str, object] = d.call("show-runtime", units=["root.target"])["units"][0]
-            return unit
+        def settled() -> bool:
+            ping = d.call("ping")
+            return not ping.get("starting") and not d.call("list-jobs")["jobs"]
 
-        d.wait_for(lambda: root().get("active_state") == "active", 600, "root.target active")
-        t_active = root()["active_enter"][1] / 1e6  # type: ignore[index]
+        d.wait_for(settled, 600, "the boot jobs to finish")
         runtime = d.call("show-runtime", units=services)["units"]
-        t_first = min(u["inactive_exit"][1] for u in runtime) / 1e6
+        rows = [
+            {"active": u["active_enter"][1] / 1e6, "inactive_exit": u["inactive_exit"][1] / 1e6}
+            for u in runtime
+        ]
         active = sum(1 for u in runtime if u.get("active_state") == "active")
         t_term = time.monotonic()
         code = d.stop(timeout=600)
         t_exit = time.monotonic()
         if code != 0:
             raise SystemExit(f"daemon exited {code}")
-    return t_active - t_launch, t_active - t_first, t_exit - t_term, active
+    return _span(rows), t_exit - t_term, active
 
 
-def full_start(texts: dict[str, str], depth: int, chain: int = 50) -> None:
+_SD_WAIT = "while ! systemctl list-jobs | grep -q 'No jobs running'; do sleep 0.2; done"
+
+
+def systemd_start(graph: dict[str, str], chain: dict[str, str], oracle: str) -> tuple[float, float]:
+    """(graph all-active span, chain span) of systemd 252 starting the same units in the
+    sd-oracle container (shared/oracle: one container at a time; it is taken down after)."""
+    status = subprocess.run([oracle, "status"], capture_output=True, text=True, check=False)
+    if status.returncode != 3:
+        raise SystemExit("sd-oracle is in use (one container at a time): try later")
+    chain = {n.replace("root.target", "chain.target"): t for n, t in chain.items()}
+    spans = []
+    with tempfile.TemporaryDirectory(prefix="pidone-bench-sd-") as tmp:
+        directory = Path(tmp) / "units"
+        directory.mkdir()
+        for name, text in {**graph, **chain}.items():
+            (directory / name).write_text(text)
+        subprocess.run([oracle, "up"], check=True, capture_output=True)
+        try:
+
+            def run(script: str) -> str:
+                cmd = [oracle, "run", "sh", "-c", script]
+                return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+            cp_in = [oracle, "cp-in", str(directory), "/etc/systemd/bench"]
+            subprocess.run(cp_in, check=True, capture_output=True)
+            run("cp /etc/systemd/bench/* /etc/systemd/system/ && systemctl daemon-reload")
+            for target, units in (("chain.target", chain), ("root.target", graph)):
+                names = " ".join(n for n in units if n.endswith(".service"))
+                out = run(
+                    f"systemctl start --no-block {target} && {_SD_WAIT} && systemctl show -p "
+                    f"ActiveState,InactiveExitTimestampMonotonic,ActiveEnterTimestampMonotonic "
+                    f"{names}"
+                )
+                rows, active = [], 0
+                for block in out.strip().split("\n\n"):
+                    kv = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+                    active += kv.get("ActiveState") == "active"
+                    rows.append(
+                        {
+                            "active": int(kv["ActiveEnterTimestampMonotonic"]) / 1e6,
+                            "inactive_exit": int(kv["InactiveExitTimestampMonotonic"]) / 1e6,
+                        }
+                    )
+                if active != len(rows):
+                    raise SystemExit(f"systemd: {active} of {len(rows)} active for {target}")
+                spans.append(_span(rows))
+        finally:
+            subprocess.run([oracle, "down"], check=False, capture_output=True)
+    return spans[1], spans[0]
+
+
+def full_start(texts: dict[str, str], depth: int, oracle: str | None, chain: int = 50) -> None:
     """The `--full-start` measurement of the module docstring."""
+    graph, serial_chain = runnable_texts(texts), chain_texts(chain)
     with tempfile.TemporaryDirectory(prefix="pidone-bench-") as tmp:
         base = Path(tmp)
-        _launch, c_boot, _stop, c_active = boot_once(chain_texts(chain), base / "chain")
+        c_boot, _stop, c_active = boot_once(serial_chain, base / "chain")
         if c_active != chain:
             raise SystemExit(f"chain: {c_active} of {chain} active")
         per_unit = c_boot / chain
-        launch, boot, stop, active = boot_once(runnable_texts(texts), base / "graph")
+        boot, stop, active = boot_once(graph, base / "graph")
     n = sum(1 for name in texts if name.endswith(".service"))
     theory = depth * per_unit
     print(f"full start under `pidone daemon --boot` (PID 1 of a PID namespace), {n} units:")
     print(f"  one unit on a serial path ({chain}-unit After= chain): {per_unit * 1000:.1f} ms")
     print(f"  active services: {active} of {n}")
-    print(f"  all-active: {boot:.2f} s after the first unit started ({launch:.2f} s from launch)")
+    print(f"  all-active: {boot:.2f} s (first unit leaving inactive -> last unit active)")
     print(f"  critical path: depth {depth} x {per_unit * 1000:.1f} ms = {theory:.2f} s")
     print(f"  ratio all-active / critical path: {boot / theory:.1f}")
     # The daemon forks one unit at a time and waits for each child's exec report
@@ -224,6 +286,14 @@ def full_start(texts: dict[str, str], depth: int, chain: int = 50) -> None:
     # DefaultDependencies=no: no Conflicts=shutdown.target, so shutdown.target is reached at
     # once and the stop of what is left follows, all in parallel (daemon/boot.py rule 2).
     print(f"  SIGTERM -> exit (shutdown.target, then the rest in parallel): {stop:.2f} s")
+    if oracle:
+        sd_boot, sd_chain = systemd_start(graph, serial_chain, oracle)
+        sd_unit = sd_chain / chain
+        print("systemd 252 in the sd-oracle container, same units (`systemctl start`):")
+        print(f"  one unit on a serial path: {sd_unit * 1000:.1f} ms")
+        print(f"  all-active: {sd_boot:.2f} s; critical path {depth} x: {depth * sd_unit:.2f} s")
+        print(f"  ratio pidone/systemd all-active: {boot / sd_boot:.2f}")
+        print(f"  ratio pidone/systemd one serial unit: {per_unit / sd_unit:.2f}")
     print(f"load average: {os.getloadavg()[0]:.1f}")
 
 
@@ -232,6 +302,12 @@ def main() -> int:
     ap.add_argument("--units", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--full-start", action="store_true", help="also boot it (root, namespace)")
+    ap.add_argument(
+        "--systemd-oracle",
+        metavar="SD_ORACLE",
+        default=None,
+        help="with --full-start: the same start by systemd 252 in shared/oracle's container",
+    )
     args = ap.parse_args()
     texts = generate(args.units)
     builtins = {n: BUILTIN_UNITS[n].decode() for n in ("-.slice", "system.slice")}
@@ -268,7 +344,7 @@ def main() -> int:
     print(f"  ratio pidone/systemd: {ours / theirs:.2f}")
     print(f"load average: {os.getloadavg()[0]:.1f}")
     if args.full_start:
-        full_start(texts, critical_path(result))
+        full_start(texts, critical_path(result), args.systemd_oracle)
     return 0
 
 

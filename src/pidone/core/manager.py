@@ -465,7 +465,7 @@ class Manager(UnitTable):
                 text = f"{unit}: Failed to enqueue {job_type} job, ignoring: {result.error}"
                 self._log(unit, text, act.LOG_WARNING)
             return False
-        by_id = {j.id: j for j in self.jobs.values()}
+        by_id = {j.id: j for j in self.jobs.values()} if result.canceled else {}
         for jid in result.canceled:
             old = by_id.get(jid)
             if old is not None:

@@ -40,7 +40,7 @@ caller (the differential test) start the ordering walk where systemd happened to
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -212,7 +212,9 @@ def build_transaction(
     unit ids to their installed job; `order` is the ordering-walk start hint (rule 6 note).
     """
     state_of = state or (lambda _u: "inactive")
-    inst = dict(installed or {})
+    # Read only, never copied: the manager's table holds one job per unit of a whole boot,
+    # and each of a thousand stop requests at shutdown would otherwise copy all of it.
+    inst: Mapping[str, InstalledJob] = installed if installed is not None else {}
     info = graph.info(unit)
     if mode not in JOB_MODES:  # bus_unit_method_start_generic()'s bus error
         return TransactionResult(error=f"Job mode {mode} invalid", exit_code=1, see_logs=True)
@@ -299,9 +301,7 @@ def _apply(tx: Tx, mode: str) -> TransactionResult:
         for unit, old in tx.installed.items():
             if unit not in tx.jobs and not old.irreversible:
                 canceled.append(old.id)
-    after: dict[str, InstalledJob] = {
-        u: old for u, old in tx.installed.items() if old.id not in canceled
-    }
+    after = _AfterApply(tx.installed, set(canceled))
     planned: list[PlannedJob] = []
     for unit, head in tx.jobs.items():
         j = head[0]
@@ -311,11 +311,12 @@ def _apply(tx: Tx, mode: str) -> TransactionResult:
             m = merge_types(prev.type, j.type)
             if m is None:
                 canceled.append(prev.id)
+                after.canceled.add(prev.id)
             else:
                 # job_merge_into_installed(): job_type_merge_and_collapse()
                 jid, jtype, merged = prev.id, collapse(m, tx.state(unit)), True
         irreversible = j.irreversible or bool(prev and prev.irreversible)
-        after[unit] = InstalledJob(jid, unit, jtype, irreversible, j.ignore_order)
+        after.new[unit] = InstalledJob(jid, unit, jtype, irreversible, j.ignore_order)
         planned.append(
             PlannedJob(
                 jid,
@@ -346,6 +347,33 @@ def _apply(tx: Tx, mode: str) -> TransactionResult:
         log=tuple(tx.log),
         next_job_id=tx.next_id,
     )
+
+
+class _AfterApply(Mapping[str, InstalledJob]):
+    """The installed jobs as they will be once the transaction is applied: the manager's
+    table minus `canceled` ids, overlaid with `new` (looked up per unit, never copied)."""
+
+    __slots__ = ("base", "canceled", "new")
+
+    def __init__(self, base: Mapping[str, InstalledJob], canceled: set[int]) -> None:
+        self.base = base
+        self.canceled = canceled
+        self.new: dict[str, InstalledJob] = {}
+
+    def __getitem__(self, unit: str) -> InstalledJob:
+        job = self.new.get(unit)
+        if job is not None:
+            return job
+        job = self.base[unit]
+        if job.id in self.canceled:
+            raise KeyError(unit)
+        return job
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*self.new, *(u for u in self.base if u in self)})
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _runnable_order(jobs: list[PlannedJob]) -> list[PlannedJob]:

@@ -380,23 +380,26 @@ class Tx:
                 break
 
     def drop_redundant(self) -> None:
-        """transaction_drop_redundant(): units whose jobs all change nothing lose them."""
-        again = True
-        while again:
-            again = False
-            for unit, head in list(self.jobs.items()):
-                state = self.state(unit)
-                old = self.installed.get(unit)
+        """transaction_drop_redundant(): units whose jobs all change nothing lose them.
+
+        systemd deletes one job and rescans the whole transaction; whether a unit's jobs
+        are kept depends only on that unit's own jobs, its state and its installed job
+        (a delete without dependencies touches no other unit), so one pass per unit ends
+        with the same jobs without the quadratic rescans (a shutdown.target transaction
+        holds a stop job for every unit, most of them already inactive)."""
+        for unit in list(self.jobs):
+            state = self.state(unit)
+            old = self.installed.get(unit)
+            while head := self.jobs.get(unit):
                 keep = any(
                     k is self.anchor
                     or not is_redundant(k.type, state)
                     or (old is not None and merge_types(k.type, old.type) is None)
                     for k in head
                 )
-                if not keep:
-                    self.delete_job(head[0], False)
-                    again = True
+                if keep:
                     break
+                self.delete_job(head[0], False)
 
     def collect_garbage(self) -> None:
         """transaction_collect_garbage(): drop jobs nothing links to any more."""
