@@ -213,8 +213,10 @@ class Pidone:
     def __exit__(self, *exc: object) -> None:
         self.daemon.close()
         wait_port_free()
-        for pattern in ("tmp/pidone-private-*", "var/tmp/pidone-private-*"):
-            for path in Path("/").glob(pattern):
+        # PrivateTmp= directories of this unit, should a stop have left any (only this
+        # unit's: other sessions' tests may have theirs under /tmp at the same time).
+        for base in ("/tmp", "/var/tmp"):
+            for path in Path(base).glob(f"pidone-private-{self.unit}-*"):
                 shutil.rmtree(path, ignore_errors=True)
 
     def _stop(self) -> None:
