@@ -193,3 +193,32 @@ def test_is_system_running_says_starting_until_the_boot_job_ends(pidone_ns: Fact
     assert d.cli("cancel", str(slow)).returncode == 0  # default.target's job can now run
     d.wait_state("default.target", "active")
     d.wait_for(lambda: is_system_running() == (0, "running\n"), what="running")
+
+
+def test_systemctl_exit_sets_the_container_exit_code(pidone_ns: Factory, tmp_path: Path) -> None:
+    log = tmp_path / "order.log"
+    units = {
+        "default.target": "[Unit]\nWants=a.service\nAllowIsolate=yes\n",
+        "a.service": f"[Service]\nExecStart=/bin/sleep 1000\n"
+        f"ExecStopPost=/bin/sh -c 'echo stop a >> {log}'\n",
+    }
+    d = pidone_ns(units, args=["--boot"])
+    d.wait_state("a.service", "active/running")
+    shim = "import sys; from pidone.cli.systemctl import main; sys.exit(main(sys.argv[1:]))"
+
+    def systemctl(*argv: str) -> tuple[int, str]:
+        r = subprocess.run(
+            [sys.executable, "-c", shim, *argv],
+            capture_output=True,
+            text=True,
+            env=d.env,
+            timeout=60,
+            check=False,
+        )
+        return r.returncode, r.stderr
+
+    assert systemctl("exit", "256") == (1, "Invalid exit code.\n")
+    assert systemctl("exit", "7") == (0, "")
+    assert d.proc is not None
+    assert d.proc.wait(30) == 7
+    assert log.read_text() == "stop a\n"

@@ -190,6 +190,24 @@ def reboot_main(argv: list[str]) -> int:
     return _power_main("reboot", argv)
 
 
+def exit_main(argv: list[str]) -> int:
+    """`exit [CODE]`: as poweroff, and the daemon exits with CODE (0..255; systemctl's
+    safe_atou8(): anything else is `Invalid exit code.`)."""
+    parsed = _opts(argv)
+    if isinstance(parsed, int):
+        return parsed
+    opts, args = parsed
+    if len(args) > 1:
+        return _fail("Too many arguments.")
+    code = 0
+    if args:
+        text = args[0]
+        if not text.isdigit() or int(text) > 255:
+            return _fail("Invalid exit code.")
+        code = int(text)
+    return run("exit", opts, code=code)
+
+
 # --- list-dependencies ---------------------------------------------------------------------------
 
 

@@ -89,6 +89,7 @@ TARGETS: dict[str, str] = {
     "poweroff": "pidone.cli.deps:poweroff_main",
     "halt": "pidone.cli.deps:halt_main",
     "reboot": "pidone.cli.deps:reboot_main",
+    "exit": "pidone.cli.deps:exit_main",
 }
 # systemctl 252 verbs pidone does not implement: without a manager they fail as real
 # systemctl does (NO_SYSTEMD); with one, with a plain "not implemented" line.
@@ -131,7 +132,6 @@ NOT_IMPLEMENTED = frozenset(
         "rescue",
         "emergency",
         "kexec",
-        "exit",
         "switch-root",
         "suspend",
         "hibernate",
@@ -153,7 +153,7 @@ pidone's systemctl: the same commands, options, output and exit codes as systemd
 
 Unit commands: list-units status show cat is-active is-failed start stop restart
   try-restart reload reload-or-restart kill reset-failed daemon-reload isolate list-jobs
-  cancel poweroff halt reboot
+  cancel poweroff halt reboot exit
 Unit file commands: list-unit-files enable disable reenable mask unmask is-enabled
 """
 

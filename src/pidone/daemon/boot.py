@@ -7,21 +7,22 @@ Boot and shutdown (spec 04 §8, systemd 252 manager_startup() and the shutdown p
    RefuseManualStart= check). The transaction pulls in everything reachable through Wants=,
    Requires= and the `.wants/`/`.requires/` links; the jobs run in parallel wherever no
    After=/Before= edge orders them.
-2. Shutdown (SIGTERM, SIGINT, SIGRTMIN+3/+4/+5 or `pidone poweroff|halt|reboot`): a start job
-   for `shutdown.target` in mode `replace-irreversibly`. Every unit with default dependencies
-   has Conflicts=+Before=shutdown.target, so the conflicts become stop jobs, which
-   job_compare() runs in the reverse of the start order (of two ordered units, the later
-   one stops first). Once that job ends, whatever is still up (units with
+2. Shutdown (SIGTERM, SIGINT, SIGRTMIN+3/+4/+5, `pidone poweroff|halt|reboot`, `systemctl
+   exit`): a start job for `shutdown.target` in mode `replace-irreversibly`. Every unit with
+   default dependencies has Conflicts=+Before=shutdown.target, so the conflicts become
+   stop jobs, which job_compare() runs in the reverse of the start order (of two ordered
+   units, the later one stops first). Once that job ends, whatever is still up (units with
    DefaultDependencies=no and no conflict) is stopped in parallel, as without --boot.
-3. Then the daemon exits 0. systemd's ExitCode= is 0 unless `systemctl exit N` set it;
-   pidone has no exit verb, so 0. As PID 1 of a container, `reboot` and `halt` exit 0 too:
-   that is what systemd 252 does in a container without CAP_SYS_BOOT (the default of Docker
-   and podman): systemd-shutdown's reboot(2) fails with EPERM and it logs "Exiting
-   container." and returns EXIT_SUCCESS. (With CAP_SYS_BOOT, reboot(2) in a child PID
-   namespace makes the kernel kill the namespace's init with SIGHUP for a restart and
-   SIGINT for power-off/halt, reboot(2) "Behavior inside PID namespaces"; pidone does not
-   do that, so a supervisor sees exit 0 for all three.) Only as the kernel's own init
-   (initial PID namespace) does pidone call reboot(2), since that PID 1 must never exit.
+3. Then the daemon exits 0, or N after `systemctl exit N` (systemd's ExitCode=, which only
+   that verb sets; systemd-shutdown returns it from a container). As PID 1 of a container,
+   `reboot` and `halt` exit 0 too: that is what systemd 252 does in a container without
+   CAP_SYS_BOOT (the default of Docker and podman): systemd-shutdown's reboot(2) fails
+   with EPERM, it logs "Exiting container." and returns EXIT_SUCCESS. (With CAP_SYS_BOOT,
+   reboot(2) in a child PID namespace makes the kernel kill the namespace's init with
+   SIGHUP for a restart and SIGINT for power-off/halt, reboot(2) "Behavior inside PID
+   namespaces"; pidone does not do that, so a supervisor sees exit 0 for all three.) Only
+   as the kernel's own init (initial PID namespace) does pidone call reboot(2), since that
+   PID 1 must never exit.
 
 The tmpfiles.d pass (`--tmpfiles`):
 
@@ -104,7 +105,7 @@ def apply_tmpfiles(choice: str, root: str | None, log: Callable[[str, str, int],
 
 BOOT_TARGET = "default.target"
 SHUTDOWN_TARGET = "shutdown.target"
-POWER_ACTIONS = ("poweroff", "halt", "reboot")
+POWER_ACTIONS = ("poweroff", "halt", "reboot", "exit")
 # SIGRTMIN+3/+4/+5: halt/poweroff/reboot, systemd(1) "Signals" (podman's and `machinectl
 # poweroff`'s stop signals for a systemd container).
 POWER_SIGNALS: dict[int, str] = {
@@ -158,8 +159,10 @@ def start_shutdown(daemon: Daemon, then: Callable[[], None]) -> None:
 
 
 def final_words(action: str, log: Callable[[str, str, int], None]) -> None:
-    """Rule 3: what PID 1 logs last (systemd-shutdown's words)."""
-    log("init.scope", _FINAL_WORDS.get(action, _FINAL_WORDS["poweroff"]), LOG_INFO)
+    """Rule 3: what PID 1 logs last (systemd-shutdown's words; `exit` has only the last)."""
+    words = _FINAL_WORDS.get(action)
+    if words is not None:
+        log("init.scope", words, LOG_INFO)
     if not in_initial_pid_namespace():
         log("init.scope", "Exiting container.", LOG_INFO)
 

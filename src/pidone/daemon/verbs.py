@@ -370,6 +370,22 @@ def _power(daemon: Daemon, action: str) -> Callable[[Call], Response | None]:
     return handle
 
 
+def _exit(daemon: Daemon) -> Callable[[Call], Response | None]:
+    """`exit [CODE]`: the manager's ExitCode= (0..255), then the shutdown (daemon/boot.py)."""
+
+    def handle(call: Call) -> Response | None:
+        code = call.args.get("code", 0)
+        if not isinstance(code, int) or isinstance(code, bool) or not 0 <= code <= 255:
+            return Response.failure(call.request.id, "bad-argument", "Invalid exit code.")
+        call.ok({})
+        if not daemon.stopping:
+            daemon.exit_code = code
+        daemon.loop.call_soon(lambda: daemon.shutdown("exit"))
+        return None
+
+    return handle
+
+
 def _is_active(daemon: Daemon) -> Callable[[Call], Response | None]:
     def handle(call: Call) -> Response | None:
         states = [unit_state(daemon, name)[0] for name in _names(daemon, call)]
@@ -527,6 +543,7 @@ def build_verbs(daemon: Daemon) -> dict[str, Verb]:
     verbs["list-jobs"] = Verb(_list_jobs(daemon), mutating=False)
     for action in ("poweroff", "halt", "reboot"):
         verbs[action] = Verb(_power(daemon, action))
+    verbs["exit"] = Verb(_exit(daemon))
     verbs["kill"] = Verb(_kill(daemon))
     verbs["reset-failed"] = Verb(_reset_failed(daemon))
     verbs["daemon-reload"] = Verb(_daemon_reload(daemon))
