@@ -144,7 +144,10 @@ def f_pcpu(p: Proc, c: Context, room: int) -> str:
     pcpu = (total * 1000 // jiffies) & 0xFFFFFFFF
     if pcpu > 999:
         return str(pcpu // 10)
-    return _PERMILLE[pcpu]
+    text = _PERMILLE.get(pcpu)
+    if text is None:
+        text = _PERMILLE[pcpu] = f"{pcpu // 10}.{pcpu % 10}"
+    return text
 
 
 def f_c(p: Proc, c: Context, room: int) -> str:
@@ -153,15 +156,21 @@ def f_c(p: Proc, c: Context, room: int) -> str:
     return f"{min(pcpu, 99):2}"
 
 
-# per-mille -> text, built once: these two columns are formatted on every `ps aux` row
-_PERMILLE = [f"{i // 10}.{i % 10}" for i in range(1000)]
-_PERMILLE_2 = [f"{i // 10:2}.{i % 10}" for i in range(1000)]
+# per-mille -> text, filled as met: these two columns are formatted on every `ps aux`
+# row, and most rows share a few values (building all 2,000 up front cost ~1 ms)
+_PERMILLE: dict[int, str] = {}
+_PERMILLE_2: dict[int, str] = {}
 
 
 def f_pmem(p: Proc, c: Context, room: int) -> str:
     # output.c pr_pmem: "%2u.%u" of rss * 1000 / MemTotal, capped at 99.9
     pmem = p.vm_rss * 1000 // c.memtotal
-    return _PERMILLE_2[pmem if pmem < 999 else 999]
+    if pmem > 999:
+        pmem = 999
+    text = _PERMILLE_2.get(pmem)
+    if text is None:
+        text = _PERMILLE_2[pmem] = f"{pmem // 10:2}.{pmem % 10}"
+    return text
 
 
 def f_vsz(p: Proc, c: Context, room: int) -> str:
