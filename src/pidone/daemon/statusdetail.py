@@ -52,6 +52,7 @@ TRIGGER_SUFFIXES = ("service", "socket", "timer", "path")
 NO_CGROUP = frozenset({"timer", "path", "target", "device", "automount"})
 IDLE = ("inactive", "failed")
 USEC_INFINITY = 2**64 - 1
+JOURNAL_FLUSH_WAIT = 0.25  # seconds the loop may wait for the journal writer per status
 SHORT_PREFIX = len("Nov 29 17:46:29")  # %b %d %H:%M:%S in the C locale: always 15
 
 
@@ -161,6 +162,9 @@ class StatusSources:
             from pidone.core.render.journal import format_short
             from pidone.journal.store import JournalReader, Query
 
+            # What the daemon logged up to now (e.g. "Started x.service.") is committed by
+            # the writer thread within moments; wait for it briefly so the tail has it.
+            self.daemon.writer.flush(JOURNAL_FLUSH_WAIT)
             if self._reader is None:
                 self._reader = JournalReader(self.daemon.writer.path)
             out: list[list[Any]] = []
