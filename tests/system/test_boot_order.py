@@ -222,3 +222,28 @@ def test_systemctl_exit_sets_the_container_exit_code(pidone_ns: Factory, tmp_pat
     assert d.proc is not None
     assert d.proc.wait(30) == 7
     assert log.read_text() == "stop a\n"
+
+
+def test_units_without_ordering_start_at_the_same_time(pidone_ns: Factory, tmp_path: Path) -> None:
+    """Two unordered oneshots each wait (bounded) for the other's marker before finishing:
+    started one after the other, the first would give up and fail. A third, After= both,
+    finds both markers. No clock is asserted: the bound only guards against a hang."""
+
+    def meet(me: str, other: str, extra: str = "") -> str:
+        there = f"test -e {tmp_path}/{other}"
+        # $$: a literal $ for the shell (systemd.service(5) "Command lines")
+        wait = f"i=0; until {there} || [ $$i -ge 600 ]; do sleep 0.05; i=$$((i+1)); done"
+        return (
+            f"[Unit]\n{extra}[Service]\nType=oneshot\nRemainAfterExit=yes\n"
+            f"ExecStart=/bin/sh -c 'touch {tmp_path}/{me}; {wait}; {there}'\n"
+        )
+
+    units = {
+        "default.target": "[Unit]\nWants=a.service b.service c.service\nAllowIsolate=yes\n",
+        "a.service": meet("a", "b"),
+        "b.service": meet("b", "a"),
+        "c.service": meet("c", "a", "After=a.service b.service\n"),
+    }
+    d = pidone_ns(units, args=["--boot"])
+    for name in ("a.service", "b.service", "c.service"):
+        assert d.wait_state(name, "active", "failed")["active"] == "active", d.journal()
