@@ -47,6 +47,12 @@ def test_isolate_stops_units_the_target_does_not_want(pidone_ns: Factory) -> Non
         + SEE.format("basic.target"),
     )
     assert d.state("c.service") == "active/running"  # nothing changed
+    r = d.cli("isolate", "nosuch")  # 252 checks AllowIsolate= before the load state
+    assert (r.returncode, r.stderr) == (
+        4,
+        "Failed to start nosuch.target: Operation refused, unit may not be isolated.\n"
+        + SEE.format("nosuch.target"),
+    )
 
 
 def _list_jobs_text(rows: list[tuple[int, str, str, str]]) -> str:

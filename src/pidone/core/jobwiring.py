@@ -182,8 +182,18 @@ class Refusal:
     exit_code: int
 
 
-def plan_request(verb: str, name: str, unit: Unit | None, active: str) -> JobType | Refusal:
+def plan_request(
+    verb: str, name: str, unit: Unit | None, active: str, mode: str = "replace"
+) -> JobType | Refusal:
     """The job type for `systemctl VERB NAME`, or why the manager refuses it first."""
+    if mode == "isolate" and verb == "start":
+        # manager_add_job_full() checks AllowIsolate= before the transaction looks at the
+        # load state: `isolate nosuch.target` is refused as not isolatable (exit 4), not as
+        # not found (checked in the 252 oracle); RefuseManualStart= comes first.
+        u = unit.unit if unit is not None and unit.load_state == "loaded" else None
+        if u is None or (not u.allow_isolate and not u.refuse_manual_start):
+            text = f"Failed to start {name}: Operation refused, unit may not be isolated."
+            return Refusal((text, _SEE_LOGS.format(name)), 4)
     gone = unit is not None and unit.load_state == "not-found"
     if unit is None or (gone and (verb != "stop" or active == "inactive")):
         word = "not loaded" if verb == "stop" else "not found"

@@ -423,7 +423,7 @@ class Manager(UnitTable):
     def _request_job(self, r: ev.JobRequested) -> None:
         unit = self._load_one(r.unit)
         active = self.active_state(unit.id) if unit is not None else "inactive"
-        planned = plan_request(r.verb, r.unit, unit, active)
+        planned = plan_request(r.verb, r.unit, unit, active, r.mode)
         if isinstance(planned, Refusal):
             self._refuse(r.request_id, planned.lines, planned.exit_code)
             return
