@@ -279,6 +279,12 @@ def test_isolate_stops_what_the_target_does_not_need() -> None:
         "See system logs and 'systemctl status plain.target' for details.",
     )
     assert failed.exit_code == 4  # as systemctl 252 in the oracle (BUS_ERROR_NO_ISOLATION)
+    out = job(fx, "start", "nosuch.target", mode="isolate")  # AllowIsolate= before loading
+    (failed,) = [a for a in out if isinstance(a, act.RequestFailed)]
+    assert (failed.lines[0], failed.exit_code) == (
+        "Failed to start nosuch.target: Operation refused, unit may not be isolated.",
+        4,
+    )
 
 
 def test_job_mode_fail_refuses_to_reverse_a_queued_job() -> None:
