@@ -47,6 +47,20 @@ def test_isolate_stops_units_the_target_does_not_want(pidone_ns: Factory) -> Non
         + SEE.format("basic.target"),
     )
     assert d.state("c.service") == "active/running"  # nothing changed
+    shim = "import sys; from pidone.cli.systemctl import main; sys.exit(main(sys.argv[1:]))"
+    r = subprocess.run(
+        [sys.executable, "-c", shim, "default"],  # isolate default.target
+        capture_output=True,
+        text=True,
+        env=d.env,
+        timeout=60,
+        check=False,
+    )
+    assert (r.returncode, r.stderr) == (0, "")
+    assert d.state("multi-user.target") == "active/active"  # pidone's default.target
+    d.wait_state("c.service", "inactive/dead")
+    assert d.state("iso.target") == "inactive/dead"
+    assert d.state("keep.service") == "active/running"
     r = d.cli("isolate", "nosuch")  # 252 checks AllowIsolate= before the load state
     assert (r.returncode, r.stderr) == (
         4,

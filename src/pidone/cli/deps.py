@@ -123,6 +123,17 @@ def isolate_main(argv: list[str]) -> int:
     return run("isolate", opts, units=[name], no_block=bool(opts.get("no_block")))
 
 
+def default_main(argv: list[str]) -> int:
+    """`default`: isolate default.target (systemctl's start_special() for ACTION_DEFAULT)."""
+    parsed = _opts(argv)
+    if isinstance(parsed, int):
+        return parsed
+    opts, args = parsed
+    if args:
+        return _fail("Too many arguments.")
+    return run("isolate", opts, units=["default.target"], no_block=bool(opts.get("no_block")))
+
+
 def list_jobs_main(argv: list[str]) -> int:
     """`list-jobs`: JOB UNIT TYPE STATE, then `N jobs listed.` (or `No jobs running.`)."""
     parsed = _opts(argv)

@@ -90,6 +90,7 @@ TARGETS: dict[str, str] = {
     "halt": "pidone.cli.deps:halt_main",
     "reboot": "pidone.cli.deps:reboot_main",
     "exit": "pidone.cli.deps:exit_main",
+    "default": "pidone.cli.deps:default_main",
 }
 # systemctl 252 verbs pidone does not implement: without a manager they fail as real
 # systemctl does (NO_SYSTEMD); with one, with a plain "not implemented" line.
@@ -128,7 +129,6 @@ NOT_IMPLEMENTED = frozenset(
         "add-requires",
         "get-default",
         "set-default",
-        "default",
         "rescue",
         "emergency",
         "kexec",
@@ -153,7 +153,7 @@ pidone's systemctl: the same commands, options, output and exit codes as systemd
 
 Unit commands: list-units status show cat is-active is-failed start stop restart
   try-restart reload reload-or-restart kill reset-failed daemon-reload isolate list-jobs
-  cancel poweroff halt reboot exit
+  cancel poweroff halt reboot exit default
 Unit file commands: list-unit-files enable disable reenable mask unmask is-enabled
 """
 
