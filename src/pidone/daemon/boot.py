@@ -105,7 +105,6 @@ def apply_tmpfiles(choice: str, root: str | None, log: Callable[[str, str, int],
 
 BOOT_TARGET = "default.target"
 SHUTDOWN_TARGET = "shutdown.target"
-POWER_ACTIONS = ("poweroff", "halt", "reboot", "exit")
 # SIGRTMIN+3/+4/+5: halt/poweroff/reboot, systemd(1) "Signals" (podman's and `machinectl
 # poweroff`'s stop signals for a systemd container).
 POWER_SIGNALS: dict[int, str] = {
