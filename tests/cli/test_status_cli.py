@@ -185,21 +185,40 @@ def test_show_json_documents_carry_the_schema(daemon: dict[str, str]) -> None:
 
 
 @pytest.mark.system
-def test_pending_jobs_and_runtime_limit(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_jobs_runtime_limit_trigger_and_listen(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The JOB column: a oneshot still running its ExecStart= has its start job pending
-    (252: `slow.service loaded activating start start ...`); `Until:` of RuntimeMaxSec=."""
+    (252: `slow.service loaded activating start start ...`); `Until:` of RuntimeMaxSec=;
+    a timer's `Trigger:` and a socket's `Listen:` (layout of the 252 captures)."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare(1) for the namespace daemon")
     from pidone.testing.harness import NamespaceDaemon
 
+    work = tmp_path_factory.mktemp("jobs")
     slow = "[Service]\nType=oneshot\nExecStart=/bin/sleep 1000\n"
     limited = "[Service]\nExecStart=/bin/sleep 1000\nRuntimeMaxSec=1h 5min\n"
-    units = {"slow.service": slow, "limited.service": limited}
-    with NamespaceDaemon(tmp_path_factory.mktemp("jobs"), units) as d:
+    units = {
+        "slow.service": slow,
+        "limited.service": limited,
+        "tick.timer": "[Timer]\nOnCalendar=*-*-* 03:00:00\n",
+        "tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+        "echo.socket": f"[Socket]\nListenStream={work}/echo.sock\n",
+        "echo.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
+    }
+    with NamespaceDaemon(work / "ns", units) as d:
         env = {**d.env, "LANG": "C.UTF-8"}
+        # a timer's Trigger: and a socket's Listen: lines, as 252 prints them
+        assert _sc(env, "start", "tick.timer", "echo.socket").returncode == 0
+        timer = _sc(env, "status", "-n", "0", "tick.timer").stdout.splitlines()
+        assert re.fullmatch(r"    Trigger: \w{3} \d{4}-\d\d-\d\d 03:00:00 \S+; .* left", timer[3])
+        assert timer[4:] == ["   Triggers: ● tick.service"]
+        sock = _sc(env, "status", "-n", "0", "echo.socket").stdout.splitlines()
+        assert sock[3:5] == [
+            "   Triggers: ● echo.service",
+            f"     Listen: {work}/echo.sock (Stream)",
+        ]
         assert _sc(env, "start", "--no-block", "slow").returncode == 0
         d.wait_state("slow.service", "activating/start")
-        rows = _sc(env, "list-units", "--no-legend", "slow*").stdout.splitlines()
+        rows = _sc(env, "list-units", "--no-legend", "slow*").stdout.splitlines()  # the JOB
         assert rows == ["  slow.service loaded activating start start slow.service"]
         # RuntimeMaxSec=: `Until:` = the active-enter time + the limit (252)
         assert _sc(env, "start", "limited").returncode == 0
@@ -226,7 +245,7 @@ def test_pending_jobs_and_runtime_limit(tmp_path_factory: pytest.TempPathFactory
                 "description": "slow.service",
             }
         ]
-        d.cli("stop", "slow.service", "limited.service")
+        d.cli("stop", "slow.service", "limited.service", "tick.timer", "echo.socket")
 
 
 @pytest.mark.system

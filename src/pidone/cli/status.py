@@ -388,6 +388,11 @@ def build_view(info: dict[str, Any], opts: Options) -> StatusView:
         )
     if isinstance(info.get("runtime_max_usec"), int):
         view = view._replace(runtime_max_usec=info["runtime_max_usec"])
+    if isinstance(info.get("next_elapse_usec"), int):  # a timer's Trigger: (0 = n/a)
+        view = view._replace(next_elapse_usec=info["next_elapse_usec"])
+    listen = info.get("listen")  # a socket's Listen: lines
+    if isinstance(listen, list):
+        view = view._replace(listen=tuple((str(kind), str(addr)) for kind, addr in listen))
     figures = info.get("cgroup_figures")  # also a stopped unit's last CPU figure
     if isinstance(figures, list) and len(figures) == 3:
         cpu, tasks, memory = figures

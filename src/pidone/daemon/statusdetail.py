@@ -28,6 +28,8 @@ open, so one round trip answers everything:
 - `exec_start`: [argv, ignore_failure] of the only ExecStart= command, for the `Process:`
   line of an exited main process (with several, which ran last is not recorded).
 - `runtime_max_usec`: RuntimeMaxSec= when set (status prints `Until:` for an active unit).
+- `next_elapse_usec` (timers: `Trigger:`, realtime µs, 0 = n/a) and `listen` (sockets:
+  [[type, address], ...] for `Listen:`), from daemon/verbs_triggers.trigger_detail().
 - `processes`: [pid, argv, comm] instead of [pid, joined cmdline], so the CGroup tree
   quotes arguments as systemd does (an argv with no cmdline is a kernel thread or zombie:
   `[comm]`).
@@ -35,6 +37,7 @@ open, so one round trip answers everything:
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 TYPE_CHECKING = False
@@ -269,6 +272,12 @@ def status_detail(
         info["exec_start"] = [list(cmd.argv), cmd.ignore_failure]
     if service is not None and service.runtime_max_usec < USEC_INFINITY:
         info["runtime_max_usec"] = service.runtime_max_usec
+    if unit.type in ("socket", "timer"):
+        from pidone.daemon.verbs_triggers import trigger_detail
+
+        # a timer's `next_elapse_usec`, a socket's `listen`: not worth a failed status
+        with contextlib.suppress(Exception):
+            info.update(trigger_detail(daemon, unit.id))
     if unit.type not in NO_CGROUP:
         figures = sources.cpu_figures(unit.id)
         if figures is not None:
