@@ -87,9 +87,16 @@ STARTED = (
     "x-assert.service",
     "x-errno.service",
     "x-ignored.service",
+    "m-timer.timer",  # Trigger:, Triggers: (its service: TriggeredBy:)
 )
 STOPPED = ("x-ignored.service",)
-QUERIED = (*STARTED, "m-inactive.service", "m-nodesc.service", "does-not-exist.service")
+QUERIED = (
+    *STARTED,
+    "m-timer.service",
+    "m-inactive.service",
+    "m-nodesc.service",
+    "does-not-exist.service",
+)
 
 pytestmark = [pytest.mark.differential, pytest.mark.system, pytest.mark.slow]
 
