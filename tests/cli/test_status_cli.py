@@ -195,7 +195,7 @@ def test_jobs_runtime_limit_trigger_and_listen(tmp_path_factory: pytest.TempPath
 
     work = tmp_path_factory.mktemp("jobs")
     slow = "[Service]\nType=oneshot\nExecStart=/bin/sleep 1000\n"
-    limited = "[Service]\nExecStart=/bin/sleep 1000\nRuntimeMaxSec=1h 5min\n"
+    limited = "[Service]\nExecStart=/bin/sh -c 'sleep 1000; true'\nRuntimeMaxSec=1h 5min\n"
     units = {
         "slow.service": slow,
         "limited.service": limited,
@@ -232,6 +232,10 @@ def test_jobs_runtime_limit_trigger_and_listen(tmp_path_factory: pytest.TempPath
         stamp = "%a %Y-%m-%d %H:%M:%S"
         gap = datetime.strptime(until[:-4], stamp) - datetime.strptime(since[:-4], stamp)
         assert gap == timedelta(hours=1, minutes=5)
+        # the CGroup trees quote an argument as 252 does, the unit's and the overview's
+        quoted = '/bin/sh -c "sleep 1000; true"'
+        assert any(line.endswith(quoted) for line in lines), lines
+        assert any(line.endswith(quoted) for line in _sc(env, "status").stdout.splitlines())
         head = _sc(env, "list-units", "--type=service").stdout.splitlines()[0]
         assert head.split() == ["UNIT", "LOAD", "ACTIVE", "SUB", "JOB", "DESCRIPTION"]
         rows = json.loads(_sc(env, "list-units", "-o", "json", "slow*").stdout)

@@ -36,7 +36,7 @@ def manager_status(c: client.Client, opts: Options) -> int:
     from pidone.core.statusview import ProcessEntry
 
     rows = c.call("list-units", all=True).get("units", [])
-    infos = c.call("status", units=[r[0] for r in rows]).get("units", [])
+    infos = c.call("status", units=[r[0] for r in rows], argv=True).get("units", [])
     ping = c.call("ping")
     procs: list[ProcessEntry] = []
     for info in infos:
@@ -44,7 +44,9 @@ def manager_status(c: client.Client, opts: Options) -> int:
         for proc in info.get("processes") or []:
             cmd = proc[1] if len(proc) > 1 else ""
             if isinstance(cmd, list):
-                procs.append(ProcessEntry(int(proc[0]), tuple(map(str, cmd)), cgroup=group))
+                comm = str(proc[2]) if len(proc) > 2 else ""
+                argv = tuple(map(str, cmd))
+                procs.append(ProcessEntry(int(proc[0]), argv, comm, cgroup=group))
             else:
                 procs.append(ProcessEntry(int(proc[0]), (), cgroup=group, cmdline=str(cmd)))
     failed = sum(1 for r in rows if r[2] == "failed")

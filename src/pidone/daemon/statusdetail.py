@@ -244,6 +244,12 @@ def _comm(pid: int) -> str:
         return ""
 
 
+def with_argv(info: dict[str, Any]) -> None:
+    """`processes` of a describe() entry as [pid, argv, comm] (the CGroup tree quotes each
+    argument as systemd does; an empty argv prints as `[comm]`)."""
+    info["processes"] = [[pid, _argv(pid), _comm(pid)] for pid, _cmd in info["processes"]]
+
+
 def status_detail(
     sources: StatusSources,
     unit: Unit,
@@ -265,7 +271,7 @@ def status_detail(
         if other is not None and other.id == f"{stem}.{suffix}" and other.load_state == "loaded":
             states[other.id] = active_state(other.id)
     info["unit_states"] = states
-    info["processes"] = [[pid, _argv(pid), _comm(pid)] for pid, _cmd in info["processes"]]
+    with_argv(info)
     service = unit.service
     if service is not None and len(service.exec_start) == 1:
         cmd = service.exec_start[0]

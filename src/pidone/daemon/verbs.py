@@ -415,9 +415,10 @@ def _list_units(daemon: Daemon) -> Callable[[Call], Response | None]:
 
 
 def _status(daemon: Daemon) -> Callable[[Call], Response | None]:
-    """`status {units, detail?, lines?, journal_mode?}`: describe() per unit; with `detail`
-    also the runtime (as show-runtime) and what daemon/statusdetail.py adds, so that
-    `pidone status UNIT` needs one round trip and imports nothing heavy."""
+    """`status {units, detail?, lines?, journal_mode?, argv?}`: describe() per unit; with
+    `detail` also the runtime (as show-runtime) and what daemon/statusdetail.py adds, so
+    that `pidone status UNIT` needs one round trip and imports nothing heavy; `argv` alone
+    gives the processes as [pid, argv, comm] (the overview's tree)."""
     from pidone.daemon.statusdetail import StatusSources, status_detail
 
     sources = StatusSources(daemon)
@@ -436,6 +437,10 @@ def _status(daemon: Daemon) -> Callable[[Call], Response | None]:
                 out.append({"unit": name, "load_state": "not-found"})
                 continue
             info = describe(daemon, unit)
+            if call.args.get("argv") and not detail:  # the overview's tree
+                from pidone.daemon.statusdetail import with_argv
+
+                with_argv(info)
             if detail:
                 info["runtime"] = runtime_fields(daemon, unit)
                 status_detail(
