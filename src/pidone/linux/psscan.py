@@ -159,7 +159,8 @@ def collect(
     # usually keeps many: read everything, decide when parsing (see read_raw).
     narrow = check and bool(req.pids or req.ppids or req.sids or req.names)
     # On a kernel /proc, status is read only for what nothing else has (see _build)
-    skip_status = F.NEED_STATUS_ONLY not in needs and not req.ruids and procfs_is_kernel(PROC)
+    kernel = procfs_is_kernel(PROC)
+    skip_status = kernel and F.NEED_STATUS_ONLY not in needs and not req.ruids
     _stat = os.stat
 
     def read_cmdline(base: str) -> bytes:
@@ -214,7 +215,7 @@ def collect(
                     pass
             p = None
             if narrow:
-                p = _build(pid, base, data, status, owner)
+                p = _build(pid, base, data, status, owner, kernel)
                 if p is None or not want(p):
                     continue
             keep((
@@ -239,7 +240,7 @@ def collect(
     out: list[Proc] = []
     append = out.append
     for pid, data, status, owner, cmdline, wchan, cgroup, built in raw:
-        p = built or _build(pid, f"{PROC}/{pid}/", data, status, owner)
+        p = built or _build(pid, f"{PROC}/{pid}/", data, status, owner, kernel)
         if p is None or (check and built is None and not want(p)):
             continue
         p.cmdline = cmdline
@@ -261,7 +262,9 @@ def collect(
     return out
 
 
-def _build(pid: int, base: str, data: bytes, status: bytes, owner: int) -> Proc | None:
+def _build(
+    pid: int, base: str, data: bytes, status: bytes, owner: int, kernel: bool
+) -> Proc | None:
     """A Proc from stat, overridden by status; None when stat is missing or garbled.
 
     procps 4.0.2 always reads status after stat (readproc.c simple_readproc,
@@ -272,6 +275,9 @@ def _build(pid: int, base: str, data: bytes, status: bytes, owner: int) -> Proc 
     means root" rule that gives /proc/PID/status to root; tests/linux/
     test_psscan_sources.py checks it on a non-dumpable process), and procps names the
     real user only from status.
+
+    On a kernel procfs (`kernel`) only the lines stat lacks are parsed from status:
+    Uid, VmSize, VmLck, VmRSS; State, PPid, Threads and Tgid are the ones stat has.
 
     `owner` >= 0 means status was not read on purpose (a kernel /proc, and no column
     needs what only status has: fields.NEED_STATUS_ONLY): then State, PPid, Threads
@@ -287,7 +293,7 @@ def _build(pid: int, base: str, data: bytes, status: bytes, owner: int) -> Proc 
         if owner >= 0:
             p.euid = owner
             p.vm_size = int(p.tail[0].split(None, 1)[0]) >> 10
-        elif not (status and _apply_status(p, status)):
+        elif not (status and (_apply_status_kernel if kernel else _apply_status)(p, status)):
             p.euid = os.stat(base).st_uid
             p.ruser = ""
     except (OSError, ValueError, IndexError):
@@ -430,6 +436,28 @@ def _apply_status(p: Proc, status: bytes) -> bool:
     p.state = chr(state)
     p.tgid = tgid
     p.ppid = ppid
+    p.ruid = int(ruid)
+    p.euid = int(euid)
+    return True
+
+
+def _apply_status_kernel(p: Proc, status: bytes) -> bool:
+    """_apply_status() for a kernel procfs, where stat already holds the same State,
+    PPid, Threads and Tgid (fs/proc/array.c: do_task_stat() and task_state()/task_sig()
+    read them with the same helpers): only the uids and the Vm sizes are parsed."""
+    try:
+        at = status.index(b"\nUid:\t")
+        end = status.index(b"\n", at + 6)
+        ruid, euid = status[at + 6 : end].split(None, 2)[:2]
+        vm = status.find(b"\nVmSize:", end)
+        if vm >= 0:
+            lck = status.index(b"\nVmLck:", vm)
+            rss = status.index(b"\nVmRSS:", lck)
+            p.vm_size = int(status[vm + 8 : status.index(b"kB", vm)])
+            p.vm_lck = int(status[lck + 7 : status.index(b"kB", lck)])
+            p.vm_rss = int(status[rss + 7 : status.index(b"kB", rss)])
+    except ValueError:
+        return _apply_status(p, status)
     p.ruid = int(ruid)
     p.euid = int(euid)
     return True
