@@ -50,6 +50,8 @@ VERBS: dict[str, str] = {
     "poweroff": "pidone.cli.deps:poweroff_main",
     "halt": "pidone.cli.deps:halt_main",
     "reboot": "pidone.cli.deps:reboot_main",
+    "exit": "pidone.cli.deps:exit_main",
+    "default": "pidone.cli.deps:default_main",
     "list-sockets": "pidone.cli.triggers:list_sockets_main",
     "list-timers": "pidone.cli.triggers:list_timers_main",
     "journal": "pidone.cli.journal:main",
@@ -121,7 +123,7 @@ Manager:
   start|stop|restart|try-restart|reload|reload-or-restart|kill|reset-failed UNIT...
   is-active|is-failed|status UNIT...   list-units   daemon-reload
   list-dependencies [--reverse|--before|--after] UNIT   get-default   set-default TARGET
-  isolate TARGET   list-jobs   cancel JOB...   poweroff|halt|reboot
+  isolate TARGET   list-jobs   cancel JOB...   poweroff|halt|reboot|exit [CODE]   default
   list-sockets   list-timers
   journal [journalctl options]         read the journal (-u, -f, -n, -p, -g, -o ...)
   calendar EXPR...       normalize calendar expressions, show next elapses
