@@ -40,6 +40,28 @@ def _say(title: str) -> None:
     sys.stdout.flush()
 
 
+def _state(pid: int) -> str:
+    """The state letter of /proc/PID/stat ('' when the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return ""
+    return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3].decode()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+        # comm and state (Z: exited, not yet reaped)
+        return f"{stat[stat.index('(') : stat.rindex(')') + 1]} {stat[stat.rindex(')') + 2]} {args}"
+    except OSError:
+        return "(gone)"
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -179,8 +201,14 @@ class Demo:
             self.cli("journal", "-u", "crasher.service", "--no-pager")
             rc = self.cli("stop", *units)
             self.check(rc == 0, "every stop job succeeded")
+            # A process killed at stop may still be a zombie for a moment: it has exited (and
+            # left its cgroup, which ends the stop job) before the manager's SIGCHLD handling
+            # reaps it. Give the reaper a second; a zombie that stays is reported.
+            _wait(lambda: all(_state(pid) != "Z" for pid in self.descendants()), timeout=1.0)
             left = self.descendants()
             self.check(left == [], f"no process of any unit is left (found {len(left)})")
+            for pid in left:  # name what was left, so a failure says what to look at
+                sys.stdout.write(f"      left: {pid} {_cmdline(pid)}\n")
             self.cli("is-active", *units)
             _say(f"kill -TERM {self.daemon_pid}   # the manager exits 0")
             os.kill(self.daemon_pid, signal.SIGTERM)
