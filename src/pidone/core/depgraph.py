@@ -23,6 +23,16 @@ Theory of operation (systemd 252, src/core/unit.c unit_add_dependency(), man 5 s
    one without a file (`system-modprobe.slice` of a template instance, `BindsTo=` a .device)
    is a loaded, empty unit; every slice Requires=+After= its parent slice.
 4. Aliases resolve to the unit's id everywhere (unit_follow_merge()).
+5. References (UNIT_ATOM_REFERENCES in 252: every dependency a unit file states, a socket's
+   or timer's Triggers=, a slice's parent, a target's default After=) are kept apart from
+   the edges: a unit nothing references may be garbage-collected (core.unittable rule 5).
+   An Accept=yes socket's Triggers= on its connection instances is not a reference
+   (socket.c adds it with add_reference=false), and pidone does not put it in the graph.
+6. The graph grows in place: `DepGraph.insert()` adds newly loaded units at the cost of
+   their own edges (plus the units they load), and `DepGraph.remove()` takes out an
+   unreferenced unit at the cost of its edges. Both give the graph a full `build_graph()`
+   of the same units would give (tests/core/test_depgraph_incremental.py); only the order
+   of a relation's members may differ.
 """
 
 from __future__ import annotations
@@ -126,17 +136,25 @@ def stub_info(name: str) -> UnitInfo:
 class DepGraph:
     """Units (with stubs for referenced names) and their relations, in insertion order."""
 
-    __slots__ = ("_aliases", "_edges", "units")
+    __slots__ = ("_aliases", "_edges", "_fresh", "_models", "_refs", "_tried", "units")
 
     def __init__(
         self,
-        units: Mapping[str, UnitInfo],
-        edges: Mapping[str, Mapping[str, dict[str, None]]],
-        aliases: Mapping[str, str],
+        units: Mapping[str, UnitInfo] | None = None,
+        edges: Mapping[str, Mapping[str, dict[str, None]]] | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
-        self.units: dict[str, UnitInfo] = dict(units)
-        self._edges = {u: {r: dict(t) for r, t in rel.items()} for u, rel in edges.items()}
-        self._aliases = dict(aliases)
+        self.units: dict[str, UnitInfo] = dict(units or {})
+        self._edges: dict[str, dict[str, dict[str, None]]] = {
+            u: {r: dict(t) for r, t in rel.items()} for u, rel in (edges or {}).items()
+        }
+        self._aliases: dict[str, str] = dict(aliases or {})
+        self._refs: dict[str, dict[str, None]] = {}  # unit -> the units referencing it
+        self._tried: set[str] = set()  # stub names the loader has been asked for
+        self._fresh: dict[str, None] | None = None  # nodes created during an insert()
+        self._models: set[str] = set(self.units)  # nodes that are units, not stubs
+
+    # --- queries -----------------------------------------------------------------------------
 
     def resolve(self, name: str) -> str:
         """The unit id for any of its names (unknown names stay as they are)."""
@@ -172,32 +190,203 @@ class DepGraph:
         seen.update(dict.fromkeys(self.deps(name, "Before")))
         return tuple(seen)
 
+    def referenced_by(self, name: str) -> tuple[str, ...]:
+        """The units that reference `name` (rule 5: UNIT_ATOM_REFERENCED_BY)."""
+        return tuple(self._refs.get(self.resolve(name), ()))
 
-class _Builder:
-    def __init__(self) -> None:
-        self.units: dict[str, UnitInfo] = {}
-        self.edges: dict[str, dict[str, dict[str, None]]] = {}
-        self.aliases: dict[str, str] = {}
+    def aliases_of(self, uid: str) -> tuple[str, ...]:
+        """Alias names resolving to `uid` (for tests and `show Names=`; O(aliases))."""
+        return tuple(a for a, u in self._aliases.items() if u == uid)
 
-    def node(self, name: str) -> str:
-        uid = self.aliases.get(name, name)
+    # --- growing and shrinking (rule 6) --------------------------------------------------
+
+    def insert(
+        self, units: Iterable[Unit], load: Callable[[str], Unit | None] | None = None
+    ) -> list[str] | None:
+        """Add newly loaded units (and what they name, through `load`) in place.
+
+        Returns the ids whose node was added or changed, or None when a unit is already
+        in the graph as a loaded unit (a changed model: rebuild the graph instead)."""
+        models = list(units)
+        for unit in models:
+            if any(
+                self.units.get(self.resolve(n), _STUB).load_state != "not-found"
+                for n in (unit.id, *unit.names)
+            ):
+                return None
+        self._fresh = {}
+        try:
+            changed: dict[str, None] = {}
+            touched: dict[str, None] = {}
+            for unit in models:
+                self._register_unit(unit, changed)
+            for unit in models:
+                _add_edges(self, unit, touched)
+            reached = dict(touched)
+            self._load_named(models, touched, reached, changed, load)
+            changed.update(self._fresh)
+            # a stub the new edges reach may become a file-less slice or device
+            changed.update((n, None) for n in reached if self.info(n).load_state == "not-found")
+            for name in list(changed):
+                if name in self.units:
+                    self._settle(name)
+            self._target_pairs(changed, models)
+            return [n for n in changed if n in self.units]
+        finally:
+            self._fresh = None
+
+    def remove(self, uid: str) -> None:
+        """Take an unreferenced unit out with all its edges and aliases; stubs that only
+        it named go too (a full build would not create them)."""
+        uid = self.resolve(uid)
+        for relation, others in self._edges.pop(uid, {}).items():
+            inverse = INVERSE[relation]
+            for other in others:
+                back = self._edges.get(other, {}).get(inverse)
+                if back is not None:
+                    back.pop(uid, None)
+                refs = self._refs.get(other)
+                if refs is not None:
+                    refs.pop(uid, None)
+                self._drop_if_orphan_stub(other)
+        self._refs.pop(uid, None)
+        self.units.pop(uid, None)
+        self._models.discard(uid)
+        self._tried.discard(uid)
+        for alias in self.aliases_of(uid) if self._aliases else ():
+            del self._aliases[alias]
+
+    def adopt(self, unit: Unit) -> None:
+        """A file-less slice or device the graph made loaded now has a (bare) model."""
+        self._register(unit)
+
+    # --- the primitives build_graph() uses ------------------------------------------------
+
+    def _node(self, name: str) -> str:
+        uid = self._aliases.get(name, name)
         if uid not in self.units:
             self.units[uid] = stub_info(uid)
+            if self._fresh is not None:
+                self._fresh[uid] = None
         return uid
 
-    def add(self, a: str, relation: str, b: str) -> None:
-        ua, ub = self.node(a), self.node(b)
+    def _add(self, a: str, relation: str, b: str, ref: bool = True) -> str:
+        ua, ub = self._node(a), self._node(b)
         if ua == ub:
-            return  # unit_add_dependency(): "We won't allow dependencies on ourselves"
-        self.edges.setdefault(ua, {}).setdefault(relation, {})[ub] = None
-        self.edges.setdefault(ub, {}).setdefault(INVERSE[relation], {})[ua] = None
+            return ub  # unit_add_dependency(): "We won't allow dependencies on ourselves"
+        self._edges.setdefault(ua, {}).setdefault(relation, {})[ub] = None
+        self._edges.setdefault(ub, {}).setdefault(INVERSE[relation], {})[ua] = None
+        if ref:
+            self._refs.setdefault(ub, {})[ua] = None
+        return ub
 
-    def remove(self, a: str, relation: str, b: str) -> None:
-        self.edges.get(a, {}).get(relation, {}).pop(b, None)
-        self.edges.get(b, {}).get(INVERSE[relation], {}).pop(a, None)
+    def _remove(self, a: str, relation: str, b: str) -> None:
+        self._edges.get(a, {}).get(relation, {}).pop(b, None)
+        self._edges.get(b, {}).get(INVERSE[relation], {}).pop(a, None)
 
-    def has(self, a: str, relation: str, b: str) -> bool:
-        return b in self.edges.get(a, {}).get(relation, {})
+    def _has(self, a: str, relation: str, b: str) -> bool:
+        return b in self._edges.get(a, {}).get(relation, {})
+
+    def _register(self, unit: Unit) -> None:
+        self.units[unit.id] = info_of(unit)
+        self._models.add(unit.id)
+        for name in unit.names:
+            if name != unit.id:
+                self._aliases[name] = unit.id
+
+    def _merge(self, stub: str, real: str) -> None:
+        """unit_merge(): the stub node of an alias becomes the real unit."""
+        self._aliases[stub] = real
+        for relation, others in self._edges.pop(stub, {}).items():
+            for other in list(others):
+                self._remove(stub, relation, other)
+                self._add(real, relation, other, ref=False)
+        for referrer in self._refs.pop(stub, {}):
+            if referrer != real:
+                self._refs.setdefault(real, {})[referrer] = None
+        if stub != real:
+            self.units.pop(stub, None)
+            self._models.discard(stub)
+
+    # --- insert() steps ----------------------------------------------------------------------
+
+    def _register_unit(self, unit: Unit, changed: dict[str, None]) -> None:
+        """Register a model; a stub already standing for one of its names merges into it."""
+        self._register(unit)
+        changed[unit.id] = None
+        for name in unit.names:
+            if name != unit.id and name in self.units:
+                self._merge(name, unit.id)
+
+    def _load_named(
+        self,
+        models: list[Unit],
+        touched: dict[str, None],
+        reached: dict[str, None],
+        changed: dict[str, None],
+        load: Callable[[str], Unit | None] | None,
+    ) -> None:
+        """build_graph()'s load loop over the names the new edges reach."""
+        while load is not None:
+            todo = [
+                n
+                for n in touched
+                if n not in self._tried and self.units.get(n, _STUB).load_state == "not-found"
+            ]
+            reached.update(touched)
+            touched.clear()
+            if not todo:
+                return
+            for name in todo:
+                self._tried.add(name)
+                found = load(name)
+                if found is None or found.load_state == "not-found":
+                    continue
+                if found.id in self.units and self.units[found.id].load_state != "not-found":
+                    if name != found.id:  # an alias of a unit already there
+                        self._merge(name, found.id)
+                        changed[found.id] = None
+                    continue
+                models.append(found)
+                self._register_unit(found, changed)
+                if name != found.id and name in self.units:
+                    self._merge(name, found.id)
+                _add_edges(self, found, touched)
+
+    def _settle(self, name: str) -> None:
+        """A file-less slice or device becomes loaded; a loaded slice gets its parent."""
+        info = self.units[name]
+        if info.load_state == "not-found" and info.type in ("slice", "device"):
+            self.units[name] = replace(info, load_state="loaded", description=_describe(name))
+        if self.units[name].type == "slice" and self.units[name].load_state == "loaded":
+            _slice_edges(self, name)
+
+    def _target_pairs(self, changed: dict[str, None], models: list[Unit]) -> None:
+        """Target default ordering: targets already there re-check the changed units they
+        pull in, then the new targets run it whole (build_graph()'s order)."""
+        new_targets = {u.id for u in models if u.type == "target"}
+        for name in changed:
+            for relation in _TARGET_ORDERED:
+                for tid in self.deps(name, INVERSE[relation]):
+                    if tid not in new_targets and self.units[tid].type == "target":
+                        _target_pair(self, tid, name)
+        for unit in models:
+            if unit.type == "target":
+                _target_defaults(self, unit)
+
+    def _drop_if_orphan_stub(self, name: str) -> None:
+        info = self.units.get(name)
+        if info is None or info.load_state != "not-found" or name in self._models:
+            return
+        if any(self._edges.get(name, {}).values()):
+            return
+        self._edges.pop(name, None)
+        self._refs.pop(name, None)
+        self.units.pop(name, None)
+        self._tried.discard(name)
+
+
+_STUB = UnitInfo(id="", type="", load_state="not-found", description="")
 
 
 def build_graph(
@@ -209,13 +398,13 @@ def build_graph(
     loads every unit a dependency names: template instances (`modprobe@drm.service`) and
     aliases come in this way. A referenced slice without a file is synthesized (rule 3).
     """
-    b = _Builder()
+    b = DepGraph()
     models = list(units)
     for unit in models:
-        _register(b, unit)
+        b._register(unit)
     for unit in models:
         _add_edges(b, unit)
-    tried: set[str] = set()
+    tried = b._tried
     while load is not None:
         todo = [n for n, i in b.units.items() if i.load_state == "not-found" and n not in tried]
         if not todo:
@@ -226,12 +415,12 @@ def build_graph(
             if found is None or found.load_state == "not-found":
                 continue
             if found.id in b.units and b.units[found.id].load_state != "not-found":
-                _merge(b, name, found.id)  # an alias of a unit already there
+                b._merge(name, found.id)  # an alias of a unit already there
                 continue
             models.append(found)
-            _register(b, found)
+            b._register(found)
             if name != found.id:
-                _merge(b, name, found.id)
+                b._merge(name, found.id)
             _add_edges(b, found)
     for name, info in list(b.units.items()):
         if info.load_state == "not-found" and info.type in ("slice", "device"):
@@ -242,34 +431,20 @@ def build_graph(
     for unit in models:
         if unit.type == "target":
             _target_defaults(b, unit)
-    return DepGraph(b.units, b.edges, b.aliases)
+    return b
 
 
-def _register(b: _Builder, unit: Unit) -> None:
-    b.units[unit.id] = info_of(unit)
-    for name in unit.names:
-        if name != unit.id:
-            b.aliases[name] = unit.id
-
-
-def _add_edges(b: _Builder, unit: Unit) -> None:
+def _add_edges(b: DepGraph, unit: Unit, touched: dict[str, None] | None = None) -> None:
     for field_name, relation in _MODEL_FIELDS:
         for other in getattr(unit.unit, field_name):
-            b.add(unit.id, relation, other)
+            target = b._add(unit.id, relation, other)
+            if touched is not None:
+                touched[target] = None
     triggered = _triggered_unit(unit)
     if triggered:
-        b.add(unit.id, "Triggers", triggered)
-
-
-def _merge(b: _Builder, stub: str, real: str) -> None:
-    """unit_merge(): the stub node of an alias becomes the real unit."""
-    b.aliases[stub] = real
-    for relation, others in b.edges.pop(stub, {}).items():
-        for other in list(others):
-            b.remove(stub, relation, other)
-            b.add(real, relation, other)
-    if stub != real:
-        b.units.pop(stub, None)
+        target = b._add(unit.id, "Triggers", triggered)
+        if touched is not None:
+            touched[target] = None
 
 
 def _describe(name: str) -> str:
@@ -280,7 +455,7 @@ def _describe(name: str) -> str:
     return name
 
 
-def _slice_edges(b: _Builder, name: str) -> None:
+def _slice_edges(b: DepGraph, name: str) -> None:
     """slice_add_parent_slice(): a slice Requires=+After= its parent (`system-getty.slice`
     -> `system.slice` -> `-.slice`); slice_add_default_dependencies(): Conflicts=+Before=
     shutdown.target (with DefaultDependencies=yes; the root slice is perpetual)."""
@@ -288,11 +463,11 @@ def _slice_edges(b: _Builder, name: str) -> None:
         return
     stem = name[: -len(".slice")]
     parent = stem.rsplit("-", 1)[0] + ".slice" if "-" in stem else "-.slice"
-    b.add(name, "Requires", parent)
-    b.add(name, "After", parent)
+    b._add(name, "Requires", parent)
+    b._add(name, "After", parent)
     if b.units[name].default_dependencies:
-        b.add(name, "Conflicts", "shutdown.target")
-        b.add(name, "Before", "shutdown.target")
+        b._add(name, "Conflicts", "shutdown.target")
+        b._add(name, "Before", "shutdown.target")
 
 
 def _triggered_unit(unit: Unit) -> str:
@@ -306,20 +481,24 @@ def _triggered_unit(unit: Unit) -> str:
     return ""
 
 
-def _target_defaults(b: _Builder, unit: Unit) -> None:
+def _target_defaults(b: DepGraph, unit: Unit) -> None:
     """target_add_default_dependencies() + unit_add_default_target_dependency()."""
     tid = unit.id
-    t = b.units[tid]
     pulled: dict[str, None] = {}
     for relation in _TARGET_ORDERED:
-        pulled.update(b.edges.get(tid, {}).get(relation, {}))
+        pulled.update(b._edges.get(tid, {}).get(relation, {}))
     for other in pulled:
-        o = b.units[other]
-        contradicted = b.has(tid, "Before", other)
-        if contradicted and b.has(tid, "After", other):
-            b.remove(tid, "After", other)  # an implicit After= core.units could not avoid
-        if contradicted or not t.default_dependencies or t.load_state != "loaded":
-            continue
-        if o.load_state != "loaded" or not o.default_dependencies:
-            continue
-        b.add(tid, "After", other)
+        _target_pair(b, tid, other)
+
+
+def _target_pair(b: DepGraph, tid: str, other: str) -> None:
+    """One target and one unit it pulls in: After= unless that would make a loop."""
+    t, o = b.units[tid], b.units[other]
+    contradicted = b._has(tid, "Before", other)
+    if contradicted and b._has(tid, "After", other):
+        b._remove(tid, "After", other)  # an implicit After= core.units could not avoid
+    if contradicted or not t.default_dependencies or t.load_state != "loaded":
+        return
+    if o.load_state != "loaded" or not o.default_dependencies:
+        return
+    b._add(tid, "After", other)

@@ -8,17 +8,26 @@ Theory of operation (core.manager is built on it and holds the jobs):
    of `load` (the daemon's loader) and then of pidone's built-in units; the early-boot
    targets stay pidone's own (core.jobwiring.container_override, spec 04 §7).
 2. The dependency graph (core.depgraph) is built lazily from every loaded unit, with
-   `_load_one` loading what they name, and dropped whenever a unit is added or reloaded.
-   A unit that only the graph knows (a file-less slice or device) gets a bare model.
+   `_load_one` loading what they name. Once built, a newly loaded unit is inserted into it
+   in place (DepGraph.insert(): the cost of its own edges, not of every unit: an
+   Accept=yes socket loads one instance per connection); a changed model (daemon-reload)
+   drops it for a rebuild. A unit that only the graph knows (a file-less slice or
+   device) gets a bare model.
 3. daemon-reload replaces models and keeps runtime state; a unit whose file is gone stays
    (as `not-found`) while it is active or has a job; built-ins stay built in.
 4. The queries (`active_state`, `snapshot`, `list_units`, `list_jobs`, ...) only read.
+5. Garbage collection (unit_may_gc() and unit_gc_sweep() in 252's unit.c/manager.c) for
+   the units pidone loads on the fly (`collectable`: Accept=yes connection instances, and
+   not-found units that got a job): such a unit is dropped (`drop_unit`) once it has no
+   job, no process, is `inactive` (CollectMode=inactive, the default; `failed` too with
+   CollectMode=inactive-or-failed: a failed instance stays until reset-failed) and no
+   loaded unit references it (core.depgraph rule 5). Other units stay loaded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pidone.core.depgraph import DepGraph, build_graph
 from pidone.core.errors import PidoneError
@@ -31,6 +40,13 @@ from pidone.core.targets import BUILTIN_DIR
 from pidone.core.unitmachines import InstantMachine, MachineFactory, UnitMachine, machine_for
 
 _INACTIVE = ("inactive", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitDropped:
+    """A unit was garbage-collected (rule 5): the daemon forgets what it keeps for it."""
+
+    unit: str
 
 
 class UnitTable:
@@ -58,6 +74,8 @@ class UnitTable:
         # Units systemd would keep loaded while inactive (wanted by an active unit, enabled
         # into a target, ...): they keep their start counter.
         self.pinned: set[str] = set()
+        # Units loaded on the fly that may be garbage-collected (rule 5).
+        self.collectable: set[str] = set()
         for unit in units:
             self.add_unit(unit)
 
@@ -67,6 +85,9 @@ class UnitTable:
         """Load (or, on daemon-reload, replace the model of) a unit; runtime state stays.
         Early-boot targets stay pidone's own (jobwiring.container_override)."""
         unit = container_override(unit)
+        before = self.units.get(unit.id)
+        if before is not None and before == unit:
+            return  # the same model again (the registry's on_loaded, then _load_one)
         self.units[unit.id] = unit
         for name in (unit.id, *unit.names):
             self._by_name[name] = unit.id
@@ -82,13 +103,72 @@ class UnitTable:
                 self.unit_machines[unit.id] = machine_for(unit, self._factories)
             elif isinstance(other, InstantMachine):
                 other.unit = unit
-        if not self._building:
-            self._graph = None
+        if self._building or self._graph is None:
+            return
+        if before is not None and before.load_state != "not-found":
+            self._graph = None  # a changed model: rebuild (rule 2)
+            return
+        self._building = True
+        try:
+            changed = self._graph.insert([unit], self._load_one)
+            if changed is None:
+                self._graph = None
+                return
+            self._adopt(self._graph, changed)
+        finally:
+            self._building = False
+
+    def _adopt(self, g: DepGraph, names: Iterable[str]) -> None:
+        """A bare model for each loaded unit only the graph knows (a file-less slice)."""
+        for uid in names:
+            info = g.units.get(uid)
+            if info is not None and info.load_state == "loaded" and uid not in self.units:
+                bare = bare_unit(info)
+                self.add_unit(bare)
+                g.adopt(bare)  # the info a rebuild gets from this model (can_start=)
+
+    def drop_unit(self, uid: str) -> None:
+        """Forget a unit (rule 5) in the tables and the graph; the caller checked that it
+        may go (`may_collect`)."""
+        unit = self.units.pop(uid, None)
+        if unit is None:
+            return
+        for name in (uid, *unit.names):
+            if self._by_name.get(name) == uid:
+                del self._by_name[name]
+        self.machines.pop(uid, None)
+        self.unit_machines.pop(uid, None)
+        self.pinned.discard(uid)
+        self.collectable.discard(uid)
+        if self._graph is not None:
+            self._graph.remove(uid)
+
+    def may_collect(self, uid: str) -> bool:
+        """unit_may_gc() for a `collectable` unit, with unit_gc_sweep()'s reference rule
+        reduced to: no loaded unit references it (rule 5)."""
+        unit = self.units.get(uid)
+        if unit is None or uid not in self.collectable or uid in self.jobs or uid in self.pinned:
+            return False
+        state = self.active_state(uid)
+        if unit.unit.collect_mode == "inactive-or-failed":
+            if state not in _INACTIVE:
+                return False
+        elif state != "inactive":
+            return False  # CollectMode=inactive: a failed unit stays until reset-failed
+        m = self.machines.get(uid)
+        if m is not None and (m.main_pid or m.control_pid):
+            return False  # cg_is_empty_recursive(): units with processes are never collected
+        g = self.graph
+        for relation in ("OnFailure", "OnSuccess"):  # unit_success_failure_handler_has_jobs()
+            if any(other in self.jobs for other in g.deps(uid, relation)):
+                return False
+        return not any(r in self.units for r in g.referenced_by(uid))
 
     def reload_units(self, units: Iterable[Unit]) -> None:
         """daemon-reload: new models, same runtime state. A unit whose file is gone stays
         while it is active or has a job (as `not-found`), else it is forgotten."""
         fresh = {u.id: u for u in units}
+        self._graph = None  # rebuilt once, not grown unit by unit
         for uid in list(self.units):
             if uid in fresh:
                 continue
@@ -142,9 +222,7 @@ class UnitTable:
             self._building = True
             try:
                 g = build_graph(list(self.units.values()), self._load_one)
-                for uid, info in g.units.items():
-                    if info.load_state == "loaded" and uid not in self.units:
-                        self.add_unit(bare_unit(info))  # a file-less slice or device
+                self._adopt(g, list(g.units))  # file-less slices and devices
             finally:
                 self._building = False
             self._graph = g
