@@ -25,7 +25,7 @@ from pidone.core.ps.layout import (
 from pidone.core.ps.model import Context, Proc
 from pidone.core.ps.options import UsageError, format_list, parse_args
 from pidone.linux import procfs
-from pidone.linux.psscan import collect
+from pidone.linux.psscan import RETAINED, collect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -228,6 +228,7 @@ def run(argv: list[str]) -> str:
     ctx.forest_type = req.forest_type
     ctx.include_dead_children = req.cumulative
     procs = collect(req, columns, ctx, units_from_daemon)
+    RETAINED.append(procs)  # freed by the process's exit (see main)
     if req.json:
         return _json(procs, ctx)
     active = active_columns(screen_width(env, req.w_count), columns)
@@ -278,4 +279,18 @@ def main(argv: list[str]) -> int:
     view = memoryview(text.encode("utf-8", "surrogateescape"))
     while view:
         view = view[os.write(1, view) :]
+    if _is_the_command():
+        # Everything is written (stdout through os.write; stderr is flushed here): end
+        # now, without freeing every record one by one or tearing the interpreter down.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    RETAINED.clear()
     return code
+
+
+def _is_the_command() -> bool:
+    """Is this process `pidone` itself (the launcher or `python -m pidone`), rather than,
+    say, a test calling main()? Only then may main() end the process."""
+    prog = sys.argv[0] if sys.argv else ""
+    return prog.rsplit("/", 1)[-1] == "pidone" or prog.endswith("pidone/__main__.py")
