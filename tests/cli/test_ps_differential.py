@@ -250,6 +250,9 @@ def _tolerable(ours: bytes, before: bytes | None, after: bytes | None, head: byt
     return None
 
 
+ORDER = -1  # the problems key of a row-order difference (no process has PID -1)
+
+
 def _attempt(
     args: list[str], zoo: set[int], pid_index: int, headers: bool, run: Runner
 ) -> tuple[dict[int, str], list[str]]:
@@ -260,7 +263,7 @@ def _attempt(
     assert code2 == code1 == code3, (code1, code2, code3, ours[-300:])
     h1, r1, o1 = _rows(before, pid_index, headers)
     h2, r2, o2 = _rows(ours, pid_index, headers)
-    h3, r3, _ = _rows(after, pid_index, headers)
+    h3, r3, o3 = _rows(after, pid_index, headers)
     assert h2 == h1 == h3
     problems: dict[int, str] = {}
     notes: list[str] = []
@@ -285,8 +288,19 @@ def _attempt(
         assert pid in r1, f"zoo pid {pid} not in procps's first output"
         assert pid in r2, f"zoo pid {pid} not in pidone's output"
         assert pid in r3, f"zoo pid {pid} not in procps's second output"
+    # Row order (sorting, forests) over the processes all three snapshots share. A process
+    # that exits between snapshots reparents its children (to the subreaper or PID 1), which
+    # moves them in a forest: the order must match procps's before or after snapshot, and a
+    # mismatch is retried like a changed row (key ORDER), never waved through.
     common = [p for p in o2 if p in r1 and p in r3]
-    assert common == [p for p in o1 if p in r2 and p in r3], "row order differs"
+    theirs_before = [p for p in o1 if p in r2 and p in r3]
+    theirs_after = [p for p in o3 if p in r1 and p in r2]
+    if common not in (theirs_before, theirs_after):
+        at = next(i for i, (a, b) in enumerate(zip(common, theirs_before, strict=True)) if a != b)
+        problems[ORDER] = (
+            f"row order differs at row {at}: procps {theirs_before[at : at + 5]}, "
+            f"pidone {common[at : at + 5]}"
+        )
     return problems, notes
 
 
@@ -321,7 +335,8 @@ def compare(
         notes.append(f"round {round_no + 1}: pids {sorted(pending)} changed, looking again")
     if pending:
         pid, detail = next(iter(pending.items()))
-        pytest.fail(f"ps {' '.join(args)}: pid {pid} differs in every round\n{detail}")
+        what = "the row order" if pid == ORDER else f"pid {pid}"
+        pytest.fail(f"ps {' '.join(args)}: {what} differs in every round\n{detail}")
     if notes and capsys is not None:
         with capsys.disabled():
             sys.stdout.write(f"\n[ps {' '.join(args)}] " + "; ".join(notes) + "\n")
