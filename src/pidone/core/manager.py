@@ -32,7 +32,9 @@ Theory of operation:
    transaction in mode replace.
 7. A unit that ends inactive (dead) with no job and no reference (`pinned`) is "garbage
    collected" as systemd would unload it: its start limiter and NRestarts are forgotten
-   (pitfall 12).
+   (pitfall 12). Units loaded on the fly (an Accept=yes connection's instance, a not-found
+   unit that got a job) are really dropped at the end of the event that left them
+   collectable (core.unittable rule 5; the executor gets `UnitDropped`).
 
 Size: past 600 lines on purpose. A job's life (install, run, the unit_notify() rules,
 job_finish_and_invalidate() with its propagation) is one cycle of methods calling each
@@ -95,7 +97,7 @@ from pidone.core.unitmachines import (
     MachineFactory,
     UnitMachine,
 )
-from pidone.core.unittable import UnitTable
+from pidone.core.unittable import UnitDropped, UnitTable
 from pidone.core.values import USEC_INFINITY
 
 ManagerEvent = (
@@ -152,6 +154,7 @@ class Manager(UnitTable):
         self.triggers = triggers or TriggerUnits(TimerHost(), UTC, lambda _: None, lambda: 0)
         self._activation: dict[str, StartUnit] = {}
         self._trigger_logs: list[act.Action] = []
+        self._gc_queue: dict[str, None] = {}  # units to check for collection (rule 7)
         factories = dict(MACHINE_FACTORIES if machine_factories is None else machine_factories)
         factories.setdefault("socket", self._trigger_machine)
         factories.setdefault("timer", self._trigger_machine)
@@ -204,6 +207,7 @@ class Manager(UnitTable):
             case _:
                 self._to_machine(event.unit, event)
         self._drain()
+        self._sweep()
         out, self._out = self._out, []
         out += self._trigger_logs  # warnings of sockets/timers loaded during this event
         self._trigger_logs = []
@@ -315,6 +319,9 @@ class Manager(UnitTable):
         elif target.load_state != "loaded":
             reason = f"Unit {a.target} has a bad unit file setting."
         if not reason and target is not None:
+            if a.connection_fd >= 0:  # an Accept=yes instance, loaded for this connection
+                self.collectable.add(target.id)
+                self._gc_queue[target.id] = None
             old = self._activation.get(target.id)
             self._activation[target.id] = a
             if self._transaction(target.id, "start", "replace", None, manual=False):
@@ -389,6 +396,8 @@ class Manager(UnitTable):
 
     def _state_changed(self, change: act.StateChanged) -> None:
         """unit_notify(): the job rules, then the dependency effects (rule 6)."""
+        if change.new_active in _INACTIVE:
+            self._gc_queue[change.unit] = None
         unexpected = self._job_rules(change.unit, change)
         old, new = change.old_active, change.new_active
         if change.new_sub == SubState.AUTO_RESTART.value and old not in _INACTIVE:
@@ -473,6 +482,8 @@ class Manager(UnitTable):
         for p in result.jobs:
             if p.unit not in self.units:
                 self.add_unit(bare_unit(self.graph.info(p.unit)))
+                if self.units[p.unit].load_state == "not-found":
+                    self.collectable.add(p.unit)  # unloaded again after its job (rule 7)
             job = self.jobs.get(p.unit)
             if p.merged and job is not None and job.id == p.id:
                 # job_install(): merged into the installed job; a running one that now asks
@@ -797,6 +808,9 @@ class Manager(UnitTable):
         if self.jobs.get(job.unit) is not job:
             return
         del self.jobs[job.unit]
+        self._gc_queue[job.unit] = None
+        for relation in ("OnFailureOf", "OnSuccessOf"):  # unit_success_failure_handler_has_jobs()
+            self._gc_queue.update(dict.fromkeys(self.graph.deps(job.unit, relation)))
         unit = self.units[job.unit]
         if unit.unit.job_timeout_usec < USEC_INFINITY and not (
             job.type == "restart" and result == "done"
@@ -900,6 +914,22 @@ class Manager(UnitTable):
             return
         m.start_limit = StartLimit()
         m.n_restarts = 0
+
+    def _sweep(self) -> None:
+        """Rule 7: drop the collectable units this event left inactive and unreferenced
+        (manager_gc(), run by systemd from its event loop once the run queue is empty)."""
+        while self._gc_queue:
+            uid = next(iter(self._gc_queue))
+            del self._gc_queue[uid]
+            if uid not in self.collectable or uid in self._activation:
+                continue
+            if self.triggers.triggered_by(uid) or not self.may_collect(uid):
+                continue
+            for pid in self._pids_of.pop(uid, ()):
+                if self._pid_owner.get(pid) == uid:
+                    del self._pid_owner[pid]
+            self.drop_unit(uid)
+            self._emit(UnitDropped(uid))
 
     def _referenced(self, unit: str) -> bool:
         for relation in _REFERRERS:

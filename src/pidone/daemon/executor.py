@@ -44,6 +44,7 @@ from pidone.core.environment import (
 )
 from pidone.core.model import ExecContext, Unit
 from pidone.core.notify import NotifyMessage
+from pidone.core.unittable import UnitDropped
 from pidone.daemon.children import ChildWatcher
 from pidone.daemon.logpipes import LogCollector, StreamSource
 from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
@@ -167,6 +168,8 @@ class LinuxExecutor:
         self.brain: Brain | None = None
         self.on_reply: Callable[[Reply], None] = lambda reply: None
         self.on_state: Callable[[act.StateChanged], None] = lambda change: None
+        # A unit the manager garbage-collected (UnitDropped): the registry forgets it too.
+        self.on_drop: Callable[[str], None] = lambda unit: None
         self.notify_path = notify_path
         self.bases = directory_bases or DirectoryBases()
         self.environ = dict(os.environ if environ is None else environ)
@@ -260,6 +263,8 @@ class LinuxExecutor:
                 self._state_changed(a)
             case act.JobQueued() | act.JobFinished() | act.RequestFailed() | act.RequestDone():
                 self.on_reply(a)
+            case UnitDropped():
+                self._forget(a.unit)
             case _:
                 # sockets' and timers' I/O (daemon.triggerio); RestartJobWanted and
                 # StartRefused are consumed by the manager
@@ -679,6 +684,19 @@ class LinuxExecutor:
             # period (~10 ms) of restart latency.
             self.loop.call_soon(functools.partial(self._prune, a.unit))
         self.on_state(a)
+
+    def _forget(self, unit: str) -> None:
+        """A garbage-collected unit: drop what is kept per unit (its cgroup goes with the
+        _prune queued when it became inactive)."""
+        self._invocations.pop(unit, None)
+        self._pid_watch.forget(unit)
+        self.on_drop(unit)
+        self.loop.call_soon(functools.partial(self._forget_state, unit))  # after _prune
+
+    def _forget_state(self, unit: str) -> None:
+        if self._active.get(unit) in ("inactive", "failed"):  # not loaded and started again
+            del self._active[unit]
+            self._sub.pop(unit, None)
 
     def _prune(self, unit: str) -> None:
         """unit_prune_cgroup(): forget the group of a unit that stayed inactive and empty."""

@@ -62,6 +62,16 @@ class UnitRegistry:
         for alias in (*unit.names, asked):
             self._names[alias] = unit.id
 
+    def forget(self, unit_id: str) -> None:
+        """A unit the manager garbage-collected (core.unittable rule 5): loaded again from
+        its file if it is ever named again, as systemd does."""
+        unit = self._units.pop(unit_id, None)
+        if unit is None:
+            return
+        for name in (unit_id, *unit.names):
+            if self._names.get(name) == unit_id:
+                del self._names[name]
+
     def reload(self) -> list[Unit]:
         """daemon-reload: a fresh loader (new directory listings); every unit re-read."""
         self._loader = UnitLoader(build_unit_paths(self.root), builtins=True)
