@@ -134,3 +134,31 @@ def test_a_cgroup_removed_under_the_tracker_stops_being_watched(tracker):
     assert tracker.drain_events() == [(unit, False)]  # no exception
     assert not select.select([tracker.fileno()], [], [], 0)[0]  # and no longer readable
     assert tracker.remove(unit)
+
+
+def test_a_dead_helper_makes_the_next_start_fork(tracker, monkeypatch):
+    if os.environ.get("PIDONE_NO_CLONE3"):
+        pytest.skip("PIDONE_NO_CLONE3 is set")
+    fresh = spawn_cgroup.Spawner()
+    monkeypatch.setattr(spawn_cgroup, "_SPAWNER", fresh)
+    unit = "fallback.service"
+    tracker.create(unit)
+    ctx = ExecContext(standard_output="null")
+    req = SpawnRequest(
+        py("import time; time.sleep(600)"),
+        ctx,
+        env_for(ctx),
+        cgroup=tracker.spawn_cgroup(unit),
+        parent_join=False,
+    )
+    try:
+        with started(req) as first:
+            assert fresh.served == 1
+            os.kill(fresh.pid, 9)
+            assert wait_exit(fresh.pid) == 137
+            with started(req) as second:
+                assert (fresh.served, fresh.disabled) == (1, True)
+                assert os.read(second.status_fd, 8) == b""  # exec'd: fork path, joined
+                assert tracker.pids(unit) == sorted([first.pid, second.pid])
+    finally:
+        fresh.close()

@@ -50,6 +50,7 @@ SYS_CLONE3 = (
 )
 _REPLY = struct.Struct("=qi")  # pid (0 on failure), errno
 _MAX_FDS = 253  # SCM_MAX_FD
+_REPLY_TIMEOUT = 10.0  # seconds
 _DATACLASS = "\0dc"
 
 
@@ -135,6 +136,10 @@ class Spawner:
             finally:
                 os._exit(0)
         child.close()
+        # A stuck helper must not hang the manager: after this long the start forks and
+        # the helper is dropped. (A clone3 that still completes late leaves its process in
+        # the unit's cgroup, where the unit's stop finds it; the reaper collects it.)
+        parent.settimeout(_REPLY_TIMEOUT)
         self._sock, self.pid = parent, pid
 
     def spawn(self, plan: _Plan, err_w: int, cgroup_dir: str) -> int:
@@ -164,7 +169,9 @@ class Spawner:
         except OSError as exc:
             if exc.errno != errno.EMSGSIZE:  # (a huge environment: this start forks)
                 self.close()
-                self.disabled = True  # helper gone: fork from now on
+                self.disabled = True  # helper gone or stuck: fork from now on
+                with contextlib.suppress(OSError):
+                    os.kill(self.pid, signal.SIGKILL)  # our child: the reaper collects it
             return 0
         finally:
             os.close(cg_fd)
