@@ -182,7 +182,11 @@ def test_socket_and_timer_properties() -> None:
     assert timer["Unit"] == "daily.service"
     assert timer["Persistent"] == "yes"
     assert timer["RandomizedDelayUSec"] == "1h"
-    assert timer["TimersCalendar"] == "{ OnCalendar=*-*-* 00:00:00 ; next_elapse=n/a }"
+    # never started: FORMAT_TIMESTAMP(0) is NULL and glibc prints it `(null)` (252 capture,
+    # tests/data/oracle/capture-show-triggers-252.md)
+    assert timer["TimersCalendar"] == "{ OnCalendar=*-*-* 00:00:00 ; next_elapse=(null) }"
+    assert timer["NextElapseUSecMonotonic"] == "infinity"
+    assert timer["NextElapseUSecRealtime"] == ""
 
 
 def test_load_states_in_show() -> None:

@@ -12,7 +12,7 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pidone.core.errors import InvalidUnitName
@@ -31,6 +31,8 @@ from pidone.core.units import build_unit
 from pidone.linux.unitload import UnitLoader
 
 RuntimeSource = Callable[[Unit], RuntimeState]
+# A unit's relations in the manager's graph (property -> units), None = the unit's own files
+RelationSource = Callable[[Unit], Mapping[str, Sequence[str]] | None]
 
 USAGE = """usage: pidone show [--root DIR] [-p PROP[,PROP...]]... [-P PROP] [--value] [-a]
                    [-o json] UNIT...
@@ -157,9 +159,15 @@ def _write(text: str) -> None:
 
 
 def show_units(
-    opts: ShowOptions, runtime: RuntimeSource | None = None, host: SpecifierHost | None = None
+    opts: ShowOptions,
+    runtime: RuntimeSource | None = None,
+    host: SpecifierHost | None = None,
+    relations: RelationSource | None = None,
 ) -> int:
-    """Print every requested unit; blocks separated by an empty line, as systemctl does."""
+    """Print every requested unit; blocks separated by an empty line, as systemctl does.
+
+    Offline (`runtime` None) the relations come from a graph of every unit on disk; with a
+    daemon, from `relations` (asked after `runtime` for the same unit)."""
     from pidone.linux.hostfacts import read_specifier_host
 
     loader = UnitLoader(root=opts.root)
@@ -168,7 +176,7 @@ def show_units(
     source = runtime or offline_runtime
     blocks: list[str] = []
     rc = 0
-    graph = _offline_graph(loader, spec_host) if runtime is None else None
+    graph = _offline_graph(loader, spec_host) if runtime is None else relations
     for arg in opts.units:
         try:
             name = mangle_unit_name(arg).name
@@ -183,8 +191,8 @@ def show_units(
         if state.unit_file_state == "" and runtime is None:
             ufs, preset = _file_state(opts.root, unit)
             state = _with_file_state(state, ufs, preset)
-        relations = graph(unit) if graph is not None else None
-        props = unit_properties(unit, state, facts, format_timestamp, relations)
+        rel = graph(unit) if graph is not None else None
+        props = unit_properties(unit, state, facts, format_timestamp, rel)
         if opts.json:
             blocks.append(render_show_json(props, opts.properties, opts.all) + "\n")
         else:

@@ -23,8 +23,13 @@ def runtime_state(answer: dict[str, Any]) -> Any:  # noqa: ANN401 - core.render.
     for key, value in answer.items():
         if key not in known:
             continue
-        kwargs[key] = tuple(value) if isinstance(value, list) else value
+        kwargs[key] = _tuples(value)
     return RuntimeState(**kwargs)
+
+
+def _tuples(value: Any) -> Any:  # noqa: ANN401 - JSON value
+    """JSON lists -> tuples, nested too (timer_values is a list of lists)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def main(argv: list[str]) -> int:
@@ -57,13 +62,19 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"{exc}\n")
         return exc.exit_code
 
+    graph_relations: dict[str, dict[str, list[str]]] = {}
+
     def source(unit: Any) -> Any:  # noqa: ANN401 - Unit -> RuntimeState
         from dataclasses import replace
 
         from pidone.cli.status import file_state, is_referenced
 
         answer = conn.call("show-runtime", units=[unit.id]).get("units", [{}])
-        state = runtime_state(answer[0] if answer and answer[0] else {})
+        entry = answer[0] if answer and answer[0] else {}
+        rel = entry.get("relations")
+        if isinstance(rel, dict):  # a stub of a unit not found keeps its reverse edges
+            graph_relations[unit.id] = rel
+        state = runtime_state(entry)
         ufs, preset = file_state(unit.id, unit.fragment_path)
         if (
             state.active_state == "inactive"
@@ -80,7 +91,9 @@ def main(argv: list[str]) -> int:
 
     try:
         with conn:
-            return show.show_units(opts, runtime=source)
+            return show.show_units(
+                opts, runtime=source, relations=lambda unit: graph_relations.get(unit.id)
+            )
     except client.ClientError as exc:
         sys.stderr.write(f"{exc}\n")
         return exc.exit_code

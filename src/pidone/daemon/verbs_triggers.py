@@ -9,7 +9,9 @@ of the shell patterns if any are given (fnmatch on the unit name).
   "now": realtime µs}` (times are CLOCK_REALTIME µs, 0 = none).
 
 `trigger-detail {units}` answers, per unit, what `status` shows of a socket or timer
-beyond its state (`trigger_detail()`; {} for other units).
+beyond its state (`trigger_detail()`; {} for other units). `show_extras()` is what
+`show-runtime` (daemon.verbs) adds for `show`: the unit's relations in the dependency graph
+and a socket's or timer's own runtime properties.
 """
 
 from __future__ import annotations
@@ -83,6 +85,36 @@ def trigger_detail(daemon: Daemon, unit_id: str) -> dict[str, Any]:
     if sock is not None:
         return {"listen": [[row.type, row.listen] for row in socket_rows(sock)]}
     return {}
+
+
+def show_extras(daemon: Daemon, unit_id: str) -> dict[str, Any]:
+    """Keys of core.render.show.RuntimeState beyond the manager's snapshot, plus `relations`
+    (property -> [unit, ...], every relation both ways as DepGraph.relations() gives it):
+    - a timer: `timer_values` ([[base, usec or calendar text, next_elapse], ...] in the
+      machine's order), `next_elapse` and `last_trigger` ([realtime, monotonic] µs) and its
+      own `result`;
+    - a socket: `n_connections`, `n_accepted`, `n_refused` and its own `result`."""
+    out: dict[str, Any] = {}
+    graph = daemon.manager.graph
+    if unit_id in graph.units:
+        out["relations"] = {k: list(v) for k, v in graph.relations(unit_id).items()}
+    hub = daemon.manager.triggers
+    timer = hub.timers.get(unit_id)
+    if timer is not None:
+        out["timer_values"] = [
+            [v.base, v.calendar.text if v.calendar is not None else v.usec, v.next_elapse]
+            for v in timer.values
+        ]
+        out["next_elapse"] = [timer.next_elapse_realtime, timer.next_elapse_monotonic]
+        out["last_trigger"] = list(timer.last_trigger)
+        out["result"] = timer.result.value
+    sock = hub.sockets.get(unit_id)
+    if sock is not None:
+        out["n_connections"] = sock.n_connections
+        out["n_accepted"] = sock.n_accepted
+        out["n_refused"] = sock.n_refused
+        out["result"] = sock.result.value
+    return out
 
 
 def _trigger_detail(daemon: Daemon) -> Callable[[Call], Response | None]:

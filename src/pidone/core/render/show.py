@@ -27,7 +27,7 @@ from pidone.core.render.showexec import (
     kill_properties,
     yes_no,
 )
-from pidone.core.values import format_timespan
+from pidone.core.values import USEC_INFINITY, format_timespan
 
 Property = tuple[str, str]
 TimestampFormatter = Callable[[int], str]  # realtime µs -> "Sun 2026-11-29 13:23:47 UTC"
@@ -86,6 +86,15 @@ class RuntimeState:
     memory_current: int | None = None
     tasks_current: int | None = None
     cpu_usage_nsec: int | None = None
+    # a timer's machine (None: never loaded into a manager, as timer_init() leaves it):
+    # (base, usec or normalized calendar text, next elapse) in the machine's order
+    timer_values: tuple[tuple[str, int | str, int], ...] | None = None
+    next_elapse: tuple[int, int] = (USEC_INFINITY, USEC_INFINITY)  # (realtime, monotonic)
+    last_trigger: tuple[int, int] = (0, 0)
+    # a socket's counters (socket.c: n_connections, n_accepted, n_refused)
+    n_connections: int = 0
+    n_accepted: int = 0
+    n_refused: int = 0
     # per-command runtime: ExecStart index -> (start, stop, pid, code, status), for later
     exec_status: dict[tuple[str, int], tuple[str, str, int, int, int]] = field(default_factory=dict)
 
@@ -261,9 +270,9 @@ def _socket_properties(unit: Unit, rt: RuntimeState) -> list[Property]:
         ("SmackLabelIPOut", ""),
         ("ControlPID", str(rt.control_pid)),
         ("Result", rt.result),
-        ("NConnections", "0"),
-        ("NAccepted", "0"),
-        ("NRefused", "0"),
+        ("NConnections", str(rt.n_connections)),
+        ("NAccepted", str(rt.n_accepted)),
+        ("NRefused", str(rt.n_refused)),
         ("FileDescriptorName", k.file_descriptor_name or unit.id),
         ("SocketProtocol", "0"),
         ("TriggerLimitIntervalUSec", _usec(k.trigger_limit_interval_usec)),
@@ -282,11 +291,11 @@ def _socket_properties(unit: Unit, rt: RuntimeState) -> list[Property]:
 
 
 _TIMER_BASES = (
-    ("OnActiveUSec", "on_active_usec"),
-    ("OnBootUSec", "on_boot_usec"),
-    ("OnStartupUSec", "on_startup_usec"),
-    ("OnUnitActiveUSec", "on_unit_active_usec"),
-    ("OnUnitInactiveUSec", "on_unit_inactive_usec"),
+    ("OnActiveSec", "on_active_usec"),
+    ("OnBootSec", "on_boot_usec"),
+    ("OnStartupSec", "on_startup_usec"),
+    ("OnUnitActiveSec", "on_unit_active_usec"),
+    ("OnUnitInactiveSec", "on_unit_inactive_usec"),
 )
 
 
@@ -298,26 +307,54 @@ def _calendar(text: str) -> str:
         return text
 
 
-def _timer_properties(unit: Unit, rt: RuntimeState) -> list[Property]:
+def _timer_values(unit: Unit, rt: RuntimeState) -> list[tuple[str, int | str, int]]:
+    """The timer's values as 252 lists them: config_parse_timer() LIST_PREPENDs each one, so
+    the bus properties walk them newest first. A manager's machine gives its own list (file
+    order within a setting, settings in base order); offline, the config in that order."""
+    if rt.timer_values is not None:
+        values = list(rt.timer_values)
+    else:
+        t = unit.timer
+        assert t is not None
+        values = [(base, usec, 0) for base, attr in _TIMER_BASES for usec in getattr(t, attr)]
+        values += [("OnCalendar", _calendar(c), 0) for c in t.on_calendar]
+    return values[::-1]
+
+
+def _stamp_or_null(fmt: TimestampFormatter, usec: int) -> str:
+    """`%s` of FORMAT_TIMESTAMP(), which is NULL for 0 and infinity: glibc prints `(null)`
+    (a never-started timer's TimersCalendar=, captured on 252)."""
+    return fmt(usec) if 0 < usec < USEC_INFINITY else "(null)"
+
+
+def _timer_properties(unit: Unit, rt: RuntimeState, fmt: TimestampFormatter) -> list[Property]:
+    """Timer properties (src/core/dbus-timer.c, 252): TimersMonotonic= as
+    `{ OnBootUSec=1h ; next_elapse=<timespan> }`, TimersCalendar= with the next elapse as a
+    timestamp, NextElapseUSecRealtime= a timestamp (empty when unset), the monotonic next
+    elapse and LastTriggerUSecMonotonic= as time spans."""
     t = unit.timer
     assert t is not None
+    values = _timer_values(unit, rt)
     props: list[Property] = [("Unit", t.unit or unit.id.rsplit(".", 1)[0] + ".service")]
-    for base, attr in _TIMER_BASES:
-        for usec in getattr(t, attr):
+    for base, usec, nxt in values:
+        if base != "OnCalendar":
+            name = base[: -len("Sec")] + "USec"
             props.append(
-                ("TimersMonotonic", f"{{ {base}={_usec(usec)} ; next_elapse={_usec(0)} }}")
+                ("TimersMonotonic", f"{{ {name}={_usec(int(usec))} ; next_elapse={_usec(nxt)} }}")
             )
-    props += [
-        ("TimersCalendar", f"{{ OnCalendar={_calendar(c)} ; next_elapse=n/a }}")
-        for c in t.on_calendar
-    ]
+    for base, text, nxt in values:
+        if base == "OnCalendar":
+            when = _stamp_or_null(fmt, nxt)
+            props.append(("TimersCalendar", f"{{ OnCalendar={text} ; next_elapse={when} }}"))
+    next_real, next_mono = rt.next_elapse
+    last_real, last_mono = rt.last_trigger
     props += [
         ("OnClockChange", yes_no(t.on_clock_change)),
         ("OnTimezoneChange", yes_no(t.on_timezone_change)),
-        ("NextElapseUSecRealtime", ""),
-        ("NextElapseUSecMonotonic", "0"),
-        ("LastTriggerUSec", ""),
-        ("LastTriggerUSecMonotonic", "0"),
+        ("NextElapseUSecRealtime", fmt(next_real) if 0 < next_real < USEC_INFINITY else ""),
+        ("NextElapseUSecMonotonic", _usec(next_mono)),
+        ("LastTriggerUSec", fmt(last_real) if 0 < last_real < USEC_INFINITY else ""),
+        ("LastTriggerUSecMonotonic", _usec(last_mono)),
         ("Result", rt.result),
         ("AccuracyUSec", _usec(t.accuracy_usec)),
         ("RandomizedDelayUSec", _usec(t.randomized_delay_usec)),
@@ -522,7 +559,7 @@ def unit_properties(
         props += _socket_properties(unit, rt)
         owner = unit.socket
     elif unit.timer is not None:
-        props += _timer_properties(unit, rt)
+        props += _timer_properties(unit, rt, fmt)
     if owner is not None:
         non_blocking = unit.service.non_blocking if unit.service is not None else False
         ne = {n.key: n.value for n in unit.not_enforced}
