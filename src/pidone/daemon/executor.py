@@ -167,6 +167,7 @@ class LinuxExecutor:
         self.unit_of = unit_of
         self.brain: Brain | None = None
         self.on_reply: Callable[[Reply], None] = lambda reply: None
+        self._replies: list[Reply] = []  # held until the event queue is drained
         self.on_state: Callable[[act.StateChanged], None] = lambda change: None
         # A unit the manager garbage-collected (UnitDropped): the registry forgets it too.
         self.on_drop: Callable[[str], None] = lambda unit: None
@@ -216,6 +217,13 @@ class LinuxExecutor:
                 self._queue.extendleft(reversed(answers))
         finally:
             self._busy = False
+        # Answer clients only once every consequence has been carried out, so that a
+        # `pidone stop` returns after RuntimeDirectory=/PrivateTmp= are removed and the
+        # PID file is gone (systemd 252's service_enter_dead() does this work in the same
+        # event-loop turn, before the JobRemoved signal leaves the bus queue).
+        replies, self._replies = self._replies, []
+        for reply in replies:
+            self.on_reply(reply)
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -262,7 +270,7 @@ class LinuxExecutor:
             case act.StateChanged():
                 self._state_changed(a)
             case act.JobQueued() | act.JobFinished() | act.RequestFailed() | act.RequestDone():
-                self.on_reply(a)
+                self._replies.append(a)
             case UnitDropped():
                 self._forget(a.unit)
             case _:
