@@ -128,3 +128,33 @@ def test_install_shims_refuses_foreign_files(tmp_path: Path) -> None:
     assert sorted(shims.remove(str(tmp_path))) == sorted(
         str(tmp_path / "bin" / n) for n in ("journalctl", "systemctl")
     )
+
+
+def test_daemon_check_imports_no_socket_or_json(tmp_path: Path) -> None:
+    """The shim checks for a daemon before every manager verb: through cli.lightclient, so
+    that check costs no `socket`/`json` imports (bench/cli.py, systemctl rows)."""
+    import socket
+
+    path = tmp_path / "control.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(str(path))
+        listener.listen(4)
+        heavy = "{'socket', 'json', 're', 'enum', 'typing'}"
+        code = (
+            "import sys; from pidone.cli import systemctl; "
+            f"print(systemctl.daemon_answers({str(tmp_path)!r}), "
+            f"systemctl.daemon_answers({str(tmp_path / 'none')!r}), "
+            f"sorted(set(sys.modules) & {heavy}))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": ""},
+            timeout=60,
+        )
+    finally:
+        listener.close()
+    assert out.stdout.strip() == "True False []"

@@ -186,18 +186,16 @@ def _option_value(argv: list[str], names: tuple[str, ...]) -> str | None:
 
 
 def daemon_answers(runtime_dir: str | None) -> bool:
-    """True when something accepts connections on pidone's control socket."""
-    import socket
+    """True when something accepts connections on pidone's control socket.
 
-    from pidone.cli.client import socket_path
+    Through cli.lightclient (_socket only): `socket` and cli.client's `json` would cost the
+    shim 25-35 ms of imports before every verb (bench/cli.py, systemctl rows)."""
+    from pidone.cli import lightclient
 
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
-        sock.connect(socket_path(runtime_dir))
-    except OSError:
+        lightclient.connect(runtime_dir).close()
+    except lightclient.ClientError:
         return False
-    finally:
-        sock.close()
     return True
 
 
