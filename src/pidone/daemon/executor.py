@@ -64,6 +64,9 @@ from pidone.linux.reaper import ChildExit, open_pidfd
 from pidone.linux.tracking import ProcessGroupTracker
 
 _JOURNAL_OUTPUTS = ("journal", "journal+console", "kmsg", "kmsg+console", "syslog")
+RECENT_EXITS = 512  # reaped PIDs remembered for log attribution (unit_of_sender)
+RECENT_EXIT_USEC = 10_000_000
+
 Reply = act.JobQueued | act.JobFinished | act.RequestFailed | act.RequestDone
 
 
@@ -168,6 +171,7 @@ class LinuxExecutor:
         self.brain: Brain | None = None
         self.on_reply: Callable[[Reply], None] = lambda reply: None
         self._replies: list[Reply] = []  # held until the event queue is drained
+        self._recent_exits: dict[int, tuple[str, int]] = {}  # pid -> (unit, reaped at µs)
         self.on_state: Callable[[act.StateChanged], None] = lambda change: None
         # A unit the manager garbage-collected (UnitDropped): the registry forgets it too.
         self.on_drop: Callable[[str], None] = lambda unit: None
@@ -510,10 +514,32 @@ class LinuxExecutor:
 
         self._foreign[pid] = (unit, self.loop.watch_process(pid, gone, pidfd))
 
+    def unit_of_sender(self, pid: int) -> str | None:
+        """The unit of a log sender: live membership, else a process of a unit reaped lately.
+
+        A short-lived process (logger(1), a oneshot's helper) may be reaped before its
+        /dev/log or native-journal datagram is read; its PID no longer names a cgroup then,
+        so the exit remembers the unit for a while (journald loses such attributions).
+        """
+        unit = self.tracker.unit_of(pid)
+        if unit is None:
+            recent = self._recent_exits.get(pid)
+            if recent is not None and now_usec() - recent[1] < RECENT_EXIT_USEC:
+                unit = recent[0]
+        return unit
+
+    def _remember_exit(self, pid: int, unit: str) -> None:
+        self._recent_exits.pop(pid, None)
+        self._recent_exits[pid] = (unit, now_usec())
+        if len(self._recent_exits) > RECENT_EXITS:
+            del self._recent_exits[next(iter(self._recent_exits))]
+
     def _on_child_exit(self, child: ChildExit, watched: bool) -> None:
         self.tracker.settled(child.pid)
         info = self.processes.pop(child.pid, None)
         unit = info.unit if info is not None else ""
+        if info is not None:
+            self._remember_exit(child.pid, unit)
         if info is not None and info.stream_fd >= 0:
             self.logs.drain(info.stream_fd)  # its output first, then "Main process exited"
         if info is None:

@@ -179,6 +179,7 @@ class Daemon:
         if hasattr(self.manager, "load"):  # dependencies: the manager loads what units name
             self.manager.load = self._load_for_manager  # type: ignore[attr-defined,unused-ignore]
         self.executor.brain = self.manager
+        self.logs.unit_of_pid = self.executor.unit_of_sender
         self.requests = Requests(self.executor)
         self.executor.on_reply = self.requests.reply
         self.units.on_loaded = self.manager.add_unit
