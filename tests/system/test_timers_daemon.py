@@ -61,17 +61,22 @@ def test_persistent_timer_catches_up_after_a_daemon_restart(
     pidone_ns: Factory, tmp_path: Path
 ) -> None:
     count = tmp_path / "count"
-    # One elapse, a few seconds from now (local time, as the daemon reads it).
+
+    def timer(when: datetime.datetime) -> str:
+        return f"[Timer]\nOnCalendar={when:%Y-%m-%d %H:%M:%S}\nPersistent=true\nAccuracySec=1ms\n"
+
+    service = f"[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >> {count}'\n"
+    # The first daemon is up before the elapse is chosen (a loaded machine may take
+    # seconds to start one): one elapse, a few seconds from now, local time.
+    first = pidone_ns({"p.timer": timer(datetime.datetime(2000, 1, 1)), "p.service": service})
     when = datetime.datetime.now() + datetime.timedelta(seconds=3)
-    units = {
-        "p.timer": f"[Timer]\nOnCalendar={when:%Y-%m-%d %H:%M:%S}\nPersistent=true\n"
-        "AccuracySec=1ms\n",
-        "p.service": f"[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >> {count}'\n",
-    }
-    first = pidone_ns(units)
+    units = {"p.timer": timer(when), "p.service": service}
+    first.write_unit("p.timer", units["p.timer"])
+    assert first.cli("daemon-reload").returncode == 0
     assert first.cli("start", "p.timer").returncode == 0
     stamp = first.state_dir / "timers" / "stamp-p.timer"
     assert stamp.exists()  # created at the first start, with the current time
+    assert stamp.stat().st_mtime < when.timestamp(), "the first start came after the elapse"
     assert first.stop() == 0
     while datetime.datetime.now() < when + datetime.timedelta(seconds=1):
         time.sleep(0.2)  # the elapse passes while no daemon runs
