@@ -156,6 +156,8 @@ class Manager:
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            # Services run in sessions of their own (killpg misses them): note them first.
+            self.known = self.known or sleeps_below(self.proc.pid)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
