@@ -45,7 +45,8 @@ def test_instances_of_two_hundred_connections_are_collected(
             "ExecStart=/bin/sh -c 'read l; echo got $l'\n",
             # a failing instance is kept until reset-failed (CollectMode=inactive)
             "bad.socket": f"[Socket]\nListenStream=127.0.0.1:{port + 1}\nAccept=yes\n",
-            "bad@.service": "[Service]\nStandardInput=socket\nExecStart=/bin/sh -c 'read l; exit 1'\n",
+            "bad@.service": "[Service]\nStandardInput=socket\n"
+            "ExecStart=/bin/sh -c 'read l; exit 1'\n",
         }
     )
     assert d.cli("start", "echo.socket").returncode == 0
