@@ -94,3 +94,20 @@ def test_units_that_are_not_collectable_stay_loaded() -> None:
     assert mgr.active_state("a.service") == "inactive"
     assert mgr.graph.referenced_by("gone.service") == ("a.service",)  # a stub, kept
     assert fx.of_type(UnitDropped) == []
+
+
+def test_not_found_units_of_failed_requests_are_not_kept() -> None:
+    """252 loads `nosuch.service` as a not-found unit for the request, fails the job with
+    `Unit nosuch.service not found.` and collects it at once (nothing references it); an
+    Accept=yes connection whose template is missing leaves no instance either."""
+    mgr, fx = setup({"y.socket": b"[Socket]\nListenStream=/run/y\nAccept=yes\n"})
+    start(fx, "y.socket")
+    fx.feed(ListenersOpened("y.socket", (4,)))
+    graph = mgr.graph
+    units, nodes = set(mgr.units), set(graph.units)
+    out = start(fx, "nosuch.service")
+    assert any(
+        "Unit nosuch.service not found." in " ".join(a.lines) for a in out if hasattr(a, "lines")
+    )
+    fx.feed(ConnectionAccepted("y.socket", 4, 12, "unix", peer=(1, 0)))
+    assert (set(mgr.units), set(graph.units)) == (units, nodes)
