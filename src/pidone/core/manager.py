@@ -8,9 +8,10 @@ Theory of operation:
    the machines report) for ProcessExited, by token prefix (`unit/...`) for TimerFired.
    Machine actions addressed to the manager (RestartJobWanted, StartRefused) and every
    StateChanged are consumed here; the rest go out to the executor.
-3. A request becomes a transaction over the dependency graph (core.transaction, built
-   lazily from every loaded unit, rebuilt after a unit is added or reloaded): its error
-   is the client's "Failed to VERB X: ERROR"; otherwise the jobs it cancels end
+3. A request becomes a transaction over the dependency graph (core.transaction; the
+   graph is built lazily from every loaded unit, grown in place as units are loaded and
+   rebuilt after daemon-reload): its error is the client's "Failed to VERB X: ERROR";
+   otherwise the jobs it cancels end
    `canceled`, each planned job is installed (at most one per unit, spec 04 §3; a merged
    one keeps its id and is re-run if it was running and now asks for more).
 4. Jobs run from a run queue drained at the end of every `handle()`, when
