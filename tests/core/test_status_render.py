@@ -22,7 +22,6 @@ from pidone.core.render.status import (
     format_local_timestamp,
     format_relative,
     format_status,
-    format_timespan,
     quote_arg,
     state_glyph,
     status_exit_code,
@@ -272,21 +271,18 @@ def test_lossy_daemon_cmdline_is_printed_as_given() -> None:
     assert doc["units"][0]["cgroup"]["processes"][0]["cmdline"].startswith("python3 -c")
 
 
-# --- the formatters restated in core.render.status (to keep datetime, dataclasses out) ----
+# --- the status formatters: the originals, imported without datetime/dataclasses -----------
 
 
-@given(st.integers(min_value=0, max_value=2**64), st.sampled_from([1, 1000, 1_000_000]))
-def test_format_timespan_is_core_values_format_timespan(usec: int, accuracy: int) -> None:
-    from pidone.core.values import format_timespan as reference
+def test_status_formatters_are_the_originals() -> None:
+    from pidone.core import exitstatus, timefmt, values
+    from pidone.core.render import statusfmt
 
-    assert format_timespan(usec, accuracy) == reference(usec, accuracy)
-
-
-@given(st.integers(min_value=0, max_value=2**62), st.integers(min_value=-(2**45), max_value=2**45))
-def test_format_relative_is_timefmt_format_timestamp_relative(now: int, delta: int) -> None:
-    from pidone.core.timefmt import format_timestamp_relative as reference
-
-    assert format_relative(now + delta, now) == reference(now + delta, now)
+    assert statusfmt.format_exit_status is exitstatus.format_exit_status
+    assert statusfmt.format_timespan is timefmt.format_timespan is values.format_timespan
+    assert statusfmt.format_relative is timefmt.format_timestamp_relative
+    assert (format_exit_status(203), format_exit_status(3)) == ("203/EXEC", "3")
+    assert format_relative(NOW - 300_000_000, NOW) == "5min ago"
 
 
 @given(st.integers(min_value=0, max_value=7_258_118_400_000_000))  # to 2200
@@ -320,16 +316,10 @@ def test_the_status_path_imports_no_dataclasses_typing_or_datetime() -> None:
         "text = format_status(build_view(info, Options()), now_usec=1764430060000000,\n"
         "                     localtime=time.gmtime)\n"
         "assert 'CPU: 5ms' in text and 'Nov 29 15:26:40 h x[5]: hi' in text, text\n"
-        "heavy = {'dataclasses', 'typing', 'datetime', 'inspect', 'sqlite3', 'shlex'}\n"
+        "heavy = {'dataclasses', 'typing', 'datetime', 'inspect', 'sqlite3', 'shlex',\n"
+        "         'collections'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     env = {**os.environ, "TZ": "UTC"}  # the journal time is printed in the local zone
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert (out.returncode, out.stdout, out.stderr) == (0, "[]\n", "")
-
-
-def test_exit_status_names_are_core_exitstatus_status_flavour() -> None:
-    from pidone.core.exitstatus import format_exit_status as reference
-
-    assert [format_exit_status(c) for c in range(-1, 300)] == [reference(c) for c in range(-1, 300)]
-    assert (format_exit_status(203), format_exit_status(3)) == ("203/EXEC", "3")

@@ -7,10 +7,9 @@ Names and classes are those of `systemd-analyze exit-status` in systemd 252
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pidone.core.cnumbers import WHITESPACE, safe_atou
 from pidone.core.errors import ValueParseError
+from pidone.core.record import Record
 from pidone.core.signames import parse_signal, signal_name
 
 _WHITESPACE = WHITESPACE
@@ -105,9 +104,12 @@ def format_exit_status(code: int, *, all_classes: bool = False) -> str:
     return str(code)
 
 
-@dataclass(frozen=True, slots=True)
-class ExitStatusSet:
-    """`SuccessExitStatus=`-style set: exit codes plus signal numbers."""
+class ExitStatusSet(Record):
+    """`SuccessExitStatus=`-style set: exit codes plus signal numbers.
+
+    A core.record.Record (immutable, equal and hashable by value), not a dataclass: this
+    module names the exit statuses `pidone status` prints, and importing dataclasses
+    would cost that command more than the rest of its start-up (bench/cli.py)."""
 
     statuses: frozenset[int] = frozenset()
     signals: frozenset[int] = frozenset()

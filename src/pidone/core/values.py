@@ -20,6 +20,7 @@ from pidone.core.exitstatus import (
     parse_exit_status_set,
 )
 from pidone.core.signames import SIGNAL_NAMES, SIGRTMAX, SIGRTMIN, parse_signal, signal_name
+from pidone.core.timefmt import format_timespan
 
 __all__ = [
     "EXIT_STATUS_CLASSES",
@@ -190,56 +191,8 @@ def parse_timespan(text: str, default_unit: int = USEC_PER_SEC) -> int:
                 raise bad
 
 
-_FORMAT_UNITS: tuple[tuple[str, int], ...] = (
-    ("y", USEC_PER_YEAR),
-    ("month", USEC_PER_MONTH),
-    ("w", USEC_PER_WEEK),
-    ("d", USEC_PER_DAY),
-    ("h", USEC_PER_HOUR),
-    ("min", USEC_PER_MINUTE),
-    ("s", USEC_PER_SEC),
-    ("ms", USEC_PER_MSEC),
-    ("us", 1),
-)
-
-
-def format_timespan(usec: int, accuracy: int = 1) -> str:
-    """Microseconds -> systemd's format_timespan() text, e.g. `1min 30s`, `1.500000s`."""
-    if usec >= USEC_INFINITY:
-        return "infinity"
-    if usec <= 0:
-        return "0"
-    accuracy = max(accuracy, 1)
-    t = usec
-    parts: list[str] = []
-    for suffix, unit in _FORMAT_UNITS:
-        if t <= 0:
-            break
-        if t < accuracy and parts:
-            break
-        if t < unit:
-            continue
-        a, b = divmod(t, unit)
-        if t < USEC_PER_MINUTE and b > 0:
-            # Below one minute a remainder is shown as a decimal fraction of this unit,
-            # with as many digits as the unit has below `accuracy`.
-            j = 0
-            cc = unit
-            while cc > 1:
-                j += 1
-                cc //= 10
-            cc = accuracy
-            while cc > 1:
-                b //= 10
-                j -= 1
-                cc //= 10
-            if j > 0:
-                parts.append(f"{a}.{b:0{j}d}{suffix}")
-                t = 0
-                continue
-        parts.append(f"{a}{suffix}")
-        t = b
-    return " ".join(parts)
+# format_timespan() lives with the other time displays in core.timefmt (which `pidone
+# status` imports without this module's parsers); re-exported here.
 
 
 # --- sizes ----------------------------------------------------------------------------------
