@@ -510,6 +510,8 @@ def describe_cgroup(daemon: Daemon, unit: str) -> str:
 
 
 def _show_runtime(daemon: Daemon) -> Callable[[Call], Response | None]:
+    from pidone.daemon.verbs_triggers import show_extras
+
     def handle(call: Call) -> Response | None:
         out: list[dict[str, Any]] = []
         for name in _names(daemon, call):
@@ -518,7 +520,8 @@ def _show_runtime(daemon: Daemon) -> Callable[[Call], Response | None]:
             except InvalidUnitName:
                 out.append({})
                 continue
-            out.append(runtime_fields(daemon, unit))
+            # plus the graph's relations and a socket's or timer's own runtime
+            out.append({**runtime_fields(daemon, unit), **show_extras(daemon, unit.id)})
         return Response.success(call.request.id, {"units": out})
 
     return handle
@@ -532,9 +535,18 @@ def _daemon_reload(daemon: Daemon) -> Callable[[Call], Response | None]:
     return handle
 
 
-def _ping(daemon: Daemon) -> Callable[[Call], Response | None]:
+def _ping(daemon: Daemon, started: tuple[int, int]) -> Callable[[Call], Response | None]:
+    """`pid` is the daemon's PID in its own namespace (1 as PID 1 of a container), so a
+    client elsewhere cannot read its start from /proc: `started` is [realtime, monotonic]
+    µs of the daemon's start (the overview's `Since:`, 252's UserspaceTimestamp)."""
+
     def handle(call: Call) -> Response | None:
-        state = {"pid": os.getpid(), "stopping": daemon.stopping, "starting": daemon.booting}
+        state = {
+            "pid": os.getpid(),
+            "stopping": daemon.stopping,
+            "starting": daemon.booting,
+            "started": list(started),
+        }
         return Response.success(call.request.id, state)
 
     return handle
@@ -556,7 +568,11 @@ def build_verbs(daemon: Daemon) -> dict[str, Verb]:
     verbs["list-units"] = Verb(_list_units(daemon), mutating=False)
     verbs["status"] = Verb(_status(daemon), mutating=False)
     verbs["show-runtime"] = Verb(_show_runtime(daemon), mutating=False)
-    verbs["ping"] = Verb(_ping(daemon), mutating=False)
+    from pidone.daemon.executor import now_usec
+    from pidone.daemon.triggerio import realtime_usec
+
+    # built once as the daemon starts (daemon.main), before it serves anything
+    verbs["ping"] = Verb(_ping(daemon, (realtime_usec(), now_usec())), mutating=False)
     from pidone.daemon.verbs_procs import pids_verb  # ps --unit, tree --units
 
     verbs["pids"] = Verb(pids_verb(daemon), mutating=False)
