@@ -3,12 +3,14 @@ PID namespace (text, -o json, PID arguments, the overview, exit codes)."""
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -54,12 +56,16 @@ UNITS = {
 }
 
 
+_STARTED: list[float] = []  # wall clock just before the module's daemon started
+
+
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare(1) for the namespace daemon")
     from pidone.testing.harness import NamespaceDaemon
 
+    _STARTED[:] = [time.time()]
     with NamespaceDaemon(tmp_path_factory.mktemp("st"), UNITS) as d:
         env = dict(d.env)
         env["LANG"] = "C.UTF-8"
@@ -121,6 +127,13 @@ def test_status_by_pid_and_overview(daemon: dict[str, str]) -> None:
         "   Failed: 1 units",
     ]
     assert any(line.endswith(f"{pid} /bin/sleep 1000") for line in lines)
+    # Since: is the daemon's own start, not that of the host's PID 1 (the daemon is PID 1 of
+    # its namespace; it reports its start in `ping`)
+    since = re.fullmatch(r"    Since: \w{3} ([0-9-]+ [0-9:]+) (\S+); .* ago", lines[5])
+    assert since is not None, lines[5]
+    stamp = time.strptime(since.group(1), "%Y-%m-%d %H:%M:%S")
+    started = time.mktime(stamp) if since.group(2) != "UTC" else calendar.timegm(stamp)
+    assert _STARTED[0] - 1 <= started <= time.time()
 
 
 @pytest.mark.system

@@ -50,7 +50,11 @@ def manager_status(c: client.Client, opts: Options) -> int:
             else:
                 procs.append(ProcessEntry(int(proc[0]), (), cgroup=group, cmdline=str(cmd)))
     failed = sum(1 for r in rows if r[2] == "failed")
-    since = _process_start_usec(int(ping.get("pid") or 0))
+    started = ping.get("started")
+    if isinstance(started, list) and started and isinstance(started[0], int):
+        since = started[0]  # the daemon's own clock: right under a PID namespace too
+    else:  # an older daemon: its PID as seen here (wrong inside a PID namespace)
+        since = _process_start_usec(int(ping.get("pid") or 0))
     from pidone import __version__
 
     view = ManagerView(
