@@ -579,4 +579,7 @@ def build_verbs(daemon: Daemon) -> dict[str, Verb]:
     from pidone.daemon.verbs_triggers import trigger_verbs  # list-sockets, list-timers
 
     verbs.update(trigger_verbs(daemon))
+    # Garbage-collected units leave the registry too (list-units, status); set here as
+    # the place that already holds both (daemon/main.py wires the rest).
+    daemon.executor.on_drop = daemon.units.forget
     return verbs
