@@ -256,6 +256,10 @@ class LogCollector:
         self._sockets.clear()
 
     # -- the manager's own records ------------------------------------------------------------
+    def forget(self, unit: str) -> None:
+        """Drop the journal context kept for a garbage-collected unit's manager lines."""
+        self._manager_contexts.pop(unit, None)
+
     def manager_record(
         self, unit: str, message: str, priority: int = 6, extra: dict[str, str] | None = None
     ) -> None:

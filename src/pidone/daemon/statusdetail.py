@@ -73,6 +73,11 @@ class StatusSources:
         self._cpu_stop: dict[str, tuple[int, int]] = {}
         self._cpu_last: dict[str, int] = {}  # CPUUsageNSec when the unit last stopped
 
+    def forget(self, unit: str) -> None:
+        """Drop what is kept for a garbage-collected unit (an ended Accept=yes instance)."""
+        for table in (self._cpu_base, self._cpu_stop, self._cpu_last, self._presets):
+            table.pop(unit, None)
+
     # -- CPU accounting ------------------------------------------------------------------
 
     def watch(self) -> None:

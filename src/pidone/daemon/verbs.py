@@ -579,7 +579,18 @@ def build_verbs(daemon: Daemon) -> dict[str, Verb]:
     from pidone.daemon.verbs_triggers import trigger_verbs  # list-sockets, list-timers
 
     verbs.update(trigger_verbs(daemon))
-    # Garbage-collected units leave the registry too (list-units, status); set here as
-    # the place that already holds both (daemon/main.py wires the rest).
-    daemon.executor.on_drop = daemon.units.forget
+
+    # Garbage-collected units leave the registry (list-units, status), the journal's
+    # per-unit manager context and the status CPU ledger too, so nothing grows with
+    # Accept=yes connections; set here as the place that holds all of them.
+    def drop(unit: str) -> None:
+        from pidone.daemon.statusdetail import sources_of  # loaded by the first status
+
+        daemon.units.forget(unit)
+        daemon.logs.forget(unit)
+        sources = sources_of(daemon)
+        if sources is not None:
+            sources.forget(unit)
+
+    daemon.executor.on_drop = drop
     return verbs
