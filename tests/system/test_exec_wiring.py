@@ -146,3 +146,32 @@ def test_runtime_directory_preserve_restart_across_automatic_restarts(pidone_ns:
     d.wait_for(three_runs, what="three runs recorded in one preserved directory")
     assert d.cli("stop", "ar").returncode == 0
     assert not runs.parent.exists()
+
+
+CAP_SYS_RESOURCE = 24  # capabilities(7)
+
+
+def _has_capability(number: int) -> bool:
+    with open("/proc/self/status") as f:
+        effective = next(line for line in f if line.startswith("CapEff:")).split()[1]
+    return bool(int(effective, 16) >> number & 1)
+
+
+def test_oom_score_adjust_below_zero_without_cap_sys_resource_is_skipped(
+    pidone_ns: Factory, tmp_path: Path
+) -> None:
+    # dbus.service has OOMScoreAdjust=-900; in a container without CAP_SYS_RESOURCE the
+    # kernel refuses to lower the score (EACCES) and systemd 252 goes on regardless.
+    out = tmp_path / "score"
+    d = pidone_ns(
+        {
+            "oom.service": "[Service]\nType=oneshot\nOOMScoreAdjust=-900\n"
+            f"ExecStart=/bin/sh -c 'cat /proc/self/oom_score_adj > {out}'\n",
+            "up.service": "[Service]\nType=oneshot\nOOMScoreAdjust=500\n"
+            f"ExecStart=/bin/sh -c 'cat /proc/self/oom_score_adj > {out}.up'\n",
+        }
+    )
+    assert d.cli("start", "oom", "up").returncode == 0
+    expected = "-900" if _has_capability(CAP_SYS_RESOURCE) else "0"
+    assert out.read_text().strip() == expected
+    assert Path(f"{out}.up").read_text().strip() == "500"  # raising needs no privilege

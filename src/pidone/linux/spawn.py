@@ -350,6 +350,12 @@ def _child(plan: _Plan, err_w: int) -> None:
             fd = os.open(b"/proc/self/oom_score_adj", os.O_WRONLY | os.O_CLOEXEC)
             try:
                 os.write(fd, plan.oom_score_adjust)
+            except PermissionError:
+                # Lowering the score needs CAP_SYS_RESOURCE, which containers usually lack
+                # (Docker drops it): systemd 252's exec_child() ignores EPERM/EACCES here
+                # ("assuming containerized execution") and fails only on other errors.
+                # dbus.service (OOMScoreAdjust=-900) depends on this.
+                pass
             finally:
                 os.close(fd)
         # 6b. IOSchedulingClass=/Priority=, CPUSchedulingPolicy=/Priority=
