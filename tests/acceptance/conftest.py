@@ -26,7 +26,7 @@ import pytest
 
 from pidone.testing.harness import HarnessError, NamespaceDaemon
 
-PACKAGES = ("apache2", "nginx", "redis-server")
+PACKAGES = ("apache2", "nginx", "redis-server", "dbus")
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 
 # Bring `lo` up inside the namespace (SIOCGIFFLAGS / SIOCSIFFLAGS, netdevice(7)), without
@@ -49,7 +49,7 @@ def _installed(package: str) -> bool:
 
 @pytest.fixture(scope="session")
 def debian_packages() -> tuple[str, ...]:
-    """apache2, nginx, redis-server installed (apt-get once), none of them started."""
+    """apache2, nginx, redis-server, dbus installed (apt-get once), none of them started."""
     if os.geteuid() != 0:
         pytest.skip("the acceptance tier needs root (apt-get, namespaces)")
     for tool in ("unshare", "nsenter"):
