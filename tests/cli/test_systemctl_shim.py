@@ -131,7 +131,7 @@ def test_install_shims_refuses_foreign_files(tmp_path: Path) -> None:
 
 
 def test_daemon_check_imports_no_socket_or_json(tmp_path: Path) -> None:
-    """The shim checks for a daemon before every manager verb: through cli.lightclient, so
+    """The shim checks for a daemon before every manager verb: through cli.client, so
     that check costs no `socket`/`json` imports (bench/cli.py, systemctl rows)."""
     import socket
 

@@ -2,7 +2,7 @@
 
 Each verb sends one request naming all its units and waits for every job (unless
 `--no-block`), then prints what the daemon returned with systemctl's words and exits with
-the first non-zero exit code (spec 06 §2.1). Imports stay minimal: only cli.lightclient
+the first non-zero exit code (spec 06 §2.1). Imports stay minimal: only cli.client
 (the control client on `_socket` and `_json`; `pidone start` pays every import before the
 daemon sees the request).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from pidone.cli import lightclient as client
+from pidone.cli import client
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """State queries of the CLI: is-active, is-failed, list-units, status (spec 06 §3, §4).
 
-is-active is on the hot path of scripts, so this module imports only cli.lightclient (the
+is-active is on the hot path of scripts, so this module imports only cli.client (the
 control client on `_socket` and `_json`, no `socket`/`json`/`re`) and cli.jobs (which uses
 the same) at start-up. list-units and status are cli.status's (systemd 252's full layout,
 -o json); they are imported only when they run.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from pidone.cli import lightclient as client
+from pidone.cli import client
 from pidone.cli.jobs import UsageError, parse, unit_name
 
 TYPE_CHECKING = False

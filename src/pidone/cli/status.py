@@ -4,7 +4,7 @@ exit codes, and `-o json` (schema pidone/1, docs/json.md).
 Everything comes from the daemon in one round trip: its `status` verb with `detail` answers
 the runtime, the unit-file state and preset, the journal tail, the cgroup figures and the
 trigger units' states (daemon/statusdetail.py). `pidone status` is start-up-bound
-(bench/cli.py, goal <= 3x `python3 -c pass`), so this module talks through cli.lightclient
+(bench/cli.py, goal <= 3x `python3 -c pass`), so this module talks through cli.client
 (no socket, json or re imports), imports neither dataclasses nor typing nor datetime, and
 status loads only core.record, core.statusview and core.render.status on top. Journal
 modes other than short and cat are read from the journal file here.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
-from pidone.cli import lightclient as client
+from pidone.cli import client
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs a status call ~5 ms
 if TYPE_CHECKING:

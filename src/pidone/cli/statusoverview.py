@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from pidone.cli import lightclient as client
+from pidone.cli import client
 from pidone.cli.status import Options, locale_is_utf8, now_usec, terminal, write_out
 
 

@@ -188,13 +188,13 @@ def _option_value(argv: list[str], names: tuple[str, ...]) -> str | None:
 def daemon_answers(runtime_dir: str | None) -> bool:
     """True when something accepts connections on pidone's control socket.
 
-    Through cli.lightclient (_socket only): `socket` and cli.client's `json` would cost the
-    shim 25-35 ms of imports before every verb (bench/cli.py, systemctl rows)."""
-    from pidone.cli import lightclient
+    Through cli.client (_socket only): `socket` and `json` would cost the shim 25-35 ms of
+    imports before every verb (bench/cli.py, systemctl rows)."""
+    from pidone.cli import client
 
     try:
-        lightclient.connect(runtime_dir).close()
-    except lightclient.ClientError:
+        client.connect(runtime_dir).close()
+    except client.ClientError:
         return False
     return True
 
