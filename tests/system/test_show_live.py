@@ -128,15 +128,10 @@ def test_dependencies_timer_and_socket_runtime_match_252(daemon: NamespaceDaemon
     assert _runtime_lines(_show(d, "pd-fast.timer")) == _runtime_lines(want)
 
 
-# The targets that pidone's daemon loads as another unit's dependency (timers.target,
-# sockets.target through a timer's or socket's Before=) come without their .wants/ links,
-# although `pidone show` offline and a target loaded by name (multi-user.target) have them.
-KNOWN_DIFFERENCES = {
-    ("pd-tick.timer", "WantedBy"): ({"timers.target"}, set()),
-    ("pd-sock.socket", "WantedBy"): ({"sockets.target"}, set()),
-    ("timers.target", "Wants"): ({"pd-tick.timer"}, set()),
-    ("sockets.target", "Wants"): ({"pd-sock.socket"}, set()),
-}
+# (unit, property) -> (252's members, pidone's) that still differ: none. Targets the daemon
+# loads as another unit's dependency (timers.target, sockets.target through a timer's or
+# socket's Before=) keep their .wants/ links (issue #8, core.jobwiring.admitted_links).
+KNOWN_DIFFERENCES: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
 
 
 def _dependency_differences(
@@ -166,7 +161,6 @@ def _dependency_differences(
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN_DIFFERENCES: targets loaded as dependencies")
 def test_targets_loaded_as_dependencies_have_their_wants(daemon: NamespaceDaemon) -> None:
     d = daemon
     assert d.cli("start", "pd-tick.timer", "pd-sock.socket").returncode == 0

@@ -8,7 +8,8 @@
 3. `builtin_unit()` builds pidone's built-in targets and slices (core.targets) as typed
    units, for names no loader knows; `bare_unit()` gives a model to a unit that exists only
    in the graph (a file-less slice or device, core.depgraph rule 3). `container_override()`
-   keeps the early-boot targets pidone's own even when the unit path has them (`EARLY_BOOT`).
+   keeps the early-boot targets pidone's own even when the unit path has them (`EARLY_BOOT`),
+   with only the `.wants/`/`.requires/` links `admitted_links()` lets through.
 4. `JobRow` is one line of `list-jobs` (systemctl's JOB UNIT TYPE STATE).
 5. `plan_request()` holds what the manager refuses before any transaction (the client's
    words and exit codes of bus_unit_queue_job() and systemctl, spec 06 §2.1) and maps a
@@ -17,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from pidone.core.depgraph import UnitInfo
@@ -34,7 +35,8 @@ from pidone.core.unitsource import UnitSource
 # Container mode (spec 04 §7): these targets and slices are always pidone's own, whatever
 # the unit path holds. Every service Requires=sysinit.target; the host's sysinit.target.wants/
 # names systemd-tmpfiles-setup (which empties /tmp), sysctl, sysusers, journald, udev... that
-# are the host's business. Their .wants/ directories are ignored with their files.
+# are the host's business. Their .wants/ directories are ignored with their files, except
+# the enabled units of sockets/timers/paths.target (LINKS_KEPT, admitted_links()).
 EARLY_BOOT: frozenset[str] = frozenset(
     {
         "sysinit.target",
@@ -67,6 +69,11 @@ EARLY_BOOT: frozenset[str] = frozenset(
         "system.slice",
     }
 )
+# The early-boot targets that keep some `.wants/`/`.requires/` links (admitted_links()):
+# `systemctl enable` of a socket, timer or path unit links it there, and a daemon that loads
+# timers.target as a timer's Before= must show (and start) what was enabled (issue #8).
+LINKS_KEPT: frozenset[str] = frozenset({"sockets.target", "timers.target", "paths.target"})
+_SYSTEMD_OWN = "systemd-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,14 +147,51 @@ def builtin_unit(name: str) -> Unit | None:
     return build_unit(source, _HOST)
 
 
-def container_override(unit: Unit) -> Unit:
-    """The unit the manager keeps for a loaded one: pidone's own for the EARLY_BOOT names."""
-    if unit.id not in EARLY_BOOT or unit.fragment_path.startswith(BUILTIN_DIR):
+def admitted_links(target: str, names: Iterable[str]) -> list[str]:
+    """The `.wants/`/`.requires/` link names an early-boot target keeps (issue #8).
+
+    Only sockets.target, timers.target and paths.target keep links, and never to systemd's
+    own units (`systemd-*`): Debian's /lib/systemd/system/sockets.target.wants/ names
+    systemd-journald*.socket and systemd-initctl.socket, and timers.target.wants/ names
+    systemd-tmpfiles-clean.timer (`systemd-tmpfiles --clean`, which ages files out of
+    /tmp); those belong to the host (spec 04 §7). What remains is what `systemctl enable`
+    of a package's socket, timer or path unit made (WantedBy=sockets.target, ...): the
+    administrator's choice in /etc/systemd/system, the daemon's own unit directories, and
+    packages' static links such as dbus.socket. sysinit.target and the other early-boot
+    targets keep none: their links are the host's boot (tmpfiles-setup, sysctl, udev...).
+    """
+    if target not in LINKS_KEPT:
+        return []
+    return [n for n in names if not n.startswith(_SYSTEMD_OWN)]
+
+
+def container_override(unit: Unit, source: UnitSource | None = None) -> Unit:
+    """The unit the manager keeps for a loaded one: pidone's own for the EARLY_BOOT names.
+
+    `source` is what the loader found for `unit`: its `.wants/`/`.requires/` links that
+    `admitted_links()` keeps are added to pidone's own target (without it, none are: the
+    manager re-checks units the registry already overrode, cli tools may not have it)."""
+    if unit.id not in EARLY_BOOT:
         return unit
+    if unit.fragment_path.startswith(BUILTIN_DIR):
+        if unit.id not in LINKS_KEPT:
+            return unit  # today's rule: the unit path held no file, links as found
+        wants = admitted_links(unit.id, unit.unit.wants)
+        requires = admitted_links(unit.id, unit.unit.requires)
+        if wants == unit.unit.wants and requires == unit.unit.requires:
+            return unit
+        return replace(unit, unit=replace(unit.unit, wants=wants, requires=requires))
     own = builtin_unit(unit.id)
     if own is None:
         return unit
     names = (*own.names, *(n for n in unit.names if n not in own.names))
+    if source is not None:  # `own` is fresh: its lists are ours to extend
+        for name in admitted_links(unit.id, source.wants):
+            if name not in own.unit.wants:
+                own.unit.wants.append(name)
+        for name in admitted_links(unit.id, source.requires):
+            if name not in own.unit.requires:
+                own.unit.requires.append(name)
     return replace(own, names=names)
 
 

@@ -4,8 +4,10 @@ The loader falls back to pidone's built-in targets and slices (core.targets) for
 unit directory has, so `multi-user.target`, `default.target` and `shutdown.target` exist, and
 a built-in still gets the `.wants/`/`.requires/` links of the unit path (that is how enabled
 units join multi-user.target). The early-boot targets stay pidone's own whatever the unit
-path holds (core.jobwiring.container_override, spec 04 §7): the registry keeps the same
-model the manager keeps.
+path holds (core.jobwiring.container_override, spec 04 §7), keeping only the enabled units
+of sockets/timers/paths.target (core.jobwiring.admitted_links): the registry keeps the same
+model the manager keeps, whether the unit was named by a client or by another unit's
+dependency (both come through `load()`).
 
 systemd loads a unit the first time something names it (manager_load_unit()) and keeps it
 while it is referenced or active; `daemon-reload` re-reads every loaded unit while runtime
@@ -50,7 +52,7 @@ class UnitRegistry:
         if unit is not None:
             return unit
         source = self._loader.load(name)
-        unit = container_override(build_unit(source, self.host))
+        unit = container_override(build_unit(source, self.host), source)
         if unit.load_state == "not-found":
             return unit  # not cached: see the module docstring
         self._remember(unit, name)
@@ -82,7 +84,8 @@ class UnitRegistry:
         out = []
         for uid in old:
             try:
-                unit = container_override(build_unit(self._loader.load(uid), self.host))
+                source = self._loader.load(uid)
+                unit = container_override(build_unit(source, self.host), source)
             except InvalidUnitName:
                 continue
             self._remember(unit, uid)
