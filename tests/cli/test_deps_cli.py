@@ -17,7 +17,7 @@ from pidone.cli.deps import (
     list_jobs_main,
     set_default_main,
 )
-from tests.linux.unittree import ETC, Tree, copy_tree, have_systemctl, run_systemctl
+from tests.linux.unittree import ETC, LIB, Tree, copy_tree, have_systemctl, run_systemctl
 
 SVC = "[Service]\nExecStart=/bin/true\n"
 
@@ -113,6 +113,22 @@ def test_list_dependencies_default_target_with_enabled_unit(
     assert lines[0] == "default.target"
     assert lines[1] == "○ ├─a.service"
     assert lines[2] == "○ └─basic.target"  # multi-user.target Requires=basic.target
+
+
+def test_list_dependencies_of_an_early_boot_target_file_keeps_enabled_links(
+    tree: Tree, tmp_path: Path, utf8: None
+) -> None:
+    # timers.target is pidone's own even when the unit path has a file for it; the enabled
+    # timers linked into it stay (core.jobwiring.admitted_links), systemd-internal ones go.
+    tree.unit("timers.target", "[Unit]\nDescription=Timers\n")
+    tree.unit("x.timer", "[Timer]\nOnCalendar=daily\n", where=ETC)
+    tree.unit("systemd-tmpfiles-clean.timer", "[Timer]\nOnBootSec=15min\n")
+    tree.link(f"{ETC}/timers.target.wants/x.timer", f"/{ETC}/x.timer")
+    tree.link(f"{ETC}/timers.target.wants/systemd-tmpfiles-clean.timer", f"/{LIB}/x.timer")
+    argv = [f"--root={tree.root}", f"--runtime-dir={tmp_path}/x", "timers.target"]
+    out, _, rc = call(list_dependencies_main, argv)
+    assert rc == 0
+    assert out.splitlines() == ["timers.target", "○ └─x.timer"]
 
 
 def test_job_verbs_without_a_daemon_fail_in_one_line(tmp_path: Path) -> None:

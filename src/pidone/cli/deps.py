@@ -228,7 +228,8 @@ def _graph(root: str | None, names: list[str], every_file: bool) -> DepGraph:
 
     def load(name: str) -> Unit | None:
         try:
-            return container_override(build_unit(loader.load(name), host))
+            source = loader.load(name)
+            return container_override(build_unit(source, host), source)
         except PidoneError:
             return None
 
