@@ -345,7 +345,11 @@ class Daemon:
     def _finish(self) -> None:
         if self.pid1:
             from pidone.daemon.boot import final_words
+            from pidone.linux.spawn_cgroup import spawner
 
+            # Every unit has stopped: the clone3 spawn helper (our child, in no unit) ends
+            # now, on EOF, rather than as a leftover of kill(-1) below.
+            spawner().stop()
             self._kill_everything()
             final_words(self.power_action, self.logs.manager_record)
         self.loop.stop()

@@ -335,13 +335,14 @@ class CgroupTracker:
     def is_empty(self, unit: str) -> bool:
         if self._pending_of(unit):
             return False
-        fd = self._event_fd.get(unit)
+        # A fresh open, never the watched fd: reading a kernfs file clears its pending
+        # POLLPRI for that open file (kernfs_seq_show() stores the event count), so a
+        # read here between a `populated 1` notification and drain_events() made the
+        # drain miss it, and the later 1 -> 0 change then read as "no change" (a stop
+        # hung in stop-sigterm). Children born in the cgroup (clone3 CLONE_INTO_CGROUP)
+        # populate it before spawn() returns, which made that window common.
         try:
-            data = (
-                os.pread(fd, 4096, 0)
-                if fd is not None
-                else _read(f"{self.path(unit)}/cgroup.events")
-            )
+            data = _read(f"{self.path(unit)}/cgroup.events")
         except FileNotFoundError:
             return True
         return not parse_populated(data)

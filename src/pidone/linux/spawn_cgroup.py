@@ -24,6 +24,11 @@ SCM_RIGHTS (unix(7)); the reply is the PID or an errno. Any failure of the helpe
 clone3 refused: ENOSYS before 5.7, EBUSY for a cgroup with controllers and children)
 makes the caller fall back to fork + cgroup.procs for that start; ENOSYS and a dead helper
 turn the helper off for good.
+
+As PID 1 (a container's init) the helper is used too. It is a process of the namespace
+that belongs to no unit, so it is made recognisable: comm `pidone-spawn` (prctl(2)
+PR_SET_NAME), its own session, the daemon's child; the PID-1 shutdown ends it after the
+last unit has stopped and before kill(-1) (`Spawner.stop()`, daemon/main.py).
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ _REPLY = struct.Struct("=qi")  # pid (0 on failure), errno
 _MAX_FDS = 253  # SCM_MAX_FD
 _REPLY_TIMEOUT = 10.0  # seconds
 _DATACLASS = "\0dc"
+PR_SET_NAME = 15  # <linux/prctl.h>
+HELPER_COMM = "pidone-spawn"  # the helper's comm (proc(5) /proc/PID/comm), for ps and tests
 
 
 class _CloneArgs(ctypes.Structure):
@@ -186,16 +193,37 @@ class Spawner:
             self._sock.close()  # the helper sees EOF and exits; the reaper collects it
             self._sock = None
 
+    def stop(self, timeout: float = 1.0) -> None:
+        """End the helper for good and wait (at most `timeout`) until it has exited; it is
+        left unreaped (a zombie) for the caller's reaper. SIGKILL if it does not go."""
+        self.disabled = True
+        self.close()
+        if not self.pid:
+            return
+        import select
+
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except OSError:  # already reaped
+            return
+        try:
+            if not select.select([pidfd], [], [], timeout)[0]:  # readable = exited
+                with contextlib.suppress(OSError):
+                    os.kill(self.pid, signal.SIGKILL)
+        finally:
+            os.close(pidfd)
+
 
 _SPAWNER = Spawner()
 
 
 def spawn_into(plan: _Plan, err_w: int, cgroup_dir: str) -> int:
     """Start `plan` inside `cgroup_dir` through the helper; 0 = not done, fork instead."""
-    # Not as PID 1 (yet): there every process of the namespace but init is a leftover to
-    # the shutdown sequence, the test harness and `ps` views, and those do not know the
-    # helper. PIDONE_NO_CLONE3=1 turns the path off (fork + cgroup.procs, as before).
-    if os.getpid() == 1 or os.environ.get("PIDONE_NO_CLONE3"):
+    # As PID 1 too (a container's init: where the migration costs most): the helper is
+    # named HELPER_COMM, the PID-1 shutdown closes it after the last unit stopped
+    # (daemon/main.py), and testing.harness leaves it out of "what is left in the
+    # namespace". PIDONE_NO_CLONE3=1 turns the path off (fork + cgroup.procs, as before).
+    if os.environ.get("PIDONE_NO_CLONE3"):
         return 0
     return _SPAWNER.spawn(plan, err_w, cgroup_dir)
 
@@ -219,13 +247,22 @@ def _serve(sock_fd: int) -> None:  # pragma: no cover - runs in the helper proce
             with contextlib.suppress(OSError, ValueError):
                 signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
-    os.setsid()  # no terminal signals; as PID 1's leftover it still gets SIGTERM
+    # Its own session: no terminal signals, and testing.harness tells it apart from a
+    # not-yet-exec'd service child (those inherit the session) by sid == pid.
+    os.setsid()
     os.closerange(3, sock_fd)
     os.closerange(sock_fd + 1, 0x7FFFFFFF)
     sock = socket.socket(fileno=sock_fd)
     libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL: the GIL stays held, as in os.fork
     syscall = libc.syscall
     syscall.restype = ctypes.c_long
+    # prctl(2) PR_SET_NAME: `ps` and `pidone ps` show the helper as what it is; each
+    # service child takes the daemon's comm back before its own steps, as a fork child of
+    # the daemon has it until execve(2) sets the program's.
+    with open("/proc/self/comm", "rb") as f:
+        daemon_comm = ctypes.create_string_buffer(f.read().rstrip(b"\n")[:15])
+    helper_comm = ctypes.create_string_buffer(HELPER_COMM.encode())
+    libc.prctl(PR_SET_NAME, helper_comm, 0, 0, 0)
     api = ctypes.pythonapi
     while True:
         try:
@@ -251,6 +288,7 @@ def _serve(sock_fd: int) -> None:  # pragma: no cover - runs in the helper proce
             pid = syscall(SYS_CLONE3, ctypes.byref(args), ctypes.sizeof(args))
             if pid == 0:
                 api.PyOS_AfterFork_Child()
+                libc.prctl(PR_SET_NAME, daemon_comm, 0, 0, 0)
                 _child(plan, mapping[old[1]])  # execs or _exits
                 os._exit(255)
             err = ctypes.get_errno() if pid < 0 else 0

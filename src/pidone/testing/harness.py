@@ -251,7 +251,8 @@ class NamespaceDaemon:
     # --- looking inside the namespace ------------------------------------------------------
 
     def namespace_pids(self) -> list[int]:
-        """Host PIDs of every process in the namespace but its PID 1."""
+        """Host PIDs of every process in the namespace but its PID 1 and the daemon's
+        spawn helper (see `spawn_helper_pid`)."""
         try:
             mine = os.readlink(f"/proc/{self.pid1}/ns/pid")
         except OSError:
@@ -261,9 +262,39 @@ class NamespaceDaemon:
             if not name.isdigit() or int(name) == self.pid1:
                 continue
             with contextlib.suppress(OSError):
-                if os.readlink(f"/proc/{name}/ns/pid") == mine:
+                if os.readlink(f"/proc/{name}/ns/pid") == mine and not self._is_helper(int(name)):
                     out.append(int(name))
         return sorted(out)
+
+    def _is_helper(self, pid: int) -> bool:
+        """The clone3 spawn helper of linux/spawn_cgroup.py: PID 1's child named
+        `pidone-spawn` that leads its own session. (A service child between clone3 and
+        execve shares the helper's session and has taken the daemon's name back.)"""
+        from pidone.linux.spawn_cgroup import HELPER_COMM
+
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            return False
+        comm = data[data.find(b"(") + 1 : data.rfind(b")")]
+        fields = data[data.rfind(b")") + 2 :].split()  # state ppid pgrp session ...
+        return (
+            comm == HELPER_COMM.encode()
+            and len(fields) > 3
+            and fields[1] == str(self.pid1).encode()
+            and fields[3] == str(pid).encode()
+        )
+
+    def spawn_helper_pid(self) -> int:
+        """Host PID of the daemon's clone3 spawn helper (0 while there is none: it starts
+        with the first spawn into a cgroup and is absent with PIDONE_NO_CLONE3=1)."""
+        try:
+            with open(f"/proc/{self.pid1}/task/{self.pid1}/children") as f:
+                children = [int(p) for p in f.read().split()]
+        except OSError:
+            return 0
+        return next((pid for pid in children if self._is_helper(pid)), 0)
 
     def namespace_processes(self) -> list[tuple[int, str, str]]:
         """(namespace PID, state letter, comm) of every process in the namespace but PID 1."""
