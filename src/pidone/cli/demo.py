@@ -40,6 +40,14 @@ def _say(title: str) -> None:
     sys.stdout.flush()
 
 
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().rstrip("\n")
+    except OSError:
+        return ""
+
+
 def _state(pid: int) -> str:
     """The state letter of /proc/PID/stat ('' when the process is gone)."""
     try:
@@ -138,7 +146,11 @@ class Demo:
         return self.proc.pid
 
     def descendants(self) -> list[int]:
-        """PIDs below the daemon (its whole PID namespace in namespace mode)."""
+        """PIDs below the daemon (its whole PID namespace in namespace mode), but for the
+        daemon's own spawn helper (linux/spawn_cgroup.py: its child named HELPER_COMM),
+        which belongs to no unit."""
+        from pidone.linux.spawn_cgroup import HELPER_COMM
+
         out: list[int] = []
         todo = [self.daemon_pid]
         while todo:
@@ -147,6 +159,8 @@ class Demo:
                 for task in os.listdir(f"/proc/{pid}/task"):
                     with open(f"/proc/{pid}/task/{task}/children") as f:
                         kids = [int(p) for p in f.read().split()]
+                    if pid == self.daemon_pid:
+                        kids = [k for k in kids if _comm(k) != HELPER_COMM]
                     out.extend(kids)
                     todo.extend(kids)
         return out
