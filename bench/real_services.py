@@ -25,8 +25,9 @@ finished) AND 127.0.0.1:80 answers an HTTP request.
 * no cgroup: the same request to a second daemon run with --no-cgroups (what the cgroup
   placement of each spawned command costs).
 * not PID 1: `pidone start UNIT` to a third daemon that is the child of a shell that is the
-  namespace's PID 1 (pidone under another init; only there does it spawn through its
-  clone3(CLONE_INTO_CGROUP) helper, linux/spawn_cgroup.py).
+  namespace's PID 1 (pidone under another init, as a child subreaper). Since cf1da97 it
+  spawns through the same clone3(CLONE_INTO_CGROUP) helper (linux/spawn_cgroup.py) as a
+  PID-1 daemon, so this column should match "pidone".
 * floor: `pidone --version`, the interpreter start-up every CLI call pays (not a start).
 
 Each round runs every path once, in an order rotated from round to round; medians,
@@ -164,8 +165,8 @@ class RealUnits(NamespaceDaemon):
     """The harness daemon, reading systemd's own unit directories after its empty one.
 
     With `pid1=False` a shell is the namespace's PID 1 and the daemon its child (pidone
-    under another init: it becomes a child subreaper, and spawns through the clone3
-    helper of linux/spawn_cgroup.py, which it does not use as PID 1).
+    under another init: it becomes a child subreaper; it spawns through the clone3 helper
+    of linux/spawn_cgroup.py like a PID-1 daemon).
     """
 
     def __init__(self, workdir: Path, *, no_cgroups: bool = False, pid1: bool = True) -> None:
