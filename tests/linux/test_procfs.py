@@ -151,6 +151,19 @@ def test_readers_on_a_real_child():
         procfs.read_stat(child.pid)
 
 
+def test_text_readers_of_comm_and_argv(tmp_path):
+    (tmp_path / "7").mkdir()
+    (tmp_path / "7" / "comm").write_bytes(b"w\xc3\xa9ird name\n")
+    (tmp_path / "7" / "cmdline").write_bytes(b"prog\0two words\0\xff\0")
+    assert procfs.read_comm(7, str(tmp_path)) == "w\u00e9ird name"
+    assert procfs.read_argv(7, str(tmp_path)) == ["prog", "two words", "\ufffd"]
+    (tmp_path / "8").mkdir()
+    (tmp_path / "8" / "cmdline").write_bytes(b"")  # a zombie or a kernel thread
+    assert procfs.read_argv(8, str(tmp_path)) == []
+    assert procfs.read_comm(9, str(tmp_path)) == ""  # gone
+    assert procfs.read_argv(9, str(tmp_path)) == []
+
+
 def test_read_file_of_missing_path_is_none(tmp_path):
     assert procfs.read_file(str(tmp_path / "nope")) is None
     big = tmp_path / "big"

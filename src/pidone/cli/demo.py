@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pidone.linux import procfs
+
 UNITS = ["setup.service", "ticker.service", "greeter@world.service", "crasher.service"]
 WAIT = 25.0
 
@@ -40,34 +42,18 @@ def _say(title: str) -> None:
     sys.stdout.flush()
 
 
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().rstrip("\n")
-    except OSError:
-        return ""
-
-
 def _state(pid: int) -> str:
     """The state letter of /proc/PID/stat ('' when the process is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return ""
-    return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3].decode()
+    data = procfs.read_file(f"/proc/{pid}/stat")
+    return "" if data is None else procfs.split_stat(data)[2][0].decode()
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            args = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-        # comm and state (Z: exited, not yet reaped)
-        return f"{stat[stat.index('(') : stat.rindex(')') + 1]} {stat[stat.rindex(')') + 2]} {args}"
-    except OSError:
+def _describe(pid: int) -> str:
+    """`(comm) STATE argv` of a process (Z: exited, not yet reaped), or `(gone)`."""
+    state = _state(pid)
+    if not state:
         return "(gone)"
+    return f"({procfs.read_comm(pid)}) {state} {' '.join(procfs.read_argv(pid))}"
 
 
 def _port_free(port: int) -> bool:
@@ -160,7 +146,7 @@ class Demo:
                     with open(f"/proc/{pid}/task/{task}/children") as f:
                         kids = [int(p) for p in f.read().split()]
                     if pid == self.daemon_pid:
-                        kids = [k for k in kids if _comm(k) != HELPER_COMM]
+                        kids = [k for k in kids if procfs.read_comm(k) != HELPER_COMM]
                     out.extend(kids)
                     todo.extend(kids)
         return out
@@ -222,7 +208,7 @@ class Demo:
             left = self.descendants()
             self.check(left == [], f"no process of any unit is left (found {len(left)})")
             for pid in left:  # name what was left, so a failure says what to look at
-                sys.stdout.write(f"      left: {pid} {_cmdline(pid)}\n")
+                sys.stdout.write(f"      left: {pid} {_describe(pid)}\n")
             self.cli("is-active", *units)
             _say(f"kill -TERM {self.daemon_pid}   # the manager exits 0")
             os.kill(self.daemon_pid, signal.SIGTERM)

@@ -60,6 +60,7 @@ from pidone.linux.pidfile import (
     read_pid_file,
     remove_pid_file,
 )
+from pidone.linux.procfs import read_comm
 from pidone.linux.reaper import ChildExit, open_pidfd
 from pidone.linux.tracking import ProcessGroupTracker
 
@@ -92,14 +93,6 @@ class TrackerWithEvents(ProcessGroupTracker, Protocol):
 def now_usec() -> int:
     """CLOCK_MONOTONIC in microseconds (the core's clock)."""
     return time.monotonic_ns() // 1000
-
-
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm", "rb") as f:
-            return f.read().rstrip(b"\n").decode("utf-8", "replace")
-    except OSError:
-        return ""
 
 
 def _ppid(pid: int) -> int:
@@ -264,7 +257,7 @@ class LinuxExecutor:
                     remove_pid_file(resolve_pid_file_path(a.path, self.bases.runtime))
             case act.WarnLeftoverProcesses():
                 for pid in self.tracker.pids(a.unit):
-                    for line in act.format_leftover_message(a.unit, pid, _comm(pid), a.when):
+                    for line in act.format_leftover_message(a.unit, pid, read_comm(pid), a.when):
                         self.logs.manager_record(a.unit, line, act.LOG_WARNING)
             case act.Log():
                 extra = dict(a.fields)
@@ -448,7 +441,7 @@ class LinuxExecutor:
 
     def _send(self, unit: str, pid: int, sig: int, log_kill: bool) -> None:
         if log_kill:
-            message = act.format_kill_message(unit, pid, _comm(pid), sig)
+            message = act.format_kill_message(unit, pid, read_comm(pid), sig)
             self.logs.manager_record(unit, message, act.LOG_NOTICE)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
@@ -463,7 +456,7 @@ class LinuxExecutor:
         if a.log_kill:
             for pid in self.tracker.pids(a.unit):
                 if pid not in a.exclude:
-                    message = act.format_kill_message(a.unit, pid, _comm(pid), a.signal)
+                    message = act.format_kill_message(a.unit, pid, read_comm(pid), a.signal)
                     self.logs.manager_record(a.unit, message, act.LOG_NOTICE)
         with contextlib.suppress(OSError):
             self.tracker.kill(a.unit, a.signal, exclude=a.exclude)

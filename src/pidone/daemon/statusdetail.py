@@ -40,6 +40,8 @@ from __future__ import annotations
 import contextlib
 import os
 
+from pidone.linux.procfs import read_argv, read_comm
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -230,29 +232,10 @@ def cgroup_figures(directory: str) -> list[int | None] | None:
     ]
 
 
-def _argv(pid: int) -> list[str]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            data = f.read()
-    except OSError:
-        return []
-    if not data:
-        return []
-    return [a.decode("utf-8", "replace") for a in data.rstrip(b"\0").split(b"\0")]
-
-
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm", "rb") as f:
-            return f.read().rstrip(b"\n").decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
 def with_argv(info: dict[str, Any]) -> None:
     """`processes` of a describe() entry as [pid, argv, comm] (the CGroup tree quotes each
     argument as systemd does; an empty argv prints as `[comm]`)."""
-    info["processes"] = [[pid, _argv(pid), _comm(pid)] for pid, _cmd in info["processes"]]
+    info["processes"] = [[pid, read_argv(pid), read_comm(pid)] for pid, _cmd in info["processes"]]
 
 
 def status_detail(

@@ -25,6 +25,7 @@ from pidone.core.errors import InvalidUnitName, PidoneError
 from pidone.core.model import Unit
 from pidone.core.protocol import Response
 from pidone.daemon.control import Call, Verb
+from pidone.linux.procfs import read_argv, read_comm
 
 if TYPE_CHECKING:
     from pidone.daemon.executor import LinuxExecutor, Reply
@@ -147,23 +148,6 @@ def _realtime(mono_usec: int) -> int:
     return time.time_ns() // 1000 - (time.monotonic_ns() // 1000 - mono_usec)
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            data = f.read()
-    except OSError:
-        return ""
-    return data.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
-
-
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm", "rb") as f:
-            return f.read().strip().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
 def describe(daemon: Daemon, unit: Unit) -> dict[str, Any]:
     """Everything `status` shows about one unit, as JSON values."""
     m = daemon.manager.machines.get(unit.id)
@@ -192,7 +176,7 @@ def describe(daemon: Daemon, unit: Unit) -> dict[str, Any]:
     info.update(
         since=_realtime(since),
         main_pid=m.main_pid,
-        main_comm=_comm(m.main_pid) if m.main_pid else "",
+        main_comm=read_comm(m.main_pid) if m.main_pid else "",
         control_pid=m.control_pid,
         status_text=m.status_text,
         n_restarts=m.n_restarts,
@@ -203,7 +187,7 @@ def describe(daemon: Daemon, unit: Unit) -> dict[str, Any]:
         info["exec_main_exit"] = m.exec_main.exit.format_log()
     tracker = daemon.tracker
     with_pids = tracker.pids(unit.id) if active != "inactive" or m.populated else []
-    info["processes"] = [[pid, _cmdline(pid)] for pid in with_pids]
+    info["processes"] = [[pid, " ".join(read_argv(pid))] for pid in with_pids]
     info["control_group"] = describe_cgroup(daemon, unit.id)
     return info
 

@@ -252,6 +252,18 @@ def read_cmdline(pid: int, root: str = PROC) -> bytes:
     return read_bytes(pid, "cmdline", root)
 
 
+def read_argv(pid: int, root: str = PROC) -> list[str]:
+    """argv of /proc/PID/cmdline as text; [] for kernel threads, zombies and gone PIDs."""
+    data = read_file(f"{root}/{pid}/cmdline")
+    return [a.decode("utf-8", "replace") for a in parse_cmdline(data)] if data else []
+
+
+def read_comm(pid: int, root: str = PROC) -> str:
+    """/proc/PID/comm as text ("" when the process is gone)."""
+    data = read_file(f"{root}/{pid}/comm")
+    return "" if data is None else data.rstrip(b"\n").decode("utf-8", "replace")
+
+
 def read_cgroup(pid: int, root: str = PROC) -> bytes:
     """Raw /proc/PID/cgroup bytes (see core.cgroupunit)."""
     return read_bytes(pid, "cgroup", root)
