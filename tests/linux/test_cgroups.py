@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
 import signal
-import uuid
 
 import pytest
 from hypothesis import given
@@ -14,7 +12,6 @@ from hypothesis import strategies as st
 
 from pidone.core.model import ExecContext
 from pidone.linux.cgroups import (
-    CgroupTracker,
     MountInfo,
     cgroup_dir_for,
     escape_cgroup_name,
@@ -68,29 +65,6 @@ def test_escape_and_populated():
     assert escape_cgroup_name("_x.service") == "__x.service"
     assert parse_populated(b"populated 1\nfrozen 0\n")
     assert not parse_populated(b"populated 0\nfrozen 0\n")
-
-
-@pytest.fixture
-def tracker():
-    found = find_writable_cgroup2()
-    if found is None:
-        pytest.skip("no writable cgroup2 hierarchy on this machine")
-    base = f"{found.own_dir.rstrip('/')}/pidone-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    t = CgroupTracker(base)
-    try:
-        yield t
-    finally:
-        for directory, _dirs, _files in os.walk(base):
-            with contextlib.suppress(OSError), open(f"{directory}/cgroup.kill", "wb", 0) as f:
-                f.write(b"1")
-        t.close()
-        for directory, _dirs, _files in sorted(os.walk(base), key=lambda w: -len(w[0])):
-            for _ in range(200):
-                try:
-                    os.rmdir(directory)
-                    break
-                except OSError:
-                    select.select([], [], [], 0.01)
 
 
 def _wait_readable(fd: int) -> bool:
