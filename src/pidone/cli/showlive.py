@@ -32,10 +32,8 @@ def _tuples(value: Any) -> Any:  # noqa: ANN401 - JSON value
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
-def main(argv: list[str]) -> int:
-    """`show` through the daemon: same options as cli.show, runtime properties live."""
-    from pidone.cli import show
-
+def _split_runtime_dir(argv: list[str]) -> tuple[str | None, list[str]]:
+    """(`--runtime-dir` value, the other arguments): cli.show does not know the option."""
     runtime_dir = None
     rest: list[str] = []
     skip = False
@@ -48,6 +46,14 @@ def main(argv: list[str]) -> int:
             runtime_dir = arg.split("=", 1)[1]
         else:
             rest.append(arg)
+    return runtime_dir, rest
+
+
+def main(argv: list[str]) -> int:
+    """`show` through the daemon: same options as cli.show, runtime properties live."""
+    from pidone.cli import show
+
+    runtime_dir, rest = _split_runtime_dir(argv)
     try:
         opts = show.parse_args(rest)
     except show._Usage as exc:  # cli.show's own usage error type
@@ -106,18 +112,7 @@ def pidone_main(argv: list[str]) -> int:
     files (as `systemctl --root` would); the systemctl shim keeps systemctl's refusal."""
     from pidone.cli import show
 
-    runtime_dir = None
-    offline: list[str] = []
-    skip = False
-    for index, arg in enumerate(argv):
-        if skip:
-            skip = False
-        elif arg == "--runtime-dir" and index + 1 < len(argv):
-            runtime_dir, skip = argv[index + 1], True
-        elif arg.startswith("--runtime-dir="):
-            runtime_dir = arg.split("=", 1)[1]
-        else:
-            offline.append(arg)
+    runtime_dir, offline = _split_runtime_dir(argv)
     if "--root" in argv or any(a.startswith("--root=") for a in argv):
         return show.main(offline)
     try:
