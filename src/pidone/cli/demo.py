@@ -133,9 +133,9 @@ class Demo:
 
     def descendants(self) -> list[int]:
         """PIDs below the daemon (its whole PID namespace in namespace mode), but for the
-        daemon's own spawn helper (linux/spawn_cgroup.py: its child named HELPER_COMM),
+        daemon's own spawn helper (linux/spawn_cgroup.is_spawn_helper),
         which belongs to no unit."""
-        from pidone.linux.spawn_cgroup import HELPER_COMM
+        from pidone.linux.spawn_cgroup import is_spawn_helper
 
         out: list[int] = []
         todo = [self.daemon_pid]
@@ -146,7 +146,7 @@ class Demo:
                     with open(f"/proc/{pid}/task/{task}/children") as f:
                         kids = [int(p) for p in f.read().split()]
                     if pid == self.daemon_pid:
-                        kids = [k for k in kids if procfs.read_comm(k) != HELPER_COMM]
+                        kids = [k for k in kids if not is_spawn_helper(k, pid)]
                     out.extend(kids)
                     todo.extend(kids)
         return out

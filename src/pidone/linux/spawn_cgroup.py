@@ -61,6 +61,27 @@ PR_SET_NAME = 15  # <linux/prctl.h>
 HELPER_COMM = "pidone-spawn"  # the helper's comm (proc(5) /proc/PID/comm), for ps and tests
 
 
+def is_spawn_helper(pid: int, daemon_pid: int) -> bool:
+    """`pid` is the spawn helper of the daemon `daemon_pid`: its child named HELPER_COMM
+    that leads its own session. (A service child between clone3 and execve shares the
+    helper's session and has taken the daemon's name back.)"""
+    from pidone.linux import procfs
+
+    data = procfs.read_file(f"/proc/{pid}/stat")
+    if data is None:
+        return False
+    try:
+        _pid, comm, fields = procfs.split_stat(data)  # fields: state ppid pgrp session ...
+    except ValueError:
+        return False
+    return (
+        comm == HELPER_COMM.encode()
+        and len(fields) > 3
+        and fields[1] == str(daemon_pid).encode()
+        and fields[3] == str(pid).encode()
+    )
+
+
 class _CloneArgs(ctypes.Structure):
     """struct clone_args (linux/sched.h), CLONE_ARGS_SIZE_VER2: 88 bytes."""
 

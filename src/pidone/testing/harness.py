@@ -267,24 +267,10 @@ class NamespaceDaemon:
         return sorted(out)
 
     def _is_helper(self, pid: int) -> bool:
-        """The clone3 spawn helper of linux/spawn_cgroup.py: PID 1's child named
-        `pidone-spawn` that leads its own session. (A service child between clone3 and
-        execve shares the helper's session and has taken the daemon's name back.)"""
-        from pidone.linux.spawn_cgroup import HELPER_COMM
+        """The clone3 spawn helper of linux/spawn_cgroup.py (PID 1's own child)."""
+        from pidone.linux.spawn_cgroup import is_spawn_helper
 
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                data = f.read()
-        except OSError:
-            return False
-        comm = data[data.find(b"(") + 1 : data.rfind(b")")]
-        fields = data[data.rfind(b")") + 2 :].split()  # state ppid pgrp session ...
-        return (
-            comm == HELPER_COMM.encode()
-            and len(fields) > 3
-            and fields[1] == str(self.pid1).encode()
-            and fields[3] == str(pid).encode()
-        )
+        return is_spawn_helper(pid, self.pid1)
 
     def spawn_helper_pid(self) -> int:
         """Host PID of the daemon's clone3 spawn helper (0 while there is none: it starts
