@@ -30,17 +30,15 @@ open, so one round trip answers everything:
 - `runtime_max_usec`: RuntimeMaxSec= when set (status prints `Until:` for an active unit).
 - `next_elapse_usec` (timers: `Trigger:`, realtime µs, 0 = n/a) and `listen` (sockets:
   [[type, address], ...] for `Listen:`), from daemon/verbs_triggers.trigger_detail().
-- `processes`: [pid, argv, comm] instead of [pid, joined cmdline], so the CGroup tree
-  quotes arguments as systemd does (an argv with no cmdline is a kernel thread or zombie:
-  `[comm]`).
+- `processes` (made by verbs.describe(argv=True)): [pid, argv, comm] instead of [pid, joined
+  cmdline], so the CGroup tree quotes arguments as systemd does (an argv with no cmdline is
+  a kernel thread or zombie: `[comm]`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-
-from pidone.linux.procfs import read_argv, read_comm
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -232,12 +230,6 @@ def cgroup_figures(directory: str) -> list[int | None] | None:
     ]
 
 
-def with_argv(info: dict[str, Any]) -> None:
-    """`processes` of a describe() entry as [pid, argv, comm] (the CGroup tree quotes each
-    argument as systemd does; an empty argv prints as `[comm]`)."""
-    info["processes"] = [[pid, read_argv(pid), read_comm(pid)] for pid, _cmd in info["processes"]]
-
-
 def status_detail(
     sources: StatusSources,
     unit: Unit,
@@ -259,7 +251,6 @@ def status_detail(
         if other is not None and other.id == f"{stem}.{suffix}" and other.load_state == "loaded":
             states[other.id] = active_state(other.id)
     info["unit_states"] = states
-    with_argv(info)
     service = unit.service
     if service is not None and len(service.exec_start) == 1:
         cmd = service.exec_start[0]

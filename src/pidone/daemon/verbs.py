@@ -148,8 +148,10 @@ def _realtime(mono_usec: int) -> int:
     return time.time_ns() // 1000 - (time.monotonic_ns() // 1000 - mono_usec)
 
 
-def describe(daemon: Daemon, unit: Unit) -> dict[str, Any]:
-    """Everything `status` shows about one unit, as JSON values."""
+def describe(daemon: Daemon, unit: Unit, argv: bool = False) -> dict[str, Any]:
+    """Everything `status` shows about one unit, as JSON values. `processes` are
+    [pid, command line], or with `argv` [pid, argv, comm] (the CGroup tree quotes each
+    argument as systemd does; an empty argv prints as `[comm]`)."""
     m = daemon.manager.machines.get(unit.id)
     active, sub, result = unit_state(daemon, unit.id)
     info: dict[str, Any] = {
@@ -187,7 +189,10 @@ def describe(daemon: Daemon, unit: Unit) -> dict[str, Any]:
         info["exec_main_exit"] = m.exec_main.exit.format_log()
     tracker = daemon.tracker
     with_pids = tracker.pids(unit.id) if active != "inactive" or m.populated else []
-    info["processes"] = [[pid, " ".join(read_argv(pid))] for pid in with_pids]
+    if argv:
+        info["processes"] = [[pid, read_argv(pid), read_comm(pid)] for pid in with_pids]
+    else:
+        info["processes"] = [[pid, " ".join(read_argv(pid))] for pid in with_pids]
     info["control_group"] = describe_cgroup(daemon, unit.id)
     return info
 
@@ -420,11 +425,8 @@ def _status(daemon: Daemon) -> Callable[[Call], Response | None]:
             except InvalidUnitName:
                 out.append({"unit": name, "load_state": "not-found"})
                 continue
-            info = describe(daemon, unit)
-            if call.args.get("argv") and not detail:  # the overview's tree
-                from pidone.daemon.statusdetail import with_argv
-
-                with_argv(info)
+            # argv lists for the detail's CGroup tree and the overview's (`argv`)
+            info = describe(daemon, unit, argv=detail or bool(call.args.get("argv")))
             if detail:
                 info["runtime"] = runtime_fields(daemon, unit)
                 status_detail(
