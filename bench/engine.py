@@ -3,7 +3,9 @@
 Each manager supervises N services running `sleep`. Measured, one run each:
 
 * start-all: from launching the manager until N `sleep` processes run below it;
-* RSS of the manager process (VmRSS, after start-all);
+* RSS of the manager process (VmRSS, after start-all), and the PSS (smaps_rollup) of the
+  manager plus every helper process it keeps (non-service descendants, counted in
+  brackets): the memory the manager costs, however it is split into processes;
 * idle: CPU time and context switches (voluntary + involuntary, all threads, from
   /proc/PID/task/*/status) of the manager over IDLE seconds with nothing happening;
 * restart latency: SIGKILL one service's process, time until its replacement appears as
@@ -95,6 +97,27 @@ def rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size (smaps_rollup(5)): shared pages divided among their mappers."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def footprint_kib(pid: int) -> tuple[int, int]:
+    """(PSS of the manager and of its own helper processes, how many helpers): everything
+    below the manager that is not a service. pidone's clone3 spawn helper is such a
+    process; so is any worker a manager forks for itself. Counting them keeps a manager
+    from looking small by moving memory into a second process."""
+    helpers = [p for p in descendants(pid) if comm(p) != "sleep"]
+    return pss_kib(pid) + sum(pss_kib(p) for p in helpers), len(helpers)
 
 
 def cpu_and_switches(pid: int) -> tuple[float, int]:
@@ -250,6 +273,9 @@ def measure(m: Manager, idle: float, restarts: int) -> dict[str, object]:
         return res
     time.sleep(1.0)  # let start-up work settle (journal writes, log files)
     res["rss_mib"] = rss_kib(m.pid) / 1024
+    pss, helpers = footprint_kib(m.pid)
+    res["pss_total_mib"] = pss / 1024
+    res["helper_processes"] = helpers
     cpu0, sw0 = cpu_and_switches(m.pid)
     time.sleep(idle)
     cpu1, sw1 = cpu_and_switches(m.pid)
@@ -356,14 +382,16 @@ def main() -> int:
             print(res, flush=True)
     print()
     print(
-        "| N | manager | start-all s | RSS MiB | idle CPU s | idle wake-ups | restart median ms "
-        "| restart max ms | restart to exec median ms | stop-all s | load |"
+        "| N | manager | start-all s | RSS MiB | PSS with helpers MiB | idle CPU s "
+        "| idle wake-ups | restart median ms | restart max ms | restart to exec median ms "
+        "| stop-all s | load |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['n']} | {r['manager']} | {r.get('start_all_s', 0):.3f} | "
-            f"{r.get('rss_mib', 0):.1f} | {r.get('idle_cpu_s', 0):.2f} | "
+            f"{r.get('rss_mib', 0):.1f} | {r.get('pss_total_mib', 0):.1f} "
+            f"({r.get('helper_processes', 0)}) | {r.get('idle_cpu_s', 0):.2f} | "
             f"{r.get('idle_switches', '-')} | {r.get('restart_median_ms', 0):.1f} | "
             f"{r.get('restart_max_ms', 0):.1f} | {r.get('restart_exec_median_ms', 0):.1f} | "
             f"{r.get('stop_all_s', 0):.3f} | "
