@@ -80,7 +80,7 @@ def run_to_file(
     cmd: ExecCommand, ctx: ExecContext, out: str, env: Mapping[str, str] | None = None, **kw: object
 ) -> tuple[int, str]:
     """Run with stdout+stderr to file `out`; returns (exit status, output)."""
-    from dataclasses import replace
+    from pidone.core.dataclass_lite import replace
 
     ctx = replace(ctx, standard_output=f"truncate:{out}", standard_error="inherit")
     req = SpawnRequest(cmd, ctx, env if env is not None else env_for(ctx), **kw)  # type: ignore[arg-type]

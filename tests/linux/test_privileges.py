@@ -7,6 +7,7 @@ import pwd
 import shutil
 
 import pytest
+from tests.linux.proc_helpers import env_for, run_to_file, started, wait_exit
 
 from pidone.core.capabilities import (
     ALL_CAPABILITIES,
@@ -21,7 +22,6 @@ from pidone.core.model import ExecContext
 from pidone.linux import dynamicuser
 from pidone.linux.execprep import resolve_identity
 from pidone.linux.spawn import SpawnRequest, read_spawn_failure
-from tests.linux.proc_helpers import env_for, run_to_file, started, wait_exit
 
 SYSTEM_PY = "/usr/bin/python3"  # nobody cannot traverse /root, where the venv lives
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="switches users and capabilities")
@@ -180,7 +180,7 @@ def test_dynamic_user_gets_a_transient_uid_and_no_passwd_entry(tmp_path):
             identity=identity,
         )
         out = tmp_path / "out"
-        from dataclasses import replace
+        from pidone.core.dataclass_lite import replace
 
         req = replace(req, context=replace(ctx, standard_output=f"truncate:{out}"))
         with started(req) as s:

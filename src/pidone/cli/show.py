@@ -13,9 +13,11 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from pidone.core.errors import InvalidUnitName
+from pidone.core.units import build_unit
+
+from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.model import Unit
 from pidone.core.render.show import (
     ManagerFacts,
@@ -27,7 +29,6 @@ from pidone.core.render.show import (
 from pidone.core.render.showexec import DEFAULT_LIMITS
 from pidone.core.specifiers import SpecifierHost
 from pidone.core.unitname import mangle_unit_name
-from pidone.core.units import build_unit
 from pidone.linux.unitload import UnitLoader
 
 RuntimeSource = Callable[[Unit], RuntimeState]
@@ -231,7 +232,7 @@ def _offline_graph(
 
 def _strip_root(unit: Unit, strip: Callable[[str], str]) -> Unit:
     """Show paths as they are inside the root, as systemctl --root does."""
-    from dataclasses import replace
+    from pidone.core.dataclass_lite import replace
 
     return replace(
         unit,
@@ -242,7 +243,7 @@ def _strip_root(unit: Unit, strip: Callable[[str], str]) -> Unit:
 
 
 def _with_file_state(state: RuntimeState, ufs: str, preset: str) -> RuntimeState:
-    from dataclasses import replace
+    from pidone.core.dataclass_lite import replace
 
     return replace(state, unit_file_state=ufs, unit_file_preset=preset)
 

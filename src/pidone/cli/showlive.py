@@ -8,10 +8,10 @@ show` stays offline (cli.show.main).
 from __future__ import annotations
 
 import sys
-from dataclasses import fields
 from typing import Any
 
 from pidone.cli import client
+from pidone.core.dataclass_lite import fields
 
 
 def runtime_state(answer: dict[str, Any]) -> Any:  # noqa: ANN401 - core.render.show.RuntimeState
@@ -71,9 +71,9 @@ def main(argv: list[str]) -> int:
     graph_relations: dict[str, dict[str, list[str]]] = {}
 
     def source(unit: Any) -> Any:  # noqa: ANN401 - Unit -> RuntimeState
-        from dataclasses import replace
-
         from pidone.cli.status import file_state, is_referenced
+
+        from pidone.core.dataclass_lite import replace
 
         answer = conn.call("show-runtime", units=[unit.id]).get("units", [{}])
         entry = answer[0] if answer and answer[0] else {}

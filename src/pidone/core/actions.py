@@ -20,11 +20,12 @@ them (man 7 systemd.journal-fields: `UNIT=`, `MESSAGE_ID=`, ...).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
-from pidone.core.execline import ExecCommand
 from pidone.core.signames import signal_name
+
+from pidone.core.dataclass_lite import dataclass
+from pidone.core.execline import ExecCommand
 
 LOG_ERR = 3
 LOG_WARNING = 4

@@ -15,10 +15,11 @@ kept sorted by (start, stop, repeat) and deduplicated, which is how systemd norm
 from __future__ import annotations
 
 import calendar as _cal
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from pidone.core.errors import ValueParseError
+
+from pidone.core.dataclass_lite import dataclass
 
 USEC = 1_000_000
 YEAR_MIN, YEAR_MAX = 1970, 2199

@@ -18,7 +18,8 @@ flags", OR-ed across assignments; an empty value resets to 0.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from pidone.core.dataclass_lite import dataclass
 
 # capability(7) numbers 0..40 (<linux/capability.h>, Linux 5.9: CAP_CHECKPOINT_RESTORE = 40)
 CAPABILITY_NAMES: tuple[str, ...] = (

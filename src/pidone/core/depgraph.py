@@ -38,8 +38,8 @@ Theory of operation (systemd 252, src/core/unit.c unit_add_dependency(), man 5 s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
 
+from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.model import Unit
 
 # Relation -> its inverse (unit-dependency.c inverse_table); each side is a `show` property.

@@ -30,8 +30,9 @@ warning that systemd would not print.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from pidone.core.dataclass_lite import dataclass
 
 Empty = Literal["reset", "default", "warn", "no-effect", "parser"]
 Klass = Literal["implemented", "not-enforced", "info"]

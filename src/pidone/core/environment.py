@@ -25,8 +25,8 @@ PROCESSES"):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
+from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.model import ExecContext, ServiceSection
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -14,7 +14,6 @@ Environment= and EnvironmentFile= parsing lives in `core.environ` and is re-expo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from pidone.core.environ import (
     env_assignment_is_valid,
@@ -25,13 +24,15 @@ from pidone.core.environ import (
 from pidone.core.errors import ValueParseError
 from pidone.core.escape import simplify_path
 from pidone.core.signames import signal_name
-from pidone.core.specifiers import SpecifierError
 from pidone.core.words import (
     extract_word_and_warn,
     split_words,
     split_words_relaxed,
     text_bytes,
 )
+
+from pidone.core.dataclass_lite import dataclass
+from pidone.core.specifiers import SpecifierError
 
 __all__ = [
     "DEFAULT_EXEC_SEARCH_PATH",

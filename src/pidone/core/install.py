@@ -18,11 +18,12 @@ the manager ignores it. What this module follows:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Literal, get_args
 
 from pidone.core.errors import Diagnostic, ValueParseError
+
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.unitfile import Assignment
 from pidone.core.unitname import (
     ALIAS_TYPES,

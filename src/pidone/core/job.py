@@ -13,8 +13,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
+
+from pidone.core.dataclass_lite import dataclass, field
 
 JobType = Literal[
     "start",

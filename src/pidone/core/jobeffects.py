@@ -32,8 +32,8 @@ core.transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.depgraph import DepGraph
 from pidone.core.job import JobType
 from pidone.core.transaction import LOG_INFO, InstalledJob, LogLine

@@ -10,10 +10,11 @@ turns into a bound socket. Forms: `/path` (AF_UNIX), `@name` (abstract), `PORT` 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from typing import Literal
 
 from pidone.core.errors import ValueParseError
+
+from pidone.core.dataclass_lite import dataclass
 
 Family = Literal["unix", "inet", "inet6", "vsock", "fifo", "special"]
 SocketKind = Literal["stream", "dgram", "seqpacket", "fifo", "special"]

@@ -14,7 +14,7 @@ service_notify_message(); man 3 sd_notify):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pidone.core.dataclass_lite import dataclass, field
 
 NOTIFY_BUFFER_MAX = 4096  # PIPE_BUF; systemd ignores longer datagrams
 _U64_MAX = 2**64 - 1

@@ -26,9 +26,10 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, NoReturn, TypeGuard
+
+from pidone.core.dataclass_lite import dataclass, field
 
 PROTOCOL_VERSION: Final = 1
 MIN_PROTOCOL_VERSION: Final = 1

@@ -6,9 +6,8 @@ function of plain values, so core/service.py keeps only the state handling.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pidone.core import actions as act
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import KillContext
 from pidone.core.servicestate import SIGCONT, SIGHUP, SIGKILL, ExitInfo, SubState
 

@@ -8,10 +8,11 @@ is_clean_exit() does (src/basic/exit-status.c) and worded as unit_log_process_ex
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from pidone.core.exitstatus import EXIT_STATUS_NAMES, ExitStatusSet
 from pidone.core.signames import signal_name
+
+from pidone.core.dataclass_lite import dataclass
 
 SIGHUP, SIGINT, SIGKILL, SIGPIPE, SIGTERM, SIGCONT, SIGABRT = 1, 2, 9, 13, 15, 18, 6
 

@@ -11,8 +11,8 @@ Kept apart from core/service.py only for size: the table is data, the rules live
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.servicestate import Result, SubState
 
 S = SubState

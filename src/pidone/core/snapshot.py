@@ -6,7 +6,7 @@ realtime-minus-monotonic offset when it renders dates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pidone.core.dataclass_lite import dataclass
 
 
 @dataclass(frozen=True, slots=True)

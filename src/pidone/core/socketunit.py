@@ -35,10 +35,10 @@ Theory of operation (systemd 252 src/core/socket.c, procedure by procedure):
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 
 from pidone.core import actions as act
 from pidone.core import events as ev
+from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.restart import StartLimit
 from pidone.core.servicestate import ExitCode, ExitInfo
 from pidone.core.socketseam import (

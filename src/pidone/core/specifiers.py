@@ -12,11 +12,12 @@ Follows systemd 252 src/core/unit-printf.c and src/shared/specifier.c:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from pidone.core.errors import ValueParseError
 from pidone.core.escape import unescape_path, unescape_string
+
+from pidone.core.dataclass_lite import dataclass, field
 
 
 class SpecifierError(ValueParseError):

@@ -17,7 +17,7 @@ daemon carries out poweroff/halt/reboot itself and must not depend on those serv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pidone.core.dataclass_lite import dataclass
 
 _DOC = "man:systemd.special(7)"
 BUILTIN_DIR = "/usr/lib/pidone/builtin"  # FragmentPath= of a built-in unit (no such file)

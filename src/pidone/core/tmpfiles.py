@@ -15,8 +15,8 @@ override same-named files in lower-priority directories (as for units).
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.execline import split_words
 
 CONFIG_DIRS = (

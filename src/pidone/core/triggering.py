@@ -15,8 +15,9 @@ whose OnBootSec=-style triggers live on CLOCK_MONOTONIC (microseconds, like all 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from pidone.core.dataclass_lite import dataclass
 
 Clock = Literal["monotonic", "realtime"]
 

@@ -9,9 +9,9 @@ failure of the object must fail the subject (Requires=, BindsTo=, Requisite=, Co
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Literal
 
+from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.depgraph import DepGraph, UnitInfo
 from pidone.core.job import JobType, collapse, merge_types
 

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from pidone.core.errors import Diagnostic
+
+from pidone.core.dataclass_lite import dataclass
 
 LONG_LINE_MAX = 1024 * 1024
 _WHITESPACE = " \t\n\r"

@@ -14,9 +14,10 @@ Rules (spec 01 §1, systemd 252 src/basic/unit-name.c `unit_name_is_valid()`):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from pidone.core.errors import InvalidUnitName
+
+from pidone.core.dataclass_lite import dataclass
 
 # systemd's unit_type_table order (src/basic/unit-def.c)
 UNIT_TYPES: tuple[str, ...] = (

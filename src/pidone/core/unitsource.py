@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
 
 from pidone.core.errors import Diagnostic
+
+from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.unitfile import UnitFile
 
 # systemctl show -p LoadState values (spec 01 §9)

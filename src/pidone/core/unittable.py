@@ -27,10 +27,11 @@ Theory of operation (core.manager is built on it and holds the jobs):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
 
-from pidone.core.depgraph import DepGraph, build_graph
 from pidone.core.errors import PidoneError
+
+from pidone.core.dataclass_lite import dataclass, replace
+from pidone.core.depgraph import DepGraph, build_graph
 from pidone.core.job import Job
 from pidone.core.jobwiring import JobRow, bare_unit, builtin_unit, container_override
 from pidone.core.model import Unit

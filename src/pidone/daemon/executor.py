@@ -29,12 +29,18 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from pidone.core.environ import parse_environment_file
+from pidone.daemon.children import ChildWatcher
+from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
+from pidone.daemon.triggerio import TriggerIO, realtime_usec
+from pidone.linux.procfs import read_comm
+from pidone.linux.tracking import ProcessGroupTracker
 
 from pidone.core import actions as act
 from pidone.core import events as ev
-from pidone.core.environ import parse_environment_file
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.environment import (
     DirectoryBases,
     EnvironmentInputs,
@@ -45,11 +51,8 @@ from pidone.core.environment import (
 from pidone.core.model import ExecContext, Unit
 from pidone.core.notify import NotifyMessage
 from pidone.core.unittable import UnitDropped
-from pidone.daemon.children import ChildWatcher
 from pidone.daemon.logpipes import LogCollector, StreamSource
-from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
 from pidone.daemon.pidwatch import PidFileWatch
-from pidone.daemon.triggerio import TriggerIO, realtime_usec
 from pidone.linux import conditions, directories, sandbox, spawn
 from pidone.linux.execprep import Identity, resolve_identity
 from pidone.linux.notify import NotifySocket
@@ -60,9 +63,7 @@ from pidone.linux.pidfile import (
     read_pid_file,
     remove_pid_file,
 )
-from pidone.linux.procfs import read_comm
 from pidone.linux.reaper import ChildExit, open_pidfd
-from pidone.linux.tracking import ProcessGroupTracker
 
 _JOURNAL_OUTPUTS = ("journal", "journal+console", "kmsg", "kmsg+console", "syslog")
 RECENT_EXITS = 512  # reaped PIDs remembered for log attribution (unit_of_sender)

@@ -17,7 +17,6 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from pidone.core.errors import PidoneError
@@ -29,6 +28,8 @@ from pidone.core.journal import (
 )
 from pidone.daemon.loop import EventLoop
 from pidone.journal.store import JournalWriter
+
+from pidone.core.dataclass_lite import dataclass, field
 from pidone.linux import procfs
 from pidone.linux.dgram import bind_dgram, recv_dgram
 

@@ -20,9 +20,10 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from pidone.daemon.loop import EventLoop
+
+from pidone.core.dataclass_lite import dataclass
 from pidone.linux import inotify
 
 IN_ATTRIB = 0x00000004

@@ -34,7 +34,8 @@ import os
 import select
 import signal
 from collections.abc import Collection
-from dataclasses import dataclass
+
+from pidone.core.dataclass_lite import dataclass
 
 PROC_SELF = "/proc/self"
 _O_RDONLY = os.O_RDONLY | os.O_CLOEXEC

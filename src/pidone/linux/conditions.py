@@ -22,8 +22,8 @@ import pwd
 import re
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import Condition
 
 

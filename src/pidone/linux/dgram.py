@@ -12,7 +12,8 @@ import contextlib
 import os
 import socket
 import struct
-from dataclasses import dataclass
+
+from pidone.core.dataclass_lite import dataclass
 
 _UCRED = struct.Struct("iII")  # struct ucred: pid_t pid; uid_t uid; gid_t gid
 SO_PASSCRED = getattr(socket, "SO_PASSCRED", 16)

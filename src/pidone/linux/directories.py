@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
 
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.environment import DirectoryBases
 from pidone.core.model import ExecContext
 

@@ -25,8 +25,8 @@ import contextlib
 import os
 import socket
 import struct
-from dataclasses import dataclass
 
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.notify import NOTIFY_BUFFER_MAX, NotifyMessage, parse_notify_message
 
 _UCRED = struct.Struct("iII")  # struct ucred: pid_t pid; uid_t uid; gid_t gid

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+
+from pidone.core.dataclass_lite import dataclass
 
 _PID_MAX = 2**22  # /proc/sys/kernel/pid_max upper bound on 64-bit (PID_MAX_LIMIT)
 

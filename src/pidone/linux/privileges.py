@@ -26,7 +26,6 @@ import ctypes
 import functools
 import os
 import platform
-from dataclasses import dataclass
 
 from pidone.core.capabilities import (
     ALL_CAPABILITIES,
@@ -37,6 +36,7 @@ from pidone.core.capabilities import (
     bounding_set_drops,
     capability_numbers,
 )
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import ExecContext
 
 PR_CAPBSET_DROP = 24

@@ -32,9 +32,10 @@ import contextlib
 import os
 import signal
 from collections.abc import Collection
-from dataclasses import dataclass, field
 
 from pidone.linux.procfs import PROC, parse_stat, read_file, split_stat
+
+from pidone.core.dataclass_lite import dataclass, field
 from pidone.linux.reaper import become_subreaper as _become_subreaper
 
 Key = tuple[int, int]  # (pid, starttime)

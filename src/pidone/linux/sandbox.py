@@ -46,9 +46,9 @@ import functools
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from pidone.core.capabilities import CAP_SYS_ADMIN
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import ExecContext, NotEnforced
 
 EXIT_NAMESPACE = 226

@@ -16,8 +16,8 @@ import os
 import pwd
 import socket
 import stat
-from dataclasses import dataclass
 
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.listen import ListenSpec
 from pidone.core.model import SocketSection
 

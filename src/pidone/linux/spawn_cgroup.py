@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import dataclasses
 import errno
 import importlib
 import marshal
@@ -44,6 +43,8 @@ import signal
 import socket
 import struct
 from typing import TYPE_CHECKING
+
+from pidone.core import dataclass_lite as dataclasses
 
 if TYPE_CHECKING:
     from pidone.linux.spawn import _Plan

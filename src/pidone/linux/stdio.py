@@ -29,8 +29,8 @@ import os
 import socket
 import termios
 import time
-from dataclasses import dataclass
 
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import ExecContext
 
 _OUT_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOCTTY | os.O_CLOEXEC

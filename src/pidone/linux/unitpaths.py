@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from pidone.core.escape import simplify_path
+
+from pidone.core.dataclass_lite import dataclass
 
 _SYSTEM_DIRS: tuple[tuple[str, str], ...] = (
     ("persistent_control", "/etc/systemd/system.control"),

@@ -10,11 +10,11 @@ Processes never die by themselves: the test says which PID exits and how.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pidone.core import actions as act
 from pidone.core import events as ev
+from pidone.core.dataclass_lite import dataclass, field
 
 
 class Handler(Protocol):

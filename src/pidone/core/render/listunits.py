@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from pidone.core.dataclass_lite import dataclass
 
 RED = "\x1b[0;1;31m"
 NORMAL = "\x1b[0m"

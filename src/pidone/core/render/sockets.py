@@ -12,10 +12,11 @@ several on several lines). Rows sort by address, then type, by plain byte compar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from pidone.core.listen import KIND_LABELS, format_listen
 from pidone.core.render.fmttable import format_table
+
+from pidone.core.dataclass_lite import dataclass
+from pidone.core.listen import KIND_LABELS, format_listen
 from pidone.core.socketunit import SocketMachine
 
 

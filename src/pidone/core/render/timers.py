@@ -12,15 +12,16 @@ the wall clock (calc_next_elapse()). Footer: a blank line, `N timers listed.`, a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import tzinfo
 
-from pidone.core.model import Unit
 from pidone.core.render.fmttable import format_table
 from pidone.core.timefmt import format_timestamp, format_timestamp_relative
+from pidone.core.values import USEC_INFINITY, format_timespan
+
+from pidone.core.dataclass_lite import dataclass
+from pidone.core.model import Unit
 from pidone.core.timerunit import MONOTONIC_BASES, TimerMachine
 from pidone.core.triggering import Now
-from pidone.core.values import USEC_INFINITY, format_timespan
 
 Property = tuple[str, str]
 TimestampFormatter = Callable[[int], str]
