@@ -249,7 +249,14 @@ class Daemon:
             from pidone.daemon.boot import reboot_machine
 
             reboot_machine(self.power_action)  # returns only in a container
-        return self.exit_code
+        # Everything is flushed and closed (journal committed, sockets unlinked, cgroups
+        # removed): skip the interpreter's teardown, which frees every object of ~150
+        # modules one by one (~60 ms of a 100-service stop-all, bench/engine.py) and would
+        # only delay the moment our parent sees the exit. _exit(2) still closes every fd.
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(self.exit_code)
 
     def load_for_start(self, name: str) -> bool:
         """Load `name` ahead of its start job; a failure is logged (False)."""

@@ -204,11 +204,18 @@ def sources_of(daemon: Daemon) -> StatusSources | None:
 
 
 def _read_first_int(path: str, key: bytes = b"") -> int | None:
+    # os.open/os.read, not open(): runs on every stop (state_changed), and a buffered
+    # open() adds fstat, ioctl(TCGETS) and two lseek(2) calls to the openat/read/close.
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        data = os.read(fd, 4096)  # cpu.stat, pids.current, memory.current: well below
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     for line in data.splitlines():
         words = line.split()
         if not key and words:

@@ -179,6 +179,35 @@ def parse_procs(data: bytes) -> list[int]:
     return [int(x) for x in data.split()]
 
 
+def _has_subgroups(directory: str) -> bool:
+    """Whether a cgroup directory has child cgroups, from one stat(2): kernfs reports a
+    directory's link count as 2 + its number of subdirectories (kernfs_refresh_inode()),
+    which spares the open + getdents(2) + close of listing it. Raises FileNotFoundError."""
+    return os.stat(directory).st_nlink != 2
+
+
+def _members(directory: str) -> set[int]:
+    """PIDs in the cgroup `directory` and its descendants (empty if it does not exist).
+
+    Services seldom make sub-cgroups (as root they may, Delegate= or not), so the subtree
+    is walked only when the directory has subdirectories; otherwise one cgroup.procs read.
+    """
+    found: set[int] = set()
+    try:
+        nested = _has_subgroups(directory)
+    except FileNotFoundError:
+        return found
+    if not nested:
+        with contextlib.suppress(FileNotFoundError):
+            found.update(parse_procs(_read(f"{directory}/cgroup.procs")))
+        return found
+    for sub, _dirs, files in os.walk(directory):
+        if "cgroup.procs" in files:
+            with contextlib.suppress(FileNotFoundError):
+                found.update(parse_procs(_read(f"{sub}/cgroup.procs")))
+    return found
+
+
 class CgroupTracker:
     """ProcessGroupTracker on cgroup2: `<base>/<unit>` per unit (see linux.tracking)."""
 
@@ -289,8 +318,11 @@ class CgroupTracker:
         self._names.pop(escape_cgroup_name(unit), None)
         directory = self.path(unit)
         try:
-            for sub, _dirs, _files in sorted(os.walk(directory), key=lambda w: -len(w[0])):
-                os.rmdir(sub)  # children first; sub-cgroups a service made (Delegate=)
+            if _has_subgroups(directory):
+                for sub, _dirs, _files in sorted(os.walk(directory), key=lambda w: -len(w[0])):
+                    os.rmdir(sub)  # children first; sub-cgroups a service made (Delegate=)
+            else:
+                os.rmdir(directory)
         except FileNotFoundError:
             return True
         except OSError as exc:
@@ -312,11 +344,7 @@ class CgroupTracker:
     # -- membership ----------------------------------------------------------------------
 
     def pids(self, unit: str) -> list[int]:
-        found: set[int] = set()
-        for directory, _dirs, files in os.walk(self.path(unit)):
-            if "cgroup.procs" in files:
-                with contextlib.suppress(FileNotFoundError):
-                    found.update(parse_procs(_read(f"{directory}/cgroup.procs")))
+        found = _members(self.path(unit))
         found.update(self._pending_of(unit))
         return sorted(found)
 
@@ -350,7 +378,9 @@ class CgroupTracker:
 
     # -- killing -------------------------------------------------------------------------
 
-    def kill(self, unit: str, sig: int, *, exclude: Collection[int] = ()) -> list[int]:
+    def kill(
+        self, unit: str, sig: int, *, exclude: Collection[int] = (), sigcont: bool = False
+    ) -> list[int]:
         signalled: set[int] = set()
         if sig == signal.SIGKILL and not exclude and self._has_kill:
             signalled.update(self.pids(unit))
@@ -358,8 +388,11 @@ class CgroupTracker:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
             try:
-                with open(f"{self.path(unit)}/cgroup.kill", "wb", buffering=0) as f:
-                    f.write(b"1")
+                fd = os.open(f"{self.path(unit)}/cgroup.kill", os.O_WRONLY | os.O_CLOEXEC)
+                try:
+                    os.write(fd, b"1")
+                finally:
+                    os.close(fd)
                 return sorted(signalled)
             except FileNotFoundError:
                 return []
@@ -373,6 +406,8 @@ class CgroupTracker:
             for pid in fresh:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
+                    if sigcont:  # cg_kill_items() with CGROUP_SIGCONT: right after, per PID
+                        os.kill(pid, signal.SIGCONT)
                 signalled.add(pid)
         return sorted(signalled)
 
