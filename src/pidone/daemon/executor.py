@@ -31,16 +31,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pidone.core.environ import parse_environment_file
-from pidone.daemon.children import ChildWatcher
-from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
-from pidone.daemon.triggerio import TriggerIO, realtime_usec
-from pidone.linux.procfs import read_comm
-from pidone.linux.tracking import ProcessGroupTracker
-
 from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.environ import parse_environment_file
 from pidone.core.environment import (
     DirectoryBases,
     EnvironmentInputs,
@@ -51,8 +45,11 @@ from pidone.core.environment import (
 from pidone.core.model import ExecContext, Unit
 from pidone.core.notify import NotifyMessage
 from pidone.core.unittable import UnitDropped
+from pidone.daemon.children import ChildWatcher
 from pidone.daemon.logpipes import LogCollector, StreamSource
+from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
 from pidone.daemon.pidwatch import PidFileWatch
+from pidone.daemon.triggerio import TriggerIO, realtime_usec
 from pidone.linux import conditions, directories, sandbox, spawn
 from pidone.linux.execprep import Identity, resolve_identity
 from pidone.linux.notify import NotifySocket
@@ -63,7 +60,9 @@ from pidone.linux.pidfile import (
     read_pid_file,
     remove_pid_file,
 )
+from pidone.linux.procfs import read_comm
 from pidone.linux.reaper import ChildExit, open_pidfd
+from pidone.linux.tracking import ProcessGroupTracker
 
 _JOURNAL_OUTPUTS = ("journal", "journal+console", "kmsg", "kmsg+console", "syslog")
 RECENT_EXITS = 512  # reaped PIDs remembered for log attribution (unit_of_sender)
@@ -459,10 +458,9 @@ class LinuxExecutor:
                 if pid not in a.exclude:
                     message = act.format_kill_message(a.unit, pid, read_comm(pid), a.signal)
                     self.logs.manager_record(a.unit, message, act.LOG_NOTICE)
+        sigcont = a.sigcont and a.signal not in (signal.SIGCONT, signal.SIGKILL)
         with contextlib.suppress(OSError):
-            self.tracker.kill(a.unit, a.signal, exclude=a.exclude)
-            if a.sigcont and a.signal not in (signal.SIGCONT, signal.SIGKILL):
-                self.tracker.kill(a.unit, signal.SIGCONT, exclude=a.exclude)
+            self.tracker.kill(a.unit, a.signal, exclude=a.exclude, sigcont=sigcont)
 
     # Timers -------------------------------------------------------------------------------
 

@@ -33,9 +33,8 @@ import os
 import signal
 from collections.abc import Collection
 
-from pidone.linux.procfs import PROC, parse_stat, read_file, split_stat
-
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.linux.procfs import PROC, parse_stat, read_file, split_stat
 from pidone.linux.reaper import become_subreaper as _become_subreaper
 
 Key = tuple[int, int]  # (pid, starttime)
@@ -250,7 +249,9 @@ class ProcTracker:
     def is_empty(self, unit: str) -> bool:
         return not self.pids(unit)
 
-    def kill(self, unit: str, sig: int, *, exclude: Collection[int] = ()) -> list[int]:
+    def kill(
+        self, unit: str, sig: int, *, exclude: Collection[int] = (), sigcont: bool = False
+    ) -> list[int]:
         signalled: set[Key] = set()
         skip = set(exclude)
         for _ in range(64):  # bounded: a fork bomb must not hang the daemon
@@ -261,11 +262,11 @@ class ProcTracker:
             if not fresh:
                 break
             for key in fresh:
-                self._signal(key, sig)
+                self._signal(key, sig, sigcont)
                 signalled.add(key)
         return sorted(pid for pid, _ in signalled)
 
-    def _signal(self, key: Key, sig: int) -> None:
+    def _signal(self, key: Key, sig: int, sigcont: bool = False) -> None:
         pid, starttime = key
         try:
             pidfd = os.pidfd_open(pid)
@@ -277,6 +278,8 @@ class ProcTracker:
                 return  # recycled PID: not ours any more (rule 7)
             with contextlib.suppress(ProcessLookupError):
                 signal.pidfd_send_signal(pidfd, sig)
+                if sigcont:  # through the same pidfd: the same process, no second check
+                    signal.pidfd_send_signal(pidfd, signal.SIGCONT)
         finally:
             os.close(pidfd)
 

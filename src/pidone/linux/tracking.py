@@ -53,8 +53,12 @@ class ProcessGroupTracker(Protocol):
     def unit_of(self, pid: int) -> str | None:
         """The unit `pid` belongs to, if any (sd_notify attribution)."""
 
-    def kill(self, unit: str, sig: int, *, exclude: Collection[int] = ()) -> list[int]:
-        """Send `sig` to every process of `unit` except `exclude`; the PIDs signalled."""
+    def kill(
+        self, unit: str, sig: int, *, exclude: Collection[int] = (), sigcont: bool = False
+    ) -> list[int]:
+        """Send `sig` to every process of `unit` except `exclude`; the PIDs signalled.
+        With `sigcont`, each process gets SIGCONT right after `sig` in the same pass (one
+        listing of the group, as systemd's cg_kill_recursive() with CGROUP_SIGCONT)."""
 
     def is_empty(self, unit: str) -> bool:
         """No live process is left in `unit`."""
