@@ -85,8 +85,10 @@ def _current_umask() -> int:
     return -1  # unknown: never equal to a unit's UMask=, so the fork path is taken
 
 
-def eligible(plan: _Plan, sigpipe_ignored: bool) -> bool:
-    """Whether `plan` can be carried out by posix_spawn with the same result."""
+def eligible(plan: _Plan, sigpipe_ignored: bool, in_cgroup: bool = False) -> bool:
+    """Whether `plan` can be carried out by posix_spawn with the same result; `in_cgroup`:
+    the child must start in a unit's cgroup (the caller then puts its cgroup.procs fd in
+    the plan)."""
     if plan.self_pid_keys or plan.pre_error[0] or plan.exec_error:
         return False
     if plan.nice is not None or plan.oom_score_adjust or plan.no_new_privileges:
@@ -107,7 +109,7 @@ def eligible(plan: _Plan, sigpipe_ignored: bool) -> bool:
     for src in plan.stdio:
         if src.kind == "tty" or (src.kind == "fd" and src.fd < 3):
             return False
-    if plan.cgroup_fd >= 0 and _home_cgroup_fd() < 0:
+    if (in_cgroup or plan.cgroup_fd >= 0) and _home_cgroup_fd() < 0:
         return False
     for res, soft, hard in plan.limits:
         if resource.getrlimit(res) != (soft, hard):

@@ -1,102 +1,63 @@
 """Fork and exec one ExecCommand with its ExecContext; report set-up failures through a pipe.
 
-Order of operations in the child (systemd 252 exec_child(), simplified; docs/processes.md):
+The child's steps, their order and exit statuses are in linux.spawnchild (systemd 252
+exec_child(), simplified). Every failure writes (exit status, errno) to a close-on-exec
+pipe and `_exit`s with the status; EOF on the pipe means execve succeeded (spec 02 §1,
+Type=exec).
 
- 1. drop the parent's signal wake-up fd, reset every handled/ignored signal to SIG_DFL,
-    then SIGPIPE per IgnoreSIGPIPE= (man 7 signal: ignored dispositions survive execve);
- 2. setsid()                                            -> 220 SETSID
- 3. join the unit's cgroup: write "0" to its cgroup.procs (cgroups(7)) -> 219 CGROUP
- 4. UMask=, then stdin, stdout, stderr (files are created under the unit's umask, as
-    systemd creates them with 0666 & ~UMask=) -> 208 STDIN, 209 STDOUT, 222 STDERR
- 5. passed fds renumbered from 3, the error pipe parked right after them, every other fd
-    closed (close_range(2) via os.closerange)           -> 202 FDS
- 6. Limit*= (setrlimit_closest), Nice=, OOMScoreAdjust= -> 205 LIMITS, 201 NICE, 206 OOM_ADJUST
- 7. unless the command has `+` or `!`, setgroups/setresgid -> 216 GROUP
-    and setresuid                                        -> 217 USER
- 8. WorkingDirectory= (after the user switch, as systemd does: the directory may be
-    reachable only by that user, e.g. root-squashed NFS) -> 200 CHDIR
- 9. NoNewPrivileges= (prctl PR_SET_NO_NEW_PRIVS)     -> 227 NO_NEW_PRIVILEGES
-10. empty signal mask, execve                           -> 203 EXEC
+How the child is made, cheapest first: posix_spawn when the plan needs no child-side work
+(linux.fastspawn); else clone3 from the small spawn helper, into the unit's cgroup
+(linux.spawn_cgroup); else, when the helper is off or refuses, fork of the daemon (the
+child then joins its cgroup itself, a migration).
 
-Every failure writes (exit status, errno) to a close-on-exec pipe and `_exit`s with the
-status; EOF on the pipe means execve succeeded (spec 02 §1, Type=exec).
-
-The child runs Python between fork and exec, so it must stay away from anything that takes
-a lock another thread of the daemon might have held at fork time (logging, the journal
-writer, buffered file objects, imports). Everything is prepared in the parent: paths and
-argv as bytes, user and group ids resolved through NSS, the environment as a bytes dict.
-The child only calls os.* functions. Signals are blocked in the parent across fork() so
-that no Python-level handler (and no set_wakeup_fd write into the parent's pipe) can run in
-the child before step 1.
+A forked child runs Python between fork and exec, so it must stay away from anything that
+takes a lock another thread of the daemon might have held at fork time (logging, the
+journal writer, buffered file objects, imports). Everything is prepared in the parent:
+paths and argv as bytes, user and group ids resolved through NSS, the environment as a
+bytes dict, the modules of the rarer steps loaded (spawnchild.prepare). The child only
+calls os.* functions. Signals are blocked in the parent across fork() so that no
+Python-level handler (and no set_wakeup_fd write into the parent's pipe) can run in the
+child before step 1.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import importlib
 import os
 import pwd
 import signal
 from collections.abc import Callable, Iterable, Mapping
-
-from pidone.core.exitstatus import EXIT_STATUS_NAMES
+from typing import TYPE_CHECKING
 
 from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.environment import SELF_PID, DirectoryBases
 from pidone.core.execline import ExecCommand, expand_exec_argv
+from pidone.core.exitstatus import EXIT_STATUS_NAMES
 from pidone.core.model import ExecContext
-from pidone.linux import fastspawn, spawn_cgroup
+from pidone.linux import fastspawn, spawn_cgroup, spawnchild
 from pidone.linux.directories import DirectoryError, create_directories
 from pidone.linux.execprep import (
     LIMIT_RESOURCES,
-    PR_SET_NO_NEW_PRIVS,
     Identity,
     find_executable,
-    last_ctypes_errno,
-    prctl_function,
     resolve_identity,
     rlim,
-    setrlimit_closest,
 )
-from pidone.linux.privileges import (
-    EXIT_CAPABILITIES,
-    PrivilegePlan,
-    apply_after_user,
-    apply_before_user,
-    apply_scheduling,
-    build_privilege_plan,
-)
+from pidone.linux.privileges import PrivilegePlan, build_privilege_plan
 from pidone.linux.reaper import open_pidfd
 from pidone.linux.sandbox import (
-    EXIT_NAMESPACE,
     SandboxPlan,
-    apply_sandbox,
     build_sandbox_plan,
     not_enforced_settings,
     sandbox_available,
 )
-from pidone.linux.stdio import StdioSource, input_source, open_source, output_source
+from pidone.linux.spawnchild import EXIT_NAMESPACE
 
-EXIT_CHDIR = 200
-EXIT_NICE = 201
-EXIT_FDS = 202
-EXIT_EXEC = 203
-EXIT_LIMITS = 205
-EXIT_OOM_ADJUST = 206
-EXIT_NO_NEW_PRIVILEGES = 227
-EXIT_SIGNAL_MASK = 207
-EXIT_STDIN = 208
-EXIT_STDOUT = 209
-EXIT_GROUP = 216
-EXIT_USER = 217
-EXIT_CGROUP = 219
-EXIT_SETSID = 220
-EXIT_STDERR = 222
-EXIT_EXCEPTION = 255
+if TYPE_CHECKING:
+    from pidone.linux.spawnchild import Plan, StdioWire
+from pidone.linux.stdio import StdioSource, input_source, output_source
 
-_MAX_FD = 0x7FFFFFFF
 _ALL_SIGNALS = frozenset(int(s) for s in signal.valid_signals())
 # The signal module wraps every mask and handler it returns in enums, which costs about
 # a millisecond per spawn; the C functions underneath return plain ints.
@@ -244,8 +205,6 @@ def _build_plan(
     privileged = cmd.full_privileges or cmd.no_setuid
     # DynamicUser= implies NoNewPrivileges= (spec 02 §5)
     no_new_privileges = (ctx.no_new_privileges or identity.dynamic) and not cmd.full_privileges
-    if no_new_privileges:
-        prctl_function()  # load libc and set up the call in the parent, not in the child
     privileges = build_privilege_plan(
         ctx,
         switch_to_uid=-1 if privileged else identity.uid,
@@ -284,146 +243,37 @@ def _build_plan(
     )
 
 
-# --------------------------------------------------------------------------- the child
+# --------------------------------------------------------------------------- the wire
 
 
-def _fail(err_fd: int, status: int, code: int) -> None:
-    with contextlib.suppress(OSError):
-        os.write(err_fd, status.to_bytes(4, "little") + code.to_bytes(4, "little"))
-    os._exit(status)
+def _stdio_wire(src: StdioSource) -> StdioWire:
+    return (src.kind, src.fd, src.path, src.flags, src.tty, src.reset, src.vhangup)
 
 
-def _child(plan: _Plan, err_w: int) -> None:
-    err = err_w
-    status = EXIT_SIGNAL_MASK
-    try:
-        # 1. signals: the wake-up fd first, so nothing reaches the parent's self-pipe.
-        with contextlib.suppress(ValueError, OSError):
-            signal.set_wakeup_fd(-1)
-        for sig in plan.reset_signals:
-            with contextlib.suppress(OSError, ValueError):
-                signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN if plan.ignore_sigpipe else signal.SIG_DFL)
-        # 2. new session
-        status = EXIT_SETSID
-        os.setsid()
-        # 3. cgroup: writing "0" moves the writer itself (cgroups(7), "cgroup.procs")
-        if plan.cgroup_fd >= 0:
-            status = EXIT_CGROUP
-            os.write(plan.cgroup_fd, b"0")
-        if plan.pre_error[0]:
-            _fail(err, plan.pre_error[0], plan.pre_error[1])
-        # 5a. lift every fd we still need above the final layout, so no dup2 clobbers one
-        status = EXIT_FDS
-        n = len(plan.pass_fds)
-        base = 3 + n + 1
-        err = fcntl.fcntl(err_w, fcntl.F_DUPFD_CLOEXEC, base)
-        sources = list(plan.stdio)
-        for i, src in enumerate(sources):
-            if src.kind == "fd":
-                sources[i] = StdioSource("fd", fcntl.fcntl(src.fd, fcntl.F_DUPFD_CLOEXEC, base))
-        lifted = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base) for fd in plan.pass_fds]
-        # 4. stdio; UMask= first, so that file:/append:/truncate: create files with it
-        os.umask(plan.umask)
-        for fileno, step in ((0, EXIT_STDIN), (1, EXIT_STDOUT), (2, EXIT_STDERR)):
-            status = step
-            open_source(sources[fileno], fileno)
-        # 5b. passed fds at 3.., the error pipe right after them, everything else closed
-        status = EXIT_FDS
-        for i, fd in enumerate(lifted):
-            os.dup2(fd, 3 + i, inheritable=True)
-            # exec_child() flags_fds(): O_NONBLOCK as NonBlocking= says. It is a flag of the
-            # open file description (fcntl(2)), so the daemon's copy changes too; the daemon
-            # only polls a listener whose service is gone, which is unaffected.
-            os.set_blocking(3 + i, not plan.non_blocking)
-        os.dup2(err, 3 + n, inheritable=False)
-        err = 3 + n
-        os.closerange(3 + n + 1, _MAX_FD)
-        # 6. limits, nice, OOM score
-        status = EXIT_LIMITS
-        for res, soft, hard in plan.limits:
-            setrlimit_closest(res, soft, hard)
-        if plan.nice is not None:
-            status = EXIT_NICE
-            os.setpriority(os.PRIO_PROCESS, 0, plan.nice)
-        if plan.oom_score_adjust:
-            status = EXIT_OOM_ADJUST
-            fd = os.open(b"/proc/self/oom_score_adj", os.O_WRONLY | os.O_CLOEXEC)
-            try:
-                os.write(fd, plan.oom_score_adjust)
-            except PermissionError:
-                # Lowering the score needs CAP_SYS_RESOURCE, which containers usually lack
-                # (Docker drops it): systemd 252's exec_child() ignores EPERM/EACCES here
-                # ("assuming containerized execution") and fails only on other errors.
-                # dbus.service (OOMScoreAdjust=-900) depends on this.
-                pass
-            finally:
-                os.close(fd)
-        # 6b. IOSchedulingClass=/Priority=, CPUSchedulingPolicy=/Priority=
-        priv = plan.privileges
-        if not priv.empty:
-            failed = apply_scheduling(priv)
-            if failed:
-                _fail(err, failed, last_ctypes_errno() or errno.EPERM)
-        # 6c. the mount namespace (PrivateTmp=, ProtectSystem=, ...; linux.sandbox)
-        if plan.sandbox is not None:
-            status = EXIT_NAMESPACE
-            apply_sandbox(plan.sandbox)
-        # 6d. bounding set, inheritable set, keep-caps (linux.privileges step 1)
-        if not priv.empty:
-            status = EXIT_CAPABILITIES
-            apply_before_user(priv)
-        # 7. groups, user
-        if plan.switch_ids:
-            status = EXIT_GROUP
-            if plan.groups is not None:
-                os.setgroups(list(plan.groups))
-            if plan.gid >= 0:
-                os.setresgid(plan.gid, plan.gid, plan.gid)
-            status = EXIT_USER
-            if plan.uid >= 0:
-                os.setresuid(plan.uid, plan.uid, plan.uid)
-        # 7b. ambient capabilities, SecureBits= (linux.privileges step 3)
-        if not priv.empty:
-            failed = apply_after_user(priv)
-            if failed:
-                _fail(err, failed, last_ctypes_errno() or errno.EPERM)
-        # 8. working directory
-        status = EXIT_CHDIR
-        try:
-            os.chdir(plan.cwd)
-        except OSError:
-            if not plan.cwd_missing_ok:
-                raise
-        # 8b. NoNewPrivileges= (prctl(2) PR_SET_NO_NEW_PRIVS): the last privilege step
-        if plan.no_new_privileges:
-            status = EXIT_NO_NEW_PRIVILEGES
-            prctl = prctl_function()
-            if prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-                _fail(err, EXIT_NO_NEW_PRIVILEGES, last_ctypes_errno() or errno.EPERM)
-        # 9. exec
-        status = EXIT_EXEC
-        if plan.exec_error:
-            _fail(err, EXIT_EXEC, plan.exec_error)
-        env, argv = plan.env, plan.argv
-        if plan.self_pid_keys:
-            pid = b"%d" % os.getpid()
-            for key in plan.self_pid_keys:
-                env[key] = pid
-            if plan.deferred_argv is not None:
-                text = plan.env_text
-                for key in plan.self_pid_keys:
-                    text[os.fsdecode(key)] = pid.decode()
-                words = expand_exec_argv(plan.deferred_argv, text) or [os.fsdecode(plan.path)]
-                argv = [os.fsencode(w) for w in words]
-        _sigmask(signal.SIG_SETMASK, ())
-        os.execve(plan.path, argv, env)
-    except OSError as exc:
-        _fail(err, status, exc.errno or errno.EIO)
-    except BaseException:
-        _fail(err, EXIT_EXCEPTION, errno.EIO)
-    finally:
-        os._exit(EXIT_EXCEPTION)
+def wire_plan(plan: _Plan) -> Plan:
+    """The plan as linux.spawnchild takes it: a plain tuple, the fields in _Plan's order
+    (marshal carries it to the spawn helper as it is; no per-field reflection)."""
+    priv = plan.privileges
+    box = plan.sandbox
+    return (
+        plan.path, plan.argv, plan.deferred_argv, plan.env_text, plan.env,
+        plan.self_pid_keys, plan.pre_error, plan.exec_error, plan.reset_signals,
+        plan.ignore_sigpipe, plan.cgroup_fd,
+        (_stdio_wire(plan.stdio[0]), _stdio_wire(plan.stdio[1]), _stdio_wire(plan.stdio[2])),
+        plan.pass_fds, plan.limits, plan.nice, plan.oom_score_adjust, plan.no_new_privileges,
+        plan.umask, plan.switch_ids, plan.uid, plan.gid, plan.groups, plan.cwd,
+        plan.cwd_missing_ok,
+        None if priv.empty else (
+            priv.bounding_drops, priv.ambient, priv.ambient_mask, priv.secure_bits,
+            priv.keep_caps, priv.ioprio, priv.sched,
+        ),
+        None if box is None else (
+            tuple((op.kind, op.target, op.source, op.data, op.flags, op.optional,
+                   op.recursive, op.readonly) for op in box.ops),
+            box.dev_log,
+        ),
+        plan.non_blocking,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the parent
@@ -470,44 +320,54 @@ def spawn(req: SpawnRequest) -> Spawned:
     argv, deferred = _expand(req)
     identity, sandbox = _prepare(req, identity, unit)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    cgroup_fd = data_fd = -1
+    procs_fd = data_fd = -1  # cgroup.procs: opened only for a path that writes it
     try:
-        if req.cgroup:
-            cgroup_fd = os.open(f"{req.cgroup}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
         if req.context.standard_input == "data":
             data_fd = _memfd_with(req.context.standard_input_data)
-        plan = _build_plan(req, identity, argv, deferred, cgroup_fd, data_fd, sandbox)
+        plan = _build_plan(req, identity, argv, deferred, -1, data_fd, sandbox)
         pid = 0
-        if req.fast and fastspawn.eligible(plan, _getsignal(signal.SIGPIPE) == signal.SIG_IGN):
+        if req.fast and fastspawn.eligible(
+            plan, _getsignal(signal.SIGPIPE) == signal.SIG_IGN, bool(req.cgroup)
+        ):
+            if req.cgroup:
+                procs_fd = _open_procs(req.cgroup)
+                plan = replace(plan, cgroup_fd=procs_fd)
             with contextlib.suppress(OSError):  # exec failed: the fork path reports it
                 pid = fastspawn.posix_spawn_plan(plan)
                 os.close(err_r)
                 err_r = -1
         born_inside = False  # clone3(CLONE_INTO_CGROUP): no migration (linux.spawn_cgroup)
-        if not pid and cgroup_fd >= 0:
-            pid = spawn_cgroup.spawn_into(plan, err_w, req.cgroup)
-            born_inside = pid > 0
         if not pid:
-            old_mask = _sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
-            try:
-                pid = os.fork()
-                if pid == 0:  # pragma: no cover - the child never returns
-                    _child(plan, err_w)
-            finally:
-                _sigmask(signal.SIG_SETMASK, old_mask)
+            wire = wire_plan(plan)
+            if procs_fd >= 0:  # (the fast path had it and failed; the helper needs none)
+                wire = _with_cgroup_fd(wire, -1)
+            pid = spawn_cgroup.spawn_into(wire, err_w, req.cgroup)
+            born_inside = pid > 0 and bool(req.cgroup)
+            if not pid:
+                if req.cgroup and procs_fd < 0:
+                    procs_fd = _open_procs(req.cgroup)
+                wire = _with_cgroup_fd(wire, procs_fd)
+                prepared = spawnchild.prepare(wire)
+                old_mask = _sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
+                try:
+                    pid = os.fork()
+                    if pid == 0:  # pragma: no cover - the child never returns
+                        spawnchild.run(wire, err_w, prepared)
+                finally:
+                    _sigmask(signal.SIG_SETMASK, old_mask)
         # Both sides join the cgroup (systemd exec_spawn()): the child so that no code of
         # the service runs outside it, the parent so that it is in there when we return.
-        if cgroup_fd >= 0 and req.parent_join and not born_inside:
+        if procs_fd >= 0 and req.parent_join and not born_inside:
             with contextlib.suppress(OSError):  # ESRCH: already gone
-                os.write(cgroup_fd, b"%d" % pid)
+                os.write(procs_fd, b"%d" % pid)
     except BaseException:
         if err_r >= 0:
             os.close(err_r)
         raise
     finally:
         os.close(err_w)
-        if cgroup_fd >= 0:
-            os.close(cgroup_fd)
+        if procs_fd >= 0:
+            os.close(procs_fd)
         if data_fd >= 0:
             os.close(data_fd)
     try:
@@ -517,6 +377,18 @@ def spawn(req: SpawnRequest) -> Spawned:
     path = plan.path.decode("utf-8", "surrogateescape")
     missing = not_enforced_settings(ctx, full_privileges=req.command.full_privileges)
     return Spawned(pid, pidfd, err_r, tuple(argv), path, missing)
+
+
+def _open_procs(cgroup: str) -> int:
+    return os.open(f"{cgroup}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+
+
+def _with_cgroup_fd(wire: Plan, fd: int) -> Plan:
+    if wire[spawnchild.CGROUP_FD] == fd:
+        return wire
+    fields = list(wire)
+    fields[spawnchild.CGROUP_FD] = fd
+    return tuple(fields)  # type: ignore[return-value]
 
 
 def _unit_from_cgroup(cgroup: str) -> str:

@@ -1,0 +1,121 @@
+"""The spawn helper process: a small fresh interpreter that clone3()s each service for the daemon.
+
+Started by linux.spawn_cgroup (`Spawner`) with posix_spawn(3) as `python -I -S -c ...`
+(isolated, no site: no site-packages, no .pth files), it imports only this module,
+linux.spawnchild, marshal, _socket and ctypes: about 2 MiB of anonymous memory against
+the daemon's ~6 MiB dirty of 21 MiB resident, so the page tables clone3(2) copies are
+few (clone3 without CLONE_VM copies the page tables of every anonymous mapping,
+kernel/fork.c dup_mmap(); file mappings are left to fault in). Modules that rarer plans
+need (sandbox, privileges, TTYs, limits) are loaded by spawnchild.prepare() on first use.
+
+Protocol (SOCK_SEQPACKET, one message per request, unix(7) SCM_RIGHTS for the fds):
+request = marshal of (fd numbers as the daemon knows them, plan, into_cgroup), the same
+fds attached in that order; reply = struct "=qi" (pid, errno), pid 0 on failure. The
+first fd is the cgroup directory when into_cgroup is true, then the error pipe.
+"""
+
+from __future__ import annotations
+
+import _socket
+import ctypes
+import marshal
+import os
+import struct
+
+from pidone.linux import spawnchild
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not loaded here
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+    from pidone.linux.spawnchild import Plan
+
+CLONE_PARENT = 0x00008000
+CLONE_INTO_CGROUP = 0x200000000
+SYS_CLONE3 = 435  # the same number on every architecture (after the syscall table unification)
+PR_SET_NAME = 15  # <linux/prctl.h>
+HELPER_COMM = b"pidone-spawn"  # = linux.spawn_cgroup.HELPER_COMM
+REPLY = struct.Struct("=qi")  # pid (0 on failure), errno
+MAX_FDS = 253  # SCM_MAX_FD
+_EIO = 5
+
+
+class _CloneArgs(ctypes.Structure):
+    """struct clone_args (linux/sched.h), CLONE_ARGS_SIZE_VER2: 88 bytes."""
+
+    _fields_ = [
+        (name, ctypes.c_uint64)
+        for name in (
+            "flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack",
+            "stack_size", "tls", "set_tid", "set_tid_size", "cgroup",
+        )
+    ]  # fmt: skip
+
+
+def remap(plan: Plan, mapping: dict[int, int]) -> Plan:
+    """The plan with the helper's fd numbers; cgroup.procs is not used (born inside)."""
+    fields = list(plan)
+    fields[spawnchild.CGROUP_FD] = -1
+    fields[spawnchild.STDIO] = tuple(
+        (src[0], mapping[src[1]], *src[2:]) if src[0] == "fd" else src
+        for src in plan[spawnchild.STDIO]
+    )
+    fields[spawnchild.PASS_FDS] = tuple(mapping[fd] for fd in plan[spawnchild.PASS_FDS])
+    return tuple(fields)  # type: ignore[return-value]
+
+
+def serve(sock_fd: int, daemon_comm: bytes) -> NoReturn:  # pragma: no cover - the helper
+    """The helper's loop, single-threaded; it ends on EOF from the daemon."""
+    os.closerange(3, sock_fd)
+    os.closerange(sock_fd + 1, 0x7FFFFFFF)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, sock_fd)
+    libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL: the GIL stays held, as in os.fork
+    syscall = libc.syscall
+    syscall.restype = ctypes.c_long
+    # prctl(2) PR_SET_NAME: `ps` and `pidone ps` show the helper as what it is; each
+    # service child takes the daemon's comm back before its own steps, as a fork child of
+    # the daemon has it until execve(2) sets the program's.
+    own_comm = ctypes.create_string_buffer(HELPER_COMM)
+    child_comm = ctypes.create_string_buffer(daemon_comm[:15])
+    libc.prctl(PR_SET_NAME, own_comm, 0, 0, 0)
+    api = ctypes.pythonapi
+    args = _CloneArgs()
+    ancillary = _socket.CMSG_SPACE(MAX_FDS * 4)
+    while True:
+        try:
+            msg, anc, _flags, _addr = sock.recvmsg(1 << 20, ancillary)
+        except InterruptedError:
+            continue
+        if not msg:
+            os._exit(0)
+        got: list[int] = []
+        for level, kind, data in anc:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                got += struct.unpack(f"{len(data) // 4}i", data[: len(data) // 4 * 4])
+        pid = err = 0
+        try:
+            old, plan, into_cgroup = marshal.loads(msg)
+            mapping = dict(zip(old, got, strict=True))
+            plan = remap(plan, mapping)
+            prepared = spawnchild.prepare(plan)
+            args.flags = CLONE_PARENT | (CLONE_INTO_CGROUP if into_cgroup else 0)
+            args.cgroup = mapping[old[0]] if into_cgroup else 0
+            err_w = mapping[old[1 if into_cgroup else 0]]
+            api.PyOS_BeforeFork()
+            pid = syscall(SYS_CLONE3, ctypes.byref(args), ctypes.sizeof(args))
+            if pid == 0:
+                api.PyOS_AfterFork_Child()
+                libc.prctl(PR_SET_NAME, child_comm, 0, 0, 0)
+                spawnchild.run(plan, err_w, prepared)  # execs or _exits
+            err = ctypes.get_errno() if pid < 0 else 0
+            api.PyOS_AfterFork_Parent()
+            pid = max(pid, 0)
+        except Exception:
+            pid, err = 0, _EIO  # the daemon falls back to fork
+        # Reply first: the daemon waits for it; the child has its own copy of the fds.
+        sock.send(REPLY.pack(pid, err))
+        for fd in got:
+            try:  # noqa: SIM105 (contextlib is one module more here)
+                os.close(fd)
+            except OSError:
+                pass

@@ -1,0 +1,151 @@
+"""The small spawn helper (linux.spawnhelper) carries every plan: sandboxed, privileged,
+without a cgroup; it is a fresh interpreter, much smaller than the daemon."""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pidone.core.execline import ExecCommand
+from pidone.core.model import ExecContext
+from pidone.linux import sandbox, spawn_cgroup, spawnhelper
+from pidone.linux.spawn import SpawnRequest, read_spawn_failure
+from tests.linux.proc_helpers import env_for, started, wait_exit
+
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get("PIDONE_NO_CLONE3")), reason="PIDONE_NO_CLONE3 is set"
+)
+SHOW = (
+    'echo "$PPID $(grep ^0:: /proc/self/cgroup) $(ls /tmp | wc -l) '
+    '$(grep CapBnd /proc/self/status | cut -f2)"'
+)
+
+
+@pytest.fixture
+def fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[spawn_cgroup.Spawner]:
+    """A helper of this test's own, ended and reaped afterwards."""
+    spawner = spawn_cgroup.Spawner()
+    monkeypatch.setattr(spawn_cgroup, "_SPAWNER", spawner)
+    try:
+        yield spawner
+    finally:
+        spawner.stop()
+        if spawner.pid:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(spawner.pid, 0)
+
+
+def _status(pid: int) -> dict[str, str]:
+    with open(f"/proc/{pid}/status") as f:
+        return {k: v.strip() for k, _, v in (line.partition(":") for line in f)}
+
+
+def _run(req: SpawnRequest, out: Path) -> tuple[int, str]:
+    with started(req) as s:
+        status = wait_exit(s.pid)
+    return status, out.read_text()
+
+
+def test_a_sandboxed_privileged_plan_goes_through_the_helper_into_its_cgroup(
+    tracker: object, fresh: spawn_cgroup.Spawner, tmp_path: Path
+) -> None:
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    from pidone.linux.cgroups import CgroupTracker
+
+    assert isinstance(tracker, CgroupTracker)
+    unit = "boxed.service"
+    tracker.create(unit)
+    out = tmp_path / "out"
+    # PrivateTmp= (linux.sandbox) and a bounding set of CAP_NET_BIND_SERVICE only
+    # (linux.privileges): the plan kinds that used to fork the daemon and migrate.
+    ctx = ExecContext(
+        private_tmp=True,
+        capability_bounding_set=1 << 10,
+        standard_output=f"truncate:{out}",
+    )
+    env = env_for(ctx, invocation_id="0123456789abcdef0123456789abcd01")
+    req = SpawnRequest(
+        ExecCommand("/bin/sh", ("sh", "-c", SHOW)),
+        ctx,
+        env,
+        cgroup=tracker.spawn_cgroup(unit),
+        parent_join=False,
+    )
+    try:
+        status, text = _run(req, out)
+    finally:
+        sandbox.remove_private_tmp("0123456789abcdef0123456789abcd01")
+    assert fresh.served == 1
+    ppid, cgroup, tmp_entries, bounding = text.split()
+    assert (status, int(ppid)) == (0, os.getpid())  # CLONE_PARENT: our child
+    assert cgroup.endswith("/boxed.service")
+    assert tmp_entries == "0"  # a private, empty /tmp
+    assert int(bounding, 16) == 1 << 10
+    assert tracker.pids(unit) == []
+
+
+def test_a_namespace_failure_is_reported_through_the_helper(
+    fresh: spawn_cgroup.Spawner, tmp_path: Path
+) -> None:
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    ctx = ExecContext(inaccessible_paths=[str(tmp_path / "missing")], standard_output="null")
+    req = SpawnRequest(ExecCommand("/bin/true", ("true",)), ctx, env_for(ctx))
+    with started(req) as s:
+        assert fresh.served == 1
+        failure = read_spawn_failure(s, close=False)
+        assert failure is not None
+        assert failure.message.startswith("Failed at step NAMESPACE spawning /bin/true: ")
+        assert wait_exit(s.pid) == 226
+
+
+def test_a_plan_without_a_cgroup_is_cloned_by_the_helper_in_our_cgroup(
+    fresh: spawn_cgroup.Spawner, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    ctx = ExecContext(standard_output=f"truncate:{out}")
+    req = SpawnRequest(ExecCommand("/bin/sh", ("sh", "-c", SHOW)), ctx, env_for(ctx))
+    status, text = _run(req, out)
+    assert fresh.served == 1
+    with open("/proc/self/cgroup") as f:
+        ours = next(line.strip() for line in f if line.startswith("0::"))
+    assert status == 0
+    assert text.split()[:2] == [str(os.getpid()), ours]
+
+
+def test_the_helper_is_a_small_fresh_interpreter_named_pidone_spawn(
+    fresh: spawn_cgroup.Spawner, tmp_path: Path
+) -> None:
+    ctx = ExecContext(standard_output="null")
+    req = SpawnRequest(ExecCommand("/bin/true", ("true",)), ctx, env_for(ctx))
+    with started(req) as s:
+        assert wait_exit(s.pid) == 0
+    assert fresh.served == 1
+    assert spawn_cgroup.is_spawn_helper(fresh.pid, os.getpid())
+    with open(f"/proc/{fresh.pid}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[1:3] == [b"-I", b"-S"]  # not a fork of this process
+    helper, ours = _status(fresh.pid), _status(os.getpid())
+    helper_anon, our_anon = int(helper["RssAnon"].split()[0]), int(ours["RssAnon"].split()[0])
+    assert helper_anon * 2 < our_anon  # what clone3 copies the page tables of
+
+
+def test_the_fd_remap_keeps_the_plan_and_replaces_daemon_fd_numbers() -> None:
+    stdio = (("null", -1, b"", 0, "", False, False), ("fd", 7, b"", 0, "", False, False),
+             ("fd", 7, b"", 0, "", False, False))  # fmt: skip
+    plan = (b"/bin/true", [b"true"], None, {}, {b"A": b"1"}, (), (0, 0), 0, (), False, 9,
+            stdio, (8, 7), (), None, b"", False, 0o22, True, -1, -1, None, b"/", False, None,
+            None, False)  # fmt: skip
+    carried = marshal.loads(marshal.dumps(plan))  # what the request carries: unchanged
+    assert carried == plan
+    out = spawnhelper.remap(carried, {7: 17, 8: 18, 9: 19})  # type: ignore[arg-type]
+    assert out[10] == -1  # born in its cgroup: no cgroup.procs write
+    assert [src[1] for src in out[11]] == [-1, 17, 17]
+    assert out[12] == (18, 17)
+    assert out[:10] == plan[:10]
+    assert out[13:] == plan[13:]
