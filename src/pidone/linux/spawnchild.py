@@ -109,6 +109,7 @@ if TYPE_CHECKING:
         bool,  # 26 non_blocking
     ]
 
+RESET_SIGNALS: Final = 8
 CGROUP_FD: Final = 10
 STDIO: Final = 11
 PASS_FDS: Final = 12

@@ -16,9 +16,11 @@ first fd is the cgroup directory when into_cgroup is true, then the error pipe.
 
 from __future__ import annotations
 
+import _signal
 import _socket
 import ctypes
 import marshal
+import mmap
 import os
 import struct
 
@@ -37,6 +39,7 @@ PR_SET_NAME = 15  # <linux/prctl.h>
 HELPER_COMM = b"pidone-spawn"  # = linux.spawn_cgroup.HELPER_COMM
 REPLY = struct.Struct("=qi")  # pid (0 on failure), errno
 MAX_FDS = 253  # SCM_MAX_FD
+MAX_REQUEST = 1 << 20  # larger requests fail (MSG_TRUNC): the daemon forks for that one
 _EIO = 5
 
 
@@ -56,6 +59,7 @@ def remap(plan: Plan, mapping: dict[int, int]) -> Plan:
     """The plan with the helper's fd numbers; cgroup.procs is not used (born inside)."""
     fields = list(plan)
     fields[spawnchild.CGROUP_FD] = -1
+    fields[spawnchild.RESET_SIGNALS] = ()  # the helper's dispositions are all SIG_DFL
     fields[spawnchild.STDIO] = tuple(
         (src[0], mapping[src[1]], *src[2:]) if src[0] == "fd" else src
         for src in plan[spawnchild.STDIO]
@@ -80,13 +84,28 @@ def serve(sock_fd: int, daemon_comm: bytes) -> NoReturn:  # pragma: no cover - t
     libc.prctl(PR_SET_NAME, own_comm, 0, 0, 0)
     api = ctypes.pythonapi
     args = _CloneArgs()
+    # Every disposition back to SIG_DFL (the interpreter's start-up installed a SIGINT
+    # handler and ignores SIGPIPE and SIGXFSZ; ignored dispositions survive execve(2)), so
+    # a child starts from the defaults and only the plan's SIGPIPE step remains to do.
+    for sig in range(1, _signal.NSIG):
+        if sig not in (_signal.SIGKILL, _signal.SIGSTOP, 32, 33):
+            try:  # noqa: SIM105 (contextlib is one module more here)
+                _signal.signal(sig, _signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
     ancillary = _socket.CMSG_SPACE(MAX_FDS * 4)
+    # One buffer for every request (recvmsg() would allocate and shrink 1 MiB each time:
+    # mmap, mremap, munmap and page faults per spawn). An anonymous mapping, not a
+    # bytearray: only the pages a request reaches are ever touched (a bytearray is zeroed,
+    # 1 MiB more anonymous memory for every clone3 to copy the page tables of).
+    buffer = mmap.mmap(-1, MAX_REQUEST)
+    view = memoryview(buffer)
     while True:
         try:
-            msg, anc, _flags, _addr = sock.recvmsg(1 << 20, ancillary)
+            size, anc, flags, _addr = sock.recvmsg_into([buffer], ancillary)
         except InterruptedError:
             continue
-        if not msg:
+        if not size and not anc:
             os._exit(0)
         got: list[int] = []
         for level, kind, data in anc:
@@ -94,7 +113,9 @@ def serve(sock_fd: int, daemon_comm: bytes) -> NoReturn:  # pragma: no cover - t
                 got += struct.unpack(f"{len(data) // 4}i", data[: len(data) // 4 * 4])
         pid = err = 0
         try:
-            old, plan, into_cgroup = marshal.loads(msg)
+            if flags & _socket.MSG_TRUNC:
+                raise ValueError("request too large")
+            old, plan, into_cgroup = marshal.loads(view[:size])
             mapping = dict(zip(old, got, strict=True))
             plan = remap(plan, mapping)
             prepared = spawnchild.prepare(plan)
