@@ -1,6 +1,6 @@
 """Start Debian's apache2 and nginx with `pidone start` and by hand; time until both are done.
 
-    .venv/bin/python bench/real_services.py [--runs N]
+    .venv/bin/python bench/real_services.py [--runs N] [--only SERVICE] [--launcher PATH]
 
 Root only; apache2 and nginx must be installed (the acceptance tier installs them). The
 script first moves itself into a private network namespace (unshare(2) CLONE_NEWNET, lo
@@ -14,8 +14,8 @@ finished) AND 127.0.0.1:80 answers an HTTP request.
 
 * by hand: a shell, already running as PID 1 of a fresh `unshare --pid --fork
   --mount-proc` namespace, runs the unit's ExecStartPre=/ExecStart= lines (the same
-  words) with the environment the manager gives them (PATH, LANG and the unit's
-  Environment=); the clock starts when the shell is told to go.
+  words, read from the packaged unit file) with the environment the manager gives them
+  (PATH, LANG and the unit's Environment=); the clock starts when the shell is told to go.
 * pidone: one daemon per service, PID 1 of its own PID namespace, that has started and
   stopped the unit once before the clock runs (systemd has its units loaded and their
   dependencies active since boot; the first start, which also loads and starts
@@ -29,6 +29,9 @@ finished) AND 127.0.0.1:80 answers an HTTP request.
   spawns through the same clone3(CLONE_INTO_CGROUP) helper (linux/spawn_cgroup.py) as a
   PID-1 daemon, so this column should match "pidone".
 * floor: `pidone --version`, the interpreter start-up every CLI call pays (not a start).
+
+`--launcher PATH` times another `pidone` command (an older install, to compare) in the
+"pidone", "not PID 1" and "floor" columns.
 
 Each round runs every path once, in an order rotated from round to round; medians,
 quartiles and the ratios of medians to "by hand" are printed.
@@ -61,23 +64,14 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
-# The units' own lines (/lib/systemd/system/apache2.service, nginx.service, Debian 12):
-# (ExecStartPre= and ExecStart= in order, Environment=, the PID file the service writes).
-BY_HAND: dict[str, tuple[list[str], dict[str, str], str]] = {
-    "apache2": (
-        ["/usr/sbin/apachectl start"],
-        {"APACHE_STARTED_BY_SYSTEMD": "true"},
-        "/run/apache2/apache2.pid",
-    ),
-    "nginx": (
-        [
-            "/usr/sbin/nginx -t -q -g 'daemon on; master_process on;'",
-            "/usr/sbin/nginx -g 'daemon on; master_process on;'",
-        ],
-        {},
-        "/run/nginx.pid",
-    ),
+# The services benched, and where each writes its PID file (removed after a by-hand run,
+# see by_hand()). What the by-hand side runs comes from the packaged unit itself
+# (unit_lines()).
+SERVICES: dict[str, str] = {
+    "apache2": "/run/apache2/apache2.pid",
+    "nginx": "/run/nginx.pid",
 }
+UNIT_DIR = "/lib/systemd/system"
 # What the manager puts in every service's environment (systemd's default PATH).
 BASE_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -128,8 +122,45 @@ def wait_port_free() -> None:
         time.sleep(0.01)
 
 
+def unit_lines(service: str) -> tuple[list[str], dict[str, str]]:
+    """ExecStartPre= and ExecStart= of UNIT_DIR/SERVICE.service in order, and Environment=.
+
+    The words go to /bin/sh unchanged, so refuse anything whose meaning differs between a
+    unit file and sh (systemd.service(5) prefixes, $ and % expansion, line continuations,
+    quoting other than plain single quotes): the by-hand side must run exactly what the
+    unit runs.
+    """
+    path = f"{UNIT_DIR}/{service}.service"
+    lines: list[str] = []
+    env: dict[str, str] = {}
+    section = ""
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            line = raw.strip()
+            if line.startswith("["):
+                section = line
+                continue
+            if section != "[Service]" or "=" not in line or line.startswith(("#", ";")):
+                continue
+            key, _, value = line.partition("=")
+            if key == "Environment":
+                if any(c in value for c in '$%\\"'):
+                    raise SystemExit(f"{path}: {key}={value}: quoting not handled here")
+                for word in value.split():
+                    name, _, val = word.partition("=")
+                    env[name] = val
+            elif key in ("ExecStartPre", "ExecStart"):
+                if value[:1] in "-@+!:" or any(c in value for c in '$%\\"'):
+                    raise SystemExit(f"{path}: {key}={value}: not runnable by hand unchanged")
+                lines.append(value)
+    if not lines:
+        raise SystemExit(f"{path}: no ExecStart=")
+    return lines, env
+
+
 def by_hand(service: str) -> float:
-    lines, unit_env, pid_file = BY_HAND[service]
+    lines, unit_env = unit_lines(service)
+    pid_file = SERVICES[service]
     script = f"read go; {{ {' && '.join(lines)}; }} >/dev/null 2>&1; echo done; exec sleep 1000"
     cmd = ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
            "/bin/sh", "-c", f"echo ready; {script}"]  # fmt: skip
@@ -201,11 +232,17 @@ class Pidone:
     """One daemon for one service; each timed start is followed by an untimed stop."""
 
     def __init__(
-        self, service: str, workdir: Path, *, cgroups: bool = True, pid1: bool = True
+        self,
+        service: str,
+        workdir: Path,
+        *,
+        cgroups: bool = True,
+        pid1: bool = True,
+        launcher: str | None = None,
     ) -> None:
         self.unit = f"{service}.service"
         self.daemon = RealUnits(workdir, no_cgroups=not cgroups, pid1=pid1)
-        self.launcher = str(Path(sys.executable).with_name("pidone"))
+        self.launcher = launcher or str(Path(sys.executable).with_name("pidone"))
 
     def __enter__(self) -> Pidone:
         self.daemon.start()
@@ -262,11 +299,16 @@ def summary(samples: list[float]) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=15)
+    p.add_argument("--only", action="append", choices=sorted(SERVICES), help="bench only these")
+    p.add_argument(
+        "--launcher", help="the `pidone` command to time (default: the one next to this python)"
+    )
     args = p.parse_args()
     if os.geteuid() != 0:
         print("bench/real_services.py needs root (namespaces)")
         return 1
-    missing = [s for s in BY_HAND if not Path(f"/lib/systemd/system/{s}.service").exists()]
+    services = args.only or list(SERVICES)
+    missing = [s for s in services if not Path(f"{UNIT_DIR}/{s}.service").exists()]
     if missing or shutil.which("unshare") is None:
         print(f"not installed: {' '.join(missing) or 'unshare'} (apt-get install apache2 nginx)")
         return 1
@@ -284,10 +326,12 @@ def main() -> int:
     print(f"{'service':8s} {'first':>6s}" + "".join(f" {c:>20s} ratio" for c in cols))
     ratios = []
     with tempfile.TemporaryDirectory(prefix="pidone-bench-") as tmp:
-        for service in BY_HAND:
-            ours = Pidone(service, Path(tmp) / service)
+        for service in services:
+            ours = Pidone(service, Path(tmp) / service, launcher=args.launcher)
             bare = Pidone(service, Path(tmp) / f"{service}-nocg", cgroups=False)
-            child = Pidone(service, Path(tmp) / f"{service}-child", pid1=False)
+            child = Pidone(
+                service, Path(tmp) / f"{service}-child", pid1=False, launcher=args.launcher
+            )
             with ours, bare, child:
                 first = ours.request()  # loads the dependencies, starts sysinit.target & co
                 bare.request()
