@@ -36,7 +36,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is one of the imports avoided here
 if TYPE_CHECKING:
-    from pidone.core.dataclass_lite import (
+    from dataclasses import (
         MISSING,
         Field,
         FrozenInstanceError,
