@@ -175,6 +175,7 @@ class LinuxExecutor:
         self._active: dict[str, str] = {}  # ActiveState of each unit, from StateChanged
         self._sub: dict[str, str] = {}  # SubState of each unit, from StateChanged
         self._invocations: dict[str, str] = {}  # INVOCATION_ID of each unit's last spawn
+        self._spawns: dict[str, int] = {}  # spawns into each unit's group so far (_maybe_gone)
         self._queue: deque[object] = deque()
         self._busy = False
         self._timers: dict[str, TimerHandle] = {}
@@ -331,6 +332,7 @@ class LinuxExecutor:
                 self.logs.manager_record(a.unit, f"{a.unit}: {identity.error_message}", act.LOG_ERR)
             environment = self._environment(unit, ctx, a, identity)
             self.tracker.create(a.unit, environment.get("INVOCATION_ID", ""))
+            self._spawns[a.unit] = self._spawns.get(a.unit, 0) + 1
             journal_out = ctx.standard_output in _JOURNAL_OUTPUTS
             journal_err = ctx.standard_error in _JOURNAL_OUTPUTS or (
                 ctx.standard_error == "inherit" and journal_out
@@ -563,11 +565,16 @@ class LinuxExecutor:
         for unit, populated in self.tracker.drain_events():
             if not populated:
                 emptied.add(unit)
-                self.loop.call_soon(functools.partial(self._maybe_gone, unit))
+                spawns = self._spawns.get(unit, 0)
+                self.loop.call_soon(functools.partial(self._maybe_gone, unit, spawns))
         return emptied
 
-    def _maybe_gone(self, unit: str) -> None:
-        if self.tracker.is_empty(unit):  # re-checked: a Spawn may have come in between
+    def _maybe_gone(self, unit: str, spawns: int) -> None:
+        # cgroup2: re-checked only if a Spawn came in between, since nothing else puts a
+        # process into an empty group (a fork needs a live member) and the kernel's
+        # `populated 0` was exact. A /proc scan may miss a fork made during it: re-scan.
+        exact = self.tracker.kind == "cgroup" and self._spawns.get(unit, 0) == spawns
+        if exact or self.tracker.is_empty(unit):
             self.submit(ev.UnitProcessesGone(unit))
 
     # PID files and guesses -----------------------------------------------------------------
@@ -723,15 +730,16 @@ class LinuxExecutor:
         if self._active.get(unit) in ("inactive", "failed"):  # not loaded and started again
             del self._active[unit]
             self._sub.pop(unit, None)
+            self._spawns.pop(unit, None)
 
     def _prune(self, unit: str) -> None:
         """unit_prune_cgroup(): forget the group of a unit that stayed inactive and empty."""
         if self._active.get(unit) not in ("inactive", "failed"):
             return
-        if any(p.unit == unit for p in self.processes.values()) or not self.tracker.is_empty(unit):
+        if any(p.unit == unit for p in self.processes.values()):
             return
         with contextlib.suppress(OSError):
-            self.tracker.remove(unit)
+            self.tracker.remove(unit)  # refuses (False) while the group has processes
 
     # Notify socket -------------------------------------------------------------------------
 

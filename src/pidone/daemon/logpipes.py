@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import BinaryIO
 
+from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import PidoneError
 from pidone.core.journal import (
     StreamBatch,
@@ -28,8 +29,6 @@ from pidone.core.journal import (
 )
 from pidone.daemon.loop import EventLoop
 from pidone.journal.store import JournalWriter
-
-from pidone.core.dataclass_lite import dataclass, field
 from pidone.linux import procfs
 from pidone.linux.dgram import bind_dgram, recv_dgram
 
@@ -109,6 +108,9 @@ class LogCollector:
         self._sockets: list[socket.socket] = []
         self._paused = False
         self._manager_contexts: dict[str, int] = {}
+        # Records reach the writer thread once per loop iteration, after its work
+        # (JournalWriter.hold_until): no thread wake-up inside a restart or a stop.
+        writer.hold_until(loop.call_soon)
 
     # -- service streams ------------------------------------------------------------------
     def add_stream(self, fd: int, source: StreamSource) -> None:

@@ -324,6 +324,7 @@ class JournalReader:
 
 
 _STOP = object()
+_CHECKPOINT = object()
 # After the first record of a burst the writer waits this long before it takes everything
 # queued, so a burst (a stop of 100 units logs ~300 records within ~100 ms) becomes a few
 # transactions instead of one per record or two: each costs ~15 pwrite(2)s and fcntl(2)
@@ -363,6 +364,11 @@ class JournalWriter:
 
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._urgent = threading.Event()  # set by flush()/close(): commit without waiting
+        # hold_until(): records held in the loop thread until the end of its iteration.
+        self._schedule: Callable[[Callable[[], None]], None] | None = None
+        self._held: list[object] = []
+        self._handed = 0  # items handed to the thread (written by the loop thread only)
+        self._done = 0  # items the thread has committed (written by the thread only)
         self._drain_watch: tuple[Callable[[], None], int] | None = None
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._thread.start()
@@ -379,7 +385,7 @@ class JournalWriter:
             cid = self._next_context
             self._next_context += 1
             self._contexts[key] = cid
-            self._queue.put(("ctx", cid, boot_id, unit, identifier, blob))
+            self._put(("ctx", cid, boot_id, unit, identifier, blob))
         return cid
 
     def append(
@@ -394,7 +400,7 @@ class JournalWriter:
         """One record with its own fields (native protocol, syslog, the manager)."""
         seq = self._next_seq
         self._next_seq += 1
-        self._queue.put(
+        self._put(
             (
                 seq,
                 1,
@@ -428,7 +434,7 @@ class JournalWriter:
         )
         if count == 1 and breaks:
             breaks = encode_fields({"_LINE_BREAK": batch.breaks[0].encode()})
-        self._queue.put(
+        self._put(
             (
                 seq,
                 count,
@@ -447,7 +453,7 @@ class JournalWriter:
         """Call `callback` once, from the writer thread, when at most `low_water` items are
         left queued (the loop uses it to resume reading paused pipes)."""
         self._drain_watch = (callback, low_water)
-        if self._queue.qsize() <= low_water:
+        if self.pending() <= low_water:
             self._fire_drained()
 
     def _fire_drained(self) -> None:
@@ -457,18 +463,52 @@ class JournalWriter:
 
     def pending(self) -> int:
         """Items queued and not yet committed (approximate while the thread works)."""
-        return self._queue.qsize()
+        return self._handed + len(self._held) - self._done
+
+    def hold_until(self, schedule: Callable[[Callable[[], None]], None]) -> None:
+        """Hold the records appended from now on and hand them to the writer thread in one
+        piece through `schedule(callback)` (the event loop's call_soon: after the work of
+        the current iteration). The thread then neither wakes up nor takes the GIL in the
+        middle of that work (a restart's path from the exit to the new spawn logs five
+        records); one queue put per iteration instead of one per record. flush() and
+        close() hand over what is held first. Call it from the thread that appends."""
+        self._schedule = schedule
+
+    def _put(self, item: object) -> None:
+        if self._schedule is None:
+            self._handed += 1
+            self._queue.put(item)
+            return
+        if not self._held:
+            self._schedule(self._hand_over)
+        self._held.append(item)
+
+    def _hand_over(self) -> None:
+        held, self._held = self._held, []
+        if held:
+            self._handed += len(held)
+            self._queue.put(held)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything queued so far is committed (tests, shutdown)."""
         import threading
 
+        self._hand_over()
         marker = threading.Event()
         self._queue.put(marker)
         self._urgent.set()
         return marker.wait(timeout)
 
+    def checkpoint_soon(self) -> None:
+        """Copy the WAL into the database now, in the writer thread, without waiting for
+        readers (a PASSIVE checkpoint). The daemon asks at the start of its shutdown: the
+        checkpoint that close() makes then has only the last records to copy and sync, not
+        up to 1000 pages of WAL (wal_autocheckpoint) with an fdatasync(2) of them all on
+        the way out."""
+        self._queue.put(_CHECKPOINT)
+
     def close(self) -> None:
+        self._hand_over()
         self._queue.put(_STOP)
         self._urgent.set()
         self._thread.join()
@@ -498,16 +538,22 @@ class JournalWriter:
         import threading
 
         markers: list[threading.Event] = []
-        stop = False
-        for item in batch:
-            if item is _STOP:
-                stop = True
-            elif isinstance(item, threading.Event):
-                markers.append(item)
-            elif isinstance(item, tuple) and item[0] == "ctx":
-                contexts.append(item[1:])
-            elif isinstance(item, tuple):
-                blocks.append(item)
+        stop = checkpoint = False
+        items = 0
+        for entry in batch:
+            for item in entry if isinstance(entry, list) else (entry,):
+                if isinstance(item, tuple):
+                    items += 1
+                    if item[0] == "ctx":
+                        contexts.append(item[1:])
+                    else:
+                        blocks.append(item)
+                elif item is _STOP:
+                    stop = True
+                elif item is _CHECKPOINT:
+                    checkpoint = True
+                elif isinstance(item, threading.Event):
+                    markers.append(item)
         conn = self._conn
         if contexts or blocks:
             conn.execute("BEGIN")
@@ -526,10 +572,14 @@ class JournalWriter:
             conn.execute("COMMIT")
             if self.max_use_bytes:
                 self._enforce_cap()
+        self._done += items
+        if checkpoint:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         for marker in markers:
             marker.set()
         watch = self._drain_watch
-        if watch is not None and self._queue.qsize() <= watch[1]:
+        if watch is not None and self.pending() <= watch[1]:
             self._fire_drained()
         return stop
 

@@ -306,16 +306,14 @@ class CgroupTracker:
         return [pid for pid, u in self._pending.items() if u == unit]
 
     def remove(self, unit: str) -> bool:
+        """rmdir the unit's cgroup (its sub-cgroups first); False while it has processes.
+
+        The rmdir comes first and is the emptiness check: cgroup_rmdir() refuses with
+        EBUSY exactly when cgroup.events says `populated 1` (live tasks in the subtree;
+        zombies do not count), so no separate read of cgroup.events is needed, and a
+        refused removal keeps the watch on the still-populated group."""
         if self._pending_of(unit):
             return False
-        fd = self._event_fd.pop(unit, None)
-        if fd is not None:
-            with contextlib.suppress(OSError):  # drain_events() may have dropped it
-                self._epoll.unregister(fd)
-            del self._events[fd]
-            os.close(fd)
-        self._populated.pop(unit, None)
-        self._names.pop(escape_cgroup_name(unit), None)
         directory = self.path(unit)
         try:
             if _has_subgroups(directory):
@@ -324,11 +322,19 @@ class CgroupTracker:
             else:
                 os.rmdir(directory)
         except FileNotFoundError:
-            return True
+            pass
         except OSError as exc:
             if exc.errno == errno.EBUSY:
                 return False
             raise
+        fd = self._event_fd.pop(unit, None)
+        if fd is not None:
+            with contextlib.suppress(OSError):  # drain_events() may have dropped it
+                self._epoll.unregister(fd)
+            del self._events[fd]
+            os.close(fd)
+        self._populated.pop(unit, None)
+        self._names.pop(escape_cgroup_name(unit), None)
         return True
 
     def close(self) -> None:
