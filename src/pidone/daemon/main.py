@@ -15,7 +15,6 @@ Start-up order matters (spec 08 §1):
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import importlib
@@ -25,10 +24,13 @@ import sys
 import time
 from collections.abc import Callable
 
+from pidone.core.dataclass_lite import dataclass, field
 from pidone.linux.signals import block_signals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import NoReturn
+
     from pidone.core.model import Unit
     from pidone.daemon.executor import TrackerWithEvents
 
@@ -57,42 +59,194 @@ def _random_id() -> str:
     return b.hex()
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="pidone daemon", description="Run the pidone manager.")
-    p.add_argument("--root", default=None, help="read unit files below this directory")
-    p.add_argument("--runtime-dir", default=None, help="sockets (default /run/pidone)")
-    p.add_argument("--state-dir", default=None, help="journal and state (default /var/lib/pidone)")
-    p.add_argument(
+@dataclass(slots=True)
+class DaemonOptions:
+    """The parsed command line of `pidone daemon`."""
+
+    root: str | None = None
+    runtime_dir: str | None = None
+    state_dir: str | None = None
+    log_to_stdout: bool = False
+    start: list[str] = field(default_factory=list)
+    dev_log: str | None = None
+    journal_socket: str | None = None
+    no_cgroups: bool = False
+    tmpfiles: str = "auto"
+    tmpfiles_root: str | None = None
+    boot: bool = False
+
+
+# The options, in --help order: (name, kind, metavar, help). Kinds: "value" takes one
+# argument (`--x V` or `--x=V`), "flag" none, "units" one or more (up to the next option),
+# "tmpfiles" an optional one of auto|yes|no (bare: yes). A hand parser rather than argparse:
+# argparse costs the running daemon ~1.3 MiB of RSS (it imports re, gettext and, for its
+# help formatter, shutil with bz2 and lzma; gettext loads locale on the first message).
+# Its rules are kept: unique prefixes of option names are accepted (`--run` for
+# --runtime-dir), errors print the usage line and exit 2, -h/--help exits 0.
+_OPTIONS = (
+    ("--root", "value", "ROOT", "read unit files below this directory"),
+    ("--runtime-dir", "value", "RUNTIME_DIR", "sockets (default /run/pidone)"),
+    ("--state-dir", "value", "STATE_DIR", "journal and state (default /var/lib/pidone)"),
+    (
         "--log-to-stdout",
-        action="store_true",
-        help="also write every journal record to stdout, prefixed with its unit",
-    )
-    p.add_argument("--start", nargs="+", default=[], metavar="UNIT", help="units to start")
-    p.add_argument("--dev-log", default=None, metavar="PATH", help="syslog socket to listen on")
-    p.add_argument(
-        "--journal-socket",
-        default=None,
-        metavar="PATH",
-        help="native journal protocol socket to listen on",
-    )
-    p.add_argument("--no-cgroups", action="store_true", help="track processes through /proc")
-    p.add_argument(
+        "flag",
+        "",
+        "also write every journal record to stdout, prefixed with its unit",
+    ),
+    ("--start", "units", "UNIT", "units to start"),
+    ("--dev-log", "value", "PATH", "syslog socket to listen on"),
+    ("--journal-socket", "value", "PATH", "native journal protocol socket to listen on"),
+    ("--no-cgroups", "flag", "", "track processes through /proc"),
+    (
         "--tmpfiles",
-        nargs="?",
-        const="yes",
-        default="auto",
-        choices=("auto", "yes", "no"),
-        help="apply tmpfiles.d before starting units (auto: only as the kernel's init; "
+        "tmpfiles",
+        "",
+        "apply tmpfiles.d before starting units (auto: only as the kernel's init; "
         "see daemon/boot.py)",
-    )
-    p.add_argument("--tmpfiles-root", default=None, metavar="DIR", help="tmpfiles.d below DIR")
-    p.add_argument(
+    ),
+    ("--tmpfiles-root", "value", "DIR", "tmpfiles.d below DIR"),
+    (
         "--boot",
-        action="store_true",
-        help="isolate default.target at start; shut down through shutdown.target "
-        "(see daemon/boot.py)",
-    )
-    return p.parse_args(argv)
+        "flag",
+        "",
+        "isolate default.target at start; shut down through shutdown.target (see daemon/boot.py)",
+    ),
+)
+_TMPFILES_CHOICES = ("auto", "yes", "no")
+_PROG = "pidone daemon"
+
+
+def _usage_of(name: str, kind: str, metavar: str) -> str:
+    if kind == "value":
+        return f"[{name} {metavar}]"
+    if kind == "units":
+        return f"[{name} {metavar} [{metavar} ...]]"
+    if kind == "tmpfiles":
+        return f"[{name} [{{{','.join(_TMPFILES_CHOICES)}}}]]"
+    return f"[{name}]"
+
+
+def _usage() -> str:
+    lines, line = [], f"usage: {_PROG} [-h]"
+    indent = " " * len(f"usage: {_PROG} ")
+    for name, kind, metavar, _help in _OPTIONS:
+        item = _usage_of(name, kind, metavar)
+        if len(line) + 1 + len(item) > 78:
+            lines.append(line)
+            line = indent + item
+        else:
+            line += " " + item
+    return "\n".join([*lines, line]) + "\n"
+
+
+def _help() -> str:
+    out = [_usage(), "\nRun the pidone manager.\n\noptions:\n"]
+    rows = [("-h, --help", "show this help message and exit")]
+    rows += [(_usage_of(n, k, m)[1:-1], text) for n, k, m, text in _OPTIONS]
+    for head, text in rows:
+        lines = _wrap(text, 78 - 24)
+        if len(head) <= 20:
+            out.append(f"  {head:<20}  {lines[0]}\n")
+            lines = lines[1:]
+        else:
+            out.append(f"  {head}\n")
+        out.extend(f"{'':<24}{line}\n" for line in lines)
+    return "".join(out)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Words into lines of at most `width` columns (textwrap's job, without its import)."""
+    lines = [""]
+    for word in text.split():
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+    return lines
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"{_usage()}{_PROG}: error: {message}\n")
+    raise SystemExit(2)
+
+
+def _option(word: str) -> tuple[str, str]:
+    """(name, kind) of `word` (an exact name or a unique prefix of one, as argparse)."""
+    for name, kind, _metavar, _help in _OPTIONS:
+        if word == name:
+            return name, kind
+    found = [(name, kind) for name, kind, _m, _h in _OPTIONS if name.startswith(word)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        names = ", ".join(name for name, _kind in found)
+        _fail(f"ambiguous option: {word} could match {names}")
+    _fail(f"unrecognized arguments: {word}")
+
+
+def parse_args(argv: list[str]) -> DaemonOptions:
+    """`pidone daemon`'s options (argparse's behaviour for the same declarations)."""
+    opts = DaemonOptions()
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        i += 1
+        if word in ("-h", "--help") or (len(word) > 2 and "--help".startswith(word)):
+            sys.stdout.write(_help())
+            raise SystemExit(0)
+        if not word.startswith("--") or word == "--":
+            rest = argv[i - 1 :] if word != "--" else argv[i:]
+            if rest:
+                _fail(f"unrecognized arguments: {' '.join(rest)}")
+            break
+        word, eq, attached = word.partition("=")
+        name, kind = _option(word)
+        attr = name[2:].replace("-", "_")
+        if kind == "flag":
+            if eq:
+                _fail(f"argument {name}: ignored explicit argument '{attached}'")
+            setattr(opts, attr, True)
+        elif kind == "value":
+            if eq:
+                setattr(opts, attr, attached)
+            elif i < len(argv) and not _looks_like_option(argv[i]):
+                setattr(opts, attr, argv[i])
+                i += 1
+            else:
+                _fail(f"argument {name}: expected one argument")
+        elif kind == "units":
+            units = [attached] if eq else []
+            while not eq and i < len(argv) and not _looks_like_option(argv[i]):
+                units.append(argv[i])
+                i += 1
+            if not units:
+                _fail(f"argument {name}: expected at least one argument")
+            opts.start = units
+        else:  # --tmpfiles [auto|yes|no]
+            value = "yes"
+            if eq:
+                value = attached
+            elif i < len(argv) and not _looks_like_option(argv[i]):
+                value = argv[i]
+                i += 1
+            if value not in _TMPFILES_CHOICES:
+                choices = ", ".join(f"'{c}'" for c in _TMPFILES_CHOICES)
+                _fail(f"argument {name}: invalid choice: '{value}' (choose from {choices})")
+            opts.tmpfiles = value
+    return opts
+
+
+def _looks_like_option(word: str) -> bool:
+    """argparse takes a word starting with '-' for an option (negative numbers aside)."""
+    return word.startswith("-") and word != "-" and not _is_negative_number(word)
+
+
+def _is_negative_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 def main(argv: list[str]) -> int:
@@ -130,7 +284,7 @@ def _host_identity() -> object:
 class Daemon:
     """Everything one running manager owns."""
 
-    def __init__(self, opts: argparse.Namespace) -> None:
+    def __init__(self, opts: DaemonOptions) -> None:
         from pidone.daemon.control import ControlServer
         from pidone.daemon.executor import LinuxExecutor
         from pidone.daemon.logpipes import HostIdentity, LogCollector
@@ -207,7 +361,7 @@ class Daemon:
                     return tracker
         return ProcTracker(become_subreaper=not self.pid1)
 
-    def _listen_logs(self, opts: argparse.Namespace) -> None:
+    def _listen_logs(self, opts: DaemonOptions) -> None:
         dev_log, native = opts.dev_log, opts.journal_socket
         if self.pid1 and dev_log is None and not os.path.exists("/dev/log"):
             dev_log = "/dev/log"  # only when nobody else serves it (a shared /dev in tests)
