@@ -117,6 +117,44 @@ def test_the_cli_process_is_the_interpreter_with_IS(tmp_path: Path) -> None:
     ]
 
 
+def test_job_verb_output_and_status_survive_the_fast_exit(tmp_path: Path) -> None:
+    """pidone-py ends a job verb with _exit(2) after flushing: every line the daemon sent
+    reaches the (buffered, piped) stderr, and the exit status is the daemon's."""
+    from pidone.cli import client
+
+    prefix = _prefix(tmp_path)
+    (prefix / SITE / "pidone").symlink_to(PACKAGE)
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    lines = [f"line {i}: " + "x" * 200 for i in range(50)]  # > one pipe buffer chunk of text
+    reply = {"results": [{"unit": "x.service", "lines": lines, "exit_code": 5}]}
+
+    def frame(obj: object) -> bytes:
+        body = client.dumps(obj).encode()
+        return len(body).to_bytes(4, "big") + body
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(runtime / "control.sock"))
+        listener.listen(1)
+        listener.settimeout(60)
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)  # hello + request, one write (cli/client.py)
+                conn.sendall(
+                    frame({"type": "hello", "version": 1, "software": "t"})
+                    + frame({"type": "response", "id": 1, "ok": True, "result": reply})
+                )
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        done = _run([str(prefix / "bin" / "pidone"), "start", "--runtime-dir", str(runtime), "x"])
+        thread.join(60)
+    assert done.returncode == 5
+    assert done.stderr == "".join(line + "\n" for line in lines)
+
+
 def test_editable_install_reads_its_pth(tmp_path: Path) -> None:
     prefix = _prefix(tmp_path)
     (prefix / SITE / "__editable__.pidone-0.1.0.pth").write_text(f"{PACKAGE.parent}\n")
