@@ -5,14 +5,14 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from pidone.core.manager import Manager
-from tests.core.servicekit import SEC, cmd, make_unit
 
 from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.dataclass_lite import replace
+from pidone.core.manager import Manager
 from pidone.core.model import Condition
 from pidone.testing.fakes import FakeExecutor
+from tests.core.servicekit import SEC, cmd, make_unit
 
 U = "t.service"
 D = "Test Service"

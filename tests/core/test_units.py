@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from pidone.core.values import USEC_INFINITY
 from tests.core.unitbuild import golden, messages, unit_from_text
 
@@ -345,12 +346,11 @@ def test_dependency_lists_ignore_empty_and_deduplicate() -> None:
 
 
 def test_wants_and_requires_directories_are_merged() -> None:
-    from pidone.core.units import build_unit
-    from tests.core.unitbuild import HOST
-
     from pidone.core.dataclass_lite import replace
     from pidone.core.unitfile import parse_unit_file
+    from pidone.core.units import build_unit
     from pidone.core.unitsource import UnitSource
+    from tests.core.unitbuild import HOST
 
     f = parse_unit_file(b"[Unit]\nDescription=t\n", "/x/multi.target", None)
     source = UnitSource(
@@ -365,9 +365,8 @@ def test_wants_and_requires_directories_are_merged() -> None:
 
 def test_not_loaded_units_keep_their_state() -> None:
     from pidone.core.units import build_unit
-    from tests.core.unitbuild import HOST
-
     from pidone.core.unitsource import UnitSource
+    from tests.core.unitbuild import HOST
 
     unit = build_unit(UnitSource("n.service", "n.service", ("n.service",), "not-found"), HOST)
     assert unit.load_state == "not-found"

@@ -7,7 +7,6 @@ import pwd
 import shutil
 
 import pytest
-from tests.linux.proc_helpers import env_for, run_to_file, started, wait_exit
 
 from pidone.core.capabilities import (
     ALL_CAPABILITIES,
@@ -22,6 +21,7 @@ from pidone.core.model import ExecContext
 from pidone.linux import dynamicuser
 from pidone.linux.execprep import resolve_identity
 from pidone.linux.spawn import SpawnRequest, read_spawn_failure
+from tests.linux.proc_helpers import env_for, run_to_file, started, wait_exit
 
 SYSTEM_PY = "/usr/bin/python3"  # nobody cannot traverse /root, where the venv lives
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="switches users and capabilities")

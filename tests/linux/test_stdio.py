@@ -6,13 +6,13 @@ import os
 import socket
 
 import pytest
-from tests.linux.proc_helpers import env_for, kill_and_reap, run_to_file, started, wait_exit
 
 from pidone.core.dataclass_lite import replace
 from pidone.core.execline import ExecCommand
 from pidone.core.model import ExecContext
 from pidone.linux import stdio
 from pidone.linux.spawn import SpawnRequest, read_spawn_failure
+from tests.linux.proc_helpers import env_for, kill_and_reap, run_to_file, started, wait_exit
 
 # Prints whether fd 0 is our controlling terminal and which terminal it is.
 TTY_REPORT = (

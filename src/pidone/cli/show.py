@@ -14,10 +14,8 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from pidone.core.errors import InvalidUnitName
-from pidone.core.units import build_unit
-
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.errors import InvalidUnitName
 from pidone.core.model import Unit
 from pidone.core.render.show import (
     ManagerFacts,
@@ -29,6 +27,7 @@ from pidone.core.render.show import (
 from pidone.core.render.showexec import DEFAULT_LIMITS
 from pidone.core.specifiers import SpecifierHost
 from pidone.core.unitname import mangle_unit_name
+from pidone.core.units import build_unit
 from pidone.linux.unitload import UnitLoader
 
 RuntimeSource = Callable[[Unit], RuntimeState]

@@ -72,7 +72,6 @@ def main(argv: list[str]) -> int:
 
     def source(unit: Any) -> Any:  # noqa: ANN401 - Unit -> RuntimeState
         from pidone.cli.status import file_state, is_referenced
-
         from pidone.core.dataclass_lite import replace
 
         answer = conn.call("show-runtime", units=[unit.id]).get("units", [{}])

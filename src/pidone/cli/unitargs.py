@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from pidone.core.errors import InvalidUnitName
-
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.errors import InvalidUnitName
 from pidone.core.unitname import mangle_unit_name
 
 _FLAGS = {

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pidone.core.signames import signal_name
-
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.execline import ExecCommand
+from pidone.core.signames import signal_name
 
 LOG_ERR = 3
 LOG_WARNING = 4

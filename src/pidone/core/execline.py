@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.environ import (
     env_assignment_is_valid,
     env_name_is_valid,
@@ -24,15 +25,13 @@ from pidone.core.environ import (
 from pidone.core.errors import ValueParseError
 from pidone.core.escape import simplify_path
 from pidone.core.signames import signal_name
+from pidone.core.specifiers import SpecifierError
 from pidone.core.words import (
     extract_word_and_warn,
     split_words,
     split_words_relaxed,
     text_bytes,
 )
-
-from pidone.core.dataclass_lite import dataclass
-from pidone.core.specifiers import SpecifierError
 
 __all__ = [
     "DEFAULT_EXEC_SEARCH_PATH",

@@ -21,9 +21,8 @@ from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
 from typing import Literal, get_args
 
-from pidone.core.errors import Diagnostic, ValueParseError
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.errors import Diagnostic, ValueParseError
 from pidone.core.unitfile import Assignment
 from pidone.core.unitname import (
     ALIAS_TYPES,

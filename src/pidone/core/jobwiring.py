@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from pidone.core.units import build_unit
-
 from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.depgraph import UnitInfo
 from pidone.core.job import Job, JobType
@@ -31,6 +29,7 @@ from pidone.core.targets import BUILTIN_ALIASES, BUILTIN_DIR, builtin_alias, bui
 from pidone.core.transaction import InstalledJob
 from pidone.core.unitfile import parse_unit_file
 from pidone.core.unitname import KNOWN_SECTIONS
+from pidone.core.units import build_unit
 from pidone.core.unitsource import UnitSource
 
 # Container mode (spec 04 §7): these targets and slices are always pidone's own, whatever

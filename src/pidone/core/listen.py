@@ -12,9 +12,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
-from pidone.core.errors import ValueParseError
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.errors import ValueParseError
 
 Family = Literal["unix", "inet", "inet6", "vsock", "fifo", "special"]
 SocketKind = Literal["stream", "dgram", "seqpacket", "fifo", "special"]

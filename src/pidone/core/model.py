@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pidone.core.errors import Diagnostic
-from pidone.core.values import USEC_INFINITY, ExitStatusSet
-
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.errors import Diagnostic
 from pidone.core.execline import ExecCommand
 from pidone.core.install import InstallSection
 from pidone.core.unitsource import LoadState
+from pidone.core.values import USEC_INFINITY, ExitStatusSet
 
 USEC_PER_SEC = 1_000_000
 DEFAULT_TIMEOUT_USEC = 90 * USEC_PER_SEC  # DefaultTimeoutStartSec=/DefaultTimeoutStopSec=

@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import ValueParseError
+from pidone.core.model import Unit
+from pidone.core.specifiers import SpecifierError
 from pidone.core.values import (
     parse_timespan,
 )
 from pidone.core.words import split_words_relaxed
-
-from pidone.core.dataclass_lite import dataclass, field
-from pidone.core.model import Unit
-from pidone.core.specifiers import SpecifierError
 
 
 class Ignored(Exception):

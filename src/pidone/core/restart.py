@@ -13,9 +13,8 @@
 
 from __future__ import annotations
 
-from pidone.core.exitstatus import ExitStatusSet
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.exitstatus import ExitStatusSet
 from pidone.core.model import RestartPolicy
 from pidone.core.servicestate import ExitCode, ExitInfo, Result
 

@@ -31,12 +31,10 @@ value-level helpers (env, kill plans, NotifyAccess=) in servicerules.py.
 
 from __future__ import annotations
 
-from pidone.core.errors import PidoneError
-from pidone.core.values import USEC_INFINITY, format_timespan
-
 from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.errors import PidoneError
 from pidone.core.execline import ExecCommand
 from pidone.core.model import ServiceSection, Unit
 from pidone.core.restart import StartLimit, shall_restart
@@ -55,6 +53,7 @@ from pidone.core.servicestate import (
     result_of_exit,
 )
 from pidone.core.servicetable import REQUESTS, TRANSITIONS, Guard, Row, Step, Trigger, rows_for
+from pidone.core.values import USEC_INFINITY, format_timespan
 
 S = SubState
 A = ActiveState

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import enum
 
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.exitstatus import EXIT_STATUS_NAMES, ExitStatusSet
 from pidone.core.signames import signal_name
-
-from pidone.core.dataclass_lite import dataclass
 
 SIGHUP, SIGINT, SIGKILL, SIGPIPE, SIGTERM, SIGCONT, SIGABRT = 1, 2, 9, 13, 15, 18, 6
 

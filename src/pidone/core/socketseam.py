@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pidone.core.errors import ValueParseError
-
 from pidone.core import actions as act
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.errors import ValueParseError
 from pidone.core.execline import ExecCommand
 from pidone.core.listen import ListenSpec, parse_listen
 from pidone.core.model import Unit

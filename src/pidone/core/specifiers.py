@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
+from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import ValueParseError
 from pidone.core.escape import unescape_path, unescape_string
-
-from pidone.core.dataclass_lite import dataclass, field
 
 
 class SpecifierError(ValueParseError):

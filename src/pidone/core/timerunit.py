@@ -41,16 +41,14 @@ import enum
 from collections.abc import Callable
 from datetime import UTC, tzinfo
 
-from pidone.core.errors import ValueParseError
-from pidone.core.siphash import siphash24
-from pidone.core.timefmt import format_timestamp
-from pidone.core.values import USEC_INFINITY
-
 from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.calendar import CalendarSpec, next_elapse, parse_calendar
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.errors import ValueParseError
 from pidone.core.model import Unit
+from pidone.core.siphash import siphash24
+from pidone.core.timefmt import format_timestamp
 from pidone.core.triggering import (
     ArmWakeup,
     Clock,
@@ -59,6 +57,7 @@ from pidone.core.triggering import (
     TriggeredUnitChanged,
     TriggerRefused,
 )
+from pidone.core.values import USEC_INFINITY
 
 MONOTONIC_BASES = (
     "OnActiveSec",

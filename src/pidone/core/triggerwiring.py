@@ -23,13 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pidone.core.triggerunits import TriggerAction, TriggerUnits
-
 from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.model import Unit
 from pidone.core.triggering import Now, StartUnit
+from pidone.core.triggerunits import TriggerAction, TriggerUnits
 from pidone.core.unitmachines import InstantMachine
 
 _SOCKET_STDIO = "socket"

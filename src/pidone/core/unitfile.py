@@ -26,9 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pidone.core.errors import Diagnostic
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.errors import Diagnostic
 
 LONG_LINE_MAX = 1024 * 1024
 _WHITESPACE = " \t\n\r"

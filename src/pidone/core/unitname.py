@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import re
 
-from pidone.core.errors import InvalidUnitName
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.errors import InvalidUnitName
 
 # systemd's unit_type_table order (src/basic/unit-def.c)
 UNIT_TYPES: tuple[str, ...] = (

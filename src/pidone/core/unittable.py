@@ -28,10 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from pidone.core.errors import PidoneError
-
 from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.depgraph import DepGraph, build_graph
+from pidone.core.errors import PidoneError
 from pidone.core.job import Job
 from pidone.core.jobwiring import JobRow, bare_unit, builtin_unit, container_override
 from pidone.core.model import Unit

@@ -31,10 +31,8 @@ import struct
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-from pidone.core.errors import PidoneError
-from pidone.daemon.loop import EventLoop, TimerHandle
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.errors import PidoneError
 from pidone.core.protocol import (
     MAX_FRAME,
     Codec,
@@ -47,6 +45,7 @@ from pidone.core.protocol import (
     Response,
     negotiate,
 )
+from pidone.daemon.loop import EventLoop, TimerHandle
 
 _PEERCRED = struct.Struct("3i")  # struct ucred { pid_t pid; uid_t uid; gid_t gid; }
 _TOO_MANY_CONNECTIONS = "too-many-connections"

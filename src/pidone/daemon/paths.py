@@ -14,9 +14,8 @@ import stat
 from collections.abc import Mapping
 from typing import Final
 
-from pidone.core.errors import PidoneError
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.errors import PidoneError
 
 DEFAULT_RUNTIME_DIR: Final = "/run/pidone"
 DEFAULT_STATE_DIR: Final = "/var/lib/pidone"

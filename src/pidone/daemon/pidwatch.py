@@ -21,9 +21,8 @@ import functools
 import os
 from collections.abc import Callable
 
-from pidone.daemon.loop import EventLoop
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.daemon.loop import EventLoop
 from pidone.linux import inotify
 
 IN_ATTRIB = 0x00000004

@@ -18,20 +18,18 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pidone.core.errors import InvalidUnitName, PidoneError
-from pidone.linux.procfs import read_argv, read_comm
-
 from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.errors import InvalidUnitName, PidoneError
 from pidone.core.model import Unit
 from pidone.core.protocol import Response
 from pidone.daemon.control import Call, Verb
+from pidone.linux.procfs import read_argv, read_comm
 
 if TYPE_CHECKING:
-    from pidone.daemon.main import Daemon
-
     from pidone.daemon.executor import LinuxExecutor, Reply
+    from pidone.daemon.main import Daemon
 
 Done = Callable[[object], None]
 JOB_VERBS = (
@@ -556,9 +554,8 @@ def build_verbs(daemon: Daemon) -> dict[str, Verb]:
     verbs["list-units"] = Verb(_list_units(daemon), mutating=False)
     verbs["status"] = Verb(_status(daemon), mutating=False)
     verbs["show-runtime"] = Verb(_show_runtime(daemon), mutating=False)
-    from pidone.daemon.triggerio import realtime_usec
-
     from pidone.daemon.executor import now_usec
+    from pidone.daemon.triggerio import realtime_usec
 
     # built once as the daemon starts (daemon.main), before it serves anything
     verbs["ping"] = Verb(_ping(daemon, (realtime_usec(), now_usec())), mutating=False)

@@ -17,13 +17,12 @@ import stat
 from collections.abc import Callable
 from typing import cast
 
-from pidone.core.values import RLIM_INFINITY
-from pidone.linux.dynamicuser import dynamic_user_name
-
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.environment import EXEC_SEARCH_PATH, UserRecord
 from pidone.core.model import ExecContext
+from pidone.core.values import RLIM_INFINITY
 from pidone.linux import dynamicuser
+from pidone.linux.dynamicuser import dynamic_user_name
 
 EXIT_GROUP = 216
 EXIT_USER = 217

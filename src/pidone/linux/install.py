@@ -13,9 +13,8 @@ import stat as st
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from pidone.core.errors import Diagnostic, ValueParseError
-
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.errors import Diagnostic, ValueParseError
 from pidone.core.install import (
     NO_PRESET_STATES,
     Change,

@@ -17,9 +17,8 @@ import shutil
 import stat
 from collections.abc import Callable, Iterable
 
-from pidone.core.errors import ValueParseError
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.errors import ValueParseError
 from pidone.core.specifiers import SpecifierHost, expand_specifiers
 from pidone.core.tmpfiles import (
     CONFIG_DIRS,

@@ -32,9 +32,8 @@ import os
 import posixpath
 import stat as stat_mod
 
-from pidone.core.errors import Diagnostic, InvalidUnitName
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.errors import Diagnostic, InvalidUnitName
 from pidone.core.installseam import validate_alias
 from pidone.core.targets import BUILTIN_DIR, builtin_alias, builtin_unit_text
 from pidone.core.unitfile import UnitFile, parse_unit_file

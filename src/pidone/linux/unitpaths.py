@@ -16,9 +16,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from pidone.core.escape import simplify_path
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.escape import simplify_path
 
 _SYSTEM_DIRS: tuple[tuple[str, str], ...] = (
     ("persistent_control", "/etc/systemd/system.control"),

@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from pidone.core.values import USEC_INFINITY, format_timespan
-
 from pidone.core.calendar import parse_calendar
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.model import ServiceSection, SocketSection, Unit
@@ -29,6 +27,7 @@ from pidone.core.render.showexec import (
     kill_properties,
     yes_no,
 )
+from pidone.core.values import USEC_INFINITY, format_timespan
 
 Property = tuple[str, str]
 TimestampFormatter = Callable[[int], str]  # realtime µs -> "Sun 2026-11-29 13:23:47 UTC"

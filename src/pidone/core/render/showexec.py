@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pidone.core.values import RLIM_INFINITY, parse_boolean
-
 from pidone.core.capabilities import format_capabilities
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.model import ExecContext, KillContext, Unit
+from pidone.core.values import RLIM_INFINITY, parse_boolean
 
 Property = tuple[str, str]
 UINT64_MAX = 2**64 - 1

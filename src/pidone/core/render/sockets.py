@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pidone.core.render.fmttable import format_table
-
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.listen import KIND_LABELS, format_listen
+from pidone.core.render.fmttable import format_table
 from pidone.core.socketunit import SocketMachine
 
 

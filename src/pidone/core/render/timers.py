@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
 
-from pidone.core.render.fmttable import format_table
-from pidone.core.timefmt import format_timestamp, format_timestamp_relative
-from pidone.core.values import USEC_INFINITY, format_timespan
-
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import Unit
+from pidone.core.render.fmttable import format_table
+from pidone.core.timefmt import format_timestamp, format_timestamp_relative
 from pidone.core.timerunit import MONOTONIC_BASES, TimerMachine
 from pidone.core.triggering import Now
+from pidone.core.values import USEC_INFINITY, format_timespan
 
 Property = tuple[str, str]
 TimestampFormatter = Callable[[int], str]
