@@ -14,12 +14,10 @@ kept sorted by (start, stop, repeat) and deduplicated, which is how systemd norm
 
 from __future__ import annotations
 
-import calendar as _cal
-from datetime import UTC, datetime, timedelta, tzinfo
-
-from pidone.core.errors import ValueParseError
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.errors import ValueParseError
 
 USEC = 1_000_000
 YEAR_MIN, YEAR_MAX = 1970, 2199
@@ -324,8 +322,19 @@ def _second_candidates(field: Field) -> list[int]:
     return sorted(v for v in values if v < 60 * USEC)
 
 
+# Days per month (Gregorian). Not the stdlib calendar module: it imports locale, together
+# ~0.5 MiB of RSS in a daemon that loads this module for every timer unit it might parse.
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    """calendar.monthrange(year, month)[1]."""
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return _MONTH_DAYS[month] + (month == 2 and leap)
+
+
 def _days(spec: CalendarSpec, year: int, month: int) -> list[int]:
-    last = _cal.monthrange(year, month)[1]
+    last = _days_in_month(year, month)
     if not spec.day:
         return list(range(1, last + 1))
     if not spec.end_of_month:
@@ -367,7 +376,7 @@ def next_elapse(spec: CalendarSpec, after_usec: int, tz: tzinfo) -> int | None:
             for day in _days(spec, year, month):
                 if (year, month, day) < base_key[:3]:
                     continue
-                if spec.weekdays and not spec.weekdays & (1 << _cal.weekday(year, month, day)):
+                if spec.weekdays and not spec.weekdays & (1 << date(year, month, day).weekday()):
                     continue
                 same_day = (year, month, day) == base_key[:3]
                 for hour in hours:

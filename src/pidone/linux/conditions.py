@@ -14,10 +14,8 @@ Rules (systemd 252 src/shared/condition.c condition_test_list()):
 from __future__ import annotations
 
 import fnmatch
-import glob
 import grp
 import os
-import platform
 import pwd
 import re
 import socket
@@ -274,6 +272,8 @@ def _cpus(v: str) -> bool:
 
 
 def _ac_power(v: str) -> bool:
+    import glob  # here and in _glob_exists only: glob (~0.2 MiB) is no import of every daemon
+
     on_ac = True
     found_ac = False
     for supply in glob.glob("/sys/class/power_supply/*"):
@@ -306,7 +306,7 @@ _ARCH = {
 
 
 def _architecture(v: str) -> bool:
-    arch = _ARCH.get(platform.machine(), platform.machine())
+    arch = _ARCH.get(os.uname().machine, os.uname().machine)
     return v in (arch, "native")
 
 
@@ -353,7 +353,7 @@ def _version_key(text: str) -> float:
 
 
 def _kernel_version(v: str) -> bool:
-    release = platform.release()
+    release = os.uname().release
     m = re.fullmatch(r"\s*(<=|>=|!=|<|>|=)\s*(.+)", v)
     if m is None:
         return fnmatch.fnmatchcase(release, v.strip())
@@ -363,6 +363,12 @@ def _kernel_version(v: str) -> bool:
 def _first_boot(v: str) -> bool:
     first = os.path.exists("/run/systemd/first-boot")
     return first == (v.lower() in ("yes", "true", "1", "on"))
+
+
+def _glob_exists(v: str) -> bool:
+    import glob
+
+    return bool(glob.glob(v))
 
 
 def _needs_update(v: str) -> bool:
@@ -377,7 +383,7 @@ def _needs_update(v: str) -> bool:
 
 CHECKS: dict[str, Callable[[str], bool]] = {
     "PathExists": _path_exists,
-    "PathExistsGlob": lambda v: bool(glob.glob(v)),
+    "PathExistsGlob": _glob_exists,
     "PathIsDirectory": os.path.isdir,
     "PathIsSymbolicLink": os.path.islink,
     "PathIsMountPoint": os.path.ismount,

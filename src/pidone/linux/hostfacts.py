@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import grp
 import os
-import platform
 import pwd
 from types import MappingProxyType
 
@@ -101,7 +100,7 @@ def read_specifier_host(root: str = "/") -> SpecifierHost:
     os_text = _read_text(_join(root, "/etc/os-release"))
     if os_text is None:
         os_text = _read_text(_join(root, "/usr/lib/os-release")) or ""
-    uname = platform.uname()
+    uname = os.uname()  # what platform.uname() reads on Linux, without importing platform
     uid = os.getuid()
     gid = os.getgid()
     try:
@@ -121,7 +120,7 @@ def read_specifier_host(root: str = "/") -> SpecifierHost:
     if gid == 0:
         group_name = "root"
     return SpecifierHost(
-        hostname=uname.node,
+        hostname=uname.nodename,
         machine_id=machine_id,
         boot_id=boot_id,
         kernel_release=uname.release,

@@ -25,7 +25,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import platform
 
 from pidone.core.capabilities import (
     ALL_CAPABILITIES,
@@ -175,8 +174,8 @@ def build_privilege_plan(
     plan = PrivilegePlan(drops, ambient, ambient_mask, secure, keep, ioprio, sched)
     if not plan.empty:
         libc()  # load libc in the parent
-        if ioprio >= 0 and platform.machine() not in _SYS_IOPRIO_SET:
-            raise OSError(38, f"ioprio_set: unknown syscall number on {platform.machine()}")
+        if ioprio >= 0 and os.uname().machine not in _SYS_IOPRIO_SET:
+            raise OSError(38, f"ioprio_set: unknown syscall number on {os.uname().machine}")
     return plan
 
 
@@ -213,7 +212,7 @@ def _prctl(option: int, arg: int, arg3: int = 0) -> int:
 def apply_scheduling(plan: PrivilegePlan) -> int:
     """IOSchedulingClass/Priority=, CPUSchedulingPolicy/Priority=; returns 0 or an exit status."""
     if plan.ioprio >= 0:
-        nr = _SYS_IOPRIO_SET[platform.machine()]
+        nr = _SYS_IOPRIO_SET[os.uname().machine]
         if libc().syscall(ctypes.c_long(nr), IOPRIO_WHO_PROCESS, 0, plan.ioprio) < 0:
             return EXIT_IOPRIO
     if plan.sched is not None:
