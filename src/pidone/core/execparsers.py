@@ -6,7 +6,6 @@ streams; messages checked against `systemd-analyze verify` 252.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 
@@ -395,6 +394,8 @@ def p_stdin_text(ctx: Context, d: Directive, value: str) -> None:
 
 
 def p_stdin_data(ctx: Context, d: Directive, value: str) -> None:
+    import base64  # StandardInputData= only: base64 is no import of every daemon
+
     try:
         data = base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError):

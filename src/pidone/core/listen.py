@@ -9,7 +9,6 @@ turns into a bound socket. Forms: `/path` (AF_UNIX), `@name` (abstract), `PORT` 
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Literal
 
 from pidone.core.dataclass_lite import dataclass
@@ -79,6 +78,8 @@ def parse_listen(directive: str, value: str) -> ListenSpec:
         return ListenSpec(directive, kind, "vsock", "", int(port), cid=int(cid))
     if text.isdigit():
         return ListenSpec(directive, kind, "inet6", "::", _port(text, value))
+    import ipaddress  # here only: ~0.25 MiB that a daemon without IP sockets never needs
+
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
         if not sep or not rest.startswith(":"):

@@ -32,7 +32,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable
 from types import FrameType
@@ -44,6 +43,8 @@ ErrorHandler = Callable[[BaseException, str], None]
 
 
 def _default_error_handler(exc: BaseException, where: str) -> None:
+    import traceback  # on an error only: traceback pulls linecache, tokenize, textwrap
+
     sys.stderr.write(f"pidone: error in event loop callback {where}:\n")
     traceback.print_exception(exc, file=sys.stderr)
 
