@@ -65,14 +65,14 @@ class TriggerUnits:
     def __init__(
         self,
         host: TimerHost,
-        zone: tzinfo,
+        zone: tzinfo | Callable[[], tzinfo],
         resolve_zone: Callable[[str], tzinfo | None],
         random_u64: Callable[[], int],
         stamps: Mapping[str, int] | None = None,
         read_stamp: Callable[[str], int | None] | None = None,
     ) -> None:
         self.host = host
-        self.zone = zone
+        self._zone = zone
         self.resolve_zone = resolve_zone
         self.random_u64 = random_u64
         self.stamps = dict(stamps or {})
@@ -81,6 +81,14 @@ class TriggerUnits:
         self.timers: dict[str, TimerMachine] = {}
         self.sockets: dict[str, SocketMachine] = {}
         self._reloaded: dict[str, TimerMachine] = {}
+
+    @property
+    def zone(self) -> tzinfo:
+        """The local zone. Given as a function, it is called when the first timer needs it
+        (the daemon's reads /etc/localtime with zoneinfo: not imported without timers)."""
+        if not isinstance(self._zone, tzinfo):
+            self._zone = self._zone()
+        return self._zone
 
     def add_unit(self, unit: Unit) -> list[str]:
         """Build (or keep) the machine of a loaded socket/timer; the config's warnings."""
