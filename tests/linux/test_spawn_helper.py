@@ -17,9 +17,6 @@ from pidone.linux import sandbox, spawn_cgroup, spawnhelper
 from pidone.linux.spawn import SpawnRequest, read_spawn_failure
 from tests.linux.proc_helpers import env_for, started, wait_exit
 
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("PIDONE_NO_CLONE3")), reason="PIDONE_NO_CLONE3 is set"
-)
 SHOW = (
     'echo "$PPID $(grep ^0:: /proc/self/cgroup) $(ls /tmp | wc -l) '
     '$(grep CapBnd /proc/self/status | cut -f2)"'
@@ -29,6 +26,8 @@ SHOW = (
 @pytest.fixture
 def fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[spawn_cgroup.Spawner]:
     """A helper of this test's own, ended and reaped afterwards."""
+    if os.environ.get("PIDONE_NO_CLONE3"):
+        pytest.skip("PIDONE_NO_CLONE3 is set")
     spawner = spawn_cgroup.Spawner()
     monkeypatch.setattr(spawn_cgroup, "_SPAWNER", spawner)
     try:
