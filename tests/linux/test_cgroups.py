@@ -132,6 +132,29 @@ def test_kill_excludes_and_remove_refuses_a_populated_group(tracker):
         assert tracker.pids(unit) == [s.pid]
 
 
+@pytest.mark.cgroup
+def test_emptiness_remembered_until_the_next_spawn_and_a_refused_remove_keeps_watching(tracker):
+    unit = "again.service"
+    tracker.create(unit)
+    assert tracker.is_empty(unit)  # read once and remembered (no process put in since)
+    ctx = ExecContext(standard_output="null")
+    req = SpawnRequest(
+        py("import time; time.sleep(600)"), ctx, env_for(ctx), cgroup=tracker.path(unit)
+    )
+    tracker.create(unit)  # as the executor does before every spawn: forgets the emptiness
+    with started(req) as s:
+        assert not tracker.is_empty(unit)
+        assert not tracker.remove(unit)  # populated: rmdir refused (EBUSY) ...
+        assert tracker.unit_of(s.pid) == unit  # ... the group still known ...
+        assert _wait_readable(tracker.fileno())  # ... and still watched
+        assert tracker.drain_events() == [(unit, True)]
+    assert _wait_readable(tracker.fileno())
+    assert tracker.drain_events() == [(unit, False)]
+    assert tracker.is_empty(unit)
+    assert tracker.remove(unit)
+    assert not os.path.exists(tracker.path(unit))
+
+
 def test_find_writable_cgroup2_skips_read_only_and_missing_mounts(tmp_path):
     proc = tmp_path / "proc"
     proc.mkdir()

@@ -222,6 +222,10 @@ class CgroupTracker:
         self._events: dict[int, str] = {}  # cgroup.events fd -> unit
         self._event_fd: dict[str, int] = {}
         self._populated: dict[str, bool] = {}
+        # Units read as `populated 0` with no process put into them since (no create(),
+        # attach() or expect()): still empty, since only a member can fork into a group.
+        # is_empty() answers them without opening cgroup.events again.
+        self._seen_empty: set[str] = set()
         self._has_kill = os.path.exists(f"{self.base}/cgroup.kill")
         # Children spawned without the parent-side cgroup.procs write (see `expect`): our
         # own unreaped children, so their PIDs cannot be recycled while listed here.
@@ -258,6 +262,7 @@ class CgroupTracker:
 
     def create(self, unit: str, invocation_id: str = "") -> None:
         directory = self.path(unit)
+        self._seen_empty.discard(unit)  # a spawn follows
         # A restart finds its cgroup still there (we hold its cgroup.events open): skip the
         # mkdir, which takes the hierarchy-wide cgroup_mutex even to fail with EEXIST, and
         # that mutex is held by every migration on the host for an RCU grace period
@@ -277,6 +282,7 @@ class CgroupTracker:
         """Move `pid` into the unit's cgroup (spawn already did; harmless to repeat)."""
         if unit not in self._event_fd:
             self.create(unit)
+        self._seen_empty.discard(unit)
         fd = os.open(f"{self.path(unit)}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
         try:
             os.write(fd, b"%d" % pid)
@@ -296,6 +302,7 @@ class CgroupTracker:
         """
         if unit not in self._event_fd:
             self.create(unit)
+        self._seen_empty.discard(unit)
         self._pending[pid] = unit
 
     def settled(self, pid: int) -> None:
@@ -334,6 +341,7 @@ class CgroupTracker:
             del self._events[fd]
             os.close(fd)
         self._populated.pop(unit, None)
+        self._seen_empty.discard(unit)
         self._names.pop(escape_cgroup_name(unit), None)
         return True
 
@@ -376,11 +384,16 @@ class CgroupTracker:
         # drain miss it, and the later 1 -> 0 change then read as "no change" (a stop
         # hung in stop-sigterm). Children born in the cgroup (clone3 CLONE_INTO_CGROUP)
         # populate it before spawn() returns, which made that window common.
+        if unit in self._seen_empty:
+            return True
         try:
             data = _read(f"{self.path(unit)}/cgroup.events")
         except FileNotFoundError:
             return True
-        return not parse_populated(data)
+        if parse_populated(data):
+            return False
+        self._seen_empty.add(unit)
+        return True
 
     # -- killing -------------------------------------------------------------------------
 
@@ -436,6 +449,10 @@ class CgroupTracker:
                 # loop would spin. The unit counts as empty.
                 self._epoll.unregister(fd)
                 populated = False
+            if populated:
+                self._seen_empty.discard(unit)
+            else:
+                self._seen_empty.add(unit)
             if populated != self._populated.get(unit):
                 self._populated[unit] = populated
                 changes.append((unit, populated))
