@@ -464,6 +464,7 @@ class Daemon:
             return
         self.stopping = True
         self.power_action = action
+        self.writer.checkpoint_soon()  # in the writer thread, while the units stop
         if self.opts.boot:
             from pidone.daemon.boot import start_shutdown
 
