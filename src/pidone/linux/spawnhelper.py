@@ -16,7 +16,6 @@ first fd is the cgroup directory when into_cgroup is true, then the error pipe.
 
 from __future__ import annotations
 
-import _signal
 import _socket
 import ctypes
 import marshal
@@ -28,9 +27,12 @@ from pidone.linux import spawnchild
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not loaded here
 if TYPE_CHECKING:
+    import signal as _signal
     from typing import NoReturn
 
     from pidone.linux.spawnchild import Plan
+else:
+    import _signal  # the C module: `signal` would import enum
 
 CLONE_PARENT = 0x00008000
 CLONE_INTO_CGROUP = 0x200000000
