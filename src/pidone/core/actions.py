@@ -20,10 +20,9 @@ them (man 7 systemd.journal-fields: `UNIT=`, `MESSAGE_ID=`, ...).
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.execline import ExecCommand
+from pidone.core.hints import Literal
 from pidone.core.signames import signal_name
 
 LOG_ERR = 3

@@ -30,9 +30,8 @@ warning that systemd would not print.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.hints import Literal
 
 Empty = Literal["reset", "default", "warn", "no-effect", "parser"]
 Klass = Literal["implemented", "not-enforced", "info"]

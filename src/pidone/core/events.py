@@ -15,9 +15,9 @@ Events bound to one unit carry `unit`; `ProcessExited` is routed by PID.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.hints import Literal
 
 KillWhom = Literal["main", "control", "all"]
 JobVerb = Literal[

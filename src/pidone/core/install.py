@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
-from typing import Literal, get_args
 
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.errors import Diagnostic, ValueParseError
+from pidone.core.hints import Literal
 from pidone.core.unitfile import Assignment
 from pidone.core.unitname import (
     ALIAS_TYPES,
@@ -48,7 +48,22 @@ UnitFileState = Literal[
     "transient",
     "bad",
 ]
-UNIT_FILE_STATES: tuple[UnitFileState, ...] = get_args(UnitFileState)
+# The same names as a tuple, written out: typing.get_args would need typing at run time.
+UNIT_FILE_STATES: tuple[UnitFileState, ...] = (
+    "enabled",
+    "enabled-runtime",
+    "linked",
+    "linked-runtime",
+    "alias",
+    "masked",
+    "masked-runtime",
+    "static",
+    "disabled",
+    "indirect",
+    "generated",
+    "transient",
+    "bad",
+)
 # `systemctl is-enabled` exit 0 (systemctl-is-enabled.c)
 ENABLED_LIKE: frozenset[str] = frozenset(
     {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated"}

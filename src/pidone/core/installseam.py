@@ -10,9 +10,9 @@ unit_symlink_name_compatible() (src/basic/unit-file.c), with their log messages.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
 
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.hints import TYPE_CHECKING, Literal, Protocol
 from pidone.core.unitname import (
     ALIAS_TYPES,
     TEMPLATE_TYPES,

@@ -13,9 +13,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.hints import Literal
 
 JobType = Literal[
     "start",

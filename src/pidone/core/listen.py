@@ -9,10 +9,9 @@ turns into a bound socket. Forms: `/path` (AF_UNIX), `@name` (abstract), `PORT` 
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.errors import ValueParseError
+from pidone.core.hints import Literal
 
 Family = Literal["unix", "inet", "inet6", "vsock", "fifo", "special"]
 SocketKind = Literal["stream", "dgram", "seqpacket", "fifo", "special"]

@@ -9,11 +9,10 @@ order; treat a built `Unit` as read-only.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import Diagnostic
 from pidone.core.execline import ExecCommand
+from pidone.core.hints import Literal
 from pidone.core.install import InstallSection
 from pidone.core.unitsource import LoadState
 from pidone.core.values import USEC_INFINITY, ExitStatusSet

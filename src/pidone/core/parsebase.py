@@ -9,10 +9,10 @@ reading the file there: config_parse() aborts on a negative return).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import ValueParseError
+from pidone.core.hints import Any
 from pidone.core.model import Unit
 from pidone.core.specifiers import SpecifierError
 from pidone.core.values import (

@@ -27,9 +27,9 @@ import json
 import struct
 from collections.abc import Collection
 from enum import StrEnum
-from typing import Any, Final, NoReturn, TypeGuard
 
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.hints import Any, Final, NoReturn, TypeGuard
 
 PROTOCOL_VERSION: Final = 1
 MIN_PROTOCOL_VERSION: Final = 1

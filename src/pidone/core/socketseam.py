@@ -8,12 +8,11 @@ closes fds (linux/sockets.py) and reports back with the events.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pidone.core import actions as act
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.errors import ValueParseError
 from pidone.core.execline import ExecCommand
+from pidone.core.hints import Literal
 from pidone.core.listen import ListenSpec, parse_listen
 from pidone.core.model import Unit
 from pidone.core.servicestate import SIGKILL

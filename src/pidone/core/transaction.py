@@ -41,10 +41,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Literal
 
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.depgraph import DepGraph, UnitInfo
+from pidone.core.hints import Literal
 from pidone.core.job import JobType, collapse, merge_types
 from pidone.core.txjobs import (
     CYCLIC,

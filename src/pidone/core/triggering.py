@@ -15,9 +15,8 @@ whose OnBootSec=-style triggers live on CLOCK_MONOTONIC (microseconds, like all 
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.hints import Literal
 
 Clock = Literal["monotonic", "realtime"]
 

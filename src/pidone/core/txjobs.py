@@ -9,10 +9,10 @@ failure of the object must fail the subject (Requires=, BindsTo=, Requisite=, Co
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Literal
 
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.depgraph import DepGraph, UnitInfo
+from pidone.core.hints import Literal
 from pidone.core.job import JobType, collapse, merge_types
 
 LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG = 3, 4, 5, 6, 7

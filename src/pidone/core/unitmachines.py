@@ -22,10 +22,10 @@ Theory of operation:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
 
 from pidone.core import actions as act
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.hints import Protocol
 from pidone.core.model import Unit
 
 

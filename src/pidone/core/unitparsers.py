@@ -8,13 +8,13 @@ one by one against `systemd-analyze verify` on 252.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from pidone.core import execparsers, resparsers, sockparsers
 from pidone.core.calendar import parse_calendar
 from pidone.core.directives import Directive
 from pidone.core.errors import ValueParseError
 from pidone.core.execline import ExecLineError, parse_exec_line
+from pidone.core.hints import Any
 from pidone.core.model import Condition, NotEnforced
 from pidone.core.parsebase import (
     Context,

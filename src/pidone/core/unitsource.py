@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import Diagnostic
+from pidone.core.hints import Literal
 from pidone.core.unitfile import UnitFile
 
 # systemctl show -p LoadState values (spec 01 §9)

@@ -55,9 +55,9 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from pidone.core.actions import LOG_ERR, LOG_INFO, LOG_WARNING
+from pidone.core.hints import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pidone.daemon.main import Daemon

@@ -29,10 +29,10 @@ import socket
 import stat
 import struct
 from collections.abc import Callable, MutableMapping
-from typing import Any
 
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.errors import PidoneError
+from pidone.core.hints import Any
 from pidone.core.protocol import (
     MAX_FRAME,
     Codec,

@@ -29,7 +29,6 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
 
 from pidone.core import actions as act
 from pidone.core import events as ev
@@ -42,6 +41,7 @@ from pidone.core.environment import (
     directory_variables,
     resolve_pid_file_path,
 )
+from pidone.core.hints import Any, Protocol
 from pidone.core.model import ExecContext, Unit
 from pidone.core.notify import NotifyMessage
 from pidone.core.unittable import UnitDropped

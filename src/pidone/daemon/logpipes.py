@@ -17,10 +17,10 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import BinaryIO
 
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import PidoneError
+from pidone.core.hints import BinaryIO
 from pidone.core.journal import (
     StreamBatch,
     StreamSplitter,

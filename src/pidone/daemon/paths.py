@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from typing import Final
 
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.errors import PidoneError
+from pidone.core.hints import Final
 
 DEFAULT_RUNTIME_DIR: Final = "/run/pidone"
 DEFAULT_STATE_DIR: Final = "/var/lib/pidone"

@@ -16,12 +16,12 @@ import fnmatch
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import InvalidUnitName, PidoneError
+from pidone.core.hints import TYPE_CHECKING, Any
 from pidone.core.model import Unit
 from pidone.core.protocol import Response
 from pidone.daemon.control import Call, Verb

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
+from pidone.core.hints import TYPE_CHECKING, Any
 from pidone.core.protocol import Response
 from pidone.daemon.control import Call
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
+from pidone.core.hints import TYPE_CHECKING, Any
 from pidone.core.protocol import Response
 from pidone.core.render.sockets import socket_rows
 from pidone.core.render.timers import timer_row

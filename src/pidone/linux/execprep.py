@@ -15,10 +15,10 @@ import pwd
 import resource
 import stat
 from collections.abc import Callable
-from typing import cast
 
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.environment import EXEC_SEARCH_PATH, UserRecord
+from pidone.core.hints import cast
 from pidone.core.model import ExecContext
 from pidone.core.values import RLIM_INFINITY
 from pidone.linux import dynamicuser

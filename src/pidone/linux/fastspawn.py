@@ -30,7 +30,8 @@ from __future__ import annotations
 import os
 import resource
 import signal
-from typing import TYPE_CHECKING
+
+from pidone.core.hints import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pidone.linux.spawn import _Plan

@@ -19,9 +19,9 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-from typing import Final
 
 from pidone.core.dataclass_lite import dataclass
+from pidone.core.hints import Final
 
 PR_SET_CHILD_SUBREAPER: Final = 36  # <linux/prctl.h>
 PR_GET_CHILD_SUBREAPER: Final = 37

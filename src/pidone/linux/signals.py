@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from typing import Final
+
+from pidone.core.hints import Final
 
 # Never blocked: delivered synchronously on faults (man 7 signal, "Signal mask").
 FAULT_SIGNALS: Final = frozenset(

@@ -28,12 +28,12 @@ import os
 import pwd
 import signal
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
 
 from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.environment import SELF_PID, DirectoryBases
 from pidone.core.execline import ExecCommand, expand_exec_argv
 from pidone.core.exitstatus import EXIT_STATUS_NAMES
+from pidone.core.hints import TYPE_CHECKING
 from pidone.core.model import ExecContext
 from pidone.linux import fastspawn, spawn_cgroup, spawnchild
 from pidone.linux.directories import DirectoryError, create_directories

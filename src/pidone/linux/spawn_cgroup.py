@@ -50,8 +50,8 @@ import signal
 import socket
 import struct
 import sys
-from typing import TYPE_CHECKING
 
+from pidone.core.hints import TYPE_CHECKING
 from pidone.linux.spawnhelper import REPLY
 
 if TYPE_CHECKING:

@@ -23,7 +23,8 @@ How the event loop drives either one (no periodic polling anywhere):
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol
+
+from pidone.core.hints import Protocol
 
 
 class ProcessGroupTracker(Protocol):
