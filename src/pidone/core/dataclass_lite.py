@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 else:
     from _thread import get_ident
     from operator import attrgetter
+    from types import MappingProxyType
 
     class _MissingType:
         __slots__ = ()
@@ -58,6 +59,7 @@ else:
 
     MISSING = _MissingType()
     _REQUIRED, _DEFAULT, _FACTORY = 0, 1, 2
+    _NO_METADATA = MappingProxyType({})  # shared by every field without metadata, as the stdlib's
     _osetattr = object.__setattr__
     _odelattr = object.__delattr__
 
@@ -103,7 +105,7 @@ else:
             self.repr = repr
             self.hash = hash
             self.compare = compare
-            self.metadata = {} if metadata is None else metadata
+            self.metadata = _NO_METADATA if metadata is None else MappingProxyType(metadata)
             self.kw_only = False
 
         def __repr__(self) -> str:

@@ -14,12 +14,12 @@ disappears at boot, as systemd's does. `release()` frees both when the unit stop
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import errno
 import grp
 import os
 import pwd
-import zlib
 
 DYNAMIC_UID_MIN = 61184
 DYNAMIC_UID_MAX = 65519
@@ -64,7 +64,8 @@ def allocate(name: str, registry: str = DEFAULT_REGISTRY) -> int:
     if held.isdigit() and _read(f"{registry}/{held}") == name:
         return int(held)
     size = DYNAMIC_UID_MAX - DYNAMIC_UID_MIN + 1
-    start = zlib.crc32(name.encode()) % size
+    # binascii.crc32 is zlib.crc32 (the same CRC-32) without mapping libz into the daemon
+    start = binascii.crc32(name.encode()) % size
     for i in range(size):
         uid = DYNAMIC_UID_MIN + (start + i) % size
         if _taken_by_database(uid):
