@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.hints import TYPE_CHECKING
 from pidone.core.install import Change, ChangeType, InstallSection, UnitFileState
 from pidone.core.installseam import (
     STRERROR,

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import stat as st
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import Diagnostic, ValueParseError
+from pidone.core.hints import TYPE_CHECKING
 from pidone.core.install import (
     NO_PRESET_STATES,
     Change,

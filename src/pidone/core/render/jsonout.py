@@ -9,8 +9,8 @@ bytes, CPU is nanoseconds, null when unknown.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from pidone.core.hints import Any
 from pidone.core.render.listunits import UnitListRow
 from pidone.core.render.status import format_exit_description
 from pidone.core.statusview import UINT64_MAX, ExecRun, ProcessEntry, StatusView

@@ -1,0 +1,112 @@
+"""The running daemon's import diet (issue 3: daemon RSS <= 0.75 of supervisord's).
+
+A real daemon (PID 1 of a fresh PID namespace, pidone.testing.harness) runs with
+PYTHONPROFILEIMPORTTIME=1, starts a service, answers `status`, stops; every module it
+imported on the way is in its log. None of the modules below may be among them: each one
+was removed from the daemon on purpose and costs RSS in every running daemon:
+
+* dataclasses (+ inspect, ast, dis, tokenize, linecache: ~2.8 MiB, and it exec()s the
+  methods of every class): src uses core.dataclass_lite;
+* typing (~0.65 MiB): src imports typing's names from core.hints;
+* argparse (+ gettext, locale, and shutil with bz2/lzma for its help formatter): the
+  daemon's options have a hand parser (daemon/main.py);
+* traceback (+ linecache, tokenize, textwrap): only when a loop callback fails;
+* platform (os.uname() instead), calendar (+ locale; core.calendar counts the days),
+  zoneinfo (read by the first timer unit), ipaddress (only for IP socket addresses),
+  glob (ConditionACPower=, PathExistsGlob=), base64 (StandardInputData=), zlib
+  (binascii.crc32 for DynamicUser=): none is needed by a daemon running one service.
+
+If this fails, the message names the module and the import chain that pulled it in: make
+that import lazy (inside the function that needs it) rather than widening this list.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pidone.testing.harness import NamespaceDaemon
+
+GUARDED = frozenset(
+    {
+        "dataclasses",
+        "inspect",
+        "ast",
+        "dis",
+        "tokenize",
+        "linecache",
+        "typing",
+        "argparse",
+        "gettext",
+        "locale",
+        "shutil",
+        "traceback",
+        "textwrap",
+        "platform",
+        "calendar",
+        "zoneinfo",
+        "ipaddress",
+        "glob",
+        "base64",
+        "zlib",
+    }
+)
+_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|( *)(\S+)\s*$")
+
+
+def imported(log: str) -> list[tuple[int, str]]:
+    """(depth, module) of every `-X importtime` line, in the order Python printed them
+    (a module's imports come before it, one level deeper)."""
+    rows = []
+    for line in log.splitlines():
+        m = _LINE.match(line)
+        if m is not None:
+            rows.append((len(m.group(1)) // 2, m.group(2)))
+    return rows
+
+
+def chain(rows: list[tuple[int, str]], index: int) -> str:
+    """`module <- importer <- ...` for rows[index]."""
+    depth, names = rows[index][0], [rows[index][1]]
+    for d, name in rows[index + 1 :]:
+        if d < depth:
+            names.append(name)
+            depth = d
+    return " <- ".join(names) + (" <- (a function-level import)" if depth > 0 else "")
+
+
+def test_the_parser_of_importtime_lines_finds_chains() -> None:
+    log = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:        10 |         10 |     a\n"
+        "import time:        10 |         20 |   b\n"
+        "import time:        10 |         30 | c\n"
+    )
+    rows = imported(log)
+    assert rows == [(2, "a"), (1, "b"), (0, "c")]
+    assert chain(rows, 0) == "a <- b <- c"
+
+
+def test_a_running_daemon_imports_none_of_the_guarded_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a namespace daemon needs root (PID namespaces)")
+    if shutil.which("unshare") is None:
+        pytest.skip("util-linux unshare is not installed")
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")  # inherited through harness.env
+    units = {"a.service": "[Service]\nExecStart=/bin/sleep 1000\n"}
+    with NamespaceDaemon(tmp_path / "diet", units, args=["--start", "a.service"]) as d:
+        d.wait_state("a.service", "active")
+        d.call("status", units=["a.service"], detail=True)
+        d.call("list-units")
+        assert d.stop() == 0
+        log = d.log()
+    rows = imported(log)
+    assert any(name == "pidone.daemon.main" for _depth, name in rows), log[-2000:]
+    found = [chain(rows, i) for i, (_d, name) in enumerate(rows) if name in GUARDED]
+    assert found == []
