@@ -196,3 +196,22 @@ def test_unknown_layout_falls_back_to_site(tmp_path: Path) -> None:
     if done.returncode != 0 and "No module named 'pidone'" in done.stderr:
         pytest.skip("this interpreter has no installed pidone (run from a plain source tree)")
     assert (done.returncode, done.stdout) == (0, f"pidone {pidone.__version__}\n")
+
+
+def test_source_checkout_runs_its_own_tree(tmp_path: Path) -> None:
+    """bin/pidone of a checkout (pidone-py still says `#!python`): python3 with ../src."""
+    python3 = shutil.which("python3")
+    if python3 is None:
+        pytest.skip("no python3 on PATH")
+    tree = tmp_path / "checkout"
+    (tree / "bin").mkdir(parents=True)
+    for name in ("pidone", "pidone-py"):
+        shutil.copy(REPO_BIN / name, tree / "bin" / name)
+    # the checkout's own package, told apart from any installed one by its version
+    shutil.copytree(PACKAGE, tree / "src" / "pidone", ignore=shutil.ignore_patterns("__pycache__"))
+    init = tree / "src" / "pidone" / "__init__.py"
+    init.write_text(init.read_text().replace(pidone.__version__, "9.9.9+checkout"))
+    done = _run([str(tree / "bin" / "pidone"), "--version"], cwd=str(tmp_path))
+    if "SyntaxError" in done.stderr:
+        pytest.skip(f"{python3} is too old for pidone")
+    assert (done.returncode, done.stdout) == (0, "pidone 9.9.9+checkout\n")
