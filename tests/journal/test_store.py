@@ -200,3 +200,39 @@ def test_case_insensitive_grep_over_multi_record_blocks(db):
         b"The NEEDLE here"
     ]
     w.close()
+
+
+def test_held_records_reach_the_thread_once_per_hand_over_in_order(db):
+    scheduled: list = []
+    w = JournalWriter(db, "held")
+    try:
+        w.hold_until(scheduled.append)  # the daemon passes its loop's call_soon
+        write_lines(w, "a.service", [b"one", b"two"])
+        w.append(w.context("boot1", "b.service", "systemd", {}), 1, 1, 5, b"three")
+        assert len(scheduled) == 1  # one hand-over per batch of appends, not per record
+        assert w.pending() == 4  # two contexts and two blocks, all still in this thread
+        assert list(JournalReader(db).entries(Query())) == []  # nothing reached the disk
+        scheduled.pop()()  # the loop runs the hand-over
+        write_lines(w, "a.service", [b"four"])
+        assert len(scheduled) == 1
+        assert w.flush(30)  # flush() hands over what is still held
+        assert w.pending() == 0
+        got = list(JournalReader(db).entries(Query()))
+        assert [e.message for e in got] == [b"one", b"two", b"three", b"four"]
+        assert [e.seqnum for e in got] == [1, 2, 3, 4]
+    finally:
+        w.close()
+
+
+def test_checkpoint_soon_copies_the_wal_into_the_database(db):
+    w = JournalWriter(db, "ckpt")
+    try:
+        write_lines(w, "a.service", [b"line %d" % i for i in range(2000)])
+        assert w.flush(30)
+        before = os.path.getsize(db)  # committed to the WAL only (no autocheckpoint yet)
+        w.checkpoint_soon()
+        assert w.flush(30)
+        assert os.path.getsize(db) > before
+    finally:
+        w.close()
+    assert [e.message for e in JournalReader(db).entries(Query())][-1] == b"line 1999"
