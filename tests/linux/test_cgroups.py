@@ -21,7 +21,7 @@ from pidone.linux.cgroups import (
     parse_populated,
 )
 from pidone.linux.spawn import SpawnRequest
-from tests.linux.proc_helpers import env_for, kill_and_reap, kill_pids, py, started
+from tests.linux.proc_helpers import env_for, kill_and_reap, kill_pids, py, started, wait_exit
 from tests.linux.tracking_scripts import DOUBLE_FORK
 
 MOUNTINFO = (
@@ -153,6 +153,24 @@ def test_emptiness_remembered_until_the_next_spawn_and_a_refused_remove_keeps_wa
     assert tracker.is_empty(unit)
     assert tracker.remove(unit)
     assert not os.path.exists(tracker.path(unit))
+
+
+@pytest.mark.cgroup
+def test_kill_with_sigcont_ends_a_stopped_member_in_one_pass(tracker):
+    # KillSignal= then SIGCONT per process (cg_kill_recursive() with CGROUP_SIGCONT): a
+    # SIGSTOPped member only acts on its pending SIGTERM once continued.
+    unit = "stopped.service"
+    tracker.create(unit)
+    ctx = ExecContext(standard_output="null")
+    req = SpawnRequest(
+        py("import time; time.sleep(600)"), ctx, env_for(ctx), cgroup=tracker.path(unit)
+    )
+    with started(req) as s:
+        os.kill(s.pid, signal.SIGSTOP)
+        _pid, status = os.waitpid(s.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status)
+        assert tracker.kill(unit, signal.SIGTERM, sigcont=True) == [s.pid]
+        assert wait_exit(s.pid) == 128 + signal.SIGTERM  # bounded: raises if still stopped
 
 
 def test_find_writable_cgroup2_skips_read_only_and_missing_mounts(tmp_path):
