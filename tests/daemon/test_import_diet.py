@@ -14,7 +14,9 @@ was removed from the daemon on purpose and costs RSS in every running daemon:
 * platform (os.uname() instead), calendar (+ locale; core.calendar counts the days),
   zoneinfo (read by the first timer unit), ipaddress (only for IP socket addresses),
   glob (ConditionACPower=, PathExistsGlob=), base64 (StandardInputData=), zlib
-  (binascii.crc32 for DynamicUser=): none is needed by a daemon running one service.
+  (binascii.crc32 for DynamicUser=): none is needed by a daemon running one service;
+* pidone's own core.calendar (OnCalendar= only), linux.conditions (Condition*=/Assert*=
+  only), core.render.sockets/timers (list-sockets, list-timers, status of those units).
 
 If this fails, the message names the module and the import chain that pulled it in: make
 that import lazy (inside the function that needs it) rather than widening this list.
@@ -53,6 +55,10 @@ GUARDED = frozenset(
         "glob",
         "base64",
         "zlib",
+        "pidone.core.calendar",
+        "pidone.linux.conditions",
+        "pidone.core.render.sockets",
+        "pidone.core.render.timers",
     }
 )
 _LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|( *)(\S+)\s*$")

@@ -43,9 +43,9 @@ from datetime import UTC, tzinfo
 
 from pidone.core import actions as act
 from pidone.core import events as ev
-from pidone.core.calendar import CalendarSpec, next_elapse, parse_calendar
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import ValueParseError
+from pidone.core.hints import TYPE_CHECKING
 from pidone.core.model import Unit
 from pidone.core.siphash import siphash24
 from pidone.core.timefmt import format_timestamp
@@ -58,6 +58,9 @@ from pidone.core.triggering import (
     TriggerRefused,
 )
 from pidone.core.values import USEC_INFINITY
+
+if TYPE_CHECKING:
+    from pidone.core.calendar import CalendarSpec
 
 MONOTONIC_BASES = (
     "OnActiveSec",
@@ -176,6 +179,9 @@ def build_timer_config(
     warnings: list[str] = []
     calendars: list[CalendarTrigger] = []
     for text in t.on_calendar:
+        # core.calendar only for OnCalendar= (a daemon without such timers never loads it)
+        from pidone.core.calendar import parse_calendar
+
         try:
             spec = parse_calendar(text)
         except ValueParseError:
@@ -372,6 +378,8 @@ class TimerMachine:
                     b = self.activated[0]
                 else:
                     b = now.realtime
+                from pidone.core.calendar import next_elapse  # loaded by OnCalendar= only
+
                 found = next_elapse(v.calendar.spec, b, v.calendar.zone)
                 if found is None:
                     continue

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pidone.core import execparsers, resparsers, sockparsers
-from pidone.core.calendar import parse_calendar
 from pidone.core.directives import Directive
 from pidone.core.errors import ValueParseError
 from pidone.core.execline import ExecLineError, parse_exec_line
@@ -413,6 +412,8 @@ def p_calendar(ctx: Context, d: Directive, value: str) -> None:
         _timer_reset(ctx)
         return
     text = printf(ctx, value)
+    from pidone.core.calendar import parse_calendar  # OnCalendar= only: not every daemon's
+
     try:
         parse_calendar(text)
     except ValueError:

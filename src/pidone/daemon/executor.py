@@ -50,7 +50,7 @@ from pidone.daemon.logpipes import LogCollector, StreamSource
 from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
 from pidone.daemon.pidwatch import PidFileWatch
 from pidone.daemon.triggerio import TriggerIO, realtime_usec
-from pidone.linux import conditions, directories, sandbox, spawn
+from pidone.linux import directories, sandbox, spawn
 from pidone.linux.execprep import Identity, resolve_identity
 from pidone.linux.notify import NotifySocket
 from pidone.linux.pidfile import (
@@ -625,8 +625,10 @@ class LinuxExecutor:
 
     def _check_conditions(self, name: str) -> ev.ConditionsEvaluated:
         unit = self.unit_of(name)
-        if unit is None:
-            return ev.ConditionsEvaluated(name, True)
+        if unit is None or not (unit.unit.conditions or unit.unit.asserts):
+            return ev.ConditionsEvaluated(name, True)  # what evaluate([], []) gives
+        from pidone.linux import conditions  # with the first Condition*=/Assert*= only
+
         verdict = conditions.evaluate(unit.unit.conditions, unit.unit.asserts)
         for warning in verdict.warnings:
             self.logs.manager_record(name, f"{name}: {warning}", act.LOG_WARNING)

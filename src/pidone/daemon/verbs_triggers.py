@@ -21,15 +21,33 @@ from collections.abc import Callable
 
 from pidone.core.hints import TYPE_CHECKING, Any
 from pidone.core.protocol import Response
-from pidone.core.render.sockets import socket_rows
-from pidone.core.render.timers import timer_row
 from pidone.core.triggering import Now
 from pidone.daemon.control import Call, Verb
 from pidone.daemon.executor import now_usec
 from pidone.daemon.triggerio import realtime_usec
 
 if TYPE_CHECKING:
+    from pidone.core.render.sockets import SocketRow
+    from pidone.core.render.timers import TimerRow
+    from pidone.core.socketunit import SocketMachine
+    from pidone.core.timerunit import TimerMachine
     from pidone.daemon.main import Daemon
+
+
+# The row builders (core.render.sockets/timers) load with the first socket or timer shown:
+# a daemon that is never asked about one does not hold them.
+
+
+def socket_rows(machine: SocketMachine) -> list[SocketRow]:
+    from pidone.core.render.sockets import socket_rows as rows
+
+    return rows(machine)
+
+
+def timer_row(machine: TimerMachine, now: Now) -> TimerRow:
+    from pidone.core.render.timers import timer_row as row
+
+    return row(machine, now)
 
 
 def _listed(daemon: Daemon, unit: str, call: Call) -> bool:
