@@ -16,7 +16,9 @@ was removed from the daemon on purpose and costs RSS in every running daemon:
   glob (ConditionACPower=, PathExistsGlob=), base64 (StandardInputData=), zlib
   (binascii.crc32 for DynamicUser=): none is needed by a daemon running one service;
 * pidone's own core.calendar (OnCalendar= only), linux.conditions (Condition*=/Assert*=
-  only), core.render.sockets/timers (list-sockets, list-timers, status of those units).
+  only), core.render.sockets/timers (list-sockets, list-timers, status of those units),
+  linux.sockets (socket units), linux.timerstamps (Persistent= timers). (linux.proctrack
+  is loaded only without a writable cgroup2, but is not guarded: hosts differ.)
 
 If this fails, the message names the module and the import chain that pulled it in: make
 that import lazy (inside the function that needs it) rather than widening this list.
@@ -59,6 +61,8 @@ GUARDED = frozenset(
         "pidone.linux.conditions",
         "pidone.core.render.sockets",
         "pidone.core.render.timers",
+        "pidone.linux.sockets",
+        "pidone.linux.timerstamps",
     }
 )
 _LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|( *)(\S+)\s*$")

@@ -347,7 +347,6 @@ class Daemon:
 
     def _make_tracker(self, no_cgroups: bool) -> TrackerWithEvents:
         from pidone.linux.cgroups import CgroupTracker, find_writable_cgroup2
-        from pidone.linux.proctrack import ProcTracker
 
         if not no_cgroups:
             mount = find_writable_cgroup2()
@@ -359,6 +358,8 @@ class Daemon:
                     tracker = CgroupTracker(base)
                     self.cgroup_mount = mount.mount_point.rstrip("/")
                     return tracker
+        from pidone.linux.proctrack import ProcTracker  # only without a usable cgroup2
+
         return ProcTracker(become_subreaper=not self.pid1)
 
     def _listen_logs(self, opts: DaemonOptions) -> None:

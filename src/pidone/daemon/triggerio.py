@@ -32,6 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, tzinfo
 
 from pidone.core import actions as act
+from pidone.core.hints import TYPE_CHECKING
 from pidone.core.model import Unit
 from pidone.core.socketseam import (
     AcceptConnection,
@@ -50,8 +51,9 @@ from pidone.core.triggerunits import TriggerUnits
 from pidone.core.triggerwiring import WallClockChanged
 from pidone.daemon.loop import EventLoop, TimerHandle
 from pidone.linux.clockwatch import ClockWatch
-from pidone.linux.sockets import Listener, close_listeners, open_listener
-from pidone.linux.timerstamps import StampError, read_stamp, write_stamp
+
+if TYPE_CHECKING:
+    from pidone.linux.sockets import Listener
 
 _FAMILIES = {socket.AF_INET: "inet", socket.AF_INET6: "inet6", socket.AF_UNIX: "unix"}
 _UCRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}, socket(7)
@@ -122,6 +124,8 @@ class TriggerIO:
         unit = self.unit_of(a.unit)
         if unit is None or unit.socket is None:
             return ListenersFailed(a.unit, "No such unit")
+        from pidone.linux.sockets import close_listeners, open_listener  # socket units only
+
         opened: list[Listener] = []
         try:
             for spec in a.specs:
@@ -146,6 +150,8 @@ class TriggerIO:
             listener = self.listeners.pop(fd, None)
             if listener is not None:
                 closing.append(listener)
+        from pidone.linux.sockets import close_listeners
+
         close_listeners(closing, a.remove)
 
     def _watch(self, a: WatchFds) -> None:
@@ -201,6 +207,8 @@ class TriggerIO:
     def _save(self, a: SaveStamp) -> None:
         if not self.state_dir:
             return
+        from pidone.linux.timerstamps import StampError, write_stamp  # Persistent= only
+
         try:
             write_stamp(self.state_dir, a.unit, a.usec)
         except (StampError, ValueError) as exc:
@@ -211,7 +219,10 @@ class TriggerIO:
         for fd in list(self.watched):
             self.loop.remove_reader(fd)
         self.watched.clear()
-        close_listeners(list(self.listeners.values()), remove=False)
+        if self.listeners:
+            from pidone.linux.sockets import close_listeners
+
+            close_listeners(list(self.listeners.values()), remove=False)
         self.listeners.clear()
         if self.clock_watch is not None:
             self.loop.remove_reader(self.clock_watch.fileno())
@@ -273,6 +284,13 @@ def local_zone() -> tzinfo:
     return UTC
 
 
+def _read_stamp(state_dir: str, unit: str) -> int | None:
+    """A Persistent= timer's last trigger (linux.timerstamps: loaded by such timers only)."""
+    from pidone.linux.timerstamps import read_stamp
+
+    return read_stamp(state_dir, unit)
+
+
 def build_trigger_units(state_dir: str) -> TriggerUnits:
     """TriggerUnits for a daemon started now: the local zone ($TZ, /etc/localtime, UTC;
     read when the first timer is loaded), zones by name from the system zoneinfo,
@@ -288,5 +306,5 @@ def build_trigger_units(state_dir: str) -> TriggerUnits:
         local_zone,
         resolve_zone,
         lambda: int.from_bytes(os.urandom(8), "little"),
-        read_stamp=lambda unit: read_stamp(state_dir, unit),
+        read_stamp=functools.partial(_read_stamp, state_dir),
     )
