@@ -911,6 +911,8 @@ class Manager(UnitTable):
         names it: unit_gc_sweep() keeps units their referrers keep)."""
         if m.sub != SubState.DEAD or m.name in self.jobs or m.name in self.pinned:
             return
+        if m.n_restarts == 0 and m.start_limit.begin is None and m.start_limit.count == 0:
+            return  # nothing to forget (already collected): spare the referrer scan
         if self._referenced(m.name):
             return
         m.start_limit = StartLimit()
