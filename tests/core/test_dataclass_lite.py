@@ -347,3 +347,27 @@ def test_importing_it_imports_no_dataclasses_inspect_or_typing() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_field_objects_are_built_when_first_asked_for() -> None:
+    @lite.dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+        b: str = "x"
+        c: list[int] = lite.field(default_factory=list, compare=False)
+
+    @lite.dataclass(frozen=True, slots=True)
+    class Child(Base):
+        d: int = 4
+
+    assert not isinstance(Child.__dict__["__dataclass_fields__"], dict)  # not built yet
+    built = [(f.name, f.type, f.default, f.default_factory, f.compare) for f in lite.fields(Child)]
+    assert built == [
+        ("a", "int", lite.MISSING, lite.MISSING, True),
+        ("b", "str", "x", lite.MISSING, True),
+        ("c", "list[int]", lite.MISSING, list, False),
+        ("d", "int", 4, lite.MISSING, True),
+    ]
+    assert isinstance(Child.__dict__["__dataclass_fields__"], dict)  # stored on the class
+    assert [f.name for f in lite.fields(Base(1))] == ["a", "b", "c"]
+    assert lite.replace(Child(1), d=5) == Child(1, "x", [], 5)

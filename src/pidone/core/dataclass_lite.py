@@ -302,6 +302,43 @@ else:
         for name, value in zip(self.__dataclass_fields__, state, strict=True):
             _osetattr(self, name, value)  # bypasses the frozen __setattr__, as the stdlib's
 
+    # --- __dataclass_fields__, built when first asked for ------------------------------------
+
+    class _LazyFields:
+        """The class attribute `__dataclass_fields__` until something reads it (fields(),
+        replace(), pickling, pytest): then the dict of Field objects is built from the
+        class's `__dl_fieldinfo__` (Field objects, or the names of plain annotated fields,
+        whose type is in `__annotations__` and whose default is in the init plan) and
+        stored on the class in place of this descriptor."""
+
+        __slots__ = ()
+
+        def __get__(self, obj: object, owner: type) -> dict[str, Field]:
+            for klass in owner.__mro__:
+                if "__dl_fieldinfo__" in klass.__dict__:
+                    built = _build_fields(klass)
+                    type.__setattr__(klass, "__dataclass_fields__", built)
+                    return built
+            raise AttributeError("__dataclass_fields__")
+
+    def _build_fields(klass: type) -> dict[str, Field]:
+        annotations = klass.__dict__.get("__annotations__", {})  # noqa: RUF063 - no inspect
+        plan = {entry[0]: entry for entry in klass.__dict__["__dl_plan__"]}
+        built: dict[str, Field] = {}
+        for item in klass.__dict__["__dl_fieldinfo__"]:
+            if isinstance(item, str):  # a plain annotated field: init=True, no factory
+                f = Field(MISSING, MISSING, True, True, None, True, None)
+                f.name, f.type = item, annotations.get(item)
+                entry = plan.get(item)
+                if entry is not None and entry[2] == _DEFAULT:
+                    f.default = entry[3]
+                item = f
+            built[item.name] = item
+        return built
+
+    _LAZY_FIELDS = _LazyFields()
+    _PARAMS: dict[tuple[bool, ...], _Params] = {}  # one per combination of decorator flags
+
     # --- building a class -----------------------------------------------------------------
 
     def _is_classvar(annotation: object) -> bool:
@@ -311,9 +348,11 @@ else:
         head = text.split("[", 1)[0].strip()
         return head in ("ClassVar", "typing.ClassVar", "t.ClassVar")
 
-    def _own_fields(cls: type) -> list[Field]:
+    def _own_fields(cls: type) -> tuple[list[Field], set[str]]:
+        """The class's own fields, and the names of those declared without field()."""
         annotations = cls.__dict__.get("__annotations__", {})  # noqa: RUF063 - no inspect
         out: list[Field] = []
+        plain: set[str] = set()
         for name, annotation in annotations.items():
             if _is_classvar(annotation):
                 continue
@@ -321,11 +360,11 @@ else:
             if text.startswith(("InitVar", "dataclasses.InitVar", "KW_ONLY")):
                 raise TypeError(f"{cls.__name__}.{name}: {text} is not supported by dataclass_lite")
             value = cls.__dict__.get(name, MISSING)
-            f = (
-                value
-                if isinstance(value, Field)
-                else Field(value, MISSING, True, True, None, True, None)
-            )
+            if isinstance(value, Field):
+                f = value
+            else:
+                f = Field(value, MISSING, True, True, None, True, None)
+                plain.add(name)
             f.name = name
             f.type = annotation
             if f.default is not MISSING and f.default.__class__.__hash__ is None:
@@ -337,7 +376,7 @@ else:
         for name, value in cls.__dict__.items():
             if isinstance(value, Field) and name not in annotations:
                 raise TypeError(f"{name!r} is a field but has no type annotation")
-        return out
+        return out, plain
 
     def _setter(cls: type, name: str) -> object:
         """How `__init__` stores field `name`: the slot's member descriptor when it has one."""
@@ -378,10 +417,9 @@ else:
         any_frozen_base = has_dataclass_bases = False
         all_frozen_bases = True
         for base in cls.__mro__[-1:0:-1]:
-            base_fields = base.__dict__.get("__dataclass_fields__")
-            if base_fields is not None:
+            if "__dataclass_fields__" in base.__dict__:
                 has_dataclass_bases = True
-                all_fields.update(base_fields)
+                all_fields.update(base.__dataclass_fields__)
                 base_frozen = base.__dataclass_params__.frozen
                 any_frozen_base = any_frozen_base or base_frozen
                 all_frozen_bases = all_frozen_bases and base_frozen
@@ -390,7 +428,7 @@ else:
                 raise TypeError("cannot inherit non-frozen dataclass from a frozen one")
             if not all_frozen_bases and frozen:
                 raise TypeError("cannot inherit frozen dataclass from a non-frozen one")
-        own = _own_fields(cls)
+        own, plain = _own_fields(cls)
         for f in own:
             all_fields[f.name] = f
             if f.default is MISSING:
@@ -402,8 +440,15 @@ else:
         explicit_hash = not (
             class_hash is MISSING or (class_hash is None and "__eq__" in cls.__dict__)
         )
-        cls.__dataclass_fields__ = all_fields
-        cls.__dataclass_params__ = _Params(init, repr, eq, order, unsafe_hash, frozen)
+        # Field objects of fields declared without field() are rebuilt on demand
+        # (_LazyFields): ~1,000 of them would otherwise live in every daemon unused.
+        cls.__dl_fieldinfo__ = tuple(name if name in plain else f for name, f in all_fields.items())
+        cls.__dataclass_fields__ = _LAZY_FIELDS
+        flags = (init, repr, eq, order, unsafe_hash, frozen)
+        params = _PARAMS.get(flags)
+        if params is None:
+            params = _PARAMS[flags] = _Params(*flags)
+        cls.__dataclass_params__ = params
 
         init_fields = [f for f in all_fields.values() if f.init]
         if init:
