@@ -9,6 +9,7 @@ closes fds (linux/sockets.py) and reports back with the events.
 from __future__ import annotations
 
 from pidone.core import actions as act
+from pidone.core import events as ev
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.errors import ValueParseError
 from pidone.core.execline import ExecCommand
@@ -16,6 +17,7 @@ from pidone.core.hints import Literal
 from pidone.core.listen import ListenSpec, parse_listen
 from pidone.core.model import Unit
 from pidone.core.servicestate import SIGKILL
+from pidone.core.triggering import StartFailed, StartUnit, TriggeredUnitChanged, TriggerRefused
 
 Phase = Literal["start-pre", "start-post", "stop-pre", "stop-post"]
 SPAWN_ROLE: dict[Phase, act.ExecRole] = {
@@ -194,3 +196,38 @@ class ConnectionAccepted:
     local: tuple[str, int] = ("", 0)
     remote: tuple[str, int] = ("", 0)
     peer: tuple[int, int] | None = None  # AF_UNIX SO_PEERCRED (pid, uid)
+
+
+# What a socket's machine (core.socketunit) takes and gives. Here rather than there, so
+# that the manager and TriggerUnits name them without loading the machine: a daemon
+# without socket units never imports core.socketunit.
+SocketEvent = (
+    ev.StartRequested
+    | ev.StopRequested
+    | ev.ResetFailedRequested
+    | ev.Spawned
+    | ev.SpawnFailed
+    | ev.ProcessExited
+    | ev.TimerFired
+    | ListenersOpened
+    | ListenersFailed
+    | FdReadable
+    | ConnectionAccepted
+    | TriggeredUnitChanged
+    | TriggerRefused
+)
+SocketAction = (
+    act.StateChanged
+    | act.Log
+    | act.Spawn
+    | act.Signal
+    | act.ArmTimer
+    | act.CancelTimer
+    | OpenListeners
+    | CloseListeners
+    | WatchFds
+    | AcceptConnection
+    | CloseFd
+    | StartUnit
+    | StartFailed
+)

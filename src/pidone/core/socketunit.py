@@ -53,7 +53,9 @@ from pidone.core.socketseam import (
     ListenersOpened,
     OpenListeners,
     Phase,
+    SocketAction,
     SocketConfig,
+    SocketEvent,
     WatchFds,
     format_connection_instance,
 )
@@ -133,38 +135,6 @@ _PHASE_STATE = {
     "stop-pre": S.STOP_PRE,
     "stop-post": S.STOP_POST,
 }
-
-
-SocketEvent = (
-    ev.StartRequested
-    | ev.StopRequested
-    | ev.ResetFailedRequested
-    | ev.Spawned
-    | ev.SpawnFailed
-    | ev.ProcessExited
-    | ev.TimerFired
-    | ListenersOpened
-    | ListenersFailed
-    | FdReadable
-    | ConnectionAccepted
-    | TriggeredUnitChanged
-    | TriggerRefused
-)
-SocketAction = (
-    act.StateChanged
-    | act.Log
-    | act.Spawn
-    | act.Signal
-    | act.ArmTimer
-    | act.CancelTimer
-    | OpenListeners
-    | CloseListeners
-    | WatchFds
-    | AcceptConnection
-    | CloseFd
-    | StartUnit
-    | StartFailed
-)
 
 
 @dataclass(slots=True)

@@ -22,15 +22,17 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
 
 from pidone.core import events as ev
+from pidone.core.hints import TYPE_CHECKING
 from pidone.core.model import Unit
 from pidone.core.socketseam import (
     ConnectionAccepted,
     FdReadable,
     ListenersFailed,
     ListenersOpened,
+    SocketAction,
+    SocketEvent,
     build_socket_config,
 )
-from pidone.core.socketunit import SocketAction, SocketEvent, SocketMachine
 from pidone.core.timerunit import (
     ClockChanged,
     TimerAction,
@@ -40,6 +42,9 @@ from pidone.core.timerunit import (
     build_timer_config,
 )
 from pidone.core.triggering import Now, TriggeredUnitChanged, TriggerRefused
+
+if TYPE_CHECKING:
+    from pidone.core.socketunit import SocketMachine
 
 TriggerEvent = TimerEvent | SocketEvent
 TriggerAction = TimerAction | SocketAction
@@ -110,6 +115,9 @@ class TriggerUnits:
             sconfig, warnings = build_socket_config(unit)
             sold = self.sockets.get(unit.id)
             if sold is None:
+                # core.socketunit loads with the first socket unit, not with every daemon
+                from pidone.core.socketunit import SocketMachine
+
                 self.sockets[unit.id] = SocketMachine(sconfig)
             elif sold.config != sconfig and not sold.fds:
                 # Only a socket without open fds takes new settings at once; an active one
