@@ -17,8 +17,8 @@ was removed from the daemon on purpose and costs RSS in every running daemon:
   (binascii.crc32 for DynamicUser=): none is needed by a daemon running one service;
 * pidone's own core.calendar (OnCalendar= only), linux.conditions (Condition*=/Assert*=
   only), core.render.sockets/timers (list-sockets, list-timers, status of those units),
-  linux.sockets and core.socketunit (socket units), linux.timerstamps (Persistent=
-  timers). (linux.proctrack
+  linux.sockets and core.socketunit (socket units), core.timerunit (timer units),
+  linux.timerstamps (Persistent= timers). (linux.proctrack
   is loaded only without a writable cgroup2, but is not guarded: hosts differ.)
 
 If this fails, the message names the module and the import chain that pulled it in: make
@@ -64,6 +64,7 @@ GUARDED = frozenset(
         "pidone.core.render.timers",
         "pidone.linux.sockets",
         "pidone.core.socketunit",
+        "pidone.core.timerunit",
         "pidone.linux.timerstamps",
     }
 )

@@ -75,7 +75,7 @@ from pidone.core.restart import StartLimit
 from pidone.core.service import ServiceMachine
 from pidone.core.servicestate import Result, SubState
 from pidone.core.socketseam import CloseFd
-from pidone.core.timerunit import TimerHost
+from pidone.core.timerseam import TimerHost
 from pidone.core.transaction import LOG_INFO, LogLine, build_transaction, job_compare
 from pidone.core.triggering import (
     Now,

@@ -39,16 +39,25 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from datetime import UTC, tzinfo
 
 from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.dataclass_lite import dataclass, field
-from pidone.core.errors import ValueParseError
-from pidone.core.hints import TYPE_CHECKING
-from pidone.core.model import Unit
 from pidone.core.siphash import siphash24
 from pidone.core.timefmt import format_timestamp
+from pidone.core.timerseam import (  # the seam's names, also importable from here
+    MONOTONIC_BASES as MONOTONIC_BASES,
+)
+from pidone.core.timerseam import (
+    CalendarTrigger,
+    ClockChanged,
+    SaveStamp,
+    TimerAction,
+    TimerConfig,
+    TimerEvent,
+    TimerHost,
+)
+from pidone.core.timerseam import build_timer_config as build_timer_config
 from pidone.core.triggering import (
     ArmWakeup,
     Clock,
@@ -59,16 +68,6 @@ from pidone.core.triggering import (
 )
 from pidone.core.values import USEC_INFINITY
 
-if TYPE_CHECKING:
-    from pidone.core.calendar import CalendarSpec
-
-MONOTONIC_BASES = (
-    "OnActiveSec",
-    "OnBootSec",
-    "OnStartupSec",
-    "OnUnitActiveSec",
-    "OnUnitInactiveSec",
-)
 _ONE_SHOT = ("OnActiveSec", "OnBootSec", "OnStartupSec")
 _UNIT_BASED = ("OnUnitActiveSec", "OnUnitInactiveSec")
 # timer_get_fixed_delay_hash()'s SipHash key (src/core/timer.c, systemd 252): the same key
@@ -99,134 +98,6 @@ ACTIVE_STATE_OF = {
     TimerState.ELAPSED: "active",
     TimerState.FAILED: "failed",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class CalendarTrigger:
-    text: str  # systemd's normalized form (calendar_spec_to_string())
-    spec: CalendarSpec
-    zone: tzinfo
-
-
-@dataclass(frozen=True, slots=True)
-class TimerConfig:
-    """What the machine needs from [Timer], with calendar expressions parsed."""
-
-    unit: str
-    target: str
-    monotonic: tuple[tuple[str, int], ...] = ()  # ("OnBootSec", usec) in file order
-    calendar: tuple[CalendarTrigger, ...] = ()
-    accuracy_usec: int = 60_000_000
-    randomized_delay_usec: int = 0
-    fixed_random_delay: bool = False
-    persistent: bool = False
-    remain_after_elapse: bool = True
-    on_clock_change: bool = False
-    on_timezone_change: bool = False
-    zone: tzinfo = UTC  # the manager's local zone, for log lines
-
-
-@dataclass(frozen=True, slots=True)
-class TimerHost:
-    """Facts about the manager: MANAGER_TIMESTAMP_USERSPACE, container, identity."""
-
-    startup_monotonic: int = 0
-    in_container: bool = False  # OnBootSec= then counts from the manager start
-    machine_id: bytes = bytes(16)  # the 16 raw bytes: bytes.fromhex(/etc/machine-id text)
-    system: bool = True
-    uid: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SaveStamp:
-    """Persistent=: set the mtime of `<state dir>/timers/stamp-<unit>` to `usec` (realtime)."""
-
-    unit: str
-    usec: int
-
-
-@dataclass(frozen=True, slots=True)
-class ClockChanged:
-    """The wall clock jumped (TFD_TIMER_CANCEL_ON_SET) or, with `timezone`, the zone changed."""
-
-    unit: str
-    timezone: bool = False
-
-
-TimerEvent = (
-    ev.StartRequested
-    | ev.StopRequested
-    | ev.ResetFailedRequested
-    | ev.TimerFired
-    | TriggeredUnitChanged
-    | TriggerRefused
-    | ClockChanged
-)
-TimerAction = act.StateChanged | act.Log | act.CancelTimer | ArmWakeup | StartUnit | SaveStamp
-
-
-def build_timer_config(
-    unit: Unit, zone: tzinfo, resolve_zone: Callable[[str], tzinfo | None]
-) -> tuple[TimerConfig, list[str]]:
-    """TimerConfig from a loaded unit; also the warnings for calendar specs left out.
-
-    `resolve_zone` maps a zone named in an expression (`Europe/Berlin`) to a tzinfo, or
-    None when it is unknown (the I/O side owns the zoneinfo database).
-    """
-    t = unit.timer
-    if t is None:
-        raise ValueError(f"{unit.id} is not a timer")
-    warnings: list[str] = []
-    calendars: list[CalendarTrigger] = []
-    for text in t.on_calendar:
-        # core.calendar only for OnCalendar= (a daemon without such timers never loads it)
-        from pidone.core.calendar import parse_calendar
-
-        try:
-            spec = parse_calendar(text)
-        except ValueParseError:
-            warnings.append(f"Failed to parse calendar specification, ignoring: {text}")
-            continue
-        spec_zone = zone
-        if spec.timezone == "UTC":
-            spec_zone = UTC
-        elif spec.timezone:
-            found = resolve_zone(spec.timezone)
-            if found is None:
-                warnings.append(f"Failed to parse calendar specification, ignoring: {text}")
-                continue
-            spec_zone = found
-        calendars.append(CalendarTrigger(spec.format(), spec, spec_zone))
-    monotonic = [
-        (base, usec)
-        for base, values in zip(
-            MONOTONIC_BASES,
-            (
-                t.on_active_usec,
-                t.on_boot_usec,
-                t.on_startup_usec,
-                t.on_unit_active_usec,
-                t.on_unit_inactive_usec,
-            ),
-            strict=True,
-        )
-        for usec in values
-    ]
-    config = TimerConfig(
-        unit=unit.id,
-        target=t.unit or unit.id.rsplit(".", 1)[0] + ".service",
-        monotonic=tuple(monotonic),
-        calendar=tuple(calendars),
-        accuracy_usec=t.accuracy_usec,
-        randomized_delay_usec=t.randomized_delay_usec,
-        fixed_random_delay=t.fixed_random_delay,
-        persistent=t.persistent,
-        remain_after_elapse=t.remain_after_elapse,
-        on_clock_change=t.on_clock_change,
-        on_timezone_change=t.on_timezone_change,
-        zone=zone,
-    )
-    return config, warnings
 
 
 def fixed_delay_hash(host: TimerHost, unit: str) -> int:

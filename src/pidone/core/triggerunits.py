@@ -33,18 +33,18 @@ from pidone.core.socketseam import (
     SocketEvent,
     build_socket_config,
 )
-from pidone.core.timerunit import (
+from pidone.core.timerseam import (
     ClockChanged,
     TimerAction,
     TimerEvent,
     TimerHost,
-    TimerMachine,
     build_timer_config,
 )
 from pidone.core.triggering import Now, TriggeredUnitChanged, TriggerRefused
 
 if TYPE_CHECKING:
     from pidone.core.socketunit import SocketMachine
+    from pidone.core.timerunit import TimerMachine
 
 TriggerEvent = TimerEvent | SocketEvent
 TriggerAction = TimerAction | SocketAction
@@ -101,6 +101,9 @@ class TriggerUnits:
             return []
         if unit.timer is not None:
             tconfig, warnings = build_timer_config(unit, self.zone, self.resolve_zone)
+            # core.timerunit loads with the first timer unit, not with every daemon
+            from pidone.core.timerunit import TimerMachine
+
             old = self.timers.get(unit.id)
             if old is None:
                 stamp = self.stamps.get(unit.id)

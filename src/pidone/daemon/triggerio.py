@@ -45,7 +45,7 @@ from pidone.core.socketseam import (
     OpenListeners,
     WatchFds,
 )
-from pidone.core.timerunit import SaveStamp, TimerHost
+from pidone.core.timerseam import SaveStamp, TimerHost
 from pidone.core.triggering import ArmWakeup
 from pidone.core.triggerunits import TriggerUnits
 from pidone.core.triggerwiring import WallClockChanged
