@@ -23,6 +23,9 @@ DEFAULT_RESTART_USEC = 100_000  # DefaultRestartSec=100ms
 DEFAULT_START_LIMIT_INTERVAL_USEC = 10 * USEC_PER_SEC
 DEFAULT_START_LIMIT_BURST = 5
 
+# The empty SuccessExitStatus=-style set: a Record (immutable), so every unit shares it.
+NO_EXIT_STATUSES = ExitStatusSet()
+
 ServiceType = Literal["simple", "exec", "forking", "oneshot", "dbus", "notify", "idle"]
 RestartPolicy = Literal[
     "no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always"
@@ -206,9 +209,9 @@ class ServiceSection:
     exec_stop_post: list[ExecCommand] = field(default_factory=list)
     restart: RestartPolicy = "no"
     restart_usec: int = DEFAULT_RESTART_USEC
-    restart_prevent_exit_status: ExitStatusSet = field(default_factory=ExitStatusSet)
-    restart_force_exit_status: ExitStatusSet = field(default_factory=ExitStatusSet)
-    success_exit_status: ExitStatusSet = field(default_factory=ExitStatusSet)
+    restart_prevent_exit_status: ExitStatusSet = NO_EXIT_STATUSES
+    restart_force_exit_status: ExitStatusSet = NO_EXIT_STATUSES
+    success_exit_status: ExitStatusSet = NO_EXIT_STATUSES
     timeout_start_usec: int = DEFAULT_TIMEOUT_USEC
     timeout_start_explicit: bool = False  # oneshot's default is infinity unless set
     timeout_stop_usec: int = DEFAULT_TIMEOUT_USEC

@@ -13,11 +13,13 @@ from pidone.core import events as ev
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.errors import ValueParseError
 from pidone.core.execline import ExecCommand
-from pidone.core.hints import Literal
-from pidone.core.listen import ListenSpec, parse_listen
+from pidone.core.hints import TYPE_CHECKING, Literal
 from pidone.core.model import Unit
 from pidone.core.servicestate import SIGKILL
 from pidone.core.triggering import StartFailed, StartUnit, TriggeredUnitChanged, TriggerRefused
+
+if TYPE_CHECKING:
+    from pidone.core.listen import ListenSpec
 
 Phase = Literal["start-pre", "start-post", "stop-pre", "stop-post"]
 SPAWN_ROLE: dict[Phase, act.ExecRole] = {
@@ -70,6 +72,8 @@ def build_socket_config(unit: Unit) -> tuple[SocketConfig, list[str]]:
     k = unit.socket
     if k is None:
         raise ValueError(f"{unit.id} is not a socket")
+    from pidone.core.listen import parse_listen  # with the first socket unit only
+
     specs: list[ListenSpec] = []
     warnings: list[str] = []
     for directive, value in k.listen:

@@ -30,7 +30,6 @@ from pidone.core.journal import (
 from pidone.daemon.loop import EventLoop
 from pidone.journal.store import JournalWriter
 from pidone.linux import procfs
-from pidone.linux.dgram import bind_dgram, recv_dgram
 
 READ_SIZE = 65536
 
@@ -300,12 +299,17 @@ class LogCollector:
             self._echo(unit, [text.encode()])
 
     # -- /dev/log and the native journal socket ---------------------------------------------
+    # linux.dgram loads with the first such socket (--dev-log=, --journal-socket=, PID 1)
     def listen_syslog(self, path: str) -> None:
+        from pidone.linux.dgram import bind_dgram
+
         sock = bind_dgram(path)
         self._sockets.append(sock)
         self.loop.add_reader(sock.fileno(), lambda: self._read_socket(sock, self._syslog))
 
     def listen_native(self, path: str) -> None:
+        from pidone.linux.dgram import bind_dgram
+
         sock = bind_dgram(path)
         self._sockets.append(sock)
         self.loop.add_reader(sock.fileno(), lambda: self._read_socket(sock, self._native))
@@ -313,6 +317,8 @@ class LogCollector:
     def _read_socket(
         self, sock: socket.socket, handle: Callable[[bytes, int, int, int], None]
     ) -> None:
+        from pidone.linux.dgram import recv_dgram
+
         for _ in range(256):  # bounded per wake-up so one flood cannot starve the loop
             dgram = recv_dgram(sock)
             if dgram is None:
