@@ -542,7 +542,9 @@ class Daemon:
         self.executor.close()
         self.logs.close()
         self.writer.flush(5.0)
-        self.writer.close()
+        # The journal's last checkpoint (fdatasync, WAL unlink) runs in the writer thread
+        # while the cgroups are removed here; close() waits for it.
+        self.writer.close_soon()
         remove = getattr(self.tracker, "remove", None)
         if remove is not None:
             for unit in self.units:
@@ -552,6 +554,7 @@ class Daemon:
         if base:
             with contextlib.suppress(OSError):
                 os.rmdir(base)
+        self.writer.close()
 
 
 def _ignore_reply(callback: Callable[[str], None], name: str, _reply: object) -> None:

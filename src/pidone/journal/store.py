@@ -364,6 +364,7 @@ class JournalWriter:
 
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._urgent = threading.Event()  # set by flush()/close(): commit without waiting
+        self._closing = False
         # hold_until(): records held in the loop thread until the end of its iteration.
         self._schedule: Callable[[Callable[[], None]], None] | None = None
         self._held: list[object] = []
@@ -507,15 +508,29 @@ class JournalWriter:
         the way out."""
         self._queue.put(_CHECKPOINT)
 
+    def close_soon(self) -> None:
+        """Start closing without waiting: the writer thread commits what is queued, then
+        closes the database (whose last checkpoint copies and fdatasync(2)s the WAL, and
+        unlinks it); close() waits for that. The daemon's shutdown removes its cgroups
+        meanwhile. Nothing may be appended after this."""
+        if not self._closing:
+            self._closing = True
+            self._hand_over()
+            self._queue.put(_STOP)
+            self._urgent.set()
+
     def close(self) -> None:
-        self._hand_over()
-        self._queue.put(_STOP)
-        self._urgent.set()
+        self.close_soon()
         self._thread.join()
-        self._conn.close()
 
     # -- the writer thread ---------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._conn.close()  # in this thread: the final checkpoint overlaps the caller
+
+    def _serve(self) -> None:
         import queue
 
         while True:
