@@ -34,7 +34,6 @@ import stat as stat_mod
 
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.errors import Diagnostic, InvalidUnitName
-from pidone.core.installseam import validate_alias
 from pidone.core.targets import BUILTIN_DIR, builtin_alias, builtin_unit_text
 from pidone.core.unitfile import UnitFile, parse_unit_file
 from pidone.core.unitname import (
@@ -172,6 +171,9 @@ class UnitLoader:
         simplified = f"{directory.rstrip('/')}/{os.path.basename(simplified)}"
         if not any(simplified.startswith(d + "/") for d in self.paths.known_dirs):
             return _Entry(path)
+        # core.installseam (systemd's alias rules) only for unit files that are symlinks
+        from pidone.core.installseam import validate_alias
+
         problem = validate_alias(path, simplified)
         if problem is not None:
             if problem != "ELOOP":
