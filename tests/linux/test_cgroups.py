@@ -173,6 +173,25 @@ def test_kill_with_sigcont_ends_a_stopped_member_in_one_pass(tracker):
         assert wait_exit(s.pid) == 128 + signal.SIGTERM  # bounded: raises if still stopped
 
 
+@pytest.mark.cgroup
+def test_sub_cgroups_a_service_made_are_listed_and_removed_children_first(tracker):
+    unit = "nested.service"
+    tracker.create(unit)
+    inner = os.path.join(tracker.path(unit), "a", "b")
+    os.makedirs(inner)
+    os.mkdir(os.path.join(tracker.path(unit), "c"))
+    ctx = ExecContext(standard_output="null")
+    req = SpawnRequest(py("import time; time.sleep(600)"), ctx, env_for(ctx), cgroup=inner)
+    with started(req) as s:
+        assert tracker.pids(unit) == [s.pid]  # found in a/b although the top is empty
+        assert not tracker.is_empty(unit)
+        assert not tracker.remove(unit)  # a live member below: refused
+        assert os.path.isdir(inner)
+    assert tracker.is_empty(unit)
+    assert tracker.remove(unit)  # a/b, a and c first, then the unit's own directory
+    assert not os.path.exists(tracker.path(unit))
+
+
 def test_find_writable_cgroup2_skips_read_only_and_missing_mounts(tmp_path):
     proc = tmp_path / "proc"
     proc.mkdir()

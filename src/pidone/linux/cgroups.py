@@ -323,11 +323,15 @@ class CgroupTracker:
             return False
         directory = self.path(unit)
         try:
-            if _has_subgroups(directory):
-                for sub, _dirs, _files in sorted(os.walk(directory), key=lambda w: -len(w[0])):
-                    os.rmdir(sub)  # children first; sub-cgroups a service made (Delegate=)
-            else:
+            try:
                 os.rmdir(directory)
+            except OSError as exc:
+                # EBUSY also means child cgroups (a service may make them, Delegate= or
+                # not): then remove them children first, and try again on the way up.
+                if exc.errno != errno.EBUSY or not _has_subgroups(directory):
+                    raise
+                for sub, _dirs, _files in sorted(os.walk(directory), key=lambda w: -len(w[0])):
+                    os.rmdir(sub)
         except FileNotFoundError:
             pass
         except OSError as exc:
