@@ -146,6 +146,7 @@ class Manager(UnitTable):
         self._pid_owner: dict[int, str] = {}
         self._pids_of: dict[str, tuple[int, int]] = {}
         self._run_queue: list[str] = []
+        self._scan_at: dict[int, int] = {}  # job id -> where _runnable() found its blocker
         self._requests: list[Request] = []
         self._out: list[act.Action] = []
         self._now = 0
@@ -591,18 +592,29 @@ class Manager(UnitTable):
 
     def _runnable(self, job: Job) -> bool:
         """job_is_runnable() (core.transaction): no job of a unit ordered against this one
-        must go first. The last blocker found is tried first: a target that waits for a
-        thousand units is re-checked after each of them, and would rescan them all."""
+        must go first. A target that waits for a thousand units is re-checked after each
+        of them ends, so the last blocker found is tried first, and otherwise the scan of
+        the After=/Before= neighbours goes round from where that blocker stood: any
+        blocker gives the same answer, and units ordered in the order they finish are no
+        longer rescanned from the first each time (a stop-all of 100 services made
+        ~11,000 checks for its targets, quadratic)."""
         if job.ignore_order or job.type == "nop":
             return True
         if job.blocker is not None and self._blocks(job, *job.blocker):
             return False
-        for relation, before in (("After", False), ("Before", True)):
-            for other in self.graph.deps(job.unit, relation):
-                if self._blocks(job, other, before):
-                    job.blocker = (other, before)
-                    return False
+        after = self.graph.deps(job.unit, "After")
+        before = self.graph.deps(job.unit, "Before")
+        split, total = len(after), len(after) + len(before)
+        start = self._scan_at.get(job.id, 0)
+        for k in range(total):
+            i = (start + k) % total
+            other, is_before = (after[i], False) if i < split else (before[i - split], True)
+            if self._blocks(job, other, is_before):
+                job.blocker = (other, is_before)
+                self._scan_at[job.id] = i
+                return False
         job.blocker = None
+        self._scan_at.pop(job.id, None)
         return True
 
     def _blocks(self, job: Job, other: str, before: bool) -> bool:
@@ -809,6 +821,7 @@ class Manager(UnitTable):
         if self.jobs.get(job.unit) is not job:
             return
         del self.jobs[job.unit]
+        self._scan_at.pop(job.id, None)
         self._gc_queue[job.unit] = None
         for relation in ("OnFailureOf", "OnSuccessOf"):  # unit_success_failure_handler_has_jobs()
             self._gc_queue.update(dict.fromkeys(self.graph.deps(job.unit, relation)))
