@@ -265,7 +265,7 @@ class Pidone:
         t0 = time.perf_counter()
         result = self.daemon.call("start", units=[self.unit])
         if any(r.get("exit_code") for r in result.get("results", [])):
-            raise RuntimeError(f"start {self.unit} failed: {result}")
+            self.failed(f"start {self.unit} failed: {result}")
         elapsed = wait_answer(t0)
         self._stop()
         return elapsed
@@ -280,10 +280,15 @@ class Pidone:
             check=False,
         )
         if proc.returncode != 0:
-            raise RuntimeError(f"pidone start {self.unit} failed: {proc.stderr.decode()}")
+            self.failed(f"pidone start {self.unit} failed: {proc.stderr.decode()}")
         elapsed = wait_answer(t0)
         self._stop()
         return elapsed
+
+    def failed(self, what: str) -> None:
+        """Raise with the unit's last journal lines (the service's own words on why)."""
+        journal = self.daemon.cli("journal", "-u", self.unit, "-n", "15", "--no-pager")
+        raise RuntimeError(f"{what}\n{journal.stdout}{journal.stderr}")
 
     def floor(self) -> float:
         t0 = time.perf_counter()
