@@ -50,6 +50,7 @@ from datetime import UTC
 
 from pidone.core import actions as act
 from pidone.core import events as ev
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.job import (
     DONE_PRIORITY,
     Job,
@@ -76,7 +77,14 @@ from pidone.core.service import ServiceMachine
 from pidone.core.servicestate import Result, SubState
 from pidone.core.socketseam import CloseFd
 from pidone.core.timerseam import TimerHost
-from pidone.core.transaction import LOG_INFO, LogLine, build_transaction, job_compare
+from pidone.core.transaction import (
+    LOG_INFO,
+    LogLine,
+    TransactionResult,
+    build_stop_transaction,
+    build_transaction,
+    job_compare,
+)
 from pidone.core.triggering import (
     Now,
     StartFailed,
@@ -101,6 +109,16 @@ from pidone.core.unitmachines import (
 from pidone.core.unittable import UnitDropped, UnitTable
 from pidone.core.values import USEC_INFINITY
 
+
+@dataclass(frozen=True, slots=True)
+class StopUnitsRequested:
+    """The daemon's shutdown: stop every (request id, unit) of `requests`; each request is
+    answered as a JobRequested `stop` in mode replace would be (JobQueued, JobFinished or
+    RequestFailed)."""
+
+    requests: tuple[tuple[int, str], ...]
+
+
 ManagerEvent = (
     ev.ServiceEvent
     | ev.JobRequested
@@ -110,6 +128,7 @@ ManagerEvent = (
     | ev.ConditionsEvaluated
     | CancelJobRequested
     | SystemJobRequested
+    | StopUnitsRequested
     | TriggerEvent
     | TriggersReloaded
     | WallClockChanged
@@ -179,6 +198,8 @@ class Manager(UnitTable):
                 self._request_job(event)
             case SystemJobRequested():
                 self._system_job(event)
+            case StopUnitsRequested():
+                self._stop_units(event)
             case CancelJobRequested():
                 self._cancel(event)
             case ev.RestartRequested():
@@ -476,6 +497,17 @@ class Manager(UnitTable):
                 text = f"{unit}: Failed to enqueue {job_type} job, ignoring: {result.error}"
                 self._log(unit, text, act.LOG_WARNING)
             return False
+        self._install(result, manual, lambda _unit: () if request_id is None else (request_id,))
+        return True
+
+    def _install(
+        self,
+        result: TransactionResult,
+        manual: bool,
+        request_ids: Callable[[str], tuple[int, ...]],
+    ) -> None:
+        """transaction_apply(): cancel, merge or install each planned job; the requests of
+        an anchored job (`request_ids(unit)`) learn its id."""
         by_id = {j.id: j for j in self.jobs.values()} if result.canceled else {}
         for jid in result.canceled:
             old = by_id.get(jid)
@@ -516,10 +548,41 @@ class Manager(UnitTable):
                 timeout = self.units[p.unit].unit.job_timeout_usec
                 if timeout < USEC_INFINITY:  # JobTimeoutSec= (man 5 systemd.unit)
                     self._out.append(act.ArmTimer(self._job_token(job), self._now + timeout))
-            if p.anchor and request_id is not None:
-                self._out.append(act.JobQueued(request_id, job.id, p.unit))
+            if p.anchor:
+                for request_id in request_ids(p.unit):
+                    self._out.append(act.JobQueued(request_id, job.id, p.unit))
             self._queue(p.unit)
-        return True
+
+    def _stop_units(self, r: StopUnitsRequested) -> None:
+        """The daemon's shutdown: a `stop` request per unit, built as one transaction
+        (core.transaction.build_stop_transaction) when that is the same as building them
+        one by one; otherwise one by one, each handled as a JobRequested would be."""
+        ids: dict[str, tuple[int, ...]] = {}
+        for request_id, name in r.requests:
+            unit = self._load_one(name)
+            active = self.active_state(unit.id) if unit is not None else "inactive"
+            planned = plan_request("stop", name, unit, active)
+            if planned != "stop" or unit is None:
+                ids = {}
+                break
+            ids[unit.id] = (*ids.get(unit.id, ()), request_id)
+        result = None
+        if ids:
+            result = build_stop_transaction(
+                self.graph,
+                list(ids),
+                state=self.active_state,
+                installed=InstalledView(self.jobs),
+                next_job_id=self._next_job_id,
+            )
+        if result is None:
+            for request_id, name in r.requests:  # as that many JobRequested events
+                self._request_job(ev.JobRequested(request_id, "stop", name, "replace"))
+                self._drain()
+                self._sweep()
+            return
+        self._next_job_id = max(self._next_job_id, result.next_job_id)
+        self._install(result, True, lambda unit: ids.get(unit, ()))
 
     def _system_job(self, r: SystemJobRequested) -> None:
         found = self._load_one(r.unit)

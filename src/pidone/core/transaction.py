@@ -73,6 +73,7 @@ __all__ = [
     "LogLine",
     "PlannedJob",
     "TransactionResult",
+    "build_stop_transaction",
     "build_transaction",
     "check_request",
     "job_compare",
@@ -252,6 +253,36 @@ def build_transaction(
     return _apply(tx, mode)
 
 
+def build_stop_transaction(
+    graph: DepGraph,
+    units: Sequence[str],
+    *,
+    state: Callable[[str], str],
+    installed: Mapping[str, InstalledJob],
+    next_job_id: int = 1,
+) -> TransactionResult | None:
+    """Stop jobs for every unit of `units` (mode replace) as ONE transaction, each of them
+    requested (anchored): what the daemon's shutdown asks for, built once instead of once
+    per unit. systemd itself stops everything at shutdown through one transaction
+    (shutdown.target's Conflicts=, or isolate).
+
+    None when the result may differ from one `build_transaction(stop)` per unit in this
+    order: a job that cannot be added, or any log line at all (an ordering cycle found or
+    broken, an unmergeable or destructive job). The caller then builds them one by one,
+    which says and refuses exactly what it always did. Otherwise the jobs are the union of
+    what the separate transactions would install (a stop only pulls in stops, so nothing
+    conflicts, and a job is kept iff a requested job reaches it); their ids are given
+    once per unit rather than once per unit per transaction.
+    """
+    tx = Tx(graph, state, installed, next_job_id)
+    for unit in units:
+        if trampoline(tx.add("stop", unit, None, True, False, False, False)) is not None:
+            return None
+    if not tx.anchors or tx.log or _activate(tx, "replace", ()) is not None or tx.log:
+        return None
+    return _apply(tx, "replace")
+
+
 def _activate(tx: Tx, mode: str, order: Sequence[str]) -> TxError | None:
     """transaction_activate() steps 1-9."""
     tx.mark_matters()
@@ -322,7 +353,7 @@ def _apply(tx: Tx, mode: str) -> TransactionResult:
                 jid,
                 unit,
                 jtype,
-                anchor=j is tx.anchor,
+                anchor=j.anchored,
                 merged=merged,
                 irreversible=irreversible,
                 ignore_order=j.ignore_order,

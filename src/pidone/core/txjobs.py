@@ -50,6 +50,7 @@ class TxError:
 
 class TxJob:
     __slots__ = (
+        "anchored",
         "generation",
         "id",
         "ignore_order",
@@ -75,6 +76,7 @@ class TxJob:
         self.objects: list[TxLink] = []  # links from the jobs that pulled this one in
         self.ignore_order = False
         self.irreversible = False
+        self.anchored = False  # a requested job (core.transaction.build_stop_transaction: many)
 
 
 @dataclass(eq=False, slots=True)
@@ -156,7 +158,8 @@ class Tx:
     next_id: int
     irreversible: bool = False
     jobs: dict[str, list[TxJob]] = field(default_factory=dict)
-    anchor: TxJob | None = None
+    anchor: TxJob | None = None  # the request's job (the last one requested)
+    anchors: list[TxJob] = field(default_factory=list)  # every requested job, in order
     log: list[LogLine] = field(default_factory=list)
     generation: int = 1
     installed_jobs: dict[str, TxJob] = field(default_factory=dict)
@@ -210,6 +213,9 @@ class Tx:
             ret.objects.append(link)
         else:
             self.anchor = ret
+            if not ret.anchored:
+                ret.anchored = True
+                self.anchors.append(ret)
         if not is_new or ignore_requirements or jtype == "nop":
             return None
         if jtype in ("start", "restart"):
@@ -319,6 +325,9 @@ class Tx:
             del self.jobs[j.unit]
         if self.anchor is j:
             self.anchor = None
+        if j.anchored:
+            j.anchored = False
+            self.anchors.remove(j)
         for link in list(j.subjects):
             self._free(link)
         while j.objects:
@@ -351,10 +360,11 @@ class Tx:
     # --- activation (rules 2-6) --------------------------------------------------------------
 
     def mark_matters(self) -> None:
-        """transaction_find_jobs_that_matter_to_anchor()."""
-        assert self.anchor is not None
-        stack = [self.anchor]
-        self.anchor.matters = True
+        """transaction_find_jobs_that_matter_to_anchor(), from every requested job."""
+        assert self.anchors
+        stack = list(self.anchors)
+        for a in stack:
+            a.matters = True
         while stack:
             j = stack.pop()
             for link in j.subjects:
@@ -392,7 +402,7 @@ class Tx:
             old = self.installed.get(unit)
             while head := self.jobs.get(unit):
                 keep = any(
-                    k is self.anchor
+                    k.anchored
                     or not is_redundant(k.type, state)
                     or (old is not None and merge_types(k.type, old.type) is None)
                     for k in head
@@ -407,7 +417,7 @@ class Tx:
         while again:
             again = False
             for j in self.all_jobs():
-                if j is self.anchor or j.objects:
+                if j.anchored or j.objects:
                     continue
                 self.delete_job(j, True)
                 again = True
@@ -520,7 +530,7 @@ class Tx:
                 merged = merge_types(t, k.type)
                 assert merged is not None
                 t = collapse(merged, self.state(unit))
-            keep = next((k for k in head if k is self.anchor), head[0])
+            keep = next((k for k in head if k.anchored), head[0])
             for k in head:
                 if k is keep:
                     continue
@@ -534,6 +544,15 @@ class Tx:
                 k.subjects.clear()
                 k.objects.clear()
                 keep.matters = keep.matters or k.matters
+                if k.anchored:  # only with several requests: the kept job answers them
+                    k.anchored = False
+                    if keep.anchored:
+                        self.anchors.remove(k)
+                    else:
+                        self.anchors[self.anchors.index(k)] = keep
+                        keep.anchored = True
+                    if self.anchor is k:
+                        self.anchor = keep
                 keep.ignore_order = keep.ignore_order or k.ignore_order
                 keep.irreversible = keep.irreversible or k.irreversible
             keep.type = t

@@ -498,8 +498,15 @@ class Daemon:
             if not pending:
                 self._finish()
 
-        for name in active:
-            self.requests.job("stop", name, on_done=functools.partial(_ignore_reply, done, name))
+        # One event for all of them: the manager builds one stop transaction (as systemd's
+        # shutdown does) instead of one per unit (core.manager.StopUnitsRequested).
+        from pidone.core.manager import StopUnitsRequested
+
+        asked = tuple(
+            (self.requests._new(None, functools.partial(_ignore_reply, done, name)), name)
+            for name in active
+        )
+        self.executor.submit(StopUnitsRequested(asked))
 
     def manager_unit_names(self) -> list[str]:
         return [u.id for u in self.units]
