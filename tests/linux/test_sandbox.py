@@ -243,3 +243,28 @@ def test_private_tmp_of_an_earlier_invocation_is_removed():
     finally:
         sandbox.remove_private_tmp("b" * 32, unit)
         sandbox.remove_private_tmp("c" * 32, f"pidone-test-{os.getpid()}.service-x.service")
+
+
+def test_private_tmp_of_another_manager_is_left_alone():
+    """Two managers on one host (test daemons, a bench beside a test run) each start a
+    unit of the same name: a new start by one must not remove the other's live PrivateTmp=
+    directories as if they were its own stale ones (that failed the other's next command
+    at step NAMESPACE with ENOENT)."""
+    unit = f"pidone-test-{os.getpid()}.service"
+    try:
+        sandbox.set_private_tmp_scope("managera")
+        theirs = sandbox.make_private_tmp("a" * 32, unit)
+        sandbox.set_private_tmp_scope("managerb")
+        ours = sandbox.make_private_tmp("b" * 32, unit)
+        assert all(os.path.isdir(p) for p in theirs + ours)
+        assert all("managera" in p for p in theirs)
+        assert all("managerb" in p for p in ours)
+        # ... while a manager still removes its own earlier invocation's
+        sandbox.make_private_tmp("c" * 32, unit)
+        assert not any(os.path.exists(p) for p in ours)
+        assert all(os.path.isdir(p) for p in theirs)
+    finally:
+        for scope, invocation in (("managera", "a"), ("managerb", "b"), ("managerb", "c")):
+            sandbox.set_private_tmp_scope(scope)
+            sandbox.remove_private_tmp(invocation * 32, unit)
+        sandbox.set_private_tmp_scope("")

@@ -75,11 +75,17 @@ def test_private_tmp_is_removed_at_stop(pidone_ns: Factory) -> None:
     )
     assert d.cli("start", "pt").returncode == 0
     info = d.wait_state("pt.service", "active/running")
-    outer = inside(d, f"/tmp/pidone-private-pt.service-{info['invocation_id']}")
+    # /tmp/pidone-private-SCOPE-UNIT-INVOCATION (SCOPE: the daemon's runtime-dir tag)
+    name = f"pt.service-{info['invocation_id']}"
+    found = list(inside(d, "/tmp").glob(f"pidone-private-*-{name}"))
+    assert len(found) == 1, found
+    outer = found[0]
+    var_outer = inside(d, f"/var/tmp/{outer.name}")
+    assert var_outer.is_dir()
     d.wait_for(lambda: (outer / "tmp" / "inside").exists(), what="the file in PrivateTmp")
     assert d.cli("stop", "pt").returncode == 0
     assert not outer.exists()
-    assert not inside(d, f"/var/tmp/pidone-private-pt.service-{info['invocation_id']}").exists()
+    assert not var_outer.exists()
 
 
 def test_not_enforced_directives_reach_the_journal_and_status(pidone_ns: Factory) -> None:

@@ -303,6 +303,11 @@ class Daemon:
         if opts.root is None and os.environ.get("PIDONE_ROOT"):
             opts.root = os.environ["PIDONE_ROOT"]
         self.paths = resolve_paths(opts.runtime_dir, opts.state_dir)
+        from pidone.linux.sandbox import set_private_tmp_scope
+
+        # The same tag as the daemon's cgroup sub-tree: PrivateTmp= directories of units of
+        # another manager on this host are not this one's to clean up (linux/sandbox.py).
+        set_private_tmp_scope(_sha256_hex(self.paths.runtime_dir.encode())[:8])
         prepare_dirs(self.paths)
         os.chdir("/")  # a daemon holds no directory busy; "/" is also every unit's default cwd
         self.loop = EventLoop()

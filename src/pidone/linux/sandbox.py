@@ -17,7 +17,8 @@ How (systemd 252 src/core/namespace.c setup_namespace(), simplified):
 4. read-write again: ReadWritePaths= and the unit's own Runtime/State/Cache/Logs
    directories (systemd makes them writable under ProtectSystem=strict) are bound onto
    themselves and remounted writable;
-5. PrivateTmp= binds /tmp/pidone-private-<invocation>/tmp and the same under /var/tmp
+5. PrivateTmp= binds /tmp/pidone-private-<manager>-<unit>-<invocation>/tmp and the same
+   under /var/tmp
    (created by the daemon, mode 0700 with a 1777 `tmp` inside, as systemd's
    /tmp/systemd-private-*); PrivateDevices= mounts a tmpfs on /dev with null, zero,
    full, random, urandom, tty bound from the host, a new devpts instance, shm and
@@ -206,11 +207,25 @@ def _path_entry(raw: str) -> tuple[str, bool]:
     return os.path.realpath(raw), optional
 
 
+# The manager these directories belong to (set_private_tmp_scope): one host may run
+# several managers (test daemons, a bench beside a test run), each starting a unit of the
+# same name; without the scope, one manager's clean-up of "its" stale directories for
+# apache2.service deleted another's live ones (Failed at step NAMESPACE ... ENOENT).
+_SCOPE = ""
+
+
+def set_private_tmp_scope(scope: str) -> None:
+    """Name the manager in PrivateTmp= directory names (the daemon's runtime-dir tag, stable
+    across its restarts, so a restarted daemon still removes its predecessor's leftovers)."""
+    global _SCOPE
+    _SCOPE = scope
+
+
 def private_tmp_dirs(invocation_id: str, unit: str = "") -> tuple[str, str]:
-    """(/tmp/pidone-private-[UNIT-]ID, the same under /var/tmp): each holds a 1777 `tmp`,
-    as systemd's /tmp/systemd-private-BOOTID-UNIT-RANDOM."""
+    """(/tmp/pidone-private-[SCOPE-][UNIT-]ID, the same under /var/tmp): each holds a 1777
+    `tmp`, as systemd's /tmp/systemd-private-BOOTID-UNIT-RANDOM."""
     tag = invocation_id or f"pid{os.getpid()}"
-    name = f"pidone-private-{unit}-{tag}" if unit else f"pidone-private-{tag}"
+    name = "-".join(p for p in ("pidone-private", _SCOPE, unit, tag) if p)
     return f"/tmp/{name}", f"/var/tmp/{name}"
 
 
@@ -235,7 +250,7 @@ def _remove_stale(outer: str, unit: str) -> None:
     import shutil
 
     parent = os.path.dirname(outer)
-    prefix = f"pidone-private-{unit}-"
+    prefix = "-".join(p for p in ("pidone-private", _SCOPE, unit) if p) + "-"
     try:
         names = os.listdir(parent)
     except OSError:
