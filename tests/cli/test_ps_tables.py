@@ -174,12 +174,23 @@ results = []
 for argv, env in cases:
     outs = []
     for tool in (["ps"], [sys.executable, "-m", "pidone", "ps"]):
-        gate_r, gate_w = os.pipe()
-        out_r, out_w = os.pipe()
-        child = os.fork()
+        # The child's real PID may be one the fake table already uses (PIDs wrap; CI
+        # containers start low): such a child is told to exit and we fork again, so the
+        # table stays intact (as in test_tree_tables).
+        while True:
+            gate_r, gate_w = os.pipe()
+            out_r, out_w = os.pipe()
+            child = os.fork()
+            if child == 0 or not os.path.lexists(os.path.join(fake, str(child))):
+                break
+            os.write(gate_w, b"n")
+            for fd in (gate_r, gate_w, out_r, out_w):
+                os.close(fd)
+            os.waitpid(child, 0)
         if child == 0:
             os.close(gate_w); os.close(out_r)
-            os.read(gate_r, 1)
+            if os.read(gate_r, 1) != b"x":
+                os._exit(0)
             os.dup2(out_w, 1)
             os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
             os.execvpe(tool[0], tool + argv, env)
