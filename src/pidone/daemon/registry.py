@@ -25,6 +25,7 @@ from pidone.core.jobwiring import container_override
 from pidone.core.model import Unit
 from pidone.core.specifiers import SpecifierHost
 from pidone.core.units import build_unit
+from pidone.core.unitshare import share_unit
 from pidone.linux.hostfacts import read_specifier_host
 from pidone.linux.unitload import UnitLoader
 from pidone.linux.unitpaths import build_unit_paths
@@ -55,7 +56,7 @@ class UnitRegistry:
         unit = container_override(build_unit(source, self.host), source)
         if unit.load_state == "not-found":
             return unit  # not cached: see the module docstring
-        self._remember(unit, name)
+        self._remember(share_unit(unit), name)
         self.on_loaded(unit)
         return unit
 
@@ -85,7 +86,7 @@ class UnitRegistry:
         for uid in old:
             try:
                 source = self._loader.load(uid)
-                unit = container_override(build_unit(source, self.host), source)
+                unit = share_unit(container_override(build_unit(source, self.host), source))
             except InvalidUnitName:
                 continue
             self._remember(unit, uid)
