@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
@@ -236,3 +237,49 @@ def test_checkpoint_soon_copies_the_wal_into_the_database(db):
     finally:
         w.close()
     assert [e.message for e in JournalReader(db).entries(Query())][-1] == b"line 1999"
+
+
+def test_equal_contexts_share_an_id_and_the_remembered_ones_are_bounded(db, monkeypatch):
+    from pidone.journal import store
+
+    monkeypatch.setattr(store, "CONTEXT_CACHE_MAX", 8)
+    w = JournalWriter(db, "ctx")
+    try:
+
+        def ctx(i, unit="a.service"):
+            return w.context("boot1", unit, "a", {"_PID": b"%d" % i})
+
+        first = ctx(0)
+        assert ctx(0) == first  # the same fields again: the same context
+        assert ctx(0, "b.service") != first  # another unit: another context
+        ids = [ctx(i) for i in range(1, 20)]
+        assert len(set(ids)) == 19
+        assert ctx(19) == ids[-1]  # a recent one is still remembered
+        again = ctx(0)  # long forgotten: a new row with the same fields
+        assert again not in (first, *ids)
+        w.append(first, 1, 1, 6, b"old")
+        w.append(again, 2, 2, 6, b"new")
+        assert w.flush(30)
+        got = list(JournalReader(db).entries(Query(units=["a.service"])))
+        assert [(e.message, e.fields["_PID"]) for e in got] == [(b"old", b"0"), (b"new", b"0")]
+    finally:
+        w.close()
+
+
+def test_the_writer_thread_lets_go_of_a_committed_batch(db):
+    # An idle writer waits in the queue's get(): the records it committed before must not
+    # stay alive meanwhile (after a start-all, that was every record of the start-up).
+    w = JournalWriter(db, "idle")
+    try:
+        message = os.urandom(64)  # only the test and the writer refer to it
+        base = sys.getrefcount(message)
+        w.append(w.context("boot1", "a.service", "a", {}), 1, 1, 6, message)
+        assert sys.getrefcount(message) > base  # queued
+        assert w.flush(30)
+        for _ in range(500):  # the thread drops it right after setting the flush marker
+            if sys.getrefcount(message) == base:
+                break
+            threading.Event().wait(0.01)
+        assert sys.getrefcount(message) == base
+    finally:
+        w.close()

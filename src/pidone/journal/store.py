@@ -20,11 +20,13 @@ can lose the last transactions); every committed batch is readable afterwards.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import marshal
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
+from pidone.core.hints import Any
 from pidone.core.journal import JournalEntry, StreamBatch
 
 TYPE_CHECKING = False
@@ -331,6 +333,26 @@ _CHECKPOINT = object()
 # locks of WAL frames and a round of GIL hand-offs with the loop thread. Not a periodic
 # wake-up: an idle writer sleeps in the queue's get(). flush() and close() cut it short.
 COALESCE_SECONDS = 0.004
+# JournalWriter.context(): how many context keys it remembers (16-byte digests, ~0.1 KiB
+# each with the dict's slot and the id).
+CONTEXT_CACHE_MAX = 4096
+
+
+def _digest16(data: bytes) -> bytes:
+    """The first 128 bits of SHA-256, from CPython's built-in _sha256 (`import hashlib`
+    maps OpenSSL's libcrypto, ~3.8 MiB of RSS: daemon/main.py)."""
+    global _sha256
+    if _sha256 is None:
+        try:
+            _sha256 = importlib.import_module("_sha256").sha256
+        except ImportError:  # an interpreter built without it: OpenSSL's
+            from hashlib import sha256
+
+            _sha256 = sha256
+    return bytes(_sha256(data).digest()[:16])
+
+
+_sha256: Callable[[bytes], Any] | None = None
 
 
 class JournalWriter:
@@ -380,12 +402,22 @@ class JournalWriter:
     ) -> int:
         """The id of a field set shared by many records (one per stream or per sender)."""
         blob = encode_fields(fields)
-        key = boot_id.encode() + b"\0" + (unit or "").encode() + b"\0" + blob
+        # The key is a digest of the context (16 bytes instead of its ~0.5 KiB of fields:
+        # the cache outlives every stream and unit it saw); 128 bits of SHA-256 do not
+        # collide among the contexts of a machine's lifetime.
+        key = _digest16(boot_id.encode() + b"\0" + (unit or "").encode() + b"\0" + blob)
         cid = self._contexts.get(key)
         if cid is None:
             cid = self._next_context
             self._next_context += 1
-            self._contexts[key] = cid
+            contexts = self._contexts
+            if len(contexts) >= CONTEXT_CACHE_MAX:
+                # Most contexts are one process's stream (its _PID, invocation id): never
+                # asked for again. Forget the older half; one asked for again gets a new
+                # row with the same fields, which readers cannot tell from the old one.
+                for old in list(contexts)[: CONTEXT_CACHE_MAX // 2]:
+                    del contexts[old]
+            contexts[key] = cid
             self._put(("ctx", cid, boot_id, unit, identifier, blob))
         return cid
 
@@ -544,6 +576,9 @@ class JournalWriter:
             except queue.Empty:
                 pass
             stop = self._commit(batch)
+            # Not kept alive while the thread waits for the next item: an idle daemon would
+            # hold the last batch's records (all of a start-all's) until something logs.
+            del batch
             if stop:
                 return
 
