@@ -333,7 +333,7 @@ def _apply(tx: Tx, mode: str) -> TransactionResult:
             if unit not in tx.jobs and not old.irreversible:
                 canceled.append(old.id)
     after = _AfterApply(tx.installed, set(canceled))
-    planned: list[PlannedJob] = []
+    planned: list[tuple[int, str, JobType, bool, bool, bool, bool]] = []
     for unit, head in tx.jobs.items():
         j = head[0]
         prev = after.get(unit)
@@ -348,29 +348,20 @@ def _apply(tx: Tx, mode: str) -> TransactionResult:
                 jid, jtype, merged = prev.id, collapse(m, tx.state(unit)), True
         irreversible = j.irreversible or bool(prev and prev.irreversible)
         after.new[unit] = InstalledJob(jid, unit, jtype, irreversible, j.ignore_order)
-        planned.append(
-            PlannedJob(
-                jid,
-                unit,
-                jtype,
-                anchor=j.anchored,
-                merged=merged,
-                irreversible=irreversible,
-                ignore_order=j.ignore_order,
-            )
-        )
+        planned.append((jid, unit, jtype, j.anchored, merged, irreversible, j.ignore_order))
+    # waits_for needs every new job in `after` first; each PlannedJob is made once
     with_waits = [
         PlannedJob(
-            p.id,
-            p.unit,
-            p.type,
-            tuple(_blockers(tx.graph, p.unit, p.type, p.ignore_order, after)),
-            p.anchor,
-            p.merged,
-            p.irreversible,
-            p.ignore_order,
+            jid,
+            unit,
+            jtype,
+            tuple(_blockers(tx.graph, unit, jtype, ignore_order, after)),
+            anchor,
+            merged,
+            irreversible,
+            ignore_order,
         )
-        for p in planned
+        for jid, unit, jtype, anchor, merged, irreversible, ignore_order in planned
     ]
     return TransactionResult(
         jobs=tuple(_runnable_order(with_waits)),
@@ -392,13 +383,25 @@ class _AfterApply(Mapping[str, InstalledJob]):
         self.new: dict[str, InstalledJob] = {}
 
     def __getitem__(self, unit: str) -> InstalledJob:
+        job = self.get(unit)
+        if job is None:
+            raise KeyError(unit)
+        return job
+
+    def get(self, unit: str, default: InstalledJob | None = None) -> InstalledJob | None:  # type: ignore[override]
+        """Without Mapping.get()'s raise-and-catch of KeyError for the (many) units that
+        have no job: _blockers() asks for every After=/Before= neighbour."""
         job = self.new.get(unit)
         if job is not None:
             return job
-        job = self.base[unit]
-        if job.id in self.canceled:
-            raise KeyError(unit)
-        return job
+        base = self.base
+        if unit not in base:
+            return default
+        job = base[unit]
+        return default if job.id in self.canceled else job
+
+    def __contains__(self, unit: object) -> bool:
+        return isinstance(unit, str) and self.get(unit) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter({*self.new, *(u for u in self.base if u in self)})

@@ -79,12 +79,16 @@ class TxJob:
         self.anchored = False  # a requested job (core.transaction.build_stop_transaction: many)
 
 
-@dataclass(eq=False, slots=True)
 class TxLink:
-    subject: TxJob
-    object: TxJob
-    matters: bool
-    conflicts: bool
+    """subject pulled object in (a plain class: a dozen are made per transaction)."""
+
+    __slots__ = ("conflicts", "matters", "object", "subject")
+
+    def __init__(self, subject: TxJob, obj: TxJob, matters: bool, conflicts: bool) -> None:
+        self.subject = subject
+        self.object = obj
+        self.matters = matters
+        self.conflicts = conflicts
 
 
 def job_compare(a_type: JobType, b_type: JobType, a_before_b: bool) -> int:
@@ -162,7 +166,13 @@ class Tx:
     anchors: list[TxJob] = field(default_factory=list)  # every requested job, in order
     log: list[LogLine] = field(default_factory=list)
     generation: int = 1
-    installed_jobs: dict[str, TxJob] = field(default_factory=dict)
+    installed_jobs: dict[str, TxJob | None] = field(default_factory=dict)
+
+    def old(self, unit: str) -> InstalledJob | None:
+        """The unit's installed job. `in` first: a Mapping's get() of a missing key raises
+        and catches KeyError, and most units have no job."""
+        installed = self.installed
+        return installed[unit] if unit in installed else None  # noqa: SIM401 (see above)
 
     def say(self, unit: str, priority: int, text: str) -> None:
         self.log.append(LogLine(unit, priority, f"{unit}: {text}" if unit else text))
@@ -381,7 +391,7 @@ class Tx:
                 if j.matters:
                     continue
                 stops_running = j.type == "stop" and self.state(j.unit) in ACTIVE_OR_ACTIVATING
-                old = self.installed.get(j.unit)
+                old = self.old(j.unit)
                 changes_existing = old is not None and merge_types(j.type, old.type) is None
                 if not stops_running and not changes_existing:
                     continue
@@ -399,7 +409,7 @@ class Tx:
         holds a stop job for every unit, most of them already inactive)."""
         for unit in list(self.jobs):
             state = self.state(unit)
-            old = self.installed.get(unit)
+            old = self.old(unit)
             while head := self.jobs.get(unit):
                 keep = any(
                     k.anchored
@@ -424,14 +434,14 @@ class Tx:
                 break
 
     def installed_job(self, unit: str) -> TxJob | None:
-        found = self.installed_jobs.get(unit)
-        if found is None:
-            old = self.installed.get(unit)
-            if old is None:
-                return None
+        if unit in self.installed_jobs:  # None cached too: the ordering walk asks often
+            return self.installed_jobs[unit]
+        old = self.old(unit)
+        found = None
+        if old is not None:
             found = TxJob(unit, old.type, old.id, installed=True)
             found.ignore_order = old.ignore_order
-            self.installed_jobs[unit] = found
+        self.installed_jobs[unit] = found
         return found
 
     def verify_order(self, order: Sequence[str]) -> TxError | Literal["again"] | None:
@@ -593,7 +603,7 @@ class Tx:
         assert self.anchor is not None
         a = self.anchor
         for unit, head in self.jobs.items():
-            old = self.installed.get(unit)
+            old = self.old(unit)
             j = head[0]
             if old is None or not (mode == "fail" or old.irreversible):
                 continue
