@@ -87,7 +87,7 @@ def fail_dependent_jobs(
             relations = ("RequisiteOf",)
         for relation in relations:
             for other in graph.deps(uid, relation):
-                j = jobs.get(other)
+                j = jobs[other] if other in jobs else None  # noqa: SIM401 (no KeyError raised)
                 if j is None or other in done or j.type not in ("start", "verify-active"):
                     continue
                 done.add(other)
@@ -194,7 +194,7 @@ def check_unneeded(
         return None
     for relation in ("RequiredBy", "RequisiteOf", "WantedBy", "BoundBy", "UpheldBy"):
         for other in g.deps(unit, relation):
-            j = jobs.get(other)
+            j = jobs[other] if other in jobs else None  # noqa: SIM401 (no KeyError raised)
             if state(other) in _UP_OR_COMING or (j is not None and j.type in _STARTISH):
                 return None
     msg = f"{unit}: Unit not needed anymore. Stopping."
