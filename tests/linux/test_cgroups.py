@@ -264,3 +264,23 @@ def test_spawn_without_parent_join_lands_in_the_cgroup_by_exec(tracker):
         tracker.settled(s.pid)
         assert tracker.pids(unit) == [s.pid]
         assert not tracker.is_empty(unit)
+
+
+@pytest.mark.cgroup
+def test_a_removed_group_is_removed_again_only_after_it_was_created_again(tracker):
+    unit = "again.service"
+    tracker.create(unit)
+    assert tracker.remove(unit)
+    assert not os.path.exists(tracker.path(unit))
+    # a group of the same name made behind the tracker's back (as a stale one would be)
+    # is not the tracker's: the daemon's exit, removing every unit, leaves it alone
+    os.mkdir(tracker.path(unit))
+    try:
+        assert tracker.remove(unit)
+        assert os.path.isdir(tracker.path(unit))
+    finally:
+        os.rmdir(tracker.path(unit))
+    tracker.create(unit)  # created again: removed again for real
+    assert os.path.isdir(tracker.path(unit))
+    assert tracker.remove(unit)
+    assert not os.path.exists(tracker.path(unit))

@@ -531,6 +531,9 @@ class Daemon:
             spawner().stop()
             self._kill_everything()
             final_words(self.power_action, self.logs.manager_record)
+        # The writer thread commits what is logged so far while this loop turn ends (the
+        # stopped units' cgroups are pruned) and _close() runs; nothing waits for it here.
+        self.writer.flush(0)
         self.loop.stop()
 
     def _kill_everything(self) -> None:
@@ -553,9 +556,8 @@ class Daemon:
         self.server.close()
         self.executor.close()
         self.logs.close()
-        self.writer.flush(5.0)
-        # The journal's last checkpoint (fdatasync, WAL unlink) runs in the writer thread
-        # while the cgroups are removed here; close() waits for it.
+        # The last commit and the journal's last checkpoint (fdatasync, WAL unlink) run in
+        # the writer thread while the cgroups are removed here; close() waits for them.
         self.writer.close_soon()
         remove = getattr(self.tracker, "remove", None)
         if remove is not None:

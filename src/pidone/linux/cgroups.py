@@ -230,6 +230,9 @@ class CgroupTracker:
         # Children spawned without the parent-side cgroup.procs write (see `expect`): our
         # own unreaped children, so their PIDs cannot be recycled while listed here.
         self._pending: dict[int, str] = {}
+        # Units whose cgroup this tracker removed and has not created again: removing
+        # them again (the daemon's exit removes every unit's group) needs no rmdir(2).
+        self._removed: set[str] = set()
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -263,6 +266,7 @@ class CgroupTracker:
     def create(self, unit: str, invocation_id: str = "") -> None:
         directory = self.path(unit)
         self._seen_empty.discard(unit)  # a spawn follows
+        self._removed.discard(unit)
         # A restart finds its cgroup still there (we hold its cgroup.events open): skip the
         # mkdir, which takes the hierarchy-wide cgroup_mutex even to fail with EEXIST, and
         # that mutex is held by every migration on the host for an RCU grace period
@@ -319,6 +323,8 @@ class CgroupTracker:
         EBUSY exactly when cgroup.events says `populated 1` (live tasks in the subtree;
         zombies do not count), so no separate read of cgroup.events is needed, and a
         refused removal keeps the watch on the still-populated group."""
+        if unit in self._removed:
+            return True
         if self._pending_of(unit):
             return False
         directory = self.path(unit)
@@ -347,6 +353,7 @@ class CgroupTracker:
         self._populated.pop(unit, None)
         self._seen_empty.discard(unit)
         self._names.pop(escape_cgroup_name(unit), None)
+        self._removed.add(unit)
         return True
 
     def close(self) -> None:
