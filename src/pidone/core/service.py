@@ -97,6 +97,9 @@ class _Trig:
     unmet: bool = False
 
 
+_NO_TRIG = _Trig(Trigger.START)  # a machine's `_trig` before its first event
+
+
 @dataclass(slots=True)
 class ServiceMachine:
     """One service's runtime state; `handle()` is the only way to change it."""
@@ -124,7 +127,10 @@ class ServiceMachine:
     watchdog_override_usec: int | None = None
     exec_main: ExecMain = field(default_factory=ExecMain)
     timestamps: Timestamps = field(default_factory=Timestamps)
-    trace: list[int] = field(default_factory=list)
+    # The rows of TRANSITIONS this machine has fired, as a bit set (bit i: row i): what
+    # the table's tests read through `trace`. A set, not a history: a list of every
+    # transition grew by one entry per state change for the life of the daemon.
+    _fired: int = 0
     _pending: dict[str, _Pending] = field(default_factory=dict)
     _timer: str = ""
     _timer_deadline: int = 0
@@ -133,7 +139,7 @@ class ServiceMachine:
     _seq: int = 0
     _now: int = 0
     _out: list[act.Action] = field(default_factory=list)
-    _trig: _Trig = field(default_factory=lambda: _Trig(Trigger.START))
+    _trig: _Trig = field(default_factory=lambda: _NO_TRIG)  # never changed: one for all
 
     def __post_init__(self) -> None:
         if self.unit.service is None:
@@ -145,6 +151,12 @@ class ServiceMachine:
     def name(self) -> str:
         """The unit's id (`foo.service`)."""
         return self.unit.id
+
+    @property
+    def trace(self) -> list[int]:
+        """The indices of the TRANSITIONS rows this machine has fired, ascending."""
+        fired = self._fired
+        return [i for i in range(fired.bit_length()) if fired >> i & 1]
 
     @property
     def cfg(self) -> ServiceSection:
@@ -244,7 +256,7 @@ class ServiceMachine:
                 )
             return
         index, chosen = row
-        self.trace.append(index)
+        self._fired |= 1 << index
         self._trig = trig
         if trig.trigger == Trigger.STOP and isinstance(event, ev.StopRequested):
             self.forbid_restart = True  # "Don't create restart jobs from manual stops."
