@@ -140,7 +140,10 @@ def test_an_ordering_cycle_is_left_to_the_one_by_one_path() -> None:
     assert sorted(j.id for j in one.jobs) == [1, 2, 3]
 
 
-def test_a_refused_stop_sends_every_request_the_one_by_one_way() -> None:
+def test_refuse_manual_stop_does_not_keep_a_unit_up_at_shutdown() -> None:
+    """systemd.unit(5): RefuseManualStop= refuses stops requested by the user; the
+    shutdown stops such a unit too (systemd: through shutdown.target's Conflicts=), so a
+    daemon's SIGTERM leaves nothing running."""
     texts = {
         "a.service": NODEPS + "RefuseManualStop=yes\n[Service]\nType=notify\nExecStart=/bin/s\n",
         "b.service": NODEPS + "[Service]\nType=notify\nExecStart=/bin/s\n",
@@ -150,10 +153,14 @@ def test_a_refused_stop_sends_every_request_the_one_by_one_way() -> None:
     for i, name in enumerate(texts):
         fx.feed(ev.JobRequested(i + 1, "start", name, "replace"))
         fx.feed(ev.NotifyReceived(fx.pid_of(name, "start"), 0, (("READY", "1"),), name))
-    out = fx.feed(StopUnitsRequested(((10, "a.service"), (11, "b.service"))))
+    # a manual stop is still refused ...
+    out = fx.feed(ev.JobRequested(9, "stop", "a.service", "replace"))
     refused = [a for a in out if isinstance(a, act.RequestFailed)]
-    assert [r.request_id for r in refused] == [10]
+    assert [r.request_id for r in refused] == [9]
     assert "may be requested by dependency only" in refused[0].lines[0]
-    assert [a.request_id for a in out if isinstance(a, act.JobQueued)] == [11]
-    assert mgr.active_state("a.service") == "active"
+    # ... the shutdown's is not, in one transaction or one by one
+    out = fx.feed(StopUnitsRequested(((10, "a.service"), (11, "b.service"))))
+    assert not [a for a in out if isinstance(a, act.RequestFailed)]
+    assert sorted(a.request_id for a in out if isinstance(a, act.JobQueued)) == [10, 11]
+    assert mgr.active_state("a.service") == "deactivating"
     assert mgr.active_state("b.service") == "deactivating"

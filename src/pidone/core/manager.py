@@ -559,9 +559,7 @@ class Manager(UnitTable):
         one by one; otherwise one by one, each handled as a JobRequested would be."""
         ids: dict[str, tuple[int, ...]] = {}
         for request_id, name in r.requests:
-            unit = self._load_one(name)
-            active = self.active_state(unit.id) if unit is not None else "inactive"
-            planned = plan_request("stop", name, unit, active)
+            unit, planned = self._shutdown_stop(name)
             if planned != "stop" or unit is None:
                 ids = {}
                 break
@@ -577,12 +575,33 @@ class Manager(UnitTable):
             )
         if result is None:
             for request_id, name in r.requests:  # as that many JobRequested events
-                self._request_job(ev.JobRequested(request_id, "stop", name, "replace"))
+                unit, planned = self._shutdown_stop(name)
+                if isinstance(planned, Refusal):
+                    self._refuse(request_id, planned.lines, planned.exit_code)
+                elif unit is not None:
+                    self._transaction(unit.id, planned, "replace", request_id, True, "stop", name)
                 self._drain()
                 self._sweep()
             return
         self._next_job_id = max(self._next_job_id, result.next_job_id)
         self._install(result, True, lambda unit: ids.get(unit, ()))
+
+    def _shutdown_stop(self, name: str) -> tuple[Unit | None, JobType | Refusal]:
+        """plan_request() for the shutdown's stop of `name`, which is no manual request:
+        RefuseManualStop= does not keep a unit up (systemd stops such units through
+        shutdown.target's Conflicts=; systemd.unit(5): it refuses only stops "requested by
+        the user")."""
+        unit = self._load_one(name)
+        active = self.active_state(unit.id) if unit is not None else "inactive"
+        planned = plan_request("stop", name, unit, active)
+        if (
+            isinstance(planned, Refusal)
+            and unit is not None
+            and unit.load_state == "loaded"
+            and unit.unit.refuse_manual_stop
+        ):
+            return unit, "stop"
+        return unit, planned
 
     def _system_job(self, r: SystemJobRequested) -> None:
         found = self._load_one(r.unit)
