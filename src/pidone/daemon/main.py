@@ -508,7 +508,7 @@ class Daemon:
         from pidone.core.manager import StopUnitsRequested
 
         asked = tuple(
-            (self.requests._new(None, functools.partial(_ignore_reply, done, name)), name)
+            (self.requests.new_id(None, functools.partial(_ignore_reply, done, name)), name)
             for name in active
         )
         self.executor.submit(StopUnitsRequested(asked))

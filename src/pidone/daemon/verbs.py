@@ -59,7 +59,8 @@ class Requests:
     _waiting: dict[int, _Waiter] = field(default_factory=dict)
     _jobs: dict[int, list[int]] = field(default_factory=dict)  # job id -> request ids
 
-    def _new(self, on_queued: Done | None, on_done: Done | None) -> int:
+    def new_id(self, on_queued: Done | None, on_done: Done | None) -> int:
+        """A request id whose replies (JobQueued, then the end) go to the two callbacks."""
         rid = self._next
         self._next += 1
         self._waiting[rid] = _Waiter(on_queued, on_done)
@@ -74,7 +75,7 @@ class Requests:
         on_queued: Done | None = None,
         on_done: Done | None = None,
     ) -> None:
-        rid = self._new(on_queued, on_done)
+        rid = self.new_id(on_queued, on_done)
         self.executor.submit(ev.JobRequested(rid, verb, unit, mode))  # type: ignore[arg-type]
 
     def system_job(
@@ -83,22 +84,22 @@ class Requests:
         """A job the daemon asks for itself (boot, shutdown): no RefuseManualStart= check."""
         from pidone.core.jobwiring import SystemJobRequested
 
-        rid = self._new(on_queued, on_done)
+        rid = self.new_id(on_queued, on_done)
         event = SystemJobRequested(rid, unit, job_type, mode)  # type: ignore[arg-type]
         self.executor.submit(event)
 
     def cancel(self, job_ids: tuple[int, ...], on_done: Done) -> None:
         from pidone.core.jobwiring import CancelJobRequested
 
-        rid = self._new(None, on_done)
+        rid = self.new_id(None, on_done)
         self.executor.submit(CancelJobRequested(rid, job_ids))
 
     def kill(self, unit: str, whom: str, sig: int, on_done: Done) -> None:
-        rid = self._new(None, on_done)
+        rid = self.new_id(None, on_done)
         self.executor.submit(ev.KillUnitRequested(rid, unit, whom, sig))  # type: ignore[arg-type]
 
     def reset_failed(self, unit: str, on_done: Done) -> None:
-        rid = self._new(None, on_done)
+        rid = self.new_id(None, on_done)
         self.executor.submit(ev.ResetFailedUnitRequested(rid, unit))
 
     def reply(self, reply: Reply) -> None:
