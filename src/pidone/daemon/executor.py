@@ -675,15 +675,16 @@ class LinuxExecutor:
         if unit is None or unit.service is None:
             return
         ctx = unit.service.exec
-        # unit_will_restart() (systemd 252 src/core/unit.c): the service is in auto-restart,
-        # or its job is a start job by now (a restart job turns into one as its stop half
-        # finishes, inside the state change that precedes this action).
-        job = getattr(self.brain, "jobs", {}).get(name)
-        restarting = self._sub.get(name) == "auto-restart" or getattr(job, "type", "") in (
-            "start",
-            "restart",
-        )
-        directories.remove_runtime_directories(ctx, self.bases, restarting=restarting)
+        if ctx.runtime_directory:  # (the only kind removed: on every restart path, skip)
+            # unit_will_restart() (systemd 252 src/core/unit.c): the service is in
+            # auto-restart, or its job is a start job by now (a restart job turns into one
+            # as its stop half finishes, inside the state change that precedes this action).
+            job = getattr(self.brain, "jobs", {}).get(name)
+            restarting = self._sub.get(name) == "auto-restart" or getattr(job, "type", "") in (
+                "start",
+                "restart",
+            )
+            directories.remove_runtime_directories(ctx, self.bases, restarting=restarting)
         # service_enter_dead() drops the exec runtime, PrivateTmp= included, even before an
         # automatic restart ("we want fresh tmpdirs"); a later start gets a new one.
         invocation = self._invocations.pop(name, None)

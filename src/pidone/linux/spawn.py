@@ -409,9 +409,10 @@ def _prepare(
     if identity.error_status:
         return identity, None
     try:
-        create_directories(
-            ctx, identity.uid, identity.gid, req.directory_bases, dynamic=identity.dynamic
-        )
+        if _has_managed_directories(ctx):  # (most units have none: no plan to build)
+            create_directories(
+                ctx, identity.uid, identity.gid, req.directory_bases, dynamic=identity.dynamic
+            )
     except DirectoryError as exc:
         return replace(identity, error_status=exc.status, error_errno=exc.errno or 5), None
     if req.command.full_privileges or not sandbox_available():
@@ -420,6 +421,19 @@ def _prepare(
         return identity, build_sandbox_plan(ctx, req.environment, unit)
     except OSError as exc:
         return replace(identity, error_status=EXIT_NAMESPACE, error_errno=exc.errno or 5), None
+
+
+def _has_managed_directories(ctx: ExecContext) -> bool:
+    """RuntimeDirectory=, StateDirectory=, CacheDirectory=, LogsDirectory= or
+    ConfigurationDirectory= set (linux.directories.KINDS): else create_directories() has
+    nothing to plan."""
+    return bool(
+        ctx.runtime_directory
+        or ctx.state_directory
+        or ctx.cache_directory
+        or ctx.logs_directory
+        or ctx.configuration_directory
+    )
 
 
 def read_spawn_failure(spawned: Spawned, *, close: bool = True) -> SpawnFailure | None:
