@@ -17,7 +17,7 @@ from pidone.core import events as ev
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.errors import ValueParseError
 from pidone.core.hints import TYPE_CHECKING
-from pidone.core.model import Unit
+from pidone.core.model import TimerSection, Unit
 from pidone.core.triggering import ArmWakeup, StartUnit, TriggeredUnitChanged, TriggerRefused
 
 if TYPE_CHECKING:
@@ -30,6 +30,20 @@ MONOTONIC_BASES = (
     "OnUnitActiveSec",
     "OnUnitInactiveSec",
 )
+
+
+def monotonic_triggers(t: TimerSection) -> list[tuple[str, int]]:
+    """(base, usec) for every On*Sec= value of `t`, bases in MONOTONIC_BASES order."""
+    values = (
+        t.on_active_usec,
+        t.on_boot_usec,
+        t.on_startup_usec,
+        t.on_unit_active_usec,
+        t.on_unit_inactive_usec,
+    )
+    return [
+        (base, usec) for base, usecs in zip(MONOTONIC_BASES, values, strict=True) for usec in usecs
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,21 +142,7 @@ def build_timer_config(
                 continue
             spec_zone = found
         calendars.append(CalendarTrigger(spec.format(), spec, spec_zone))
-    monotonic = [
-        (base, usec)
-        for base, values in zip(
-            MONOTONIC_BASES,
-            (
-                t.on_active_usec,
-                t.on_boot_usec,
-                t.on_startup_usec,
-                t.on_unit_active_usec,
-                t.on_unit_inactive_usec,
-            ),
-            strict=True,
-        )
-        for usec in values
-    ]
+    monotonic = monotonic_triggers(t)
     config = TimerConfig(
         unit=unit.id,
         target=t.unit or unit.id.rsplit(".", 1)[0] + ".service",

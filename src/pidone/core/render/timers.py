@@ -18,7 +18,8 @@ from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import Unit
 from pidone.core.render.fmttable import format_table
 from pidone.core.timefmt import format_timestamp, format_timestamp_relative
-from pidone.core.timerunit import MONOTONIC_BASES, TimerMachine
+from pidone.core.timerseam import monotonic_triggers
+from pidone.core.timerunit import TimerMachine
 from pidone.core.triggering import Now
 from pidone.core.values import USEC_INFINITY, format_timespan
 
@@ -136,24 +137,10 @@ def timer_properties(
         last_real, last_mono = machine.last_trigger
         result = machine.result.value
     else:
-        for base, values in zip(
-            MONOTONIC_BASES,
-            (
-                t.on_active_usec,
-                t.on_boot_usec,
-                t.on_startup_usec,
-                t.on_unit_active_usec,
-                t.on_unit_inactive_usec,
-            ),
-            strict=True,
-        ):
-            props += [
-                (
-                    "TimersMonotonic",
-                    f"{{ {_usec_name(base)}={format_timespan(u)} ; next_elapse=0 }}",
-                )
-                for u in values
-            ]
+        props += [
+            ("TimersMonotonic", f"{{ {_usec_name(base)}={format_timespan(u)} ; next_elapse=0 }}")
+            for base, u in monotonic_triggers(t)
+        ]
         props += [
             ("TimersCalendar", f"{{ OnCalendar={c} ; next_elapse=n/a }}") for c in t.on_calendar
         ]
