@@ -180,3 +180,26 @@ def test_bad_alias_link_is_noted(fs):
     assert fs.notes == [
         'x.socket: symlink target "foo.service" has incompatible suffix, rejecting.'
     ]
+
+
+def test_unit_file_states_tuple_matches_the_literal() -> None:
+    # core/install.py writes the names twice (the tuple avoids typing at run time, where
+    # core.hints' Literal is a placeholder); a name added to one and not the other would be a
+    # state `is-enabled` prints that no check knows. Compare both as written in the source.
+    import ast
+    import inspect
+
+    from pidone.core import install
+
+    tree = ast.parse(inspect.getsource(install))
+    literal = tuple_ = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "UnitFileState":
+            assert isinstance(node.value, ast.Subscript)
+            literal = ast.literal_eval(node.value.slice)
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "UNIT_FILE_STATES":
+            assert node.value is not None
+            tuple_ = ast.literal_eval(node.value)
+    assert literal is not None
+    assert tuple_ is not None
+    assert literal == tuple_ == install.UNIT_FILE_STATES
