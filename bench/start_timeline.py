@@ -1,0 +1,285 @@
+"""The daemon's own share of a warm start, timed inside the daemon (no perf, no cProfile).
+
+    .venv/bin/python bench/start_timeline.py [--runs N] [--only SERVICE] [--show K]
+
+Root; the same private namespaces and daemon as bench/real_services.py. The daemon runs
+from this file (`--child`), which wraps a few functions of the daemon with two clock
+reads each (perf_counter_ns; ~1 us per call) and writes the records when it calls
+os._exit. For every start request (after two warm-ups) it prints, in ms:
+
+* request -> spawn: the loop woke with the request .. the plan's sendmsg(2) to the spawn
+  helper (decoding, dispatch, transaction, cgroup, environment, plan);
+* helper N: sendmsg .. the helper's reply read (the helper's work, linux/spawn_cgroup.py);
+* exit -> spawn N: the loop woke with command N-1's exit .. the next plan's sendmsg;
+* exit -> reply: the loop woke with the last exit .. the reply's send(2) returned;
+* daemon share: the sum of the above minus the helper round trips.
+
+"Woke" is the return of the loop's epoll_wait(2), the first moment userspace knows. A
+kernel event seen late (the loop busy) is not counted; perf sees it (real_services_phases).
+`--show K` prints the raw records of the K-th timed start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import marshal
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+Record = tuple[str, str, int]  # label, "B"/"E"/"I", perf_counter_ns
+
+# (module, class or "", function, label); every call is recorded.
+WRAPPED = [
+    ("selectors", "EpollSelector", "select", "select"),
+    ("pidone.daemon.control", "Connection", "on_readable", "readable"),
+    ("pidone.daemon.control", "Connection", "_dispatch", "dispatch"),
+    ("pidone.daemon.control", "Connection", "_send", "send"),
+    ("pidone.daemon.children", "ChildWatcher", "reap", "reap"),
+    ("pidone.daemon.executor", "LinuxExecutor", "_spawn", "x.spawn"),
+    ("pidone.daemon.executor", "LinuxExecutor", "_environment", "x.env"),
+    ("pidone.daemon.executor", "LinuxExecutor", "_on_child_exit", "x.exit"),
+    ("pidone.daemon.executor", "LinuxExecutor", "_read_pid_file", "x.pidfile"),
+    ("pidone.daemon.executor", "LinuxExecutor", "_create_directories", "x.mkdirs"),
+    ("pidone.daemon.executor", "LinuxExecutor", "_remove_directories", "x.rmdirs"),
+    ("pidone.daemon.executor", "LinuxExecutor", "_state_changed", "x.state"),
+    ("pidone.daemon.executor", "LinuxExecutor", "_drain", "x.drain"),
+    ("pidone.core.manager", "Manager", "handle", "m.handle"),
+    ("pidone.core.manager", "Manager", "_transaction", "m.tx"),
+    ("pidone.daemon.logpipes", "LogCollector", "manager_record", "journal"),
+    ("pidone.linux.cgroups", "CgroupTracker", "create", "cg.create"),
+    ("pidone.linux.cgroups", "CgroupTracker", "is_empty", "cg.empty"),
+    ("pidone.linux.spawn", "", "_build_plan", "plan"),
+    ("pidone.linux.spawn", "", "spawn", "spawn"),
+    ("pidone.linux.spawn_cgroup", "Spawner", "spawn", "helper"),
+    ("pidone.daemon.verbs", "Requests", "reply", "v.reply"),
+]
+
+
+class _TimedSock:
+    """The spawn helper's socket with its sendmsg/recv recorded."""
+
+    def __init__(self, sock: Any, rec: Callable[[str, str], None]) -> None:
+        self._sock = sock
+        self._rec = rec
+
+    def sendmsg(self, *a: Any) -> Any:
+        self._rec("sendmsg", "I")
+        return self._sock.sendmsg(*a)
+
+    def recv(self, *a: Any) -> Any:
+        out = self._sock.recv(*a)
+        self._rec("recv", "I")
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def child(out: str, argv: list[str]) -> None:
+    import importlib
+
+    records: list[Record] = []
+    clock = time.perf_counter_ns
+    append = records.append
+
+    def rec(label: str, kind: str) -> None:
+        append((label, kind, clock()))
+
+    def wrap(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def inner(*a: Any, **k: Any) -> Any:
+            append((label, "B", clock()))
+            try:
+                return fn(*a, **k)
+            finally:
+                append((label, "E", clock()))
+
+        return inner
+
+    for module, cls, name, label in WRAPPED:
+        mod = importlib.import_module(module)
+        owner = getattr(mod, cls) if cls else mod
+        setattr(owner, name, wrap(getattr(owner, name), label))
+    from pidone.daemon import executor as executor_mod
+    from pidone.linux import spawn_cgroup
+
+    executor_mod.spawn = sys.modules["pidone.linux.spawn"]  # the wrapped module functions
+    start = spawn_cgroup.Spawner._start
+
+    def timed_start(self: Any) -> None:
+        start(self)
+        self._sock = _TimedSock(self._sock, rec)
+
+    spawn_cgroup.Spawner._start = timed_start  # type: ignore[method-assign]
+    orig_dispatch = sys.modules["pidone.daemon.control"].Connection._dispatch
+
+    def dispatch(self: Any, request: Any) -> Any:
+        rec(f"verb:{request.verb}", "I")
+        return orig_dispatch(self, request)
+
+    sys.modules["pidone.daemon.control"].Connection._dispatch = dispatch
+    real_exit = os._exit
+
+    def dump_and_exit(code: int) -> None:
+        with open(out, "wb") as f:
+            marshal.dump(records, f)
+        real_exit(code)
+
+    os._exit = dump_and_exit  # type: ignore[assignment]
+    from pidone.daemon import main as daemon_main
+
+    dump_and_exit(daemon_main.main(argv))
+
+
+def segments(records: list[Record]) -> list[list[Record]]:
+    """The records of each start request: from its verb:start to the next verb."""
+    out: list[list[Record]] = []
+    current: list[Record] | None = None
+    last_wake = 0
+    for r in records:
+        if r[0] == "select" and r[1] == "E":
+            last_wake = r[2]
+        if r[0].startswith("verb:"):
+            if current is not None:
+                out.append(current)
+            current = [("wake", "I", last_wake)] if r[0] == "verb:start" else None
+        if current is not None:
+            current.append(r)
+    if current is not None:
+        out.append(current)
+    return out
+
+
+def phases(seg: list[Record], commands: int) -> dict[str, float] | None:
+    t_req = seg[0][2]
+    ph: dict[str, float] = {}
+    at = t_req
+    wake = t_req
+    helper = 0.0
+    idx = 0
+    for n in range(1, commands + 1):
+        sent = next((i for i in range(idx, len(seg)) if seg[i][0] == "sendmsg"), None)
+        if sent is None:
+            return None
+        got = next((i for i in range(sent, len(seg)) if seg[i][0] == "recv"), None)
+        if got is None:
+            return None
+        ph["request -> spawn" if n == 1 else f"exit -> spawn {n}"] = (seg[sent][2] - at) / 1e6
+        ph[f"helper {n}"] = (seg[got][2] - seg[sent][2]) / 1e6
+        helper += ph[f"helper {n}"]
+        # the reap that reports an exit after this spawn: the wake before its x.exit
+        ex = next(
+            (i for i in range(got, len(seg)) if seg[i][0] == "x.exit" and seg[i][1] == "B"), None
+        )
+        if ex is None:
+            return None
+        wakes = [i for i in range(got, ex) if seg[i][0] == "select" and seg[i][1] == "E"]
+        if not wakes:
+            return None
+        wake = seg[wakes[-1]][2]
+        at = wake
+        idx = ex
+    reply = next(
+        (i for i in range(idx, len(seg)) if seg[i][0] == "send" and seg[i][1] == "E"), None
+    )
+    if reply is None:
+        return None
+    ph["exit -> reply"] = (seg[reply][2] - wake) / 1e6
+    ph["daemon share"] = sum(v for k, v in ph.items() if not k.startswith("helper"))
+    return ph
+
+
+def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3:])
+        return 0
+    sys.path.insert(0, str(HERE))
+    import real_services as rs
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--only", choices=sorted(rs.SERVICES), default="nginx")
+    p.add_argument("--keep", help="keep the raw records (marshal) in this file")
+    p.add_argument("--show", type=int, default=-1, help="print the records of this start")
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        print("bench/start_timeline.py needs root (namespaces)")
+        return 1
+    rs.private_namespaces()
+    os.environ.pop("PIDONE_UNIT_PATH", None)
+    commands = len(rs.unit_lines(args.only)[0])
+    with tempfile.TemporaryDirectory(prefix="pidone-timeline-") as tmp:
+        out = os.path.join(tmp, "records.marshal")
+
+        class Timed(rs.RealUnits):
+            def start(self) -> Timed:
+                import subprocess
+
+                cmd = [
+                    "unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+                    sys.executable, str(Path(__file__).resolve()), "--child", out,
+                    "--runtime-dir", self.runtime_dir, "--state-dir", str(self.state_dir),
+                    *self.args,
+                ]  # fmt: skip
+                with open(self.log_path, "wb") as log:
+                    self.proc = subprocess.Popen(
+                        cmd,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=self.env,
+                        start_new_session=True,
+                    )
+                self.wait_for(self._answers, what="the daemon to answer")
+                self.pid1 = self._find_pid1()
+                return self
+
+        ours = rs.Pidone(args.only, Path(tmp) / "d")
+        ours.daemon = Timed(Path(tmp) / "d")
+        with ours:
+            times = [ours.request() for _ in range(args.runs + 2)]
+            ours.daemon.stop()
+        deadline = time.monotonic() + 10
+        while not os.path.exists(out) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with open(out, "rb") as f:
+            records = marshal.load(f)
+        if args.keep:
+            shutil.copy(out, args.keep)
+    segs = segments(records)[2:]
+    if 0 <= args.show < len(segs):
+        seg = segs[args.show]
+        t0 = seg[0][2]
+        depth = 0
+        for label, kind, t in seg:
+            depth -= kind == "E"
+            print(f"{(t - t0) / 1e6:9.3f} {'  ' * depth}{kind} {label}")
+            depth += kind == "B"
+    rows: dict[str, list[float]] = {}
+    for seg in segs:
+        ph = phases(seg, commands)
+        if ph is None:
+            continue
+        for k, v in ph.items():
+            rows.setdefault(k, []).append(v)
+    print(
+        f"{args.only}: {len(rows.get('daemon share', []))} of {len(segs)} starts; "
+        f"request median {statistics.median(times[2:]) * 1e3:.1f} ms; load "
+        f"{os.getloadavg()[0]:.1f}; ms median (quartiles)"
+    )
+    for k, values in rows.items():
+        q1, _med, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+        print(f"  {k:18s} {statistics.median(values):6.3f} ({q1:6.3f}-{q3:6.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
