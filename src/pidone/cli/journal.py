@@ -107,10 +107,19 @@ _SHORT_WITH_VALUE = set("utpgSUoc")
 
 
 def _unit_name(text: str) -> str:
-    """journalctl -u mangles a bare name into NAME.service (globs kept)."""
-    if "." in text.rsplit("/", 1)[-1] or any(c in text for c in "*?["):
-        return text
-    return text + ".service"
+    """journalctl -u mangles a bare name into NAME.service (globs kept).
+
+    journalctl calls unit_name_mangle_with_suffix(UNIT_NAME_MANGLE_GLOB, ".service"): the
+    suffix is added unless the name already ends in a unit type, so `php8.2-fpm` (a dot
+    but no type) is `php8.2-fpm.service` (journalctl(1) -u; systemd.unit(5) "unit name").
+    """
+    from pidone.core.errors import InvalidUnitName
+    from pidone.core.unitname import mangle_unit_name
+
+    try:
+        return mangle_unit_name(text, allow_globs=True).name
+    except InvalidUnitName as exc:
+        raise UsageError(f"Failed to mangle unit name: {exc}") from None
 
 
 def _parse_lines(word: str) -> int | None:
