@@ -28,19 +28,32 @@ from pidone.core.units import build_unit
 from pidone.core.unitshare import share_unit
 from pidone.linux.hostfacts import read_specifier_host
 from pidone.linux.unitload import UnitLoader
-from pidone.linux.unitpaths import build_unit_paths
+from pidone.linux.unitpaths import UnitPaths, build_unit_paths, relocate_generator_dirs
 
 
 class UnitRegistry:
     """Name -> Unit for every loaded unit (aliases map to the same object)."""
 
-    def __init__(self, root: str | None = None, host: SpecifierHost | None = None) -> None:
+    def __init__(
+        self,
+        root: str | None = None,
+        host: SpecifierHost | None = None,
+        generator_base: str | None = None,
+    ) -> None:
         self.root = root
         self.host = host if host is not None else read_specifier_host(root or "/")
-        self._loader = UnitLoader(build_unit_paths(root), builtins=True)
+        self.generator_base = generator_base  # the manager's own generator output (or none)
+        self._loader = UnitLoader(self.paths(), builtins=True)
         self._units: dict[str, Unit] = {}
         self._names: dict[str, str] = {}  # any name -> id
         self.on_loaded: Callable[[Unit], None] = lambda unit: None
+
+    def paths(self) -> UnitPaths:
+        """The unit search path, with the generator directories below `generator_base`."""
+        paths = build_unit_paths(self.root)
+        if self.generator_base is None:
+            return paths
+        return relocate_generator_dirs(paths, self.generator_base)
 
     def get(self, name: str) -> Unit | None:
         """The loaded unit called `name` (an id or alias), without loading."""
@@ -77,7 +90,7 @@ class UnitRegistry:
 
     def reload(self) -> list[Unit]:
         """daemon-reload: a fresh loader (new directory listings); every unit re-read."""
-        self._loader = UnitLoader(build_unit_paths(self.root), builtins=True)
+        self._loader = UnitLoader(self.paths(), builtins=True)
         self.host = read_specifier_host(self.root or "/")
         old = list(self._units)
         self._units.clear()

@@ -147,9 +147,7 @@ class StatusSources:
         try:
             from pidone.core.install import query_preset
             from pidone.linux.install import read_presets, unit_file_state
-            from pidone.linux.unitpaths import build_unit_paths
-
-            paths = build_unit_paths(self.daemon.units.root)
+            paths = self.daemon.units.paths()  # with the daemon's generator directories
             state = str(unit_file_state(paths, unit.id))
             cached = self._presets.get(unit.id)
             if cached is None or cached[0] is not unit:

@@ -185,3 +185,36 @@ def chase(path: str, root: str | None, max_links: int = 64) -> str:
             done = ""
         todo = parts + todo
     return (base + done) or "/"
+
+
+def relocate_generator_dirs(paths: UnitPaths, base: str) -> UnitPaths:
+    """`paths` with the three generator directories moved below `base` (a manager's own
+    generator output, linux/generators.py), each in the place systemd gives its own."""
+    normal, early, late = (
+        os.path.join(base, n) for n in ("generator", "generator.early", "generator.late")
+    )
+    moved = {paths.generator: normal, paths.generator_early: early, paths.generator_late: late}
+
+    def move(dirs: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(moved.get(d, d) for d in dirs)
+
+    return UnitPaths(
+        root=paths.root,
+        search_path=move(paths.search_path),
+        known_dirs=move(paths.known_dirs),
+        listed=move(paths.listed),
+        persistent_config=paths.persistent_config,
+        runtime_config=paths.runtime_config,
+        persistent_control=paths.persistent_control,
+        runtime_control=paths.runtime_control,
+        transient=paths.transient,
+        generator=normal,
+        generator_early=early,
+        generator_late=late,
+    )
+
+
+def has_generator_dirs(paths: UnitPaths) -> bool:
+    """Whether any generator output directory is on the search path (else generators'
+    output would never be read, and running them would be wasted work)."""
+    return any(d in paths.search_path for d in paths.generators)
