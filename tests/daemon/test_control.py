@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import random
+import select
 import shutil
 import socket
 import stat
@@ -356,6 +357,44 @@ def test_hello_is_required_and_versions_are_checked(harness: Harness) -> None:
     sock.close()
     assert got[0]["version"] == 1
     assert got[1]["ok"] is True
+
+
+def test_hello_leaves_with_the_answer_of_a_pipelined_request(harness: Harness) -> None:
+    """The frames one read produces go out in one send at its end: the Hello has not
+    reached the client while its pipelined request is dispatched (a job request spawns
+    its first command there), and the client still gets Hello, then the answer."""
+    sock = harness.raw()
+    seen: list[bool] = []
+
+    def peek(call: Call) -> Response:
+        readable, _, _ = select.select([sock], [], [], 0)
+        seen.append(bool(readable))
+        return Response.success(call.request.id, "peeked")
+
+    harness.server.verbs["peek"] = Verb(peek, mutating=False)  # a live dict
+    try:
+        sock.sendall(HELLO + frame({"type": "request", "id": 1, "verb": "peek"}))
+        sock.shutdown(socket.SHUT_WR)
+        got = read_frames(sock)
+    finally:
+        sock.close()
+    assert seen == [False]
+    assert [f["type"] for f in got] == ["hello", "response"]
+    assert got[1]["result"] == "peeked"
+
+
+def test_a_lone_hello_is_answered_at_once(harness: Harness) -> None:
+    sock = harness.raw()
+    try:
+        sock.sendall(HELLO)  # no EOF: the answer must not wait for more input
+        header = sock.recv(4)
+        (n,) = struct.unpack(">I", header)
+        body = b""
+        while len(body) < n:
+            body += sock.recv(n - len(body))
+    finally:
+        sock.close()
+    assert json.loads(body)["type"] == "hello"
 
 
 def test_deferred_responses_and_events(harness: Harness) -> None:

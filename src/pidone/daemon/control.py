@@ -148,6 +148,7 @@ class Connection:
         self.out = bytearray()
         self.pending: dict[int, Call] = {}
         self.greeted = False
+        self.holding = False  # inside _process: frames wait in `out` for one send at its end
         self.closed = False
         self.closing = False  # no more input is read; close once output is flushed
         self.reading = True
@@ -177,6 +178,33 @@ class Connection:
             self.close_after_flush()
 
     def _process(self) -> None:
+        # What the frames of one read produce leaves in ONE send(2) at the end: the Hello
+        # answering a client's pipelined "hello + request" then goes out with (or after)
+        # the request's own answer instead of before its dispatch. A send wakes the client
+        # (a sync wake-up that may preempt this loop on its CPU, and one more syscall); a
+        # job request dispatches synchronously up to its first spawn, which the client's
+        # wake-up delayed. The bytes and their order are the same.
+        if self.holding:
+            self._process_frames()
+            return
+        writing = bool(self.out)  # earlier output waits for POLLOUT: the writer sends it all
+        self.holding = True
+        try:
+            self._process_frames()
+        finally:
+            self.holding = False
+            if not writing:
+                self._flush_held()
+
+    def _flush_held(self) -> None:
+        if self.closed or not self.out:
+            return
+        frame = bytes(self.out)
+        self.out.clear()
+        self._send_frame(frame)
+        self._maybe_finish_closing()
+
+    def _process_frames(self) -> None:
         limits = self.server.limits
         while not self.closed and not self.closing:
             item = self.codec.next_message()
@@ -274,6 +302,15 @@ class Connection:
         if self.closed:
             return False
         frame = self.codec.encode(message)
+        if self.holding:
+            self.out += frame  # sent when _process ends (_flush_held)
+            if len(self.out) > self.server.limits.max_output:
+                self.abort()
+                return False
+            return True
+        return self._send_frame(frame)
+
+    def _send_frame(self, frame: bytes) -> bool:
         if not self.out:
             try:
                 sent = self.sock.send(frame, socket.MSG_NOSIGNAL)
