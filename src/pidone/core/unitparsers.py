@@ -440,9 +440,14 @@ PARSERS["install"] = p_accept
 
 
 def record_not_enforced(ctx: Context, d: Directive, value: str) -> None:
-    """Remember a not-enforced directive (an empty value forgets the earlier ones)."""
+    """Remember a not-enforced directive (an empty value forgets the earlier ones).
+
+    A boolean one set to false asks for nothing (every such option defaults to off:
+    PrivateNetwork=false in mariadb.service is the default spelled out, systemd.exec(5)),
+    so it only overrides an earlier true, as the last assignment wins.
+    """
     items = ctx.unit.not_enforced
-    if value == "":
+    if value == "" or (d.parser == "bool" and not parse_boolean(value)):
         items[:] = [n for n in items if not (n.section == ctx.section_name and n.key == d.key)]
         return
     items.append(NotEnforced(ctx.section_name, d.key, value, ctx.path, ctx.line))
