@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pidone.core.model import ExecContext
 from pidone.linux.cgroups import (
     MountInfo,
+    _read_shown,
     cgroup_dir_for,
     escape_cgroup_name,
     find_writable_cgroup2,
@@ -57,6 +58,16 @@ def test_own_cgroup_and_directory_under_a_subtree_mount():
     assert cgroup_dir_for(root, "/a/b") == "/sys/fs/cgroup/a/b"
     sub = MountInfo(1, 0, "/a", "/mnt/cg", ("rw",), "cgroup2", "cgroup2", ("rw",))
     assert cgroup_dir_for(sub, "/a/b") == "/mnt/cg/b"
+
+
+def test_read_shown_returns_the_whole_file_small_or_large(tmp_path):
+    small, large = tmp_path / "small", tmp_path / "large"
+    small.write_bytes(b"populated 0\nfrozen 0\n")
+    large.write_bytes(bytes(range(256)) * 70)  # past the first 4096-byte read
+    assert _read_shown(str(small)) == b"populated 0\nfrozen 0\n"
+    assert _read_shown(str(large)) == bytes(range(256)) * 70
+    with pytest.raises(FileNotFoundError):
+        _read_shown(str(tmp_path / "missing"))
 
 
 def test_escape_and_populated():

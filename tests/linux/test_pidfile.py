@@ -62,3 +62,18 @@ def test_check_main_pid_rules():
         kill_and_reap(pid)
     gone = check_main_pid(PidFile(pid, 0), belongs_to_unit=True)
     assert gone == f"New main PID {pid} does not exist or is a zombie."
+
+
+def test_a_zombie_is_refused_as_main_pid():
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        os._exit(0)
+    try:
+        while True:  # exited, not reaped: state Z (waitid WNOWAIT leaves it a zombie)
+            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+            if info is not None:
+                break
+        refused = check_main_pid(PidFile(pid, 0), belongs_to_unit=True)
+        assert refused == f"New main PID {pid} does not exist or is a zombie."
+    finally:
+        os.waitpid(pid, 0)

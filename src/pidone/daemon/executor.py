@@ -60,7 +60,7 @@ from pidone.linux.pidfile import (
     read_pid_file,
     remove_pid_file,
 )
-from pidone.linux.procfs import read_comm
+from pidone.linux.procfs import read_comm, read_file
 from pidone.linux.reaper import ChildExit, open_pidfd
 from pidone.linux.tracking import ProcessGroupTracker
 
@@ -96,10 +96,8 @@ def now_usec() -> int:
 
 
 def _ppid(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
+    data = read_file(f"/proc/{pid}/stat")  # one open/read/close, no buffered file object
+    if data is None:
         return 0
     fields = data[data.rfind(b")") + 2 :].split()
     return int(fields[1]) if len(fields) > 1 else 0

@@ -140,6 +140,25 @@ def _read(path: str) -> bytes:
         os.close(fd)
 
 
+def _read_shown(path: str) -> bytes:
+    """A file the kernel renders in one show() call (cgroup.events, /proc/PID/cgroup): a
+    read(2) with room to spare returns all of it (seq_file retries a show that overflows
+    its buffer with a bigger one), so a short read is the end, without the extra read(2)
+    that finds EOF. Files listed record by record (cgroup.procs) may return a buffer's
+    worth at a time: those go through _read()."""
+    fd = os.open(path, _O_RDONLY)
+    try:
+        data = os.read(fd, 4096)
+        if len(data) < 4096:
+            return data
+        chunks = [data]
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def find_writable_cgroup2(proc: str = PROC_SELF) -> Cgroup2Mount | None:
     """The first rw cgroup2 mount in which our own cgroup directory is writable."""
     try:
@@ -271,15 +290,20 @@ class CgroupTracker:
         # mkdir, which takes the hierarchy-wide cgroup_mutex even to fail with EEXIST, and
         # that mutex is held by every migration on the host for an RCU grace period
         # (cgroup_procs_write(); measured 0.1-7 ms here). A stat is a kernfs lookup only.
+        made = False
         if unit not in self._event_fd or not os.path.isdir(directory):
             with contextlib.suppress(FileExistsError):
                 os.mkdir(directory, 0o755)
+                made = True
         self._names[escape_cgroup_name(unit)] = unit
         if unit not in self._event_fd:
             fd = os.open(f"{directory}/cgroup.events", _O_RDONLY)
             self._event_fd[unit] = fd
             self._events[fd] = unit
-            self._populated[unit] = parse_populated(os.pread(fd, 4096, 0))
+            # A group this mkdir(2) made has no member yet (only our spawn puts one in, after
+            # this): `populated 0` without reading it. The open file's event count starts at
+            # the current one (kernfs_fop_open()), so no stale POLLPRI is pending either way.
+            self._populated[unit] = False if made else parse_populated(os.pread(fd, 4096, 0))
             self._epoll.register(fd, select.EPOLLPRI)
 
     def attach(self, unit: str, pid: int) -> None:
@@ -377,7 +401,7 @@ class CgroupTracker:
         if pid in self._pending:
             return self._pending[pid]
         try:
-            own = parse_own_cgroup2_path(_read(f"/proc/{pid}/cgroup"))
+            own = parse_own_cgroup2_path(_read_shown(f"/proc/{pid}/cgroup"))
         except OSError:
             return None
         prefix = self._base_rel.rstrip("/") + "/"
@@ -398,7 +422,7 @@ class CgroupTracker:
         if unit in self._seen_empty:
             return True
         try:
-            data = _read(f"{self.path(unit)}/cgroup.events")
+            data = _read_shown(f"{self.path(unit)}/cgroup.events")
         except FileNotFoundError:
             return True
         if parse_populated(data):

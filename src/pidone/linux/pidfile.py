@@ -22,6 +22,7 @@ import contextlib
 import os
 
 from pidone.core.dataclass_lite import dataclass
+from pidone.linux.procfs import read_file
 
 _PID_MAX = 2**22  # /proc/sys/kernel/pid_max upper bound on 64-bit (PID_MAX_LIMIT)
 
@@ -65,10 +66,11 @@ def read_pid_file(path: str) -> PidFile:
 
 def _alive(pid: int) -> bool:
     """Exists and is not a zombie (pid_is_alive(): state Z counts as dead)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
+    # One open/read/close (procfs.read_file): a buffered open() adds fstat, ioctl(TCGETS),
+    # two lseeks and a second read, on the path from the forking parent's exit to the
+    # start job's reply.
+    data = read_file(f"/proc/{pid}/stat")
+    if data is None:
         return False
     state = data[data.rfind(b")") + 2 : data.rfind(b")") + 3]
     return state not in (b"Z", b"X", b"")
