@@ -1,0 +1,536 @@
+"""csrc/pidone-job.c, the compiled client of the job verbs, against the Python path.
+
+Every case runs the same command line twice, through the Python path (bin/pidone with
+PIDONE_NO_FAST=1) and through the compiled client, and asserts identical stdout, stderr and
+exit status: against a real daemon (NamespaceDaemon), with no daemon, as a user the daemon
+refuses, and against a scripted fake server sending good and broken replies (where the two
+requests must also be byte-identical). The client is run directly with `--launched-as=` a
+stub that prints DECLINED, so a case it hands back to the Python path cannot pass unseen.
+`PIDONE_FAST_CFLAGS` adds compiler flags (`-fsanitize=address,undefined` in the sanitizer
+run, with ASAN_OPTIONS=detect_leaks=0: the client exits without freeing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import pidone
+from pidone.testing.harness import NamespaceDaemon
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = Path(pidone.__file__).resolve().parent
+SITE = f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
+GUARD = 60.0  # subprocess and socket timeouts against a hung test; never asserted
+
+UNITS = {
+    "ok.service": "[Service]\nExecStart=/bin/sleep 100000\nExecReload=/bin/true\n",
+    "bad.service": "[Unit]\nStartLimitIntervalSec=0\n\n[Service]\nType=oneshot\n"
+    "ExecStart=/bin/false\n",
+    "noreload.service": "[Service]\nExecStart=/bin/sleep 100000\n",
+}
+
+Result = tuple[str, str, int]
+
+
+@pytest.fixture(scope="module")
+def prefix() -> Iterator[Path]:
+    """PREFIX/bin/{pidone,pidone-py,pidone-job} as an install lays them out, reachable by
+    nobody (under /tmp, mode 755); PREFIX/stub/{pidone,systemctl} print DECLINED."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler (cc, $CC): the compiled client is not built here")
+    top = Path(tempfile.mkdtemp(prefix="pidone-fast-", dir="/tmp"))
+    try:
+        top.chmod(0o755)
+        bindir = top / "bin"
+        bindir.mkdir()
+        flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"]
+        flags += shlex.split(os.environ.get("PIDONE_FAST_CFLAGS", ""))
+        built = subprocess.run(
+            [cc, *flags, "-o", str(bindir / "pidone-job"), str(ROOT / "csrc" / "pidone-job.c")],
+            capture_output=True,
+            text=True,
+            timeout=GUARD,
+            check=False,
+        )
+        assert built.returncode == 0, built.stderr
+        shutil.copy(ROOT / "bin" / "pidone", bindir / "pidone")
+        text = (ROOT / "bin" / "pidone-py").read_text()
+        (bindir / "pidone-py").write_text(f"#!{sys.executable}\n" + text.partition("\n")[2])
+        for name in ("pidone", "pidone-py"):
+            (bindir / name).chmod(0o755)
+        (top / SITE).mkdir(parents=True)
+        (top / SITE / "pidone").symlink_to(PACKAGE)
+        (top / "shim").mkdir()
+        (top / "shim" / "systemctl").symlink_to(bindir / "pidone")
+        (top / "stub").mkdir()
+        for name in ("pidone", "systemctl"):
+            (top / "stub" / name).write_text("#!/bin/sh\necho DECLINED\nexit 99\n")
+            (top / "stub" / name).chmod(0o755)
+        for path in top.rglob("*"):
+            if path.is_dir() and not path.is_symlink():
+                path.chmod(0o755)
+        yield top
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NamespaceDaemon]:
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare(1) is not installed")
+    work = tmp_path_factory.mktemp("fastd")
+    with NamespaceDaemon(work, UNITS) as d:
+        (d.unit_dir / "masked.service").symlink_to("/dev/null")
+        try:
+            yield d
+        finally:
+            d.stop()
+
+
+def _env(base: dict[str, str] | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in (base or os.environ).items() if not k.startswith("PIDONE_")}
+    if base is not None and "PIDONE_RUNTIME_DIR" in base:
+        env["PIDONE_RUNTIME_DIR"] = base["PIDONE_RUNTIME_DIR"]
+    env.update(extra)
+    return env
+
+
+def _run(argv: list[str], env: dict[str, str], user: bool = False) -> Result:
+    if user:  # nobody, with the right to traverse /root (the venv's python lives there)
+        argv = [
+            "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+            "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", *argv,
+        ]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=GUARD)
+    return done.stdout, done.stderr, done.returncode
+
+
+def python_path(prefix: Path, args: list[str], env: dict[str, str], **kw: bool) -> Result:
+    face = prefix / ("shim/systemctl" if kw.pop("systemctl", False) else "bin/pidone")
+    return _run([str(face), *args], {**env, "PIDONE_NO_FAST": "1"}, **kw)
+
+
+def fast_path(prefix: Path, args: list[str], env: dict[str, str], **kw: bool) -> Result:
+    stub = prefix / "stub" / ("systemctl" if kw.pop("systemctl", False) else "pidone")
+    return _run([str(prefix / "bin" / "pidone-job"), f"--launched-as={stub}", *args], env, **kw)
+
+
+def both(prefix: Path, args: list[str], env: dict[str, str], **kw: bool) -> Result:
+    """The two paths' (stdout, stderr, status); asserts they agree and the client did it."""
+    slow = python_path(prefix, args, env, **kw)
+    fast = fast_path(prefix, args, env, **kw)
+    assert fast[0] != "DECLINED\n", f"the compiled client handed {args} back"
+    assert fast == slow
+    return fast
+
+
+# --- against a real daemon ----------------------------------------------------------------
+
+CASES: list[tuple[str, list[str], int]] = [
+    # (state of ok.service before each run, argv, expected exit status)
+    ("stopped", ["start", "ok"], 0),
+    ("any", ["start", "bad"], 1),
+    ("any", ["start", "masked"], 1),
+    ("any", ["start", "nope"], 5),
+    ("stopped", ["start", "ok", "bad.service", "nope", "masked"], 1),
+    ("stopped", ["start", "nope", "bad"], 5),
+    ("stopped", ["start", "--no-block", "ok"], 0),
+    ("stopped", ["--job-mode=fail", "start", "ok"], 0),
+    ("stopped", ["start", "--job-mode", "bogus", "ok"], 1),
+    ("stopped", ["--runtime-dir", "RUNTIME", "start", "-q", "--no-pager", "--", "ok"], 0),
+    ("started", ["stop", "ok"], 0),
+    ("started", ["restart", "ok.service"], 0),
+    ("stopped", ["try-restart", "ok"], 0),
+    ("started", ["reload", "ok"], 0),
+    ("stopped", ["reload", "ok"], 1),
+    ("any", ["reload", "noreload"], 3),
+    ("stopped", ["reload-or-restart", "ok"], 0),
+    ("any", ["start", "o*"], 0),
+    ("any", ["stop", "ünïcode", 'qu"ote\\', "tab\tx", "-"], 1),
+    ("any", ["stop", "@.service"], 1),
+]
+
+
+def _set_state(daemon: NamespaceDaemon, state: str) -> None:
+    if state == "started":
+        daemon.call("start", units=["ok.service"], no_block=False, mode="replace")
+    elif state == "stopped":
+        daemon.call("stop", units=["ok.service"], no_block=False, mode="replace")
+
+
+@pytest.mark.parametrize(("state", "args", "status"), CASES, ids=[" ".join(c[1]) for c in CASES])
+def test_same_as_python_against_a_daemon(
+    prefix: Path, daemon: NamespaceDaemon, state: str, args: list[str], status: int
+) -> None:
+    args = [a.replace("RUNTIME", daemon.runtime_dir) for a in args]
+    env = _env(daemon.env)
+    _set_state(daemon, state)
+    slow = python_path(prefix, args, env)
+    after_slow = daemon.state("ok.service")
+    _set_state(daemon, state)
+    fast = fast_path(prefix, args, env)
+    after_fast = daemon.state("ok.service")
+    assert fast[0] != "DECLINED\n"
+    assert fast == slow
+    assert fast[2] == status, fast
+    assert after_fast == after_slow  # the same request had the same effect
+    if status:
+        assert fast[1]  # a failure says why
+
+
+def test_effects_of_start_and_stop(prefix: Path, daemon: NamespaceDaemon) -> None:
+    env = _env(daemon.env)
+    _set_state(daemon, "stopped")
+    assert fast_path(prefix, ["start", "ok"], env) == ("", "", 0)
+    assert daemon.state("ok.service") == "active/running"
+    assert fast_path(prefix, ["stop", "ok.service"], env) == ("", "", 0)
+    assert daemon.state("ok.service").startswith("inactive")
+
+
+@pytest.mark.parametrize(
+    "args", [["start", "ok"], ["condrestart", "ok"], ["--no-block", "stop", "ok"]]
+)
+def test_systemctl_face(prefix: Path, daemon: NamespaceDaemon, args: list[str]) -> None:
+    env = _env(daemon.env)
+    _set_state(daemon, "started")
+    assert both(prefix, args, env, systemctl=True)[2] == 0
+
+
+def test_refused_user(prefix: Path, daemon: NamespaceDaemon) -> None:
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv(1) is not installed")
+    env = _env(daemon.env)
+    out = both(prefix, ["start", "ok", "bad"], env, user=True)
+    assert out == ("", "Failed to start ok.service: Access denied\n", 4)
+
+
+# --- no daemon ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "systemctl"),
+    [
+        (["start", "x"], False),
+        (["restart", "--runtime-dir=/nonexistent/", "a", "b"], False),
+        (["stop", "x"], True),
+        (["--runtime-dir", "/nonexistent", "try-restart", "x"], True),
+    ],
+)
+def test_no_daemon(prefix: Path, tmp_path: Path, args: list[str], systemctl: bool) -> None:
+    env = _env(PIDONE_RUNTIME_DIR=str(tmp_path / "none"))
+    _stdout, stderr, status = both(prefix, args, env, systemctl=systemctl)
+    assert status == 1
+    assert ("Host is down" in stderr) if systemctl else stderr.startswith("Failed to connect")
+
+
+def test_socket_that_refuses(prefix: Path, tmp_path: Path) -> None:
+    """A socket file nobody listens on (a crashed daemon's): ECONNREFUSED's text."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.bind(str(tmp_path / "control.sock"))
+    out = both(prefix, ["start", "x"], _env(PIDONE_RUNTIME_DIR=str(tmp_path)))
+    assert out[1].endswith(": Connection refused\n")
+
+
+# --- what the client hands back -----------------------------------------------------------
+
+DECLINED = [
+    ["start"],
+    ["start", "--bogus", "x"],
+    ["start", "-n", "5", "x"],
+    ["start", "--signal=KILL", "x"],
+    ["start", "x", "--job-mode"],
+    ["--help"],
+    ["--version"],
+    ["-p", "x", "start", "y"],
+    ["status", "x"],
+    ["kill", "x"],
+    ["--", "start", "x"],
+    ["start", "\udcff"],
+]
+
+
+@pytest.mark.parametrize("args", DECLINED, ids=[repr(a) for a in DECLINED])
+def test_declined_before_connecting_and_same_through_the_launcher(
+    prefix: Path, tmp_path: Path, args: list[str]
+) -> None:
+    env = _env(PIDONE_RUNTIME_DIR=str(tmp_path / "none"))
+    assert fast_path(prefix, args, env) == ("DECLINED\n", "", 99)
+    through = _run([str(prefix / "bin" / "pidone"), *args], env)
+    assert through == python_path(prefix, args, env)
+
+
+@pytest.mark.parametrize(
+    "args", [["start", "x", "--root", "/r"], ["--version", "start", "x"], ["list-units"]]
+)
+def test_systemctl_declines(prefix: Path, tmp_path: Path, args: list[str]) -> None:
+    env = _env(PIDONE_RUNTIME_DIR=str(tmp_path / "none"))
+    assert fast_path(prefix, args, env, systemctl=True) == ("DECLINED\n", "", 99)
+    through = _run([str(prefix / "shim" / "systemctl"), *args], env)
+    assert through == python_path(prefix, args, env, systemctl=True)
+
+
+def test_run_directly_it_says_how_it_is_run(prefix: Path) -> None:
+    stdout, stderr, status = _run([str(prefix / "bin" / "pidone-job"), "start", "x"], _env())
+    assert (stdout, status) == ("", 2)
+    assert "pidone command" in stderr
+
+
+# --- a scripted fake server ---------------------------------------------------------------
+
+
+def frame(body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + body
+
+
+HELLO = frame(b'{"type":"hello","version":1,"software":"fake"}')
+
+
+class FakeServer:
+    """Serves each connection with `reply` (bytes sent after the request was read) and
+    records what each peer sent and which program it was (/proc/PID/exe, SO_PEERCRED)."""
+
+    def __init__(self, path: Path, reply: bytes) -> None:
+        self.reply = reply
+        self.requests: list[bytes] = []
+        self.peers: list[str] = []
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(8)
+        self.listener.settimeout(GUARD)
+
+    def serve_one(self) -> threading.Thread:
+        def serve() -> None:
+            conn, _ = self.listener.accept()
+            with conn:
+                conn.settimeout(GUARD)
+                creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+                pid = struct.unpack("3i", creds)[0]
+                with contextlib.suppress(OSError):
+                    self.peers.append(os.readlink(f"/proc/{pid}/exe"))
+                data = b""
+                while True:  # two frames: hello and the request
+                    frames, at = 0, 0
+                    while at + 4 <= len(data):
+                        at += 4 + struct.unpack(">I", data[at : at + 4])[0]
+                        frames += at <= len(data)
+                    if frames >= 2:
+                        break
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.requests.append(data)
+                with contextlib.suppress(OSError):
+                    conn.sendall(self.reply)
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        return thread
+
+    def pending(self) -> bool:
+        self.listener.settimeout(0)
+        try:
+            conn, _ = self.listener.accept()
+        except BlockingIOError:
+            return False
+        conn.close()
+        return True
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _against(tmp_path: Path, reply: bytes, run: Callable[[dict[str, str]], Result]) -> Result:
+    server = FakeServer(tmp_path / "control.sock", reply)
+    try:
+        thread = server.serve_one()
+        result = run(_env(PIDONE_RUNTIME_DIR=str(tmp_path)))
+        thread.join(GUARD)
+        return result
+    finally:
+        server.close()
+
+
+def response(result: bytes) -> bytes:
+    return frame(b'{"type":"response","id":1,"ok":true,"result":' + result + b"}")
+
+
+REPLIES: dict[str, bytes] = {
+    "lines and codes": HELLO
+    + frame(b'{"type":"event","id":1,"data":{"x":[1,{"y":[]}]}}')
+    + frame(b'{"type":"response","id":7,"ok":false,"error":{}}')
+    + response(
+        b'{"results":[{"unit":"a","lines":["one","t\\u00e9\\ud83d\\ude00 \\"q\\" \\/"],'
+        b'"exit_code":0},{"lines":[],"exit_code":3},{"exit_code":5}],'
+        b'"lines":["tail"],"exit_code":9}'
+    ),
+    "top-level exit code": HELLO + response(b'{"results":[],"exit_code":7}'),
+    "exit code 256 and -1": HELLO + response(b'{"results":[{"exit_code":256},{"exit_code":-1}]}'),
+    "negative code": HELLO + response(b'{"results":[{"exit_code":-1}]}'),
+    "bool code": HELLO + response(b'{"results":[{"exit_code":true}]}'),
+    "duplicate keys": HELLO + response(b'{"exit_code":1,"exit_code":0,"lines":["a"],"lines":[]}'),
+    "lone surrogates": HELLO + response(b'{"lines":["\\ud800x","\\udc00","\\ud800\\u0041"]}'),
+    "constants skipped": HELLO + response(b'{"x":[NaN,Infinity,-Infinity,1e5,-0.5E-3],"lines":[]}'),
+    "result not an object": HELLO + response(b"[1,2]"),
+    "no result": HELLO + frame(b'{"type":"response","id":1,"ok":true}'),
+    "whitespace inside": HELLO
+    + frame(b'{ "type" : "response" ,\n"id":1.0,"ok":true,"result":{"lines" :[ "w" ]} }'),
+    "id true": HELLO + frame(b'{"type":"response","id":true,"ok":true,"result":{"lines":["t"]}}'),
+    "remote error": HELLO
+    + frame(b'{"type":"response","id":1,"ok":false,"error":{"code":"x","message":"boom \\u00e9"}}'),
+    "remote error, no message": HELLO + frame(b'{"type":"response","id":1,"ok":false,"error":{}}'),
+    "remote error, odd fields": HELLO
+    + frame(b'{"type":"response","id":1,"ok":false,"error":{"code":3,"message":null}}'),
+    "access denied": HELLO
+    + frame(
+        b'{"type":"response","id":1,"ok":false,'
+        b'"error":{"code":"access-denied","message":"Access denied"}}'
+    ),
+    "connection-level error": frame(
+        b'{"type":"response","id":0,"ok":false,'
+        b'"error":{"code":"too-many-connections","message":"too many connections"}}'
+    ),
+    "connection-level success then answer": HELLO
+    + frame(b'{"type":"response","id":0,"ok":true}')
+    + response(b'{"lines":["after"]}'),
+    "error not an object": HELLO + frame(b'{"type":"response","id":1,"ok":false,"error":"no"}'),
+    "ok not true": HELLO + frame(b'{"type":"response","id":1,"ok":1,"result":{}}'),
+    "hello version 2": frame(b'{"type":"hello","version":2}'),
+    "hello without version": frame(b'{"type":"hello"}'),
+    "hello version string": frame(b'{"type":"hello","version":"it\'s"}'),
+    "hello version false": frame(b'{"type":"hello","version":false}'),
+    "hello version 0": frame(b'{"type":"hello","version":-0}'),
+    "malformed JSON": HELLO + frame(b"{nope"),
+    "leading whitespace": HELLO + frame(b' {"type":"response"}'),
+    "trailing data": HELLO + frame(b'{"type":"response"} '),
+    "trailing comma": HELLO + frame(b'{"type":"response",}'),
+    "raw control character": HELLO + frame(b'{"type":"resp\x01onse"}'),
+    "bad escape": HELLO + frame(b'{"type":"\\x"}'),
+    "short unicode escape": HELLO + frame(b'{"type":"\\u12"}'),
+    "invalid UTF-8": HELLO + frame(b'{"type":"\xff"}'),
+    "encoded surrogate": HELLO + frame(b'{"type":"\xed\xa0\x80"}'),
+    "overlong UTF-8": HELLO + frame(b'{"type":"\xc0\xaf"}'),
+    "leading zero": HELLO + frame(b'{"id":01}'),
+    "bare minus": HELLO + frame(b'{"id":-}'),
+    "huge integer": HELLO + frame(b'{"id":' + b"9" * 4301 + b"}"),
+    "big but allowed integer": HELLO + frame(b'{"id":' + b"9" * 4300 + b',"type":"response"}'),
+    "empty frame": HELLO + frame(b""),
+    "not an object": HELLO + frame(b"[1,2,3]"),
+    "string message": HELLO + frame(b'"response"'),
+    "oversized frame": HELLO + struct.pack(">I", (64 << 20) + 1),
+    "truncated frame": HELLO + struct.pack(">I", 100) + b'{"type":',
+    "truncated header": HELLO + b"\0\0",
+    "no reply": b"",
+    "deep nesting": HELLO
+    + frame(b'{"a":' + b"[" * 100 + b"]" * 100 + b',"type":"x"}')
+    + response(b'{"lines":["deep"]}'),
+}
+
+
+# cli/client.py's loads() calls _json's scanner without `json.decoder` imported; CPython
+# 3.11's scanner then reports a defect inside the text (not at its start) as SystemError
+# ("returned NULL without setting an exception": its raise_errmsg() looks JSONDecodeError up
+# in sys.modules only), a traceback instead of the "sent malformed JSON" that client.py's
+# `except ValueError` means to print. The compiled client prints that message.
+SCANNER_BUG = "SystemError: <_json.Scanner object"
+
+
+@pytest.mark.parametrize("name", list(REPLIES))
+def test_same_as_python_against_a_fake_server(prefix: Path, tmp_path: Path, name: str) -> None:
+    args = ["restart", "a", "b.socket", "ünï"]
+    requests: list[bytes] = []
+
+    def with_server(run: Callable[[dict[str, str]], Result]) -> Result:
+        server = FakeServer(tmp_path / "control.sock", REPLIES[name])
+        thread = server.serve_one()
+        try:
+            return run(_env(PIDONE_RUNTIME_DIR=str(tmp_path)))
+        finally:
+            thread.join(GUARD)
+            server.close()
+            (tmp_path / "control.sock").unlink()
+            requests.extend(server.requests)
+
+    slow = with_server(lambda env: python_path(prefix, args, env))
+    fast = with_server(lambda env: fast_path(prefix, args, env))
+    if SCANNER_BUG in slow[1]:
+        slow = ("", f"pidone at {tmp_path}/control.sock sent malformed JSON\n", 1)
+    assert fast == slow
+    assert fast[0] != "DECLINED\n"
+    assert requests[0] == requests[1]  # byte for byte
+    assert len(requests[0]) > 100
+
+
+def test_malformed_replies_give_one_line_and_status_1(prefix: Path, tmp_path: Path) -> None:
+    """What the differential above cannot see: the texts themselves, and no crash."""
+    path = tmp_path / "control.sock"
+    for name, want in [
+        ("malformed JSON", "sent malformed JSON"),
+        ("oversized frame", f"sent an oversized frame ({(64 << 20) + 1} bytes)"),
+        ("truncated frame", "closed the connection before replying"),
+        ("not an object", "sent a malformed message"),
+        ("hello version 2", "speaks protocol 2"),
+    ]:
+        stdout, stderr, status = _against(
+            tmp_path, REPLIES[name], lambda env: fast_path(prefix, ["start", "x"], env)
+        )
+        assert (stdout, stderr, status) == ("", f"pidone at {path} {want}\n", 1), name
+        path.unlink()
+
+
+# --- the launcher ---------------------------------------------------------------------------
+
+
+def test_launcher_runs_the_client_unless_told_not_to(prefix: Path, tmp_path: Path) -> None:
+    """Which program talked to the socket: pidone-job, python with PIDONE_NO_FAST (set, even
+    empty), and python for a command line the client hands back, which connects once."""
+    reply = HELLO + response(b'{"lines":["done"],"exit_code":3}')
+    launcher = str(prefix / "bin" / "pidone")
+    env = _env(PIDONE_RUNTIME_DIR=str(tmp_path))
+    server = FakeServer(tmp_path / "control.sock", reply)
+    results = []
+    try:
+        for extra, args in [
+            ({}, ["start", "x"]),
+            ({"PIDONE_NO_FAST": ""}, ["start", "x"]),
+            ({}, ["start", "-n", "5", "x"]),
+        ]:
+            thread = server.serve_one()
+            results.append(_run([launcher, *args], {**env, **extra}))
+            thread.join(GUARD)
+        pending = server.pending()
+    finally:
+        server.close()
+    assert results == [("", "done\n", 3)] * 3
+    assert server.peers[0] == str(prefix / "bin" / "pidone-job")
+    assert [Path(p).name.startswith("python") for p in server.peers[1:]] == [True, True]
+    assert not pending
+    assert len(server.requests) == 3
+
+
+def test_source_checkout_without_the_binary_uses_python(prefix: Path, tmp_path: Path) -> None:
+    """No pidone-job next to bin/pidone (a checkout, or no compiler at install): Python."""
+    tree = tmp_path / "checkout"
+    (tree / "bin").mkdir(parents=True)
+    for name in ("pidone", "pidone-py"):
+        shutil.copy(ROOT / "bin" / name, tree / "bin" / name)
+    (tree / "src").symlink_to(PACKAGE.parent)
+    env = _env(PIDONE_RUNTIME_DIR=str(tmp_path / "none"), PATH=f"{Path(sys.executable).parent}:"
+               + os.environ.get("PATH", ""))  # fmt: skip
+    out = _run([str(tree / "bin" / "pidone"), "start", "x"], env)
+    assert out == python_path(prefix, ["start", "x"], env)
+    assert out[1].startswith("Failed to connect to pidone at")
