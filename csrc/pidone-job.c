@@ -1,12 +1,13 @@
 /* pidone-job: the compiled twin of the job verbs (`pidone start|stop|restart|try-restart|
- * reload|reload-or-restart UNIT...`, and `systemctl` of the same verbs plus condrestart).
+ * reload|reload-or-restart UNIT...`, and `systemctl` of the same verbs plus condrestart)
+ * and of the two one-request queries `is-active` and `is-failed`.
  *
  * Why: a CLI call through the Python half pays the interpreter's start-up (12-18 ms here)
  * before the daemon sees anything; this program sends the same request in well under 1 ms.
  * It is run by bin/pidone as `pidone-job --launched-as=$0 ARGS...` and does exactly what
- * src/pidone/cli/main.py, cli/systemctl.py, cli/jobs.py (_job_main, run, report) and
- * cli/client.py do for those verbs: same argv parsing, same unit-name completion, same
- * request bytes, same stderr lines, same exit codes, same error texts.
+ * src/pidone/cli/main.py, cli/systemctl.py, cli/jobs.py (_job_main, run, report),
+ * cli/query.py (_states) and cli/client.py do for those verbs: same argv parsing, same
+ * unit-name completion, same request bytes, same output, exit codes and error texts.
  *
  * Hand-over: anything it does not reproduce exactly (an option it does not know, --help,
  * --version, no unit, a parse error, non-UTF-8 arguments, a socket path too long for
@@ -97,21 +98,22 @@ static void buf_printf(Buf *b, const char *fmt, ...) {
 
 /* ---- output: everything the Python path writes goes to stderr ------------------------ */
 
-static Buf out;
+static Buf out, std_out; /* stderr's text, and stdout's (is-active's states) */
 
-static void flush_out(void) {
+static void flush_fd(int fd, Buf *b) {
     size_t done = 0;
-    while (done < out.len) {
-        ssize_t n = write(2, out.data + done, out.len - done);
+    while (done < b->len) {
+        ssize_t n = write(fd, b->data + done, b->len - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break; /* stderr closed or a broken pipe: nothing to report it on */
+        if (n <= 0) break; /* closed or a broken pipe: nothing to report it on */
         done += (size_t)n;
     }
-    out.len = 0;
+    b->len = 0;
 }
 
 static int finish(int code) {
-    flush_out();
+    flush_fd(1, &std_out);
+    flush_fd(2, &out);
     return code & 0xFF; /* pidone-py: posix._exit(code & 0xFF) */
 }
 
@@ -549,10 +551,12 @@ static int exit_code_of(Text t, Val v, int *code, int *nonzero) {
 /* ---- argv: cli.main / cli.systemctl / cli.jobs.parse ---------------------------------- */
 
 typedef struct {
-    const char *verb;         /* as sent ("try-restart" for condrestart) */
+    const char *verb;         /* as typed ("try-restart" for condrestart) */
+    int query;                /* is-active or is-failed: cli/query.py, not cli/jobs.py */
     const char **units;       /* completed names */
     int n_units;
     int no_block;
+    int quiet;                /* -q, --quiet: is-active prints nothing */
     const char *mode;         /* --job-mode or "replace" */
     const char *runtime_dir;  /* --runtime-dir (last), or NULL */
     int systemctl;            /* the `systemctl` face */
@@ -560,6 +564,8 @@ typedef struct {
 
 static const char *const JOB_VERBS[] = {"start", "stop", "restart", "try-restart", "reload",
                                         "reload-or-restart", NULL};
+/* cli/query.py: one "is-active" request; the states on stdout */
+static const char *const QUERY_VERBS[] = {"is-active", "is-failed", NULL};
 static const char *const SUFFIXES[] = {".service", ".socket", ".target", ".timer", ".mount",
                                        ".automount", ".swap", ".path", ".slice", ".scope",
                                        ".device", NULL};
@@ -629,6 +635,9 @@ static int parse_job_args(char **args, int n, Plan *plan) {
         if (kind == 0) return 0; /* unknown, or one whose value Python checks: its message */
         if (kind == 1) {
             if (name_len == 10 && strncmp(arg, "--no-block", 10) == 0) plan->no_block = 1;
+            if ((name_len == 2 && strncmp(arg, "-q", 2) == 0) ||
+                (name_len == 7 && strncmp(arg, "--quiet", 7) == 0))
+                plan->quiet = 1;
             continue;
         }
         const char *value;
@@ -662,7 +671,9 @@ static int plan_pidone(char **args, int n, Plan *plan) {
         index = i;
         break;
     }
-    if (index < 0 || !in_list(args[index], JOB_VERBS)) return 0;
+    if (index < 0) return 0;
+    plan->query = in_list(args[index], QUERY_VERBS);
+    if (!plan->query && !in_list(args[index], JOB_VERBS)) return 0;
     plan->verb = args[index];
     char **rest = malloc(sizeof *rest * (size_t)n);
     if (!rest) die_oom();
@@ -709,6 +720,7 @@ static int plan_systemctl(char **args, int n, Plan *plan) {
     if (index < 0) return 0;
     if (strcmp(args[index], "condrestart") == 0) plan->verb = "try-restart";
     else if (in_list(args[index], JOB_VERBS)) plan->verb = args[index];
+    else if (in_list(args[index], QUERY_VERBS)) plan->verb = args[index], plan->query = 1;
     else return 0;
     char **rest = malloc(sizeof *rest * (size_t)n);
     if (!rest) die_oom();
@@ -828,7 +840,7 @@ static int remote_error(Conn *c, Text t, Val msg, const Plan *plan) {
     if (has) py_str(t, v, 1, &code);
     has = obj_get(t, err, "message", &v);
     if (has) py_str(t, v, 1, &text);
-    if (code.len == 13 && memcmp(code.data, "access-denied", 13) == 0) {
+    if (!plan->query && code.len == 13 && memcmp(code.data, "access-denied", 13) == 0) {
         buf_printf(&out, "Failed to %s %s: Access denied\n", plan->verb, plan->units[0]);
         return finish(4);
     }
@@ -882,6 +894,42 @@ malformed:
     return fail(c, "pidone at %s sent a malformed reply\n");
 }
 
+/* cli/query.py _states(): one ActiveState word per unit on stdout (unless --quiet);
+ * is-active exits 0 if any is active or reloading, else 3; is-failed 0 if any failed, else 1. */
+static int report_states(Conn *c, Text t, Val msg, const Plan *plan) {
+    Val result, states, state;
+    int any = 0;
+    Buf s = {0};
+    /* result.get("states", []): a reply without an object result is a traceback there */
+    if (!obj_get(t, msg, "result", &result) || result.kind != J_OBJ) goto malformed;
+    if (obj_get(t, result, "states", &states)) {
+        if (states.kind != J_ARR) goto malformed;
+        size_t pos = 0;
+        while (arr_next(t, states, &pos, &state)) {
+            if (state.kind == J_OBJ || state.kind == J_ARR || state.kind == J_FLOAT)
+                goto malformed; /* str() of those: Python's repr, not reproduced */
+            py_str(t, state, 1, &s);
+            if (!plan->quiet) {
+                buf_add(&std_out, s.data, s.len);
+                buf_add(&std_out, "\n", 1);
+            }
+            if (state.kind != J_STR) continue;
+            if (strcmp(plan->verb, "is-failed") == 0)
+                any |= s.len == 6 && memcmp(s.data, "failed", 6) == 0;
+            else
+                any |= (s.len == 6 && memcmp(s.data, "active", 6) == 0) ||
+                       (s.len == 9 && memcmp(s.data, "reloading", 9) == 0);
+        }
+    }
+    free(s.data);
+    if (strcmp(plan->verb, "is-failed") == 0) return finish(any ? 0 : 1);
+    return finish(any ? 0 : 3);
+malformed:
+    free(s.data);
+    std_out.len = 0; /* Python printed nothing before failing */
+    return fail(c, "pidone at %s sent a malformed reply\n");
+}
+
 static int call(const Plan *plan, const char *path) {
     Conn c = {.fd = -1, .path = path};
     int rc = 0;
@@ -894,15 +942,20 @@ static int call(const Plan *plan, const char *path) {
     size_t second = req.len;
     buf_add(&req, "\0\0\0\0", 4);
     buf_str(&req, "{\"type\":\"request\",\"id\":1,\"verb\":");
-    json_string(&req, plan->verb);
+    json_string(&req, plan->query ? "is-active" : plan->verb); /* is-failed asks is-active */
     buf_str(&req, ",\"args\":{\"units\":[");
     for (int i = 0; i < plan->n_units; i++) {
         if (i) buf_add(&req, ",", 1);
         json_string(&req, plan->units[i]);
     }
-    buf_str(&req, plan->no_block ? "],\"no_block\":true,\"mode\":" : "],\"no_block\":false,\"mode\":");
-    json_string(&req, plan->mode);
-    buf_str(&req, "}}");
+    if (plan->query) {
+        buf_str(&req, "]}}");
+    } else {
+        buf_str(&req, plan->no_block ? "],\"no_block\":true,\"mode\":"
+                                     : "],\"no_block\":false,\"mode\":");
+        json_string(&req, plan->mode);
+        buf_str(&req, "}}");
+    }
     frame_end(&req, second);
 
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -952,7 +1005,7 @@ static int call(const Plan *plan, const char *path) {
         if (!id0 && !id1) continue;
         int ok = obj_get(t, msg, "ok", &v) && v.kind == J_TRUE;
         if (!ok) return remote_error(&c, t, msg, plan);
-        if (id1) return report(&c, t, msg);
+        if (id1) return plan->query ? report_states(&c, t, msg, plan) : report(&c, t, msg);
         /* an id-0 success is no answer to our request: read on */
     }
 }
