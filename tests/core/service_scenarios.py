@@ -130,15 +130,47 @@ def simple_exec_failure_fails_later() -> list[ServiceMachine]:
 
 @scenario
 def idle_and_dbus_run_as_simple() -> list[ServiceMachine]:
+    """Type=idle runs as simple; so does Type=dbus when no system bus can be reached."""
     i, ifx = machine(type="idle", exec_start_pre=[cmd("/bin/pre")])
     start(ifx)
     assert (i.sub, i.active.value) == (S.START_PRE, "active")  # idle: active at once
     ifx.exit(100)
     d, dfx = machine(type="dbus", bus_name="org.example.T")
     out = start(dfx)
+    assert act.WatchBusName(U, "org.example.T") in out
+    assert d.sub == S.START  # waiting for the bus's answer
+    out = dfx.feed(ev.BusNameOwnerChanged(U, "org.example.T", "", bus=False))
     assert i.sub == d.sub == S.RUNNING
-    assert any(isinstance(a, act.Log) and "Type=dbus" in a.message for a in out)
+    assert any(isinstance(a, act.Log) and "Type=dbus has no bus" in a.message for a in out)
     return [i, d]
+
+
+@scenario
+def dbus_started_by_its_name_and_stopped_by_its_loss() -> list[ServiceMachine]:
+    """service_bus_name_owner_change(): START -> start-post when BusName= is acquired; a
+    name released while running fails service_good(), so the service is stopped."""
+    m, fx = machine(type="dbus", bus_name="org.example.T", exec_stop=[cmd("/bin/stop")])
+    start(fx)
+    main = fx.pid_of(U, "start")
+    assert (m.sub, m.main_pid) == (S.START, main)
+    fx.feed(ev.BusNameOwnerChanged(U, "org.example.T", ""))  # asked: nobody owns it yet
+    fx.feed(ev.BusNameOwnerChanged(U, "org.other.Name", ":1.9"))  # not ours
+    assert m.sub == S.START
+    assert fx.timers  # TimeoutStartSec= runs while the name is awaited
+    fx.feed(ev.BusNameOwnerChanged(U, "org.example.T", ":1.7"))
+    assert m.sub == S.RUNNING
+    fx.feed(ev.BusNameOwnerChanged(U, "org.example.T", ""))  # released
+    assert m.sub == S.STOP  # ExecStop= runs: a clean stop, not a failure
+    assert m.result == Result.SUCCESS
+    # the name's owner known before the fork is reported (a quick bus): started at the fork
+    m2, _ = machine(type="dbus", bus_name="org.example.T")
+    out = m2.handle(ev.StartRequested(U, "0" * 32, True), 0)
+    (spawn,) = [a for a in out if isinstance(a, act.Spawn)]
+    m2.handle(ev.BusNameOwnerChanged(U, "org.example.T", ":1.8"), 1)
+    assert m2.sub == S.START
+    m2.handle(ev.Spawned(U, spawn.token, 4242), 2)
+    assert (m2.sub, m2.main_pid) == (S.RUNNING, 4242)
+    return [m, m2]
 
 
 @scenario

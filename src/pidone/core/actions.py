@@ -133,6 +133,14 @@ class GuessMainPid:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchBusName:
+    """Type=dbus: answer BusNameOwnerChanged with the owner of `name` now and at each change."""
+
+    unit: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class CheckConditions:
     """Evaluate the unit's Condition*=/Assert*= lines; answer ConditionsEvaluated."""
 
@@ -257,6 +265,7 @@ Action = (
     | WatchPid
     | ReadPidFile
     | GuessMainPid
+    | WatchBusName
     | CheckConditions
     | CreateDirectories
     | RemoveDirectories

@@ -190,6 +190,17 @@ class MainPidGuessed:
 
 
 @dataclass(frozen=True, slots=True)
+class BusNameOwnerChanged:
+    """Answer to WatchBusName, and every later change: the owner of BusName= on the system
+    bus ("" for none); `bus` False when no bus could be reached (Type=dbus runs as simple)."""
+
+    unit: str
+    name: str
+    owner: str
+    bus: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class TimerFired:
     """The monotonic deadline of ArmTimer(`token`) passed."""
 
@@ -259,6 +270,7 @@ ServiceEvent = (
     | NotifyReceived
     | PidFileRead
     | MainPidGuessed
+    | BusNameOwnerChanged
     | TimerFired
     | UnitProcessesGone
 )

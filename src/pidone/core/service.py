@@ -124,6 +124,10 @@ class ServiceMachine:
     status_errno: int = 0
     notify_state: str = "unknown"
     awaiting_pid_file: bool = False
+    # Type=dbus: "" (not asked), "asking" (WatchBusName out), "watching" (the bus answers),
+    # "absent" (no bus: run as simple); bus_owner is BusName='s owner, "" for none
+    bus: str = ""
+    bus_owner: str = ""
     watchdog_override_usec: int | None = None
     exec_main: ExecMain = field(default_factory=ExecMain)
     timestamps: Timestamps = field(default_factory=Timestamps)
@@ -178,7 +182,7 @@ class ServiceMachine:
 
     @property
     def type(self) -> str:
-        """Type=, with idle and dbus run as simple (spec 02 §1)."""
+        """Type= (idle runs as simple; dbus as simple only when there is no bus, spec 02 §1)."""
         return self.cfg.type
 
     @property
@@ -240,6 +244,8 @@ class ServiceMachine:
             case ev.MainPidGuessed():
                 if event.pid and not self.main_pid_known and self.sub in _MAIN_STATES:
                     self._set_main_pid(event.pid)
+            case ev.BusNameOwnerChanged():
+                self._on_bus_name(event)
             case ev.TimerFired():
                 self._on_timer(event)
             case ev.UnitProcessesGone():
@@ -286,7 +292,11 @@ class ServiceMachine:
             case Guard.CONDITION_UNMET:
                 return t.unmet
             case Guard.SIMPLE:
-                return c.type in ("simple", "idle", "dbus")
+                return c.type in ("simple", "idle") or (c.type == "dbus" and self._bus_ready())
+            case Guard.DBUS_READY:
+                return c.type == "dbus" and self.main_pid_known and self._bus_ready()
+            case Guard.DBUS_NAME_LOST:
+                return c.type == "dbus" and self.bus == "watching" and not self.bus_owner
             case Guard.EXEC:
                 return c.type == "exec"
             case Guard.NOTIFY:
@@ -432,6 +442,26 @@ class ServiceMachine:
                 limit = format_timespan(self.watchdog_usec, 1)
                 self._log(f"{self.name}: Watchdog timeout (limit {limit})!", act.LOG_ERR)
             self._fire(_Trig(Trigger.WATCHDOG, Result.WATCHDOG), e)
+
+    def _bus_ready(self) -> bool:
+        return self.bus == "absent" or (self.bus == "watching" and bool(self.bus_owner))
+
+    def _on_bus_name(self, e: ev.BusNameOwnerChanged) -> None:
+        """service_bus_name_owner_change(): in start the name's arrival means started; in
+        running its loss means stopped. Without a bus, Type=dbus runs as simple (spec 02)."""
+        if self.cfg.type != "dbus" or e.name != self.cfg.bus_name or not self.bus:
+            return
+        if not e.bus:
+            if self.bus != "asking":
+                return  # the bus went away later: units stay as they are
+            self._log(
+                f"{self.name}: Type=dbus has no bus to watch here, running it as Type=simple.",
+                act.LOG_WARNING,
+            )
+            self.bus = "absent"
+        else:
+            self.bus, self.bus_owner = "watching", e.owner
+        self._fire(_Trig(Trigger.BUS_NAME), e)
 
     def _on_pid_file(self, e: ev.PidFileRead) -> None:
         if e.pid:
@@ -636,11 +666,12 @@ class ServiceMachine:
             self.n_restarts = 0  # NRestarts counts restarts since the last manual start
         if self.populated:
             self._out.append(act.WarnLeftoverProcesses(self.name, "start"))
+        self.bus, self.bus_owner = "", ""
         if self.cfg.type == "dbus":
-            self._log(
-                f"{self.name}: Type=dbus has no bus to watch here, running it as Type=simple.",
-                act.LOG_WARNING,
-            )
+            # service_enter_start(): "For D-Bus services we know the main pid right away,
+            # but wait for the bus name to appear on the bus."
+            self.bus = "asking"
+            self._out.append(act.WatchBusName(self.name, self.cfg.bus_name))
         self._out.append(act.CreateDirectories(self.name))
         if self.cfg.exec_condition:
             self._spawn("condition", 0)
@@ -698,7 +729,11 @@ class ServiceMachine:
         self._enter_running(Result.SUCCESS)
 
     def _service_good(self) -> bool:
-        """service_good(): main alive; else (unknown main or ExitType=cgroup) the cgroup."""
+        """service_good(): main alive; else (unknown main or ExitType=cgroup) the cgroup.
+        Type=dbus is not good without its name: "if (s->type == SERVICE_DBUS &&
+        !s->bus_name_good) return false" (systemd 252 service.c)."""
+        if self.cfg.type == "dbus" and self.bus == "watching" and not self.bus_owner:
+            return False
         if self._main_alive():
             return True
         if self.main_pid_known and self.cfg.exit_type == "main":
@@ -891,7 +926,7 @@ class ServiceMachine:
         )
         if role in ("stop", "stop-post"):
             self._arm(c.timeout_stop_usec)
-        elif role == "start" and c.type in ("simple", "idle", "dbus"):
+        elif role == "start" and c.type in ("simple", "idle"):
             self._cancel_timer()
         else:
             self._arm(c.timeout_start_usec)

@@ -39,6 +39,7 @@ class Trigger(enum.Enum):
     TIMEOUT = "timeout"
     WATCHDOG = "watchdog"
     CGROUP_EMPTY = "cgroup-empty"
+    BUS_NAME = "BusName= owner changed"
 
 
 REQUESTS = frozenset({Trigger.START, Trigger.STOP, Trigger.RELOAD})
@@ -51,7 +52,9 @@ class Guard(enum.Enum):
     CLEAN = "clean"  # the exit counted as success (0, SuccessExitStatus=, `-`, clean signal)
     MORE = "clean, more commands"  # another command of the same directive follows
     CONDITION_UNMET = "exit 1-254"  # ExecCondition= skip (spec 02 §3)
-    SIMPLE = "Type=simple/idle/dbus"
+    SIMPLE = "Type=simple/idle, or dbus with its name (or no bus)"
+    DBUS_READY = "Type=dbus, main known, name owned (or no bus)"
+    DBUS_NAME_LOST = "Type=dbus, name not owned"
     EXEC = "Type=exec"
     NOTIFY = "Type=notify"
     ONESHOT_CLEAN = "Type=oneshot, clean"
@@ -243,6 +246,9 @@ def _rows() -> tuple[Row, ...]:
         *(Row(s, T.CONTROL_EXIT, St.NOTHING) for s in _FINAL),
         # --- sd_notify (service_notify_message()) ---
         Row(S.START, T.READY, St.START_POST, G.NOTIFY),
+        # --- Type=dbus: BusName= acquired or released (service_bus_name_owner_change()) ---
+        Row(S.START, T.BUS_NAME, St.START_POST, G.DBUS_READY),
+        Row(S.RUNNING, T.BUS_NAME, St.RUNNING, G.DBUS_NAME_LOST),  # not good any more: stop
         Row(S.RELOAD, T.READY, St.RUNNING, G.NO_CONTROL),
         Row(S.RUNNING, T.RELOADING, St.RELOAD_BY_NOTIFY),
         Row(S.RUNNING, T.STOPPING, St.STOP_BY_NOTIFY),

@@ -41,7 +41,7 @@ from pidone.core.environment import (
     directory_variables,
     resolve_pid_file_path,
 )
-from pidone.core.hints import Any, Protocol
+from pidone.core.hints import TYPE_CHECKING, Any, Protocol
 from pidone.core.model import ExecContext, Unit
 from pidone.core.notify import NotifyMessage
 from pidone.core.unittable import UnitDropped
@@ -63,6 +63,9 @@ from pidone.linux.pidfile import (
 from pidone.linux.procfs import read_comm, read_file
 from pidone.linux.reaper import ChildExit, open_pidfd
 from pidone.linux.tracking import ProcessGroupTracker
+
+if TYPE_CHECKING:
+    from pidone.linux.dbuswatch import BusWatch
 
 _JOURNAL_OUTPUTS = ("journal", "journal+console", "kmsg", "kmsg+console", "syslog")
 RECENT_EXITS = 512  # reaped PIDs remembered for log attribution (unit_of_sender)
@@ -180,6 +183,7 @@ class LinuxExecutor:
         self._foreign: dict[int, tuple[str, ProcessWatch | None]] = {}
         self._status_fds: dict[int, tuple[str, int, bool, spawn.Spawned]] = {}
         self._notify: NotifySocket | None = None
+        self._bus: BusWatch | None = None  # Type=dbus names (linux/dbuswatch.py)
         self.children = ChildWatcher(loop, self._on_child_exit)
         self._pid_watch = PidFileWatch(loop, self._retry_pid_file)
         self.triggers = TriggerIO(
@@ -245,6 +249,8 @@ class LinuxExecutor:
                 answers.append(answer)
             case act.GuessMainPid():
                 answers.append(ev.MainPidGuessed(a.unit, self._guess_main_pid(a)))
+            case act.WatchBusName():
+                self._watch_bus_name(a.unit, a.name)
             case act.CheckConditions():
                 answers.append(self._check_conditions(a.unit))
             case act.CreateDirectories():
@@ -276,6 +282,17 @@ class LinuxExecutor:
 
     def _log(self, unit: str, text: str, priority: int) -> None:
         self.logs.manager_record(unit, text, priority)
+
+    def _watch_bus_name(self, unit: str, name: str) -> None:
+        """Type=dbus: the system bus connection is made by the first such start."""
+        if self._bus is None:
+            from pidone.linux.dbuswatch import BusWatch  # only daemons running Type=dbus
+
+            def report(unit: str, name: str, owner: str, bus: bool) -> None:
+                self.submit(ev.BusNameOwnerChanged(unit, name, owner, bus))
+
+            self._bus = BusWatch(self.loop, report)
+        self._bus.watch(unit, name)
 
     # Spawn -------------------------------------------------------------------------------
 
@@ -772,4 +789,6 @@ class LinuxExecutor:
         if self._notify is not None:
             self.loop.remove_reader(self._notify.fileno())
             self._notify.close()
+        if self._bus is not None:
+            self._bus.close()
         self.children.close()
