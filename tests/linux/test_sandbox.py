@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -268,3 +269,26 @@ def test_private_tmp_of_another_manager_is_left_alone():
             sandbox.set_private_tmp_scope(scope)
             sandbox.remove_private_tmp(invocation * 32, unit)
         sandbox.set_private_tmp_scope("")
+
+
+def test_a_writable_bind_keeps_its_source_mount_flags(top):
+    # systemd 252 make_read_only(): BindPaths= is bound (MS_BIND|MS_REC) and not remounted,
+    # so a bind of a read-only mount stays read-only and a writable one stays writable.
+    (top / "ro").mkdir()
+    (top / "rw").mkdir()
+    ro = os.fsencode(top / "ro")
+    lib = sandbox.libc()
+    assert lib.mount(ro, ro, None, sandbox.MS_BIND, None) == 0
+    try:
+        flags = sandbox.MS_REMOUNT | sandbox.MS_BIND | sandbox.MS_RDONLY
+        assert lib.mount(None, ro, None, flags, None) == 0
+        ctx = ExecContext(bind_paths=[f"{top}/ro:{top}/a", f"{top}/rw:{top}/b"])
+        script = (
+            f"touch {top}/a/x 2>/dev/null && echo a-writable || echo a-read-only; "
+            f"touch {top}/b/x 2>/dev/null && echo b-writable || echo b-read-only"
+        )
+        status, out = sh(script, ctx, top / "o")
+    finally:
+        subprocess.run(["umount", str(top / "ro")], check=False)
+    assert (status, out.split()) == (0, ["a-read-only", "b-writable"])
+    assert (top / "rw/x").exists()

@@ -4,8 +4,10 @@ without a cgroup; it is a fresh interpreter, much smaller than the daemon."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import marshal
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,3 +150,47 @@ def test_the_fd_remap_keeps_the_plan_and_replaces_daemon_fd_numbers() -> None:
     assert out[12] == (18, 17)
     assert out[:10] == plan[:10]
     assert out[13:] == plan[13:]
+
+
+def _mask(status: str, field: str) -> int:
+    return int(next(ln for ln in status.splitlines() if ln.startswith(field + ":")).split()[1], 16)
+
+
+def test_signal_dispositions_and_mask_set_by_the_helper_follow_each_plan(
+    fresh: spawn_cgroup.Spawner, tmp_path: Path
+) -> None:
+    # The helper sets SIGPIPE per plan before clone3 (the child inherits it): a plan that
+    # ignores it must not leave it ignored for the next one, and the reverse.
+    sigpipe = 1 << (signal.SIGPIPE - 1)
+    seen = []
+    for n, ignore in enumerate((True, False, True)):
+        out = tmp_path / f"status{n}"
+        ctx = ExecContext(ignore_sigpipe=ignore, standard_output=f"truncate:{out}")
+        req = SpawnRequest(ExecCommand("/bin/cat", ("cat", "/proc/self/status")), ctx, env_for(ctx))
+        status, text = _run(req, out)
+        assert status == 0
+        seen.append((_mask(text, "SigIgn") & sigpipe != 0, _mask(text, "SigBlk"),
+                     _mask(text, "SigCgt")))  # fmt: skip
+    assert fresh.served == 3
+    assert seen == [(True, 0, 0), (False, 0, 0), (True, 0, 0)]
+
+
+def test_a_new_child_takes_the_given_name() -> None:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.close(r)
+            buffer = ctypes.create_string_buffer(b"x")  # (the prctl fallback's, unused)
+            spawnhelper._take_name(b"h3-named-child", ctypes.PyDLL(None), buffer)
+            with open("/proc/self/comm", "rb") as f:
+                os.write(w, f.read())
+        finally:
+            os._exit(0)
+    os.close(w)
+    try:
+        got = os.read(r, 100)
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
+    assert got == b"h3-named-child\n"

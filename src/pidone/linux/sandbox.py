@@ -595,7 +595,14 @@ def _apply(plan: SandboxPlan) -> None:
                 _make_target(op.target, fd)
             _mount(b"/proc/self/fd/%d" % fd, op.target, None, flags, b"")
             os.close(fd)
-            _remount(op.target, op.readonly, op.recursive)
+            # Only a read-only bind is remounted: a new bind mount already carries its
+            # source mount's per-mount flags (mount(2) MS_BIND), and systemd 252's
+            # make_read_only() changes nothing else ("No Change?"): PrivateTmp= and
+            # BindPaths= of a read-only source stay as they are. (Remounting every mount
+            # below a writable bind made read-only submounts writable, and read and parsed
+            # /proc/self/mountinfo twice per PrivateTmp= start.)
+            if op.readonly:
+                _remount(op.target, True, op.recursive)
         elif op.kind == "dev":
             _private_dev(op, plan.dev_log)
         elif op.kind == "tmpfs":

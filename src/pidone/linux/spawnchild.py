@@ -119,7 +119,7 @@ class Prepared:
     """What `prepare()` loaded for one plan: the objects and functions of the rarer steps."""
 
     __slots__ = ("expand", "get_errno", "open_source", "prctl", "privileges", "sandbox",
-                 "setrlimit", "stdio")  # fmt: skip
+                 "setrlimit", "signals_set", "stdio")  # fmt: skip
 
     def __init__(self) -> None:
         self.stdio: list[Any] = [None, None, None]  # StdioSource for "open"/"tty" kinds
@@ -130,6 +130,9 @@ class Prepared:
         self.prctl: Callable[[int, int, int, int, int], int] | None = None
         self.get_errno: Callable[[], int] = _no_errno
         self.expand: Callable[[Any, Any], list[str] | None] | None = None
+        # The parent has already set every disposition and the mask as step 1 and step 10
+        # want them (the spawn helper, linux.spawnhelper): the child skips those calls.
+        self.signals_set = False
 
 
 def _no_errno() -> int:
@@ -231,16 +234,17 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
     status = EXIT_SIGNAL_MASK
     try:
         # 1. signals: the wake-up fd first, so nothing reaches the parent's self-pipe.
-        try:  # noqa: SIM105 (no contextlib in the helper)
-            _signal.set_wakeup_fd(-1)
-        except (ValueError, OSError):
-            pass
-        for sig in reset_signals:
-            try:  # noqa: SIM105
-                _signal.signal(sig, _signal.SIG_DFL)
-            except (OSError, ValueError):
+        if not prepared.signals_set:
+            try:  # noqa: SIM105 (no contextlib in the helper)
+                _signal.set_wakeup_fd(-1)
+            except (ValueError, OSError):
                 pass
-        _signal.signal(_signal.SIGPIPE, _signal.SIG_IGN if ignore_sigpipe else _signal.SIG_DFL)
+            for sig in reset_signals:
+                try:  # noqa: SIM105
+                    _signal.signal(sig, _signal.SIG_DFL)
+                except (OSError, ValueError):
+                    pass
+            _signal.signal(_signal.SIGPIPE, _signal.SIG_IGN if ignore_sigpipe else _signal.SIG_DFL)
         # 2. new session
         status = EXIT_SETSID
         os.setsid()
@@ -354,7 +358,8 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
                     env_text[os.fsdecode(key)] = pid.decode()
                 words = prepared.expand(deferred, env_text) or [os.fsdecode(path)]
                 argv = [os.fsencode(w) for w in words]
-        _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
+        if not prepared.signals_set:
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
         os.execve(path, argv, env)
     except OSError as exc:
         _fail(err, status, exc.errno or errno.EIO)

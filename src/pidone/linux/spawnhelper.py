@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import _socket
 import ctypes
+import gc
 import marshal
 import mmap
 import os
@@ -70,6 +71,21 @@ def remap(plan: Plan, mapping: dict[int, int]) -> Plan:
     return tuple(fields)  # type: ignore[return-value]
 
 
+def _take_name(name: bytes, libc: ctypes.CDLL, buffer: ctypes.Array[ctypes.c_char]) -> None:
+    """In a new child: take the daemon's comm (proc(5) /proc/self/comm, the same as
+    prctl(2) PR_SET_NAME for the calling thread). A write through os costs the child ~7
+    copy-on-write faults; the ctypes call ~50 more (argument conversion, the errno swap),
+    so prctl is only the fallback when /proc is not mounted."""
+    try:
+        fd = os.open(b"/proc/self/comm", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, name)
+        finally:
+            os.close(fd)
+    except OSError:
+        libc.prctl(PR_SET_NAME, buffer, 0, 0, 0)
+
+
 def serve(sock_fd: int, daemon_comm: bytes) -> NoReturn:  # pragma: no cover - the helper
     """The helper's loop, single-threaded; it ends on EOF from the daemon."""
     os.closerange(3, sock_fd)
@@ -82,9 +98,9 @@ def serve(sock_fd: int, daemon_comm: bytes) -> NoReturn:  # pragma: no cover - t
     # service child takes the daemon's comm back before its own steps, as a fork child of
     # the daemon has it until execve(2) sets the program's.
     own_comm = ctypes.create_string_buffer(HELPER_COMM)
-    child_comm = ctypes.create_string_buffer(daemon_comm[:15])
+    child_name = daemon_comm[:15]
+    child_comm = ctypes.create_string_buffer(child_name)
     libc.prctl(PR_SET_NAME, own_comm, 0, 0, 0)
-    api = ctypes.pythonapi
     args = _CloneArgs()
     # Every disposition back to SIG_DFL (the interpreter's start-up installed a SIGINT
     # handler and ignores SIGPIPE and SIGXFSZ; ignored dispositions survive execve(2)), so
@@ -121,17 +137,30 @@ def serve(sock_fd: int, daemon_comm: bytes) -> NoReturn:  # pragma: no cover - t
             mapping = dict(zip(old, got, strict=True))
             plan = remap(plan, mapping)
             prepared = spawnchild.prepare(plan)
+            prepared.signals_set = True
             args.flags = CLONE_PARENT | (CLONE_INTO_CGROUP if into_cgroup else 0)
             args.cgroup = mapping[old[0]] if into_cgroup else 0
             err_w = mapping[old[1 if into_cgroup else 0]]
-            api.PyOS_BeforeFork()
+            # Step 1 of the child (linux.spawnchild) done here, inherited through clone3:
+            # every disposition is SIG_DFL already, the mask is empty, and SIGPIPE is set
+            # as the plan says (IgnoreSIGPIPE=). The helper itself never writes to a pipe
+            # whose reader may be gone, only to the daemon's socket.
+            _signal.signal(_signal.SIGPIPE, _signal.SIG_IGN if plan[9] else _signal.SIG_DFL)
+            # No PyOS_BeforeFork()/PyOS_AfterFork_*() around the clone: they exist for
+            # other threads (the import lock, the GIL's and the runtime's locks, thread
+            # states) and for os.register_at_fork() hooks. The helper has one thread and no
+            # such hook, and the child never imports (spawnchild.prepare() loaded
+            # everything): the hooks' only effect was ~40 more copy-on-write faults and
+            # ~0.25 ms in every child (bench/spawn_exec.py). gc is off across the clone,
+            # so that no collection can start in the child (it would touch, and copy,
+            # every tracked object's page).
+            gc.disable()
             pid = syscall(SYS_CLONE3, ctypes.byref(args), ctypes.sizeof(args))
             if pid == 0:
-                api.PyOS_AfterFork_Child()
-                libc.prctl(PR_SET_NAME, child_comm, 0, 0, 0)
+                _take_name(child_name, libc, child_comm)
                 spawnchild.run(plan, err_w, prepared)  # execs or _exits
             err = ctypes.get_errno() if pid < 0 else 0
-            api.PyOS_AfterFork_Parent()
+            gc.enable()
             pid = max(pid, 0)
         except Exception:
             pid, err = 0, _EIO  # the daemon falls back to fork
