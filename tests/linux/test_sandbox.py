@@ -14,7 +14,7 @@ import pytest
 
 from pidone.core.execline import ExecCommand
 from pidone.core.model import ExecContext
-from pidone.linux import sandbox
+from pidone.linux import mountns, sandbox
 from pidone.linux.spawn import SpawnRequest, read_spawn_failure
 from tests.linux.proc_helpers import env_for, run_to_file, started, wait_exit
 
@@ -201,7 +201,7 @@ def test_settings_reported_as_not_enforced():
 def test_parse_mountinfo_unescapes_and_reads_flags():
     line = b"36 35 98:0 / /mnt/a\\040b rw,nosuid,noexec,relatime shared:1 - ext4 /dev/x rw\n"
     assert sandbox.parse_mountinfo(line) == [
-        (b"/mnt/a b", sandbox.MS_NOSUID | sandbox.MS_NOEXEC | sandbox.MS_RELATIME)
+        (b"/mnt/a b", mountns.MS_NOSUID | mountns.MS_NOEXEC | mountns.MS_RELATIME)
     ]
 
 
@@ -277,10 +277,10 @@ def test_a_writable_bind_keeps_its_source_mount_flags(top):
     (top / "ro").mkdir()
     (top / "rw").mkdir()
     ro = os.fsencode(top / "ro")
-    lib = sandbox.libc()
-    assert lib.mount(ro, ro, None, sandbox.MS_BIND, None) == 0
+    lib = mountns.libc()
+    assert lib.mount(ro, ro, None, mountns.MS_BIND, None) == 0
     try:
-        flags = sandbox.MS_REMOUNT | sandbox.MS_BIND | sandbox.MS_RDONLY
+        flags = mountns.MS_REMOUNT | mountns.MS_BIND | mountns.MS_RDONLY
         assert lib.mount(None, ro, None, flags, None) == 0
         ctx = ExecContext(bind_paths=[f"{top}/ro:{top}/a", f"{top}/rw:{top}/b"])
         script = (

@@ -8,6 +8,8 @@ import ctypes
 import marshal
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -194,3 +196,37 @@ def test_a_new_child_takes_the_given_name() -> None:
         os.close(r)
         os.waitpid(pid, 0)
     assert got == b"h3-named-child\n"
+
+
+def test_a_sandboxed_limited_plan_loads_no_heavy_module_into_the_helper() -> None:
+    # What spawnchild.prepare() loads for PrivateTmp= (linux.mountns) and Limit*=
+    # (linux.rlimits) stays out of pidone's core: the helper's every module is memory whose
+    # page tables each clone3 copies (linux.sandbox would add ~2 MiB: +60%).
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from pidone.linux import spawnchild;"
+        "plan = list(marshal.loads(bytes.fromhex(sys.argv[2])));"
+        "spawnchild.prepare(tuple(plan));"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    plan = (b"/bin/true", [b"true"], None, {}, {}, (), (0, 0), 0, (), False, -1,
+            (("null", -1, b"", 0, "", False, False),) * 3, (), ((7, 100, 200),), None, b"",
+            True, 0o22, True, -1, -1, None, b"/", False, None,
+            ((("bind", b"/tmp", b"/tmp/x/tmp", b"", 0, False, True, False),), b""),
+            False)  # fmt: skip
+    root = os.path.dirname(os.path.dirname(os.path.dirname(spawnchild_file())))
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", "import marshal;" + code, root,
+         marshal.dumps(plan).hex()],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert "pidone.linux.mountns" in out
+    assert "pidone.linux.rlimits" in out
+    heavy = {"pidone.core.model", "pidone.linux.sandbox", "pidone.linux.execprep", "re", "enum"}
+    assert heavy.isdisjoint(out)
+
+
+def spawnchild_file() -> str:
+    from pidone.linux import spawnchild
+
+    return spawnchild.__file__

@@ -23,6 +23,7 @@ from pidone.core.model import ExecContext
 from pidone.core.values import RLIM_INFINITY
 from pidone.linux import dynamicuser
 from pidone.linux.dynamicuser import dynamic_user_name
+from pidone.linux.rlimits import setrlimit_closest as setrlimit_closest  # (re-exported)
 
 EXIT_GROUP = 216
 EXIT_USER = 217
@@ -192,33 +193,6 @@ LIMIT_RESOURCES = {
 
 def rlim(value: int) -> int:
     return resource.RLIM_INFINITY if value >= RLIM_INFINITY else value
-
-
-def setrlimit_closest(res: int, soft: int, hard: int) -> None:
-    """setrlimit, or as close as allowed (systemd's setrlimit_closest(), rlimit-util.c).
-
-    Without CAP_SYS_RESOURCE (or above fs.nr_open for NOFILE) raising the hard limit fails
-    with EPERM; then both values are clamped to the current hard limit, unless that is
-    already unlimited (then the EPERM had another cause and is raised).
-    """
-    try:
-        resource.prlimit(0, res, (soft, hard))
-        return
-    except ValueError:
-        raise OSError(errno.EINVAL, "soft limit above hard limit") from None
-    except OSError as exc:
-        if exc.errno != errno.EPERM:
-            raise
-    cur_soft, cur_hard = resource.getrlimit(res)
-    if cur_hard == resource.RLIM_INFINITY:
-        raise OSError(errno.EPERM, "setrlimit")
-
-    def clamp(v: int) -> int:
-        return cur_hard if v == resource.RLIM_INFINITY or v > cur_hard else v
-
-    fixed = (clamp(soft), clamp(hard))
-    if fixed != (cur_soft, cur_hard):
-        resource.prlimit(0, res, fixed)
 
 
 PR_SET_NO_NEW_PRIVS = 38  # <linux/prctl.h>, Linux 3.5+

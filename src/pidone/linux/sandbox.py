@@ -30,9 +30,10 @@ How (systemd 252 src/core/namespace.c setup_namespace(), simplified):
 7. the manager's notify socket ($NOTIFY_SOCKET) is bound back in if a private mount hid it
    (pidone's runtime directory may live under /tmp, systemd's never does).
 
-A failure exits 226/NAMESPACE, as systemd's does. (The module is a little over 600 lines:
-the daemon-side plan and the child-side steps share the MountOp vocabulary, and keeping
-both halves of each step together is what makes them checkable against each other.)
+A failure exits 226/NAMESPACE, as systemd's does. This module builds the plan in the
+daemon; the steps themselves run in the child from linux.mountns, which imports nothing
+of pidone's core (it is loaded into the spawn helper, where every module is memory that
+each clone3 copies the page tables of).
 
 The daemon needs CAP_SYS_ADMIN; without it `sandbox_available()` is False, nothing is
 mounted, and `not_enforced_settings()` names every setting the unit has that therefore is
@@ -41,8 +42,6 @@ not enforced.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import functools
 import os
 import stat
@@ -51,23 +50,11 @@ from collections.abc import Mapping, Sequence
 from pidone.core.capabilities import CAP_SYS_ADMIN
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import ExecContext, NotEnforced
+from pidone.linux.mountns import CLONE_NEWNS, MS_RDONLY, MS_REC, MS_SLAVE, libc
+from pidone.linux.mountns import apply_sandbox as apply_mount_ops
+from pidone.linux.mountns import parse_mountinfo as parse_mountinfo  # (re-exported)
 
 EXIT_NAMESPACE = 226
-CLONE_NEWNS = 0x00020000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 32, 1024, 2048, 4096
-MS_REC, MS_PRIVATE, MS_SLAVE = 16384, 1 << 18, 1 << 19
-MS_RELATIME, MS_STRICTATIME = 1 << 21, 1 << 24
-_OPTION_FLAGS = {
-    b"nosuid": MS_NOSUID,
-    b"nodev": MS_NODEV,
-    b"noexec": MS_NOEXEC,
-    b"noatime": MS_NOATIME,
-    b"nodiratime": MS_NODIRATIME,
-    b"relatime": MS_RELATIME,
-}
-_API_FS = (b"/dev", b"/proc", b"/sys")
-_DEVICES = (b"null", b"zero", b"full", b"random", b"urandom", b"tty")
 INACCESSIBLE_FILE = "/run/pidone-inaccessible-file"
 
 # The settings this module enforces: key -> how to tell that a context uses it.
@@ -393,241 +380,22 @@ def build_sandbox_plan(
     return SandboxPlan(tuple(ops), dev_log)
 
 
-class _Libc:
-    def __init__(self) -> None:
-        lib = ctypes.CDLL(None, use_errno=True)
-        self.mount = lib.mount
-        self.mount.restype = ctypes.c_int
-        self.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
-                               ctypes.c_ulong, ctypes.c_char_p]  # fmt: skip
-        self.unshare = lib.unshare
-        self.unshare.restype = ctypes.c_int
-        self.unshare.argtypes = [ctypes.c_int]
-
-
-@functools.cache
-def libc() -> _Libc:
-    return _Libc()
-
-
 # --------------------------------------------------------------------------- the child
 
 
-def _check(r: int) -> None:
-    if r != 0:
-        err = ctypes.get_errno() or 1
-        raise OSError(err, os.strerror(err))
+WireOp = tuple[str, bytes, bytes, bytes, int, bool, bool, bool]
 
 
-def _mount(src: bytes | None, dst: bytes, fstype: bytes | None, flags: int, data: bytes) -> None:
-    _check(libc().mount(src, dst, fstype, flags, data or None))
-
-
-def _unescape(field: bytes) -> bytes:
-    """mountinfo octal escapes (\\040 for a space, proc(5))."""
-    if b"\\" not in field:
-        return field
-    out, i = bytearray(), 0
-    while i < len(field):
-        if field[i] == 0x5C and i + 3 < len(field) + 0 and field[i + 1 : i + 4].isdigit():
-            out.append(int(field[i + 1 : i + 4], 8))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return bytes(out)
-
-
-def parse_mountinfo(data: bytes) -> list[tuple[bytes, int]]:
-    """(mount point, per-mount flags other than ro) for each line of /proc/self/mountinfo."""
-    out = []
-    for line in data.splitlines():
-        fields = line.split(b" ")
-        if len(fields) < 6:
-            continue
-        flags = 0
-        for opt in fields[5].split(b","):
-            flags |= _OPTION_FLAGS.get(opt, 0)
-        out.append((_unescape(fields[4]), flags))
-    return out
-
-
-def _mounts_under(path: bytes, skip: tuple[bytes, ...] = ()) -> list[tuple[bytes, int]]:
-    fd = os.open(b"/proc/self/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
-    chunks = []
-    try:
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    prefix = path.rstrip(b"/") + b"/"
-    out = []
-    for point, flags in parse_mountinfo(b"".join(chunks)):
-        if point == path or point.startswith(prefix) or path == b"/":
-            if any(point == s or point.startswith(s + b"/") for s in skip):
-                continue
-            out.append((point, flags))
-    return out
-
-
-def _remount(path: bytes, readonly: bool, recursive: bool, skip: tuple[bytes, ...] = ()) -> None:
-    mounts = _mounts_under(path, skip) if recursive else []
-    if not recursive:
-        mounts = [m for m in _mounts_under(path) if m[0] == path][-1:]
-    for point, flags in mounts:
-        try:
-            _mount(
-                None,
-                point,
-                None,
-                MS_REMOUNT | MS_BIND | flags | (MS_RDONLY if readonly else 0),
-                b"",
-            )
-        except OSError:
-            if point == path:
-                raise
-            # a submount we may not touch (e.g. a locked one): leave it as it is
-
-
-def _bind_self(path: bytes) -> None:
-    _mount(path, path, None, MS_BIND | MS_REC, b"")
-
-
-def _make_target(target: bytes, source_fd: int) -> None:
-    if os.path.lexists(target):
-        return
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    if stat.S_ISDIR(os.fstat(source_fd).st_mode):
-        os.mkdir(target, 0o755)
-    else:
-        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
-
-
-def _private_dev(op: MountOp, dev_log: bytes) -> None:
-    keep: list[tuple[bytes, int]] = []
-    for name in _DEVICES:
-        try:
-            keep.append((name, os.open(b"/dev/" + name, os.O_PATH | os.O_CLOEXEC)))
-        except OSError:
-            continue
-    dirs: list[tuple[bytes, int]] = []
-    for name in (b"shm", b"mqueue", b"hugepages"):
-        try:
-            dirs.append((name, os.open(b"/dev/" + name, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
-        except OSError:
-            continue
-    _mount(b"tmpfs", b"/dev", b"tmpfs", MS_NOSUID | MS_STRICTATIME, op.data)
-    for name, fd in keep:
-        path = b"/dev/" + name
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666))
-        _mount(b"/proc/self/fd/%d" % fd, path, None, MS_BIND, b"")
-        os.close(fd)
-    for name, fd in dirs:
-        os.mkdir(b"/dev/" + name, 0o755)
-        _mount(b"/proc/self/fd/%d" % fd, b"/dev/" + name, None, MS_BIND | MS_REC, b"")
-        os.close(fd)
-    os.mkdir(b"/dev/pts", 0o755)
-    _mount(b"devpts", b"/dev/pts", b"devpts", MS_NOSUID | MS_NOEXEC,
-           b"newinstance,ptmxmode=0666,mode=620,gid=5")  # fmt: skip
-    links = [
-        (b"pts/ptmx", b"/dev/ptmx"),
-        (b"/proc/self/fd", b"/dev/fd"),
-        (b"/proc/self/fd/0", b"/dev/stdin"),
-        (b"/proc/self/fd/1", b"/dev/stdout"),
-        (b"/proc/self/fd/2", b"/dev/stderr"),
-    ]
-    if dev_log:
-        links.append((dev_log, b"/dev/log"))
-    for src, dst in links:
-        os.symlink(src, dst)
+def wire_ops(plan: SandboxPlan) -> tuple[WireOp, ...]:
+    """The operations as plain tuples in MountOp's field order (how the spawn plan carries
+    them to linux.mountns, which carries them out)."""
+    return tuple(
+        (op.kind, op.target, op.source, op.data, op.flags, op.optional, op.recursive, op.readonly)
+        for op in plan.ops
+    )
 
 
 def apply_sandbox(plan: SandboxPlan) -> None:
-    """Steps 1-7 of the module docstring; raises OSError (the caller exits 226)."""
-    # Mount points we create get 0755/0644 whatever the unit's UMask= (which is set by now)
-    old_umask = os.umask(0o022)
-    try:
-        _apply(plan)
-    finally:
-        os.umask(old_umask)
-
-
-def _apply(plan: SandboxPlan) -> None:
-    _check(libc().unshare(CLONE_NEWNS))
-    _mount(None, b"/", None, MS_REC | MS_SLAVE, b"")
-    sources: dict[int, int] = {}
-    for i, op in enumerate(plan.ops):
-        if op.kind == "keep":
-            with contextlib.suppress(OSError):
-                sources[i] = os.open(op.source, os.O_PATH | os.O_CLOEXEC)
-            continue
-        if op.kind != "bind":
-            continue
-        try:
-            fd = os.open(op.source, os.O_PATH | os.O_CLOEXEC)
-        except OSError:
-            if op.optional:
-                continue
-            raise
-        sources[i] = fd
-        _make_target(op.target, fd)
-    for i, op in enumerate(plan.ops):
-        if op.kind in ("ro", "rw", "hide-dir", "hide-file", "tmpfs") and not os.path.lexists(
-            op.target
-        ):
-            if op.optional or op.kind in ("ro", "rw"):
-                continue
-            raise OSError(2, f"{os.fsdecode(op.target)}: No such file or directory")
-        if op.kind == "ro":
-            if op.target != b"/":
-                _bind_self(op.target)  # a mount point of its own, as namespace.c does
-            _remount(op.target, True, True, _API_FS if op.target == b"/" else ())
-        elif op.kind == "rw":
-            _bind_self(op.target)
-            _remount(op.target, False, True)
-        elif op.kind == "bind":
-            fd = sources.get(i, -1)
-            if fd < 0:
-                continue
-            flags = MS_BIND | (MS_REC if op.recursive else 0)
-            if not os.path.lexists(op.target):  # e.g. inside a tmpfs mounted since step 2
-                _make_target(op.target, fd)
-            _mount(b"/proc/self/fd/%d" % fd, op.target, None, flags, b"")
-            os.close(fd)
-            # Only a read-only bind is remounted: a new bind mount already carries its
-            # source mount's per-mount flags (mount(2) MS_BIND), and systemd 252's
-            # make_read_only() changes nothing else ("No Change?"): PrivateTmp= and
-            # BindPaths= of a read-only source stay as they are. (Remounting every mount
-            # below a writable bind made read-only submounts writable, and read and parsed
-            # /proc/self/mountinfo twice per PrivateTmp= start.)
-            if op.readonly:
-                _remount(op.target, True, op.recursive)
-        elif op.kind == "dev":
-            _private_dev(op, plan.dev_log)
-        elif op.kind == "tmpfs":
-            _mount(b"tmpfs", op.target, b"tmpfs", MS_NOSUID | MS_NODEV | op.flags, op.data)
-        elif op.kind == "hide-dir":
-            _mount(b"tmpfs", op.target, b"tmpfs",
-                   MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, op.data)  # fmt: skip
-        elif op.kind == "hide-file":
-            _mount(op.source, op.target, None, MS_BIND, b"")
-            _remount(op.target, True, False)
-        elif op.kind == "keep" and i in sources:
-            _keep(op.target, sources[i])
-
-
-def _keep(target: bytes, fd: int) -> None:
-    """Bind the manager's own socket back in where a private mount hid it (best effort)."""
-    try:
-        if os.path.samestat(os.stat(target), os.fstat(fd)):
-            return
-    except OSError:
-        pass
-    try:
-        _make_target(target, fd)
-        _mount(b"/proc/self/fd/%d" % fd, target, None, MS_BIND, b"")
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    """Steps 1-7 of the module docstring, in the calling process (linux.mountns); raises
+    OSError (the caller exits 226)."""
+    apply_mount_ops(wire_ops(plan), plan.dev_log)

@@ -33,7 +33,7 @@ value in an enum, and imports enum). The plan is a plain tuple (`Plan`, built by
 linux.spawn) that marshal carries as it is. The rarer steps live in their own modules and
 are loaded by `prepare()`, in the parent, only when a plan needs them: a TTY or file
 stdio (linux.stdio), Limit*= (linux.execprep), capabilities and scheduling
-(linux.privileges), the mount namespace (linux.sandbox), argv naming $SYSTEMD_EXEC_PID
+(linux.privileges), the mount namespace (linux.mountns), argv naming $SYSTEMD_EXEC_PID
 (core.execline). The child itself never imports: its parent may be the threaded daemon,
 where the import lock may be held by another thread at fork time.
 """
@@ -125,7 +125,7 @@ class Prepared:
         self.stdio: list[Any] = [None, None, None]  # StdioSource for "open"/"tty" kinds
         self.open_source: Callable[[Any, int], None] | None = None
         self.privileges: Any = None  # linux.privileges module, when the plan has some
-        self.sandbox: Any = None  # (linux.sandbox module, SandboxPlan)
+        self.sandbox: Any = None  # (linux.mountns module, (mount operations, dev_log))
         self.setrlimit: Callable[[int, int, int], None] | None = None
         self.prctl: Callable[[int, int, int, int, int], int] | None = None
         self.get_errno: Callable[[], int] = _no_errno
@@ -166,7 +166,7 @@ def prepare(plan: Plan) -> Prepared:
         out.stdio = [stdio_mod.StdioSource(*src) if src[0] in ("open", "tty") else None
                      for src in stdio]  # fmt: skip
     if plan[13]:
-        from pidone.linux.execprep import setrlimit_closest
+        from pidone.linux.rlimits import setrlimit_closest  # (not execprep: NSS, core)
 
         out.setrlimit = setrlimit_closest
     if plan[24] is not None:
@@ -176,12 +176,10 @@ def prepare(plan: Plan) -> Prepared:
         privileges.libc()  # ctypes set-up in the parent, not in the child
         out.privileges = (privileges, plan_obj)
     if plan[25] is not None:
-        from pidone.linux import sandbox
+        from pidone.linux import mountns  # (not linux.sandbox: see mountns's docstring)
 
-        ops, dev_log = plan[25]
-        sandbox.libc()
-        out.sandbox = (sandbox, sandbox.SandboxPlan(tuple(sandbox.MountOp(*op) for op in ops),
-                                                    dev_log))  # fmt: skip
+        mountns.libc()
+        out.sandbox = (mountns, plan[25])
     if plan[16]:
         out.prctl = _prctl()
     if plan[24] is not None or plan[16]:
@@ -311,7 +309,7 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
         # 6c. the mount namespace (PrivateTmp=, ProtectSystem=, ...; linux.sandbox)
         if prepared.sandbox is not None:
             status = EXIT_NAMESPACE
-            prepared.sandbox[0].apply_sandbox(prepared.sandbox[1])
+            prepared.sandbox[0].apply_sandbox(*prepared.sandbox[1])
         # 6d. bounding set, inheritable set, keep-caps (linux.privileges step 1)
         if priv is not None:
             status = EXIT_CAPABILITIES

@@ -1,0 +1,288 @@
+"""The child side of linux.sandbox: the mount-namespace steps, run between clone3/fork and execve.
+
+linux.sandbox builds the plan in the daemon (which mounts, from the unit's settings) and
+documents the steps; this module carries them out on the plan as the spawn plan carries
+it (linux.spawnchild field 25): plain tuples, one per mount operation, in the field order
+of sandbox.MountOp (kind, target, source, data, flags, optional, recursive, readonly), and
+the host's /dev/log target.
+
+Why a module of its own with only os, stat and ctypes: it is loaded into the spawn helper
+(linux.spawnhelper) by the first sandboxed plan, and every module the helper holds is
+anonymous memory whose page tables each later clone3(2) copies and each execve(2) tears
+down, for every service, sandboxed or not. linux.sandbox pulls in pidone.core.model (re,
+enum, collections, the unit-file parser...): ~2 MiB of anonymous memory, +60% of the
+helper's, which cost every later spawn ~0.7 ms of CPU (bench/spawn_exec.py). This module
+adds a few KiB.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import stat
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the helper does not import typing
+if TYPE_CHECKING:
+    # One mount operation: sandbox.MountOp's fields in order.
+    Op = tuple[str, bytes, bytes, bytes, int, bool, bool, bool]
+
+CLONE_NEWNS = 0x00020000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 32, 1024, 2048, 4096
+MS_REC, MS_PRIVATE, MS_SLAVE = 16384, 1 << 18, 1 << 19
+MS_RELATIME, MS_STRICTATIME = 1 << 21, 1 << 24
+_OPTION_FLAGS = {
+    b"nosuid": MS_NOSUID,
+    b"nodev": MS_NODEV,
+    b"noexec": MS_NOEXEC,
+    b"noatime": MS_NOATIME,
+    b"nodiratime": MS_NODIRATIME,
+    b"relatime": MS_RELATIME,
+}
+_API_FS = (b"/dev", b"/proc", b"/sys")
+_DEVICES = (b"null", b"zero", b"full", b"random", b"urandom", b"tty")
+_ENOENT = 2
+
+
+class Libc:
+    """libc's mount(2) and unshare(2) with their argument types, set up once in the parent."""
+
+    def __init__(self) -> None:
+        lib = ctypes.CDLL(None, use_errno=True)
+        self.mount = lib.mount
+        self.mount.restype = ctypes.c_int
+        self.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                               ctypes.c_ulong, ctypes.c_char_p]  # fmt: skip
+        self.unshare = lib.unshare
+        self.unshare.restype = ctypes.c_int
+        self.unshare.argtypes = [ctypes.c_int]
+
+
+class _Loaded:
+    libc: Libc | None = None
+
+
+def libc() -> Libc:
+    if _Loaded.libc is None:
+        _Loaded.libc = Libc()
+    return _Loaded.libc
+
+
+def _check(r: int) -> None:
+    if r != 0:
+        err = ctypes.get_errno() or 1
+        raise OSError(err, os.strerror(err))
+
+
+def _mount(src: bytes | None, dst: bytes, fstype: bytes | None, flags: int, data: bytes) -> None:
+    _check(libc().mount(src, dst, fstype, flags, data or None))
+
+
+def _unescape(field: bytes) -> bytes:
+    """mountinfo octal escapes (\\040 for a space, proc(5))."""
+    if b"\\" not in field:
+        return field
+    out, i = bytearray(), 0
+    while i < len(field):
+        if field[i] == 0x5C and i + 3 < len(field) + 0 and field[i + 1 : i + 4].isdigit():
+            out.append(int(field[i + 1 : i + 4], 8))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return bytes(out)
+
+
+def parse_mountinfo(data: bytes) -> list[tuple[bytes, int]]:
+    """(mount point, per-mount flags other than ro) for each line of /proc/self/mountinfo."""
+    out = []
+    for line in data.splitlines():
+        fields = line.split(b" ")
+        if len(fields) < 6:
+            continue
+        flags = 0
+        for opt in fields[5].split(b","):
+            flags |= _OPTION_FLAGS.get(opt, 0)
+        out.append((_unescape(fields[4]), flags))
+    return out
+
+
+def _mounts_under(path: bytes, skip: tuple[bytes, ...] = ()) -> list[tuple[bytes, int]]:
+    fd = os.open(b"/proc/self/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
+    chunks = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    prefix = path.rstrip(b"/") + b"/"
+    out = []
+    for point, flags in parse_mountinfo(b"".join(chunks)):
+        if point == path or point.startswith(prefix) or path == b"/":
+            if any(point == s or point.startswith(s + b"/") for s in skip):
+                continue
+            out.append((point, flags))
+    return out
+
+
+def _remount(path: bytes, readonly: bool, recursive: bool, skip: tuple[bytes, ...] = ()) -> None:
+    mounts = _mounts_under(path, skip) if recursive else []
+    if not recursive:
+        mounts = [m for m in _mounts_under(path) if m[0] == path][-1:]
+    for point, flags in mounts:
+        try:
+            _mount(
+                None,
+                point,
+                None,
+                MS_REMOUNT | MS_BIND | flags | (MS_RDONLY if readonly else 0),
+                b"",
+            )
+        except OSError:
+            if point == path:
+                raise
+            # a submount we may not touch (e.g. a locked one): leave it as it is
+
+
+def _bind_self(path: bytes) -> None:
+    _mount(path, path, None, MS_BIND | MS_REC, b"")
+
+
+def _make_target(target: bytes, source_fd: int) -> None:
+    if os.path.lexists(target):
+        return
+    parent = os.path.dirname(target)
+    os.makedirs(parent, exist_ok=True)
+    if stat.S_ISDIR(os.fstat(source_fd).st_mode):
+        os.mkdir(target, 0o755)
+    else:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+
+
+def _private_dev(data: bytes, dev_log: bytes) -> None:
+    keep: list[tuple[bytes, int]] = []
+    for name in _DEVICES:
+        try:
+            keep.append((name, os.open(b"/dev/" + name, os.O_PATH | os.O_CLOEXEC)))
+        except OSError:
+            continue
+    dirs: list[tuple[bytes, int]] = []
+    for name in (b"shm", b"mqueue", b"hugepages"):
+        try:
+            dirs.append((name, os.open(b"/dev/" + name, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
+        except OSError:
+            continue
+    _mount(b"tmpfs", b"/dev", b"tmpfs", MS_NOSUID | MS_STRICTATIME, data)
+    for name, fd in keep:
+        path = b"/dev/" + name
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666))
+        _mount(b"/proc/self/fd/%d" % fd, path, None, MS_BIND, b"")
+        os.close(fd)
+    for name, fd in dirs:
+        os.mkdir(b"/dev/" + name, 0o755)
+        _mount(b"/proc/self/fd/%d" % fd, b"/dev/" + name, None, MS_BIND | MS_REC, b"")
+        os.close(fd)
+    os.mkdir(b"/dev/pts", 0o755)
+    _mount(b"devpts", b"/dev/pts", b"devpts", MS_NOSUID | MS_NOEXEC,
+           b"newinstance,ptmxmode=0666,mode=620,gid=5")  # fmt: skip
+    links = [
+        (b"pts/ptmx", b"/dev/ptmx"),
+        (b"/proc/self/fd", b"/dev/fd"),
+        (b"/proc/self/fd/0", b"/dev/stdin"),
+        (b"/proc/self/fd/1", b"/dev/stdout"),
+        (b"/proc/self/fd/2", b"/dev/stderr"),
+    ]
+    if dev_log:
+        links.append((dev_log, b"/dev/log"))
+    for src, dst in links:
+        os.symlink(src, dst)
+
+
+def apply_sandbox(ops: tuple[Op, ...], dev_log: bytes) -> None:
+    """linux.sandbox's steps 1-7 for these operations; raises OSError (the caller exits
+    226/NAMESPACE)."""
+    # Mount points we create get 0755/0644 whatever the unit's UMask= (which is set by now)
+    old_umask = os.umask(0o022)
+    try:
+        _apply(ops, dev_log)
+    finally:
+        os.umask(old_umask)
+
+
+def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
+    _check(libc().unshare(CLONE_NEWNS))
+    _mount(None, b"/", None, MS_REC | MS_SLAVE, b"")
+    sources: dict[int, int] = {}
+    for i, (kind, target, source, _data, _flags, optional, _rec, _ro) in enumerate(ops):
+        if kind == "keep":
+            try:  # noqa: SIM105 (no contextlib in the helper)
+                sources[i] = os.open(source, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                pass
+            continue
+        if kind != "bind":
+            continue
+        try:
+            fd = os.open(source, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            if optional:
+                continue
+            raise
+        sources[i] = fd
+        _make_target(target, fd)
+    for i, (kind, target, source, data, flags, optional, recursive, readonly) in enumerate(ops):
+        if kind in ("ro", "rw", "hide-dir", "hide-file", "tmpfs") and not os.path.lexists(target):
+            if optional or kind in ("ro", "rw"):
+                continue
+            raise OSError(_ENOENT, f"{os.fsdecode(target)}: No such file or directory")
+        if kind == "ro":
+            if target != b"/":
+                _bind_self(target)  # a mount point of its own, as namespace.c does
+            _remount(target, True, True, _API_FS if target == b"/" else ())
+        elif kind == "rw":
+            _bind_self(target)
+            _remount(target, False, True)
+        elif kind == "bind":
+            fd = sources.get(i, -1)
+            if fd < 0:
+                continue
+            if not os.path.lexists(target):  # e.g. inside a tmpfs mounted since step 2
+                _make_target(target, fd)
+            _mount(b"/proc/self/fd/%d" % fd, target, None,
+                   MS_BIND | (MS_REC if recursive else 0), b"")  # fmt: skip
+            os.close(fd)
+            # Only a read-only bind is remounted: a new bind mount already carries its
+            # source mount's per-mount flags (mount(2) MS_BIND), and systemd 252's
+            # make_read_only() changes nothing else ("No Change?"): PrivateTmp= and
+            # BindPaths= of a read-only source stay as they are. (Remounting every mount
+            # below a writable bind made read-only submounts writable, and read and parsed
+            # /proc/self/mountinfo twice per PrivateTmp= start.)
+            if readonly:
+                _remount(target, True, recursive)
+        elif kind == "dev":
+            _private_dev(data, dev_log)
+        elif kind == "tmpfs":
+            _mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV | flags, data)
+        elif kind == "hide-dir":
+            _mount(b"tmpfs", target, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, data)
+        elif kind == "hide-file":
+            _mount(source, target, None, MS_BIND, b"")
+            _remount(target, True, False)
+        elif kind == "keep" and i in sources:
+            _keep(target, sources[i])
+
+
+def _keep(target: bytes, fd: int) -> None:
+    """Bind the manager's own socket back in where a private mount hid it (best effort)."""
+    try:
+        if os.path.samestat(os.stat(target), os.fstat(fd)):
+            return
+    except OSError:
+        pass
+    try:
+        _make_target(target, fd)
+        _mount(b"/proc/self/fd/%d" % fd, target, None, MS_BIND, b"")
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
