@@ -222,10 +222,11 @@ def make_private_tmp(invocation_id: str, unit: str = "") -> tuple[str, str]:
     systemd deletes them when the unit stops."""
     out = []
     for outer in private_tmp_dirs(invocation_id, unit):
-        if unit and not os.path.isdir(outer):
-            _remove_stale(outer, unit)
+        if not os.path.isdir(outer):  # (every later command of the invocation: 2 stat(2)s)
+            if unit:
+                _remove_stale(outer, unit)
+            os.makedirs(outer, mode=0o700, exist_ok=True)
         inner = f"{outer}/tmp"
-        os.makedirs(outer, mode=0o700, exist_ok=True)
         if not os.path.isdir(inner):
             os.mkdir(inner)
             os.chmod(inner, 0o1777)
