@@ -69,9 +69,41 @@ class UnitRegistry:
         unit = container_override(build_unit(source, self.host), source)
         if unit.load_state == "not-found":
             return unit  # not cached: see the module docstring
+        self._resolve_trigger_target(unit)
         self._remember(share_unit(unit), name)
         self.on_loaded(unit)
         return unit
+
+    def unit_id_of(self, name: str) -> str:
+        """The id of the unit called `name` (an alias gives its fragment's name), read from
+        the unit path without loading the unit into the manager."""
+        unit = self.get(name)
+        if unit is not None:
+            return unit.id
+        try:
+            return self._loader.load(name).id
+        except InvalidUnitName:
+            return name
+
+    def _resolve_trigger_target(self, unit: Unit) -> None:
+        """A socket's service (Service=, or the socket's own name with .service) and a
+        timer's Unit= are unit *names*, and may be aliases: Debian's syslog.socket triggers
+        syslog.service, which /etc/systemd/system/syslog.service links to rsyslog.service.
+        systemd loads that name and so triggers (and passes its fds to) rsyslog.service
+        (socket_add_extras() -> unit_load_related_unit(), which merges an alias into its
+        unit). Here the name is replaced by the unit's id before the trigger machine is
+        built, so LISTEN_FDS and TriggeredBy= find the service by its id."""
+        sock, timer = unit.socket, unit.timer
+        if sock is not None and not sock.accept and unit.load_state == "loaded":
+            name = sock.service or unit.id.rsplit(".", 1)[0] + ".service"
+            resolved = self.unit_id_of(name)
+            if resolved != name:
+                sock.service = resolved
+        if timer is not None and unit.load_state == "loaded":
+            name = timer.unit or unit.id.rsplit(".", 1)[0] + ".service"
+            resolved = self.unit_id_of(name)
+            if resolved != name:
+                timer.unit = resolved
 
     def _remember(self, unit: Unit, asked: str) -> None:
         self._units[unit.id] = unit
@@ -99,7 +131,9 @@ class UnitRegistry:
         for uid in old:
             try:
                 source = self._loader.load(uid)
-                unit = share_unit(container_override(build_unit(source, self.host), source))
+                unit = container_override(build_unit(source, self.host), source)
+                self._resolve_trigger_target(unit)
+                unit = share_unit(unit)
             except InvalidUnitName:
                 continue
             self._remember(unit, uid)
