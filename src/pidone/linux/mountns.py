@@ -213,7 +213,14 @@ def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
     _check(libc().unshare(CLONE_NEWNS))
     _mount(None, b"/", None, MS_REC | MS_SLAVE, b"")
     sources: dict[int, int] = {}
-    for i, (kind, target, source, _data, _flags, optional, _rec, _ro) in enumerate(ops):
+    # Writable binds whose source mount was writable before any remount below. systemd 252
+    # binds everything first (apply_mount()) and only then makes mounts read-only
+    # (make_read_only(), with the writable entries on its deny list); here the binds come
+    # after ProtectSystem='s read-only "/", whose remount also reaches the source mount of
+    # a PrivateTmp= bind, so such a bind would inherit "ro" (redis's PrivateTmp=yes with
+    # ProtectSystem=strict: a read-only /tmp, and $NOTIFY_SOCKET not bound back in).
+    writable: set[int] = set()
+    for i, (kind, target, source, _data, _flags, optional, _rec, readonly) in enumerate(ops):
         if kind == "keep":
             try:  # noqa: SIM105 (no contextlib in the helper)
                 sources[i] = os.open(source, os.O_PATH | os.O_CLOEXEC)
@@ -229,6 +236,8 @@ def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
                 continue
             raise
         sources[i] = fd
+        if not readonly and not os.fstatvfs(fd).f_flag & os.ST_RDONLY:
+            writable.add(i)
         _make_target(target, fd)
     for i, (kind, target, source, data, flags, optional, recursive, readonly) in enumerate(ops):
         if kind in ("ro", "rw", "hide-dir", "hide-file", "tmpfs") and not os.path.lexists(target):
@@ -259,6 +268,8 @@ def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
             # /proc/self/mountinfo twice per PrivateTmp= start.)
             if readonly:
                 _remount(target, True, recursive)
+            elif i in writable and os.statvfs(target).f_flag & os.ST_RDONLY:
+                _remount(target, False, False)  # this bind only: its submounts stay
         elif kind == "dev":
             _private_dev(data, dev_log)
         elif kind == "tmpfs":
