@@ -2,11 +2,14 @@
 
 Started by linux.spawn_cgroup (`Spawner`) with posix_spawn(3) as `python -I -S -c ...`
 (isolated, no site: no site-packages, no .pth files), it imports only this module,
-linux.spawnchild, marshal, _socket and ctypes: about 2 MiB of anonymous memory against
-the daemon's ~6 MiB dirty of 21 MiB resident, so the page tables clone3(2) copies are
+linux.spawnchild, marshal, _socket, mmap and ctypes: ~3.4 MiB of anonymous memory (a bare
+`python -I -S` has ~2.7) against the daemon's ~9, so the page tables clone3(2) copies are
 few (clone3 without CLONE_VM copies the page tables of every anonymous mapping,
-kernel/fork.c dup_mmap(); file mappings are left to fault in). Modules that rarer plans
-need (sandbox, privileges, TTYs, limits) are loaded by spawnchild.prepare() on first use.
+kernel/fork.c dup_mmap(); file mappings are left to fault in), and so is what the child's
+execve(2) tears down. Modules that rarer plans need are loaded by spawnchild.prepare() on
+first use, and the ones it loads are kept small for this reason: linux.mountns (not
+linux.sandbox), linux.rlimits (not linux.execprep); linux.privileges and linux.stdio
+(capabilities, scheduling, file:/tty stdio) still bring pidone.core.model in (~2 MiB).
 
 Protocol (SOCK_SEQPACKET, one message per request, unix(7) SCM_RIGHTS for the fds):
 request = marshal of (fd numbers as the daemon knows them, plan, into_cgroup), the same
@@ -104,7 +107,7 @@ def serve(sock_fd: int, daemon_comm: bytes) -> NoReturn:  # pragma: no cover - t
     args = _CloneArgs()
     # Every disposition back to SIG_DFL (the interpreter's start-up installed a SIGINT
     # handler and ignores SIGPIPE and SIGXFSZ; ignored dispositions survive execve(2)), so
-    # a child starts from the defaults and only the plan's SIGPIPE step remains to do.
+    # a child starts from the defaults; SIGPIPE is set per plan before each clone3.
     for sig in range(1, _signal.NSIG):
         if sig not in (_signal.SIGKILL, _signal.SIGSTOP, 32, 33):
             try:  # noqa: SIM105 (contextlib is one module more here)
@@ -155,12 +158,14 @@ def serve(sock_fd: int, daemon_comm: bytes) -> NoReturn:  # pragma: no cover - t
             # so that no collection can start in the child (it would touch, and copy,
             # every tracked object's page).
             gc.disable()
-            pid = syscall(SYS_CLONE3, ctypes.byref(args), ctypes.sizeof(args))
-            if pid == 0:
-                _take_name(child_name, libc, child_comm)
-                spawnchild.run(plan, err_w, prepared)  # execs or _exits
-            err = ctypes.get_errno() if pid < 0 else 0
-            gc.enable()
+            try:
+                pid = syscall(SYS_CLONE3, ctypes.byref(args), ctypes.sizeof(args))
+                if pid == 0:
+                    _take_name(child_name, libc, child_comm)
+                    spawnchild.run(plan, err_w, prepared)  # execs or _exits
+                err = ctypes.get_errno() if pid < 0 else 0
+            finally:
+                gc.enable()  # (in the parent: the child never returns from run())
             pid = max(pid, 0)
         except Exception:
             pid, err = 0, _EIO  # the daemon falls back to fork
