@@ -136,7 +136,7 @@ def stub_info(name: str) -> UnitInfo:
 class DepGraph:
     """Units (with stubs for referenced names) and their relations, in insertion order."""
 
-    __slots__ = ("_aliases", "_edges", "_fresh", "_models", "_refs", "_tried", "units")
+    __slots__ = ("_aliases", "_edges", "_fresh", "_models", "_refs", "_tried", "changes", "units")
 
     def __init__(
         self,
@@ -153,6 +153,9 @@ class DepGraph:
         self._tried: set[str] = set()  # stub names the loader has been asked for
         self._fresh: dict[str, None] | None = None  # nodes created during an insert()
         self._models: set[str] = set(self.units)  # nodes that are units, not stubs
+        # Bumped by every change after construction (insert, remove, adopt): what a result
+        # computed from this graph may be remembered against (core.txcache).
+        self.changes = 0
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -214,6 +217,7 @@ class DepGraph:
                 for n in (unit.id, *unit.names)
             ):
                 return None
+        self.changes += 1
         self._fresh = {}
         try:
             changed: dict[str, None] = {}
@@ -238,6 +242,7 @@ class DepGraph:
     def remove(self, uid: str) -> None:
         """Take an unreferenced unit out with all its edges and aliases; stubs that only
         it named go too (a full build would not create them)."""
+        self.changes += 1
         uid = self.resolve(uid)
         for relation, others in self._edges.pop(uid, {}).items():
             inverse = INVERSE[relation]
@@ -258,6 +263,7 @@ class DepGraph:
 
     def adopt(self, unit: Unit) -> None:
         """A file-less slice or device the graph made loaded now has a (bare) model."""
+        self.changes += 1
         self._register(unit)
 
     # --- the primitives build_graph() uses ------------------------------------------------

@@ -82,7 +82,6 @@ from pidone.core.transaction import (
     LogLine,
     TransactionResult,
     build_stop_transaction,
-    build_transaction,
     job_compare,
 )
 from pidone.core.triggering import (
@@ -100,6 +99,7 @@ from pidone.core.triggerwiring import (
     start_refusal,
     with_activation,
 )
+from pidone.core.txcache import TransactionCache
 from pidone.core.unitmachines import (
     MACHINE_FACTORIES,
     InstantMachine,
@@ -162,6 +162,7 @@ class Manager(UnitTable):
         triggers: TriggerUnits | None = None,
     ) -> None:
         self._next_job_id = 1
+        self._tx_cache = TransactionCache()
         self._pid_owner: dict[int, str] = {}
         self._pids_of: dict[str, tuple[int, int]] = {}
         self._run_queue: list[str] = []
@@ -473,7 +474,8 @@ class Manager(UnitTable):
         name: str = "",
     ) -> bool:
         """Rule 3: build the transaction for one request and apply it."""
-        result = build_transaction(
+        # build_transaction(), remembered while nothing it read has changed (core.txcache)
+        result = self._tx_cache.build(
             self.graph,
             unit,
             job_type,
