@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 from pidone.core import actions as act
 from pidone.core import events as ev
-from pidone.core.dataclass_lite import dataclass
+from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.environ import parse_environment_file
 from pidone.core.environment import (
     DirectoryBases,
@@ -355,9 +355,16 @@ class LinuxExecutor:
             if journal_out or journal_err:
                 read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
             cgroup = self.tracker.spawn_cgroup(a.unit)
+            command = a.command
+            if ctx.permissions_start_only and a.role != "start" and not command.full_privileges:
+                # PermissionsStartOnly= (systemd.service(5), deprecated): User= and the other
+                # permission and sandboxing settings apply to ExecStart= only. systemd 252
+                # clears EXEC_APPLY_SANDBOXING for every control process (service_spawn()),
+                # which is what the "+" prefix does (gearman's ExecStartPre=install -d -o).
+                command = replace(command, full_privileges=True)
             child = spawn.spawn(
                 spawn.SpawnRequest(
-                    command=a.command,
+                    command=command,
                     context=ctx,
                     environment=environment,
                     identity=identity,
