@@ -20,6 +20,9 @@ Errors: `NoDaemon` when nothing answers on the socket (message
 "Failed to connect to pidone at PATH: REASON", exit code 1), `RemoteError(code, message)`
 when the daemon answers with an error, `ClientError` for everything else (lost connection,
 protocol violation, timeout). Each carries `exit_code` for the CLI.
+
+csrc/pidone-job.c re-states this client in C for the job verbs (docs/cli-launcher.md); its
+messages are these, word for word (tests/cli/test_fast_client.py compares them).
 """
 
 from __future__ import annotations

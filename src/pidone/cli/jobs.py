@@ -5,6 +5,11 @@ Each verb sends one request naming all its units and waits for every job (unless
 the first non-zero exit code (spec 06 §2.1). Imports stay minimal: only cli.client
 (the control client on `_socket` and `_json`; `pidone start` pays every import before the
 daemon sees the request).
+
+csrc/pidone-job.c is the compiled twin of the job verbs (and of cli/query.py's is-active and
+is-failed), which bin/pidone runs when it is installed (docs/cli-launcher.md): a change to
+what these verbs parse, send or print belongs in both; tests/cli/test_fast_client.py
+compares the two.
 """
 
 from __future__ import annotations
