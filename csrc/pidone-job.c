@@ -76,6 +76,7 @@ static void buf_reserve(Buf *b, size_t extra) {
 }
 
 static void buf_add(Buf *b, const void *p, size_t n) {
+    if (n == 0) return; /* memcpy() with a NULL pointer is undefined even for 0 bytes */
     buf_reserve(b, n);
     memcpy(b->data + b->len, p, n);
     b->len += n;
