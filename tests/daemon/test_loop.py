@@ -72,6 +72,41 @@ def test_reader_and_writer_callbacks_on_a_pipe(loop: EventLoop) -> None:
         os.close(w)
 
 
+def test_a_hang_up_wakes_the_reader_and_a_reused_fd_number_is_watched_afresh(
+    loop: EventLoop,
+) -> None:
+    r, w = os.pipe2(os.O_NONBLOCK)
+    seen: list[str] = []
+    loop.add_reader(r, lambda: seen.append("eof" if os.read(r, 100) == b"" else "data"))
+    os.close(w)  # EPOLLHUP alone: a reader must still run (it reads EOF)
+    run_until(loop, seen)  # type: ignore[arg-type]
+    assert seen == ["eof"]
+    loop.remove_reader(r)
+    os.close(r)
+    # An fd closed while registered (rule 5 broken) and its number reused by a new pipe:
+    # epoll dropped the old file on close (man 7 epoll, Q6); adding a writer then a reader
+    # for the new file must watch the new file.
+    r2, w2 = os.pipe2(os.O_NONBLOCK)
+    stale: list[bool] = []
+    loop.add_reader(r2, lambda: stale.append(True))
+    os.close(r2)
+    os.close(w2)
+    r3, w3 = os.pipe2(os.O_NONBLOCK)
+    got: list[bytes] = []
+    try:
+        assert r3 == r2  # the lowest free number comes back
+        loop.add_writer(r3, lambda: None)  # modify() of the stale registration fails
+        loop.remove_writer(r3)
+        loop.add_reader(r3, lambda: got.append(os.read(r3, 100)))
+        os.write(w3, b"new")
+        run_until(loop, got)  # type: ignore[arg-type]
+        assert got == [b"new"]
+    finally:
+        loop.remove_reader(r3)
+        os.close(r3)
+        os.close(w3)
+
+
 def test_timers_fire_in_deadline_order_never_early(loop: EventLoop) -> None:
     order: list[str] = []
     now = loop.time()

@@ -26,8 +26,9 @@ import contextlib
 import functools
 import heapq
 import itertools
+import math
 import os
-import selectors
+import select
 import signal
 import sys
 import threading
@@ -102,7 +103,11 @@ class EventLoop:
     """Readers/writers on fds, monotonic timers, signals and process exits, in one thread."""
 
     def __init__(self, on_error: ErrorHandler | None = None) -> None:
-        self._selector = selectors.DefaultSelector()
+        # epoll(7) directly, not selectors.DefaultSelector: its get_key() raises and catches
+        # KeyError for every fd not yet registered, and each registration builds a
+        # SelectorKey; a start adds and removes ~10 fds (socket, pidfds, pipes).
+        self._epoll = select.epoll()
+        self._masks: dict[int, int] = {}  # registered fd -> its epoll event mask
         self._readers: dict[int, Callback] = {}
         self._writers: dict[int, Callback] = {}
         self._timers: list[TimerHandle] = []
@@ -182,25 +187,29 @@ class EventLoop:
             self._update(fd)
 
     def _update(self, fd: int) -> None:
-        events = (selectors.EVENT_READ if fd in self._readers else 0) | (
-            selectors.EVENT_WRITE if fd in self._writers else 0
+        events = (select.EPOLLIN if fd in self._readers else 0) | (
+            select.EPOLLOUT if fd in self._writers else 0
         )
-        try:
-            key = self._selector.get_key(fd)
-        except KeyError:
+        old = self._masks.get(fd)
+        if old is None:
             if events:
-                self._selector.register(fd, events)
+                self._epoll.register(fd, events)
+                self._masks[fd] = events
             return
         if not events:
-            self._selector.unregister(fd)
-        elif key.events != events:
+            del self._masks[fd]
+            with contextlib.suppress(OSError):  # already closed: epoll dropped it itself
+                self._epoll.unregister(fd)
+        elif old != events:
             try:
-                self._selector.modify(fd, events)
+                self._epoll.modify(fd, events)
             except OSError:
                 # The fd was closed while registered and its number reused: epoll dropped
                 # the old file on close (man 7 epoll, Q6), so register the new one afresh.
-                self._selector.unregister(fd)
-                self._selector.register(fd, events)
+                with contextlib.suppress(OSError):
+                    self._epoll.unregister(fd)
+                self._epoll.register(fd, events)
+            self._masks[fd] = events
 
     # --- processes ---------------------------------------------------------------------
 
@@ -281,11 +290,15 @@ class EventLoop:
 
     def run_once(self) -> None:
         """One iteration: wait for I/O or the next deadline, then run what is due."""
-        for key, mask in self._selector.select(self._timeout()):
-            fd = key.fd
-            if mask & selectors.EVENT_READ and (reader := self._readers.get(fd)) is not None:
+        timeout = self._timeout()
+        # As selectors' EpollSelector: -1 blocks; a timeout is rounded UP to whole ms, or
+        # a deadline less than 1 ms away would be polled with 0 in a busy loop; an error or
+        # hang-up wakes the reader and the writer alike.
+        ms = -1.0 if timeout is None else math.ceil(timeout * 1e3) * 1e-3 if timeout > 0 else 0
+        for fd, mask in self._epoll.poll(ms, max(len(self._masks), 1)):
+            if mask & ~select.EPOLLOUT and (reader := self._readers.get(fd)) is not None:
                 self._run(reader, f"reader fd {fd}")
-            if mask & selectors.EVENT_WRITE and (writer := self._writers.get(fd)) is not None:
+            if mask & ~select.EPOLLIN and (writer := self._writers.get(fd)) is not None:
                 self._run(writer, f"writer fd {fd}")
         now = self.time()
         while self._timers and (self._timers[0].cancelled or self._timers[0].deadline <= now):
@@ -319,6 +332,6 @@ class EventLoop:
         if self._saved_wakeup_fd is not None:
             signal.set_wakeup_fd(self._saved_wakeup_fd)
             self._saved_wakeup_fd = None
-        self._selector.close()
+        self._epoll.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
