@@ -123,6 +123,7 @@ def test_tmpfiles_option_creates_below_its_root(pidone_ns: Factory, tmp_path: Pa
     assert made.is_dir()
     assert made.stat().st_mode & 0o7777 == 0o750
     assert (roots["yes"] / "var/lib/t/hello").read_text() == "hi"
+    assert (roots["yes"] / "run/systemd/system").is_dir()  # sd_booted(3)'s marker
     on.wait_for(
         lambda: "tmpfiles: --create --boot pass done below" in on.journal("-o", "cat"),
         what="the tmpfiles line in the journal",

@@ -47,11 +47,13 @@ The rule (`tmpfiles_wanted`):
   clone(CLONE_NEWPID)/unshare(1), as pidone.testing.harness does, has another one
   (namespaces(7)), so a test daemon, though PID 1 of its namespace, never runs it.
 
-The --remove half (purging /tmp and `D` directories) is never done.
+The --remove half (purging /tmp and `D` directories) is never done. The same rule creates
+/run/systemd/system, systemd's "booted" marker (sd_booted(3)).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Callable
@@ -88,6 +90,13 @@ def apply_tmpfiles(choice: str, root: str | None, log: Callable[[str, str, int],
     root = root or "/"
     if not tmpfiles_wanted(choice, root, os.getpid(), in_initial_pid_namespace()):
         return False
+    # sd_booted(3): "Internally, this function checks whether the directory
+    # /run/systemd/system/ exists"; systemd 252 creates it when it starts as the system
+    # manager. Daemons decide by it whether the manager passes sockets: rsyslog takes
+    # /run/systemd/journal/syslog from syslog.socket only then, else it binds /dev/log
+    # itself. Made under the same rule as the pass: by a manager that owns /run.
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.join(root, "run/systemd/system"), mode=0o755, exist_ok=True)
     from pidone.linux.tmpfiles import run_create
 
     report = run_create(root, boot=True)
