@@ -222,6 +222,11 @@ def _open_stdio(src: StdioWire, fileno: int, prepared: Prepared) -> None:
         os.set_inheritable(fd, True)
 
 
+def _lifted(src: StdioWire, base: int) -> StdioWire:
+    """An "fd" stdio source moved to a new close-on-exec fd at or above `base`."""
+    return ("fd", fcntl.fcntl(src[1], fcntl.F_DUPFD_CLOEXEC, base), *src[2:])
+
+
 def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
     """Steps 1-10 in the new process: execs, or reports through `err_w` and `_exit`s."""
     (path, argv, deferred, env_text, env, self_pid_keys, pre_error, exec_error, reset_signals,
@@ -256,26 +261,38 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
         status = EXIT_FDS
         n = len(pass_fds)
         base = 3 + n + 1
+        # (Straight-line code on purpose: every object this child creates or touches is a
+        # copy-on-write fault of its page; no comprehension, no enumerate, no list copy.)
         err = fcntl.fcntl(err_w, fcntl.F_DUPFD_CLOEXEC, base)
-        sources = list(stdio)
-        for i, src in enumerate(sources):
-            if src[0] == "fd":
-                sources[i] = ("fd", fcntl.fcntl(src[1], fcntl.F_DUPFD_CLOEXEC, base), *src[2:])
-        lifted = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base) for fd in pass_fds]
+        in_src, out_src, err_src = stdio
+        if in_src[0] == "fd":
+            in_src = _lifted(in_src, base)
+        if out_src[0] == "fd":
+            out_src = _lifted(out_src, base)
+        if err_src[0] == "fd":
+            err_src = _lifted(err_src, base)
+        lifted: list[int] = []
+        for fd in pass_fds:
+            lifted.append(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base))
         # 4. stdio; UMask= first, so that file:/append:/truncate: create files with it
         os.umask(umask)
-        for fileno, step in ((0, EXIT_STDIN), (1, EXIT_STDOUT), (2, EXIT_STDERR)):
-            status = step
-            _open_stdio(sources[fileno], fileno, prepared)
+        status = EXIT_STDIN
+        _open_stdio(in_src, 0, prepared)
+        status = EXIT_STDOUT
+        _open_stdio(out_src, 1, prepared)
+        status = EXIT_STDERR
+        _open_stdio(err_src, 2, prepared)
         # 5b. passed fds at 3.., the error pipe right after them, everything else closed
         status = EXIT_FDS
-        for i, fd in enumerate(lifted):
-            os.dup2(fd, 3 + i, inheritable=True)
+        target = 3
+        for fd in lifted:
+            os.dup2(fd, target, True)
             # exec_child() flags_fds(): O_NONBLOCK as NonBlocking= says. It is a flag of the
             # open file description (fcntl(2)), so the daemon's copy changes too; the daemon
             # only polls a listener whose service is gone, which is unaffected.
-            os.set_blocking(3 + i, not non_blocking)
-        os.dup2(err, 3 + n, inheritable=False)
+            os.set_blocking(target, not non_blocking)
+            target += 1
+        os.dup2(err, 3 + n, False)  # (not inheritable)
         err = 3 + n
         os.closerange(3 + n + 1, _MAX_FD)
         # 6. limits, nice, OOM score
