@@ -164,6 +164,24 @@ def test_signals_reset_mask_empty_sigpipe_per_setting(tmp_path, ignore):
     assert not ignored & (1 << (signal.SIGXFSZ - 1))  # CPython's start-up ignore undone
 
 
+def test_the_fork_path_resets_the_signals_this_process_handles_or_ignores(tmp_path, monkeypatch):
+    # The list is asked for only when a start forks (the helper is off or refused): the
+    # child must still set back every disposition the daemon changed.
+    monkeypatch.setenv("PIDONE_NO_CLONE3", "1")
+    old_usr1 = signal.signal(signal.SIGUSR1, lambda *_: None)
+    old_hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        cmd = ExecCommand(path="/bin/cat", argv=("cat", "/proc/self/status"))
+        status, out = run_to_file(cmd, ExecContext(), str(tmp_path / "out"), fast=False)
+    finally:
+        signal.signal(signal.SIGUSR1, old_usr1)
+        signal.signal(signal.SIGHUP, old_hup)
+    assert status == 0
+    assert _sig_mask(out, "SigCgt") == 0
+    assert not _sig_mask(out, "SigIgn") & (1 << (signal.SIGHUP - 1))
+    assert _sig_mask(out, "SigBlk") == 0
+
+
 def test_limits_nice_and_oom(tmp_path):
     ctx = ExecContext(limits={"NOFILE": (100, 200), "CORE": (0, 0)}, nice=5, oom_score_adjust=300)
     code = (

@@ -27,6 +27,7 @@ import importlib
 import os
 import pwd
 import signal
+import sys
 from collections.abc import Callable, Iterable, Mapping
 
 from pidone.core.dataclass_lite import dataclass, replace
@@ -67,6 +68,15 @@ _getsignal: Callable[[int], object] = _signal_c.getsignal
 _RESETTABLE = tuple(
     s for s in range(1, signal.NSIG) if s not in (signal.SIGKILL, signal.SIGSTOP, 32, 33)
 )
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
+def _handled_signals() -> tuple[int, ...]:
+    """The signals this process handles or ignores, which a forked child must set back to
+    SIG_DFL (step 1 of linux.spawnchild). Only the fork path needs them: the spawn helper's
+    dispositions are all SIG_DFL, and posix_spawn resets every signal (setsigdef). Asked
+    only then: 60-odd getsignal() calls were ~25 us of every plan."""
+    return tuple(s for s in _RESETTABLE if _getsignal(s) not in (signal.SIG_DFL, None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,12 +196,12 @@ def _build_plan(
     env: dict[bytes, bytes] = {}
     self_keys: list[bytes] = []
     for key, value in req.environment.items():
-        k = os.fsencode(key)
+        k = key.encode(_FS_ENCODING, _FS_ERRORS)  # = os.fsencode(), without its fspath()
         if value == SELF_PID:
             self_keys.append(k)
             env[k] = b""
         else:
-            env[k] = os.fsencode(value)
+            env[k] = value.encode(_FS_ENCODING, _FS_ERRORS)
     is_pid1 = os.getpid() == 1
     input_kind, in_src = input_source(ctx, req.stdin_fd, data_fd)
     out_src = output_source(ctx, 1, req.stdout_fd, req.stdin_fd, input_kind, is_pid1)
@@ -201,7 +211,6 @@ def _build_plan(
         res = LIMIT_RESOURCES.get(name.removeprefix("Limit"))
         if res is not None:
             limits.append((res, rlim(soft), rlim(hard)))
-    reset = tuple(s for s in _RESETTABLE if _getsignal(s) not in (signal.SIG_DFL, None))
     privileged = cmd.full_privileges or cmd.no_setuid
     # DynamicUser= implies NoNewPrivileges= (spec 02 §5)
     no_new_privileges = (ctx.no_new_privileges or identity.dynamic) and not cmd.full_privileges
@@ -220,7 +229,7 @@ def _build_plan(
         self_pid_keys=tuple(self_keys),
         pre_error=(identity.error_status, identity.error_errno),
         exec_error=exec_error,
-        reset_signals=reset,
+        reset_signals=(),  # filled in for the fork path only (_handled_signals())
         ignore_sigpipe=ctx.ignore_sigpipe,
         cgroup_fd=cgroup_fd,
         stdio=(in_src, out_src, err_src),
@@ -346,7 +355,7 @@ def spawn(req: SpawnRequest) -> Spawned:
             if not pid:
                 if req.cgroup and procs_fd < 0:
                     procs_fd = _open_procs(req.cgroup)
-                wire = _with_cgroup_fd(wire, procs_fd)
+                wire = _for_fork(wire, procs_fd)
                 prepared = spawnchild.prepare(wire)
                 old_mask = _sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
                 try:
@@ -388,6 +397,15 @@ def _with_cgroup_fd(wire: Plan, fd: int) -> Plan:
         return wire
     fields = list(wire)
     fields[spawnchild.CGROUP_FD] = fd
+    return tuple(fields)  # type: ignore[return-value]
+
+
+def _for_fork(wire: Plan, procs_fd: int) -> Plan:
+    """The plan for a forked child: it writes cgroup.procs itself, and resets the signals
+    the daemon handles."""
+    fields = list(wire)
+    fields[spawnchild.CGROUP_FD] = procs_fd
+    fields[spawnchild.RESET_SIGNALS] = _handled_signals()
     return tuple(fields)  # type: ignore[return-value]
 
 
