@@ -202,3 +202,25 @@ def test_env_var_reaches_socket_path(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("PIDONE_RUNTIME_DIR", str(tmp_path))
     assert client.socket_path() == f"{tmp_path}/control.sock"
     assert client.resolve_runtime_dir(None) == str(tmp_path)
+
+
+@pytest.mark.parametrize("text", ['{"a": "x', '{"a" 1}', '{"a":1,}', "[1,", "nul"])
+def test_loads_refuses_malformed_json_in_an_interpreter_without_json(text: str) -> None:
+    # The CLI never imports `json`; CPython 3.11's _json then cannot raise JSONDecodeError
+    # and signals SystemError instead. This process has imported json, so ask a fresh one.
+    probe = (
+        "import sys; from pidone.cli import client\n"
+        "assert 'json' not in sys.modules\n"
+        "try:\n"
+        "    client.loads(sys.argv[1])\n"
+        "except ValueError as exc:\n"
+        "    print('ValueError', exc)\n"
+    )
+    src = str(Path(client.__file__).parents[2])
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {src!r})\n" + probe,
+         text],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ValueError ")

@@ -105,6 +105,12 @@ def loads(text: str) -> Any:  # noqa: ANN401 - JSON values
         value, end = _scan(text, 0)
     except StopIteration:
         raise ValueError("no JSON value") from None
+    except SystemError:
+        # CPython 3.11's _json raises JSONDecodeError by looking json.decoder up in
+        # sys.modules only (Modules/_json.c raise_errmsg); unless something imported `json`,
+        # a malformed document past its first character ends as "returned NULL without
+        # setting an exception". Importing json.decoder to get the real error costs `re`.
+        raise ValueError("malformed JSON") from None
     if end != len(text):
         raise ValueError("extra data after the JSON value")
     return value
