@@ -28,7 +28,10 @@ finished) AND 127.0.0.1:80 answers an HTTP request.
   namespace's PID 1 (pidone under another init, as a child subreaper). Since cf1da97 it
   spawns through the same clone3(CLONE_INTO_CGROUP) helper (linux/spawn_cgroup.py) as a
   PID-1 daemon, so this column should match "pidone".
-* floor: `pidone --version`, the interpreter start-up every CLI call pays (not a start).
+* floor: `pidone is-active UNIT` through the same launcher: what every CLI call pays
+  (launcher, client start-up, one round trip to the daemon) without a start. With the
+  compiled job-verb client (csrc/pidone-job.c, docs/cli-launcher.md) both this and `pidone
+  start` run it; with PIDONE_NO_FAST=1 both run the Python path.
 
 `--launcher PATH` times another `pidone` command (an older install, to compare) in the
 "pidone", "not PID 1" and "floor" columns.
@@ -292,7 +295,12 @@ class Pidone:
 
     def floor(self) -> float:
         t0 = time.perf_counter()
-        subprocess.run([self.launcher, "--version"], stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            [self.launcher, "is-active", self.unit],
+            env=self.daemon.env,
+            stdout=subprocess.DEVNULL,
+            check=False,  # inactive between the timed starts: exit 3
+        )
         return time.perf_counter() - t0
 
 
