@@ -141,6 +141,7 @@ def test_frame_at_the_limit_is_accepted() -> None:
         (b"{not json", ErrorCode.BAD_JSON, None),
         (b"\xff\xfe", ErrorCode.BAD_JSON, None),
         (b"NaN", ErrorCode.BAD_JSON, None),
+        (b'\xef\xbb\xbf{"type": "hello", "version": 1}', ErrorCode.BAD_JSON, None),  # a BOM
         (b"[" * 100_000 + b"]" * 100_000, ErrorCode.BAD_JSON, None),
         (b"9" * 5000, ErrorCode.BAD_JSON, None),
         (b"[1, 2]", ErrorCode.BAD_MESSAGE, None),
@@ -213,3 +214,21 @@ def test_negotiate() -> None:
     assert negotiate(PROTOCOL_VERSION) == PROTOCOL_VERSION
     assert negotiate(PROTOCOL_VERSION + 5) == PROTOCOL_VERSION
     assert negotiate(0) is None
+
+
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"NaN", b'\xef\xbb\xbf{"a": 1}', b"[1,", b'{"a": Infinity}']
+)
+def test_bad_json_is_reported_in_json_loads_words(body: bytes) -> None:
+    def reject(name: str) -> None:
+        raise ValueError(f"{name} is not valid JSON")
+
+    try:
+        json.loads(body.decode(), parse_constant=reject)
+    except ValueError as exc:
+        expected = f"bad JSON: {exc}"[:200]
+    codec = Codec()
+    codec.receive_data(struct.pack(">I", len(body)) + body)
+    error = codec.next_message()
+    assert isinstance(error, ProtocolError)
+    assert error.message == expected

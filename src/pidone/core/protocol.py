@@ -130,6 +130,12 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# One encoder and one decoder for every frame: json.dumps()/json.loads() with any
+# non-default option build a new JSONEncoder/JSONDecoder (and its C scanner) per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -200,9 +206,7 @@ class Codec:
 
     def encode(self, message: Message) -> bytes:
         """One frame holding `message` (no size check: the receiver enforces its limit)."""
-        body = json.dumps(
-            _to_wire(message), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode()
+        body = _ENCODER.encode(_to_wire(message)).encode()
         return HEADER.pack(len(body)) + body
 
     def _fail(self, code: ErrorCode, message: str) -> ProtocolError:
@@ -212,7 +216,10 @@ class Codec:
 
     def _decode(self, body: bytes) -> Message | ProtocolError:
         try:
-            obj = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+            text = body.decode("utf-8")
+            if text.startswith("\ufeff"):  # what json.loads() refuses before decoding
+                raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+            obj = _DECODER.decode(text)
         except UnicodeDecodeError:
             return ProtocolError(ErrorCode.BAD_JSON, "frame is not UTF-8", fatal=False)
         except (ValueError, RecursionError) as exc:
