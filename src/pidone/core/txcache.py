@@ -177,7 +177,8 @@ class TransactionCache:
     ) -> bool:
         if entry.graph is not graph or entry.changes != graph.changes:
             return False
-        for unit in entry.looked_up:
-            if unit in installed:
-                return False
+        if installed:  # (an idle manager has no job at all: nothing to look up)
+            for unit in entry.looked_up:
+                if unit in installed:
+                    return False
         return all(state(unit) == value for unit, value in entry.states)
