@@ -455,6 +455,58 @@ def test_etcd(real_ns: Factory) -> None:
     stop_and_check(d, "etcd")
 
 
+# --- more: the units behind this session's fixes, and a non-root server on port 80 ---------
+
+
+def test_redis_sentinel_private_tmp_under_protect_system_strict(real_ns: Factory) -> None:
+    """PrivateTmp=yes with ProtectSystem=strict: the private /tmp stays writable and the
+    notify socket reachable (it hung in 'activating' when the bind inherited "ro")."""
+    require("redis-sentinel")
+    d = real_ns()
+    start(d, "redis-sentinel")
+    main = check_status(d, "redis-sentinel", "redis-sentinel")
+    assert d.uid_of(main) == _uid("redis")
+    assert d.in_net("redis-cli", "-p", "26379", "ping").stdout.strip() == "PONG"
+    assert d.cli("restart", "redis-sentinel").returncode == 0
+    assert main_pid(d, "redis-sentinel") != main
+    stop_and_check(d, "redis-sentinel", "/run/sentinel/redis-sentinel.pid", "/run/sentinel")
+
+
+def test_gearman_job_server_permissions_start_only(real_ns: Factory) -> None:
+    """PermissionsStartOnly=true: ExecStartPre=install -d -o gearman /run/gearman runs as
+    root, ExecStart= (Type=forking, PIDFile=) as User=gearman."""
+    require("gearman-job-server")
+    unit = "gearman-job-server"
+    d = real_ns()
+    start(d, unit)
+    main = check_status(d, unit, "gearmand")
+    assert d.uid_of(main) == _uid("gearman")
+    assert os.stat("/run/gearman").st_uid == _uid("gearman")
+    assert probe(d, 4730, b"version\n", 3).startswith("OK ")  # the text admin protocol
+    assert d.cli("restart", unit).returncode == 0
+    assert main_pid(d, unit) != main
+    assert probe(d, 4730, b"version\n", 3).startswith("OK ")
+    stop_and_check(d, unit, "/run/gearman/gearmand.pid")
+
+
+def test_caddy_non_root_on_port_80(real_ns: Factory) -> None:
+    """User=caddy with AmbientCapabilities=CAP_NET_BIND_SERVICE serves :80; Type=notify;
+    ExecReload= talks to caddy's admin API and keeps the process."""
+    require("caddy")
+    d = real_ns()
+    start(d, "caddy")
+    main = check_status(d, "caddy", "caddy")
+    assert d.uid_of(main) == _uid("caddy")
+    wait_answer(d, "caddy", lambda: header(http(d, 80), "Server") == "Caddy", "port 80")
+    assert d.cli("reload", "caddy").returncode == 0
+    assert main_pid(d, "caddy") == main
+    assert header(http(d, 80), "Server") == "Caddy"
+    assert d.cli("restart", "caddy").returncode == 0
+    assert main_pid(d, "caddy") != main
+    wait_answer(d, "caddy", lambda: header(http(d, 80), "Server") == "Caddy", "port 80")
+    stop_and_check(d, "caddy")
+
+
 def _uid(name: str) -> int:
     import pwd
 
