@@ -476,3 +476,29 @@ def test_atd(iso: Callable[[], Iso]) -> None:
     restart_new_main(d, "atd")
     stop_all_gone(d, "atd")
     assert not d.exists("/run/atd.pid")  # atd removes it on SIGTERM
+
+
+def test_accounts_daemon_gets_polkit_through_dbus_activation(iso: Callable[[], Iso]) -> None:
+    """accounts-daemon (Type=dbus) asks polkit at start-up; polkit.service is started by
+    D-Bus activation (SystemdService= in its D-Bus service file): dbus-daemon asks the
+    owner of org.freedesktop.systemd1, which pidone is once dbus.service runs."""
+    require("accountsservice", "polkitd", "dbus")
+    d = iso()
+    start(d, "accounts-daemon")
+    assert d.state("polkit.service") == "active/running"  # activated, not named by anyone
+    found = d.inside(
+        "dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.Accounts",
+        "/org/freedesktop/Accounts", "org.freedesktop.Accounts.FindUserByName", "string:root",
+    )  # fmt: skip
+    assert "/org/freedesktop/Accounts/User0" in found.stdout, found.stdout + found.stderr
+    # pidone has no D-Bus API: a call to the manager fails at once instead of timing out
+    refused = d.inside(
+        "dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.systemd1",
+        "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager.GetUnit",
+        "string:polkit.service",
+    )  # fmt: skip
+    assert "org.freedesktop.DBus.Error.UnknownMethod" in refused.stderr, refused.stderr
+    restart_new_main(d, "accounts-daemon")
+    stop_all_gone(d, "accounts-daemon", keep=("dbus-daemon", "polkitd"))
+    assert d.cli("stop", "polkit", "dbus.socket", "dbus.service").returncode == 0
+    d.wait_for(lambda: not d.namespace_processes(), what="polkitd and dbus-daemon to exit")

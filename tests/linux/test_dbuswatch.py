@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pidone.core.dbuswire import BusClient, encode_method_call
+from pidone.core.dbuswire import ERROR, BusClient, Message, encode_method_call, split_messages
 from pidone.linux.dbuswatch import BusWatch, system_bus_path
 
 CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -20,6 +20,7 @@ CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configurat
 <busconfig>
   <type>custom</type>
   <listen>unix:path={path}</listen>
+  <servicedir>{services}</servicedir>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
@@ -70,9 +71,21 @@ def bus(tmp_path: Path) -> Iterator[str]:
         pytest.skip("dbus-daemon is not installed")
     path = str(tmp_path / "bus")
     conf = tmp_path / "bus.conf"
-    conf.write_text(CONFIG.format(path=path))
+    services = tmp_path / "services"
+    services.mkdir()
+    # a bus-activatable name whose provider is a systemd unit (dbus-daemon(1))
+    (services / "org.example.Act.service").write_text(
+        "[D-BUS Service]\nName=org.example.Act\nExec=/bin/false\nSystemdService=act.service\n"
+    )
+    conf.write_text(CONFIG.format(path=path, services=services))
     proc = subprocess.Popen(
-        ["dbus-daemon", f"--config-file={conf}", "--nofork", "--print-address"],
+        [
+            "dbus-daemon",
+            f"--config-file={conf}",
+            "--nofork",
+            "--print-address",
+            "--systemd-activation",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -86,6 +99,33 @@ def bus(tmp_path: Path) -> Iterator[str]:
         proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def client(path: str) -> tuple[socket.socket, BusClient]:
+    """A blocking connection that has said Hello."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    c = BusClient(os.getuid())
+    s.sendall(c.outgoing)
+    c.outgoing.clear()
+    c.receive_data(s.recv(4096))
+    s.sendall(c.outgoing)
+    c.outgoing.clear()
+    return s, c
+
+
+def replies(s: socket.socket, serial: int) -> Message:
+    """The reply (return or error) to our call `serial`."""
+    buf = bytearray()
+    while True:
+        for raw in split_messages(buf):
+            msg = Message(raw)
+            if msg.reply_serial == serial:
+                return msg
+        data = s.recv(65536)
+        assert data, "the bus hung up"
+        buf += data
 
 
 def own_name(path: str, name: str) -> socket.socket:
@@ -167,3 +207,32 @@ def test_system_bus_path_from_the_environment() -> None:
     assert system_bus_path({}) == "/run/dbus/system_bus_socket"
     env = {"DBUS_SYSTEM_BUS_ADDRESS": "tcp:host=x;unix:path=/tmp/b,guid=1"}
     assert system_bus_path(env) == "/tmp/b"
+
+
+def test_activation_requests_reach_the_manager_and_failures_go_back(bus: str) -> None:
+    loop = Loop()
+    asked: list[str] = []
+    w = BusWatch(loop, lambda *news: None, path=bus, activate=asked.append)
+    caller, _ = client(bus)
+    try:
+        assert w.serve_activation()
+        # a call to the activatable name: dbus-daemon asks org.freedesktop.systemd1
+        caller.sendall(encode_method_call(50, "StartServiceByName", ("org.example.Act", 0)))
+        loop.run_until(lambda: bool(asked))
+        assert asked == ["act.service"]
+        w.activation_failure("act.service", "org.freedesktop.systemd1.NoSuchUnit", "no unit")
+        answer = replies(caller, 50)
+        assert answer.type == ERROR
+        assert answer.error == "org.freedesktop.systemd1.NoSuchUnit"
+        # a method call to the manager's name is refused at once, not left to time out
+        call = encode_method_call(
+            51, "GetUnit", ("x.service",), destination="org.freedesktop.systemd1"
+        )
+        caller.sendall(call)
+        loop.run_until(lambda: bool(select.select([caller], [], [], 0)[0]))
+        refused = replies(caller, 51)
+        assert refused.type == ERROR
+        assert refused.error == "org.freedesktop.DBus.Error.UnknownMethod"
+    finally:
+        caller.close()
+        w.close()

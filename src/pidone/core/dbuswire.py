@@ -6,8 +6,11 @@ service (service_good() is false without the name). systemd learns both from the
 driver: a match on org.freedesktop.DBus.NameOwnerChanged for the name plus one
 GetNameOwner call (bus_add_match_full() + unit_get_name_owner(), src/core/unit.c).
 
-`BusClient` does exactly that and nothing more: SASL EXTERNAL authentication, Hello, and
-per watched name one AddMatch and GetNameOwner. It takes bytes in (`receive_data`) and
+`BusClient` does that, and the service manager's other duty on the bus, D-Bus activation
+(daemon/busactivation.py): SASL EXTERNAL authentication, Hello, per watched name one
+AddMatch and GetNameOwner; for activation, RequestName org.freedesktop.systemd1, a match
+on ActivationRequest, the ActivationFailure signal, and an UnknownMethod error for any
+method call addressed to it. It takes bytes in (`receive_data`) and
 leaves bytes to send in `outgoing` (the h11 shape); linux/dbuswatch.py owns the socket.
 
 Wire format (D-Bus Specification, "Message Protocol"): a 12-byte fixed header (endianness
@@ -61,10 +64,15 @@ def _put_string(buf: bytearray, value: str, sig: str = "s") -> None:
     buf += data + b"\0"
 
 
-def encode_method_call(
-    serial: int, member: str, args: tuple[str | int, ...] = (), destination: str = DRIVER
+def encode_message(
+    kind: int,
+    serial: int,
+    fields: list[tuple[int, str, str | int]],
+    args: tuple[str | int, ...] = (),
+    flags: int = 0,
 ) -> bytes:
-    """A little-endian METHOD_CALL on the bus driver; arguments are STRINGs and UINT32s."""
+    """A little-endian message: header `fields` as (code, type, value), a body of STRING
+    and UINT32 arguments (the SIGNATURE field is added for them)."""
     body = bytearray()
     signature = ""
     for arg in args:
@@ -75,15 +83,9 @@ def encode_method_call(
         else:
             _put_string(body, arg)
             signature += "s"
-    fields: list[tuple[int, str, str]] = [
-        (_PATH, "o", "/org/freedesktop/DBus"),
-        (_INTERFACE, "s", DRIVER),
-        (_MEMBER, "s", member),
-        (_DESTINATION, "s", destination),
-    ]
     if args:
-        fields.append((_SIGNATURE, "g", signature))
-    head = bytearray(struct.pack("<cBBBII", b"l", METHOD_CALL, 0, 1, len(body), serial))
+        fields = [*fields, (_SIGNATURE, "g", signature)]
+    head = bytearray(struct.pack("<cBBBII", b"l", kind, flags, 1, len(body), serial))
     array = bytearray()
     for code, sig, value in fields:
         # offsets inside the array are taken from the message start: the array's data
@@ -91,10 +93,27 @@ def encode_method_call(
         _pad(array, 8)
         array.append(code)
         _put_string(array, sig, "g")
-        _put_string(array, value, sig)
+        if isinstance(value, int):
+            _pad(array, 4)
+            array += struct.pack("<I", value)
+        else:
+            _put_string(array, value, sig)
     head += struct.pack("<I", len(array)) + array
     _pad(head, 8)
     return bytes(head + body)
+
+
+def encode_method_call(
+    serial: int, member: str, args: tuple[str | int, ...] = (), destination: str = DRIVER
+) -> bytes:
+    """A METHOD_CALL on the bus driver; arguments are STRINGs and UINT32s."""
+    fields: list[tuple[int, str, str | int]] = [
+        (_PATH, "o", "/org/freedesktop/DBus"),
+        (_INTERFACE, "s", DRIVER),
+        (_MEMBER, "s", member),
+        (_DESTINATION, "s", destination),
+    ]
+    return encode_message(METHOD_CALL, serial, fields, args)
 
 
 class _Reader:
@@ -135,17 +154,30 @@ class _Reader:
 class Message:
     """A decoded message: its type, serials, the header fields used here, string body."""
 
-    __slots__ = ("args", "error", "member", "reply_serial", "sender", "serial", "type")
+    __slots__ = (
+        "args",
+        "error",
+        "flags",
+        "interface",
+        "member",
+        "path",
+        "reply_serial",
+        "sender",
+        "serial",
+        "type",
+    )
 
     def __init__(self, data: bytes) -> None:
         little = data[:1] == b"l"
         r = _Reader(data, little)
         r.pos = 1
         self.type = r.byte()
+        self.flags = r.byte()
         r.pos = 8
         self.serial = r.uint32()
         end = 16 + r.uint32()
         self.reply_serial, self.member, self.sender, self.error = 0, "", "", ""
+        self.path, self.interface = "", ""
         signature = ""
         while r.pos < end:
             r.align(8)
@@ -156,6 +188,10 @@ class Message:
                 self.reply_serial = value
             elif code == _MEMBER:
                 self.member = str(value)
+            elif code == _PATH:
+                self.path = str(value)
+            elif code == _INTERFACE:
+                self.interface = str(value)
             elif code == _SENDER:
                 self.sender = str(value)
             elif code == _ERROR_NAME:
@@ -197,8 +233,18 @@ def match_rule(name: str) -> str:
     )
 
 
+ACTIVATOR = "org.freedesktop.systemd1.Activator"
+MANAGER_NAME = "org.freedesktop.systemd1"
+_NO_REPLY_EXPECTED = 0x1  # message flag
+_REPLACE_EXISTING, _ALLOW_REPLACEMENT = 0x2, 0x1  # RequestName flags, as systemd asks
+
+
 class BusClient:
-    """Watches bus names over one connection; see the module docstring."""
+    """Watches bus names and takes D-Bus activation requests; see the module docstring.
+
+    `receive_data` returns news as (kind, a, b): ("owner", name, owner) with owner "" for
+    none, and ("activate", unit, "") for an org.freedesktop.systemd1.Activator
+    ActivationRequest."""
 
     def __init__(self, uid: int) -> None:
         self.outgoing = bytearray(b"\0AUTH EXTERNAL " + str(uid).encode().hex().encode() + b"\r\n")
@@ -208,15 +254,22 @@ class BusClient:
         self._queued: list[bytes] = []  # calls made before authentication finished
         self._owner_calls: dict[int, str] = {}  # serial of GetNameOwner -> name
         self._matched: set[str] = set()
+        self.activator = False
 
-    def _call(self, member: str, *args: str) -> int:
-        self._serial += 1
-        data = encode_method_call(self._serial, member, args)
+    def _send(self, data: bytes) -> None:
         if self.authenticated:
             self.outgoing += data
         else:
             self._queued.append(data)
+
+    def _next(self) -> int:
+        self._serial += 1
         return self._serial
+
+    def _call(self, member: str, *args: str | int) -> int:
+        serial = self._next()
+        self._send(encode_method_call(serial, member, args))
+        return serial
 
     def watch(self, name: str) -> None:
         """Follow `name`: a match for its changes (once), then ask for its owner now."""
@@ -225,8 +278,47 @@ class BusClient:
             self._call("AddMatch", match_rule(name))
         self._owner_calls[self._call("GetNameOwner", name)] = name
 
-    def receive_data(self, data: bytes) -> list[tuple[str, str]]:
-        """Feed bytes from the bus; returns (name, owner) news, owner "" for none."""
+    def serve_activation(self) -> None:
+        """Be the bus's service manager as systemd is (bus_setup_api(), src/core/dbus.c):
+        own org.freedesktop.systemd1 and match the driver's ActivationRequest signals,
+        which dbus-daemon --systemd-activation sends for a .service file with
+        SystemdService= (queued by dbus-daemon until that name has an owner)."""
+        if self.activator:
+            return
+        self.activator = True
+        self._call("RequestName", MANAGER_NAME, _REPLACE_EXISTING | _ALLOW_REPLACEMENT)
+        self._call(
+            "AddMatch",
+            "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+            f"interface='{ACTIVATOR}',member='ActivationRequest'",
+        )
+
+    def activation_failure(self, unit: str, error: str, message: str) -> None:
+        """signal_activation_request()'s answer when no job could be queued: the
+        ActivationFailure signal to the driver, which fails the pending activation."""
+        fields: list[tuple[int, str, str | int]] = [
+            (_PATH, "o", "/org/freedesktop/systemd1"),
+            (_INTERFACE, "s", ACTIVATOR),
+            (_MEMBER, "s", "ActivationFailure"),
+            (_DESTINATION, "s", DRIVER),
+        ]
+        self._send(encode_message(SIGNAL, self._next(), fields, (unit, error, message)))
+
+    def _refuse(self, msg: Message) -> None:
+        """Method calls to org.freedesktop.systemd1 get an error at once (pidone has no
+        D-Bus API): a caller such as systemctl fails instead of waiting for a timeout."""
+        if msg.flags & _NO_REPLY_EXPECTED or not msg.sender:
+            return
+        fields: list[tuple[int, str, str | int]] = [
+            (_ERROR_NAME, "s", "org.freedesktop.DBus.Error.UnknownMethod"),
+            (_REPLY_SERIAL, "u", msg.serial),
+            (_DESTINATION, "s", msg.sender),
+        ]
+        text = f"pidone implements no D-Bus method {msg.interface}.{msg.member}"
+        self._send(encode_message(ERROR, self._next(), fields, (text,)))
+
+    def receive_data(self, data: bytes) -> list[tuple[str, str, str]]:
+        """Feed bytes from the bus; returns the news (see the class docstring)."""
         self._inbuf += data
         if not self.authenticated:
             end = self._inbuf.find(b"\r\n")
@@ -237,8 +329,7 @@ class BusClient:
             if not line.startswith(b"OK "):
                 raise BusProtocolError(f"the bus refused us: {line.decode(errors='replace')}")
             self.authenticated = True
-            self._serial += 1
-            hello = encode_method_call(self._serial, "Hello")
+            hello = encode_method_call(self._next(), "Hello")
             self.outgoing += b"BEGIN\r\n" + hello + b"".join(self._queued)
             self._queued.clear()
         news = []
@@ -247,13 +338,21 @@ class BusClient:
             if msg.type in (METHOD_RETURN, ERROR) and msg.reply_serial in self._owner_calls:
                 name = self._owner_calls.pop(msg.reply_serial)
                 owner = msg.args[0] if msg.type == METHOD_RETURN and msg.args else ""
-                news.append((name, owner))
-            elif (
-                msg.type == SIGNAL
-                and msg.member == "NameOwnerChanged"
-                and msg.sender == DRIVER
-                and len(msg.args) == 3
-                and msg.args[0] in self._matched
-            ):
-                news.append((msg.args[0], msg.args[2]))
+                news.append(("owner", name, owner))
+            elif msg.type == SIGNAL and msg.sender == DRIVER:
+                if (
+                    msg.member == "NameOwnerChanged"
+                    and len(msg.args) == 3
+                    and msg.args[0] in self._matched
+                ):
+                    news.append(("owner", msg.args[0], msg.args[2]))
+                elif (
+                    self.activator
+                    and msg.interface == ACTIVATOR
+                    and msg.member == "ActivationRequest"
+                    and len(msg.args) == 1
+                ):
+                    news.append(("activate", msg.args[0], ""))
+            elif msg.type == METHOD_CALL:
+                self._refuse(msg)
         return news

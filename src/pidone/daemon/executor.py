@@ -184,6 +184,8 @@ class LinuxExecutor:
         self._status_fds: dict[int, tuple[str, int, bool, spawn.Spawned]] = {}
         self._notify: NotifySocket | None = None
         self._bus: BusWatch | None = None  # Type=dbus names (linux/dbuswatch.py)
+        # an ActivationRequest from dbus-daemon (set by daemon/busactivation.py)
+        self.on_activation: Callable[[str], None] = lambda unit: None
         self.children = ChildWatcher(loop, self._on_child_exit)
         self._pid_watch = PidFileWatch(loop, self._retry_pid_file)
         self.triggers = TriggerIO(
@@ -283,16 +285,21 @@ class LinuxExecutor:
     def _log(self, unit: str, text: str, priority: int) -> None:
         self.logs.manager_record(unit, text, priority)
 
-    def _watch_bus_name(self, unit: str, name: str) -> None:
-        """Type=dbus: the system bus connection is made by the first such start."""
+    def bus(self) -> BusWatch:
+        """The system bus connection (linux/dbuswatch.py), made by the first Type=dbus
+        start or by D-Bus activation (daemon/busactivation.py)."""
         if self._bus is None:
-            from pidone.linux.dbuswatch import BusWatch  # only daemons running Type=dbus
+            from pidone.linux.dbuswatch import BusWatch  # only daemons that use the bus
 
             def report(unit: str, name: str, owner: str, bus: bool) -> None:
                 self.submit(ev.BusNameOwnerChanged(unit, name, owner, bus))
 
-            self._bus = BusWatch(self.loop, report)
-        self._bus.watch(unit, name)
+            self._bus = BusWatch(self.loop, report, activate=lambda unit: self.on_activation(unit))
+        return self._bus
+
+    def _watch_bus_name(self, unit: str, name: str) -> None:
+        """Type=dbus: report BusName='s owner (the connection is made by the first one)."""
+        self.bus().watch(unit, name)
 
     # Spawn -------------------------------------------------------------------------------
 

@@ -341,6 +341,9 @@ class Daemon:
         self.executor.brain = self.manager
         self.logs.unit_of_pid = self.executor.unit_of_sender
         self.requests = Requests(self.executor)
+        from pidone.daemon.busactivation import wire_bus_activation
+
+        wire_bus_activation(self)  # dbus-daemon's SystemdService= requests
         self.executor.on_reply = self.requests.reply
         self.units.on_loaded = self.manager.add_unit
         self.server = ControlServer(

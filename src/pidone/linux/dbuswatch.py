@@ -55,9 +55,16 @@ def system_bus_path(environ: dict[str, str] | None = None) -> str:
 class BusWatch:
     """Name owners from the system bus for the units that asked (see the module docstring)."""
 
-    def __init__(self, loop: EventLoop, report: Report, path: str | None = None) -> None:
+    def __init__(
+        self,
+        loop: EventLoop,
+        report: Report,
+        path: str | None = None,
+        activate: Callable[[str], None] | None = None,
+    ) -> None:
         self.loop = loop
         self.report = report
+        self.activate = activate  # D-Bus activation requests (serve_activation())
         self.path = path or system_bus_path()
         self._sock: socket.socket | None = None
         self._client: BusClient | None = None
@@ -75,6 +82,21 @@ class BusWatch:
         self._unanswered.add(name)
         self._client.watch(name)
         self._flush()
+
+    def serve_activation(self) -> bool:
+        """Connect (if needed) and take the bus's activation requests for `activate`; False
+        when no bus can be reached. Called each time dbus.service becomes active."""
+        if self._client is None and not self._connect():
+            return False
+        assert self._client is not None
+        self._client.serve_activation()
+        self._flush()
+        return True
+
+    def activation_failure(self, unit: str, error: str, message: str) -> None:
+        if self._client is not None:
+            self._client.activation_failure(unit, error, message)
+            self._flush()
 
     def _connect(self) -> bool:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
@@ -130,7 +152,11 @@ class BusWatch:
         except BusProtocolError:
             self._broken()
             return
-        for name, owner in news:
+        for kind, name, owner in news:
+            if kind == "activate":
+                if self.activate is not None:
+                    self.activate(name)
+                continue
             self._unanswered.discard(name)
             for unit in sorted(self._units.get(name, ())):
                 self.report(unit, name, owner, True)
