@@ -502,3 +502,47 @@ def test_accounts_daemon_gets_polkit_through_dbus_activation(iso: Callable[[], I
     stop_all_gone(d, "accounts-daemon", keep=("dbus-daemon", "polkitd"))
     assert d.cli("stop", "polkit", "dbus.socket", "dbus.service").returncode == 0
     d.wait_for(lambda: not d.namespace_processes(), what="polkitd and dbus-daemon to exit")
+
+
+def test_uuidd_socket_activated(iso: Callable[[], Iso]) -> None:
+    """uuidd.service: Requires=uuidd.socket, `--socket-activation`, User=uuidd; the first
+    request on /run/uuidd/request starts it when only the socket was started."""
+    require("uuid-runtime")
+    d = iso()
+    assert d.cli("start", "uuidd.socket").returncode == 0
+    assert d.state("uuidd.service") == "inactive/dead"
+    made = d.inside("uuidd", "-t")  # a time-based UUID from the daemon
+    assert re.fullmatch(r"[0-9a-f-]{36}", made.stdout.strip()), made.stdout + made.stderr
+    info = d.wait_state("uuidd.service", "active/running")
+    assert d.uid_of(info["main_pid"]) == _uid("uuidd")
+    status_lists(d, "uuidd", "uuidd")
+    assert "TriggeredBy: ● uuidd.socket" in d.cli("status", "uuidd").stdout
+    restart_new_main(d, "uuidd")
+    stop_all_gone(d, "uuidd")
+    assert d.state("uuidd.socket") == "active/listening"
+
+
+def test_nscd_with_its_tmpfiles_directory(iso: Callable[[], Iso]) -> None:
+    """nscd.service: Type=forking, PIDFile=/run/nscd/nscd.pid in a directory that only its
+    tmpfiles.d line makes (`d /run/nscd`), five ExecReload= lines, ExecStop=."""
+    require("nscd")
+    d = iso()
+    # the boot's tmpfiles pass (pidone's, as the machine's init) made /run/nscd; this
+    # private /run had no boot: create it from the package's own tmpfiles.d line
+    made = d.cli("tmpfiles", "--create", "/usr/lib/tmpfiles.d/nscd.conf", inside=True)
+    assert made.returncode == 0, made.stderr
+    assert d.exists("/run/nscd")
+    info = start(d, "nscd")
+    assert d.read("/run/nscd/nscd.pid").strip() == str(info["main_pid"])
+    assert d.inside("getent", "hosts", "localhost").stdout.split()[0] == "127.0.0.1"
+    status_lists(d, "nscd", "nscd")
+    reload_keeps_main(d, "nscd")
+    restart_new_main(d, "nscd")
+    stop_all_gone(d, "nscd")
+    assert not d.exists("/run/nscd/nscd.pid")
+
+
+def _uid(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_uid
