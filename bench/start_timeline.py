@@ -1,27 +1,36 @@
 """The daemon's own share of a warm start, timed inside the daemon (no perf, no cProfile).
 
     .venv/bin/python bench/start_timeline.py [--runs N] [--only SERVICE] [--show K]
+                                             [--base TREE [--rounds R]] [--wrap M:C.F]
 
 Root; the same private namespaces and daemon as bench/real_services.py. The daemon runs
-from this file (`--child`), which wraps a few functions of the daemon with two clock
-reads each (perf_counter_ns; ~1 us per call) and writes the records when it calls
-os._exit. For every start request (after two warm-ups) it prints, in ms:
+from this file (`--child`), which wraps a few functions of the daemon with four clock
+reads each (perf_counter_ns and the loop thread's thread_time_ns; ~1-2 us per call) and
+writes the records when it calls os._exit. For every start request (after two warm-ups)
+it prints, in ms:
 
 * request -> spawn: the loop woke with the request .. the plan's sendmsg(2) to the spawn
   helper (decoding, dispatch, transaction, cgroup, environment, plan);
 * helper N: sendmsg .. the helper's reply read (the helper's work, linux/spawn_cgroup.py);
 * exit -> spawn N: the loop woke with command N-1's exit .. the next plan's sendmsg;
 * exit -> reply: the loop woke with the last exit .. the reply's send(2) returned;
-* daemon share: the sum of the above minus the helper round trips.
+* daemon share: the sum of the above minus the helper round trips;
+* cpu ...: the loop thread's CPU time over the same span (thread_time), which other
+  processes running meanwhile do not inflate: on a busy 2-core box the steadier figure.
 
 "Woke" is the return of the loop's epoll_wait(2), the first moment userspace knows. A
 kernel event seen late (the loop busy) is not counted; perf sees it (real_services_phases).
-`--show K` prints the raw records of the K-th timed start.
+`--show K` prints the raw records of the K-th timed start (wall, cpu, label).
+`--wrap module:Class.function` times one more function. `--base TREE` (e.g. `git archive
+COMMIT src | tar -x -C TREE`) runs daemons from TREE/src and from this tree alternately,
+R rounds of N/R starts each, and prints both columns: on a shared box, only such an
+interleaved comparison says whether a change helped.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import marshal
 import os
@@ -35,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-Record = tuple[str, str, int]  # label, "B"/"E"/"I", perf_counter_ns
+Record = tuple[str, str, int, int]  # label, "B"/"E"/"I", perf_counter_ns, thread_time_ns
 
 # (module, class or "", function, label); every call is recorded.
 WRAPPED = [
@@ -87,21 +96,28 @@ class _TimedSock:
 def child(out: str, argv: list[str]) -> None:
     import importlib
 
+    while argv and argv[0] == "--wrap":  # module:Class.function or module:function
+        module, _, qual = argv[1].partition(":")
+        cls, _, name = qual.rpartition(".")
+        WRAPPED.append((module, cls, name, qual))
+        argv = argv[2:]
+
     records: list[Record] = []
     clock = time.perf_counter_ns
+    cpu = time.thread_time_ns  # the loop thread's CPU time: what preemption does not inflate
     append = records.append
 
     def rec(label: str, kind: str) -> None:
-        append((label, kind, clock()))
+        append((label, kind, clock(), cpu()))
 
     def wrap(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
         @functools.wraps(fn)
         def inner(*a: Any, **k: Any) -> Any:
-            append((label, "B", clock()))
+            append((label, "B", clock(), cpu()))
             try:
                 return fn(*a, **k)
             finally:
-                append((label, "E", clock()))
+                append((label, "E", clock(), cpu()))
 
         return inner
 
@@ -127,6 +143,38 @@ def child(out: str, argv: list[str]) -> None:
         return orig_dispatch(self, request)
 
     sys.modules["pidone.daemon.control"].Connection._dispatch = dispatch
+    # The loop's wait: selectors' select() (wrapped above) in older trees, its own epoll
+    # object's poll() since the loop uses epoll directly.
+    from pidone.daemon.loop import EventLoop
+
+    loop_init = EventLoop.__init__
+
+    class TimedEpoll:
+        def __init__(self, epoll: Any) -> None:
+            self._epoll = epoll
+
+        def poll(self, *a: Any) -> Any:
+            append(("select", "B", clock(), cpu()))
+            try:
+                return self._epoll.poll(*a)
+            finally:
+                append(("select", "E", clock(), cpu()))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._epoll, name)
+
+    def timed_init(self: Any, *a: Any, **k: Any) -> None:
+        loop_init(self, *a, **k)
+        if hasattr(self, "_epoll"):
+            self._epoll = TimedEpoll(self._epoll)
+
+    EventLoop.__init__ = timed_init  # type: ignore[method-assign]
+    import gc
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:  # collections show as gcN spans
+        append((f"gc{info['generation']}", "B" if phase == "start" else "E", clock(), cpu()))
+
+    gc.callbacks.append(on_gc)
     real_exit = os._exit
 
     def dump_and_exit(code: int) -> None:
@@ -144,14 +192,14 @@ def segments(records: list[Record]) -> list[list[Record]]:
     """The records of each start request: from its verb:start to the next verb."""
     out: list[list[Record]] = []
     current: list[Record] | None = None
-    last_wake = 0
+    last_wake = (0, 0)
     for r in records:
         if r[0] == "select" and r[1] == "E":
-            last_wake = r[2]
+            last_wake = (r[2], r[3])
         if r[0].startswith("verb:"):
             if current is not None:
                 out.append(current)
-            current = [("wake", "I", last_wake)] if r[0] == "verb:start" else None
+            current = [("wake", "I", *last_wake)] if r[0] == "verb:start" else None
         if current is not None:
             current.append(r)
     if current is not None:
@@ -160,11 +208,9 @@ def segments(records: list[Record]) -> list[list[Record]]:
 
 
 def phases(seg: list[Record], commands: int) -> dict[str, float] | None:
-    t_req = seg[0][2]
+    """Wall-clock phases in ms, and the loop thread's CPU time in each ("cpu ..." keys)."""
     ph: dict[str, float] = {}
-    at = t_req
-    wake = t_req
-    helper = 0.0
+    at = seg[0]
     idx = 0
     for n in range(1, commands + 1):
         sent = next((i for i in range(idx, len(seg)) if seg[i][0] == "sendmsg"), None)
@@ -173,10 +219,11 @@ def phases(seg: list[Record], commands: int) -> dict[str, float] | None:
         got = next((i for i in range(sent, len(seg)) if seg[i][0] == "recv"), None)
         if got is None:
             return None
-        ph["request -> spawn" if n == 1 else f"exit -> spawn {n}"] = (seg[sent][2] - at) / 1e6
+        key = "request -> spawn" if n == 1 else f"exit -> spawn {n}"
+        ph[key] = (seg[sent][2] - at[2]) / 1e6
+        ph[f"cpu {key}"] = (seg[sent][3] - at[3]) / 1e6
         ph[f"helper {n}"] = (seg[got][2] - seg[sent][2]) / 1e6
-        helper += ph[f"helper {n}"]
-        # the reap that reports an exit after this spawn: the wake before its x.exit
+        # the exit reported after this spawn: the loop's wake-up before its x.exit
         ex = next(
             (i for i in range(got, len(seg)) if seg[i][0] == "x.exit" and seg[i][1] == "B"), None
         )
@@ -185,17 +232,81 @@ def phases(seg: list[Record], commands: int) -> dict[str, float] | None:
         wakes = [i for i in range(got, ex) if seg[i][0] == "select" and seg[i][1] == "E"]
         if not wakes:
             return None
-        wake = seg[wakes[-1]][2]
-        at = wake
+        at = seg[wakes[-1]]
         idx = ex
     reply = next(
         (i for i in range(idx, len(seg)) if seg[i][0] == "send" and seg[i][1] == "E"), None
     )
     if reply is None:
         return None
-    ph["exit -> reply"] = (seg[reply][2] - wake) / 1e6
-    ph["daemon share"] = sum(v for k, v in ph.items() if not k.startswith("helper"))
+    ph["exit -> reply"] = (seg[reply][2] - at[2]) / 1e6
+    ph["cpu exit -> reply"] = (seg[reply][3] - at[3]) / 1e6
+    ph["daemon share"] = sum(v for k, v in ph.items() if not k.startswith(("helper", "cpu")))
+    ph["cpu daemon share"] = sum(v for k, v in ph.items() if k.startswith("cpu "))
     return ph
+
+
+def run_daemon(rs: Any, args: argparse.Namespace, runs: int, tmp: str) -> tuple[list, list]:
+    """One daemon, `runs` timed starts after two warm-ups: (records, request times)."""
+    import subprocess
+
+    out = os.path.join(tmp, "records.marshal")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(out)
+
+    class Timed(rs.RealUnits):  # type: ignore[misc,name-defined]
+        def start(self) -> Timed:
+            cmd = [
+                "unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+                sys.executable, str(Path(__file__).resolve()), "--child", out,
+                *[w for spec in args.wrap for w in ("--wrap", spec)],
+                "--runtime-dir", self.runtime_dir, "--state-dir", str(self.state_dir),
+                *self.args,
+            ]  # fmt: skip
+            with open(self.log_path, "wb") as log:
+                self.proc = subprocess.Popen(
+                    cmd,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=self.env,
+                    start_new_session=True,
+                )
+            self.wait_for(self._answers, what="the daemon to answer")
+            self.pid1 = self._find_pid1()
+            return self
+
+    work = tempfile.mkdtemp(dir=tmp)
+    ours = rs.Pidone(args.only, Path(work) / "d")
+    ours.daemon = Timed(Path(work) / "d")
+    with ours:
+        times = [ours.request() for _ in range(runs + 2)]
+        ours.daemon.stop()
+    deadline = time.monotonic() + 10
+    while not os.path.exists(out) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with open(out, "rb") as f:
+        records = marshal.load(f)
+    if args.keep:
+        shutil.copy(out, args.keep)
+    return records, times[2:]
+
+
+def collect(records: list[Record], commands: int, rows: dict[str, list[float]]) -> int:
+    """Add each timed start's phases to `rows`; how many starts were complete."""
+    done = 0
+    for seg in segments(records)[2:]:
+        ph = phases(seg, commands)
+        if ph is None:
+            continue
+        done += 1
+        for k, v in ph.items():
+            rows.setdefault(k, []).append(v)
+    return done
+
+
+def summary(values: list[float]) -> str:
+    q1, _med, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return f"{statistics.median(values):6.3f} ({q1:6.3f}-{q3:6.3f})"
 
 
 def main() -> int:
@@ -208,8 +319,15 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=30)
     p.add_argument("--only", choices=sorted(rs.SERVICES), default="nginx")
+    p.add_argument("--wrap", action="append", default=[], help="also time module:Class.func")
     p.add_argument("--keep", help="keep the raw records (marshal) in this file")
     p.add_argument("--show", type=int, default=-1, help="print the records of this start")
+    p.add_argument(
+        "--base",
+        help="a source tree (its src/ goes first on PYTHONPATH) to compare with: daemons "
+        "of both run alternately, --rounds times --runs starts each",
+    )
+    p.add_argument("--rounds", type=int, default=4)
     args = p.parse_args()
     if os.geteuid() != 0:
         print("bench/start_timeline.py needs root (namespaces)")
@@ -217,68 +335,53 @@ def main() -> int:
     rs.private_namespaces()
     os.environ.pop("PIDONE_UNIT_PATH", None)
     commands = len(rs.unit_lines(args.only)[0])
+    sides = {"this tree": os.environ.get("PYTHONPATH")}
+    if args.base:
+        sides["base"] = str(Path(args.base).resolve() / "src")
+    rows: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
+    times: dict[str, list[float]] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory(prefix="pidone-timeline-") as tmp:
-        out = os.path.join(tmp, "records.marshal")
-
-        class Timed(rs.RealUnits):
-            def start(self) -> Timed:
-                import subprocess
-
-                cmd = [
-                    "unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
-                    sys.executable, str(Path(__file__).resolve()), "--child", out,
-                    "--runtime-dir", self.runtime_dir, "--state-dir", str(self.state_dir),
-                    *self.args,
-                ]  # fmt: skip
-                with open(self.log_path, "wb") as log:
-                    self.proc = subprocess.Popen(
-                        cmd,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        env=self.env,
-                        start_new_session=True,
-                    )
-                self.wait_for(self._answers, what="the daemon to answer")
-                self.pid1 = self._find_pid1()
-                return self
-
-        ours = rs.Pidone(args.only, Path(tmp) / "d")
-        ours.daemon = Timed(Path(tmp) / "d")
-        with ours:
-            times = [ours.request() for _ in range(args.runs + 2)]
-            ours.daemon.stop()
-        deadline = time.monotonic() + 10
-        while not os.path.exists(out) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with open(out, "rb") as f:
-            records = marshal.load(f)
-        if args.keep:
-            shutil.copy(out, args.keep)
-    segs = segments(records)[2:]
-    if 0 <= args.show < len(segs):
-        seg = segs[args.show]
-        t0 = seg[0][2]
-        depth = 0
-        for label, kind, t in seg:
-            depth -= kind == "E"
-            print(f"{(t - t0) / 1e6:9.3f} {'  ' * depth}{kind} {label}")
-            depth += kind == "B"
-    rows: dict[str, list[float]] = {}
-    for seg in segs:
-        ph = phases(seg, commands)
-        if ph is None:
-            continue
-        for k, v in ph.items():
-            rows.setdefault(k, []).append(v)
+        rounds = args.rounds if args.base else 1
+        runs = args.runs // rounds if args.base else args.runs
+        for i in range(rounds):
+            for side in list(sides)[i % len(sides) :] + list(sides)[: i % len(sides)]:
+                if sides[side] is None:
+                    os.environ.pop("PYTHONPATH", None)
+                else:
+                    os.environ["PYTHONPATH"] = sides[side]  # type: ignore[assignment]
+                records, took = run_daemon(rs, args, runs, tmp)
+                times[side] += took
+                collect(records, commands, rows[side])
+                if i == 0 and side == "this tree" and args.show >= 0:
+                    show(records, args.show)
+    print(f"{args.only}: load {os.getloadavg()[0]:.1f}; ms median (quartiles)")
+    keys = list(rows["this tree"])
+    print(f"  {'':22s}" + "".join(f" {side:>21s}" for side in sides))
+    for k in keys:
+        cells = "".join(f" {summary(rows[side][k]):>21s}" for side in sides if rows[side].get(k))
+        print(f"  {k:22s}{cells}")
     print(
-        f"{args.only}: {len(rows.get('daemon share', []))} of {len(segs)} starts; "
-        f"request median {statistics.median(times[2:]) * 1e3:.1f} ms; load "
-        f"{os.getloadavg()[0]:.1f}; ms median (quartiles)"
+        f"  {'request (client)':22s}"
+        + "".join(f" {summary([t * 1e3 for t in times[side]]):>21s}" for side in sides)
     )
-    for k, values in rows.items():
-        q1, _med, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
-        print(f"  {k:18s} {statistics.median(values):6.3f} ({q1:6.3f}-{q3:6.3f})")
+    print(
+        f"  {'complete starts':22s}"
+        + "".join(f" {len(rows[side].get('daemon share', [])):21d}" for side in sides)
+    )
     return 0
+
+
+def show(records: list[Record], k: int) -> None:
+    segs = segments(records)[2:]
+    if not 0 <= k < len(segs):
+        return
+    seg = segs[k]
+    t0, c0 = seg[0][2], seg[0][3]
+    depth = 0
+    for label, kind, t, c in seg:
+        depth -= kind == "E"
+        print(f"{(t - t0) / 1e6:9.3f} {(c - c0) / 1e6:9.3f} {'  ' * depth}{kind} {label}")
+        depth += kind == "B"
 
 
 if __name__ == "__main__":

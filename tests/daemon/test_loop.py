@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -105,6 +106,38 @@ def test_a_hang_up_wakes_the_reader_and_a_reused_fd_number_is_watched_afresh(
         loop.remove_reader(r3)
         os.close(r3)
         os.close(w3)
+
+
+def test_garbage_is_collected_between_turns_never_inside_a_callback(loop: EventLoop) -> None:
+    inside: list[bool] = []
+    collections: list[bool] = []  # per collection: did it run inside the callback?
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(bool(inside))
+
+    def churn() -> None:
+        inside.append(True)
+        for _ in range(5 * gc.get_threshold()[0]):
+            cycle: list[object] = []
+            cycle.append(cycle)  # reference-cycle garbage: only the collector frees it
+        inside.clear()
+
+    was_enabled = gc.isenabled()
+    gc.callbacks.append(on_gc)
+    try:
+        loop.collect_between_turns()
+        assert not gc.isenabled()  # no automatic runs
+        loop.call_soon(churn)
+        done: list[int] = []
+        loop.call_later(0.01, lambda: done.append(1))
+        run_until(loop, done)  # type: ignore[arg-type]
+        assert collections, "nothing collected before the loop blocked"
+        assert not any(collections), "a collection ran inside a callback"
+    finally:
+        gc.callbacks.remove(on_gc)
+        if was_enabled:
+            gc.enable()
 
 
 def test_timers_fire_in_deadline_order_never_early(loop: EventLoop) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import importlib
 import os
 import signal
@@ -409,6 +410,11 @@ class Daemon:
         started = [name for name in self.opts.start if self.load_for_start(name)]
         for name in started:
             self.start_unit(name)
+        # Python's cyclic garbage collector runs between loop turns, never inside a start
+        # (daemon/loop.py); what start-up built (modules, units, the graph) is moved out of
+        # its scans for good (gc.freeze()).
+        gc.freeze()
+        self.loop.collect_between_turns()
         try:
             self.loop.run()
         finally:
