@@ -269,7 +269,9 @@ def test_rsyslog_through_syslog_socket(iso: Callable[[], Iso]) -> None:
     # not as a test daemon. This namespace's /run is private: mark it as that init would.
     assert d.inside("mkdir", "-p", "/run/systemd/system").returncode == 0
     start(d, "rsyslog")
-    status_lists(d, "rsyslog", "rsyslogd")
+    text = status_lists(d, "rsyslog", "rsyslogd")
+    assert "TriggeredBy: ● syslog.socket" in text, text  # through the alias syslog.service
+    assert "Triggers: ● rsyslog.service" in d.cli("status", "syslog.socket").stdout
     assert d.state("syslog.socket") == "active/running"  # its service runs (systemd's word)
 
     def logged(token: str) -> bool:

@@ -406,7 +406,15 @@ def build_view(info: dict[str, Any], opts: Options) -> StatusView:
     if view.status_errno > 0:
         view = view._replace(status_errno_text=os.strerror(view.status_errno))
     states = info.get("unit_states")
-    if isinstance(states, dict) and states and not view.triggered_by and not view.triggers:
+    by, to = info.get("triggered_by"), info.get("triggers")
+    if isinstance(states, dict) and (isinstance(by, list) or isinstance(to, list)):
+        from pidone.core.statusview import UnitRef
+
+        view = view._replace(
+            triggered_by=tuple(UnitRef(n, states.get(n, "inactive")) for n in by or []),
+            triggers=tuple(UnitRef(n, states.get(n, "inactive")) for n in to or []),
+        )
+    elif isinstance(states, dict) and states and not view.triggered_by and not view.triggers:
         view = with_implicit_triggers(view, states)
     if view.id.rpartition(".")[2] in _NO_CGROUP:
         view = view._replace(control_group="")

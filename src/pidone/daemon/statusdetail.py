@@ -24,7 +24,10 @@ open, so one round trip answers everything:
   `cpu_usage_last` (unit_prune_cgroup() reads it just before removing the group):
   `[CPU ns, null, null]`. Absent when there is neither.
 - `unit_states`: ActiveState of the loaded units named like this one with another suffix
-  (x.socket, x.timer, x.path trigger x.service: man 5 systemd.socket/.timer/.path).
+  (x.socket, x.timer, x.path trigger x.service: man 5 systemd.socket/.timer/.path), and
+  of the units in `triggered_by`/`triggers`.
+- `triggered_by`, `triggers`: the sockets and timers that trigger this unit, and what
+  this socket or timer triggers (TriggeredBy=/Triggers=), when there are any.
 - `exec_start`: [argv, ignore_failure] of the only ExecStart= command, for the `Process:`
   line of an exited main process (with several, which ran last is not recorded).
 - `runtime_max_usec`: RuntimeMaxSec= when set (status prints `Until:` for an active unit).
@@ -255,6 +258,18 @@ def status_detail(
         other = daemon.units.get(f"{stem}.{suffix}")
         if other is not None and other.id == f"{stem}.{suffix}" and other.load_state == "loaded":
             states[other.id] = active_state(other.id)
+    # The real trigger relations, which may join units of different names: Debian's
+    # syslog.socket triggers rsyslog.service through the alias syslog.service.
+    triggers = getattr(daemon.manager, "triggers", None)
+    if triggers is not None:
+        by = list(triggers.triggered_by(unit.id))
+        sock, timer = triggers.sockets.get(unit.id), triggers.timers.get(unit.id)
+        to = list(sock.triggers()) if sock is not None else []
+        to += [timer.config.target] if timer is not None else []
+        for name in (*by, *to):
+            states[name] = active_state(name)
+        if by or to:
+            info["triggered_by"], info["triggers"] = by, to
     info["unit_states"] = states
     service = unit.service
     if service is not None and len(service.exec_start) == 1:
