@@ -383,6 +383,27 @@ def test_hello_leaves_with_the_answer_of_a_pipelined_request(harness: Harness) -
     assert got[1]["result"] == "peeked"
 
 
+def test_answers_held_past_the_read_pause_still_let_reading_resume(sock_dir: str) -> None:
+    """Answers one read produced go out together; if they passed the back-pressure mark
+    (reading paused) and the kernel then took them all, reading must resume: nothing
+    else would restart it."""
+    h = start_server(sock_dir, Limits(max_output=64 << 10))
+    h.server.verbs["mid"] = Verb(lambda c: Response.success(c.request.id, "x" * (40 << 10)))
+    sock = h.raw()
+    try:
+        sock.sendall(
+            HELLO
+            + frame({"type": "request", "id": 1, "verb": "mid"})
+            + frame({"type": "request", "id": 2, "verb": "mid"})
+        )
+        sock.shutdown(socket.SHUT_WR)
+        got = read_frames(sock)
+    finally:
+        sock.close()
+        stop_server(h)
+    assert [f.get("id") for f in got if f["type"] == "response"] == [1, 2]
+
+
 def test_a_lone_hello_is_answered_at_once(harness: Harness) -> None:
     sock = harness.raw()
     try:

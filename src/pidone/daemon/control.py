@@ -202,6 +202,15 @@ class Connection:
         frame = bytes(self.out)
         self.out.clear()
         self._send_frame(frame)
+        # Held answers may have paused reading (back-pressure counts them) and then all
+        # left at once: with no writer armed, nothing else would resume it.
+        if (
+            not self.closed
+            and not self.closing
+            and not self.reading
+            and len(self.out) <= self.server.limits.max_output // 4
+        ):
+            self._start_reading()
         self._maybe_finish_closing()
 
     def _process_frames(self) -> None:
