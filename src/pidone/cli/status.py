@@ -386,6 +386,16 @@ def build_view(info: dict[str, Any], opts: Options) -> StatusView:
             control_group=str(runtime.get("control_group") or view.control_group),
             tasks_current=runtime.get("tasks_current", view.tasks_current),
         )
+    runs = runtime.get("exec_runs") if runtime else None
+    if isinstance(runs, list) and runs:  # `Process:` lines of this run's commands
+        from pidone.core.statusview import ExecRun
+
+        view = view._replace(
+            exec_runs=tuple(
+                ExecRun(str(kind), tuple(map(str, argv)), int(pid), int(code), int(st), bool(ig))
+                for kind, argv, pid, code, st, ig in runs
+            )
+        )
     if isinstance(info.get("runtime_max_usec"), int):
         view = view._replace(runtime_max_usec=info["runtime_max_usec"])
     if isinstance(info.get("next_elapse_usec"), int):  # a timer's Trigger: (0 = n/a)

@@ -128,6 +128,10 @@ class ServiceMachine:
     # "absent" (no bus: run as simple); bus_owner is BusName='s owner, "" for none
     bus: str = ""
     bus_owner: str = ""
+    # ExecCommand.exec_status of this run's commands, for status's `Process:` lines:
+    # (role, index, pid, CLD_* code or 0 while running, status); reset at each start as
+    # service_start() resets them. A tuple: most machines never need more than a few.
+    exec_runs: tuple[tuple[str, int, int, int, int], ...] = ()
     watchdog_override_usec: int | None = None
     exec_main: ExecMain = field(default_factory=ExecMain)
     timestamps: Timestamps = field(default_factory=Timestamps)
@@ -364,6 +368,7 @@ class ServiceMachine:
         if pending is None:
             return
         self.populated = True
+        self._record_run(pending.role, pending.index, e.pid, 0, 0)
         if pending.main:
             self._set_main_pid(e.pid, watch=False)
         else:
@@ -391,6 +396,8 @@ class ServiceMachine:
             self.main_pid = 0
             self.exec_main.exit = info
             self.exec_main.exit_usec = self._now
+            if self.cfg.type != "forking":  # forking: no main_command (service_enter_start())
+                self._record_run("start", self.main_index, e.pid, info.code.value, info.status)
             if self.cfg.type == "forking":
                 cmd = self.cfg.exec_start[0] if self.cfg.exec_start else None
             else:
@@ -406,6 +413,7 @@ class ServiceMachine:
         elif e.pid == self.control_pid and self.control_pid:
             self.control_pid = 0
             role = self.control_role or "start"
+            self._record_run(role, self.control_index, e.pid, info.code.value, info.status)
             cmd = self._command(role, self.control_index)
             if cmd is not None and cmd.ignore_failure:
                 f = Result.SUCCESS
@@ -420,6 +428,11 @@ class ServiceMachine:
                 self._log_exit("Control process", info, role)
             more = f == Result.SUCCESS and self.control_index + 1 < len(self._commands(role))
             self._fire(_Trig(Trigger.CONTROL_EXIT, f, more=more, unmet=unmet), e)
+
+    def _record_run(self, role: str, index: int, pid: int, code: int, status: int) -> None:
+        """exec_status_start()/exec_status_exit() of one command (keyed by role, index)."""
+        kept = tuple(r for r in self.exec_runs if (r[0], r[1]) != (role, index))
+        self.exec_runs = (*kept, (role, index, pid, code, status))
 
     def _log_exit(self, kind: str, info: ExitInfo, role: act.ExecRole) -> None:
         """unit_log_process_exit(): notice for exit codes, warning for signals."""
@@ -661,6 +674,7 @@ class ServiceMachine:
         self.status_text, self.status_errno, self.notify_state = "", 0, "unknown"
         self.watchdog_override_usec = None
         self.exec_main = ExecMain()
+        self.exec_runs = ()  # exec_command_reset_status_list_array() in service_start()
         self.awaiting_pid_file = False
         if e.manual:
             self.n_restarts = 0  # NRestarts counts restarts since the last manual start

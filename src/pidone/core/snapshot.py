@@ -27,6 +27,7 @@ class UnitSnapshot:
     exec_main_status: int = 0
     exec_main_start_usec: int = 0
     exec_main_exit_usec: int = 0
+    exec_runs: tuple[tuple[str, int, int, int, int], ...] = ()  # (role, index, pid, code, status)
     n_restarts: int = 0
     invocation_id: str = ""
     status_text: str = ""

@@ -329,6 +329,7 @@ class UnitTable:
             exec_main_status=x.exit.status if x.exit else 0,
             exec_main_start_usec=x.start_usec,
             exec_main_exit_usec=x.exit_usec,
+            exec_runs=m.exec_runs,
             n_restarts=m.n_restarts,
             invocation_id=m.invocation_id,
             status_text=m.status_text,

@@ -477,6 +477,7 @@ def runtime_fields(daemon: Daemon, unit: Unit) -> dict[str, Any]:
         "exec_main_status": snap.exec_main_status,
         "exec_main_start": _stamp(snap.exec_main_start_usec),
         "exec_main_exit": _stamp(snap.exec_main_exit_usec),
+        "exec_runs": exec_runs(unit, snap.exec_runs),
         "state_change": _stamp(snap.state_change_usec),
         "inactive_exit": _stamp(snap.inactive_exit_usec),
         "active_enter": _stamp(snap.active_enter_usec),
@@ -487,6 +488,33 @@ def runtime_fields(daemon: Daemon, unit: Unit) -> dict[str, Any]:
         "tasks_current": len(pids) if pids else None,
         "cpu_usage_nsec": figures[0] if figures else None,
     }
+
+
+# The Exec*= properties in the order systemctl status lists their `Process:` lines (the
+# D-Bus property order of dbus-service.c), with the [Service] field holding each.
+_EXEC_ROLES = (
+    ("condition", "ExecCondition", "exec_condition"),
+    ("start-pre", "ExecStartPre", "exec_start_pre"),
+    ("start", "ExecStart", "exec_start"),
+    ("start-post", "ExecStartPost", "exec_start_post"),
+    ("reload", "ExecReload", "exec_reload"),
+    ("stop", "ExecStop", "exec_stop"),
+    ("stop-post", "ExecStopPost", "exec_stop_post"),
+)
+
+
+def exec_runs(unit: Unit, runs: tuple[tuple[str, int, int, int, int], ...]) -> list[list[object]]:
+    """[kind, argv, pid, code, status, ignore_failure] of each command of the last run."""
+    if unit.service is None or not runs:
+        return []
+    by_key = {(role, index): (pid, code, status) for role, index, pid, code, status in runs}
+    out: list[list[object]] = []
+    for role, kind, field_name in _EXEC_ROLES:
+        for index, cmd in enumerate(getattr(unit.service, field_name)):
+            found = by_key.get((role, index))
+            if found is not None:
+                out.append([kind, list(cmd.argv), *found, cmd.ignore_failure])
+    return out
 
 
 def describe_cgroup(daemon: Daemon, unit: str) -> str:
