@@ -227,7 +227,8 @@ def test_openssh_server(iso: Callable[[], Iso]) -> None:
     d = iso()
     start(d, "ssh")
     assert banner(d, 22).startswith("SSH-2.0-OpenSSH"), banner(d, 22)
-    status_lists(d, "ssh", "sshd")
+    text = status_lists(d, "ssh", "sshd")
+    assert re.search(r"Process: \d+ ExecStartPre=/usr/sbin/sshd -t \(code=exited, status=0", text)
     assert d.inside("stat", "-c", "%a %U", "/run/sshd").stdout.split() == ["755", "root"]
     main = reload_keeps_main(d, "ssh")
     # SIGHUP: sshd re-executes itself (same PID) and writes its PID file again

@@ -174,6 +174,35 @@ def dbus_started_by_its_name_and_stopped_by_its_loss() -> list[ServiceMachine]:
 
 
 @scenario
+def each_command_of_the_run_keeps_its_exit() -> list[ServiceMachine]:
+    """ExecCommand.exec_status: every command's PID and exit, reset by the next start."""
+    m, fx = machine(
+        exec_start_pre=[cmd("/bin/pre"), cmd("/bin/pre2", ignore=True)],
+        exec_stop=[cmd("/bin/stop")],
+    )
+    start(fx)
+    pre = fx.pid_of(U, "start-pre")
+    fx.exit(pre)
+    pre2 = fx.pid_of(U, "start-pre")
+    fx.exit(pre2, status=3)  # `-`: ignored, but its status is kept
+    main = fx.pid_of(U, "start")
+    assert m.exec_runs == (
+        ("start-pre", 0, pre, 1, 0),
+        ("start-pre", 1, pre2, 1, 3),
+        ("start", 0, main, 0, 0),  # running: no exit yet
+    )
+    fx.feed(ev.StopRequested(U))
+    stop = fx.pid_of(U, "stop")
+    fx.exit(stop)
+    fx.exit(main, signal=15)
+    assert ("stop", 0, stop, 1, 0) in m.exec_runs
+    assert ("start", 0, main, 2, 15) in m.exec_runs  # CLD_KILLED by SIGTERM
+    start(fx)
+    assert [r[0] for r in m.exec_runs] == ["start-pre"]  # reset at the start
+    return [m]
+
+
+@scenario
 def spawn_of_main_fails() -> list[ServiceMachine]:
     m, fx = machine()
     fx.spawn_errors[(U, "start")] = "No such file or directory"
