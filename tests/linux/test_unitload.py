@@ -344,6 +344,15 @@ def test_symlink_loop_is_an_error(tree):
     assert "Too many levels of symbolic links" in src.load_error
 
 
+def test_dangling_alias_is_not_found(tree):
+    # systemd 252: "Failed to open ...: No such file or directory" while the unit is a stub,
+    # then "Unit dbus-org.freedesktop.timesync1.service not found." (load state not-found)
+    tree.link(f"{ETC}/dbus-org.freedesktop.timesync1.service", f"/{LIB}/systemd-timesyncd.service")
+    src = load(tree, "dbus-org.freedesktop.timesync1.service")
+    assert src.load_state == "not-found"
+    assert src.files == ()
+
+
 def test_alias_loop_is_an_error(tree):
     tree.link(f"{ETC}/a.service", "/etc/systemd/system/b.service")
     tree.link(f"{ETC}/b.service", "/etc/systemd/system/a.service")

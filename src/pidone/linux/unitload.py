@@ -347,6 +347,12 @@ class UnitLoader:
         if os.path.islink(fragment):
             try:
                 source_path = chase(fragment, self.paths.root)
+            except FileNotFoundError:
+                # A dangling link (its package removed, e.g. dbus-org.freedesktop.timesync1
+                # -> systemd-timesyncd.service once chrony replaced it): systemd 252 fails
+                # to open the fragment while the unit is still a stub, and unit_load()
+                # makes a stub that failed to load "not-found" ("Unit X not found.").
+                return UnitSource(name, unit_id, names, "not-found")
             except OSError as err:
                 reason = f"{fragment}: Failed to read: {err.strerror}"
                 problem = Diagnostic(fragment, 0, f"Failed to read: {err.strerror}", "error")
