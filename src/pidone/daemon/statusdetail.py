@@ -150,6 +150,7 @@ class StatusSources:
         try:
             from pidone.core.install import query_preset
             from pidone.linux.install import read_presets, unit_file_state
+
             paths = self.daemon.units.paths()  # with the daemon's generator directories
             state = str(unit_file_state(paths, unit.id))
             cached = self._presets.get(unit.id)
