@@ -110,6 +110,20 @@ def apply_tmpfiles(choice: str, root: str | None, log: Callable[[str, str, int],
     return True
 
 
+def apply_generators(daemon: Daemon) -> None:
+    """systemd.generator(7), at start-up and at every daemon-reload: only as PID 1 (of any
+    PID namespace), not for a --root tree, and only when their output directories are on
+    the unit search path (linux/generators.py, imported only then)."""
+    from pidone.linux.unitpaths import has_generator_dirs
+
+    units = daemon.units
+    if daemon.pid1 and units.root is None and has_generator_dirs(units.paths()):
+        from pidone.linux.generators import generate
+
+        record = daemon.logs.manager_record
+        generate(daemon.paths.runtime_dir, lambda text, prio: record("init.scope", text, prio))
+
+
 # --- boot and shutdown ------------------------------------------------------------------------
 
 BOOT_TARGET = "default.target"

@@ -323,7 +323,9 @@ class Daemon:
         self.logs = LogCollector(self.loop, self.writer, host, echo, self.tracker.unit_of)
         self._listen_logs(opts)
         self.units = UnitRegistry(opts.root, generator_base=self.paths.runtime_dir)
-        self._run_generators()  # before any unit is loaded, as systemd does
+        from pidone.daemon.boot import apply_generators
+
+        apply_generators(self)  # before any unit is loaded, as systemd does
         self.executor = LinuxExecutor(
             self.loop,
             self.tracker,
@@ -468,20 +470,10 @@ class Daemon:
         """The manager's loader for units named by dependencies (may raise PidoneError)."""
         return self.units.load(name)
 
-    def _run_generators(self) -> None:
-        """systemd.generator(7), at start-up and at every daemon-reload: only as PID 1 (of
-        any PID namespace), not for a --root tree, and only when their output directories
-        are on the unit search path (linux/generators.py, imported only then)."""
-        from pidone.linux.unitpaths import has_generator_dirs
-
-        if self.pid1 and self.units.root is None and has_generator_dirs(self.units.paths()):
-            from pidone.linux.generators import generate
-
-            record = self.logs.manager_record
-            generate(self.paths.runtime_dir, lambda text, prio: record("init.scope", text, prio))
-
     def reload(self) -> None:
-        self._run_generators()
+        from pidone.daemon.boot import apply_generators
+
+        apply_generators(self)
         units = self.units.reload()
         reload_units = getattr(self.manager, "reload_units", None)
         if reload_units is not None:
