@@ -399,6 +399,14 @@ def _add_implicit_dependencies(unit: Unit) -> None:
             _add(u.before, "shutdown.target")
             if t.on_calendar:
                 _add(u.after, "time-set.target", "time-sync.target")
+    elif unit.type == "path" and dd:
+        # path_add_default_dependencies() (systemd.path(5) "Default Dependencies"): cups.path,
+        # acpid.path and the like pull in sysinit.target like sockets and timers do
+        _add(u.before, "paths.target")
+        _add(u.requires, "sysinit.target")
+        _add(u.after, "sysinit.target")
+        _add(u.conflicts, "shutdown.target")
+        _add(u.before, "shutdown.target")
     elif unit.type == "target" and dd:
         # target_add_default_dependencies(): After= what it pulls in (the exception for
         # units ordered Before= the target needs the other unit's file; not done here)
