@@ -246,7 +246,7 @@ def test_expected_child_counts_before_it_joins_and_is_killed(tracker):
         assert tracker.pids(unit) == [s.pid]
         assert tracker.unit_of(s.pid) == unit
         assert not tracker.remove(unit)
-        # SIGKILL without exclusions takes the cgroup.kill path, which alone would miss it.
+        # SIGKILL reaches it although it is not in the cgroup yet.
         assert tracker.kill(unit, signal.SIGKILL) == [s.pid]
         assert os.waitpid(s.pid, 0)[1] & 0x7F == signal.SIGKILL
         tracker.settled(s.pid)

@@ -16,10 +16,11 @@ Kernel lore (cgroups(7), Documentation/admin-guide/cgroup-v2.rst):
   cgroup.events fd into one inner epoll(7) instance for EPOLLPRI and hand out that epoll
   fd; it becomes readable (EVENT_READ) when any cgroup changed, and `drain_events()` reads
   the changed files, which clears the condition (level-triggered, no spurious loop).
-* `cgroup.kill` (Linux 5.14+) SIGKILLs every process in the subtree atomically, including
-  ones forked while the kill runs. Other signals are sent per PID, re-reading the member
-  list until a pass finds no new PID (forks racing with the kill), as systemd's
-  cg_kill_recursive() does.
+* Signals are sent per PID, re-reading the member list until a pass finds no new PID
+  (forks racing with the kill), as systemd's cg_kill_recursive() does. `cgroup.kill`
+  (Linux 5.14+) is not used: after it, later clone3(CLONE_INTO_CGROUP) children of that
+  cgroup are killed at birth on current kernels (see `kill`), and units restart into
+  their cgroup.
 * "No internal processes" rule: a non-root cgroup that enables controllers for its children
   (cgroup.subtree_control) cannot itself hold processes. Here no controller is enabled, so
   the daemon may stay in its own cgroup above `pidone/<unit>`. A future resource-control
@@ -245,7 +246,6 @@ class CgroupTracker:
         # attach() or expect()): still empty, since only a member can fork into a group.
         # is_empty() answers them without opening cgroup.events again.
         self._seen_empty: set[str] = set()
-        self._has_kill = os.path.exists(f"{self.base}/cgroup.kill")
         # Children spawned without the parent-side cgroup.procs write (see `expect`): our
         # own unreaped children, so their PIDs cannot be recycled while listed here.
         self._pending: dict[int, str] = {}
@@ -435,23 +435,13 @@ class CgroupTracker:
     def kill(
         self, unit: str, sig: int, *, exclude: Collection[int] = (), sigcont: bool = False
     ) -> list[int]:
+        # Per-PID signals, as systemd 252's cg_kill_recursive(), never cgroup.kill: once a
+        # cgroup has been killed through cgroup.kill, Linux (6.14+, kill_seq, seen on 6.18)
+        # SIGKILLs every child that clone3(CLONE_INTO_CGROUP) later puts into it from a
+        # process of another cgroup: cgroup_post_fork() compares the target cgroup's
+        # kill_seq with the parent's. A unit restarted into the same cgroup (haproxy after
+        # KillMode=mixed killed its worker) then died at every start until the start limit.
         signalled: set[int] = set()
-        if sig == signal.SIGKILL and not exclude and self._has_kill:
-            signalled.update(self.pids(unit))
-            for pid in self._pending_of(unit):  # not in the cgroup yet: cgroup.kill misses it
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
-            try:
-                fd = os.open(f"{self.path(unit)}/cgroup.kill", os.O_WRONLY | os.O_CLOEXEC)
-                try:
-                    os.write(fd, b"1")
-                finally:
-                    os.close(fd)
-                return sorted(signalled)
-            except FileNotFoundError:
-                return []
-            except OSError:
-                pass  # fall back to per-PID signals
         skip = set(exclude)
         for _ in range(64):  # bounded: a fork bomb must not hang the daemon
             fresh = [p for p in self.pids(unit) if p not in signalled and p not in skip]
