@@ -620,6 +620,8 @@ class LinuxExecutor:
         except OSError as exc:
             return ev.PidFileRead(a.unit, None, exc.strerror or str(exc))
         belongs = self.tracker.unit_of(found.pid) == a.unit
+        if not belongs:  # without cgroups: an orphan of this run that /proc could not place
+            belongs = self.tracker.claim(a.unit, found.pid)
         refusal = check_main_pid(found, belongs_to_unit=belongs)
         if refusal is not None:
             self.logs.manager_record(a.unit, f"{a.unit}: {refusal}", act.LOG_WARNING)

@@ -397,6 +397,9 @@ class CgroupTracker:
         found.update(self._pending_of(unit))
         return sorted(found)
 
+    def claim(self, unit: str, pid: int) -> bool:
+        return False  # membership is the kernel's: a process outside the group is not ours
+
     def unit_of(self, pid: int) -> str | None:
         if pid in self._pending:
             return self._pending[pid]

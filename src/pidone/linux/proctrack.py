@@ -24,6 +24,15 @@ Theory of operation (prctl(2) PR_SET_CHILD_SUBREAPER, proc(5) /proc/PID/stat and
    by reading every /proc/PID); zombies count as gone (like cgroup2).
 7. Signals go through pidfds (pidfd_open(2), pidfd_send_signal(2)) after re-checking the
    starttime, so a PID recycled between scan and kill is never hit.
+8. A PIDFile= may name a process that rule 3 could not place: Debian's pg_ctlcluster
+   clears the environment (no INVOCATION_ID), and pg_ctl starts the postmaster in a new
+   session and exits before any scan, so the postmaster reaches us as an orphan with no
+   parent, session or environment of the unit. With cgroups it would be in the unit's
+   group. `claim()` gives it (and its so far foreign descendants) to the unit when it is
+   still foreign, was re-parented to the daemon (so it descends from something the daemon
+   spawned), and started during the unit's current run (its starttime is not before the
+   run's first spawn). Anything else stays foreign, and the PID file check refuses it as
+   systemd refuses a non-root PID file naming a process outside the unit.
 """
 
 from __future__ import annotations
@@ -53,6 +62,7 @@ class _Unit:
     invocation_id: str = ""
     members: set[Key] = field(default_factory=set)
     was_populated: bool = False
+    run_since: int = -1  # starttime of the current run's first spawn (rule 8); -1: none yet
 
 
 def _children(root: str, pid: int, threads: int) -> list[int]:
@@ -138,8 +148,9 @@ class ProcTracker:
 
     def create(self, unit: str, invocation_id: str = "") -> None:
         info = self._units.setdefault(unit, _Unit())
-        if invocation_id:
+        if invocation_id and invocation_id != info.invocation_id:
             info.invocation_id = invocation_id
+            info.run_since = -1  # a new run: its first spawn sets it (attach)
 
     def spawn_cgroup(self, unit: str) -> str:
         return ""
@@ -155,6 +166,8 @@ class ProcTracker:
         self._owner[key] = unit
         info.members.add(key)
         info.was_populated = True
+        if info.run_since < 0:
+            info.run_since = st.starttime
         # linux.spawn makes every child a session leader, but the child may not have got
         # to its setsid() yet when we read its stat: record the session it will have.
         self._sessions[pid] = unit
@@ -240,6 +253,34 @@ class ProcTracker:
         self.refresh()
         info = self._units.get(unit)
         return sorted(pid for pid, _ in info.members) if info else []
+
+    def claim(self, unit: str, pid: int) -> bool:
+        """Rule 8."""
+        self.refresh()
+        p = self._current.get(pid)
+        info = self._units.get(unit)
+        if p is None or info is None or info.run_since < 0:
+            return False
+        if (pid, p.starttime) not in self._foreign or p.ppid != self._self:
+            return False
+        if p.starttime < info.run_since:
+            return False
+        children: dict[int, list[_Proc]] = {}
+        for q in self._current.values():
+            children.setdefault(q.ppid, []).append(q)
+        todo = [p]
+        while todo:
+            q = todo.pop()
+            key = (q.pid, q.starttime)
+            if key not in self._foreign:
+                continue
+            self._foreign.discard(key)
+            self._owner[key] = unit
+            info.members.add(key)
+            if q.session == q.pid:
+                self._sessions[q.pid] = unit
+            todo.extend(children.get(q.pid, ()))
+        return True
 
     def unit_of(self, pid: int) -> str | None:
         self.refresh()

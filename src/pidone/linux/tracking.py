@@ -54,6 +54,11 @@ class ProcessGroupTracker(Protocol):
     def unit_of(self, pid: int) -> str | None:
         """The unit `pid` belongs to, if any (sd_notify attribution)."""
 
+    def claim(self, unit: str, pid: int) -> bool:
+        """Make `pid`, which a PIDFile= of `unit` names but no unit holds, a member of
+        `unit` if it may have come from the unit's current run (see ProcTracker.claim);
+        True if it is now a member."""
+
     def kill(
         self, unit: str, sig: int, *, exclude: Collection[int] = (), sigcont: bool = False
     ) -> list[int]:
