@@ -79,8 +79,9 @@ def _systemd(path: str, name: str) -> tuple[str, set[str]]:
     marker = f"Failed to create {name}/start: "
     errors = [line.split(marker, 1)[1] for line in lines if marker in line]
     masked = f"Unit {name} is masked."  # verify refuses a masked unit before any job
-    if not errors and masked in lines:
-        errors = [masked]
+    missing = f"Unit {name} not found."  # and a dangling link (a package removed)
+    if not errors:
+        errors = [line for line in (masked, missing) if line in lines]
     jobs = {
         re.sub(r" as \d+$", "", line.split("Installed new job ", 1)[1])
         for line in lines

@@ -347,10 +347,14 @@ def test_symlink_loop_is_an_error(tree):
 def test_dangling_alias_is_not_found(tree):
     # systemd 252: "Failed to open ...: No such file or directory" while the unit is a stub,
     # then "Unit dbus-org.freedesktop.timesync1.service not found." (load state not-found)
-    tree.link(f"{ETC}/dbus-org.freedesktop.timesync1.service", f"/{LIB}/systemd-timesyncd.service")
-    src = load(tree, "dbus-org.freedesktop.timesync1.service")
-    assert src.load_state == "not-found"
-    assert src.files == ()
+    for name, target in (
+        ("dbus-org.freedesktop.timesync1.service", f"/{LIB}/systemd-timesyncd.service"),
+        ("linked-gone.service", "/opt/units/gone.service"),  # outside the search path
+    ):
+        tree.link(f"{ETC}/{name}", target)
+        src = load(tree, name)
+        assert src.load_state == "not-found", name
+        assert src.files == ()
 
 
 def test_alias_loop_is_an_error(tree):

@@ -347,12 +347,6 @@ class UnitLoader:
         if os.path.islink(fragment):
             try:
                 source_path = chase(fragment, self.paths.root)
-            except FileNotFoundError:
-                # A dangling link (its package removed, e.g. dbus-org.freedesktop.timesync1
-                # -> systemd-timesyncd.service once chrony replaced it): systemd 252 fails
-                # to open the fragment while the unit is still a stub, and unit_load()
-                # makes a stub that failed to load "not-found" ("Unit X not found.").
-                return UnitSource(name, unit_id, names, "not-found")
             except OSError as err:
                 reason = f"{fragment}: Failed to read: {err.strerror}"
                 problem = Diagnostic(fragment, 0, f"Failed to read: {err.strerror}", "error")
@@ -365,6 +359,12 @@ class UnitLoader:
                     diagnostics=(problem,),
                     load_error=reason,
                 )
+        if source_path is not None and not os.path.lexists(source_path):
+            # A dangling link (its package removed, e.g. dbus-org.freedesktop.timesync1
+            # -> systemd-timesyncd.service once chrony replaced it; chase() keeps a missing
+            # tail): systemd 252 fails to open the fragment while the unit is still a stub,
+            # and unit_load() makes such a stub "not-found" ("Unit X not found.").
+            return UnitSource(name, unit_id, names, "not-found")
         main, error = _read_unit_file(fragment, sections, source_path)
         if main is None or main.fatal:
             if main is None:
