@@ -114,6 +114,26 @@ def test_target_orders_itself_after_what_it_pulls_in_unless_that_loops() -> None
     assert g.has("t.target", "Before", "late.service")
 
 
+def test_target_is_not_ordered_after_a_unit_with_default_dependencies_no() -> None:
+    # unit_add_default_target_dependency(): either side with DefaultDependencies=no, no
+    # After=. Debian's basic.target Wants=timers.target (DefaultDependencies=no) unordered;
+    # an implicit After= closed a cycle through chrony.service and time-sync.target.
+    g = graph(
+        {
+            "b.target": "[Unit]\nWants=timers.target quiet.target x.service\nAfter=quiet.target\n",
+            "timers.target": "[Unit]\nDefaultDependencies=no\n",
+            "quiet.target": "[Unit]\nDefaultDependencies=no\n",
+            "early.target": "[Unit]\nDefaultDependencies=no\nBefore=c.target\n",
+            "c.target": "[Unit]\nWants=early.target\n",
+            "x.service": "[Unit]\n",
+        }
+    )
+    assert not g.has("b.target", "After", "timers.target")
+    assert g.has("b.target", "After", "quiet.target")  # written in b.target's own file
+    assert g.has("b.target", "After", "x.service")
+    assert g.has("c.target", "After", "early.target")  # early.target's own Before=
+
+
 def test_wants_directory_links_become_wanted_by() -> None:
     data = b"[Unit]\nDescription=Mine\n"
     source = UnitSource(

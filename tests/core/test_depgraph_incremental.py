@@ -113,12 +113,15 @@ def _spec(**edges: list[tuple[str, str]]) -> list[tuple[bool, list[tuple[str, st
 
 
 def test_a_unit_loaded_later_that_orders_itself_after_its_target() -> None:
-    """t0.target Wants= s1.service before s1 has a file (core.units' implicit After= stays:
-    a stub says nothing). Once s1 is loaded and says After=t0.target, the target drops its
-    After= on it ("don't create loops", target_add_default_dependencies())."""
+    """t0.target Wants= s1.service before s1 has a file: no After= on the stub
+    (unit_add_default_target_dependency() orders only when both units are loaded). Once s1
+    is loaded and says After=t0.target, the target stays unordered after it ("don't
+    create loops", target_add_default_dependencies())."""
     specs = _spec(t0_target=[("Wants", "s1.service")], s1_service=[("After", "t0.target")])
     table = _run(specs, ["t0.target"], {"s1.service"}, [])
-    assert table.graph.has("t0.target", "After", "s1.service")
+    assert not table.graph.has("t0.target", "After", "s1.service")
+    plain = _spec(t0_target=[("Wants", "s1.service")], s1_service=[])
+    assert _run(plain, ["t0.target"], set(), []).graph.has("t0.target", "After", "s1.service")
     table = _run(specs, ["t0.target"], {"s1.service"}, [("add", "s1.service")])
     assert not table.graph.has("t0.target", "After", "s1.service")
     assert table.graph.has("s1.service", "After", "t0.target")

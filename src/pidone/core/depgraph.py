@@ -37,7 +37,7 @@ Theory of operation (systemd 252, src/core/unit.c unit_add_dependency(), man 5 s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.model import Unit
@@ -98,6 +98,8 @@ class UnitInfo:
     can_reload: bool = False
     can_start: bool = True
     load_error: str = ""
+    target_default_after: tuple[str, ...] = ()  # core.model UnitSection's, for _target_pair
+    own_before: Sequence[str] = ()  # Before= of the unit's own files (the model's list)
 
 
 def _unit_type(name: str) -> str:
@@ -125,6 +127,8 @@ def info_of(unit: Unit) -> UnitInfo:
         # applicable" for restart; start/stop/verify jobs are always allowed (job.c)
         can_start=unit.type in ("service", "socket", "target", "timer", "slice", "path"),
         load_error=unit.load_error,
+        target_default_after=u.target_default_after,
+        own_before=u.before,
     )
 
 
@@ -506,5 +510,15 @@ def _target_pair(b: DepGraph, tid: str, other: str) -> None:
     if contradicted or not t.default_dependencies or t.load_state != "loaded":
         return
     if o.load_state != "loaded" or not o.default_dependencies:
+        # unit_add_default_target_dependency(): no After= when either side has
+        # DefaultDependencies=no. basic.target Wants=timers.target (DefaultDependencies=no)
+        # without ordering; an implicit After= there closes a cycle through calendar timers
+        # (After=time-sync.target), chrony.service (Before=time-sync.target, After=
+        # basic.target), and the transaction deleted timers.target/start to break it.
+        # (Unless the other unit says Before= the target itself: the same edge, kept.)
+        # Names as written: either side may be an alias of the unit the edge ends at.
+        implicit = any(b.resolve(n) == other for n in t.target_default_after)
+        if implicit and not any(b.resolve(n) == tid for n in o.own_before):
+            b._remove(tid, "After", other)
         return
     b._add(tid, "After", other)

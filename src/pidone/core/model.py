@@ -91,6 +91,10 @@ class UnitSection:
     refuse_manual_stop: bool = False
     allow_isolate: bool = False
     default_dependencies: bool = True
+    # A target's After= names that core.units added as its default ordering on what it
+    # pulls in (target_add_default_dependencies()), not written in its files: the
+    # dependency graph drops them where the other unit has DefaultDependencies=no.
+    target_default_after: tuple[str, ...] = ()
     collect_mode: str = "inactive"
     job_timeout_usec: int = USEC_INFINITY
     job_running_timeout_usec: int = USEC_INFINITY

@@ -408,10 +408,13 @@ def _add_implicit_dependencies(unit: Unit) -> None:
         _add(u.conflicts, "shutdown.target")
         _add(u.before, "shutdown.target")
     elif unit.type == "target" and dd:
-        # target_add_default_dependencies(): After= what it pulls in (the exception for
-        # units ordered Before= the target needs the other unit's file; not done here)
+        # target_add_default_dependencies(): After= what it pulls in. The exceptions need
+        # the other unit's file (Before= the target, DefaultDependencies=no): the names
+        # added here are recorded, and core.depgraph drops those the other unit refuses.
         pulled = u.requires + u.requisite + u.wants + u.binds_to + u.upholds + u.part_of
-        _add(u.after, *[n for n in pulled if n not in u.before and n != unit.id])
+        implicit = [n for n in pulled if n not in u.before and n != unit.id and n not in u.after]
+        _add(u.after, *implicit)
+        u.target_default_after = tuple(dict.fromkeys(implicit))
         _add(u.conflicts, "shutdown.target")
         _add(u.before, "shutdown.target")
 
