@@ -420,6 +420,11 @@ def format_status(
     if v.control_group:
         out.append(f"     CGroup: {v.control_group}")
         out += format_cgroup_tree(v.processes, "             ", o)
+    elif v.processes:
+        # /proc tracking (no writable cgroup2, --no-cgroups): no group to name, but the
+        # unit's processes are known and listed as systemd lists its cgroup's
+        out.append("     CGroup: (none: processes tracked through /proc)")
+        out += format_cgroup_tree(v.processes, "             ", o)
     if lines > 0 and v.journal_lines:
         out.append("")
         out += list(v.journal_lines[-lines:])
