@@ -226,6 +226,40 @@ def test_a_sandboxed_limited_plan_loads_no_heavy_module_into_the_helper() -> Non
     assert heavy.isdisjoint(out)
 
 
+def test_a_privileged_plan_with_file_and_tty_stdio_loads_no_heavy_module_into_the_helper() -> None:
+    # Capabilities, scheduling (linux.privsteps) and file:/tty streams (linux.stdiosteps):
+    # chrony, ssh and many more Debian units have them; after the first such plan every
+    # spawn of every service pays for what the helper loaded (linux.privileges and
+    # linux.stdio bring pidone.core.model: ~2 MiB).
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from pidone.linux import spawnchild;"
+        "plan = list(marshal.loads(bytes.fromhex(sys.argv[2])));"
+        "p = spawnchild.prepare(tuple(plan));"
+        "assert p.privileges is not None and p.open_source is not None;"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    stdio = (("tty", -1, b"/dev/console", 0, "tty", True, True),
+             ("open", -1, b"/tmp/x.log", os.O_WRONLY | os.O_APPEND, "", False, False),
+             ("open", -1, b"/tmp/x.log", os.O_WRONLY, "", False, False))  # fmt: skip
+    privileges = ((37, 38), (10,), 1 << 10, 16, True, 2 << 13 | 4, (0, 0))
+    plan = (b"/bin/true", [b"true"], None, {}, {}, (), (0, 0), 0, (), False, -1, stdio, (),
+            (), None, b"", True, 0o22, True, 65534, 65534, (), b"/", False, privileges, None,
+            False)  # fmt: skip
+    root = os.path.dirname(os.path.dirname(os.path.dirname(spawnchild_file())))
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", "import marshal;" + code, root,
+         marshal.dumps(plan).hex()],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert "pidone.linux.privsteps" in out
+    assert "pidone.linux.stdiosteps" in out
+    heavy = {"pidone.core.model", "pidone.linux.privileges", "pidone.linux.stdio", "socket",
+             "functools", "re", "enum", "contextlib"}  # fmt: skip
+    assert sorted(heavy.intersection(out)) == []
+    assert not [name for name in out if name.startswith("pidone.core")]
+
+
 def spawnchild_file() -> str:
     from pidone.linux import spawnchild
 

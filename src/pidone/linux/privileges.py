@@ -1,8 +1,10 @@
 """Capabilities, secure bits, IO and CPU scheduling for a spawned child (prepared in the parent).
 
-The child-side functions only call into libc through ctypes objects built here, in the
-daemon, before fork (linux.spawn's rule: nothing in the child may import, log or take a
-lock). Order, as systemd 252's exec_child() and enforce_user() do it:
+This module plans, in the daemon; the child-side steps live in linux.privsteps, which
+imports nothing of pidone's core (the spawn helper loads it: see its docstring) and only
+calls into libc through ctypes objects built in the parent before fork (linux.spawn's
+rule: nothing in the child may import, log or take a lock). Order, as systemd 252's
+exec_child() and enforce_user() do it:
 
 1. before the user switch: drop the bounding set (prctl(2) PR_CAPBSET_DROP, needs
    CAP_SETPCAP); add the ambient set to the inheritable set (capset(2));
@@ -22,85 +24,48 @@ is how `User=nobody` + `AmbientCapabilities=CAP_NET_BIND_SERVICE` binds port 80.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import os
 
 from pidone.core.capabilities import (
     ALL_CAPABILITIES,
     CAP_MKNOD,
-    CAP_SETPCAP,
     CAP_SYS_RAWIO,
-    SECBIT_KEEP_CAPS,
     bounding_set_drops,
     capability_numbers,
 )
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import ExecContext
+from pidone.linux import privsteps
+from pidone.linux.privsteps import (
+    EXIT_CAPABILITIES,
+    EXIT_IOPRIO,
+    EXIT_SECUREBITS,
+    EXIT_SETSCHEDULER,
+    SYS_IOPRIO_SET,
+    libc,
+)
 
-PR_CAPBSET_DROP = 24
-PR_SET_KEEPCAPS = 8
-PR_GET_SECUREBITS = 27
-PR_SET_SECUREBITS = 28
-PR_CAP_AMBIENT = 47
-PR_CAP_AMBIENT_RAISE = 2
-_LINUX_CAPABILITY_VERSION_3 = 0x20080522
-IOPRIO_WHO_PROCESS = 1
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pidone.linux.privsteps import Wire
+
+__all__ = [
+    "EXIT_CAPABILITIES",
+    "EXIT_IOPRIO",
+    "EXIT_SECUREBITS",
+    "EXIT_SETSCHEDULER",
+    "PrivilegePlan",
+    "apply_after_user",
+    "apply_before_user",
+    "apply_scheduling",
+    "build_privilege_plan",
+    "cap_last_cap",
+    "libc",
+    "wire",
+]
+
 IOPRIO_CLASS_SHIFT = 13
-# ioprio_set(2) syscall numbers (Python has no wrapper; glibc neither)
-_SYS_IOPRIO_SET = {
-    "x86_64": 251,
-    "i386": 289,
-    "i686": 289,
-    "aarch64": 30,
-    "riscv64": 30,
-    "armv7l": 314,
-    "ppc64le": 273,
-    "ppc64": 273,
-    "s390x": 282,
-}
-
-EXIT_IOPRIO = 211
-EXIT_SECUREBITS = 213
-EXIT_SETSCHEDULER = 214
-EXIT_CAPABILITIES = 218
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = (
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
-    )
-
-
-class _Libc:
-    """libc entry points with argument types set; built once, in the parent."""
-
-    def __init__(self) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        self.prctl = libc.prctl
-        self.prctl.restype = ctypes.c_int
-        self.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                               ctypes.c_ulong]  # fmt: skip
-        self.capget = libc.capget
-        self.capset = libc.capset
-        for fn in (self.capget, self.capset):
-            fn.restype = ctypes.c_int
-            fn.argtypes = [ctypes.POINTER(_CapHeader), ctypes.POINTER(_CapData)]
-        self.syscall = libc.syscall
-        self.syscall.restype = ctypes.c_long
-        self.header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-        self.data = (_CapData * 2)()
-
-
-@functools.cache
-def libc() -> _Libc:
-    return _Libc()
 
 
 @functools.cache
@@ -174,90 +139,32 @@ def build_privilege_plan(
     plan = PrivilegePlan(drops, ambient, ambient_mask, secure, keep, ioprio, sched)
     if not plan.empty:
         libc()  # load libc in the parent
-        if ioprio >= 0 and os.uname().machine not in _SYS_IOPRIO_SET:
+        if ioprio >= 0 and os.uname().machine not in SYS_IOPRIO_SET:
             raise OSError(38, f"ioprio_set: unknown syscall number on {os.uname().machine}")
     return plan
 
 
-def _errno() -> OSError:
-    err = ctypes.get_errno() or 1
-    return OSError(err, os.strerror(err))
-
-
-def _capget() -> ctypes.Array[_CapData]:
-    lc = libc()
-    lc.header.version, lc.header.pid = _LINUX_CAPABILITY_VERSION_3, 0
-    if lc.capget(ctypes.byref(lc.header), lc.data) != 0:
-        raise _errno()
-    return lc.data
-
-
-def _capset(data: ctypes.Array[_CapData]) -> None:
-    lc = libc()
-    lc.header.version, lc.header.pid = _LINUX_CAPABILITY_VERSION_3, 0
-    if lc.capset(ctypes.byref(lc.header), data) != 0:
-        raise _errno()
-
-
-def _prctl(option: int, arg: int, arg3: int = 0) -> int:
-    r: int = libc().prctl(option, arg, arg3, 0, 0)
-    if r < 0:
-        raise _errno()
-    return r
-
-
 # --------------------------------------------------------------------------- in the child
+# The steps themselves live in linux.privsteps (loaded into the spawn helper without
+# pidone's core); these take the daemon-side PrivilegePlan.
+
+
+def wire(plan: PrivilegePlan) -> Wire:
+    """The plan as the spawn plan carries it (linux.spawnchild field 24)."""
+    return (plan.bounding_drops, plan.ambient, plan.ambient_mask, plan.secure_bits,
+            plan.keep_caps, plan.ioprio, plan.sched)  # fmt: skip
 
 
 def apply_scheduling(plan: PrivilegePlan) -> int:
     """IOSchedulingClass/Priority=, CPUSchedulingPolicy/Priority=; returns 0 or an exit status."""
-    if plan.ioprio >= 0:
-        nr = _SYS_IOPRIO_SET[os.uname().machine]
-        if libc().syscall(ctypes.c_long(nr), IOPRIO_WHO_PROCESS, 0, plan.ioprio) < 0:
-            return EXIT_IOPRIO
-    if plan.sched is not None:
-        try:
-            os.sched_setscheduler(0, plan.sched[0], os.sched_param(plan.sched[1]))
-        except OSError:
-            return EXIT_SETSCHEDULER
-    return 0
+    return privsteps.apply_scheduling(wire(plan))
 
 
 def apply_before_user(plan: PrivilegePlan) -> None:
     """Step 1 (raises OSError: the caller exits 218/CAPABILITIES)."""
-    for cap in plan.bounding_drops:
-        _prctl(PR_CAPBSET_DROP, cap)
-    if plan.ambient_mask:
-        data = _capget()
-        data[0].inheritable = plan.ambient_mask & 0xFFFFFFFF
-        data[1].inheritable = plan.ambient_mask >> 32
-        _capset(data)
-    if plan.keep_caps:
-        current = _prctl(PR_GET_SECUREBITS, 0)
-        _prctl(PR_SET_SECUREBITS, current | (plan.secure_bits or 0) | SECBIT_KEEP_CAPS)
+    privsteps.apply_before_user(wire(plan))
 
 
 def apply_after_user(plan: PrivilegePlan) -> int:
     """Step 3; returns 0 or the exit status to fail with (218 or 213)."""
-    try:
-        for cap in plan.ambient:
-            _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap)
-    except OSError:
-        return EXIT_CAPABILITIES
-    if plan.secure_bits is None:
-        return 0  # SECBIT_KEEP_CAPS set for the switch is cleared by execve(2) itself
-    wanted = plan.secure_bits or 0
-    try:
-        if _prctl(PR_GET_SECUREBITS, 0) == wanted:
-            return 0
-        data = _capget()  # CAP_SETPCAP into the effective set (capability_gain_cap_setpcap)
-        if data[0].permitted >> CAP_SETPCAP & 1:
-            data[0].effective |= 1 << CAP_SETPCAP
-            _capset(data)
-    except OSError:
-        return EXIT_CAPABILITIES
-    try:
-        _prctl(PR_SET_SECUREBITS, wanted)
-    except OSError:
-        return EXIT_SECUREBITS
-    return 0
+    return privsteps.apply_after_user(wire(plan))

@@ -32,10 +32,12 @@ this module needs only os, errno, fcntl and _signal (the C module: `signal` wrap
 value in an enum, and imports enum). The plan is a plain tuple (`Plan`, built by
 linux.spawn) that marshal carries as it is. The rarer steps live in their own modules and
 are loaded by `prepare()`, in the parent, only when a plan needs them: a TTY or file
-stdio (linux.stdio), Limit*= (linux.execprep), capabilities and scheduling
-(linux.privileges), the mount namespace (linux.mountns), argv naming $SYSTEMD_EXEC_PID
-(core.execline). The child itself never imports: its parent may be the threaded daemon,
-where the import lock may be held by another thread at fork time.
+stdio (linux.stdiosteps), Limit*= (linux.rlimits), capabilities and scheduling
+(linux.privsteps), the mount namespace (linux.mountns): none of them imports pidone's core
+(linux.stdio, linux.execprep, linux.privileges and linux.sandbox plan those steps in the
+daemon); argv naming $SYSTEMD_EXEC_PID (core.execline, with core modules: rare). The
+child itself never imports: its parent may be the threaded daemon, where the import lock
+may be held by another thread at fork time.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ EXIT_STDIN = 208
 EXIT_STDOUT = 209
 EXIT_GROUP = 216
 EXIT_USER = 217
-EXIT_CAPABILITIES = 218  # = linux.privileges.EXIT_CAPABILITIES (systemd's exit status)
+EXIT_CAPABILITIES = 218  # = linux.privsteps.EXIT_CAPABILITIES (systemd's exit status)
 EXIT_CGROUP = 219
 EXIT_SETSID = 220
 EXIT_STDERR = 222
@@ -75,7 +77,7 @@ PR_SET_NO_NEW_PRIVS = 38  # <linux/prctl.h>, Linux 3.5+
 _MAX_FD = 0x7FFFFFFF
 
 if TYPE_CHECKING:
-    # One stdio source: linux.stdio.StdioSource's fields in order
+    # One stdio source: linux.stdio.StdioSource's fields in order (linux.stdiosteps.Wire)
     # (kind, fd, path, flags, tty, reset, vhangup).
     StdioWire = tuple[str, int, bytes, int, str, bool, bool]
     # The plan, field by field (linux.spawn._Plan, same order; `wire_plan` there builds it):
@@ -104,7 +106,7 @@ if TYPE_CHECKING:
         "tuple[int, ...] | None",  # 21 groups
         bytes,  # 22 cwd
         bool,  # 23 cwd_missing_ok
-        "tuple[Any, ...] | None",  # 24 privileges: linux.privileges.PrivilegePlan's fields
+        "tuple[Any, ...] | None",  # 24 privileges: PrivilegePlan's fields (linux.privsteps)
         "tuple[tuple[tuple[Any, ...], ...], bytes] | None",  # 25 sandbox: (MountOp fields, dev_log)
         bool,  # 26 non_blocking
     ]
@@ -119,12 +121,11 @@ class Prepared:
     """What `prepare()` loaded for one plan: the objects and functions of the rarer steps."""
 
     __slots__ = ("expand", "get_errno", "open_source", "prctl", "privileges", "sandbox",
-                 "setrlimit", "signals_set", "stdio")  # fmt: skip
+                 "setrlimit", "signals_set")  # fmt: skip
 
     def __init__(self) -> None:
-        self.stdio: list[Any] = [None, None, None]  # StdioSource for "open"/"tty" kinds
-        self.open_source: Callable[[Any, int], None] | None = None
-        self.privileges: Any = None  # linux.privileges module, when the plan has some
+        self.open_source: Callable[[Any, int], None] | None = None  # "open"/"tty" kinds
+        self.privileges: Any = None  # (linux.privsteps module, the plan's field 24)
         self.sandbox: Any = None  # (linux.mountns module, (mount operations, dev_log))
         self.setrlimit: Callable[[int, int, int], None] | None = None
         self.prctl: Callable[[int, int, int, int, int], int] | None = None
@@ -160,21 +161,18 @@ def prepare(plan: Plan) -> Prepared:
     out = Prepared()
     stdio = plan[STDIO]
     if any(src[0] in ("open", "tty") for src in stdio):
-        from pidone.linux import stdio as stdio_mod
+        from pidone.linux import stdiosteps  # (not linux.stdio: see stdiosteps's docstring)
 
-        out.open_source = stdio_mod.open_source
-        out.stdio = [stdio_mod.StdioSource(*src) if src[0] in ("open", "tty") else None
-                     for src in stdio]  # fmt: skip
+        out.open_source = stdiosteps.open_source
     if plan[13]:
         from pidone.linux.rlimits import setrlimit_closest  # (not execprep: NSS, core)
 
         out.setrlimit = setrlimit_closest
     if plan[24] is not None:
-        from pidone.linux import privileges
+        from pidone.linux import privsteps  # (not linux.privileges: see privsteps's docstring)
 
-        plan_obj = privileges.PrivilegePlan(*plan[24])
-        privileges.libc()  # ctypes set-up in the parent, not in the child
-        out.privileges = (privileges, plan_obj)
+        privsteps.libc()  # ctypes set-up in the parent, not in the child
+        out.privileges = (privsteps, plan[24])
     if plan[25] is not None:
         from pidone.linux import mountns  # (not linux.sandbox: see mountns's docstring)
 
@@ -202,7 +200,7 @@ def _fail(err_fd: int, status: int, code: int) -> NoReturn:
 
 
 def _open_stdio(src: StdioWire, fileno: int, prepared: Prepared) -> None:
-    """Step 4 for one fd. The common kinds inline; "open" and "tty" through linux.stdio's
+    """Step 4 for one fd. The common kinds inline; "open" and "tty" through linux.stdiosteps'
     open_source (the ENXIO socket fallback, TIOCSCTTY and its waits live there)."""
     kind = src[0]
     if kind == "keep":
@@ -212,7 +210,7 @@ def _open_stdio(src: StdioWire, fileno: int, prepared: Prepared) -> None:
         return
     if kind != "null":
         assert prepared.open_source is not None
-        prepared.open_source(prepared.stdio[fileno], fileno)
+        prepared.open_source(src, fileno)
         return
     fd = os.open(b"/dev/null", src[3] | os.O_CLOEXEC)
     if fd != fileno:

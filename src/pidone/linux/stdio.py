@@ -1,7 +1,7 @@
 """StandardInput=/StandardOutput=/StandardError= for a spawned child: the plan and the opening.
 
-The plan (`input_source`, `output_source`) is made in the daemon; `open_source` runs in the
-child between fork and exec, so it only makes system calls (systemd 252 execute.c
+The plan (`input_source`, `output_source`) is made in the daemon; linux.stdiosteps opens it
+in the child between fork and exec, so that only makes system calls (systemd 252 execute.c
 setup_input(), setup_output(), acquire_terminal(); man 5 systemd.exec "LOGGING AND
 STANDARD INPUT/OUTPUT"):
 
@@ -22,21 +22,27 @@ STANDARD INPUT/OUTPUT"):
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
 import os
-import socket
-import termios
-import time
 
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import ExecContext
+from pidone.linux import stdiosteps
+from pidone.linux.stdiosteps import TIOCVHANGUP, TTY_WAIT_STEP
+
+__all__ = [
+    "COPY_0",
+    "COPY_1",
+    "KEEP",
+    "TIOCVHANGUP",
+    "TTY_WAIT_STEP",
+    "StdioSource",
+    "input_source",
+    "open_source",
+    "output_source",
+    "wire",
+]
 
 _OUT_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOCTTY | os.O_CLOEXEC
-_IUTF8 = 0o40000  # <asm-generic/termbits.h>, not exported by Python's termios
-TIOCVHANGUP = 0x5437  # <asm-generic/ioctls.h>
-TTY_WAIT_STEP = 0.1  # seconds between attempts while another session holds the terminal
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,89 +138,15 @@ def input_source(ctx: ExecContext, stdin_fd: int, data_fd: int) -> tuple[str, St
 
 
 # --------------------------------------------------------------------------- the child
+# The opening itself lives in linux.stdiosteps (loaded into the spawn helper without
+# pidone's core); this takes the daemon-side StdioSource.
 
 
-def _reset_terminal(fd: int) -> None:
-    """TTYReset=: cooked mode with the usual control characters (reset_terminal_fd())."""
-    attrs = termios.tcgetattr(fd)
-    attrs[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.ISTRIP | termios.INLCR
-                  | termios.IGNCR | termios.IUCLC)  # fmt: skip
-    attrs[0] |= termios.ICRNL | termios.IMAXBEL | _IUTF8
-    attrs[1] |= termios.ONLCR | termios.OPOST
-    attrs[2] |= termios.CREAD
-    attrs[3] = (termios.ISIG | termios.ICANON | termios.IEXTEN | termios.ECHO | termios.ECHOE
-                | termios.ECHOK | termios.ECHOCTL | termios.ECHOKE)  # fmt: skip
-    cc = attrs[6]
-    for index, char in ((termios.VINTR, 3), (termios.VQUIT, 28), (termios.VERASE, 127),
-                        (termios.VKILL, 21), (termios.VEOF, 4), (termios.VSTART, 17),
-                        (termios.VSTOP, 19), (termios.VSUSP, 26)):  # fmt: skip
-        cc[index] = bytes([char])
-    cc[termios.VMIN], cc[termios.VTIME] = 1, 0
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
-    termios.tcflush(fd, termios.TCIOFLUSH)
-
-
-def _open_terminal(src: StdioSource) -> int:
-    fd = os.open(src.path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    if src.vhangup:
-        try:
-            fcntl.ioctl(fd, TIOCVHANGUP)
-        except OSError:
-            pass
-        else:  # the hangup invalidated our own open file description too
-            os.close(fd)
-            fd = os.open(src.path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    if src.reset:
-        with contextlib.suppress(OSError, termios.error):
-            _reset_terminal(fd)
-    while True:
-        try:  # 1 = steal it from another session (needs CAP_SYS_ADMIN)
-            fcntl.ioctl(fd, termios.TIOCSCTTY, 1 if src.tty == "tty-force" else 0)
-            return fd
-        except OSError as exc:
-            if src.tty == "tty-fail":
-                os.close(fd)
-                raise
-            if exc.errno != errno.EPERM or src.tty != "tty":
-                return fd  # not a terminal we can take (e.g. a file): use it as it is
-            time.sleep(TTY_WAIT_STEP)  # plain `tty`: wait for the other session to let go
-
-
-def _connect_unix(path: bytes, flags: int) -> int:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(path)
-        if flags & os.O_ACCMODE == os.O_WRONLY:
-            sock.shutdown(socket.SHUT_RD)
-        elif flags & os.O_ACCMODE == os.O_RDONLY:
-            sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        sock.close()
-        raise
-    return sock.detach()
+def wire(src: StdioSource) -> tuple[str, int, bytes, int, str, bool, bool]:
+    """`src` as the spawn plan carries it (linux.spawnchild.StdioWire)."""
+    return (src.kind, src.fd, src.path, src.flags, src.tty, src.reset, src.vhangup)
 
 
 def open_source(src: StdioSource, fileno: int) -> None:
     """Put `src` on `fileno`; raises OSError."""
-    kind = src.kind
-    if kind == "keep":
-        return
-    if kind in ("copy", "fd"):
-        os.dup2(src.fd, fileno)
-        return
-    if kind == "null":
-        fd = os.open(b"/dev/null", src.flags | os.O_CLOEXEC)
-    elif kind == "tty":
-        fd = _open_terminal(src)
-    else:
-        try:
-            fd = os.open(src.path, src.flags, 0o666)
-        except OSError as exc:
-            if exc.errno != errno.ENXIO:
-                raise
-            fd = _connect_unix(src.path, src.flags)  # the path is an AF_UNIX socket
-    if fd != fileno:
-        os.dup2(fd, fileno)
-        os.close(fd)
-    else:  # the daemon had this fd closed, so open() landed on it: keep it across exec
-        os.set_inheritable(fd, True)
+    stdiosteps.open_source(wire(src), fileno)
