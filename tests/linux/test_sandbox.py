@@ -271,6 +271,51 @@ def test_private_tmp_of_another_manager_is_left_alone():
         sandbox.set_private_tmp_scope("")
 
 
+def test_private_tmp_left_by_an_earlier_manager_process_goes_at_the_first_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A killed manager's leftovers (same scope: the same runtime directory) are removed by
+    its successor's first start of the unit; later starts find their own earlier
+    invocations without listing /tmp (~0.75 ms of every apache2 start), including one whose
+    directories were made but never removed (a start that failed before its first command)."""
+    unit = f"pidone-test-{os.getpid()}-sweep.service"
+    sandbox.set_private_tmp_scope(f"sweep{os.getpid()}")
+    leftover = sandbox.private_tmp_dirs("d" * 32, unit)
+    try:
+        for outer in leftover:
+            os.makedirs(f"{outer}/tmp")
+        listed: list[str] = []
+        real_listdir = os.listdir
+
+        def listdir(path: str) -> list[str]:
+            listed.append(path)
+            return real_listdir(path)
+
+        monkeypatch.setattr(sandbox.os, "listdir", listdir)
+        first = sandbox.make_private_tmp("a" * 32, unit)
+        assert not any(os.path.exists(p) for p in leftover)
+        assert all(os.path.isdir(p) for p in first)
+        assert sorted(listed) == ["/tmp", "/var/tmp"]
+        assert [os.stat(p).st_mode & 0o7777 for p in first] == [0o1777, 0o1777]
+        # a later command of the same invocation: the same directories, kept
+        assert sandbox.make_private_tmp("a" * 32, unit) == first
+        assert all(os.path.isdir(p) for p in first)
+        # the next invocation: "a" was never removed (no stop went through), so it goes now
+        second = sandbox.make_private_tmp("b" * 32, unit)
+        assert not any(os.path.exists(p) for p in first)
+        assert all(os.path.isdir(p) for p in second)
+        # stopped as the daemon does it, then started again: nothing to remove, nothing listed
+        sandbox.remove_private_tmp("b" * 32, unit)
+        third = sandbox.make_private_tmp("c" * 32, unit)
+        assert all(os.path.isdir(p) for p in third)
+        assert sorted(listed) == ["/tmp", "/var/tmp"]
+    finally:
+        for invocation in "abcd":
+            for outer in sandbox.private_tmp_dirs(invocation * 32, unit):
+                shutil.rmtree(outer, ignore_errors=True)
+        sandbox.set_private_tmp_scope("")
+
+
 def test_a_writable_bind_keeps_its_source_mount_flags(top):
     # systemd 252 make_read_only(): BindPaths= is bound (MS_BIND|MS_REC) and not remounted,
     # so a bind of a read-only mount stays read-only and a writable one stays writable.
