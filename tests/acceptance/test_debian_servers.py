@@ -417,7 +417,7 @@ def test_varnish(real_ns: Factory) -> None:
 
 # --- mosquitto: Type=notify NotifyAccess=main, ExecStartPre= mkdir/chown, HUP reload --------
 
-# MQTT 3.1.1 CONNECT (clean session, keep-alive 60 s, client id "h4t1"); CONNACK 20 02 00 00.
+# MQTT 3.1.1 CONNECT (clean session, keep-alive 60 s, an arbitrary client id); CONNACK 20 02 00 00.
 _MQTT_CONNECT = bytes.fromhex("101000044d5154540402003c000468347431")
 
 
