@@ -19,11 +19,26 @@ What is done as systemd 252's manager_run_generators() does it:
    the same name in a later one, and a link to /dev/null (or an empty file) masks it
    (conf_files_list(), execute_directories(); systemd.generator(7) "Generators in
    /etc/systemd/system-generators/ ... override those with the same name").
+   $SYSTEMD_GENERATOR_PATH (systemd(1) "Environment"; here PIDONE_GENERATOR_PATH first)
+   replaces that list, a trailing `:` appends it, and an empty value names no directory:
+   no generator runs (how tests point the daemon at their own, or turn them off).
 2. The three output directories are emptied first (systemd removes and recreates them),
-   then every generator runs in parallel with `normal early late` as its arguments, with
-   $SYSTEMD_SCOPE=system and $SYSTEMD_IN_INITRD set (systemd.generator(7) "Environment").
-   All of them share one 90 s budget (DEFAULT_TIMEOUT_USEC); a generator still running
-   then is killed. A failing generator is logged and the others' output is kept.
+   then every generator runs in parallel with `normal early late` as its arguments. All of
+   them share one 90 s budget (DEFAULT_TIMEOUT_USEC); a generator still running then is
+   killed. A failing generator is logged and the others' output is kept.
+3. The environment is the one the manager gives its services (pidone: its own) plus what
+   systemd.generator(7) "Environment" lists for 252: $SYSTEMD_SCOPE=system,
+   $SYSTEMD_IN_INITRD (0/1), $SYSTEMD_FIRST_BOOT (0/1, the fact ConditionFirstBoot= reads:
+   /run/systemd/first-boot), $SYSTEMD_VIRTUALIZATION (`container:docker`, `vm:kvm`; unset
+   on bare metal; the container wins, as detect_virtualization() checks it first) and
+   $SYSTEMD_ARCHITECTURE (`x86-64`...). These are informative: systemd's own generators
+   decide by calling detect_container() themselves. Not being PID 1, they find a
+   container through /run/host/container-manager, /run/systemd/container, PID 1's
+   $container (/proc/1/environ: pidone's own environment as a container's init),
+   /run/.containerenv or /.dockerenv; and in a container their "kernel command line" is
+   PID 1's argv (proc_cmdline(): get_process_cmdline(1) when detect_container() > 0),
+   never the host's /proc/cmdline. So systemd-debug-generator ignores a host's
+   systemd.mask=/systemd.wants= in a container, under pidone as under systemd.
 
 Where the output goes is pidone's choice: below the daemon's runtime directory, not
 /run/systemd/generator*. Several pidone managers (a container's and a test's, or two
@@ -40,7 +55,7 @@ import os
 import select
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pidone.core.dataclass_lite import dataclass
 
@@ -52,6 +67,7 @@ GENERATOR_BINARY_DIRS: tuple[str, ...] = (
     "/lib/systemd/system-generators",
     "/usr/lib/systemd/system-generators",
 )
+PATH_VARS = ("PIDONE_GENERATOR_PATH", "SYSTEMD_GENERATOR_PATH")
 TIMEOUT_SEC = 90.0  # DEFAULT_TIMEOUT_USEC, the budget of all generators together
 OUTPUT_NAMES = ("generator", "generator.early", "generator.late")
 
@@ -66,9 +82,25 @@ class GeneratorRun:
     timed_out: bool = False
 
 
-def find_generators(dirs: Sequence[str] = GENERATOR_BINARY_DIRS) -> list[str]:
+def generator_dirs(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Where generators are looked for: $PIDONE_GENERATOR_PATH or $SYSTEMD_GENERATOR_PATH
+    (a trailing `:` appends the defaults; empty: nowhere), else GENERATOR_BINARY_DIRS
+    (systemd 252 generator_binary_paths(), get_paths_from_environ())."""
+    for var in PATH_VARS:
+        value = environ.get(var)
+        if value is None:
+            continue
+        append = value.endswith(":")
+        dirs = tuple(os.path.abspath(p) for p in value.removesuffix(":").split(":") if p)
+        return dirs + GENERATOR_BINARY_DIRS if append else dirs
+    return GENERATOR_BINARY_DIRS
+
+
+def find_generators(dirs: Sequence[str] | None = None) -> list[str]:
     """The generators to run, in file-name order (the first directory having a name wins;
-    a /dev/null link or an empty file masks the name)."""
+    a /dev/null link or an empty file masks the name); `dirs` defaults to generator_dirs()."""
+    if dirs is None:
+        dirs = generator_dirs(os.environ)
     chosen: dict[str, str] = {}
     seen_dirs: set[str] = set()
     for directory in dirs:
@@ -104,11 +136,24 @@ def output_dirs(base: str) -> tuple[str, str, str]:
     return normal, early, late
 
 
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
+def generator_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """`base` plus the variables systemd 252 sets for generators (rule 3)."""
+    from pidone.linux.conditions import detect_container, detect_vm
+    from pidone.linux.hostfacts import _ARCHITECTURES
+
+    env = dict(base)
     env["SYSTEMD_SCOPE"] = "system"
     # in_initrd(): /etc/initrd-release marks an initrd (os-release(5))
     env["SYSTEMD_IN_INITRD"] = "1" if os.path.exists("/etc/initrd-release") else "0"
+    # manager_set_first_boot() creates /run/systemd/first-boot on a first boot
+    env["SYSTEMD_FIRST_BOOT"] = "1" if os.path.exists("/run/systemd/first-boot") else "0"
+    env.pop("SYSTEMD_VIRTUALIZATION", None)  # set only when something is detected
+    container = detect_container()
+    vm = "" if container else detect_vm()
+    if container or vm:
+        env["SYSTEMD_VIRTUALIZATION"] = f"container:{container}" if container else f"vm:{vm}"
+    machine = os.uname().machine
+    env["SYSTEMD_ARCHITECTURE"] = _ARCHITECTURES.get(machine, machine)
     return env
 
 
@@ -142,7 +187,7 @@ def run_generators(
     for d in dirs:
         _empty_dir(d)
     paths = find_generators() if generators is None else list(generators)
-    env = _environment()
+    env = generator_environment(os.environ)
     runs: dict[int, GeneratorRun] = {}
     readers: dict[int, tuple[int, str]] = {}  # read end -> (pid, path)
     output: dict[int, bytearray] = {}
