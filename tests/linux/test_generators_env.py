@@ -1,10 +1,12 @@
-"""Where generators are looked for ($PIDONE/SYSTEMD_GENERATOR_PATH) and the environment
-systemd 252 gives them (systemd.generator(7) "Environment")."""
+"""Where generators are looked for ($PIDONE/SYSTEMD_GENERATOR_PATH), the environment
+systemd 252 gives them (systemd.generator(7) "Environment"), and when one is done."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -80,3 +82,23 @@ def test_a_generator_sees_them(tmp_path: Path) -> None:
     names = {line.split("=", 1)[0] for line in text.splitlines()}
     expected = {"SYSTEMD_SCOPE", "SYSTEMD_IN_INITRD", "SYSTEMD_FIRST_BOOT", "SYSTEMD_ARCHITECTURE"}
     assert expected <= names
+
+
+def test_a_generator_is_done_when_it_exits_not_when_its_pipe_closes(tmp_path: Path) -> None:
+    """A background child that inherited stdout must not hold the boot for the budget
+    (systemd waits for the generator's PID)."""
+    pid_file = tmp_path / "bg.pid"
+    gen = tmp_path / "forks"
+    gen.write_text(
+        f'#!/bin/sh\necho before\nsleep 60 &\necho $! > {pid_file}\ntouch "$1/made.service"\n'
+    )
+    gen.chmod(0o755)
+    try:
+        (run,) = run_generators(str(tmp_path / "out"), [str(gen)], timeout=20)
+        assert (run.status, run.timed_out) == (0, False)
+        assert run.output.strip() == "before"
+        assert (tmp_path / "out/generator/made.service").exists()
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)

@@ -216,49 +216,99 @@ def run_generators(
         readers[r] = (pid, path)
         output[pid] = bytearray()
         order.append((path, pid))
-    timed_out = _drain(readers, output, time.monotonic() + timeout)
+    exits, timed_out = _collect(readers, output, time.monotonic() + timeout)
     out = []
     for index, (path, pid) in enumerate(order, 1):
         if pid < 0:
             out.append(runs[-index])
             continue
-        if pid in timed_out:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        try:
-            _, wstatus = os.waitpid(pid, 0)
-            status = os.waitstatus_to_exitcode(wstatus)
-        except ChildProcessError:  # a SIGCHLD reaper got it first: no status to report
-            status = 0
+        status = exits.get(pid)
+        if status is None:
+            if pid in timed_out:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            try:
+                _, wstatus = os.waitpid(pid, 0)
+                status = os.waitstatus_to_exitcode(wstatus)
+            except ChildProcessError:  # a SIGCHLD reaper got it first: no status to report
+                status = 0
         text = output[pid].decode(errors="replace")
         out.append(GeneratorRun(path, status, text, pid in timed_out))
     return out
 
 
-def _drain(
+def _pidfd(pid: int) -> int | None:
+    """pidfd_open(2) (Linux 5.3): readable once the process has exited; None without it."""
+    try:
+        return os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return None
+
+
+def _collect(
     readers: dict[int, tuple[int, str]], output: dict[int, bytearray], deadline: float
-) -> set[int]:
-    """Read every generator's output until all have closed it (they exited) or the
-    deadline passed; returns the PIDs still holding their pipe then."""
+) -> tuple[dict[int, int], set[int]]:
+    """Read every generator's output until all have exited or the deadline passed; returns
+    the exit statuses reaped here and the PIDs still running at the deadline.
+
+    A generator is done when its process exits (a pidfd turns readable), as systemd waits
+    for the PIDs: not when its pipe reaches end-of-file, which a background child of a
+    generator that inherited stdout could hold open for the whole budget. Without pidfds
+    (older kernels) the end-of-file is the sign. What is left in a pipe after its writer
+    exited is read without blocking at the end."""
     poller = select.poll()
-    for fd in readers:
+    waiting: dict[int, int] = {}  # pidfd -> pid
+    for fd, (pid, _path) in readers.items():
         poller.register(fd, select.POLLIN)
-    while readers:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        for fd, _mask in poller.poll(left * 1000):
-            chunk = os.read(fd, 65536)
-            if chunk:
-                output[readers[fd][0]] += chunk
-                continue
-            poller.unregister(fd)
+        pidfd = _pidfd(pid)
+        if pidfd is not None:
+            poller.register(pidfd, select.POLLIN)
+            waiting[pidfd] = pid
+    by_eof = {pid for pid, _path in readers.values()} - set(waiting.values())
+    exits: dict[int, int] = {}
+    try:
+        while waiting or by_eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            for fd, _mask in poller.poll(left * 1000):
+                if fd in waiting:
+                    pid = waiting.pop(fd)
+                    poller.unregister(fd)
+                    os.close(fd)
+                    with contextlib.suppress(ChildProcessError):
+                        _, wstatus = os.waitpid(pid, 0)
+                        exits[pid] = os.waitstatus_to_exitcode(wstatus)
+                    continue
+                if fd not in readers:
+                    continue
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    output[readers[fd][0]] += chunk
+                    continue
+                poller.unregister(fd)
+                os.close(fd)
+                by_eof.discard(readers.pop(fd)[0])
+    finally:
+        for fd in waiting:
             os.close(fd)
-            del readers[fd]
-    late = {pid for pid, _path in readers.values()}
-    for fd in readers:
+    late = set(waiting.values()) | by_eof
+    for fd, (pid, _path) in readers.items():
+        if pid not in late:
+            _read_rest(fd, output[pid])
         os.close(fd)
-    return late
+    return exits, late
+
+
+def _read_rest(fd: int, into: bytearray, limit: int = 1 << 20) -> None:
+    """What a pipe holds now, without waiting for more (its writer may live on)."""
+    os.set_blocking(fd, False)
+    with contextlib.suppress(BlockingIOError, OSError):
+        while len(into) < limit:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            into += chunk
 
 
 def generate(base: str, log: Callable[[str, int], None]) -> list[GeneratorRun]:
