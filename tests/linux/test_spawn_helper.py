@@ -82,8 +82,8 @@ def test_a_sandboxed_privileged_plan_goes_through_the_helper_into_its_cgroup(
     )
     try:
         status, text = _run(req, out)
-    finally:
-        sandbox.remove_private_tmp("0123456789abcdef0123456789abcd01")
+    finally:  # (named after the unit: linux.spawn takes it from the cgroup's name)
+        sandbox.remove_private_tmp("0123456789abcdef0123456789abcd01", unit)
     assert fresh.served == 1
     ppid, cgroup, tmp_entries, bounding = text.split()
     assert (status, int(ppid)) == (0, os.getpid())  # CLONE_PARENT: our child
