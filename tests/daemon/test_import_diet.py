@@ -123,3 +123,42 @@ def test_a_running_daemon_imports_none_of_the_guarded_modules(
     assert any(name == "pidone.daemon.main" for _depth, name in rows), log[-2000:]
     found = [chain(rows, i) for i, (_d, name) in enumerate(rows) if name in GUARDED]
     assert found == []
+
+
+def _rss_anon_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("RssAnon:")).split()[1])
+
+
+def test_the_spawn_helper_stays_small_after_a_privileged_unit(tmp_path: Path) -> None:
+    """The daemon's spawn helper (linux.spawnhelper) loads the child steps a plan needs on
+    first use, and every module it holds is memory whose page tables each later clone3(2)
+    copies. A unit with capabilities, IO scheduling and a file stream (redis-server's
+    CapabilityBoundingSet=, chrony's...) once loaded linux.privileges and linux.stdio with
+    pidone.core.model: +2.2 MiB, for every later spawn of every service."""
+    if os.geteuid() != 0:
+        pytest.skip("a namespace daemon needs root (PID namespaces)")
+    if shutil.which("unshare") is None:
+        pytest.skip("util-linux unshare is not installed")
+    log = tmp_path / "caps.log"
+    units = {
+        "plain.service": "[Service]\nExecStart=/bin/sleep 1000\n",
+        "caps.service": (
+            "[Service]\nExecStart=/bin/sleep 1000\nUser=nobody\n"
+            "AmbientCapabilities=CAP_NET_BIND_SERVICE\n"
+            "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID\n"
+            f"IOSchedulingClass=best-effort\nStandardOutput=append:{log}\n"
+        ),
+    }
+    with NamespaceDaemon(tmp_path / "helper", units, args=["--start", "plain.service"]) as d:
+        d.wait_state("plain.service", "active")
+        helper = d.spawn_helper_pid()
+        if helper == 0:
+            pytest.skip("no spawn helper (PIDONE_NO_CLONE3 or no clone3)")
+        before = _rss_anon_kib(helper)
+        d.call("start", units=["caps.service"])
+        d.wait_state("caps.service", "active")
+        assert d.spawn_helper_pid() == helper
+        after = _rss_anon_kib(helper)
+        assert d.stop() == 0
+    assert after - before < 1024, (before, after)  # KiB
