@@ -275,14 +275,17 @@ def test_private_tmp_left_by_an_earlier_manager_process_goes_at_the_first_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A killed manager's leftovers (same scope: the same runtime directory) are removed by
-    its successor's first start of the unit; later starts find their own earlier
+    its successor's first start of the unit (one listing of /tmp and /var/tmp serves every
+    unit); later starts find their own earlier
     invocations without listing /tmp (~0.75 ms of every apache2 start), including one whose
     directories were made but never removed (a start that failed before its first command)."""
     unit = f"pidone-test-{os.getpid()}-sweep.service"
+    other = f"pidone-test-{os.getpid()}-sweep-other.service"
     sandbox.set_private_tmp_scope(f"sweep{os.getpid()}")
     leftover = sandbox.private_tmp_dirs("d" * 32, unit)
+    others = sandbox.private_tmp_dirs("e" * 32, other)
     try:
-        for outer in leftover:
+        for outer in leftover + others:
             os.makedirs(f"{outer}/tmp")
         listed: list[str] = []
         real_listdir = os.listdir
@@ -294,7 +297,7 @@ def test_private_tmp_left_by_an_earlier_manager_process_goes_at_the_first_start(
         monkeypatch.setattr(sandbox.os, "listdir", listdir)
         first = sandbox.make_private_tmp("a" * 32, unit)
         assert not any(os.path.exists(p) for p in leftover)
-        assert all(os.path.isdir(p) for p in first)
+        assert all(os.path.isdir(p) for p in first + others)  # (another unit's: kept)
         assert sorted(listed) == ["/tmp", "/var/tmp"]
         assert [os.stat(p).st_mode & 0o7777 for p in first] == [0o1777, 0o1777]
         # a later command of the same invocation: the same directories, kept
@@ -308,11 +311,16 @@ def test_private_tmp_left_by_an_earlier_manager_process_goes_at_the_first_start(
         sandbox.remove_private_tmp("b" * 32, unit)
         third = sandbox.make_private_tmp("c" * 32, unit)
         assert all(os.path.isdir(p) for p in third)
+        # another unit's first start: its leftovers go too, found by the same listing
+        fourth = sandbox.make_private_tmp("f" * 32, other)
+        assert not any(os.path.exists(p) for p in others)
+        assert all(os.path.isdir(p) for p in third + fourth)
         assert sorted(listed) == ["/tmp", "/var/tmp"]
     finally:
-        for invocation in "abcd":
-            for outer in sandbox.private_tmp_dirs(invocation * 32, unit):
-                shutil.rmtree(outer, ignore_errors=True)
+        for invocation in "abcdef":
+            for name in (unit, other):
+                for outer in sandbox.private_tmp_dirs(invocation * 32, name):
+                    shutil.rmtree(outer, ignore_errors=True)
         sandbox.set_private_tmp_scope("")
 
 

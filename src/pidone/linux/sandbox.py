@@ -218,11 +218,13 @@ def private_tmp_dirs(invocation_id: str, unit: str = "") -> tuple[str, str]:
 
 # What this process knows of its PrivateTmp= directories, per (scope, unit): whether the
 # unit's stale ones (of an earlier manager process with the same scope) were swept, and
-# the invocations it made directories for and has not removed. Listing /tmp (hundreds of
-# entries on a busy host) cost ~0.75 ms of every start of apache2.service; a manager's own
-# earlier invocations are known without it.
+# the invocations it made directories for and has not removed; per scope, what one
+# listing of /tmp and /var/tmp found of earlier processes, by unit. Listing /tmp (hundreds
+# of entries on a busy host) cost ~0.75 ms of every start of apache2.service; a manager's
+# own earlier invocations are known without it.
 _SWEPT: set[tuple[str, str]] = set()
 _MADE: dict[tuple[str, str], set[str]] = {}
+_LEFTOVERS: dict[str, dict[str, list[str]]] = {}
 
 
 def make_private_tmp(invocation_id: str, unit: str = "") -> tuple[str, str]:
@@ -230,9 +232,10 @@ def make_private_tmp(invocation_id: str, unit: str = "") -> tuple[str, str]:
     unit's earlier invocations are removed: a unit runs one invocation at a time, and
     systemd deletes them when the unit stops (the daemon does: `remove_private_tmp`); what
     is left (a start that failed before its first command ran, a manager that was killed)
-    goes here. The first start of a unit in this process lists /tmp and /var/tmp for the
-    leftovers of an earlier manager process of this scope; later ones remove the
-    invocations this process made and did not remove, without listing."""
+    goes here. The first start of a unit in this process removes the leftovers of an
+    earlier manager process of this scope (/tmp and /var/tmp are listed once per process,
+    at the first start of any unit); later ones remove the invocations this process made
+    and did not remove."""
     tag = invocation_id or f"pid{os.getpid()}"
     made = _MADE.setdefault((_SCOPE, unit), set()) if unit else None
     if made is not None and tag in made:  # a later command of the invocation: 2 stat(2)s
@@ -245,8 +248,7 @@ def make_private_tmp(invocation_id: str, unit: str = "") -> tuple[str, str]:
         return out[0], out[1]
     if made is not None:
         if (_SCOPE, unit) not in _SWEPT:
-            for outer in private_tmp_dirs(invocation_id, unit):
-                _remove_stale(outer, unit)
+            _remove_stale(unit)
             _SWEPT.add((_SCOPE, unit))
         else:
             for old in tuple(made):
@@ -277,19 +279,29 @@ def _make_dirs(outer: str) -> str:
     return inner
 
 
-def _remove_stale(outer: str, unit: str) -> None:
-    import shutil
+def _remove_stale(unit: str) -> None:
+    """Remove what an earlier process of this scope left for `unit`: its directories are
+    PREFIX-UNIT-TAG, the tag an invocation ID or pidN (no "-"), so "UNIT-x" is another
+    unit's."""
+    leftovers = _LEFTOVERS.get(_SCOPE)
+    if leftovers is None:
+        leftovers = _LEFTOVERS[_SCOPE] = {}
+        prefix = "-".join(p for p in ("pidone-private", _SCOPE) if p) + "-"
+        for parent in ("/tmp", "/var/tmp"):
+            try:
+                names = os.listdir(parent)
+            except OSError:
+                continue
+            for name in names:
+                if name.startswith(prefix):
+                    owner = name[len(prefix) :].rpartition("-")[0]
+                    leftovers.setdefault(owner, []).append(f"{parent}/{name}")
+    paths = leftovers.pop(unit, None)
+    if paths:
+        import shutil
 
-    parent = os.path.dirname(outer)
-    prefix = "-".join(p for p in ("pidone-private", _SCOPE, unit) if p) + "-"
-    try:
-        names = os.listdir(parent)
-    except OSError:
-        return
-    for name in names:
-        rest = name[len(prefix) :]
-        if name.startswith(prefix) and "-" not in rest:  # not another unit "UNIT-x"
-            shutil.rmtree(f"{parent}/{name}", ignore_errors=True)
+        for path in paths:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def remove_private_tmp(invocation_id: str, unit: str = "") -> None:
