@@ -276,9 +276,9 @@ def test_private_tmp_left_by_an_earlier_manager_process_goes_at_the_first_start(
 ) -> None:
     """A killed manager's leftovers (same scope: the same runtime directory) are removed by
     its successor's first start of the unit (one listing of /tmp and /var/tmp serves every
-    unit); later starts find their own earlier
-    invocations without listing /tmp (~0.75 ms of every apache2 start), including one whose
-    directories were made but never removed (a start that failed before its first command)."""
+    unit); later starts find their own earlier invocations without listing /tmp (~0.75 ms
+    of every apache2 start), including one whose directories were made but never removed
+    (a start that failed before its first command)."""
     unit = f"pidone-test-{os.getpid()}-sweep.service"
     other = f"pidone-test-{os.getpid()}-sweep-other.service"
     sandbox.set_private_tmp_scope(f"sweep{os.getpid()}")
