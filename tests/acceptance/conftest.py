@@ -14,6 +14,7 @@ bind port 80 inside that namespace only, and when its PID 1 dies every process i
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import shutil
 import subprocess
@@ -149,9 +150,6 @@ def real_ns(debian_packages: tuple[str, ...]) -> Iterator[Factory]:
     host (Debian's `D /tmp`) would empty /tmp under a running daemon."""
     started: list[RealServicesDaemon] = []
     top = Path(tempfile.mkdtemp(prefix="pidone-acceptance-", dir="/var/tmp"))
-    private_before = set(
-        glob.glob("/tmp/pidone-private-*") + glob.glob("/var/tmp/pidone-private-*")
-    )
 
     def make(units: dict[str, str] | None = None) -> RealServicesDaemon:
         d = RealServicesDaemon(top / f"ns{len(started)}", units)
@@ -163,8 +161,18 @@ def real_ns(debian_packages: tuple[str, ...]) -> Iterator[Factory]:
     finally:
         for d in started:
             d.close()
-        # PrivateTmp= directories of the units these daemons ran (apache2, redis-server)
-        now = set(glob.glob("/tmp/pidone-private-*") + glob.glob("/var/tmp/pidone-private-*"))
-        for path in now - private_before:
-            shutil.rmtree(path, ignore_errors=True)
+        # PrivateTmp= directories of the units these daemons ran (apache2, redis-server...),
+        # and only theirs: another run on this host (a second pytest, a bench) may have
+        # units with live PrivateTmp= directories at this moment.
+        for d in started:
+            for path in _private_tmp_dirs(d.runtime_dir):
+                shutil.rmtree(path, ignore_errors=True)
         shutil.rmtree(top, ignore_errors=True)
+
+
+def _private_tmp_dirs(runtime_dir: str) -> list[str]:
+    """/tmp and /var/tmp directories of the daemon with this runtime directory: named
+    pidone-private-TAG-UNIT-INVOCATION, TAG the first 8 hex digits of the SHA-256 of its
+    absolute runtime directory (daemon/main.py, set_private_tmp_scope)."""
+    tag = hashlib.sha256(os.path.abspath(runtime_dir).encode()).hexdigest()[:8]
+    return glob.glob(f"/tmp/pidone-private-{tag}-*") + glob.glob(f"/var/tmp/pidone-private-{tag}-*")
