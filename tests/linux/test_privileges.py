@@ -190,6 +190,10 @@ def test_dynamic_user_gets_a_transient_uid_and_no_passwd_entry(tmp_path):
     finally:
         dynamicuser.release(name)
         dynamicuser.release(f"{name}-2")
+        # DynamicUser= implies PrivateTmp=; a plan made outside a unit has no invocation
+        from pidone.linux import sandbox
+
+        sandbox.remove_private_tmp("")
     assert dynamicuser.lookup(name) is None
 
 
