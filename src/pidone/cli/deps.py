@@ -17,6 +17,7 @@ from typing import Any
 
 from pidone.cli import client
 from pidone.cli.jobs import UsageError, parse, report, run, unit_name
+from pidone.cli.unitargs import local_unit_paths
 from pidone.core.depgraph import DepGraph, build_graph
 from pidone.core.errors import PidoneError
 from pidone.core.install import Change
@@ -29,7 +30,6 @@ from pidone.core.units import build_unit
 from pidone.linux.hostfacts import read_specifier_host
 from pidone.linux.install import apply_changes
 from pidone.linux.unitload import UnitLoader
-from pidone.linux.unitpaths import build_unit_paths
 
 _DEFAULT_LINK = "/etc/systemd/system/default.target"
 
@@ -62,7 +62,7 @@ def get_default_main(argv: list[str]) -> int:
     if isinstance(parsed, int):
         return parsed
     opts, _args = parsed
-    loader = UnitLoader(root=opts.get("root"), builtins=True)
+    loader = UnitLoader(local_unit_paths(opts.get("root")), builtins=True)
     try:
         fragment, _names = loader.find("default.target")
     except PidoneError as exc:
@@ -86,7 +86,7 @@ def set_default_main(argv: list[str]) -> int:
         return _fail("Too few arguments." if not args else "Too many arguments.")
     root = opts.get("root")
     name = normalize_target_name(args[0])
-    loader = UnitLoader(root=root)
+    loader = UnitLoader(local_unit_paths(root))
     try:
         fragment = loader.find(name)[0] if name.endswith(".target") else None
     except PidoneError:
@@ -223,7 +223,7 @@ def exit_main(argv: list[str]) -> int:
 
 
 def _graph(root: str | None, names: list[str], every_file: bool) -> DepGraph:
-    loader = UnitLoader(build_unit_paths(root), builtins=True)
+    loader = UnitLoader(local_unit_paths(root), builtins=True)
     host = read_specifier_host(root or "/")
 
     def load(name: str) -> Unit | None:

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from pidone.cli.unitargs import local_unit_paths
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import InvalidUnitName
 from pidone.core.model import Unit
@@ -134,12 +135,11 @@ def format_timestamp(usec: int) -> str:
 def _file_state(root: str | None, unit: Unit) -> tuple[str, str]:
     from pidone.core.installplan import InstallError
     from pidone.linux.install import read_presets, unit_file_state
-    from pidone.linux.unitpaths import build_unit_paths
 
     if unit.load_state == "not-found":
         return "", ""
     try:
-        paths = build_unit_paths(root)
+        paths = local_unit_paths(root)
         state = unit_file_state(paths, unit.id)
     except (InstallError, OSError, ValueError):
         return "", ""
@@ -170,7 +170,7 @@ def show_units(
     daemon, from `relations` (asked after `runtime` for the same unit)."""
     from pidone.linux.hostfacts import read_specifier_host
 
-    loader = UnitLoader(root=opts.root)
+    loader = UnitLoader(local_unit_paths(opts.root))
     spec_host = host or read_specifier_host(opts.root or "/")
     facts = read_manager_facts()
     source = runtime or offline_runtime

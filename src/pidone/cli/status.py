@@ -232,11 +232,11 @@ def file_state(unit: str, fragment: str) -> tuple[str, str]:
     if not fragment:
         return "", ""
     try:
+        from pidone.cli.unitargs import local_unit_paths
         from pidone.core.install import query_preset
         from pidone.linux.install import read_presets, unit_file_state
-        from pidone.linux.unitpaths import build_unit_paths
 
-        paths = build_unit_paths(None)
+        paths = local_unit_paths(None)
         state = unit_file_state(paths, unit)
         preset = "enabled" if query_preset(read_presets(paths), unit) else "disabled"
     except Exception:  # a cosmetic part of the Loaded line: never fatal

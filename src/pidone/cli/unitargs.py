@@ -9,6 +9,12 @@ from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.errors import InvalidUnitName
 from pidone.core.unitname import mangle_unit_name
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pidone.linux.unitpaths import UnitPaths
+
 _FLAGS = {
     "--runtime": "runtime",
     "--now": "now",
@@ -136,3 +142,15 @@ def check_root(root: str | None) -> str | None:
     if os.path.exists(root):
         return "Not a directory"
     return "No such file or directory"
+
+
+def local_unit_paths(root: str | None, environ: Mapping[str, str] | None = None) -> UnitPaths:
+    """The unit search path of the offline verbs: systemd's (or --root's), plus the running
+    manager's generator output (`--runtime-dir`'s default: $PIDONE_RUNTIME_DIR or
+    /run/pidone) when it has run the system's generators."""
+    from pidone.cli.client import DEFAULT_RUNTIME_DIR, RUNTIME_DIR_ENV
+    from pidone.linux.unitpaths import build_unit_paths, with_manager_generators
+
+    paths = build_unit_paths(root, environ)
+    env = os.environ if environ is None else environ
+    return with_manager_generators(paths, env.get(RUNTIME_DIR_ENV) or DEFAULT_RUNTIME_DIR)

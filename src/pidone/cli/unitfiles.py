@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
-from pidone.cli.unitargs import UsageError, check_root, parse_unit_args
+from pidone.cli.unitargs import UsageError, check_root, local_unit_paths, parse_unit_args
 from pidone.core.errors import InvalidUnitName
 from pidone.core.unitname import UNIT_TYPES, is_glob, mangle_unit_name
 
@@ -72,9 +72,8 @@ def list_unit_files_main(argv: list[str]) -> int:
         return 1
 
     from pidone.linux.install import DiskFS, list_unit_files
-    from pidone.linux.unitpaths import build_unit_paths
 
-    paths = build_unit_paths(opts.root)
+    paths = local_unit_paths(opts.root)
     fs = DiskFS(paths)
     entries = list_unit_files(paths, opts.states, opts.args, fs)
     for message in fs.messages:
@@ -149,7 +148,7 @@ def cat_main(argv: list[str]) -> int:
         return 1
     from pidone.linux.unitload import UnitLoader
 
-    loader = UnitLoader(root=opts.root)
+    loader = UnitLoader(local_unit_paths(opts.root))
     names: list[str] = []
     for arg in opts.args:
         try:

@@ -187,6 +187,22 @@ def chase(path: str, root: str | None, max_links: int = 64) -> str:
     return (base + done) or "/"
 
 
+def with_manager_generators(paths: UnitPaths, runtime_dir: str) -> UnitPaths:
+    """`paths` as the manager with this runtime directory sees them: its generator output
+    (below `runtime_dir`, linux/generators.py) in place of /run/systemd/generator*, when
+    it ran generators; `paths` unchanged otherwise (no root prefix, no such directory).
+    The CLI's unit-file verbs (show, cat, list-unit-files, list-dependencies) must find
+    generated units where the daemon found them, as systemctl finds /run/systemd/generator."""
+    if paths.root is not None:
+        return paths
+    if not any(
+        os.path.isdir(os.path.join(runtime_dir, n))
+        for n in ("generator", "generator.early", "generator.late")
+    ):
+        return paths
+    return relocate_generator_dirs(paths, runtime_dir)
+
+
 def relocate_generator_dirs(paths: UnitPaths, base: str) -> UnitPaths:
     """`paths` with the three generator directories moved below `base` (a manager's own
     generator output, linux/generators.py), each in the place systemd gives its own."""
