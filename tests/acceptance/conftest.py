@@ -68,12 +68,25 @@ def debian_packages() -> tuple[str, ...]:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     try:
         update = subprocess.run(
-            ["apt-get", "update", "-qq"], env=env, capture_output=True, text=True, check=False
+            ["apt-get", "-o", "DPkg::Lock::Timeout=300", "update", "-qq"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if update.returncode != 0:
             pytest.skip(f"apt-get update failed (no package source reachable):\n{update.stderr}")
         install = subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+            [
+                "apt-get",
+                "-o",
+                "DPkg::Lock::Timeout=300",
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                *missing,
+            ],
             env=env,
             capture_output=True,
             text=True,

@@ -25,7 +25,8 @@ from __future__ import annotations
 import contextlib
 
 from pidone.core.directives import Directive, sections_for
-from pidone.core.errors import Diagnostic
+from pidone.core.errors import Diagnostic, ValueParseError
+from pidone.core.escape import unescape_path
 from pidone.core.install import build_install_section
 from pidone.core.model import (
     ServiceSection,
@@ -399,6 +400,16 @@ def _add_implicit_dependencies(unit: Unit) -> None:
             _add(u.before, "shutdown.target")
             if t.on_calendar:
                 _add(u.after, "time-set.target", "time-sync.target")
+    elif unit.type == "mount":
+        # unit_set_default_slice(): a mount is in system.slice unless it is "extrinsic"
+        # (mount_is_extrinsic() -> fstab_is_extrinsic(): /, /usr, /etc and the API file
+        # systems under /run/initramfs, /proc, /sys, /dev), which stays in the root slice;
+        # unit_add_slice_dependencies() then adds Requires= and After= on the slice.
+        # Where= is the path the unit's name escapes (systemd.mount(5): they must match).
+        if not unit.slice:
+            unit.slice = "-.slice" if _extrinsic_mount(unit.id) else "system.slice"
+        _add(u.requires, unit.slice)
+        _add(u.after, unit.slice)
     elif unit.type == "path" and dd:
         # path_add_default_dependencies() (systemd.path(5) "Default Dependencies"): cups.path,
         # acpid.path and the like pull in sysinit.target like sockets and timers do
@@ -417,6 +428,19 @@ def _add_implicit_dependencies(unit: Unit) -> None:
         u.target_default_after = tuple(dict.fromkeys(implicit))
         _add(u.conflicts, "shutdown.target")
         _add(u.before, "shutdown.target")
+
+
+def _extrinsic_mount(unit_id: str) -> bool:
+    try:
+        where = unescape_path(unit_id.rsplit(".", 1)[0])
+    except ValueParseError:
+        return False
+    if where in ("/", "/usr", "/etc"):
+        return True
+    return any(
+        where == top or where.startswith(top + "/")
+        for top in ("/run/initramfs", "/proc", "/sys", "/dev")
+    )
 
 
 def _sibling(unit_id: str, suffix: str) -> str:
