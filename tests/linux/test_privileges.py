@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
@@ -16,6 +17,7 @@ from pidone.core.capabilities import (
     parse_capability_assignments,
     parse_secure_bits,
 )
+from pidone.core.dataclass_lite import replace
 from pidone.core.execline import ExecCommand
 from pidone.core.model import ExecContext
 from pidone.linux import dynamicuser
@@ -213,3 +215,38 @@ def test_dynamic_user_without_a_name_is_refused_never_root(tmp_path):
 def test_dynamic_user_uses_a_static_user_of_that_name():
     identity = resolve_identity(ExecContext(dynamic_user=True, user="nobody"), "x.service")
     assert (identity.uid, identity.dynamic) == (65534, False)
+
+
+def test_dynamic_user_with_a_static_group_runs_in_that_group(tmp_path):
+    # uwsgi-app@.service: DynamicUser=yes, User=www-%i, Group=www-data. systemd.exec(5):
+    # a static group of the configured name is used; the UID stays transient, and
+    # initgroups(3) puts the GID in the supplementary list.
+    name = f"pidone-dyngrp-{os.getpid()}"
+    ctx = ExecContext(dynamic_user=True, user=name, group="daemon")
+    own = f"pidone-dyngrp-g{os.getpid()}"
+    try:
+        identity = resolve_identity(ctx, "x.service")
+        assert identity.dynamic
+        assert dynamicuser.DYNAMIC_UID_MIN <= identity.uid <= dynamicuser.DYNAMIC_UID_MAX
+        assert identity.gid == grp.getgrnam("daemon").gr_gid != identity.uid
+        assert identity.groups == (identity.gid,)
+        out = tmp_path / "ids"
+        probe = "import os; print(os.getuid(), os.getgid(), *os.getgroups())"
+        req = SpawnRequest(
+            ExecCommand(SYSTEM_PY, (SYSTEM_PY, "-S", "-c", probe), no_env_expand=True),
+            replace(ctx, standard_output=f"truncate:{out}"),
+            env_for(ctx),
+            identity=identity,
+        )
+        with started(req) as s:
+            assert wait_exit(s.pid) == 0
+        assert out.read_text().split() == [str(identity.uid), str(identity.gid), str(identity.gid)]
+        # a Group= name with no static group gets a transient GID of its own
+        other = resolve_identity(replace(ctx, group=own), "x.service")
+        assert other.gid == dynamicuser.lookup(own) != other.uid
+    finally:
+        dynamicuser.release(name)
+        dynamicuser.release(own)
+        from pidone.linux import sandbox
+
+        sandbox.remove_private_tmp("")

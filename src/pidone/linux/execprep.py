@@ -100,14 +100,32 @@ def _dynamic_identity(context: ExecContext, unit: str) -> Identity | None:
             error_errno=exc.errno or errno.EBUSY,
             error_message=f"Failed to allocate dynamic user {name}: {exc.strerror}",
         )
-    groups: list[int] = []
+    # Group= other than the user's name is a group of its own (systemd.exec(5),
+    # "DynamicUser=": "If a statically allocated user or group of the configured name
+    # already exists, it is used"): uwsgi-app@.service's Group=www-data is GID 33, a name
+    # with no static group gets a transient GID of its own. The GID equals the UID otherwise.
+    gid = uid
+    if context.group and context.group != name:
+        static = lookup_group(context.group)
+        try:
+            gid = static if static is not None else dynamicuser.allocate(context.group)
+        except OSError as exc:
+            return Identity(
+                error_status=EXIT_GROUP,
+                error_errno=exc.errno or errno.EBUSY,
+                error_message=f"Failed to allocate dynamic group {context.group}: {exc.strerror}",
+            )
+    # initgroups(3) with the dynamic name puts the primary GID in the supplementary list
+    # (systemd's get_supplementary_groups), then SupplementaryGroups= follow.
+    groups: list[int] = [gid]
     for group in context.supplementary_groups:
         found = lookup_group(group)
         if found is None:
             return Identity(error_status=EXIT_GROUP, error_errno=errno.ESRCH)
-        groups.append(found)
-    user = UserRecord(name, uid, uid, "/", "/usr/sbin/nologin")
-    return Identity(user, uid, uid, tuple(groups), dynamic=True)
+        if found not in groups:
+            groups.append(found)
+    user = UserRecord(name, uid, gid, "/", "/usr/sbin/nologin")
+    return Identity(user, uid, gid, tuple(groups), dynamic=True)
 
 
 def resolve_identity(context: ExecContext, unit: str = "") -> Identity:
