@@ -9,7 +9,12 @@ mount and network namespaces, a tmpfs on /run: `iso`).
 
 from __future__ import annotations
 
+import contextlib
+import grp
+import os
+import pwd
 import re
+import shutil
 from collections.abc import Callable
 
 import pytest
@@ -100,3 +105,68 @@ def test_saned_one_instance_per_connection(iso: Callable[[], Iso]) -> None:
     assert d.state("saned.socket") == "active/listening"
     assert d.cli("stop", "saned.socket").returncode == 0
     assert "ConnectionRefusedError" in d.py(_SANE_INIT)
+
+
+# --- H8: DynamicUser= with a static Group=, behind a Unix socket ----------------------------------
+
+_CONNECT_UNIX = (
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX)\n"
+    "s.settimeout(10)\n"
+    "try:\n"
+    "    s.connect(sys.argv[1])\n"
+    "    print('connected')\n"
+    "except OSError as exc:\n"
+    "    print('error:', exc)\n"
+)
+
+
+def _ids(d: Iso, nspid: int) -> tuple[int, int, str]:
+    """(uid, gid, supplementary groups) of the namespace's process `nspid`."""
+    with open(f"/proc/{d.host_pid(nspid)}/status") as f:
+        fields = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    return int(fields["Uid"].split()[0]), int(fields["Gid"].split()[0]), fields["Groups"].strip()
+
+
+def test_uwsgi_app_dynamic_user_socket_activated(iso: Callable[[], Iso]) -> None:
+    """uwsgi-app@.socket (ListenStream= a Unix path under /var/run, SocketUser=www-data,
+    SocketMode=0600) starts uwsgi-app@NAME.service at the first connection: Type=notify
+    (uWSGI's own sd_notify), DynamicUser=yes with User=www-NAME (a transient UID) and
+    Group=www-data, which exists, so systemd.exec(5) uses that static group;
+    StateDirectory=uwsgi/NAME below /var/lib/private; KillSignal=SIGQUIT."""
+    require("uwsgi-core")
+    name = f"pidone{os.getpid()}"
+    ini = f"/etc/uwsgi/apps-available/{name}.ini"
+    unit = f"uwsgi-app@{name}"
+    with open(ini, "w") as f:  # no request plugin: the master and one worker only
+        f.write("[uwsgi]\nmaster = true\nprocesses = 1\n")
+    try:
+        d = iso()
+        assert d.cli("start", f"{unit}.socket").returncode == 0
+        sock = f"/var/run/uwsgi/{name}.socket"
+        st = d.py("import os, sys; s = os.stat(sys.argv[1]); print(s.st_uid, oct(s.st_mode))", sock)
+        assert st == f"{pwd.getpwnam('www-data').pw_uid} 0o140600", st
+        assert d.state(f"{unit}.service") == "inactive/dead"
+        assert d.py(_CONNECT_UNIX, sock) == "connected"
+        info = d.wait_state(f"{unit}.service", "active/running")
+        text = d.cli("status", f"{unit}.service").stdout
+        assert 'Status: "uWSGI is ready"' in text, text
+        assert re.search(rf"Main PID: {info['main_pid']} \(uwsgi\)", text), text
+        uid, gid, groups = _ids(d, int(info["main_pid"]))
+        www_data = grp.getgrnam("www-data").gr_gid
+        assert 61184 <= uid <= 65519, uid  # the dynamic range (systemd.exec(5))
+        assert (gid, groups) == (www_data, str(www_data))
+        state = os.stat(f"/var/lib/private/uwsgi/{name}")
+        assert (state.st_uid, state.st_gid) == (uid, www_data)
+        assert os.readlink(f"/var/lib/uwsgi/{name}") == f"../private/uwsgi/{name}"
+        no_reload(d, f"{unit}.service")
+        restart_new_main(d, f"{unit}.service")
+        assert d.py(_CONNECT_UNIX, sock) == "connected"
+        stop_all_gone(d, f"{unit}.service")
+        assert d.cli("stop", f"{unit}.socket").returncode == 0
+        assert "goodbye to uWSGI" in d.journal("-u", f"{unit}.service")
+    finally:
+        os.unlink(ini)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"/var/lib/uwsgi/{name}")
+        shutil.rmtree(f"/var/lib/private/uwsgi/{name}", ignore_errors=True)
