@@ -109,3 +109,32 @@ def test_a_stale_unix_node_is_replaced_and_fifo_created(tmp_path):
     finally:
         close_listeners([listener, fifo], remove=False)
     assert os.path.exists(path)
+
+
+def test_a_refused_socket_option_is_a_warning_and_the_socket_listens(tmp_path):
+    """PassCredentials=yes on a TCP listener (mpd.socket: ListenStream=6600 beside its Unix
+    socket): Linux 6.16+ refuses SO_PASSCRED outside AF_UNIX/netlink with EOPNOTSUPP;
+    systemd 252 logs "SO_PASSCRED failed: Operation not supported" and listens anyway."""
+    section = SocketSection(pass_credentials=True, keep_alive=True)
+    with socket.socket() as probe:
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, 16, 1)  # SO_PASSCRED, as the kernel takes it
+            expected: list[str] = []
+        except OSError as exc:
+            expected = [f"SO_PASSCRED failed: {exc.strerror}"]
+    warnings: list[str] = []
+    tcp = open_listener(
+        parse_listen("ListenStream", f"127.0.0.1:{_free_port()}"), section, warnings.append
+    )
+    unix = open_listener(parse_listen("ListenStream", str(tmp_path / "s.sock")), section)
+    try:
+        assert warnings == expected
+        with socket.create_connection(("127.0.0.1", tcp.spec.port), timeout=5):
+            pass  # it listens
+        listening = socket.socket(fileno=unix.fd)
+        try:  # the Unix socket does pass credentials
+            assert listening.getsockopt(socket.SOL_SOCKET, 16) == 1
+        finally:
+            listening.detach()
+    finally:
+        close_listeners([tcp, unix], remove=True)

@@ -127,9 +127,13 @@ class TriggerIO:
         from pidone.linux.sockets import close_listeners, open_listener  # socket units only
 
         opened: list[Listener] = []
+
+        def warn(message: str) -> None:  # systemd: log_unit_warning_errno()
+            self.log(a.unit, f"{a.unit}: {message}", 4)
+
         try:
             for spec in a.specs:
-                opened.append(open_listener(spec, unit.socket))
+                opened.append(open_listener(spec, unit.socket, warn))
         except (OSError, KeyError, ValueError) as exc:
             close_listeners(opened, remove=False)
             if isinstance(exc, OSError):

@@ -16,6 +16,7 @@ import os
 import pwd
 import socket
 import stat
+from collections.abc import Callable
 
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.listen import ListenSpec
@@ -51,31 +52,51 @@ def _owner(section: SocketSection) -> tuple[int, int]:
     return uid, gid
 
 
-def _socket_options(sock: socket.socket, spec: ListenSpec, section: SocketSection) -> None:
+def _socket_options(
+    sock: socket.socket, spec: ListenSpec, section: SocketSection, warn: Callable[[str], None]
+) -> None:
     if spec.family in ("inet", "inet6"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if section.reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            _best_effort(sock, socket.SOL_SOCKET, socket.SO_REUSEPORT, "SO_REUSEPORT", warn)
         if section.free_bind:
             level = socket.IPPROTO_IPV6 if spec.family == "inet6" else socket.SOL_IP
             option = 63 if spec.family == "inet6" else 15  # IPV6_FREEBIND / IP_FREEBIND
-            sock.setsockopt(level, option, 1)
+            _best_effort(sock, level, option, "IP_FREEBIND/IPV6_FREEBIND", warn)
         if section.keep_alive:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            _best_effort(sock, socket.SOL_SOCKET, socket.SO_KEEPALIVE, "SO_KEEPALIVE", warn)
         if section.no_delay and spec.kind == "stream":
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _best_effort(sock, socket.IPPROTO_TCP, socket.TCP_NODELAY, "TCP_NODELAY", warn)
         if section.broadcast and spec.kind == "dgram":
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            _best_effort(sock, socket.SOL_SOCKET, socket.SO_BROADCAST, "SO_BROADCAST", warn)
         if spec.family == "inet6":
             only = section.bind_ipv6_only == "ipv6-only"
             if section.bind_ipv6_only != "default" or only:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if only else 0)
     if section.pass_credentials:
-        sock.setsockopt(socket.SOL_SOCKET, 16, 1)  # SO_PASSCRED
+        _best_effort(sock, socket.SOL_SOCKET, 16, "SO_PASSCRED", warn)  # SO_PASSCRED
 
 
-def open_listener(spec: ListenSpec, section: SocketSection) -> Listener:
-    """Bind (and listen) one socket; OSError with the kernel's reason on failure."""
+def _best_effort(
+    sock: socket.socket, level: int, option: int, name: str, warn: Callable[[str], None]
+) -> None:
+    """Set an option the way systemd 252's socket unit does: a refusal is a warning
+    ("SO_PASSCRED failed: Operation not supported") and the socket still listens. Only
+    SO_REUSEADDR and IPV6_V6ONLY fail the unit (socket_address_listen()). Linux 6.16+
+    refuses SO_PASSCRED on anything but AF_UNIX and netlink sockets, so mpd.socket's
+    `PassCredentials=true` next to `ListenStream=6600` must not fail the whole unit."""
+    try:
+        sock.setsockopt(level, option, 1)
+    except OSError as exc:
+        warn(f"{name} failed: {exc.strerror or exc}")
+
+
+def open_listener(
+    spec: ListenSpec, section: SocketSection, warn: Callable[[str], None] | None = None
+) -> Listener:
+    """Bind (and listen) one socket; OSError with the kernel's reason on failure.
+
+    `warn` receives the options the kernel refused that systemd only warns about."""
     if spec.kind == "fifo":
         return Listener(spec, _open_fifo(spec.address, section))
     if spec.kind == "special":
@@ -89,7 +110,7 @@ def open_listener(spec: ListenSpec, section: SocketSection) -> Listener:
     }[spec.family]
     sock = socket.socket(family, _TYPES[spec.kind] | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
     try:
-        _socket_options(sock, spec, section)
+        _socket_options(sock, spec, section, warn or _ignore)
         if spec.family == "unix":
             _bind_unix(sock, spec.address, section)
         elif spec.family == "inet":
@@ -105,6 +126,10 @@ def open_listener(spec: ListenSpec, section: SocketSection) -> Listener:
         sock.close()
         raise
     return Listener(spec, sock.detach())
+
+
+def _ignore(message: str) -> None:
+    del message
 
 
 def _bind_unix(sock: socket.socket, address: str, section: SocketSection) -> None:
