@@ -228,6 +228,26 @@ def test_bind_failure_fails_the_socket_with_resources():
         "t-sock.socket: Failed to listen on sockets: Address already in use",
         "t-sock.socket: Failed with result 'resources'.",
     ]
+    assert rig.states == ["failed"]
+    assert rig.of(StartFailed) == []  # the state change ends the start job
+
+
+def test_a_failed_socket_that_fails_again_ends_its_start_job():
+    """From `failed`, without ExecStartPre=, a listen that fails at once leaves the state
+    `failed`: no StateChanged, so StartFailed ends the job (systemd 252's unit_notify()
+    with the same old and new state; `systemctl start` twice says "Job failed" twice)."""
+    rig = Rig(build("ListenStream=127.0.0.1:18080"), open_fail="Address already in use")
+    rig.feed(ev.StartRequested("t-sock.socket"))
+    rig.feed(ev.StartRequested("t-sock.socket"))
+    assert rig.machine.state == SocketState.FAILED
+    assert rig.states == ["failed"]
+    assert rig.of(StartFailed) == [StartFailed("t-sock.socket")]
+    assert rig.logs[2:] == rig.logs[:2]  # the same two lines again
+    # once the address is free, the next start listens
+    rig.open_fail = ""
+    rig.feed(ev.StartRequested("t-sock.socket"))
+    assert rig.machine.state == SocketState.LISTENING
+    assert len(rig.of(StartFailed)) == 1
 
 
 # --- Accept=yes -------------------------------------------------------------------------------

@@ -316,7 +316,14 @@ class SocketMachine:
             text = f"Failed with result '{self.result.value}'."
             fields = (("UNIT_RESULT", self.result.value),)  # unit_log_failure()
             self._log(text, act.LOG_WARNING, act.MID_UNIT_FAILURE_RESULT, fields)
+        again = self.state == S.FAILED  # a start from `failed` that failed before any state
         self._set_state(S.FAILED if self.result != SocketResult.SUCCESS else S.DEAD)
+        if again and self.state == S.FAILED:
+            # socket_set_state() calls unit_notify() even when the state stays `failed`
+            # (no ExecStartPre=, the listen fails at once), and unit_process_job() ends the
+            # start job `failed` (systemd 252; `systemctl start` says "Job failed"). No
+            # StateChanged is due here, so the job would wait forever.
+            self._out.append(StartFailed(self.name))
 
     def _fail(self, f: SocketResult) -> None:
         if self.result == SocketResult.SUCCESS:
