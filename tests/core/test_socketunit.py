@@ -393,3 +393,19 @@ def test_build_config_defaults():
         20,
     )
     assert config.listen[0].family == "inet6"
+
+
+def test_a_socket_start_job_that_fails_says_failed_to_listen():
+    """socket.c's status_message_formats (systemd 252): a failed start job of a socket is
+    "Failed to listen on X." (the oracle prints it for an unbindable ListenStream=), a
+    failed stop "Failed stopping X."; the others are the generic lines."""
+    from pidone.core.job import format_done_message
+
+    def line(job: str, result: str) -> str | None:
+        return format_done_message(job, result, "t-sock.socket", False, "socket")  # type: ignore[arg-type]
+
+    assert line("start", "failed") == "Failed to listen on t-sock.socket."
+    assert line("start", "done") == "Listening on t-sock.socket."
+    assert line("start", "timeout") == "Timed out starting t-sock.socket."
+    assert line("stop", "failed") == "Failed stopping t-sock.socket."
+    assert line("stop", "done") == "Closed t-sock.socket."

@@ -156,7 +156,10 @@ DONE_PRIORITY: dict[str, int] = {
 _TYPE_DONE: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "target": ({"done": "Reached target {}."}, {"done": "Stopped target {}."}),
     "slice": ({"done": "Created slice {}."}, {"done": "Removed slice {}."}),
-    "socket": ({"done": "Listening on {}."}, {"done": "Closed {}."}),
+    "socket": (
+        {"done": "Listening on {}.", "failed": "Failed to listen on {}."},
+        {"done": "Closed {}.", "failed": "Failed stopping {}."},
+    ),
     "device": (
         {"done": "Found device {}.", "timeout": "Timed out waiting for device {}."},
         {"done": "Unplugged device {}."},
