@@ -165,3 +165,38 @@ def test_enabled_socket_listens_after_boot_and_activates(
         assert ask_tcp(port, b"boot") == b"True 1 boot.socket boot"
     finally:
         d.close()
+
+
+def test_a_socket_that_cannot_bind_fails_every_start_and_listens_once_free(
+    pidone_ns: Factory,
+) -> None:
+    """systemd 252 (checked on the oracle): each `start` of a socket whose address is taken
+    ends "Job failed", also from `failed` (no state change), with the address in the log;
+    once the address is free the next start listens. PassCredentials= on a TCP socket (which
+    Linux 6.16+ refuses) is at most a warning."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    d = pidone_ns(
+        {
+            "busy.socket": f"[Socket]\nListenStream=127.0.0.1:{port}\nPassCredentials=yes\n",
+            "busy.service": "[Service]\nExecStart=/bin/sleep 1000\n",
+        }
+    )
+    try:
+        for _ in range(2):
+            r = d.cli("start", "busy.socket")
+            assert r.returncode == 1, r.stdout + r.stderr
+            assert "Job failed." in r.stderr
+        assert d.state("busy.socket") == "failed/failed"
+        journal = d.journal("-u", "busy.socket")
+        reason = f"Failed to create listening socket (127.0.0.1:{port}): Address already in use"
+        assert journal.count(reason) == 2, journal
+        assert journal.count("Failed to listen on busy.socket.") == 2, journal
+    finally:
+        holder.close()
+    assert d.cli("restart", "busy.socket").returncode == 0
+    assert d.state("busy.socket") == "active/listening"
+    assert not refused(port)
+    assert d.cli("stop", "busy.socket").returncode == 0

@@ -138,6 +138,14 @@ class TriggerIO:
             close_listeners(opened, remove=False)
             if isinstance(exc, OSError):
                 reason = exc.strerror or str(exc)
+                from pidone.core.listen import format_listen
+
+                # socket_open_fds(): the address first, then the machine's "Failed to
+                # listen on sockets: ..." (systemd 252, log_unit_error_errno())
+                where = format_listen(spec)
+                self.log(
+                    a.unit, f"{a.unit}: Failed to create listening socket ({where}): {reason}", 3
+                )
             else:  # an unknown SocketUser=/SocketGroup= (getpwnam()'s KeyError)
                 reason = "No such process" if isinstance(exc, KeyError) else str(exc)
             return ListenersFailed(a.unit, reason)
