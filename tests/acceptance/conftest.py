@@ -48,6 +48,50 @@ def _installed(package: str) -> bool:
     return r.stdout.strip() == "install ok installed"
 
 
+_APT = ("apt-get", "-o", "DPkg::Lock::Timeout=300")  # wait for another apt, never fail on it
+
+
+def apt_install(missing: list[str]) -> subprocess.CompletedProcess[str]:
+    """`apt-get install` of `missing`, with a policy-rc.d that starts nothing (made for the
+    call when there is none); once more after `apt-get update` if the first try fails (stale
+    or absent lists). Skips the test when apt-get is absent or no package source answers."""
+    if shutil.which("apt-get") is None or shutil.which("dpkg-query") is None:
+        pytest.skip("apt-get is not available on this machine: cannot install " + " ".join(missing))
+    made_policy = not POLICY_RC_D.exists()
+    if made_policy:
+        POLICY_RC_D.write_text("#!/bin/sh\n# pidone acceptance tests: start nothing\nexit 101\n")
+        POLICY_RC_D.chmod(0o755)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = [*_APT, "install", "-y", "-qq", "--no-install-recommends", *missing]
+    try:
+        install = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if install.returncode != 0:
+            update = subprocess.run(
+                [*_APT, "update", "-qq"], env=env, capture_output=True, text=True, check=False
+            )
+            if update.returncode != 0:
+                pytest.skip(
+                    f"apt-get update failed (no package source reachable):\n{update.stderr}"
+                )
+            install = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    finally:
+        if made_policy:
+            POLICY_RC_D.unlink()
+    return install
+
+
+def require(*packages: str) -> None:
+    """Install what is missing of `packages` (nothing started), or skip if apt cannot."""
+    if os.geteuid() != 0:
+        pytest.skip("the acceptance tier needs root (apt-get, namespaces)")
+    missing = [p for p in packages if not _installed(p)]
+    if not missing:
+        return
+    install = apt_install(missing)
+    if install.returncode != 0:
+        pytest.skip(f"apt-get install {' '.join(missing)} failed:\n{install.stderr[-2000:]}")
+
+
 @pytest.fixture(scope="session")
 def debian_packages() -> tuple[str, ...]:
     """apache2, nginx, redis-server, dbus installed (apt-get once), none of them started."""
@@ -59,42 +103,7 @@ def debian_packages() -> tuple[str, ...]:
     missing = [p for p in PACKAGES if not _installed(p)]
     if not missing:
         return PACKAGES
-    if shutil.which("apt-get") is None or shutil.which("dpkg-query") is None:
-        pytest.skip("apt-get is not available on this machine: cannot install " + " ".join(missing))
-    made_policy = not POLICY_RC_D.exists()
-    if made_policy:
-        POLICY_RC_D.write_text("#!/bin/sh\n# pidone acceptance tests: start nothing\nexit 101\n")
-        POLICY_RC_D.chmod(0o755)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    try:
-        update = subprocess.run(
-            ["apt-get", "-o", "DPkg::Lock::Timeout=300", "update", "-qq"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if update.returncode != 0:
-            pytest.skip(f"apt-get update failed (no package source reachable):\n{update.stderr}")
-        install = subprocess.run(
-            [
-                "apt-get",
-                "-o",
-                "DPkg::Lock::Timeout=300",
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                *missing,
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    finally:
-        if made_policy:
-            POLICY_RC_D.unlink()
+    install = apt_install(missing)
     assert install.returncode == 0, f"apt-get install {missing} failed:\n{install.stderr}"
     return PACKAGES
 

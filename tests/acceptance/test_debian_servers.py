@@ -13,61 +13,16 @@ import contextlib
 import glob
 import os
 import re
-import shutil
 import socket
 import stat
-import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
 
-from tests.acceptance.conftest import POLICY_RC_D, Factory, RealServicesDaemon, _installed
+from tests.acceptance.conftest import Factory, RealServicesDaemon, require
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
-
-
-def require(*packages: str) -> None:
-    """apt-get install what is missing (nothing started: policy-rc.d), or skip if apt can't."""
-    missing = [p for p in packages if not _installed(p)]
-    if not missing:
-        return
-    if shutil.which("apt-get") is None:
-        pytest.skip(f"apt-get is not available: cannot install {' '.join(missing)}")
-    made_policy = not POLICY_RC_D.exists()
-    if made_policy:
-        POLICY_RC_D.write_text("#!/bin/sh\n# pidone acceptance tests: start nothing\nexit 101\n")
-        POLICY_RC_D.chmod(0o755)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=300"]
-    try:
-        install = subprocess.run(
-            [*apt, "install", "-y", "-qq", "--no-install-recommends", *missing],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if install.returncode != 0:  # perhaps stale lists: once more after an update
-            update = subprocess.run(
-                [*apt, "update", "-qq"], env=env, capture_output=True, text=True, check=False
-            )
-            if update.returncode != 0:
-                pytest.skip(
-                    f"apt-get update failed (no package source reachable):\n{update.stderr}"
-                )
-            install = subprocess.run(
-                [*apt, "install", "-y", "-qq", "--no-install-recommends", *missing],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-    finally:
-        if made_policy:
-            POLICY_RC_D.unlink()
-    if install.returncode != 0:
-        pytest.skip(f"apt-get install {' '.join(missing)} failed:\n{install.stderr[-2000:]}")
 
 
 # Send bytes (hex) to 127.0.0.1:PORT or a Unix socket path, print what comes back (in hex)

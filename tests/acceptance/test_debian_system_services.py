@@ -15,7 +15,6 @@ unit generators (linux/generators.py), as postfix and exim4 need.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -29,35 +28,9 @@ from typing import Any
 import pytest
 
 from pidone.testing.harness import NamespaceDaemon
-from tests.acceptance.conftest import POLICY_RC_D, _installed
+from tests.acceptance.conftest import require
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
-
-
-def require(*packages: str) -> None:
-    """apt-get install what is missing, nothing started; skip only if apt cannot.
-
-    The policy-rc.d is created when absent and left in place: another test run may be
-    installing packages at the same time (the CI script removes it at the end)."""
-    if os.geteuid() != 0:
-        pytest.skip("the acceptance tier needs root (apt-get, namespaces)")
-    missing = [p for p in packages if not _installed(p)]
-    if not missing:
-        return
-    if shutil.which("apt-get") is None:
-        pytest.skip(f"apt-get is not available: cannot install {' '.join(missing)}")
-    if not POLICY_RC_D.exists():
-        POLICY_RC_D.write_text("#!/bin/sh\n# pidone acceptance tests: start nothing\nexit 101\n")
-        POLICY_RC_D.chmod(0o755)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "-y", "-qq"]
-    cmd = [*apt, "install", "--no-install-recommends", *missing]
-    install = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if install.returncode != 0:  # stale lists: once more after an update
-        subprocess.run([*apt, "update"], env=env, capture_output=True, check=False)
-        install = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if install.returncode != 0:
-        pytest.skip(f"apt-get install {' '.join(missing)} failed:\n{install.stderr[-2000:]}")
 
 
 class Iso(NamespaceDaemon):
