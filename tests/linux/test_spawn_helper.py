@@ -226,28 +226,33 @@ def test_a_new_child_takes_the_given_name() -> None:
     assert got == b"h3-named-child\n"
 
 
+def modules_after_prepare(plan: tuple[object, ...], check: str = "") -> list[str]:
+    """The modules a fresh `python -I -S` (as the helper is) holds after
+    spawnchild.prepare(plan); `check` is a statement run on `prepared` before the listing."""
+    code = (
+        "import marshal, sys; sys.path.insert(0, sys.argv[1]);"
+        "from pidone.linux import spawnchild;"
+        "prepared = spawnchild.prepare(tuple(marshal.loads(bytes.fromhex(sys.argv[2]))));"
+        + check
+        + "print(' '.join(sorted(sys.modules)))"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(spawnchild_file())))
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, root, marshal.dumps(plan).hex()],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+
+
 def test_a_sandboxed_limited_plan_loads_no_heavy_module_into_the_helper() -> None:
     # What spawnchild.prepare() loads for PrivateTmp= (linux.mountns) and Limit*=
     # (linux.rlimits) stays out of pidone's core: the helper's every module is memory whose
     # page tables each clone3 copies (linux.sandbox would add ~2 MiB: +60%).
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from pidone.linux import spawnchild;"
-        "plan = list(marshal.loads(bytes.fromhex(sys.argv[2])));"
-        "spawnchild.prepare(tuple(plan));"
-        "print(' '.join(sorted(sys.modules)))"
-    )
     plan = (b"/bin/true", [b"true"], None, {}, {}, (), (0, 0), 0, (), False, -1,
             (("null", -1, b"", 0, "", False, False),) * 3, (), ((7, 100, 200),), None, b"",
             True, 0o22, True, -1, -1, None, b"/", False, None,
             ((("bind", b"/tmp", b"/tmp/x/tmp", b"", 0, False, True, False),), b""),
             False)  # fmt: skip
-    root = os.path.dirname(os.path.dirname(os.path.dirname(spawnchild_file())))
-    out = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", "import marshal;" + code, root,
-         marshal.dumps(plan).hex()],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+    out = modules_after_prepare(plan)
     assert "pidone.linux.mountns" in out
     assert "pidone.linux.rlimits" in out
     heavy = {"pidone.core.model", "pidone.linux.sandbox", "pidone.linux.execprep", "re", "enum"}
@@ -259,14 +264,6 @@ def test_a_privileged_plan_with_file_and_tty_stdio_loads_no_heavy_module_into_th
     # chrony, ssh and many more Debian units have them; after the first such plan every
     # spawn of every service pays for what the helper loaded (linux.privileges and
     # linux.stdio bring pidone.core.model: ~2 MiB).
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from pidone.linux import spawnchild;"
-        "plan = list(marshal.loads(bytes.fromhex(sys.argv[2])));"
-        "p = spawnchild.prepare(tuple(plan));"
-        "assert p.privileges is not None and p.open_source is not None;"
-        "print(' '.join(sorted(sys.modules)))"
-    )
     stdio = (("tty", -1, b"/dev/console", 0, "tty", True, True),
              ("open", -1, b"/tmp/x.log", os.O_WRONLY | os.O_APPEND, "", False, False),
              ("open", -1, b"/tmp/x.log", os.O_WRONLY, "", False, False))  # fmt: skip
@@ -274,12 +271,9 @@ def test_a_privileged_plan_with_file_and_tty_stdio_loads_no_heavy_module_into_th
     plan = (b"/bin/true", [b"true"], None, {}, {}, (), (0, 0), 0, (), False, -1, stdio, (),
             (), None, b"", True, 0o22, True, 65534, 65534, (), b"/", False, privileges, None,
             False)  # fmt: skip
-    root = os.path.dirname(os.path.dirname(os.path.dirname(spawnchild_file())))
-    out = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", "import marshal;" + code, root,
-         marshal.dumps(plan).hex()],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+    out = modules_after_prepare(
+        plan, "assert prepared.privileges is not None and prepared.open_source is not None;"
+    )
     assert "pidone.linux.privsteps" in out
     assert "pidone.linux.stdiosteps" in out
     heavy = {"pidone.core.model", "pidone.linux.privileges", "pidone.linux.stdio", "socket",
