@@ -18,7 +18,6 @@ import argparse
 import cProfile
 import os
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
@@ -79,28 +78,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="pidone-prof-") as tmp:
         out = args.out or os.path.join(tmp, "daemon.pstats")
 
-        class Profiled(rs.RealUnits):
-            def start(self) -> Profiled:
-                cmd = [
-                    "unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
-                    sys.executable, str(Path(__file__).resolve()), "--child", out,
-                    "--runtime-dir", self.runtime_dir, "--state-dir", str(self.state_dir),
-                    *self.args,
-                ]  # fmt: skip
-                with open(self.log_path, "wb") as log:
-                    self.proc = subprocess.Popen(
-                        cmd,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        env=self.env,
-                        start_new_session=True,
-                    )
-                self.wait_for(self._answers, what="the daemon to answer")
-                self.pid1 = self._find_pid1()
-                return self
-
         ours = rs.Pidone(args.only, Path(tmp) / "d")
-        ours.daemon = Profiled(Path(tmp) / "d")
+        ours.daemon.daemon_command = [sys.executable, str(Path(__file__).resolve()), "--child", out]
         with ours:
             ours.request()
             ours.request()

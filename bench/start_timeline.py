@@ -248,36 +248,17 @@ def phases(seg: list[Record], commands: int) -> dict[str, float] | None:
 
 def run_daemon(rs: Any, args: argparse.Namespace, runs: int, tmp: str) -> tuple[list, list]:
     """One daemon, `runs` timed starts after two warm-ups: (records, request times)."""
-    import subprocess
 
     out = os.path.join(tmp, "records.marshal")
     with contextlib.suppress(FileNotFoundError):
         os.unlink(out)
 
-    class Timed(rs.RealUnits):  # type: ignore[misc,name-defined]
-        def start(self) -> Timed:
-            cmd = [
-                "unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
-                sys.executable, str(Path(__file__).resolve()), "--child", out,
-                *[w for spec in args.wrap for w in ("--wrap", spec)],
-                "--runtime-dir", self.runtime_dir, "--state-dir", str(self.state_dir),
-                *self.args,
-            ]  # fmt: skip
-            with open(self.log_path, "wb") as log:
-                self.proc = subprocess.Popen(
-                    cmd,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=self.env,
-                    start_new_session=True,
-                )
-            self.wait_for(self._answers, what="the daemon to answer")
-            self.pid1 = self._find_pid1()
-            return self
-
     work = tempfile.mkdtemp(dir=tmp)
     ours = rs.Pidone(args.only, Path(work) / "d")
-    ours.daemon = Timed(Path(work) / "d")
+    ours.daemon.daemon_command = [
+        sys.executable, str(Path(__file__).resolve()), "--child", out,
+        *[w for spec in args.wrap for w in ("--wrap", spec)],
+    ]  # fmt: skip
     with ours:
         times = [ours.request() for _ in range(runs + 2)]
         ours.daemon.stop()

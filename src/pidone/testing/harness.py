@@ -60,6 +60,9 @@ class NamespaceDaemon:
         self.args = ["--dev-log=", *args] + (["--no-cgroups"] if no_cgroups else [])
         self.isolated = isolated  # own network namespace and a private tmpfs on /run
         self.log_path = workdir / "daemon.log"
+        # What runs as the namespace's PID 1, before its options (benches put a wrapper of
+        # the daemon's main here: a profiler, a clock).
+        self.daemon_command: list[str] = [sys.executable, "-m", "pidone", "daemon"]
         self.proc: subprocess.Popen[bytes] | None = None
         self.pid1 = 0  # host PID of the namespace's PID 1
 
@@ -95,7 +98,7 @@ class NamespaceDaemon:
         )
         cmd = [
             "unshare", "--pid", "--fork", "--mount-proc", *isolate, "--kill-child", *wrap,
-            sys.executable, "-m", "pidone", "daemon",
+            *self.daemon_command,
             "--runtime-dir", self.runtime_dir, "--state-dir", str(self.state_dir),
             *self.args,
         ]  # fmt: skip
