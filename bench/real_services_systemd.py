@@ -7,10 +7,10 @@ Root; the systemd side needs the sd-oracle tool (default ../shared/oracle/sd-ora
 the project: it boots this machine's own systemd 252 in a throwaway container whose root is
 an overlay of the host's, so the same apache2 and nginx binaries and unit files are there).
 
-systemd side, inside the container: `systemctl start UNIT` as a new process, the clock
-stopping when it has returned and 127.0.0.1:80 answers, against the unit's
-ExecStartPre=/ExecStart= lines run by a `/bin/sh` that is already running when the clock
-starts (as bench/real_services.py's "by hand"). `systemctl reset-failed` (untimed) before
+systemd side, inside the container: `systemctl start UNIT` against the unit's
+ExecStartPre=/ExecStart= lines, each issued by a `/bin/sh` that is already running when the
+clock starts (as bench/real_services.py's from_shell()); the clock stops when the command
+has returned and 127.0.0.1:80 answers. `systemctl reset-failed` (untimed) before
 each start keeps systemd's start limit (5 starts in 10 s) out of the way; each start is
 followed by an untimed stop.
 
@@ -75,23 +75,28 @@ ours, hand = [], []
 subprocess.run(["systemctl", "start", svc], check=True)
 subprocess.run(["systemctl", "stop", svc], check=True)
 free()
-for _ in range(runs):
-    subprocess.run(["systemctl", "reset-failed", svc])
-    t0 = time.perf_counter()
-    subprocess.run(["systemctl", "start", svc], check=True)
-    ours.append(wait(t0))
-    subprocess.run(["systemctl", "stop", svc], check=True)
-    free()
+def from_shell(command):
+    # as bench/real_services.py's from_shell(): a shell already waiting on `read`
     sh = subprocess.Popen(
-        ["/bin/sh", "-c", "read go; { " + " && ".join(lines) + "; } >/dev/null 2>&1; echo done"],
+        ["/bin/sh", "-c",
+         "echo ready; read go; { " + command + "; } >/dev/null 2>&1; echo done $?"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-    time.sleep(0.05)
+    assert sh.stdout.readline() == b"ready\n"
     t0 = time.perf_counter()
     sh.stdin.write(b"\n")
     sh.stdin.flush()
-    sh.stdout.readline()
-    hand.append(wait(t0))
+    done = sh.stdout.readline()
+    assert done == b"done 0\n", (command, done)
+    elapsed = wait(t0)
     sh.wait()
+    return elapsed
+
+for _ in range(runs):
+    subprocess.run(["systemctl", "reset-failed", svc])
+    ours.append(from_shell("systemctl start " + svc))
+    subprocess.run(["systemctl", "stop", svc], check=True)
+    free()
+    hand.append(from_shell(" && ".join(lines)))
     subprocess.run(["kill", open(pidfile).read().split()[0]])
     free()
     time.sleep(0.2)
