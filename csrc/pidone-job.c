@@ -1,19 +1,20 @@
-/* pidone-job: the compiled twin of the job verbs (`pidone start|stop|restart|try-restart|
+/* pidone-job.c: the compiled twin of the job verbs (`pidone start|stop|restart|try-restart|
  * reload|reload-or-restart UNIT...`, and `systemctl` of the same verbs plus condrestart)
  * and of the two one-request queries `is-active` and `is-failed`.
  *
  * Why: a CLI call through the Python half pays the interpreter's start-up (12-18 ms here)
- * before the daemon sees anything; this program sends the same request in well under 1 ms.
- * It is run by bin/pidone as `pidone-job --launched-as=$0 ARGS...` and does exactly what
- * src/pidone/cli/main.py, cli/systemctl.py, cli/jobs.py (_job_main, run, report),
- * cli/query.py (_states) and cli/client.py do for those verbs: same argv parsing, same
- * unit-name completion, same request bytes, same output, exit codes and error texts.
+ * before the daemon sees anything; this code sends the same request in well under 1 ms.
+ * It is linked into the compiled `pidone` command (csrc/pidone.c), which calls job_main()
+ * for those verbs, and does exactly what src/pidone/cli/main.py, cli/systemctl.py,
+ * cli/jobs.py (_job_main, run, report), cli/query.py (_states) and cli/client.py do for
+ * them: same argv parsing, same unit-name completion, same request bytes, same output,
+ * exit codes and error texts.
  *
  * Hand-over: anything it does not reproduce exactly (an option it does not know, --help,
  * --version, no unit, a parse error, non-UTF-8 arguments, a socket path too long for
- * sockaddr_un...) is decided BEFORE connecting, and then it execs the Python path instead:
- * `/bin/sh LAUNCHER ARGS...` with PIDONE_FAST_DECLINED=1 in the environment, which
- * bin/pidone unsets before it runs pidone-py. A request is never sent twice.
+ * sockaddr_un...) is decided BEFORE connecting, and then it runs the Python path instead
+ * (launch_python(), csrc/pidone.c: an exec, as bin/pidone would). A request is never sent
+ * twice.
  *
  * Wire format (core/protocol.py, docs/daemon.md): frames of a 4-byte big-endian length
  * and that many bytes of UTF-8 JSON holding one object; Hello and the first Request in one
@@ -22,7 +23,7 @@
  * accepted, no whitespace around the top-level value) does, then looks members up by
  * re-scanning the validated text (last duplicate key wins, as in a dict).
  *
- * Only libc; C11; build: cc -O2 -Wall -Wextra -o pidone-job csrc/pidone-job.c
+ * Only libc; C11; built with csrc/pidone.c (setup.py): cc -O2 -o pidone csrc/pidone*.c
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,12 +38,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "pidone.h"
+
 #define PROTOCOL_VERSION 1        /* == core.protocol.PROTOCOL_VERSION */
 #define MAX_FRAME (64u << 20)     /* == core.protocol.MAX_CLIENT_FRAME */
 #define MAX_DEPTH 512             /* nesting bound of the JSON reader */
 #define MAX_INT_DIGITS 4300       /* CPython 3.11's int_max_str_digits: more is a ValueError */
 #define DEFAULT_RUNTIME_DIR "/run/pidone"
-#define DECLINED_ENV "PIDONE_FAST_DECLINED"
 
 static const char NO_SYSTEMD[] =
     "System has not been booted with systemd as init system (PID 1). Can't operate.\n"
@@ -736,18 +738,6 @@ static int plan_systemctl(char **args, int n, Plan *plan) {
     return 1;
 }
 
-/* Hand the command line to the Python path: bin/pidone again, told not to come back. */
-static void decline(const char *launcher, char **args, int n) {
-    char **argv = calloc((size_t)n + 3, sizeof *argv);
-    if (!argv) die_oom();
-    argv[0] = "/bin/sh";
-    argv[1] = (char *)launcher;
-    for (int i = 0; i < n; i++) argv[i + 2] = args[i];
-    if (setenv(DECLINED_ENV, "1", 1) == 0) execv("/bin/sh", argv);
-    fprintf(stderr, "pidone: cannot run %s through /bin/sh: %s\n", launcher, strerror(errno));
-    exit(127);
-}
-
 /* ---- the call ------------------------------------------------------------------------- */
 
 static void on_sigint(int sig) {
@@ -1011,15 +1001,7 @@ static int call(const Plan *plan, const char *path) {
     }
 }
 
-int main(int argc, char **argv) {
-    if (argc < 2 || !starts(argv[1], "--launched-as=")) {
-        fputs("pidone-job: the pidone command runs this program (see docs/cli-launcher.md)\n",
-              stderr);
-        return 2;
-    }
-    const char *launcher = argv[1] + 14;
-    char **args = argv + 2;
-    int n = argc - 2;
+int job_main(const char *launcher, char **args, int n) {
     const char *prog = strrchr(launcher, '/');
     prog = prog ? prog + 1 : launcher;
     Plan plan = {0};
@@ -1040,7 +1022,7 @@ int main(int argc, char **argv) {
     ok = ok && utf8_valid(plan.mode, strlen(plan.mode)) && utf8_valid(path.data, path.len - 1);
     /* CPython refuses a path longer than sun_path ("AF_UNIX path too long") */
     ok = ok && path.len - 1 <= sizeof(((struct sockaddr_un *)0)->sun_path);
-    if (!ok) decline(launcher, args, n);
+    if (!ok) launch_python(args, n); /* hand over: no return */
     signal(SIGINT, on_sigint);
     signal(SIGPIPE, SIG_IGN); /* as CPython: a closed stderr is an error, not a signal */
     return call(&plan, path.data);

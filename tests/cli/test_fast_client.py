@@ -1,11 +1,13 @@
-"""csrc/pidone-job.c, the compiled client of the job verbs, against the Python path.
+"""The compiled `pidone` (csrc/pidone.c + csrc/pidone-job.c) against the sh launcher.
 
-Every case runs the same command line twice, through the Python path (bin/pidone with
-PIDONE_NO_FAST=1) and through the compiled client, and asserts identical stdout, stderr and
-exit status: against a real daemon (NamespaceDaemon), with no daemon, as a user the daemon
-refuses, and against a scripted fake server sending good and broken replies (where the two
-requests must also be byte-identical). The client is run directly with `--launched-as=` a
-stub that prints DECLINED, so a case it hands back to the Python path cannot pass unseen.
+Every case runs the same command line twice, through the sh launcher (bin/pidone, installed
+where no C compiler is found: every verb in Python) and through the compiled program, and
+asserts identical stdout, stderr and exit status: against a real daemon (NamespaceDaemon),
+with no daemon, as a user the daemon refuses, and against a scripted fake server sending
+good and broken replies (where the two requests must also be byte-identical). The job verbs'
+cases run the compiled program next to a stub pidone-py that prints DECLINED, so a case it
+hands back to the Python path cannot pass unseen; the launcher's own cases (every other
+verb, --version, -h, no arguments, the hand-backs) run it next to the real pidone-py.
 `PIDONE_FAST_CFLAGS` adds compiler flags (`-fsanitize=address,undefined` in the sanitizer
 run, with ASAN_OPTIONS=detect_leaks=0: the client exits without freeing).
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
 import shutil
 import socket
 import struct
@@ -29,6 +30,7 @@ import pytest
 
 import pidone
 from pidone.testing.harness import NamespaceDaemon
+from tests.cli.launchers import compile_pidone
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(pidone.__file__).resolve().parent
@@ -47,39 +49,31 @@ Result = tuple[str, str, int]
 
 @pytest.fixture(scope="module")
 def prefix() -> Iterator[Path]:
-    """PREFIX/bin/{pidone,pidone-py,pidone-job} as an install lays them out, reachable by
-    nobody (under /tmp, mode 755); PREFIX/stub/{pidone,systemctl} print DECLINED."""
-    cc = shlex.split(os.environ.get("CC", "")) or ["cc"]  # as setup.py finds it
-    if shutil.which(cc[0]) is None:
-        pytest.skip("no C compiler (cc, $CC): the compiled client is not built here")
+    """An install prefix reachable by nobody (under /tmp, mode 755) holding three bin
+    directories: bin/ as setup.py installs it with a compiler (the compiled pidone and
+    pidone-py), sh/ as without one (the bin/pidone script and pidone-py), stub/ the compiled
+    pidone next to a pidone-py that prints DECLINED; and shim/, shim-sh/, shim-stub/ with
+    a `systemctl` symlink to each (`pidone install-shims --symlink`)."""
     top = Path(tempfile.mkdtemp(prefix="pidone-fast-", dir="/tmp"))
     try:
         top.chmod(0o755)
-        bindir = top / "bin"
-        bindir.mkdir()
-        flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"]
-        flags += shlex.split(os.environ.get("PIDONE_FAST_CFLAGS", ""))
-        built = subprocess.run(
-            [*cc, *flags, "-o", str(bindir / "pidone-job"), str(ROOT / "csrc" / "pidone-job.c")],
-            capture_output=True,
-            text=True,
-            timeout=GUARD,
-            check=False,
-        )
-        assert built.returncode == 0, built.stderr
-        shutil.copy(ROOT / "bin" / "pidone", bindir / "pidone")
+        for name in ("bin", "sh", "stub"):
+            (top / name).mkdir()
+        compile_pidone(top / "bin" / "pidone")
+        shutil.copy(top / "bin" / "pidone", top / "stub" / "pidone")
+        shutil.copy(ROOT / "bin" / "pidone", top / "sh" / "pidone")
         text = (ROOT / "bin" / "pidone-py").read_text()
-        (bindir / "pidone-py").write_text(f"#!{sys.executable}\n" + text.partition("\n")[2])
-        for name in ("pidone", "pidone-py"):
-            (bindir / name).chmod(0o755)
+        for name in ("bin", "sh"):
+            (top / name / "pidone-py").write_text(f"#!{sys.executable}\n" + text.partition("\n")[2])
+        (top / "stub" / "pidone-py").write_text("#!/bin/sh\necho DECLINED\nexit 99\n")
+        for name in ("bin", "sh", "stub"):
+            (top / name / "pidone").chmod(0o755)
+            (top / name / "pidone-py").chmod(0o755)
+            shim = top / ("shim" if name == "bin" else f"shim-{name}")
+            shim.mkdir()
+            (shim / "systemctl").symlink_to(top / name / "pidone")
         (top / SITE).mkdir(parents=True)
         (top / SITE / "pidone").symlink_to(PACKAGE)
-        (top / "shim").mkdir()
-        (top / "shim" / "systemctl").symlink_to(bindir / "pidone")
-        (top / "stub").mkdir()
-        for name in ("pidone", "systemctl"):
-            (top / "stub" / name).write_text("#!/bin/sh\necho DECLINED\nexit 99\n")
-            (top / "stub" / name).chmod(0o755)
         for path in top.rglob("*"):
             if path.is_dir() and not path.is_symlink():
                 path.chmod(0o755)
@@ -120,13 +114,15 @@ def _run(argv: list[str], env: dict[str, str], user: bool = False) -> Result:
 
 
 def python_path(prefix: Path, args: list[str], env: dict[str, str], **kw: bool) -> Result:
-    face = prefix / ("shim/systemctl" if kw.pop("systemctl", False) else "bin/pidone")
-    return _run([str(face), *args], {**env, "PIDONE_NO_FAST": "1"}, **kw)
+    """Through the sh launcher: the Python path for every verb."""
+    face = prefix / ("shim-sh/systemctl" if kw.pop("systemctl", False) else "sh/pidone")
+    return _run([str(face), *args], env, **kw)
 
 
 def fast_path(prefix: Path, args: list[str], env: dict[str, str], **kw: bool) -> Result:
-    stub = prefix / "stub" / ("systemctl" if kw.pop("systemctl", False) else "pidone")
-    return _run([str(prefix / "bin" / "pidone-job"), f"--launched-as={stub}", *args], env, **kw)
+    """Through the compiled pidone next to the DECLINED stub."""
+    face = prefix / ("shim-stub/systemctl" if kw.pop("systemctl", False) else "stub/pidone")
+    return _run([str(face), *args], env, **kw)
 
 
 def both(prefix: Path, args: list[str], env: dict[str, str], **kw: bool) -> Result:
@@ -276,14 +272,22 @@ DECLINED = [
 ]
 
 
+def launched(prefix: Path, args: list[str], env: dict[str, str], systemctl: bool = False) -> Result:
+    """Through the compiled pidone next to the real pidone-py; the prefix's bin/ directory
+    in its output spelled as the sh launcher's (sh/), where $0 shows."""
+    face = prefix / ("shim/systemctl" if systemctl else "bin/pidone")
+    stdout, stderr, status = _run([str(face), *args], env)
+    here, there = f"{prefix}/bin/", f"{prefix}/sh/"
+    return stdout.replace(here, there), stderr.replace(here, there), status
+
+
 @pytest.mark.parametrize("args", DECLINED, ids=[repr(a) for a in DECLINED])
 def test_declined_before_connecting_and_same_through_the_launcher(
     prefix: Path, tmp_path: Path, args: list[str]
 ) -> None:
     env = _env(PIDONE_RUNTIME_DIR=str(tmp_path / "none"))
     assert fast_path(prefix, args, env) == ("DECLINED\n", "", 99)
-    through = _run([str(prefix / "bin" / "pidone"), *args], env)
-    assert through == python_path(prefix, args, env)
+    assert launched(prefix, args, env) == python_path(prefix, args, env)
 
 
 @pytest.mark.parametrize(
@@ -292,14 +296,46 @@ def test_declined_before_connecting_and_same_through_the_launcher(
 def test_systemctl_declines(prefix: Path, tmp_path: Path, args: list[str]) -> None:
     env = _env(PIDONE_RUNTIME_DIR=str(tmp_path / "none"))
     assert fast_path(prefix, args, env, systemctl=True) == ("DECLINED\n", "", 99)
-    through = _run([str(prefix / "shim" / "systemctl"), *args], env)
-    assert through == python_path(prefix, args, env, systemctl=True)
+    assert launched(prefix, args, env, True) == python_path(prefix, args, env, systemctl=True)
 
 
-def test_run_directly_it_says_how_it_is_run(prefix: Path) -> None:
-    stdout, stderr, status = _run([str(prefix / "bin" / "pidone-job"), "start", "x"], _env())
-    assert (stdout, status) == ("", 2)
-    assert "pidone command" in stderr
+LAUNCHER_CASES = [
+    [],
+    ["--version"],
+    ["-h"],
+    ["--help"],
+    ["help"],
+    ["no-such-verb", "x"],
+    ["status", "x"],
+    ["list-units", "--no-pager"],
+    ["cat", "x"],
+    ["-"],
+    ["--bogus"],
+    ["--runtime-dir"],
+    ["start", "--help"],
+    ["is-active", "--version"],
+    ["stop", "a", "--", "--b"],
+]
+
+
+@pytest.mark.parametrize("systemctl", [False, True], ids=["pidone", "systemctl"])
+@pytest.mark.parametrize("args", LAUNCHER_CASES, ids=[repr(a) for a in LAUNCHER_CASES])
+def test_every_verb_same_as_the_sh_launcher(
+    prefix: Path, tmp_path: Path, args: list[str], systemctl: bool
+) -> None:
+    """What the compiled launcher does not answer itself, Python does as behind the script:
+    the same output, exit status and name (`systemctl` through the shim's symlink)."""
+    env = _env(PIDONE_RUNTIME_DIR=str(tmp_path / "none"))
+    ours = launched(prefix, args, env, systemctl)
+    assert ours == python_path(prefix, args, env, systemctl=systemctl)
+    assert "Traceback" not in ours[1]
+
+
+def test_version_names_the_face(prefix: Path) -> None:
+    """--version (Python's, never the client's) tells the two faces apart: $0's name."""
+    assert launched(prefix, ["--version"], _env()) == (f"pidone {pidone.__version__}\n", "", 0)
+    stdout, _stderr, status = launched(prefix, ["--version"], _env(), systemctl=True)
+    assert (status, stdout.splitlines()[0]) == (0, f"systemd 252 (pidone {pidone.__version__})")
 
 
 # --- a scripted fake server ---------------------------------------------------------------
@@ -320,6 +356,7 @@ class FakeServer:
         self.reply = reply
         self.requests: list[bytes] = []
         self.peers: list[str] = []
+        self.environs: list[bytes] = []
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(str(path))
         self.listener.listen(8)
@@ -334,6 +371,8 @@ class FakeServer:
                 pid = struct.unpack("3i", creds)[0]
                 with contextlib.suppress(OSError):
                     self.peers.append(os.readlink(f"/proc/{pid}/exe"))
+                    with open(f"/proc/{pid}/environ", "rb") as f:
+                        self.environs.append(f.read())
                 data = b""
                 while True:  # two frames: hello and the request
                     frames, at = 0, 0
@@ -534,8 +573,10 @@ def test_malformed_replies_give_one_line_and_status_1(prefix: Path, tmp_path: Pa
 
 
 def test_launcher_runs_the_client_unless_told_not_to(prefix: Path, tmp_path: Path) -> None:
-    """Which program talked to the socket: pidone-job, python with PIDONE_NO_FAST (set, even
-    empty), and python for a command line the client hands back, which connects once."""
+    """Which program talked to the socket: the compiled pidone itself; python with
+    PIDONE_NO_FAST (set, even empty) or PIDONE_FAST_DECLINED (which the launcher removes
+    from Python's environment); python for a command line the client hands back, which
+    connects once."""
     reply = HELLO + response(b'{"lines":["done"],"exit_code":3}')
     launcher = str(prefix / "bin" / "pidone")
     env = _env(PIDONE_RUNTIME_DIR=str(tmp_path))
@@ -546,6 +587,7 @@ def test_launcher_runs_the_client_unless_told_not_to(prefix: Path, tmp_path: Pat
             ({}, ["start", "x"]),
             ({"PIDONE_NO_FAST": ""}, ["start", "x"]),
             ({}, ["start", "-n", "5", "x"]),
+            ({"PIDONE_FAST_DECLINED": "1"}, ["start", "x"]),
         ]:
             thread = server.serve_one()
             results.append(_run([launcher, *args], {**env, **extra}))
@@ -553,22 +595,26 @@ def test_launcher_runs_the_client_unless_told_not_to(prefix: Path, tmp_path: Pat
         pending = server.pending()
     finally:
         server.close()
-    assert results == [("", "done\n", 3)] * 3
-    assert server.peers[0] == str(prefix / "bin" / "pidone-job")
-    assert [Path(p).name.startswith("python") for p in server.peers[1:]] == [True, True]
+    assert results == [("", "done\n", 3)] * 4
+    assert server.peers[0] == launcher
+    assert [Path(p).name.startswith("python") for p in server.peers[1:]] == [True] * 3
+    assert b"PIDONE_NO_FAST=\0" in server.environs[1]
+    assert b"PIDONE_FAST_DECLINED" not in server.environs[3]
     assert not pending
-    assert len(server.requests) == 3
+    assert len(server.requests) == 4
 
 
-def test_source_checkout_without_the_binary_uses_python(prefix: Path, tmp_path: Path) -> None:
-    """No pidone-job next to bin/pidone (a checkout, or no compiler at install): Python."""
+def test_source_checkout_uses_python(prefix: Path, tmp_path: Path) -> None:
+    """bin/ of a checkout (pidone-py still says `#!python`), with the script or the
+    compiled pidone: python3 from PATH with the checkout's src/."""
     tree = tmp_path / "checkout"
     (tree / "bin").mkdir(parents=True)
-    for name in ("pidone", "pidone-py"):
-        shutil.copy(ROOT / "bin" / name, tree / "bin" / name)
+    shutil.copy(ROOT / "bin" / "pidone-py", tree / "bin" / "pidone-py")
     (tree / "src").symlink_to(PACKAGE.parent)
     env = _env(PIDONE_RUNTIME_DIR=str(tmp_path / "none"), PATH=f"{Path(sys.executable).parent}:"
                + os.environ.get("PATH", ""))  # fmt: skip
-    out = _run([str(tree / "bin" / "pidone"), "start", "x"], env)
-    assert out == python_path(prefix, ["start", "x"], env)
-    assert out[1].startswith("Failed to connect to pidone at")
+    want = python_path(prefix, ["start", "-n", "1", "x"], env)
+    assert want[1].startswith("Failed to connect to pidone at")
+    for launcher in (ROOT / "bin" / "pidone", prefix / "bin" / "pidone"):
+        shutil.copy(launcher, tree / "bin" / "pidone")
+        assert _run([str(tree / "bin" / "pidone"), "start", "-n", "1", "x"], env) == want
