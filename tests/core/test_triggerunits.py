@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.service import ServiceMachine
@@ -171,3 +174,77 @@ def test_reload_keeps_runtime_state_and_stamps_seed_new_timers():
     assert rebuilt.stamp_usec == before.stamp_usec
     assert rebuilt.last_trigger == before.last_trigger
     assert units.handle(ev.TimerFired(next(iter(before._armed.values()))), now(3 * SEC)) == []
+
+
+def _naive_triggered_by(units: TriggerUnits, target: str) -> list[str]:
+    """What triggered_by() answered before it kept an index: a scan of every machine."""
+    out = [n for n, t in units.timers.items() if t.config.target == target]
+    out += [n for n, s in units.sockets.items() if target in s.triggers()]
+    return sorted(out)
+
+
+def _naive_listen_fds(units: TriggerUnits, service: str, named: set[str]) -> tuple:
+    fds: list[int] = []
+    names: list[str] = []
+    for name in sorted(units.sockets):
+        m = units.sockets[name]
+        if not m.config.accept and (m.config.service == service or name in named):
+            for fd in m.fds:
+                if fd not in fds:
+                    fds.append(fd)
+                    names.append(m.config.fd_name)
+    return tuple(fds), tuple(names)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["add", "remove", "connect", "drop"]),
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.sampled_from(["socket", "accept", "timer"]),
+            st.sampled_from(["x", "y", "a", "b"]),
+        ),
+        max_size=30,
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_triggered_by_index_answers_as_a_scan_through_reloads_and_connections(
+    steps: list[tuple[str, str, str, str]],
+) -> None:
+    """The by-target index is rebuilt after add/remove (a reload may change Service=,
+    Unit= or Accept=); Accept=yes instances come and go between rebuilds."""
+    units = hub()
+    for op, name, kind, target in steps:
+        suffix = "timer" if kind == "timer" else "socket"
+        unit_id = f"{name}.{suffix}"
+        if op == "add":
+            if kind == "timer":
+                body = f"[Timer]\nOnActiveSec=5s\nUnit={target}.service\n".encode()
+            else:
+                accept = "yes" if kind == "accept" else "no"
+                body = (
+                    f"[Socket]\nListenStream=/run/{name}\nAccept={accept}\n"
+                    f"Service={target}.service\n"
+                ).encode()
+                if accept == "yes":
+                    body = f"[Socket]\nListenStream=/run/{name}\nAccept=yes\n".encode()
+            units.add_unit(unit_from_bytes(unit_id, body))
+            if unit_id in units.sockets:
+                units.sockets[unit_id].fds = (ord(name) % 3 + 3, ord(target))
+        elif op == "remove":
+            units.remove_unit(unit_id)
+        else:
+            m = units.sockets.get(f"{name}.socket")
+            if m is not None:
+                instance = f"{name}@{target}.service"
+                if op == "connect":
+                    m.instances.add(instance)
+                else:
+                    m.instances.discard(instance)
+        for probe in ("x", "y", "a", "b"):
+            for wanted in (f"{probe}.service", f"{name}@{probe}.service"):
+                assert units.triggered_by(wanted) == _naive_triggered_by(units, wanted)
+            for named in (set(), {f"{probe}.socket", "d.socket"}):
+                assert units.listen_fds(f"{probe}.service", sorted(named)) == _naive_listen_fds(
+                    units, f"{probe}.service", named
+                )

@@ -86,6 +86,11 @@ class TriggerUnits:
         self.timers: dict[str, TimerMachine] = {}
         self.sockets: dict[str, SocketMachine] = {}
         self._reloaded: dict[str, TimerMachine] = {}
+        # Who triggers whom, by target (see _index()); rebuilt after add_unit/remove_unit.
+        self._version = 0
+        self._indexed: tuple[int, int, int] = (-1, 0, 0)
+        self._by_target: dict[str, tuple[str, ...]] = {}
+        self._accepting: tuple[str, ...] = ()
 
     @property
     def zone(self) -> tzinfo:
@@ -99,6 +104,7 @@ class TriggerUnits:
         """Build (or keep) the machine of a loaded socket/timer; the config's warnings."""
         if unit.load_state != "loaded":
             return []
+        self._version += 1
         if unit.timer is not None:
             tconfig, warnings = build_timer_config(unit, self.zone, self.resolve_zone)
             # core.timerunit loads with the first timer unit, not with every daemon
@@ -140,6 +146,7 @@ class TriggerUnits:
         return out
 
     def remove_unit(self, unit_id: str) -> None:
+        self._version += 1
         self.timers.pop(unit_id, None)
         self.sockets.pop(unit_id, None)
 
@@ -186,11 +193,35 @@ class TriggerUnits:
             return list(sock.handle(event, now.monotonic))
         return []
 
+    def _index(self) -> dict[str, tuple[str, ...]]:
+        """Timers and Accept=no sockets by the unit they trigger (fixed by their config),
+        rebuilt only after add_unit/remove_unit: the manager asks on every state change of
+        every unit (unit_trigger_notify()), a scan of all sockets and timers each time.
+        Accept=yes sockets trigger their live instances: `_accepting`, asked each time."""
+        key = (self._version, len(self.timers), len(self.sockets))
+        if key != self._indexed:
+            by_target: dict[str, list[str]] = {}
+            for n, t in self.timers.items():
+                by_target.setdefault(t.config.target, []).append(n)
+            for n, s in self.sockets.items():
+                if not s.config.accept:
+                    by_target.setdefault(s.config.service, []).append(n)
+            self._by_target = {k: tuple(sorted(v)) for k, v in by_target.items()}
+            self._accepting = tuple(n for n, s in self.sockets.items() if s.config.accept)
+            self._indexed = key
+        return self._by_target
+
     def triggered_by(self, target: str) -> list[str]:
         """TriggeredBy=: the sockets and timers that start `target`, by name."""
-        out = [n for n, t in self.timers.items() if t.config.target == target]
-        out += [n for n, s in self.sockets.items() if target in s.triggers()]
-        return sorted(out)
+        out = list(self._index().get(target, ()))
+        if self._accepting:
+            sockets = self.sockets
+            accepted = [
+                n for n in self._accepting if (s := sockets.get(n)) and target in s.instances
+            ]
+            if accepted:
+                return sorted(out + accepted)
+        return out
 
     def target_changed(
         self,
@@ -234,7 +265,9 @@ class TriggerUnits:
         fds: list[int] = []
         names: list[str] = []
         named = set(sockets)
-        for name in sorted(self.sockets):
+        # (the index holds every Accept=no socket whose Service= it is, timers beside them)
+        serving = [n for n in self._index().get(service, ()) if n in self.sockets]
+        for name in sorted(named.intersection(self.sockets).union(serving)):
             m = self.sockets[name]
             if not m.config.accept and (m.config.service == service or name in named):
                 for fd in m.fds:
