@@ -650,3 +650,25 @@ def test_stopping_a_start_in_progress_logs_no_stopping_line() -> None:
         "t.service: Deactivated successfully.",
         "Stopped t.service - Test Service.",
     ]
+
+
+def test_restart_of_an_exited_oneshot_logs_stopping_after_stopped() -> None:
+    """An exited oneshot stops inside unit_stop(): the restart job has become a waiting
+    start when job_perform_on_unit() logs its begin line with the type it ran (JOB_STOP),
+    so 252 logs "Stopped", then "Stopping...", then one "Starting..." (captured on the
+    oracle: sysstat.service's restart; pidone logged "Starting..." twice)."""
+    _, fx = setup(type="oneshot", remain_after_exit=True)
+    job(fx, "start")
+    fx.exit(fx.pid_of(U, "start"), status=0)
+    mark = len(fx.actions)
+    job(fx, "restart")
+    fx.exit(fx.pid_of(U, "start"), status=0)
+    assert fx.logs(mark) == [
+        "t.service: Deactivated successfully.",
+        "Stopped t.service - Test Service.",
+        "Stopping t.service - Test Service...",
+        "Starting t.service - Test Service...",
+        "Finished t.service - Test Service.",
+    ]
+    stopping = [a for a in fx.of_type(act.Log, mark) if a.message.startswith("Stopping")]
+    assert ("JOB_TYPE", "stop") in stopping[0].fields

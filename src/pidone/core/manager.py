@@ -749,7 +749,7 @@ class Manager(UnitTable):
                 restart = job.type == "restart"
                 self._absorb(m, m.handle(ev.StopRequested(m.name, restart), self._now))
                 if not quiet:
-                    self._begin_message(job)
+                    self._begin_message(job, "stop")
             case "reload":
                 if state == "reloading":
                     job.state = "waiting"
@@ -786,7 +786,7 @@ class Manager(UnitTable):
                 self._finish(job, "done", already=True)
                 return
             self._absorb_other(m.stop(self._now))
-            self._begin_message(job)
+            self._begin_message(job, "stop")
         else:
             self._finish(job, "done", already=True)
 
@@ -838,17 +838,21 @@ class Manager(UnitTable):
         if not refused and not _active_at_fork(m):
             self._begin_message(job)
 
-    def _begin_message(self, job: Job) -> None:
-        """job_emit_start_message(): only if the job is still there (rule 4)."""
+    def _begin_message(self, job: Job, performed: JobType | None = None) -> None:
+        """job_emit_start_message(): only if the job is still there (rule 4), with the type
+        job_perform_on_unit() performed (`performed`): a restart runs as JOB_STOP, and a
+        unit that stopped at once (an exited oneshot) has already turned the job into a
+        waiting start, yet systemd 252 logs "Stopping X..." with JOB_TYPE=stop for it."""
         if self.jobs.get(job.unit) is not job:
             return
-        text = format_begin_message(job.type, self._desc(job.unit))
+        job_type = performed or job.type
+        text = format_begin_message(job_type, self._desc(job.unit))
         if text is None:
             return
         mid = {"S": act.MID_UNIT_STARTING, "R": act.MID_UNIT_RELOADING}.get(
             text[0], act.MID_UNIT_STOPPING
         )
-        fields = (("JOB_ID", str(job.id)), ("JOB_TYPE", job.type))
+        fields = (("JOB_ID", str(job.id)), ("JOB_TYPE", job_type))
         self._log(job.unit, text, act.LOG_INFO, mid, fields)
 
     def _job_rules(self, unit: str, change: act.StateChanged) -> bool:
