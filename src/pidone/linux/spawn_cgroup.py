@@ -20,21 +20,30 @@ and pidfds work as for a fork), and the new process runs linux.spawnchild's step
 execve. Being small is the point: clone3 copies the page tables of the caller's anonymous
 memory, 1.5 ms for a fork of the 21 MiB daemon (the helper used to be one).
 
-Every plan goes through the helper, sandboxed and privileged ones too (the helper loads
-those steps' modules on first use), and plans without a cgroup as well (then without
-CLONE_INTO_CGROUP: still a clone of a small process instead of a fork of the daemon).
-Requests carry the spawn plan (a plain tuple, linux.spawnchild.Plan, in marshal) and the
-fds it names through SCM_RIGHTS (unix(7)); the reply is the PID or an errno. Any failure
+Two helpers serve the same protocol, each started when first needed. The compiled one
+(csrc/pidone-spawn.c, found by find_compiled_helper(): $PIDONE_SPAWN_HELPER, else
+`pidone-spawn` next to the interpreter or in the installation's scripts directory) takes
+the common plans, those linux.cspawn.encode() accepts: its child is a copy of a few
+hundred KiB of C, not of a 3.3 MiB interpreter (bench/spawn_exec.py: ~2.8 ms of CPU per
+spawn -> a fraction of it). The Python one (linux.spawnhelper) takes every other plan
+(capabilities, TTYs, ProtectSystem= & co.: the helper loads those steps' modules on first
+use) and every plan when there is no compiled helper. Plans without a cgroup go through
+them too (then without CLONE_INTO_CGROUP: still a clone of a small process instead of a
+fork of the daemon). Requests carry the spawn plan (linux.cspawn's encoding for the
+compiled helper; the plain tuple, linux.spawnchild.Plan, in marshal for the Python one)
+and the fds it names through SCM_RIGHTS (unix(7)); the reply is the PID or an errno.
+A compiled helper that cannot read a request (another build: EPROTO) is dropped for the
+Python one. Any failure
 of the helper (gone, clone3 refused: ENOSYS before 5.7, EBUSY for a cgroup with
 controllers and children) makes the caller fall back to fork (+ cgroup.procs) for that
 start; ENOSYS and a dead or stuck helper turn the helper off for good.
 
-As PID 1 (a container's init) the helper is used too. It is a process of the namespace
+As PID 1 (a container's init) the helpers are used too. Each is a process of the namespace
 that belongs to no unit, so it is made recognisable: comm `pidone-spawn` (prctl(2)
-PR_SET_NAME), its own session, the daemon's child; the PID-1 shutdown ends it after the
+PR_SET_NAME), its own session, the daemon's child; the PID-1 shutdown ends them after the
 last unit has stopped and before kill(-1) (`Spawner.stop()`, daemon/main.py).
 
-The helper is a fresh interpreter, not a fork: it has the capabilities execve(2) gives the
+Each helper is a fresh program, not a fork: it has the capabilities execve(2) gives the
 daemon's user (for root: the bounding set), the daemon's rlimits, umask and stdio as they
 were when it started (at the first spawn, or at `Spawner.start()`); every plan sets its
 own umask, cwd, environment and stdio.
@@ -52,6 +61,7 @@ import struct
 import sys
 
 from pidone.core.hints import TYPE_CHECKING
+from pidone.linux import cspawn
 from pidone.linux.spawnhelper import REPLY
 
 if TYPE_CHECKING:
@@ -60,6 +70,7 @@ if TYPE_CHECKING:
 _MAX_FDS = 253  # SCM_MAX_FD
 _REPLY_TIMEOUT = 10  # seconds
 HELPER_COMM = "pidone-spawn"  # the helper's comm (proc(5) /proc/PID/comm), for ps and tests
+SPAWN_HELPER_ENV = "PIDONE_SPAWN_HELPER"  # the compiled helper's path; "" = none
 # The helper's whole program: the package root comes as argv[1] (-I leaves the script
 # directory and site-packages off sys.path), the daemon's comm as argv[2].
 _BOOT = (
@@ -106,33 +117,42 @@ def _daemon_comm() -> str:
 # --------------------------------------------------------------------------- daemon side
 
 
-class Spawner:
-    """The daemon's handle on the helper; `spawn()` returns 0 when the caller must fork."""
+def find_compiled_helper() -> str:
+    """The compiled helper (csrc/pidone-spawn.c) to use, or "" for none.
 
-    def __init__(self) -> None:
-        self._sock: socket.socket | None = None
+    $PIDONE_SPAWN_HELPER names it (empty: do not use one); else `pidone-spawn` next to the
+    running interpreter (a venv's bin/, where `pip install` puts the scripts of the venv)
+    or in the scripts directory of this installation (sysconfig "scripts": /usr/local/bin
+    for Debian's pip, PREFIX/bin otherwise), the first that is an executable file."""
+    named = os.environ.get(SPAWN_HELPER_ENV)
+    if named is not None:
+        return named if named and os.access(named, os.X_OK) else ""
+    import sysconfig
+
+    for directory in (os.path.dirname(sys.executable), sysconfig.get_path("scripts")):
+        path = os.path.join(directory, HELPER_COMM)
+        if directory and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return ""
+
+
+class _Helper:
+    """One helper process and the daemon's end of its socket."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.argv = argv
+        self.sock: socket.socket | None = None
         self.pid = 0
-        self.disabled = False
-        self.served = 0  # starts carried out by the helper
+        self.served = 0
 
     def start(self) -> None:
-        """Start the helper now (it boots while the caller goes on) unless it runs."""
-        if self._sock is None and not self.disabled and not os.environ.get("PIDONE_NO_CLONE3"):
-            try:
-                self._start()
-            except OSError:
-                self.disabled = True
-
-    def _start(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-            argv = [sys.executable, "-I", "-S", "-c", _BOOT, root, _daemon_comm()]
             # posix_spawn: clone(CLONE_VM|CLONE_VFORK) in glibc, no copy of the daemon and no
             # Python in the child before execve. dup2 onto 3 clears FD_CLOEXEC there.
             self.pid = os.posix_spawn(
-                sys.executable,
-                argv,
+                self.argv[0],
+                self.argv,
                 os.environ,
                 file_actions=[(os.POSIX_SPAWN_DUP2, child.fileno(), 3)],
                 setsid=True,  # its own session: no terminal signals; is_spawn_helper()
@@ -152,7 +172,113 @@ class Spawner:
         timeval = struct.pack("@ll", _REPLY_TIMEOUT, 0)
         parent.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
         parent.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
-        self._sock = parent
+        self.sock = parent
+
+    def request(self, data: bytes, fds: list[int]) -> tuple[int, int]:
+        """(pid, errno) for one request; raises OSError (helper gone, stuck, EMSGSIZE)."""
+        if self.sock is None:
+            self.start()
+        assert self.sock is not None
+        self.sock.sendmsg(
+            [data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))]
+        )
+        reply = self.sock.recv(REPLY.size)
+        if len(reply) != REPLY.size:
+            raise ConnectionError("spawn helper gone")
+        pid, err = REPLY.unpack(reply)
+        self.served += pid > 0
+        return int(pid), int(err)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()  # the helper sees EOF and exits; the reaper collects it
+            self.sock = None
+
+
+class Spawner:
+    """The daemon's handle on the helpers; `spawn()` returns 0 when the caller must fork.
+
+    Two helpers, each started when first needed: the compiled one (csrc/pidone-spawn.c,
+    found by find_compiled_helper()) for the plans linux.cspawn encodes, the Python one
+    (linux.spawnhelper) for the others and for every plan when there is no compiled one."""
+
+    def __init__(self) -> None:
+        self.disabled = False
+        self._python: _Helper | None = None
+        self._compiled: _Helper | None = None
+        self._compiled_path: str | None = None  # None: not looked up yet; "": none/off
+        self._last: _Helper | None = None
+
+    @property
+    def pid(self) -> int:
+        """The PID of the helper that served the last start (else of a running one), 0
+        when none runs."""
+        helpers = [self._last, self._compiled, self._python]
+        return next((h.pid for h in helpers if h is not None and h.pid), 0)
+
+    @property
+    def pids(self) -> list[int]:
+        """Every helper this handle started (both kinds), for the caller's reaper."""
+        return [h.pid for h in (self._compiled, self._python) if h is not None and h.pid]
+
+    @property
+    def compiled_pid(self) -> int:
+        return self._compiled.pid if self._compiled is not None else 0
+
+    @property
+    def python_pid(self) -> int:
+        return self._python.pid if self._python is not None else 0
+
+    @property
+    def served(self) -> int:
+        """Starts carried out by the helpers."""
+        return sum(h.served for h in (self._compiled, self._python) if h is not None)
+
+    @property
+    def compiled_served(self) -> int:
+        return self._compiled.served if self._compiled is not None else 0
+
+    def compiled_path(self) -> str:
+        if self._compiled_path is None:
+            self._compiled_path = find_compiled_helper()
+        return self._compiled_path
+
+    def use_compiled(self, on: bool) -> None:
+        """Turn the compiled helper off (plans go to the Python one) or back on (it is
+        looked up again); for the bench and tests."""
+        if not on and self._compiled is not None:
+            self._compiled.close()
+        self._compiled_path = None if on else ""
+
+    def _helper(self, compiled: bool) -> _Helper:
+        if compiled:
+            path = self.compiled_path()
+            if self._compiled is not None and self._compiled.argv[0] != path:
+                self._compiled.close()  # (use_compiled() found another one)
+                self._compiled = None
+            if self._compiled is None:
+                self._compiled = _Helper([path, _daemon_comm()])
+            return self._compiled
+        if self._python is None:
+            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            self._python = _Helper([sys.executable, "-I", "-S", "-c", _BOOT, root, _daemon_comm()])
+        return self._python
+
+    def start(self) -> None:
+        """Start a helper now (it boots while the caller goes on) unless one runs: the
+        compiled one when there is one, else the Python one."""
+        if self.disabled or os.environ.get("PIDONE_NO_CLONE3") or self.pids:
+            return
+        if self.compiled_path():
+            try:
+                self._helper(True).start()
+                return
+            except OSError:
+                self._compiled_path = ""  # (not executable after all: the Python one)
+        try:
+            self._helper(False).start()
+        except OSError:
+            self.disabled = True
 
     def spawn(self, plan: Plan, err_w: int, cgroup_dir: str) -> int:
         """Start `plan` (inside `cgroup_dir` unless it is ""); 0 = not done, fork instead."""
@@ -165,66 +291,83 @@ class Spawner:
             except OSError:
                 return 0
         try:
-            fds = [err_w] if cg_fd < 0 else [cg_fd, err_w]
-            fds += [src[1] for src in plan[11] if src[0] == "fd"]  # ("copy": the child's own)
-            fds += plan[12]
+            return self._spawn(plan, err_w, cg_fd)
+        finally:
+            if cg_fd >= 0:
+                os.close(cg_fd)
+
+    def _spawn(self, plan: Plan, err_w: int, cg_fd: int) -> int:
+        fds = cspawn.fd_order(plan, err_w, cg_fd)
+        data = cspawn.encode(plan, cg_fd >= 0) if self.compiled_path() else None
+        helper = None
+        if data is not None:
+            helper = self._helper(True)
+            try:
+                pid, err = helper.request(data, fds)
+            except OSError as exc:
+                if exc.errno == errno.ENOENT or exc.errno == errno.EACCES:
+                    pid, err = 0, errno.EPROTO  # (posix_spawn: no such program now)
+                else:
+                    return self._failed(exc)
+            if err == errno.EPROTO:  # a helper of another build: the Python one from now
+                helper.close()
+                self._compiled_path = ""
+                data = None
+        if data is None:
             try:
                 data = marshal.dumps((fds, plan, cg_fd >= 0))
             except ValueError:  # a value marshal cannot carry: this start forks
                 return 0
-            if self._sock is None:
-                self._start()
-            assert self._sock is not None
-            self._sock.sendmsg(
-                [data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))]
-            )
-            reply = self._sock.recv(REPLY.size)
-            if len(reply) != REPLY.size:
-                raise ConnectionError("spawn helper gone")
-        except OSError as exc:
-            if exc.errno != errno.EMSGSIZE:  # (a huge environment: this start forks)
-                self._drop()  # helper gone, stuck or never started: fork from now on
-            return 0
-        finally:
-            if cg_fd >= 0:
-                os.close(cg_fd)
-        pid, err = REPLY.unpack(reply)
+            helper = self._helper(False)
+            try:
+                pid, err = helper.request(data, fds)
+            except OSError as exc:
+                return self._failed(exc)
+        self._last = helper
         if err == errno.ENOSYS:  # no clone3 (Linux < 5.3) or seccomp-filtered
             self.disabled = True
-        self.served += pid > 0
-        return int(pid)
+        return pid
+
+    def _failed(self, exc: OSError) -> int:
+        if exc.errno != errno.EMSGSIZE:  # (a huge environment: this start forks)
+            self._drop()  # helper gone, stuck or never started: fork from now on
+        return 0
 
     def _drop(self) -> None:
         self.close()
         self.disabled = True
-        if self.pid:
+        for pid in self.pids:
             with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGKILL)  # our child: the reaper collects it
+                os.kill(pid, signal.SIGKILL)  # our child: the reaper collects it
 
     def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()  # the helper sees EOF and exits; the reaper collects it
-            self._sock = None
+        for helper in (self._compiled, self._python):
+            if helper is not None:
+                helper.close()
 
     def stop(self, timeout: float = 1.0) -> None:
-        """End the helper for good and wait (at most `timeout`) until it has exited; it is
-        left unreaped (a zombie) for the caller's reaper. SIGKILL if it does not go."""
+        """End the helpers for good and wait (at most `timeout`) until they have exited;
+        they are left unreaped (zombies) for the caller's reaper. SIGKILL if one does not
+        go."""
         self.disabled = True
         self.close()
-        if not self.pid:
+        pids = self.pids
+        if not pids:
             return
         import select
 
+        pidfds = []
+        for pid in pids:
+            with contextlib.suppress(OSError):  # already reaped
+                pidfds.append((pid, os.pidfd_open(pid)))
         try:
-            pidfd = os.pidfd_open(self.pid)
-        except OSError:  # already reaped
-            return
-        try:
-            if not select.select([pidfd], [], [], timeout)[0]:  # readable = exited
-                with contextlib.suppress(OSError):
-                    os.kill(self.pid, signal.SIGKILL)
+            for pid, pidfd in pidfds:  # readable = exited
+                if not select.select([pidfd], [], [], timeout)[0]:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
         finally:
-            os.close(pidfd)
+            for _pid, pidfd in pidfds:
+                os.close(pidfd)
 
 
 _SPAWNER = Spawner()

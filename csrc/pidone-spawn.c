@@ -1,0 +1,718 @@
+/* pidone-spawn: the compiled spawn helper. It clone3()s services for the daemon, as
+ * src/pidone/linux/spawnhelper.py does, for the plans src/pidone/linux/cspawn.py encodes.
+ *
+ * Why: from the plan to execve, the Python helper's child costs ~2.8 ms of CPU (clone3 of
+ * a 3.3 MiB interpreter: its page tables copied, then ~190 copy-on-write faults for every
+ * object the child's Python steps touch, then execve tearing the copy down). This program
+ * holds a few hundred KiB and its child touches a handful of pages (bench/spawn_exec.py).
+ *
+ * Started by linux.spawn_cgroup (Spawner) with posix_spawn(3) as
+ * `pidone-spawn DAEMON_COMM`, the SOCK_SEQPACKET socket on fd 3, its own session, every
+ * signal at SIG_DFL and an empty mask. It serves one request at a time, single-threaded,
+ * and exits on EOF. Request: cspawn.py's encoding, the fds attached (unix(7) SCM_RIGHTS);
+ * reply: struct "=qi" (pid, 0 on failure; errno). A request it cannot read gets EPROTO
+ * (the daemon then uses the Python helper), a failed clone3 its errno (ENOSYS: no clone3,
+ * EBUSY: a cgroup with controllers and children; the daemon forks for that start).
+ *
+ * The child (clone3(2) with CLONE_PARENT: the daemon's child, its reaper and pidfds work as
+ * for a fork; CLONE_INTO_CGROUP: born in the unit's cgroup, no migration) runs the steps of
+ * linux/spawnchild.py run() in the same order with the same exit statuses (systemd 252
+ * exec_child(); systemd.exec(5) "PROCESS EXIT CODES"), writing (status, errno) as two
+ * little-endian u32 to the close-on-exec error pipe before _exit(status). The child calls
+ * only raw syscalls and async-signal-safe libc: a clone3 made through syscall(2) bypasses
+ * glibc's fork handlers, and glibc's cached thread id is the parent's (so no raise(3)).
+ *
+ * Only libc and Linux headers; C11; build: cc -std=c11 -O2 -Wall -Wextra -o pidone-spawn
+ * csrc/pidone-spawn.c (setup.py does it next to pidone-job).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h> /* struct clone_args, CLONE_INTO_CGROUP */
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define MAGIC 0x32505350u /* == linux.cspawn.MAGIC */
+#define F_INTO_CGROUP 1
+#define F_IGNORE_SIGPIPE 2
+#define F_SWITCH_IDS 4
+#define F_CWD_MISSING_OK 8
+#define F_NO_NEW_PRIVILEGES 16
+#define F_NON_BLOCKING 32
+#define F_NICE 64
+#define MAX_FDS 253              /* SCM_MAX_FD */
+#define MAX_REQUEST (1u << 20)   /* == linux.spawnhelper.MAX_REQUEST */
+#define SOCK_FD 3
+
+/* Exit statuses: systemd.exec(5), = linux.spawnchild.EXIT_* */
+enum {
+    EXIT_CHDIR = 200, EXIT_NICE = 201, EXIT_FDS = 202, EXIT_EXEC = 203, EXIT_LIMITS = 205,
+    EXIT_OOM_ADJUST = 206, EXIT_SIGNAL_MASK = 207, EXIT_STDIN = 208, EXIT_STDOUT = 209,
+    EXIT_GROUP = 216, EXIT_USER = 217, EXIT_SETSID = 220, EXIT_STDERR = 222,
+    EXIT_NAMESPACE = 226, EXIT_NO_NEW_PRIVILEGES = 227,
+};
+enum { K_KEEP, K_COPY, K_FD, K_NULL, K_OPEN }; /* == linux.cspawn.STDIO_KINDS */
+
+typedef struct {
+    int kind, fd, flags;
+    const char *path;
+} Stdio;
+
+typedef struct {
+    int keep, optional, recursive;
+    const char *target, *source;
+} MountOp;
+
+typedef struct {
+    uint32_t flags;
+    int nfds, pre_status, pre_errno, exec_error, umask, nice;
+    int64_t uid, gid;
+    int ngroups; /* -1: leave the groups */
+    gid_t *groups;
+    Stdio stdio[3];
+    int first_pass, npass, nlimits;
+    int *limit_res;
+    struct rlimit *limits;
+    const char *oom, *path, *cwd;
+    char **argv, **envp;
+    char **pid_slots; /* where the child writes its PID ($SYSTEMD_EXEC_PID & co.) */
+    int npid_slots;
+    int nops; /* -1: no mount namespace */
+    MountOp *ops;
+} Request;
+
+/* ---- reading the request --------------------------------------------------------- */
+
+typedef struct {
+    const unsigned char *p, *end;
+    int bad;
+} Reader;
+
+static uint32_t rd_u32(Reader *r) {
+    if (r->bad || r->end - r->p < 4) {
+        r->bad = 1;
+        return 0;
+    }
+    uint32_t v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
+                 (uint32_t)r->p[3] << 24;
+    r->p += 4;
+    return v;
+}
+
+static int rd_i32(Reader *r) { return (int)(int32_t)rd_u32(r); }
+
+static uint64_t rd_u64(Reader *r) {
+    uint64_t lo = rd_u32(r);
+    return lo | (uint64_t)rd_u32(r) << 32;
+}
+
+static const char *rd_blob(Reader *r) {
+    uint32_t n = rd_u32(r);
+    if (r->bad || (uint64_t)(r->end - r->p) < (uint64_t)n + 1 || r->p[n] != 0) {
+        r->bad = 1;
+        return "";
+    }
+    const char *s = (const char *)r->p;
+    r->p += n + 1;
+    return s;
+}
+
+static int rd_count(Reader *r, int max) {
+    int n = rd_i32(r);
+    if (n < 0 || n > max) r->bad = 1;
+    return r->bad ? 0 : n;
+}
+
+static void free_request(Request *q) {
+    free(q->groups);
+    free(q->limit_res);
+    free(q->limits);
+    free(q->argv);
+    if (q->envp)
+        for (char **e = q->envp; *e; e++) free(*e);
+    free(q->envp);
+    free(q->pid_slots);
+    free(q->ops);
+    memset(q, 0, sizeof *q);
+}
+
+/* 0 on success; -1 for a malformed request (the caller replies EPROTO), errno ENOMEM. */
+static int parse(const unsigned char *data, size_t size, Request *q) {
+    Reader r = {data, data + size, 0};
+    memset(q, 0, sizeof *q);
+    if (rd_u32(&r) != MAGIC) return -1;
+    q->flags = rd_u32(&r);
+    q->nfds = rd_count(&r, MAX_FDS);
+    q->pre_status = rd_i32(&r);
+    q->pre_errno = rd_i32(&r);
+    q->exec_error = rd_i32(&r);
+    q->umask = rd_i32(&r);
+    q->nice = rd_i32(&r);
+    q->uid = (int64_t)rd_u64(&r);
+    q->gid = (int64_t)rd_u64(&r);
+    q->ngroups = rd_i32(&r);
+    if (q->ngroups < -1 || q->ngroups > 65536) return -1;
+    if (q->ngroups > 0) {
+        if (!(q->groups = calloc((size_t)q->ngroups, sizeof *q->groups))) goto oom;
+        for (int i = 0; i < q->ngroups; i++) q->groups[i] = rd_u32(&r);
+    }
+    for (int i = 0; i < 3; i++) {
+        Stdio *s = &q->stdio[i];
+        s->kind = rd_i32(&r);
+        s->fd = rd_i32(&r);
+        s->flags = rd_i32(&r);
+        s->path = rd_blob(&r);
+        if (s->kind < K_KEEP || s->kind > K_OPEN) return -1;
+        if (s->kind == K_FD && (s->fd < 0 || s->fd >= q->nfds)) return -1;
+    }
+    q->first_pass = rd_i32(&r);
+    q->npass = rd_count(&r, MAX_FDS);
+    if (q->first_pass < 0 || q->first_pass + q->npass != q->nfds) return -1;
+    q->nlimits = rd_count(&r, 64);
+    if (q->nlimits) {
+        q->limit_res = calloc((size_t)q->nlimits, sizeof *q->limit_res);
+        q->limits = calloc((size_t)q->nlimits, sizeof *q->limits);
+        if (!q->limit_res || !q->limits) goto oom;
+        for (int i = 0; i < q->nlimits; i++) {
+            q->limit_res[i] = rd_i32(&r);
+            q->limits[i].rlim_cur = rd_u64(&r);
+            q->limits[i].rlim_max = rd_u64(&r);
+        }
+    }
+    q->oom = rd_blob(&r);
+    q->path = rd_blob(&r);
+    q->cwd = rd_blob(&r);
+    int argc = rd_count(&r, 1 << 20);
+    if (r.bad || argc < 1) return -1;
+    if (!(q->argv = calloc((size_t)argc + 1, sizeof *q->argv))) goto oom;
+    for (int i = 0; i < argc; i++) q->argv[i] = (char *)rd_blob(&r);
+    int envc = rd_count(&r, 1 << 20);
+    if (r.bad) return -1;
+    q->envp = calloc((size_t)envc + 1, sizeof *q->envp);
+    q->pid_slots = calloc((size_t)envc + 1, sizeof *q->pid_slots);
+    if (!q->envp || !q->pid_slots) goto oom;
+    for (int i = 0; i < envc; i++) {
+        int self_pid = rd_i32(&r);
+        const char *key = rd_blob(&r), *value = rd_blob(&r);
+        if (r.bad) return -1;
+        size_t klen = strlen(key), vlen = strlen(value);
+        /* room for any PID (at most 10 digits) when the child writes its own */
+        char *entry = malloc(klen + 1 + (self_pid ? 12 : vlen) + 1);
+        if (!entry) goto oom;
+        memcpy(entry, key, klen);
+        entry[klen] = '=';
+        if (self_pid) {
+            entry[klen + 1] = 0;
+            q->pid_slots[q->npid_slots++] = entry + klen + 1;
+        } else {
+            memcpy(entry + klen + 1, value, vlen + 1);
+        }
+        q->envp[i] = entry;
+    }
+    q->nops = rd_i32(&r);
+    if (q->nops < -1 || q->nops > 4096) return -1;
+    if (q->nops > 0) {
+        if (!(q->ops = calloc((size_t)q->nops, sizeof *q->ops))) goto oom;
+        for (int i = 0; i < q->nops; i++) {
+            MountOp *op = &q->ops[i];
+            op->keep = rd_i32(&r);
+            op->optional = rd_i32(&r);
+            op->recursive = rd_i32(&r);
+            op->target = rd_blob(&r);
+            op->source = rd_blob(&r);
+        }
+    }
+    if (r.bad || r.p != r.end) return -1;
+    return 0;
+oom:
+    errno = ENOMEM;
+    return -2;
+}
+
+/* ---- the child ------------------------------------------------------------------- */
+
+static int err_fd; /* where fail() reports: the error pipe, moved along with the fds */
+
+static _Noreturn void fail(int status, int code) {
+    unsigned char b[8] = {(unsigned char)status, (unsigned char)(status >> 8),
+                          (unsigned char)(status >> 16), (unsigned char)(status >> 24),
+                          (unsigned char)code, (unsigned char)(code >> 8),
+                          (unsigned char)(code >> 16), (unsigned char)(code >> 24)};
+    ssize_t n = write(err_fd, b, sizeof b);
+    (void)n;
+    _exit(status);
+}
+
+/* OSError in linux.spawnchild: its errno, or EIO when there is none */
+static _Noreturn void fail_errno(int status) { fail(status, errno ? errno : EIO); }
+
+static int set_cloexec(int fd, int on) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) return -1;
+    int want = on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+    return want == flags ? 0 : fcntl(fd, F_SETFD, want);
+}
+
+/* An AF_UNIX stream socket connected to `path`, half-shut as the access mode says: the
+ * ENXIO fallback of StandardOutput=file:PATH for a socket (linux/stdiosteps.py). */
+static int connect_unix(const char *path, int flags) {
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len >= sizeof addr.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(addr.sun_path, path, len);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 ||
+        ((flags & O_ACCMODE) == O_WRONLY && shutdown(fd, SHUT_RD) < 0) ||
+        ((flags & O_ACCMODE) == O_RDONLY && shutdown(fd, SHUT_WR) < 0)) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Step 4 for one of fd 0, 1, 2 (linux/spawnchild.py _open_stdio, stdiosteps.open_source) */
+static void open_stdio(const Stdio *s, int lifted, int fileno, int status) {
+    int fd;
+    switch (s->kind) {
+    case K_KEEP:
+        return;
+    case K_COPY:
+    case K_FD:
+        if (dup2(s->kind == K_FD ? lifted : s->fd, fileno) < 0) fail_errno(status);
+        return;
+    case K_NULL:
+        fd = open("/dev/null", s->flags | O_CLOEXEC);
+        break;
+    default: /* file:, append:, truncate:, kmsg: created with 0666 & ~UMask= */
+        fd = open(s->path, s->flags | O_CLOEXEC, 0666);
+        if (fd < 0 && errno == ENXIO) fd = connect_unix(s->path, s->flags);
+    }
+    if (fd < 0) fail_errno(status);
+    if (fd != fileno) {
+        if (dup2(fd, fileno) < 0) fail_errno(status);
+        close(fd);
+    } else if (set_cloexec(fd, 0) < 0) { /* open() landed on it: keep it across exec */
+        fail_errno(status);
+    }
+}
+
+/* setrlimit_closest() (linux/rlimits.py; systemd's rlimit-util.c): without
+ * CAP_SYS_RESOURCE raising the hard limit fails with EPERM (setrlimit(2)); then both values
+ * are clamped to the current hard limit, unless that is unlimited. */
+static int setrlimit_closest(int res, const struct rlimit *want) {
+    if (prlimit(0, res, want, NULL) == 0) return 0;
+    if (errno != EPERM) return -1;
+    struct rlimit cur, fixed;
+    if (prlimit(0, res, NULL, &cur) < 0) return -1;
+    if (cur.rlim_max == RLIM_INFINITY) {
+        errno = EPERM;
+        return -1;
+    }
+    fixed.rlim_cur = want->rlim_cur > cur.rlim_max ? cur.rlim_max : want->rlim_cur;
+    fixed.rlim_max = want->rlim_max > cur.rlim_max ? cur.rlim_max : want->rlim_max;
+    if (fixed.rlim_cur == cur.rlim_cur && fixed.rlim_max == cur.rlim_max) return 0;
+    return prlimit(0, res, &fixed, NULL);
+}
+
+/* os.makedirs(path, exist_ok=True) with mode 0777 (& the umask, 022 here) */
+static int make_dirs(const char *path) {
+    char buf[4096];
+    size_t len = strlen(path);
+    if (len == 0) return 0;
+    if (len >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != 0) continue;
+        char c = buf[i];
+        buf[i] = 0;
+        if (mkdir(buf, 0777) < 0 && errno != EEXIST) return -1;
+        buf[i] = c;
+    }
+    struct stat st;
+    if (stat(path, &st) < 0) return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = EEXIST;
+        return -1;
+    }
+    return 0;
+}
+
+/* linux/mountns.py _make_target: a directory or an empty file to bind onto */
+static int make_target(const char *target, int source_fd) {
+    struct stat st;
+    if (lstat(target, &st) == 0) return 0;
+    char parent[4096];
+    size_t len = strlen(target);
+    if (len >= sizeof parent) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(parent, target, len + 1);
+    char *slash = strrchr(parent, '/');
+    if (slash) {
+        if (slash == parent) slash[1] = 0; /* dirname("/tmp") == "/" */
+        else *slash = 0;
+        if (make_dirs(parent) < 0) return -1;
+    }
+    if (fstat(source_fd, &st) < 0) return -1;
+    if (S_ISDIR(st.st_mode)) return mkdir(target, 0755);
+    int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+}
+
+static int bind_fd(int fd, const char *target, unsigned long flags) {
+    char src[32];
+    int n = 0, v = fd;
+    char digits[12];
+    do digits[n++] = (char)('0' + v % 10); while ((v /= 10) > 0);
+    memcpy(src, "/proc/self/fd/", 14);
+    for (int i = 0; i < n; i++) src[14 + i] = digits[n - 1 - i];
+    src[14 + n] = 0;
+    return mount(src, target, NULL, MS_BIND | flags, NULL);
+}
+
+/* The per-mount flags (other than ro) of the last mount at `point` in
+ * /proc/self/mountinfo (proc(5): field 5 the mount point, \\ooo-escaped; field 6 the
+ * options); -1 when there is none. linux/mountns.py parse_mountinfo. */
+static long mount_flags(const char *point) {
+    static char buf[1 << 16];
+    int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -2;
+    long found = -1;
+    size_t have = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+        if (n < 0) {
+            close(fd);
+            return -2;
+        }
+        have += (size_t)n;
+        buf[have] = 0;
+        char *line = buf, *nl;
+        while ((nl = memchr(line, '\n', (size_t)(buf + have - line)))) {
+            *nl = 0;
+            char *field[6] = {0};
+            char *p = line;
+            for (int i = 0; i < 6 && p; i++) {
+                field[i] = p;
+                p = strchr(p, ' ');
+                if (p) *p++ = 0;
+            }
+            if (field[5]) {
+                char path[4096];
+                size_t k = 0;
+                for (char *s = field[4]; *s && k < sizeof path - 1; s++) {
+                    if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' &&
+                        s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+                        path[k++] = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+                        s += 3;
+                    } else {
+                        path[k++] = *s;
+                    }
+                }
+                path[k] = 0;
+                if (strcmp(path, point) == 0) {
+                    long flags = 0;
+                    for (char *opt = strtok(field[5], ","); opt; opt = strtok(NULL, ",")) {
+                        if (!strcmp(opt, "nosuid")) flags |= MS_NOSUID;
+                        else if (!strcmp(opt, "nodev")) flags |= MS_NODEV;
+                        else if (!strcmp(opt, "noexec")) flags |= MS_NOEXEC;
+                        else if (!strcmp(opt, "noatime")) flags |= MS_NOATIME;
+                        else if (!strcmp(opt, "nodiratime")) flags |= MS_NODIRATIME;
+                        else if (!strcmp(opt, "relatime")) flags |= MS_RELATIME;
+                    }
+                    found = flags;
+                }
+            }
+            line = nl + 1;
+        }
+        size_t rest = (size_t)(buf + have - line);
+        memmove(buf, line, rest);
+        have = rest;
+        if (n == 0) break;
+        if (have >= sizeof buf - 1) have = 0; /* a line longer than the buffer: skip it */
+    }
+    close(fd);
+    return found;
+}
+
+/* linux/mountns.py _keep: bind the manager's notify socket back in (best effort) */
+static void keep(const char *target, int fd) {
+    struct stat a, b;
+    if (stat(target, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        return;
+    if (make_target(target, fd) == 0) (void)bind_fd(fd, target, 0);
+    close(fd);
+}
+
+/* Step 6c: the mount namespace of PrivateTmp= (linux/mountns.py _apply for "bind" and
+ * "keep" operations; linux/sandbox.py; systemd.exec(5) PrivateTmp=): unshare(2)
+ * CLONE_NEWNS, / recursively MS_SLAVE (mount_namespaces(7): host mounts still propagate
+ * in, ours do not leak out), the source of each bind opened O_PATH before any mount, then
+ * the binds in order. Mount points created get 0755/0644 whatever UMask= says. */
+static void apply_sandbox(const Request *q) {
+    mode_t old = umask(022);
+    int fds[4096];
+    unsigned char writable[4096];
+    if (unshare(CLONE_NEWNS) < 0) fail(EXIT_NAMESPACE, errno ? errno : 1);
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) fail(EXIT_NAMESPACE, errno ? errno : 1);
+    for (int i = 0; i < q->nops; i++) {
+        const MountOp *op = &q->ops[i];
+        fds[i] = open(op->source, O_PATH | O_CLOEXEC);
+        writable[i] = 0;
+        if (op->keep) continue;
+        if (fds[i] < 0) {
+            if (op->optional) continue;
+            fail_errno(EXIT_NAMESPACE);
+        }
+        struct statvfs sv;
+        if (fstatvfs(fds[i], &sv) < 0) fail_errno(EXIT_NAMESPACE);
+        writable[i] = !(sv.f_flag & ST_RDONLY);
+        if (make_target(op->target, fds[i]) < 0) fail_errno(EXIT_NAMESPACE);
+    }
+    for (int i = 0; i < q->nops; i++) {
+        const MountOp *op = &q->ops[i];
+        if (fds[i] < 0) continue;
+        if (op->keep) {
+            keep(op->target, fds[i]);
+            continue;
+        }
+        struct stat st;
+        if (lstat(op->target, &st) < 0 && make_target(op->target, fds[i]) < 0)
+            fail_errno(EXIT_NAMESPACE);
+        if (bind_fd(fds[i], op->target, op->recursive ? MS_REC : 0) < 0)
+            fail(EXIT_NAMESPACE, errno ? errno : 1);
+        close(fds[i]);
+        /* A new bind mount carries its source mount's per-mount flags (mount(2)
+         * MS_BIND); a writable source that shows read-only here (under an earlier
+         * read-only mount) is made writable again, this bind only. */
+        struct statvfs sv;
+        if (writable[i]) {
+            if (statvfs(op->target, &sv) < 0) fail_errno(EXIT_NAMESPACE);
+            if (sv.f_flag & ST_RDONLY) {
+                long flags = mount_flags(op->target);
+                if (flags == -2) fail_errno(EXIT_NAMESPACE);
+                if (flags >= 0 &&
+                    mount(NULL, op->target, NULL, MS_REMOUNT | MS_BIND | (unsigned long)flags,
+                          NULL) < 0)
+                    fail(EXIT_NAMESPACE, errno ? errno : 1);
+            }
+        }
+    }
+    umask(old);
+}
+
+static char daemon_comm[16];
+
+static _Noreturn void child(const Request *q, const int *got) {
+    int status = EXIT_SIGNAL_MASK;
+    err_fd = got[q->flags & F_INTO_CGROUP ? 1 : 0];
+    /* The daemon's comm until execve(2) sets the program's, as a fork child has it
+     * (prctl(2) PR_SET_NAME). */
+    prctl(PR_SET_NAME, (unsigned long)daemon_comm, 0, 0, 0);
+    /* 1. signals: the helper's dispositions are all SIG_DFL and its mask is empty (both
+     * inherited through clone3 and kept by execve); SIGPIPE as IgnoreSIGPIPE= says
+     * (signal(7): an ignored disposition survives execve). */
+    struct sigaction sa = {.sa_handler = q->flags & F_IGNORE_SIGPIPE ? SIG_IGN : SIG_DFL};
+    if (sigaction(SIGPIPE, &sa, NULL) < 0) fail_errno(status);
+    /* 2. a session of its own (setsid(2)) */
+    status = EXIT_SETSID;
+    if (setsid() < 0) fail_errno(status);
+    /* 3. the cgroup: born there (CLONE_INTO_CGROUP) or left in the helper's */
+    if (q->pre_status) fail(q->pre_status, q->pre_errno);
+    /* 5a. every fd still needed lifted above the final layout, so no dup2 clobbers one */
+    status = EXIT_FDS;
+    int n = q->npass, base = 3 + n + 1;
+    int e = fcntl(err_fd, F_DUPFD_CLOEXEC, base);
+    if (e < 0) fail_errno(status);
+    err_fd = e;
+    int std_lifted[3] = {-1, -1, -1};
+    for (int i = 0; i < 3; i++)
+        if (q->stdio[i].kind == K_FD &&
+            (std_lifted[i] = fcntl(got[q->stdio[i].fd], F_DUPFD_CLOEXEC, base)) < 0)
+            fail_errno(status);
+    int lifted[MAX_FDS];
+    for (int i = 0; i < n; i++)
+        if ((lifted[i] = fcntl(got[q->first_pass + i], F_DUPFD_CLOEXEC, base)) < 0)
+            fail_errno(status);
+    /* 4. UMask= first, so file:/append:/truncate: create files with it; then stdio */
+    umask((mode_t)q->umask);
+    open_stdio(&q->stdio[0], std_lifted[0], 0, EXIT_STDIN);
+    open_stdio(&q->stdio[1], std_lifted[1], 1, EXIT_STDOUT);
+    open_stdio(&q->stdio[2], std_lifted[2], 2, EXIT_STDERR);
+    /* 5b. passed fds at 3.. (sd_listen_fds(3)), O_NONBLOCK as NonBlocking= says
+     * (systemd.service(5); a flag of the open file description, fcntl(2)), the error
+     * pipe right after them, every other fd closed (close_range(2), Linux 5.9+). */
+    status = EXIT_FDS;
+    for (int i = 0; i < n; i++) {
+        int nb = (q->flags & F_NON_BLOCKING) != 0;
+        if (dup2(lifted[i], 3 + i) < 0 || ioctl(3 + i, FIONBIO, &nb) < 0) fail_errno(status);
+    }
+    if (dup3(err_fd, 3 + n, O_CLOEXEC) < 0) fail_errno(status);
+    err_fd = 3 + n;
+    if (syscall(SYS_close_range, 3 + n + 1, ~0u, 0) < 0) {
+        if (errno != ENOSYS) fail_errno(status);
+        long max = sysconf(_SC_OPEN_MAX);
+        for (long fd = 3 + n + 1; fd < max; fd++) close((int)fd);
+    }
+    /* 6. Limit*= (setrlimit(2), clamped as systemd's setrlimit_closest()), Nice=
+     * (setpriority(2)), OOMScoreAdjust= (proc(5) /proc/self/oom_score_adj) */
+    status = EXIT_LIMITS;
+    for (int i = 0; i < q->nlimits; i++)
+        if (setrlimit_closest(q->limit_res[i], &q->limits[i]) < 0) fail_errno(status);
+    if (q->flags & F_NICE) {
+        status = EXIT_NICE;
+        if (setpriority(PRIO_PROCESS, 0, q->nice) < 0) fail_errno(status);
+    }
+    if (q->oom[0]) {
+        status = EXIT_OOM_ADJUST;
+        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0) fail_errno(status);
+        /* Lowering the score needs CAP_SYS_RESOURCE, which containers usually lack:
+         * systemd 252's exec_child() ignores EPERM/EACCES here ("assuming containerized
+         * execution") and fails only on other errors. */
+        if (write(fd, q->oom, strlen(q->oom)) < 0 && errno != EPERM && errno != EACCES)
+            fail_errno(status);
+        if (close(fd) < 0) fail_errno(status);
+    }
+    /* 6c. the mount namespace (PrivateTmp=) */
+    if (q->nops >= 0) {
+        status = EXIT_NAMESPACE;
+        apply_sandbox(q);
+    }
+    /* 7. groups (setgroups(2), then setresgid(2)), then the user (setresuid(2)); raw
+     * syscalls: one thread, no glibc set*id broadcast */
+    if (q->flags & F_SWITCH_IDS) {
+        status = EXIT_GROUP;
+        if (q->ngroups >= 0 && syscall(SYS_setgroups, q->ngroups, q->groups) < 0)
+            fail_errno(status);
+        if (q->gid >= 0 && syscall(SYS_setresgid, (gid_t)q->gid, (gid_t)q->gid, (gid_t)q->gid) < 0)
+            fail_errno(status);
+        status = EXIT_USER;
+        if (q->uid >= 0 && syscall(SYS_setresuid, (uid_t)q->uid, (uid_t)q->uid, (uid_t)q->uid) < 0)
+            fail_errno(status);
+    }
+    /* 8. WorkingDirectory= after the user switch (the directory may be reachable only by
+     * that user); `-` prefix: a missing one is no error (systemd.exec(5)) */
+    status = EXIT_CHDIR;
+    if (chdir(q->cwd) < 0 && !(q->flags & F_CWD_MISSING_OK)) fail_errno(status);
+    /* 8b. NoNewPrivileges= (prctl(2) PR_SET_NO_NEW_PRIVS, Linux 3.5+) */
+    if (q->flags & F_NO_NEW_PRIVILEGES) {
+        status = EXIT_NO_NEW_PRIVILEGES;
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(status, errno ? errno : EPERM);
+    }
+    /* 9. execve(2); $SYSTEMD_EXEC_PID & co. carry the child's own PID */
+    status = EXIT_EXEC;
+    if (q->exec_error) fail(status, q->exec_error);
+    if (q->npid_slots) {
+        char digits[12];
+        int k = 0;
+        long pid = syscall(SYS_getpid);
+        do digits[k++] = (char)('0' + pid % 10); while ((pid /= 10) > 0);
+        for (int s = 0; s < q->npid_slots; s++) {
+            for (int i = 0; i < k; i++) q->pid_slots[s][i] = digits[k - 1 - i];
+            q->pid_slots[s][k] = 0;
+        }
+    }
+    execve(q->path, q->argv, q->envp);
+    fail_errno(status);
+}
+
+/* ---- the helper's loop ------------------------------------------------------------ */
+
+static void reply(int64_t pid, int32_t err) {
+    unsigned char b[12];
+    memcpy(b, &pid, 8); /* struct "=qi": native order, no padding */
+    memcpy(b + 8, &err, 4);
+    while (send(SOCK_FD, b, sizeof b, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+    }
+}
+
+int main(int argc, char **argv) {
+    strncpy(daemon_comm, argc > 1 ? argv[1] : "pidone", sizeof daemon_comm - 1);
+    prctl(PR_SET_NAME, (unsigned long)"pidone-spawn", 0, 0, 0);
+    if (syscall(SYS_close_range, SOCK_FD + 1, ~0u, 0) < 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (long fd = SOCK_FD + 1; fd < max; fd++) close((int)fd);
+    }
+    /* Every disposition SIG_DFL, the mask empty (posix_spawn did it; a helper started some
+     * other way gets the same), so each child starts from the defaults. */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    unsigned char *buffer = malloc(MAX_REQUEST);
+    if (!buffer) return 1;
+    union {
+        struct cmsghdr align;
+        char data[CMSG_SPACE(MAX_FDS * sizeof(int))];
+    } control;
+    for (;;) {
+        struct iovec iov = {buffer, MAX_REQUEST};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.data,
+                             .msg_controllen = sizeof control.data};
+        ssize_t size = recvmsg(SOCK_FD, &msg, MSG_CMSG_CLOEXEC);
+        if (size < 0) {
+            if (errno == EINTR) continue;
+            return 1;
+        }
+        int got[MAX_FDS], ngot = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+            size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < k && ngot < MAX_FDS; i++)
+                memcpy(&got[ngot++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        }
+        if (size == 0 && ngot == 0) return 0; /* EOF: the daemon closed its end */
+        Request q = {0};
+        int64_t pid = 0;
+        int32_t err = 0;
+        int parsed = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? -1
+                                                                : parse(buffer, (size_t)size, &q);
+        if (parsed == 0 && q.nfds != ngot) parsed = -1;
+        if (parsed != 0) {
+            err = parsed == -2 ? ENOMEM : EPROTO;
+        } else {
+            struct clone_args args = {
+                .flags = CLONE_PARENT | (q.flags & F_INTO_CGROUP ? CLONE_INTO_CGROUP : 0),
+                .cgroup = q.flags & F_INTO_CGROUP ? (uint64_t)got[0] : 0,
+            };
+            long r = syscall(SYS_clone3, &args, sizeof args);
+            if (r == 0) child(&q, got);
+            pid = r > 0 ? r : 0;
+            err = r < 0 ? errno : 0;
+        }
+        free_request(&q);
+        /* Reply first: the daemon waits for it; the child has its own copy of the fds. */
+        reply(pid, err);
+        for (int i = 0; i < ngot; i++) close(got[i]);
+    }
+}

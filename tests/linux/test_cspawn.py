@@ -1,0 +1,442 @@
+"""The compiled spawn helper (csrc/pidone-spawn.c) against the Python one, on real processes.
+
+Each case runs the same SpawnRequest twice, through a Spawner whose compiled helper is off
+(linux.spawnhelper serves it) and through one pointed at a freshly compiled pidone-spawn
+(PIDONE_SPAWN_HELPER), and compares what the started program sees: a probe that dumps its
+ids, groups, umask, cwd, environment, fds 0-11 (targets, O_NONBLOCK, FD_CLOEXEC), rlimits,
+nice, oom_score_adj, session, signal dispositions and mask, NoNewPrivs, cgroup and /tmp;
+or, for a failing step, the (status, errno) read through read_spawn_failure and the exit
+status. Every case also checks which helper served it, so that a plan the compiled helper
+turns away cannot pass as "identical". Plus linux.cspawn.encode() on what goes where.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pidone.core.dataclass_lite import replace
+from pidone.core.execline import ExecCommand
+from pidone.core.model import ExecContext
+from pidone.linux import cspawn, sandbox, spawn_cgroup
+from pidone.linux.spawn import SpawnRequest, read_spawn_failure, wire_plan
+from tests.linux.proc_helpers import env_for, started, wait_exit
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = "/usr/bin/python3"  # reachable by User=nobody (the venv may not be)
+INVOCATION = "0123456789abcdef0123456789abcd02"
+UNIT = "cspawn-test.service"
+
+# What the program sees: /proc/self/status through grep (it touches no signal: the
+# dispositions and mask as execve left them; Python ignores SIGPIPE and SIGXFSZ at start-up
+# and sh may change the mask), the rest through a Python probe.
+PROBE = r"""
+import json, os, resource, fcntl, sys
+out = {}
+fds = {}
+for n in range(12):
+    try:
+        target = os.readlink(f"/proc/self/fd/{n}")
+        fl = fcntl.fcntl(n, fcntl.F_GETFL)
+        fd_flags = fcntl.fcntl(n, fcntl.F_GETFD)
+        fds[n] = [target if not target.startswith("/proc/") else "proc",
+                  bool(fl & os.O_NONBLOCK), fl & os.O_ACCMODE, bool(fd_flags & fcntl.FD_CLOEXEC)]
+    except OSError:
+        pass
+out["fds"] = fds
+out["ids"] = [os.getresuid(), os.getresgid(), sorted(os.getgroups())]
+out["cwd"] = os.getcwd()
+env = dict(os.environ)
+out["exec_pid_is_own"] = env.pop("SYSTEMD_EXEC_PID", None) == str(os.getpid())
+env.pop("PWD", None)  # (set by sh)
+out["env"] = env
+out["rlimits"] = {name: resource.getrlimit(getattr(resource, name))
+                  for name in dir(resource) if name.startswith("RLIMIT_")}
+out["nice"] = os.getpriority(os.PRIO_PROCESS, 0)
+out["oom"] = open("/proc/self/oom_score_adj").read().strip()
+out["sid_pgid_is_own"] = [os.getsid(0) == os.getpid(), os.getpgid(0) == os.getpid()]
+out["ppid"] = os.getppid()
+out["cgroup"] = [ln.strip() for ln in open("/proc/self/cgroup")]
+try:
+    private = os.readlink("/proc/self/ns/mnt") != os.readlink(f"/proc/{os.getppid()}/ns/mnt")
+except OSError:  # (User=nobody)
+    private = False
+out["tmp"] = sorted(os.listdir("/tmp"))[:50] if private else "not private"  # (others write)
+out["mntns"] = os.readlink("/proc/self/ns/mnt")
+out["notify"] = os.path.exists(os.environ.get("NOTIFY_SOCKET", "/nonexistent"))
+print(json.dumps(out, sort_keys=True))
+"""
+STATUS_FIELDS = ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt", "NoNewPrivs",
+                 "Umask", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "Seccomp")  # fmt: skip
+STATUS = ExecCommand(
+    "/bin/grep", ("grep", "-E", "^(" + "|".join(STATUS_FIELDS) + "):", "/proc/self/status")
+)
+SIGPIPE = 1 << (13 - 1)  # its bit in SigIgn (proc(5))
+PYTHON_PROBE = ExecCommand(PYTHON, (PYTHON, "-S", "-c", PROBE), no_env_expand=True)
+
+
+@pytest.fixture(scope="module")
+def compiled() -> Iterator[str]:
+    """csrc/pidone-spawn.c compiled into a scratch directory (as setup.py builds it)."""
+    cc = shlex.split(os.environ.get("CC", "")) or ["cc"]
+    if shutil.which(cc[0]) is None:
+        pytest.skip("no C compiler (cc, $CC): the compiled spawn helper is not built here")
+    if os.environ.get("PIDONE_NO_CLONE3"):
+        pytest.skip("PIDONE_NO_CLONE3 is set: no spawn helper at all")
+    top = tempfile.mkdtemp(prefix="pidone-cspawn-", dir="/tmp")
+    try:
+        os.chmod(top, 0o755)
+        binary = os.path.join(top, "pidone-spawn")
+        flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"]
+        flags += shlex.split(os.environ.get("PIDONE_FAST_CFLAGS", ""))
+        built = subprocess.run(
+            [*cc, *flags, "-o", binary, str(ROOT / "csrc" / "pidone-spawn.c")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert built.returncode == 0, built.stderr
+        yield binary
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def _end(spawner: spawn_cgroup.Spawner) -> None:
+    spawner.stop()
+    for pid in spawner.pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+@pytest.fixture
+def helpers(
+    compiled: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, spawn_cgroup.Spawner]]:
+    """{"python": a Spawner with the compiled helper off, "c": one using `compiled`}."""
+    monkeypatch.setenv(spawn_cgroup.SPAWN_HELPER_ENV, compiled)
+    python, c = spawn_cgroup.Spawner(), spawn_cgroup.Spawner()
+    python.use_compiled(False)
+    try:
+        yield {"python": python, "c": c}
+    finally:
+        _end(python)
+        _end(c)
+
+
+def _run(
+    monkeypatch: pytest.MonkeyPatch, spawner: spawn_cgroup.Spawner, req: SpawnRequest, out: Path
+) -> tuple[int, tuple[int, int] | None, str]:
+    """(exit status, (status, errno) from the error pipe or None, the output)."""
+    monkeypatch.setattr(spawn_cgroup, "_SPAWNER", spawner)
+    out.write_bytes(b"")
+    before = spawner.served
+    with started(req) as s:
+        failure = read_spawn_failure(s, close=False)
+        status = wait_exit(s.pid)
+    assert spawner.served == before + 1  # a helper served it (not the fork path)
+    return status, None if failure is None else (failure.status, failure.errno), out.read_text()
+
+
+def _both(
+    monkeypatch: pytest.MonkeyPatch,
+    helpers: dict[str, spawn_cgroup.Spawner],
+    req: SpawnRequest,
+    out: Path,
+) -> tuple[int, tuple[int, int] | None, str]:
+    """Run `req` through both helpers; assert the same result; return it."""
+    c_before = helpers["c"].compiled_served
+    by_python = _run(monkeypatch, helpers["python"], req, out)
+    by_c = _run(monkeypatch, helpers["c"], req, out)
+    assert helpers["c"].compiled_served == c_before + 1  # the compiled helper took it
+    assert helpers["python"].compiled_served == 0
+    assert by_c == by_python
+    return by_c
+
+
+def _req(ctx: ExecContext, out: Path, own_stdout: bool = True, **kw: object) -> SpawnRequest:
+    if own_stdout:
+        ctx = replace(ctx, standard_output=f"truncate:{out}")
+    return SpawnRequest(
+        kw.pop("command", PYTHON_PROBE),  # type: ignore[arg-type]
+        ctx,
+        env_for(ctx, invocation_id=INVOCATION),
+        fast=False,  # (never the posix_spawn path: the helpers are under test)
+        unit=UNIT,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def _status(text: str) -> dict[str, str]:
+    return {k: v.strip() for k, _, v in (line.partition(":") for line in text.splitlines())}
+
+
+def _probe(text: str) -> dict[str, object]:
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def test_a_plain_service_sees_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    status, failure, text = _both(monkeypatch, helpers, _req(ExecContext(), out), out)
+    assert (status, failure) == (0, None)
+    seen = _probe(text)
+    assert seen["exec_pid_is_own"] is True
+    assert seen["sid_pgid_is_own"] == [True, True]
+    assert seen["ppid"] == os.getpid()  # CLONE_PARENT: our child
+    assert sorted(seen["fds"]) == ["0", "1", "2"]  # type: ignore[arg-type]
+    status, failure, text = _both(
+        monkeypatch, helpers, _req(ExecContext(), out, command=STATUS), out
+    )
+    fields = _status(text)
+    assert fields["SigBlk"] == "0" * 16
+    assert int(fields["SigIgn"], 16) & SIGPIPE  # IgnoreSIGPIPE=yes, the default
+
+
+def test_identity_limits_and_fds_are_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("User=, Nice=-5 and OOMScoreAdjust= need root")
+    out = tmp_path / "out"
+    top = tempfile.mkdtemp(prefix="pidone-cspawn-cwd-", dir="/tmp")  # (tmp_path: 0700 above)
+    os.chmod(top, 0o755)
+    work = Path(top) / "work"
+    work.mkdir()
+    ctx = ExecContext(
+        user="nobody",
+        supplementary_groups=["daemon"],
+        umask=0o027,
+        working_directory=str(work),
+        limits={"LimitNOFILE": (1234, 2345), "LimitCORE": (-1, -1), "LimitNPROC": (77, 88)},
+        nice=-5,
+        oom_score_adjust=123,
+        no_new_privileges=True,
+        ignore_sigpipe=False,
+        standard_error="inherit",
+        environment=[("A", "1"), ("B", "two words"), ("EMPTY", "")],
+    )
+    r_in, w_in = os.pipe2(os.O_CLOEXEC)
+    r1, w1 = os.pipe2(os.O_CLOEXEC)
+    r2, w2 = os.pipe2(os.O_CLOEXEC)
+    try:
+        for non_blocking in (True, False):
+            req = _req(ctx, out, stdin_fd=r_in, pass_fds=(w1, r2), non_blocking=non_blocking)
+            req = replace(req, context=replace(req.context, standard_input="fd"))
+            status, failure, text = _both(monkeypatch, helpers, req, out)
+            assert (status, failure) == (0, None), text
+            seen = _probe(text)
+            fds = seen["fds"]
+            assert isinstance(fds, dict)
+            assert sorted(fds) == ["0", "1", "2", "3", "4"]
+            assert [fds["3"][1], fds["4"][1]] == [non_blocking, non_blocking]
+            assert fds["2"][0] == str(out)  # inherit: a copy of stdout
+        status, failure, text = _both(monkeypatch, helpers, _req(ctx, out, command=STATUS), out)
+        assert (status, failure) == (0, None), text
+        fields = _status(text)
+    finally:
+        for fd in (r_in, w_in, r1, w1, r2, w2):
+            os.close(fd)
+        shutil.rmtree(top)
+    assert fields["NoNewPrivs"] == "1"
+    assert fields["SigBlk"] == "0" * 16
+    assert not int(fields["SigIgn"], 16) & SIGPIPE  # IgnoreSIGPIPE=no
+    assert fields["Umask"] == "0027"
+    assert seen["ids"][0] == [65534] * 3  # type: ignore[index]
+    assert seen["cwd"] == str(work)
+    assert seen["nice"] == -5
+    assert seen["oom"] == "123"
+    assert seen["rlimits"]["RLIMIT_NOFILE"] == [1234, 2345]  # type: ignore[index]
+    assert seen["env"]["B"] == "two words"  # type: ignore[index]
+
+
+def test_private_tmp_and_the_cgroup_are_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch,
+    helpers: dict[str, spawn_cgroup.Spawner],
+    tracker: object,
+    tmp_path: Path,
+) -> None:
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    from pidone.linux.cgroups import CgroupTracker
+
+    assert isinstance(tracker, CgroupTracker)
+    tracker.create(UNIT)
+    out = tmp_path / "out"
+    top = Path(tempfile.mkdtemp(prefix="pidone-cspawn-notify-", dir="/tmp"))
+    notify = top / "notify"
+    notify.write_bytes(b"")
+    req = _req(ExecContext(private_tmp=True), out, cgroup=tracker.spawn_cgroup(UNIT),
+               parent_join=False)  # fmt: skip
+    req = replace(req, environment={**req.environment, "NOTIFY_SOCKET": str(notify)})
+    try:
+        # (the same invocation: the second run sees the first one's private /tmp, empty)
+        status, failure, text = _both(monkeypatch, helpers, req, out)
+    finally:
+        sandbox.remove_private_tmp(INVOCATION, UNIT)
+        shutil.rmtree(top)
+    assert (status, failure) == (0, None), text
+    seen = _probe(text)
+    # private, with only the way to the notify socket bound back in ("keep")
+    assert seen["tmp"] == [top.name]
+    assert seen["notify"] is True
+    assert seen["mntns"] != os.readlink("/proc/self/ns/mnt")
+    assert str(seen["cgroup"]).endswith(f"/{UNIT}']")
+    assert tracker.pids(UNIT) == []
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("missing binary", (203, errno.ENOENT)),
+        ("missing cwd", (200, errno.ENOENT)),
+        ("missing cwd, -", (0, 0)),
+        ("unknown user", (217, None)),
+        ("missing stdin file", (208, errno.ENOENT)),
+        ("stdout a directory", (209, errno.EISDIR)),
+        ("stderr a directory", (222, errno.EISDIR)),
+    ],
+)
+def test_failing_steps_report_the_same_status_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch,
+    helpers: dict[str, spawn_cgroup.Spawner],
+    tmp_path: Path,
+    case: str,
+    expected: tuple[int, int | None],
+) -> None:
+    out = tmp_path / "out"
+    ctx = ExecContext(standard_output=f"truncate:{out}")
+    command = ExecCommand("/bin/true", ("true",))
+    if case == "missing binary":
+        command = ExecCommand(str(tmp_path / "nothing"), ("nothing",))
+    elif case.startswith("missing cwd"):
+        ctx = replace(ctx, working_directory=str(tmp_path / "gone"),
+                      working_directory_missing_ok=case.endswith("-"))  # fmt: skip
+    elif case == "unknown user":
+        ctx = replace(ctx, user="pidone-no-such-user")
+    elif case == "missing stdin file":
+        ctx = replace(ctx, standard_input=f"file:{tmp_path / 'absent'}")
+    elif case == "stdout a directory":
+        ctx = replace(ctx, standard_output=f"append:{tmp_path}")
+    elif case == "stderr a directory":
+        ctx = replace(ctx, standard_error=f"truncate:{tmp_path}")
+    req = _req(ctx, out, command=command, own_stdout=False)
+    status, failure, _text = _both(monkeypatch, helpers, req, out)
+    if expected[0] == 0:
+        assert (status, failure) == (0, None)
+        return
+    assert failure is not None
+    assert (status, failure[0]) == (expected[0], expected[0])
+    if expected[1] is not None:
+        assert failure[1] == expected[1]
+
+
+def test_a_missing_bind_source_fails_namespace_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    # PrivateTmp='s plan with the /tmp bind's source gone (a plan the compiled helper
+    # takes; BindPaths= plans go to the Python one) fails at step NAMESPACE, ENOENT.
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    from pidone.linux import spawn
+
+    original = spawn.build_sandbox_plan
+
+    def build(ctx: ExecContext, environment: dict[str, str], unit: str = "") -> object:
+        box = original(ctx, environment, unit)
+        assert box is not None
+        gone = os.fsencode(tmp_path / "absent")
+        ops = tuple(replace(op, source=gone) if op.target == b"/tmp" else op for op in box.ops)
+        return replace(box, ops=ops)
+
+    monkeypatch.setattr(spawn, "build_sandbox_plan", build)
+    out = tmp_path / "out"
+    req = _req(ExecContext(private_tmp=True), out, command=ExecCommand("/bin/true", ("true",)))
+    try:
+        status, failure, _text = _both(monkeypatch, helpers, req, out)
+    finally:
+        sandbox.remove_private_tmp(INVOCATION, UNIT)
+    assert (status, failure) == (226, (226, errno.ENOENT))
+
+
+# --------------------------------------------------------------------------- encode()
+
+
+def _wire(ctx: ExecContext, argv: tuple[str, ...] = ("/bin/true",)) -> object:
+    from pidone.linux import spawn
+
+    req = SpawnRequest(ExecCommand(argv[0], argv), ctx, env_for(ctx))
+    identity = spawn.resolve_identity(ctx, "")
+    words, deferred = spawn._expand(req)
+    box = None
+    if any((ctx.private_tmp, ctx.protect_system, ctx.private_devices)):
+        box = sandbox.build_sandbox_plan(ctx, req.environment, "encode-test.service")
+    return wire_plan(spawn._build_plan(req, identity, words, deferred, -1, -1, box))
+
+
+@pytest.mark.parametrize(
+    ("ctx", "argv", "takes"),
+    [
+        (ExecContext(), ("/bin/true",), True),
+        (ExecContext(user="nobody", nice=3, limits={"LimitNOFILE": (5, 6)}), ("/bin/true",), True),
+        (ExecContext(standard_output="append:/tmp/x"), ("/bin/true",), True),
+        (ExecContext(no_new_privileges=True, umask=0o077), ("/bin/true",), True),
+        (ExecContext(), ("/bin/echo", "$SYSTEMD_EXEC_PID"), False),  # deferred argv
+        (ExecContext(capability_bounding_set=1 << 10), ("/bin/true",), False),
+        (ExecContext(standard_input="tty"), ("/bin/true",), False),
+    ],
+)
+def test_encode_takes_the_common_plans_and_leaves_the_rest_to_python(
+    ctx: ExecContext, argv: tuple[str, ...], takes: bool
+) -> None:
+    plan = _wire(ctx, argv)
+    data = cspawn.encode(plan, False)  # type: ignore[arg-type]
+    assert (data is not None) == takes
+    if data is not None:
+        assert data[:4] == b"PSP2"
+
+
+def test_encode_takes_private_tmp_but_not_protect_system() -> None:
+    if not sandbox.sandbox_available():
+        pytest.skip("no mount namespaces here: no sandbox plan is built")
+    try:
+        assert cspawn.encode(_wire(ExecContext(private_tmp=True)), True) is not None  # type: ignore[arg-type]
+        strict = ExecContext(private_tmp=True, protect_system="strict")
+        assert cspawn.encode(_wire(strict), True) is None  # type: ignore[arg-type]
+    finally:
+        for invocation in ("",):
+            sandbox.remove_private_tmp(invocation, "encode-test.service")
+
+
+def test_encode_refuses_what_os_execve_would_refuse() -> None:
+    plan = list(_wire(ExecContext()))  # type: ignore[call-overload]
+    good = tuple(plan)
+    assert cspawn.encode(good, False) is not None  # type: ignore[arg-type]
+    for index, value in ((4, {b"A=B": b"1"}), (1, [b"true", b"a\0b"]), (1, [b""]), (1, [])):
+        bad = list(good)
+        bad[index] = value
+        assert cspawn.encode(tuple(bad), False) is None, (index, value)  # type: ignore[arg-type]
+
+
+def test_encode_indexes_the_attached_fds_in_the_helper_protocol_order() -> None:
+    stdio = (("fd", 40, b"", 0, "", False, False), ("null", -1, b"", 1, "", False, False),
+             ("fd", 41, b"", 0, "", False, False))  # fmt: skip
+    plan = (b"/bin/true", [b"true"], None, {}, {}, (), (0, 0), 0, (), False, -1, stdio,
+            (50, 51), (), None, b"", False, 0o22, True, -1, -1, None, b"/", False, None,
+            None, False)  # fmt: skip
+    assert cspawn.fd_order(plan, 9, 8) == [8, 9, 40, 41, 50, 51]  # type: ignore[arg-type]
+    assert cspawn.fd_order(plan, 9, -1) == [9, 40, 41, 50, 51]  # type: ignore[arg-type]
+    data = cspawn.encode(plan, True)  # type: ignore[arg-type]
+    assert data is not None
+    assert int.from_bytes(data[8:12], "little") == 6  # fds attached
