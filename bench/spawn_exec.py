@@ -11,8 +11,12 @@ for posix_spawn until it returns (glibc's vfork-style clone returns after the ex
 fork+exec until EOF on a close-on-exec pipe too. Variants:
 
 * helper: linux.spawn.spawn() of a plain service plan (the environment a unit gets, with
-  $SYSTEMD_EXEC_PID, stdout/stderr on a pipe) through the clone3 spawn helper into a cgroup;
+  $SYSTEMD_EXEC_PID, stdout/stderr on a pipe) through the Python clone3 spawn helper
+  (linux.spawnhelper) into a cgroup;
 * helper+PrivateTmp: the same with PrivateTmp=yes (apache2's);
+* C helper, C helper+PrivateTmp: the same two through the compiled helper
+  (csrc/pidone-spawn.c: linux.spawn_cgroup.find_compiled_helper(), else compiled here
+  with cc into a scratch directory);
 * fork path (with --fork): the same plain plan with the helper off (fork of this process,
   the child writes cgroup.procs: a migration, whose RCU grace period also slows the other
   variants' clone3 for a while, so it is off by default);
@@ -33,8 +37,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -111,6 +118,31 @@ def via_fork() -> tuple[float, int]:
     return t, pid
 
 
+def compiled_helper(scratch: str) -> str:
+    """The compiled helper the daemon would use, else one built from csrc now ("": none)."""
+    found = spawn_cgroup.find_compiled_helper()
+    if found or not shutil.which("cc"):
+        return found
+    source = os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "csrc", "pidone-spawn.c"
+    )
+    binary = os.path.join(scratch, "pidone-spawn")
+    built = subprocess.run(["cc", "-std=c11", "-O2", "-o", binary, source], check=False)
+    return binary if built.returncode == 0 else ""
+
+
+def using(
+    spawner: spawn_cgroup.Spawner, fn: Callable[[], tuple[float, int]]
+) -> Callable[[], tuple[float, int]]:
+    """`fn` with `spawner` as the process-wide helper handle."""
+
+    def run() -> tuple[float, int]:
+        spawn_cgroup._SPAWNER = spawner
+        return fn()
+
+    return run
+
+
 def helper_cpu(pid: int) -> float:
     """Seconds the helper has run on a CPU (proc(5) /proc/PID/schedstat, first field: ns)."""
     try:
@@ -143,11 +175,25 @@ def main() -> int:
     cg = f"{found.own_dir.rstrip('/')}/bench-spawn-exec-{os.getpid()}"
     os.mkdir(cg)
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
-    spawner = spawn_cgroup.spawner()
-    plain = via_spawn(ExecContext(), cg, out_w)
+    scratch = tempfile.mkdtemp(prefix="bench-spawn-exec-")
+    binary = compiled_helper(scratch)
+    spawner = spawn_cgroup.Spawner()
+    spawner.use_compiled(False)
+    compiled = spawn_cgroup.Spawner()
+    os.environ[spawn_cgroup.SPAWN_HELPER_ENV] = binary
+    plain = using(spawner, via_spawn(ExecContext(), cg, out_w))
+    boxed = using(spawner, via_spawn(ExecContext(private_tmp=True), cg, out_w))
     variants: dict[str, Callable[[], tuple[float, int]]] = {"helper": plain}
     if sandbox_available():
-        variants["helper+PrivateTmp"] = via_spawn(ExecContext(private_tmp=True), cg, out_w)
+        variants["helper+PrivateTmp"] = boxed
+    if binary:
+        variants["C helper"] = using(compiled, via_spawn(ExecContext(), cg, out_w))
+        if sandbox_available():
+            variants["C helper+PrivateTmp"] = using(
+                compiled, via_spawn(ExecContext(private_tmp=True), cg, out_w)
+            )
+    else:
+        print("no compiled helper (no cc): the C helper rows are left out")
 
     def forked() -> tuple[float, int]:
         spawner.disabled = True
@@ -163,19 +209,22 @@ def main() -> int:
     times: dict[str, list[float]] = {k: [] for k in variants}
     faults: dict[str, list[int]] = {k: [] for k in variants}
     cpu: dict[str, list[float]] = {k: [] for k in variants}
+    owner = {name: compiled if name.startswith("C ") else spawner for name in variants}
     try:
         spawner.start()
+        compiled.start()
         for fn in variants.values():  # warm-up: helper boot, modules, first-use imports
             for _ in range(3):
                 os.waitpid(fn()[1], 0)
         for _ in range(args.runs):
             for name, fn in variants.items():
-                before = helper_cpu(spawner.pid)
+                helper = owner[name].pid if "helper" in name else 0
+                before = helper_cpu(helper)
                 t, pid = fn()
                 usage = os.wait4(pid, 0)[2]
                 times[name].append(t)
                 faults[name].append(usage.ru_minflt)
-                own = helper_cpu(spawner.pid) - before if name.startswith("helper") else 0.0
+                own = helper_cpu(helper) - before if helper else 0.0
                 cpu[name].append(usage.ru_utime + usage.ru_stime + own)
                 while True:  # drain the services' output pipe
                     try:
@@ -185,16 +234,18 @@ def main() -> int:
                     except BlockingIOError:
                         break
     finally:
-        spawner.stop()
-        if spawner.pid:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(spawner.pid, 0)
+        for each in (spawner, compiled):
+            each.stop()
+            for helper_pid in each.pids:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(helper_pid, 0)
+        shutil.rmtree(scratch, ignore_errors=True)
         remove_private_tmp(INVOCATION, UNIT)
         with contextlib.suppress(OSError):
             os.rmdir(cg)
     del ballast
     print(f"ms, median (quartiles) of {args.runs}; cpu: median ms; load {os.getloadavg()[0]:.1f}; "
-          f"helper served {spawner.served}")  # fmt: skip
+          f"helpers served {spawner.served} (Python), {compiled.compiled_served} (C)")  # fmt: skip
     floor = summary(times["posix_spawn"])[0]
     for name, values in times.items():
         med, text = summary(values)
