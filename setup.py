@@ -26,6 +26,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LAUNCHER = "pidone"
 LAUNCHER_SOURCES = [os.path.join("csrc", "pidone.c"), os.path.join("csrc", "pidone-job.c")]
 OBSOLETE = ["pidone-job"]  # what earlier builds put next to the scripts: never install it again
+# the compiled spawn helper (the daemon looks for it next to its interpreter and in the
+# scripts directory: linux/spawn_cgroup.py find_compiled_helper); without it the daemon
+# uses the Python one (linux/spawnhelper.py) for every plan
+SPAWN_HELPER = "pidone-spawn"
+SPAWN_HELPER_SOURCES = [os.path.join("csrc", "pidone-spawn.c")]
 CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra"]
 # Linked as a static PIE where the toolchain can (glibc's libc.a: Debian's libc6-dev has it):
 # no dynamic loader, whose mapping and relocating of libc.so is ~0.3 ms of every call here
@@ -67,11 +72,12 @@ class BuildScriptsWithClient(build_scripts):  # type: ignore[misc,valid-type]
     def run(self) -> None:
         # build_scripts copies a script only when it is newer than the build's copy: drop a
         # compiled `pidone` of an earlier build, so a failed compile installs the script.
-        for name in [LAUNCHER, *OBSOLETE]:
+        for name in [LAUNCHER, SPAWN_HELPER, *OBSOLETE]:
             if os.path.exists(os.path.join(self.build_dir, name)):
                 os.unlink(os.path.join(self.build_dir, name))
         super().run()
         cc = compiler()
+        self._build_spawn_helper(cc)
         missing = [s for s in LAUNCHER_SOURCES if not os.path.exists(os.path.join(HERE, s))]
         if cc is None or missing:
             note = "no C compiler" if cc is None else f"no {missing[0]}"
@@ -80,6 +86,19 @@ class BuildScriptsWithClient(build_scripts):  # type: ignore[misc,valid-type]
         problem = compile_program(cc, LAUNCHER_SOURCES, os.path.join(self.build_dir, LAUNCHER))
         if problem:
             sys.stderr.write(f"pidone: {problem}; `pidone` is the sh script (Python path)\n")
+
+    def _build_spawn_helper(self, cc: list[str] | None) -> None:
+        """pidone-spawn next to the scripts; without it, a one-line note (not an error)."""
+        if cc is None:
+            sys.stderr.write("pidone: no C compiler; the daemon spawns through its Python helper\n")
+            return
+        target = os.path.join(self.build_dir, SPAWN_HELPER)
+        self.mkpath(self.build_dir)
+        problem = compile_program(cc, SPAWN_HELPER_SOURCES, target)
+        if problem:
+            sys.stderr.write(f"pidone: {problem}; the daemon spawns through its Python helper\n")
+        else:
+            os.chmod(target, 0o755)
 
 
 class PlatformDistribution(Distribution):  # type: ignore[misc]
