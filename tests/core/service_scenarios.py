@@ -528,8 +528,19 @@ def notify_reloading_and_stopping() -> list[ServiceMachine]:
     start(rfx)
     rfx.feed(notify(r, 100, "READY=1"))
     rfx.feed(ev.ReloadRequested(U))
-    rfx.feed(notify(r, 100, "STOPPING=1"))  # STOPPING=1 during a reload
+    rfx.feed(notify(r, 100, "STOPPING=1"))  # STOPPING=1 during a reload: queued
+    assert r.sub == S.RELOAD
+    rfx.exit(rfx.pid_of(U, "reload"))
     assert r.sub == S.STOP_SIGTERM
+    # ... and READY=1 after it (a reload that replaced the daemon) wins: running
+    n, nfx = machine(type="notify", notify_access="all", exec_reload=[cmd("/bin/reload")])
+    start(nfx)
+    nfx.feed(notify(n, 100, "READY=1"))
+    nfx.feed(ev.ReloadRequested(U))
+    nfx.feed(notify(n, 100, "STOPPING=1"))
+    nfx.feed(notify(n, 150, "READY=1"))
+    nfx.exit(nfx.pid_of(U, "reload"))
+    assert n.sub == S.RUNNING
     # queued: RELOADING=1 / STOPPING=1 before READY=1 act once running is reached
     q, qfx = machine(type="notify", exec_start_post=[cmd("/bin/post")])
     start(qfx)
@@ -543,7 +554,7 @@ def notify_reloading_and_stopping() -> list[ServiceMachine]:
     zfx.feed(notify(z, 100, "STOPPING=1"))
     zfx.exit(101)
     assert z.sub == S.STOP_SIGTERM
-    return [m, r, q, z]
+    return [m, r, n, q, z]
 
 
 @scenario
@@ -703,6 +714,53 @@ def reload_of_oneshot_exited_and_main_exit_in_reload() -> list[ServiceMachine]:
     rfx.exit(101)
     assert (r.sub, r.result) == (S.FAILED, Result.EXIT_CODE)
     return [m, r]
+
+
+@scenario
+def reload_reads_pid_file_again() -> list[ServiceMachine]:
+    """service_sigchld_event(), SERVICE_RELOAD: after a successful reload systemd 252 loads
+    PIDFile= again, so a reload that replaces the daemon (frr's `frrinit.sh reload` stops
+    watchfrr and starts a new one) keeps the unit running with the new main PID."""
+    m, fx = machine(type="forking", pid_file="/run/t.pid", exec_reload=[cmd("/bin/r")])
+    fx.pid_files["/run/t.pid"] = 500
+    start(fx)
+    fx.add_process(U, 500)
+    fx.exit(100)
+    assert (m.sub, m.main_pid) == (S.RUNNING, 500)
+    fx.feed(ev.ReloadRequested(U))
+    fx.exit(500)  # the old daemon goes first: nothing happens until the reload ends
+    assert (m.sub, m.main_pid) == (S.RELOAD, 0)
+    fx.add_process(U, 510)
+    fx.pid_files["/run/t.pid"] = 510
+    fx.exit(fx.pid_of(U, "reload"))
+    assert (m.sub, m.main_pid, m.reload_result) == (S.RUNNING, 510, Result.SUCCESS)
+    assert act.WatchPid(U, 510) in fx.actions
+    # the same PID file: nothing changes; no PID file and the main process gone: stopped
+    fx.feed(ev.ReloadRequested(U))
+    fx.exit(fx.pid_of(U, "reload"))
+    assert (m.sub, m.main_pid) == (S.RUNNING, 510)
+    fx.feed(ev.ReloadRequested(U))
+    fx.exit(510)
+    del fx.pid_files["/run/t.pid"]
+    mark = len(fx.actions)
+    fx.exit(fx.pid_of(U, "reload"))
+    assert fx.logs(mark)[0] == (
+        "t.service: Can't open PID file /run/t.pid (yet?) after reload: No such file or directory"
+    )
+    assert (m.sub, m.result) == (S.DEAD, Result.SUCCESS)
+    # a failed reload does not look at the PID file
+    f, ffx = machine(type="forking", pid_file="/run/t.pid", exec_reload=[cmd("/bin/r")])
+    ffx.pid_files["/run/t.pid"] = 500
+    start(ffx)
+    ffx.add_process(U, 500)
+    ffx.exit(100)
+    ffx.feed(ev.ReloadRequested(U))
+    ffx.pid_files["/run/t.pid"] = 520
+    mark = len(ffx.actions)
+    ffx.exit(ffx.pid_of(U, "reload"), status=1)
+    assert not ffx.of_type(act.ReadPidFile, mark)
+    assert (f.sub, f.main_pid, f.reload_result) == (S.RUNNING, 500, Result.EXIT_CODE)
+    return [m, f]
 
 
 # --- driving a machine into any state --------------------------------------------------------

@@ -124,6 +124,7 @@ class ServiceMachine:
     status_errno: int = 0
     notify_state: str = "unknown"
     awaiting_pid_file: bool = False
+    reload_reads_pid_file: bool = False  # RELOAD_DONE asked for PIDFile=; running follows
     # Type=dbus: "" (not asked), "asking" (WatchBusName out), "watching" (the bus answers),
     # "absent" (no bus: run as simple); bus_owner is BusName='s owner, "" for none
     bus: str = ""
@@ -477,6 +478,9 @@ class ServiceMachine:
         self._fire(_Trig(Trigger.BUS_NAME), e)
 
     def _on_pid_file(self, e: ev.PidFileRead) -> None:
+        if self.reload_reads_pid_file and self.sub == S.RELOAD:
+            self._reload_pid_file_read(e)
+            return
         if e.pid:
             if self.sub in _MAIN_STATES:
                 self._set_main_pid(e.pid)
@@ -630,6 +634,15 @@ class ServiceMachine:
                 self._enter_reload()
             case Step.RELOAD_DONE:
                 self.reload_result = f
+                if f == Result.SUCCESS and self.cfg.pid_file:
+                    # service_sigchld_event(), SERVICE_RELOAD: "if (f == SERVICE_SUCCESS) if
+                    # (service_load_pid_file(s, true) < 0) service_search_main_pid(s);" then
+                    # running. The executor answers first (its rule 1); see
+                    # _reload_pid_file_read().
+                    self.reload_reads_pid_file = True
+                    self._out.append(act.ReadPidFile(self.name, self.cfg.pid_file))
+                    return
+                self._reload_search_main_pid()
                 self._enter_running(Result.SUCCESS)
             case Step.RELOAD_TIMEOUT:
                 if self.control_pid:
@@ -675,7 +688,7 @@ class ServiceMachine:
         self.watchdog_override_usec = None
         self.exec_main = ExecMain()
         self.exec_runs = ()  # exec_command_reset_status_list_array() in service_start()
-        self.awaiting_pid_file = False
+        self.awaiting_pid_file = self.reload_reads_pid_file = False
         if e.manual:
             self.n_restarts = 0  # NRestarts counts restarts since the last manual start
         if self.populated:
@@ -776,6 +789,26 @@ class ServiceMachine:
             self._set_state(S.EXITED)
         else:
             self._enter_stop(Result.SUCCESS)
+
+    def _reload_pid_file_read(self, e: ev.PidFileRead) -> None:
+        """The end of a successful reload with PIDFile=: a daemon that the reload replaced
+        (a new PID in the file) becomes the main process, then running (systemd 252)."""
+        self.reload_reads_pid_file = False
+        if e.pid:
+            self._set_main_pid(e.pid)
+        else:
+            self._log(
+                f"{self.name}: Can't open PID file {self.cfg.pid_file} (yet?) after "
+                f"{self.sub.value}: {e.error}",
+                act.LOG_INFO,
+            )
+            self._reload_search_main_pid()
+        self._enter_running(Result.SUCCESS)
+
+    def _reload_search_main_pid(self) -> None:
+        """service_search_main_pid(): only while the main PID is unknown, with GuessMainPID=."""
+        if self.cfg.guess_main_pid and not self.main_pid_known:
+            self._out.append(act.GuessMainPid(self.name, self._pids()))
 
     def _enter_reload(self) -> None:
         self.reload_result = Result.SUCCESS

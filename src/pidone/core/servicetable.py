@@ -251,8 +251,10 @@ def _rows() -> tuple[Row, ...]:
         Row(S.RUNNING, T.BUS_NAME, St.RUNNING, G.DBUS_NAME_LOST),  # not good any more: stop
         Row(S.RELOAD, T.READY, St.RUNNING, G.NO_CONTROL),
         Row(S.RUNNING, T.RELOADING, St.RELOAD_BY_NOTIFY),
+        # STOPPING=1 acts in running only ("if (s->state == SERVICE_RUNNING)", systemd 252);
+        # in reload it waits for service_enter_running() (frr's reload replaces watchfrr,
+        # whose old instance says STOPPING=1 and the new one READY=1: last one wins).
         Row(S.RUNNING, T.STOPPING, St.STOP_BY_NOTIFY),
-        Row(S.RELOAD, T.STOPPING, St.STOP_BY_NOTIFY),
         # --- PIDFile= (service_load_pid_file(), service_retry_pid_file()) ---
         Row(S.START, T.PIDFILE_OK, St.START_POST, G.AWAITING_PID_FILE),
         Row(S.START_POST, T.PIDFILE_OK, St.RUNNING, G.AWAITING_PID_FILE),
