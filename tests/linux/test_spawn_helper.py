@@ -29,9 +29,11 @@ SHOW = (
 
 @pytest.fixture
 def fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[spawn_cgroup.Spawner]:
-    """A helper of this test's own, ended and reaped afterwards."""
+    """A Python helper of this test's own, ended and reaped afterwards (the compiled one,
+    csrc/pidone-spawn.c, is off: tests/linux/test_cspawn.py compares the two)."""
     if os.environ.get("PIDONE_NO_CLONE3"):
         pytest.skip("PIDONE_NO_CLONE3 is set")
+    monkeypatch.setenv(spawn_cgroup.SPAWN_HELPER_ENV, "")
     spawner = spawn_cgroup.Spawner()
     monkeypatch.setattr(spawn_cgroup, "_SPAWNER", spawner)
     try:
