@@ -83,9 +83,12 @@ class BuildScriptsWithClient(build_scripts):  # type: ignore[misc,valid-type]
             note = "no C compiler" if cc is None else f"no {missing[0]}"
             sys.stderr.write(f"pidone: {note}; `pidone` is the sh script (Python path)\n")
             return
-        problem = compile_program(cc, LAUNCHER_SOURCES, os.path.join(self.build_dir, LAUNCHER))
+        target = os.path.join(self.build_dir, LAUNCHER)
+        problem = compile_program(cc, LAUNCHER_SOURCES, target)
         if problem:
             sys.stderr.write(f"pidone: {problem}; `pidone` is the sh script (Python path)\n")
+        else:
+            os.chmod(target, 0o755)  # as build_scripts leaves a script (cc's follows the umask)
 
     def _build_spawn_helper(self, cc: list[str] | None) -> None:
         """pidone-spawn next to the scripts; without it, a one-line note (not an error)."""
