@@ -340,3 +340,32 @@ def test_a_missing_python_half_is_one_line(tmp_path: Path, compiled: Path) -> No
     sh.mkdir()
     shutil.copy(REPO_BIN / "pidone", sh / "pidone")
     assert _run([str(sh / "pidone"), "status", "x"]).returncode == 127
+
+
+@pytest.mark.parametrize("cc", ["found", "absent"])
+def test_setup_installs_the_compiled_pidone_or_the_script(tmp_path: Path, cc: str) -> None:
+    """setup.py's build_scripts: with a compiler, `pidone` is the compiled program (an ELF
+    file, mode 755) and no pidone-job; with CC=/nonexistent, the sh script as it is."""
+    if cc == "found":
+        compile_pidone(tmp_path / "probe")  # skips without a compiler
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    if cc == "absent":
+        env["CC"] = "/nonexistent"
+    done = subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_scripts", "--build-dir", str(tmp_path / "b")],
+        cwd=REPO_BIN.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    built = tmp_path / "b" / "pidone"
+    assert built.stat().st_mode & 0o777 == 0o755
+    assert not (tmp_path / "b" / "pidone-job").exists()
+    if cc == "found":
+        assert built.read_bytes()[:4] == b"\x7fELF"
+    else:
+        assert built.read_bytes() == (REPO_BIN / "pidone").read_bytes()
+        assert "`pidone` is the sh script" in done.stderr
