@@ -51,3 +51,25 @@ def test_a_new_pid_namespace_is_not_the_initial_one() -> None:
         timeout=60,
     ).stdout
     assert out == "1 False\n"  # PID 1 there, and still not the kernel's init
+
+
+def test_pid1_that_owns_run_takes_the_comm_systemd(tmp_path: Path) -> None:
+    """keepalived sends READY=1 only when /proc/1/stat begins "1 (systemd) "; the manager
+    takes that name with /run, not for a scratch --tmpfiles-root."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and util-linux unshare")
+    code = (
+        "import sys; from pidone.daemon.boot import apply_tmpfiles, take_systemd_comm\n"
+        "def stat(): return open('/proc/1/stat').read()[:12]\n"
+        "apply_tmpfiles('yes', sys.argv[1], lambda *a: None)\n"
+        "before = stat(); take_systemd_comm(); print(before + '|' + stat())\n"
+    )
+    out = subprocess.run(
+        ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split("|")
+    assert out[0] != "1 (systemd) "  # a scratch root: the name stays
+    assert out[1] == "1 (systemd) \n"

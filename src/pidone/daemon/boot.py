@@ -97,6 +97,8 @@ def apply_tmpfiles(choice: str, root: str | None, log: Callable[[str, str, int],
     # itself. Made under the same rule as the pass: by a manager that owns /run.
     with contextlib.suppress(OSError):
         os.makedirs(os.path.join(root, "run/systemd/system"), mode=0o755, exist_ok=True)
+    if os.getpid() == 1 and os.path.realpath(root) == "/":
+        take_systemd_comm()
     from pidone.linux.tmpfiles import run_create
 
     report = run_create(root, boot=True)
@@ -108,6 +110,17 @@ def apply_tmpfiles(choice: str, root: str | None, log: Callable[[str, str, int],
     errors = len(report.errors or [])
     log("init.scope", f"tmpfiles: --create --boot pass done{where}, {errors} errors.", LOG_INFO)
     return True
+
+
+def take_systemd_comm() -> None:
+    """PID 1 that owns /run names itself `systemd` (proc(5): /proc/[pid]/comm, what
+    /proc/1/stat shows in parentheses). Some daemons send sd_notify(3) only when their
+    parent is PID 1 and /proc/1/stat begins with "1 (systemd) ": keepalived's
+    check_parent_systemd() (Type=notify; without it READY=1 never comes and the start
+    times out), tailscaled's runningUnderSystemd(). The /run/systemd/system marker above
+    answers sd_booted(3) the same way."""
+    with contextlib.suppress(OSError), open("/proc/self/comm", "w") as f:
+        f.write("systemd")
 
 
 def apply_generators(daemon: Daemon) -> None:
