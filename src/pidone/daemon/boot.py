@@ -97,7 +97,7 @@ def apply_tmpfiles(choice: str, root: str | None, log: Callable[[str, str, int],
     # itself. Made under the same rule as the pass: by a manager that owns /run.
     with contextlib.suppress(OSError):
         os.makedirs(os.path.join(root, "run/systemd/system"), mode=0o755, exist_ok=True)
-    if os.getpid() == 1 and os.path.realpath(root) == "/":
+    if owns_run(root):
         take_systemd_comm()
     from pidone.linux.tmpfiles import run_create
 
@@ -110,6 +110,16 @@ def apply_tmpfiles(choice: str, root: str | None, log: Callable[[str, str, int],
     errors = len(report.errors or [])
     log("init.scope", f"tmpfiles: --create --boot pass done{where}, {errors} errors.", LOG_INFO)
     return True
+
+
+JOURNALD_SOCKET = "/run/systemd/journal/socket"  # systemd-journald.socket's native one
+
+
+def owns_run(root: str) -> bool:
+    """PID 1 applying tmpfiles.d to "/" (apply_tmpfiles() ran): /run is the manager's, and
+    it stands in for what systemd and journald put there (the booted marker, the name
+    `systemd`, the native journal socket that sd_journal_send(3) writes to)."""
+    return os.getpid() == 1 and os.path.realpath(root) == "/"
 
 
 def take_systemd_comm() -> None:

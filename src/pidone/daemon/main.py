@@ -402,9 +402,14 @@ class Daemon:
         for power_signal, action in POWER_SIGNALS.items():
             self.loop.add_signal_handler(power_signal, functools.partial(self._power, action))
         self.logs.manager_record("init.scope", f"pidone manager {os.getpid()} running.", LOG_INFO)
-        from pidone.daemon.boot import apply_tmpfiles
+        from pidone.daemon.boot import JOURNALD_SOCKET, apply_tmpfiles, owns_run
 
-        apply_tmpfiles(self.opts.tmpfiles, self.opts.tmpfiles_root, self.logs.manager_record)
+        root = self.opts.tmpfiles_root or "/"
+        ran = apply_tmpfiles(self.opts.tmpfiles, root, self.logs.manager_record)
+        if ran and owns_run(root) and self.opts.journal_socket is None:
+            # journald's native socket (systemd-journald.socket): charon-systemd and other
+            # sd_journal_send(3) users log only there; --journal-socket= chooses another.
+            self.logs.listen_native(JOURNALD_SOCKET)
         # Load every unit first, then queue the jobs: the dependency graph is then built once
         # for the first job and reused, instead of rebuilt after each newly loaded unit.
         if self.opts.boot:

@@ -1,0 +1,46 @@
+"""PID 1 that owns /run (`--tmpfiles=yes` in a container) stands in for systemd there: the
+name `systemd` in /proc/1/stat and journald's native socket /run/systemd/journal/socket."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.system.conftest import Factory
+
+pytestmark = pytest.mark.system
+
+# keepalived's check_parent_systemd(): READY=1 only under a PID 1 named systemd.
+CHECKS_PID1 = (
+    "[Service]\nType=notify\nNotifyAccess=all\nTimeoutStartSec=20\n"
+    'ExecStart=/bin/sh -c \'case "$(head -c 12 /proc/1/stat)" in '
+    '"1 (systemd) ") systemd-notify --ready;; *) exit 3;; esac; exec sleep 1000\'\n'
+)
+# sd_journal_send(3)'s socket; the sender lives on, so the record is placed in its unit.
+NATIVE = (
+    "[Service]\nExecStart=/usr/bin/python3 -c 'import socket, time; "
+    "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+    's.sendto(b"MESSAGE=native-hello\\\\n", "/run/systemd/journal/socket"); '
+    "time.sleep(1000)'\n"
+)
+
+
+def test_pid1_owning_run_looks_like_systemd_to_its_services(pidone_ns: Factory) -> None:
+    for tool in ("systemd-notify", "python3"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    units = {"pid1.service": CHECKS_PID1, "native.service": NATIVE}
+    d = pidone_ns(units, args=["--tmpfiles=yes"], isolated=True)
+    r = d.cli("start", "pid1", "native")
+    assert r.returncode == 0, r.stdout + r.stderr + d.cli("status", "pid1").stdout
+    assert d.state("pid1.service") == "active/running"
+    d.wait_for(
+        lambda: "native-hello" in d.journal("-u", "native", "-o", "cat"),
+        what="the native journal record",
+    )
+    assert d.cli("stop", "pid1", "native").returncode == 0
+    # a daemon that does not own /run (the default in a test namespace) stays as it is
+    plain = pidone_ns({"pid1.service": CHECKS_PID1}, isolated=True)
+    assert plain.cli("start", "pid1").returncode != 0
+    assert plain.state("pid1.service") == "failed/failed"
