@@ -276,3 +276,46 @@ def test_a_wall_clock_jump_re_arms_calendar_timers() -> None:
     assert again.token != wake.token
     assert act.CancelTimer(wake.token) in out
     assert mgr.clock().realtime == noon - 10_000_000
+
+
+def test_accept_no_socket_stdio_gets_the_listening_socket_as_stdin_for_every_command() -> None:
+    """acpid.service (StandardInput=socket beside acpid.socket, Accept=no): exec_spawn()
+    makes the one listening socket fd 0 of every command, with no LISTEN_FDS (checked on
+    systemd 252: ExecStartPre= and ExecStart= both read socket:[...] on fd 0)."""
+    _, fx = setup(
+        {
+            "acpi.socket": b"[Socket]\nListenStream=/run/acpi\n",
+            "acpi.service": b"[Service]\nStandardInput=socket\n"
+            b"ExecStartPre=/bin/pre\nExecStart=/bin/acpid\n",
+        }
+    )
+    start(fx, "acpi.socket")
+    fx.feed(ListenersOpened("acpi.socket", (7,)))
+    fx.feed(FdReadable("acpi.socket", 7))
+    fx.exit(fx.pid_of("acpi.service", "start-pre"), status=0)
+    pre, main = fx.spawns()
+    assert [(s.role, s.socket_fd, s.fds, s.socket_error) for s in (pre, main)] == [
+        ("start-pre", 7, (), ""),
+        ("start", 7, (), ""),
+    ]
+
+
+def test_socket_stdio_without_exactly_one_socket_fails_the_spawn() -> None:
+    """No socket, or two: the spawn carries exec_spawn()'s refusal (systemd 252 logs it,
+    then "Failed to run 'start' task: Invalid argument", result 'resources')."""
+    _, fx = setup(
+        {
+            "two.socket": b"[Socket]\nListenStream=/run/a\nListenStream=/run/b\n",
+            "two.service": b"[Service]\nStandardInput=socket\nExecStart=/bin/x\n",
+            "none.service": b"[Service]\nStandardInput=socket\nExecStart=/bin/x\n",
+        }
+    )
+    start(fx, "none.service")
+    start(fx, "two.socket")
+    fx.feed(ListenersOpened("two.socket", (7, 8)))
+    start(fx, "two.service")
+    errors = {s.unit: (s.socket_error, s.socket_fd) for s in fx.spawns()}
+    assert errors == {
+        "none.service": ("Got no socket.", -1),
+        "two.service": ("Got more than one socket.", -1),
+    }

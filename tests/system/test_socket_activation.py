@@ -142,6 +142,49 @@ def test_accept_yes_runs_one_instance_per_connection(pidone_ns: Factory, tmp_pat
     assert refused(port)
 
 
+# acpid's way (acpid.socket, acpid.service StandardInput=socket): the listening socket of
+# an Accept=no socket is the service's stdin, and it accepts on fd 0 (no LISTEN_FDS).
+STDIN_SERVER = """
+import os, socket
+s = socket.socket(fileno=0)
+while True:
+    c, _ = s.accept()
+    c.sendall(f"{s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)} "
+              f"{os.environ.get('LISTEN_FDS')}".encode())
+    c.close()
+"""
+
+
+def test_accept_no_standard_input_socket_accepts_on_stdin(
+    pidone_ns: Factory, tmp_path: Path
+) -> None:
+    server = tmp_path / "server.py"
+    server.write_text(STDIN_SERVER)
+    path = tmp_path / "acpi.sock"
+    d = pidone_ns(
+        {
+            "acpi.socket": f"[Socket]\nListenStream={path}\n",
+            "acpi.service": "[Service]\nStandardInput=socket\nStandardError=journal\n"
+            f"ExecStart={sys.executable} {server}\n",
+            "nosock.service": "[Service]\nStandardInput=socket\nExecStart=/bin/sleep 60\n",
+        }
+    )
+    assert d.cli("start", "acpi.socket").returncode == 0
+    with socket.socket(socket.AF_UNIX) as c:
+        c.settimeout(30)
+        c.connect(str(path))
+        assert read_all(c) == b"1 None"  # fd 0 is the listening socket; no LISTEN_FDS
+    assert d.state("acpi.service") == "active/running"
+    # Started without any socket: exec_spawn() refuses ("Got no socket."), as 252 does.
+    r = d.cli("start", "nosock.service")
+    assert r.returncode == 1
+    assert "failed because of unavailable resources" in r.stderr
+    journal = d.journal("-u", "nosock.service")
+    assert "nosock.service: Got no socket." in journal
+    assert "nosock.service: Failed to run 'start' task: Invalid argument" in journal
+    assert d.status("nosock.service")["result"] == "resources"
+
+
 def test_enabled_socket_listens_after_boot_and_activates(
     pidone_ns: Factory, tmp_path: Path
 ) -> None:

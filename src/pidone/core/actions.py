@@ -57,8 +57,10 @@ class Spawn:
     WATCHDOG_USEC is present, WATCHDOG_PID. `notify_socket`: export $NOTIFY_SOCKET.
     `report_exec`: Type=exec, answer ExecSucceeded/ExecFailed.
     Socket activation (the manager fills these in, core.triggerwiring): `fds` become fds
-    3, 4, ... with LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES (`fd_names`); `socket_fd` is an
-    Accept=yes connection for StandardInput=socket; `extra_env` holds TRIGGER_*/REMOTE_*.
+    3, 4, ... with LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES (`fd_names`); `socket_fd` is the
+    socket for StandardInput=socket (an Accept=yes connection, or the one listening
+    socket of Accept=no); `socket_error`, when set, fails the spawn with that line and
+    EINVAL (exec_spawn(): "Got no socket."); `extra_env` holds TRIGGER_*/REMOTE_*.
     """
 
     unit: str
@@ -74,6 +76,7 @@ class Spawn:
     fd_names: tuple[str, ...] = ()
     socket_fd: int = -1
     extra_env: tuple[tuple[str, str], ...] = ()
+    socket_error: str = ""
 
 
 @dataclass(frozen=True, slots=True)

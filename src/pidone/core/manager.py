@@ -97,6 +97,7 @@ from pidone.core.triggerwiring import (
     TriggersReloaded,
     WallClockChanged,
     start_refusal,
+    uses_socket_stdio,
     with_activation,
 )
 from pidone.core.txcache import TransactionCache
@@ -273,8 +274,9 @@ class Manager(UnitTable):
                     self._state_changed(a)
                 case act.Spawn():
                     listen: tuple[tuple[int, ...], tuple[str, ...]] = ((), ())
-                    if a.role == "start" and m.unit.service is not None:
-                        listen = self.triggers.listen_fds(a.unit, m.unit.service.sockets)
+                    svc = m.unit.service
+                    if svc is not None and (a.role == "start" or uses_socket_stdio(m.unit)):
+                        listen = self.triggers.listen_fds(a.unit, svc.sockets)
                     activation = self._activation.get(a.unit)
                     self._out.append(with_activation(a, m.unit, activation, listen))
                 case _:

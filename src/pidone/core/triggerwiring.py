@@ -10,8 +10,11 @@ activation details (listening fds, an accepted connection, TRIGGER_*/REMOTE_*) o
    inactive again (systemd: the job's ActivationDetails, and a service's socket_fd).
 3. `with_activation()` fills in the fields of a service's `Spawn` (systemd 252
    service_spawn() with EXEC_PASS_FDS, exec_spawn()):
-   - an Accept=yes connection with StandardInput=/StandardOutput=/StandardError=socket is
-     every command's stdin (and, through `inherit`, stdout/stderr), with no LISTEN_*;
+   - with StandardInput=/StandardOutput=/StandardError=socket, every command's stdin (and,
+     through `inherit`, stdout/stderr) is the Accept=yes connection, or else the one
+     listening socket of the Accept=no sockets whose Service= this is (acpid.socket),
+     with no LISTEN_*; none or more than one fails the spawn ("Got no socket.", "Got
+     more than one socket.", EINVAL: result 'resources', checked on systemd 252);
    - otherwise the main command(s) (ExecStart=) get the connection as fd 3 named
      `connection`, or every listening fd of the Accept=no sockets whose Service= this is,
      as fds 3.. with LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES (sd_listen_fds(3));
@@ -133,8 +136,14 @@ def with_activation(
     """The Spawn with its socket fds and activation environment (rule 3)."""
     env = activation.env if activation is not None else ()
     cfd = activation.connection_fd if activation is not None else -1
-    if cfd >= 0 and uses_socket_stdio(unit):
-        return replace(spawn, socket_fd=cfd, extra_env=env)
+    if uses_socket_stdio(unit):
+        # exec_spawn(): the socket fds service_spawn() collected (for every command, not
+        # only ExecStart=) must be exactly one; it becomes fd 0 and LISTEN_FDS is unset.
+        fds = (cfd,) if cfd >= 0 else listen[0]
+        if len(fds) == 1:
+            return replace(spawn, socket_fd=fds[0], extra_env=env)
+        error = "Got more than one socket." if fds else "Got no socket."
+        return replace(spawn, extra_env=env, socket_error=error)
     if spawn.role != "start":
         return replace(spawn, extra_env=env) if env else spawn
     if cfd >= 0:
