@@ -295,3 +295,23 @@ def test_a_removed_group_is_removed_again_only_after_it_was_created_again(tracke
     assert os.path.isdir(tracker.path(unit))
     assert tracker.remove(unit)
     assert not os.path.exists(tracker.path(unit))
+
+
+@pytest.mark.cgroup
+def test_a_member_that_came_and_went_between_two_drains_is_reported_gone(tracker):
+    """populated 0 -> 1 -> 0 with no drain in between reads `populated 0` twice in a row;
+    the group had a member since (create() before a spawn), so the drain still reports
+    it emptied. Before, a socket-activated Type=simple service whose main process exited
+    (acpid daemonizing) hung in stop-sigterm: its 1 and 0 fell between two loop turns."""
+    unit = "blink.service"
+    tracker.create(unit)
+    assert tracker.is_empty(unit)
+    assert tracker.drain_events() == []
+    tracker.create(unit)  # the executor's create() before the next spawn
+    ctx = ExecContext(standard_output="null")
+    req = SpawnRequest(py("pass"), ctx, env_for(ctx), cgroup=tracker.path(unit))
+    with started(req) as s:
+        wait_exit(s.pid)  # joined (spawned into the group), exited, reaped: 1 then 0
+    assert _wait_readable(tracker.fileno())
+    assert tracker.drain_events() == [(unit, False)]
+    assert tracker.drain_events() == []

@@ -477,11 +477,19 @@ class CgroupTracker:
                 # loop would spin. The unit counts as empty.
                 self._epoll.unregister(fd)
                 populated = False
+            # A 0 read after a 0 is still news when a member was put in since the last
+            # known emptiness (create/attach/expect forget it) and none is on its way in:
+            # kernfs_notify() wakes us once for both a 0 -> 1 and the 1 -> 0 that followed
+            # before this read (a socket-activated acpid daemonizing at once), and missing
+            # it left the unit in stop-sigterm until TimeoutStopSec=.
+            came_and_went = (
+                not populated and unit not in self._seen_empty and not self._pending_of(unit)
+            )
             if populated:
                 self._seen_empty.discard(unit)
             else:
                 self._seen_empty.add(unit)
-            if populated != self._populated.get(unit):
+            if populated != self._populated.get(unit) or came_and_went:
                 self._populated[unit] = populated
                 changes.append((unit, populated))
         return changes
