@@ -21,7 +21,8 @@ it prints, in ms:
 "Woke" is the return of the loop's epoll_wait(2), the first moment userspace knows. A
 kernel event seen late (the loop busy) is not counted; perf sees it (real_services_phases).
 `--show K` prints the raw records of the K-th timed start (wall, cpu, label).
-`--wrap module:Class.function` times one more function. `--base TREE` (e.g. `git archive
+`--wrap module:Class.function` times one more function. `--mask UNIT` masks UNIT in the
+daemon's own unit directory (a host unit that cannot finish in the private namespaces). `--base TREE` (e.g. `git archive
 COMMIT src | tar -x -C TREE`) runs daemons from TREE/src and from this tree alternately,
 R rounds of N/R starts each, and prints both columns: on a shared box, only such an
 interleaved comparison says whether a change helped.
@@ -129,13 +130,23 @@ def child(out: str, argv: list[str]) -> None:
     from pidone.linux import spawn_cgroup
 
     executor_mod.spawn = sys.modules["pidone.linux.spawn"]  # the wrapped module functions
-    start = spawn_cgroup.Spawner._start
+    helper_class = getattr(spawn_cgroup, "_Helper", None)
+    if helper_class is not None:  # one class per helper (the compiled and the Python one)
+        helper_start = helper_class.start
 
-    def timed_start(self: Any) -> None:
-        start(self)
-        self._sock = _TimedSock(self._sock, rec)
+        def timed_helper_start(self: Any) -> None:
+            helper_start(self)
+            self.sock = _TimedSock(self.sock, rec)
 
-    spawn_cgroup.Spawner._start = timed_start  # type: ignore[method-assign]
+        helper_class.start = timed_helper_start
+    else:  # (a --base tree from before csrc/pidone-spawn.c)
+        start = spawn_cgroup.Spawner._start
+
+        def timed_start(self: Any) -> None:
+            start(self)
+            self._sock = _TimedSock(self._sock, rec)
+
+        spawn_cgroup.Spawner._start = timed_start
     orig_dispatch = sys.modules["pidone.daemon.control"].Connection._dispatch
 
     def dispatch(self: Any, request: Any) -> Any:
@@ -255,6 +266,9 @@ def run_daemon(rs: Any, args: argparse.Namespace, runs: int, tmp: str) -> tuple[
 
     work = tempfile.mkdtemp(dir=tmp)
     ours = rs.Pidone(args.only, Path(work) / "d")
+    for unit in args.mask:  # in the daemon's own unit directory, first on its path
+        ours.daemon.unit_dir.mkdir(parents=True, exist_ok=True)
+        (ours.daemon.unit_dir / unit).symlink_to("/dev/null")
     ours.daemon.daemon_command = [
         sys.executable, str(Path(__file__).resolve()), "--child", out,
         *[w for spec in args.wrap for w in ("--wrap", spec)],
@@ -302,6 +316,13 @@ def main() -> int:
     p.add_argument("--only", choices=sorted(rs.SERVICES), default="nginx")
     p.add_argument("--wrap", action="append", default=[], help="also time module:Class.func")
     p.add_argument("--keep", help="keep the raw records (marshal) in this file")
+    p.add_argument(
+        "--mask",
+        action="append",
+        default=[],
+        help="mask this unit for the daemons (e.g. a host's NetworkManager-wait-online."
+        "service, which never finishes in the benchmark's network namespace)",
+    )
     p.add_argument("--show", type=int, default=-1, help="print the records of this start")
     p.add_argument(
         "--base",
