@@ -319,3 +319,21 @@ def test_socket_stdio_without_exactly_one_socket_fails_the_spawn() -> None:
         "none.service": ("Got no socket.", -1),
         "two.service": ("Got more than one socket.", -1),
     }
+
+
+def test_restart_of_a_listening_socket_logs_stopping_after_closed() -> None:
+    """socket_stop() finishes inside the call (no ExecStopPre=/ExecStopPost=), so the
+    restart job is already a waiting start when job_perform_on_unit() logs its JOB_STOP
+    line: systemd 252 prints "Closed", then "Stopping...", then "Listening" (oracle)."""
+    _, fx = setup({"r.socket": b"[Socket]\nListenStream=/run/r\n", "r.service": SERVER})
+    start(fx, "r.socket")
+    fx.feed(ListenersOpened("r.socket", (7,)))
+    mark = len(fx.actions)
+    fx.feed(ev.JobRequested(next(_req), "restart", "r.socket"))  # type: ignore[arg-type]
+    fx.feed(ListenersOpened("r.socket", (8,)))
+    assert fx.logs(mark) == [
+        "r.socket: Deactivated successfully.",
+        "Closed r.socket.",
+        "Stopping r.socket...",
+        "Listening on r.socket.",
+    ]
