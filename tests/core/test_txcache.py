@@ -22,10 +22,14 @@ def svc(*lines: str) -> str:
     return f"[Unit]\n{body}\n[Service]\nExecStart=/bin/true\n"
 
 
+# named by dependencies but without a unit file: not-found (a Wants= on it logs at debug)
+MISSING = "z.service"
+
+
 def _graph(edges: list[tuple[int, str, int]]) -> DepGraph:
     texts: dict[str, list[str]] = {u: [] for u in UNITS}
     for a, relation, b in edges:
-        texts[UNITS[a]].append(f"{relation}={UNITS[b]}")
+        texts[UNITS[a]].append(f"{relation}={(*UNITS, MISSING)[b]}")
     return graph({u: svc(*lines) for u, lines in texts.items()}, builtins=False)
 
 
@@ -45,7 +49,7 @@ requests = st.tuples(
         st.tuples(
             st.integers(0, len(UNITS) - 1),
             st.sampled_from(RELATIONS),
-            st.integers(0, len(UNITS) - 1),
+            st.integers(0, len(UNITS)),
         ),
         max_size=8,
     ),
@@ -115,3 +119,21 @@ def test_a_warm_start_is_built_once_and_rebuilt_when_a_read_changes() -> None:
     build(70)
     build(70)
     assert (cache.hits, cache.misses) == (2, 5)
+
+
+def test_a_wants_on_a_missing_unit_is_remembered_with_its_debug_line() -> None:
+    """A Wants= on a not-found (or masked) unit logs at debug only ("Cannot add dependency
+    job, ignoring"); such a start is remembered, and handed out with that line."""
+    g = graph({"a.service": svc("Wants=gone.service")}, builtins=False)
+    cache = TransactionCache()
+    state = lambda u: "inactive"  # noqa: E731
+    for next_id in (1, 5, 9):
+        fresh = build_transaction(
+            g, "a.service", "start", "replace", state=state, installed={}, next_job_id=next_id
+        )
+        assert [line.priority for line in fresh.log] == [7]
+        remembered = cache.build(
+            g, "a.service", "start", "replace", state=state, installed={}, next_job_id=next_id
+        )
+        assert remembered == fresh
+    assert (cache.hits, cache.misses) == (2, 1)

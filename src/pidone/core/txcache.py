@@ -13,11 +13,13 @@ moved to the current first free id, while:
 2. every unit whose state the build asked for has that state still;
 3. every unit whose installed job the build looked up still has none.
 
-Only plain results are kept: success, no log line, nothing canceled, no installed job
-seen, no iteration over the installed jobs (isolate/flush walk all of them). A result is
-therefore the same object graph as a fresh build would give, with ids shifted by the
-difference of the first free ids (ids are handed out in build order from that base and
-appear only as job ids and `waits_for` entries).
+Only plain results are kept: success, no log line the manager writes (debug lines, such
+as "Cannot add dependency job, ignoring: Unit X is masked." for a Wants= on a masked or
+missing unit, are kept with the result, as a fresh build would give them), nothing
+canceled, no installed job seen, no iteration over the installed jobs (isolate/flush walk
+all of them). A result is therefore the same object graph as a fresh build would give,
+with ids shifted by the difference of the first free ids (ids are handed out in build
+order from that base and appear only as job ids and `waits_for` entries).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pidone.core.depgraph import DepGraph
 from pidone.core.job import JobType
 from pidone.core.transaction import (
+    LOG_INFO,
     InstalledJob,
     PlannedJob,
     TransactionResult,
@@ -101,7 +104,8 @@ def _shifted(result: TransactionResult, delta: int) -> TransactionResult:
         )
         for p in result.jobs
     )
-    return TransactionResult(jobs=jobs, next_job_id=result.next_job_id + delta)
+    # (a kept result succeeded and canceled nothing; its log holds debug lines at most)
+    return TransactionResult(jobs=jobs, log=result.log, next_job_id=result.next_job_id + delta)
 
 
 class TransactionCache:
@@ -155,7 +159,7 @@ class TransactionCache:
         self._entries.pop(key, None)
         plain = (
             result.ok
-            and not result.log
+            and all(line.priority > LOG_INFO for line in result.log)
             and not result.canceled
             and not reads.iterated
             and not any(reads.seen.values())
