@@ -169,6 +169,20 @@ def test_simple_exec_failure_start_succeeds() -> None:
     assert len(finished(fx)) == 1
 
 
+def test_unmet_trigger_conditions_are_named_as_systemd_does() -> None:
+    """sssd.service: ConditionPathExists=|/etc/sssd/sssd.conf and
+    ConditionDirectoryNotEmpty=|/etc/sssd/conf.d/, neither holding: systemd 252 logs "no
+    trigger condition checks were met", not the first one (checked on the oracle)."""
+    unit = make_unit(U, D)
+    unit.unit.conditions.append(Condition("PathExists", "/etc/sssd/sssd.conf", trigger=True))
+    _, fx = setup(unit)
+    fx.conditions[U] = ev.ConditionsEvaluated(U, False, "ConditionPathExists=|/etc/sssd/sssd.conf")
+    job(fx, "start")
+    assert fx.logs() == [
+        "t.service - Test Service was skipped because no trigger condition checks were met."
+    ]
+
+
 def test_condition_unmet_skips_quietly() -> None:
     unit = make_unit(U, D)
     unit.unit.conditions.append(Condition("PathExists", "/nonexistent"))
