@@ -214,11 +214,11 @@ def _build_plan(
     privileged = cmd.full_privileges or cmd.no_setuid
     # DynamicUser= implies NoNewPrivileges= (spec 02 §5)
     no_new_privileges = (ctx.no_new_privileges or identity.dynamic) and not cmd.full_privileges
-    privileges = build_privilege_plan(
+    privileges = _privilege_plan(
         ctx,
-        switch_to_uid=-1 if privileged else identity.uid,
-        sandboxing=not cmd.full_privileges,
-        private_devices=sandbox is not None and any(op.kind == "dev" for op in sandbox.ops),
+        -1 if privileged else identity.uid,
+        not cmd.full_privileges,
+        sandbox is not None and any(op.kind == "dev" for op in sandbox.ops),
     )
     return _Plan(
         path=os.fsencode(path),
@@ -250,6 +250,30 @@ def _build_plan(
         sandbox=sandbox,
         non_blocking=req.non_blocking,
     )
+
+
+# build_privilege_plan() reads only the unit's settings and the kernel's cap_last_cap: one
+# per context, uid and flags, remembered (~30 us of every spawn on the path to the helper).
+# An entry holds its context, so its id() is not reused while it is kept; a daemon-reload
+# makes new contexts (new keys), and the table is emptied when it is full.
+_PRIVILEGE_PLANS: dict[tuple[int, int, bool, bool], tuple[ExecContext, PrivilegePlan]] = {}
+_PRIVILEGE_PLANS_MAX = 128
+
+
+def _privilege_plan(
+    ctx: ExecContext, uid: int, sandboxing: bool, private_devices: bool
+) -> PrivilegePlan:
+    key = (id(ctx), uid, sandboxing, private_devices)
+    kept = _PRIVILEGE_PLANS.get(key)
+    if kept is not None and kept[0] is ctx:
+        return kept[1]
+    plan = build_privilege_plan(
+        ctx, switch_to_uid=uid, sandboxing=sandboxing, private_devices=private_devices
+    )
+    if len(_PRIVILEGE_PLANS) >= _PRIVILEGE_PLANS_MAX:
+        _PRIVILEGE_PLANS.clear()
+    _PRIVILEGE_PLANS[key] = (ctx, plan)
+    return plan
 
 
 # --------------------------------------------------------------------------- the wire
@@ -294,6 +318,8 @@ def _expand(req: SpawnRequest) -> tuple[list[str], tuple[str, ...] | None]:
     argv = list(req.command.argv)
     if req.command.no_env_expand or not req.expand_argv:
         return argv, None
+    if not any("$" in word for word in argv):  # most command lines: nothing to expand
+        return argv or [req.command.path], None
     own = [k for k, v in req.environment.items() if v == SELF_PID]
     if any(f"${k}" in w or f"${{{k}}}" in w for k in own for w in argv):
         return argv, tuple(argv)
