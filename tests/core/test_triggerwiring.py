@@ -337,3 +337,15 @@ def test_restart_of_a_listening_socket_logs_stopping_after_closed() -> None:
         "Stopping r.socket...",
         "Listening on r.socket.",
     ]
+
+
+def test_a_failed_socket_snapshot_carries_its_result() -> None:
+    """`Active: failed (Result: resources)` in status needs the socket machine's result in
+    the snapshot (it said `failed` alone; systemd 252 prints the Result)."""
+    mgr, fx = setup({"y.socket": b"[Socket]\nListenStream=/run/y\nAccept=yes\n"})
+    start(fx, "y.socket")
+    fx.feed(ListenersOpened("y.socket", (4,)))
+    fx.feed(ConnectionAccepted("y.socket", 4, 12, "unix", peer=(1, 0)))
+    snap = mgr.snapshot("y.socket")
+    assert snap is not None
+    assert (snap.active_state, snap.result) == ("failed", "resources")

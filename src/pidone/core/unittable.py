@@ -308,6 +308,7 @@ class UnitTable:
             if isinstance(other, InstantMachine):
                 base = replace(
                     base,
+                    result=other.result,  # a socket's or timer's Result= (status: "(Result: ...)")
                     state_change_usec=other.state_change_usec,
                     inactive_exit_usec=other.inactive_exit_usec,
                     active_enter_usec=other.active_enter_usec,
