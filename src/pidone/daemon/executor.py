@@ -22,6 +22,7 @@ The contract is the one stated in core/actions.py; how this module keeps it:
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import pwd
@@ -347,6 +348,9 @@ class LinuxExecutor:
         if unit is None or section is None:
             return [ev.SpawnFailed(a.unit, a.token, "No such unit")]
         ctx = section.exec  # a socket's ExecStartPre= & co. run with its own [Socket] context
+        if a.socket_error:  # exec_spawn(): StandardInput=socket without exactly one socket
+            self.logs.manager_record(a.unit, f"{a.unit}: {a.socket_error}", act.LOG_ERR)
+            return [ev.SpawnFailed(a.unit, a.token, os.strerror(errno.EINVAL))]
         read_fd = write_fd = -1
         try:
             identity = resolve_identity(ctx, a.unit)  # DynamicUser= is named after the unit
