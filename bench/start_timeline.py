@@ -22,10 +22,10 @@ it prints, in ms:
 kernel event seen late (the loop busy) is not counted; perf sees it (real_services_phases).
 `--show K` prints the raw records of the K-th timed start (wall, cpu, label).
 `--wrap module:Class.function` times one more function. `--mask UNIT` masks UNIT in the
-daemon's own unit directory (a host unit that cannot finish in the private namespaces). `--base TREE` (e.g. `git archive
-COMMIT src | tar -x -C TREE`) runs daemons from TREE/src and from this tree alternately,
-R rounds of N/R starts each, and prints both columns: on a shared box, only such an
-interleaved comparison says whether a change helped.
+daemon's own unit directory (a host unit that cannot finish in the private namespaces).
+`--base TREE` (e.g. `git archive COMMIT src | tar -x -C TREE`) runs daemons from TREE/src
+and from this tree alternately, R rounds of N/R starts each, and prints both columns: on a
+shared box, only such an interleaved comparison says whether a change helped.
 """
 
 from __future__ import annotations

@@ -75,6 +75,32 @@ RECENT_EXIT_USEC = 10_000_000
 Reply = act.JobQueued | act.JobFinished | act.RequestFailed | act.RequestDone
 
 
+_REPLY_TYPES = (act.JobQueued, act.JobFinished, act.RequestFailed, act.RequestDone)
+
+
+def _after_reply(a: object) -> bool:
+    """Carrying `a` changes nothing a client can see outside the daemon's loop: a journal
+    record (handed to the writer thread at the end of the loop turn), a state change
+    (the daemon's own tables; but leaving auto-restart for inactive/failed removes what
+    RuntimeDirectoryPreserve=restart kept), a PID watch, a timer."""
+    if isinstance(a, act.StateChanged):
+        return a.old_sub != "auto-restart" or a.new_active not in ("inactive", "failed")
+    return isinstance(a, (act.Log, act.WatchPid, act.ArmTimer, act.CancelTimer, *_REPLY_TYPES))
+
+
+def _bookkeeping_tail(actions: list[act.Action], replies_pending: bool) -> int:
+    """Where the trailing run of `_after_reply` actions starts, if it holds a reply (or
+    one is pending already); else len(actions)."""
+    cut = len(actions)
+    while cut and _after_reply(actions[cut - 1]):
+        cut -= 1
+    if cut == len(actions) or not (
+        replies_pending or any(isinstance(a, _REPLY_TYPES) for a in actions[cut:])
+    ):
+        return len(actions)
+    return cut
+
+
 class EnvironmentFileError(OSError):
     """A non-optional EnvironmentFile= could not be read (the spawn fails: resources)."""
 
@@ -215,11 +241,29 @@ class LinuxExecutor:
                 event = self._queue.popleft()
                 actions = self.brain.handle(event, now_usec(), realtime_usec())
                 answers: list[object] = []
-                for action in actions:
+                n = len(actions)
+                cut = n if self._queue else _bookkeeping_tail(actions, bool(self._replies))
+                for action in actions[:cut] if cut < n else actions:
                     self._carry(action, answers)
+                if cut < n:
+                    tail = actions[cut:]
+                    if not answers and not self._queue:
+                        # Critical path (exit -> reply): the job's result is known and
+                        # what is left only feeds the daemon's own tables, timers and
+                        # journal records, which nothing outside the loop sees before
+                        # this turn ends (records reach the writer thread after it), so
+                        # the client is answered first.
+                        self._replies += [a for a in tail if isinstance(a, _REPLY_TYPES)]
+                        tail = [a for a in tail if not isinstance(a, _REPLY_TYPES)]
+                        self._flush_replies()
+                    for action in tail:
+                        self._carry(action, answers)
                 self._queue.extendleft(reversed(answers))
         finally:
             self._busy = False
+        self._flush_replies()
+
+    def _flush_replies(self) -> None:
         # Answer clients only once every consequence has been carried out, so that a
         # `pidone stop` returns after RuntimeDirectory=/PrivateTmp= are removed and the
         # PID file is gone (systemd 252's service_enter_dead() does this work in the same
