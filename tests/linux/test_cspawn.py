@@ -20,7 +20,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -72,7 +72,7 @@ try:
 except OSError:  # (User=nobody)
     private = False
 out["tmp"] = sorted(os.listdir("/tmp"))[:50] if private else "not private"  # (others write)
-out["mntns"] = os.readlink("/proc/self/ns/mnt")
+out["own_mount_namespace"] = private
 out["notify"] = os.path.exists(os.environ.get("NOTIFY_SOCKET", "/nonexistent"))
 print(json.dumps(out, sort_keys=True))
 """
@@ -153,14 +153,23 @@ def _both(
     helpers: dict[str, spawn_cgroup.Spawner],
     req: SpawnRequest,
     out: Path,
+    before: Callable[[], None] = lambda: None,
 ) -> tuple[int, tuple[int, int] | None, str]:
-    """Run `req` through both helpers; assert the same result; return it."""
+    """Run `req` through both helpers (`before` each); assert the same result; return it."""
     c_before = helpers["c"].compiled_served
+    before()
     by_python = _run(monkeypatch, helpers["python"], req, out)
+    before()
     by_c = _run(monkeypatch, helpers["c"], req, out)
     assert helpers["c"].compiled_served == c_before + 1  # the compiled helper took it
     assert helpers["python"].compiled_served == 0
-    assert by_c == by_python
+    assert by_c[:2] == by_python[:2]
+    if by_c[2] != by_python[2] and by_c[2].startswith("{"):  # the probe: name what differs
+        seen_c, seen_python = json.loads(by_c[2]), json.loads(by_python[2])
+        keys = sorted(set(seen_c) | set(seen_python))
+        differ = [k for k in keys if seen_c.get(k) != seen_python.get(k)]
+        assert {k: seen_c.get(k) for k in differ} == {k: seen_python.get(k) for k in differ}
+    assert by_c[2] == by_python[2]
     return by_c
 
 
@@ -234,7 +243,12 @@ def test_identity_limits_and_fds_are_the_same_from_both_helpers(
         for non_blocking in (True, False):
             req = _req(ctx, out, stdin_fd=r_in, pass_fds=(w1, r2), non_blocking=non_blocking)
             req = replace(req, context=replace(req.context, standard_input="fd"))
-            status, failure, text = _both(monkeypatch, helpers, req, out)
+
+            def flip(wanted: bool = non_blocking) -> None:  # (a flag of the shared pipes)
+                for fd in (w1, r2):
+                    os.set_blocking(fd, wanted)
+
+            status, failure, text = _both(monkeypatch, helpers, req, out, flip)
             assert (status, failure) == (0, None), text
             seen = _probe(text)
             fds = seen["fds"]
@@ -291,7 +305,7 @@ def test_private_tmp_and_the_cgroup_are_the_same_from_both_helpers(
     # private, with only the way to the notify socket bound back in ("keep")
     assert seen["tmp"] == [top.name]
     assert seen["notify"] is True
-    assert seen["mntns"] != os.readlink("/proc/self/ns/mnt")
+    assert seen["own_mount_namespace"] is True
     assert str(seen["cgroup"]).endswith(f"/{UNIT}']")
     assert tracker.pids(UNIT) == []
 
@@ -440,3 +454,75 @@ def test_encode_indexes_the_attached_fds_in_the_helper_protocol_order() -> None:
     data = cspawn.encode(plan, True)  # type: ignore[arg-type]
     assert data is not None
     assert int.from_bytes(data[8:12], "little") == 6  # fds attached
+
+
+# --------------------------------------------------------------------------- the Spawner
+
+
+def _plain(out: Path) -> SpawnRequest:
+    return _req(ExecContext(), out, command=ExecCommand("/bin/true", ("true",)))
+
+
+def test_the_compiled_helper_is_named_and_ended_like_the_python_one(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    c = helpers["c"]
+    out = tmp_path / "out"
+    assert _run(monkeypatch, c, _plain(out), out)[:2] == (0, None)
+    # a capability plan: the Python helper starts beside it
+    caps = _req(ExecContext(capability_bounding_set=1 << 10), out, command=STATUS)
+    assert _run(monkeypatch, c, caps, out)[:2] == (0, None)
+    assert (c.compiled_served, c.served) == (1, 2)
+    assert c.compiled_pid
+    assert c.python_pid not in (0, c.compiled_pid)
+    for pid in (c.compiled_pid, c.python_pid):
+        assert spawn_cgroup.is_spawn_helper(pid, os.getpid())  # comm, own session, our child
+    with open(f"/proc/{c.compiled_pid}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[0] == os.fsencode(os.environ[spawn_cgroup.SPAWN_HELPER_ENV])
+    c.stop()
+    for pid in c.pids:  # both exited (zombies until reaped here)
+        assert os.waitpid(pid, 0)[0] == pid
+
+
+def test_a_helper_of_another_build_is_dropped_for_the_python_one(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    # The compiled helper refuses a request it cannot read (EPROTO); that start, and every
+    # later one, goes to the Python helper instead of forking.
+    c = helpers["c"]
+    monkeypatch.setattr(cspawn, "MAGIC", cspawn.MAGIC + 1)
+    out = tmp_path / "out"
+    for _ in range(2):
+        assert _run(monkeypatch, c, _plain(out), out)[:2] == (0, None)
+    assert (c.compiled_served, c.served, c.disabled) == (0, 2, False)
+    assert c.compiled_path() == ""
+    assert c.python_pid
+
+
+def test_no_compiled_helper_where_the_variable_points_nowhere_or_is_empty(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(spawn_cgroup.SPAWN_HELPER_ENV, str(tmp_path / "absent"))
+    assert spawn_cgroup.find_compiled_helper() == ""
+    monkeypatch.setenv(spawn_cgroup.SPAWN_HELPER_ENV, "")
+    assert spawn_cgroup.find_compiled_helper() == ""
+    monkeypatch.setenv(spawn_cgroup.SPAWN_HELPER_ENV, "/bin/true")
+    assert spawn_cgroup.find_compiled_helper() == "/bin/true"
+
+
+def test_the_compiled_helper_answers_a_malformed_request_with_eproto(
+    helpers: dict[str, spawn_cgroup.Spawner],
+) -> None:
+    helper = helpers["c"]._helper(True)
+    r, w = os.pipe2(os.O_CLOEXEC)
+    try:
+        good = cspawn.encode(_wire(ExecContext()), False)  # type: ignore[arg-type]
+        assert good is not None
+        for data, fds in ((good[:-1], [w]), (good + b"x", [w]), (good, [w, w]), (b"", [w])):
+            assert helper.request(data, fds) == (0, errno.EPROTO), (data[:8], fds)
+        pid, err = helper.request(good, [w])  # and it still serves
+        assert (pid > 0, err) == (True, 0)
+        assert wait_exit(pid) == 0
+    finally:
+        os.close(r)
+        os.close(w)
