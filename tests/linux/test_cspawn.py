@@ -526,3 +526,48 @@ def test_the_compiled_helper_answers_a_malformed_request_with_eproto(
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_limits_beyond_what_may_be_set_are_clamped_alike(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    # LimitNOFILE=infinity: above fs.nr_open even root gets EPERM (setrlimit(2)); both
+    # clamp to the current hard limit as systemd's setrlimit_closest() does.
+    import resource
+
+    out = tmp_path / "out"
+    ctx = ExecContext(limits={"LimitNOFILE": (2**64 - 1, 2**64 - 1), "LimitSTACK": (-1, -1)})
+    status, failure, text = _both(monkeypatch, helpers, _req(ctx, out), out)
+    assert (status, failure) == (0, None), text
+    limits = _probe(text)["rlimits"]
+    assert isinstance(limits, dict)
+    assert limits["RLIMIT_NOFILE"] == [resource.getrlimit(resource.RLIMIT_NOFILE)[1]] * 2
+
+
+def test_an_output_path_that_is_a_socket_is_connected_to_by_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    # StandardOutput=file:PATH where PATH is an AF_UNIX socket: open(2) gives ENXIO, and
+    # the child connects instead (systemd.exec(5), StandardOutput=file:path).
+    import socket
+
+    path = tmp_path / "listener"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        server.listen(4)
+        server.settimeout(20)
+        out = tmp_path / "out"
+        ctx = ExecContext(standard_output=f"file:{path}")
+        req = _req(ctx, out, own_stdout=False, command=ExecCommand("/bin/echo", ("echo", "hi")))
+        got = []
+
+        def accept() -> None:
+            conn, _ = server.accept()
+            with conn:
+                got.append(conn.recv(64))
+
+        status, failure, _text = _both(monkeypatch, helpers, req, out)
+        accept()
+        accept()
+    assert (status, failure) == (0, None)
+    assert got == [b"hi\n", b"hi\n"]
