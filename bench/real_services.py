@@ -32,9 +32,10 @@ only.)
   spawns through the same clone3(CLONE_INTO_CGROUP) helper (linux/spawn_cgroup.py) as a
   PID-1 daemon, so this column should match "pidone".
 * floor: `pidone is-active UNIT` through the same launcher: what every CLI call pays
-  (launcher, client start-up, one round trip to the daemon) without a start. With the
-  compiled job-verb client (csrc/pidone-job.c, docs/cli-launcher.md) both this and `pidone
-  start` run it; with PIDONE_NO_FAST=1 both run the Python path.
+  (launcher, client start-up, one round trip to the daemon) without a start. The installed
+  `pidone` is a compiled program when a C compiler was found at install (csrc/pidone.c,
+  docs/cli-launcher.md) that answers these verbs itself; with PIDONE_NO_FAST=1 both run
+  the Python path.
 
 `--launcher PATH` times another `pidone` command (an older install, to compare) in the
 "pidone", "not PID 1" and "floor" columns.
