@@ -74,6 +74,16 @@ _COMMAND_NAMES: dict[str, str] = {
     "stop": "ExecStop",
     "stop-post": "ExecStopPost",
 }
+# The ServiceSection field of each role's commands (looked up per spawn and exit).
+_COMMAND_FIELDS: dict[str, str] = {
+    "condition": "exec_condition",
+    "start-pre": "exec_start_pre",
+    "start": "exec_start",
+    "start-post": "exec_start_post",
+    "reload": "exec_reload",
+    "stop": "exec_stop",
+    "stop-post": "exec_stop_post",
+}
 
 
 class IllegalEvent(PidoneError):
@@ -917,16 +927,8 @@ class ServiceMachine:
     # --- helpers -------------------------------------------------------------------------------
 
     def _commands(self, role: act.ExecRole) -> list[ExecCommand]:
-        c = self.cfg
-        return {
-            "condition": c.exec_condition,
-            "start-pre": c.exec_start_pre,
-            "start": c.exec_start,
-            "start-post": c.exec_start_post,
-            "reload": c.exec_reload,
-            "stop": c.exec_stop,
-            "stop-post": c.exec_stop_post,
-        }[role]
+        commands: list[ExecCommand] = getattr(self.cfg, _COMMAND_FIELDS[role])
+        return commands
 
     def _command(self, role: act.ExecRole, index: int) -> ExecCommand | None:
         cmds = self._commands(role)

@@ -19,6 +19,11 @@ SIGHUP, SIGINT, SIGKILL, SIGPIPE, SIGTERM, SIGCONT, SIGABRT = 1, 2, 9, 13, 15, 1
 class ActiveState(enum.Enum):
     """Unit ActiveState= (all unit types)."""
 
+    # Members are singletons compared by identity (Enum defines no __eq__); Enum's own
+    # __hash__ is Python code (hash(self._name_)), run for every dict and set lookup of a
+    # member: the machine makes ~30 per start (transition index, state sets).
+    __hash__ = object.__hash__
+
     INACTIVE = "inactive"
     ACTIVATING = "activating"
     ACTIVE = "active"
@@ -30,6 +35,8 @@ class ActiveState(enum.Enum):
 
 class SubState(enum.Enum):
     """Service SubState= of systemd 252 (src/basic/unit-def.c service_state_table)."""
+
+    __hash__ = object.__hash__  # C, not Enum's Python (see servicestate.ActiveState)
 
     DEAD = "dead"
     CONDITION = "condition"
@@ -98,6 +105,8 @@ WATCHDOG_STATES = frozenset({S.START_POST, S.RUNNING, S.RELOAD})
 class Result(enum.Enum):
     """Service Result= (src/core/service.c service_result_table)."""
 
+    __hash__ = object.__hash__  # C, not Enum's Python (see servicestate.ActiveState)
+
     SUCCESS = "success"
     RESOURCES = "resources"
     PROTOCOL = "protocol"
@@ -113,6 +122,8 @@ class Result(enum.Enum):
 
 class ExitCode(enum.Enum):
     """ExecMainCode= numbers (CLD_* of waitid(2)); words as $EXIT_CODE prints them."""
+
+    __hash__ = object.__hash__  # C, not Enum's Python (see servicestate.ActiveState)
 
     NONE = 0
     EXITED = 1

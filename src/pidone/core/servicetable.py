@@ -22,6 +22,8 @@ R = Result
 class Trigger(enum.Enum):
     """What happened, after core/service.py classified the event."""
 
+    __hash__ = object.__hash__  # C, not Enum's Python (see servicestate.ActiveState)
+
     START = "start"
     STOP = "stop"
     RELOAD = "reload"
@@ -47,6 +49,8 @@ REQUESTS = frozenset({Trigger.START, Trigger.STOP, Trigger.RELOAD})
 
 class Guard(enum.Enum):
     """Conditions a row may require; core/service.py evaluates them (`_guard`)."""
+
+    __hash__ = object.__hash__  # C, not Enum's Python (see servicestate.ActiveState)
 
     ALWAYS = "always"
     CLEAN = "clean"  # the exit counted as success (0, SuccessExitStatus=, `-`, clean signal)
@@ -76,6 +80,8 @@ class Guard(enum.Enum):
 
 class Step(enum.Enum):
     """systemd's service_enter_*() procedures (and two bookkeeping-only steps)."""
+
+    __hash__ = object.__hash__  # C, not Enum's Python (see servicestate.ActiveState)
 
     NOTHING = "nothing (remember, wait)"
     BEGIN = "start a run"
