@@ -95,7 +95,7 @@ def test_split_verb_skips_option_values() -> None:
 
 
 def test_install_shims_runs_as_systemctl(tmp_path: Path) -> None:
-    made = shims.install(str(tmp_path))
+    made = shims.install(str(tmp_path), symlink=False)
     assert sorted(os.path.basename(p) for p in made) == ["journalctl", "systemctl"]
     env = dict(os.environ)
     env["PIDONE_RUNTIME_DIR"] = str(tmp_path / "none")
@@ -110,7 +110,30 @@ def test_install_shims_runs_as_systemctl(tmp_path: Path) -> None:
     assert out.returncode == 0
     assert out.stdout.startswith("systemd 252 (pidone ")
     # installing again replaces our own shims
-    assert shims.install(str(tmp_path)) == made
+    assert shims.install(str(tmp_path), symlink=False) == made
+
+
+def test_install_shims_links_to_a_compiled_pidone_by_default(tmp_path: Path) -> None:
+    """A compiled `pidone` (ELF) gets links, whose job verbs skip the interpreter; a
+    script `pidone` gets the Python shims; --script and --symlink override."""
+    compiled = tmp_path / "compiled" / "pidone"
+    script = tmp_path / "script" / "pidone"
+    for path, head in ((compiled, b"\x7fELF\x02\x01\x01"), (script, b"#!/bin/sh\n")):
+        path.parent.mkdir()
+        path.write_bytes(head)
+        path.chmod(0o755)
+    shims.install(str(tmp_path / "a"), command=str(compiled))
+    link = tmp_path / "a" / "bin" / "systemctl"
+    assert link.is_symlink()
+    assert os.readlink(link) == str(compiled)
+    assert shims.is_shim(str(link))
+    shims.install(str(tmp_path / "b"), command=str(script))
+    assert not (tmp_path / "b" / "bin" / "systemctl").is_symlink()
+    assert shims.MARKER in (tmp_path / "b" / "bin" / "journalctl").read_text()
+    shims.install(str(tmp_path / "c"), command=str(compiled), symlink=False)
+    assert not (tmp_path / "c" / "bin" / "systemctl").is_symlink()
+    shims.install(str(tmp_path / "d"), command=str(script), symlink=True)
+    assert os.readlink(tmp_path / "d" / "bin" / "systemctl") == str(script)
 
 
 def test_install_shims_refuses_foreign_files(tmp_path: Path) -> None:
@@ -118,12 +141,12 @@ def test_install_shims_refuses_foreign_files(tmp_path: Path) -> None:
     foreign = tmp_path / "bin" / "systemctl"
     foreign.write_text("#!/bin/sh\necho real\n")
     with pytest.raises(FileExistsError):
-        shims.install(str(tmp_path))
+        shims.install(str(tmp_path), symlink=False)
     assert foreign.read_text() == "#!/bin/sh\necho real\n"
     assert shims.main(["--prefix", str(tmp_path)]) == 1
     assert shims.remove(str(tmp_path)) == []
     assert foreign.exists()
-    shims.install(str(tmp_path), force=True)
+    shims.install(str(tmp_path), force=True, symlink=False)
     assert shims.is_shim(str(foreign))
     assert sorted(shims.remove(str(tmp_path))) == sorted(
         str(tmp_path / "bin" / n) for n in ("journalctl", "systemctl")

@@ -1,11 +1,15 @@
-"""`pidone install-shims [--prefix DIR] [--symlink] [--force] [--remove]`: put `systemctl` and
-`journalctl` commands in DIR/bin (default /usr/local/bin) that run pidone as those commands.
+"""`pidone install-shims [--prefix DIR] [--symlink | --script] [--force] [--remove]`: put
+`systemctl` and `journalctl` commands in DIR/bin (default /usr/local/bin) that run pidone as
+those commands.
 
-A shim is a short Python script bound to this interpreter (so it works from a virtualenv
-too), run with `-IS` and the package's directory put on sys.path by the script; the
-dispatcher (cli.main) picks the systemctl or journalctl face from argv[0]. `--symlink`
-links to the `pidone` command instead (bin/pidone passes the link's name on). An existing file that
-is not a pidone shim is never overwritten unless --force.
+Two forms. A symbolic link to the `pidone` command (the launcher passes the link's name on,
+docs/cli-launcher.md); when that command is the compiled launcher (csrc/pidone.c), the job
+verbs of `systemctl` then cost ~1 ms instead of an interpreter's start-up, so that is the
+default whenever the installed `pidone` is compiled. Otherwise a short Python script bound
+to this interpreter (so it works from a virtualenv too), run with `-IS` and the package's
+directory put on sys.path by the script; the dispatcher (cli.main) picks the systemctl or
+journalctl face from argv[0]. `--symlink` and `--script` choose the form. An existing file
+that is not a pidone shim is never overwritten unless --force.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import sys
 
 NAMES = ("systemctl", "journalctl")
 MARKER = "# pidone shim"
-USAGE = "usage: pidone install-shims [--prefix DIR] [--symlink] [--force] [--remove]\n"
+USAGE = "usage: pidone install-shims [--prefix DIR] [--symlink | --script] [--force] [--remove]\n"
 
 
 def shim_text(name: str, python: str, location: str | None = None) -> str:
@@ -59,14 +63,43 @@ def is_shim(path: str) -> bool:
     return MARKER in head
 
 
-def install(prefix: str, *, symlink: bool = False, force: bool = False) -> list[str]:
-    """Create the shims; returns the paths made. Raises OSError/FileExistsError."""
+def pidone_command() -> str | None:
+    """The installed `pidone` command: next to this interpreter (a venv, a prefix), else on
+    PATH."""
+    beside = os.path.join(os.path.dirname(sys.executable), "pidone")
+    if os.access(beside, os.X_OK):
+        return beside
+    return shutil.which("pidone")
+
+
+def is_compiled(path: str) -> bool:
+    """An ELF executable (elf(5): the file starts with 0x7f 'E' 'L' 'F'), not a script."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def install(
+    prefix: str,
+    *,
+    symlink: bool | None = None,
+    force: bool = False,
+    command: str | None = None,
+) -> list[str]:
+    """Create the shims; returns the paths made. Raises OSError/FileExistsError.
+
+    `symlink` None: links when `command` (default: pidone_command()) is compiled."""
     bindir = os.path.join(prefix, "bin")
     os.makedirs(bindir, exist_ok=True)
     made = []
-    target = shutil.which("pidone") if symlink else None
+    found = command if command is not None else pidone_command()
+    if symlink is None:
+        symlink = found is not None and is_compiled(found)
+    target = os.path.abspath(found) if symlink and found is not None else None
     if symlink and target is None:
-        raise FileNotFoundError("the pidone console script is not on PATH; drop --symlink")
+        raise FileNotFoundError("the pidone command is not on PATH; use --script")
     for name in NAMES:
         path = os.path.join(bindir, name)
         if os.path.lexists(path):
@@ -98,7 +131,8 @@ def remove(prefix: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     prefix = "/usr/local"
-    symlink = force = undo = False
+    symlink: bool | None = None
+    force = undo = False
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -110,6 +144,8 @@ def main(argv: list[str]) -> int:
             prefix = arg.split("=", 1)[1]
         elif arg == "--symlink":
             symlink = True
+        elif arg == "--script":
+            symlink = False
         elif arg == "--force":
             force = True
         elif arg == "--remove":
