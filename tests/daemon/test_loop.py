@@ -267,6 +267,27 @@ def test_child_exit_seen_through_its_pidfd(loop: EventLoop) -> None:
         cleanup(pid)
 
 
+def test_a_fired_pidfd_is_closed_when_the_loop_turn_ends_not_before_the_callback(
+    loop: EventLoop,
+) -> None:
+    # (the callback is a command's exit on the way to the next spawn or the job's reply)
+    pid, release = spawn_child("raise SystemExit(0)")
+    try:
+        seen: list[int] = []
+        watch = loop.watch_process(pid, lambda _pid: seen.append(watch.pidfd))  # type: ignore[union-attr]
+        assert watch is not None
+        fd = watch.pidfd
+        os.close(release)
+        while not seen:
+            loop.run_once()
+        assert seen == [fd]  # still open while the callback ran
+        assert watch.pidfd == -1  # and closed before the loop could poll it again
+        with pytest.raises(OSError):
+            os.fstat(fd)
+    finally:
+        cleanup(pid)
+
+
 def test_child_watcher_reports_watched_exit_once(loop: EventLoop) -> None:
     exits: list[tuple[ChildExit, bool]] = []
     watcher = ChildWatcher(

@@ -46,7 +46,7 @@ class ChildWatcher:
             watched = child.pid in self._watches
             watch = self._watches.pop(child.pid, None)
             if watch is not None:
-                watch.cancel()
+                self._loop.call_soon(watch.cancel)  # after the report (loop.ProcessWatch._fire)
             self._on_exit(child, watched)
         return exits
 

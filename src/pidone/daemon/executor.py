@@ -39,6 +39,7 @@ from pidone.core.environment import (
     DirectoryBases,
     EnvironmentInputs,
     ManagerVariables,
+    build_environment,
     directory_variables,
     resolve_pid_file_path,
 )
@@ -377,8 +378,6 @@ class LinuxExecutor:
             user=user.user,
             directories=directory_variables(ctx, self.bases),
         )
-        from pidone.core.environment import build_environment
-
         return build_environment(
             ctx,
             EnvironmentInputs(

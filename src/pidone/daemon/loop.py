@@ -96,7 +96,11 @@ class ProcessWatch:
             self.pidfd = -1
 
     def _fire(self) -> None:
-        self.cancel()
+        # Critical path (a command's exit -> the next spawn or the job's reply): the
+        # pidfd's epoll_ctl(DEL) and close(2) wait until this loop turn's callbacks have
+        # run (call_soon runs before the next epoll_wait, and the pidfd, readable for
+        # good now, must be gone by then); a cancel() meanwhile does them at once.
+        self._loop.call_soon(self.cancel)
         self.callback(self.pid)
 
 
