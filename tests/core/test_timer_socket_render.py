@@ -24,6 +24,7 @@ from pidone.core.socketunit import SocketMachine
 from pidone.core.timefmt import format_timestamp
 from pidone.core.timerunit import TimerMachine, build_timer_config
 from pidone.core.triggering import Now, TriggeredUnitChanged
+from pidone.core.values import USEC_INFINITY
 from tests.core.unitbuild import unit_from_bytes
 
 SEC = 1_000_000
@@ -117,6 +118,24 @@ def test_calc_next_elapse_takes_the_earlier_clock():
     assert calc_next_elapse(now, 1_002 * SEC, 15 * SEC) == 1_002 * SEC
     assert calc_next_elapse(now, 1_002 * SEC, 0) == 1_002 * SEC
     assert calc_next_elapse(now, 0, 0) == 0
+
+
+def test_a_timer_not_waiting_has_no_next_elapse():
+    """Never started (timer_init(): USEC_INFINITY), stopped, or skipped: systemd 252
+    prints `Trigger: n/a` (oracle); the row's next elapse is 0. Stopping resets both
+    clocks, as timer_set_state() does for every state but waiting."""
+    now = Now(1_000 * SEC, 10 * SEC)
+    assert calc_next_elapse(now, USEC_INFINITY, USEC_INFINITY) == 0
+    unit = unit_from_bytes("d.timer", b"[Timer]\nOnCalendar=daily\n")
+    config, _ = build_timer_config(unit, UTC, lambda _: None)
+    m = TimerMachine(config)
+    started = Now(at("2026-11-29T15:57:48"), 500 * SEC)
+    assert timer_row(m, started).next_elapse == 0
+    m.handle(ev.StartRequested("d.timer"), started)
+    assert timer_row(m, started).next_elapse == at("2026-11-30T00:00:00")
+    m.handle(ev.StopRequested("d.timer"), started)
+    assert (m.next_elapse_realtime, m.next_elapse_monotonic) == (USEC_INFINITY, USEC_INFINITY)
+    assert timer_row(m, started).next_elapse == 0
 
 
 def test_show_properties_match_the_verified_timer_lines():

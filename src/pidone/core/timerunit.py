@@ -394,6 +394,9 @@ class TimerMachine:
         if new != TimerState.WAITING:
             self._disarm("monotonic")
             self._disarm("realtime")
+            # timer_set_state(): out of `waiting` there is no next elapse (status shows
+            # `Trigger: n/a` for a stopped, running or elapsed timer; oracle-checked).
+            self.next_elapse_monotonic = self.next_elapse_realtime = USEC_INFINITY
         self.state = new
         if ACTIVE_STATE_OF[old] != "active" and ACTIVE_STATE_OF[new] == "active":
             self.activated = (self._now.realtime, self._now.monotonic)  # InactiveExitTimestamp

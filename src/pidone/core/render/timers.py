@@ -45,9 +45,9 @@ def _is_set(usec: int) -> bool:
 
 def calc_next_elapse(now: Now, realtime: int, monotonic: int) -> int:
     """The wall-clock time of the next elapse: monotonic mapped through `now`, the earlier
-    of the two when both are set (systemctl calc_next_elapse())."""
+    of the two when both are set, 0 when neither is (systemctl calc_next_elapse())."""
     if not _is_set(monotonic):
-        return realtime
+        return realtime if _is_set(realtime) else 0  # neither set: 0, shown as n/a or -
     converted = now.realtime + (monotonic - now.monotonic)
     return min(converted, realtime) if _is_set(realtime) else converted
 
