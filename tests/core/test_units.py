@@ -422,3 +422,15 @@ def test_secure_bits() -> None:
     )
     assert unit.service is not None
     assert unit.service.exec.secure_bits == (1 << 4) | 1
+
+
+def test_bind_ipv6_only_takes_a_boolean_too() -> None:
+    """config_parse_socket_bind(): yes = ipv6-only, no = both (gpsd.socket has
+    BindIPv6Only=yes; 252's show prints ipv6-only, and `false` gives both)."""
+    values = {"yes": "ipv6-only", "false": "both", "both": "both", "default": "default"}
+    for text, expected in values.items():
+        unit = unit_from_text("b.socket", f"[Socket]\nListenStream=[::]:1\nBindIPv6Only={text}\n")
+        assert unit.socket is not None
+        assert (unit.socket.bind_ipv6_only, messages(unit)) == (expected, [])
+    unit = unit_from_text("m.socket", "[Socket]\nListenStream=[::]:1\nBindIPv6Only=maybe\n")
+    assert messages(unit) == ["3: Failed to parse bind IPv6 only value, ignoring: maybe"]

@@ -428,7 +428,7 @@ SOCKET: list[Directive] = [
     _d("Backlog", "unsigned", "backlog"),
     _d(
         "BindIPv6Only",
-        "enum",
+        "bind_ipv6_only",
         "bind_ipv6_only",
         what="bind IPv6 only value",
         choices="default both ipv6-only",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 
 from pidone.core.directives import Directive
-from pidone.core.parsebase import Context, Ignored, printf, to_int
-from pidone.core.values import parse_size
+from pidone.core.errors import ValueParseError
+from pidone.core.parsebase import Context, Ignored, printf, set_target, to_int
+from pidone.core.values import parse_boolean, parse_size
 
 _STREAMS = ("ListenStream", "ListenDatagram", "ListenSequentialPacket")
 _PATHS = ("ListenFIFO", "ListenSpecial", "ListenMessageQueue", "ListenUSBFunction")
@@ -80,6 +81,18 @@ def p_listen(ctx: Context, d: Directive, value: str) -> None:
         if problem is not None:
             raise Ignored(f"Failed to parse address value in '{address}', ignoring: {problem}")
     ctx.section.listen.append((d.key, address))
+
+
+def p_bind_ipv6_only(ctx: Context, d: Directive, value: str) -> None:
+    # config_parse_socket_bind(): `default`, `both`, `ipv6-only`, or a boolean (yes =
+    # ipv6-only, no = both); gpsd.socket says BindIPv6Only=yes (checked on 252's show).
+    if value in d.choices:
+        set_target(ctx, d.target, value)
+        return
+    try:
+        set_target(ctx, d.target, "ipv6-only" if parse_boolean(value) else "both")
+    except ValueParseError:
+        raise Ignored(f"Failed to parse {d.what}, ignoring: {value}") from None
 
 
 def p_symlinks(ctx: Context, d: Directive, value: str) -> None:
