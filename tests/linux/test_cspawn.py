@@ -520,6 +520,8 @@ def test_the_compiled_helper_answers_a_malformed_request_with_eproto(
         assert good is not None
         for data, fds in ((good[:-1], [w]), (good + b"x", [w]), (good, [w, w]), (b"", [w])):
             assert helper.request(data, fds) == (0, errno.EPROTO), (data[:8], fds)
+        for n in range(0, len(good), 3):  # every cut is seen (bounds checks), none served
+            assert helper.request(good[:n], [w]) == (0, errno.EPROTO), n
         pid, err = helper.request(good, [w])  # and it still serves
         assert (pid > 0, err) == (True, 0)
         assert wait_exit(pid) == 0
