@@ -729,13 +729,16 @@ class LinuxExecutor:
         if unit is None or unit.service is None:
             return
         ctx = unit.service.exec
+        table = self._directory_table(ctx)
+        if not any(entries for _base, entries, _mode in table):
+            return  # most units: no User= lookup through NSS for nothing to create
         uid = gid = -1
         if ctx.user:
             with contextlib.suppress(KeyError):
                 entry = pwd.getpwnam(ctx.user) if not ctx.user.isdigit() else None
                 uid = entry.pw_uid if entry else int(ctx.user)
                 gid = entry.pw_gid if entry else uid
-        for base, entries, mode in self._directory_table(ctx):
+        for base, entries, mode in table:
             for item in entries:
                 path = os.path.join(base, item.split(":", 1)[0].strip("/"))
                 try:
