@@ -25,6 +25,10 @@ Order of operations (systemd 252 exec_child(), simplified; docs/processes.md):
 Every failure writes (exit status, errno) to a close-on-exec pipe and `_exit`s with the
 status; EOF on the pipe means execve succeeded (spec 02 §1, Type=exec).
 
+csrc/pidone-spawn.c, the compiled spawn helper, runs the same steps in the same order with
+the same statuses for the plans linux.cspawn encodes: a change here needs its twin there
+(tests/linux/test_cspawn.py runs each case through both and compares).
+
 Why a module of its own with almost no imports: the spawn helper (linux.spawn_cgroup) is a
 fresh interpreter that runs these steps after clone3, and every module it holds is
 anonymous memory whose page tables clone3 copies (~1.5 ms for the 21 MiB daemon). So
