@@ -28,6 +28,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
 #include <linux/sched.h> /* struct clone_args, CLONE_INTO_CGROUP */
 #include <sched.h>
 #include <signal.h>
@@ -46,7 +48,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAGIC 0x32505350u /* == linux.cspawn.MAGIC */
+#define MAGIC 0x33505350u /* == linux.cspawn.MAGIC */
 #define F_INTO_CGROUP 1
 #define F_IGNORE_SIGPIPE 2
 #define F_SWITCH_IDS 4
@@ -62,7 +64,8 @@
 enum {
     EXIT_CHDIR = 200, EXIT_NICE = 201, EXIT_FDS = 202, EXIT_EXEC = 203, EXIT_LIMITS = 205,
     EXIT_OOM_ADJUST = 206, EXIT_SIGNAL_MASK = 207, EXIT_STDIN = 208, EXIT_STDOUT = 209,
-    EXIT_GROUP = 216, EXIT_USER = 217, EXIT_SETSID = 220, EXIT_STDERR = 222,
+    EXIT_IOPRIO = 211, EXIT_SECUREBITS = 213, EXIT_SETSCHEDULER = 214, EXIT_GROUP = 216,
+    EXIT_USER = 217, EXIT_CAPABILITIES = 218, EXIT_SETSID = 220, EXIT_STDERR = 222,
     EXIT_NAMESPACE = 226, EXIT_NO_NEW_PRIVILEGES = 227,
 };
 enum { K_KEEP, K_COPY, K_FD, K_NULL, K_OPEN }; /* == linux.cspawn.STDIO_KINDS */
@@ -76,6 +79,15 @@ typedef struct {
     int keep, optional, recursive;
     const char *target, *source;
 } MountOp;
+
+/* linux/privsteps.py's plan (linux.privileges.PrivilegePlan) */
+typedef struct {
+    int present;
+    int ndrops, namb;
+    int *drops, *amb;
+    uint64_t amb_mask;
+    int has_secbits, secbits, keep_caps, ioprio, has_sched, policy, sched_prio;
+} Privileges;
 
 typedef struct {
     uint32_t flags;
@@ -93,6 +105,7 @@ typedef struct {
     int npid_slots;
     int nops; /* -1: no mount namespace */
     MountOp *ops;
+    Privileges priv;
 } Request;
 
 /* ---- reading the request --------------------------------------------------------- */
@@ -147,6 +160,8 @@ static void free_request(Request *q) {
     free(q->envp);
     free(q->pid_slots);
     free(q->ops);
+    free(q->priv.drops);
+    free(q->priv.amb);
     memset(q, 0, sizeof *q);
 }
 
@@ -235,6 +250,24 @@ static int parse(const unsigned char *data, size_t size, Request *q) {
             op->target = rd_blob(&r);
             op->source = rd_blob(&r);
         }
+    }
+    Privileges *pv = &q->priv;
+    pv->present = rd_i32(&r);
+    if (pv->present) {
+        pv->ndrops = rd_count(&r, 64);
+        if (pv->ndrops && !(pv->drops = calloc((size_t)pv->ndrops, sizeof *pv->drops))) goto oom;
+        for (int i = 0; i < pv->ndrops; i++) pv->drops[i] = rd_i32(&r);
+        pv->namb = rd_count(&r, 64);
+        if (pv->namb && !(pv->amb = calloc((size_t)pv->namb, sizeof *pv->amb))) goto oom;
+        for (int i = 0; i < pv->namb; i++) pv->amb[i] = rd_i32(&r);
+        pv->amb_mask = rd_u64(&r);
+        pv->has_secbits = rd_i32(&r);
+        pv->secbits = rd_i32(&r);
+        pv->keep_caps = rd_i32(&r);
+        pv->ioprio = rd_i32(&r);
+        pv->has_sched = rd_i32(&r);
+        pv->policy = rd_i32(&r);
+        pv->sched_prio = rd_i32(&r);
     }
     if (r.bad || r.p != r.end) return -1;
     return 0;
@@ -528,6 +561,74 @@ static void apply_sandbox(const Request *q) {
     umask(old);
 }
 
+/* ---- capabilities and scheduling (linux/privsteps.py) --------------------------- */
+
+static int cap_get(struct __user_cap_data_struct data[2]) {
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    return (int)syscall(SYS_capget, &h, data);
+}
+
+static int cap_set(struct __user_cap_data_struct data[2]) {
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    return (int)syscall(SYS_capset, &h, data);
+}
+
+/* Step 6b: IOSchedulingClass=/Priority= (ioprio_set(2)), CPUSchedulingPolicy=/Priority=
+ * (sched_setscheduler(2)) */
+static void apply_scheduling(const Privileges *pv) {
+    if (pv->ioprio >= 0 && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, pv->ioprio) < 0)
+        fail(EXIT_IOPRIO, errno ? errno : EPERM);
+    if (pv->has_sched) {
+        struct sched_param sp = {.sched_priority = pv->sched_prio};
+        if (sched_setscheduler(0, pv->policy, &sp) < 0)
+            fail(EXIT_SETSCHEDULER, errno ? errno : EPERM);
+    }
+}
+
+/* Step 6d, before the user switch: drop the bounding set (prctl(2) PR_CAPBSET_DROP), the
+ * ambient set into the inheritable set (capset(2): a capability can only be raised into
+ * the ambient set when it is inheritable and permitted, capabilities(7)), and
+ * SECBIT_KEEP_CAPS so setresuid(2) keeps the permitted set for the ambient raise. */
+static void apply_before_user(const Privileges *pv) {
+    for (int i = 0; i < pv->ndrops; i++)
+        if (prctl(PR_CAPBSET_DROP, (unsigned long)pv->drops[i], 0, 0, 0) < 0)
+            fail_errno(EXIT_CAPABILITIES);
+    if (pv->amb_mask) {
+        struct __user_cap_data_struct data[2];
+        if (cap_get(data) < 0) fail_errno(EXIT_CAPABILITIES);
+        data[0].inheritable = (uint32_t)pv->amb_mask;
+        data[1].inheritable = (uint32_t)(pv->amb_mask >> 32);
+        if (cap_set(data) < 0) fail_errno(EXIT_CAPABILITIES);
+    }
+    if (pv->keep_caps) {
+        int current = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+        if (current < 0 ||
+            prctl(PR_SET_SECUREBITS, (unsigned long)(current | pv->secbits | SECBIT_KEEP_CAPS),
+                  0, 0, 0) < 0)
+            fail_errno(EXIT_CAPABILITIES);
+    }
+}
+
+/* Step 7b, after the user switch: raise the ambient set (PR_CAP_AMBIENT_RAISE), then
+ * SecureBits= (PR_SET_SECUREBITS needs CAP_SETPCAP in the effective set). */
+static void apply_after_user(const Privileges *pv) {
+    for (int i = 0; i < pv->namb; i++)
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)pv->amb[i], 0, 0) < 0)
+            fail(EXIT_CAPABILITIES, errno ? errno : EPERM);
+    if (!pv->has_secbits) return; /* SECBIT_KEEP_CAPS is cleared by execve(2) itself */
+    int current = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+    if (current < 0) fail(EXIT_CAPABILITIES, errno ? errno : EPERM);
+    if (current == pv->secbits) return;
+    struct __user_cap_data_struct data[2];
+    if (cap_get(data) < 0) fail(EXIT_CAPABILITIES, errno ? errno : EPERM);
+    if (data[0].permitted >> CAP_SETPCAP & 1) {
+        data[0].effective |= 1u << CAP_SETPCAP;
+        if (cap_set(data) < 0) fail(EXIT_CAPABILITIES, errno ? errno : EPERM);
+    }
+    if (prctl(PR_SET_SECUREBITS, (unsigned long)pv->secbits, 0, 0, 0) < 0)
+        fail(EXIT_SECUREBITS, errno ? errno : EPERM);
+}
+
 static char daemon_comm[16];
 
 static _Noreturn void child(const Request *q, const int *got) {
@@ -601,11 +702,15 @@ static _Noreturn void child(const Request *q, const int *got) {
             fail_errno(status);
         if (close(fd) < 0) fail_errno(status);
     }
+    /* 6b. IO and CPU scheduling */
+    if (q->priv.present) apply_scheduling(&q->priv);
     /* 6c. the mount namespace (PrivateTmp=) */
     if (q->nops >= 0) {
         status = EXIT_NAMESPACE;
         apply_sandbox(q);
     }
+    /* 6d. bounding set, inheritable set, keep-caps */
+    if (q->priv.present) apply_before_user(&q->priv);
     /* 7. groups (setgroups(2), then setresgid(2)), then the user (setresuid(2)); raw
      * syscalls: one thread, no glibc set*id broadcast */
     if (q->flags & F_SWITCH_IDS) {
@@ -618,6 +723,8 @@ static _Noreturn void child(const Request *q, const int *got) {
         if (q->uid >= 0 && syscall(SYS_setresuid, (uid_t)q->uid, (uid_t)q->uid, (uid_t)q->uid) < 0)
             fail_errno(status);
     }
+    /* 7b. ambient capabilities, SecureBits= */
+    if (q->priv.present) apply_after_user(&q->priv);
     /* 8. WorkingDirectory= after the user switch (the directory may be reachable only by
      * that user); `-` prefix: a missing one is no error (systemd.exec(5)) */
     status = EXIT_CHDIR;

@@ -73,6 +73,10 @@ except OSError:  # (User=nobody)
     private = False
 out["tmp"] = sorted(os.listdir("/tmp"))[:50] if private else "not private"  # (others write)
 out["own_mount_namespace"] = private
+out["sched"] = [os.sched_getscheduler(0), os.sched_getparam(0).sched_priority]
+if os.uname().machine == "x86_64":
+    import ctypes
+    out["ioprio"] = ctypes.CDLL(None).syscall(252, 1, 0)  # ioprio_get(IOPRIO_WHO_PROCESS, 0)
 out["notify"] = os.path.exists(os.environ.get("NOTIFY_SOCKET", "/nonexistent"))
 print(json.dumps(out, sort_keys=True))
 """
@@ -407,7 +411,11 @@ def _wire(ctx: ExecContext, argv: tuple[str, ...] = ("/bin/true",)) -> object:
         (ExecContext(standard_output="append:/tmp/x"), ("/bin/true",), True),
         (ExecContext(no_new_privileges=True, umask=0o077), ("/bin/true",), True),
         (ExecContext(), ("/bin/echo", "$SYSTEMD_EXEC_PID"), False),  # deferred argv
-        (ExecContext(capability_bounding_set=1 << 10), ("/bin/true",), False),
+        (
+            ExecContext(capability_bounding_set=1 << 10, ambient_capabilities=1 << 10),
+            ("/bin/true",),
+            True,
+        ),
         (ExecContext(standard_input="tty"), ("/bin/true",), False),
     ],
 )
@@ -418,7 +426,7 @@ def test_encode_takes_the_common_plans_and_leaves_the_rest_to_python(
     data = cspawn.encode(plan, False)  # type: ignore[arg-type]
     assert (data is not None) == takes
     if data is not None:
-        assert data[:4] == b"PSP2"
+        assert data[:4] == cspawn.MAGIC.to_bytes(4, "little")
 
 
 def test_encode_takes_private_tmp_but_not_protect_system() -> None:
@@ -456,6 +464,52 @@ def test_encode_indexes_the_attached_fds_in_the_helper_protocol_order() -> None:
     assert int.from_bytes(data[8:12], "little") == 6  # fds attached
 
 
+def test_capabilities_and_scheduling_are_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    # A non-root service binding a port below 1024 (the acceptance test's unit), with IO
+    # and CPU scheduling and SecureBits=: linux.privsteps' steps, in C for the compiled one.
+    if os.geteuid() != 0:
+        pytest.skip("capabilities and User= need root")
+    out = tmp_path / "out"
+    bind = 1 << 10  # CAP_NET_BIND_SERVICE
+    ctx = ExecContext(
+        user="nobody",
+        capability_bounding_set=bind | (1 << 7),  # and CAP_SETUID
+        ambient_capabilities=bind,
+        io_scheduling_class=2,
+        io_scheduling_priority=6,
+        cpu_scheduling_policy=os.SCHED_BATCH,
+        secure_bits=1,  # SECBIT_NOROOT
+    )
+    for command in (STATUS, PYTHON_PROBE):
+        status, failure, text = _both(monkeypatch, helpers, _req(ctx, out, command=command), out)
+        assert (status, failure) == (0, None), text
+        if command is STATUS:
+            fields = _status(text)
+    assert int(fields["CapAmb"], 16) == bind
+    assert int(fields["CapBnd"], 16) == bind | (1 << 7)
+    seen = _probe(text)
+    assert seen["sched"] == [os.SCHED_BATCH, 0]
+    if "ioprio" in seen:
+        assert seen["ioprio"] == (2 << 13) | 6
+
+
+def test_a_failing_capability_step_reports_the_same_status_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    # An ambient capability outside the bounding set cannot even be made inheritable
+    # (capset(2): EPERM), before the user switch: 218 CAPABILITIES.
+    if os.geteuid() != 0:
+        pytest.skip("capabilities and User= need root")
+    out = tmp_path / "out"
+    ctx = ExecContext(user="nobody", capability_bounding_set=1 << 7, ambient_capabilities=1 << 10)
+    req = _req(ctx, out, command=ExecCommand("/bin/true", ("true",)))
+    status, failure, _text = _both(monkeypatch, helpers, req, out)
+    assert failure is not None
+    assert (status, failure[0]) == (218, 218)
+
+
 # --------------------------------------------------------------------------- the Spawner
 
 
@@ -469,9 +523,10 @@ def test_the_compiled_helper_is_named_and_ended_like_the_python_one(
     c = helpers["c"]
     out = tmp_path / "out"
     assert _run(monkeypatch, c, _plain(out), out)[:2] == (0, None)
-    # a capability plan: the Python helper starts beside it
-    caps = _req(ExecContext(capability_bounding_set=1 << 10), out, command=STATUS)
-    assert _run(monkeypatch, c, caps, out)[:2] == (0, None)
+    # $SYSTEMD_EXEC_PID in the command line: the Python helper starts beside it
+    own_pid = ExecCommand("/bin/echo", ("echo", "$SYSTEMD_EXEC_PID"))
+    assert _run(monkeypatch, c, _req(ExecContext(), out, command=own_pid), out)[:2] == (0, None)
+    assert int(out.read_text()) > 0
     assert (c.compiled_served, c.served) == (1, 2)
     assert c.compiled_pid
     assert c.python_pid not in (0, c.compiled_pid)

@@ -5,8 +5,6 @@ compiled helper does, in C, what linux.spawnchild.run() does for the common plan
 `encode()` decides which plans those are. None means "this plan needs the Python helper"
 (linux.spawnhelper, started lazily then):
 
-* the capability/scheduling step (field 24: CapabilityBoundingSet=, AmbientCapabilities=,
-  SecureBits=, IOScheduling*=, CPUScheduling*=);
 * an argv that names $SYSTEMD_EXEC_PID (field 2: expanded in the child by core.execline).
   $SYSTEMD_EXEC_PID in the *environment* (field 5, every service has it) is taken;
 * a TTY stream (StandardInput=tty & co.: TIOCSCTTY, its waits, TTYReset=, TTYVHangup=);
@@ -30,6 +28,11 @@ The wire (little-endian; the C side reads it with bounds checks, no parser libra
     i32 envc, per entry: i32 self_pid (value = the child's PID), blob name, blob value
     i32 mount op count (-1 = no namespace), per op: i32 kind (0 bind, 1 keep),
         i32 optional, i32 recursive, blob target, blob source
+    i32 privileges present (field 24: CapabilityBoundingSet=, AmbientCapabilities=,
+        SecureBits=, IOScheduling*=, CPUScheduling*=; linux.privsteps), and if 1:
+        i32 count + i32 per bounding-set drop, i32 count + i32 per ambient capability,
+        u64 ambient mask, i32 secure bits present, i32 secure bits, i32 keep_caps,
+        i32 ioprio (-1 = leave), i32 sched present, i32 policy, i32 priority
 
 A blob is u32 length, the bytes, and a NUL (not counted), so the C side points into the
 request. fd fields are indexes into the attached fds: for an "fd" stdio source its own,
@@ -46,7 +49,7 @@ from pidone.core.hints import TYPE_CHECKING
 if TYPE_CHECKING:
     from pidone.linux.spawnchild import Plan
 
-MAGIC = 0x32505350  # b"PSP2" read as a little-endian u32; the helper refuses others (EPROTO)
+MAGIC = 0x33505350  # b"PSP3" read as a little-endian u32; the helper refuses others (EPROTO)
 F_INTO_CGROUP = 1
 F_IGNORE_SIGPIPE = 2
 F_SWITCH_IDS = 4
@@ -101,7 +104,7 @@ def _encode(plan: Plan, into_cgroup: bool) -> bytes:
      _reset_signals, ignore_sigpipe, _cgroup_fd, stdio, pass_fds, limits, nice,
      oom_score_adjust, no_new_privileges, umask, switch_ids, uid, gid, groups, cwd,
      cwd_missing_ok, privileges, sandbox, non_blocking) = plan  # fmt: skip
-    if deferred is not None or privileges is not None or not argv or not argv[0]:
+    if deferred is not None or not argv or not argv[0]:
         raise _Refused
     flags = (
         (F_INTO_CGROUP if into_cgroup else 0)
@@ -158,4 +161,15 @@ def _encode(plan: Plan, into_cgroup: bool) -> bytes:
             body.append(struct.pack("<iii", kind == "keep", optional, recursive))
             _blob(target, body)
             _blob(source, body)
+    if privileges is None:
+        body.append(_I32.pack(0))
+    else:
+        drops, ambient, ambient_mask, secure_bits, keep_caps, ioprio, sched = privileges
+        body.append(struct.pack(f"<ii{len(drops)}i", 1, len(drops), *drops))
+        body.append(struct.pack(f"<i{len(ambient)}i", len(ambient), *ambient))
+        body.append(struct.pack("<Q", ambient_mask))
+        body.append(
+            struct.pack("<iiii", secure_bits is not None, secure_bits or 0, keep_caps, ioprio)
+        )
+        body.append(struct.pack("<iii", sched is not None, *(sched or (0, 0))))
     return struct.pack("<IIi", MAGIC, flags, nfds) + b"".join(body)
