@@ -24,10 +24,10 @@ Two helpers serve the same protocol, each started when first needed. The compile
 (csrc/pidone-spawn.c, found by find_compiled_helper(): $PIDONE_SPAWN_HELPER, else
 `pidone-spawn` next to the interpreter or in the installation's scripts directory) takes
 the common plans, those linux.cspawn.encode() accepts: its child is a copy of a few
-hundred KiB of C, not of a 3.3 MiB interpreter (bench/spawn_exec.py: ~2.8 ms of CPU per
-spawn -> a fraction of it). The Python one (linux.spawnhelper) takes every other plan
-(capabilities, TTYs, ProtectSystem= & co.: the helper loads those steps' modules on first
-use) and every plan when there is no compiled helper. Plans without a cgroup go through
+hundred KiB of C, not of a 3.3 MiB interpreter (bench/spawn_exec.py: ~3.0 ms of CPU per
+spawn -> ~1.1). The Python one (linux.spawnhelper) takes every other plan
+($SYSTEMD_EXEC_PID in argv, TTYs, ProtectSystem= & co.: it loads those steps' modules on
+first use) and every plan when there is no compiled helper. Plans without a cgroup go through
 them too (then without CLONE_INTO_CGROUP: still a clone of a small process instead of a
 fork of the daemon). Requests carry the spawn plan (linux.cspawn's encoding for the
 compiled helper; the plain tuple, linux.spawnchild.Plan, in marshal for the Python one)
