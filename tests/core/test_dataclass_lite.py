@@ -122,6 +122,16 @@ def _unqualified(text: str) -> str:
         ("Empty", (1,), {}),
         ("Checked", (3,), {}),
         ("Checked", (-1,), {}),
+        # every field by keyword, in another order than declared; after positionals
+        ("Point3", (), {"z": 3, "tags": ("t",), "y": 2, "x": 1}),
+        ("Point3", (1,), {"z": 3, "y": 2}),
+        ("Box", (), {"label": "l"}),  # a factory left out
+        ("Box", (), {"items": [1]}),  # a required field left out
+        ("Point3", (), {"y": 2, "z": 3}),
+        ("Point3", (1, 2), {"x": 1, "z": 3}),  # a keyword given by position already
+        ("Point3", (), {"x": 1, "q": 3}),  # a name that is no field
+        ("Checked", (), {"n": 4}),  # __post_init__ after keywords
+        ("Checked", (), {"doubled": 1, "n": -2}),
     ],
 )
 def test_construction_repr_and_errors_match_the_stdlib(

@@ -190,6 +190,27 @@ else:
             rest = plan[n:] if n < len(plan) else ()
         else:
             rest = plan
+        if kwargs and cls.__dl_fastkw__ is not None:
+            # Slotted classes (the order fields are stored in is not seen): when every
+            # keyword names a field not given by position, they are stored from C as the
+            # positional ones are, and only the fields left out take their defaults. A
+            # 27-field plan built by keywords took ~13.6 us, ~7.4 by position (timeit).
+            allowed = cls.__dl_fastkw__.get(n)
+            if allowed is None:
+                allowed = cls.__dl_fastkw__[n] = frozenset(entry[0] for entry in rest)
+            if kwargs.keys() <= allowed:
+                any(map(_osetattr, repeat(self, len(kwargs)), kwargs, kwargs.values()))
+                if len(kwargs) != len(rest):
+                    for name, kind, default in rest:
+                        if name not in kwargs:
+                            if kind == _DEFAULT:
+                                _osetattr(self, name, default)
+                            elif kind == _FACTORY:
+                                _osetattr(self, name, default())
+                            else:
+                                _missing(cls, rest, kwargs)
+                kwargs = {}
+                rest = ()
         if kwargs:
             for name, kind, default in rest:
                 value = kwargs.pop(name, _NO_VALUE)
@@ -518,6 +539,8 @@ else:
         cls.__dl_names__ = tuple(entry[0] for entry in plan)
         cls.__dl_noinit__ = tuple(noinit)
         cls.__dl_post__ = hasattr(cls, "__post_init__")
+        # keyword names allowed after n positional arguments, per n met (see _init)
+        cls.__dl_fastkw__ = {} if slots else None
         key = staticmethod(_key(compare_names))
         cls.__dl_key__ = key
         hash_names = tuple(
