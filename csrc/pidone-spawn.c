@@ -196,7 +196,11 @@ static int parse(const unsigned char *data, size_t size, Request *q) {
     }
     q->first_pass = rd_i32(&r);
     q->npass = rd_count(&r, MAX_FDS);
-    if (q->first_pass < 0 || q->first_pass + q->npass != q->nfds) return -1;
+    /* the cgroup directory (F_INTO_CGROUP) and the error pipe come before the others */
+    int fixed = q->flags & F_INTO_CGROUP ? 2 : 1;
+    if (q->first_pass < fixed || q->first_pass + q->npass != q->nfds) return -1;
+    for (int i = 0; i < 3; i++)
+        if (q->stdio[i].kind == K_FD && q->stdio[i].fd < fixed) return -1;
     q->nlimits = rd_count(&r, 64);
     if (q->nlimits) {
         q->limit_res = calloc((size_t)q->nlimits, sizeof *q->limit_res);
