@@ -628,3 +628,16 @@ def test_an_output_path_that_is_a_socket_is_connected_to_by_both_helpers(
         accept()
     assert (status, failure) == (0, None)
     assert got == [b"hi\n", b"hi\n"]
+
+
+def test_start_boots_the_compiled_helper_and_the_python_one_only_when_asked(
+    helpers: dict[str, spawn_cgroup.Spawner],
+) -> None:
+    c = helpers["c"]
+    c.start()
+    assert (bool(c.compiled_pid), c.python_pid) == (True, 0)
+    c.start(python_too=True)
+    assert c.python_pid not in (0, c.compiled_pid)
+    python = helpers["python"]  # no compiled helper: start() boots the Python one
+    python.start()
+    assert (python.compiled_pid, bool(python.python_pid)) == (0, True)
