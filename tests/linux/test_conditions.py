@@ -87,3 +87,17 @@ def test_format_check(c: Condition) -> None:
     prefix = "Assert" if c.is_assert else "Condition"
     assert format_check(c).startswith(f"{prefix}{c.kind}=")
     assert format_check(c).endswith(c.value)
+
+
+def test_path_exists_glob_expands_braces_as_glob_brace(tmp_path: Path) -> None:
+    """clamav-daemon.service: ConditionPathExistsGlob=/var/lib/clamav/main.{c[vl]d,inc}."""
+    from pidone.linux.conditions import brace_expand
+
+    assert brace_expand("/x/main.{c[vl]d,inc}") == ["/x/main.c[vl]d", "/x/main.inc"]
+    assert brace_expand("{a,b{c,d}}-{1,2}") == ["a-1", "a-2", "bc-1", "bc-2", "bd-1", "bd-2"]
+    assert brace_expand("no{brace") == ["no{brace"]
+    assert brace_expand("esc\\{a,b}") == ["esc\\{a,b}"]
+    glob = str(tmp_path / "main.{c[vl]d,inc}")
+    assert not CHECKS["PathExistsGlob"](glob)
+    (tmp_path / "main.cld").write_text("")
+    assert CHECKS["PathExistsGlob"](glob)

@@ -366,9 +366,41 @@ def _first_boot(v: str) -> bool:
 
 
 def _glob_exists(v: str) -> bool:
+    """glob_exists(): glob(3) with GLOB_BRACE (systemd 252 src/basic/glob-util.c), so
+    clamav-daemon's `ConditionPathExistsGlob=/var/lib/clamav/main.{c[vl]d,inc}` holds when
+    main.cvd exists. Python's glob has no braces: they are expanded first."""
     import glob
 
-    return bool(glob.glob(v))
+    return any(glob.glob(p) for p in brace_expand(v))
+
+
+def brace_expand(pattern: str) -> list[str]:
+    """GLOB_BRACE's expansion: the first unescaped `{` with its matching `}` gives one
+    pattern per top-level comma-separated alternative, nested braces in turn (`{a,b{c,d}}`
+    -> a, bc, bd); a `{` without its `}` is kept as it is (glibc: "an invalid expression",
+    globbed without GLOB_BRACE)."""
+    depth, start, i = 0, -1, 0
+    commas: list[int] = []
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2  # an escaped character is no brace (GLOB_NOESCAPE is not set)
+            continue
+        if c == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif c == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                head, tail = pattern[:start], pattern[i + 1 :]
+                cuts = [start, *commas, i]
+                alternatives = [pattern[cuts[k] + 1 : cuts[k + 1]] for k in range(len(cuts) - 1)]
+                return [p for alt in alternatives for p in brace_expand(head + alt + tail)]
+        elif c == "," and depth == 1:
+            commas.append(i)
+        i += 1
+    return [pattern]
 
 
 def _needs_update(v: str) -> bool:
