@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import pwd
 import resource
@@ -13,7 +14,12 @@ from pidone.core.environment import SELF_PID
 from pidone.core.execline import ExecCommand
 from pidone.core.model import ExecContext
 from pidone.core.values import RLIM_INFINITY
-from pidone.linux.execprep import find_executable, resolve_identity, setrlimit_closest
+from pidone.linux.execprep import (
+    find_executable,
+    missing_executable,
+    resolve_identity,
+    setrlimit_closest,
+)
 from pidone.linux.spawn import SpawnRequest, read_spawn_failure
 from tests.linux.proc_helpers import PY, env_for, py, run_to_file, started, wait_exit
 
@@ -62,6 +68,19 @@ def test_bare_name_is_searched_in_the_fixed_list():
     assert err == 0
     assert path in ("/usr/bin/true", "/bin/true")
     assert find_executable("no-such-binary-xyz") == ("no-such-binary-xyz", 2)
+
+
+def test_missing_executable_gives_find_executable_fulls_errno(tmp_path):
+    """0 for an executable file; ENOENT, EISDIR, EACCES (no x bit) otherwise, as systemd
+    252's find_executable_full() for the `-` prefix's "missing, skipping"."""
+    plain = tmp_path / "plain"
+    plain.write_text("#!/bin/sh\n")
+    assert missing_executable("true") == 0
+    assert missing_executable("/bin/sh") == 0
+    assert missing_executable(str(tmp_path / "absent")) == errno.ENOENT
+    assert missing_executable("no-such-binary-xyz") == errno.ENOENT
+    assert missing_executable(str(tmp_path)) == errno.EISDIR
+    assert missing_executable(str(plain)) == errno.EACCES
 
 
 def test_user_nobody_and_groups(tmp_path):

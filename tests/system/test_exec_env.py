@@ -63,3 +63,31 @@ def test_a_missing_environment_file_fails_the_start(pidone_ns: Factory) -> None:
     log = d.journal("-u", "m", "-o", "cat")
     assert "m.service: Failed to load environment files: No such file or directory" in log
     assert "m.service: Failed to spawn 'start' task: No such file or directory" in log
+
+
+def test_a_missing_executable_with_the_dash_prefix_is_skipped_as_success(
+    pidone_ns: Factory,
+) -> None:
+    """systemd 252 (exec_child(), checked on the oracle): `-` and a missing executable log
+    "Executable X missing, skipping: ..." and the command exits 0; without `-` it is
+    "Failed at step EXEC" and 203/EXEC. sshguard's `-/usr/sbin/nft` without nftables."""
+    d = pidone_ns(
+        {
+            "dash.service": "[Service]\nExecStartPre=-/nonexistent/nft add\n"
+            "ExecStart=/bin/sleep 1000\n",
+            "nodash.service": "[Service]\nExecStartPre=/nonexistent/nft add\n"
+            "ExecStart=/bin/sleep 1000\n",
+        }
+    )
+    assert d.cli("start", "dash").returncode == 0
+    log = d.journal("-u", "dash", "-o", "cat").splitlines()
+    skip = "dash.service: Executable /nonexistent/nft missing, skipping: No such file or directory"
+    assert log.index("Starting dash.service...") < log.index(skip)
+    status = d.cli("status", "dash").stdout
+    assert "ExecStartPre=/nonexistent/nft add (code=exited, status=0/SUCCESS)" in status
+    assert d.cli("start", "nodash").returncode == 1
+    log = d.journal("-u", "nodash", "-o", "cat")
+    assert "Failed at step EXEC spawning /nonexistent/nft: No such file or directory" in log
+    assert "missing, skipping" not in log
+    status = d.cli("status", "nodash").stdout
+    assert "ExecStartPre=/nonexistent/nft add (code=exited, status=203/EXEC)" in status

@@ -53,7 +53,7 @@ from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
 from pidone.daemon.pidwatch import PidFileWatch
 from pidone.daemon.triggerio import TriggerIO, realtime_usec
 from pidone.linux import directories, sandbox, spawn
-from pidone.linux.execprep import Identity, resolve_identity
+from pidone.linux.execprep import Identity, missing_executable, resolve_identity
 from pidone.linux.notify import NotifySocket
 from pidone.linux.pidfile import (
     PidFileError,
@@ -74,6 +74,7 @@ RECENT_EXITS = 512  # reaped PIDs remembered for log attribution (unit_of_sender
 RECENT_EXIT_USEC = 10_000_000
 
 Reply = act.JobQueued | act.JobFinished | act.RequestFailed | act.RequestDone
+_STAND_IN = "/bin/true"  # run in place of a missing `-` executable (see _skip_if_missing)
 
 
 _REPLY_TYPES = (act.JobQueued, act.JobFinished, act.RequestFailed, act.RequestDone)
@@ -394,6 +395,8 @@ class LinuxExecutor:
         if a.socket_error:  # exec_spawn(): StandardInput=socket without exactly one socket
             self.logs.manager_record(a.unit, f"{a.unit}: {a.socket_error}", act.LOG_ERR)
             return [ev.SpawnFailed(a.unit, a.token, os.strerror(errno.EINVAL))]
+        if a.command.ignore_failure:
+            a = self._skip_if_missing(a)
         read_fd = write_fd = -1
         try:
             identity = resolve_identity(ctx, a.unit)  # DynamicUser= is named after the unit
@@ -492,6 +495,20 @@ class LinuxExecutor:
         os.set_blocking(child.status_fd, False)
         self.loop.add_reader(child.status_fd, functools.partial(self._on_status, child.status_fd))
         return [ev.Spawned(a.unit, a.token, pid)]
+
+    def _skip_if_missing(self, a: act.Spawn) -> act.Spawn:
+        """A `-` command whose executable is missing: systemd 252's child logs "Executable
+        X missing, skipping: ENOENT" and exits 0 without exec (exec_child(), checked on the
+        oracle; sshguard's `-/usr/sbin/nft` where nftables is absent). The child here runs
+        through the same set-up and execs true(1) in its place, so it exits 0 as well."""
+        missing = missing_executable(a.command.path)
+        if not missing or not os.access(_STAND_IN, os.X_OK):
+            return a
+        text = f"{a.unit}: Executable {a.command.path} missing, skipping: {os.strerror(missing)}"
+        # the child's line: after the manager's "Starting X..." of this same turn
+        self.loop.call_soon(functools.partial(self._log, a.unit, text, act.LOG_INFO))
+        stand_in = replace(a.command, path=_STAND_IN, argv=("true",), no_env_expand=True)
+        return replace(a, command=stand_in)
 
     def _on_status(self, fd: int) -> None:
         """The child's CLOEXEC status pipe: EOF = exec succeeded, 8 bytes = a 2xx failure."""

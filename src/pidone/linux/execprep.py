@@ -202,6 +202,25 @@ def find_executable(path: str) -> tuple[str, int]:
     return path, last
 
 
+def missing_executable(path: str) -> int:
+    """0 when `path` names an executable regular file (a bare name looked up as
+    find_executable() does), else the errno systemd 252's find_executable_full() gives:
+    ENOENT and friends from the lookup, EISDIR for a directory, EBADFD for another
+    non-regular file (fd_verify_regular()), EACCES without the x bit."""
+    resolved, err = find_executable(path)
+    if err:
+        return err
+    try:
+        st = os.stat(resolved)
+    except OSError as exc:
+        return exc.errno or errno.ENOENT
+    if stat.S_ISDIR(st.st_mode):
+        return errno.EISDIR
+    if not stat.S_ISREG(st.st_mode):
+        return errno.EBADFD
+    return 0 if os.access(resolved, os.X_OK) else errno.EACCES
+
+
 # RLIMIT_* numbers from <asm-generic/resource.h> (Python's resource module lacks LOCKS).
 LIMIT_NAMES = "CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE"
 LIMIT_RESOURCES = {
