@@ -53,6 +53,7 @@ from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
 from pidone.daemon.pidwatch import PidFileWatch
 from pidone.daemon.triggerio import TriggerIO, realtime_usec
 from pidone.linux import directories, sandbox, spawn
+from pidone.linux.envglob import environment_file_paths
 from pidone.linux.execprep import Identity, missing_executable, resolve_identity
 from pidone.linux.notify import NotifySocket
 from pidone.linux.pidfile import (
@@ -355,16 +356,17 @@ class LinuxExecutor:
     ) -> dict[str, str]:
         env = dict(a.env)
         files: list[tuple[tuple[str, str], ...]] = []
-        for path, optional in ctx.environment_files:
-            try:
-                with open(path, "rb") as f:
-                    data = f.read()
-            except OSError as exc:
-                if optional:
-                    continue
-                raise EnvironmentFileError(exc.errno, exc.strerror) from None
-            pairs, _problems = parse_environment_file(data, path)
-            files.append(tuple(pairs))
+        for pattern, optional in ctx.environment_files:
+            for path in environment_file_paths(pattern):  # a wildcard: each match, sorted
+                try:
+                    with open(path, "rb") as f:
+                        data = f.read()
+                except OSError as exc:
+                    if optional:
+                        continue
+                    raise EnvironmentFileError(exc.errno, exc.strerror) from None
+                pairs, _problems = parse_environment_file(data, path)
+                files.append(tuple(pairs))
         variables = ManagerVariables(
             invocation_id=env.get("INVOCATION_ID", ""),
             notify_socket=self.notify_path if a.notify_socket else "",
