@@ -110,3 +110,17 @@ def test_input_kinds(setting, kind):
     got_kind, src = stdio.input_source(ctx, stdin_fd=9, data_fd=8)
     assert got_kind == kind
     assert src.fd == {"socket": 9, "fd": 9, "data": 8, "null": -1}[kind]
+
+
+def test_standard_output_socket_is_the_socket_even_when_stdin_is_not():
+    """setup_output() EXEC_OUTPUT_SOCKET: dup2(socket_fd, fileno), whatever stdin is; with
+    StandardInput=null (or data) fd 0 is /dev/null, so a copy of fd 0 was wrong."""
+    ctx = ExecContext(standard_input="null", standard_output="socket", standard_error="inherit")
+    out = stdio.output_source(ctx, 1, supplied=-1, stdin_fd=9, input_kind="null", is_pid1=True)
+    assert out == stdio.StdioSource("fd", 9)
+    assert stdio.output_source(ctx, 2, -1, 9, "null", True) == stdio.COPY_1
+    both = ExecContext(standard_input="socket", standard_output="socket")
+    assert stdio.output_source(both, 1, -1, 9, "socket", True) in (
+        stdio.COPY_0,
+        stdio.StdioSource("fd", 9),
+    )

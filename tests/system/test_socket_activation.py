@@ -185,6 +185,23 @@ def test_accept_no_standard_input_socket_accepts_on_stdin(
     assert d.status("nosock.service")["result"] == "resources"
 
 
+def test_standard_output_socket_without_socket_input_writes_to_the_connection(
+    pidone_ns: Factory,
+) -> None:
+    """Accept=yes, StandardInput=null, StandardOutput=socket: stdout is the connection
+    (setup_output(): dup2(socket_fd, 1)), stdin /dev/null; it was a copy of /dev/null."""
+    port = free_port()
+    d = pidone_ns(
+        {
+            "hello.socket": f"[Socket]\nListenStream=127.0.0.1:{port}\nAccept=yes\n",
+            "hello@.service": "[Service]\nStandardInput=null\nStandardOutput=socket\n"
+            "ExecStart=/bin/sh -c 'echo hello; readlink /proc/self/fd/0'\n",
+        }
+    )
+    assert d.cli("start", "hello.socket").returncode == 0
+    assert ask_tcp(port, b"") == b"hello\n/dev/null\n"
+
+
 def test_enabled_socket_listens_after_boot_and_activates(
     pidone_ns: Factory, tmp_path: Path
 ) -> None:

@@ -113,7 +113,9 @@ def output_source(
     if supplied >= 0:
         return StdioSource("fd", supplied)
     if setting == "socket" and stdin_fd >= 0:
-        return COPY_0
+        # setup_output(): dup2(socket_fd, fileno), not a copy of fd 0, which is /dev/null
+        # under StandardInput=null
+        return COPY_0 if input_kind == "socket" else StdioSource("fd", stdin_fd)
     return KEEP
 
 
