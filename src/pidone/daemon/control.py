@@ -215,24 +215,32 @@ class Connection:
 
     def _process_frames(self) -> None:
         limits = self.server.limits
-        while not self.closed and not self.closing:
-            item = self.codec.next_message()
-            if item is None:
-                return
-            self._rearm_idle()
-            if isinstance(item, ProtocolError):
-                self._protocol_error(item)
-            elif not self.greeted:
-                self._greet(item)
-            elif isinstance(item, Request):
-                self._dispatch(item)
-            else:
-                self._protocol_error(
-                    ProtocolError(ErrorCode.BAD_MESSAGE, "clients send requests only", False)
-                )
-            if len(self.out) > limits.max_output // 2:
-                self._stop_reading()  # a client that does not read its answers: back-pressure
-                return
+        got = False
+        try:
+            while not self.closed and not self.closing:
+                item = self.codec.next_message()
+                if item is None:
+                    return
+                got = True
+                if isinstance(item, ProtocolError):
+                    self._protocol_error(item)
+                elif not self.greeted:
+                    self._greet(item)
+                elif isinstance(item, Request):
+                    self._dispatch(item)
+                else:
+                    self._protocol_error(
+                        ProtocolError(ErrorCode.BAD_MESSAGE, "clients send requests only", False)
+                    )
+                if len(self.out) > limits.max_output // 2:
+                    self._stop_reading()  # a client that does not read: back-pressure
+                    return
+        finally:
+            # The idle timer restarts once per read, after its frames, not before each: a
+            # pipelined hello + request armed two timers and cancelled them on the way to
+            # the request's dispatch (which keeps none while the call is pending).
+            if got:
+                self._rearm_idle()
 
     def _protocol_error(self, err: ProtocolError) -> None:
         self.errors += 1
