@@ -15,11 +15,22 @@ DEBIAN = Path(__file__).parent.parent / "core" / "data" / "debian"
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 
+def _about_installed_units(line: str) -> bool:
+    """A warning about a unit file of this machine's own unit directories, which verify
+    loads along the way as systemd-analyze does (e.g. freeradius.service:23's MemoryLimit=
+    once that package is installed): it depends on the machine, not on the file tested."""
+    return line.startswith(("/lib/systemd/", "/usr/lib/systemd/", "/etc/systemd/"))
+
+
+def _own_lines(text: str) -> str:
+    return "".join(f"{line}\n" for line in text.splitlines() if not _about_installed_units(line))
+
+
 def _verify(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     rc = verify.main(list(args))
     out, err = capfd.readouterr()
     assert out == ""  # like systemd-analyze, everything goes to stderr
-    return rc, err
+    return rc, _own_lines(err)
 
 
 def test_verify_warnings_only_exit_0(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
@@ -131,7 +142,11 @@ GENERATED_TIMERS = [
 
 
 def _normalize(text: str, directory: Path) -> list[str]:
-    return [line.replace(str(directory), "DIR") for line in text.splitlines()]
+    return [
+        line.replace(str(directory), "DIR")
+        for line in text.splitlines()
+        if not _about_installed_units(line)
+    ]
 
 
 @pytest.mark.differential
