@@ -48,7 +48,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAGIC 0x33505350u /* == linux.cspawn.MAGIC */
+#define MAGIC 0x34505350u /* == linux.cspawn.MAGIC */
 #define F_INTO_CGROUP 1
 #define F_IGNORE_SIGPIPE 2
 #define F_SWITCH_IDS 4
@@ -75,9 +75,12 @@ typedef struct {
     const char *path;
 } Stdio;
 
+/* == the order of linux.cspawn.MOUNT_KINDS (linux.sandbox.MountOp kinds) */
+enum { OP_BIND, OP_KEEP, OP_RO, OP_RW, OP_TMPFS, OP_HIDE_DIR, OP_HIDE_FILE };
+
 typedef struct {
-    int keep, optional, recursive;
-    const char *target, *source;
+    int kind, optional, recursive, readonly, flags;
+    const char *target, *source, *data;
 } MountOp;
 
 /* linux/privsteps.py's plan (linux.privileges.PrivilegePlan) */
@@ -248,11 +251,15 @@ static int parse(const unsigned char *data, size_t size, Request *q) {
         if (!(q->ops = calloc((size_t)q->nops, sizeof *q->ops))) goto oom;
         for (int i = 0; i < q->nops; i++) {
             MountOp *op = &q->ops[i];
-            op->keep = rd_i32(&r);
+            op->kind = rd_i32(&r);
             op->optional = rd_i32(&r);
             op->recursive = rd_i32(&r);
+            op->readonly = rd_i32(&r);
+            op->flags = rd_i32(&r);
             op->target = rd_blob(&r);
             op->source = rd_blob(&r);
+            op->data = rd_blob(&r);
+            if (op->kind < OP_BIND || op->kind > OP_HIDE_FILE) r.bad = 1;
         }
     }
     Privileges *pv = &q->priv;
@@ -433,22 +440,30 @@ static int bind_fd(int fd, const char *target, unsigned long flags) {
     return mount(src, target, NULL, MS_BIND | flags, NULL);
 }
 
-/* The per-mount flags (other than ro) of the last mount at `point` in
- * /proc/self/mountinfo (proc(5): field 5 the mount point, \\ooo-escaped; field 6 the
- * options); -1 when there is none. linux/mountns.py parse_mountinfo. */
-static long mount_flags(const char *point) {
+typedef struct {
+    char *point;
+    unsigned long flags; /* per-mount flags other than ro (remounts keep them) */
+} Mount;
+
+static void free_mounts(Mount *m, int n) {
+    for (int i = 0; i < n; i++) free(m[i].point);
+    free(m);
+}
+
+/* Every mount of /proc/self/mountinfo, in its order (proc(5): field 5 the mount point,
+ * \ooo-escaped; field 6 the per-mount options); NULL with errno on failure.
+ * linux/mountns.py parse_mountinfo. */
+static Mount *read_mounts(int *count) {
     static char buf[1 << 16];
     int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -2;
-    long found = -1;
+    if (fd < 0) return NULL;
+    Mount *m = NULL;
+    int n = 0, cap = 0;
     size_t have = 0;
     for (;;) {
-        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
-        if (n < 0) {
-            close(fd);
-            return -2;
-        }
-        have += (size_t)n;
+        ssize_t got = read(fd, buf + have, sizeof buf - 1 - have);
+        if (got < 0) goto bad;
+        have += (size_t)got;
         buf[have] = 0;
         char *line = buf, *nl;
         while ((nl = memchr(line, '\n', (size_t)(buf + have - line)))) {
@@ -460,42 +475,105 @@ static long mount_flags(const char *point) {
                 p = strchr(p, ' ');
                 if (p) *p++ = 0;
             }
-            if (field[5]) {
-                char path[4096];
-                size_t k = 0;
-                for (char *s = field[4]; *s && k < sizeof path - 1; s++) {
-                    if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' &&
-                        s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-                        path[k++] = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-                        s += 3;
-                    } else {
-                        path[k++] = *s;
-                    }
-                }
-                path[k] = 0;
-                if (strcmp(path, point) == 0) {
-                    long flags = 0;
-                    for (char *opt = strtok(field[5], ","); opt; opt = strtok(NULL, ",")) {
-                        if (!strcmp(opt, "nosuid")) flags |= MS_NOSUID;
-                        else if (!strcmp(opt, "nodev")) flags |= MS_NODEV;
-                        else if (!strcmp(opt, "noexec")) flags |= MS_NOEXEC;
-                        else if (!strcmp(opt, "noatime")) flags |= MS_NOATIME;
-                        else if (!strcmp(opt, "nodiratime")) flags |= MS_NODIRATIME;
-                        else if (!strcmp(opt, "relatime")) flags |= MS_RELATIME;
-                    }
-                    found = flags;
+            line = nl + 1;
+            if (!field[5]) continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                Mount *bigger = realloc(m, (size_t)cap * sizeof *m);
+                if (!bigger) goto bad;
+                m = bigger;
+            }
+            char *point = malloc(strlen(field[4]) + 1);
+            if (!point) goto bad;
+            size_t k = 0;
+            for (char *c = field[4]; *c; c++) {
+                if (c[0] == '\\' && c[1] >= '0' && c[1] <= '7' && c[2] >= '0' && c[2] <= '7' &&
+                    c[3] >= '0' && c[3] <= '7') {
+                    point[k++] = (char)((c[1] - '0') * 64 + (c[2] - '0') * 8 + (c[3] - '0'));
+                    c += 3;
+                } else {
+                    point[k++] = *c;
                 }
             }
-            line = nl + 1;
+            point[k] = 0;
+            unsigned long flags = 0;
+            for (char *opt = strtok(field[5], ","); opt; opt = strtok(NULL, ",")) {
+                if (!strcmp(opt, "nosuid")) flags |= MS_NOSUID;
+                else if (!strcmp(opt, "nodev")) flags |= MS_NODEV;
+                else if (!strcmp(opt, "noexec")) flags |= MS_NOEXEC;
+                else if (!strcmp(opt, "noatime")) flags |= MS_NOATIME;
+                else if (!strcmp(opt, "nodiratime")) flags |= MS_NODIRATIME;
+                else if (!strcmp(opt, "relatime")) flags |= MS_RELATIME;
+            }
+            m[n].point = point;
+            m[n++].flags = flags;
         }
         size_t rest = (size_t)(buf + have - line);
         memmove(buf, line, rest);
         have = rest;
-        if (n == 0) break;
+        if (got == 0) break;
         if (have >= sizeof buf - 1) have = 0; /* a line longer than the buffer: skip it */
     }
     close(fd);
-    return found;
+    *count = n;
+    if (!m) m = malloc(sizeof *m); /* (an empty list, not an error) */
+    return m;
+bad:;
+    int e = errno;
+    close(fd);
+    free_mounts(m, n);
+    errno = e ? e : ENOMEM;
+    return NULL;
+}
+
+static int starts_with_dir(const char *point, const char *dir) {
+    size_t len = strlen(dir);
+    return strncmp(point, dir, len) == 0 && (point[len] == 0 || point[len] == '/');
+}
+
+static void remount_one(const Mount *m, const char *path, int readonly) {
+    unsigned long flags = MS_REMOUNT | MS_BIND | m->flags | (readonly ? MS_RDONLY : 0);
+    if (mount(NULL, m->point, NULL, flags, NULL) < 0 && strcmp(m->point, path) == 0)
+        fail(EXIT_NAMESPACE, errno ? errno : 1);
+    /* a submount we may not touch (e.g. a locked one): left as it is */
+}
+
+/* linux/mountns.py _remount: `path` (recursive: and every mount below it, but the API
+ * file systems when `path` is "/") remounted read-only or writable, each keeping its
+ * other per-mount flags; not recursive: the last mount at `path` only. */
+static void remount(const char *path, int readonly, int recursive) {
+    int n = 0;
+    Mount *m = read_mounts(&n);
+    if (!m) fail_errno(EXIT_NAMESPACE);
+    int root = strcmp(path, "/") == 0, last = -1;
+    char prefix[4096];
+    size_t len = strlen(path);
+    while (len > 0 && path[len - 1] == '/') len--;
+    if (len + 2 > sizeof prefix) fail(EXIT_NAMESPACE, ENAMETOOLONG);
+    memcpy(prefix, path, len);
+    prefix[len] = '/';
+    prefix[len + 1] = 0;
+    for (int i = 0; i < n; i++) {
+        const char *point = m[i].point;
+        if (!recursive) {
+            if (strcmp(point, path) == 0) last = i;
+            continue;
+        }
+        if (!(strcmp(point, path) == 0 || strncmp(point, prefix, len + 1) == 0 || root))
+            continue;
+        if (root && (starts_with_dir(point, "/dev") || starts_with_dir(point, "/proc") ||
+                     starts_with_dir(point, "/sys")))
+            continue;
+        remount_one(&m[i], path, readonly);
+    }
+    if (last >= 0) remount_one(&m[last], path, readonly);
+    free_mounts(m, n);
+}
+
+static void mount_or_fail(const char *src, const char *dst, const char *fstype,
+                          unsigned long flags, const char *data) {
+    if (mount(src, dst, fstype, flags, data && data[0] ? data : NULL) < 0)
+        fail(EXIT_NAMESPACE, errno ? errno : 1);
 }
 
 /* linux/mountns.py _keep: bind the manager's notify socket back in (best effort) */
@@ -508,58 +586,101 @@ static void keep(const char *target, int fd) {
     close(fd);
 }
 
-/* Step 6c: the mount namespace of PrivateTmp= (linux/mountns.py _apply for "bind" and
- * "keep" operations; linux/sandbox.py; systemd.exec(5) PrivateTmp=): unshare(2)
- * CLONE_NEWNS, / recursively MS_SLAVE (mount_namespaces(7): host mounts still propagate
- * in, ours do not leak out), the source of each bind opened O_PATH before any mount, then
- * the binds in order. Mount points created get 0755/0644 whatever UMask= says. */
+/* Step 6c: the mount namespace (linux/mountns.py _apply; linux/sandbox.py builds the
+ * operations; systemd.exec(5) PrivateTmp=, ProtectSystem=, ProtectHome=, ReadWritePaths=,
+ * ReadOnlyPaths=, InaccessiblePaths=, TemporaryFileSystem=, BindPaths=,
+ * BindReadOnlyPaths=): unshare(2) CLONE_NEWNS, / recursively MS_SLAVE
+ * (mount_namespaces(7): host mounts still propagate in, ours do not leak out), the source
+ * of each bind opened O_PATH before any mount, then the operations in order. Mount points
+ * created get 0755/0644 whatever UMask= says. */
 static void apply_sandbox(const Request *q) {
     mode_t old = umask(022);
     int fds[4096];
     unsigned char writable[4096];
     if (unshare(CLONE_NEWNS) < 0) fail(EXIT_NAMESPACE, errno ? errno : 1);
-    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) fail(EXIT_NAMESPACE, errno ? errno : 1);
+    mount_or_fail(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL);
     for (int i = 0; i < q->nops; i++) {
         const MountOp *op = &q->ops[i];
-        fds[i] = open(op->source, O_PATH | O_CLOEXEC);
+        fds[i] = -1;
         writable[i] = 0;
-        if (op->keep) continue;
-        if (fds[i] < 0) {
+        if (op->kind == OP_KEEP) {
+            fds[i] = open(op->source, O_PATH | O_CLOEXEC);
+            continue;
+        }
+        if (op->kind != OP_BIND) continue;
+        if ((fds[i] = open(op->source, O_PATH | O_CLOEXEC)) < 0) {
             if (op->optional) continue;
             fail_errno(EXIT_NAMESPACE);
         }
         struct statvfs sv;
-        if (fstatvfs(fds[i], &sv) < 0) fail_errno(EXIT_NAMESPACE);
-        writable[i] = !(sv.f_flag & ST_RDONLY);
+        if (!op->readonly) {
+            if (fstatvfs(fds[i], &sv) < 0) fail_errno(EXIT_NAMESPACE);
+            writable[i] = !(sv.f_flag & ST_RDONLY);
+        }
         if (make_target(op->target, fds[i]) < 0) fail_errno(EXIT_NAMESPACE);
     }
     for (int i = 0; i < q->nops; i++) {
         const MountOp *op = &q->ops[i];
-        if (fds[i] < 0) continue;
-        if (op->keep) {
-            keep(op->target, fds[i]);
-            continue;
-        }
         struct stat st;
-        if (lstat(op->target, &st) < 0 && make_target(op->target, fds[i]) < 0)
-            fail_errno(EXIT_NAMESPACE);
-        if (bind_fd(fds[i], op->target, op->recursive ? MS_REC : 0) < 0)
-            fail(EXIT_NAMESPACE, errno ? errno : 1);
-        close(fds[i]);
-        /* A new bind mount carries its source mount's per-mount flags (mount(2)
-         * MS_BIND); a writable source that shows read-only here (under an earlier
-         * read-only mount) is made writable again, this bind only. */
-        struct statvfs sv;
-        if (writable[i]) {
-            if (statvfs(op->target, &sv) < 0) fail_errno(EXIT_NAMESPACE);
-            if (sv.f_flag & ST_RDONLY) {
-                long flags = mount_flags(op->target);
-                if (flags == -2) fail_errno(EXIT_NAMESPACE);
-                if (flags >= 0 &&
-                    mount(NULL, op->target, NULL, MS_REMOUNT | MS_BIND | (unsigned long)flags,
-                          NULL) < 0)
-                    fail(EXIT_NAMESPACE, errno ? errno : 1);
+        int exists = lstat(op->target, &st) == 0;
+        switch (op->kind) {
+        case OP_RO:
+        case OP_RW:
+        case OP_HIDE_DIR:
+        case OP_HIDE_FILE:
+        case OP_TMPFS:
+            if (!exists) {
+                if (op->optional || op->kind == OP_RO || op->kind == OP_RW) continue;
+                fail(EXIT_NAMESPACE, ENOENT);
             }
+            break;
+        default:
+            break;
+        }
+        switch (op->kind) {
+        case OP_RO: /* a mount point of its own, as systemd's namespace.c makes it */
+            if (strcmp(op->target, "/") != 0)
+                mount_or_fail(op->target, op->target, NULL, MS_BIND | MS_REC, NULL);
+            remount(op->target, 1, 1);
+            break;
+        case OP_RW:
+            mount_or_fail(op->target, op->target, NULL, MS_BIND | MS_REC, NULL);
+            remount(op->target, 0, 1);
+            break;
+        case OP_BIND:
+            if (fds[i] < 0) break;
+            if (!exists && make_target(op->target, fds[i]) < 0) fail_errno(EXIT_NAMESPACE);
+            if (bind_fd(fds[i], op->target, op->recursive ? MS_REC : 0) < 0)
+                fail(EXIT_NAMESPACE, errno ? errno : 1);
+            close(fds[i]);
+            /* A new bind mount carries its source mount's per-mount flags (mount(2)
+             * MS_BIND), and systemd 252 changes nothing else: only a read-only bind is
+             * remounted, and a writable source that shows read-only here (under an
+             * earlier read-only mount: ProtectSystem=) is made writable again, this bind
+             * only. */
+            if (op->readonly) {
+                remount(op->target, 1, op->recursive);
+            } else if (writable[i]) {
+                struct statvfs sv;
+                if (statvfs(op->target, &sv) < 0) fail_errno(EXIT_NAMESPACE);
+                if (sv.f_flag & ST_RDONLY) remount(op->target, 0, 0);
+            }
+            break;
+        case OP_TMPFS:
+            mount_or_fail("tmpfs", op->target, "tmpfs", MS_NOSUID | MS_NODEV | (unsigned)op->flags,
+                          op->data);
+            break;
+        case OP_HIDE_DIR:
+            mount_or_fail("tmpfs", op->target, "tmpfs",
+                          MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, op->data);
+            break;
+        case OP_HIDE_FILE:
+            mount_or_fail(op->source, op->target, NULL, MS_BIND, NULL);
+            remount(op->target, 1, 0);
+            break;
+        case OP_KEEP:
+            if (fds[i] >= 0) keep(op->target, fds[i]);
+            break;
         }
     }
     umask(old);
@@ -708,7 +829,7 @@ static _Noreturn void child(const Request *q, const int *got) {
     }
     /* 6b. IO and CPU scheduling */
     if (q->priv.present) apply_scheduling(&q->priv);
-    /* 6c. the mount namespace (PrivateTmp=) */
+    /* 6c. the mount namespace (PrivateTmp=, ProtectSystem=, ...) */
     if (q->nops >= 0) {
         status = EXIT_NAMESPACE;
         apply_sandbox(q);

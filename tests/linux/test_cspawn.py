@@ -73,6 +73,15 @@ except OSError:  # (User=nobody)
     private = False
 out["tmp"] = sorted(os.listdir("/tmp"))[:50] if private else "not private"  # (others write)
 out["own_mount_namespace"] = private
+if private:  # what the namespace holds: (mount point, per-mount options, type)
+    mounts = []
+    for line in open("/proc/self/mountinfo"):
+        fields = line.split(" ")
+        rest = line.split(" - ", 1)[1].split(" ")
+        mounts.append([fields[4], fields[5], rest[0]])
+    out["mounts"] = mounts
+    out["hidden"] = {p: os.path.exists(p) and len(os.listdir(p)) if os.path.isdir(p) else
+                     os.path.exists(p) for p in ("/home", "/root", "/run/user")}
 out["sched"] = [os.sched_getscheduler(0), os.sched_getparam(0).sched_priority]
 if os.uname().machine == "x86_64":
     import ctypes
@@ -429,13 +438,15 @@ def test_encode_takes_the_common_plans_and_leaves_the_rest_to_python(
         assert data[:4] == cspawn.MAGIC.to_bytes(4, "little")
 
 
-def test_encode_takes_private_tmp_but_not_protect_system() -> None:
+def test_encode_takes_protect_system_but_not_private_devices() -> None:
     if not sandbox.sandbox_available():
         pytest.skip("no mount namespaces here: no sandbox plan is built")
     try:
         assert cspawn.encode(_wire(ExecContext(private_tmp=True)), True) is not None  # type: ignore[arg-type]
-        strict = ExecContext(private_tmp=True, protect_system="strict")
-        assert cspawn.encode(_wire(strict), True) is None  # type: ignore[arg-type]
+        strict = ExecContext(private_tmp=True, protect_system="strict", protect_home="yes")
+        assert cspawn.encode(_wire(strict), True) is not None  # type: ignore[arg-type]
+        devices = ExecContext(private_tmp=True, private_devices=True)
+        assert cspawn.encode(_wire(devices), True) is None  # type: ignore[arg-type]
     finally:
         for invocation in ("",):
             sandbox.remove_private_tmp(invocation, "encode-test.service")
@@ -641,3 +652,80 @@ def test_start_boots_the_compiled_helper_and_the_python_one_only_when_asked(
     python = helpers["python"]  # no compiled helper: start() boots the Python one
     python.start()
     assert (python.compiled_pid, bool(python.python_pid)) == (0, True)
+
+
+def _sandbox_tree() -> Path:
+    """A scratch tree under /tmp (reachable, outside PrivateTmp='s /tmp: its paths are seen
+    through ReadWritePaths= & co. only when those are bound)."""
+    top = Path(tempfile.mkdtemp(prefix="pidone-cspawn-box-", dir="/var/lib"))
+    for name in ("rw", "ro", "hidden-dir", "bind-src", "bind-ro-src", "bind-dst", "tmpfs"):
+        (top / name).mkdir()
+        (top / name / "f").write_text(name)
+    (top / "hidden-file").write_text("secret")
+    return top
+
+
+@pytest.mark.parametrize("variant", ["strict", "full+home", "yes+tmpfs-home"])
+def test_sandboxes_are_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch,
+    helpers: dict[str, spawn_cgroup.Spawner],
+    tmp_path: Path,
+    variant: str,
+) -> None:
+    # ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths=,
+    # BindPaths=, BindReadOnlyPaths=, TemporaryFileSystem= with PrivateTmp=: the mount
+    # table the program sees (points, per-mount options, types) is the same.
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    top = _sandbox_tree()
+    sub = top / "rw-sub"  # a writable mount below "/": the recursive remount reaches it
+    sub.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(sub)], check=True)
+    try:
+        if variant == "strict":
+            ctx = ExecContext(
+                private_tmp=True,
+                protect_system="strict",
+                protect_home="read-only",
+                read_write_paths=[str(top / "rw"), "-/nonexistent-pidone"],
+                read_only_paths=[str(top / "ro")],
+                inaccessible_paths=[str(top / "hidden-dir"), str(top / "hidden-file")],
+                bind_paths=[f"{top / 'bind-src'}:{top / 'bind-dst'}", "-/nonexistent-pidone"],
+                bind_read_only_paths=[f"{top / 'bind-ro-src'}:{top / 'bind-ro-dst'}:norbind"],
+                temporary_file_system=[f"{top / 'tmpfs'}:ro,mode=700"],
+            )
+        elif variant == "full+home":
+            ctx = ExecContext(protect_system="full", protect_home="yes", private_tmp=True)
+        else:
+            ctx = ExecContext(protect_system="yes", protect_home="tmpfs",
+                              read_only_paths=["-/nonexistent-pidone"])  # fmt: skip
+        out = tmp_path / "out"
+        status, failure, text = _both(monkeypatch, helpers, _req(ctx, out), out)
+    finally:
+        subprocess.run(["umount", "-l", str(sub)], check=False)
+        sandbox.remove_private_tmp(INVOCATION, UNIT)
+        shutil.rmtree(top)
+    assert (status, failure) == (0, None), text
+    seen = _probe(text)
+    mounts = {point: options for point, options, _kind in seen["mounts"]}  # type: ignore[union-attr]
+    if variant == "strict":
+        assert mounts["/"].startswith("ro")
+        assert mounts[str(sub)].startswith("ro")
+        assert mounts[str(top / "rw")].startswith("rw")
+        assert mounts[str(top / "bind-dst")].startswith("rw")
+        assert mounts[str(top / "bind-ro-dst")].startswith("ro")
+        assert mounts[str(top / "tmpfs")].startswith("ro")
+    else:
+        assert mounts["/usr"].startswith("ro")
+
+
+def test_a_missing_temporary_file_system_fails_namespace_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    out = tmp_path / "out"
+    ctx = ExecContext(temporary_file_system=[str(tmp_path / "absent")])
+    req = _req(ctx, out, command=ExecCommand("/bin/true", ("true",)))
+    status, failure, _text = _both(monkeypatch, helpers, req, out)
+    assert (status, failure) == (226, (226, errno.ENOENT))

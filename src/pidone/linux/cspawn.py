@@ -8,9 +8,10 @@ compiled helper does, in C, what linux.spawnchild.run() does for the common plan
 * an argv that names $SYSTEMD_EXEC_PID (field 2: expanded in the child by core.execline).
   $SYSTEMD_EXEC_PID in the *environment* (field 5, every service has it) is taken;
 * a TTY stream (StandardInput=tty & co.: TIOCSCTTY, its waits, TTYReset=, TTYVHangup=);
-* a mount namespace with anything but the binds PrivateTmp= makes and the "keep" of the
-  notify socket (ProtectSystem=, ProtectHome=, PrivateDevices=, ReadOnlyPaths=, ...,
-  read-only BindReadOnlyPaths=: they need the /proc/self/mountinfo walks of linux.mountns);
+* PrivateDevices= (a private /dev, its device nodes and symlinks: linux.mountns
+  _private_dev); the other mount operations (PrivateTmp=, ProtectSystem=, ProtectHome=,
+  ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths=, TemporaryFileSystem=, BindPaths=,
+  BindReadOnlyPaths=) are in C;
 * a value the C side would read differently from Python's os.execve(): a NUL byte in a
   string, `=` in an environment name, an empty argv or argv[0] (Python raises, the child
   exits 255: the Python helper reproduces that).
@@ -26,8 +27,9 @@ The wire (little-endian; the C side reads it with bounds checks, no parser libra
     blob oom_score_adjust, blob path, blob cwd
     i32 argc, argc x blob
     i32 envc, per entry: i32 self_pid (value = the child's PID), blob name, blob value
-    i32 mount op count (-1 = no namespace), per op: i32 kind (0 bind, 1 keep),
-        i32 optional, i32 recursive, blob target, blob source
+    i32 mount op count (-1 = no namespace), per op: i32 kind (MOUNT_KINDS index),
+        i32 optional, i32 recursive, i32 readonly, i32 flags, blob target, blob source,
+        blob data
     i32 privileges present (field 24: CapabilityBoundingSet=, AmbientCapabilities=,
         SecureBits=, IOScheduling*=, CPUScheduling*=; linux.privsteps), and if 1:
         i32 count + i32 per bounding-set drop, i32 count + i32 per ambient capability,
@@ -49,7 +51,7 @@ from pidone.core.hints import TYPE_CHECKING
 if TYPE_CHECKING:
     from pidone.linux.spawnchild import Plan
 
-MAGIC = 0x33505350  # b"PSP3" read as a little-endian u32; the helper refuses others (EPROTO)
+MAGIC = 0x34505350  # b"PSP4" read as a little-endian u32; the helper refuses others (EPROTO)
 F_INTO_CGROUP = 1
 F_IGNORE_SIGPIPE = 2
 F_SWITCH_IDS = 4
@@ -58,6 +60,7 @@ F_NO_NEW_PRIVILEGES = 16
 F_NON_BLOCKING = 32
 F_NICE = 64
 STDIO_KINDS = ("keep", "copy", "fd", "null", "open")
+MOUNT_KINDS = ("bind", "keep", "ro", "rw", "tmpfs", "hide-dir", "hide-file")  # not "dev"
 _U64 = 1 << 64
 _I32 = struct.Struct("<i")
 _LIMIT = struct.Struct("<iQQ")
@@ -155,12 +158,16 @@ def _encode(plan: Plan, into_cgroup: bool) -> bytes:
     else:
         ops, _dev_log = sandbox
         body.append(_I32.pack(len(ops)))
-        for kind, target, source, _data, _flags, optional, recursive, readonly in ops:
-            if kind not in ("bind", "keep") or readonly:
+        for kind, target, source, data, mount_flags, optional, recursive, readonly in ops:
+            if kind not in MOUNT_KINDS:  # "dev": PrivateDevices=, the Python helper's
                 raise _Refused
-            body.append(struct.pack("<iii", kind == "keep", optional, recursive))
+            kind_index = MOUNT_KINDS.index(kind)
+            body.append(
+                struct.pack("<iiiii", kind_index, optional, recursive, readonly, mount_flags)
+            )
             _blob(target, body)
             _blob(source, body)
+            _blob(data, body)
     if privileges is None:
         body.append(_I32.pack(0))
     else:
