@@ -1,0 +1,90 @@
+"""linux.cspawn.encode(): which plans go to the compiled spawn helper, and what it sends.
+
+What the helper does with them is tests/linux/test_cspawn.py (real processes, against the
+Python helper).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pidone.core.execline import ExecCommand
+from pidone.core.model import ExecContext
+from pidone.linux import cspawn, sandbox
+from pidone.linux.spawn import SpawnRequest, wire_plan
+from tests.linux.proc_helpers import env_for
+
+
+def _wire(ctx: ExecContext, argv: tuple[str, ...] = ("/bin/true",)) -> object:
+    from pidone.linux import spawn
+
+    req = SpawnRequest(ExecCommand(argv[0], argv), ctx, env_for(ctx))
+    identity = spawn.resolve_identity(ctx, "")
+    words, deferred = spawn._expand(req)
+    box = None
+    if any((ctx.private_tmp, ctx.protect_system, ctx.private_devices)):
+        box = sandbox.build_sandbox_plan(ctx, req.environment, "encode-test.service")
+    return wire_plan(spawn._build_plan(req, identity, words, deferred, -1, -1, box))
+
+
+@pytest.mark.parametrize(
+    ("ctx", "argv", "takes"),
+    [
+        (ExecContext(), ("/bin/true",), True),
+        (ExecContext(user="nobody", nice=3, limits={"LimitNOFILE": (5, 6)}), ("/bin/true",), True),
+        (ExecContext(standard_output="append:/tmp/x"), ("/bin/true",), True),
+        (ExecContext(no_new_privileges=True, umask=0o077), ("/bin/true",), True),
+        (ExecContext(), ("/bin/echo", "$SYSTEMD_EXEC_PID"), False),  # deferred argv
+        (
+            ExecContext(capability_bounding_set=1 << 10, ambient_capabilities=1 << 10),
+            ("/bin/true",),
+            True,
+        ),
+        (ExecContext(standard_input="tty"), ("/bin/true",), False),
+    ],
+)
+def test_encode_takes_the_common_plans_and_leaves_the_rest_to_python(
+    ctx: ExecContext, argv: tuple[str, ...], takes: bool
+) -> None:
+    plan = _wire(ctx, argv)
+    data = cspawn.encode(plan, False)  # type: ignore[arg-type]
+    assert (data is not None) == takes
+    if data is not None:
+        assert data[:4] == cspawn.MAGIC.to_bytes(4, "little")
+
+
+def test_encode_takes_protect_system_but_not_private_devices() -> None:
+    if not sandbox.sandbox_available():
+        pytest.skip("no mount namespaces here: no sandbox plan is built")
+    try:
+        assert cspawn.encode(_wire(ExecContext(private_tmp=True)), True) is not None  # type: ignore[arg-type]
+        strict = ExecContext(private_tmp=True, protect_system="strict", protect_home="yes")
+        assert cspawn.encode(_wire(strict), True) is not None  # type: ignore[arg-type]
+        devices = ExecContext(private_tmp=True, private_devices=True)
+        assert cspawn.encode(_wire(devices), True) is None  # type: ignore[arg-type]
+    finally:
+        for invocation in ("",):
+            sandbox.remove_private_tmp(invocation, "encode-test.service")
+
+
+def test_encode_refuses_what_os_execve_would_refuse() -> None:
+    plan = list(_wire(ExecContext()))  # type: ignore[call-overload]
+    good = tuple(plan)
+    assert cspawn.encode(good, False) is not None  # type: ignore[arg-type]
+    for index, value in ((4, {b"A=B": b"1"}), (1, [b"true", b"a\0b"]), (1, [b""]), (1, [])):
+        bad = list(good)
+        bad[index] = value
+        assert cspawn.encode(tuple(bad), False) is None, (index, value)  # type: ignore[arg-type]
+
+
+def test_encode_indexes_the_attached_fds_in_the_helper_protocol_order() -> None:
+    stdio = (("fd", 40, b"", 0, "", False, False), ("null", -1, b"", 1, "", False, False),
+             ("fd", 41, b"", 0, "", False, False))  # fmt: skip
+    plan = (b"/bin/true", [b"true"], None, {}, {}, (), (0, 0), 0, (), False, -1, stdio,
+            (50, 51), (), None, b"", False, 0o22, True, -1, -1, None, b"/", False, None,
+            None, False)  # fmt: skip
+    assert cspawn.fd_order(plan, 9, 8) == [8, 9, 40, 41, 50, 51]  # type: ignore[arg-type]
+    assert cspawn.fd_order(plan, 9, -1) == [9, 40, 41, 50, 51]  # type: ignore[arg-type]
+    data = cspawn.encode(plan, True)  # type: ignore[arg-type]
+    assert data is not None
+    assert int.from_bytes(data[8:12], "little") == 6  # fds attached
