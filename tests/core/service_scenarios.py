@@ -763,6 +763,45 @@ def reload_reads_pid_file_again() -> list[ServiceMachine]:
     return [m, f]
 
 
+@scenario
+def main_process_moves_to_a_new_pid() -> list[ServiceMachine]:
+    """service_sigchld_event(): a main process that writes a new PID into PIDFile= before
+    it exits has moved; its exit is no event (checked on the oracle with a forking unit
+    whose main, on SIGUSR1, starts a successor, writes its PID and exits 0)."""
+    m, fx = machine(type="forking", pid_file="/run/t.pid")
+    fx.pid_files["/run/t.pid"] = 500
+    start(fx)
+    fx.add_process(U, 500)
+    fx.exit(100)
+    assert (m.sub, m.main_pid) == (S.RUNNING, 500)
+    fx.add_process(U, 501)
+    fx.pid_files["/run/t.pid"] = 501
+    mark = len(fx.actions)
+    fx.exit(500)
+    assert act.ReadPidFile(U, "/run/t.pid", known=500) in fx.actions[mark:]
+    assert (m.sub, m.main_pid, m.exec_main.pid) == (S.RUNNING, 501, 501)
+    assert fx.logs(mark) == []
+    # the file still names the exiting PID (another process is left): the exit counts
+    fx.add_process(U, 502)
+    mark = len(fx.actions)
+    fx.exit(501)
+    assert act.ReadPidFile(U, "/run/t.pid", known=501) in fx.actions[mark:]
+    assert m.sub == S.STOP_SIGTERM  # main gone (ExitType=main): stopped, 502 signalled
+    fx.exit(502)
+    assert (m.sub, m.result) == (S.DEAD, Result.SUCCESS)
+    # an empty unit: nothing to move to, nothing read
+    e, efx = machine(type="forking", pid_file="/run/t.pid")
+    efx.pid_files["/run/t.pid"] = 500
+    start(efx)
+    efx.add_process(U, 500)
+    efx.exit(100)
+    mark = len(efx.actions)
+    efx.exit(500)
+    assert not efx.of_type(act.ReadPidFile, mark)
+    assert e.sub == S.DEAD
+    return [m, e]
+
+
 # --- driving a machine into any state --------------------------------------------------------
 
 TSTOP = 90 * SEC

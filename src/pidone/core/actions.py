@@ -120,11 +120,14 @@ class WatchPid:
 
 @dataclass(frozen=True, slots=True)
 class ReadPidFile:
-    """Read PIDFile= and answer PidFileRead; with `watch`, answer again when it changes."""
+    """Read PIDFile= and answer PidFileRead; with `watch`, answer again when it changes.
+    A file naming `known` (the main PID already known) is answered with it, unchecked:
+    service_load_pid_file() returns early for it, before its suitability checks."""
 
     unit: str
     path: str
     watch: bool = False
+    known: int = 0
 
 
 @dataclass(frozen=True, slots=True)

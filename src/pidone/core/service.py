@@ -135,6 +135,7 @@ class ServiceMachine:
     notify_state: str = "unknown"
     awaiting_pid_file: bool = False
     reload_reads_pid_file: bool = False  # RELOAD_DONE asked for PIDFile=; running follows
+    main_exit_pending: ev.ProcessExited | None = None  # held while PIDFile= is read again
     # Type=dbus: "" (not asked), "asking" (WatchBusName out), "watching" (the bus answers),
     # "absent" (no bus: run as simple); bus_owner is BusName='s owner, "" for none
     bus: str = ""
@@ -393,7 +394,18 @@ class ServiceMachine:
         self._log(f"{self.name}: Failed to run '{pending.role}' task: {e.error}", act.LOG_WARNING)
         self._fire(_Trig(Trigger.SPAWN_FAILED, Result.RESOURCES), e)
 
-    def _on_exit(self, e: ev.ProcessExited) -> None:
+    def _on_exit(self, e: ev.ProcessExited, pid_file_read: bool = False) -> None:
+        moved = self.cfg.pid_file and not pid_file_read and not e.unit_empty
+        if moved and e.pid == self.main_pid and self.main_pid:
+            # service_sigchld_event(): "Forking services may occasionally move to a new
+            # PID. As long as they update the PID file before exiting the old PID, they're
+            # fine." (service_load_pid_file(s, false) > 0: return). The exit waits for the
+            # answer (the executor's rule 1: it comes next). An empty unit has no process
+            # to move to, so nothing is read then (systemd would still take a foreign PID
+            # from a root-owned file: not looked for).
+            self.main_exit_pending = e
+            self._out.append(act.ReadPidFile(self.name, self.cfg.pid_file, known=e.pid))
+            return
         info = ExitInfo.of(e.status, e.signal, e.core_dumped)
         # EXIT_CLEAN_DAEMON (SIGTERM & co. are clean) only for what runs ExecStart= outside
         # oneshot; control commands are clean with exit 0 or SuccessExitStatus= (spec 03 §4).
@@ -488,6 +500,13 @@ class ServiceMachine:
         self._fire(_Trig(Trigger.BUS_NAME), e)
 
     def _on_pid_file(self, e: ev.PidFileRead) -> None:
+        if self.main_exit_pending is not None:
+            gone, self.main_exit_pending = self.main_exit_pending, None
+            if e.pid and e.pid != gone.pid and self.main_pid == gone.pid:
+                self._set_main_pid(e.pid)  # the daemon moved: the old PID's exit is no event
+                return
+            self._on_exit(gone, pid_file_read=True)
+            return
         if self.reload_reads_pid_file and self.sub == S.RELOAD:
             self._reload_pid_file_read(e)
             return
@@ -699,6 +718,7 @@ class ServiceMachine:
         self.exec_main = ExecMain()
         self.exec_runs = ()  # exec_command_reset_status_list_array() in service_start()
         self.awaiting_pid_file = self.reload_reads_pid_file = False
+        self.main_exit_pending = None
         if e.manual:
             self.n_restarts = 0  # NRestarts counts restarts since the last manual start
         if self.populated:

@@ -685,6 +685,8 @@ class LinuxExecutor:
             return ev.PidFileRead(a.unit, None, "Invalid argument")
         except OSError as exc:
             return ev.PidFileRead(a.unit, None, exc.strerror or str(exc))
+        if a.known and found.pid == a.known:  # the main PID already known: no checks
+            return ev.PidFileRead(a.unit, found.pid)
         belongs = self.tracker.unit_of(found.pid) == a.unit
         if not belongs:  # without cgroups: an orphan of this run that /proc could not place
             belongs = self.tracker.claim(a.unit, found.pid)
