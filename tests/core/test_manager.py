@@ -412,7 +412,7 @@ def test_kill_and_reset_failed() -> None:
     mgr, fx = setup()
     job(fx, "start")
     out = fx.feed(ev.KillUnitRequested(50, U, "main", 9))
-    assert act.Signal(U, "pid", 9, pid=100) in out
+    assert act.Signal(U, "pid", 9, pid=100, client="main") in out
     assert act.RequestDone(50) in out
     fx.exit(100, signal=9)
     assert mgr.active_state(U) == "failed"

@@ -7,7 +7,7 @@ import pytest
 from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.servicestate import Result, SubState
-from tests.core.servicekit import SEC, machine, start
+from tests.core.servicekit import SEC, cmd, machine, start
 
 U = "t.service"
 TSTOP = 90 * SEC
@@ -133,6 +133,21 @@ def test_systemctl_kill_ignores_kill_mode(whom: str, expected: list) -> None:
     fx.feed(ev.KillRequested(U, whom, 1))  # type: ignore[arg-type]
     assert _signals(fx, mark) == expected
     assert m.sub == SubState.RUNNING
+
+
+def test_kill_goes_to_the_control_process_first_and_says_for_whom() -> None:
+    """unit_kill_common(): control, then main, then the rest, each "on client request"."""
+    m, fx = _running(exec_reload=[cmd("/bin/reload")])
+    fx.feed(ev.ReloadRequested(U))
+    control = m.control_pid
+    mark = len(fx.actions)
+    fx.feed(ev.KillRequested(U, "all", 10))
+    got = [(a.target, a.pid, a.exclude, a.client) for a in fx.of_type(act.Signal, mark)]
+    assert got == [
+        ("pid", control, (), "control"),
+        ("pid", 100, (), "main"),
+        ("cgroup", 0, (100, control), "aux"),
+    ]
 
 
 def test_leftover_processes_warned_at_next_start() -> None:

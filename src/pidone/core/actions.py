@@ -84,6 +84,8 @@ class Signal:
     """Send `signal` to one PID (`target="pid"`) or to the unit's processes but `exclude`.
 
     `sigcont`: follow with SIGCONT (kill_and_sigcont()); `log_kill`: log every process hit.
+    `client`: sent for `kill` (unit_kill_common()): "main" or "control" for a PID, "aux" for
+    the rest of the unit, each logged "... on client request."
     """
 
     unit: str
@@ -93,6 +95,7 @@ class Signal:
     exclude: tuple[int, ...] = ()
     sigcont: bool = False
     log_kill: bool = False
+    client: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -614,13 +614,18 @@ class ServiceMachine:
         self.start_limit = StartLimit()
 
     def _kill_request(self, e: ev.KillRequested) -> None:
-        """unit_kill(): whom=main|control|all, independent of KillMode= (spec 03 §10)."""
-        if e.whom in ("main", "all") and self.main_pid:
-            self._signal_pid(self.main_pid, e.signal, False, False)
+        """unit_kill_common(): whom=main|control|all, independent of KillMode= (spec 03 §10);
+        the control process first, then the main one, then the rest, each logged."""
+        sig = e.signal
         if e.whom in ("control", "all") and self.control_pid:
-            self._signal_pid(self.control_pid, e.signal, False, False)
+            pid = self.control_pid
+            self._out.append(act.Signal(self.name, "pid", sig, pid=pid, client="control"))
+        if e.whom in ("main", "all") and self.main_pid:
+            pid = self.main_pid
+            self._out.append(act.Signal(self.name, "pid", sig, pid=pid, client="main"))
         if e.whom == "all" and self.populated:
-            self._out.append(act.Signal(self.name, "cgroup", e.signal, exclude=self._pids()))
+            exclude = self._pids()
+            self._out.append(act.Signal(self.name, "cgroup", sig, exclude=exclude, client="aux"))
 
     # --- steps (systemd's service_enter_*) ----------------------------------------------------
 

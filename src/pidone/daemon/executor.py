@@ -46,6 +46,7 @@ from pidone.core.environment import (
 from pidone.core.hints import TYPE_CHECKING, Any, Protocol
 from pidone.core.model import ExecContext, Unit
 from pidone.core.notify import NotifyMessage
+from pidone.core.signames import signal_name
 from pidone.core.unittable import UnitDropped
 from pidone.daemon.children import ChildWatcher
 from pidone.daemon.logpipes import LogCollector, StreamSource
@@ -544,6 +545,9 @@ class LinuxExecutor:
             os.kill(pid, sig)
 
     def _signal(self, a: act.Signal) -> None:
+        if a.client:
+            self._signal_for_client(a)
+            return
         if a.target == "pid":
             if a.pid > 0:
                 self._send(a.unit, a.pid, a.signal, a.log_kill)
@@ -558,6 +562,29 @@ class LinuxExecutor:
         sigcont = a.sigcont and a.signal not in (signal.SIGCONT, signal.SIGKILL)
         with contextlib.suppress(OSError):
             self.tracker.kill(a.unit, a.signal, exclude=a.exclude, sigcont=sigcont)
+
+    def _signal_for_client(self, a: act.Signal) -> None:
+        """`kill` (unit_kill_common(), systemd 252 src/core/unit.c): the comm is read first,
+        then the signal sent and logged "on client request"."""
+        name = f"SIG{signal_name(a.signal)}"
+        if a.target == "cgroup":
+            for pid in self.tracker.pids(a.unit):
+                if pid not in a.exclude:
+                    text = f"{a.unit}: Sending signal {name} to process {pid} "
+                    text += f"({read_comm(pid) or 'n/a'}) on client request."
+                    self.logs.manager_record(a.unit, text, act.LOG_INFO)
+            with contextlib.suppress(OSError):
+                self.tracker.kill(a.unit, a.signal, exclude=a.exclude, sigcont=False)
+            return
+        who = f"{a.client} process {a.pid} ({read_comm(a.pid) or 'n/a'})"
+        try:
+            os.kill(a.pid, a.signal)
+        except OSError as exc:
+            text = f"{a.unit}: Failed to send signal {name} to {who} on client request: "
+            self.logs.manager_record(a.unit, text + (exc.strerror or ""), act.LOG_WARNING)
+            return
+        text = f"{a.unit}: Sent signal {name} to {who} on client request."
+        self.logs.manager_record(a.unit, text, act.LOG_INFO)
 
     # Timers -------------------------------------------------------------------------------
 
