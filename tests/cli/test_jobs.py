@@ -41,6 +41,13 @@ def test_bad_signal_and_options() -> None:
     )
 
 
+def test_kill_who_is_taken_for_kill_whom() -> None:
+    """getopt_long(3) abbreviation, as systemctl 252 takes it (Debian's logrotate.d/ulogd2)."""
+    opts, args = parse(["--kill-who", "main", "--signal=SIGHUP", "ulogd2.service"])
+    assert (opts["whom"], opts["signal"], args) == ("main", 1, ["ulogd2.service"])
+    assert parse(["--kill-who=control", "x"])[0]["whom"] == "control"
+
+
 @pytest.mark.parametrize("verb", ["start", "stop", "is-active", "status", "list-units", "kill"])
 def test_no_daemon_gives_one_line_and_exit_1(tmp_path: Path, verb: str) -> None:
     r = subprocess.run(

@@ -126,6 +126,11 @@ def parse(argv: list[str], values: tuple[str, ...] = ()) -> tuple[dict[str, Any]
             args.append(arg)
             continue
         name, eq, value = arg.partition("=")
+        if name == "--kill-who":
+            # systemctl 252 has only --kill-whom=, but getopt_long(3) takes an unambiguous
+            # abbreviation: Debian's /etc/logrotate.d/ulogd2 runs `systemctl kill
+            # --kill-who main --signal=SIGHUP ulogd2.service`.
+            name = "--kill-whom"
         if name in takes and not eq:
             if i >= len(argv):
                 raise UsageError(f"option '{name}' requires an argument")
