@@ -48,7 +48,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAGIC 0x34505350u /* == linux.cspawn.MAGIC */
+#define MAGIC 0x35505350u /* == linux.cspawn.MAGIC */
 #define F_INTO_CGROUP 1
 #define F_IGNORE_SIGPIPE 2
 #define F_SWITCH_IDS 4
@@ -76,7 +76,7 @@ typedef struct {
 } Stdio;
 
 /* == the order of linux.cspawn.MOUNT_KINDS (linux.sandbox.MountOp kinds) */
-enum { OP_BIND, OP_KEEP, OP_RO, OP_RW, OP_TMPFS, OP_HIDE_DIR, OP_HIDE_FILE };
+enum { OP_BIND, OP_KEEP, OP_RO, OP_RW, OP_TMPFS, OP_HIDE_DIR, OP_HIDE_FILE, OP_DEV };
 
 typedef struct {
     int kind, optional, recursive, readonly, flags;
@@ -108,6 +108,7 @@ typedef struct {
     int npid_slots;
     int nops; /* -1: no mount namespace */
     MountOp *ops;
+    const char *dev_log; /* the host's /dev/log symlink target, for PrivateDevices= */
     Privileges priv;
 } Request;
 
@@ -259,9 +260,10 @@ static int parse(const unsigned char *data, size_t size, Request *q) {
             op->target = rd_blob(&r);
             op->source = rd_blob(&r);
             op->data = rd_blob(&r);
-            if (op->kind < OP_BIND || op->kind > OP_HIDE_FILE) r.bad = 1;
+            if (op->kind < OP_BIND || op->kind > OP_DEV) r.bad = 1;
         }
     }
+    q->dev_log = q->nops >= 0 ? rd_blob(&r) : "";
     Privileges *pv = &q->priv;
     pv->present = rd_i32(&r);
     if (pv->present) {
@@ -586,10 +588,64 @@ static void keep(const char *target, int fd) {
     close(fd);
 }
 
+/* "/dev/" + name into buf (at most 16 bytes of name) */
+static const char *dev_path(char buf[32], const char *name) {
+    size_t len = strlen(name);
+    memcpy(buf, "/dev/", 5);
+    memcpy(buf + 5, name, len + 1);
+    return buf;
+}
+
+/* PrivateDevices= (linux/mountns.py _private_dev; systemd.exec(5), systemd 252
+ * namespace.c mount_private_dev()): a tmpfs on /dev (nosuid, strictatime, mode=755) with
+ * only the pseudo devices null, zero, full, random, urandom and tty bound in from the old
+ * /dev (opened O_PATH before it is covered; a missing one is left out), /dev/shm,
+ * /dev/mqueue and /dev/hugepages bound in recursively where they exist, a new devpts
+ * instance on /dev/pts (devpts(5) newinstance: the service's ptys are its own), and the
+ * symlinks ptmx, fd, stdin, stdout, stderr (and log, to the host's /dev/log target). */
+static void private_dev(const char *data, const char *dev_log) {
+    static const char *const devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    static const char *const dirs[] = {"shm", "mqueue", "hugepages"};
+    enum { NDEV = sizeof devices / sizeof *devices, NDIR = sizeof dirs / sizeof *dirs };
+    int keep_fd[NDEV], dir_fd[NDIR];
+    char path[32];
+    for (int i = 0; i < NDEV; i++) keep_fd[i] = open(dev_path(path, devices[i]), O_PATH | O_CLOEXEC);
+    for (int i = 0; i < NDIR; i++)
+        dir_fd[i] = open(dev_path(path, dirs[i]), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    mount_or_fail("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, data);
+    for (int i = 0; i < NDEV; i++) {
+        if (keep_fd[i] < 0) continue;
+        int fd = open(dev_path(path, devices[i]), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) fail_errno(EXIT_NAMESPACE);
+        close(fd);
+        if (bind_fd(keep_fd[i], path, 0) < 0) fail(EXIT_NAMESPACE, errno ? errno : 1);
+        close(keep_fd[i]);
+    }
+    for (int i = 0; i < NDIR; i++) {
+        if (dir_fd[i] < 0) continue;
+        if (mkdir(dev_path(path, dirs[i]), 0755) < 0) fail_errno(EXIT_NAMESPACE);
+        if (bind_fd(dir_fd[i], path, MS_REC) < 0) fail(EXIT_NAMESPACE, errno ? errno : 1);
+        close(dir_fd[i]);
+    }
+    if (mkdir("/dev/pts", 0755) < 0) fail_errno(EXIT_NAMESPACE);
+    mount_or_fail("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=620,gid=5");
+    static const char *const links[][2] = {
+        {"pts/ptmx", "/dev/ptmx"},
+        {"/proc/self/fd", "/dev/fd"},
+        {"/proc/self/fd/0", "/dev/stdin"},
+        {"/proc/self/fd/1", "/dev/stdout"},
+        {"/proc/self/fd/2", "/dev/stderr"},
+    };
+    for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+        if (symlink(links[i][0], links[i][1]) < 0) fail_errno(EXIT_NAMESPACE);
+    if (dev_log[0] && symlink(dev_log, "/dev/log") < 0) fail_errno(EXIT_NAMESPACE);
+}
+
 /* Step 6c: the mount namespace (linux/mountns.py _apply; linux/sandbox.py builds the
  * operations; systemd.exec(5) PrivateTmp=, ProtectSystem=, ProtectHome=, ReadWritePaths=,
  * ReadOnlyPaths=, InaccessiblePaths=, TemporaryFileSystem=, BindPaths=,
- * BindReadOnlyPaths=): unshare(2) CLONE_NEWNS, / recursively MS_SLAVE
+ * BindReadOnlyPaths=, PrivateDevices=): unshare(2) CLONE_NEWNS, / recursively MS_SLAVE
  * (mount_namespaces(7): host mounts still propagate in, ours do not leak out), the source
  * of each bind opened O_PATH before any mount, then the operations in order. Mount points
  * created get 0755/0644 whatever UMask= says. */
@@ -680,6 +736,9 @@ static void apply_sandbox(const Request *q) {
             break;
         case OP_KEEP:
             if (fds[i] >= 0) keep(op->target, fds[i]);
+            break;
+        case OP_DEV:
+            private_dev(op->data, q->dev_log);
             break;
         }
     }

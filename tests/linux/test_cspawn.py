@@ -83,6 +83,14 @@ if private:  # what the namespace holds: (mount point, per-mount options, type)
     out["mounts"] = mounts
     out["hidden"] = {p: os.path.exists(p) and len(os.listdir(p)) if os.path.isdir(p) else
                      os.path.exists(p) for p in ("/home", "/root", "/run/user")}
+    if ["/dev", "tmpfs"] in [[m[0], m[2]] for m in mounts]:  # PrivateDevices=: ls -l /dev
+        def entry(path):
+            st = os.lstat(path)
+            return [oct(st.st_mode), st.st_uid, st.st_gid,
+                    [os.major(st.st_rdev), os.minor(st.st_rdev)] if st.st_rdev else None,
+                    os.readlink(path) if os.path.islink(path) else None]
+        out["dev"] = {n: entry("/dev/" + n) for n in sorted(os.listdir("/dev"))}
+        out["pts"] = {n: entry("/dev/pts/" + n) for n in sorted(os.listdir("/dev/pts"))}
 out["sched"] = [os.sched_getscheduler(0), os.sched_getparam(0).sched_priority]
 if os.uname().machine == "x86_64":
     import ctypes
@@ -652,3 +660,114 @@ def test_a_missing_temporary_file_system_fails_namespace_from_both_helpers(
     req = _req(ctx, out, command=ExecCommand("/bin/true", ("true",)))
     status, failure, _text = _both(monkeypatch, helpers, req, out)
     assert (status, failure) == (226, (226, errno.ENOENT))
+
+
+# ------------------------------------------------------------------ PrivateDevices=
+
+PSEUDO_DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
+                  "urandom": (1, 9), "tty": (5, 0)}  # fmt: skip
+DEV_LINKS = {"ptmx": "pts/ptmx", "fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
+             "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"}  # fmt: skip
+
+
+def _with_dev_log(monkeypatch: pytest.MonkeyPatch, target: bytes) -> None:
+    """Plans carry `target` as the host's /dev/log symlink target (here /dev/log may be a
+    socket, or absent: then no /dev/log link is made)."""
+    from pidone.linux import spawn
+
+    original = spawn.build_sandbox_plan
+
+    def build(ctx: ExecContext, environment: dict[str, str], unit: str = "") -> object:
+        box = original(ctx, environment, unit)
+        assert box is not None
+        return replace(box, dev_log=target)
+
+    monkeypatch.setattr(spawn, "build_sandbox_plan", build)
+
+
+@pytest.mark.parametrize("variant", ["alone", "strict", "binds"])
+def test_private_devices_are_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch,
+    helpers: dict[str, spawn_cgroup.Spawner],
+    tmp_path: Path,
+    variant: str,
+) -> None:
+    # PrivateDevices= (linux.mountns _private_dev): what the program finds in /dev (names,
+    # types and modes, owners, majors/minors, symlink targets), in /dev/pts, and the mount
+    # table are the same from both helpers.
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    top = _sandbox_tree()
+    in_shm = Path(tempfile.mkdtemp(prefix="pidone-cspawn-dev-", dir="/dev/shm"))
+    # A BindPaths= target in /dev that does not exist: both helpers make it (the host's
+    # /dev gets it too, as linux.mountns does: its mount points are made before any mount).
+    made = Path("/dev") / f"pidone-cspawn-{os.getpid()}"
+    try:
+        if variant == "alone":
+            ctx = ExecContext(private_devices=True)
+            _with_dev_log(monkeypatch, b"/run/systemd/journal/dev-log")
+        elif variant == "strict":
+            ctx = ExecContext(private_devices=True, private_tmp=True, protect_system="strict",
+                              read_write_paths=[str(top / "rw")])  # fmt: skip
+        else:
+            ctx = ExecContext(
+                private_devices=True,
+                bind_paths=[f"{top / 'bind-src'}:{in_shm}", f"{top / 'bind-ro-src'}:{made}"],
+                bind_read_only_paths=[f"{top / 'ro'}:/dev/pidone-cspawn-ro-{os.getpid()}"],
+            )
+        out = tmp_path / "out"
+        status, failure, text = _both(monkeypatch, helpers, _req(ctx, out), out)
+    finally:
+        sandbox.remove_private_tmp(INVOCATION, UNIT)
+        shutil.rmtree(top)
+        shutil.rmtree(in_shm, ignore_errors=True)
+        for path in (made, Path(f"/dev/pidone-cspawn-ro-{os.getpid()}")):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+    assert (status, failure) == (0, None), text
+    seen = _probe(text)
+    dev = seen["dev"]
+    assert isinstance(dev, dict)
+    for name, numbers in PSEUDO_DEVICES.items():
+        assert dev[name][3] == list(numbers), name
+        assert dev[name][0].startswith("0o20"), name  # a character device
+    for name, target in DEV_LINKS.items():
+        assert dev[name][4] == target, name
+    assert dev["pts"][0] == oct(0o40755)
+    assert seen["pts"] == {"ptmx": [oct(0o20666), 0, 0, [5, 2], None]}  # its own instance
+    mounts = {point: (options, kind) for point, options, kind in seen["mounts"]}  # type: ignore[union-attr]
+    assert mounts["/dev"][1] == "tmpfs"
+    assert mounts["/dev/pts"][1] == "devpts"
+    if variant == "alone":
+        assert dev["log"][4] == "/run/systemd/journal/dev-log"
+    if variant == "strict":
+        assert mounts["/"][0].startswith("ro")
+        assert mounts["/dev"][0].startswith("rw")  # (made after "/" went read-only)
+    if variant == "binds":
+        assert sorted(n for n in dev if n.startswith("pidone-cspawn-")) == [
+            made.name, f"pidone-cspawn-ro-{os.getpid()}"]  # fmt: skip
+        assert mounts[f"/dev/pidone-cspawn-ro-{os.getpid()}"][0].startswith("ro")
+        assert mounts[str(in_shm)][0].startswith("rw")
+
+
+def test_a_failing_private_dev_mount_fails_namespace_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    # The /dev tmpfs refused (a mount option tmpfs(5) rejects): 226 NAMESPACE, EINVAL.
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    from pidone.linux import spawn
+
+    original = spawn.build_sandbox_plan
+
+    def build(ctx: ExecContext, environment: dict[str, str], unit: str = "") -> object:
+        box = original(ctx, environment, unit)
+        assert box is not None
+        ops = tuple(replace(op, data=b"mode=bogus") if op.kind == "dev" else op for op in box.ops)
+        return replace(box, ops=ops)
+
+    monkeypatch.setattr(spawn, "build_sandbox_plan", build)
+    out = tmp_path / "out"
+    req = _req(ExecContext(private_devices=True), out, command=ExecCommand("/bin/true", ("true",)))
+    status, failure, _text = _both(monkeypatch, helpers, req, out)
+    assert (status, failure) == (226, (226, errno.EINVAL))

@@ -41,6 +41,7 @@ def _wire(ctx: ExecContext, argv: tuple[str, ...] = ("/bin/true",)) -> object:
             True,
         ),
         (ExecContext(standard_input="tty"), ("/bin/true",), False),
+        (ExecContext(private_devices=True), ("/bin/true",), True),
     ],
 )
 def test_encode_takes_the_common_plans_and_leaves_the_rest_to_python(
@@ -53,7 +54,7 @@ def test_encode_takes_the_common_plans_and_leaves_the_rest_to_python(
         assert data[:4] == cspawn.MAGIC.to_bytes(4, "little")
 
 
-def test_encode_takes_protect_system_but_not_private_devices() -> None:
+def test_encode_takes_every_sandbox_private_devices_too() -> None:
     if not sandbox.sandbox_available():
         pytest.skip("no mount namespaces here: no sandbox plan is built")
     try:
@@ -61,10 +62,31 @@ def test_encode_takes_protect_system_but_not_private_devices() -> None:
         strict = ExecContext(private_tmp=True, protect_system="strict", protect_home="yes")
         assert cspawn.encode(_wire(strict), True) is not None  # type: ignore[arg-type]
         devices = ExecContext(private_tmp=True, private_devices=True)
-        assert cspawn.encode(_wire(devices), True) is None  # type: ignore[arg-type]
+        data = cspawn.encode(_wire(devices), True)  # type: ignore[arg-type]
+        assert data is not None
     finally:
         for invocation in ("",):
             sandbox.remove_private_tmp(invocation, "encode-test.service")
+
+
+def test_encode_sends_the_dev_log_target_after_the_mount_operations() -> None:
+    # PrivateDevices= alone: one "dev" op; its /dev/log target is the last blob before the
+    # privileges field (i32 0: none).
+    plan = list(_wire(ExecContext()))  # type: ignore[call-overload]
+    plan[25] = ((("dev", b"/dev", b"", b"mode=755", 0, False, False, False),), b"/run/x/log")
+    data = cspawn.encode(tuple(plan), False)  # type: ignore[arg-type]
+    assert data is not None
+    dev = cspawn.MOUNT_KINDS.index("dev").to_bytes(4, "little")
+    tail = b"".join(
+        [dev, bytes(16), (4).to_bytes(4, "little"), b"/dev\0", bytes(4), b"\0",
+         (8).to_bytes(4, "little"), b"mode=755\0", (10).to_bytes(4, "little"),
+         b"/run/x/log\0", bytes(4)]
+    )  # fmt: skip
+    assert data.endswith(tail)
+    plan[25] = ((), b"")  # a namespace without operations still sends an (empty) dev_log
+    data = cspawn.encode(tuple(plan), False)  # type: ignore[arg-type]
+    assert data is not None
+    assert data.endswith(bytes(4) + bytes(4) + b"\0" + bytes(4))
 
 
 def test_encode_refuses_what_os_execve_would_refuse() -> None:

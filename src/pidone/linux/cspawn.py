@@ -8,13 +8,13 @@ compiled helper does, in C, what linux.spawnchild.run() does for the common plan
 * an argv that names $SYSTEMD_EXEC_PID (field 2: expanded in the child by core.execline).
   $SYSTEMD_EXEC_PID in the *environment* (field 5, every service has it) is taken;
 * a TTY stream (StandardInput=tty & co.: TIOCSCTTY, its waits, TTYReset=, TTYVHangup=);
-* PrivateDevices= (a private /dev, its device nodes and symlinks: linux.mountns
-  _private_dev); the other mount operations (PrivateTmp=, ProtectSystem=, ProtectHome=,
-  ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths=, TemporaryFileSystem=, BindPaths=,
-  BindReadOnlyPaths=) are in C;
 * a value the C side would read differently from Python's os.execve(): a NUL byte in a
   string, `=` in an environment name, an empty argv or argv[0] (Python raises, the child
   exits 255: the Python helper reproduces that).
+
+Every mount operation of linux.sandbox is in C (PrivateTmp=, PrivateDevices=,
+ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths=,
+TemporaryFileSystem=, BindPaths=, BindReadOnlyPaths=: linux.mountns' steps).
 
 The wire (little-endian; the C side reads it with bounds checks, no parser library):
 
@@ -29,7 +29,8 @@ The wire (little-endian; the C side reads it with bounds checks, no parser libra
     i32 envc, per entry: i32 self_pid (value = the child's PID), blob name, blob value
     i32 mount op count (-1 = no namespace), per op: i32 kind (MOUNT_KINDS index),
         i32 optional, i32 recursive, i32 readonly, i32 flags, blob target, blob source,
-        blob data
+        blob data; then (when there is a namespace) blob dev_log, the host's /dev/log
+        symlink target for PrivateDevices=' /dev/log (empty: none)
     i32 privileges present (field 24: CapabilityBoundingSet=, AmbientCapabilities=,
         SecureBits=, IOScheduling*=, CPUScheduling*=; linux.privsteps), and if 1:
         i32 count + i32 per bounding-set drop, i32 count + i32 per ambient capability,
@@ -51,7 +52,7 @@ from pidone.core.hints import TYPE_CHECKING
 if TYPE_CHECKING:
     from pidone.linux.spawnchild import Plan
 
-MAGIC = 0x34505350  # b"PSP4" read as a little-endian u32; the helper refuses others (EPROTO)
+MAGIC = 0x35505350  # b"PSP5" read as a little-endian u32; the helper refuses others (EPROTO)
 F_INTO_CGROUP = 1
 F_IGNORE_SIGPIPE = 2
 F_SWITCH_IDS = 4
@@ -60,7 +61,7 @@ F_NO_NEW_PRIVILEGES = 16
 F_NON_BLOCKING = 32
 F_NICE = 64
 STDIO_KINDS = ("keep", "copy", "fd", "null", "open")
-MOUNT_KINDS = ("bind", "keep", "ro", "rw", "tmpfs", "hide-dir", "hide-file")  # not "dev"
+MOUNT_KINDS = ("bind", "keep", "ro", "rw", "tmpfs", "hide-dir", "hide-file", "dev")
 _U64 = 1 << 64
 _I32 = struct.Struct("<i")
 _LIMIT = struct.Struct("<iQQ")
@@ -156,10 +157,10 @@ def _encode(plan: Plan, into_cgroup: bool) -> bytes:
     if sandbox is None:
         body.append(_I32.pack(-1))
     else:
-        ops, _dev_log = sandbox
+        ops, dev_log = sandbox
         body.append(_I32.pack(len(ops)))
         for kind, target, source, data, mount_flags, optional, recursive, readonly in ops:
-            if kind not in MOUNT_KINDS:  # "dev": PrivateDevices=, the Python helper's
+            if kind not in MOUNT_KINDS:
                 raise _Refused
             kind_index = MOUNT_KINDS.index(kind)
             body.append(
@@ -168,6 +169,7 @@ def _encode(plan: Plan, into_cgroup: bool) -> bytes:
             _blob(target, body)
             _blob(source, body)
             _blob(data, body)
+        _blob(dev_log, body)
     if privileges is None:
         body.append(_I32.pack(0))
     else:
