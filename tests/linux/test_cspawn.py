@@ -74,12 +74,12 @@ except OSError:  # (User=nobody)
     private = False
 out["tmp"] = sorted(os.listdir("/tmp"))[:50] if private else "not private"  # (others write)
 out["own_mount_namespace"] = private
-if private:  # what the namespace holds: (mount point, per-mount options, type)
+if private:  # what the namespace holds: (mount point, per-mount options, type, its options)
     mounts = []
     for line in open("/proc/self/mountinfo"):
         fields = line.split(" ")
         rest = line.split(" - ", 1)[1].split(" ")
-        mounts.append([fields[4], fields[5], rest[0]])
+        mounts.append([fields[4], fields[5], rest[0], rest[2].strip()])
     out["mounts"] = mounts
     out["hidden"] = {p: os.path.exists(p) and len(os.listdir(p)) if os.path.isdir(p) else
                      os.path.exists(p) for p in ("/home", "/root", "/run/user")}
@@ -638,7 +638,7 @@ def test_sandboxes_are_the_same_from_both_helpers(
         shutil.rmtree(top)
     assert (status, failure) == (0, None), text
     seen = _probe(text)
-    mounts = {point: options for point, options, _kind in seen["mounts"]}  # type: ignore[union-attr]
+    mounts = {point: options for point, options, _kind, _super in seen["mounts"]}  # type: ignore[union-attr]
     if variant == "strict":
         assert mounts["/"].startswith("ro")
         assert mounts[str(sub)].startswith("ro")
@@ -702,6 +702,9 @@ def test_private_devices_are_the_same_from_both_helpers(
     # A BindPaths= target in /dev that does not exist: both helpers make it (the host's
     # /dev gets it too, as linux.mountns does: its mount points are made before any mount).
     made = Path("/dev") / f"pidone-cspawn-{os.getpid()}"
+    # A mount below /dev/shm: the recursive bind of /dev/shm brings it along
+    sub = Path(tempfile.mkdtemp(prefix="pidone-cspawn-sub-", dir="/dev/shm"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(sub)], check=True)
     try:
         if variant == "alone":
             ctx = ExecContext(private_devices=True)
@@ -721,6 +724,8 @@ def test_private_devices_are_the_same_from_both_helpers(
         sandbox.remove_private_tmp(INVOCATION, UNIT)
         shutil.rmtree(top)
         shutil.rmtree(in_shm, ignore_errors=True)
+        subprocess.run(["umount", "-l", str(sub)], check=False)
+        sub.rmdir()
         for path in (made, Path(f"/dev/pidone-cspawn-ro-{os.getpid()}")):
             with contextlib.suppress(OSError):
                 path.rmdir()
@@ -735,9 +740,14 @@ def test_private_devices_are_the_same_from_both_helpers(
         assert dev[name][4] == target, name
     assert dev["pts"][0] == oct(0o40755)
     assert seen["pts"] == {"ptmx": [oct(0o20666), 0, 0, [5, 2], None]}  # its own instance
-    mounts = {point: (options, kind) for point, options, kind in seen["mounts"]}  # type: ignore[union-attr]
+    table = seen["mounts"]
+    assert isinstance(table, list)
+    mounts = {point: (options, kind, sb) for point, options, kind, sb in table}
     assert mounts["/dev"][1] == "tmpfs"
+    assert "mode=755" in mounts["/dev"][2].split(",")
     assert mounts["/dev/pts"][1] == "devpts"
+    assert {"mode=620", "gid=5", "ptmxmode=666"} <= set(mounts["/dev/pts"][2].split(","))
+    assert str(sub) in mounts
     if variant == "alone":
         assert dev["log"][4] == "/run/systemd/journal/dev-log"
     if variant == "strict":
