@@ -178,11 +178,23 @@ def enforced_keys() -> frozenset[str]:
     return frozenset(SANDBOX_KEYS) | frozenset(KEY_ALIASES)
 
 
+# Limits whose value "infinity" asks for no limit at all (systemd.resource-control(5):
+# 'If assigned the special value "infinity", no memory limit is applied' / 'no tasks limit
+# is applied'): pidone applies none of these, so that value is what it does anyway
+# (pacemaker.service's TasksMax=infinity was reported at every start). The
+# setting stays in `Unit.not_enforced` for `pidone show`, which prints it as systemd does.
+_NO_LIMIT_KEYS = frozenset({"TasksMax", "MemoryMax", "MemoryHigh", "MemorySwapMax", "MemoryLimit"})
+
+
 def still_not_enforced(items: Sequence[NotEnforced]) -> list[NotEnforced]:
     """The builder's `Unit.not_enforced` list less what this machine enforces now (for
-    `pidone verify` and the status output)."""
+    `pidone verify`, the status output and the start's warning), and less the limits set
+    to "infinity", which ask for nothing pidone does not do (the last assignment wins: a
+    drop-in's MemoryMax=infinity lifts the unit file's MemoryMax=1G)."""
     enforced = enforced_keys()
-    return [n for n in items if n.key not in enforced]
+    last = {n.key: n.value.strip() for n in items if n.key in _NO_LIMIT_KEYS}
+    unlimited = {key for key, value in last.items() if value == "infinity"}
+    return [n for n in items if n.key not in enforced and n.key not in unlimited]
 
 
 def _path_entry(raw: str) -> tuple[str, bool]:
