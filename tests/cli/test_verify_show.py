@@ -224,7 +224,12 @@ def test_bad_input_matches_systemd_analyze(
     )
     rc = verify.main(["--no-not-enforced", str(target)])
     ours = capfd.readouterr().err.encode("utf-8", "surrogateescape")
-    assert ours.replace(bytes(tmp_path), b"DIR") == theirs.stderr.replace(bytes(tmp_path), b"DIR")
+
+    def own(stream: bytes) -> list[bytes]:
+        lines = stream.replace(bytes(tmp_path), b"DIR").split(b"\n")
+        return [line for line in lines if not _about_installed_units(line.decode("latin-1"))]
+
+    assert own(ours) == own(theirs.stderr)
     assert rc == theirs.returncode
 
 

@@ -434,3 +434,19 @@ def test_bind_ipv6_only_takes_a_boolean_too() -> None:
         assert (unit.socket.bind_ipv6_only, messages(unit)) == (expected, [])
     unit = unit_from_text("m.socket", "[Socket]\nListenStream=[::]:1\nBindIPv6Only=maybe\n")
     assert messages(unit) == ["3: Failed to parse bind IPv6 only value, ignoring: maybe"]
+
+
+def test_syslog_outputs_are_read_as_the_journal_ones() -> None:
+    """systemd 252's config_parse_exec_output(): syslog and syslog+console are obsolete and
+    become journal and journal+console, with a notice naming the line."""
+    unit = golden("syslog-output.service")
+    assert unit.service is not None
+    e = unit.service.exec
+    assert (e.standard_output, e.standard_error) == ("journal", "journal+console")
+    assert messages(unit) == [
+        "3: Standard output type syslog is obsolete, automatically updating to journal. Please"
+        " update your unit file, and consider removing the setting altogether.",
+        "4: Standard output type syslog+console is obsolete, automatically updating to"
+        " journal+console. Please update your unit file, and consider removing the setting"
+        " altogether.",
+    ]

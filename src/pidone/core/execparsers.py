@@ -344,10 +344,11 @@ _OUTPUTS = frozenset(
         "journal+console",
         "kmsg+console",
         "socket",
-        "syslog",
-        "syslog+console",
     ]
 )
+# config_parse_exec_output() (systemd 252): the syslog outputs are gone; they are read as the
+# journal ones, with a notice (syslog-only setups get the journal's syslog forwarding).
+_OBSOLETE_OUTPUTS = {"syslog": "journal", "syslog+console": "journal+console"}
 
 
 def _printf_bare(ctx: Context, text: str) -> str:
@@ -374,6 +375,14 @@ def p_stdin(ctx: Context, d: Directive, value: str) -> None:
 
 
 def p_stdout(ctx: Context, d: Directive, value: str) -> None:
+    if value in _OBSOLETE_OUTPUTS:
+        now = _OBSOLETE_OUTPUTS[value]
+        ctx.warnings.append(
+            f"Standard output type {value} is obsolete, automatically updating to {now}."
+            " Please update your unit file, and consider removing the setting altogether."
+        )
+        set_target(ctx, d.target, now)
+        return
     if value in _OUTPUTS or value.startswith("fd:"):
         set_target(ctx, d.target, value)
         return

@@ -26,9 +26,10 @@ import contextlib
 
 from pidone.core.directives import Directive, sections_for
 from pidone.core.errors import Diagnostic, ValueParseError
-from pidone.core.escape import unescape_path
+from pidone.core.escape import simplify_path, unescape_path
 from pidone.core.install import build_install_section
 from pidone.core.model import (
+    ExecContext,
     ServiceSection,
     SocketSection,
     TimerSection,
@@ -49,8 +50,6 @@ _ONESHOT_RESTARTS = frozenset({"no", "on-failure", "on-abnormal", "on-watchdog",
 _JOURNAL_OUTPUTS = (
     "journal",
     "journal+console",
-    "syslog",
-    "syslog+console",
     "kmsg",
     "kmsg+console",
 )
@@ -375,8 +374,18 @@ def _add_implicit_dependencies(unit: Unit) -> None:
             _add(u.after, "sysinit.target", "basic.target")
             _add(u.conflicts, "shutdown.target")
             _add(u.before, "shutdown.target")
+        _add_exec_dependencies(unit, e)
     elif unit.socket is not None:
         sk = unit.socket
+        # socket_add_mount_dependencies(): the file system path of each AF_UNIX socket
+        # (not an abstract one), FIFO, special file and USB function (systemd.socket(5)
+        # "Implicit Dependencies"); a message queue's /name is not a path
+        for kind, address in sk.listen:
+            if address.startswith("/") and kind not in _NOT_PATHS:
+                _add_mount_path(u.requires_mounts_for, address)
+        # socket_add_extras(): the exec context counts only with an Exec*= command
+        if sk.exec_start_pre or sk.exec_start_post or sk.exec_stop_pre or sk.exec_stop_post:
+            _add_exec_dependencies(unit, sk.exec)
         if not unit.slice:
             unit.slice = "system.slice"
         _add(u.requires, unit.slice)
@@ -410,6 +419,12 @@ def _add_implicit_dependencies(unit: Unit) -> None:
             unit.slice = "-.slice" if _extrinsic_mount(unit.id) else "system.slice"
         _add(u.requires, unit.slice)
         _add(u.after, unit.slice)
+        # mount_add_mount_dependencies(): a mount needs the mounts of its parent directory
+        # (systemd.mount(5) "Implicit Dependencies"). What= of a bind/loop/local mount
+        # counts too in 252; pidone keeps no [Mount] values, so that part is left out.
+        parent = _where_parent(unit.id)
+        if parent:
+            _add_mount_path(u.requires_mounts_for, parent)
     elif unit.type == "path" and dd:
         # path_add_default_dependencies() (systemd.path(5) "Default Dependencies"): cups.path,
         # acpid.path and the like pull in sysinit.target like sockets and timers do
@@ -428,6 +443,63 @@ def _add_implicit_dependencies(unit: Unit) -> None:
         u.target_default_after = tuple(dict.fromkeys(implicit))
         _add(u.conflicts, "shutdown.target")
         _add(u.before, "shutdown.target")
+
+
+# The manager's directory prefixes of the system instance (systemd.exec(5) "RuntimeDirectory="
+# table), by ExecContext field.
+_EXEC_DIRECTORIES = (
+    ("runtime_directory", "/run"),
+    ("state_directory", "/var/lib"),
+    ("cache_directory", "/var/cache"),
+    ("logs_directory", "/var/log"),
+    ("configuration_directory", "/etc"),
+)
+_NOT_PATHS = frozenset({"ListenMessageQueue", "ListenNetlink"})
+
+
+def _add_mount_path(paths: list[str], path: str) -> None:
+    """unit_require_mounts_for(): one path, once (compared simplified)."""
+    simple = simplify_path(path)
+    if path not in paths and simple not in (simplify_path(p) for p in paths):
+        paths.append(simple)
+
+
+def _add_exec_dependencies(unit: Unit, e: ExecContext) -> None:
+    """unit_add_exec_dependencies() (systemd.exec(5) "Implicit Dependencies"): the paths a
+    process needs go to RequiresMountsFor= (core.depgraph turns them into Requires=/After=
+    on mount units that exist); PrivateTmp= and the writable /var directories add
+    ordering on the services that set those file systems up."""
+    u = unit.unit
+    paths = u.requires_mounts_for
+    # WorkingDirectory=-PATH (missing is fine) and ~ (the user's home) add nothing
+    if e.working_directory.startswith("/") and not e.working_directory_missing_ok:
+        _add_mount_path(paths, e.working_directory)
+    if e.root_directory.startswith("/"):
+        _add_mount_path(paths, e.root_directory)
+    for field_name, root in _EXEC_DIRECTORIES:
+        for entry in getattr(e, field_name):
+            _add_mount_path(paths, f"{root}/{entry.partition(':')[0]}")
+    # 252 orders these after systemd-remount-fs.service: /var may be on the root file
+    # system, which that service makes writable
+    if e.state_directory or e.cache_directory or e.logs_directory:
+        _add(u.after, "systemd-remount-fs.service")
+    if e.private_tmp:
+        # a weak dependency on tmp.mount (so a masked /tmp works), a hard one on /var/tmp
+        _add(u.wants, "tmp.mount")
+        _add(u.after, "tmp.mount")
+        _add_mount_path(paths, "/var/tmp")
+        _add(u.after, "systemd-tmpfiles-setup.service")
+
+
+def _where_parent(unit_id: str) -> str:
+    """The parent directory of a mount unit's Where= (its name unescaped); "" for /."""
+    try:
+        where = unescape_path(unit_id.rsplit(".", 1)[0])
+    except ValueParseError:
+        return ""
+    if where in ("", "/"):
+        return ""
+    return where.rsplit("/", 1)[0] or "/"
 
 
 def _extrinsic_mount(unit_id: str) -> bool:

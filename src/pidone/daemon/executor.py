@@ -71,7 +71,7 @@ from pidone.linux.tracking import ProcessGroupTracker
 if TYPE_CHECKING:
     from pidone.linux.dbuswatch import BusWatch
 
-_JOURNAL_OUTPUTS = ("journal", "journal+console", "kmsg", "kmsg+console", "syslog")
+_JOURNAL_OUTPUTS = ("journal", "journal+console", "kmsg", "kmsg+console")
 RECENT_EXITS = 512  # reaped PIDs remembered for log attribution (unit_of_sender)
 RECENT_EXIT_USEC = 10_000_000
 
