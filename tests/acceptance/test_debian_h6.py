@@ -6,14 +6,14 @@ sequence on the packaged units in an isolated namespace (PID, mount and network;
 
 - approx: approx.socket (ListenStream=9999, Accept=yes) and approx@.service with
   StandardInput=socket and no StandardOutput=: the output inherits the connection
-  (systemd.exec(5): "If the standard input is a socket, the default for standard output is
+  (systemd.exec(5), StandardOutput=: with StandardInput=socket "this setting defaults to
   inherit"), so the HTTP reply of the per-connection `approx` goes back to the client; one
   `approx@N-LOCAL-REMOTE.service` per connection, as User=approx.
 - arpwatch: the instance unit arpwatch@.service (`%i` in ExecStartPre= and ExecStart=, an
   EnvironmentFile= and a `-`-prefixed one named by `%i`), Type=forking without PIDFile= (the
   main PID guessed), `${PCAP_FILTER}` unset: one empty argument (systemd.service(5): "${FOO}"
-  as a word of its own stays one word), PartOf=arpwatch.service: stopping the oneshot
-  arpwatch.service stops the instance.
+  as a word of its own: "always resulting in exactly a single argument"),
+  PartOf=arpwatch.service: stopping the oneshot arpwatch.service stops the instance.
 
 Downloads (bookworm, --no-install-recommends): approx about 1.5 MB (its other dependencies,
 curl, bzip2, xz-utils and rsyslog, are usually there), arpwatch about 0.05 MB.
