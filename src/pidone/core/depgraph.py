@@ -28,7 +28,12 @@ Theory of operation (systemd 252, src/core/unit.c unit_add_dependency(), man 5 s
    the edges: a unit nothing references may be garbage-collected (core.unittable rule 5).
    An Accept=yes socket's Triggers= on its connection instances is not a reference
    (socket.c adds it with add_reference=false), and pidone does not put it in the graph.
-6. The graph grows in place: `DepGraph.insert()` adds newly loaded units at the cost of
+6. RequiresMountsFor= (stated and implied, core.units; core.mountsfor names the mount units
+   of every prefix): Requires=+After= each such mount unit that is loaded (After= only when
+   it has no file), whichever of the two loads first (unit_add_mount_dependencies() on the
+   unit's side, mount_add_mount_dependencies() on the mount's). These names are loaded
+   like referenced ones, but one that has no unit leaves no stub behind.
+7. The graph grows in place: `DepGraph.insert()` adds newly loaded units at the cost of
    their own edges (plus the units they load), and `DepGraph.remove()` takes out an
    unreferenced unit at the cost of its edges. Both give the graph a full `build_graph()`
    of the same units would give (tests/core/test_depgraph_incremental.py); only the order
@@ -41,6 +46,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.model import Unit
+from pidone.core.mountsfor import mount_unit_names
 
 # Relation -> its inverse (unit-dependency.c inverse_table); each side is a `show` property.
 INVERSE: dict[str, str] = {
@@ -100,6 +106,8 @@ class UnitInfo:
     load_error: str = ""
     target_default_after: tuple[str, ...] = ()  # core.model UnitSection's, for _target_pair
     own_before: Sequence[str] = ()  # Before= of the unit's own files (the model's list)
+    fragment: bool = False  # loaded from a unit file (a mount is Required= only then)
+    mounts_for: tuple[str, ...] = ()  # rule 6: mount units of RequiresMountsFor= prefixes
 
 
 def _unit_type(name: str) -> str:
@@ -129,6 +137,12 @@ def info_of(unit: Unit) -> UnitInfo:
         load_error=unit.load_error,
         target_default_after=u.target_default_after,
         own_before=u.before,
+        fragment=bool(unit.fragment_path),
+        mounts_for=(
+            mount_unit_names(u.requires_mounts_for)
+            if unit.load_state == "loaded" and u.requires_mounts_for
+            else ()
+        ),
     )
 
 
@@ -140,7 +154,17 @@ def stub_info(name: str) -> UnitInfo:
 class DepGraph:
     """Units (with stubs for referenced names) and their relations, in insertion order."""
 
-    __slots__ = ("_aliases", "_edges", "_fresh", "_models", "_refs", "_tried", "changes", "units")
+    __slots__ = (
+        "_aliases",
+        "_edges",
+        "_fresh",
+        "_models",
+        "_mount_users",
+        "_refs",
+        "_tried",
+        "changes",
+        "units",
+    )
 
     def __init__(
         self,
@@ -157,6 +181,8 @@ class DepGraph:
         self._tried: set[str] = set()  # stub names the loader has been asked for
         self._fresh: dict[str, None] | None = None  # nodes created during an insert()
         self._models: set[str] = set(self.units)  # nodes that are units, not stubs
+        # rule 6: mount unit name -> the loaded units whose RequiresMountsFor= names it
+        self._mount_users: dict[str, dict[str, None]] = {}
         # Bumped by every change after construction (insert, remove, adopt): what a result
         # computed from this graph may be remembered against (core.txcache).
         self.changes = 0
@@ -232,6 +258,8 @@ class DepGraph:
                 _add_edges(self, unit, touched)
             reached = dict(touched)
             self._load_named(models, touched, reached, changed, load)
+            for unit in models:
+                self._mount_edges(unit.id)
             changed.update(self._fresh)
             # a stub the new edges reach may become a file-less slice or device
             changed.update((n, None) for n in reached if self.info(n).load_state == "not-found")
@@ -259,7 +287,13 @@ class DepGraph:
                     refs.pop(uid, None)
                 self._drop_if_orphan_stub(other)
         self._refs.pop(uid, None)
-        self.units.pop(uid, None)
+        gone = self.units.pop(uid, None)
+        for name in gone.mounts_for if gone is not None else ():
+            users = self._mount_users.get(name)
+            if users is not None:
+                users.pop(uid, None)
+                if not users:
+                    del self._mount_users[name]
         self._models.discard(uid)
         self._tried.discard(uid)
         for alias in self.aliases_of(uid) if self._aliases else ():
@@ -298,8 +332,10 @@ class DepGraph:
         return b in self._edges.get(a, {}).get(relation, {})
 
     def _register(self, unit: Unit) -> None:
-        self.units[unit.id] = info_of(unit)
+        info = self.units[unit.id] = info_of(unit)
         self._models.add(unit.id)
+        for name in info.mounts_for:
+            self._mount_users.setdefault(name, {})[unit.id] = None
         for name in unit.names:
             if name != unit.id:
                 self._aliases[name] = unit.id
@@ -384,6 +420,19 @@ class DepGraph:
             if unit.type == "target":
                 _target_defaults(self, unit)
 
+    def _mount_edges(self, uid: str) -> None:
+        """Rule 6 for one loaded unit, both ways: to the mounts its paths need, and (for a
+        mount) from the units whose paths need it."""
+        info = self.units.get(uid)
+        if info is None or info.load_state != "loaded":
+            return
+        for name in info.mounts_for:
+            _mount_pair(self, uid, self.resolve(name))
+        if info.type == "mount":
+            for name in (uid, *self.aliases_of(uid)) if self._aliases else (uid,):
+                for user in self._mount_users.get(name, ()):
+                    _mount_pair(self, user, uid)
+
     def _drop_if_orphan_stub(self, name: str) -> None:
         info = self.units.get(name)
         if info is None or info.load_state != "not-found" or name in self._models:
@@ -417,6 +466,7 @@ def build_graph(
     tried = b._tried
     while load is not None:
         todo = [n for n, i in b.units.items() if i.load_state == "not-found" and n not in tried]
+        todo += [n for n in b._mount_users if n not in b.units and n not in tried]
         if not todo:
             break
         for name in todo:
@@ -438,6 +488,10 @@ def build_graph(
             b.units[name] = replace(info, load_state="loaded", description=_describe(name))
         if b.units[name].type == "slice" and b.units[name].load_state == "loaded":
             _slice_edges(b, name)
+    if b._mount_users:  # rule 6, once every unit is in
+        for uid in list(b.units):
+            if b.units[uid].mounts_for:
+                b._mount_edges(uid)
     for unit in models:
         if unit.type == "target":
             _target_defaults(b, unit)
@@ -455,6 +509,8 @@ def _add_edges(b: DepGraph, unit: Unit, touched: dict[str, None] | None = None) 
         target = b._add(unit.id, "Triggers", triggered)
         if touched is not None:
             touched[target] = None
+    if touched is not None:  # rule 6: names to load, not nodes (no stub if none is there)
+        touched.update(dict.fromkeys(b.units[unit.id].mounts_for))
 
 
 def _describe(name: str) -> str:
@@ -489,6 +545,19 @@ def _triggered_unit(unit: Unit) -> str:
     if unit.timer is not None:
         return unit.timer.unit or f"{stem}.service"
     return ""
+
+
+def _mount_pair(b: DepGraph, user: str, mount: str) -> None:
+    """unit_add_mount_dependencies(): After= a loaded mount unit, Requires= it too when it
+    has a file ("If we have fragment configuration, then make this dependency required")."""
+    info = b.units.get(mount)
+    if user == mount or info is None or info.type != "mount" or info.load_state != "loaded":
+        return
+    if b.units[user].load_state != "loaded":
+        return
+    b._add(user, "After", mount)
+    if info.fragment:
+        b._add(user, "Requires", mount)
 
 
 def _target_defaults(b: DepGraph, unit: Unit) -> None:
