@@ -46,9 +46,11 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
-#define MAGIC 0x35505350u /* == linux.cspawn.MAGIC */
+#define MAGIC 0x36505350u /* == linux.cspawn.MAGIC */
 #define F_INTO_CGROUP 1
 #define F_IGNORE_SIGPIPE 2
 #define F_SWITCH_IDS 4
@@ -68,10 +70,16 @@ enum {
     EXIT_USER = 217, EXIT_CAPABILITIES = 218, EXIT_SETSID = 220, EXIT_STDERR = 222,
     EXIT_NAMESPACE = 226, EXIT_NO_NEW_PRIVILEGES = 227,
 };
-enum { K_KEEP, K_COPY, K_FD, K_NULL, K_OPEN }; /* == linux.cspawn.STDIO_KINDS */
+enum { K_KEEP, K_COPY, K_FD, K_NULL, K_OPEN, K_TTY }; /* == linux.cspawn.STDIO_KINDS */
+enum { TTY_WAIT, TTY_FORCE, TTY_FAIL }; /* == linux.cspawn.TTY_MODES (StandardInput=) */
+#define TTY_WAIT_STEP_NS 100000000L /* == linux.stdiosteps.TTY_WAIT_STEP */
+#ifndef TIOCVHANGUP
+#define TIOCVHANGUP 0x5437 /* <asm-generic/ioctls.h> */
+#endif
 
 typedef struct {
     int kind, fd, flags;
+    int tty, reset, vhangup; /* K_TTY: TTY_*, TTYReset=, TTYVHangup= */
     const char *path;
 } Stdio;
 
@@ -194,8 +202,12 @@ static int parse(const unsigned char *data, size_t size, Request *q) {
         s->kind = rd_i32(&r);
         s->fd = rd_i32(&r);
         s->flags = rd_i32(&r);
+        s->tty = rd_i32(&r);
+        s->reset = rd_i32(&r);
+        s->vhangup = rd_i32(&r);
         s->path = rd_blob(&r);
-        if (s->kind < K_KEEP || s->kind > K_OPEN) return -1;
+        if (s->kind < K_KEEP || s->kind > K_TTY) return -1;
+        if (s->kind == K_TTY && (s->tty < TTY_WAIT || s->tty > TTY_FAIL)) return -1;
         if (s->kind == K_FD && (s->fd < 0 || s->fd >= q->nfds)) return -1;
     }
     q->first_pass = rd_i32(&r);
@@ -336,6 +348,61 @@ static int connect_unix(const char *path, int flags) {
     return fd;
 }
 
+/* TTYReset= (linux/stdiosteps.py _reset_terminal; systemd's reset_terminal_fd()): cooked
+ * mode with the usual control characters, then both queues flushed (termios(3)); a
+ * failing step ends it quietly. */
+static void reset_terminal(int fd) {
+    struct termios t;
+    if (tcgetattr(fd, &t) < 0) return;
+    t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | ISTRIP | INLCR | IGNCR | IUCLC);
+    t.c_iflag |= ICRNL | IMAXBEL | IUTF8;
+    t.c_oflag |= ONLCR | OPOST;
+    t.c_cflag |= CREAD;
+    t.c_lflag = ISIG | ICANON | IEXTEN | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE;
+    t.c_cc[VINTR] = 3;    /* ^C */
+    t.c_cc[VQUIT] = 28;   /* ^\ */
+    t.c_cc[VERASE] = 127; /* DEL */
+    t.c_cc[VKILL] = 21;   /* ^U */
+    t.c_cc[VEOF] = 4;     /* ^D */
+    t.c_cc[VSTART] = 17;  /* ^Q */
+    t.c_cc[VSTOP] = 19;   /* ^S */
+    t.c_cc[VSUSP] = 26;   /* ^Z */
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    if (tcsetattr(fd, TCSANOW, &t) < 0) return;
+    tcflush(fd, TCIOFLUSH);
+}
+
+/* StandardInput=tty|tty-force|tty-fail on TTYPath= (linux/stdiosteps.py _open_terminal;
+ * systemd.exec(5)): opened O_NOCTTY, hung up first with TTYVHangup= (TIOCVHANGUP, which
+ * also invalidates our own open: reopened), reset with TTYReset=, then made the
+ * controlling terminal of the new session (TIOCSCTTY, ioctl_tty(2); argument 1 steals it
+ * from another session, which needs CAP_SYS_ADMIN). EPERM (another session holds it):
+ * tty-fail fails, plain tty retries every 100 ms; any other refusal (not a terminal)
+ * keeps the fd as it is. */
+static int open_terminal(const Stdio *s) {
+    int fd = open(s->path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (s->vhangup && ioctl(fd, TIOCVHANGUP, 0) == 0) {
+        close(fd);
+        if ((fd = open(s->path, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) return -1;
+    }
+    if (s->reset) reset_terminal(fd);
+    for (;;) {
+        if (ioctl(fd, TIOCSCTTY, s->tty == TTY_FORCE ? 1 : 0) == 0) return fd;
+        int e = errno;
+        if (s->tty == TTY_FAIL) {
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (e != EPERM || s->tty != TTY_WAIT) return fd;
+        struct timespec step = {0, TTY_WAIT_STEP_NS};
+        while (nanosleep(&step, &step) < 0 && errno == EINTR) {
+        }
+    }
+}
+
 /* Step 4 for one of fd 0, 1, 2 (linux/spawnchild.py _open_stdio, stdiosteps.open_source) */
 static void open_stdio(const Stdio *s, int lifted, int fileno, int status) {
     int fd;
@@ -348,6 +415,9 @@ static void open_stdio(const Stdio *s, int lifted, int fileno, int status) {
         return;
     case K_NULL:
         fd = open("/dev/null", s->flags | O_CLOEXEC);
+        break;
+    case K_TTY:
+        fd = open_terminal(s);
         break;
     default: /* file:, append:, truncate:, kmsg: created with 0666 & ~UMask= */
         fd = open(s->path, s->flags | O_CLOEXEC, 0666);

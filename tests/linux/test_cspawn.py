@@ -67,6 +67,7 @@ out["nice"] = os.getpriority(os.PRIO_PROCESS, 0)
 out["oom"] = open("/proc/self/oom_score_adj").read().strip()
 out["sid_pgid_is_own"] = [os.getsid(0) == os.getpid(), os.getpgid(0) == os.getpid()]
 out["ppid"] = os.getppid()
+out["ctty"] = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[4])  # tty_nr
 out["cgroup"] = [ln.strip() for ln in open("/proc/self/cgroup")]
 try:
     private = os.readlink("/proc/self/ns/mnt") != os.readlink(f"/proc/{os.getppid()}/ns/mnt")
@@ -781,3 +782,129 @@ def test_a_failing_private_dev_mount_fails_namespace_from_both_helpers(
     req = _req(ExecContext(private_devices=True), out, command=ExecCommand("/bin/true", ("true",)))
     status, failure, _text = _both(monkeypatch, helpers, req, out)
     assert (status, failure) == (226, (226, errno.EINVAL))
+
+
+# ------------------------------------------------------------------ TTY streams
+
+_HOLDER = (
+    "import fcntl, os, sys, termios, time\n"
+    "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+    "fcntl.ioctl(fd, termios.TIOCSCTTY, 0)\n"
+    "print('ok', flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+@contextlib.contextmanager
+def _pty(
+    hung_up: list[bool],
+) -> Iterator[tuple[str, int, Callable[[], None], Callable[[], list[object]]]]:
+    """(a pty's path, its master fd, start a session that holds it as its controlling terminal, its
+    termios attributes now); the holders are killed by PID and reaped afterwards, each
+    noting in `hung_up` whether it had a SIGHUP (dead of it, or pending)."""
+    import fcntl
+    import termios
+    import tty
+
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    holders: list[subprocess.Popen[bytes]] = []
+
+    def end() -> None:
+        for old in holders:
+            pending = 0
+            with contextlib.suppress(OSError), open(f"/proc/{old.pid}/status") as f:
+                for line in f:
+                    if line.startswith(("SigPnd:", "ShdPnd:")):
+                        pending |= int(line.split()[1], 16)
+            hung_up.append(old.poll() == -1 or bool(pending & 1))  # (SIGHUP: 1, bit 0)
+            old.kill()
+            old.wait()
+            assert old.stdout is not None
+            old.stdout.close()
+        holders.clear()
+
+    def hold() -> None:
+        end()
+        holders.append(subprocess.Popen([PYTHON, "-c", _HOLDER, path], stdout=subprocess.PIPE,
+                                        start_new_session=True))  # fmt: skip
+        assert holders[-1].stdout is not None
+        assert holders[-1].stdout.readline() == b"ok\n"
+
+    def attrs() -> list[object]:
+        """The termios attributes and the bytes waiting in the input queue."""
+        fd = os.open(path, os.O_RDWR | os.O_NOCTTY)  # (a hangup voids older opens)
+        try:
+            waiting = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
+            return [*termios.tcgetattr(fd), int.from_bytes(waiting, "little")]
+        finally:
+            os.close(fd)
+
+    try:
+        tty.setraw(slave)
+        yield path, master, hold, attrs
+    finally:
+        end()
+        os.close(slave)
+        os.close(master)
+
+
+@pytest.mark.parametrize(
+    "variant", ["tty+reset", "tty-force+vhangup", "tty-force, held", "tty-fail, held"]
+)
+def test_tty_streams_are_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch,
+    helpers: dict[str, spawn_cgroup.Spawner],
+    tmp_path: Path,
+    variant: str,
+) -> None:
+    # StandardInput=tty* on TTYPath= (a pty made here): the controlling terminal, fds and
+    # the terminal's attributes afterwards (TTYReset=) are the same from both helpers; a
+    # terminal another session holds fails tty-fail (208 STDIN, EPERM) and is stolen by
+    # tty-force (TIOCSCTTY 1, root), after TTYVHangup=.
+    import termios
+    import tty
+
+    if os.geteuid() != 0:
+        pytest.skip("tty-force steals a terminal: CAP_SYS_ADMIN")
+    out = tmp_path / "out"
+    hung_up: list[bool] = []
+    with _pty(hung_up) as (path, master, hold, attrs):
+        mode, _, extra = variant.removesuffix(", held").partition("+")
+        ctx = ExecContext(standard_input=mode, tty_path=path, tty_reset=extra == "reset",
+                          tty_vhangup=extra == "vhangup")  # fmt: skip
+        after: list[list[object]] = []
+
+        def before() -> None:
+            if after or helpers["python"].served:  # the previous run's outcome
+                after.append(attrs())
+            fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+            try:
+                tty.setraw(fd)
+            finally:
+                os.close(fd)
+            os.write(master, b"typed ahead\n")  # (TTYReset= flushes it)
+            if mode != "tty":
+                hold()
+
+        status, failure, text = _both(monkeypatch, helpers, _req(ctx, out), out, before)
+        after.append(attrs())
+        rdev = os.stat(path).st_rdev
+    assert len(after) == 2
+    assert after[0] == after[1]
+    # TTYVHangup=: SIGHUP to the session holding it (one holder per run but for plain tty)
+    assert hung_up == ([] if mode == "tty" else [extra == "vhangup"] * 2)
+    if mode == "tty-fail":
+        assert (status, failure) == (208, (208, errno.EPERM))
+        return
+    assert (status, failure) == (0, None), text
+    seen = _probe(text)
+    assert seen["ctty"] == rdev
+    fds = seen["fds"]
+    assert isinstance(fds, dict)
+    assert fds["0"][:3] == [path, False, os.O_RDWR]
+    lflag = after[0][3]
+    assert isinstance(lflag, int)
+    if extra == "reset":  # (raw before each run; a hangup may leave it either way)
+        assert lflag & termios.ICANON
+        assert after[0][-1] == 0  # the typed-ahead line flushed

@@ -40,7 +40,12 @@ def _wire(ctx: ExecContext, argv: tuple[str, ...] = ("/bin/true",)) -> object:
             ("/bin/true",),
             True,
         ),
-        (ExecContext(standard_input="tty"), ("/bin/true",), False),
+        (ExecContext(standard_input="tty"), ("/bin/true",), True),
+        (
+            ExecContext(standard_input="tty-fail", tty_reset=True, tty_vhangup=True),
+            ("/bin/true",),
+            True,
+        ),
         (ExecContext(private_devices=True), ("/bin/true",), True),
     ],
 )
@@ -110,3 +115,16 @@ def test_encode_indexes_the_attached_fds_in_the_helper_protocol_order() -> None:
     data = cspawn.encode(plan, True)  # type: ignore[arg-type]
     assert data is not None
     assert int.from_bytes(data[8:12], "little") == 6  # fds attached
+
+
+def test_encode_sends_a_tty_stream_with_its_mode_reset_and_vhangup() -> None:
+    ctx = ExecContext(standard_input="tty-force", tty_path="/dev/tty9", tty_vhangup=True)
+    data = cspawn.encode(_wire(ctx), False)  # type: ignore[arg-type]
+    assert data is not None
+    tty = cspawn.STDIO_KINDS.index("tty")
+    mode = cspawn.TTY_MODES.index("tty-force")
+    stdin = b"".join(int(v).to_bytes(4, "little", signed=True) for v in (tty, -1, 0, mode, 0, 1))
+    assert stdin + (9).to_bytes(4, "little") + b"/dev/tty9\0" in data
+    plan = list(_wire(ctx))  # type: ignore[call-overload]
+    plan[11] = (("tty", -1, b"/dev/tty9", 0, "tty-sometimes", False, False), *plan[11][1:])
+    assert cspawn.encode(tuple(plan), False) is None  # (a mode it does not know)

@@ -7,21 +7,22 @@ compiled helper does, in C, what linux.spawnchild.run() does for the common plan
 
 * an argv that names $SYSTEMD_EXEC_PID (field 2: expanded in the child by core.execline).
   $SYSTEMD_EXEC_PID in the *environment* (field 5, every service has it) is taken;
-* a TTY stream (StandardInput=tty & co.: TIOCSCTTY, its waits, TTYReset=, TTYVHangup=);
 * a value the C side would read differently from Python's os.execve(): a NUL byte in a
   string, `=` in an environment name, an empty argv or argv[0] (Python raises, the child
   exits 255: the Python helper reproduces that).
 
-Every mount operation of linux.sandbox is in C (PrivateTmp=, PrivateDevices=,
-ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths=,
-TemporaryFileSystem=, BindPaths=, BindReadOnlyPaths=: linux.mountns' steps).
+In C too: a TTY stream (StandardInput=tty & co.: TIOCSCTTY and its waits, TTYReset=,
+TTYVHangup=: linux.stdiosteps) and every mount operation of linux.sandbox (PrivateTmp=,
+PrivateDevices=, ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=,
+InaccessiblePaths=, TemporaryFileSystem=, BindPaths=, BindReadOnlyPaths=: linux.mountns).
 
 The wire (little-endian; the C side reads it with bounds checks, no parser library):
 
     u32 MAGIC, u32 flags (F_*), i32 number of fds attached (SCM_RIGHTS)
     i32 pre_error status, i32 pre_error errno, i32 exec_error, i32 umask, i32 nice
     i64 uid, i64 gid, i32 groups count (-1 = None), u32 per group
-    3 x stdio: i32 kind (STDIO_KINDS index), i32 fd, i32 open flags, blob path
+    3 x stdio: i32 kind (STDIO_KINDS index), i32 fd, i32 open flags, i32 tty (TTY_MODES
+        index, -1 when not "tty"), i32 TTYReset=, i32 TTYVHangup=, blob path
     i32 first passed fd's index, i32 passed fd count
     i32 limit count, per limit: i32 resource, u64 soft, u64 hard
     blob oom_score_adjust, blob path, blob cwd
@@ -52,7 +53,7 @@ from pidone.core.hints import TYPE_CHECKING
 if TYPE_CHECKING:
     from pidone.linux.spawnchild import Plan
 
-MAGIC = 0x35505350  # b"PSP5" read as a little-endian u32; the helper refuses others (EPROTO)
+MAGIC = 0x36505350  # b"PSP6" read as a little-endian u32; the helper refuses others (EPROTO)
 F_INTO_CGROUP = 1
 F_IGNORE_SIGPIPE = 2
 F_SWITCH_IDS = 4
@@ -60,7 +61,8 @@ F_CWD_MISSING_OK = 8
 F_NO_NEW_PRIVILEGES = 16
 F_NON_BLOCKING = 32
 F_NICE = 64
-STDIO_KINDS = ("keep", "copy", "fd", "null", "open")
+STDIO_KINDS = ("keep", "copy", "fd", "null", "open", "tty")
+TTY_MODES = ("tty", "tty-force", "tty-fail")  # StandardInput= of a "tty" stream
 MOUNT_KINDS = ("bind", "keep", "ro", "rw", "tmpfs", "hide-dir", "hide-file", "dev")
 _U64 = 1 << 64
 _I32 = struct.Struct("<i")
@@ -99,7 +101,7 @@ def encode(plan: Plan, into_cgroup: bool) -> bytes | None:
     """The request for the compiled helper, or None when the plan needs the Python one."""
     try:
         return _encode(plan, into_cgroup)
-    except (_Refused, struct.error, TypeError, OverflowError):
+    except (_Refused, struct.error, TypeError, ValueError, OverflowError):
         return None
 
 
@@ -129,12 +131,15 @@ def _encode(plan: Plan, into_cgroup: bool) -> bytes:
         body.append(struct.pack(f"<i{len(groups)}I", len(groups), *groups))
     for src in stdio:
         kind = src[0]
-        if kind not in STDIO_KINDS:  # "tty": linux.stdiosteps in the Python helper
+        if kind not in STDIO_KINDS:
             raise _Refused
         fd = src[1]
         if kind == "fd":
             fd, index = index, index + 1
-        body.append(struct.pack("<iii", STDIO_KINDS.index(kind), fd, src[3]))
+        tty = TTY_MODES.index(src[4]) if kind == "tty" else -1
+        body.append(
+            struct.pack("<iiiiii", STDIO_KINDS.index(kind), fd, src[3], tty, src[5], src[6])
+        )
         _blob(src[2], body)
     body.append(struct.pack("<ii", index, len(pass_fds)))
     nfds = index + len(pass_fds)
