@@ -83,6 +83,7 @@ def test_approx_accept_yes_answers_through_its_socket(iso: Callable[[], Iso]) ->
     text = d.cli("status", "approx.socket").stdout
     assert "Active: active (listening)" in text, text
     assert "Listen: [::]:9999 (Stream)" in text, text
+    assert re.search(r"\n   Accepted: 1; Connected: [01];\n", text), text
     r = d.cli("reload", "approx.socket")  # a socket has no reload (socket_vtable: no .reload)
     assert r.returncode != 0
     assert "not applicable" in r.stderr + r.stdout

@@ -403,6 +403,10 @@ def build_view(info: dict[str, Any], opts: Options) -> StatusView:
     listen = info.get("listen")  # a socket's Listen: lines
     if isinstance(listen, list):
         view = view._replace(listen=tuple((str(kind), str(addr)) for kind, addr in listen))
+    counts = info.get("accept_counts")  # an Accept=yes socket's Accepted: line
+    if isinstance(counts, list) and len(counts) == 3:
+        accepted, connected, refused = (int(n) for n in counts)
+        view = view._replace(accept_counts=(accepted, connected, refused))
     figures = info.get("cgroup_figures")  # also a stopped unit's last CPU figure
     if isinstance(figures, list) and len(figures) == 3:
         cpu, tasks, memory = figures

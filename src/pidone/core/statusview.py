@@ -102,6 +102,8 @@ class StatusView(Record):
     next_elapse_usec: int | None = None  # timers: realtime µs of the next elapse; 0 = n/a
     documentation: tuple[str, ...] = ()
     listen: tuple[tuple[str, str], ...] = ()  # sockets: (type, address), e.g. ("Stream", path)
+    # Accept=yes sockets: (NAccepted, NConnections, NRefused) for the `Accepted:` line
+    accept_counts: tuple[int, int, int] | None = None
     exec_runs: tuple[ExecRun, ...] = ()
     main_pid: int = 0  # MainPID= (running)
     exec_main_pid: int = 0
@@ -398,6 +400,11 @@ def view_from_properties(
         ),
         documentation=tuple(shlex.split(props.get("Documentation", ""))),
         listen=tuple(listen),
+        accept_counts=(
+            (_int(props, "NAccepted"), _int(props, "NConnections"), _int(props, "NRefused"))
+            if props.get("Accept") == "yes"
+            else None
+        ),
         next_elapse_usec=next_elapse,
         runtime_max_usec=_timespan(props.get("RuntimeMaxUSec", "")),
         exec_runs=tuple(runs),

@@ -93,7 +93,8 @@ def _list_timers(daemon: Daemon) -> Callable[[Call], Response | None]:
 def trigger_detail(daemon: Daemon, unit_id: str) -> dict[str, Any]:
     """What `status` shows of a socket or timer beyond its state ({} for other units):
     `next_elapse_usec` (a timer's Trigger: line, realtime µs, 0 = n/a) and `listen`
-    ([[type, address], ...]: a socket's Listen: lines, e.g. ["Stream", "/run/foo.sock"])."""
+    ([[type, address], ...]: a socket's Listen: lines, e.g. ["Stream", "/run/foo.sock"]),
+    and an Accept=yes socket's `accept_counts` ([accepted, connected, refused])."""
     hub = daemon.manager.triggers
     timer = hub.timers.get(unit_id)
     if timer is not None:
@@ -101,7 +102,10 @@ def trigger_detail(daemon: Daemon, unit_id: str) -> dict[str, Any]:
         return {"next_elapse_usec": row.next_elapse}
     sock = hub.sockets.get(unit_id)
     if sock is not None:
-        return {"listen": [[row.type, row.listen] for row in socket_rows(sock)]}
+        detail: dict[str, Any] = {"listen": [[row.type, row.listen] for row in socket_rows(sock)]}
+        if sock.config.accept:  # the `Accepted: N; Connected: M;` line
+            detail["accept_counts"] = [sock.n_accepted, sock.n_connections, sock.n_refused]
+        return detail
     return {}
 
 

@@ -402,6 +402,12 @@ def format_status(
         out.append(f"   {'Docs:' if index == 0 else '':>9} {doc}")
     for index, (kind, address) in enumerate(v.listen):
         out.append(f"   {'Listen:' if index == 0 else '':>9} {address} ({kind})")
+    if v.accept_counts is not None:
+        # systemctl print_status_info(): an Accept=yes socket's counters after its Listen:
+        # lines (NAccepted, NConnections, NRefused, systemd.socket(5) Accept=)
+        accepted, connected, refused = v.accept_counts
+        line = f"   Accepted: {accepted}; Connected: {connected};"
+        out.append(line + (f"   Refused: {refused}" if refused else ""))
     process_lines, control_pid = _process_lines(v, o)
     out += process_lines
     out += _pid_line(v, control_pid)
