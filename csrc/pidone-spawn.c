@@ -1052,7 +1052,10 @@ int main(int argc, char **argv) {
             for (size_t i = 0; i < k && ngot < MAX_FDS; i++)
                 memcpy(&got[ngot++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
         }
-        if (size == 0 && ngot == 0) return 0; /* EOF: the daemon closed its end */
+        if (size == 0 && ngot == 0) { /* EOF: the daemon closed its end */
+            free(buffer);
+            return 0;
+        }
         Request q = {0};
         int64_t pid = 0;
         int32_t err = 0;
