@@ -57,7 +57,7 @@ def test_check_main_pid_rules():
             "and PID file is not owned by root. Refusing."
         )
         me = check_main_pid(PidFile(os.getpid(), 0), belongs_to_unit=True)
-        assert me == f"New main PID {os.getpid()} is the manager itself, refusing."
+        assert me == f"New main PID {os.getpid()} is the manager, refusing."
     finally:
         kill_and_reap(pid)
     gone = check_main_pid(PidFile(pid, 0), belongs_to_unit=True)

@@ -517,11 +517,12 @@ class ServiceMachine:
             self.awaiting_pid_file = False
             return
         if self.awaiting_pid_file:
-            self._log(
-                f"{self.name}: Can't open PID file {self.cfg.pid_file} (yet?) after "
-                f"{self.sub.value}: {e.error}",
-                act.LOG_INFO,
-            )
+            if e.error:  # not opened; a bad PID in it was reported by the reader already
+                self._log(
+                    f"{self.name}: Can't open PID file {self.cfg.pid_file} (yet?) after "
+                    f"{self.sub.value}: {e.error}",
+                    act.LOG_INFO,
+                )
             self._fire(_Trig(Trigger.PIDFILE_MISSING), e)
 
     def _on_notify(self, e: ev.NotifyReceived) -> None:
@@ -832,11 +833,12 @@ class ServiceMachine:
         if e.pid:
             self._set_main_pid(e.pid)
         else:
-            self._log(
-                f"{self.name}: Can't open PID file {self.cfg.pid_file} (yet?) after "
-                f"{self.sub.value}: {e.error}",
-                act.LOG_INFO,
-            )
+            if e.error:  # not opened; a bad PID in it was reported by the reader already
+                self._log(
+                    f"{self.name}: Can't open PID file {self.cfg.pid_file} (yet?) after "
+                    f"{self.sub.value}: {e.error}",
+                    act.LOG_INFO,
+                )
             self._reload_search_main_pid()
         self._enter_running(Result.SUCCESS)
 

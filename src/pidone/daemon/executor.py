@@ -59,7 +59,6 @@ from pidone.linux.execprep import Identity, missing_executable, resolve_identity
 from pidone.linux.notify import NotifySocket
 from pidone.linux.pidfile import (
     PidFileError,
-    accepted_foreign_message,
     check_main_pid,
     read_pid_file,
     remove_pid_file,
@@ -293,7 +292,8 @@ class LinuxExecutor:
             case act.WatchPid():
                 self._watch_pid(a.unit, a.pid)
             case act.ReadPidFile():
-                answer = self._read_pid_file(a)
+                # a main process's exit reads it with may_warn=false (service_sigchld_event())
+                answer = self._read_pid_file(a, quiet=bool(a.known))
                 if a.watch and answer.pid is None:  # service_demand_pid_file(): inotify
                     target = resolve_pid_file_path(a.path, self.bases.runtime)
                     self._pid_watch.watch(a.unit, a.path, target)
@@ -701,30 +701,39 @@ class LinuxExecutor:
 
     # PID files and guesses -----------------------------------------------------------------
 
-    def _read_pid_file(self, a: act.ReadPidFile) -> ev.PidFileRead:
+    def _read_pid_file(self, a: act.ReadPidFile, *, quiet: bool = False) -> ev.PidFileRead:
+        """service_load_pid_file(s, may_warn): `quiet` is may_warn=false (a retry after the
+        file changed, the main process's exit), where systemd 252 logs the parse failure and
+        the unsuitable PID at LOG_DEBUG, below its default LogLevel=info, so not at all
+        here; else at LOG_INFO. A PID outside the unit with a file not owned by root is an
+        error either way; one accepted from a root-owned file is only a debug line. An error
+        already logged is answered with an empty `error`: no "Can't open PID file" follows
+        (that line is for a file that could not be opened)."""
         path = resolve_pid_file_path(a.path, self.bases.runtime)
         try:
             found = read_pid_file(path)
         except FileNotFoundError:
             return ev.PidFileRead(a.unit, None, "No such file or directory")
         except PidFileError as exc:
-            self.logs.manager_record(a.unit, f"{a.unit}: {exc}", act.LOG_WARNING)
-            return ev.PidFileRead(a.unit, None, "Invalid argument")
+            if not quiet:
+                self.logs.manager_record(a.unit, f"{a.unit}: {exc}", act.LOG_INFO)
+            return ev.PidFileRead(a.unit, None, "")
         except OSError as exc:
             return ev.PidFileRead(a.unit, None, exc.strerror or str(exc))
         if a.known and found.pid == a.known:  # the main PID already known: no checks
             return ev.PidFileRead(a.unit, found.pid)
+        unsuitable = check_main_pid(found, belongs_to_unit=True)  # the manager, or gone
+        if unsuitable is not None:
+            if not quiet:
+                self.logs.manager_record(a.unit, f"{a.unit}: {unsuitable}", act.LOG_INFO)
+            return ev.PidFileRead(a.unit, None, "")
         belongs = self.tracker.unit_of(found.pid) == a.unit
         if not belongs:  # without cgroups: an orphan of this run that /proc could not place
             belongs = self.tracker.claim(a.unit, found.pid)
         refusal = check_main_pid(found, belongs_to_unit=belongs)
-        if refusal is not None:
-            self.logs.manager_record(a.unit, f"{a.unit}: {refusal}", act.LOG_WARNING)
-            return ev.PidFileRead(a.unit, None, "Permission denied")
-        if not belongs:
-            self.logs.manager_record(
-                a.unit, f"{a.unit}: {accepted_foreign_message(found.pid)}", act.LOG_WARNING
-            )
+        if refusal is not None:  # outside the unit, and the file is not root's
+            self.logs.manager_record(a.unit, f"{a.unit}: {refusal}", act.LOG_ERR)
+            return ev.PidFileRead(a.unit, None, "")
         return ev.PidFileRead(a.unit, found.pid)
 
     def _retry_pid_file(self, unit: str, path: str) -> None:
@@ -733,7 +742,7 @@ class LinuxExecutor:
             read_pid_file(resolve_pid_file_path(path, self.bases.runtime))
         except (OSError, PidFileError):
             return  # not there or not written yet: keep watching, quietly (may_warn=false)
-        answer = self._read_pid_file(act.ReadPidFile(unit, path))
+        answer = self._read_pid_file(act.ReadPidFile(unit, path), quiet=True)
         if answer.pid is not None:
             self._pid_watch.forget(unit)
             self.submit(answer)

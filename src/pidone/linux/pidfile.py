@@ -5,12 +5,13 @@ spec 02 §1):
 
 1. The first line is parsed as a positive PID (surrounding whitespace allowed); anything
    else: "Failed to parse PID from file X: Invalid argument".
-2. The manager itself is refused ("New main PID N is the manager itself, refusing."); so is
-   a PID that does not exist or is a zombie ("New main PID N does not exist or is a
-   zombie.").
-3. A PID outside the unit is accepted only when the PID file is owned by root ("New main
-   PID N does not belong to service, but we'll accept it since PID file is owned by
-   root."); else refused ("... and PID file is not owned by root. Refusing."). systemd
+2. The manager itself is refused ("New main PID N is the manager, refusing."); so is a PID
+   that does not exist or is a zombie ("New main PID N does not exist or is a zombie.").
+   systemd 252 logs both at LOG_INFO, or LOG_DEBUG on a retry (may_warn=false).
+3. A PID outside the unit is accepted only when the PID file is owned by root (a debug
+   line in systemd 252: "New main PID N does not belong to service, but we'll accept it
+   since PID file is owned by root."); else refused, an error ("... and PID file is not
+   owned by root. Refusing."). systemd
    also refuses symlink chains that cross to a less privileged owner (CHASE_SAFE); pidone
    opens with O_NOFOLLOW on the last component only.
 4. The manager never writes the file; it deletes it after the service stopped.
@@ -79,12 +80,12 @@ def _alive(pid: int) -> bool:
 def check_main_pid(found: PidFile, *, belongs_to_unit: bool, manager_pid: int = 0) -> str | None:
     """None if `found.pid` may become the main PID, else the reason (rules 2 and 3).
 
-    A root-owned file naming a PID outside the unit is accepted (return None); the caller
-    may log `accepted_foreign_message()`.
+    A root-owned file naming a PID outside the unit is accepted (return None), with only
+    a debug line in systemd 252 (`accepted_foreign_message()`).
     """
     pid = found.pid
     if pid == (manager_pid or os.getpid()):
-        return f"New main PID {pid} is the manager itself, refusing."
+        return f"New main PID {pid} is the manager, refusing."
     if not _alive(pid):
         return f"New main PID {pid} does not exist or is a zombie."
     if not belongs_to_unit and found.owner_uid != 0:
