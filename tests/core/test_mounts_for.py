@@ -7,8 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pidone.core.depgraph import DepGraph, build_graph
+from pidone.core.errors import ValueParseError
+from pidone.core.escape import escape_path
 from pidone.core.model import Unit
 from pidone.core.mountsfor import mount_unit_names, path_prefixes
 from pidone.core.targets import BUILTIN_UNITS
@@ -46,6 +50,31 @@ def test_prefixes_and_names() -> None:
     )
     assert mount_unit_names(["/a/../b"]) == ()  # not normalized: nothing
     assert mount_unit_names(["/" + "x" * 300]) == ("-.mount",)  # name too long: skipped
+
+
+def _naive_names(path: str) -> list[str]:
+    out = []
+    for prefix in path_prefixes(path):
+        try:
+            name = escape_path(prefix) + ".mount"
+        except ValueParseError:
+            continue
+        if len(name) <= 255:
+            out.append(name)
+    return out
+
+
+@given(
+    st.lists(
+        st.sampled_from(["a", "-", ".x", "..", "b c", "\u00e9", "x" * 200, "y" * 256, "", "."]),
+        max_size=5,
+    )
+)
+def test_names_are_each_prefix_escaped(parts: list[str]) -> None:
+    """The cut-at-"-" shortcut gives what escaping every prefix gives."""
+    path = "/" + "/".join(parts)
+    expected = [] if ".." in path.split("/") else list(dict.fromkeys(_naive_names(path)))
+    assert list(mount_unit_names([path])) == expected
 
 
 def test_requires_and_after_only_on_mounts_that_exist() -> None:

@@ -14,6 +14,7 @@ EINVAL/ENAMETOOLONG and is skipped).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from pidone.core.errors import ValueParseError
@@ -38,13 +39,25 @@ def mount_unit_names(paths: Iterable[str]) -> tuple[str, ...]:
     """The mount unit names for every prefix of every path, each once, longest first."""
     names: dict[str, None] = {}
     for path in paths:
-        if ".." in path.split("/"):
-            continue  # unit_require_mounts_for(): not normalized (EPERM), nothing registered
-        for prefix in path_prefixes(path):
-            try:
-                name = escape_path(prefix) + ".mount"
-            except ValueParseError:
-                continue
-            if len(name.encode("utf-8", "surrogateescape")) <= _UNIT_NAME_MAX:
-                names[name] = None
+        names.update(dict.fromkeys(_names_of(path)))
     return tuple(names)
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_of(path: str) -> tuple[str, ...]:
+    """One path's mount unit names (cached: many units share /var/tmp, /run, ...)."""
+    if ".." in path.split("/") or not path.startswith("/"):
+        return ()  # unit_require_mounts_for(): not normalized (EPERM), nothing registered
+    try:
+        escaped = escape_path(path)
+    except ValueParseError:
+        return tuple(dict.fromkeys(n for p in path_prefixes(path)[1:] for n in _names_of(p)))
+    # "-" in an escaped name only ever stands for "/" (a "-" in the path becomes \x2d), so
+    # the parents' names are the name cut at each "-"; "/" itself is "-.mount"
+    out: list[str] = []
+    while escaped not in ("", "-"):
+        if len(escaped) + len(".mount") <= _UNIT_NAME_MAX:
+            out.append(escaped + ".mount")
+        escaped = escaped.rsplit("-", 1)[0] if "-" in escaped else ""
+    out.append("-.mount")
+    return tuple(out)
