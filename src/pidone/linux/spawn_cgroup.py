@@ -26,8 +26,8 @@ Two helpers serve the same protocol, each started when first needed. The compile
 the common plans, those linux.cspawn.encode() accepts: its child is a copy of a few
 hundred KiB of C, not of a 3.3 MiB interpreter (bench/spawn_exec.py: ~3.0 ms of CPU per
 spawn -> ~1.1). The Python one (linux.spawnhelper) takes every other plan
-($SYSTEMD_EXEC_PID in argv, TTYs, PrivateDevices=: it loads those steps' modules on
-first use) and every plan when there is no compiled helper. Plans without a cgroup go through
+($SYSTEMD_EXEC_PID in argv, strings execve(2) cannot take; it loads the steps' modules
+on first use) and every plan when there is no compiled helper. Plans without a cgroup go through
 them too (then without CLONE_INTO_CGROUP: still a clone of a small process instead of a
 fork of the daemon). Requests carry the spawn plan (linux.cspawn's encoding for the
 compiled helper; the plain tuple, linux.spawnchild.Plan, in marshal for the Python one)
@@ -267,7 +267,7 @@ class Spawner:
     def start(self, python_too: bool = False) -> None:
         """Start a helper now (it boots while the caller goes on) unless one runs: the
         compiled one when there is one, else the Python one. `python_too`: the Python one
-        as well, so that the first plan it must take (PrivateDevices=, a TTY...) does not wait
+        as well, so that the first plan it must take ($SYSTEMD_EXEC_PID in argv) does not wait
         for its interpreter to boot (~35 ms, in the caller) at the cost of its memory
         (PSS ~3.8 MiB)."""
         if self.disabled or os.environ.get("PIDONE_NO_CLONE3"):

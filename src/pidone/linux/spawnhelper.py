@@ -13,8 +13,8 @@ linux.privileges), linux.stdiosteps (not linux.stdio); each of the latter brings
 pidone.core.model in (~2 MiB, +60%, for every later spawn of every service).
 
 When a compiled helper is installed (csrc/pidone-spawn.c, linux.spawn_cgroup), this one
-serves only the plans linux.cspawn leaves to Python ($SYSTEMD_EXEC_PID in argv, TTYs,
-PrivateDevices=) and starts with the first of them.
+serves only the plans linux.cspawn leaves to Python ($SYSTEMD_EXEC_PID in argv, strings
+execve(2) cannot take) and starts with the first of them.
 
 Protocol (SOCK_SEQPACKET, one message per request, unix(7) SCM_RIGHTS for the fds):
 request = marshal of (fd numbers as the daemon knows them, plan, into_cgroup), the same
