@@ -719,6 +719,19 @@ static void private_dev(const char *data, const char *dev_log) {
  * (mount_namespaces(7): host mounts still propagate in, ours do not leak out), the source
  * of each bind opened O_PATH before any mount, then the operations in order. Mount points
  * created get 0755/0644 whatever UMask= says. */
+/* linux/mountns.py _below_fresh_fs: a target inside PrivateDevices='s /dev or a
+ * TemporaryFileSystem= is made once that file system is mounted, not in the host's. */
+static int below_fresh_fs(const Request *q, const char *target) {
+    for (int i = 0; i < q->nops; i++) {
+        const MountOp *op = &q->ops[i];
+        if (op->kind != OP_DEV && op->kind != OP_TMPFS && op->kind != OP_HIDE_DIR) continue;
+        size_t n = strlen(op->target);
+        while (n > 0 && op->target[n - 1] == '/') n--;
+        if (strncmp(target, op->target, n) == 0 && target[n] == '/') return 1;
+    }
+    return 0;
+}
+
 static void apply_sandbox(const Request *q) {
     mode_t old = umask(022);
     int fds[4096];
@@ -743,7 +756,8 @@ static void apply_sandbox(const Request *q) {
             if (fstatvfs(fds[i], &sv) < 0) fail_errno(EXIT_NAMESPACE);
             writable[i] = !(sv.f_flag & ST_RDONLY);
         }
-        if (make_target(op->target, fds[i]) < 0) fail_errno(EXIT_NAMESPACE);
+        if (!below_fresh_fs(q, op->target) && make_target(op->target, fds[i]) < 0)
+            fail_errno(EXIT_NAMESPACE);
     }
     for (int i = 0; i < q->nops; i++) {
         const MountOp *op = &q->ops[i];

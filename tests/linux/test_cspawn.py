@@ -700,8 +700,8 @@ def test_private_devices_are_the_same_from_both_helpers(
         pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
     top = _sandbox_tree()
     in_shm = Path(tempfile.mkdtemp(prefix="pidone-cspawn-dev-", dir="/dev/shm"))
-    # A BindPaths= target in /dev that does not exist: both helpers make it (the host's
-    # /dev gets it too, as linux.mountns does: its mount points are made before any mount).
+    # A BindPaths= target in /dev that does not exist: both helpers make it in the private
+    # /dev, and the host's /dev stays as it was.
     made = Path("/dev") / f"pidone-cspawn-{os.getpid()}"
     # A mount below /dev/shm: the recursive bind of /dev/shm brings it along
     sub = Path(tempfile.mkdtemp(prefix="pidone-cspawn-sub-", dir="/dev/shm"))
@@ -721,6 +721,7 @@ def test_private_devices_are_the_same_from_both_helpers(
             )
         out = tmp_path / "out"
         status, failure, text = _both(monkeypatch, helpers, _req(ctx, out), out)
+        host_dev_made = made.exists()
     finally:
         sandbox.remove_private_tmp(INVOCATION, UNIT)
         shutil.rmtree(top)
@@ -731,6 +732,7 @@ def test_private_devices_are_the_same_from_both_helpers(
             with contextlib.suppress(OSError):
                 path.rmdir()
     assert (status, failure) == (0, None), text
+    assert not host_dev_made  # mount points inside the private /dev are made there only
     seen = _probe(text)
     dev = seen["dev"]
     assert isinstance(dev, dict)

@@ -238,7 +238,8 @@ def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
         sources[i] = fd
         if not readonly and not os.fstatvfs(fd).f_flag & os.ST_RDONLY:
             writable.add(i)
-        _make_target(target, fd)
+        if not _below_fresh_fs(ops, target):
+            _make_target(target, fd)
     for i, (kind, target, source, data, flags, optional, recursive, readonly) in enumerate(ops):
         if kind in ("ro", "rw", "hide-dir", "hide-file", "tmpfs") and not os.path.lexists(target):
             if optional or kind in ("ro", "rw"):
@@ -281,6 +282,16 @@ def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
             _remount(target, True, False)
         elif kind == "keep" and i in sources:
             _keep(target, sources[i])
+
+
+def _below_fresh_fs(ops: tuple[Op, ...], target: bytes) -> bool:
+    """`target` lies inside a file system this namespace mounts afresh (PrivateDevices='s
+    /dev, a TemporaryFileSystem=): its mount point is made once that is mounted (the bind
+    step's lexists() check), never beforehand in the host's directory below it."""
+    for op in ops:
+        if op[0] in ("dev", "tmpfs", "hide-dir") and target.startswith(op[1].rstrip(b"/") + b"/"):
+            return True
+    return False
 
 
 def _keep(target: bytes, fd: int) -> None:
