@@ -170,6 +170,16 @@ def test_is_system_running_degraded(daemon: dict[str, str]) -> None:
     out = _sc(daemon, "is-system-running")
     assert (out.stdout, out.returncode) == ("degraded\n", 1)
     assert _sc(daemon, "is-system-running", "-q").stdout == ""
+    # the same verb in pidone's own face (tuned's ExecStop asks it through systemctl)
+    own = subprocess.run(
+        [sys.executable, "-m", "pidone", "is-system-running"],
+        capture_output=True,
+        text=True,
+        env=daemon,
+        timeout=120,
+        check=False,
+    )
+    assert (own.stdout, own.returncode) == ("degraded\n", 1)
 
 
 @pytest.mark.system

@@ -39,6 +39,7 @@ VERBS: dict[str, str] = {
     "daemon-reload": "pidone.cli.jobs:daemon_reload_main",
     "is-active": "pidone.cli.query:is_active_main",
     "is-failed": "pidone.cli.query:is_failed_main",
+    "is-system-running": "pidone.cli.systemctl:is_system_running",
     "list-units": "pidone.cli.query:list_units_main",
     "status": "pidone.cli.query:status_main",
     "get-default": "pidone.cli.deps:get_default_main",
@@ -121,7 +122,7 @@ Processes:
 Manager:
   daemon                 run the manager in the foreground
   start|stop|restart|try-restart|reload|reload-or-restart|kill|reset-failed UNIT...
-  is-active|is-failed|status UNIT...   list-units   daemon-reload
+  is-active|is-failed|status UNIT...   list-units   daemon-reload   is-system-running
   list-dependencies [--reverse|--before|--after] UNIT   get-default   set-default TARGET
   isolate TARGET   list-jobs   cancel JOB...   poweroff|halt|reboot|exit [CODE]   default
   list-sockets   list-timers
