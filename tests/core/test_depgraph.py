@@ -244,7 +244,7 @@ def _dumps(directory: Path, names: list[str]) -> dict[str, set[tuple[str, str]]]
 # Edges systemd 252 adds that pidone deliberately leaves out (see the comments).
 _IGNORED = {
     "systemd-journald.socket",  # verify's test-mode manager does not add it; a real one does
-    "-.mount",  # RequiresMountsFor= paths: pidone treats mounts as satisfied
+    "-.mount",  # the root mount: systemd always has it (no unit file); pidone has no such unit
 }
 
 
