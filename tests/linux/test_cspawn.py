@@ -19,6 +19,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -506,6 +507,41 @@ def test_no_compiled_helper_where_the_variable_points_nowhere_or_is_empty(
     assert spawn_cgroup.find_compiled_helper() == ""
     monkeypatch.setenv(spawn_cgroup.SPAWN_HELPER_ENV, "/bin/true")
     assert spawn_cgroup.find_compiled_helper() == "/bin/true"
+
+
+def test_the_compiled_helper_is_found_next_to_the_interpreter_or_the_script(
+    tmp_path: Path,
+) -> None:
+    """Without $PIDONE_SPAWN_HELPER: next to the interpreter (a venv's bin/), else next to
+    the running script (pidone-py's scripts directory); sysconfig, whose build variables
+    cost the daemon ~0.45 MiB, is not imported for either."""
+    src = Path(spawn_cgroup.__file__).resolve().parents[2]
+    venv, scripts = tmp_path / "venv", tmp_path / "scripts"
+    for d in (venv, scripts):
+        d.mkdir()
+    (venv / "python").symlink_to(os.path.realpath(sys.executable))
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        " from pidone.linux import spawn_cgroup as s;"
+        " print(s.find_compiled_helper(), 'sysconfig' in sys.modules)"
+    )
+    script = scripts / "pidone-py"
+    script.write_text(code.replace("sys.argv[1]", repr(str(src))) + "\n")
+    env = {k: v for k, v in os.environ.items() if k != spawn_cgroup.SPAWN_HELPER_ENV}
+
+    def found(*argv: str) -> str:
+        return subprocess.run(
+            [str(venv / "python"), "-IS", *argv], capture_output=True, text=True,
+            env=env, check=True, timeout=60,
+        ).stdout  # fmt: skip
+
+    for d in (venv, scripts):
+        helper = d / spawn_cgroup.HELPER_COMM
+        helper.write_text("#!/bin/sh\n")
+        helper.chmod(0o755)
+        assert found(str(script)) == f"{helper} False\n"
+        helper.unlink()
+    assert found("-c", code, str(src)).endswith(" True\n")  # none nearby: sysconfig's turn
 
 
 def test_the_compiled_helper_answers_a_malformed_request_with_eproto(
