@@ -62,7 +62,6 @@ import sys
 
 from pidone.core.hints import TYPE_CHECKING
 from pidone.linux import cspawn
-from pidone.linux.spawnhelper import REPLY
 
 if TYPE_CHECKING:
     from pidone.linux.spawnchild import Plan
@@ -70,6 +69,9 @@ if TYPE_CHECKING:
 _MAX_FDS = 253  # SCM_MAX_FD
 _REPLY_TIMEOUT = 10  # seconds
 HELPER_COMM = "pidone-spawn"  # the helper's comm (proc(5) /proc/PID/comm), for ps and tests
+# The reply of either helper: pid (0 on failure), errno (= linux.spawnhelper.REPLY; that
+# module is not imported here: it brings ctypes, mmap and the child steps into the daemon)
+REPLY = struct.Struct("=qi")
 SPAWN_HELPER_ENV = "PIDONE_SPAWN_HELPER"  # the compiled helper's path; "" = none
 # The helper's whole program: the package root comes as argv[1] (-I leaves the script
 # directory and site-packages off sys.path), the daemon's comm as argv[2].
