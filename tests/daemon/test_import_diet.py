@@ -20,6 +20,9 @@ was removed from the daemon on purpose and costs RSS in every running daemon:
   linux.sockets and core.socketunit (socket units), core.timerunit (timer units),
   linux.timerstamps (Persistent= timers). (linux.proctrack
   is loaded only without a writable cgroup2, but is not guarded: hosts differ.)
+* the spawn child's modules: linux.spawnhelper (the Python spawn helper's own process
+  runs it; with ctypes, mmap and marshal) and linux.stdiosteps (with termios): the spawn
+  helpers open stdio and do the child's steps, the daemon only plans them.
 
 If this fails, the message names the module and the import chain that pulled it in: make
 that import lazy (inside the function that needs it) rather than widening this list.
@@ -66,6 +69,10 @@ GUARDED = frozenset(
         "pidone.core.socketunit",
         "pidone.core.timerunit",
         "pidone.linux.timerstamps",
+        "termios",
+        "mmap",
+        "pidone.linux.spawnhelper",
+        "pidone.linux.stdiosteps",
     }
 )
 _LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|( *)(\S+)\s*$")
@@ -162,3 +169,12 @@ def test_the_spawn_helper_stays_small_after_a_privileged_unit(tmp_path: Path) ->
         after = _rss_anon_kib(helper)
         assert d.stop() == 0
     assert after - before < 1024, (before, after)  # KiB
+
+
+def test_both_ends_of_the_spawn_helper_protocol_read_the_same_reply() -> None:
+    """linux.spawn_cgroup states the reply format itself instead of importing
+    linux.spawnhelper (which would bring that module's imports into the daemon)."""
+    from pidone.linux import spawn_cgroup, spawnhelper
+
+    assert spawn_cgroup.REPLY.format == spawnhelper.REPLY.format
+    assert spawn_cgroup.HELPER_COMM.encode() == spawnhelper.HELPER_COMM
