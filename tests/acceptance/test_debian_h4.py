@@ -19,10 +19,10 @@ libyang2, keepalived 0.6 MB, charon-systemd with its libraries about 1.2 MB.
 
 from __future__ import annotations
 
-import os
+import functools
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ import pytest
 from tests.acceptance.conftest import require
 from tests.acceptance.test_debian_system_services import (
     Iso,
+    iso,
     reload_keeps_main,
     restart_new_main,
     start,
@@ -39,30 +40,21 @@ from tests.acceptance.test_debian_system_services import (
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
 
+__all__ = ["iso"]  # the fixture, imported so that pytest finds it here
+
 
 @pytest.fixture
-def owner(tmp_path: Path) -> Iterator[Callable[[], Iso]]:
+def owner(iso: Callable[..., Iso]) -> Callable[[], Iso]:
     """`owner()` starts an isolated daemon as the owner of its /run (after require())."""
-    for tool in ("unshare", "nsenter", "ip"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
-    started: list[Iso] = []
-
-    def make() -> Iso:
-        d = Iso(tmp_path / f"ns{len(started)}", isolated=True, args=["--tmpfiles=yes"])
-        # network-online.target pulls NetworkManager-wait-online.service where
-        # network-manager is installed; with no udev in the namespace NetworkManager never
-        # completes its start-up, and nm-online holds every Wants=network-online.target
-        # unit for its 60 s, as it would under systemd without udev.
-        os.symlink("/dev/null", d.unit_dir / "NetworkManager-wait-online.service")
-        started.append(d)
-        return d.__enter__()
-
-    try:
-        yield make
-    finally:
-        for d in started:
-            d.close()
+    if shutil.which("ip") is None:
+        pytest.skip("ip is not installed")
+    # network-online.target pulls NetworkManager-wait-online.service where network-manager
+    # is installed; with no udev in the namespace NetworkManager never completes its
+    # start-up, and nm-online holds every Wants=network-online.target unit for its 60 s, as
+    # it would under systemd without udev.
+    return functools.partial(
+        iso, args=["--tmpfiles=yes"], masked=["NetworkManager-wait-online.service"]
+    )
 
 
 def veth(d: Iso, address: str) -> None:

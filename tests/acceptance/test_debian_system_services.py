@@ -15,13 +15,14 @@ unit generators (linux/generators.py), as postfix and exim4 need.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +66,19 @@ class Iso(NamespaceDaemon):
 
 
 @pytest.fixture
-def iso(tmp_path: Path) -> Iterator[Callable[[], Iso]]:
-    """`iso()` starts the daemon: after require(), since the generators run at start-up."""
+def iso(tmp_path: Path) -> Iterator[Callable[..., Iso]]:
+    """`iso()` starts the daemon: after require(), since the generators run at start-up.
+    `iso(args=[...], masked=[UNIT...])`: daemon options, and units masked as `systemctl
+    mask` does (a link to /dev/null in the daemon's unit directory)."""
     for tool in ("unshare", "nsenter"):
         if shutil.which(tool) is None:
             pytest.skip(f"util-linux {tool} is not installed")
     started: list[Iso] = []
 
-    def make() -> Iso:
-        d = Iso(tmp_path / f"ns{len(started)}", isolated=True)
+    def make(*, args: Sequence[str] = (), masked: Sequence[str] = ()) -> Iso:
+        d = Iso(tmp_path / f"ns{len(started)}", isolated=True, args=args)
+        for unit in masked:
+            os.symlink("/dev/null", d.unit_dir / unit)
         started.append(d)
         return d.__enter__()
 
