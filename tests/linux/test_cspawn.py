@@ -23,6 +23,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -380,13 +381,8 @@ def test_failing_steps_report_the_same_status_from_both_helpers(
         assert failure[1] == expected[1]
 
 
-def test_a_missing_bind_source_fails_namespace_from_both_helpers(
-    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
-) -> None:
-    # PrivateTmp='s plan with the /tmp bind's source gone (a plan the compiled helper
-    # takes; BindPaths= plans go to the Python one) fails at step NAMESPACE, ENOENT.
-    if os.geteuid() != 0 or not sandbox.sandbox_available():
-        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+def _changed_sandbox_plans(monkeypatch: pytest.MonkeyPatch, change: Callable[[Any], Any]) -> None:
+    """Every spawn's sandbox plan (linux.sandbox.build_sandbox_plan) passed through `change`."""
     from pidone.linux import spawn
 
     original = spawn.build_sandbox_plan
@@ -394,11 +390,29 @@ def test_a_missing_bind_source_fails_namespace_from_both_helpers(
     def build(ctx: ExecContext, environment: dict[str, str], unit: str = "") -> object:
         box = original(ctx, environment, unit)
         assert box is not None
-        gone = os.fsencode(tmp_path / "absent")
-        ops = tuple(replace(op, source=gone) if op.target == b"/tmp" else op for op in box.ops)
-        return replace(box, ops=ops)
+        return change(box)
 
     monkeypatch.setattr(spawn, "build_sandbox_plan", build)
+
+
+def _changed_sandbox_ops(monkeypatch: pytest.MonkeyPatch, change: Callable[[Any], Any]) -> None:
+    """Every mount operation of every spawn's sandbox plan passed through `change`."""
+    _changed_sandbox_plans(
+        monkeypatch, lambda box: replace(box, ops=tuple(change(op) for op in box.ops))
+    )
+
+
+def test_a_missing_bind_source_fails_namespace_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    # PrivateTmp='s plan with the /tmp bind's source gone (a plan the compiled helper
+    # takes; BindPaths= plans go to the Python one) fails at step NAMESPACE, ENOENT.
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    gone = os.fsencode(tmp_path / "absent")
+    _changed_sandbox_ops(
+        monkeypatch, lambda op: replace(op, source=gone) if op.target == b"/tmp" else op
+    )
     out = tmp_path / "out"
     req = _req(ExecContext(private_tmp=True), out, command=ExecCommand("/bin/true", ("true",)))
     try:
@@ -710,16 +724,7 @@ DEV_LINKS = {"ptmx": "pts/ptmx", "fd": "/proc/self/fd", "stdin": "/proc/self/fd/
 def _with_dev_log(monkeypatch: pytest.MonkeyPatch, target: bytes) -> None:
     """Plans carry `target` as the host's /dev/log symlink target (here /dev/log may be a
     socket, or absent: then no /dev/log link is made)."""
-    from pidone.linux import spawn
-
-    original = spawn.build_sandbox_plan
-
-    def build(ctx: ExecContext, environment: dict[str, str], unit: str = "") -> object:
-        box = original(ctx, environment, unit)
-        assert box is not None
-        return replace(box, dev_log=target)
-
-    monkeypatch.setattr(spawn, "build_sandbox_plan", build)
+    _changed_sandbox_plans(monkeypatch, lambda box: replace(box, dev_log=target))
 
 
 @pytest.mark.parametrize("variant", ["alone", "strict", "binds"])
@@ -805,17 +810,9 @@ def test_a_failing_private_dev_mount_fails_namespace_from_both_helpers(
     # The /dev tmpfs refused (a mount option tmpfs(5) rejects): 226 NAMESPACE, EINVAL.
     if os.geteuid() != 0 or not sandbox.sandbox_available():
         pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
-    from pidone.linux import spawn
-
-    original = spawn.build_sandbox_plan
-
-    def build(ctx: ExecContext, environment: dict[str, str], unit: str = "") -> object:
-        box = original(ctx, environment, unit)
-        assert box is not None
-        ops = tuple(replace(op, data=b"mode=bogus") if op.kind == "dev" else op for op in box.ops)
-        return replace(box, ops=ops)
-
-    monkeypatch.setattr(spawn, "build_sandbox_plan", build)
+    _changed_sandbox_ops(
+        monkeypatch, lambda op: replace(op, data=b"mode=bogus") if op.kind == "dev" else op
+    )
     out = tmp_path / "out"
     req = _req(ExecContext(private_devices=True), out, command=ExecCommand("/bin/true", ("true",)))
     status, failure, _text = _both(monkeypatch, helpers, req, out)
