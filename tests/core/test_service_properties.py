@@ -25,6 +25,12 @@ CONFIGS = [
         "timeout_stop_failure_mode": "abort",
     },
     {
+        "type": "forking",
+        "pid_file": "/run/t.pid",
+        "exec_start_pre": [cmd("/pre1"), cmd("/pre2", ignore=True)],
+        "notify_access": "all",
+    },
+    {
         "type": "notify",
         "notify_access": "all",
         "exec_reload": [cmd("/r")],

@@ -50,7 +50,7 @@ from datetime import UTC
 
 from pidone.core import actions as act
 from pidone.core import events as ev
-from pidone.core.dataclass_lite import dataclass
+from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.job import (
     DONE_PRIORITY,
     Job,
@@ -176,6 +176,8 @@ class Manager(UnitTable):
         # details (fds, TRIGGER_*/REMOTE_* env) each triggered unit was started with.
         self.triggers = triggers or TriggerUnits(TimerHost(), UTC, lambda _: None, lambda: 0)
         self._activation: dict[str, StartUnit] = {}
+        # the socket fds each armed Spawn.then was built with (_successor)
+        self._successor_fds: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
         self._trigger_logs: list[act.Action] = []
         self._gc_queue: dict[str, None] = {}  # units to check for collection (rule 7)
         factories = dict(MACHINE_FACTORIES if machine_factories is None else machine_factories)
@@ -278,10 +280,33 @@ class Manager(UnitTable):
                     if svc is not None and (a.role == "start" or uses_socket_stdio(m.unit)):
                         listen = self.triggers.listen_fds(a.unit, svc.sockets)
                     activation = self._activation.get(a.unit)
+                    if a.then is not None:
+                        a = self._successor(a, m.unit, activation)
                     self._out.append(with_activation(a, m.unit, activation, listen))
                 case _:
                     self._out.append(a)
         self._collect(m)
+
+    def _successor(self, a: act.Spawn, unit: Unit, activation: StartUnit | None) -> act.Spawn:
+        """A Spawn's `then` with what the manager adds to a Spawn (service_spawn() collects
+        the socket fds at each spawn): the fds as they are now, remembered so that a socket
+        that starts or stops before the control process exits withdraws it
+        (_recheck_successors). Activation variables and StandardInput=socket: no `then`."""
+        assert a.then is not None
+        assert unit.service is not None
+        if activation is not None or uses_socket_stdio(unit):
+            return replace(a, then=None)
+        listen = self.triggers.listen_fds(a.unit, unit.service.sockets)
+        self._successor_fds[a.unit] = listen
+        return replace(a, then=with_activation(a.then, unit, None, listen))
+
+    def _recheck_successors(self) -> None:
+        for name, listen in list(self._successor_fds.items()):
+            m = self.machines.get(name)
+            svc = m.unit.service if m is not None else None
+            if svc is None or self.triggers.listen_fds(name, svc.sockets) != listen:
+                del self._successor_fds[name]
+                self._out.append(act.DropSuccessor(name))
 
     def _absorb_other(self, actions: Iterable[object]) -> None:
         """Actions of non-service machines; a socket's or timer's StartUnit/StartFailed are
@@ -298,6 +323,8 @@ class Manager(UnitTable):
                     other = self.unit_machines.get(a.unit)
                     if isinstance(other, TriggerMachine):
                         other.note(a, self._now)
+                    if self._successor_fds:
+                        self._recheck_successors()
                     self._out.append(a)
                     self._state_changed(a)
                 case _:

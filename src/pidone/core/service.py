@@ -156,7 +156,10 @@ class ServiceMachine:
     _timer_deadline: int = 0
     _wd_timer: str = ""
     _wd_deadline: int = 0
-    _seq: int = 0
+    _seq: int = 0  # numbers timer tokens
+    _spawn_seq: int = 0  # numbers Spawn tokens (a successor's is known ahead: _after_start_pre)
+    _armed: str = ""  # token of the control process whose Spawn carries `then`, if any
+    _armed_then: act.Spawn | None = None
     _now: int = 0
     _out: list[act.Action] = field(default_factory=list)
     _trig: _Trig = field(default_factory=lambda: _NO_TRIG)  # never changed: one for all
@@ -223,10 +226,25 @@ class ServiceMachine:
         self._now = now_usec
         self._out = []
         try:
+            armed = self._armed
+            if armed and isinstance(event, ev.ProcessExited) and event.pid == self.control_pid:
+                armed = self._armed = ""  # used up: the executor started it, or not
             self._dispatch(event)
+            if armed and self._armed == armed and not self._successor_holds():
+                self._out.append(act.DropSuccessor(self.name))
+                self._armed = ""
             return self._out
         finally:
             self._out = []
+
+    def _successor_holds(self) -> bool:
+        """Whether the armed `then` is still what a status-0 exit of the control process
+        leads to, after an event other than that exit (see _after_start_pre)."""
+        return (
+            self.sub == S.START_PRE
+            and self.control_role == "start-pre"
+            and self._after_start_pre(self.control_index) == self._armed_then
+        )
 
     # --- classification (rule 1) -----------------------------------------------------------
 
@@ -967,6 +985,42 @@ class ServiceMachine:
     def _spawn(self, role: act.ExecRole, index: int) -> None:
         """service_spawn(): one command; the start timeout is re-armed for every command."""
         c = self.cfg
+        self._spawn_seq += 1
+        spawn = self._spawn_action(role, index, self._spawn_seq)
+        main = spawn.main
+        self._pending[spawn.token] = _Pending(role, index, main)
+        if main:
+            self.main_index = index
+        else:
+            self.control_role, self.control_index = role, index
+            if role == "start-pre":
+                then = self._after_start_pre(index)
+                if then is not None:
+                    spawn = act.Spawn(
+                        spawn.unit,
+                        spawn.token,
+                        role,
+                        index,
+                        spawn.command,
+                        spawn.env,
+                        main,
+                        spawn.notify_socket,
+                        spawn.report_exec,
+                        then=then,
+                    )
+                    self._armed, self._armed_then = spawn.token, then
+        self._out.append(spawn)
+        if role in ("stop", "stop-post"):
+            self._arm(c.timeout_stop_usec)
+        elif role == "start" and c.type in ("simple", "idle"):
+            self._cancel_timer()
+        else:
+            self._arm(c.timeout_start_usec)
+
+    def _spawn_action(self, role: act.ExecRole, index: int, seq: int) -> act.Spawn:
+        """The Spawn of command `index` of `role` as number `seq` of this machine, built from
+        the machine's state now."""
+        c = self.cfg
         main = role == "start" and c.type != "forking"
         env = spawn_env(
             role,
@@ -978,34 +1032,34 @@ class ServiceMachine:
             watchdog_usec=self.watchdog_usec,
             pid_file=c.pid_file,
         )
-        self._seq += 1
-        token = f"{self.name}/{role}/{self._seq}"
-        self._pending[token] = _Pending(role, index, main)
-        if main:
-            self.main_index = index
-        else:
-            self.control_role, self.control_index = role, index
-        self._out.append(
-            act.Spawn(
-                self.name,
-                token,
-                role,
-                index,
-                self._commands(role)[index],
-                env,
-                main,
-                # service_exec_needs_notify_socket(): control processes only with exec/all
-                notify_socket=self.notify_access
-                in (("exec", "all") if not main else ("main", "exec", "all")),
-                report_exec=main and c.type == "exec",
-            )
+        return act.Spawn(
+            self.name,
+            f"{self.name}/{role}/{seq}",
+            role,
+            index,
+            self._commands(role)[index],
+            env,
+            main,
+            # service_exec_needs_notify_socket(): control processes only with exec/all
+            notify_socket=self.notify_access
+            in (("exec", "all") if not main else ("main", "exec", "all")),
+            report_exec=main and c.type == "exec",
         )
-        if role in ("stop", "stop-post"):
-            self._arm(c.timeout_stop_usec)
-        elif role == "start" and c.type in ("simple", "idle"):
-            self._cancel_timer()
-        else:
-            self._arm(c.timeout_start_usec)
+
+    def _after_start_pre(self, index: int) -> act.Spawn | None:
+        """The Spawn that a status-0 exit of ExecStartPre= number `index` leads to, when no
+        other event reaches this machine first: the START_PRE rows of CONTROL_EXIT run the
+        next ExecStartPre= (NEXT_CONTROL) or _enter_start(), whose first act is ExecStart=.
+        Nothing those exits change (control_pid, exec_runs) goes into a Spawn, and any other
+        event drops it (handle()). The executor starts it without waiting for the exit to
+        go through the manager (actions.Spawn.then); the differential check is the fake
+        executor's (pidone.testing.fakes), which every core test drives."""
+        c = self.cfg
+        if index + 1 < len(c.exec_start_pre):
+            return self._spawn_action("start-pre", index + 1, self._spawn_seq + 1)
+        if c.exec_start:
+            return self._spawn_action("start", 0, self._spawn_seq + 1)
+        return None
 
     def _set_main_pid(self, pid: int, watch: bool = True) -> None:
         """service_set_main_pid(): a new main PID restarts ExecMain* bookkeeping."""

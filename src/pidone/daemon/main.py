@@ -479,6 +479,7 @@ class Daemon:
         from pidone.daemon.boot import apply_generators
 
         apply_generators(self)
+        self.executor.drop_successors()  # promised from the old unit files
         units = self.units.reload()
         reload_units = getattr(self.manager, "reload_units", None)
         if reload_units is not None:

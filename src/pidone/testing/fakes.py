@@ -5,6 +5,11 @@ action, hands out PIDs for Spawn, answers ReadPidFile/GuessMainPid/CheckConditio
 tables the test fills in, keeps ArmTimer deadlines and fires them when the test advances
 the `FakeClock`, and reports `UnitProcessesGone` when the last process of a unit exits.
 Processes never die by themselves: the test says which PID exits and how.
+
+Like the daemon's executor, it starts a control process's successor (`Spawn.then`) when
+that process exits with status 0, before the exit reaches the target, and checks that the
+target then asks for exactly that Spawn, with only bookkeeping actions before it: every
+core test that drives a start through ExecStartPre= is a differential test of `then`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,11 @@ from typing import Any, Protocol
 
 from pidone.core import actions as act
 from pidone.core import events as ev
-from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.dataclass_lite import dataclass, field, replace
+
+# What may come before the Spawn of a successor started ahead: it ran before them, so they
+# must not act on the unit's processes, files or directories.
+_BOOKKEEPING = (act.Log, act.StateChanged, act.ArmTimer, act.CancelTimer)
 
 
 class Handler(Protocol):
@@ -50,7 +59,9 @@ class FakeExecutor:
     conditions: dict[str, ev.ConditionsEvaluated] = field(default_factory=dict)
     auto_empty: bool = True
     empty_in_exit: bool = True
+    successors: dict[int, act.Spawn] = field(default_factory=dict)  # pid -> its Spawn.then
     _queue: list[Any] = field(default_factory=list)
+    _started_ahead: tuple[act.Spawn, int] | None = None  # a successor and its PID
 
     # --- driving ---------------------------------------------------------------------------
 
@@ -70,8 +81,15 @@ class FakeExecutor:
         """Process `pid` ends. When it was the unit's last, say so: in the exit itself
         (`empty_in_exit`, the reaper's view) or as a UnitProcessesGone after it."""
         unit = self.processes.pop(pid, "")
+        then = self.successors.pop(pid, None)
+        if then is not None and status == 0 and signal == 0:
+            self._started_ahead = (then, self.next_pid)
+            self.processes[self.next_pid] = then.unit
+            self.next_pid += 1
         last = bool(unit) and unit not in self.processes.values()
         out = self.feed(ev.ProcessExited(pid, status, signal, core, last and self.empty_in_exit))
+        if self._started_ahead is not None:
+            raise AssertionError(f"{self._started_ahead[0]} started ahead, never asked for")
         if last and self.auto_empty:
             out += self.feed(ev.UnitProcessesGone(unit))
         return out
@@ -132,9 +150,30 @@ class FakeExecutor:
         self._fed.append(event)
         self._queue.append(event)
 
+    def _check_ahead(self, a: object) -> None:
+        """An action carried while a successor runs ahead: bookkeeping, or that very Spawn."""
+        assert self._started_ahead is not None
+        then, pid = self._started_ahead
+        if isinstance(a, act.Spawn):
+            asked = a if a.then is None else replace(a, then=None)
+            if asked != then:
+                raise AssertionError(f"started ahead {then}, but asked for {asked}")
+            self._started_ahead = None
+            self._answer(ev.Spawned(a.unit, a.token, pid))
+        elif not isinstance(a, _BOOKKEEPING):
+            raise AssertionError(f"{a} before the Spawn of the successor started ahead ({then})")
+
     def _carry(self, a: object) -> None:
         self.actions.append(a)
+        if self._started_ahead is not None:
+            self._check_ahead(a)
+            if isinstance(a, act.Spawn) and a.then is not None:
+                self.successors[self.next_pid - 1] = a.then
+            return
         match a:
+            case act.DropSuccessor():
+                for pid in [p for p, s in self.successors.items() if s.unit == a.unit]:
+                    del self.successors[pid]
             case act.Spawn():
                 error = self.spawn_errors.get((a.unit, a.role))
                 if error is not None:
@@ -143,6 +182,8 @@ class FakeExecutor:
                     pid = self.next_pid
                     self.next_pid += 1
                     self.processes[pid] = a.unit
+                    if a.then is not None:
+                        self.successors[pid] = a.then
                     self._answer(ev.Spawned(a.unit, a.token, pid))
             case act.ArmTimer():
                 self.timers[a.token] = a.deadline_usec
