@@ -544,6 +544,8 @@ def _triggered_unit(unit: Unit) -> str:
         return unit.socket.service or f"{stem}.service"
     if unit.timer is not None:
         return unit.timer.unit or f"{stem}.service"
+    if unit.path is not None:  # path_add_trigger_dependencies(): Unit=, else the sibling
+        return unit.path.unit or f"{stem}.service"
     return ""
 
 

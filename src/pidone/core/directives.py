@@ -497,11 +497,22 @@ TIMER: list[Directive] = [
     _d("RemainAfterElapse", "bool", "remain_after_elapse"),
 ]
 
+# [Path] (man 5 systemd.path; load-fragment-gperf: config_parse_path_spec for the five
+# watch kinds, an empty value clears them all).
+PATH_KEYS = [
+    *[
+        _d(k, "path_spec", "specs", "parser")
+        for k in ("PathExists", "PathExistsGlob", "PathChanged", "PathModified")
+    ],
+    _d("DirectoryNotEmpty", "path_spec", "specs", "parser"),
+    _d("Unit", "timer_unit", "unit", "warn"),
+    _d("MakeDirectory", "bool", "make_directory"),
+    _d("DirectoryMode", "mode", "directory_mode"),
+    _d("TriggerLimitIntervalSec", "sec", "trigger_limit_interval_usec"),
+    _d("TriggerLimitBurst", "unsigned", "trigger_limit_burst"),
+]
+
 # Unit types pidone does not run: every key is accepted (info) so their files load cleanly.
-PATH_KEYS = _info(
-    "PathExists PathExistsGlob PathChanged PathModified DirectoryNotEmpty Unit MakeDirectory "
-    "DirectoryMode TriggerLimitIntervalSec TriggerLimitBurst"
-)
 MOUNT_KEYS = _info(
     "What Where Type Options SloppyOptions LazyUnmount ForceUnmount ReadWriteOnly "
     "DirectoryMode TimeoutSec TimeoutCleanSec"

@@ -294,6 +294,19 @@ class TimerSection:
 
 
 @dataclass(slots=True)
+class PathSection:
+    """[Path] (man 5 systemd.path): the watched paths in file order, as (kind, path) with
+    kind one of PathExists, PathExistsGlob, PathChanged, PathModified, DirectoryNotEmpty."""
+
+    specs: list[tuple[str, str]] = field(default_factory=list)
+    unit: str = ""
+    make_directory: bool = False
+    directory_mode: int = 0o755
+    trigger_limit_interval_usec: int = 2 * USEC_PER_SEC  # path_init(): 2s, burst 200
+    trigger_limit_burst: int = 200
+
+
+@dataclass(slots=True)
 class Unit:
     """One loaded unit: its identity, load state, every section, and what was said about it."""
 
@@ -309,6 +322,7 @@ class Unit:
     service: ServiceSection | None = None
     socket: SocketSection | None = None
     timer: TimerSection | None = None
+    path: PathSection | None = None
     not_enforced: list[NotEnforced] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     load_error: str = ""  # the reason for bad-setting / error, one line

@@ -1,4 +1,4 @@
-"""Every socket and timer machine behind one door: what core/manager.py needs to host them.
+"""Every socket, timer and path machine behind one door: what core/manager.py needs to host them.
 
 The manager drives ServiceMachines itself. For .socket and .timer units it can hold one
 `TriggerUnits` and:
@@ -24,6 +24,7 @@ from datetime import tzinfo
 from pidone.core import events as ev
 from pidone.core.hints import TYPE_CHECKING
 from pidone.core.model import Unit
+from pidone.core.pathseam import PATH_EVENTS, PathAction, PathEvent, PathEventType, PathsChecked
 from pidone.core.socketseam import (
     ConnectionAccepted,
     FdReadable,
@@ -43,11 +44,12 @@ from pidone.core.timerseam import (
 from pidone.core.triggering import Now, TriggeredUnitChanged, TriggerRefused
 
 if TYPE_CHECKING:
+    from pidone.core.pathunit import PathMachine
     from pidone.core.socketunit import SocketMachine
     from pidone.core.timerunit import TimerMachine
 
-TriggerEvent = TimerEvent | SocketEvent
-TriggerAction = TimerAction | SocketAction
+TriggerEvent = TimerEvent | SocketEvent | PathEventType
+TriggerAction = TimerAction | SocketAction | PathAction
 _BY_UNIT = (
     ev.StartRequested,
     ev.StopRequested,
@@ -61,6 +63,8 @@ _BY_UNIT = (
     TriggeredUnitChanged,
     TriggerRefused,
     ClockChanged,
+    PathsChecked,
+    PathEvent,
 )
 
 
@@ -85,6 +89,7 @@ class TriggerUnits:
         self.read_stamp = read_stamp
         self.timers: dict[str, TimerMachine] = {}
         self.sockets: dict[str, SocketMachine] = {}
+        self.paths: dict[str, PathMachine] = {}
         self._reloaded: dict[str, TimerMachine] = {}
         # Who triggers whom, by target (see _index()); rebuilt after add_unit/remove_unit.
         self._version = 0
@@ -133,6 +138,18 @@ class TriggerUnits:
                 # keeps what it bound until it is restarted.
                 sold.config = sconfig
             return warnings
+        if unit.path is not None:
+            # core.pathunit loads with the first path unit (cups.path, acpid.path)
+            from pidone.core.pathseam import build_path_config
+            from pidone.core.pathunit import PathMachine
+
+            pconfig = build_path_config(unit)
+            pold = self.paths.get(unit.id)
+            if pold is None:
+                self.paths[unit.id] = PathMachine(pconfig)
+            elif pold.config != pconfig:
+                pold.config = pconfig  # the next check or watch uses the new paths
+            return []
         return []
 
     def coldplug(self, now: Now) -> list[TriggerAction]:
@@ -149,12 +166,13 @@ class TriggerUnits:
         self._version += 1
         self.timers.pop(unit_id, None)
         self.sockets.pop(unit_id, None)
+        self.paths.pop(unit_id, None)
 
-    def machine(self, unit_id: str) -> TimerMachine | SocketMachine | None:
-        return self.timers.get(unit_id) or self.sockets.get(unit_id)
+    def machine(self, unit_id: str) -> TimerMachine | SocketMachine | PathMachine | None:
+        return self.timers.get(unit_id) or self.sockets.get(unit_id) or self.paths.get(unit_id)
 
     def owns(self, unit_id: str) -> bool:
-        return unit_id in self.timers or unit_id in self.sockets
+        return unit_id in self.timers or unit_id in self.sockets or unit_id in self.paths
 
     def active_state(self, unit_id: str) -> str | None:
         m = self.machine(unit_id)
@@ -190,7 +208,10 @@ class TriggerUnits:
             return []
         sock = self.sockets.get(unit)
         if sock is not None and not isinstance(event, ClockChanged):
-            return list(sock.handle(event, now.monotonic))
+            return list(sock.handle(event, now.monotonic))  # type: ignore[arg-type]
+        path = self.paths.get(unit)
+        if path is not None and isinstance(event, PATH_EVENTS):
+            return list(path.handle(event, now))
         return []
 
     def _index(self) -> dict[str, tuple[str, ...]]:
@@ -198,7 +219,7 @@ class TriggerUnits:
         rebuilt only after add_unit/remove_unit: the manager asks on every state change of
         every unit (unit_trigger_notify()), a scan of all sockets and timers each time.
         Accept=yes sockets trigger their live instances: `_accepting`, asked each time."""
-        key = (self._version, len(self.timers), len(self.sockets))
+        key = (self._version, len(self.timers), len(self.sockets) + len(self.paths))
         if key != self._indexed:
             by_target: dict[str, list[str]] = {}
             for n, t in self.timers.items():
@@ -206,13 +227,15 @@ class TriggerUnits:
             for n, s in self.sockets.items():
                 if not s.config.accept:
                     by_target.setdefault(s.config.service, []).append(n)
+            for n, p in self.paths.items():
+                by_target.setdefault(p.config.target, []).append(n)
             self._by_target = {k: tuple(sorted(v)) for k, v in by_target.items()}
             self._accepting = tuple(n for n, s in self.sockets.items() if s.config.accept)
             self._indexed = key
         return self._by_target
 
     def triggered_by(self, target: str) -> list[str]:
-        """TriggeredBy=: the sockets and timers that start `target`, by name."""
+        """TriggeredBy=: the sockets, timers and paths that start `target`, by name."""
         out = list(self._index().get(target, ()))
         if self._accepting:
             sockets = self.sockets

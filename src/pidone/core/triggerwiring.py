@@ -115,6 +115,9 @@ def start_refusal(hub: TriggerUnits, unit_id: str, loaded: Callable[[str], bool]
     timer = hub.timers.get(unit_id)
     if timer is not None and not loaded(timer.config.target):
         return f"{unit_id}: Refusing to start, unit {timer.config.target} to trigger not loaded."
+    path = hub.paths.get(unit_id)  # path_start(): unit_test_trigger_loaded(), as timers
+    if path is not None and not loaded(path.config.target):
+        return f"{unit_id}: Refusing to start, unit {path.config.target} to trigger not loaded."
     return ""
 
 

@@ -428,6 +428,21 @@ def p_timer_unit(ctx: Context, d: Directive, value: str) -> None:
     set_target(ctx, d.target, name)
 
 
+def p_path_spec(ctx: Context, d: Directive, value: str) -> None:
+    """PathExists=, PathChanged=, ... (config_parse_path_spec()): an absolute path,
+    simplified; the empty value drops every path given so far, of every kind."""
+    specs: list[tuple[str, str]] = ctx.section.specs
+    if value == "":
+        specs.clear()
+        return
+    path = printf(ctx, value)
+    if not path.startswith("/"):
+        raise Ignored(f"{d.key}= path is not absolute, ignoring: {path}")
+    # path_simplify(): no "//", no "/./" and no trailing slash
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    specs.append((d.key, "/" + "/".join(parts)))
+
+
 ApplyFn = Callable[[Context, Directive, str], None]
 
 PARSERS: dict[str, ApplyFn] = {

@@ -30,6 +30,7 @@ from pidone.core.escape import simplify_path, unescape_path
 from pidone.core.install import build_install_section
 from pidone.core.model import (
     ExecContext,
+    PathSection,
     ServiceSection,
     SocketSection,
     TimerSection,
@@ -45,7 +46,12 @@ from pidone.core.values import USEC_INFINITY
 
 FATAL_NOTICE = "Unit configuration has fatal error, unit will not be started."
 _NOT_UTF8 = "String is not UTF-8 clean, ignoring assignment: "
-_SECTION_OBJECTS = {"service": ServiceSection, "socket": SocketSection, "timer": TimerSection}
+_SECTION_OBJECTS = {
+    "service": ServiceSection,
+    "socket": SocketSection,
+    "timer": TimerSection,
+    "path": PathSection,
+}
 _ONESHOT_RESTARTS = frozenset({"no", "on-failure", "on-abnormal", "on-watchdog", "on-abort"})
 _JOURNAL_OUTPUTS = (
     "journal",
@@ -248,6 +254,8 @@ def _finish_type(unit: Unit, seen: set[str], diags: list[Diagnostic]) -> str | N
             or t.on_calendar
         ):
             return "Timer unit lacks value setting. Refusing."
+    if unit.path is not None and not unit.path.specs:
+        return "Path unit lacks path setting. Refusing."  # path_verify()
     return None
 
 
@@ -425,14 +433,21 @@ def _add_implicit_dependencies(unit: Unit) -> None:
         parent = _where_parent(unit.id)
         if parent:
             _add_mount_path(u.requires_mounts_for, parent)
-    elif unit.type == "path" and dd:
-        # path_add_default_dependencies() (systemd.path(5) "Default Dependencies"): cups.path,
-        # acpid.path and the like pull in sysinit.target like sockets and timers do
-        _add(u.before, "paths.target")
-        _add(u.requires, "sysinit.target")
-        _add(u.after, "sysinit.target")
-        _add(u.conflicts, "shutdown.target")
-        _add(u.before, "shutdown.target")
+    elif unit.type == "path":
+        # path_add_trigger_dependencies(): Before= the unit it triggers;
+        # path_add_mount_dependencies(): RequiresMountsFor= each watched path
+        if unit.path is not None:
+            _add(u.before, unit.path.unit or _sibling(unit.id, "service"))
+            for _kind, watched in unit.path.specs:
+                _add_mount_path(u.requires_mounts_for, watched)
+        if dd:
+            # path_add_default_dependencies() (systemd.path(5) "Default Dependencies"):
+            # cups.path, acpid.path and the like pull in sysinit.target like sockets do
+            _add(u.before, "paths.target")
+            _add(u.requires, "sysinit.target")
+            _add(u.after, "sysinit.target")
+            _add(u.conflicts, "shutdown.target")
+            _add(u.before, "shutdown.target")
     elif unit.type == "target" and dd:
         # target_add_default_dependencies(): After= what it pulls in. The exceptions need
         # the other unit's file (Before= the target, DefaultDependencies=no): the names

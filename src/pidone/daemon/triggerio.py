@@ -18,6 +18,10 @@ come later, through `submit` (FdReadable, TimerFired):
    `WallClockChanged`, and every timer re-plans. `CancelTimer` of either is the executor's.
 5. `SaveStamp` touches `<state dir>/timers/stamp-<unit>`; a failure is a warning, as in
    systemd (touch_file() errors are ignored there).
+6. Path units (linux.pathwatch, made with the first one): `WatchPaths` checks the specs,
+   watches them if none holds and checks again, as path_enter_waiting() does, and answers
+   `PathsChecked`; each inotify wake-up is submitted as `PathEvent`. `UnwatchPaths` drops
+   the watches; `MakePathDirectories` is MakeDirectory=.
 """
 
 from __future__ import annotations
@@ -34,6 +38,13 @@ from datetime import UTC, tzinfo
 from pidone.core import actions as act
 from pidone.core.hints import TYPE_CHECKING
 from pidone.core.model import Unit
+from pidone.core.pathseam import (
+    MakePathDirectories,
+    PathEvent,
+    PathsChecked,
+    UnwatchPaths,
+    WatchPaths,
+)
 from pidone.core.socketseam import (
     AcceptConnection,
     CloseFd,
@@ -53,6 +64,7 @@ from pidone.daemon.loop import EventLoop, TimerHandle
 from pidone.linux.clockwatch import ClockWatch
 
 if TYPE_CHECKING:
+    from pidone.linux.pathwatch import PathWatcher
     from pidone.linux.sockets import Listener
 
 _FAMILIES = {socket.AF_INET: "inet", socket.AF_INET6: "inet6", socket.AF_UNIX: "unix"}
@@ -86,6 +98,7 @@ class TriggerIO:
         self.state_dir = state_dir
         self.listeners: dict[int, Listener] = {}
         self.watched: set[int] = set()
+        self._paths: PathWatcher | None = None
         self.clock_watch = ClockWatch.open()
         if self.clock_watch is not None:
             loop.add_reader(self.clock_watch.fileno(), self._on_clock)
@@ -114,9 +127,47 @@ class TriggerIO:
                 self._arm(a)
             case SaveStamp():
                 self._save(a)
+            case WatchPaths():
+                answers.append(self._watch_paths(a))
+            case UnwatchPaths():
+                self.paths().unwatch(a.unit)
+            case MakePathDirectories():
+                from pidone.linux.pathwatch import make_directories
+
+                make_directories(a.paths, a.mode, lambda m: self.log(a.unit, f"{a.unit}: {m}", 4))
             case _:
                 return False
         return True
+
+    # paths --------------------------------------------------------------------------------
+
+    def paths(self) -> PathWatcher:
+        if self._paths is None:
+            from pidone.linux.pathwatch import PathWatcher  # path units only
+
+            def report(unit: str, changed: str) -> None:
+                self.submit(PathEvent(unit, changed))
+
+            self._paths = PathWatcher(self.loop.add_reader, self.loop.remove_reader, report)
+        return self._paths
+
+    def _watch_paths(self, a: WatchPaths) -> PathsChecked:
+        """path_enter_waiting()'s check, watch, check again (rule 6)."""
+        w = self.paths()
+        found = w.check_good(a.unit, a.specs, a.initial, a.from_trigger_notify)
+        if not found:
+            try:
+                w.watch(a.unit, a.specs)
+            except OSError as exc:
+                where = ", ".join(p for _kind, p in a.specs)
+                reason = exc.strerror or str(exc)
+                text = f"{a.unit}: Failed to add watch on any of the components of {where}: "
+                self.log(a.unit, text + reason, 3)
+                return PathsChecked(a.unit, error=reason)
+            found = w.check_good(a.unit, a.specs, False, a.from_trigger_notify)
+        if found:
+            w.unwatch(a.unit)
+        return PathsChecked(a.unit, found)
 
     # sockets ------------------------------------------------------------------------------
 
