@@ -183,6 +183,7 @@ class Manager(UnitTable):
         factories = dict(MACHINE_FACTORIES if machine_factories is None else machine_factories)
         factories.setdefault("socket", self._trigger_machine)
         factories.setdefault("timer", self._trigger_machine)
+        factories.setdefault("path", self._trigger_machine)  # core.pathunit (cups.path)
         super().__init__(units, new_invocation_id, load=load, machine_factories=factories)
 
     # --- the one entry point ---------------------------------------------------------------
@@ -350,14 +351,14 @@ class Manager(UnitTable):
         """daemon-reload (core.unittable rule 3); sockets and timers take their new files,
         and those whose file is gone are dropped (`TriggersReloaded` then re-plans)."""
         fresh = list(units)
-        known = {*self.triggers.timers, *self.triggers.sockets}  # new ones: the factory
+        known = {*self.triggers.timers, *self.triggers.sockets, *self.triggers.paths}
         super().reload_units(fresh)
         for unit in fresh:
             if unit.id in known and unit.id in self.unit_machines:
                 for warning in self.triggers.add_unit(unit):
                     line = f"{unit.id}: {warning}"
                     self._trigger_logs.append(act.Log(unit.id, line, act.LOG_WARNING))
-        for name in [*self.triggers.timers, *self.triggers.sockets]:
+        for name in [*self.triggers.timers, *self.triggers.sockets, *self.triggers.paths]:
             if name not in self.unit_machines:
                 self.triggers.remove_unit(name)
 
