@@ -186,3 +186,24 @@ def test_stop_unwatches_and_a_late_answer_is_ignored() -> None:
     assert states(out) == ["dead"]
     assert m.handle(PathsChecked("p.path", "/run/flag"), T0) == []
     assert m.handle(PathEvent("p.path", "/run/flag"), T0) == []
+
+
+def test_show_lists_the_path_properties_in_systemd_order() -> None:
+    """Captured from systemd 252 (`systemctl show h1p.path`, PathExists=/run/h1flag)."""
+    from pidone.core.render.show import RuntimeState, unit_properties
+
+    unit = unit_from_bytes(
+        "h1p.path", b"[Path]\nPathExists=/run/h1flag\nPathChanged=/etc/h1.conf\n"
+    )
+    props = unit_properties(unit, RuntimeState(result="trigger-limit-hit"))
+    assert props[:8] == [
+        ("Unit", "h1p.service"),
+        ("Paths", "/run/h1flag (PathExists)"),
+        ("Paths", "/etc/h1.conf (PathChanged)"),
+        ("MakeDirectory", "no"),
+        ("DirectoryMode", "0755"),
+        ("Result", "trigger-limit-hit"),
+        ("TriggerLimitIntervalUSec", "2s"),
+        ("TriggerLimitBurst", "200"),
+    ]
+    assert props[8] == ("Id", "h1p.path")

@@ -366,6 +366,23 @@ def _timer_properties(unit: Unit, rt: RuntimeState, fmt: TimestampFormatter) -> 
     return props
 
 
+def _path_properties(unit: Unit, rt: RuntimeState) -> list[Property]:
+    """Path properties (src/core/dbus-path.c, 252): Paths= a(ss), which systemctl prints
+    one line per spec as `PATH (KIND)`."""
+    p = unit.path
+    assert p is not None
+    props: list[Property] = [("Unit", p.unit or unit.id.rsplit(".", 1)[0] + ".service")]
+    props += [("Paths", f"{path} ({kind})") for kind, path in p.specs]
+    props += [
+        ("MakeDirectory", yes_no(p.make_directory)),
+        ("DirectoryMode", f"{p.directory_mode:04o}"),
+        ("Result", rt.result),
+        ("TriggerLimitIntervalUSec", _usec(p.trigger_limit_interval_usec)),
+        ("TriggerLimitBurst", str(p.trigger_limit_burst)),
+    ]
+    return props
+
+
 _DEPENDENCY_PROPERTIES = (
     "Requires",
     "Requisite",
@@ -560,6 +577,8 @@ def unit_properties(
         owner = unit.socket
     elif unit.timer is not None:
         props += _timer_properties(unit, rt, fmt)
+    elif unit.path is not None:
+        props += _path_properties(unit, rt)
     if owner is not None:
         non_blocking = unit.service.non_blocking if unit.service is not None else False
         ne = {n.key: n.value for n in unit.not_enforced}
