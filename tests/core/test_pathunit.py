@@ -207,3 +207,9 @@ def test_show_lists_the_path_properties_in_systemd_order() -> None:
         ("TriggerLimitBurst", "200"),
     ]
     assert props[8] == ("Id", "h1p.path")
+    # unset exit statuses (-1) are left out, as systemctl does (printed empty with --all)
+    from pidone.core.render.show import render_show
+
+    lines = render_show(props)
+    assert not [line for line in lines if "ActionExitStatus" in line]
+    assert "FailureActionExitStatus=" in render_show(props, show_all=True)

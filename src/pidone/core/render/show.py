@@ -504,13 +504,18 @@ def _unit_interface(
         ("StartLimitBurst", str(u.start_limit_burst)),
         ("StartLimitAction", u.start_limit_action),
         ("FailureAction", u.failure_action),
-        ("FailureActionExitStatus", str(u.failure_action_exit_status)),
+        # systemctl prints these two only when set (>= 0), and empty with --all
+        ("FailureActionExitStatus", _exit_status(u.failure_action_exit_status)),
         ("SuccessAction", u.success_action),
-        ("SuccessActionExitStatus", str(u.success_action_exit_status)),
+        ("SuccessActionExitStatus", _exit_status(u.success_action_exit_status)),
         ("InvocationID", rt.invocation_id),
         ("CollectMode", u.collect_mode),
     ]
     return props
+
+
+def _exit_status(status: int) -> str:
+    return str(status) if status >= 0 else ""
 
 
 def _load_error(unit: Unit) -> str:
