@@ -299,6 +299,8 @@ class Manager(UnitTable):
             return replace(a, then=None)
         listen = self.triggers.listen_fds(a.unit, unit.service.sockets)
         self._successor_fds[a.unit] = listen
+        if not listen[0]:
+            return a  # (with_activation() would leave `then` as it is)
         return replace(a, then=with_activation(a.then, unit, None, listen))
 
     def _recheck_successors(self) -> None:
