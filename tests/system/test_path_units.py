@@ -41,7 +41,7 @@ def test_path_exists_waits_triggers_and_triggers_again(pidone_ns: Factory, tmp_p
     flag.write_text("")
     d.wait_state("f.service", "active/running")
     d.wait_state("f.path", "active/running")
-    assert lines(log) == [f"f.path {flag}"]
+    d.wait_for(lambda: lines(log) == [f"f.path {flag}"], what="the service's TRIGGER_* line")
     # stopped while the file is there: path_trigger_notify() checks again and starts it
     assert d.cli("stop", "f.service").returncode == 0
     d.wait_for(lambda: len(lines(log)) == 2, what="the second start")
@@ -91,3 +91,54 @@ def test_directory_not_empty_with_make_directory_and_path_changed(
     d.wait_for(lambda: f"cw {conf}" in lines(log), what="cw.service to run")
     assert lines(log).count(f"cw {conf}") == 1
     assert d.cli("stop", "q.path", "c.path").returncode == 0
+
+
+def test_stop_warns_about_active_units_that_can_start_it_again(
+    pidone_ns: Factory, tmp_path: Path
+) -> None:
+    """systemctl 252 (check_triggering_units(), oracle: `systemctl stop cups`): the active
+    triggering units as they are before the stop job, even PartOf= ones stopped with it;
+    not with --no-block, not when they are inactive."""
+    d = pidone_ns(
+        {
+            "w.path": f"[Unit]\nPartOf=w.service\n[Path]\nPathExists={tmp_path}/never\n",
+            "w.socket": f"[Socket]\nListenStream={tmp_path}/w.sock\n",
+            "w.service": "[Service]\nExecStart=/bin/sleep 600\n",
+        }
+    )
+    assert d.cli("start", "w.path", "w.socket", "w.service").returncode == 0
+    r = d.cli("stop", "w.service")
+    assert r.returncode == 0
+    assert r.stderr.splitlines() == [
+        "Warning: Stopping w.service, but it can still be activated by:",
+        "  w.path",
+        "  w.socket",
+    ]
+    assert d.state("w.path") == "inactive/dead"  # PartOf=: stopped with it
+    # stopping the stopped unit again: the socket is still there to start it
+    assert d.cli("stop", "w.service").stderr.splitlines()[1:] == ["  w.socket"]
+    assert d.cli("start", "w.service").returncode == 0
+    r = d.cli("stop", "--no-block", "w.service")
+    assert (r.returncode, r.stderr) == (0, "")
+    d.wait_state("w.service", "inactive/dead")
+    assert d.cli("stop", "w.socket").returncode == 0
+    assert d.cli("stop", "w.service").stderr == ""
+
+
+def test_trigger_limit_fails_the_path_and_show_says_why(pidone_ns: Factory, tmp_path: Path) -> None:
+    flag = tmp_path / "flag"
+    flag.write_text("")
+    d = pidone_ns(
+        {
+            "l.path": f"[Path]\nPathExists={flag}\nTriggerLimitBurst=1\n"
+            "TriggerLimitIntervalSec=1h\n",
+            "l.service": f"{NO_LIMIT}[Service]\nType=oneshot\nExecStart=/bin/true\n",
+        }
+    )
+    assert d.cli("start", "l.path").returncode == 0
+    d.wait_state("l.path", "failed")
+    r = d.cli("show", "-p", "Result,ActiveState", "l.path")
+    assert r.stdout.split() == ["Result=trigger-limit-hit", "ActiveState=failed"]
+    journal = d.journal("-u", "l.path")
+    assert "l.path: Trigger limit hit, refusing further activation." in journal
+    assert "l.path: Failed with result 'trigger-limit-hit'." in journal

@@ -227,6 +227,27 @@ def _invalid_name(daemon: Daemon, verb: str, name: str) -> dict[str, Any] | None
     return None
 
 
+def _trigger_warning(daemon: Daemon, name: str) -> list[str]:
+    """systemctl 252's check_triggering_units() for a waited-for stop: the units that can
+    start `name` again (TriggeredBy=) and are active or reloading before the stop job runs
+    ("Warning: Stopping cups.service, but it can still be activated by:"; a PartOf= socket
+    about to be stopped too is named all the same, checked on the oracle). Masked: none."""
+    unit = daemon.units.get(name)
+    if unit is None or unit.load_state == "masked":
+        return []
+    manager = daemon.manager
+    active = [
+        n
+        for n in manager.triggers.triggered_by(unit.id)
+        if manager.active_state(n) in ("active", "reloading")
+    ]
+    if not active:
+        return []
+    return [f"Warning: Stopping {unit.id}, but it can still be activated by:"] + [
+        f"  {n}" for n in active
+    ]
+
+
 def _job_handler(
     daemon: Daemon, verb: str, forced_mode: str | None = None
 ) -> Callable[[Call], Response | None]:
@@ -264,18 +285,20 @@ def _job_handler(
                 finish(index, early)
                 continue
 
+            warn = _trigger_warning(daemon, name) if verb == "stop" and not no_block else []
+
             def queued(reply: object, index: int = index, name: str = name) -> None:
                 if no_block:
                     finish(index, {"unit": name, "lines": [], "exit_code": 0})
 
-            def done(reply: object, index: int = index, name: str = name) -> None:
+            def done(
+                reply: object, index: int = index, name: str = name, warn: list[str] = warn
+            ) -> None:
                 if isinstance(reply, act.JobFinished | act.RequestFailed):
-                    finish(
-                        index,
-                        {"unit": name, "lines": list(reply.lines), "exit_code": reply.exit_code},
-                    )
+                    lines = warn + list(reply.lines)
+                    finish(index, {"unit": name, "lines": lines, "exit_code": reply.exit_code})
                 else:
-                    finish(index, {"unit": name, "lines": [], "exit_code": 0})
+                    finish(index, {"unit": name, "lines": warn, "exit_code": 0})
 
             daemon.requests.job(verb, name, mode=mode, on_queued=queued, on_done=done)
         return None

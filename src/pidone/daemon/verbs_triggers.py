@@ -115,7 +115,8 @@ def show_extras(daemon: Daemon, unit_id: str) -> dict[str, Any]:
     - a timer: `timer_values` ([[base, usec or calendar text, next_elapse], ...] in the
       machine's order), `next_elapse` and `last_trigger` ([realtime, monotonic] µs) and its
       own `result`;
-    - a socket: `n_connections`, `n_accepted`, `n_refused` and its own `result`."""
+    - a socket: `n_connections`, `n_accepted`, `n_refused` and its own `result`;
+    - a path: its own `result`."""
     out: dict[str, Any] = {}
     graph = daemon.manager.graph
     if unit_id in graph.units:
@@ -136,6 +137,9 @@ def show_extras(daemon: Daemon, unit_id: str) -> dict[str, Any]:
         out["n_accepted"] = sock.n_accepted
         out["n_refused"] = sock.n_refused
         out["result"] = sock.result.value
+    path = hub.paths.get(unit_id)
+    if path is not None:
+        out["result"] = path.result.value
     return out
 
 
