@@ -59,9 +59,10 @@ from pidone.linux.execprep import Identity, missing_executable, resolve_identity
 from pidone.linux.notify import NotifySocket
 from pidone.linux.pidfile import (
     PidFileError,
-    check_main_pid,
     read_pid_file,
+    refused_outsider,
     remove_pid_file,
+    unsuitable_main_pid,
 )
 from pidone.linux.procfs import read_comm, read_file
 from pidone.linux.reaper import ChildExit, open_pidfd
@@ -777,15 +778,21 @@ class LinuxExecutor:
             return ev.PidFileRead(a.unit, None, exc.strerror or str(exc))
         if a.known and found.pid == a.known:  # the main PID already known: no checks
             return ev.PidFileRead(a.unit, found.pid)
-        unsuitable = check_main_pid(found, belongs_to_unit=True)  # the manager, or gone
+        unsuitable = unsuitable_main_pid(found)  # the manager, or gone
         if unsuitable is not None:
             if not quiet:
                 self.logs.manager_record(a.unit, f"{a.unit}: {unsuitable}", act.LOG_INFO)
             return ev.PidFileRead(a.unit, None, "")
+        if found.owner_uid == 0 and self.tracker.kind == "cgroup":
+            # A root-owned file's PID is taken whether it is in the unit or not (outside:
+            # only a debug line in systemd 252): no /proc/PID/cgroup read on the way from
+            # the forking parent's exit to the start job's end. (/proc tracking claims
+            # an orphan of this run below, so that a stop ends it.)
+            return ev.PidFileRead(a.unit, found.pid)
         belongs = self.tracker.unit_of(found.pid) == a.unit
         if not belongs:  # without cgroups: an orphan of this run that /proc could not place
             belongs = self.tracker.claim(a.unit, found.pid)
-        refusal = check_main_pid(found, belongs_to_unit=belongs)
+        refusal = refused_outsider(found, belongs)
         if refusal is not None:  # outside the unit, and the file is not root's
             self.logs.manager_record(a.unit, f"{a.unit}: {refusal}", act.LOG_ERR)
             return ev.PidFileRead(a.unit, None, "")

@@ -83,14 +83,24 @@ def check_main_pid(found: PidFile, *, belongs_to_unit: bool, manager_pid: int = 
     A root-owned file naming a PID outside the unit is accepted (return None), with only
     a debug line in systemd 252 (`accepted_foreign_message()`).
     """
+    return unsuitable_main_pid(found, manager_pid) or refused_outsider(found, belongs_to_unit)
+
+
+def unsuitable_main_pid(found: PidFile, manager_pid: int = 0) -> str | None:
+    """Rule 2: why `found.pid` cannot be a main PID at all (the manager, gone), or None."""
     pid = found.pid
     if pid == (manager_pid or os.getpid()):
         return f"New main PID {pid} is the manager, refusing."
     if not _alive(pid):
         return f"New main PID {pid} does not exist or is a zombie."
+    return None
+
+
+def refused_outsider(found: PidFile, belongs_to_unit: bool) -> str | None:
+    """Rule 3: the refusal of a PID outside the unit named by a file not owned by root."""
     if not belongs_to_unit and found.owner_uid != 0:
         return (
-            f"New main PID {pid} does not belong to service, "
+            f"New main PID {found.pid} does not belong to service, "
             "and PID file is not owned by root. Refusing."
         )
     return None
