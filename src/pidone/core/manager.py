@@ -958,7 +958,12 @@ class Manager(UnitTable):
         m = self.machines.get(job.unit)
         oneshot = bool(m and m.cfg.type == "oneshot")
         skipped = m is not None and m.result == Result.EXEC_CONDITION
-        if not already and not skipped:
+        if not already and skipped and result == "done" and job.type == "start":
+            # ExecCondition= failed: no condition object failed, so job_emit_done_message()
+            # takes its generic form (systemd 252, checked on the oracle)
+            text = f"Condition check resulted in {self._desc(job.unit)} being skipped."
+            self._log(job.unit, text, act.LOG_INFO)
+        elif not already and not skipped:
             text = format_done_message(job.type, result, self._desc(job.unit), oneshot, unit.type)
             if text is not None:
                 self._done_log(job, result, text)
