@@ -291,7 +291,9 @@ def test_client_that_never_reads_is_dropped(harness: Harness) -> None:
         sock.sendall(HELLO + requests)
     harness.wait_connections(0)  # dropped while we still held its answers unread
     sock.close()
-    assert harness.stats()["connections"] == 1
+    # (a stats client's own EOF may still be queued when the next one's request, read as
+    # soon as it is accepted, is answered: wait for the count rather than read it once)
+    harness.wait_connections(0)
 
 
 def test_two_hundred_concurrent_connections(harness: Harness) -> None:

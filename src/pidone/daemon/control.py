@@ -539,6 +539,10 @@ class ControlServer:
         self._connections.add(conn)
         self.loop.add_reader(conn.fd, conn.on_readable)
         conn._rearm_idle()
+        # A client writes its hello and first request right after connect(2), so they are
+        # usually queued by now: read them in this turn rather than after another
+        # epoll_wait(2) (a non-blocking recv that finds nothing costs one EAGAIN).
+        conn.on_readable()
 
     def _forget(self, conn: Connection) -> None:
         self._connections.discard(conn)
