@@ -91,6 +91,25 @@ def test_forking_without_pid_file_guesses_the_main_pid(pidone_ns: Factory, tmp_p
     assert [pid for pid, _cmd in info["processes"]] == [info["main_pid"]]
 
 
+def test_forking_guess_picks_our_child_among_its_children(
+    pidone_ns: Factory, tmp_path: Path
+) -> None:
+    # The daemon (re-parented to pidone as the forking parent exits) has two children of
+    # its own in the unit: only it is pidone's child, so only it can be the guess.
+    daemon = write(tmp_path, "daemon.sh", "#!/bin/sh\n/bin/sleep 1000 &\n/bin/sleep 1000 &\nwait\n")
+    script = write(
+        tmp_path,
+        "forking.sh",
+        f"#!/bin/sh\n{daemon} &\nwhile [ $(pgrep -c -P $! sleep) -lt 2 ]; do sleep 0.01; done\n",
+    )
+    d = pidone_ns({"g.service": unit(f"Type=forking\nExecStart={script}")})
+    assert d.cli("start", "g").returncode == 0
+    info = wait_main_comm(d, "g.service", "daemon.sh")
+    assert len(info["processes"]) == 3, info["processes"]
+    assert d.cli("stop", "g").returncode == 0
+    assert d.namespace_pids() == []
+
+
 def test_oneshot_runs_every_exec_start_in_order(pidone_ns: Factory, tmp_path: Path) -> None:
     out = tmp_path / "out"
     d = pidone_ns(

@@ -137,6 +137,16 @@ def _ppid(pid: int) -> int:
     return int(fields[1]) if len(fields) > 1 else 0
 
 
+def _our_children() -> set[int] | None:
+    """Our children, from one read of /proc/self/task/TID/children (proc(5), kernels with
+    CONFIG_PROC_CHILDREN) of the main thread: the one the kernel re-parents orphans to
+    (find_new_reaper() takes a subreaper's first live thread) and the spawn helper's
+    CLONE_PARENT children belong to. None where the file is missing."""
+    pid = os.getpid()
+    data = read_file(f"/proc/{pid}/task/{pid}/children", 65536)
+    return None if data is None else {int(word) for word in data.split()}
+
+
 def notify_fields(msg: NotifyMessage) -> tuple[tuple[str, str], ...]:
     """NotifyMessage -> the KEY=VALUE pairs the service machine reads (validated values)."""
     out: list[tuple[str, str]] = []
@@ -813,7 +823,11 @@ class LinuxExecutor:
         """cgroup_get_main_pid() in spirit: the one process of the unit whose parent is us."""
         me = os.getpid()
         candidates = [p for p in self.tracker.pids(a.unit) if p not in a.exclude]
-        ours = [p for p in candidates if _ppid(p) == me]
+        children = _our_children() if len(candidates) > 1 else None
+        if children is not None:  # one read instead of /proc/PID/stat per candidate
+            ours = [p for p in candidates if p in children]
+        else:
+            ours = [p for p in candidates if _ppid(p) == me]
         if len(ours) == 1:
             return ours[0]
         if len(candidates) == 1:
