@@ -213,3 +213,17 @@ def test_show_lists_the_path_properties_in_systemd_order() -> None:
     lines = render_show(props)
     assert not [line for line in lines if "ActionExitStatus" in line]
     assert "FailureActionExitStatus=" in render_show(props, show_all=True)
+
+
+def test_a_path_started_while_its_unit_runs_is_running_at_once() -> None:
+    """path_enter_waiting(): the triggered unit is active, so no check and no watch (the
+    manager tells a starting path its unit's state, as it tells a starting socket)."""
+    m = machine(b"[Path]\nPathExists=/run/flag\n")
+    assert m.handle(TriggeredUnitChanged("p.path", "p.service", "active", "running"), T0) == []
+    out = m.handle(ev.StartRequested("p.path"), T0)
+    assert states(out) == ["running"]
+    assert of(WatchPaths, out) == []
+    out = m.handle(TriggeredUnitChanged("p.path", "p.service", "inactive", "dead"), T0)
+    assert of(WatchPaths, out) == [
+        WatchPaths("p.path", (("PathExists", "/run/flag"),), False, True)
+    ]

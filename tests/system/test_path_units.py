@@ -59,6 +59,11 @@ def test_path_exists_waits_triggers_and_triggers_again(pidone_ns: Factory, tmp_p
     assert d.state("f.service") == "inactive/dead"
     r = d.cli("show", "-p", "Triggers,SubState", "f.path")
     assert r.stdout.split() == ["Triggers=f.service", "SubState=dead"]
+    # started while its unit runs: `running` at once (path_enter_waiting())
+    assert d.cli("start", "f.service").returncode == 0
+    assert d.cli("start", "f.path").returncode == 0
+    assert d.state("f.path") == "active/running"
+    assert d.cli("stop", "f.path", "f.service").returncode == 0
 
 
 def test_directory_not_empty_with_make_directory_and_path_changed(

@@ -438,11 +438,16 @@ class Manager(UnitTable):
 
     def _sync_service_state(self, unit_id: str) -> None:
         """Before a socket starts, it learns its service's state (socket_start() refuses
-        when the service is already active; only the state counts there, not a job)."""
+        when the service is already active; only the state counts there, not a job); so
+        does a path (path_enter_waiting(): an active unit makes it `running` at once)."""
+        path = self.triggers.paths.get(unit_id)
         sock = self.triggers.sockets.get(unit_id)
-        if sock is None or sock.config.accept:
+        if path is not None:
+            svc = path.config.target
+        elif sock is None or sock.config.accept:
             return
-        svc = sock.config.service
+        else:
+            svc = sock.config.service
         change = TriggeredUnitChanged(unit_id, svc, self.active_state(svc), self.sub_state(svc))
         self._absorb_other(self.triggers.handle(change, self.clock()))
 
@@ -961,8 +966,8 @@ class Manager(UnitTable):
         if not already and skipped and result == "done" and job.type == "start":
             # ExecCondition= failed: no condition object failed, so job_emit_done_message()
             # takes its generic form (systemd 252, checked on the oracle)
-            text = f"Condition check resulted in {self._desc(job.unit)} being skipped."
-            self._log(job.unit, text, act.LOG_INFO)
+            line = f"Condition check resulted in {self._desc(job.unit)} being skipped."
+            self._log(job.unit, line, act.LOG_INFO)
         elif not already and not skipped:
             text = format_done_message(job.type, result, self._desc(job.unit), oneshot, unit.type)
             if text is not None:
