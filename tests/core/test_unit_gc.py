@@ -111,3 +111,61 @@ def test_not_found_units_of_failed_requests_are_not_kept() -> None:
     )
     fx.feed(ConnectionAccepted("y.socket", 4, 12, "unix", peer=(1, 0)))
     assert (set(mgr.units), set(graph.units)) == (units, nodes)
+
+
+# --- rule 6: what status and show present as collected (kept_by_reference) ---------------------
+
+ONESHOT = b"[Service]\nType=oneshot\nExecStart=/bin/true\n"
+
+
+def _ran(fx: FakeExecutor, unit: str) -> None:
+    start(fx, unit)
+    fx.exit(fx.pid_of(unit, "start"), status=0)
+
+
+def test_a_unit_referenced_by_a_running_unit_is_kept() -> None:
+    """252 (oracle): `a` runs with After=b; b ran and is inactive: status b shows its run."""
+    mgr, fx = setup(
+        {
+            "a.service": b"[Unit]\nAfter=b.service\n[Service]\nExecStart=/bin/a\n",
+            "b.service": ONESHOT,
+        }
+    )
+    start(fx, "a.service")
+    _ran(fx, "b.service")
+    assert mgr.active_state("b.service") == "inactive"
+    assert mgr.kept_by_reference("b.service")
+    # a stopped and unreferenced itself: 252 collects both
+    fx.feed(ev.JobRequested(99, "stop", "a.service"))
+    fx.exit(fx.pid_of("a.service", "start"), status=0)
+    assert mgr.active_state("a.service") == "inactive"
+    assert not mgr.kept_by_reference("b.service")
+    assert not mgr.kept_by_reference("a.service")
+
+
+def test_a_unit_named_only_by_inactive_units_is_not_kept() -> None:
+    """252 (oracle): c (OnFailure=b) ran and ended; b ran: neither is kept loaded."""
+    mgr, fx = setup({"c.service": b"[Unit]\nOnFailure=b.service\n" + ONESHOT, "b.service": ONESHOT})
+    _ran(fx, "c.service")
+    _ran(fx, "b.service")
+    assert not mgr.kept_by_reference("b.service")
+
+
+def test_a_chain_of_references_reaches_a_failed_unit() -> None:
+    """watchdog.service failed (CollectMode=inactive keeps it) names wd_keepalive.service in
+    OnFailure=; a middle unit kept only by reference passes it on."""
+    mgr, fx = setup(
+        {
+            "w.service": b"[Unit]\nWants=m.service\n[Service]\nExecStart=/bin/w\n",
+            "m.service": b"[Unit]\nOnFailure=k.service\n" + ONESHOT,
+            "k.service": ONESHOT,
+        }
+    )
+    _ran(fx, "k.service")
+    assert not mgr.kept_by_reference("k.service")
+    start(fx, "w.service")
+    fx.exit(fx.pid_of("m.service", "start"), status=0)
+    fx.exit(fx.pid_of("w.service", "start"), status=1)
+    assert (mgr.active_state("m.service"), mgr.active_state("w.service")) == ("inactive", "failed")
+    assert not mgr.jobs
+    assert mgr.kept_by_reference("k.service")  # k <- m (inactive) <- w (failed)

@@ -87,6 +87,7 @@ def main(argv: list[str]) -> int:
             and not state.main_pid
             and not state.control_pid
             and not is_referenced(ufs)
+            and entry.get("referenced") is not True  # core.unittable rule 6
         ):
             # collected by 252 (core.statusview.looks_collected): shown as loaded afresh
             state = runtime_state({"tasks_current": state.tasks_current})

@@ -436,7 +436,8 @@ def build_view(info: dict[str, Any], opts: Options) -> StatusView:
         run = main_exec_run(view, info.get("exec_start"))
         if run is not None:
             view = view._replace(exec_runs=(run,))
-    if looks_collected(view, referenced=is_referenced(view.unit_file_state, view.triggered_by)):
+    kept = is_referenced(view.unit_file_state, view.triggered_by) or info.get("referenced") is True
+    if looks_collected(view, referenced=kept):
         view = as_collected(view)
     mode = _journal_mode(opts.output)
     if mode in ("short", "cat"):

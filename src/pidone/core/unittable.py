@@ -22,6 +22,9 @@ Theory of operation (core.manager is built on it and holds the jobs):
    job, no process, is `inactive` (CollectMode=inactive, the default; `failed` too with
    CollectMode=inactive-or-failed: a failed instance stays until reset-failed) and no
    loaded unit references it (core.depgraph rule 5). Other units stay loaded.
+6. Other units stay loaded, but status and show present an inactive one as systemd would
+   after its GC: loaded afresh, without its runtime, unless a unit systemd keeps loaded
+   references it, directly or through a chain of referrers (`kept_by_reference`).
 """
 
 from __future__ import annotations
@@ -163,6 +166,36 @@ class UnitTable:
             if any(other in self.jobs for other in g.deps(uid, relation)):
                 return False
         return not any(r in self.units for r in g.referenced_by(uid))
+
+    def kept_by_reference(self, uid: str) -> bool:
+        """Rule 6: would systemd 252 still have `uid` loaded because a unit it keeps
+        references it? unit_gc_sweep() (manager.c) keeps a unit whose referrers
+        (UNIT_ATOM_REFERENCED_BY: every dependency a unit file states) include a unit that
+        unit_may_gc() keeps on its own (not inactive, a job, processes), directly or through
+        referrers that are themselves kept only by reference. wd_keepalive.service is
+        static, but watchdog.service (enabled) names it in OnFailure=: after it ran, status
+        shows its Process: lines. Status and show ask this of inactive units only, where
+        pidone keeps the runtime but systemd would have loaded the unit afresh."""
+        g = self.graph
+        seen = {uid}
+        todo = list(g.referenced_by(uid))
+        while todo:
+            other = todo.pop()
+            if other in seen or other not in self.units:
+                continue
+            seen.add(other)
+            m = self.machines.get(other)
+            state = self.active_state(other)
+            # unit_may_gc(): CollectMode=inactive (the default) keeps a failed unit too
+            gone = _INACTIVE if self.units[other].unit.collect_mode == "inactive-or-failed" else ()
+            if (
+                other in self.jobs
+                or (state != "inactive" and state not in gone)
+                or (m is not None and (m.main_pid or m.control_pid))
+            ):
+                return True
+            todo.extend(g.referenced_by(other))
+        return False
 
     def reload_units(self, units: Iterable[Unit]) -> None:
         """daemon-reload: new models, same runtime state. A unit whose file is gone stays

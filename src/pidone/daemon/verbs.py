@@ -195,6 +195,8 @@ def describe(daemon: Daemon, unit: Unit, argv: bool = False) -> dict[str, Any]:
     else:
         info["processes"] = [[pid, " ".join(read_argv(pid))] for pid in with_pids]
     info["control_group"] = describe_cgroup(daemon, unit.id)
+    if active == "inactive":  # core.unittable rule 6: what 252's GC would have kept
+        info["referenced"] = daemon.manager.kept_by_reference(unit.id)
     return info
 
 
@@ -559,7 +561,10 @@ def _show_runtime(daemon: Daemon) -> Callable[[Call], Response | None]:
                 out.append({})
                 continue
             # plus the graph's relations and a socket's or timer's own runtime
-            out.append({**runtime_fields(daemon, unit), **show_extras(daemon, unit.id)})
+            entry = {**runtime_fields(daemon, unit), **show_extras(daemon, unit.id)}
+            if entry.get("active_state") == "inactive":  # core.unittable rule 6
+                entry["referenced"] = daemon.manager.kept_by_reference(unit.id)
+            out.append(entry)
         return Response.success(call.request.id, {"units": out})
 
     return handle
