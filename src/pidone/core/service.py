@@ -230,18 +230,21 @@ class ServiceMachine:
             if armed and isinstance(event, ev.ProcessExited) and event.pid == self.control_pid:
                 armed = self._armed = ""  # used up: the executor started it, or not
             self._dispatch(event)
-            if armed and self._armed == armed and not self._own_spawned(event, armed):
-                if not self._successor_holds():
-                    self._out.append(act.DropSuccessor(self.name))
-                    self._armed = ""
+            if armed and self._armed == armed:
+                self._recheck_successor(event, armed)
             return self._out
         finally:
             self._out = []
 
-    def _own_spawned(self, event: object, token: str) -> bool:
-        """The Spawned of the control process that made the promise: it changes nothing a
-        successor's Spawn is made of (START_PRE has no SPAWNED row)."""
-        return isinstance(event, ev.Spawned) and event.token == token and self.sub == S.START_PRE
+    def _recheck_successor(self, event: object, token: str) -> None:
+        """After an event other than the promising process's exit: withdraw the promise
+        unless it still holds. That process's own Spawned changes nothing a successor's
+        Spawn is made of (START_PRE has no SPAWNED row): no rebuilding to compare."""
+        if isinstance(event, ev.Spawned) and event.token == token and self.sub == S.START_PRE:
+            return
+        if not self._successor_holds():
+            self._out.append(act.DropSuccessor(self.name))
+            self._armed = ""
 
     def _successor_holds(self) -> bool:
         """Whether the armed `then` is still what a status-0 exit of the control process
