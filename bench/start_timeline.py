@@ -12,6 +12,8 @@ it prints, in ms:
 * request -> spawn: the loop woke with the request .. the plan's sendmsg(2) to the spawn
   helper (decoding, dispatch, transaction, cgroup, environment, plan);
 * helper N: sendmsg .. the helper's reply read (the helper's work, linux/spawn_cgroup.py);
+* process N: sendmsg .. the loop woke with command N's exit (the command's own run, as
+  the daemon sees it: compare with the command run by hand);
 * exit -> spawn N: the loop woke with command N-1's exit .. the next plan's sendmsg;
 * exit -> reply: the loop woke with the last exit .. the reply's send(2) returned;
 * daemon share: the sum of the above minus the helper round trips;
@@ -204,15 +206,21 @@ def segments(records: list[Record]) -> list[list[Record]]:
     out: list[list[Record]] = []
     current: list[Record] | None = None
     last_wake = (0, 0)
+    since_wake: list[Record] = []  # the turn's records before the verb (accept, read)
     for r in records:
         if r[0] == "select" and r[1] == "E":
             last_wake = (r[2], r[3])
+            since_wake = []
         if r[0].startswith("verb:"):
             if current is not None:
                 out.append(current)
-            current = [("wake", "I", *last_wake)] if r[0] == "verb:start" else None
+            current = None
+            if r[0] == "verb:start":
+                current = [("wake", "I", *last_wake), *since_wake]
         if current is not None:
             current.append(r)
+        else:
+            since_wake.append(r)
     if current is not None:
         out.append(current)
     return out
@@ -244,6 +252,7 @@ def phases(seg: list[Record], commands: int) -> dict[str, float] | None:
         if not wakes:
             return None
         at = seg[wakes[-1]]
+        ph[f"process {n}"] = (at[2] - seg[sent][2]) / 1e6  # sendmsg .. the exit's wake-up
         idx = ex
     reply = next(
         (i for i in range(idx, len(seg)) if seg[i][0] == "send" and seg[i][1] == "E"), None
@@ -252,7 +261,9 @@ def phases(seg: list[Record], commands: int) -> dict[str, float] | None:
         return None
     ph["exit -> reply"] = (seg[reply][2] - at[2]) / 1e6
     ph["cpu exit -> reply"] = (seg[reply][3] - at[3]) / 1e6
-    ph["daemon share"] = sum(v for k, v in ph.items() if not k.startswith(("helper", "cpu")))
+    ph["daemon share"] = sum(
+        v for k, v in ph.items() if not k.startswith(("helper", "cpu", "process"))
+    )
     ph["cpu daemon share"] = sum(v for k, v in ph.items() if k.startswith("cpu "))
     return ph
 
