@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pidone.core import actions as act
 from pidone.core import events as ev
@@ -229,11 +229,15 @@ def _invalid_name(daemon: Daemon, verb: str, name: str) -> dict[str, Any] | None
     return None
 
 
-def _trigger_warning(daemon: Daemon, name: str) -> list[str]:
+def _trigger_warning(daemon: Daemon, name: str, named: Sequence[str] = ()) -> list[str]:
     """systemctl 252's check_triggering_units() for a waited-for stop: the units that can
     start `name` again (TriggeredBy=) and are active or reloading before the stop job runs
     ("Warning: Stopping cups.service, but it can still be activated by:"; a PartOf= socket
-    about to be stopped too is named all the same, checked on the oracle). Masked: none."""
+    about to be stopped too is named all the same, checked on the oracle). Masked: none.
+    systemctl asks once every job it waits for has ended, and the manager runs the jobs
+    those leave behind (the PartOf= stop) only after answering it (its run queue has idle
+    priority): a trigger that the same command stops (`named`, oracle: `systemctl stop
+    spice-vdagentd spice-vdagentd.socket` warns of nothing) is not named."""
     unit = daemon.units.get(name)
     if unit is None or unit.load_state == "masked":
         return []
@@ -241,7 +245,7 @@ def _trigger_warning(daemon: Daemon, name: str) -> list[str]:
     active = [
         n
         for n in manager.triggers.triggered_by(unit.id)
-        if manager.active_state(n) in ("active", "reloading")
+        if manager.active_state(n) in ("active", "reloading") and n not in named
     ]
     if not active:
         return []
@@ -264,13 +268,17 @@ def _job_handler(
         results: list[dict[str, Any] | None] = [None] * len(names)
         left = [len(names)]
 
+        warnings: list[str] = []  # printed after every job's own lines, as systemctl does
+
         def finish(index: int, entry: dict[str, Any]) -> None:
             if results[index] is not None:
                 return
             results[index] = entry
             left[0] -= 1
             if left[0] == 0:
-                call.ok({"results": results})
+                call.ok(
+                    {"results": results, "lines": warnings} if warnings else {"results": results}
+                )
 
         if not names:
             return Response.success(call.request.id, {"results": []})
@@ -281,26 +289,26 @@ def _job_handler(
         # Load (and validate) every named unit before queueing any job, so the manager builds
         # its dependency graph once for the whole request instead of after each new unit.
         early_results = [_invalid_name(daemon, verb, name) for name in names]
+        named = [u.id for n in names if (u := daemon.units.get(n)) is not None]
         for index, name in enumerate(names):
             early = early_results[index]
             if early is not None:
                 finish(index, early)
                 continue
 
-            warn = _trigger_warning(daemon, name) if verb == "stop" and not no_block else []
+            if verb == "stop" and not no_block:
+                warnings.extend(_trigger_warning(daemon, name, named))
 
             def queued(reply: object, index: int = index, name: str = name) -> None:
                 if no_block:
                     finish(index, {"unit": name, "lines": [], "exit_code": 0})
 
-            def done(
-                reply: object, index: int = index, name: str = name, warn: list[str] = warn
-            ) -> None:
+            def done(reply: object, index: int = index, name: str = name) -> None:
                 if isinstance(reply, act.JobFinished | act.RequestFailed):
-                    lines = warn + list(reply.lines)
+                    lines = list(reply.lines)
                     finish(index, {"unit": name, "lines": lines, "exit_code": reply.exit_code})
                 else:
-                    finish(index, {"unit": name, "lines": warn, "exit_code": 0})
+                    finish(index, {"unit": name, "lines": [], "exit_code": 0})
 
             daemon.requests.job(verb, name, mode=mode, on_queued=queued, on_done=done)
         return None
