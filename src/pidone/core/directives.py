@@ -147,7 +147,7 @@ UNIT: list[Directive] = [
     _d("FailureActionExitStatus", "action_status", "failure_action_exit_status", "default"),
     _d("SuccessActionExitStatus", "action_status", "success_action_exit_status", "default"),
     _d("RebootArgument", "string", "", "reset", "info"),
-    _d("SourcePath", "path", "", "reset", "info"),
+    _d("SourcePath", "path", "source_path", "reset"),
     *[_d("Condition" + c, "condition", "conditions", "reset") for c in _CONDITIONS.split()],
     *[_d("Assert" + c, "condition", "asserts", "reset") for c in _CONDITIONS.split()],
     _d("ConditionFirmware", "condition", "conditions", "reset"),

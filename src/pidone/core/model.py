@@ -69,6 +69,7 @@ class UnitSection:
 
     description: str = ""
     documentation: list[str] = field(default_factory=list)
+    source_path: str = ""  # SourcePath=: the file a generator made this unit from
     wants: list[str] = field(default_factory=list)
     requires: list[str] = field(default_factory=list)
     requisite: list[str] = field(default_factory=list)

@@ -122,6 +122,10 @@ def build_unit(source: UnitSource, host: SpecifierHost) -> Unit:
             unit.load_state = "bad-setting"
             unit.load_error = refusal
             diags.append(Diagnostic(unit.id, 0, refusal, "error"))
+    if unit.unit.source_path:
+        # SourcePath= (systemd-sysv-generator's /etc/init.d/NAME): systemctl's Loaded: line
+        # and show's SourcePath= name it instead of the generated file
+        unit.source_path = unit.unit.source_path
     _add_implicit_dependencies(unit)
     unit.diagnostics = diags
     return unit

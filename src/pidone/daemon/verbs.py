@@ -161,6 +161,7 @@ def describe(daemon: Daemon, unit: Unit, argv: bool = False) -> dict[str, Any]:
         "load_state": unit.load_state,
         "load_error": unit.load_error,
         "fragment_path": unit.fragment_path,
+        "source_path": unit.source_path,
         "dropin_paths": list(unit.dropin_paths),
         "documentation": list(unit.unit.documentation),
         "active": active,
