@@ -315,3 +315,39 @@ def test_a_member_that_came_and_went_between_two_drains_is_reported_gone(tracker
     assert _wait_readable(tracker.fileno())
     assert tracker.drain_events() == [(unit, False)]
     assert tracker.drain_events() == []
+
+
+@pytest.mark.cgroup
+def test_is_empty_reads_the_current_state_each_time_through_its_kept_fd(tracker):
+    # No drain in between, so no remembered emptiness: every answer is a read of the
+    # probe fd kept since create(), which must show the file as it is now.
+    unit = "probe.service"
+    events = f"{tracker.path(unit)}/cgroup.events"
+
+    def open_on_events() -> int:
+        fds = os.listdir("/proc/self/fd")
+        return sum(1 for fd in fds if _link(f"/proc/self/fd/{fd}") == events)
+
+    tracker.create(unit)
+    assert open_on_events() == 2  # the watched one and the probe
+    ctx = ExecContext(standard_output="null")
+    for _ in range(2):
+        req = SpawnRequest(
+            py("import time; time.sleep(600)"), ctx, env_for(ctx), cgroup=tracker.path(unit)
+        )
+        tracker.create(unit)  # (forgets a remembered emptiness, as before every spawn)
+        with started(req) as s:
+            assert not tracker.is_empty(unit)
+            assert not tracker.is_empty(unit)
+            kill_and_reap(s.pid)
+            assert tracker.is_empty(unit)
+    assert open_on_events() == 2  # none opened per read
+    assert tracker.remove(unit)
+    assert open_on_events() == 0
+
+
+def _link(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""

@@ -241,6 +241,10 @@ class CgroupTracker:
         self._epoll = select.epoll()
         self._events: dict[int, str] = {}  # cgroup.events fd -> unit
         self._event_fd: dict[str, int] = {}
+        # A second open cgroup.events per unit, for is_empty(): read with pread(2), it
+        # spares an open(2) and close(2) on the way from an exit to the manager, and its
+        # reads leave the watched file's pending POLLPRI alone (see is_empty()).
+        self._probe_fd: dict[str, int] = {}
         self._populated: dict[str, bool] = {}
         # Units read as `populated 0` with no process put into them since (no create(),
         # attach() or expect()): still empty, since only a member can fork into a group.
@@ -299,6 +303,7 @@ class CgroupTracker:
         if unit not in self._event_fd:
             fd = os.open(f"{directory}/cgroup.events", _O_RDONLY)
             self._event_fd[unit] = fd
+            self._probe_fd[unit] = os.open(f"{directory}/cgroup.events", _O_RDONLY)
             self._events[fd] = unit
             # A group this mkdir(2) made has no member yet (only our spawn puts one in, after
             # this): `populated 0` without reading it. The open file's event count starts at
@@ -368,6 +373,9 @@ class CgroupTracker:
             if exc.errno == errno.EBUSY:
                 return False
             raise
+        probe = self._probe_fd.pop(unit, None)
+        if probe is not None:
+            os.close(probe)
         fd = self._event_fd.pop(unit, None)
         if fd is not None:
             with contextlib.suppress(OSError):  # drain_events() may have dropped it
@@ -382,10 +390,11 @@ class CgroupTracker:
 
     def close(self) -> None:
         """Release fds and remove the base directory if no unit cgroup is left in it."""
-        for fd in self._events:
+        for fd in [*self._events, *self._probe_fd.values()]:
             os.close(fd)
         self._events.clear()
         self._event_fd.clear()
+        self._probe_fd.clear()
         self._epoll.close()
         with contextlib.suppress(OSError):  # EBUSY/ENOTEMPTY: units still there, keep it
             os.rmdir(self.base)
@@ -416,17 +425,26 @@ class CgroupTracker:
     def is_empty(self, unit: str) -> bool:
         if self._pending_of(unit):
             return False
-        # A fresh open, never the watched fd: reading a kernfs file clears its pending
-        # POLLPRI for that open file (kernfs_seq_show() stores the event count), so a
-        # read here between a `populated 1` notification and drain_events() made the
-        # drain miss it, and the later 1 -> 0 change then read as "no change" (a stop
-        # hung in stop-sigterm). Children born in the cgroup (clone3 CLONE_INTO_CGROUP)
-        # populate it before spawn() returns, which made that window common.
+        # Another open file than the watched one (_probe_fd): reading a kernfs file
+        # clears its pending POLLPRI for that open file (kernfs_seq_show() stores the
+        # event count), so a read here between a `populated 1` notification and
+        # drain_events() made the drain miss it, and the later 1 -> 0 change then read
+        # as "no change" (a stop hung in stop-sigterm). Children born in the cgroup
+        # (clone3 CLONE_INTO_CGROUP) populate it before spawn() returns, which made that
+        # window common.
         if unit in self._seen_empty:
             return True
+        probe = self._probe_fd.get(unit)
         try:
-            data = _read_shown(f"{self.path(unit)}/cgroup.events")
+            if probe is not None:
+                data = os.pread(probe, 4096, 0)  # (at offset 0: the file's current text)
+            else:
+                data = _read_shown(f"{self.path(unit)}/cgroup.events")
         except FileNotFoundError:
+            return True
+        except OSError as exc:  # ENODEV: the group was removed under us (see drain_events)
+            if exc.errno != errno.ENODEV:
+                raise
             return True
         if parse_populated(data):
             return False
