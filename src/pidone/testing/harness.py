@@ -85,12 +85,14 @@ class NamespaceDaemon:
             raise HarnessError("unshare(1) is not installed")
         isolate = ["--net", "--propagation", "private"] if self.isolated else []
         # As PID 1 of an isolated namespace: a tmpfs on /run (PID files, RuntimeDirectory=)
-        # and loopback up, then exec the daemon (same PID).
+        # and loopback up, then exec the daemon (same PID). Mounted as systemd mounts /run
+        # (mount_setup(): mode=0755, nosuid, nodev): a tmpfs's default mode is 1777, and
+        # atopacctd refuses to start when /run "may be writable for group/others".
         wrap = (
             [
                 "sh",
                 "-c",
-                "mount -t tmpfs tmpfs /run && mkdir -p /run/lock && "
+                "mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run && mkdir -p /run/lock && "
                 '(ip link set lo up 2>/dev/null; true) && exec "$0" "$@"',
             ]
             if self.isolated
