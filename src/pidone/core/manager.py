@@ -180,6 +180,9 @@ class Manager(UnitTable):
         self._successor_fds: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
         self._trigger_logs: list[act.Action] = []
         self._gc_queue: dict[str, None] = {}  # units to check for collection (rule 7)
+        # ConditionResult=/ConditionTimestamp= of each unit's last start: (held, monotonic
+        # µs, the checks that were not met, as systemctl status lists them)
+        self.condition_results: dict[str, tuple[bool, int, tuple[str, ...]]] = {}
         factories = dict(MACHINE_FACTORIES if machine_factories is None else machine_factories)
         factories.setdefault("socket", self._trigger_machine)
         factories.setdefault("timer", self._trigger_machine)
@@ -833,6 +836,7 @@ class Manager(UnitTable):
             job.awaiting_conditions = True
             self._out.append(act.CheckConditions(job.unit))
         else:
+            self.condition_results[job.unit] = (True, self._now, ())
             self._start_machine(job)
 
     def _conditions_evaluated(self, e: ev.ConditionsEvaluated) -> None:
@@ -840,6 +844,7 @@ class Manager(UnitTable):
         if job is None or not job.awaiting_conditions:
             return
         job.awaiting_conditions = False
+        self.condition_results[e.unit] = (e.ok or e.assert_failed, self._now, self._unmet(e))
         if e.ok:
             self._start_machine(job)
         elif e.assert_failed:
@@ -855,6 +860,19 @@ class Manager(UnitTable):
                 line = f"{desc} was skipped because of an unmet condition check ({e.failed})."
             self._log(e.unit, line, act.LOG_INFO)
             self._finish(job, "done", already=True)
+
+    def _unmet(self, e: ev.ConditionsEvaluated) -> tuple[str, ...]:
+        """The checks status lists as "was not met": the failing one, or, when only `|`
+        checks failed, every `|` check (all were tested; systemd 252 condition_test_list())."""
+        if e.ok or e.assert_failed:
+            return ()
+        if not e.failed.partition("=")[2].startswith("|"):
+            return (e.failed,)
+        return tuple(
+            f"Condition{c.kind}=|{'!' if c.negate else ''}{c.value}"
+            for c in self.units[e.unit].unit.conditions
+            if c.trigger
+        )
 
     def _start_machine(self, job: Job) -> None:
         m = self.machines.get(job.unit)
@@ -968,6 +986,7 @@ class Manager(UnitTable):
             # takes its generic form (systemd 252, checked on the oracle)
             line = f"Condition check resulted in {self._desc(job.unit)} being skipped."
             self._log(job.unit, line, act.LOG_INFO)
+            self.condition_results[job.unit] = (False, self._now, ())  # no check named
         elif not already and not skipped:
             text = format_done_message(job.type, result, self._desc(job.unit), oneshot, unit.type)
             if text is not None:

@@ -125,6 +125,9 @@ class StatusView(Record):
     processes: tuple[ProcessEntry, ...] = ()
     journal_lines: tuple[str, ...] = ()
     need_daemon_reload: bool = False
+    # `Condition: start condition failed at ...` (realtime µs, 0 = none) and its checks
+    condition_failed_usec: int = 0
+    conditions_unmet: tuple[str, ...] = ()
 
 
 def looks_collected(view: StatusView, referenced: bool = False) -> bool:
@@ -136,7 +139,8 @@ def looks_collected(view: StatusView, referenced: bool = False) -> bool:
     oneshot, a skipped condition, a failed assertion). Failed units are kept."""
     return (
         view.active_state == "inactive"
-        and view.result == "success"
+        # ExecCondition= leaves it inactive with this result: collected too (oracle)
+        and view.result in ("success", "exec-condition")
         and not view.processes
         and not view.main_pid
         and not view.control_pid
@@ -162,6 +166,9 @@ def as_collected(view: StatusView) -> StatusView:
         status_errno_text="",
         cpu_usage_nsec=None,
         control_group="",
+        result="success",
+        condition_failed_usec=0,
+        conditions_unmet=(),
     )
 
 
@@ -492,4 +499,12 @@ def view_from_status_info(info: Mapping[str, Any]) -> StatusView:
         control_group=str(info.get("control_group") or ""),
         processes=procs,
         tasks_current=len(procs) if procs else None,
+        **_condition_view(info.get("condition_failed")),
     )
+
+
+def _condition_view(raw: object) -> dict[str, Any]:
+    """`condition_failed` of the status verb: [realtime µs, [check, ...]]."""
+    if not isinstance(raw, list) or len(raw) != 2 or not isinstance(raw[1], list):
+        return {}
+    return {"condition_failed_usec": int(raw[0]), "conditions_unmet": tuple(map(str, raw[1]))}

@@ -169,6 +169,9 @@ def describe(daemon: Daemon, unit: Unit, argv: bool = False) -> dict[str, Any]:
         "result": result,
         "processes": [],
     }
+    cond = daemon.manager.condition_results.get(unit.id)
+    if cond is not None and not cond[0]:  # status's `Condition: start condition failed`
+        info["condition_failed"] = [_realtime(cond[1]), list(cond[2])]
     if unit.not_enforced:  # docs/execution.md "Recorded as not enforced"
         from pidone.linux.sandbox import still_not_enforced
 
@@ -518,6 +521,7 @@ def runtime_fields(daemon: Daemon, unit: Unit) -> dict[str, Any]:
         "active_exit": _stamp(snap.active_exit_usec),
         "inactive_enter": _stamp(snap.inactive_enter_usec),
         "invocation_id": snap.invocation_id,
+        **_condition_fields(daemon, unit.id),
         "control_group": cgroup,
         "tasks_current": len(pids) if pids else None,
         "cpu_usage_nsec": figures[0] if figures else None,
@@ -549,6 +553,14 @@ def exec_runs(unit: Unit, runs: tuple[tuple[str, int, int, int, int], ...]) -> l
             if found is not None:
                 out.append([kind, list(cmd.argv), *found, cmd.ignore_failure])
     return out
+
+
+def _condition_fields(daemon: Daemon, unit_id: str) -> dict[str, Any]:
+    """ConditionResult= and ConditionTimestamp= of the unit's last start (none: never)."""
+    cond = daemon.manager.condition_results.get(unit_id)
+    if cond is None:
+        return {}
+    return {"condition_result": cond[0], "condition_timestamp": _stamp(cond[1])}
 
 
 def describe_cgroup(daemon: Daemon, unit: str) -> str:

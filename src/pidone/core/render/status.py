@@ -286,6 +286,20 @@ def _trigger_lines(v: StatusView, o: _Opts) -> list[str]:
     return lines
 
 
+def _condition_lines(v: StatusView, o: _Opts) -> list[str]:
+    """systemctl 252 print_status_info(): after the trigger lines, a start whose conditions
+    failed, with each check that was not met on a tree line."""
+    if not v.condition_failed_usec:
+        return []
+    yon, yoff = (YELLOW, NORMAL) if o.color else ("", "")
+    lines = [f"  Condition: start {yon}condition failed{yoff} at {o.when(v.condition_failed_usec)}"]
+    last = len(v.conditions_unmet) - 1
+    for index, check in enumerate(v.conditions_unmet):
+        glyph = o.glyph("right" if index == last else "branch")
+        lines.append(f"             {glyph} {check} was not met")
+    return lines
+
+
 def _process_lines(v: StatusView, o: _Opts) -> tuple[list[str], int]:
     """`Process:` lines for exited commands; returns them and the control PID still to show."""
     lines = []
@@ -398,6 +412,7 @@ def format_status(
     out += _dropin_lines(v.dropin_paths, o)
     out += _active_line(v, o)
     out += _trigger_lines(v, o)
+    out += _condition_lines(v, o)
     for index, doc in enumerate(v.documentation):
         out.append(f"   {'Docs:' if index == 0 else '':>9} {doc}")
     for index, (kind, address) in enumerate(v.listen):
