@@ -104,3 +104,24 @@ def test_the_manager_records_which_checks_were_not_met() -> None:
     fx.conditions["t.service"] = ev.ConditionsEvaluated("t.service", True)
     job(fx, "start")
     assert mgr.condition_results["t.service"][:3:2] == (True, ())
+
+
+def test_assert_lines_follow_the_condition_lines_and_the_manager_records_them() -> None:
+    text = status(assert_failed=[NOW - 2_000_000, ["AssertPathExists=/etc/postgresql/x"]])
+    assert (
+        "     Assert: start assertion failed at Sat 2025-11-29 15:26:38 UTC; 2s ago\n"
+        "             └─ AssertPathExists=/etc/postgresql/x was not met\n"
+    ) in text
+
+    from tests.core.test_manager import job, setup
+
+    mgr, fx = setup()
+    fx.conditions["t.service"] = ev.ConditionsEvaluated(
+        "t.service", False, "AssertPathExists=/x", True
+    )
+    from pidone.core.model import Condition
+
+    mgr.units["t.service"].unit.asserts.append(Condition("PathExists", "/x", is_assert=True))
+    job(fx, "start")
+    assert mgr.assert_results["t.service"][::2] == (False, ("AssertPathExists=/x",))
+    assert mgr.condition_results["t.service"][0] is True  # the conditions held

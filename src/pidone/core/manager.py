@@ -183,6 +183,7 @@ class Manager(UnitTable):
         # ConditionResult=/ConditionTimestamp= of each unit's last start: (held, monotonic
         # µs, the checks that were not met, as systemctl status lists them)
         self.condition_results: dict[str, tuple[bool, int, tuple[str, ...]]] = {}
+        self.assert_results: dict[str, tuple[bool, int, tuple[str, ...]]] = {}  # the same
         factories = dict(MACHINE_FACTORIES if machine_factories is None else machine_factories)
         factories.setdefault("socket", self._trigger_machine)
         factories.setdefault("timer", self._trigger_machine)
@@ -837,6 +838,7 @@ class Manager(UnitTable):
             self._out.append(act.CheckConditions(job.unit))
         else:
             self.condition_results[job.unit] = (True, self._now, ())
+            self.assert_results[job.unit] = (True, self._now, ())
             self._start_machine(job)
 
     def _conditions_evaluated(self, e: ev.ConditionsEvaluated) -> None:
@@ -845,6 +847,9 @@ class Manager(UnitTable):
             return
         job.awaiting_conditions = False
         self.condition_results[e.unit] = (e.ok or e.assert_failed, self._now, self._unmet(e))
+        if e.ok or e.assert_failed:  # asserts are tested once the conditions hold
+            failed = (e.failed,) if e.assert_failed else ()
+            self.assert_results[e.unit] = (not e.assert_failed, self._now, failed)
         if e.ok:
             self._start_machine(job)
         elif e.assert_failed:

@@ -128,6 +128,8 @@ class StatusView(Record):
     # `Condition: start condition failed at ...` (realtime µs, 0 = none) and its checks
     condition_failed_usec: int = 0
     conditions_unmet: tuple[str, ...] = ()
+    assert_failed_usec: int = 0  # `Assert: start assertion failed at ...`, the same way
+    asserts_unmet: tuple[str, ...] = ()
 
 
 def looks_collected(view: StatusView, referenced: bool = False) -> bool:
@@ -169,6 +171,8 @@ def as_collected(view: StatusView) -> StatusView:
         result="success",
         condition_failed_usec=0,
         conditions_unmet=(),
+        assert_failed_usec=0,
+        asserts_unmet=(),
     )
 
 
@@ -499,12 +503,15 @@ def view_from_status_info(info: Mapping[str, Any]) -> StatusView:
         control_group=str(info.get("control_group") or ""),
         processes=procs,
         tasks_current=len(procs) if procs else None,
-        **_condition_view(info.get("condition_failed")),
+        **_condition_view(
+            info.get("condition_failed"), "condition_failed_usec", "conditions_unmet"
+        ),
+        **_condition_view(info.get("assert_failed"), "assert_failed_usec", "asserts_unmet"),
     )
 
 
-def _condition_view(raw: object) -> dict[str, Any]:
-    """`condition_failed` of the status verb: [realtime µs, [check, ...]]."""
+def _condition_view(raw: object, stamp: str, checks: str) -> dict[str, Any]:
+    """`condition_failed`/`assert_failed` of the status verb: [realtime µs, [check, ...]]."""
     if not isinstance(raw, list) or len(raw) != 2 or not isinstance(raw[1], list):
         return {}
-    return {"condition_failed_usec": int(raw[0]), "conditions_unmet": tuple(map(str, raw[1]))}
+    return {stamp: int(raw[0]), checks: tuple(map(str, raw[1]))}

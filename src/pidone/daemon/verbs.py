@@ -172,6 +172,9 @@ def describe(daemon: Daemon, unit: Unit, argv: bool = False) -> dict[str, Any]:
     cond = daemon.manager.condition_results.get(unit.id)
     if cond is not None and not cond[0]:  # status's `Condition: start condition failed`
         info["condition_failed"] = [_realtime(cond[1]), list(cond[2])]
+    asserted = daemon.manager.assert_results.get(unit.id)
+    if asserted is not None and not asserted[0]:  # `Assert: start assertion failed`
+        info["assert_failed"] = [_realtime(asserted[1]), list(asserted[2])]
     if unit.not_enforced:  # docs/execution.md "Recorded as not enforced"
         from pidone.linux.sandbox import still_not_enforced
 
@@ -556,11 +559,16 @@ def exec_runs(unit: Unit, runs: tuple[tuple[str, int, int, int, int], ...]) -> l
 
 
 def _condition_fields(daemon: Daemon, unit_id: str) -> dict[str, Any]:
-    """ConditionResult= and ConditionTimestamp= of the unit's last start (none: never)."""
+    """ConditionResult=/ConditionTimestamp= and AssertResult=/AssertTimestamp= of the unit's
+    last start (none: never started)."""
+    out: dict[str, Any] = {}
     cond = daemon.manager.condition_results.get(unit_id)
-    if cond is None:
-        return {}
-    return {"condition_result": cond[0], "condition_timestamp": _stamp(cond[1])}
+    if cond is not None:
+        out.update(condition_result=cond[0], condition_timestamp=_stamp(cond[1]))
+    asserted = daemon.manager.assert_results.get(unit_id)
+    if asserted is not None:
+        out.update(assert_result=asserted[0], assert_timestamp=_stamp(asserted[1]))
+    return out
 
 
 def describe_cgroup(daemon: Daemon, unit: str) -> str:

@@ -288,15 +288,21 @@ def _trigger_lines(v: StatusView, o: _Opts) -> list[str]:
 
 def _condition_lines(v: StatusView, o: _Opts) -> list[str]:
     """systemctl 252 print_status_info(): after the trigger lines, a start whose conditions
-    failed, with each check that was not met on a tree line."""
-    if not v.condition_failed_usec:
-        return []
-    yon, yoff = (YELLOW, NORMAL) if o.color else ("", "")
-    lines = [f"  Condition: start {yon}condition failed{yoff} at {o.when(v.condition_failed_usec)}"]
-    last = len(v.conditions_unmet) - 1
-    for index, check in enumerate(v.conditions_unmet):
-        glyph = o.glyph("right" if index == last else "branch")
-        lines.append(f"             {glyph} {check} was not met")
+    failed (yellow), then one whose assertions failed (red), each check that was not met on
+    a tree line."""
+    lines: list[str] = []
+    for label, word, colour, stamp, checks in (
+        ("  Condition", "condition", YELLOW, v.condition_failed_usec, v.conditions_unmet),
+        ("     Assert", "assertion", RED, v.assert_failed_usec, v.asserts_unmet),
+    ):
+        if not stamp:
+            continue
+        on, off = (colour, NORMAL) if o.color else ("", "")
+        lines.append(f"{label}: start {on}{word} failed{off} at {o.when(stamp)}")
+        last = len(checks) - 1
+        for index, check in enumerate(checks):
+            glyph = o.glyph("right" if index == last else "branch")
+            lines.append(f"             {glyph} {check} was not met")
     return lines
 
 
