@@ -112,7 +112,10 @@ def _read_int(path: str) -> int | None:
 
 def read_manager_facts() -> ManagerFacts:
     """What a system manager on this host would use as defaults (read from this process)."""
+    from pidone.linux.rlimits import service_nofile_default
+
     limits = dict(DEFAULT_LIMITS)
+    limits["NOFILE"] = service_nofile_default()
     for name, rlim in (
         ("NPROC", resource.RLIMIT_NPROC),
         ("SIGPENDING", resource.RLIMIT_SIGPENDING),

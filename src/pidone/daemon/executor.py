@@ -26,6 +26,7 @@ import errno
 import functools
 import os
 import pwd
+import resource
 import signal
 import time
 from collections import deque
@@ -66,6 +67,7 @@ from pidone.linux.pidfile import (
 )
 from pidone.linux.procfs import read_comm, read_file
 from pidone.linux.reaper import ChildExit, open_pidfd
+from pidone.linux.rlimits import service_nofile_default
 from pidone.linux.tracking import ProcessGroupTracker
 
 if TYPE_CHECKING:
@@ -210,6 +212,8 @@ class LinuxExecutor:
         # Spawn.then of running control processes (pid -> Spawn), and the successors started
         # ahead of the manager (token -> (Spawn, its answers)): see _start_ahead.
         self._successors: dict[int, act.Spawn] = {}
+        # DefaultLimitNOFILE= of systemd 252 for every spawn without LimitNOFILE=
+        self._default_limits = ((resource.RLIMIT_NOFILE, *service_nofile_default()),)
         self._ahead: dict[str, tuple[act.Spawn, list[object]]] = {}
         self.on_state: Callable[[act.StateChanged], None] = lambda change: None
         # A unit the manager garbage-collected (UnitDropped): the registry forgets it too.
@@ -455,6 +459,7 @@ class LinuxExecutor:
                     stdin_fd=a.socket_fd,
                     pass_fds=a.fds,
                     non_blocking=unit.service.non_blocking if unit.service else False,
+                    default_limits=self._default_limits,
                 )
             )
         except (OSError, ValueError) as exc:

@@ -37,3 +37,30 @@ def setrlimit_closest(res: int, soft: int, hard: int) -> None:
     fixed = (clamp(soft), clamp(hard))
     if fixed != (cur_soft, cur_hard):
         resource.prlimit(0, res, fixed)
+
+
+FD_SETSIZE = 1024  # select(2) cannot watch fds above it
+HIGH_RLIMIT_NOFILE = 512 * 1024
+
+
+def service_nofile_default(nr_open_path: str = "/proc/sys/fs/nr_open") -> tuple[int, int]:
+    """(soft, hard) RLIMIT_NOFILE for a service without LimitNOFILE=, from this manager's
+    own limit: systemd 252's fallback_rlimit_nofile() (src/core/main.c) passes on the soft
+    limit it was started with, at most FD_SETSIZE ("select() ... chokes on fds >= 1024";
+    programs that use poll() or epoll opt into more themselves), and the hard one raised to
+    512Ki, at most fs.nr_open. The child's setrlimit_closest() clamps a hard limit it may
+    not raise; `show` prints the values before that (LimitNOFILE=, LimitNOFILESoft=), as
+    systemctl 252 does (oracle: a service got 1024:20000 in a container whose limit is
+    20000 without CAP_SYS_RESOURCE, and show printed 524288 and 1024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        with open(nr_open_path, "rb") as f:
+            nr_open = int(f.read())
+    except (OSError, ValueError):
+        nr_open = HIGH_RLIMIT_NOFILE
+    hard = (
+        nr_open if hard == resource.RLIM_INFINITY else min(nr_open, max(hard, HIGH_RLIMIT_NOFILE))
+    )
+    if soft == resource.RLIM_INFINITY or soft > FD_SETSIZE:
+        soft = FD_SETSIZE
+    return soft, hard

@@ -95,6 +95,9 @@ class SpawnRequest:
     non_blocking: bool = False  # NonBlocking=: O_NONBLOCK on the passed fds, else cleared
     expand_argv: bool = True  # $VAR expansion (ExecCommand `:` turns it off too)
     fast: bool = True  # allow the posix_spawn path when the settings permit (linux.fastspawn)
+    # (resource, soft, hard) for the resources the unit sets no Limit*= for: the manager's
+    # defaults (linux.rlimits.service_nofile_default())
+    default_limits: tuple[tuple[int, int, int], ...] = ()
     unit: str = ""  # the unit's name: names a DynamicUser= when User= is empty
     directory_bases: DirectoryBases | None = None  # where RuntimeDirectory= & co. live
     # Also write the PID to cgroup.procs from the parent after fork (systemd does). Each
@@ -211,6 +214,9 @@ def _build_plan(
         res = LIMIT_RESOURCES.get(name.removeprefix("Limit"))
         if res is not None:
             limits.append((res, rlim(soft), rlim(hard)))
+    for default in req.default_limits:
+        if all(res != default[0] for res, _soft, _hard in limits):
+            limits.append(default)
     privileged = cmd.full_privileges or cmd.no_setuid
     # DynamicUser= implies NoNewPrivileges= (spec 02 §5)
     no_new_privileges = (ctx.no_new_privileges or identity.dynamic) and not cmd.full_privileges
