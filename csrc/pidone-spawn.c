@@ -1029,18 +1029,43 @@ static void reply(int64_t pid, int32_t err) {
     }
 }
 
+/* Every disposition SIG_DFL. glibc's sigaction() refuses its two internal signals (32 and
+ * 33: EINVAL), and its posix_spawn(3), which starts the helpers, leaves them ignored in the
+ * child; an ignored disposition survives execve (signal(7)), so services would start with
+ * them ignored (systemd's children, forked by a PID 1 that never ignored them, do not): the
+ * system call sets those two. */
+static void default_dispositions(void) {
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        if (sigaction(sig, &dfl, NULL) < 0 && errno == EINVAL) {
+            struct {
+                void (*handler)(int);
+                unsigned long flags;
+                void (*restorer)(void);
+                unsigned long mask;
+            } kernel_dfl = {.handler = SIG_DFL};
+            syscall(SYS_rt_sigaction, sig, &kernel_dfl, NULL, sizeof kernel_dfl.mask);
+        }
+    }
+}
+
 int main(int argc, char **argv) {
+    if (argc > 2 && strcmp(argv[1], "--exec") == 0) {
+        /* The Python helper's start (linux.spawn_cgroup): the same dispositions, then it. */
+        default_dispositions();
+        execv(argv[2], argv + 2);
+        return 127;
+    }
     strncpy(daemon_comm, argc > 1 ? argv[1] : "pidone", sizeof daemon_comm - 1);
     prctl(PR_SET_NAME, (unsigned long)"pidone-spawn", 0, 0, 0);
     if (syscall(SYS_close_range, SOCK_FD + 1, ~0u, 0) < 0) {
         long max = sysconf(_SC_OPEN_MAX);
         for (long fd = SOCK_FD + 1; fd < max; fd++) close((int)fd);
     }
-    /* Every disposition SIG_DFL, the mask empty (posix_spawn did it; a helper started some
-     * other way gets the same), so each child starts from the defaults. */
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+    /* Every disposition SIG_DFL, the mask empty (posix_spawn did the mask; a helper started
+     * some other way gets the same), so each child starts from the defaults. */
+    default_dispositions();
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

@@ -277,7 +277,13 @@ class Spawner:
             return self._compiled
         if self._python is None:
             root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-            self._python = _Helper([sys.executable, "-I", "-S", "-c", _BOOT, root, _daemon_comm()])
+            argv = [sys.executable, "-I", "-S", "-c", _BOOT, root, _daemon_comm()]
+            wrapper = find_compiled_helper()  # (even when it serves no plans)
+            if wrapper:
+                # through the compiled one's --exec: glibc's internal signals 32 and 33, left
+                # ignored by posix_spawn(3), set back to SIG_DFL (csrc/pidone-spawn.c)
+                argv = [wrapper, "--exec", *argv]
+            self._python = _Helper(argv)
         return self._python
 
     def start(self, python_too: bool = False) -> None:
