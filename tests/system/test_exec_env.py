@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pidone.core.localeenv import LOCALE_VARIABLES, manager_locale
 from tests.system.conftest import Factory
 
 pytestmark = pytest.mark.system
@@ -91,3 +92,31 @@ def test_a_missing_executable_with_the_dash_prefix_is_skipped_as_success(
     assert "missing, skipping" not in log
     status = d.cli("status", "nodash").stdout
     assert "ExecStartPre=/nonexistent/nft add (code=exited, status=203/EXEC)" in status
+
+
+def test_services_get_the_managers_locale_and_a_unit_setting_wins(
+    pidone_ns: Factory, tmp_path: Path
+) -> None:
+    # systemd 252's locale_setup(): /etc/locale.conf, Debian's /etc/default/locale, else
+    # the manager's own environment, else LANG=C.UTF-8 (rules: tests/core/test_localeenv.py)
+    plain, own = tmp_path / "plain", tmp_path / "own"
+
+    def unit(out: Path, extra: str = "") -> str:
+        return (
+            f"[Service]\nType=oneshot\n{extra}"
+            f"ExecStart=/bin/sh -c 'cat /proc/self/environ > {out}'\n"
+        )
+
+    d = pidone_ns({"p.service": unit(plain), "o.service": unit(own, "Environment=LANG=xx_YY\n")})
+    assert d.cli("start", "p", "o").returncode == 0
+    configs = []
+    for path in ("/etc/locale.conf", "/etc/default/locale"):
+        try:
+            configs.append(Path(path).read_bytes())
+        except OSError:
+            configs.append(None)
+    want = dict(manager_locale(configs, d.env))
+    got = {k: v for k, v in read_env(plain).items() if k in LOCALE_VARIABLES}
+    assert got == want
+    assert got  # never none at all (C.UTF-8 at the least)
+    assert read_env(own)["LANG"] == "xx_YY"

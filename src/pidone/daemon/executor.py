@@ -37,6 +37,7 @@ from pidone.core import events as ev
 from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.environ import parse_environment_file
 from pidone.core.environment import (
+    DEFAULT_PATH,
     DirectoryBases,
     EnvironmentInputs,
     ManagerVariables,
@@ -45,6 +46,7 @@ from pidone.core.environment import (
     resolve_pid_file_path,
 )
 from pidone.core.hints import TYPE_CHECKING, Any, Protocol
+from pidone.core.localeenv import manager_locale
 from pidone.core.model import ExecContext, Unit
 from pidone.core.notify import NotifyMessage
 from pidone.core.signames import signal_name
@@ -139,6 +141,29 @@ def _ppid(pid: int) -> int:
     return int(fields[1]) if len(fields) > 1 else 0
 
 
+LOCALE_CONFIG_FILES = ("/etc/locale.conf", "/etc/default/locale")
+
+
+def _read_config(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(65536)
+    except OSError:
+        return None
+
+
+def _initial_environ() -> dict[str, str]:
+    """The environment execve() gave this process (/proc/self/environ): Python's PEP 538
+    locale coercion sets LC_CTYPE in os.environ when the locale is C."""
+    data = _read_config("/proc/self/environ") or b""
+    found: dict[str, str] = {}
+    for item in data.split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep:
+            found[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+    return found
+
+
 def _our_children() -> set[int] | None:
     """Our children, from one read of /proc/self/task/TID/children (proc(5), kernels with
     CONFIG_PROC_CHILDREN) of the main thread: the one the kernel re-parents orphans to
@@ -212,8 +237,6 @@ class LinuxExecutor:
         # Spawn.then of running control processes (pid -> Spawn), and the successors started
         # ahead of the manager (token -> (Spawn, its answers)): see _start_ahead.
         self._successors: dict[int, act.Spawn] = {}
-        # DefaultLimitNOFILE= of systemd 252 for every spawn without LimitNOFILE=
-        self._default_limits = ((resource.RLIMIT_NOFILE, *service_nofile_default()),)
         self._ahead: dict[str, tuple[act.Spawn, list[object]]] = {}
         self.on_state: Callable[[act.StateChanged], None] = lambda change: None
         # A unit the manager garbage-collected (UnitDropped): the registry forgets it too.
@@ -221,6 +244,14 @@ class LinuxExecutor:
         self.notify_path = notify_path
         self.bases = directory_bases or DirectoryBases()
         self.environ = dict(os.environ if environ is None else environ)
+        # PATH and the locale, as systemd's system manager gives every service
+        # (core.localeenv: /etc/locale.conf, Debian's /etc/default/locale, else the
+        # environment this process was started with, else C.UTF-8)
+        started_with = self.environ if environ is not None else _initial_environ()
+        locale = manager_locale([_read_config(p) for p in LOCALE_CONFIG_FILES], started_with)
+        self._manager_defaults = (("PATH", DEFAULT_PATH), *locale)
+        # DefaultLimitNOFILE= of systemd 252 for every spawn without LimitNOFILE=
+        self._default_limits = ((resource.RLIMIT_NOFILE, *service_nofile_default()),)
         self.processes: dict[int, ProcInfo] = {}
         self._active: dict[str, str] = {}  # ActiveState of each unit, from StateChanged
         self._sub: dict[str, str] = {}  # SubState of each unit, from StateChanged
@@ -407,7 +438,10 @@ class LinuxExecutor:
         return build_environment(
             ctx,
             EnvironmentInputs(
-                manager_environ=self.environ, variables=variables, environment_files=tuple(files)
+                manager_defaults=self._manager_defaults,
+                manager_environ=self.environ,
+                variables=variables,
+                environment_files=tuple(files),
             ),
         )
 
