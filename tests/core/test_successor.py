@@ -1,8 +1,9 @@
-"""Spawn.then: the successor an ExecStartPre= promises, which the executor starts ahead.
+"""Spawn.promises: the successor an ExecStartPre= promises, which the executor starts ahead.
 
-The fake executor (pidone.testing.fakes) starts a promised successor when the control
-process exits with status 0, before the exit reaches the machine, and raises if the
-machine then asks for anything else (or for something first that is not bookkeeping).
+The fake executor (pidone.testing.fakes) asks for the promised successor once the control
+process runs, starts it when that process exits with status 0, before the exit reaches
+the machine, and raises if the machine then asks for anything else (or for something
+first that is not bookkeeping).
 These tests check that promises are made where they can be kept, withdrawn (DropSuccessor)
 when another event changes what an exit would lead to, and that the fake's check can fail.
 """
@@ -25,27 +26,33 @@ U = "t.service"
 
 
 def _bare(spawn: act.Spawn) -> act.Spawn:
-    return replace(spawn, then=None)
+    return replace(spawn, promises=False)
+
+
+def _promised(fx: object, spawn: act.Spawn) -> act.Spawn | None:
+    """What the fake executor was given for the process of `spawn`."""
+    pid = next(p for p, t in reversed(fx._spawned) if t == spawn.token)  # type: ignore[attr-defined]
+    return fx.successors.get(pid)  # type: ignore[attr-defined,no-any-return]
 
 
 def test_each_start_pre_promises_the_next_command_and_the_promise_is_kept() -> None:
     m, fx = machine(exec_start_pre=[cmd("/pre1"), cmd("/pre2")], exec_start=[cmd("/main", "-x")])
     start(fx)
     (first,) = fx.spawns()
-    assert first.then is not None
-    assert (first.then.role, first.then.index, first.then.command.path) == ("start-pre", 1, "/pre2")
+    assert first.promises
+    then = _promised(fx, first)
+    assert then is not None
+    assert (then.role, then.index, then.command.path) == ("start-pre", 1, "/pre2")
+    assert not then.promises  # (its own promise is asked for when it runs)
     fx.exit(fx.pid_of(U, "start-pre"))  # the fake starts /pre2 ahead and checks the ask
     second = fx.spawns()[1]
-    assert _bare(second) == first.then
-    assert second.then is not None
-    assert (second.then.role, second.then.main, second.then.command.argv) == (
-        "start",
-        True,
-        ("/main", "-x"),
-    )
+    assert _bare(second) == then
+    then2 = _promised(fx, second)
+    assert then2 is not None
+    assert (then2.role, then2.main, then2.command.argv) == ("start", True, ("/main", "-x"))
     fx.exit(fx.pid_of(U, "start-pre"))
-    assert _bare(fx.spawns()[2]) == second.then
-    assert fx.spawns()[2].then is None  # ExecStart= promises nothing
+    assert fx.spawns()[2] == then2
+    assert not fx.spawns()[2].promises  # ExecStart= promises nothing
     assert m.sub.value == "running"
     assert m.main_pid == fx.pid_of(U, "start")
     assert fx.of_type(act.DropSuccessor) == []
@@ -55,12 +62,23 @@ def test_each_start_pre_promises_the_next_command_and_the_promise_is_kept() -> N
 def test_forking_start_is_promised_as_a_control_process() -> None:
     m, fx = machine(type="forking", pid_file="/run/t.pid", exec_start_pre=[cmd("/check")])
     start(fx)
-    then = fx.spawns()[0].then
+    then = _promised(fx, fx.spawns()[0])
     assert then is not None
     assert (then.role, then.main) == ("start", False)
     fx.exit(fx.pid_of(U, "start-pre"))
     assert m.control_pid == fx.pid_of(U, "start")
     assert m.sub.value == "start"
+
+
+def test_the_promise_is_built_only_when_asked_for() -> None:
+    m, _fx = machine(exec_start_pre=[cmd("/pre")])
+    m.handle(ev.StartRequested(U, "0123456789abcdef0123456789abcdef", True), SEC)
+    assert m._armed_then is None  # nothing built on the way to the first spawn
+    assert m.successor(U, "other/token") is None
+    then = m.successor(U, m._armed)
+    assert then is not None
+    assert then.command.path == "/bin/daemon"
+    assert m.successor(U, m._armed) is then
 
 
 @pytest.mark.parametrize(
@@ -79,7 +97,7 @@ def test_only_start_pre_commands_promise(svc: dict) -> None:
     if m.sub.value not in ("dead", "failed"):
         fx.feed(ev.StopRequested(U))
     assert fx.spawns()
-    assert [s for s in fx.spawns() if s.then is not None] == []
+    assert [s for s in fx.spawns() if s.promises] == []
 
 
 def test_a_stop_during_start_pre_withdraws_the_promise() -> None:
@@ -148,8 +166,9 @@ def test_the_promise_carries_the_listening_fds_and_a_socket_change_withdraws_it(
     fx.feed(ListenersOpened("a.socket", (5,)))
     fx.feed(ev.JobRequested(next(_req), "start", "a.service"))  # type: ignore[arg-type]
     (pre,) = fx.spawns()
-    assert pre.then is not None
-    assert pre.then.fds == (5,)
+    then = _promised(fx, pre)
+    assert then is not None
+    assert then.fds == (5,)
     out = fx.feed(ev.JobRequested(next(_req), "start", "b.socket"))  # type: ignore[arg-type]
     out += fx.feed(ListenersOpened("b.socket", (6,)))
     assert act.DropSuccessor("a.service") in out

@@ -61,11 +61,12 @@ class Spawn:
     socket for StandardInput=socket (an Accept=yes connection, or the one listening
     socket of Accept=no); `socket_error`, when set, fails the spawn with that line and
     EINVAL (exec_spawn(): "Got no socket."); `extra_env` holds TRIGGER_*/REMOTE_*.
-    `then`: the Spawn this service makes next if this control process exits with status 0
-    and the service sees no other event before that (its next ExecStartPre=, or
-    ExecStart=). The executor may start it as soon as it reaps this process, before the
-    exit has gone through the manager, and answer the Spawn the manager then makes (equal
-    but for its own `then`) with that process; DropSuccessor withdraws it.
+    `promises`: the service has a successor in mind for this control process: the Spawn
+    a status-0 exit leads to if the service sees no other event before that (its next
+    ExecStartPre=, or ExecStart=). The executor asks for it (`successor()` of the manager)
+    once this process runs, may start it as soon as it reaps this one, before the exit has
+    gone through the manager, and answers the Spawn the manager then makes (equal but for
+    its own `promises`) with that process; DropSuccessor withdraws the promise.
     """
 
     unit: str
@@ -82,12 +83,12 @@ class Spawn:
     socket_fd: int = -1
     extra_env: tuple[tuple[str, str], ...] = ()
     socket_error: str = ""
-    then: Spawn | None = None
+    promises: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DropSuccessor:
-    """The `then` of `unit`'s running control process no longer holds (another event came)."""
+    """The successor promised for `unit`'s running control process no longer holds."""
 
     unit: str
 

@@ -50,7 +50,7 @@ from datetime import UTC
 
 from pidone.core import actions as act
 from pidone.core import events as ev
-from pidone.core.dataclass_lite import dataclass, replace
+from pidone.core.dataclass_lite import dataclass
 from pidone.core.job import (
     DONE_PRIORITY,
     Job,
@@ -176,7 +176,7 @@ class Manager(UnitTable):
         # details (fds, TRIGGER_*/REMOTE_* env) each triggered unit was started with.
         self.triggers = triggers or TriggerUnits(TimerHost(), UTC, lambda _: None, lambda: 0)
         self._activation: dict[str, StartUnit] = {}
-        # the socket fds each armed Spawn.then was built with (_successor)
+        # the socket fds each promised successor was built with (successor())
         self._successor_fds: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
         self._trigger_logs: list[act.Action] = []
         self._gc_queue: dict[str, None] = {}  # units to check for collection (rule 7)
@@ -285,27 +285,32 @@ class Manager(UnitTable):
                     if svc is not None and (a.role == "start" or uses_socket_stdio(m.unit)):
                         listen = self.triggers.listen_fds(a.unit, svc.sockets)
                     activation = self._activation.get(a.unit)
-                    if a.then is not None:
-                        a = self._successor(a, m.unit, activation)
                     self._out.append(with_activation(a, m.unit, activation, listen))
                 case _:
                     self._out.append(a)
         self._collect(m)
 
-    def _successor(self, a: act.Spawn, unit: Unit, activation: StartUnit | None) -> act.Spawn:
-        """A Spawn's `then` with what the manager adds to a Spawn (service_spawn() collects
-        the socket fds at each spawn): the fds as they are now, remembered so that a socket
-        that starts or stops before the control process exits withdraws it
-        (_recheck_successors). Activation variables and StandardInput=socket: no `then`."""
-        assert a.then is not None
-        assert unit.service is not None
-        if activation is not None or uses_socket_stdio(unit):
-            return replace(a, then=None)
-        listen = self.triggers.listen_fds(a.unit, unit.service.sockets)
-        self._successor_fds[a.unit] = listen
+    def successor(self, unit: str, token: str) -> act.Spawn | None:
+        """The successor the Spawn of `token` promised (Spawn.promises; the executor asks
+        right after starting that process), with what the manager adds to a Spawn: the
+        socket fds as they are now (service_spawn() collects them at each spawn),
+        remembered so that a socket that starts or stops before the control process exits
+        withdraws the promise (_recheck_successors). With activation variables or
+        StandardInput=socket, none."""
+        m = self.machines.get(unit)
+        svc = m.unit.service if m is not None else None
+        if m is None or svc is None:
+            return None
+        if self._activation.get(unit) is not None or uses_socket_stdio(m.unit):
+            return None
+        then = m.successor(unit, token)
+        if then is None:
+            return None
+        listen = self.triggers.listen_fds(unit, svc.sockets)
+        self._successor_fds[unit] = listen
         if not listen[0]:
-            return a  # (with_activation() would leave `then` as it is)
-        return replace(a, then=with_activation(a.then, unit, None, listen))
+            return then  # (with_activation() would leave it as it is)
+        return with_activation(then, m.unit, None, listen)
 
     def _recheck_successors(self) -> None:
         for name, listen in list(self._successor_fds.items()):

@@ -158,8 +158,8 @@ class ServiceMachine:
     _wd_deadline: int = 0
     _seq: int = 0  # numbers timer tokens
     _spawn_seq: int = 0  # numbers Spawn tokens (a successor's is known ahead: _after_start_pre)
-    _armed: str = ""  # token of the control process whose Spawn carries `then`, if any
-    _armed_then: act.Spawn | None = None
+    _armed: str = ""  # token of the control process whose Spawn promises a successor
+    _armed_then: act.Spawn | None = None  # that successor, once asked for (successor())
     _now: int = 0
     _out: list[act.Action] = field(default_factory=list)
     _trig: _Trig = field(default_factory=lambda: _NO_TRIG)  # never changed: one for all
@@ -236,10 +236,24 @@ class ServiceMachine:
         finally:
             self._out = []
 
+    def successor(self, unit: str, token: str) -> act.Spawn | None:
+        """The Spawn promised for the control process of `token` (Spawn.promises): asked by
+        the executor right after it started that process, before any other event. Built
+        then, from the machine's state after the event that spawned it, by the code that
+        builds the real one (_after_start_pre); None when nothing is promised."""
+        if unit != self.name or token != self._armed:
+            return None
+        if self._armed_then is None:
+            self._armed_then = self._after_start_pre(self.control_index)
+        return self._armed_then
+
     def _recheck_successor(self, event: object, token: str) -> None:
         """After an event other than the promising process's exit: withdraw the promise
         unless it still holds. That process's own Spawned changes nothing a successor's
-        Spawn is made of (START_PRE has no SPAWNED row): no rebuilding to compare."""
+        Spawn is made of (START_PRE has no SPAWNED row): no rebuilding to compare; nor
+        does a promise nobody has asked for yet."""
+        if self._armed_then is None:
+            return
         if isinstance(event, ev.Spawned) and event.token == token and self.sub == S.START_PRE:
             return
         if not self._successor_holds():
@@ -247,7 +261,7 @@ class ServiceMachine:
             self._armed = ""
 
     def _successor_holds(self) -> bool:
-        """Whether the armed `then` is still what a status-0 exit of the control process
+        """Whether the promised successor is still what a status-0 exit of the control process
         leads to, after an event other than that exit (see _after_start_pre)."""
         return (
             self.sub == S.START_PRE
@@ -1002,22 +1016,22 @@ class ServiceMachine:
             self.main_index = index
         else:
             self.control_role, self.control_index = role, index
-            if role == "start-pre":
-                then = self._after_start_pre(index)
-                if then is not None:
-                    spawn = act.Spawn(
-                        spawn.unit,
-                        spawn.token,
-                        role,
-                        index,
-                        spawn.command,
-                        spawn.env,
-                        main,
-                        spawn.notify_socket,
-                        spawn.report_exec,
-                        then=then,
-                    )
-                    self._armed, self._armed_then = spawn.token, then
+            if role == "start-pre" and (index + 1 < len(c.exec_start_pre) or c.exec_start):
+                # a successor is promised; what it is, _after_start_pre() says when the
+                # executor asks (successor()), once this command runs
+                spawn = act.Spawn(
+                    spawn.unit,
+                    spawn.token,
+                    role,
+                    index,
+                    spawn.command,
+                    spawn.env,
+                    main,
+                    spawn.notify_socket,
+                    spawn.report_exec,
+                    promises=True,
+                )
+                self._armed, self._armed_then = spawn.token, None
         self._out.append(spawn)
         if role in ("stop", "stop-post"):
             self._arm(c.timeout_stop_usec)
@@ -1061,7 +1075,7 @@ class ServiceMachine:
         next ExecStartPre= (NEXT_CONTROL) or _enter_start(), whose first act is ExecStart=.
         Nothing those exits change (control_pid, exec_runs) goes into a Spawn, and any other
         event drops it (handle()). The executor starts it without waiting for the exit to
-        go through the manager (actions.Spawn.then); the differential check is the fake
+        go through the manager (actions.Spawn.promises); the differential check is the fake
         executor's (pidone.testing.fakes), which every core test drives."""
         c = self.cfg
         if index + 1 < len(c.exec_start_pre):

@@ -123,6 +123,8 @@ class Brain(Protocol):
         realtime_usec: int | None = None,
     ) -> list[act.Action]: ...
 
+    def successor(self, unit: str, token: str) -> act.Spawn | None: ...
+
 
 class TrackerWithEvents(ProcessGroupTracker, Protocol):
     def drain_events(self) -> list[tuple[str, bool]]: ...
@@ -234,7 +236,7 @@ class LinuxExecutor:
         self.on_reply: Callable[[Reply], None] = lambda reply: None
         self._replies: list[Reply] = []  # held until the event queue is drained
         self._recent_exits: dict[int, tuple[str, int]] = {}  # pid -> (unit, reaped at µs)
-        # Spawn.then of running control processes (pid -> Spawn), and the successors started
+        # The promised successors of running control processes (pid -> Spawn), and those started
         # ahead of the manager (token -> (Spawn, its answers)): see _start_ahead.
         self._successors: dict[int, act.Spawn] = {}
         self._ahead: dict[str, tuple[act.Spawn, list[object]]] = {}
@@ -511,8 +513,8 @@ class LinuxExecutor:
             return [ev.SpawnFailed(a.unit, a.token, reason)]
         pid = child.pid
         self.processes[pid] = ProcInfo(a.unit, a.role, child.argv, read_fd)
-        if a.then is not None:
-            self._successors[pid] = a.then
+        if a.promises:
+            self._ask_successor(a, pid)
         invocation = environment.get("INVOCATION_ID", "")
         if self._invocations.get(a.unit) != invocation:  # first command of this start
             self._invocations[a.unit] = invocation
@@ -559,7 +561,7 @@ class LinuxExecutor:
         return [ev.Spawned(a.unit, a.token, pid)]
 
     def _start_ahead(self, then: act.Spawn) -> None:
-        """Start a control process's successor (Spawn.then) right after reaping its status-0
+        """Start a control process's promised successor right after reaping its status-0
         exit, before that exit goes through the manager: the manager's share of the
         ExecStartPre= -> ExecStart= step (~1 ms of Python) then overlaps the successor's
         exec instead of delaying it. The manager asks for this same Spawn while handling
@@ -568,18 +570,25 @@ class LinuxExecutor:
         self._ahead[then.token] = (then, self._spawn(then))
 
     def drop_successors(self) -> None:
-        """Forget every Spawn.then (daemon-reload: they were made from the old files)."""
+        """Forget every promised successor (daemon-reload: made from the old files)."""
         self._successors.clear()
+
+    def _ask_successor(self, a: act.Spawn, pid: int) -> None:
+        """The successor `a` promises, asked for now that its process runs (off the path
+        from the request or exit to this spawn: building it costs a Spawn of Python)."""
+        then = self.brain.successor(a.unit, a.token) if self.brain is not None else None
+        if then is not None:
+            self._successors[pid] = then
 
     def _spawn_or_adopt(self, a: act.Spawn) -> list[object]:
         ahead = self._ahead.pop(a.token, None)
         if ahead is None:
             return self._spawn(a)
         then, answers = ahead
-        if (a if a.then is None else replace(a, then=None)) == then:
+        if (replace(a, promises=False) if a.promises else a) == then:
             for answer in answers:
-                if isinstance(answer, ev.Spawned) and a.then is not None:
-                    self._successors[answer.pid] = a.then
+                if isinstance(answer, ev.Spawned) and a.promises:
+                    self._ask_successor(a, answer.pid)
             return answers
         self._abandon(then, answers)
         return self._spawn(a)

@@ -6,10 +6,11 @@ tables the test fills in, keeps ArmTimer deadlines and fires them when the test 
 the `FakeClock`, and reports `UnitProcessesGone` when the last process of a unit exits.
 Processes never die by themselves: the test says which PID exits and how.
 
-Like the daemon's executor, it starts a control process's successor (`Spawn.then`) when
+Like the daemon's executor, it asks for the successor a control process's Spawn promises
+(`Spawn.promises`, the target's `successor()`) once that process "runs", starts it when
 that process exits with status 0, before the exit reaches the target, and checks that the
 target then asks for exactly that Spawn, with only bookkeeping actions before it: every
-core test that drives a start through ExecStartPre= is a differential test of `then`.
+core test that drives a start through ExecStartPre= is a differential test of the promise.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Handler(Protocol):
     """What the executor drives: ServiceMachine or Manager."""
 
     def handle(self, event: Any, now_usec: int) -> list[Any]: ...  # noqa: ANN401
+
+    def successor(self, unit: str, token: str) -> Any: ...  # noqa: ANN401
 
 
 @dataclass(slots=True)
@@ -59,7 +62,7 @@ class FakeExecutor:
     conditions: dict[str, ev.ConditionsEvaluated] = field(default_factory=dict)
     auto_empty: bool = True
     empty_in_exit: bool = True
-    successors: dict[int, act.Spawn] = field(default_factory=dict)  # pid -> its Spawn.then
+    successors: dict[int, act.Spawn] = field(default_factory=dict)  # pid -> its successor
     _queue: list[Any] = field(default_factory=list)
     _started_ahead: tuple[act.Spawn, int] | None = None  # a successor and its PID
 
@@ -150,12 +153,17 @@ class FakeExecutor:
         self._fed.append(event)
         self._queue.append(event)
 
+    def _ask_successor(self, a: act.Spawn, pid: int) -> None:
+        then = self.target.successor(a.unit, a.token)
+        if then is not None:
+            self.successors[pid] = then
+
     def _check_ahead(self, a: object) -> None:
         """An action carried while a successor runs ahead: bookkeeping, or that very Spawn."""
         assert self._started_ahead is not None
         then, pid = self._started_ahead
         if isinstance(a, act.Spawn):
-            asked = a if a.then is None else replace(a, then=None)
+            asked = replace(a, promises=False) if a.promises else a
             if asked != then:
                 raise AssertionError(f"started ahead {then}, but asked for {asked}")
             self._started_ahead = None
@@ -167,8 +175,8 @@ class FakeExecutor:
         self.actions.append(a)
         if self._started_ahead is not None:
             self._check_ahead(a)
-            if isinstance(a, act.Spawn) and a.then is not None:
-                self.successors[self.next_pid - 1] = a.then
+            if isinstance(a, act.Spawn) and a.promises:
+                self._ask_successor(a, self.next_pid - 1)
             return
         match a:
             case act.DropSuccessor():
@@ -182,8 +190,8 @@ class FakeExecutor:
                     pid = self.next_pid
                     self.next_pid += 1
                     self.processes[pid] = a.unit
-                    if a.then is not None:
-                        self.successors[pid] = a.then
+                    if a.promises:
+                        self._ask_successor(a, pid)
                     self._answer(ev.Spawned(a.unit, a.token, pid))
             case act.ArmTimer():
                 self.timers[a.token] = a.deadline_usec
