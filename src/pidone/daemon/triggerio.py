@@ -61,9 +61,9 @@ from pidone.core.triggering import ArmWakeup
 from pidone.core.triggerunits import TriggerUnits
 from pidone.core.triggerwiring import WallClockChanged
 from pidone.daemon.loop import EventLoop, TimerHandle
-from pidone.linux.clockwatch import ClockWatch
 
 if TYPE_CHECKING:
+    from pidone.linux.clockwatch import ClockWatch
     from pidone.linux.pathwatch import PathWatcher
     from pidone.linux.sockets import Listener
 
@@ -99,9 +99,18 @@ class TriggerIO:
         self.listeners: dict[int, Listener] = {}
         self.watched: set[int] = set()
         self._paths: PathWatcher | None = None
+        # The wall-clock watch (linux.clockwatch, through ctypes: ~0.7 MiB) is opened with
+        # the first timer on CLOCK_REALTIME, the only ones a clock jump re-plans.
+        self.clock_watch: ClockWatch | None = None
+        self._clock_watch_tried = False
+
+    def _watch_clock(self) -> None:
+        self._clock_watch_tried = True
+        from pidone.linux.clockwatch import ClockWatch
+
         self.clock_watch = ClockWatch.open()
         if self.clock_watch is not None:
-            loop.add_reader(self.clock_watch.fileno(), self._on_clock)
+            self.loop.add_reader(self.clock_watch.fileno(), self._on_clock)
 
     def _on_clock(self) -> None:
         if self.clock_watch is not None and self.clock_watch.changed():
@@ -264,6 +273,8 @@ class TriggerIO:
         if a.clock == "monotonic":
             deadline = a.deadline_usec / 1e6
         else:
+            if not self._clock_watch_tried:
+                self._watch_clock()
             deadline = time.monotonic() + (a.deadline_usec - realtime_usec()) / 1e6
         self.timers[a.token] = self.loop.call_at(deadline, functools.partial(self.fire, a.token))
 

@@ -6,7 +6,6 @@ so they must never run in a forked child of a threaded process).
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import functools
 import grp
@@ -238,6 +237,8 @@ PR_SET_NO_NEW_PRIVS = 38  # <linux/prctl.h>, Linux 3.5+
 @functools.cache
 def prctl_function() -> Callable[[int, int, int, int, int], int]:
     """libc's prctl(2), prepared in the parent so the child only calls it (NoNewPrivileges=)."""
+    import ctypes  # (on the fork path only: a running daemon does without it, ~0.7 MiB)
+
     libc = ctypes.CDLL(None, use_errno=True)
     fn = libc.prctl
     fn.restype = ctypes.c_int
@@ -246,4 +247,6 @@ def prctl_function() -> Callable[[int, int, int, int, int], int]:
 
 
 def last_ctypes_errno() -> int:
+    import ctypes
+
     return ctypes.get_errno()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
+
+from pidone.core.hints import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ctypes
 
 IN_MODIFY = 0x00000002
 IN_CLOSE_WRITE = 0x00000008
@@ -15,6 +19,8 @@ _libc: ctypes.CDLL | None = None
 
 
 def _lib() -> ctypes.CDLL:
+    import ctypes  # (when the first watch is made: a running daemon often needs none)
+
     global _libc
     if _libc is None:
         # The loaded symbols (libc's among them); ctypes.util.find_library() would run
@@ -27,17 +33,25 @@ def open_inotify() -> int:
     """A non-blocking, close-on-exec inotify fd (inotify_init1(2))."""
     fd: int = _lib().inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
     if fd < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
+        raise _errno()
     return fd
 
 
 def add_watch(fd: int, path: str, mask: int) -> int:
+    import ctypes
+
     wd: int = _lib().inotify_add_watch(fd, os.fsencode(path), ctypes.c_uint32(mask))
     if wd < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err), path)
+        err = _errno()
+        raise OSError(err.errno, err.strerror, path)
     return wd
+
+
+def _errno() -> OSError:
+    import ctypes
+
+    err = ctypes.get_errno()
+    return OSError(err, os.strerror(err))
 
 
 def drain(fd: int) -> None:

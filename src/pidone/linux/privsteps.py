@@ -20,11 +20,16 @@ not import or allocate much: linux.spawnchild), so the child only calls into lib
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the helper does not import typing
 if TYPE_CHECKING:
+    import ctypes
+
+    class _CapHeader(ctypes.Structure): ...
+
+    class _CapData(ctypes.Structure): ...
+
     # privileges.PrivilegePlan's fields in order.
     Wire = tuple[
         tuple[int, ...], tuple[int, ...], int, "int | None", bool, int, "tuple[int, int] | None"
@@ -59,22 +64,27 @@ EXIT_SETSCHEDULER = 214
 EXIT_CAPABILITIES = 218
 
 
-class _CapHeader(ctypes.Structure):
-    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = (
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
-    )
-
-
 class Libc:
-    """libc entry points with argument types set; built once, in the parent."""
+    """libc entry points with argument types set; built once, in the parent. ctypes is
+    loaded here (and the capability structures made), not with the module: the daemon
+    plans privileges with this module's constants and never runs the steps (~0.7 MiB)."""
 
     def __init__(self) -> None:
+        import ctypes
+
+        class Header(ctypes.Structure):  # <linux/capability.h>'s two structures
+            _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+        class Data(ctypes.Structure):
+            _fields_ = (
+                ("effective", ctypes.c_uint32),
+                ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32),
+            )
+
+        self.byref = ctypes.byref
+        self.get_errno = ctypes.get_errno
+        self.c_long = ctypes.c_long
         lib = ctypes.CDLL(None, use_errno=True)
         self.prctl = lib.prctl
         self.prctl.restype = ctypes.c_int
@@ -84,11 +94,11 @@ class Libc:
         self.capset = lib.capset
         for fn in (self.capget, self.capset):
             fn.restype = ctypes.c_int
-            fn.argtypes = [ctypes.POINTER(_CapHeader), ctypes.POINTER(_CapData)]
+            fn.argtypes = [ctypes.POINTER(Header), ctypes.POINTER(Data)]
         self.syscall = lib.syscall
         self.syscall.restype = ctypes.c_long
-        self.header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
-        self.data = (_CapData * 2)()
+        self.header: _CapHeader = Header(LINUX_CAPABILITY_VERSION_3, 0)  # type: ignore[assignment]
+        self.data: ctypes.Array[_CapData] = (Data * 2)()  # type: ignore[assignment]
 
 
 class _Loaded:
@@ -102,14 +112,14 @@ def libc() -> Libc:
 
 
 def _errno() -> OSError:
-    err = ctypes.get_errno() or 1
+    err = libc().get_errno() or 1
     return OSError(err, os.strerror(err))
 
 
 def _capget() -> ctypes.Array[_CapData]:
     lc = libc()
     lc.header.version, lc.header.pid = LINUX_CAPABILITY_VERSION_3, 0
-    if lc.capget(ctypes.byref(lc.header), lc.data) != 0:
+    if lc.capget(lc.byref(lc.header), lc.data) != 0:
         raise _errno()
     return lc.data
 
@@ -117,7 +127,7 @@ def _capget() -> ctypes.Array[_CapData]:
 def _capset(data: ctypes.Array[_CapData]) -> None:
     lc = libc()
     lc.header.version, lc.header.pid = LINUX_CAPABILITY_VERSION_3, 0
-    if lc.capset(ctypes.byref(lc.header), data) != 0:
+    if lc.capset(lc.byref(lc.header), data) != 0:
         raise _errno()
 
 
@@ -133,7 +143,7 @@ def apply_scheduling(plan: Wire) -> int:
     ioprio, sched = plan[5], plan[6]
     if ioprio >= 0:
         nr = SYS_IOPRIO_SET[os.uname().machine]
-        if libc().syscall(ctypes.c_long(nr), IOPRIO_WHO_PROCESS, 0, ioprio) < 0:
+        if libc().syscall(libc().c_long(nr), IOPRIO_WHO_PROCESS, 0, ioprio) < 0:
             return EXIT_IOPRIO
     if sched is not None:
         try:

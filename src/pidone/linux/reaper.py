@@ -16,7 +16,6 @@ Kernel lore (man 2 prctl, man 2 waitpid, man 2 pidfd_open, man 7 signal):
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 
@@ -44,12 +43,10 @@ class ChildExit:
         return 128 + (self.signal or 0)
 
 
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
-
-
 def _prctl(option: int, arg: int) -> int:
-    libc = _libc()
+    import ctypes  # (only here: a running daemon has no other use for ctypes, ~0.7 MiB)
+
+    libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl.restype = ctypes.c_int
     libc.prctl.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
     result: int = libc.prctl(option, arg, 0, 0, 0)
@@ -66,6 +63,8 @@ def become_subreaper() -> None:
 
 def is_subreaper() -> bool:
     """Whether this process is a child subreaper (PR_GET_CHILD_SUBREAPER)."""
+    import ctypes
+
     flag = ctypes.c_int(0)
     _prctl(PR_GET_CHILD_SUBREAPER, ctypes.addressof(flag))  # arg2 is an int *
     return flag.value != 0

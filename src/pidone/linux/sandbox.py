@@ -166,9 +166,11 @@ def used_settings(ctx: ExecContext) -> tuple[str, ...]:
 def not_enforced_settings(ctx: ExecContext, *, full_privileges: bool = False) -> tuple[str, ...]:
     """What of this context stays unenforced here (all its settings without CAP_SYS_ADMIN);
     a `+` command is exempt by definition, so nothing is missing for it."""
-    if full_privileges or sandbox_available():
+    if full_privileges:
         return ()
-    return used_settings(ctx)
+    used = used_settings(ctx)
+    # (the probe only for a unit that asks for sandboxing: it loads ctypes and forks)
+    return () if not used or sandbox_available() else used
 
 
 def enforced_keys() -> frozenset[str]:
@@ -383,6 +385,11 @@ def _bind_entry(raw: str, readonly: bool) -> MountOp:
     )
 
 
+def wants_sandbox(ctx: ExecContext) -> bool:
+    """Whether the context asks for any mount of build_sandbox_plan()."""
+    return any(effective_settings(ctx).values())
+
+
 def build_sandbox_plan(
     ctx: ExecContext, environment: Mapping[str, str], unit: str = ""
 ) -> SandboxPlan | None:
@@ -447,7 +454,8 @@ def build_sandbox_plan(
     notify = environment.get("NOTIFY_SOCKET", "")
     if notify.startswith("/"):  # the manager's socket stays reachable whatever covers it
         ops.append(MountOp("keep", os.fsencode(notify), os.fsencode(notify), optional=True))
-    libc()
+    # (a forked child's ctypes objects are made by linux.spawnchild.prepare(), in the
+    # parent, on the fork path only; the spawn helpers run the mounts in their own children)
     return SandboxPlan(tuple(ops), dev_log)
 
 

@@ -52,6 +52,7 @@ from pidone.linux.sandbox import (
     build_sandbox_plan,
     not_enforced_settings,
     sandbox_available,
+    wants_sandbox,
 )
 from pidone.linux.spawnchild import EXIT_NAMESPACE
 
@@ -465,7 +466,8 @@ def _prepare(
             )
     except DirectoryError as exc:
         return replace(identity, error_status=exc.status, error_errno=exc.errno or 5), None
-    if req.command.full_privileges or not sandbox_available():
+    # (the probe only for a unit that asks for sandboxing: it loads ctypes and forks)
+    if req.command.full_privileges or not wants_sandbox(ctx) or not sandbox_available():
         return identity, None
     try:
         return identity, build_sandbox_plan(ctx, req.environment, unit)
