@@ -120,3 +120,39 @@ def test_services_get_the_managers_locale_and_a_unit_setting_wins(
     assert got == want
     assert got  # never none at all (C.UTF-8 at the least)
     assert read_env(own)["LANG"] == "xx_YY"
+
+
+def test_journal_streams_are_sockets_named_by_journal_stream(
+    pidone_ns: Factory, tmp_path: Path
+) -> None:
+    # systemd.exec(5) $JOURNAL_STREAM: "the device and inode numbers of the connection file
+    # descriptor" when stdout or stderr goes to the journal; systemd connects them to a
+    # stream socket (journald's), so programs compare it with fstat() of fd 1 or 2.
+    script = tmp_path / "probe.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        # (the shell's own fds, read while none of them is redirected)
+        'out=$(stat -L -c "%d:%i %F" /proc/$$/fd/1)\n'
+        'err=$(stat -L -c "%d:%i %F" /proc/$$/fd/2)\n'
+        'printf \'JS=%s\\n%s\\n%s\\n\' "$JOURNAL_STREAM" "$out" "$err" > "$1"\n'
+    )
+    script.chmod(0o755)
+    both, err_only, neither = tmp_path / "both", tmp_path / "err", tmp_path / "neither"
+    d = pidone_ns(
+        {
+            "b.service": f"[Service]\nType=oneshot\nExecStart={script} {both}\n",
+            "e.service": f"[Service]\nType=oneshot\nStandardOutput=null\n"
+            f"StandardError=journal\nExecStart={script} {err_only}\n",
+            "n.service": f"[Service]\nType=oneshot\nStandardOutput=null\n"
+            f"StandardError=null\nExecStart={script} {neither}\n",
+        }
+    )
+    assert d.cli("start", "b", "e", "n").returncode == 0
+    js, out, err = both.read_text().splitlines()
+    assert js.startswith("JS=")
+    assert len(js) > 3, js
+    assert out == err == f"{js[3:]} socket"
+    js, out, err = err_only.read_text().splitlines()
+    assert err == f"{js[3:]} socket"
+    assert out.endswith("character special file")  # /dev/null
+    assert neither.read_text().splitlines()[0] == "JS="

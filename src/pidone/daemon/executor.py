@@ -28,6 +28,7 @@ import os
 import pwd
 import resource
 import signal
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -164,6 +165,18 @@ def _initial_environ() -> dict[str, str]:
         if sep:
             found[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
     return found
+
+
+def _journal_stream() -> tuple[int, int]:
+    """(the daemon's end, the service's end) of a stdout/stderr stream to the journal: a
+    connected AF_UNIX stream socket, as systemd's services get one to journald
+    (exec_spawn()'s connect_logger_as(): the service's end is shut for reading, and
+    $JOURNAL_STREAM names its device and inode, systemd.exec(5)). Both close-on-exec."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with contextlib.suppress(OSError):
+        theirs.shutdown(socket.SHUT_RD)
+        ours.shutdown(socket.SHUT_WR)
+    return ours.detach(), theirs.detach()
 
 
 def _our_children() -> set[int] | None:
@@ -408,7 +421,7 @@ class LinuxExecutor:
     # Spawn -------------------------------------------------------------------------------
 
     def _environment(
-        self, unit: Unit, ctx: ExecContext, a: act.Spawn, user: Identity
+        self, unit: Unit, ctx: ExecContext, a: act.Spawn, user: Identity, journal_stream: str = ""
     ) -> dict[str, str]:
         env = dict(a.env)
         files: list[tuple[tuple[str, str], ...]] = []
@@ -436,6 +449,7 @@ class LinuxExecutor:
             extra=a.extra_env,
             user=user.user,
             directories=directory_variables(ctx, self.bases),
+            journal_stream=journal_stream,
         )
         return build_environment(
             ctx,
@@ -463,15 +477,17 @@ class LinuxExecutor:
             identity = resolve_identity(ctx, a.unit)  # DynamicUser= is named after the unit
             if identity.error_message:  # the child exits 217/USER; say why first
                 self.logs.manager_record(a.unit, f"{a.unit}: {identity.error_message}", act.LOG_ERR)
-            environment = self._environment(unit, ctx, a, identity)
-            self.tracker.create(a.unit, environment.get("INVOCATION_ID", ""))
-            self._spawns[a.unit] = self._spawns.get(a.unit, 0) + 1
             journal_out = ctx.standard_output in _JOURNAL_OUTPUTS
             journal_err = ctx.standard_error in _JOURNAL_OUTPUTS or (
                 ctx.standard_error == "inherit" and journal_out
             )
+            stream = ""
             if journal_out or journal_err:
-                read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+                read_fd, write_fd = _journal_stream()
+                stream = spawn.journal_stream_value(write_fd)
+            environment = self._environment(unit, ctx, a, identity, stream)
+            self.tracker.create(a.unit, environment.get("INVOCATION_ID", ""))
+            self._spawns[a.unit] = self._spawns.get(a.unit, 0) + 1
             cgroup = self.tracker.spawn_cgroup(a.unit)
             command = a.command
             if ctx.permissions_start_only and a.role != "start" and not command.full_privileges:
