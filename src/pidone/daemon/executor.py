@@ -68,7 +68,7 @@ from pidone.linux.pidfile import (
     remove_pid_file,
     unsuitable_main_pid,
 )
-from pidone.linux.procfs import read_comm, read_file
+from pidone.linux.procfs import read_comm, read_file, read_initial_environ
 from pidone.linux.reaper import ChildExit, open_pidfd
 from pidone.linux.rlimits import service_nofile_default
 from pidone.linux.tracking import ProcessGroupTracker
@@ -153,18 +153,6 @@ def _read_config(path: str) -> bytes | None:
             return f.read(65536)
     except OSError:
         return None
-
-
-def _initial_environ() -> dict[str, str]:
-    """The environment execve() gave this process (/proc/self/environ): Python's PEP 538
-    locale coercion sets LC_CTYPE in os.environ when the locale is C."""
-    data = _read_config("/proc/self/environ") or b""
-    found: dict[str, str] = {}
-    for item in data.split(b"\0"):
-        key, sep, value = item.partition(b"=")
-        if sep:
-            found[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
-    return found
 
 
 def _journal_stream() -> tuple[int, int]:
@@ -262,7 +250,7 @@ class LinuxExecutor:
         # PATH and the locale, as systemd's system manager gives every service
         # (core.localeenv: /etc/locale.conf, Debian's /etc/default/locale, else the
         # environment this process was started with, else C.UTF-8)
-        started_with = self.environ if environ is not None else _initial_environ()
+        started_with = self.environ if environ is not None else read_initial_environ()
         locale = manager_locale([_read_config(p) for p in LOCALE_CONFIG_FILES], started_with)
         self._manager_defaults = (("PATH", DEFAULT_PATH), *locale)
         # DefaultLimitNOFILE= of systemd 252 for every spawn without LimitNOFILE=

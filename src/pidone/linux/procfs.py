@@ -475,3 +475,16 @@ def abbreviate_tty(path: str) -> str:
         path = path[5:]
     raw = path.encode("utf-8", "surrogateescape")[:63]
     return "".join(chr(c) if 32 < c <= 126 else "?" for c in raw)
+
+
+def read_initial_environ() -> dict[str, str]:
+    """The environment execve() gave this process, from /proc/self/environ: Python's PEP
+    538 locale coercion rewrites LC_CTYPE in os.environ when the locale is C, and this
+    file keeps what the process was started with. Empty when it cannot be read."""
+    data = read_file("/proc/self/environ", 1 << 20) or b""
+    found: dict[str, str] = {}
+    for item in data.split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep:
+            found[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+    return found

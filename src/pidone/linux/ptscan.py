@@ -224,19 +224,9 @@ def read_security_contexts(ids: Iterable[int], proc: str = PROC) -> dict[int, st
 
 
 def read_initial_locale_env() -> dict[str, str]:
-    """LANG, LC_ALL and every LC_* variable as this process was started with.
+    """LANG, LC_ALL and every LC_* variable as this process was started with (not as
+    PEP 538's coercion left them in os.environ: procfs.read_initial_environ())."""
+    from pidone.linux.procfs import read_initial_environ
 
-    Python's PEP 538 locale coercion rewrites LC_CTYPE in os.environ when the locale is C,
-    but /proc/self/environ still holds the environment execve() was given.
-    """
-    try:
-        with open("/proc/self/environ", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return {}
-    found: dict[str, str] = {}
-    for item in raw.split(b"\0"):
-        key, sep, value = item.partition(b"=")
-        if sep and (key == b"LANG" or key.startswith(b"LC_")):
-            found[key.decode()] = value.decode("utf-8", "surrogateescape")
-    return found
+    env = read_initial_environ()
+    return {k: v for k, v in env.items() if k == "LANG" or k.startswith("LC_")}
