@@ -286,6 +286,9 @@ class Manager(UnitTable):
                         listen = self.triggers.listen_fds(a.unit, svc.sockets)
                     activation = self._activation.get(a.unit)
                     self._out.append(with_activation(a, m.unit, activation, listen))
+                    # the unit's earlier promise is used up by any spawn (a new one is
+                    # remembered again when the executor asks for it: successor())
+                    self._successor_fds.pop(a.unit, None)
                 case _:
                     self._out.append(a)
         self._collect(m)
