@@ -55,3 +55,9 @@ def write(directory: Path, name: str, body: str) -> str:
     path.write_text(body)
     path.chmod(0o755)
     return str(path)
+
+
+def oneshot(shell: str, extra: str = "") -> str:
+    """A Type=oneshot unit whose ExecStart= runs `shell` through /bin/sh -c ('...'), with
+    `extra` [Service] lines before it."""
+    return f"[Service]\nType=oneshot\n{extra}ExecStart=/bin/sh -c '{shell}'\n"

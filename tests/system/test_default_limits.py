@@ -10,6 +10,7 @@ import pytest
 
 from pidone.linux.rlimits import service_nofile_default
 from tests.system.conftest import Factory
+from tests.system.scripts import oneshot
 
 pytestmark = pytest.mark.system
 
@@ -23,14 +24,13 @@ def test_a_service_gets_the_default_nofile_and_a_unit_setting_wins(
     pidone_ns: Factory, tmp_path: Path
 ) -> None:
     plain, own = tmp_path / "plain", tmp_path / "own"
-
-    def unit(out: Path, extra: str = "") -> str:
-        return (
-            f"[Service]\nType=oneshot\n{extra}"
-            f"ExecStart=/bin/sh -c 'echo $(ulimit -Sn) $(ulimit -Hn) > {out}'\n"
-        )
-
-    d = pidone_ns({"plain.service": unit(plain), "own.service": unit(own, "LimitNOFILE=777\n")})
+    limits = "echo $(ulimit -Sn) $(ulimit -Hn) > "
+    d = pidone_ns(
+        {
+            "plain.service": oneshot(f"{limits}{plain}"),
+            "own.service": oneshot(f"{limits}{own}", "LimitNOFILE=777\n"),
+        }
+    )
     assert d.cli("start", "plain").returncode == 0
     assert d.cli("start", "own").returncode == 0
     soft, hard = service_nofile_default()  # (this process's limits are the daemon's)

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from pidone.core.localeenv import LOCALE_VARIABLES, manager_locale
+from pidone.daemon.executor import LOCALE_CONFIG_FILES
 from tests.system.conftest import Factory
+from tests.system.scripts import oneshot
 
 pytestmark = pytest.mark.system
 
@@ -100,17 +102,15 @@ def test_services_get_the_managers_locale_and_a_unit_setting_wins(
     # systemd 252's locale_setup(): /etc/locale.conf, Debian's /etc/default/locale, else
     # the manager's own environment, else LANG=C.UTF-8 (rules: tests/core/test_localeenv.py)
     plain, own = tmp_path / "plain", tmp_path / "own"
-
-    def unit(out: Path, extra: str = "") -> str:
-        return (
-            f"[Service]\nType=oneshot\n{extra}"
-            f"ExecStart=/bin/sh -c 'cat /proc/self/environ > {out}'\n"
-        )
-
-    d = pidone_ns({"p.service": unit(plain), "o.service": unit(own, "Environment=LANG=xx_YY\n")})
+    d = pidone_ns(
+        {
+            "p.service": oneshot(f"cat /proc/self/environ > {plain}"),
+            "o.service": oneshot(f"cat /proc/self/environ > {own}", "Environment=LANG=xx_YY\n"),
+        }
+    )
     assert d.cli("start", "p", "o").returncode == 0
     configs = []
-    for path in ("/etc/locale.conf", "/etc/default/locale"):
+    for path in LOCALE_CONFIG_FILES:
         try:
             configs.append(Path(path).read_bytes())
         except OSError:
