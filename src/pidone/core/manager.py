@@ -901,7 +901,7 @@ class Manager(UnitTable):
                     self._finish(job, "failed")
                     return
                 self._sync_service_state(job.unit)
-            self._absorb_other(other.start(self._now))
+            self._absorb_other(other.start(self._now, self._new_id()))
             if not _listens_at_once(self.units[job.unit]):
                 self._begin_message(job)
             return
@@ -1080,9 +1080,9 @@ class Manager(UnitTable):
         message_id: str = "",
         fields: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        m = self.machines.get(unit)
-        if m is not None and m.invocation_id:
-            fields = (*fields, ("INVOCATION_ID", m.invocation_id))
+        invocation = self.invocation_id(unit)
+        if invocation:
+            fields = (*fields, ("INVOCATION_ID", invocation))
         self._out.append(act.Log(unit, text, priority, message_id, fields))
 
     def _collect(self, m: ServiceMachine) -> None:

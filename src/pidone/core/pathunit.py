@@ -85,6 +85,7 @@ class PathMachine:
     state: PathState = PathState.DEAD
     result: PathResult = PathResult.SUCCESS
     target_active: str = "inactive"  # the triggered unit's ActiveState, as last told
+    invocation_id: str = ""  # drawn by the manager at each start (InvocationID=)
     _limit_begin: int = 0  # the trigger rate limit's window (struct RateLimit)
     _limit_num: int = 0
     _watching: bool = False
@@ -104,7 +105,7 @@ class PathMachine:
         self._now = now
         match event:
             case ev.StartRequested():
-                self._start()
+                self._start(event.invocation_id)
             case ev.StopRequested():
                 if self.state in (PathState.WAITING, PathState.RUNNING):
                     self._enter_dead(PathResult.SUCCESS)
@@ -130,9 +131,10 @@ class PathMachine:
 
     # --- procedures (path.c) -------------------------------------------------------------
 
-    def _start(self) -> None:
+    def _start(self, invocation_id: str) -> None:
         if self.state not in (PathState.DEAD, PathState.FAILED):
             return  # already active: the manager's start job finishes at once
+        self.invocation_id = invocation_id  # path_start(): unit_acquire_invocation_id()
         if self.config.make_directory:
             dirs = tuple(p for kind, p in self.config.specs if kind not in NO_MKDIR_KINDS)
             if dirs:
@@ -248,4 +250,6 @@ class PathMachine:
         message_id: str = "",
         fields: tuple[tuple[str, str], ...] = (),
     ) -> None:
+        if self.invocation_id:  # log_unit_*(): every record about the unit carries its ID
+            fields = (*fields, ("INVOCATION_ID", self.invocation_id))
         self._out.append(act.Log(self.name, f"{self.name}: {text}", priority, message_id, fields))

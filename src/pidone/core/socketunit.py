@@ -153,6 +153,7 @@ class SocketMachine:
     instances: set[str] = field(default_factory=set)
     service_active: bool = False  # the Accept=no service is active or has a job
     trigger_limit: StartLimit = field(default_factory=StartLimit)
+    invocation_id: str = ""  # drawn by the manager at each start (InvocationID=)
     _phase: Phase | None = None
     _index: int = 0
     _spawn_token: str = ""
@@ -183,7 +184,7 @@ class SocketMachine:
         self._now = now_usec
         match event:
             case ev.StartRequested():
-                self._start()
+                self._start(event.invocation_id)
             case ev.StopRequested():
                 self._stop()
             case ev.ResetFailedRequested():
@@ -221,7 +222,7 @@ class SocketMachine:
 
     # --- start and stop (socket_start(), socket_stop()) ---------------------------------
 
-    def _start(self) -> None:
+    def _start(self, invocation_id: str) -> None:
         if self.state not in (S.DEAD, S.FAILED):
             return  # already on it, or active: the manager's job rules decide
         if not self.config.accept and self.service_active:
@@ -229,6 +230,9 @@ class SocketMachine:
             self._log(f"Socket service {service} already active, refusing.", act.LOG_ERR)
             self._out.append(StartFailed(self.name))
             return
+        # socket_start(): unit_acquire_invocation_id() after the refusal; its control
+        # processes get $INVOCATION_ID (so their output carries _SYSTEMD_INVOCATION_ID=)
+        self.invocation_id = invocation_id
         self.result = SocketResult.SUCCESS
         self.trigger_limit = StartLimit()
         if not self._run_phase("start-pre"):
@@ -266,7 +270,7 @@ class SocketMachine:
                 SPAWN_ROLE[phase],
                 index,
                 commands[index],
-                (),
+                (("INVOCATION_ID", self.invocation_id),) if self.invocation_id else (),
                 main=False,
             )
         )
@@ -574,4 +578,6 @@ class SocketMachine:
         message_id: str = "",
         fields: tuple[tuple[str, str], ...] = (),
     ) -> None:
+        if self.invocation_id:  # log_unit_*(): every record about the unit carries its ID
+            fields = (*fields, ("INVOCATION_ID", self.invocation_id))
         self._out.append(act.Log(self.name, f"{self.name}: {text}", priority, message_id, fields))

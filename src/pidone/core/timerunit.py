@@ -137,6 +137,7 @@ class TimerMachine:
     target_inactive_exit: int = 0
     target_inactive_enter: int = 0
     values: list[_Value] = field(default_factory=list)
+    invocation_id: str = ""  # drawn by the manager at each start (InvocationID=)
     _armed: dict[str, str] = field(default_factory=dict)  # clock -> token
     _serial: int = 0
     _out: list[TimerAction] = field(default_factory=list)
@@ -161,7 +162,7 @@ class TimerMachine:
         self._now = now
         match event:
             case ev.StartRequested():
-                self._start(now)
+                self._start(now, event.invocation_id)
             case ev.StopRequested():
                 if self.state in (TimerState.WAITING, TimerState.RUNNING, TimerState.ELAPSED):
                     self._enter_dead(TimerResult.SUCCESS)
@@ -190,6 +191,7 @@ class TimerMachine:
         self.target_inactive_exit = old.target_inactive_exit
         self.target_inactive_enter = old.target_inactive_enter
         self.stamp_usec = old.stamp_usec
+        self.invocation_id = old.invocation_id
         self._serial = old._serial
         self._out, self._now = [], now
         if self.state == TimerState.WAITING:
@@ -199,9 +201,10 @@ class TimerMachine:
 
     # --- procedures (timer.c) ------------------------------------------------------------
 
-    def _start(self, now: Now) -> None:
+    def _start(self, now: Now, invocation_id: str) -> None:
         if self.state not in (TimerState.DEAD, TimerState.FAILED):
             return  # already active: the manager's start job finishes at once
+        self.invocation_id = invocation_id  # timer_start(): unit_acquire_invocation_id()
         self.last_trigger = (0, 0)
         for v in self.values:
             if v.base == "OnActiveSec":
@@ -419,4 +422,6 @@ class TimerMachine:
         message_id: str = "",
         fields: tuple[tuple[str, str], ...] = (),
     ) -> None:
+        if self.invocation_id:  # log_unit_*(): every record about the unit carries its ID
+            fields = (*fields, ("INVOCATION_ID", self.invocation_id))
         self._out.append(act.Log(self.name, f"{self.name}: {text}", priority, message_id, fields))

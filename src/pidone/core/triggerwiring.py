@@ -64,8 +64,13 @@ class TriggerMachine(InstantMachine):
         m = self._hub.machine(self.unit.id)
         return m.result.value if m is not None else "success"
 
-    def start(self, now_usec: int) -> list[act.Action]:
-        return self._run(ev.StartRequested(self.unit.id))
+    @property
+    def invocation_id(self) -> str:
+        m = self._hub.machine(self.unit.id)
+        return m.invocation_id if m is not None else ""
+
+    def start(self, now_usec: int, invocation_id: str = "") -> list[act.Action]:
+        return self._run(ev.StartRequested(self.unit.id, invocation_id))
 
     def stop(self, now_usec: int) -> list[act.Action]:
         return self._run(ev.StopRequested(self.unit.id))

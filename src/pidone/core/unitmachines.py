@@ -17,6 +17,13 @@ Theory of operation:
    instant machine. Timer and socket machines (core.timerunit, core.socketunit) can be
    registered here by an adapter exposing this protocol (their own events go through
    `handle()`, which the manager calls for unit-addressed events it does not consume).
+5. InvocationID=: systemd 252 draws one in the start method of services, sockets, timers,
+   paths, mounts, swaps, scopes and automounts (unit_acquire_invocation_id()), and targets
+   and slices show one too (oracle: tests/data/oracle/capture-triggers-252.md); devices
+   are never started. The manager draws it (core is pure) and hands it to `start()`; a
+   machine keeps it only when it really starts (from dead or failed), until its next
+   start. The manager's and the machine's log records about the unit carry it as
+   INVOCATION_ID= (log_unit_*()), and `systemctl show` shows it.
 """
 
 from __future__ import annotations
@@ -44,7 +51,10 @@ class UnitMachine(Protocol):
     @property
     def result(self) -> str: ...
 
-    def start(self, now_usec: int) -> list[act.Action]: ...
+    @property
+    def invocation_id(self) -> str: ...
+
+    def start(self, now_usec: int, invocation_id: str = "") -> list[act.Action]: ...
 
     def stop(self, now_usec: int) -> list[act.Action]: ...
 
@@ -62,10 +72,15 @@ class InstantMachine:
     active_exit_usec: int = 0
     inactive_enter_usec: int = 0
     inactive_exit_usec: int = 0
+    invocation: str = ""  # rule 5
 
     @property
     def name(self) -> str:
         return self.unit.id
+
+    @property
+    def invocation_id(self) -> str:
+        return self.invocation
 
     @property
     def active_state(self) -> str:
@@ -92,7 +107,9 @@ class InstantMachine:
         old_active = "active" if old == "active" else "inactive"
         return [act.StateChanged(self.name, old_active, old, self.active_state, new, "success")]
 
-    def start(self, now_usec: int) -> list[act.Action]:
+    def start(self, now_usec: int, invocation_id: str = "") -> list[act.Action]:
+        if self.sub != "active" and self.unit.type != "device":
+            self.invocation = invocation_id  # rule 5
         return self._set("active", now_usec)
 
     def stop(self, now_usec: int) -> list[act.Action]:

@@ -289,6 +289,15 @@ class UnitTable:
         other = self.unit_machines.get(uid)
         return other.sub_state if other is not None else "dead"
 
+    def invocation_id(self, uid: str) -> str:
+        """The unit's InvocationID= ("" if it never started): every record the manager
+        logs about the unit carries it (log_unit_*(); core.unitmachines rule 5)."""
+        m = self.machines.get(uid)
+        if m is not None:
+            return m.invocation_id
+        other = self.unit_machines.get(uid)
+        return other.invocation_id if other is not None else ""
+
     def list_jobs(self) -> list[JobRow]:
         """`systemctl list-jobs` rows, by job id."""
         return [
@@ -342,6 +351,7 @@ class UnitTable:
                 base = replace(
                     base,
                     result=other.result,  # a socket's or timer's Result= (status: "(Result: ...)")
+                    invocation_id=other.invocation_id,
                     state_change_usec=other.state_change_usec,
                     inactive_exit_usec=other.inactive_exit_usec,
                     active_enter_usec=other.active_enter_usec,
