@@ -13,7 +13,13 @@ from pidone.core.pathseam import (
     build_path_config,
 )
 from pidone.core.pathunit import PathMachine
-from pidone.core.triggering import Now, StartUnit, TriggeredUnitChanged, TriggerRefused
+from pidone.core.triggering import (
+    Now,
+    StartFailed,
+    StartUnit,
+    TriggeredUnitChanged,
+    TriggerRefused,
+)
 from tests.core.unitbuild import unit_from_bytes
 
 T0 = Now(1_700_000_000_000_000, 5_000_000)
@@ -81,8 +87,10 @@ def test_start_watches_and_waits_then_a_path_that_holds_starts_the_unit() -> Non
     m = machine(b"[Path]\nPathExists=/run/flag\n")
     out = m.handle(ev.StartRequested("p.path"), T0)
     assert of(WatchPaths, out) == [WatchPaths("p.path", (("PathExists", "/run/flag"),), True)]
-    assert states(out) == ["waiting"]  # the start job ends here, as in path_start()
-    assert m.handle(PathsChecked("p.path"), T0) == []  # nothing holds: still waiting
+    assert states(out) == []  # path_start() checks and watches before it returns: the answer
+    out = m.handle(PathsChecked("p.path"), T0)  # nothing holds: waiting ends the start job
+    assert states(out) == ["waiting"]
+    assert m.handle(PathsChecked("p.path"), T0) == []  # a later empty answer: still waiting
     out = m.handle(PathEvent("p.path"), T0)  # inotify: check again
     assert of(WatchPaths, out) == [WatchPaths("p.path", (("PathExists", "/run/flag"),))]
     out = m.handle(PathsChecked("p.path", "/run/flag"), T0)
@@ -181,11 +189,60 @@ def test_unit_start_limit_refusal_and_watch_error_fail_the_path() -> None:
 def test_stop_unwatches_and_a_late_answer_is_ignored() -> None:
     m = machine(b"[Path]\nPathExists=/run/flag\n")
     m.handle(ev.StartRequested("p.path"), T0)
+    m.handle(PathsChecked("p.path"), T0)
     out = m.handle(ev.StopRequested("p.path"), T0)
     assert of(UnwatchPaths, out) == [UnwatchPaths("p.path")]
     assert states(out) == ["dead"]
     assert m.handle(PathsChecked("p.path", "/run/flag"), T0) == []
     assert m.handle(PathEvent("p.path", "/run/flag"), T0) == []
+    # stopped before the start's answer: still dead, and the answer is dropped
+    m.handle(ev.StartRequested("p.path"), T0)
+    out = m.handle(ev.StopRequested("p.path"), T0)
+    assert (of(UnwatchPaths, out), states(out)) == ([UnwatchPaths("p.path")], [])
+    assert m.handle(PathsChecked("p.path", "/run/flag"), T0) == []
+    assert m.state.value == "dead"
+
+
+def test_a_watch_that_cannot_be_made_fails_the_start_itself() -> None:
+    """systemd 252 (tests/data/oracle/capture-triggers-252.md, iv-notdir.path with
+    PathExists=/etc/hostname/x): path_start() fails the job: "Failed to enter waiting
+    state: Not a directory" (ERRNO=20), "Failed with result 'resources'", dead -> failed
+    without passing through waiting; again from failed, the job fails the same way."""
+    m = machine(b"[Path]\nPathExists=/etc/hostname/x\n")
+    m.handle(ev.StartRequested("p.path", "ab" * 16), T0)
+    out = m.handle(PathsChecked("p.path", error="Not a directory", errno=20), T0)
+    logs = [(a.message, a.priority, dict(a.fields)) for a in out if isinstance(a, act.Log)]
+    assert logs == [
+        (
+            "p.path: Failed to enter waiting state: Not a directory",
+            act.LOG_WARNING,
+            {"ERRNO": "20", "INVOCATION_ID": "ab" * 16},
+        ),
+        (
+            "p.path: Failed with result 'resources'.",
+            act.LOG_WARNING,
+            {"UNIT_RESULT": "resources", "INVOCATION_ID": "ab" * 16},
+        ),
+    ]
+    assert states(out) == ["failed"]
+    assert of(StartFailed, out) == []  # dead -> failed ends the start job by itself
+    m.handle(ev.StartRequested("p.path", "cd" * 16), T0)
+    out = m.handle(PathsChecked("p.path", error="Not a directory", errno=20), T0)
+    assert states(out) == []  # failed -> failed: no state change, so the job is told
+    assert of(StartFailed, out) == [StartFailed("p.path")]
+    assert (m.result.value, m.invocation_id) == ("resources", "cd" * 16)
+
+
+def test_invocation_id_is_taken_at_a_real_start_and_kept() -> None:
+    m = machine(b"[Path]\nPathExists=/run/flag\n")
+    m.handle(ev.StartRequested("p.path", "11" * 16), T0)
+    m.handle(PathsChecked("p.path"), T0)
+    m.handle(ev.StartRequested("p.path", "22" * 16), T0)  # already active: no new start
+    assert m.invocation_id == "11" * 16
+    out = m.handle(ev.StopRequested("p.path"), T0)
+    logs = [dict(a.fields) for a in out if isinstance(a, act.Log)]
+    assert logs == [{"INVOCATION_ID": "11" * 16}]  # "Deactivated successfully."
+    assert m.invocation_id == "11" * 16  # kept until the next start
 
 
 def test_show_lists_the_path_properties_in_systemd_order() -> None:

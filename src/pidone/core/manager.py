@@ -1125,7 +1125,9 @@ class Manager(UnitTable):
 def _listens_at_once(unit: Unit) -> bool:
     """A socket without ExecStartPre= listens inside systemd's socket_start(), so 252 logs
     no "Starting" for it (the same rule as `_active_at_fork`); here the bind is answered
-    asynchronously."""
+    asynchronously. A path checks and watches inside path_start() (core.pathunit rule 3)."""
+    if unit.path is not None:
+        return True
     return unit.socket is not None and not unit.socket.exec_start_pre
 
 

@@ -12,7 +12,7 @@ from pidone.core import actions as act
 from pidone.core import events as ev
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import Unit
-from pidone.core.triggering import StartUnit, TriggeredUnitChanged, TriggerRefused
+from pidone.core.triggering import StartFailed, StartUnit, TriggeredUnitChanged, TriggerRefused
 
 # path_type_table: the kinds whose file itself, not only its existence, is watched
 CHANGE_KINDS = ("PathChanged", "PathModified")
@@ -78,11 +78,12 @@ class UnwatchPaths:
 @dataclass(frozen=True, slots=True)
 class PathsChecked:
     """The answer to WatchPaths: `path` holds ("" if none, then the specs are watched);
-    `error` when a watch could not be added (strerror)."""
+    `error` when a watch could not be added (strerror), `errno` its number (ERRNO=)."""
 
     unit: str
     path: str = ""
     error: str = ""
+    errno: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,13 @@ PathEventType = (
     | TriggerRefused
 )
 PathAction = (
-    act.StateChanged | act.Log | MakePathDirectories | WatchPaths | UnwatchPaths | StartUnit
+    act.StateChanged
+    | act.Log
+    | MakePathDirectories
+    | WatchPaths
+    | UnwatchPaths
+    | StartUnit
+    | StartFailed
 )
 PATH_EVENTS = (
     ev.StartRequested,

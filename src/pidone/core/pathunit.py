@@ -12,7 +12,13 @@ Theory of operation (systemd 252 src/core/path.c, procedure by procedure):
    if none holds, adds its inotify watches and checks again (a file may have appeared in
    between). Both checks are file-system reads, so they happen behind `WatchPaths`, whose
    answer `PathsChecked` says which path holds, if any; `error` is a failed watch
-   (path_enter_dead(resources)). PathExists= holds while the path exists,
+   ("Failed to enter waiting state: ...", path_enter_dead(resources)). path_start() does
+   all this before it returns, so a start stays `dead` (or `failed`) until the answer:
+   then `waiting` or `running` finishes the start job ("Started"), and a failed watch
+   fails it ("Failed to start", `systemctl start` exits 1; oracle: ENOTDIR for a path under
+   a file, ELOOP for a symlink loop, tests/data/oracle/capture-triggers-252.md). A path
+   that fails later (the triggered unit went inactive and the re-watch fails) just fails.
+   PathExists= holds while the path exists,
    PathExistsGlob= while the glob matches, DirectoryNotEmpty= while the directory has an
    entry; PathChanged=/PathModified= hold after an inotify event on the path itself, and,
    on a re-check that is neither the first one nor caused by the unit's state, when the
@@ -48,7 +54,13 @@ from pidone.core.pathseam import (
     UnwatchPaths,
     WatchPaths,
 )
-from pidone.core.triggering import Now, StartUnit, TriggeredUnitChanged, TriggerRefused
+from pidone.core.triggering import (
+    Now,
+    StartFailed,
+    StartUnit,
+    TriggeredUnitChanged,
+    TriggerRefused,
+)
 
 
 class PathState(enum.Enum):
@@ -89,6 +101,7 @@ class PathMachine:
     _limit_begin: int = 0  # the trigger rate limit's window (struct RateLimit)
     _limit_num: int = 0
     _watching: bool = False
+    _starting: bool = False  # path_start()'s check and watch are not answered yet (rule 3)
     _out: list[PathAction] = field(default_factory=list)
     _now: Now = field(default_factory=lambda: Now(0, 0))
 
@@ -109,6 +122,9 @@ class PathMachine:
             case ev.StopRequested():
                 if self.state in (PathState.WAITING, PathState.RUNNING):
                     self._enter_dead(PathResult.SUCCESS)
+                elif self._starting:  # stopped before the start's answer: it is dropped
+                    self._starting = False
+                    self._unwatch()
             case ev.ResetFailedRequested():
                 if self.state == PathState.FAILED:
                     self._set_state(PathState.DEAD)
@@ -153,14 +169,20 @@ class PathMachine:
         self._watching = True
         self._out.append(WatchPaths(self.name, self.config.specs, initial, from_trigger_notify))
         if self.state in (PathState.DEAD, PathState.FAILED):
-            self._set_state(PathState.WAITING)
+            self._starting = True  # the answer ends the start job (rule 3)
 
     def _checked(self, e: PathsChecked) -> None:
         if not self._watching:
             return  # stopped since
+        starting, self._starting = self._starting, False
         if e.error:
-            self._log(f"Failed to enter waiting state: {e.error}", act.LOG_WARNING)
+            fields = (("ERRNO", str(e.errno)),) if e.errno else ()
+            text = f"Failed to enter waiting state: {e.error}"
+            self._log(text, act.LOG_WARNING, fields=fields)
+            was_failed = self.state == PathState.FAILED
             self._enter_dead(PathResult.RESOURCES)
+            if starting and was_failed:  # failed -> failed changes no state: end the job
+                self._out.append(StartFailed(self.name))
             return
         if e.path:
             self._enter_running(e.path)

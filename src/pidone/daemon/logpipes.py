@@ -277,12 +277,14 @@ class LogCollector:
                 "_GID": str(os.getgid()).encode(),
                 "_COMM": b"pidone",
                 "_SYSTEMD_UNIT": b"init.scope",
-                "UNIT": unit.encode(),
+                "UNIT": unit.encode(),  # dropped below for a message about no unit
                 "_BOOT_ID": self.host.boot_id.encode(),
                 "_MACHINE_ID": self.host.machine_id.encode(),
                 "_HOSTNAME": self.host.hostname.encode(),
             }
-            cid = self.writer.context(self.host.boot_id, unit, "systemd", fields)
+            if not unit:
+                del fields["UNIT"]
+            cid = self.writer.context(self.host.boot_id, unit or None, "systemd", fields)
             self._manager_contexts[unit] = cid
         realtime, monotonic = _now()
         self.writer.append(

@@ -26,8 +26,8 @@ open, so one round trip answers everything:
 - `unit_states`: ActiveState of the loaded units named like this one with another suffix
   (x.socket, x.timer, x.path trigger x.service: man 5 systemd.socket/.timer/.path), and
   of the units in `triggered_by`/`triggers`.
-- `triggered_by`, `triggers`: the sockets and timers that trigger this unit, and what
-  this socket or timer triggers (TriggeredBy=/Triggers=), when there are any.
+- `triggered_by`, `triggers`: the sockets, timers and paths that trigger this unit, and
+  what this socket, timer or path triggers (TriggeredBy=/Triggers=), when there are any.
 - `exec_start`: [argv, ignore_failure] of the only ExecStart= command, for the `Process:`
   line of an exited main process (with several, which ran last is not recorded).
 - `runtime_max_usec`: RuntimeMaxSec= when set (status prints `Until:` for an active unit).
@@ -267,6 +267,8 @@ def status_detail(
         sock, timer = triggers.sockets.get(unit.id), triggers.timers.get(unit.id)
         to = list(sock.triggers()) if sock is not None else []
         to += [timer.config.target] if timer is not None else []
+        path = triggers.paths.get(unit.id)  # Unit= may name another service (cups.path)
+        to += [path.config.target] if path is not None else []
         for name in (*by, *to):
             states[name] = active_state(name)
         if by or to:

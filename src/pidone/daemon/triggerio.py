@@ -143,7 +143,7 @@ class TriggerIO:
             case MakePathDirectories():
                 from pidone.linux.pathwatch import make_directories
 
-                make_directories(a.paths, a.mode, lambda m: self.log(a.unit, f"{a.unit}: {m}", 4))
+                make_directories(a.paths, a.mode, lambda m: self.log("", m, 4))
             case _:
                 return False
         return True
@@ -168,11 +168,11 @@ class TriggerIO:
             try:
                 w.watch(a.unit, a.specs)
             except OSError as exc:
-                where = ", ".join(p for _kind, p in a.specs)
+                from pidone.linux.pathwatch import format_watch_error
+
+                self.log("", format_watch_error(exc), 3)  # not about the unit (path.c)
                 reason = exc.strerror or str(exc)
-                text = f"{a.unit}: Failed to add watch on any of the components of {where}: "
-                self.log(a.unit, text + reason, 3)
-                return PathsChecked(a.unit, error=reason)
+                return PathsChecked(a.unit, error=reason, errno=exc.errno or 0)
             found = w.check_good(a.unit, a.specs, False, a.from_trigger_notify)
         if found:
             w.unwatch(a.unit)

@@ -14,11 +14,14 @@ systemd 252 src/core/path.c, procedure by procedure (man 5 systemd.path):
    IN_ATTRIB), up to the first one missing; once a prefix exists, its parent's watch is
    narrowed to IN_MOVE_SELF. The path itself gets its kind's mask (inotify(7)), with and
    without IN_DONT_FOLLOW, so a symlink and its target are both watched. EACCES/ENOENT
-   just stop the walk (an incomplete watch); nothing watched at all is an error.
+   just stop the walk (an incomplete watch); nothing watched at all is an error, and so
+   is any other errno (ENOTDIR under a file, ELOOP in a symlink loop, ENOSPC past
+   fs.inotify.max_user_watches): the path unit fails (core.pathunit rule 3).
 3. An event on a spec's fd is read whole; for PathChanged=/PathModified=, one on the
    watch of the path itself (primary_wd) means "changed" (path_spec_fd_event()).
 4. `make_directories()` is path_mkdir() (MakeDirectory=): mkdir -p with DirectoryMode=,
-   a failure is a warning ("mkdir(...) failed: ...").
+   a failure is a warning ("mkdir(...) failed: ..."), logged as path_spec_mkdir() does,
+   without the unit (log_warning_errno()).
 """
 
 from __future__ import annotations
@@ -109,6 +112,19 @@ def _first_glob(pattern: str) -> str:
     return ""
 
 
+class NothingWatched(OSError):
+    """No component of the path could be watched (EACCES/ENOENT from `/` down)."""
+
+
+def format_watch_error(exc: OSError) -> str:
+    """path_spec_watch()'s error line (a manager message, not about the unit: systemd 252
+    logs it with log_error_errno(), so `journalctl -u` and status do not show it)."""
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, NothingWatched):
+        return f"Failed to add watch on any of the components of {exc.filename}: {reason}"
+    return f"Failed to add watch on {exc.filename}: {reason}"
+
+
 class SpecWatch:
     """One spec's inotify fd (rule 2) and its primary watch."""
 
@@ -143,7 +159,7 @@ class SpecWatch:
                     if code in (errno.EACCES, errno.ENOENT):
                         incomplete = True
                         break
-                    raise OSError(code, os.strerror(code))
+                    raise OSError(code, os.strerror(code), prefix)
             if incomplete:
                 break
             exists = True
@@ -154,7 +170,7 @@ class SpecWatch:
                 self.primary_wd = wd
         if not exists:
             code = ctypes.get_errno() or errno.ENOENT
-            raise OSError(code, os.strerror(code))
+            raise NothingWatched(code, os.strerror(code), self.path)
 
     def read_changed(self) -> bool:
         """Drain the fd; True if PathChanged=/PathModified= saw its own file (rule 3)."""
