@@ -63,6 +63,7 @@ class Options:
     def __init__(self) -> None:
         self.units: list[str] = []
         self.identifiers: list[str] = []
+        self.matches: list[tuple[str, bytes]] = []
         self.priority = (0, 7)
         self.grep: str | None = None
         self.case_sensitive: bool | None = None
@@ -277,6 +278,9 @@ def parse_args(argv: list[str]) -> Options:
                 opts.units.append(value)
             elif eq and name == "SYSLOG_IDENTIFIER":
                 opts.identifiers.append(value)
+            elif eq and name and all(c.isupper() or c.isdigit() or c == "_" for c in name):
+                # any other field (INVOCATION_ID=, _SYSTEMD_INVOCATION_ID=, _PID=, ...)
+                opts.matches.append((name, value.encode()))
             else:
                 raise UsageError(f"unsupported match '{arg}' (use -u, -t or -p)")
     return opts
@@ -373,6 +377,7 @@ def main(argv: list[str]) -> int:
         last=lines,
         reverse=opts.reverse and not opts.follow,
         grep=grep,
+        matches=opts.matches,
     )
     seqnum_id = reader.seqnum_id()
     newest_before = reader.last_seq()

@@ -108,6 +108,7 @@ class Query:
         "grep",
         "identifiers",
         "last",
+        "matches",
         "priority",
         "reverse",
         "since_usec",
@@ -128,6 +129,7 @@ class Query:
         last: int | None = None,  # -n: the last N of the selection
         reverse: bool = False,
         grep: re.Pattern[bytes] | None = None,  # -g, on MESSAGE
+        matches: Sequence[tuple[str, bytes]] = (),  # FIELD=VALUE (journalctl(1) MATCHES)
     ) -> None:
         self.units = units
         self.identifiers = identifiers
@@ -140,6 +142,7 @@ class Query:
         self.last = last
         self.reverse = reverse
         self.grep = grep
+        self.matches = matches
 
     def replace(self, **changes: object) -> Query:
         """A copy with some members changed (what dataclasses.replace did)."""
@@ -181,6 +184,7 @@ class JournalReader:
         self._conn = _connect(path, readonly=True)
         self._contexts: dict[int, tuple[str, dict[str, bytes]]] = {}
         self._prefilter: Callable[[bytes], bool] | None = None
+        self._matches: dict[str, set[bytes]] = {}
 
     def close(self) -> None:
         self._conn.close()
@@ -239,6 +243,10 @@ class JournalReader:
         picks = self._conn.execute(f"SELECT seq FROM blocks{where} ORDER BY seq {order}", args)
         rows = (self._block(seq) for (seq,) in picks)
         self._prefilter = _block_prefilter(q.grep)
+        # journalctl(1): matches of one field are ORed, matches of different fields ANDed
+        self._matches = {}
+        for name, value in q.matches:
+            self._matches.setdefault(name, set()).add(value)
         if q.last is None:
             for row in rows:
                 yield from self._expand(row, q, newest_first)
@@ -311,6 +319,10 @@ class JournalReader:
             brk = breaks.get(str(i))
             if brk:
                 fields["_LINE_BREAK"] = brk.encode()
+            if self._matches and not all(
+                fields.get(name) in values for name, values in self._matches.items()
+            ):
+                continue
             yield JournalEntry(number, rt, mono, boot_id, fields)
 
     def last_seq(self) -> int:

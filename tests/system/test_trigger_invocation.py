@@ -1,0 +1,138 @@
+"""InvocationID= of sockets, timers, paths, targets and slices through a real daemon, and a
+path whose watch cannot be made, compared with systemd 252 (sd-oracle captures:
+tests/data/oracle/capture-triggers-252.md, capture-invocation-252.md). Waits only."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.system.conftest import Factory
+from tests.system.test_socket_activation import free_port
+
+pytestmark = pytest.mark.system
+
+HEX32 = re.compile(r"[0-9a-f]{32}")
+UNITS = Path(__file__).parent.parent / "data" / "oracle" / "trigger-units"
+
+
+def oracle_unit(name: str, port: int = 0) -> str:
+    """A unit of the oracle captures, its TCP port moved to `port` (tests run side by side)."""
+    text = (UNITS / name).read_text()
+    return re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}", text) if port else text
+
+
+def invocation(d: object, unit: str) -> str:
+    r = d.cli("show", "-P", "InvocationID", unit)  # type: ignore[attr-defined]
+    return str(r.stdout.strip())
+
+
+def field_values(export: str, name: str) -> list[str]:
+    return [line.split("=", 1)[1] for line in export.splitlines() if line.startswith(f"{name}=")]
+
+
+def test_every_started_unit_type_gets_an_invocation_id_its_records_carry(
+    pidone_ns: Factory,
+) -> None:
+    port = free_port()
+    d = pidone_ns(
+        {
+            "iv-pre.socket": oracle_unit("iv-pre.socket", port),
+            "iv-sock.service": oracle_unit("iv-sock.service"),
+            "iv-tick.timer": oracle_unit("iv-tick.timer"),
+            "iv-tick.service": oracle_unit("iv-tick.service"),
+            "iv-tgt.target": oracle_unit("iv-tgt.target"),
+            "iv.slice": oracle_unit("iv.slice"),
+        }
+    )
+    units = ("iv-pre.socket", "iv-tick.timer", "iv-tgt.target", "iv.slice")
+    r = d.cli("start", *units)
+    assert (r.returncode, r.stderr) == (0, "")
+    ids = {u: invocation(d, u) for u in units}
+    assert all(HEX32.fullmatch(i) for i in ids.values()), ids
+    assert len(set(ids.values())) == len(units)
+    sock = ids["iv-pre.socket"]
+    # the manager's records about the socket: INVOCATION_ID= (systemd: log_unit_*())
+    export = d.journal("-u", "iv-pre.socket", "-o", "export")
+    assert "MESSAGE=Listening on iv-pre.socket - iv pre sock." in export
+    assert set(field_values(export, "INVOCATION_ID")) == {sock}
+    # its ExecStartPre= process: $INVOCATION_ID, so its output has _SYSTEMD_INVOCATION_ID=
+    assert d.journal("-o", "cat", f"_SYSTEMD_INVOCATION_ID={sock}").splitlines() == [
+        "socket pre says hi"
+    ]
+    assert d.journal("-o", "cat", f"INVOCATION_ID={sock}").splitlines() == [
+        "Starting iv-pre.socket - iv pre sock...",
+        "Listening on iv-pre.socket - iv pre sock.",
+    ]
+    for unit, first in (
+        ("iv-tick.timer", "Started iv-tick.timer - iv tick timer."),
+        ("iv-tgt.target", "Reached target iv-tgt.target - iv target."),
+        ("iv.slice", "Created slice iv.slice - iv slice."),
+    ):
+        assert d.journal("-o", "cat", f"INVOCATION_ID={ids[unit]}").splitlines() == [first]
+    # stopping keeps the ID on the stop records; a new start draws a new one
+    assert d.cli("stop", "iv-pre.socket", "iv-tick.timer").returncode == 0
+    closed = d.journal("-u", "iv-pre.socket", "-o", "export")
+    assert set(field_values(closed, "INVOCATION_ID")) == {sock}
+    assert "MESSAGE=Closed iv-pre.socket - iv pre sock." in closed
+    # (an unreferenced stopped unit shows no ID, as 252 after its garbage collection)
+    assert invocation(d, "iv-pre.socket") == ""
+    assert d.cli("start", "iv-pre.socket").returncode == 0
+    again = invocation(d, "iv-pre.socket")
+    assert HEX32.fullmatch(again)
+    assert again != sock
+    assert d.cli("stop", "iv-pre.socket", "iv-tgt.target", "iv.slice").returncode == 0
+
+
+def test_a_path_whose_watch_cannot_be_made_fails_its_start_job(
+    pidone_ns: Factory, tmp_path: Path
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    loop = tmp_path / "loop"
+    os.symlink(loop, loop)  # a symlink to itself: ELOOP
+    d = pidone_ns(
+        {
+            "nd.path": f"[Unit]\nDescription=nd\n[Path]\nPathExists={afile}/x\nUnit=w.service\n",
+            "lp.path": f"[Unit]\nDescription=lp\n[Path]\nPathChanged={loop}/x\nUnit=w.service\n",
+            "w.service": "[Service]\nExecStart=/bin/sleep 600\n",
+        }
+    )
+    r = d.cli("start", "nd.path")
+    # systemctl's line for a failed job of a unit that is not a service (oracle)
+    assert (r.returncode, r.stderr) == (1, 'Job failed. See "journalctl -xe" for details.\n')
+    show = d.cli("show", "-p", "ActiveState,SubState,Result,InvocationID", "nd.path").stdout
+    props = dict(line.split("=", 1) for line in show.splitlines())
+    assert (props["ActiveState"], props["SubState"], props["Result"]) == (
+        "failed",
+        "failed",
+        "resources",
+    )
+    assert HEX32.fullmatch(props["InvocationID"])
+    status = d.cli("status", "nd.path")
+    assert status.returncode == 3
+    assert "     Active: failed (Result: resources)\n" in status.stdout
+    assert "   Triggers: ● w.service\n" in status.stdout
+    assert d.journal("-u", "nd.path", "-o", "cat").splitlines() == [
+        "nd.path: Failed to enter waiting state: Not a directory",
+        "nd.path: Failed with result 'resources'.",
+        "Failed to start nd.path - nd.",
+    ]
+    export = d.journal("-u", "nd.path", "-o", "export")
+    assert set(field_values(export, "INVOCATION_ID")) == {props["InvocationID"]}
+    assert "ERRNO=20" in export.splitlines()
+    # path.c's own line names the component and no unit
+    whole = d.journal("-o", "cat")
+    assert f"Failed to add watch on {afile}/x: Not a directory" in whole.splitlines()
+    # again from failed: the job fails again (no state change to carry it)
+    r = d.cli("start", "nd.path")
+    assert r.returncode == 1
+    r = d.cli("start", "lp.path")
+    assert r.returncode == 1
+    assert d.journal("-u", "lp.path", "-o", "cat").splitlines()[0] == (
+        "lp.path: Failed to enter waiting state: Too many levels of symbolic links"
+    )
+    assert d.state("w.service") == "inactive/dead"
