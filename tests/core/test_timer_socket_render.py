@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from pidone.core import events as ev
 from pidone.core.render.fmttable import format_table
@@ -245,3 +249,58 @@ def test_a_multi_line_cell_keeps_the_other_columns_blank():
         "   22",
         "yy 3",
     ]
+
+
+# --- full `systemctl show` of sockets, a path and a timer against systemd 252 ---------------
+
+TRIGGER_CAPTURE = Path(__file__).parent.parent / "data" / "oracle" / "capture-triggers-252.md"
+TRIGGER_UNITS = TRIGGER_CAPTURE.parent / "trigger-units"
+# Runtime, host or hash-order dependent values (compared elsewhere, or not comparable): the
+# clocks, cgroup paths and IDs, the mount-derived After=/RequiresMountsFor= (the oracle's
+# mount table), dependency lists (252 prints them in hash order; Triggers= comes from the
+# graph, not the model), UnitFilePreset=, the host's NPROC/SIGPENDING limits, conditions.
+_RUNTIME = re.compile(
+    r"Timestamp|ControlGroup|InvocationID|LastTrigger|NextElapse|TimersMonotonic|^Memory"
+    r"|^CPU|^Tasks|^IO|^IP|FragmentPath|^After$|^Before$|^RequiresMountsFor$|UnitFilePreset"
+    r"|^Triggers$|^Condition|^Assert|^LimitNPROC|^LimitSIGPENDING"
+)
+
+
+def _oracle_show(unit: str) -> list[tuple[str, str]]:
+    text = TRIGGER_CAPTURE.read_text()
+    block = re.search(rf"```console\n\$ systemctl show {re.escape(unit)}\n(.*?)\[exit", text, re.S)
+    assert block is not None, unit
+    pairs = [tuple(line.split("=", 1)) for line in block.group(1).splitlines() if line]
+    return [(k, v) for k, v in pairs if not _RUNTIME.search(k)]
+
+
+@pytest.mark.parametrize(
+    ("unit", "runtime"),
+    [
+        ("iv-multi.socket", {"active_state": "active", "sub_state": "listening"}),
+        (
+            "iv-acc.socket",
+            {"active_state": "active", "sub_state": "listening", "n_accepted": 2},
+        ),
+        ("iv-watch.path", {"active_state": "active", "sub_state": "waiting"}),
+        (
+            "iv-notdir.path",
+            {"active_state": "failed", "sub_state": "failed", "result": "resources"},
+        ),
+        ("iv-fast.timer", {"active_state": "active", "sub_state": "elapsed"}),
+    ],
+)
+def test_show_matches_systemd_252_for_sockets_paths_and_timers(
+    unit: str, runtime: dict[str, object]
+) -> None:
+    """Backlog= is SOMAXCONN_DELUXE, an Accept=yes socket's TriggerLimitBurst= 200, a
+    socket's KeyringMode= shared (sockets are not services): every property but the
+    runtime ones, in systemd's order, equals the capture."""
+    from pidone.core.render.show import RuntimeState, unit_properties
+
+    body = (TRIGGER_UNITS / unit).read_bytes()
+    parsed = unit_from_bytes(unit, body)
+    state = RuntimeState(unit_file_state="static", **runtime)  # type: ignore[arg-type]
+    ours = [(k, v) for k, v in unit_properties(parsed, state) if v and not _RUNTIME.search(k)]
+    want = [(k, v) for k, v in _oracle_show(unit) if v]
+    assert ours == want

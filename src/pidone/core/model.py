@@ -247,7 +247,7 @@ class SocketSection:
     socket_group: str = ""
     socket_mode: int = 0o666
     directory_mode: int = 0o755
-    backlog: int = 4096
+    backlog: int = 2147483647  # SOMAXCONN_DELUXE (socket_init(); listen(2) truncates it)
     bind_ipv6_only: str = "default"
     reuse_port: bool = False
     free_bind: bool = False

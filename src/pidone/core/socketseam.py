@@ -14,7 +14,7 @@ from pidone.core.dataclass_lite import dataclass
 from pidone.core.errors import ValueParseError
 from pidone.core.execline import ExecCommand
 from pidone.core.hints import TYPE_CHECKING, Literal
-from pidone.core.model import Unit
+from pidone.core.model import SocketSection, Unit
 from pidone.core.servicestate import SIGKILL
 from pidone.core.triggering import StartFailed, StartUnit, TriggeredUnitChanged, TriggerRefused
 
@@ -67,6 +67,14 @@ class SocketConfig:
         }[phase]
 
 
+def trigger_limit_burst(k: SocketSection) -> int:
+    """socket_add_extras(): an unset TriggerLimitBurst= is 200 with Accept=yes, else 20. The
+    model keeps 20 for "unset", so an explicit 20 with Accept=yes also becomes 200 here."""
+    if k.accept and k.trigger_limit_burst == 20:
+        return 200
+    return k.trigger_limit_burst
+
+
 def build_socket_config(unit: Unit) -> tuple[SocketConfig, list[str]]:
     """SocketConfig from a loaded unit; also the warnings for Listen*= lines left out."""
     k = unit.socket
@@ -81,11 +89,7 @@ def build_socket_config(unit: Unit) -> tuple[SocketConfig, list[str]]:
             specs.append(parse_listen(directive, value))
         except ValueParseError as e:
             warnings.append(str(e))
-    # socket_add_extras(): an unset TriggerLimitBurst= is 200 with Accept=yes, else 20. The
-    # model keeps 20 for "unset", so an explicit 20 with Accept=yes also becomes 200 here.
-    burst = k.trigger_limit_burst
-    if k.accept and burst == 20:
-        burst = 200
+    burst = trigger_limit_burst(k)
     config = SocketConfig(
         unit=unit.id,
         listen=tuple(specs),

@@ -220,6 +220,8 @@ _LISTEN_TYPES = {
 
 
 def _socket_properties(unit: Unit, rt: RuntimeState) -> list[Property]:
+    from pidone.core.socketseam import trigger_limit_burst  # with socket units only
+
     k = unit.socket
     assert k is not None
     props: list[Property] = [
@@ -276,7 +278,7 @@ def _socket_properties(unit: Unit, rt: RuntimeState) -> list[Property]:
         ("FileDescriptorName", k.file_descriptor_name or unit.id),
         ("SocketProtocol", "0"),
         ("TriggerLimitIntervalUSec", _usec(k.trigger_limit_interval_usec)),
-        ("TriggerLimitBurst", str(k.trigger_limit_burst)),
+        ("TriggerLimitBurst", str(trigger_limit_burst(k))),  # 200 with Accept=yes (oracle)
         ("UID", "[not set]" if rt.uid is None else str(rt.uid)),
         ("GID", "[not set]" if rt.gid is None else str(rt.gid)),
     ]
@@ -587,6 +589,8 @@ def unit_properties(
     if owner is not None:
         non_blocking = unit.service.non_blocking if unit.service is not None else False
         ne = {n.key: n.value for n in unit.not_enforced}
+        if unit.socket is not None:  # only services default to a private keyring (oracle)
+            ne = {"KeyringMode": "shared", **ne}
         cgroup = cgroup_properties(unit, rt.control_group, rt.memory_current, rt.tasks_current, mf)
         if rt.cpu_usage_nsec is not None:  # from the daemon: since the last start, or the
             # figure kept when the unit stopped (252's cpu_usage_last)
