@@ -54,3 +54,17 @@ def test_from_show_properties() -> None:
     }
     assert view_from_properties(props).accept_counts == (4, 1, 0)
     assert view_from_properties({**props, "Accept": "no"}).accept_counts is None
+
+
+def test_a_stopped_socket_that_252_collected_counts_from_zero() -> None:
+    """systemd 252 (tests/data/oracle/capture-triggers-252.md, iv-acc.socket): after 2
+    connections and a stop, the unreferenced socket is collected, and status shows
+    `Accepted: 0; Connected: 0;` with its Listen: line."""
+    from pidone.core.statusview import as_collected, looks_collected
+
+    stopped = _socket((2, 0, 0))._replace(active_state="inactive", sub_state="dead")
+    assert looks_collected(stopped)
+    lines = _lines(as_collected(stopped))
+    assert "     Listen: [::]:9999 (Stream)" in lines
+    assert "   Accepted: 0; Connected: 0;" in lines
+    assert as_collected(_socket(None)).accept_counts is None
