@@ -219,6 +219,18 @@ _LISTEN_TYPES = {
 }
 
 
+def _listen_address(kind: str, value: str) -> str:
+    """The address as systemd prints the parsed one (socket_address_print(): `22` is
+    `[::]:22`, as in status and list-sockets); a line pidone does not parse, as written."""
+    from pidone.core.errors import ValueParseError
+    from pidone.core.listen import format_listen, parse_listen
+
+    try:
+        return format_listen(parse_listen(kind, value))
+    except ValueParseError:
+        return value
+
+
 def _socket_properties(unit: Unit, rt: RuntimeState) -> list[Property]:
     from pidone.core.socketseam import trigger_limit_burst  # with socket units only
 
@@ -257,7 +269,8 @@ def _socket_properties(unit: Unit, rt: RuntimeState) -> list[Property]:
         ("Timestamping", "off"),
         ("RemoveOnStop", yes_no(k.remove_on_stop)),
     ]
-    props += [("Listen", f"{addr} ({_LISTEN_TYPES.get(kind, kind)})") for kind, addr in k.listen]
+    props += [("Listen", f"{_listen_address(kind, addr)} ({_LISTEN_TYPES.get(kind, kind)})")
+              for kind, addr in k.listen]  # fmt: skip
     props += [
         ("Symlinks", _words(k.symlinks)),
         ("Mark", "-1"),
