@@ -16,12 +16,31 @@ ORACLE = Path(__file__).parent.parent / "data" / "oracle"
 CAPTURE = ORACLE / "capture-packaged-triggers-252.md"
 UNITS = ORACLE / "packaged-units"
 # what the unit file decides (not the runtime, the graph or the host)
-CONFIG = (
-    "Listen Accept SocketMode SocketUser SocketGroup DirectoryMode Symlinks FileDescriptorName "
-    "RemoveOnStop PassCredentials MaxConnections TriggerLimitBurst Unit TimersMonotonic "
-    "TimersCalendar Persistent RandomizedDelayUSec AccuracyUSec FixedRandomDelay WakeSystem "
-    "RemainAfterElapse Paths MakeDirectory"
-).split()
+CONFIG = [
+    "Listen",
+    "Accept",
+    "SocketMode",
+    "SocketUser",
+    "SocketGroup",
+    "DirectoryMode",
+    "Symlinks",
+    "FileDescriptorName",
+    "RemoveOnStop",
+    "PassCredentials",
+    "MaxConnections",
+    "TriggerLimitBurst",
+    "Unit",
+    "TimersMonotonic",
+    "TimersCalendar",
+    "Persistent",
+    "RandomizedDelayUSec",
+    "AccuracyUSec",
+    "FixedRandomDelay",
+    "WakeSystem",
+    "RemainAfterElapse",
+    "Paths",
+    "MakeDirectory",
+]
 MASKED_IN_ORACLE = ("apt-daily.timer", "apt-daily-upgrade.timer")  # sd-oracle masks them
 
 
