@@ -1125,10 +1125,13 @@ class Manager(UnitTable):
 def _listens_at_once(unit: Unit) -> bool:
     """A socket without ExecStartPre= listens inside systemd's socket_start(), so 252 logs
     no "Starting" for it (the same rule as `_active_at_fork`); here the bind is answered
-    asynchronously. A path checks and watches inside path_start() (core.pathunit rule 3)."""
+    asynchronously. A path checks and watches inside path_start() (core.pathunit rule 3).
+    SocketUser=/SocketGroup= fork a chown process first (socket_enter_start_chown()), so
+    252 logs "Starting" for them (oracle: docker.socket, fcgiwrap.socket)."""
     if unit.path is not None:
         return True
-    return unit.socket is not None and not unit.socket.exec_start_pre
+    k = unit.socket
+    return k is not None and not k.exec_start_pre and not k.socket_user and not k.socket_group
 
 
 def _active_at_fork(m: ServiceMachine) -> bool:
