@@ -92,7 +92,7 @@ def inv(invocation: str) -> dict[str, str]:
 def test_a_socket_with_socket_user_logs_starting_as_its_chown_runs_first() -> None:
     """socket_enter_start_chown() forks with SocketUser=/SocketGroup=, so the job outlives
     socket_start() (oracle: docker.socket, fcgiwrap.socket); a plain socket binds at once."""
-    mgr, fx = setup(
+    _mgr, fx = setup(
         {
             "d.socket": b"[Socket]\nListenStream=/run/d.sock\nSocketGroup=docker\n",
             "d.service": b"[Service]\nExecStart=/bin/sleep 600\n",
