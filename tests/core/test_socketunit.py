@@ -409,3 +409,19 @@ def test_a_socket_start_job_that_fails_says_failed_to_listen():
     assert line("start", "timeout") == "Timed out starting t-sock.socket."
     assert line("stop", "failed") == "Failed stopping t-sock.socket."
     assert line("stop", "done") == "Closed t-sock.socket."
+
+
+def test_refused_socket_options_are_logged_about_the_unit_in_its_start():
+    """mpd.socket (PassCredentials= on a TCP port): systemd 252 warns "SO_PASSCRED failed:
+    Operation not supported" with the unit's INVOCATION_ID, and status shows the line
+    (tests/data/oracle/capture-packaged-triggers-252.md): it comes with the start, not
+    before it."""
+    m = build("ListenStream=6600\nPassCredentials=yes", "mpd.socket")
+    m.handle(ev.StartRequested("mpd.socket", "ab" * 16), 0)
+    warning = "SO_PASSCRED failed: Operation not supported"
+    out = m.handle(ListenersOpened("mpd.socket", (10,), (warning,)), 0)
+    logs = [(a.message, a.priority, dict(a.fields)) for a in out if isinstance(a, act.Log)]
+    assert logs == [
+        (f"mpd.socket: {warning}", act.LOG_WARNING, {"INVOCATION_ID": "ab" * 16}),
+    ]
+    assert [a.new_sub for a in out if isinstance(a, act.StateChanged)] == ["listening"]

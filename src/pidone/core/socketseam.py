@@ -179,6 +179,9 @@ class CloseFd:
 class ListenersOpened:
     unit: str
     fds: tuple[int, ...]  # one per spec, same order
+    # options the kernel refused, which systemd only warns about ("SO_PASSCRED failed:
+    # Operation not supported"): the machine logs them about the unit as it starts
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

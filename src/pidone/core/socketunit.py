@@ -243,6 +243,8 @@ class SocketMachine:
 
     def _opened(self, e: ListenersOpened) -> None:
         self.fds = e.fds
+        for warning in e.warnings:  # in the start: status shows them (oracle: mpd.socket)
+            self._log(warning, act.LOG_WARNING)
         if self.state in (S.DEAD, S.FAILED, S.START_PRE) and not self._run_phase("start-post"):
             self._enter_listening()
 

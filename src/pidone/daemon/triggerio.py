@@ -187,15 +187,15 @@ class TriggerIO:
         from pidone.linux.sockets import close_listeners, open_listener  # socket units only
 
         opened: list[Listener] = []
-
-        def warn(message: str) -> None:  # systemd: log_unit_warning_errno()
-            self.log(a.unit, f"{a.unit}: {message}", 4)
+        warnings: list[str] = []  # systemd: log_unit_warning_errno(), in the unit's start
 
         try:
             for spec in a.specs:
-                opened.append(open_listener(spec, unit.socket, warn))
+                opened.append(open_listener(spec, unit.socket, warnings.append))
         except (OSError, KeyError, ValueError) as exc:
             close_listeners(opened, remove=False)
+            for message in warnings:
+                self.log(a.unit, f"{a.unit}: {message}", 4)
             if isinstance(exc, OSError):
                 reason = exc.strerror or str(exc)
                 from pidone.core.listen import format_listen
@@ -211,7 +211,7 @@ class TriggerIO:
             return ListenersFailed(a.unit, reason)
         for listener in opened:
             self.listeners[listener.fd] = listener
-        return ListenersOpened(a.unit, tuple(listener.fd for listener in opened))
+        return ListenersOpened(a.unit, tuple(lst.fd for lst in opened), tuple(warnings))
 
     def _close(self, a: CloseListeners) -> None:
         closing = []
