@@ -425,3 +425,17 @@ def test_refused_socket_options_are_logged_about_the_unit_in_its_start():
         (f"mpd.socket: {warning}", act.LOG_WARNING, {"INVOCATION_ID": "ab" * 16}),
     ]
     assert [a.new_sub for a in out if isinstance(a, act.StateChanged)] == ["listening"]
+
+
+def test_socket_user_or_group_passes_through_start_chown():
+    """socket_enter_start_chown(): with SocketUser=/SocketGroup= the socket is `start-chown`
+    (activating) while its sockets are chowned, so the start job outlives socket_start()
+    and 252 logs "Starting" (oracle: docker.socket, fcgiwrap.socket)."""
+    rig = listening("ListenStream=/run/d.sock\nSocketGroup=docker", "d.socket")
+    assert rig.states == ["start-chown", "listening"]
+    assert listening().states == ["listening"]  # without: listening at once
+    rig = Rig(build("ListenStream=/run/d.sock\nSocketUser=root", "d.socket"))
+    rig.open_fail = "Address already in use"
+    rig.feed(ev.StartRequested("d.socket"))
+    assert rig.states == ["start-chown", "failed"]
+    assert rig.machine.result.value == "resources"

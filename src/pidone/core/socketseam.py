@@ -57,6 +57,7 @@ class SocketConfig:
     kill_signal: int = 15
     final_kill_signal: int = SIGKILL
     send_sigkill: bool = True
+    chown: bool = False  # SocketUser=/SocketGroup= set: start-chown (core.socketunit rule 1)
 
     def commands(self, phase: Phase) -> tuple[ExecCommand, ...]:
         return {
@@ -108,6 +109,7 @@ def build_socket_config(unit: Unit) -> tuple[SocketConfig, list[str]]:
         kill_signal=k.kill.kill_signal,
         final_kill_signal=k.kill.final_kill_signal,
         send_sigkill=k.kill.send_sigkill,
+        chown=bool(k.socket_user or k.socket_group),
     )
     return config, warnings
 

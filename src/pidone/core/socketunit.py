@@ -5,8 +5,9 @@ Theory of operation (systemd 252 src/core/socket.c, procedure by procedure):
 1. Start (socket_start()): refused when the Accept=no service is already active ("Socket
    service X already active, refusing."). Then ExecStartPre= (start-pre), the listeners are
    opened in Listen-line order (`OpenListeners`, answered by `ListenersOpened`/
-   `ListenersFailed`, before any other event), ExecStartPost= (start-post), then
-   `listening` with the fds watched (`WatchFds(on)`).
+   `ListenersFailed`, before any other event), with SocketUser=/SocketGroup= in
+   `start-chown` (252 forks a chown process there; the I/O side chowns as it binds), then
+   ExecStartPost= (start-post), then `listening` with the fds watched (`WatchFds(on)`).
 2. Accept=no: a readable fd (`FdReadable`) runs socket_enter_running(): the trigger limit
    (TriggerLimitIntervalSec=2s, TriggerLimitBurst=20) is counted, a start job is asked for
    the service (`StartUnit` with every listening fd and its FileDescriptorName=) unless it
@@ -67,6 +68,7 @@ class SocketState(enum.Enum):
 
     DEAD = "dead"
     START_PRE = "start-pre"
+    START_CHOWN = "start-chown"
     START_POST = "start-post"
     LISTENING = "listening"
     RUNNING = "running"
@@ -83,6 +85,7 @@ S = SocketState
 ACTIVE_STATE_OF = {
     S.DEAD: "inactive",
     S.START_PRE: "activating",
+    S.START_CHOWN: "activating",
     S.START_POST: "activating",
     S.LISTENING: "active",
     S.RUNNING: "active",
@@ -106,6 +109,7 @@ _CONTROL_STATES = {
 }
 # socket_set_state(): the fds stay open only in these states.
 _FDS_OPEN_STATES = {
+    S.START_CHOWN,
     S.START_POST,
     S.LISTENING,
     S.RUNNING,
@@ -240,16 +244,21 @@ class SocketMachine:
 
     def _open(self) -> None:
         self._out.append(OpenListeners(self.name, self.config.listen))
+        if self.config.chown:
+            # socket_enter_start_chown(): SocketUser=/SocketGroup= fork a process that
+            # chowns the new sockets; here the I/O side does it as it binds (rule 1)
+            self._set_state(S.START_CHOWN)
 
     def _opened(self, e: ListenersOpened) -> None:
         self.fds = e.fds
         for warning in e.warnings:  # in the start: status shows them (oracle: mpd.socket)
             self._log(warning, act.LOG_WARNING)
-        if self.state in (S.DEAD, S.FAILED, S.START_PRE) and not self._run_phase("start-post"):
+        starting = (S.DEAD, S.FAILED, S.START_PRE, S.START_CHOWN)
+        if self.state in starting and not self._run_phase("start-post"):
             self._enter_listening()
 
     def _stop(self) -> None:
-        if self.state in (S.START_PRE, S.START_POST):
+        if self.state in (S.START_PRE, S.START_CHOWN, S.START_POST):
             self._enter_signal(S.STOP_PRE_SIGTERM, SocketResult.SUCCESS)
         elif self.state in (S.LISTENING, S.RUNNING):
             self._enter_stop_pre(SocketResult.SUCCESS)
