@@ -25,7 +25,6 @@ import contextlib
 import errno
 import functools
 import os
-import pwd
 import resource
 import signal
 import socket
@@ -57,7 +56,7 @@ from pidone.daemon.logpipes import LogCollector, StreamSource
 from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
 from pidone.daemon.pidwatch import PidFileWatch
 from pidone.daemon.triggerio import TriggerIO, realtime_usec
-from pidone.linux import directories, sandbox, spawn
+from pidone.linux import directories, sandbox, spawn, userdb
 from pidone.linux.envglob import environment_file_paths
 from pidone.linux.execprep import Identity, missing_executable, resolve_identity
 from pidone.linux.notify import NotifySocket
@@ -918,11 +917,12 @@ class LinuxExecutor:
         if not any(entries for _base, entries, _mode in table):
             return  # most units: no User= lookup through NSS for nothing to create
         uid = gid = -1
-        if ctx.user:
-            with contextlib.suppress(KeyError):
-                entry = pwd.getpwnam(ctx.user) if not ctx.user.isdigit() else None
-                uid = entry.pw_uid if entry else int(ctx.user)
-                gid = entry.pw_gid if entry else uid
+        if ctx.user.isdigit():
+            uid = gid = int(ctx.user)
+        elif ctx.user:
+            entry = userdb.user_by_name(ctx.user)
+            if entry is not None:
+                uid, gid = entry.uid, entry.gid
         for base, entries, mode in table:
             for item in entries:
                 path = os.path.join(base, item.split(":", 1)[0].strip("/"))

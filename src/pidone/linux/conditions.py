@@ -14,15 +14,14 @@ Rules (systemd 252 src/shared/condition.c condition_test_list()):
 from __future__ import annotations
 
 import fnmatch
-import grp
 import os
-import pwd
 import re
 import socket
 from collections.abc import Callable, Sequence
 
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import Condition
+from pidone.linux import userdb
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,20 +223,16 @@ def _user(v: str) -> bool:
         return uid < 1000
     if v.isdigit():
         return int(v) in (uid, os.geteuid())
-    try:
-        return pwd.getpwnam(v).pw_uid in (uid, os.geteuid())
-    except KeyError:
-        return False
+    user = userdb.user_by_name(v)
+    return user is not None and user.uid in (uid, os.geteuid())
 
 
 def _group(v: str) -> bool:
     ids = {os.getgid(), os.getegid(), *os.getgroups()}
     if v.isdigit():
         return int(v) in ids
-    try:
-        return grp.getgrnam(v).gr_gid in ids
-    except KeyError:
-        return False
+    gid = userdb.gid_by_name(v)
+    return gid is not None and gid in ids
 
 
 def _compare(v: str, actual: float, parse: Callable[[str], float]) -> bool:

@@ -1,16 +1,16 @@
-"""Parent-side preparation for linux.spawn: User=/Group= via NSS, executable search, rlimits.
+"""Parent-side preparation for linux.spawn: User=/Group= (linux.userdb), executable search,
+rlimits.
 
 Everything here runs in the daemon before fork (NSS lookups take locks and may open files,
-so they must never run in a forked child of a threaded process).
+so they must never run in a forked child of a threaded process). linux.userdb reads
+/etc/passwd and /etc/group before asking NSS, so that a files user never waits on sssd.
 """
 
 from __future__ import annotations
 
 import errno
 import functools
-import grp
 import os
-import pwd
 import resource
 import stat
 from collections.abc import Callable
@@ -20,7 +20,7 @@ from pidone.core.environment import EXEC_SEARCH_PATH, UserRecord
 from pidone.core.hints import cast
 from pidone.core.model import ExecContext
 from pidone.core.values import RLIM_INFINITY
-from pidone.linux import dynamicuser
+from pidone.linux import dynamicuser, userdb
 from pidone.linux.dynamicuser import dynamic_user_name
 from pidone.linux.rlimits import setrlimit_closest as setrlimit_closest  # (re-exported)
 
@@ -60,11 +60,7 @@ def lookup_user(name: str) -> UserRecord | None:
     synthetic = _synthetic_user(name)
     if synthetic is not None:
         return synthetic
-    try:
-        entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
-    except (KeyError, OverflowError, ValueError):
-        return None
-    return UserRecord(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir, entry.pw_shell)
+    return userdb.user_by_uid(int(name)) if name.isdigit() else userdb.user_by_name(name)
 
 
 def lookup_group(name: str) -> int | None:
@@ -73,10 +69,7 @@ def lookup_group(name: str) -> int | None:
         return 0
     if name.isdigit():
         return int(name)
-    try:
-        return grp.getgrnam(name).gr_gid
-    except KeyError:
-        return None
+    return userdb.gid_by_name(name)
 
 
 def _dynamic_identity(context: ExecContext, unit: str) -> Identity | None:
@@ -131,8 +124,8 @@ def resolve_identity(context: ExecContext, unit: str = "") -> Identity:
     """User=, Group=, SupplementaryGroups=, DynamicUser= -> ids, with initgroups(3) semantics.
 
     With User= and a non-zero gid the supplementary list starts from the group database
-    (getgrouplist), then SupplementaryGroups= are appended; without User= (or gid 0) only
-    SupplementaryGroups= are set, and none at all leaves the manager's list alone.
+    (getgrouplist, linux.userdb), then SupplementaryGroups= are appended; without User=
+    (or gid 0) only SupplementaryGroups= are set, and none at all leaves the manager's list alone.
     DynamicUser= needs `unit` (the unit name) unless User= is set.
     """
     if context.dynamic_user:
@@ -156,7 +149,7 @@ def resolve_identity(context: ExecContext, unit: str = "") -> Identity:
     groups: list[int] | None = None
     if user is not None and gid > 0:
         try:
-            groups = os.getgrouplist(user.name, gid)
+            groups = userdb.grouplist(user.name, gid)
         except OSError as exc:
             return Identity(user=user, error_status=EXIT_GROUP, error_errno=exc.errno or 0)
     if context.supplementary_groups:

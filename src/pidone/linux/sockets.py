@@ -11,9 +11,7 @@ blocking unless NonBlocking=yes, as sd_listen_fds(3) expects.
 from __future__ import annotations
 
 import contextlib
-import grp
 import os
-import pwd
 import socket
 import stat
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from collections.abc import Callable
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.listen import ListenSpec
 from pidone.core.model import SocketSection
+from pidone.linux import userdb
 
 _TYPES = {
     "stream": socket.SOCK_STREAM,
@@ -45,10 +44,19 @@ def _owner(section: SocketSection) -> tuple[int, int]:
     uid = gid = -1
     if section.socket_user:
         user = section.socket_user
-        uid = int(user) if user.isdigit() else pwd.getpwnam(user).pw_uid
+        if user.isdigit():
+            uid = int(user)
+        else:
+            entry = userdb.user_by_name(user)
+            if entry is None:
+                raise KeyError(f"getpwnam(): name not found: '{user}'")
+            uid = entry.uid
     if section.socket_group:
         group = section.socket_group
-        gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+        found = int(group) if group.isdigit() else userdb.gid_by_name(group)
+        if found is None:
+            raise KeyError(f"getgrnam(): name not found: '{group}'")
+        gid = found
     return uid, gid
 
 

@@ -10,9 +10,7 @@ idempotent: running the pass twice changes nothing the second time.
 
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 import shutil
 import stat
 from collections.abc import Callable, Iterable
@@ -28,6 +26,7 @@ from pidone.core.tmpfiles import (
     merge_config_files,
     parse_tmpfiles,
 )
+from pidone.linux import userdb
 
 
 @dataclass(slots=True)
@@ -91,10 +90,16 @@ def _lookup(name: str, kind: str, root: str) -> int:
     """A user or group id; under --root from the root's own /etc files, as systemd does."""
     if name.isdigit():
         return int(name)
-    if root in ("", "/"):
+    if root in ("", "/"):  # files first, then NSS (linux.userdb: never wait on sssd)
         if kind == "passwd":
-            return pwd.getpwnam(name).pw_uid
-        return grp.getgrnam(name).gr_gid
+            user = userdb.user_by_name(name)
+            if user is None:
+                raise KeyError(name)
+            return user.uid
+        gid = userdb.gid_by_name(name)
+        if gid is None:
+            raise KeyError(name)
+        return gid
     path = os.path.join(root, "etc", kind)
     table = _DB_CACHE.get(path)
     if table is None:
