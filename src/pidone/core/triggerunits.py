@@ -204,6 +204,8 @@ class TriggerUnits:
         timer = self.timers.get(unit)
         if timer is not None:
             if isinstance(event, TimerEvent):
+                if isinstance(event, ev.StartRequested):
+                    self._reread_stamp(unit, timer)
                 return list(timer.handle(event, now))
             return []
         sock = self.sockets.get(unit)
@@ -213,6 +215,15 @@ class TriggerUnits:
         if path is not None and isinstance(event, PATH_EVENTS):
             return list(path.handle(event, now))
         return []
+
+    def _reread_stamp(self, unit: str, timer: TimerMachine) -> None:
+        """timer_start() in systemd 252 stats the Persistent= stamp at every start of a
+        stopped timer, not once at load: a stamp changed or removed while the timer was
+        stopped counts (removed: "never run before", and a new stamp is made)."""
+        if self.read_stamp is None or not timer.config.persistent:
+            return
+        if timer.active_state in ("inactive", "failed"):
+            timer.stamp_usec = self.read_stamp(unit)
 
     def _index(self) -> dict[str, tuple[str, ...]]:
         """Timers and Accept=no sockets by the unit they trigger (fixed by their config),
