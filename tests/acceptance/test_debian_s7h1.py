@@ -11,7 +11,8 @@ other test does:
   LISTEN_FDS (Debian's sd_listen_fds() patch) instead of binding port 22 itself.
 - networkd-dispatcher: `%p` in `EnvironmentFile=-/etc/default/%p` (the file's
   `--run-startup-triggers` reaches ExecStart= through `$networkd_dispatcher_args`), two
-  `ConditionPathExistsGlob=|` triggers, Type=notify from a Python daemon on the system bus
+  `ConditionPathExistsGlob=|` triggers (`*/*`: skipped while no hook script exists, as in
+  252, then started once one does), Type=notify from a Python daemon on the system bus
   (dbus.socket started first: the unit does not pull the bus in).
 - dhcpcd: Type=forking with PIDFile= inside its RuntimeDirectory=, an ExecStop= that asks
   the manager process to exit (`dhcpcd -x`), ProtectSystem=strict with ReadWritePaths=
@@ -112,6 +113,21 @@ def test_networkd_dispatcher_environment_file_by_prefix(owner: Callable[[], Iso]
     """networkd-dispatcher: `/etc/default/%p` gives its arguments; Type=notify on the bus."""
     require("networkd-dispatcher")
     d = owner()
+    # Its start conditions want a hook script in either tree: empty both (the namespace's
+    # own mounts; chrony and nslcd ship hooks in /usr/lib/networkd-dispatcher).
+    for tree in ("/etc/networkd-dispatcher", "/usr/lib/networkd-dispatcher"):
+        assert d.inside("mount", "-t", "tmpfs", "tmpfs", tree).returncode == 0
+    r = d.cli("start", "networkd-dispatcher")
+    assert (r.returncode, r.stderr) == (0, "")
+    skipped = (
+        "networkd-dispatcher.service - Dispatcher daemon for systemd-networkd was skipped "
+        "because no trigger condition checks were met."
+    )
+    assert skipped in d.journal("-u", "networkd-dispatcher")
+    hook = "/etc/networkd-dispatcher/routable.d/50-test"
+    r = d.inside("sh", "-c", f"mkdir -p {hook.rsplit('/', 1)[0]} && printf '#!/bin/sh\\n' >{hook}")
+    assert r.returncode == 0, r.stderr
+    assert d.inside("chmod", "755", hook).returncode == 0
     r = d.cli("start", "dbus.socket")
     assert r.returncode == 0, r.stdout + r.stderr
     info = start(d, "networkd-dispatcher")
