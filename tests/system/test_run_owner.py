@@ -44,3 +44,27 @@ def test_pid1_owning_run_looks_like_systemd_to_its_services(pidone_ns: Factory) 
     plain = pidone_ns({"pid1.service": CHECKS_PID1}, isolated=True)
     assert plain.cli("start", "pid1").returncode != 0
     assert plain.state("pid1.service") == "failed/failed"
+
+
+# Debian's own systemctl (not pidone's shim), by absolute path as wd_keepalive.service's
+# ExecStartPre=-/bin/systemctl does: as root it dials /run/systemd/private first.
+FOREIGN_SYSTEMCTL = "/usr/bin/systemctl"
+ASKS_SYSTEMCTL = (
+    "[Service]\nType=oneshot\nTimeoutStartSec=20\n"
+    f"ExecStart=/bin/sh -c '{FOREIGN_SYSTEMCTL} show -p Listen x.socket; echo rc=$?'\n"
+    f"ExecStart=/bin/sh -c '{FOREIGN_SYSTEMCTL} reset-failed x.service; echo rc=$?'\n"
+)
+
+
+def test_a_foreign_systemctl_gets_a_refusal_on_the_private_socket(pidone_ns: Factory) -> None:
+    """/run/systemd/private answers every call with NotSupported (core/dbuspeer.py): the
+    caller fails at once with pidone's reason instead of waiting for a system bus."""
+    if not shutil.which(FOREIGN_SYSTEMCTL):
+        pytest.skip(f"{FOREIGN_SYSTEMCTL} (systemd's own) is not installed")
+    d = pidone_ns({"asks.service": ASKS_SYSTEMCTL}, args=["--tmpfiles=yes"], isolated=True)
+    r = d.cli("start", "asks")
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = d.journal("-u", "asks", "-o", "cat")
+    assert out.count("pidone has no D-Bus API") == 2, out
+    assert out.count("rc=1") == 2, out
+    assert "Failed to connect to bus" not in out

@@ -210,7 +210,8 @@ def split_messages(buf: bytearray) -> list[bytes]:
     while len(buf) >= 16:
         if bytes(buf[:1]) not in (b"l", b"B"):
             raise BusProtocolError("bad endianness byte in a D-Bus message")
-        fmt = "<II" if buf[:1] == b"l" else ">II"
+        fmt = "<I" if buf[:1] == b"l" else ">I"
+        # the body length at offset 4, the header fields array's length at 12
         body_len, fields_len = (
             struct.unpack_from(fmt, buf, 4)[0],
             struct.unpack_from(fmt, buf, 12)[0],

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from pidone.core.model import Unit
     from pidone.daemon.executor import TrackerWithEvents
+    from pidone.daemon.privatebus import PrivateBus
 
 GRACE_SECONDS = 5.0  # PID 1: SIGTERM to leftovers, then SIGKILL after this long
 
@@ -298,6 +299,7 @@ class Daemon:
 
         self.opts = opts
         self.pid1 = os.getpid() == 1
+        self.private_bus: PrivateBus | None = None  # /run/systemd/private, as PID 1 owning /run
         self.cgroup_mount = ""
         if not self.pid1:
             become_subreaper()
@@ -387,7 +389,7 @@ class Daemon:
     # --- running ------------------------------------------------------------------------
 
     def run(self) -> int:
-        from pidone.core.actions import LOG_INFO
+        from pidone.core.actions import LOG_INFO, LOG_WARNING
         from pidone.linux.spawn_cgroup import spawner
 
         # The spawn helper is a fresh interpreter (~25 ms to boot): it boots now, on the
@@ -410,6 +412,18 @@ class Daemon:
             # journald's native socket (systemd-journald.socket): charon-systemd and other
             # sd_journal_send(3) users log only there; --journal-socket= chooses another.
             self.logs.listen_native(JOURNALD_SOCKET)
+        if ran and owns_run(root):
+            # systemctl's own socket: a foreign systemctl run by a unit fails at once
+            # instead of waiting on a system bus that cannot start yet (daemon/privatebus.py)
+            from pidone.daemon.privatebus import PrivateBus
+
+            self.private_bus = PrivateBus(self.loop)
+            try:
+                self.private_bus.listen()
+            except OSError as exc:
+                self.logs.manager_record(
+                    "init.scope", f"Failed to listen on {self.private_bus.path}: {exc}", LOG_WARNING
+                )
         # Load every unit first, then queue the jobs: the dependency graph is then built once
         # for the first job and reused, instead of rebuilt after each newly loaded unit.
         if self.opts.boot:
@@ -578,6 +592,8 @@ class Daemon:
 
     def _close(self) -> None:
         self.server.close()
+        if self.private_bus is not None:
+            self.private_bus.close()
         self.executor.close()
         self.logs.close()
         # The last commit and the journal's last checkpoint (fdatasync, WAL unlink) run in
