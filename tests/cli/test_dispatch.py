@@ -28,3 +28,25 @@ def test_unknown_verb_is_named_without_a_traceback() -> None:
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert "no-such-verb" in done.stderr
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["ps", "aux"]])
+def test_a_reader_that_went_away_is_not_an_error(args: list[str]) -> None:
+    """`pidone list-jobs | head`: Python buffered the rest of stdout and printed
+    "Exception ignored ... BrokenPipeError" at exit; now it exits 0 silently, as ps does.
+    The pipe's read end is closed before pidone writes, so every write fails (EPIPE)."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pidone", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == 0

@@ -159,6 +159,25 @@ def _run(target: str, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `pidone` console script."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # `pidone ps aux | head`: the reader went away; that is not an error (as procps).
+        # stdout is pointed at /dev/null so that the interpreter's last flush of what is
+        # still buffered does not print "Exception ignored ... BrokenPipeError".
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
     prog = sys.argv[0].rsplit("/", 1)[-1] if argv is None else "pidone"
     if prog == "systemctl":
@@ -177,13 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     if index is None:
         sys.stderr.write(f"pidone: unknown or missing verb in: {' '.join(args)}\n{USAGE}")
         return 2
-    try:
-        return _run(VERBS[args[index]], args[:index] + args[index + 1 :])
-    except BrokenPipeError:
-        # `pidone ps aux | head`: the reader went away; that is not an error (as procps).
-        return 0
-    except KeyboardInterrupt:
-        return 130
+    return _run(VERBS[args[index]], args[:index] + args[index + 1 :])
 
 
 def daemon_main() -> int:
