@@ -88,3 +88,65 @@ def test_the_files_are_read_again_when_they_change(tmp_path: Path) -> None:
     user = db.user("newbie")
     assert user is not None
     assert user.uid == 5000
+
+
+def test_an_nss_lookup_that_hangs_counts_as_unknown_and_is_not_waited_for_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker-thread bound: a stuck lookup gives None and one on_timeout report; asked
+    again while still stuck, None at once (no second thread); once it returns, afresh."""
+    import threading
+
+    release = threading.Event()
+    calls: list[str] = []
+    told: list[str] = []
+
+    def hangs() -> str:
+        calls.append("called")
+        release.wait(30)
+        return "late answer"
+
+    monkeypatch.setattr(userdb, "NSS_TIMEOUT", 0.2)
+    monkeypatch.setattr(userdb, "on_timeout", told.append)
+    try:
+        assert userdb._nss("getpwnam(slow)", hangs) is None
+        assert userdb._nss("getpwnam(slow)", hangs) is None
+        assert calls == ["called"]
+        assert told == ["getpwnam(slow)"]
+    finally:
+        release.set()
+    userdb._stuck["getpwnam(slow)"].done.wait(5)
+    assert userdb._nss("getpwnam(slow)", lambda: "fresh") == "fresh"
+
+
+def test_a_stuck_sss_lookup_does_not_hold_the_daemon(tmp_path: Path) -> None:
+    """The boot that found this: NSS's sss module asking a socket nobody answers (pidone's
+    own sssd-nss.socket, its service not running). A private mount namespace puts such a
+    socket at /var/lib/sss/pipes/nss; the lookup of an unknown name returns None (bounded
+    by NSS_TIMEOUT) instead of waiting for sss's 300 s."""
+    import shutil
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) for a private mount namespace")
+    nsswitch = Path("/etc/nsswitch.conf")
+    passwd_line = [line for line in nsswitch.read_text().splitlines() if line.startswith("passwd:")]
+    if not passwd_line or "sss" not in passwd_line[0].split():
+        pytest.skip("nsswitch.conf does not ask sss for passwd (no libnss-sss here)")
+    if not Path("/var/lib/sss/pipes").is_dir():
+        pytest.skip("/var/lib/sss/pipes is missing (sssd-common not installed)")
+    script = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX); s.bind('/var/lib/sss/pipes/nss'); s.listen(8)\n"
+        "from pidone.linux import userdb\n"
+        "userdb.NSS_TIMEOUT = 0.5\n"
+        "told = []\n"
+        "userdb.on_timeout = told.append\n"
+        "print(userdb.user_by_name('no-such-user-pidone-zz'), told)\n"
+    )
+    shell = 'mount -t tmpfs tmpfs /var/lib/sss/pipes && exec "$0" -c "$1"'
+    cmd = ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", shell]
+    r = subprocess.run([*cmd, sys.executable, script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "None ['getpwnam(no-such-user-pidone-zz)']", r.stdout

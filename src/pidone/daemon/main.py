@@ -404,6 +404,13 @@ class Daemon:
         for power_signal, action in POWER_SIGNALS.items():
             self.loop.add_signal_handler(power_signal, functools.partial(self._power, action))
         self.logs.manager_record("init.scope", f"pidone manager {os.getpid()} running.", LOG_INFO)
+        from pidone.linux import userdb
+
+        def nss_timeout(what: str) -> None:  # linux/userdb.py: an NSS source that hangs
+            text = f"{what}: NSS gave no answer within {userdb.NSS_TIMEOUT:g}s, taken as unknown."
+            self.logs.manager_record("init.scope", text, LOG_WARNING)
+
+        userdb.on_timeout = nss_timeout
         from pidone.daemon.boot import JOURNALD_SOCKET, apply_tmpfiles, owns_run
 
         root = self.opts.tmpfiles_root or "/"

@@ -22,14 +22,25 @@ load NSS modules), so it reads the "files" source itself, as nss_files does:
   added (systemd's initgroups(3) in the child would add them): documented in
   docs/execution.md.
 
+A name the files lack still goes to NSS, and sss may be the module that answers, through
+a socket pidone serves and cannot serve while it waits (a user that was removed, a
+package's user not created yet). So NSS is asked from a worker thread (pwd/grp release the
+GIL around getpwnam_r(3) & co.) and waited for at most NSS_TIMEOUT: a lookup that has not
+answered by then counts as "no such user" (the unit's command fails with 217/USER, as
+under systemd when NSS fails), `on_timeout` is told (the daemon logs it), and while that
+thread is still stuck the same lookup fails at once instead of waiting again.
+
 The files are parsed again when their size, inode or mtime changes.
 """
 
 from __future__ import annotations
 
+import errno
 import grp
 import os
 import pwd
+import threading
+from collections.abc import Callable
 
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.environment import UserRecord
@@ -37,6 +48,9 @@ from pidone.core.hints import Final
 
 PASSWD: Final = "/etc/passwd"
 GROUP: Final = "/etc/group"
+NSS_TIMEOUT = 2.0  # seconds the daemon waits for one NSS answer (sssd's own client: 300)
+# Told "getpwnam(smokeping)" & co. when NSS did not answer in time (the daemon logs it).
+on_timeout: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +144,42 @@ def _records(path: str, width: int) -> list[list[str]]:
 FILES = FilesDB()
 
 
+class _Lookup:
+    """One NSS call on a worker thread; `done` is set when it returned or raised."""
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self.done = threading.Event()
+        self.value: object = None
+        self._call = call
+        threading.Thread(target=self._run, name="pidone-nss", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.value = self._call()
+        except (KeyError, OverflowError, ValueError, OSError):
+            self.value = None
+        self.done.set()
+
+
+_stuck: dict[str, _Lookup] = {}  # lookups that outlived NSS_TIMEOUT, by what they ask
+
+
+def _nss(what: str, call: Callable[[], object]) -> object:
+    """call() (an NSS lookup) with at most NSS_TIMEOUT of waiting; None if unknown."""
+    stuck = _stuck.get(what)
+    if stuck is not None:
+        if not stuck.done.is_set():
+            return None  # still hanging in NSS: do not wait for it twice
+        del _stuck[what]  # it came back in the end: ask afresh
+    lookup = _Lookup(call)
+    if lookup.done.wait(NSS_TIMEOUT):
+        return lookup.value
+    _stuck[what] = lookup
+    if on_timeout is not None:
+        on_timeout(what)
+    return None
+
+
 def _from_nss(entry: pwd.struct_passwd) -> UserRecord:
     return UserRecord(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir, entry.pw_shell)
 
@@ -139,10 +189,8 @@ def user_by_name(name: str, db: FilesDB = FILES) -> UserRecord | None:
     found = db.user(name)
     if found is not None:
         return found
-    try:
-        return _from_nss(pwd.getpwnam(name))
-    except KeyError:
-        return None
+    entry = _nss(f"getpwnam({name})", lambda: pwd.getpwnam(name))
+    return _from_nss(entry) if isinstance(entry, pwd.struct_passwd) else None
 
 
 def user_by_uid(uid: int, db: FilesDB = FILES) -> UserRecord | None:
@@ -150,10 +198,8 @@ def user_by_uid(uid: int, db: FilesDB = FILES) -> UserRecord | None:
     found = db.user_by_uid(uid)
     if found is not None:
         return found
-    try:
-        return _from_nss(pwd.getpwuid(uid))
-    except (KeyError, OverflowError):
-        return None
+    entry = _nss(f"getpwuid({uid})", lambda: pwd.getpwuid(uid))
+    return _from_nss(entry) if isinstance(entry, pwd.struct_passwd) else None
 
 
 def gid_by_name(name: str, db: FilesDB = FILES) -> int | None:
@@ -161,10 +207,8 @@ def gid_by_name(name: str, db: FilesDB = FILES) -> int | None:
     found = db.group(name)
     if found is not None:
         return found.gid
-    try:
-        return grp.getgrnam(name).gr_gid
-    except KeyError:
-        return None
+    entry = _nss(f"getgrnam({name})", lambda: grp.getgrnam(name))
+    return entry.gr_gid if isinstance(entry, grp.struct_group) else None
 
 
 def group_name(gid: int, db: FilesDB = FILES) -> str | None:
@@ -172,19 +216,21 @@ def group_name(gid: int, db: FilesDB = FILES) -> str | None:
     found = db.group_by_gid(gid)
     if found is not None:
         return found.name
-    try:
-        return grp.getgrgid(gid).gr_name
-    except (KeyError, OverflowError):
-        return None
+    entry = _nss(f"getgrgid({gid})", lambda: grp.getgrgid(gid))
+    return entry.gr_name if isinstance(entry, grp.struct_group) else None
 
 
 def grouplist(name: str, gid: int, db: FilesDB = FILES) -> list[int]:
     """getgrouplist(3): `gid` first, then the user's other groups.
 
     A user of /etc/passwd gets the groups of /etc/group that list it (no NSS: see the
-    module docstring); any other user is asked through NSS. May raise OSError (NSS)."""
+    module docstring); any other user is asked through NSS. Raises OSError when NSS fails
+    or does not answer in time."""
     if db.user(name) is None:
-        return os.getgrouplist(name, gid)
+        groups = _nss(f"getgrouplist({name})", lambda: os.getgrouplist(name, gid))
+        if not isinstance(groups, list):
+            raise OSError(errno.ETIMEDOUT, f"getgrouplist({name}) did not answer")
+        return [int(g) for g in groups]
     groups = [gid]
     for other in db.member_of(name):
         if other not in groups:
