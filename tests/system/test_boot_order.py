@@ -189,10 +189,15 @@ def test_is_system_running_says_starting_until_the_boot_job_ends(pidone_ns: Fact
 
     d.wait_for(lambda: len(d.call("list-jobs")["jobs"]) == 2, what="the boot jobs")
     assert is_system_running() == (1, "starting\n")
+    # `pidone status` (systemctl status without units) says the same, and counts the jobs
+    overview = d.cli("status", "--no-pager").stdout.splitlines()
+    assert overview[1:4:2] == ["    State: starting", "     Jobs: 2 queued"], overview[:5]
     slow = next(j[0] for j in d.call("list-jobs")["jobs"] if j[1] == "slow.service")
     assert d.cli("cancel", str(slow)).returncode == 0  # default.target's job can now run
     d.wait_state("default.target", "active")
     d.wait_for(lambda: is_system_running() == (0, "running\n"), what="running")
+    overview = d.cli("status", "--no-pager").stdout.splitlines()
+    assert overview[1:4:2] == ["    State: running", "     Jobs: 0 queued"], overview[:5]
 
 
 def test_systemctl_exit_sets_the_container_exit_code(pidone_ns: Factory, tmp_path: Path) -> None:

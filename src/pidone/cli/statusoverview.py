@@ -38,6 +38,7 @@ def manager_status(c: client.Client, opts: Options) -> int:
     rows = c.call("list-units", all=True).get("units", [])
     infos = c.call("status", units=[r[0] for r in rows], argv=True).get("units", [])
     ping = c.call("ping")
+    jobs = c.call("list-jobs").get("jobs", [])
     procs: list[ProcessEntry] = []
     for info in infos:
         group = str(info.get("control_group") or "").strip("/") or str(info.get("unit"))
@@ -57,11 +58,19 @@ def manager_status(c: client.Client, opts: Options) -> int:
         since = _process_start_usec(int(ping.get("pid") or 0))
     from pidone import __version__
 
+    # SystemState as systemctl is-system-running (cli/systemctl.py) and 252's
+    # manager_state(): stopping, then starting (the boot's job has not ended), then
+    # degraded (a unit failed), else running. NJobs= counts every queued job.
+    state = "degraded" if failed else "running"
+    if ping.get("stopping"):
+        state = "stopping"
+    elif ping.get("starting"):
+        state = "starting"
     view = ManagerView(
         hostname=socket.gethostname(),
-        state="stopping" if ping.get("stopping") else ("degraded" if failed else "running"),
+        state=state,
         n_units=len(rows),
-        n_jobs=0,
+        n_jobs=len(jobs) if isinstance(jobs, list) else 0,
         n_failed=failed,
         since_usec=since,
         version=f"pidone {__version__}",
