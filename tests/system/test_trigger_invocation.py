@@ -136,3 +136,38 @@ def test_a_path_whose_watch_cannot_be_made_fails_its_start_job(
         "lp.path: Failed to enter waiting state: Too many levels of symbolic links"
     )
     assert d.state("w.service") == "inactive/dead"
+
+
+def test_an_accept_yes_instance_is_described_by_its_peer_and_tied_to_its_socket(
+    pidone_ns: Factory,
+) -> None:
+    """service_set_socket_fd() and socket_enter_running() (oracle: tinysshd.socket and
+    iv-nodesc.socket in tests/data/oracle/capture-accept-sockets-252.md): the instance is
+    "Description (PEER)", After= and TriggeredBy= its socket, which Triggers= it."""
+    import socket
+
+    port = free_port()
+    d = pidone_ns(
+        {
+            "acc.socket": f"[Socket]\nListenStream=127.0.0.1:{port}\nAccept=yes\n",
+            "acc@.service": "[Unit]\nDescription=acc conn\n[Service]\n"
+            "ExecStart=/bin/sh -c 'echo hi; exec sleep 600'\nStandardOutput=socket\n",
+        }
+    )
+    assert d.cli("start", "acc.socket").returncode == 0
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        assert conn.makefile("rb").readline() == b"hi\n"
+        local_port = conn.getsockname()[1]
+        instance = f"acc@0-127.0.0.1:{port}-127.0.0.1:{local_port}.service"
+        d.wait_state(instance, "active/running")
+        title = d.cli("status", instance).stdout.splitlines()[0]
+        assert title == f"● {instance} - acc conn (127.0.0.1:{local_port})"
+        show = d.cli("show", "-p", "TriggeredBy,After", instance).stdout
+        props = dict(line.split("=", 1) for line in show.splitlines())
+        assert props["TriggeredBy"] == "acc.socket"
+        assert "acc.socket" in props["After"].split()
+        assert d.cli("show", "-P", "Triggers", "acc.socket").stdout.split() == [instance]
+        assert d.cli("stop", instance).returncode == 0
+    journal = d.journal("-u", instance, "-o", "cat")
+    assert f"Started {instance} - acc conn (127.0.0.1:{local_port})." in journal.splitlines()
+    assert d.cli("stop", "acc.socket").returncode == 0

@@ -390,6 +390,8 @@ class Manager(UnitTable):
             if a.connection_fd >= 0:  # an Accept=yes instance, loaded for this connection
                 self.collectable.add(target.id)
                 self._gc_queue[target.id] = None
+                if a.peer:
+                    self.describe_peer(target, a.peer)
             old = self._activation.get(target.id)
             self._activation[target.id] = a
             if self._transaction(target.id, "start", "replace", None, manual=False):

@@ -132,6 +132,21 @@ def format_connection_instance(
     return f"{nr}-{la}:{lp}-{ra}:{rp}"
 
 
+def format_peer(
+    family: str, remote: tuple[str, int] = ("", 0), peer: tuple[int, int] | None = None
+) -> str:
+    """getpeername_pretty(): `ADDR:PORT` (an IPv4-mapped IPv6 peer as IPv4), `[V6]:PORT`,
+    `PID n/UID m` for AF_UNIX, `vsock:CID:PORT`; "" when unknown."""
+    addr, port = remote
+    if family == "unix":
+        return f"PID {peer[0]}/UID {peer[1]}" if peer is not None else ""
+    if family == "vsock":
+        return f"vsock:{addr}:{port}"
+    if family == "inet6" and not addr.startswith("::ffff:"):
+        return f"[{addr}]:{port}"
+    return f"{addr.removeprefix('::ffff:')}:{port}"
+
+
 # --- actions and events of the socket seam --------------------------------------------------
 
 

@@ -59,6 +59,7 @@ from pidone.core.socketseam import (
     SocketEvent,
     WatchFds,
     format_connection_instance,
+    format_peer,
 )
 from pidone.core.triggering import StartFailed, StartUnit, TriggeredUnitChanged, TriggerRefused
 
@@ -397,7 +398,8 @@ class SocketMachine:
                 conn.remote[0].removeprefix("::ffff:") if "." in conn.remote[0] else conn.remote[0]
             )
             env = (("REMOTE_ADDR", addr), ("REMOTE_PORT", str(conn.remote[1])))
-        self._out.append(StartUnit(self.name, target, env, connection_fd=cfd))
+        peer = format_peer(conn.family, conn.remote, conn.peer)
+        self._out.append(StartUnit(self.name, target, env, connection_fd=cfd, peer=peer))
 
     def _refuse(self, cfd: int) -> None:
         if cfd >= 0:

@@ -54,6 +54,9 @@ class StartUnit:
     fds: tuple[int, ...] = ()
     fd_names: tuple[str, ...] = ()
     connection_fd: int = -1
+    # the Accept=yes peer as service_set_socket_fd() names it (getpeername_pretty()): the
+    # instance's description becomes "Description (PEER)"
+    peer: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -289,6 +289,25 @@ class UnitTable:
         other = self.unit_machines.get(uid)
         return other.sub_state if other is not None else "dead"
 
+    def describe_peer(self, unit: Unit, peer: str) -> None:
+        """service_set_socket_fd(): an Accept=yes connection's instance is described as
+        "Description (PEER)" (PEER alone without a description), in its job messages and
+        its status. The table's model and the machine's change; the graph, which reads no
+        descriptions, keeps the file's."""
+        text = unit.unit.description
+        described = replace(
+            unit, unit=replace(unit.unit, description=f"{text} ({peer})" if text else peer)
+        )
+        self.units[unit.id] = described
+        m = self.machines.get(unit.id)
+        if m is not None:
+            m.unit = described
+
+    def description(self, uid: str, default: str) -> str:
+        """The unit's Description= as the manager has it (describe_peer()), else `default`."""
+        unit = self.units.get(uid)
+        return unit.unit.description if unit is not None else default
+
     def invocation_id(self, uid: str) -> str:
         """The unit's InvocationID= ("" if it never started): every record the manager
         logs about the unit carries it (log_unit_*(); core.unitmachines rule 5)."""

@@ -157,7 +157,7 @@ def describe(daemon: Daemon, unit: Unit, argv: bool = False) -> dict[str, Any]:
     active, sub, result = unit_state(daemon, unit.id)
     info: dict[str, Any] = {
         "unit": unit.id,
-        "description": unit.unit.description,
+        "description": daemon.manager.description(unit.id, unit.unit.description),
         "load_state": unit.load_state,
         "load_error": unit.load_error,
         "fragment_path": unit.fragment_path,
@@ -437,7 +437,7 @@ def _list_units(daemon: Daemon) -> Callable[[Call], Response | None]:
             job = jobs.get(unit.id, "")
             if not show_all and active == "inactive" and unit.load_state == "loaded" and not job:
                 continue  # 252 output_show_unit(): inactive and no pending job
-            description = unit.unit.description or unit.id
+            description = daemon.manager.description(unit.id, unit.unit.description) or unit.id
             rows.append([unit.id, unit.load_state, active, sub, description, job])
         return Response.success(call.request.id, {"units": rows})
 

@@ -116,12 +116,29 @@ def show_extras(daemon: Daemon, unit_id: str) -> dict[str, Any]:
       machine's order), `next_elapse` and `last_trigger` ([realtime, monotonic] µs) and its
       own `result`;
     - a socket: `n_connections`, `n_accepted`, `n_refused` and its own `result`;
-    - a path: its own `result`."""
+    - a path: its own `result`.
+    An Accept=yes connection's instance is After= and TriggeredBy= its socket, which is
+    Before= and Triggers= it while it is loaded (socket_enter_running() adds them at run
+    time: oracle, tests/data/oracle/capture-accept-sockets-252.md)."""
     out: dict[str, Any] = {}
     graph = daemon.manager.graph
+    relations: dict[str, list[str]] = {}
     if unit_id in graph.units:
-        out["relations"] = {k: list(v) for k, v in graph.relations(unit_id).items()}
+        relations = {k: list(v) for k, v in graph.relations(unit_id).items()}
     hub = daemon.manager.triggers
+    for name, s in hub.sockets.items():
+        if s.config.accept and unit_id in s.instances:
+            for key in ("After", "TriggeredBy"):
+                if name not in relations.setdefault(key, []):
+                    relations[key].append(name)
+    accepting = hub.sockets.get(unit_id)
+    if accepting is not None and accepting.config.accept:
+        for instance in sorted(accepting.instances):
+            for key in ("Before", "Triggers"):
+                if instance not in relations.setdefault(key, []):
+                    relations[key].append(instance)
+    if relations:
+        out["relations"] = relations
     timer = hub.timers.get(unit_id)
     if timer is not None:
         out["timer_values"] = [
