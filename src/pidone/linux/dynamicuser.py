@@ -17,9 +17,9 @@ from __future__ import annotations
 import binascii
 import contextlib
 import errno
-import grp
 import os
-import pwd
+
+from pidone.linux import userdb
 
 DYNAMIC_UID_MIN = 61184
 DYNAMIC_UID_MAX = 65519
@@ -34,16 +34,9 @@ def dynamic_user_name(unit: str, user: str) -> str:
 
 
 def _taken_by_database(uid: int) -> bool:
-    try:
-        pwd.getpwuid(uid)
-        return True
-    except KeyError:
-        pass
-    try:
-        grp.getgrgid(uid)
-        return True
-    except KeyError:
-        return False
+    """A user or group with this number exists (files first, NSS bounded: linux/userdb.py;
+    an NSS source that does not answer in time counts as "not taken")."""
+    return userdb.user_by_uid(uid) is not None or userdb.group_name(uid) is not None
 
 
 def _read(path: str) -> str:

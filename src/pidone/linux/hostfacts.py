@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 from types import MappingProxyType
 
 from pidone.core.environ import parse_environment_file
 from pidone.core.errors import ValueParseError
 from pidone.core.specifiers import SpecifierHost
+from pidone.linux import userdb
 
 # uname -m -> systemd's architecture names (src/basic/architecture.c, `systemd-detect-virt
 # --list`-style strings printed by `systemd-analyze` and used by %a and ConditionArchitecture=).
@@ -103,20 +102,17 @@ def read_specifier_host(root: str = "/") -> SpecifierHost:
     uname = os.uname()  # what platform.uname() reads on Linux, without importing platform
     uid = os.getuid()
     gid = os.getgid()
-    try:
-        pw = pwd.getpwuid(uid)
-        user_name, home, shell = pw.pw_name, pw.pw_dir, pw.pw_shell
-    except KeyError:
+    pw = userdb.user_by_uid(uid)  # files first, NSS bounded (linux/userdb.py)
+    if pw is not None:
+        user_name, home, shell = pw.name, pw.home, pw.shell
+    else:
         user_name, home, shell = str(uid), "/", "/bin/sh"
     if uid == 0:
         user_name, home = "root", "/root"  # systemd hardcodes root to avoid NSS lookups
     # get_home_dir()/get_shell(): an absolute, normalized $HOME/$SHELL wins.
     home = _env_path("HOME") or home
     shell = _env_path("SHELL") or shell
-    try:
-        group_name = grp.getgrgid(gid).gr_name
-    except KeyError:
-        group_name = str(gid)
+    group_name = userdb.group_name(gid) or str(gid)
     if gid == 0:
         group_name = "root"
     return SpecifierHost(

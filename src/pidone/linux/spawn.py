@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import pwd
 import signal
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -36,7 +35,7 @@ from pidone.core.execline import ExecCommand, expand_exec_argv
 from pidone.core.exitstatus import EXIT_STATUS_NAMES
 from pidone.core.hints import TYPE_CHECKING
 from pidone.core.model import ExecContext
-from pidone.linux import fastspawn, spawn_cgroup, spawnchild
+from pidone.linux import fastspawn, spawn_cgroup, spawnchild, userdb
 from pidone.linux.directories import DirectoryError, create_directories
 from pidone.linux.execprep import (
     LIMIT_RESOURCES,
@@ -181,7 +180,8 @@ def _working_directory(ctx: ExecContext, identity: Identity) -> bytes:
         if identity.user is not None:
             home = identity.user.home
         else:  # no User=: the manager's own home (systemd get_home_dir())
-            home = os.environ.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
+            manager = userdb.user_by_uid(os.getuid())
+            home = os.environ.get("HOME") or (manager.home if manager else "/")
         return os.fsencode(home or "/")
     return os.fsencode(wd or "/")
 
