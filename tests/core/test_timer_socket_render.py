@@ -85,25 +85,30 @@ def test_list_timers_row_of_a_monotonic_timer_matches_the_252_status_trigger():
     assert props["Result"] == "success"
 
 
-def test_list_timers_sorts_unset_next_first_then_by_time_and_prints_dashes():
+def test_list_timers_sorts_by_next_elapse_with_unset_ones_last_and_prints_dashes():
+    """systemd 252 (tests/data/oracle/capture-list-triggers-252.md): a stopped timer has no
+    next elapse (USEC_INFINITY for timer_info_compare()) and is listed after the others."""
     now = at("2026-11-29T12:00:00")
     rows = [
         TimerRow("b.timer", ("b.service",), now + 3600 * SEC, now - 60 * SEC),
-        TimerRow("a.timer", ("a.service",), now + 7200 * SEC, 0),
         TimerRow("z.timer", ("z.service",), 0, now - 86400 * SEC * 3),
+        TimerRow("a.timer", ("a.service",), now + 7200 * SEC, 0),
+        TimerRow("y.timer", ("y.service",), 0, 0),
     ]
     text = format_list_timers(rows, now, UTC, show_all=True)
     assert text.splitlines() == [
         "NEXT                        LEFT         LAST                        PASSED      UNIT    "
         "ACTIVATES",
-        "-                           -            Thu 2026-11-26 12:00:00 UTC 3 days ago  z.timer "
-        "z.service",
         "Sun 2026-11-29 13:00:00 UTC 1h 0min left Sun 2026-11-29 11:59:00 UTC 1min 0s ago b.timer "
         "b.service",
         "Sun 2026-11-29 14:00:00 UTC 2h 0min left -                           -           a.timer "
         "a.service",
+        "-                           -            -                           -           y.timer "
+        "y.service",
+        "-                           -            Thu 2026-11-26 12:00:00 UTC 3 days ago  z.timer "
+        "z.service",
         "",
-        "3 timers listed.",
+        "4 timers listed.",
     ]
 
 

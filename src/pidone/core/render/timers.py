@@ -75,7 +75,12 @@ def format_list_timers(
     def relative(usec: int) -> str:
         return format_timestamp_relative(usec, now_realtime) if _is_set(usec) else ""
 
-    ordered = sorted(rows, key=lambda r: (r.next_elapse, r.unit))
+    # timer_info_compare() by next elapse, then name; a timer with none has USEC_INFINITY
+    # there (systemctl's calc_next_elapse() of two unset clocks): listed last (oracle:
+    # tests/data/oracle/capture-list-triggers-252.md, a stopped logrotate.timer)
+    ordered = sorted(
+        rows, key=lambda r: (r.next_elapse if _is_set(r.next_elapse) else USEC_INFINITY, r.unit)
+    )
     cells = [
         (
             stamp(r.next_elapse),
