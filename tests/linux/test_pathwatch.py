@@ -104,3 +104,24 @@ def test_watcher_unwatch_closes_fds_and_forget_drops_state(tmp_path: Path) -> No
     assert "m.path" not in w.watches
     with pytest.raises(OSError):
         os.fstat(fd)  # closed
+
+
+def test_a_watch_that_cannot_be_made_names_the_component_as_systemd(tmp_path: Path) -> None:
+    """ENOTDIR under a regular file, ELOOP in a symlink loop: path_spec_watch() fails with
+    inotify_add_watch_and_warn()'s line (tests/data/oracle/capture-triggers-252.md)."""
+    from pidone.linux.pathwatch import format_watch_error
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(OSError) as caught:
+        SpecWatch("PathExists", f"{afile}/x")
+    assert format_watch_error(caught.value) == (
+        f"Failed to add a watch for {afile}/x: Not a directory"
+    )
+    loop = tmp_path / "loop"
+    os.symlink(loop, loop)
+    with pytest.raises(OSError) as caught:
+        SpecWatch("PathChanged", f"{loop}/x")
+    assert format_watch_error(caught.value) == (
+        f"Failed to add a watch for {loop}: Too many levels of symbolic links"
+    )

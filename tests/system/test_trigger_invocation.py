@@ -126,7 +126,7 @@ def test_a_path_whose_watch_cannot_be_made_fails_its_start_job(
     assert "ERRNO=20" in export.splitlines()
     # path.c's own line names the component and no unit
     whole = d.journal("-o", "cat")
-    assert f"Failed to add watch on {afile}/x: Not a directory" in whole.splitlines()
+    assert f"Failed to add a watch for {afile}/x: Not a directory" in whole.splitlines()
     # again from failed: the job fails again (no state change to carry it)
     r = d.cli("start", "nd.path")
     assert r.returncode == 1

@@ -118,11 +118,14 @@ class NothingWatched(OSError):
 
 def format_watch_error(exc: OSError) -> str:
     """path_spec_watch()'s error line (a manager message, not about the unit: systemd 252
-    logs it with log_error_errno(), so `journalctl -u` and status do not show it)."""
+    logs it with log_error_errno(), so `journalctl -u` and status do not show it; the
+    wording of inotify_add_watch_and_warn(): tests/data/oracle/capture-triggers-252.md)."""
     reason = exc.strerror or str(exc)
     if isinstance(exc, NothingWatched):
         return f"Failed to add watch on any of the components of {exc.filename}: {reason}"
-    return f"Failed to add watch on {exc.filename}: {reason}"
+    if exc.errno == errno.ENOSPC:
+        return f"Failed to add a watch for {exc.filename}: inotify watch limit reached"
+    return f"Failed to add a watch for {exc.filename}: {reason}"
 
 
 class SpecWatch:

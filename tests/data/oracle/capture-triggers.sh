@@ -99,6 +99,9 @@ for u in iv-sock.socket iv-tick.timer iv-watch.path iv-tgt.target iv.slice run-i
     [ -n "$id" ] && cap journalctl --no-pager -o short-iso "_SYSTEMD_INVOCATION_ID=$id"
     [ -n "$id" ] && cap journalctl --no-pager -o short-iso "INVOCATION_ID=$id"
 done
+echo "## The manager's own lines about the failed watches (no UNIT=)"
+echo
+cap journalctl --no-pager -o cat _PID=1 -p warning --grep "watch|mkdir"
 : > "$json"
 for u in "${ok[@]}" "${bad[@]}" iv-watch.service; do
     "$sdo" run journalctl -u "$u" -o json --no-pager -a >> "$json"
