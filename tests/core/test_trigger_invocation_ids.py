@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
 from pidone.core import actions as act
 from pidone.core import events as ev
@@ -143,3 +145,51 @@ def test_a_path_whose_watch_fails_fails_its_start_job_without_starting_or_starte
     out = fx.feed(PathsChecked("p.path"))
     assert finished(out) == ["done"]
     assert [m for m, _ in records(fx, "p.path", mark)] == ["Started p.path - p."]
+
+
+# --- the records' fields against systemd 252's journal (journal-triggers-252.json) -----------
+
+_JSON = Path(__file__).parent.parent / "data" / "oracle" / "journal-triggers-252.json"
+_FIELDS = ("PRIORITY", "MESSAGE_ID", "JOB_TYPE", "JOB_RESULT", "UNIT_RESULT", "ERRNO")
+
+
+def _oracle_records(unit: str, count: int) -> list[dict[str, object]]:
+    rows = [json.loads(line) for line in _JSON.read_text().splitlines() if line]
+    mine = [r for r in rows if r.get("UNIT") == unit][:count]
+    return [_pick(r["MESSAGE"], r) for r in mine]
+
+
+def _pick(message: str, fields: dict[str, str]) -> dict[str, object]:
+    out: dict[str, object] = {k: fields[k] for k in _FIELDS if fields.get(k)}
+    out["MESSAGE"] = message.replace("iv notdir path", "D").replace("iv sock", "D")
+    out["has INVOCATION_ID"] = bool(fields.get("INVOCATION_ID"))
+    return out
+
+
+def _ours(fx: FakeExecutor, unit: str) -> list[dict[str, object]]:
+    out = []
+    for a in fx.of_type(act.Log):
+        if a.unit != unit:
+            continue
+        fields = {**dict(a.fields), "PRIORITY": str(a.priority), "MESSAGE_ID": a.message_id}
+        out.append(_pick(a.message, fields))
+    return out
+
+
+def test_the_records_of_a_failing_path_and_of_a_socket_carry_252s_fields() -> None:
+    desc = b"[Unit]\nDescription=D\n"
+    _mgr, fx = setup(
+        {
+            "iv-notdir.path": desc + b"[Path]\nPathExists=/etc/hostname/x\nUnit=w.service\n",
+            "w.service": b"[Service]\nExecStart=/bin/sleep 600\n",
+            "iv-sock.socket": desc + b"[Socket]\nListenStream=127.0.0.1:7781\n",
+            "iv-sock.service": b"[Service]\nExecStart=/bin/sleep 600\n",
+        }
+    )
+    job(fx, "start", "iv-notdir.path")
+    fx.feed(PathsChecked("iv-notdir.path", error="Not a directory", errno=20))
+    assert _ours(fx, "iv-notdir.path") == _oracle_records("iv-notdir.path", 3)
+    job(fx, "start", "iv-sock.socket")
+    fx.feed(ListenersOpened("iv-sock.socket", (5,)))
+    job(fx, "stop", "iv-sock.socket")
+    assert _ours(fx, "iv-sock.socket") == _oracle_records("iv-sock.socket", 3)
