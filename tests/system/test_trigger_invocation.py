@@ -55,6 +55,18 @@ def test_every_started_unit_type_gets_an_invocation_id_its_records_carry(
     assert all(HEX32.fullmatch(i) for i in ids.values()), ids
     assert len(set(ids.values())) == len(units)
     sock = ids["iv-pre.socket"]
+    # (the journal writer commits in batches: wait for every record of the starts)
+    started = (
+        "socket pre says hi",
+        "Listening on iv-pre.socket - iv pre sock.",
+        "Started iv-tick.timer - iv tick timer.",
+        "Reached target iv-tgt.target - iv target.",
+        "Created slice iv.slice - iv slice.",
+    )
+    d.wait_for(
+        lambda: set(started) <= set(d.journal("-o", "cat").splitlines()),
+        what="the start records in the journal",
+    )
     # the manager's records about the socket: INVOCATION_ID= (systemd: log_unit_*())
     export = d.journal("-u", "iv-pre.socket", "-o", "export")
     assert "MESSAGE=Listening on iv-pre.socket - iv pre sock." in export
@@ -75,6 +87,13 @@ def test_every_started_unit_type_gets_an_invocation_id_its_records_carry(
         assert d.journal("-o", "cat", f"INVOCATION_ID={ids[unit]}").splitlines() == [first]
     # stopping keeps the ID on the stop records; a new start draws a new one
     assert d.cli("stop", "iv-pre.socket", "iv-tick.timer").returncode == 0
+    d.wait_for(
+        lambda: (
+            {"Closed iv-pre.socket - iv pre sock.", "Stopped iv-tick.timer - iv tick timer."}
+            <= set(d.journal("-o", "cat").splitlines())
+        ),
+        what="the stop records in the journal",
+    )
     closed = d.journal("-u", "iv-pre.socket", "-o", "export")
     assert set(field_values(closed, "INVOCATION_ID")) == {sock}
     assert "MESSAGE=Closed iv-pre.socket - iv pre sock." in closed
@@ -112,6 +131,10 @@ def test_a_path_whose_watch_cannot_be_made_fails_its_start_job(
         "resources",
     )
     assert HEX32.fullmatch(props["InvocationID"])
+    d.wait_for(
+        lambda: "Failed to start nd.path - nd." in d.journal("-o", "cat"),
+        what="the failed start in the journal",
+    )
     status = d.cli("status", "nd.path")
     assert status.returncode == 3
     assert "     Active: failed (Result: resources)\n" in status.stdout
@@ -132,6 +155,10 @@ def test_a_path_whose_watch_cannot_be_made_fails_its_start_job(
     assert r.returncode == 1
     r = d.cli("start", "lp.path")
     assert r.returncode == 1
+    d.wait_for(
+        lambda: "Failed to start lp.path - lp." in d.journal("-o", "cat"),
+        what="the failed start in the journal",
+    )
     assert d.journal("-u", "lp.path", "-o", "cat").splitlines()[0] == (
         "lp.path: Failed to enter waiting state: Too many levels of symbolic links"
     )
@@ -162,12 +189,19 @@ def test_an_accept_yes_instance_is_described_by_its_peer_and_tied_to_its_socket(
         d.wait_state(instance, "active/running")
         title = d.cli("status", instance).stdout.splitlines()[0]
         assert title == f"● {instance} - acc conn (127.0.0.1:{local_port})"
-        show = d.cli("show", "-p", "TriggeredBy,After", instance).stdout
+        show = d.cli("show", "-p", "TriggeredBy,After,Description", instance).stdout
         props = dict(line.split("=", 1) for line in show.splitlines())
+        assert props["Description"] == f"acc conn (127.0.0.1:{local_port})"
         assert props["TriggeredBy"] == "acc.socket"
         assert "acc.socket" in props["After"].split()
         assert d.cli("show", "-P", "Triggers", "acc.socket").stdout.split() == [instance]
         assert d.cli("stop", instance).returncode == 0
+    d.wait_for(
+        lambda: (
+            f"Stopped {instance} - acc conn (127.0.0.1:{local_port})." in d.journal("-o", "cat")
+        ),
+        what="the instance's stop in the journal",
+    )
     journal = d.journal("-u", instance, "-o", "cat")
     assert f"Started {instance} - acc conn (127.0.0.1:{local_port})." in journal.splitlines()
     assert d.cli("stop", "acc.socket").returncode == 0

@@ -131,6 +131,9 @@ def show_extras(daemon: Daemon, unit_id: str) -> dict[str, Any]:
             for key in ("After", "TriggeredBy"):
                 if name not in relations.setdefault(key, []):
                     relations[key].append(name)
+            described = daemon.manager.description(unit_id, "")
+            if described:
+                out["description"] = described  # "Description (PEER)"
     accepting = hub.sockets.get(unit_id)
     if accepting is not None and accepting.config.accept:
         for instance in sorted(accepting.instances):

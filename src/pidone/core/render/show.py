@@ -52,6 +52,9 @@ class RuntimeState:
     active_state: str = "inactive"
     sub_state: str = "dead"
     freezer_state: str = "running"
+    # the manager's Description= when it is not the file's: an Accept=yes connection's
+    # instance, "Description (PEER)" (service_set_socket_fd()); "" = the file's
+    description: str = ""
     result: str = "success"
     reload_result: str = "success"
     clean_result: str = "success"
@@ -475,7 +478,7 @@ def _unit_interface(
     props += [
         ("RequiresMountsFor", _words(u.requires_mounts_for)),
         ("Documentation", _words(_quote(d) for d in u.documentation)),
-        ("Description", u.description or unit.id),
+        ("Description", rt.description or u.description or unit.id),
         ("AccessSELinuxContext", ""),
         ("LoadState", unit.load_state),
         ("ActiveState", rt.active_state),
