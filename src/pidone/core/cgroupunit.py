@@ -57,6 +57,17 @@ def _unescape(component: str) -> str:
     return component[1:] if component.startswith("_") else component
 
 
+def slice_dirs(slice_name: str) -> str:
+    """The cgroup directories of a slice, systemd's slice_build_subslice() nesting: each
+    dash in the name opens a level, `a-b-c.slice` -> `a.slice/a-b.slice/a-b-c.slice`;
+    `-.slice` (the root slice) and "" are the root itself (systemd.slice(5))."""
+    if slice_name in ("", "-.slice") or not slice_name.endswith(".slice"):
+        return ""
+    stem = slice_name[: -len(".slice")]
+    parts = stem.split("-")
+    return "/".join("-".join(parts[: i + 1]) + ".slice" for i in range(len(parts)))
+
+
 def unit_from_path(path: str) -> str | None:
     """The owning unit of one cgroup path such as `/system.slice/foo.service/sub`."""
     parts = [p for p in path.split("/") if p]

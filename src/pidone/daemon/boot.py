@@ -113,6 +113,31 @@ def apply_tmpfiles(choice: str, root: str | None, log: Callable[[str, str, int],
 
 
 JOURNALD_SOCKET = "/run/systemd/journal/socket"  # systemd-journald.socket's native one
+PROC_CGROUP_INIT_INO = 0xEFFFFFFB  # include/linux/proc_ns.h: the initial cgroup namespace
+
+
+def owns_cgroup_namespace(pid1: bool, own_cgroup: str) -> bool:
+    """PID 1 at the root of its own cgroup namespace (a container: Docker and podman give
+    one on cgroup v2), or the kernel's own init: the whole visible hierarchy is the
+    manager's, so it lays it out as systemd does. A test daemon is PID 1 of a fresh PID
+    namespace in the host's cgroup namespace: it keeps to a subtree of its own."""
+    if not pid1 or own_cgroup != "/":
+        return False
+    try:
+        cgroup_ns = os.stat("/proc/self/ns/cgroup").st_ino
+    except OSError:
+        return False
+    return cgroup_ns != PROC_CGROUP_INIT_INO or in_initial_pid_namespace()
+
+
+def enter_init_scope(root: str) -> None:
+    """Move the manager into `<root>/init.scope`, where systemd 252 keeps PID 1
+    (/proc/1/cgroup reads `0::/init.scope`; `ps -o unit` says init.scope)."""
+    scope = os.path.join(root, "init.scope")
+    with contextlib.suppress(OSError):
+        os.makedirs(scope, 0o755, exist_ok=True)
+        with open(os.path.join(scope, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
 
 
 def owns_run(root: str) -> bool:

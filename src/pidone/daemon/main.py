@@ -360,11 +360,20 @@ class Daemon:
         self.booting = False  # --boot: until default.target's job has ended (daemon/boot.py)
 
     def _make_tracker(self, no_cgroups: bool) -> TrackerWithEvents:
+        from pidone.daemon.boot import enter_init_scope, owns_cgroup_namespace
         from pidone.linux.cgroups import CgroupTracker, find_writable_cgroup2
 
         if not no_cgroups:
             mount = find_writable_cgroup2()
-            if mount is not None:
+            if mount is not None and owns_cgroup_namespace(self.pid1, mount.own_cgroup):
+                # The container's (or machine's) init: systemd's own layout, itself in
+                # /init.scope and each unit below its slice (linux/cgroups.py).
+                with contextlib.suppress(OSError):
+                    tracker = CgroupTracker(mount.own_dir, slice_of=self._slice_of)
+                    enter_init_scope(mount.own_dir)
+                    self.cgroup_mount = mount.mount_point.rstrip("/")
+                    return tracker
+            elif mount is not None:
                 # One sub-tree per daemon: several test daemons may share our cgroup.
                 tag = _sha256_hex(self.paths.runtime_dir.encode())[:8]
                 base = f"{mount.own_dir.rstrip('/')}/pidone-{tag}"
@@ -375,6 +384,11 @@ class Daemon:
         from pidone.linux.proctrack import ProcTracker  # only without a usable cgroup2
 
         return ProcTracker(become_subreaper=not self.pid1)
+
+    def _slice_of(self, name: str) -> str:
+        """The unit's Slice= (or its default slice) for its cgroup's place."""
+        unit = self.units.get(name) if hasattr(self, "units") else None
+        return unit.slice if unit is not None and unit.slice else "system.slice"
 
     def _listen_logs(self, opts: DaemonOptions) -> None:
         dev_log, native = opts.dev_log, opts.journal_socket

@@ -34,8 +34,9 @@ import errno
 import os
 import select
 import signal
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
+from pidone.core.cgroupunit import slice_dirs
 from pidone.core.dataclass_lite import dataclass
 
 PROC_SELF = "/proc/self"
@@ -229,14 +230,27 @@ def _members(directory: str) -> set[int]:
 
 
 class CgroupTracker:
-    """ProcessGroupTracker on cgroup2: `<base>/<unit>` per unit (see linux.tracking)."""
+    """ProcessGroupTracker on cgroup2: `<base>/<unit>` per unit (see linux.tracking).
+
+    With `slice_of` (a PID 1 that owns its cgroup namespace: daemon/main.py), each unit
+    sits below its slice as under systemd, `<base>/system.slice/nginx.service`,
+    `<base>/system.slice/system-kresd.slice/kresd@1.service` (Slice=, or the default
+    slice); /proc/PID/cgroup then reads as systemd's, which sd_pid_get_unit(3) and
+    cg_path_get_unit() parse. Slices own no controllers here (docs/design.md)."""
 
     kind = "cgroup"
 
-    def __init__(self, base: str, proc: str = PROC_SELF) -> None:
+    def __init__(
+        self,
+        base: str,
+        proc: str = PROC_SELF,
+        slice_of: Callable[[str], str] | None = None,
+    ) -> None:
         self.base = base.rstrip("/")
         os.makedirs(self.base, exist_ok=True)
         self._base_rel = self._relative(self.base, proc)
+        self._slice_of = slice_of
+        self._paths: dict[str, str] = {}  # unit -> its directory, fixed while it exists
         self._names: dict[str, str] = {}  # escaped directory name -> unit
         self._epoll = select.epoll()
         self._events: dict[int, str] = {}  # cgroup.events fd -> unit
@@ -279,7 +293,14 @@ class CgroupTracker:
         return (best.root.rstrip("/") + rest) or "/"
 
     def path(self, unit: str) -> str:
-        return f"{self.base}/{escape_cgroup_name(unit)}"
+        known = self._paths.get(unit)
+        if known is not None:
+            return known
+        parent = self.base
+        if self._slice_of is not None:
+            slices = slice_dirs(self._slice_of(unit))
+            parent = f"{self.base}/{slices}" if slices else self.base
+        return f"{parent}/{escape_cgroup_name(unit)}"
 
     def spawn_cgroup(self, unit: str) -> str:
         return self.path(unit)
@@ -296,9 +317,13 @@ class CgroupTracker:
         # (cgroup_procs_write(); measured 0.1-7 ms here). A stat is a kernfs lookup only.
         made = False
         if unit not in self._event_fd or not os.path.isdir(directory):
+            parent = os.path.dirname(directory)
+            if parent != self.base:
+                os.makedirs(parent, 0o755, exist_ok=True)  # the slices (never removed)
             with contextlib.suppress(FileExistsError):
                 os.mkdir(directory, 0o755)
                 made = True
+        self._paths[unit] = directory
         self._names[escape_cgroup_name(unit)] = unit
         if unit not in self._event_fd:
             fd = os.open(f"{directory}/cgroup.events", _O_RDONLY)
@@ -385,6 +410,7 @@ class CgroupTracker:
         self._populated.pop(unit, None)
         self._seen_empty.discard(unit)
         self._names.pop(escape_cgroup_name(unit), None)
+        self._paths.pop(unit, None)  # the next create() asks for the slice again
         self._removed.add(unit)
         return True
 
@@ -419,8 +445,10 @@ class CgroupTracker:
         prefix = self._base_rel.rstrip("/") + "/"
         if own is None or not own.startswith(prefix):
             return None
-        name = own[len(prefix) :].split("/", 1)[0]
-        return self._names.get(name)
+        for name in own[len(prefix) :].split("/"):
+            if not name.endswith(".slice") or name in self._names:
+                return self._names.get(name)  # the first component below the slices
+        return None
 
     def is_empty(self, unit: str) -> bool:
         if self._pending_of(unit):

@@ -47,6 +47,7 @@ class NamespaceDaemon:
         args: Sequence[str] = (),
         no_cgroups: bool = False,
         isolated: bool = False,
+        cgroupns: bool = False,
     ) -> None:
         self.workdir = workdir
         self.unit_dir = workdir / "units"
@@ -58,7 +59,11 @@ class NamespaceDaemon:
             self.write_unit(name, text)
         # --dev-log= keeps a namespace PID 1 away from the host's shared /dev/log.
         self.args = ["--dev-log=", *args] + (["--no-cgroups"] if no_cgroups else [])
-        self.isolated = isolated  # own network namespace and a private tmpfs on /run
+        self.isolated = isolated or cgroupns  # own network namespace, a tmpfs on /run
+        # A container's cgroup namespace: its root is a fresh cgroup of ours, with a
+        # cgroup2 mounted on /sys/fs/cgroup (as Docker and podman give one).
+        self.cgroupns = cgroupns
+        self.cgroupns_dir = ""
         self.log_path = workdir / "daemon.log"
         # What runs as the namespace's PID 1, before its options (benches put a wrapper of
         # the daemon's main here: a profiler, a clock).
@@ -88,16 +93,21 @@ class NamespaceDaemon:
         # and loopback up, then exec the daemon (same PID). Mounted as systemd mounts /run
         # (mount_setup(): mode=0755, nosuid, nodev): a tmpfs's default mode is 1777, and
         # atopacctd refuses to start when /run "may be writable for group/others".
+        cgroup2 = "mount -t cgroup2 cgroup2 /sys/fs/cgroup && " if self.cgroupns else ""
         wrap = (
             [
                 "sh",
                 "-c",
                 "mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run && mkdir -p /run/lock && "
-                '(ip link set lo up 2>/dev/null; true) && exec "$0" "$@"',
+                f'{cgroup2}(ip link set lo up 2>/dev/null; true) && exec "$0" "$@"',
             ]
             if self.isolated
             else []
         )
+        enter_cgroup = None
+        if self.cgroupns:
+            isolate.append("--cgroup")
+            enter_cgroup = self._make_cgroupns_root()
         cmd = [
             "unshare", "--pid", "--fork", "--mount-proc", *isolate, "--kill-child", *wrap,
             *self.daemon_command,
@@ -107,7 +117,12 @@ class NamespaceDaemon:
         log = open(self.log_path, "wb")  # noqa: SIM115 - handed to the child
         try:
             self.proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+                preexec_fn=enter_cgroup,
             )
         finally:
             log.close()
@@ -165,6 +180,22 @@ class NamespaceDaemon:
         self._remove_cgroups()
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
+    def _make_cgroupns_root(self) -> Callable[[], None]:
+        """A fresh cgroup for the namespace's root, and the child's step into it."""
+        from pidone.linux.cgroups import find_writable_cgroup2
+
+        mount = find_writable_cgroup2()
+        if mount is None:
+            raise HarnessError("cgroupns=True needs a writable cgroup2")
+        self.cgroupns_dir = tempfile.mkdtemp(prefix="pidone-cgns-", dir=mount.own_dir)
+        procs = os.path.join(self.cgroupns_dir, "cgroup.procs")
+
+        def enter() -> None:
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+
+        return enter
+
     def _remove_cgroups(self) -> None:
         """rmdir the daemon's (now empty) cgroup subtree, which a SIGKILL leaves behind."""
         from pidone.linux.cgroups import find_writable_cgroup2
@@ -173,7 +204,7 @@ class NamespaceDaemon:
         if mount is None:
             return
         tag = hashlib.sha256(os.path.abspath(self.runtime_dir).encode()).hexdigest()[:8]
-        base = f"{mount.own_dir.rstrip('/')}/pidone-{tag}"
+        base = self.cgroupns_dir or f"{mount.own_dir.rstrip('/')}/pidone-{tag}"
         deadline = time.monotonic() + 5.0  # the killed namespace may still be dying
         while os.path.isdir(base) and time.monotonic() < deadline:
             for directory, _dirs, _files in sorted(os.walk(base), key=lambda w: -len(w[0])):

@@ -1,0 +1,67 @@
+"""A PID 1 that owns its cgroup namespace (a container) lays cgroups out as systemd does:
+itself in /init.scope, each unit below its slice (Slice=, or the default slice)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pidone.testing.harness import NamespaceDaemon
+from tests.system.conftest import Factory
+
+pytestmark = pytest.mark.system
+
+SLEEP = "[Service]\nExecStart=/bin/sleep 1000\n"
+UNITS = {
+    "web.service": SLEEP,
+    "inst@.service": SLEEP,  # an instance: system-inst.slice (unit_set_default_slice())
+    "sliced.service": "[Service]\nSlice=system-custom.slice\nExecStart=/bin/sleep 1000\n",
+    "top.service": "[Service]\nSlice=custom.slice\nExecStart=/bin/sleep 1000\n",
+}
+
+
+def _cgroup_of(pid: int, proc: str = "/proc") -> str:
+    """The unified line of PROC/PID/cgroup, as the host (the initial namespace) sees it."""
+    with open(f"{proc}/{pid}/cgroup") as f:
+        return next(line for line in f.read().splitlines() if line.startswith("0::"))[3:]
+
+
+def _main_pid(d: NamespaceDaemon, unit: str) -> int:
+    out = d.cli("show", "-p", "MainPID", "--value", unit).stdout.strip()
+    return int(out)
+
+
+def test_a_container_init_uses_systemds_layout(pidone_ns: Factory) -> None:
+    d = pidone_ns(UNITS, cgroupns=True)
+    r = d.cli("start", "web", "inst@a", "sliced", "top")
+    assert r.returncode == 0, r.stdout + r.stderr
+    expected = {
+        "web.service": "/system.slice/web.service",
+        "inst@a.service": "/system.slice/system-inst.slice/inst@a.service",
+        "sliced.service": "/system.slice/system-custom.slice/sliced.service",
+        "top.service": "/custom.slice/top.service",
+    }
+    root = _cgroup_of(d.pid1).removesuffix("/init.scope")
+    assert _cgroup_of(d.pid1) == f"{root}/init.scope"  # the manager itself, as systemd
+    for unit, path in expected.items():
+        shown = d.cli("show", "-p", "ControlGroup", "--value", unit).stdout.strip()
+        assert shown == path, unit
+        status = d.cli("status", "--no-pager", "-n", "0", unit).stdout
+        assert f"     CGroup: {path}\n" in status, status
+        # (MainPID is the namespace's number: read it through the namespace's own /proc)
+        in_ns = _cgroup_of(_main_pid(d, unit), f"/proc/{d.pid1}/root/proc")
+        assert in_ns == f"{root}{path}"
+    assert d.cli("stop", "web", "inst@a", "sliced", "top").returncode == 0
+    for unit in expected:
+        assert d.state(unit) == "inactive/dead"
+
+
+def test_a_test_daemon_in_the_hosts_cgroup_namespace_keeps_its_own_subtree(
+    pidone_ns: Factory,
+) -> None:
+    """No cgroup namespace of its own: one pidone-<hash> subtree, flat, as before."""
+    d = pidone_ns({"web.service": SLEEP})
+    assert d.cli("start", "web").returncode == 0
+    shown = d.cli("show", "-p", "ControlGroup", "--value", "web").stdout.strip()
+    assert shown.endswith("/web.service")
+    assert "/pidone-" in shown
+    assert "system.slice" not in shown
