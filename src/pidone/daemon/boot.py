@@ -116,16 +116,26 @@ JOURNALD_SOCKET = "/run/systemd/journal/socket"  # systemd-journald.socket's nat
 PROC_CGROUP_INIT_INO = 0xEFFFFFFB  # include/linux/proc_ns.h: the initial cgroup namespace
 
 
-def owns_cgroup_namespace(pid1: bool, own_cgroup: str) -> bool:
+def owns_cgroup_namespace(pid1: bool, own_cgroup: str, own_dir: str) -> bool:
     """PID 1 at the root of its own cgroup namespace (a container: Docker and podman give
     one on cgroup v2), or the kernel's own init: the whole visible hierarchy is the
-    manager's, so it lays it out as systemd does. A test daemon is PID 1 of a fresh PID
-    namespace in the host's cgroup namespace: it keeps to a subtree of its own."""
+    manager's, so it lays it out as systemd does.
+
+    Not so a test daemon: PID 1 of a fresh PID namespace, but in the cgroup namespace of
+    whoever runs the tests (the host's, or a CI container's, whose root cgroup holds the
+    test runner). That shows in the root's cgroup.procs: a process outside our PID
+    namespace is listed as 0 (cgroup_procs_show() prints task_pid_vnr()), so a root
+    cgroup with a 0 in it is shared with the world outside, and the daemon keeps to a
+    subtree of its own."""
     if not pid1 or own_cgroup != "/":
         return False
     try:
         cgroup_ns = os.stat("/proc/self/ns/cgroup").st_ino
+        with open(os.path.join(own_dir, "cgroup.procs"), encoding="ascii") as f:
+            shared = "0" in f.read().split()
     except OSError:
+        return False
+    if shared:
         return False
     return cgroup_ns != PROC_CGROUP_INIT_INO or in_initial_pid_namespace()
 

@@ -365,7 +365,9 @@ class Daemon:
 
         if not no_cgroups:
             mount = find_writable_cgroup2()
-            if mount is not None and owns_cgroup_namespace(self.pid1, mount.own_cgroup):
+            if mount is not None and owns_cgroup_namespace(
+                self.pid1, mount.own_cgroup, mount.own_dir
+            ):
                 # The container's (or machine's) init: systemd's own layout, itself in
                 # /init.scope and each unit below its slice (linux/cgroups.py).
                 with contextlib.suppress(OSError):

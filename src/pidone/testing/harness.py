@@ -93,7 +93,14 @@ class NamespaceDaemon:
         # and loopback up, then exec the daemon (same PID). Mounted as systemd mounts /run
         # (mount_setup(): mode=0755, nosuid, nodev): a tmpfs's default mode is 1777, and
         # atopacctd refuses to start when /run "may be writable for group/others".
-        cgroup2 = "mount -t cgroup2 cgroup2 /sys/fs/cgroup && " if self.cgroupns else ""
+        # (and wait until unshare(1), outside the PID namespace, has been moved out of the
+        # namespace's root cgroup below: daemon/boot.py's owns_cgroup_namespace())
+        cgroup2 = (
+            "mount -t cgroup2 cgroup2 /sys/fs/cgroup && "
+            "while grep -qx 0 /sys/fs/cgroup/cgroup.procs; do sleep 0.01; done && "
+            if self.cgroupns
+            else ""
+        )
         wrap = (
             [
                 "sh",
@@ -126,9 +133,21 @@ class NamespaceDaemon:
             )
         finally:
             log.close()
+        if self.cgroupns:  # unshare(1) back out, once it has made the namespaces and forked
+            self.wait_for(self._forked, what="unshare(1) to fork the namespace's PID 1")
+            parent = os.path.dirname(self.cgroupns_dir)
+            with open(os.path.join(parent, "cgroup.procs"), "w") as f:
+                f.write(str(self.proc.pid))
         self.wait_for(self._answers, what="the daemon to answer on its control socket")
         self.pid1 = self._find_pid1()
         return self
+
+    def _forked(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise HarnessError(f"unshare exited with {self.proc.returncode}:\n{self.log()}")
+        with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+            return bool(f.read().split())
 
     def _answers(self) -> bool:
         assert self.proc is not None
