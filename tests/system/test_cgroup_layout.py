@@ -50,6 +50,13 @@ def test_a_container_init_uses_systemds_layout(pidone_ns: Factory) -> None:
         # (MainPID is the namespace's number: read it through the namespace's own /proc)
         in_ns = _cgroup_of(_main_pid(d, unit), f"/proc/{d.pid1}/root/proc")
         assert in_ns == f"{root}{path}"
+    # `status` without units draws the tree as 252 does: the manager under init.scope
+    tree = d.cli("status", "--no-pager").stdout.split("   CGroup: /\n", 1)[1].splitlines()
+    tops = [
+        line.strip()[2:] for line in tree if line.startswith("           ") and line[11] in "├└"
+    ]
+    assert tops == ["custom.slice", "init.scope", "system.slice"], tree
+    assert any("/pidone-spawn " in line for line in tree), tree  # the spawn helper too
     assert d.cli("stop", "web", "inst@a", "sliced", "top").returncode == 0
     for unit in expected:
         assert d.state(unit) == "inactive/dead"

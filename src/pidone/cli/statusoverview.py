@@ -50,6 +50,10 @@ def manager_status(c: client.Client, opts: Options) -> int:
                 procs.append(ProcessEntry(int(proc[0]), argv, comm, cgroup=group))
             else:
                 procs.append(ProcessEntry(int(proc[0]), (), cgroup=group, cmdline=str(cmd)))
+    for entry in ping.get("init_scope") or []:  # the manager itself, in systemd's layout
+        if isinstance(entry, list) and len(entry) == 3 and isinstance(entry[1], list):
+            argv = tuple(map(str, entry[1]))
+            procs.append(ProcessEntry(int(entry[0]), argv, str(entry[2]), cgroup="init.scope"))
     failed = sum(1 for r in rows if r[2] == "failed")
     started = ping.get("started")
     if isinstance(started, list) and started and isinstance(started[0], int):

@@ -140,14 +140,18 @@ def owns_cgroup_namespace(pid1: bool, own_cgroup: str, own_dir: str) -> bool:
     return cgroup_ns != PROC_CGROUP_INIT_INO or in_initial_pid_namespace()
 
 
-def enter_init_scope(root: str) -> None:
+def enter_init_scope(root: str) -> str:
     """Move the manager into `<root>/init.scope`, where systemd 252 keeps PID 1
-    (/proc/1/cgroup reads `0::/init.scope`; `ps -o unit` says init.scope)."""
+    (/proc/1/cgroup reads `0::/init.scope`; `ps -o unit` says init.scope). Returns the
+    scope's directory, "" if the move failed."""
     scope = os.path.join(root, "init.scope")
-    with contextlib.suppress(OSError):
+    try:
         os.makedirs(scope, 0o755, exist_ok=True)
         with open(os.path.join(scope, "cgroup.procs"), "w") as f:
             f.write(str(os.getpid()))
+    except OSError:
+        return ""
+    return scope
 
 
 def owns_run(root: str) -> bool:

@@ -300,6 +300,7 @@ class Daemon:
         self.opts = opts
         self.pid1 = os.getpid() == 1
         self.private_bus: PrivateBus | None = None  # /run/systemd/private, as PID 1 owning /run
+        self.init_scope_dir = ""  # <cgroup root>/init.scope in systemd's layout, else ""
         self.cgroup_mount = ""
         if not self.pid1:
             become_subreaper()
@@ -372,7 +373,7 @@ class Daemon:
                 # /init.scope and each unit below its slice (linux/cgroups.py).
                 with contextlib.suppress(OSError):
                     tracker = CgroupTracker(mount.own_dir, slice_of=self._slice_of)
-                    enter_init_scope(mount.own_dir)
+                    self.init_scope_dir = enter_init_scope(mount.own_dir)
                     self.cgroup_mount = mount.mount_point.rstrip("/")
                     return tracker
             elif mount is not None:
