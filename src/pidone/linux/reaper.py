@@ -24,6 +24,7 @@ from pidone.core.hints import Final
 
 PR_SET_CHILD_SUBREAPER: Final = 36  # <linux/prctl.h>
 PR_GET_CHILD_SUBREAPER: Final = 37
+_subreaper = 0  # the PID that is known to be a subreaper already (a fork is not one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +58,20 @@ def _prctl(option: int, arg: int) -> int:
 
 
 def become_subreaper() -> None:
-    """Mark this process a child subreaper (prctl PR_SET_CHILD_SUBREAPER, Linux 3.4+)."""
+    """Mark this process a child subreaper (prctl PR_SET_CHILD_SUBREAPER, Linux 3.4+).
+
+    The compiled `pidone` launcher (csrc/pidone.c) already did it for `pidone daemon`
+    before exec'ing Python (the attribute survives execve(2)) and says so in
+    $PIDONE_SUBREAPER, set to the PID it had, which exec keeps: then there is nothing to
+    do and ctypes stays unloaded. The variable is dropped either way, so that services
+    do not inherit it."""
+    global _subreaper
+    told = os.environ.pop("PIDONE_SUBREAPER", "")
+    if _subreaper == os.getpid() or told == str(os.getpid()):
+        _subreaper = os.getpid()
+        return
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _subreaper = os.getpid()
 
 
 def is_subreaper() -> bool:
