@@ -10,8 +10,10 @@ was removed from the daemon on purpose and costs RSS in every running daemon:
 * typing (~0.65 MiB): src imports typing's names from core.hints;
 * argparse (+ gettext, locale, and shutil with bz2/lzma for its help formatter): the
   daemon's options have a hand parser (daemon/main.py);
-* ctypes (~0.3-0.7 MiB): only a daemon that is not PID 1 loads it, to become a child
-  subreaper (prctl(2)), and a daemon whose units ask for sandboxing (the mount namespace
+* ctypes (~0.3-0.7 MiB): only a daemon that is not PID 1 and was not started through the
+  compiled launcher loads it, to become a child subreaper (prctl(2); the launcher does
+  that before exec: tests/system/test_launcher_subreaper.py), and a daemon whose units
+  ask for sandboxing (the mount namespace
   probe), for capabilities on the fork path, for a realtime timer's clock watch, and for
   inotify (a PID file not written yet);
 * traceback (+ linecache, tokenize, textwrap): only when a loop callback fails;
