@@ -45,8 +45,9 @@ def test_a_container_init_uses_systemds_layout(pidone_ns: Factory) -> None:
     for unit, path in expected.items():
         shown = d.cli("show", "-p", "ControlGroup", "--value", unit).stdout.strip()
         assert shown == path, unit
-        status = d.cli("status", "--no-pager", "-n", "0", unit).stdout
+        status = d.cli("status", "--no-pager", unit).stdout
         assert f"     CGroup: {path}\n" in status, status
+        assert "Not enforced by pidone: Slice=" not in status  # placement is Slice='s job
         # (MainPID is the namespace's number: read it through the namespace's own /proc)
         in_ns = _cgroup_of(_main_pid(d, unit), f"/proc/{d.pid1}/root/proc")
         assert in_ns == f"{root}{path}"
@@ -72,3 +73,13 @@ def test_a_test_daemon_in_the_hosts_cgroup_namespace_keeps_its_own_subtree(
     assert shown.endswith("/web.service")
     assert "/pidone-" in shown
     assert "system.slice" not in shown
+    sliced = {"sliced.service": UNITS["sliced.service"]}
+    flat = pidone_ns(sliced)
+    assert flat.cli("start", "sliced").returncode == 0
+    flat.wait_for(
+        lambda: (
+            "Not enforced by pidone: Slice=system-custom.slice"
+            in flat.journal("-u", "sliced", "-o", "cat")
+        ),
+        what="the not-enforced line of a daemon that does not place slices",
+    )

@@ -961,7 +961,12 @@ class LinuxExecutor:
         """One line per start naming the unit's directives pidone does not enforce here."""
         if not unit.not_enforced and not missing:
             return
-        items = [f"{n.key}={n.value}" for n in sandbox.still_not_enforced(unit.not_enforced)]
+        placed = getattr(self.tracker, "places_slices", False)  # Slice= is honoured there
+        items = [
+            f"{n.key}={n.value}"
+            for n in sandbox.still_not_enforced(unit.not_enforced)
+            if not (placed and n.key == "Slice")
+        ]
         keys = {item.split("=", 1)[0] for item in items}
         items += [f"{key}=" for key in missing if key not in keys]
         if items:

@@ -292,6 +292,11 @@ class CgroupTracker:
         rest = directory[len(best.mount_point.rstrip("/")) :]
         return (best.root.rstrip("/") + rest) or "/"
 
+    @property
+    def places_slices(self) -> bool:
+        """Units sit below their slices (Slice= is honoured as placement)."""
+        return self._slice_of is not None
+
     def path(self, unit: str) -> str:
         known = self._paths.get(unit)
         if known is not None:
