@@ -8,7 +8,9 @@ other test does:
 
 - openssh-server: bookworm's ssh.socket is Accept=no (ListenStream=22): the first
   connection starts ssh.service, whose `sshd -D` takes the listening socket through
-  LISTEN_FDS (Debian's sd_listen_fds() patch) instead of binding port 22 itself.
+  LISTEN_FDS (Debian's sd_listen_fds() patch) instead of binding port 22 itself. A reload
+  ends it (exit 255, kept down by RestartPreventExitStatus=), as under systemd 252; the
+  next connection starts it again.
 - networkd-dispatcher: `%p` in `EnvironmentFile=-/etc/default/%p` (the file's
   `--run-startup-triggers` reaches ExecStart= through `$networkd_dispatcher_args`), two
   `ConditionPathExistsGlob=|` triggers (`*/*`: skipped while no hook script exists, as in
@@ -99,6 +101,20 @@ def test_ssh_socket_hands_port_22_to_sshd(owner: Callable[[], Iso]) -> None:
     main = d.status("ssh")["main_pid"]
     assert banner(d, 22).startswith("SSH-2.0-OpenSSH")
     assert d.status("ssh")["main_pid"] == main
+
+    # A reload (SIGHUP) makes sshd re-execute itself without the LISTEN_FDS its
+    # sd_listen_fds() took out of the environment: it binds port 22 itself, which the
+    # socket holds, and exits 255; RestartPreventExitStatus=255 keeps it down. systemd
+    # 252 ends the same way (oracle). The next connection starts it again.
+    r = d.cli("reload", "ssh")
+    assert r.returncode == 0, r.stdout + r.stderr
+    d.wait_state("ssh.service", "failed/failed")
+    journal = d.journal("-u", "ssh")
+    assert "ssh.service: Main process exited, code=exited, status=255/EXCEPTION" in journal
+    assert d.state("ssh.socket") == "active/listening"
+    assert banner(d, 22).startswith("SSH-2.0-OpenSSH")
+    d.wait_state("ssh.service", "active/running")
+    assert d.status("ssh")["main_pid"] != main
 
     r = d.cli("stop", "ssh.socket", "ssh.service")
     assert (r.returncode, r.stderr) == (0, "")  # nothing left to warn about
