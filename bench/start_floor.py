@@ -99,9 +99,9 @@ def null_supervisor(service: str, launcher: str) -> float:
     words = ["\x1f".join(shlex.split(line)) for line in lines]
     with tempfile.TemporaryDirectory(prefix="pidone-null-") as rundir:
         os.chmod(rundir, 0o755)
+        namespace = ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
         sup = subprocess.Popen(
-            ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
-             sys.executable, "-c", NULL_SUPERVISOR, rundir, *words],  # fmt: skip
+            [*namespace, sys.executable, "-c", NULL_SUPERVISOR, rundir, *words],
             env={"NULL_ENV": "\x1f".join(f"{k}={v}" for k, v in env.items())},
             stdin=subprocess.DEVNULL,
         )
@@ -111,10 +111,13 @@ def null_supervisor(service: str, launcher: str) -> float:
                 if sup.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the null supervisor did not start")
                 time.sleep(0.005)
-            client_env = {"PATH": rs.BASE_ENV["PATH"], "PIDONE_RUNTIME_DIR": rundir,
-                          "PIDONE_LAUNCHER": launcher}  # fmt: skip
-            return rs.from_shell(f'"$PIDONE_LAUNCHER" start {service}.service', client_env,
-                                 own_pid_namespace=False)  # fmt: skip
+            client_env = {
+                "PATH": rs.BASE_ENV["PATH"],
+                "PIDONE_RUNTIME_DIR": rundir,
+                "PIDONE_LAUNCHER": launcher,
+            }
+            command = f'"$PIDONE_LAUNCHER" start {service}.service'
+            return rs.from_shell(command, client_env, own_pid_namespace=False)
         finally:
             sup.kill()  # --kill-child: the namespace's PID 1 dies, and the service with it
             sup.wait()
