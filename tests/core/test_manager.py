@@ -286,23 +286,37 @@ def test_auto_restart_logs_like_systemd() -> None:
     assert finished(fx, mark) == [act.JobFinished(2, U, "start", "done", (), 0)]
 
 
-def test_start_waits_through_restarts_until_the_limit() -> None:
+def test_a_start_job_fails_at_the_first_failure_and_each_restart_is_a_job() -> None:
+    """systemd 252 (oracle: Type=notify ExecStart=/bin/false Restart=always): the unit
+    passes through `failed` on its way to auto-restart, which ends the running start job
+    ("Failed to start", systemctl start exits 1) while the unit keeps restarting; each
+    restart is a job of its own, until the start limit refuses one. pidone used to keep
+    the first start job running through every restart, and a job ordered After= it (a
+    whole boot behind nss-lookup.target) waited forever."""
     _, fx = setup(type="exec", restart="on-failure", unit_start_limit_burst=3)
     job(fx, "start")
-    for _ in range(3):
-        fx.exit(fx.pid_of(U, "start"), status=1)
-        assert finished(fx) == []
-        fx.advance(100_000)
-    assert fx.logs()[-3:] == [
-        "t.service: Start request repeated too quickly.",
-        "t.service: Failed with result 'exit-code'.",
-        "Failed to start t.service - Test Service.",
-    ]
+    fx.exit(fx.pid_of(U, "start"), status=1)
     (f,) = finished(fx)
     assert (f.job_id, f.result) == (1, "failed")
     assert f.lines[0] == (
         "Job for t.service failed because the control process exited with error code."
     )
+    assert fx.logs() == [
+        "Starting t.service - Test Service...",
+        "t.service: Main process exited, code=exited, status=1/FAILURE",
+        "t.service: Failed with result 'exit-code'.",
+        "Failed to start t.service - Test Service.",
+    ]
+    for _ in range(2):
+        fx.advance(100_000)
+        fx.exit(fx.pid_of(U, "start"), status=1)
+    fx.advance(100_000)
+    assert fx.logs()[-3:] == [
+        "t.service: Start request repeated too quickly.",
+        "t.service: Failed with result 'exit-code'.",
+        "Failed to start t.service - Test Service.",
+    ]
+    assert fx.logs().count("Failed to start t.service - Test Service.") == 4
 
 
 def test_quick_restarts_hit_the_limit() -> None:

@@ -172,3 +172,28 @@ def test_kill_mode_with_forks_double_forks_and_setsid(
         assert "remains running after unit stopped." in d.journal("-u", "k.service")
     else:
         assert remaining == sorted([main, *children])
+
+
+def test_a_restarting_unit_fails_its_start_job_and_lets_the_next_one_run(
+    pidone_ns: Factory,
+) -> None:
+    """systemd 252 on the oracle, the same two units: `start flap` exits 1 at the first
+    failure ("Job for flap.service failed because the control process exited with error
+    code.") while flap keeps restarting, and after.service (After=flap.service) starts
+    once flap's current (restart) job has ended. pidone kept the first start job through
+    every restart, so `start after` never returned and a booting container stalled."""
+    units = {
+        "flap.service": "[Service]\nType=notify\nExecStart=/bin/false\nRestart=always\n"
+        "RestartSec=1\nStartLimitIntervalSec=0\n",
+        "after.service": "[Unit]\nAfter=flap.service\nWants=flap.service\n"
+        "[Service]\nExecStart=/bin/sleep 1000\n",
+    }
+    d = pidone_ns(units)
+    r = d.cli("start", "flap")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Job for flap.service failed because the control process exited" in r.stderr
+    assert d.cli("start", "after").returncode == 0
+    assert d.state("after.service") == "active/running"
+    assert d.state("flap.service").startswith("activating/")  # still restarting
+    journal = d.journal("-u", "flap", "-o", "cat")
+    assert journal.count("Failed to start flap.service.") >= 2, journal

@@ -473,12 +473,26 @@ class Manager(UnitTable):
         """unit_notify(): the job rules, then the dependency effects (rule 6)."""
         if change.new_active in _INACTIVE:
             self._gc_queue[change.unit] = None
-        unexpected = self._job_rules(change.unit, change)
         old, new = change.old_active, change.new_active
-        if change.new_sub == SubState.AUTO_RESTART.value and old not in _INACTIVE:
+        auto_restart = change.new_sub == SubState.AUTO_RESTART.value and old not in _INACTIVE
+        middle = "inactive" if change.result in ("success", "exec-condition") else "failed"
+        job = self.jobs.get(change.unit)
+        if auto_restart and job is not None and job.type in ("start", "verify-active"):
+            # 252 service_enter_dead() notifies the failed/dead state first: a running start
+            # job ends there ("Failed to start X.", systemctl start exits 1 while the unit
+            # keeps restarting), so the jobs ordered after it run; each restart is a job of
+            # its own (the `restart` transaction below). Checked on the oracle: flap.service
+            # (Type=notify, /bin/false, Restart=always) and after.service (After=flap).
+            sub = "dead" if middle == "inactive" else "failed"
+            at_middle = act.StateChanged(
+                change.unit, change.old_active, change.old_sub, middle, sub, change.result
+            )
+            unexpected = self._job_rules(change.unit, at_middle)
+        else:
+            unexpected = self._job_rules(change.unit, change)
+        if auto_restart:
             # 252 service_enter_dead(): "changing through SERVICE_FAILED/SERVICE_DEAD before
             # entering into SERVICE_AUTO_RESTART", notified with will_auto_restart set
-            middle = "inactive" if change.result in ("success", "exec-condition") else "failed"
             self._effects(change.unit, old, middle, unexpected, will_auto_restart=True)
             old = middle
         if old != new:
