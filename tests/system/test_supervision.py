@@ -197,3 +197,24 @@ def test_a_restarting_unit_fails_its_start_job_and_lets_the_next_one_run(
     assert d.state("flap.service").startswith("activating/")  # still restarting
     journal = d.journal("-u", "flap", "-o", "cat")
     assert journal.count("Failed to start flap.service.") >= 2, journal
+
+
+def test_a_unit_bound_to_a_skipped_unit_does_not_start(pidone_ns: Factory) -> None:
+    """unit_verify_deps() (252 unit_start()): sssd-nss.socket has BindsTo=+After=
+    sssd.service, which its conditions skip; on the oracle the socket never listens
+    ("Bound to unit sssd.service, but unit isn't active.", "Dependency failed for ...").
+    pidone listened on it, and NSS lookups then went to a socket nobody would serve."""
+    units = {
+        "skipped.service": "[Unit]\nConditionPathExists=/nonexistent/pidone\n"
+        "[Service]\nExecStart=/bin/sleep 1000\n",
+        "needs.service": "[Unit]\nDescription=Needs\nBindsTo=skipped.service\n"
+        "After=skipped.service\n[Service]\nExecStart=/bin/sleep 1000\n",
+    }
+    d = pidone_ns(units)
+    r = d.cli("start", "needs")
+    assert r.returncode != 0
+    assert "A dependency job for needs.service failed." in r.stderr, r.stderr
+    assert d.state("needs.service") == "inactive/dead"
+    journal = d.journal("-u", "needs", "-o", "cat")
+    assert "needs.service: Bound to unit skipped.service, but unit isn't active." in journal
+    assert "Dependency failed for needs.service - Needs." in journal

@@ -890,6 +890,14 @@ class Manager(UnitTable):
             self._log(e.unit, line, act.LOG_INFO)
             self._finish(job, "done", already=True)
 
+    def _unbound(self, unit: str) -> str:
+        """The first BindsTo= unit that is neither active nor on its way (unit_verify_deps():
+        UNIT_ATOM_CANNOT_BE_ACTIVE_WITHOUT, UNIT_IS_ACTIVE_OR_ACTIVATING), else ""."""
+        for other in self.graph.deps(unit, "BindsTo"):
+            if self.active_state(other) not in ("active", "reloading", "activating"):
+                return other
+        return ""
+
     def _unmet(self, e: ev.ConditionsEvaluated) -> tuple[str, ...]:
         """The checks status lists as "was not met": the failing one, or, when only `|`
         checks failed, every `|` check (all were tested; systemd 252 condition_test_list())."""
@@ -904,6 +912,15 @@ class Manager(UnitTable):
         )
 
     def _start_machine(self, job: Job) -> None:
+        unbound = self._unbound(job.unit)
+        if unbound:
+            # 252 unit_start() -> unit_verify_deps(), after the conditions: a BindsTo= unit
+            # that is not active (sssd.service skipped by its conditions) refuses the
+            # start, so sssd-nss.socket never listens (checked on the oracle).
+            text = f"{job.unit}: Bound to unit {unbound}, but unit isn't active."
+            self._log(job.unit, text, act.LOG_NOTICE)
+            self._finish(job, "dependency")
+            return
         m = self.machines.get(job.unit)
         if m is None:
             other = self.unit_machines.get(job.unit)
