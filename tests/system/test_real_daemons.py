@@ -31,8 +31,14 @@ def test_nginx_forking_with_pid_file(pidone_ns: Factory) -> None:
     info = d.status("nginx.service")
     assert (info["active"], info["sub"]) == ("active", "running")
     assert info["main_comm"] == "nginx"
-    workers = [cmd for _pid, cmd in info["processes"] if "worker process" in cmd]
-    assert workers  # the master's workers are tracked as the unit's processes
+    # the master's workers are tracked as the unit's processes (the master forks them
+    # after the parent's exit has ended the start job: wait for them, on a loaded box)
+
+    def workers() -> list[str]:
+        procs = d.status("nginx.service")["processes"]
+        return [cmd for _pid, cmd in procs if "worker process" in cmd]
+
+    d.wait_for(lambda: bool(workers()), what="nginx's worker processes in the unit")
     assert d.cli("reload", "nginx").returncode == 0
     assert d.cli("stop", "nginx").returncode == 0
     assert d.namespace_pids() == []
