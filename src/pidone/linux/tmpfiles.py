@@ -69,44 +69,34 @@ def read_entries(files: Iterable[str]) -> tuple[list[TmpfilesEntry], list[Tmpfil
     return entries, problems
 
 
-def _read_db(path: str) -> dict[str, int]:
-    """name -> id from a passwd(5)/group(5) file (the third field)."""
-    table: dict[str, int] = {}
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                parts = line.split(":")
-                if len(parts) > 2 and parts[2].isdigit():
-                    table.setdefault(parts[0], int(parts[2]))
-    except OSError:
-        pass
-    return table
-
-
-_DB_CACHE: dict[str, dict[str, int]] = {}
+_ROOT_DBS: dict[str, userdb.FilesDB] = {}  # --root: that root's own passwd and group
 
 
 def _lookup(name: str, kind: str, root: str) -> int:
     """A user or group id; under --root from the root's own /etc files, as systemd does."""
     if name.isdigit():
         return int(name)
+    found: int | None
     if root in ("", "/"):  # files first, then NSS (linux.userdb: never wait on sssd)
         if kind == "passwd":
             user = userdb.user_by_name(name)
-            if user is None:
-                raise KeyError(name)
-            return user.uid
-        gid = userdb.gid_by_name(name)
-        if gid is None:
-            raise KeyError(name)
-        return gid
-    path = os.path.join(root, "etc", kind)
-    table = _DB_CACHE.get(path)
-    if table is None:
-        table = _DB_CACHE[path] = _read_db(path)
-    if name not in table:
+            found = None if user is None else user.uid
+        else:
+            found = userdb.gid_by_name(name)
+    else:
+        db = _ROOT_DBS.get(root)
+        if db is None:
+            etc = os.path.join(root, "etc")
+            db = _ROOT_DBS[root] = userdb.FilesDB(f"{etc}/passwd", f"{etc}/group")
+        if kind == "passwd":
+            user = db.user(name)
+            found = None if user is None else user.uid
+        else:
+            group = db.group(name)
+            found = None if group is None else group.gid
+    if found is None:
         raise KeyError(name)
-    return table[name]
+    return found
 
 
 def _ids(entry: TmpfilesEntry, root: str = "/") -> tuple[int, int]:
