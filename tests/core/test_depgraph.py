@@ -321,7 +321,26 @@ def test_referenced_instances_load_on_demand_with_their_slice() -> None:
     assert g.deps("system-modprobe.slice", "Requires") == ("system.slice",)
     assert g.deps("system.slice", "Requires") == ("-.slice",)
     assert g.info("dev-x.device").load_state == "loaded"  # devices need no file either
+    assert g.info("dev-x.device").description == "/dev/x"  # 252: unit_name_to_path()
     assert g.info("other-name.service").load_state == "not-found"
+
+
+def test_file_less_slices_and_devices_are_described_by_the_path_their_name_stands_for() -> None:
+    """As 252's `systemctl show -p Description` (sd-oracle, session 8): `-` is `/` and
+    `\\x2d` a dash, for every level of a slice none of whose levels has a file."""
+    unit = make_unit(
+        "a.service",
+        "[Unit]\nWants=team-app-web.slice\nBindsTo=dev-disk-by\\x2dlabel-foo.device\n",
+    )
+    g = build_graph([unit], lambda name: None)
+    for name, description in (
+        ("team-app-web.slice", "Slice /team/app/web"),
+        ("team-app.slice", "Slice /team/app"),
+        ("team.slice", "Slice /team"),
+        ("dev-disk-by\\x2dlabel-foo.device", "/dev/disk/by-label/foo"),
+    ):
+        assert (g.info(name).load_state, g.info(name).description) == ("loaded", description)
+    assert g.deps("team-app.slice", "Requires") == ("team.slice",)
 
 
 def test_a_loaded_alias_merges_into_its_unit() -> None:

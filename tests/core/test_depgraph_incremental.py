@@ -127,15 +127,19 @@ def test_a_unit_loaded_later_that_orders_itself_after_its_target() -> None:
     assert table.graph.has("s1.service", "After", "t0.target")
 
 
-def test_a_parent_slice_named_later_becomes_a_loaded_slice() -> None:
-    """a-b.slice first exists only as the parent stub of a-b-c.slice; a unit naming it
-    later makes it a loaded (file-less) slice with its own parent, as a full build does."""
+def test_every_parent_of_a_file_less_slice_is_a_loaded_slice() -> None:
+    """a-b-c.slice's parent a-b.slice has no file either: it is loaded (file-less) with its
+    own parent, up to -.slice, as systemd 252's slice_load() needs no fragment for any of
+    them. Naming a-b.slice later changes nothing about it."""
     specs = _spec(s0_service=[("Wants", "a-b-c.slice")], s1_service=[("Wants", "a-b.slice")])
-    table = _run(specs, ["s0.service"], set(), [])
-    assert table.graph.info("a-b.slice").load_state == "not-found"
-    table = _run(specs, ["s0.service"], set(), [("add", "s1.service")])
-    assert table.graph.info("a-b.slice").load_state == "loaded"
-    assert table.graph.has("a-b.slice", "Requires", "a.slice")
+    for ops in ([], [("add", "s1.service")]):
+        table = _run(specs, ["s0.service"], set(), ops)
+        for name, parent in (("a-b-c.slice", "a-b.slice"), ("a-b.slice", "a.slice")):
+            assert table.graph.info(name).load_state == "loaded"
+            assert table.graph.has(name, "Requires", parent)
+            assert table.graph.has(name, "After", parent)
+        assert table.graph.info("a.slice").load_state == "loaded"
+        assert table.graph.has("a.slice", "Requires", "-.slice")
 
 
 def test_inserting_a_unit_costs_its_edges_not_the_graph() -> None:

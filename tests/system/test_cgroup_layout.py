@@ -16,6 +16,8 @@ UNITS = {
     "inst@.service": SLEEP,  # an instance: system-inst.slice (unit_set_default_slice())
     "sliced.service": "[Service]\nSlice=system-custom.slice\nExecStart=/bin/sleep 1000\n",
     "top.service": "[Service]\nSlice=custom.slice\nExecStart=/bin/sleep 1000\n",
+    # no file for any of the three slices: each is loaded without one, as in 252
+    "deep.service": "[Service]\nSlice=team-app-web.slice\nExecStart=/bin/sleep 1000\n",
 }
 
 
@@ -32,13 +34,14 @@ def _main_pid(d: NamespaceDaemon, unit: str) -> int:
 
 def test_a_container_init_uses_systemds_layout(pidone_ns: Factory) -> None:
     d = pidone_ns(UNITS, cgroupns=True)
-    r = d.cli("start", "web", "inst@a", "sliced", "top")
+    r = d.cli("start", "web", "inst@a", "sliced", "top", "deep")
     assert r.returncode == 0, r.stdout + r.stderr
     expected = {
         "web.service": "/system.slice/web.service",
         "inst@a.service": "/system.slice/system-inst.slice/inst@a.service",
         "sliced.service": "/system.slice/system-custom.slice/sliced.service",
         "top.service": "/custom.slice/top.service",
+        "deep.service": "/team.slice/team-app.slice/team-app-web.slice/deep.service",
     }
     root = _cgroup_of(d.pid1).removesuffix("/init.scope")
     assert _cgroup_of(d.pid1) == f"{root}/init.scope"  # the manager itself, as systemd
@@ -56,9 +59,22 @@ def test_a_container_init_uses_systemds_layout(pidone_ns: Factory) -> None:
     tops = [
         line.strip()[2:] for line in tree if line.startswith("           ") and line[11] in "├└"
     ]
-    assert tops == ["custom.slice", "init.scope", "system.slice"], tree
+    assert tops == ["custom.slice", "init.scope", "system.slice", "team.slice"], tree
+    for slice_ in ("team.slice", "team-app.slice", "team-app-web.slice"):
+        shown = d.cli("show", "-p", "LoadState,ActiveState", slice_).stdout
+        assert shown == "LoadState=loaded\nActiveState=active\n", slice_
+    # a slice's status draws the units below it (252: Slice /team, its cgroup subtree)
+    status = d.cli("status", "--no-pager", "team.slice").stdout
+    assert status.startswith("● team.slice - Slice /team\n     Loaded: loaded\n"), status
+    assert (
+        "     CGroup: /team.slice\n"
+        "             └─team-app.slice\n"
+        "               └─team-app-web.slice\n"
+        "                 └─deep.service\n"
+        f"                   └─{_main_pid(d, 'deep.service')} /bin/sleep 1000\n"
+    ) in status, status
     assert any("/pidone-spawn " in line for line in tree), tree  # the spawn helper too
-    assert d.cli("stop", "web", "inst@a", "sliced", "top").returncode == 0
+    assert d.cli("stop", "web", "inst@a", "sliced", "top", "deep").returncode == 0
     for unit in expected:
         assert d.state(unit) == "inactive/dead"
 

@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 from pidone.cli.unitargs import local_unit_paths
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.depgraph import info_of, loaded_without_file
 from pidone.core.errors import InvalidUnitName
+from pidone.core.jobwiring import bare_unit
 from pidone.core.model import Unit
 from pidone.core.render.show import (
     ManagerFacts,
@@ -188,6 +190,8 @@ def show_units(
             sys.stderr.write(f"{e}\n")
             rc = 1
             continue
+        if unit.load_state == "not-found" and unit.type in ("slice", "device"):
+            unit = bare_unit(loaded_without_file(info_of(unit)))  # rule 3 of core.depgraph
         if opts.root:
             unit = _strip_root(unit, loader.paths.strip_root)
         state = source(unit)

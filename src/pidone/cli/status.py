@@ -453,6 +453,8 @@ def _pid_units(c: client.Client, pids: list[int]) -> dict[int, str]:
     infos = c.call("status", units=[r[0] for r in rows]).get("units", [])
     owner: dict[int, str] = {}
     for info in infos:
+        if str(info.get("unit", "")).endswith(".slice"):
+            continue  # a slice lists the processes of its units: the unit owns them
         for proc in info.get("processes") or []:
             owner[int(proc[0])] = str(info.get("unit"))
         if info.get("main_pid"):

@@ -21,7 +21,8 @@ Theory of operation (systemd 252, src/core/unit.c unit_add_dependency(), man 5 s
    a job, a Wants= on it is dropped silently, and a hard requirement fails the transaction with
    `Unit X not found.` (core.transaction). Slices and devices need no file: a referenced
    one without a file (`system-modprobe.slice` of a template instance, `BindsTo=` a .device)
-   is a loaded, empty unit; every slice Requires=+After= its parent slice.
+   is a loaded, empty unit; every slice Requires=+After= its parent slice, which is loaded
+   or synthesized in turn (`a-b-c.slice` needs no `a-b.slice` file, as in 252).
 4. Aliases resolve to the unit's id everywhere (unit_follow_merge()).
 5. References (UNIT_ATOM_REFERENCES in 252: every dependency a unit file states, a socket's
    or timer's Triggers=, a slice's parent, a target's default After=) are kept apart from
@@ -45,6 +46,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pidone.core.dataclass_lite import dataclass, replace
+from pidone.core.errors import ValueParseError
+from pidone.core.escape import unescape_path
 from pidone.core.model import Unit
 from pidone.core.mountsfor import mount_unit_names
 
@@ -257,15 +260,22 @@ class DepGraph:
             for unit in models:
                 _add_edges(self, unit, touched)
             reached = dict(touched)
-            self._load_named(models, touched, reached, changed, load)
+            settled: set[str] = set()
+            while True:
+                self._load_named(models, touched, reached, changed, load)
+                changed.update(self._fresh)
+                # a stub the new edges reach may become a file-less slice or device
+                changed.update((n, None) for n in reached if self.info(n).load_state == "not-found")
+                for name in list(changed):
+                    if name in self.units and name not in settled:
+                        settled.add(name)
+                        self._settle(name)
+                parents = [n for n in self._fresh if n not in changed]  # a slice's new parent
+                if not parents:
+                    break
+                touched.update(dict.fromkeys(parents))
             for unit in models:
                 self._mount_edges(unit.id)
-            changed.update(self._fresh)
-            # a stub the new edges reach may become a file-less slice or device
-            changed.update((n, None) for n in reached if self.info(n).load_state == "not-found")
-            for name in list(changed):
-                if name in self.units:
-                    self._settle(name)
             self._target_pairs(changed, models)
             return [n for n in changed if n in self.units]
         finally:
@@ -403,7 +413,7 @@ class DepGraph:
         """A file-less slice or device becomes loaded; a loaded slice gets its parent."""
         info = self.units[name]
         if info.load_state == "not-found" and info.type in ("slice", "device"):
-            self.units[name] = replace(info, load_state="loaded", description=_describe(name))
+            self.units[name] = loaded_without_file(info)
         if self.units[name].type == "slice" and self.units[name].load_state == "loaded":
             _slice_edges(self, name)
 
@@ -464,30 +474,35 @@ def build_graph(
     for unit in models:
         _add_edges(b, unit)
     tried = b._tried
-    while load is not None:
-        todo = [n for n, i in b.units.items() if i.load_state == "not-found" and n not in tried]
-        todo += [n for n in b._mount_users if n not in b.units and n not in tried]
-        if not todo:
+    settled: set[str] = set()
+    while True:
+        while load is not None:
+            todo = [n for n, i in b.units.items() if i.load_state == "not-found" and n not in tried]
+            todo += [n for n in b._mount_users if n not in b.units and n not in tried]
+            if not todo:
+                break
+            for name in todo:
+                tried.add(name)
+                found = load(name)
+                if found is None or found.load_state == "not-found":
+                    continue
+                if found.id in b.units and b.units[found.id].load_state != "not-found":
+                    b._merge(name, found.id)  # an alias of a unit already there
+                    continue
+                models.append(found)
+                b._register(found)
+                if name != found.id:
+                    b._merge(name, found.id)
+                _add_edges(b, found)
+        # Rule 3 once every name has been tried: a slice's parent is a name of its own,
+        # loaded (or synthesized) in the next round (`a-b-c.slice` -> `a-b.slice` -> `a.slice`).
+        nodes = len(b.units)
+        for name in list(b.units):
+            if name not in settled:
+                settled.add(name)
+                b._settle(name)
+        if len(b.units) == nodes:
             break
-        for name in todo:
-            tried.add(name)
-            found = load(name)
-            if found is None or found.load_state == "not-found":
-                continue
-            if found.id in b.units and b.units[found.id].load_state != "not-found":
-                b._merge(name, found.id)  # an alias of a unit already there
-                continue
-            models.append(found)
-            b._register(found)
-            if name != found.id:
-                b._merge(name, found.id)
-            _add_edges(b, found)
-    for name, info in list(b.units.items()):
-        if info.load_state == "not-found" and info.type in ("slice", "device"):
-            # slice_load()/device_load(): no fragment required, the unit is "loaded"
-            b.units[name] = replace(info, load_state="loaded", description=_describe(name))
-        if b.units[name].type == "slice" and b.units[name].load_state == "loaded":
-            _slice_edges(b, name)
     if b._mount_users:  # rule 6, once every unit is in
         for uid in list(b.units):
             if b.units[uid].mounts_for:
@@ -513,12 +528,27 @@ def _add_edges(b: DepGraph, unit: Unit, touched: dict[str, None] | None = None) 
         touched.update(dict.fromkeys(b.units[unit.id].mounts_for))
 
 
+def loaded_without_file(info: UnitInfo) -> UnitInfo:
+    """Rule 3: a slice or device named without a file is loaded all the same
+    (slice_load()/device_load() call unit_load_fragment_and_dropin(u, false))."""
+    if info.load_state != "not-found" or info.type not in ("slice", "device"):
+        return info
+    return replace(info, load_state="loaded", description=_describe(info.id))
+
+
 def _describe(name: str) -> str:
-    """The Description= of a unit that exists without a file: a slice names its cgroup
-    path ("Slice /system/getty"), anything else its name."""
-    if name.endswith(".slice") and name != "-.slice":
-        return "Slice /" + name[: -len(".slice")].replace("-", "/")
-    return name
+    """The Description= of a slice or device that exists without a file: the path its name
+    stands for (unit_name_to_path()), after "Slice " for a slice: `system-getty.slice` is
+    "Slice /system/getty", `dev-sdz9.device` "/dev/sdz9" (slice_load(), and a device's
+    description before udev has set one)."""
+    stem, _, kind = name.rpartition(".")
+    if name == "-.slice" or not stem:
+        return name
+    try:
+        path = unescape_path(stem)
+    except ValueParseError:
+        return name
+    return f"Slice {path}" if kind == "slice" else path
 
 
 def _slice_edges(b: DepGraph, name: str) -> None:

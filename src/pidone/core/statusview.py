@@ -445,12 +445,13 @@ def view_from_properties(
 
 
 def _process(entry: Sequence[Any]) -> ProcessEntry:
-    """[pid, argv list | joined cmdline string, comm?] -> ProcessEntry."""
+    """[pid, argv list | joined cmdline string, comm?, sub-cgroup?] -> ProcessEntry."""
     pid, cmd = int(entry[0]), entry[1] if len(entry) > 1 else ""
     comm = str(entry[2]) if len(entry) > 2 else ""
+    group = str(entry[3]) if len(entry) > 3 else ""
     if isinstance(cmd, list):
-        return ProcessEntry(pid, tuple(str(a) for a in cmd), comm)
-    return ProcessEntry(pid, (), comm, cmdline=str(cmd))
+        return ProcessEntry(pid, tuple(str(a) for a in cmd), comm, cgroup=group)
+    return ProcessEntry(pid, (), comm, cgroup=group, cmdline=str(cmd))
 
 
 def view_from_status_info(info: Mapping[str, Any]) -> StatusView:

@@ -180,6 +180,13 @@ def describe(daemon: Daemon, unit: Unit, argv: bool = False) -> dict[str, Any]:
 
         info["not_enforced"] = [f"{n.key}={n.value}" for n in still_not_enforced(unit.not_enforced)]
     if m is None:
+        by_group = getattr(daemon.tracker, "members_by_group", None)
+        if unit.type == "slice" and active == "active" and by_group is not None:
+            # a slice's tree: the units below it, each in its own sub-cgroup (252's status)
+            info["processes"] = [
+                [pid, read_argv(pid), read_comm(pid), group] for pid, group in by_group(unit.id)
+            ]
+            info["control_group"] = describe_cgroup(daemon, unit.id)
         return info
     ts = m.timestamps
     since = ts.state_change
@@ -221,6 +228,19 @@ def _names(daemon: Daemon, call: Call) -> list[str]:
         else:
             out.append(name)
     return out
+
+
+def _known_unit(daemon: Daemon, name: str) -> Unit:
+    """The unit `name` as the manager knows it. The registry reads unit files only, so a
+    unit that exists without one (a file-less slice such as `team-app.slice` below
+    `Slice=team-app-web.slice`, a device; core.depgraph rule 3) or one whose file went away
+    while it runs comes back `not-found` from it: the manager's model says what it is."""
+    unit = daemon.units.load(name)
+    if unit.load_state == "not-found":
+        known = daemon.manager.lookup(name)
+        if known is not None:
+            return known
+    return unit
 
 
 def _invalid_name(daemon: Daemon, verb: str, name: str) -> dict[str, Any] | None:
@@ -462,7 +482,7 @@ def _status(daemon: Daemon) -> Callable[[Call], Response | None]:
         out: list[dict[str, Any]] = []
         for name in _names(daemon, call):
             try:
-                unit = daemon.units.load(name)
+                unit = _known_unit(daemon, name)
             except InvalidUnitName:
                 out.append({"unit": name, "load_state": "not-found"})
                 continue
@@ -585,7 +605,7 @@ def _show_runtime(daemon: Daemon) -> Callable[[Call], Response | None]:
         out: list[dict[str, Any]] = []
         for name in _names(daemon, call):
             try:
-                unit = daemon.units.load(name)
+                unit = _known_unit(daemon, name)
             except InvalidUnitName:
                 out.append({})
                 continue

@@ -302,6 +302,10 @@ class CgroupTracker:
         if known is not None:
             return known
         parent = self.base
+        if self._slice_of is not None and unit.endswith(".slice"):
+            # a slice is its own nesting (`a-b.slice` -> a.slice/a-b.slice; -.slice the root)
+            slices = slice_dirs(unit)
+            return f"{self.base}/{slices}" if slices else self.base
         if self._slice_of is not None:
             slices = slice_dirs(self._slice_of(unit))
             parent = f"{self.base}/{slices}" if slices else self.base
@@ -436,6 +440,19 @@ class CgroupTracker:
         found = _members(self.path(unit))
         found.update(self._pending_of(unit))
         return sorted(found)
+
+    def members_by_group(self, unit: str) -> list[tuple[int, str]]:
+        """(pid, sub-cgroup path relative to the unit's cgroup, "" for its own) for every
+        process below the unit: a slice's CGroup: tree in `status`."""
+        top = self.path(unit)
+        out: list[tuple[int, str]] = []
+        for sub, _dirs, files in os.walk(top):
+            if "cgroup.procs" in files:
+                with contextlib.suppress(FileNotFoundError):
+                    rel = os.path.relpath(sub, top)
+                    group = "" if rel == "." else rel
+                    out.extend((pid, group) for pid in parse_procs(_read(f"{sub}/cgroup.procs")))
+        return out
 
     def claim(self, unit: str, pid: int) -> bool:
         return False  # membership is the kernel's: a process outside the group is not ours
