@@ -63,6 +63,15 @@ def test_a_container_init_uses_systemds_layout(pidone_ns: Factory) -> None:
     for slice_ in ("team.slice", "team-app.slice", "team-app-web.slice"):
         shown = d.cli("show", "-p", "LoadState,ActiveState", slice_).stdout
         assert shown == "LoadState=loaded\nActiveState=active\n", slice_
+    # the root slice is the namespace's root; it and system.slice are compiled into 252,
+    # which shows no unit file for them (sd-oracle)
+    root_status = d.cli("status", "--no-pager", "--", "-.slice").stdout
+    assert "     Loaded: loaded\n" in root_status, root_status
+    assert "     CGroup: /\n             ├─init.scope\n" in root_status, root_status
+    shown = d.cli("show", "-p", "FragmentPath,Description", "--", "-.slice", "system.slice")
+    assert shown.stdout == (
+        "Description=Root Slice\nFragmentPath=\n\nDescription=System Slice\nFragmentPath=\n"
+    ), shown.stdout + shown.stderr
     # a slice's status draws the units below it (252: Slice /team, its cgroup subtree)
     status = d.cli("status", "--no-pager", "team.slice").stdout
     assert status.startswith("● team.slice - Slice /team\n     Loaded: loaded\n"), status

@@ -91,6 +91,9 @@ def parse_args(argv: list[str]) -> ShowOptions:
             opts.root = inline if eq else take(arg)
         elif arg in ("--no-pager", "--system", "--full", "-l"):
             pass
+        elif arg == "--":  # getopt's end of options: `show -- -.slice`
+            opts.units += argv[i + 1 :]
+            break
         elif arg.startswith("-") and arg != "-":
             raise _Usage(f"unrecognized option '{arg}'")
         else:
@@ -175,7 +178,9 @@ def show_units(
     daemon, from `relations` (asked after `runtime` for the same unit)."""
     from pidone.linux.hostfacts import read_specifier_host
 
-    loader = UnitLoader(local_unit_paths(opts.root))
+    # built-ins too (-.slice, system.slice, targets a host without systemd has no file for),
+    # as the daemon's registry loads them
+    loader = UnitLoader(local_unit_paths(opts.root), builtins=True)
     spec_host = host or read_specifier_host(opts.root or "/")
     facts = read_manager_facts()
     source = runtime or offline_runtime

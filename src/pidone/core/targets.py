@@ -22,6 +22,17 @@ from pidone.core.dataclass_lite import dataclass
 _DOC = "man:systemd.special(7)"
 BUILTIN_DIR = "/usr/lib/pidone/builtin"  # FragmentPath= of a built-in unit (no such file)
 _NO_DEFAULTS = "DefaultDependencies=no"
+# Built into systemd 252 itself, with no unit file on Debian: `status` shows no path on
+# their Loaded: line and `show` an empty FragmentPath= (checked on sd-oracle).
+COMPILED_IN = frozenset({"-.slice", "system.slice"})
+
+
+def shown_fragment_path(unit_id: str, fragment_path: str) -> str:
+    """FragmentPath= as systemd shows it: empty for a unit compiled into systemd."""
+    if unit_id in COMPILED_IN and fragment_path == f"{BUILTIN_DIR}/{unit_id}":
+        return ""
+    return fragment_path
+
 
 # name -> (Description=, further [Unit] lines). Facts from Debian 12 /lib/systemd/system.
 _TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {

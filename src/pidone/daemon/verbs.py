@@ -24,6 +24,7 @@ from pidone.core.errors import InvalidUnitName, PidoneError
 from pidone.core.hints import TYPE_CHECKING, Any
 from pidone.core.model import Unit
 from pidone.core.protocol import Response
+from pidone.core.targets import shown_fragment_path
 from pidone.daemon.control import Call, Verb
 from pidone.linux.procfs import read_argv, read_comm
 
@@ -160,7 +161,7 @@ def describe(daemon: Daemon, unit: Unit, argv: bool = False) -> dict[str, Any]:
         "description": daemon.manager.description(unit.id, unit.unit.description),
         "load_state": unit.load_state,
         "load_error": unit.load_error,
-        "fragment_path": unit.fragment_path,
+        "fragment_path": shown_fragment_path(unit.id, unit.fragment_path),
         "source_path": unit.source_path,
         "dropin_paths": list(unit.dropin_paths),
         "documentation": list(unit.unit.documentation),
@@ -595,6 +596,8 @@ def describe_cgroup(daemon: Daemon, unit: str) -> str:
     path: str = getattr(daemon.tracker, "path", lambda u: "")(unit)
     if daemon.cgroup_mount and path.startswith(daemon.cgroup_mount + "/"):
         return path[len(daemon.cgroup_mount) :]  # as /proc/PID/cgroup names it
+    if daemon.cgroup_mount and path == daemon.cgroup_mount:
+        return "/"  # -.slice in systemd's layout: the namespace's root
     return path
 
 

@@ -27,6 +27,7 @@ from pidone.core.render.showexec import (
     kill_properties,
     yes_no,
 )
+from pidone.core.targets import shown_fragment_path
 from pidone.core.values import USEC_INFINITY, format_timespan
 
 Property = tuple[str, str]
@@ -484,7 +485,7 @@ def _unit_interface(
         ("ActiveState", rt.active_state),
         ("FreezerState", rt.freezer_state),
         ("SubState", rt.sub_state),
-        ("FragmentPath", unit.fragment_path),
+        ("FragmentPath", shown_fragment_path(unit.id, unit.fragment_path)),
         ("SourcePath", unit.source_path),
         ("DropInPaths", _words(unit.dropin_paths)),
         ("UnitFileState", rt.unit_file_state),
