@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # the installed `pidone`: the launcher and the job verbs' client, in place of the script
 LAUNCHER = "pidone"
 LAUNCHER_SOURCES = [os.path.join("csrc", "pidone.c"), os.path.join("csrc", "pidone-job.c")]
+DAEMON = "pidoned"  # a copy of the compiled launcher, in place of bin/pidoned
 OBSOLETE = ["pidone-job"]  # what earlier builds put next to the scripts: never install it again
 # the compiled spawn helper (the daemon looks for it next to its interpreter and in the
 # scripts directory: linux/spawn_cgroup.py find_compiled_helper); without it the daemon
@@ -72,7 +73,7 @@ class BuildScriptsWithClient(build_scripts):  # type: ignore[misc,valid-type]
     def run(self) -> None:
         # build_scripts copies a script only when it is newer than the build's copy: drop a
         # compiled `pidone` of an earlier build, so a failed compile installs the script.
-        for name in [LAUNCHER, SPAWN_HELPER, *OBSOLETE]:
+        for name in [LAUNCHER, DAEMON, SPAWN_HELPER, *OBSOLETE]:
             if os.path.exists(os.path.join(self.build_dir, name)):
                 os.unlink(os.path.join(self.build_dir, name))
         super().run()
@@ -89,6 +90,11 @@ class BuildScriptsWithClient(build_scripts):  # type: ignore[misc,valid-type]
             sys.stderr.write(f"pidone: {problem}; `pidone` is the sh script (Python path)\n")
         else:
             os.chmod(target, 0o755)  # as build_scripts leaves a script (cc's follows the umask)
+            # `pidoned` is the same program (it runs `pidone daemon` when called so): the
+            # daemon starts as a child subreaper without loading ctypes, as `pidone daemon`
+            daemon = os.path.join(self.build_dir, DAEMON)
+            shutil.copyfile(target, daemon)
+            os.chmod(daemon, 0o755)
 
     def _build_spawn_helper(self, cc: list[str] | None) -> None:
         """pidone-spawn next to the scripts; without it, a one-line note (not an error)."""

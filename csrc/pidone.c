@@ -161,6 +161,17 @@ int main(int argc, char **argv) {
         char *real = realpath(self, NULL);              /* `readlink -f -- "$0"` */
         here = real ? dir_of(real) : join("", "");      /* a failed $(...) leaves "" */
     }
+    const char *base = strrchr(self, '/');
+    if (strcmp(base ? base + 1 : self, "pidoned") == 0) {
+        /* installed as `pidoned` too (setup.py): `pidone daemon ARGS`, with what follows */
+        char **with = malloc((size_t)(n + 2) * sizeof *with);
+        if (!with) out_of_memory();
+        with[0] = "daemon";
+        for (int i = 0; i < n; i++) with[i + 1] = args[i];
+        with[n + 1] = NULL;
+        args = with;
+        n++;
+    }
     if (n > 0 && strcmp(args[0], "daemon") == 0 && getpid() != 1 &&
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0) {
         /* `pidone daemon` under another init: the child subreaper attribute survives

@@ -23,14 +23,21 @@ def _is_elf(path: Path) -> bool:
         return f.read(4) == b"\x7fELF"
 
 
-def test_a_launched_daemon_is_a_subreaper_without_ctypes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [[str(LAUNCHER), "daemon"], [str(LAUNCHER.with_name("pidoned"))]],
+    ids=["pidone daemon", "pidoned"],
+)
+def test_a_launched_daemon_is_a_subreaper_without_ctypes(
+    tmp_path: Path, command: list[str]
+) -> None:
     if os.geteuid() != 0:
         pytest.skip("a namespace daemon needs root (PID namespaces)")
-    if not LAUNCHER.exists() or not _is_elf(LAUNCHER):
-        pytest.skip(f"{LAUNCHER} is not the compiled launcher (no C compiler at install)")
+    if not Path(command[0]).exists() or not _is_elf(Path(command[0])):
+        pytest.skip(f"{command[0]} is not the compiled launcher (no C compiler at install)")
     d = NamespaceDaemon(tmp_path / "ns", {"orphan.service": ORPHAN})
     # a shell is the namespace's PID 1 and the daemon its child, as under another init
-    d.daemon_command = ["sh", "-c", '"$@" & wait', "sh", str(LAUNCHER), "daemon"]
+    d.daemon_command = ["sh", "-c", '"$@" & wait', "sh", *command]
     with d:
         assert d.cli("start", "orphan").returncode == 0
         daemon_pid = d.call("ping")["pid"]
