@@ -67,7 +67,8 @@ def test_a_container_init_uses_systemds_layout(pidone_ns: Factory) -> None:
     # which shows no unit file for them (sd-oracle)
     root_status = d.cli("status", "--no-pager", "--", "-.slice").stdout
     assert "     Loaded: loaded\n" in root_status, root_status
-    assert "     CGroup: /\n             ├─init.scope\n" in root_status, root_status
+    assert "     CGroup: /\n             ├─custom.slice\n" in root_status, root_status
+    assert "\n             ├─init.scope\n" in root_status, root_status
     shown = d.cli("show", "-p", "FragmentPath,Description", "--", "-.slice", "system.slice")
     assert shown.stdout == (
         "Description=Root Slice\nFragmentPath=\n\nDescription=System Slice\nFragmentPath=\n"

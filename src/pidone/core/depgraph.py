@@ -50,6 +50,7 @@ from pidone.core.errors import ValueParseError
 from pidone.core.escape import unescape_path
 from pidone.core.model import Unit
 from pidone.core.mountsfor import mount_unit_names
+from pidone.core.targets import PERPETUAL
 
 # Relation -> its inverse (unit-dependency.c inverse_table); each side is a `show` property.
 INVERSE: dict[str, str] = {
@@ -106,6 +107,7 @@ class UnitInfo:
     on_failure_job_mode: str = "replace"
     can_reload: bool = False
     can_start: bool = True
+    perpetual: bool = False  # core.targets.PERPETUAL: no stop, no restart
     load_error: str = ""
     target_default_after: tuple[str, ...] = ()  # core.model UnitSection's, for _target_pair
     own_before: Sequence[str] = ()  # Before= of the unit's own files (the model's list)
@@ -137,6 +139,7 @@ def info_of(unit: Unit) -> UnitInfo:
         # unit_can_start(): types pidone cannot start (mount, device, ...) are "not
         # applicable" for restart; start/stop/verify jobs are always allowed (job.c)
         can_start=unit.type in ("service", "socket", "target", "timer", "slice", "path"),
+        perpetual=unit.id in PERPETUAL and unit.load_state == "loaded",
         load_error=unit.load_error,
         target_default_after=u.target_default_after,
         own_before=u.before,

@@ -25,7 +25,13 @@ from pidone.core.depgraph import UnitInfo
 from pidone.core.job import Job, JobType
 from pidone.core.model import Unit, UnitSection
 from pidone.core.specifiers import SpecifierHost
-from pidone.core.targets import BUILTIN_ALIASES, BUILTIN_DIR, builtin_alias, builtin_unit_text
+from pidone.core.targets import (
+    BUILTIN_ALIASES,
+    BUILTIN_DIR,
+    PERPETUAL,
+    builtin_alias,
+    builtin_unit_text,
+)
 from pidone.core.transaction import InstalledJob
 from pidone.core.unitfile import parse_unit_file
 from pidone.core.unitname import KNOWN_SECTIONS
@@ -270,7 +276,14 @@ def plan_request(
         msg = f"Failed to reload {name}: Job type reload is not applicable for unit {name}."
         return Refusal((msg,), 3)
     if verb == "reload-or-restart":
-        return "reload-or-start" if can_reload else "restart"
-    if verb == "try-reload-or-restart":
-        return "try-reload" if can_reload else "try-restart"
-    return _VERB_TYPES[verb]
+        jtype: JobType = "reload-or-start" if can_reload else "restart"
+    elif verb == "try-reload-or-restart":
+        jtype = "try-reload" if can_reload else "try-restart"
+    else:
+        jtype = _VERB_TYPES[verb]
+    if unit.id in PERPETUAL and jtype in ("stop", "restart", "try-restart"):
+        # unit_job_is_applicable(); systemctl names a try-restart job "restart" (sd-oracle)
+        shown = "stop" if jtype == "stop" else "restart"
+        msg = f"Failed to {verb} {name}: Job type {shown} is not applicable for unit {name}."
+        return Refusal((msg,), 3)
+    return jtype

@@ -76,6 +76,7 @@ from pidone.core.restart import StartLimit
 from pidone.core.service import ServiceMachine
 from pidone.core.servicestate import Result, SubState
 from pidone.core.socketseam import CloseFd
+from pidone.core.targets import PERPETUAL
 from pidone.core.timerseam import TimerHost
 from pidone.core.transaction import (
     LOG_INFO,
@@ -625,12 +626,20 @@ class Manager(UnitTable):
         (core.transaction.build_stop_transaction) when that is the same as building them
         one by one; otherwise one by one, each handled as a JobRequested would be."""
         ids: dict[str, tuple[int, ...]] = {}
+        requests: list[tuple[int, str]] = []
+        single = True
         for request_id, name in r.requests:
             unit, planned = self._shutdown_stop(name)
+            if isinstance(planned, Refusal) and unit is not None and unit.id in PERPETUAL:
+                self._refuse(request_id, planned.lines, planned.exit_code)  # never stopped
+                continue
+            requests.append((request_id, name))
             if planned != "stop" or unit is None:
-                ids = {}
-                break
-            ids[unit.id] = (*ids.get(unit.id, ()), request_id)
+                single = False
+            elif single:
+                ids[unit.id] = (*ids.get(unit.id, ()), request_id)
+        if not single:
+            ids = {}
         result = None
         if ids:
             result = build_stop_transaction(
@@ -641,7 +650,7 @@ class Manager(UnitTable):
                 next_job_id=self._next_job_id,
             )
         if result is None:
-            for request_id, name in r.requests:  # as that many JobRequested events
+            for request_id, name in requests:  # as that many JobRequested events
                 unit, planned = self._shutdown_stop(name)
                 if isinstance(planned, Refusal):
                     self._refuse(request_id, planned.lines, planned.exit_code)

@@ -25,6 +25,10 @@ _NO_DEFAULTS = "DefaultDependencies=no"
 # Built into systemd 252 itself, with no unit file on Debian: `status` shows no path on
 # their Loaded: line and `show` an empty FragmentPath= (checked on sd-oracle).
 COMPILED_IN = frozenset({"-.slice", "system.slice"})
+# Units systemd 252 never stops (u->perpetual: slice_load_root_slice(),
+# slice_load_system_slice(), the init scope): a stop or restart job is "not applicable" for
+# them (unit_job_is_applicable()), and shutdown leaves them be. `show` says Perpetual=yes.
+PERPETUAL = frozenset({"-.slice", "system.slice", "init.scope"})
 
 
 def shown_fragment_path(unit_id: str, fragment_path: str) -> str:
@@ -225,11 +229,18 @@ for _name, _service, _desc in (
 
 _SLICES: dict[str, tuple[str, tuple[str, ...]]] = {
     # compiled into systemd 252 (slice_load_root_slice(), slice_load_system_slice())
-    "-.slice": ("Root Slice", (_NO_DEFAULTS,)),
+    # (both IgnoreOnIsolate=yes, as 252 loads them: an isolate leaves them be)
+    "-.slice": ("Root Slice", (_NO_DEFAULTS, "IgnoreOnIsolate=yes")),
     # a slice Requires=+After= its parent (slice_add_parent_slice())
     "system.slice": (
         "System Slice",
-        (_NO_DEFAULTS, "Requires=-.slice", "After=-.slice", "Before=slices.target"),
+        (
+            _NO_DEFAULTS,
+            "IgnoreOnIsolate=yes",
+            "Requires=-.slice",
+            "After=-.slice",
+            "Before=slices.target",
+        ),
     ),
     "user.slice": ("User and Session Slice", ("Before=slices.target",)),
     "machine.slice": ("Virtual Machine and Container Slice", ("Before=slices.target",)),

@@ -125,9 +125,12 @@ def validate_load(info: UnitInfo) -> TxError | None:
 
 
 def applicable(info: UnitInfo, jtype: JobType) -> bool:
-    """unit_job_is_applicable(): start/stop/verify are always allowed."""
+    """unit_job_is_applicable(): start and verify are always allowed, stop unless the unit
+    is perpetual (-.slice, system.slice, init.scope)."""
+    if jtype == "stop":
+        return not info.perpetual
     if jtype in ("restart", "try-restart"):
-        return info.can_start
+        return info.can_start and not info.perpetual
     if jtype in ("reload", "try-reload"):
         return info.can_reload
     if jtype == "reload-or-start":

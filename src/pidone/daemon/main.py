@@ -579,8 +579,11 @@ class Daemon:
         return [u.id for u in self.units]
 
     def _needs_stop(self, name: str) -> bool:
+        from pidone.core.targets import PERPETUAL
         from pidone.daemon.verbs import unit_state
 
+        if name in PERPETUAL:
+            return False  # never stopped (core.targets); their cgroups go at the exit
         return unit_state(self, name)[0] not in ("inactive", "failed")
 
     def _finish(self) -> None:

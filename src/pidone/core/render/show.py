@@ -27,7 +27,7 @@ from pidone.core.render.showexec import (
     kill_properties,
     yes_no,
 )
-from pidone.core.targets import shown_fragment_path
+from pidone.core.targets import PERPETUAL, shown_fragment_path
 from pidone.core.values import USEC_INFINITY, format_timespan
 
 Property = tuple[str, str]
@@ -496,7 +496,15 @@ def _unit_interface(
         *_ts(fmt, "ActiveExitTimestamp", rt.active_exit),
         *_ts(fmt, "InactiveEnterTimestamp", rt.inactive_enter),
         ("CanStart", yes_no(can_start and not u.refuse_manual_start)),
-        ("CanStop", yes_no(loaded and unit.type != "device" and not u.refuse_manual_stop)),
+        (
+            "CanStop",
+            yes_no(
+                loaded
+                and unit.type != "device"
+                and not u.refuse_manual_stop
+                and unit.id not in PERPETUAL
+            ),
+        ),
         ("CanReload", yes_no(unit.service is not None and bool(unit.service.exec_reload))),
         ("CanIsolate", yes_no(u.allow_isolate and unit.type == "target")),
         ("CanFreeze", yes_no(unit.service is not None)),
@@ -518,7 +526,7 @@ def _unit_interface(
         *_ts(fmt, "AssertTimestamp", rt.assert_timestamp),
         ("LoadError", _load_error(unit)),
         ("Transient", "no"),
-        ("Perpetual", "no"),
+        ("Perpetual", yes_no(loaded and unit.id in PERPETUAL)),
         ("StartLimitIntervalUSec", _usec(u.start_limit_interval_usec)),
         ("StartLimitBurst", str(u.start_limit_burst)),
         ("StartLimitAction", u.start_limit_action),
