@@ -73,6 +73,27 @@ def test_a_container_init_uses_systemds_layout(pidone_ns: Factory) -> None:
     assert shown.stdout == (
         "Description=Root Slice\nFragmentPath=\n\nDescription=System Slice\nFragmentPath=\n"
     ), shown.stdout + shown.stderr
+    # the manager's own scope is a unit, running from the start, as in 252 (sd-oracle)
+    scope = d.cli("status", "--no-pager", "init.scope").stdout
+    assert scope.startswith(
+        "● init.scope - System and Service Manager\n     Loaded: loaded\n  Transient: yes\n"
+        "     Active: active (running) since "
+    ), scope
+    assert "       Docs: man:systemd(1)\n" in scope
+    assert "     CGroup: /init.scope\n             ├─ 1 " in scope, scope
+    listed = d.cli("list-units", "--type=scope", "--no-legend").stdout
+    assert listed.split(None, 4) == [
+        "init.scope", "loaded", "active", "running", "System and Service Manager\n"
+    ]  # fmt: skip
+    shown = d.cli("show", "-p", "Slice,ControlGroup,Perpetual,Transient,CanStop", "init.scope")
+    assert shown.stdout == (
+        "Slice=-.slice\nControlGroup=/init.scope\nCanStop=no\nTransient=yes\nPerpetual=yes\n"
+    ), shown.stdout
+    r = d.cli("stop", "init.scope")
+    assert (r.returncode, r.stderr) == (
+        3,
+        "Failed to stop init.scope: Job type stop is not applicable for unit init.scope.\n",
+    )
     # a slice's status draws the units below it (252: Slice /team, its cgroup subtree)
     status = d.cli("status", "--no-pager", "team.slice").stdout
     assert status.startswith("● team.slice - Slice /team\n     Loaded: loaded\n"), status

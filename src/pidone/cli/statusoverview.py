@@ -41,8 +41,10 @@ def manager_status(c: client.Client, opts: Options) -> int:
     jobs = c.call("list-jobs").get("jobs", [])
     procs: list[ProcessEntry] = []
     for info in infos:
-        if str(info.get("unit", "")).endswith(".slice"):
-            continue  # a slice lists its units' processes again: each is drawn once
+        if str(info.get("unit", "")).endswith(".slice") or info.get("unit") == "init.scope":
+            # a slice lists its units' processes again, and init.scope's come with the
+            # ping below (from an older daemon too): each is drawn once
+            continue
         group = str(info.get("control_group") or "").strip("/") or str(info.get("unit"))
         for proc in info.get("processes") or []:
             cmd = proc[1] if len(proc) > 1 else ""

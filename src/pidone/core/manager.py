@@ -121,6 +121,15 @@ class StopUnitsRequested:
     requests: tuple[tuple[int, str], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class PerpetualScopeRunning:
+    """The daemon runs in `unit`'s cgroup (init.scope, in systemd's layout): the unit is
+    running from the manager's start on, with no job and no log line, as 252's
+    scope_enumerate_perpetual() makes it."""
+
+    unit: str
+
+
 ManagerEvent = (
     ev.ServiceEvent
     | ev.JobRequested
@@ -131,6 +140,7 @@ ManagerEvent = (
     | CancelJobRequested
     | SystemJobRequested
     | StopUnitsRequested
+    | PerpetualScopeRunning
     | TriggerEvent
     | TriggersReloaded
     | WallClockChanged
@@ -210,6 +220,8 @@ class Manager(UnitTable):
                 self._system_job(event)
             case StopUnitsRequested():
                 self._stop_units(event)
+            case PerpetualScopeRunning():
+                self._scope_running(event.unit)
             case CancelJobRequested():
                 self._cancel(event)
             case ev.RestartRequested():
@@ -620,6 +632,12 @@ class Manager(UnitTable):
                 for request_id in request_ids(p.unit):
                     self._out.append(act.JobQueued(request_id, job.id, p.unit))
             self._queue(p.unit)
+
+    def _scope_running(self, name: str) -> None:
+        scope = self._load_one(name)
+        other = self.unit_machines.get(scope.id) if scope is not None else None
+        if other is not None and other.active_state == "inactive":
+            self._absorb_other(other.start(self._now))  # no InvocationID, as 252 shows
 
     def _stop_units(self, r: StopUnitsRequested) -> None:
         """The daemon's shutdown: a `stop` request per unit, built as one transaction

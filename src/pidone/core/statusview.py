@@ -484,6 +484,7 @@ def view_from_status_info(info: Mapping[str, Any]) -> StatusView:
         fragment_path=str(info.get("fragment_path") or ""),
         source_path=str(info.get("source_path") or ""),
         dropin_paths=tuple(info.get("dropin_paths") or ()),
+        transient=bool(info.get("transient")),
         unit_file_state=str(info.get("unit_file_state") or ""),
         unit_file_preset=str(info.get("unit_file_preset") or ""),
         documentation=tuple(info.get("documentation") or ()),

@@ -24,11 +24,13 @@ BUILTIN_DIR = "/usr/lib/pidone/builtin"  # FragmentPath= of a built-in unit (no 
 _NO_DEFAULTS = "DefaultDependencies=no"
 # Built into systemd 252 itself, with no unit file on Debian: `status` shows no path on
 # their Loaded: line and `show` an empty FragmentPath= (checked on sd-oracle).
-COMPILED_IN = frozenset({"-.slice", "system.slice"})
+COMPILED_IN = frozenset({"-.slice", "system.slice", "init.scope"})
 # Units systemd 252 never stops (u->perpetual: slice_load_root_slice(),
 # slice_load_system_slice(), the init scope): a stop or restart job is "not applicable" for
 # them (unit_job_is_applicable()), and shutdown leaves them be. `show` says Perpetual=yes.
 PERPETUAL = frozenset({"-.slice", "system.slice", "init.scope"})
+# Made by the manager at run time, with no unit file (status: `Transient: yes`).
+TRANSIENT = frozenset({"init.scope"})
 
 
 def shown_fragment_path(unit_id: str, fragment_path: str) -> str:
@@ -274,6 +276,14 @@ def _render(description: str, lines: tuple[str, ...]) -> bytes:
 BUILTIN_UNITS: dict[str, bytes] = {
     name: _render(desc, lines) for name, (desc, lines) in {**_TARGETS, **_SLICES}.items()
 }
+# The manager's own scope (scope_load_init_scope(): perpetual, IgnoreOnIsolate=yes, in the
+# root slice). It is running only where pidone lays cgroups out as systemd does (a
+# container's PID 1: daemon/main.py puts itself in /init.scope); elsewhere it stays dead.
+BUILTIN_UNITS["init.scope"] = (
+    b"# built into pidone (facts of Debian 12 systemd 252)\n"
+    b"[Unit]\nDescription=System and Service Manager\nDocumentation=man:systemd(1)\n"
+    b"DefaultDependencies=no\nIgnoreOnIsolate=yes\n"
+)
 
 
 def builtin_alias(name: str) -> str | None:

@@ -84,7 +84,12 @@ class InstantMachine:
 
     @property
     def active_state(self) -> str:
-        return "active" if self.sub == "active" else "inactive"
+        return "inactive" if self.sub == "dead" else "active"
+
+    @property
+    def _up(self) -> str:
+        """The SubState of an active unit: a scope's is `running` (scope_state_table)."""
+        return "running" if self.unit.type == "scope" else "active"
 
     @property
     def sub_state(self) -> str:
@@ -100,17 +105,17 @@ class InstantMachine:
             return []
         self.sub = new
         self.state_change_usec = now_usec
-        if new == "active":
+        if new != "dead":
             self.inactive_exit_usec = self.active_enter_usec = now_usec
         else:
             self.active_exit_usec = self.inactive_enter_usec = now_usec
-        old_active = "active" if old == "active" else "inactive"
+        old_active = "inactive" if old == "dead" else "active"
         return [act.StateChanged(self.name, old_active, old, self.active_state, new, "success")]
 
     def start(self, now_usec: int, invocation_id: str = "") -> list[act.Action]:
-        if self.sub != "active" and self.unit.type != "device":
+        if self.sub == "dead" and self.unit.type != "device":
             self.invocation = invocation_id  # rule 5
-        return self._set("active", now_usec)
+        return self._set(self._up, now_usec)
 
     def stop(self, now_usec: int) -> list[act.Action]:
         return self._set("dead", now_usec)

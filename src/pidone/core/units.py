@@ -421,6 +421,13 @@ def _add_implicit_dependencies(unit: Unit) -> None:
             _add(u.before, "shutdown.target")
             if t.on_calendar:
                 _add(u.after, "time-set.target", "time-sync.target")
+    elif unit.type == "scope":
+        # unit_set_default_slice(); pidone's only scope is the manager's own, init.scope,
+        # which 252 puts in the root slice (scope_load_init_scope())
+        if not unit.slice:
+            unit.slice = "-.slice" if unit.id == "init.scope" else "system.slice"
+        _add(u.requires, unit.slice)
+        _add(u.after, unit.slice)
     elif unit.type == "mount":
         # unit_set_default_slice(): a mount is in system.slice unless it is "extrinsic"
         # (mount_is_extrinsic() -> fstab_is_extrinsic(): /, /usr, /etc and the API file

@@ -352,6 +352,10 @@ class Daemon:
         wire_bus_activation(self)  # dbus-daemon's SystemdService= requests
         self.executor.on_reply = self.requests.reply
         self.units.on_loaded = self.manager.add_unit
+        if self.init_scope_dir:  # the manager's own cgroup: init.scope runs (core.targets)
+            from pidone.core.manager import PerpetualScopeRunning
+
+            self.executor.submit(PerpetualScopeRunning("init.scope"))
         self.server = ControlServer(
             self.loop, self.paths.control_socket, build_verbs(self), software="pidone"
         )

@@ -24,7 +24,7 @@ from pidone.core.errors import InvalidUnitName, PidoneError
 from pidone.core.hints import TYPE_CHECKING, Any
 from pidone.core.model import Unit
 from pidone.core.protocol import Response
-from pidone.core.targets import shown_fragment_path
+from pidone.core.targets import TRANSIENT, shown_fragment_path
 from pidone.daemon.control import Call, Verb
 from pidone.linux.procfs import read_argv, read_comm
 
@@ -164,6 +164,7 @@ def describe(daemon: Daemon, unit: Unit, argv: bool = False) -> dict[str, Any]:
         "fragment_path": shown_fragment_path(unit.id, unit.fragment_path),
         "source_path": unit.source_path,
         "dropin_paths": list(unit.dropin_paths),
+        "transient": unit.id in TRANSIENT and unit.load_state == "loaded",
         "documentation": list(unit.unit.documentation),
         "active": active,
         "sub": sub,
@@ -182,8 +183,9 @@ def describe(daemon: Daemon, unit: Unit, argv: bool = False) -> dict[str, Any]:
         info["not_enforced"] = [f"{n.key}={n.value}" for n in still_not_enforced(unit.not_enforced)]
     if m is None:
         by_group = getattr(daemon.tracker, "members_by_group", None)
-        if unit.type == "slice" and active == "active" and by_group is not None:
-            # a slice's tree: the units below it, each in its own sub-cgroup (252's status)
+        if unit.type in ("slice", "scope") and active == "active" and by_group is not None:
+            # a slice's tree: the units below it, each in its own sub-cgroup (252's status);
+            # init.scope's: the manager and its spawn helper
             info["processes"] = [
                 [pid, read_argv(pid), read_comm(pid), group] for pid, group in by_group(unit.id)
             ]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pidone.core.calendar import parse_calendar
 from pidone.core.dataclass_lite import dataclass, field
-from pidone.core.model import ServiceSection, SocketSection, Unit
+from pidone.core.model import KillContext, ServiceSection, SocketSection, Unit
 from pidone.core.render.showexec import (
     ManagerFacts,
     cgroup_properties,
@@ -27,7 +27,7 @@ from pidone.core.render.showexec import (
     kill_properties,
     yes_no,
 )
-from pidone.core.targets import PERPETUAL, shown_fragment_path
+from pidone.core.targets import PERPETUAL, TRANSIENT, shown_fragment_path
 from pidone.core.values import USEC_INFINITY, format_timespan
 
 Property = tuple[str, str]
@@ -507,7 +507,7 @@ def _unit_interface(
         ),
         ("CanReload", yes_no(unit.service is not None and bool(unit.service.exec_reload))),
         ("CanIsolate", yes_no(u.allow_isolate and unit.type == "target")),
-        ("CanFreeze", yes_no(unit.service is not None)),
+        ("CanFreeze", yes_no(unit.service is not None or unit.type == "scope")),
         ("StopWhenUnneeded", yes_no(u.stop_when_unneeded)),
         ("RefuseManualStart", yes_no(u.refuse_manual_start)),
         ("RefuseManualStop", yes_no(u.refuse_manual_stop)),
@@ -525,7 +525,7 @@ def _unit_interface(
         *_ts(fmt, "ConditionTimestamp", rt.condition_timestamp),
         *_ts(fmt, "AssertTimestamp", rt.assert_timestamp),
         ("LoadError", _load_error(unit)),
-        ("Transient", "no"),
+        ("Transient", yes_no(unit.id in TRANSIENT and unit.load_state == "loaded")),
         ("Perpetual", yes_no(loaded and unit.id in PERPETUAL)),
         ("StartLimitIntervalUSec", _usec(u.start_limit_interval_usec)),
         ("StartLimitBurst", str(u.start_limit_burst)),
@@ -611,20 +611,46 @@ def unit_properties(
         props += _timer_properties(unit, rt, fmt)
     elif unit.path is not None:
         props += _path_properties(unit, rt)
+    elif unit.type in ("slice", "scope") and unit.load_state == "loaded":
+        # no exec context, but a cgroup (bus_slice_vtable, bus_scope_vtable: the scope's
+        # own properties, then the cgroup's, then the kill context's)
+        if unit.type == "scope":
+            props += _SCOPE_PROPERTIES
+        props += _with_cpu(
+            cgroup_properties(unit, rt.control_group, rt.memory_current, rt.tasks_current, mf), rt
+        )
+        if unit.type == "scope":
+            props += kill_properties(KillContext())
     if owner is not None:
         non_blocking = unit.service.non_blocking if unit.service is not None else False
         ne = {n.key: n.value for n in unit.not_enforced}
         if unit.socket is not None:  # only services default to a private keyring (oracle)
             ne = {"KeyringMode": "shared", **ne}
         cgroup = cgroup_properties(unit, rt.control_group, rt.memory_current, rt.tasks_current, mf)
-        if rt.cpu_usage_nsec is not None:  # from the daemon: since the last start, or the
-            # figure kept when the unit stopped (252's cpu_usage_last)
-            cgroup = [(k, str(rt.cpu_usage_nsec) if k == "CPUUsageNSec" else v) for k, v in cgroup]
-        props += cgroup
+        props += _with_cpu(cgroup, rt)
         props += exec_properties(owner.exec, mf, _quote, non_blocking, ne)
         props += kill_properties(owner.kill)
     props += _unit_interface(unit, rt, fmt, rel)
     return props
+
+
+# bus_scope_vtable of the manager's own scope, as 252 shows init.scope (sd-oracle)
+_SCOPE_PROPERTIES: list[Property] = [
+    ("Controller", ""),
+    ("TimeoutStopUSec", "1min 30s"),
+    ("Result", "success"),
+    ("RuntimeMaxUSec", "infinity"),
+    ("RuntimeRandomizedExtraUSec", "0"),
+    ("OOMPolicy", "stop"),
+]
+
+
+def _with_cpu(cgroup: list[Property], rt: RuntimeState) -> list[Property]:
+    """CPUUsageNSec= from the daemon: since the last start, or the figure kept when the
+    unit stopped (252's cpu_usage_last)."""
+    if rt.cpu_usage_nsec is None:
+        return cgroup
+    return [(k, str(rt.cpu_usage_nsec) if k == "CPUUsageNSec" else v) for k, v in cgroup]
 
 
 def _select(props: list[Property], names: Sequence[str], show_all: bool) -> list[Property]:
