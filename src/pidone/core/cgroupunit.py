@@ -57,6 +57,15 @@ def _unescape(component: str) -> str:
     return component[1:] if component.startswith("_") else component
 
 
+def parent_slice(slice_name: str) -> str:
+    """The slice a slice sits in (slice_add_parent_slice()): `system-getty.slice` ->
+    `system.slice` -> `-.slice`; "" for the root slice itself."""
+    if slice_name == "-.slice":
+        return ""
+    stem = slice_name[: -len(".slice")]
+    return stem.rsplit("-", 1)[0] + ".slice" if "-" in stem else "-.slice"
+
+
 def slice_dirs(slice_name: str) -> str:
     """The cgroup directories of a slice, systemd's slice_build_subslice() nesting: each
     dash in the name opens a level, `a-b-c.slice` -> `a.slice/a-b.slice/a-b-c.slice`;

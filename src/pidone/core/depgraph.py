@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from pidone.core.cgroupunit import parent_slice
 from pidone.core.dataclass_lite import dataclass, replace
 from pidone.core.errors import ValueParseError
 from pidone.core.escape import unescape_path
@@ -560,8 +561,7 @@ def _slice_edges(b: DepGraph, name: str) -> None:
     shutdown.target (with DefaultDependencies=yes; the root slice is perpetual)."""
     if name == "-.slice":
         return
-    stem = name[: -len(".slice")]
-    parent = stem.rsplit("-", 1)[0] + ".slice" if "-" in stem else "-.slice"
+    parent = parent_slice(name)
     b._add(name, "Requires", parent)
     b._add(name, "After", parent)
     if b.units[name].default_dependencies:

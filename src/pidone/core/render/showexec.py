@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pidone.core.capabilities import format_capabilities
+from pidone.core.cgroupunit import parent_slice
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.model import ExecContext, KillContext, Unit
 from pidone.core.values import RLIM_INFINITY, parse_boolean
@@ -85,7 +86,7 @@ def cgroup_properties(
     ne = _not_enforced(unit)
     not_set = "[not set]"
     props: list[Property] = [
-        ("Slice", unit.slice),
+        ("Slice", parent_slice(unit.id) if unit.type == "slice" else unit.slice),
         ("ControlGroup", control_group),
         ("ControlGroupId", "0"),
         ("MemoryCurrent", not_set if memory_current is None else str(memory_current)),
