@@ -112,6 +112,29 @@ def test_not_found(tree):
     assert src.names == ("nope.service",)
 
 
+def test_a_unit_file_added_after_the_listing_is_found_as_252_finds_it(tree):
+    """252 rebuilds its name map when a unit directory changed before it loads a unit; so
+    does the daemon's loader (watch=True), whose listings are otherwise kept."""
+    tree.unit("a.service", SVC)
+    loader = UnitLoader(root=str(tree.root), watch=True)
+    assert loader.load("a.service").load_state == "loaded"
+    assert loader.load("late.service").load_state == "not-found"
+    tree.unit("late.service", SVC, where=ETC)  # a directory not touched before
+    tree.link(f"{LIB}/masked.service", "/dev/null")
+    assert loader.load("late.service").load_state == "loaded"
+    assert loader.load("masked.service").load_state == "masked"
+    # unchanged directories: a name still missing is not looked for again
+    listings = dict(loader._dirs)
+    assert loader.load("nope.service").load_state == "not-found"
+    assert listings
+    assert all(loader._dirs[path] is listed for path, listed in listings.items())
+    # without watch (the CLI's one-shot loaders), a listing is kept for good
+    once = UnitLoader(root=str(tree.root))
+    assert once.load("later.service").load_state == "not-found"
+    tree.unit("later.service", SVC)
+    assert once.load("later.service").load_state == "not-found"
+
+
 def test_alias_symlink_adds_a_name(tree):
     tree.unit("t-real.service", SVC)
     tree.link(f"{ETC}/t-alias.service", "/lib/systemd/system/t-real.service")

@@ -122,12 +122,13 @@ class StopUnitsRequested:
 
 
 @dataclass(frozen=True, slots=True)
-class PerpetualScopeRunning:
-    """The daemon runs in `unit`'s cgroup (init.scope, in systemd's layout): the unit is
-    running from the manager's start on, with no job and no log line, as 252's
-    scope_enumerate_perpetual() makes it."""
+class PerpetualUnitsRunning:
+    """The manager's start: `units` (-.slice, system.slice, and init.scope where the daemon
+    runs in that cgroup) are active from now on, with no job, no log line and no
+    InvocationID, as 252's manager_enumerate_perpetual() makes them (sd-oracle: its journal
+    never says "Created slice system.slice")."""
 
-    unit: str
+    units: tuple[str, ...]
 
 
 ManagerEvent = (
@@ -140,7 +141,7 @@ ManagerEvent = (
     | CancelJobRequested
     | SystemJobRequested
     | StopUnitsRequested
-    | PerpetualScopeRunning
+    | PerpetualUnitsRunning
     | TriggerEvent
     | TriggersReloaded
     | WallClockChanged
@@ -220,8 +221,9 @@ class Manager(UnitTable):
                 self._system_job(event)
             case StopUnitsRequested():
                 self._stop_units(event)
-            case PerpetualScopeRunning():
-                self._scope_running(event.unit)
+            case PerpetualUnitsRunning():
+                for name in event.units:
+                    self._perpetual_running(name)
             case CancelJobRequested():
                 self._cancel(event)
             case ev.RestartRequested():
@@ -633,9 +635,9 @@ class Manager(UnitTable):
                     self._out.append(act.JobQueued(request_id, job.id, p.unit))
             self._queue(p.unit)
 
-    def _scope_running(self, name: str) -> None:
-        scope = self._load_one(name)
-        other = self.unit_machines.get(scope.id) if scope is not None else None
+    def _perpetual_running(self, name: str) -> None:
+        unit = self._load_one(name)
+        other = self.unit_machines.get(unit.id) if unit is not None else None
         if other is not None and other.active_state == "inactive":
             self._absorb_other(other.start(self._now))  # no InvocationID, as 252 shows
 

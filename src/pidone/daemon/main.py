@@ -352,10 +352,12 @@ class Daemon:
         wire_bus_activation(self)  # dbus-daemon's SystemdService= requests
         self.executor.on_reply = self.requests.reply
         self.units.on_loaded = self.manager.add_unit
-        if self.init_scope_dir:  # the manager's own cgroup: init.scope runs (core.targets)
-            from pidone.core.manager import PerpetualScopeRunning
+        from pidone.core.manager import PerpetualUnitsRunning
 
-            self.executor.submit(PerpetualScopeRunning("init.scope"))
+        # -.slice and system.slice are up from the start, and so is init.scope where the
+        # daemon moved itself into that cgroup (core.targets.PERPETUAL)
+        perpetual = ("-.slice", "system.slice", "init.scope")
+        self.executor.submit(PerpetualUnitsRunning(perpetual[: 3 if self.init_scope_dir else 2]))
         self.server = ControlServer(
             self.loop, self.paths.control_socket, build_verbs(self), software="pidone"
         )

@@ -43,7 +43,7 @@ class UnitRegistry:
         self.root = root
         self.host = host if host is not None else read_specifier_host(root or "/")
         self.generator_base = generator_base  # the manager's own generator output (or none)
-        self._loader = UnitLoader(self.paths(), builtins=True)
+        self._loader = UnitLoader(self.paths(), builtins=True, watch=True)
         self._units: dict[str, Unit] = {}
         self._names: dict[str, str] = {}  # any name -> id
         self.on_loaded: Callable[[Unit], None] = lambda unit: None
@@ -122,7 +122,7 @@ class UnitRegistry:
 
     def reload(self) -> list[Unit]:
         """daemon-reload: a fresh loader (new directory listings); every unit re-read."""
-        self._loader = UnitLoader(self.paths(), builtins=True)
+        self._loader = UnitLoader(self.paths(), builtins=True, watch=True)
         self.host = read_specifier_host(self.root or "/")
         old = list(self._units)
         self._units.clear()

@@ -67,18 +67,51 @@ class _Loop(Exception):
 
 
 class UnitLoader:
-    """Loads units from one search path; directory listings are cached for its lifetime."""
+    """Loads units from one search path; directory listings are cached for its lifetime.
+
+    With `watch` (the daemon's loader), each load first checks whether a directory of the
+    search path changed since it was listed (its mtime) and lists again if so: 252 does the
+    same before it loads a unit (unit_load_fragment() -> unit_file_build_name_map(), which
+    compares lookup_paths_timestamp_hash_same()), so a unit file, or a `.wants/` directory,
+    installed after the manager started is seen by the next unit loaded, without
+    daemon-reload. A unit already loaded keeps what it was loaded with until then."""
 
     def __init__(
-        self, paths: UnitPaths | None = None, *, root: str | None = None, builtins: bool = False
+        self,
+        paths: UnitPaths | None = None,
+        *,
+        root: str | None = None,
+        builtins: bool = False,
+        watch: bool = False,
     ) -> None:
         self.paths = paths if paths is not None else build_unit_paths(root)
         self.builtins = builtins
+        self.watch = watch
         self._dirs: dict[str, dict[str, str]] = {}
         self._ids: dict[str, _Entry] | None = None
         self._names: dict[str, list[str]] | None = None
         self._subdir_cache: dict[tuple[str, str], frozenset[str]] = {}
+        self._mtimes: dict[str, int] = {}  # a search-path directory -> its mtime when listed
         self.diagnostics: list[Diagnostic] = []  # problems met while scanning directories
+
+    def _search_path_changed(self) -> bool:
+        """Whether a directory of the search path was listed and has changed since (or
+        appeared: a missing directory is recorded as mtime -1)."""
+        for path, seen in self._mtimes.items():
+            try:
+                now = os.stat(path).st_mtime_ns
+            except OSError:
+                now = -1
+            if now != seen:
+                return True
+        return False
+
+    def _forget_listings(self) -> None:
+        self._dirs.clear()
+        self._subdir_cache.clear()
+        self._mtimes.clear()
+        self._ids = None
+        self._names = None
 
     # ------------------------------------------------------------------ directory cache
     def _listdir(self, path: str) -> dict[str, str]:
@@ -87,6 +120,11 @@ class UnitLoader:
         if cached is not None:
             return cached
         out: dict[str, str] = {}
+        if path in self.paths.search_path:
+            try:  # before the listing: a change made while listing shows as a change
+                self._mtimes[path] = os.stat(path).st_mtime_ns
+            except OSError:
+                self._mtimes[path] = -1
         try:
             with os.scandir(path) as it:
                 for entry in it:
@@ -322,6 +360,8 @@ class UnitLoader:
         """Everything on disk about unit `name`. Raises InvalidUnitName for a bad name."""
         parsed = parse_unit_name(name)
         diags: list[Diagnostic] = []
+        if self.watch and self._search_path_changed():
+            self._forget_listings()
         try:
             fragment, names = self.find(name)
         except _Loop:
