@@ -94,6 +94,13 @@ def test_a_container_init_uses_systemds_layout(pidone_ns: Factory) -> None:
         3,
         "Failed to stop init.scope: Job type stop is not applicable for unit init.scope.\n",
     )
+    # SliceOf=: what is placed in a slice, child slices included
+    for slice_, members in (
+        ("team-app.slice", "team-app-web.slice"),
+        ("team-app-web.slice", "deep.service"),
+    ):
+        shown = d.cli("show", "-p", "SliceOf", slice_).stdout
+        assert shown == f"SliceOf={members}\n", slice_
     # a slice's status draws the units below it (252: Slice /team, its cgroup subtree)
     status = d.cli("status", "--no-pager", "team.slice").stdout
     assert status.startswith("● team.slice - Slice /team\n     Loaded: loaded\n"), status

@@ -125,6 +125,17 @@ def show_extras(daemon: Daemon, unit_id: str) -> dict[str, Any]:
     relations: dict[str, list[str]] = {}
     if unit_id in graph.units:
         relations = {k: list(v) for k, v in graph.relations(unit_id).items()}
+    if unit_id.endswith(".slice"):  # SliceOf=: the loaded units placed in this slice,
+        # its child slices among them (slice_add_parent_slice() uses unit_set_slice())
+        from pidone.core.cgroupunit import parent_slice
+
+        members = [
+            u.id
+            for u in daemon.manager.units.values()
+            if (parent_slice(u.id) if u.type == "slice" else u.slice) == unit_id
+        ]
+        if members:
+            relations["SliceOf"] = members
     hub = daemon.manager.triggers
     for name, s in hub.sockets.items():
         if s.config.accept and unit_id in s.instances:
