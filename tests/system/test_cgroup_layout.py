@@ -127,6 +127,11 @@ def test_a_test_daemon_in_the_hosts_cgroup_namespace_keeps_its_own_subtree(
     assert shown.endswith("/web.service")
     assert "/pidone-" in shown
     assert "system.slice" not in shown
+    # no slice cgroups there: the root slice is the daemon's subtree, the others have none
+    subtree = shown.removesuffix("/web.service")
+    root_status = d.cli("status", "--no-pager", "--", "-.slice").stdout
+    assert f"     CGroup: {subtree}\n             └─web.service\n" in root_status, root_status
+    assert "CGroup:" not in d.cli("status", "--no-pager", "system.slice").stdout
     sliced = {"sliced.service": UNITS["sliced.service"]}
     flat = pidone_ns(sliced)
     assert flat.cli("start", "sliced").returncode == 0

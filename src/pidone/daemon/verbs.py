@@ -595,6 +595,9 @@ def _condition_fields(daemon: Daemon, unit_id: str) -> dict[str, Any]:
 
 
 def describe_cgroup(daemon: Daemon, unit: str) -> str:
+    flat = not getattr(daemon.tracker, "places_slices", False)
+    if flat and unit.endswith(".slice") and unit != "-.slice":
+        return ""  # the flat layout has no slice cgroups (docs/daemon.md)
     path: str = getattr(daemon.tracker, "path", lambda u: "")(unit)
     if daemon.cgroup_mount and path.startswith(daemon.cgroup_mount + "/"):
         return path[len(daemon.cgroup_mount) :]  # as /proc/PID/cgroup names it

@@ -302,6 +302,8 @@ class CgroupTracker:
         if known is not None:
             return known
         parent = self.base
+        if unit == "-.slice":  # the root slice: everything this tracker holds
+            return self.base
         if self._slice_of is not None and unit.endswith(".slice"):
             # a slice is its own nesting (`a-b.slice` -> a.slice/a-b.slice; -.slice the root)
             slices = slice_dirs(unit)
