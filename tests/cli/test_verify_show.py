@@ -317,3 +317,19 @@ def test_dependency_closure_matches_systemd_analyze(
     _, ours = capfd.readouterr()
     assert _normalize(ours, tmp_path) == _normalize(theirs.stderr, tmp_path)
     assert rc == theirs.returncode
+
+
+def test_show_timestamp_styles_format_as_252() -> None:
+    """systemctl --timestamp=: format_timestamp_style() (the zone of `pretty` and `us` is
+    the process's own; `utc` styles say UTC)."""
+    usec = 1_796_037_776_382_437
+    assert show.timestamp_formatter("unix")(usec) == "@1796037776"
+    assert show.timestamp_formatter("utc")(usec) == "Mon 2026-11-30 11:22:56 UTC"
+    assert show.timestamp_formatter("us+utc")(usec) == "Mon 2026-11-30 11:22:56.382437 UTC"
+    assert show.timestamp_formatter("µs+utc")(usec) == "Mon 2026-11-30 11:22:56.382437 UTC"
+    local = show.timestamp_formatter("us")(usec)
+    assert local.endswith(".382437 " + local.rsplit(" ", 1)[1])
+    assert show.parse_args(["--timestamp=unix", "x.service"]).timestamp == "unix"
+    assert show.parse_args(["--timestamp", "us", "x.service"]).timestamp == "us"
+    with pytest.raises(show._Usage, match=r"^Invalid value: bogus\.$"):
+        show.parse_args(["--timestamp=bogus", "x.service"])

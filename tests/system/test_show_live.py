@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -178,3 +179,15 @@ def _connect_inside(d: NamespaceDaemon, port: int) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_show_timestamp_unix_through_the_daemon(daemon: NamespaceDaemon) -> None:
+    """`show --timestamp=unix` of a started unit: `@` and the seconds of the start."""
+    d = daemon
+    before = int(time.time())
+    assert d.cli("start", "pd-tick.timer").returncode == 0
+    shown = d.cli("show", "--timestamp=unix", "-p", "ActiveEnterTimestamp", "pd-tick.timer")
+    assert shown.returncode == 0, shown.stderr
+    stamp = shown.stdout.removeprefix("ActiveEnterTimestamp=@").strip()
+    assert stamp.isdigit(), shown.stdout
+    assert before - 600 <= int(stamp) <= int(time.time())  # started within this test run

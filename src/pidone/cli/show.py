@@ -38,8 +38,10 @@ RuntimeSource = Callable[[Unit], RuntimeState]
 RelationSource = Callable[[Unit], Mapping[str, Sequence[str]] | None]
 
 USAGE = """usage: pidone show [--root DIR] [-p PROP[,PROP...]]... [-P PROP] [--value] [-a]
-                   [-o json] UNIT...
+                   [-o json] [--timestamp=pretty|unix|us|utc|us+utc] UNIT...
 """
+# systemctl --timestamp= (252's timestamp_style table; µs is the same as us)
+TIMESTAMP_STYLES = ("pretty", "unix", "us", "µs", "utc", "us+utc", "µs+utc")
 
 
 @dataclass
@@ -50,6 +52,7 @@ class ShowOptions:
     all: bool = False
     json: bool = False
     root: str | None = None
+    timestamp: str = "pretty"
 
 
 class _Usage(Exception):
@@ -89,6 +92,11 @@ def parse_args(argv: list[str]) -> ShowOptions:
             opts.json = mode.startswith("json")
         elif arg == "--root" or (eq and name == "--root"):
             opts.root = inline if eq else take(arg)
+        elif arg == "--timestamp" or (eq and name == "--timestamp"):
+            style = inline if eq else take(arg)
+            if style not in TIMESTAMP_STYLES:
+                raise _Usage(f"Invalid value: {style}.")
+            opts.timestamp = style
         elif arg in ("--no-pager", "--system", "--full", "-l"):
             pass
         elif arg == "--":  # getopt's end of options: `show -- -.slice`
@@ -140,6 +148,25 @@ def format_timestamp(usec: int) -> str:
     return time.strftime("%a %Y-%m-%d %H:%M:%S %Z", time.localtime(usec / 1_000_000))
 
 
+def timestamp_formatter(style: str) -> Callable[[int], str]:
+    """format_timestamp_style(): `pretty` (local time), `us` (with microseconds), `utc` and
+    `us+utc` (in UTC, which the zone field then says), `unix` (`@` and whole seconds)."""
+    style = style.replace("µs", "us")
+    if style == "unix":
+        return lambda usec: f"@{usec // 1_000_000}"
+    clock = time.gmtime if style.endswith("utc") else time.localtime
+    micro = style.startswith("us")
+
+    def render(usec: int) -> str:
+        moment = clock(usec // 1_000_000)
+        text = time.strftime("%a %Y-%m-%d %H:%M:%S", moment)
+        if micro:
+            text += f".{usec % 1_000_000:06d}"
+        return text + (" UTC" if clock is time.gmtime else time.strftime(" %Z", moment))
+
+    return render
+
+
 def _file_state(root: str | None, unit: Unit) -> tuple[str, str]:
     from pidone.core.installplan import InstallError
     from pidone.linux.install import read_presets, unit_file_state
@@ -187,6 +214,7 @@ def show_units(
     blocks: list[str] = []
     rc = 0
     graph = _offline_graph(loader, spec_host) if runtime is None else relations
+    stamp = format_timestamp if opts.timestamp == "pretty" else timestamp_formatter(opts.timestamp)
     for arg in opts.units:
         try:
             name = mangle_unit_name(arg).name
@@ -204,7 +232,7 @@ def show_units(
             ufs, preset = _file_state(opts.root, unit)
             state = _with_file_state(state, ufs, preset)
         rel = graph(unit) if graph is not None else None
-        props = unit_properties(unit, state, facts, format_timestamp, rel)
+        props = unit_properties(unit, state, facts, stamp, rel)
         if opts.json:
             blocks.append(render_show_json(props, opts.properties, opts.all) + "\n")
         else:
