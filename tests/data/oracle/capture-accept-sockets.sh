@@ -4,21 +4,8 @@
 # the instance's status, and after the connection closed. Run as root:
 #   tests/data/oracle/capture-accept-sockets.sh > tests/data/oracle/capture-accept-sockets-252.md
 set -u
-sdo=${SDO:-/work/shared/oracle/sd-oracle}
-errf=$(mktemp)
-trap 'rm -f "$errf"; "$sdo" down >/dev/null 2>&1' EXIT
+. "$(dirname "$0")/capture-lib.sh"  # sdo, errf, cap()
 export LANG=C.UTF-8
-cap() {
-    local out rc
-    out=$("$sdo" run "$@" 2>"$errf")
-    rc=$?
-    printf '```console\n$ %s\n' "$*"
-    [ -n "$out" ] && printf '%s\n' "$out"
-    if [ -s "$errf" ]; then
-        printf '[stderr]\n%s\n' "$(cat "$errf")"
-    fi
-    printf '[exit code: %d]\n```\n\n' "$rc"
-}
 # one connection held open for 3 s while the socket and its instance are shown
 HOLD='(exec 3<>/dev/tcp/127.0.0.1/$0; head -n 1 <&3 >/dev/null; sleep 3) & sleep 1.5
 systemctl status "$1" --no-pager -n 4; echo "rc=$?"

@@ -6,20 +6,7 @@
 #   tests/data/oracle/capture-invocation.sh > tests/data/oracle/capture-invocation-252.md
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-sdo=${SDO:-/work/shared/oracle/sd-oracle}
-errf=$(mktemp)
-trap 'rm -f "$errf"; "$sdo" down >/dev/null 2>&1' EXIT
-cap() {
-    local out rc
-    out=$("$sdo" run "$@" 2>"$errf")
-    rc=$?
-    printf '```console\n$ %s\n' "$*"
-    [ -n "$out" ] && printf '%s\n' "$out"
-    if [ -s "$errf" ]; then
-        printf '[stderr]\n%s\n' "$(cat "$errf")"
-    fi
-    printf '[exit code: %d]\n```\n\n' "$rc"
-}
+. "$(dirname "$0")/capture-lib.sh"  # sdo, errf, cap()
 P=Id,ActiveState,SubState,Result,InvocationID
 "$sdo" up >&2 || exit 1
 for f in "$here"/trigger-units/*; do

@@ -3,21 +3,8 @@
 # under REAL systemd 252 (sd-oracle), with some started. Run as root:
 #   tests/data/oracle/capture-list-triggers.sh > tests/data/oracle/capture-list-triggers-252.md
 set -u
-sdo=${SDO:-/work/shared/oracle/sd-oracle}
-errf=$(mktemp)
-trap 'rm -f "$errf"; "$sdo" down >/dev/null 2>&1' EXIT
+. "$(dirname "$0")/capture-lib.sh"  # sdo, errf, cap()
 export LANG=C.UTF-8
-cap() {
-    local out rc
-    out=$("$sdo" run "$@" 2>"$errf")
-    rc=$?
-    printf '```console\n$ %s\n' "$*"
-    [ -n "$out" ] && printf '%s\n' "$out"
-    if [ -s "$errf" ]; then
-        printf '[stderr]\n%s\n' "$(cat "$errf")"
-    fi
-    printf '[exit code: %d]\n```\n\n' "$rc"
-}
 TIMERS="logrotate.timer man-db.timer dpkg-db-backup.timer phpsessionclean.timer sysstat-collect.timer"
 SOCKETS="cups.socket avahi-daemon.socket uuidd.socket mpd.socket tinysshd.socket"
 "$sdo" up >&2 || exit 1

@@ -5,21 +5,8 @@
 # Boots the oracle, installs matrix-units/, drives every state, always shuts down.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-sdo=${SDO:-/work/shared/oracle/sd-oracle}
-errf=$(mktemp)
-trap 'rm -f "$errf"; "$sdo" down >/dev/null 2>&1' EXIT
+. "$(dirname "$0")/capture-lib.sh"  # sdo, errf, cap()
 
-cap() {
-    local out rc
-    out=$("$sdo" run "$@" 2>"$errf")
-    rc=$?
-    printf '```console\n$ %s\n' "$*"
-    [ -n "$out" ] && printf '%s\n' "$out"
-    if [ -s "$errf" ]; then
-        printf '[stderr]\n%s\n' "$(cat "$errf")"
-    fi
-    printf '[exit code: %d]\n```\n\n' "$rc"
-}
 quiet() { "$sdo" run "$@" >/dev/null 2>&1; }
 
 RT=Id,Description,LoadState,LoadError,SourcePath,Transient,FreezerState,RuntimeMaxUSec,ActiveEnterTimestamp,ActiveExitTimestamp,InactiveEnterTimestamp,InactiveExitTimestamp,ExecMainStartTimestamp,ExecMainExitTimestamp,ExecCondition,ExecStartPre,ExecStart,ExecStartPost,ExecReload,ExecStop,ExecStopPost,StatusErrno,Listen,NextElapseUSecRealtime,ActiveState,SubState,Result,MainPID,ControlPID,ExecMainPID,ExecMainCode,ExecMainStatus,NRestarts,StatusText,UnitFileState,UnitFilePreset,FragmentPath,DropInPaths,TriggeredBy,Triggers,Documentation,TasksMax,TasksCurrent,MemoryCurrent,CPUUsageNSec,ControlGroup

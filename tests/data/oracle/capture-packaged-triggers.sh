@@ -5,21 +5,8 @@
 #   tests/data/oracle/capture-packaged-triggers.sh > tests/data/oracle/capture-packaged-triggers-252.md
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-sdo=${SDO:-/work/shared/oracle/sd-oracle}
-errf=$(mktemp)
-trap 'rm -f "$errf"; "$sdo" down >/dev/null 2>&1' EXIT
+. "$(dirname "$0")/capture-lib.sh"  # sdo, errf, cap()
 export LANG=C.UTF-8
-cap() {
-    local out rc
-    out=$("$sdo" run "$@" 2>"$errf")
-    rc=$?
-    printf '```console\n$ %s\n' "$*"
-    [ -n "$out" ] && printf '%s\n' "$out"
-    if [ -s "$errf" ]; then
-        printf '[stderr]\n%s\n' "$(cat "$errf")"
-    fi
-    printf '[exit code: %d]\n```\n\n' "$rc"
-}
 UNITS="cups.path cups.socket acpid.path acpid.socket ssh.socket uuidd.socket rpcbind.socket
 avahi-daemon.socket saned.socket approx.socket docker.socket pcscd.socket beanstalkd.socket
 libvirtd.socket libvirtd-ro.socket virtlockd.socket fcgiwrap.socket epmd.socket dovecot.socket

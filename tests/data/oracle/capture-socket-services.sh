@@ -5,21 +5,8 @@
 # activated by"), the socket listening again. Run as root:
 #   tests/data/oracle/capture-socket-services.sh > tests/data/oracle/capture-socket-services-252.md
 set -u
-sdo=${SDO:-/work/shared/oracle/sd-oracle}
-errf=$(mktemp)
-trap 'rm -f "$errf"; "$sdo" down >/dev/null 2>&1' EXIT
+. "$(dirname "$0")/capture-lib.sh"  # sdo, errf, cap()
 export LANG=C.UTF-8
-cap() {
-    local out rc
-    out=$("$sdo" run "$@" 2>"$errf")
-    rc=$?
-    printf '```console\n$ %s\n' "$*"
-    [ -n "$out" ] && printf '%s\n' "$out"
-    if [ -s "$errf" ]; then
-        printf '[stderr]\n%s\n' "$(cat "$errf")"
-    fi
-    printf '[exit code: %d]\n```\n\n' "$rc"
-}
 SERVICES="cups avahi-daemon rpcbind pcscd beanstalkd epmd dovecot gpsd uuidd"
 "$sdo" up >&2 || exit 1
 echo "# Packaged services with sockets under systemd 252 (sd-oracle)"

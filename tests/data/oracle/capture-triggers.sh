@@ -8,21 +8,8 @@
 # tests/data/oracle/journal-triggers-252.json.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-sdo=${SDO:-/work/shared/oracle/sd-oracle}
+. "$(dirname "$0")/capture-lib.sh"  # sdo, errf, cap()
 json=${JSON_OUT:-$here/journal-triggers-252.json}
-errf=$(mktemp)
-trap 'rm -f "$errf"; "$sdo" down >/dev/null 2>&1' EXIT
-cap() {
-    local out rc
-    out=$("$sdo" run "$@" 2>"$errf")
-    rc=$?
-    printf '```console\n$ %s\n' "$*"
-    [ -n "$out" ] && printf '%s\n' "$out"
-    if [ -s "$errf" ]; then
-        printf '[stderr]\n%s\n' "$(cat "$errf")"
-    fi
-    printf '[exit code: %d]\n```\n\n' "$rc"
-}
 ok=(iv-sock.socket iv-multi.socket iv-acc.socket iv-tick.timer iv-fast.timer iv-watch.path
     iv-tgt.target iv.slice run-ivmnt.mount)
 bad=(iv-notdir.path iv-notdir-mod.path iv-loop.path)
