@@ -34,7 +34,7 @@ import errno
 import os
 import select
 import signal
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 
 from pidone.core.cgroupunit import slice_dirs
 from pidone.core.dataclass_lite import dataclass
@@ -222,11 +222,17 @@ def _members(directory: str) -> set[int]:
         with contextlib.suppress(FileNotFoundError):
             found.update(parse_procs(_read(f"{directory}/cgroup.procs")))
         return found
+    for _sub, pids in _walk_procs(directory):
+        found.update(pids)
+    return found
+
+
+def _walk_procs(directory: str) -> Iterator[tuple[str, list[int]]]:
+    """(cgroup directory, its PIDs) for `directory` and every cgroup below it."""
     for sub, _dirs, files in os.walk(directory):
         if "cgroup.procs" in files:
             with contextlib.suppress(FileNotFoundError):
-                found.update(parse_procs(_read(f"{sub}/cgroup.procs")))
-    return found
+                yield sub, parse_procs(_read(f"{sub}/cgroup.procs"))
 
 
 class CgroupTracker:
@@ -301,16 +307,14 @@ class CgroupTracker:
         known = self._paths.get(unit)
         if known is not None:
             return known
-        parent = self.base
         if unit == "-.slice":  # the root slice: everything this tracker holds
             return self.base
-        if self._slice_of is not None and unit.endswith(".slice"):
-            # a slice is its own nesting (`a-b.slice` -> a.slice/a-b.slice; -.slice the root)
-            slices = slice_dirs(unit)
-            return f"{self.base}/{slices}" if slices else self.base
-        if self._slice_of is not None:
-            slices = slice_dirs(self._slice_of(unit))
-            parent = f"{self.base}/{slices}" if slices else self.base
+        if self._slice_of is None:
+            return f"{self.base}/{escape_cgroup_name(unit)}"
+        if unit.endswith(".slice"):  # its own nesting: `a-b.slice` -> a.slice/a-b.slice
+            return f"{self.base}/{slice_dirs(unit)}"
+        slices = slice_dirs(self._slice_of(unit))
+        parent = f"{self.base}/{slices}" if slices else self.base
         return f"{parent}/{escape_cgroup_name(unit)}"
 
     def spawn_cgroup(self, unit: str) -> str:
@@ -447,14 +451,11 @@ class CgroupTracker:
         """(pid, sub-cgroup path relative to the unit's cgroup, "" for its own) for every
         process below the unit: a slice's CGroup: tree in `status`."""
         top = self.path(unit)
-        out: list[tuple[int, str]] = []
-        for sub, _dirs, files in os.walk(top):
-            if "cgroup.procs" in files:
-                with contextlib.suppress(FileNotFoundError):
-                    rel = os.path.relpath(sub, top)
-                    group = "" if rel == "." else rel
-                    out.extend((pid, group) for pid in parse_procs(_read(f"{sub}/cgroup.procs")))
-        return out
+        return [
+            (pid, "" if sub == top else os.path.relpath(sub, top))
+            for sub, pids in _walk_procs(top)
+            for pid in pids
+        ]
 
     def claim(self, unit: str, pid: int) -> bool:
         return False  # membership is the kernel's: a process outside the group is not ours
