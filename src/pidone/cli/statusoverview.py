@@ -41,10 +41,8 @@ def manager_status(c: client.Client, opts: Options) -> int:
     jobs = c.call("list-jobs").get("jobs", [])
     procs: list[ProcessEntry] = []
     for info in infos:
-        if str(info.get("unit", "")).endswith(".slice") or info.get("unit") == "init.scope":
-            # a slice lists its units' processes again, and init.scope's come with the
-            # ping below (from an older daemon too): each is drawn once
-            continue
+        if str(info.get("unit", "")).endswith(".slice"):
+            continue  # a slice lists its units' processes again: each is drawn once
         group = str(info.get("control_group") or "").strip("/") or str(info.get("unit"))
         for proc in info.get("processes") or []:
             cmd = proc[1] if len(proc) > 1 else ""
@@ -54,10 +52,6 @@ def manager_status(c: client.Client, opts: Options) -> int:
                 procs.append(ProcessEntry(int(proc[0]), argv, comm, cgroup=group))
             else:
                 procs.append(ProcessEntry(int(proc[0]), (), cgroup=group, cmdline=str(cmd)))
-    for entry in ping.get("init_scope") or []:  # the manager itself, in systemd's layout
-        if isinstance(entry, list) and len(entry) == 3 and isinstance(entry[1], list):
-            argv = tuple(map(str, entry[1]))
-            procs.append(ProcessEntry(int(entry[0]), argv, str(entry[2]), cgroup="init.scope"))
     failed = sum(1 for r in rows if r[2] == "failed")
     started = ping.get("started")
     if isinstance(started, list) and started and isinstance(started[0], int):

@@ -262,12 +262,12 @@ BUILTIN_ALIASES: dict[str, str] = {
 }
 
 
-def _render(description: str, lines: tuple[str, ...]) -> bytes:
+def _render(description: str, lines: tuple[str, ...], doc: str = _DOC) -> bytes:
     body = [
         "# built into pidone (facts of Debian 12 systemd 252)",
         "[Unit]",
         f"Description={description}",
-        f"Documentation={_DOC}",
+        f"Documentation={doc}",
         *lines,
     ]
     return ("\n".join(body) + "\n").encode()
@@ -279,10 +279,8 @@ BUILTIN_UNITS: dict[str, bytes] = {
 # The manager's own scope (scope_load_init_scope(): perpetual, IgnoreOnIsolate=yes, in the
 # root slice). It is running only where pidone lays cgroups out as systemd does (a
 # container's PID 1: daemon/main.py puts itself in /init.scope); elsewhere it stays dead.
-BUILTIN_UNITS["init.scope"] = (
-    b"# built into pidone (facts of Debian 12 systemd 252)\n"
-    b"[Unit]\nDescription=System and Service Manager\nDocumentation=man:systemd(1)\n"
-    b"DefaultDependencies=no\nIgnoreOnIsolate=yes\n"
+BUILTIN_UNITS["init.scope"] = _render(
+    "System and Service Manager", (_NO_DEFAULTS, "IgnoreOnIsolate=yes"), doc="man:systemd(1)"
 )
 
 

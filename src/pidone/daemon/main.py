@@ -356,8 +356,8 @@ class Daemon:
 
         # -.slice and system.slice are up from the start, and so is init.scope where the
         # daemon moved itself into that cgroup (core.targets.PERPETUAL)
-        perpetual = ("-.slice", "system.slice", "init.scope")
-        self.executor.submit(PerpetualUnitsRunning(perpetual[: 3 if self.init_scope_dir else 2]))
+        scope = ("init.scope",) if self.init_scope_dir else ()
+        self.executor.submit(PerpetualUnitsRunning(("-.slice", "system.slice", *scope)))
         self.server = ControlServer(
             self.loop, self.paths.control_socket, build_verbs(self), software="pidone"
         )
@@ -585,11 +585,10 @@ class Daemon:
         return [u.id for u in self.units]
 
     def _needs_stop(self, name: str) -> bool:
-        from pidone.core.targets import PERPETUAL
         from pidone.daemon.verbs import unit_state
 
-        if name in PERPETUAL:
-            return False  # never stopped (core.targets); their cgroups go at the exit
+        # (-.slice, system.slice and init.scope are asked for too: the manager refuses
+        # their stop, core.targets.PERPETUAL, and the refusal answers the request)
         return unit_state(self, name)[0] not in ("inactive", "failed")
 
     def _finish(self) -> None:

@@ -647,14 +647,6 @@ def _ping(daemon: Daemon, started: tuple[int, int]) -> Callable[[Call], Response
             "starting": daemon.booting,
             "started": list(started),
         }
-        scope = daemon.init_scope_dir
-        if scope:  # systemd's layout: the overview's `├─init.scope` (the manager, helpers)
-            try:
-                with open(f"{scope}/cgroup.procs", encoding="ascii") as f:
-                    pids = sorted(int(p) for p in f.read().split())
-            except OSError:
-                pids = []
-            state["init_scope"] = [[pid, read_argv(pid), read_comm(pid)] for pid in pids]
         return Response.success(call.request.id, state)
 
     return handle
