@@ -70,9 +70,13 @@ ALL_CAPABILITIES = (1 << 64) - 1  # systemd's CAP_MASK_ALL: "unchanged", whateve
 
 CAP_SETPCAP = 8
 CAP_NET_BIND_SERVICE = 10
+CAP_SYS_MODULE = 16
 CAP_SYS_RAWIO = 17
 CAP_SYS_ADMIN = 21
+CAP_SYS_TIME = 25
 CAP_MKNOD = 27
+CAP_SYSLOG = 34
+CAP_WAKE_ALARM = 35
 
 # capabilities(7) "The securebits flags" (<linux/securebits.h>)
 SECURE_BITS: dict[str, int] = {

@@ -285,6 +285,17 @@ EXEC: list[Directive] = [
     _d("PrivateTmp", "bool", "exec.private_tmp", klass="not-enforced"),
     _d("PrivateDevices", "bool", "exec.private_devices", klass="not-enforced"),
     _d("PrivateNetwork", "bool", "exec.private_network", klass="not-enforced"),
+    *(
+        _d(key, "bool", f"exec.{attr}", klass="not-enforced")
+        for key, attr in (
+            ("ProtectKernelTunables", "protect_kernel_tunables"),
+            ("ProtectKernelModules", "protect_kernel_modules"),
+            ("ProtectKernelLogs", "protect_kernel_logs"),
+            ("ProtectControlGroups", "protect_control_groups"),
+            ("ProtectClock", "protect_clock"),
+            ("ProtectHostname", "protect_hostname"),
+        )
+    ),
     _d(
         "ProtectSystem",
         "protect",
@@ -311,9 +322,8 @@ EXEC: list[Directive] = [
     _d("BindReadOnlyPaths", "strv", "exec.bind_read_only_paths", "reset", "not-enforced"),
     _d("TemporaryFileSystem", "strv", "exec.temporary_file_system", "reset", "not-enforced"),
     *_ne(
-        "RemoveIPC PrivateUsers PrivateMounts PrivateIPC ProtectKernelTunables "
-        "ProtectKernelModules ProtectKernelLogs ProtectControlGroups ProtectClock "
-        "ProtectHostname MountAPIVFS MemoryDenyWriteExecute RestrictRealtime "
+        "RemoveIPC PrivateUsers PrivateMounts PrivateIPC "
+        "MountAPIVFS MemoryDenyWriteExecute RestrictRealtime "
         "RestrictSUIDSGID LockPersonality TTYVTDisallocate",
         "bool",
         "warn",

@@ -167,6 +167,13 @@ class ExecContext:
     private_tmp: bool = False
     private_devices: bool = False
     private_network: bool = False
+    # systemd.exec(5) "SANDBOXING"; linux.sandbox enforces them through the mount namespace
+    protect_kernel_tunables: bool = False
+    protect_kernel_modules: bool = False
+    protect_kernel_logs: bool = False
+    protect_control_groups: bool = False
+    protect_clock: bool = False
+    protect_hostname: bool = False
     protect_system: Literal["no", "yes", "full", "strict"] = "no"
     protect_home: Literal["no", "yes", "read-only", "tmpfs"] = "no"
     read_write_paths: list[str] = field(default_factory=list)

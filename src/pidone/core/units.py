@@ -24,6 +24,15 @@ from __future__ import annotations
 
 import contextlib
 
+from pidone.core.capabilities import (
+    ALL_CAPABILITIES,
+    CAP_MKNOD,
+    CAP_SYS_MODULE,
+    CAP_SYS_RAWIO,
+    CAP_SYS_TIME,
+    CAP_SYSLOG,
+    CAP_WAKE_ALARM,
+)
 from pidone.core.directives import Directive, sections_for
 from pidone.core.errors import Diagnostic, ValueParseError
 from pidone.core.escape import simplify_path, unescape_path
@@ -122,6 +131,7 @@ def build_unit(source: UnitSource, host: SpecifierHost) -> Unit:
             unit.load_state = "bad-setting"
             unit.load_error = refusal
             diags.append(Diagnostic(unit.id, 0, refusal, "error"))
+    _patch_exec_context(unit)
     if unit.unit.source_path:
         # SourcePath= (systemd-sysv-generator's /etc/init.d/NAME): systemctl's Loaded: line
         # and show's SourcePath= name it instead of the generated file
@@ -340,6 +350,32 @@ def _finish_service(
             )
         )
     return None
+
+
+def _patch_exec_context(unit: Unit) -> None:
+    """What some sandboxing settings take out of CapabilityBoundingSet=, at load time (systemd
+    252 unit_patch_contexts(), so `show` prints the reduced set): PrivateDevices= CAP_MKNOD
+    and CAP_SYS_RAWIO, ProtectKernelModules= CAP_SYS_MODULE, ProtectKernelLogs= CAP_SYSLOG,
+    ProtectClock= CAP_SYS_TIME and CAP_WAKE_ALARM (systemd.exec(5)). A `+` command is
+    exempt from the bounding set as from the rest of the sandbox."""
+    section = unit.service or unit.socket
+    if section is None:
+        return
+    e = section.exec
+    drop = 0
+    if e.private_devices:
+        drop |= 1 << CAP_MKNOD | 1 << CAP_SYS_RAWIO
+    if e.protect_kernel_modules:
+        drop |= 1 << CAP_SYS_MODULE
+    if e.protect_kernel_logs:
+        drop |= 1 << CAP_SYSLOG
+    if e.protect_clock:
+        drop |= 1 << CAP_SYS_TIME | 1 << CAP_WAKE_ALARM
+    if drop:
+        bounding = (
+            ALL_CAPABILITIES if e.capability_bounding_set is None else e.capability_bounding_set
+        )
+        e.capability_bounding_set = bounding & ~drop
 
 
 def _default_slice(unit_id: str) -> str:

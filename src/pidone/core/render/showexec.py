@@ -250,14 +250,13 @@ def exec_properties(
         ("PrivateTmp", yes_no(e.private_tmp)),
         ("PrivateDevices", yes_no(e.private_devices)),
     ]
-    for key in (
-        "ProtectClock",
-        "ProtectKernelTunables",
-        "ProtectKernelModules",
-        "ProtectKernelLogs",
-        "ProtectControlGroups",
-    ):
-        props.append((key, _bool(ne, key, False)))
+    props += [
+        ("ProtectClock", yes_no(e.protect_clock)),
+        ("ProtectKernelTunables", yes_no(e.protect_kernel_tunables)),
+        ("ProtectKernelModules", yes_no(e.protect_kernel_modules)),
+        ("ProtectKernelLogs", yes_no(e.protect_kernel_logs)),
+        ("ProtectControlGroups", yes_no(e.protect_control_groups)),
+    ]
     props.append(("PrivateNetwork", yes_no(e.private_network)))
     for key in ("PrivateUsers", "PrivateMounts", "PrivateIPC"):
         props.append((key, _bool(ne, key, False)))
@@ -301,7 +300,7 @@ def exec_properties(
         ("KeyringMode", ne.get("KeyringMode", "private")),
         ("ProtectProc", ne.get("ProtectProc", "default")),
         ("ProcSubset", ne.get("ProcSubset", "all")),
-        ("ProtectHostname", _bool(ne, "ProtectHostname", False)),
+        ("ProtectHostname", yes_no(e.protect_hostname)),
     ]
     return props
 
