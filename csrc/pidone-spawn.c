@@ -50,7 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAGIC 0x36505350u /* == linux.cspawn.MAGIC */
+#define MAGIC 0x37505350u /* == linux.cspawn.MAGIC */
 #define F_INTO_CGROUP 1
 #define F_IGNORE_SIGPIPE 2
 #define F_SWITCH_IDS 4
@@ -68,7 +68,7 @@ enum {
     EXIT_OOM_ADJUST = 206, EXIT_SIGNAL_MASK = 207, EXIT_STDIN = 208, EXIT_STDOUT = 209,
     EXIT_IOPRIO = 211, EXIT_SECUREBITS = 213, EXIT_SETSCHEDULER = 214, EXIT_GROUP = 216,
     EXIT_USER = 217, EXIT_CAPABILITIES = 218, EXIT_SETSID = 220, EXIT_STDERR = 222,
-    EXIT_NAMESPACE = 226, EXIT_NO_NEW_PRIVILEGES = 227,
+    EXIT_NETWORK = 225, EXIT_NAMESPACE = 226, EXIT_NO_NEW_PRIVILEGES = 227,
 };
 enum { K_KEEP, K_COPY, K_FD, K_NULL, K_OPEN, K_TTY }; /* == linux.cspawn.STDIO_KINDS */
 enum { TTY_WAIT, TTY_FORCE, TTY_FAIL }; /* == linux.cspawn.TTY_MODES (StandardInput=) */
@@ -84,7 +84,10 @@ typedef struct {
 } Stdio;
 
 /* == the order of linux.cspawn.MOUNT_KINDS (linux.sandbox.MountOp kinds) */
-enum { OP_BIND, OP_KEEP, OP_RO, OP_RW, OP_TMPFS, OP_HIDE_DIR, OP_HIDE_FILE, OP_DEV };
+enum {
+    OP_BIND, OP_KEEP, OP_RO, OP_RW, OP_TMPFS, OP_HIDE_DIR, OP_HIDE_FILE, OP_DEV,
+    OP_RO_SYS, OP_UTS, OP_NETNS,
+};
 
 typedef struct {
     int kind, optional, recursive, readonly, flags;
@@ -272,7 +275,7 @@ static int parse(const unsigned char *data, size_t size, Request *q) {
             op->target = rd_blob(&r);
             op->source = rd_blob(&r);
             op->data = rd_blob(&r);
-            if (op->kind < OP_BIND || op->kind > OP_DEV) r.bad = 1;
+            if (op->kind < OP_BIND || op->kind > OP_NETNS) r.bad = 1;
         }
     }
     q->dev_log = q->nops >= 0 ? rd_blob(&r) : "";
@@ -613,7 +616,7 @@ static void remount_one(const Mount *m, const char *path, int readonly) {
 /* linux/mountns.py _remount: `path` (recursive: and every mount below it, but the API
  * file systems when `path` is "/") remounted read-only or writable, each keeping its
  * other per-mount flags; not recursive: the last mount at `path` only. */
-static void remount(const char *path, int readonly, int recursive) {
+static void remount_keeping(const char *path, int readonly, int recursive, int keep_sys) {
     int n = 0;
     Mount *m = read_mounts(&n);
     if (!m) fail_errno(EXIT_NAMESPACE);
@@ -636,10 +639,33 @@ static void remount(const char *path, int readonly, int recursive) {
         if (root && (starts_with_dir(point, "/dev") || starts_with_dir(point, "/proc") ||
                      starts_with_dir(point, "/sys")))
             continue;
+        if (keep_sys && (starts_with_dir(point, "/sys/fs/cgroup") ||
+                         starts_with_dir(point, "/sys/fs/selinux")))
+            continue;
         remount_one(&m[i], path, readonly);
     }
     if (last >= 0) remount_one(&m[last], path, readonly);
     free_mounts(m, n);
+}
+
+static void remount(const char *path, int readonly, int recursive) {
+    remount_keeping(path, readonly, recursive, 0);
+}
+
+/* linux/mountns.py _join_network: PrivateNetwork='s namespace; refused for lack of
+ * privilege, the command stays in the manager's (systemd 252 exec_child()) */
+static void join_network(int fd) {
+    if (setns(fd, CLONE_NEWNET) < 0 && errno != EPERM && errno != EACCES)
+        fail(EXIT_NETWORK, errno ? errno : 1);
+    close(fd);
+}
+
+/* linux/mountns.py _private_uts: ProtectHostname='s UTS namespace (refused or not
+ * supported is not an error: systemd 252 apply_protect_hostname()) */
+static void private_uts(void) {
+    if (unshare(CLONE_NEWUTS) < 0 && errno != EPERM && errno != EACCES && errno != EINVAL &&
+        errno != ENOSYS)
+        fail(EXIT_NAMESPACE, errno ? errno : 1);
 }
 
 static void mount_or_fail(const char *src, const char *dst, const char *fstype,
@@ -736,12 +762,22 @@ static void apply_sandbox(const Request *q) {
     mode_t old = umask(022);
     int fds[4096];
     unsigned char writable[4096];
-    if (unshare(CLONE_NEWNS) < 0) fail(EXIT_NAMESPACE, errno ? errno : 1);
-    mount_or_fail(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL);
+    int mounts = 0; /* PrivateNetwork= alone needs no mount namespace */
+    for (int i = 0; i < q->nops; i++)
+        if (q->ops[i].kind != OP_NETNS && q->ops[i].kind != OP_UTS) mounts = 1;
+    if (mounts) {
+        if (unshare(CLONE_NEWNS) < 0) fail(EXIT_NAMESPACE, errno ? errno : 1);
+        mount_or_fail(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL);
+    }
     for (int i = 0; i < q->nops; i++) {
         const MountOp *op = &q->ops[i];
         fds[i] = -1;
         writable[i] = 0;
+        if (op->kind == OP_NETNS) { /* opened before any mount, as the bind sources are */
+            if ((fds[i] = open(op->source, O_RDONLY | O_CLOEXEC)) < 0)
+                fail(EXIT_NETWORK, errno ? errno : 1);
+            continue;
+        }
         if (op->kind == OP_KEEP) {
             fds[i] = open(op->source, O_PATH | O_CLOEXEC);
             continue;
@@ -766,11 +802,14 @@ static void apply_sandbox(const Request *q) {
         switch (op->kind) {
         case OP_RO:
         case OP_RW:
+        case OP_RO_SYS:
         case OP_HIDE_DIR:
         case OP_HIDE_FILE:
         case OP_TMPFS:
             if (!exists) {
-                if (op->optional || op->kind == OP_RO || op->kind == OP_RW) continue;
+                if (op->optional || op->kind == OP_RO || op->kind == OP_RW ||
+                    op->kind == OP_RO_SYS)
+                    continue;
                 fail(EXIT_NAMESPACE, ENOENT);
             }
             break;
@@ -778,6 +817,16 @@ static void apply_sandbox(const Request *q) {
             break;
         }
         switch (op->kind) {
+        case OP_NETNS:
+            join_network(fds[i]);
+            break;
+        case OP_UTS:
+            private_uts();
+            break;
+        case OP_RO_SYS: /* ProtectKernelTunables='s /sys (linux/mountns.py _SYS_KEPT) */
+            mount_or_fail(op->target, op->target, NULL, MS_BIND | MS_REC, NULL);
+            remount_keeping(op->target, 1, 1, 1);
+            break;
         case OP_RO: /* a mount point of its own, as systemd's namespace.c makes it */
             if (strcmp(op->target, "/") != 0)
                 mount_or_fail(op->target, op->target, NULL, MS_BIND | MS_REC, NULL);

@@ -389,8 +389,8 @@ def _changed_sandbox_plans(monkeypatch: pytest.MonkeyPatch, change: Callable[[An
 
     original = spawn.build_sandbox_plan
 
-    def build(ctx: ExecContext, environment: dict[str, str], unit: str = "") -> object:
-        box = original(ctx, environment, unit)
+    def build(ctx: ExecContext, environment: dict[str, str], unit: str = "", **kw: bool) -> object:
+        box = original(ctx, environment, unit, **kw)
         assert box is not None
         return change(box)
 
@@ -945,3 +945,65 @@ def test_tty_streams_are_the_same_from_both_helpers(
     if extra == "reset":  # (raw before each run; a hangup may leave it either way)
         assert lflag & termios.ICANON
         assert after[0][-1] == 0  # the typed-ahead line flushed
+
+
+# What a command sees of the kernel protections and namespaces (the same from both helpers).
+KERNEL_PROBE = r"""
+import json, os
+def ns(kind): return os.readlink(f"/proc/self/ns/{kind}")
+def last_mount(point):
+    flags = ""
+    for line in open("/proc/self/mountinfo"):
+        f = line.split()
+        if f[4] == point:
+            flags = f[5].split(",")[0]
+    return flags
+def writable(path):
+    try:
+        os.close(os.open(path, os.O_WRONLY))
+        return True
+    except OSError:
+        return False
+print(json.dumps({
+    "net": ns("net"), "uts": ns("uts"),
+    "links": sorted(l.split(":")[0].strip() for l in open("/proc/self/net/dev").readlines()[2:]),
+    "proc_sys": writable("/proc/sys/kernel/printk_ratelimit"),
+    "sys": last_mount("/sys"), "cgroup": last_mount("/sys/fs/cgroup"),
+    "kcore": os.stat("/proc/kcore").st_size if os.path.exists("/proc/kcore") else None,
+    "kmsg": oct(os.stat("/proc/kmsg").st_mode & 0o777) if os.path.exists("/proc/kmsg") else None,
+}))
+"""
+
+
+def test_kernel_protections_and_namespaces_are_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    ctx = ExecContext(
+        protect_kernel_tunables=True,
+        protect_kernel_logs=True,
+        protect_control_groups=True,
+        protect_hostname=True,
+        private_network=True,
+    )
+    out = tmp_path / "out"
+    probe = ExecCommand(PYTHON, (PYTHON, "-S", "-c", KERNEL_PROBE), no_env_expand=True)
+    try:  # (one invocation: both helpers' commands join the same network namespace)
+        status, failure, text = _both(monkeypatch, helpers, _req(ctx, out, command=probe), out)
+        plus = replace(probe, full_privileges=True)
+        plus_status, _, plus_text = _both(monkeypatch, helpers, _req(ctx, out, command=plus), out)
+    finally:
+        sandbox.remove_private_network(INVOCATION, UNIT)
+    assert (status, failure, plus_status) == (0, None, 0), text
+    seen, plus_seen = _probe(text), _probe(plus_text)
+    assert seen["net"] != os.readlink("/proc/self/ns/net")
+    assert seen["links"] == ["lo"]
+    assert seen["uts"] != os.readlink("/proc/self/ns/uts")
+    assert (seen["proc_sys"], seen["sys"], seen["cgroup"]) == (False, "ro", "ro")
+    assert seen["kcore"] in (0, None)
+    assert seen["kmsg"] in ("0o0", None)
+    # a `+` command: the unit's network namespace, nothing else (systemd 252 exec_child())
+    assert plus_seen["net"] == seen["net"]
+    assert plus_seen["uts"] == os.readlink("/proc/self/ns/uts")
+    assert plus_seen["proc_sys"] is True

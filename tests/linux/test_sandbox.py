@@ -389,3 +389,80 @@ def test_notify_socket_under_var_tmp_with_strict_and_private_tmp(top: Path) -> N
     finally:
         srv.close()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _kinds(plan: sandbox.SandboxPlan | None) -> list[tuple[str, str]]:
+    assert plan is not None
+    return [(op.kind, op.target.decode()) for op in plan.ops]
+
+
+def test_kernel_protections_plan_systemd_252s_mounts() -> None:
+    ops = _kinds(sandbox.build_sandbox_plan(ExecContext(protect_kernel_tunables=True), {}))
+    assert ("ro", "/proc/sys") in ops
+    assert ("ro", "/proc/sysrq-trigger") in ops
+    assert ("ro-sys", "/sys") in ops
+    assert ("ro", "/sys/fs/cgroup") not in ops  # kept as it is: ProtectControlGroups= decides
+    hidden = {("hide-file", p) for p in ("/proc/kallsyms", "/proc/kcore") if os.path.exists(p)}
+    assert hidden  # (a kernel without /proc/kcore: kallsyms only)
+    assert hidden <= set(ops)
+    ops = _kinds(sandbox.build_sandbox_plan(ExecContext(protect_control_groups=True), {}))
+    assert ops == [("ro", "/sys/fs/cgroup")]
+    ops = _kinds(sandbox.build_sandbox_plan(ExecContext(protect_kernel_logs=True), {}))
+    assert ops == [("hide-file", "/proc/kmsg"), ("hide-file", "/dev/kmsg")]
+    ops = _kinds(sandbox.build_sandbox_plan(ExecContext(protect_hostname=True), {}))
+    assert ops == [
+        ("uts", ""),
+        ("ro", "/proc/sys/kernel/hostname"),
+        ("ro", "/proc/sys/kernel/domainname"),
+    ]
+    modules = sandbox.build_sandbox_plan(ExecContext(protect_kernel_modules=True), {})
+    expected = [("hide-dir", p) for p in ("/usr/lib/modules", "/lib/modules") if os.path.isdir(p)]
+    if os.path.realpath("/lib/modules") == os.path.realpath("/usr/lib/modules"):
+        expected = expected[:1]  # merged /usr: one directory, one mount
+    # (a context whose only setting has nothing to hide here asks for no namespace at all)
+    assert (_kinds(modules) if modules is not None else []) == expected
+
+
+def test_private_network_is_one_namespace_per_invocation_with_loopback_up(top: Path) -> None:
+    ctx = ExecContext(private_network=True)
+    script = "readlink /proc/self/ns/net; tail -n +3 /proc/self/net/dev | cut -d: -f1; ip -o link"
+    try:
+        status, first = sh(script, ctx, top / "o1")
+        assert status == 0, first
+        status, second = sh(script, ctx, top / "o2")  # a later command of the invocation
+        assert status == 0, second
+        plus = ExecCommand("/bin/sh", ("sh", "-c", script), full_privileges=True)
+        status, third = run_to_file(
+            plus, ctx, str(top / "o3"), env=env_for(ctx, invocation_id=INVOCATION)
+        )
+        assert status == 0, third
+    finally:
+        sandbox.remove_private_network(INVOCATION)
+    net, link, *rest = first.splitlines()
+    assert net != os.readlink("/proc/self/ns/net")
+    assert link.strip() == "lo"
+    if shutil.which("ip"):
+        assert "<LOOPBACK,UP,LOWER_UP>" in rest[0]
+    assert second.splitlines()[0] == net  # the same namespace for every command
+    assert third.splitlines()[0] == net  # `+` too: systemd 252 joins it for every command
+    assert not sandbox._NETWORKS  # released: the daemon holds no fd to it any more
+
+
+def test_protect_hostname_gives_a_uts_namespace_and_read_only_names(top: Path) -> None:
+    script = (
+        "readlink /proc/self/ns/uts; "
+        "(: > /proc/sys/kernel/hostname) 2>/dev/null && echo writable || echo read-only"
+    )
+    status, out = sh(script, ExecContext(protect_hostname=True), top / "o")
+    assert status == 0, out
+    uts, names = out.splitlines()
+    assert uts != os.readlink("/proc/self/ns/uts")
+    assert names == "read-only"
+
+
+def test_kernel_protections_are_enforced_here() -> None:
+    keys = sandbox.enforced_keys()
+    assert {"ProtectKernelTunables", "ProtectKernelModules", "ProtectControlGroups"} <= keys
+    assert {"ProtectHostname", "PrivateNetwork"} <= keys
+    assert "ProtectClock" not in keys  # (its system call filter and device policy: not done)
+    assert ("ProtectKernelLogs" in keys) == sandbox.dmesg_restricted()

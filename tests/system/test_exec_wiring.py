@@ -91,18 +91,19 @@ def test_private_tmp_is_removed_at_stop(pidone_ns: Factory) -> None:
 def test_not_enforced_directives_reach_the_journal_and_status(pidone_ns: Factory) -> None:
     d = pidone_ns(
         {
-            "ne.service": "[Service]\nSystemCallFilter=@system-service\nPrivateNetwork=yes\n"
-            "PrivateTmp=yes\nExecStart=/bin/sleep 1000\n",
+            "ne.service": "[Service]\nSystemCallFilter=@system-service\nRestrictRealtime=yes\n"
+            "PrivateTmp=yes\nPrivateNetwork=yes\nExecStart=/bin/sleep 1000\n",
             "plain.service": "[Service]\nExecStart=/bin/sleep 1000\n",
         },
         isolated=True,
     )
     assert d.cli("start", "ne", "plain").returncode == 0
     info = d.wait_state("ne.service", "active/running")
-    expected = "SystemCallFilter=@system-service, PrivateNetwork=yes"
+    expected = "SystemCallFilter=@system-service, RestrictRealtime=yes"
     line = f"ne.service: Not enforced by pidone: {expected}"
     assert line in d.journal("-u", "ne", "-o", "cat")
-    assert info["not_enforced"] == expected.split(", ")  # PrivateTmp= is enforced here
+    # PrivateTmp= and PrivateNetwork= are enforced here
+    assert info["not_enforced"] == expected.split(", ")
     assert line in d.cli("status", "ne").stdout  # through the journal tail
     assert "not_enforced" not in d.status("plain.service")
     assert "Not enforced" not in d.journal("-u", "plain", "-o", "cat")

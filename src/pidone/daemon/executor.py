@@ -956,6 +956,8 @@ class LinuxExecutor:
         invocation = self._invocations.pop(name, None)
         if invocation is not None and (ctx.private_tmp or ctx.dynamic_user):
             sandbox.remove_private_tmp(invocation, name)
+        if invocation is not None and ctx.private_network:
+            sandbox.remove_private_network(invocation, name)
 
     def _log_not_enforced(self, unit: Unit, missing: tuple[str, ...]) -> None:
         """One line per start naming the unit's directives pidone does not enforce here."""

@@ -14,7 +14,9 @@ compiled helper does, in C, what linux.spawnchild.run() does for the common plan
 In C too: a TTY stream (StandardInput=tty & co.: TIOCSCTTY and its waits, TTYReset=,
 TTYVHangup=: linux.stdiosteps) and every mount operation of linux.sandbox (PrivateTmp=,
 PrivateDevices=, ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=,
-InaccessiblePaths=, TemporaryFileSystem=, BindPaths=, BindReadOnlyPaths=: linux.mountns).
+InaccessiblePaths=, TemporaryFileSystem=, BindPaths=, BindReadOnlyPaths=, the
+ProtectKernel*=/ProtectControlGroups= mounts, ProtectHostname='s UTS namespace and
+PrivateNetwork='s network namespace: linux.mountns).
 
 The wire (little-endian; the C side reads it with bounds checks, no parser library):
 
@@ -53,7 +55,7 @@ from pidone.core.hints import TYPE_CHECKING
 if TYPE_CHECKING:
     from pidone.linux.spawnchild import Plan
 
-MAGIC = 0x36505350  # b"PSP6" read as a little-endian u32; the helper refuses others (EPROTO)
+MAGIC = 0x37505350  # b"PSP7" read as a little-endian u32; the helper refuses others (EPROTO)
 F_INTO_CGROUP = 1
 F_IGNORE_SIGPIPE = 2
 F_SWITCH_IDS = 4
@@ -63,7 +65,9 @@ F_NON_BLOCKING = 32
 F_NICE = 64
 STDIO_KINDS = ("keep", "copy", "fd", "null", "open", "tty")
 TTY_MODES = ("tty", "tty-force", "tty-fail")  # StandardInput= of a "tty" stream
-MOUNT_KINDS = ("bind", "keep", "ro", "rw", "tmpfs", "hide-dir", "hide-file", "dev")
+MOUNT_KINDS = (
+    "bind", "keep", "ro", "rw", "tmpfs", "hide-dir", "hide-file", "dev", "ro-sys", "uts", "netns"
+)  # fmt: skip
 _U64 = 1 << 64
 _I32 = struct.Struct("<i")
 _LIMIT = struct.Struct("<iQQ")

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     Op = tuple[str, bytes, bytes, bytes, int, bool, bool, bool]
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWNET = 0x40000000
+_EPERM, _EACCES, _EINVAL, _ENOSYS = 1, 13, 22, 38
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 32, 1024, 2048, 4096
 MS_REC, MS_PRIVATE, MS_SLAVE = 16384, 1 << 18, 1 << 19
@@ -39,6 +42,14 @@ _OPTION_FLAGS = {
     b"relatime": MS_RELATIME,
 }
 _API_FS = (b"/dev", b"/proc", b"/sys")
+# ProtectKernelTunables='s /sys is read-only but for these, which keep what they are
+# (systemd 252 namespace.c protect_kernel_tunables_sys_table: READWRITE_IMPLICIT);
+# ProtectControlGroups= makes /sys/fs/cgroup read-only with an "ro" of its own.
+_SYS_KEPT = (b"/sys/fs/cgroup", b"/sys/fs/selinux")
+# Operations on an existing target; a missing one fails the command unless optional, or
+# unless there is then nothing to make read-only or writable.
+_ON_A_TARGET = ("ro", "rw", "ro-sys", "hide-dir", "hide-file", "tmpfs")
+_SKIPPED_WHEN_MISSING = ("ro", "rw", "ro-sys")
 _DEVICES = (b"null", b"zero", b"full", b"random", b"urandom", b"tty")
 _ENOENT = 2
 
@@ -59,6 +70,13 @@ class Libc:
         self.unshare = lib.unshare
         self.unshare.restype = ctypes.c_int
         self.unshare.argtypes = [ctypes.c_int]
+        self.setns = lib.setns
+        self.setns.restype = ctypes.c_int
+        self.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+
+
+class NetworkNamespaceError(OSError):
+    """PrivateNetwork='s namespace could not be joined: the child exits 225/NETWORK."""
 
 
 class _Loaded:
@@ -71,11 +89,15 @@ def libc() -> Libc:
     return _Loaded.libc
 
 
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno() or 1
+
+
 def _check(r: int) -> None:
     if r != 0:
-        import ctypes
-
-        err = ctypes.get_errno() or 1
+        err = _errno()
         raise OSError(err, os.strerror(err))
 
 
@@ -215,8 +237,9 @@ def apply_sandbox(ops: tuple[Op, ...], dev_log: bytes) -> None:
 
 
 def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
-    _check(libc().unshare(CLONE_NEWNS))
-    _mount(None, b"/", None, MS_REC | MS_SLAVE, b"")
+    if any(op[0] not in ("netns", "uts") for op in ops):  # (PrivateNetwork= alone: none)
+        _check(libc().unshare(CLONE_NEWNS))
+        _mount(None, b"/", None, MS_REC | MS_SLAVE, b"")
     sources: dict[int, int] = {}
     # Writable binds whose source mount was writable before any remount below. systemd 252
     # binds everything first (apply_mount()) and only then makes mounts read-only
@@ -226,6 +249,12 @@ def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
     # ProtectSystem=strict: a read-only /tmp, and $NOTIFY_SOCKET not bound back in).
     writable: set[int] = set()
     for i, (kind, target, source, _data, _flags, optional, _rec, readonly) in enumerate(ops):
+        if kind == "netns":  # opened before any mount, as the bind sources are
+            try:
+                sources[i] = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:
+                raise NetworkNamespaceError(exc.errno, exc.strerror) from None
+            continue
         if kind == "keep":
             try:  # noqa: SIM105 (no contextlib in the helper)
                 sources[i] = os.open(source, os.O_PATH | os.O_CLOEXEC)
@@ -246,11 +275,18 @@ def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
         if not _below_fresh_fs(ops, target):
             _make_target(target, fd)
     for i, (kind, target, source, data, flags, optional, recursive, readonly) in enumerate(ops):
-        if kind in ("ro", "rw", "hide-dir", "hide-file", "tmpfs") and not os.path.lexists(target):
-            if optional or kind in ("ro", "rw"):
+        if kind in _ON_A_TARGET and not os.path.lexists(target):
+            if optional or kind in _SKIPPED_WHEN_MISSING:
                 continue
             raise OSError(_ENOENT, f"{os.fsdecode(target)}: No such file or directory")
-        if kind == "ro":
+        if kind == "netns":
+            _join_network(sources.pop(i))
+        elif kind == "uts":
+            _private_uts()
+        elif kind == "ro-sys":  # ProtectKernelTunables='s /sys
+            _bind_self(target)
+            _remount(target, True, True, _SYS_KEPT)
+        elif kind == "ro":
             if target != b"/":
                 _bind_self(target)  # a mount point of its own, as namespace.c does
             _remount(target, True, True, _API_FS if target == b"/" else ())
@@ -287,6 +323,28 @@ def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
             _remount(target, True, False)
         elif kind == "keep" and i in sources:
             _keep(target, sources[i])
+
+
+def _join_network(fd: int) -> None:
+    """PrivateNetwork=: enter the invocation's network namespace (linux.sandbox makes it).
+    As systemd 252's exec_child(), a refusal for lack of privilege (a container manager's
+    seccomp filter) leaves the command in the manager's namespace; other errors fail it."""
+    try:
+        if libc().setns(fd, CLONE_NEWNET) != 0:
+            err = _errno()
+            if err not in (_EPERM, _EACCES):
+                raise NetworkNamespaceError(err, os.strerror(err))
+    finally:
+        os.close(fd)
+
+
+def _private_uts() -> None:
+    """ProtectHostname=: a UTS namespace of the command's own, so a host name it sets stays
+    there (systemd 252 apply_protect_hostname(): refused or unsupported is not an error)."""
+    if libc().unshare(CLONE_NEWUTS) != 0:
+        err = _errno()
+        if err not in (_EPERM, _EACCES, _EINVAL, _ENOSYS):
+            raise OSError(err, os.strerror(err))
 
 
 def _below_fresh_fs(ops: tuple[Op, ...], target: bytes) -> bool:

@@ -1,8 +1,22 @@
-"""File-system sandboxing through a private mount namespace, set up in the child before exec.
+"""Sandboxing through private namespaces, set up in the child before exec.
 
 Which settings (man 5 systemd.exec "SANDBOXING"): PrivateTmp=, PrivateDevices=,
 ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths=,
-BindPaths=, BindReadOnlyPaths=, TemporaryFileSystem= (and what DynamicUser= implies).
+BindPaths=, BindReadOnlyPaths=, TemporaryFileSystem= (and what DynamicUser= implies),
+ProtectKernelTunables=, ProtectKernelModules=, ProtectKernelLogs=, ProtectControlGroups=
+(mounts; their capability drops are in the unit's CapabilityBoundingSet= since load:
+core.units._patch_exec_context), ProtectHostname= (a UTS namespace and read-only
+/proc/sys/kernel/{hostname,domainname}) and PrivateNetwork= (one network namespace per
+invocation with only `lo`, up, joined by every command, `+` ones too).
+
+What systemd 252 adds with a seccomp filter, pidone does not: there the capability drop
+already refuses the same calls (init_module(2) without CAP_SYS_MODULE; syslog(2) without
+CAP_SYSLOG where kernel.dmesg_restrict=1, else ProtectKernelLogs= counts as not enforced;
+_sysctl(2) is gone from kernels >= 5.5), except sethostname(2): under ProtectHostname= it
+succeeds inside the command's own UTS namespace where 252 answers EPERM; the host's name
+is safe either way. ProtectClock= stays "not enforced" (its filter also refuses a read-only
+adjtimex(2), and its DeviceAllow= rule needs the device cgroup), but its capability drop
+is made.
 
 How (systemd 252 src/core/namespace.c setup_namespace(), simplified):
 
@@ -10,8 +24,13 @@ How (systemd 252 src/core/namespace.c setup_namespace(), simplified):
    so nothing we mount propagates back (mount_namespaces(7));
 2. bind sources are opened (O_PATH) first, so later mounts cannot hide them; missing
    bind destinations are created (mkdir -p, or an empty file for a non-directory);
+0. PrivateNetwork= joins the invocation's network namespace (setns(2)), ProtectHostname=
+   unshares a UTS namespace; PrivateNetwork= alone makes no mount namespace;
 3. read-only: ProtectSystem= (yes: /usr /boot /efi; full: + /etc; strict: all of / but
-   the API file systems /dev /proc /sys), ProtectHome=read-only, ReadOnlyPaths=. Each mount
+   the API file systems /dev /proc /sys), ProtectHome=read-only, ReadOnlyPaths=,
+   ProtectKernelTunables= (/proc/sys, /proc/sysrq-trigger and the rest of 252's table,
+   and /sys but /sys/fs/cgroup and /sys/fs/selinux: "ro-sys"), ProtectControlGroups=
+   (/sys/fs/cgroup), ProtectHostname= (/proc/sys/kernel/hostname, domainname). Each mount
    in the subtree is remounted MS_BIND|MS_REMOUNT|MS_RDONLY with its other per-mount flags
    kept (a remount without MS_BIND would change the superblock: the host's too);
 4. read-write again: ReadWritePaths= and the unit's own Runtime/State/Cache/Logs
@@ -26,12 +45,15 @@ How (systemd 252 src/core/namespace.c setup_namespace(), simplified):
    ProtectHome=tmpfs mount tmpfs instances; BindPaths=/BindReadOnlyPaths= bind (rbind
    unless `norbind`);
 6. InaccessiblePaths= and ProtectHome=yes: a directory is covered by an empty mode-000
-   read-only tmpfs, anything else by a bind of an empty mode-000 file;
+   read-only tmpfs, anything else by a bind of an empty mode-000 file (so are
+   ProtectKernelTunables='s /proc/kallsyms and /proc/kcore, ProtectKernelModules='s
+   /usr/lib/modules, ProtectKernelLogs='s /proc/kmsg and /dev/kmsg);
 7. the manager's notify socket ($NOTIFY_SOCKET) is bound back in if a private mount hid it
    (pidone's runtime directory may live under /tmp, systemd's never does).
 
-A failure exits 226/NAMESPACE, as systemd's does. This module builds the plan in the
-daemon; the steps themselves run in the child from linux.mountns, which imports nothing
+A failure exits 226/NAMESPACE, as systemd's does (225/NETWORK for the network
+namespace). This module builds the plan in the daemon; the steps themselves run in the
+child from linux.mountns, which imports nothing
 of pidone's core (it is loaded into the spawn helper, where every module is memory that
 each clone3 copies the page tables of).
 
@@ -42,6 +64,7 @@ not enforced.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import stat
@@ -50,7 +73,15 @@ from collections.abc import Mapping, Sequence
 from pidone.core.capabilities import CAP_SYS_ADMIN
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import ExecContext, NotEnforced
-from pidone.linux.mountns import CLONE_NEWNS, MS_RDONLY, MS_REC, MS_SLAVE, libc
+from pidone.linux.mountns import (
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    MS_RDONLY,
+    MS_REC,
+    MS_SLAVE,
+    NetworkNamespaceError,
+    libc,
+)
 from pidone.linux.mountns import apply_sandbox as apply_mount_ops
 from pidone.linux.mountns import parse_mountinfo as parse_mountinfo  # (re-exported)
 
@@ -69,6 +100,12 @@ SANDBOX_KEYS = (
     "BindPaths",
     "BindReadOnlyPaths",
     "TemporaryFileSystem",
+    "ProtectKernelTunables",
+    "ProtectKernelModules",
+    "ProtectKernelLogs",
+    "ProtectControlGroups",
+    "ProtectHostname",
+    "PrivateNetwork",
 )
 # Old spellings the builder files under the same fields.
 KEY_ALIASES = {
@@ -155,6 +192,12 @@ def effective_settings(ctx: ExecContext) -> dict[str, object]:
         "BindPaths": ctx.bind_paths,
         "BindReadOnlyPaths": ctx.bind_read_only_paths,
         "TemporaryFileSystem": ctx.temporary_file_system,
+        "ProtectKernelTunables": ctx.protect_kernel_tunables,
+        "ProtectKernelModules": ctx.protect_kernel_modules,
+        "ProtectKernelLogs": ctx.protect_kernel_logs,
+        "ProtectControlGroups": ctx.protect_control_groups,
+        "ProtectHostname": ctx.protect_hostname,
+        "PrivateNetwork": ctx.private_network,
     }
 
 
@@ -177,7 +220,21 @@ def enforced_keys() -> frozenset[str]:
     """Directive names (with old spellings) that pidone enforces on this machine now."""
     if not sandbox_available():
         return frozenset()
-    return frozenset(SANDBOX_KEYS) | frozenset(KEY_ALIASES)
+    keys = frozenset(SANDBOX_KEYS) | frozenset(KEY_ALIASES)
+    return keys if dmesg_restricted() else keys - {"ProtectKernelLogs"}
+
+
+@functools.cache
+def dmesg_restricted() -> bool:
+    """kernel.dmesg_restrict=1: reading the kernel log through syslog(2) needs CAP_SYSLOG,
+    which ProtectKernelLogs= drops. systemd 252 also installs a system call filter against
+    syslog(2), which pidone does not: where the sysctl is 0 anybody may read the log that
+    way, and ProtectKernelLogs= counts as not enforced."""
+    try:
+        with open("/proc/sys/kernel/dmesg_restrict", "rb") as f:
+            return f.read().strip() == b"1"
+    except OSError:
+        return False
 
 
 # Limits whose value "infinity" asks for no limit at all (systemd.resource-control(5):
@@ -329,6 +386,83 @@ def remove_private_tmp(invocation_id: str, unit: str = "") -> None:
         shutil.rmtree(outer, ignore_errors=True)
 
 
+# PrivateNetwork=: one network namespace per unit invocation, shared by all its commands
+# (ExecStartPre= to ExecStopPost=), as systemd 252 keeps one in the unit's exec runtime.
+# The daemon holds an fd to it; a command joins it through /proc/DAEMON/fd/N, which its
+# spawn helper can open (same credentials) without any fd passing.
+_NETWORKS: dict[tuple[str, str], tuple[str, int]] = {}  # (scope, unit) -> (tag, fd)
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 1
+
+
+def network_namespace_path(invocation_id: str, unit: str = "") -> bytes:
+    """The /proc path of the invocation's network namespace, made at its first command with
+    only a loopback device, up (systemd's setup_netns() + loopback_setup()). A namespace of
+    the unit's earlier invocation is released. Raises NetworkNamespaceError."""
+    tag = invocation_id or f"pid{os.getpid()}"
+    key = (_SCOPE, unit)
+    kept = _NETWORKS.get(key)
+    if kept is not None and kept[0] != tag:
+        remove_private_network(kept[0], unit)
+        kept = None
+    if kept is None:
+        kept = (tag, _new_network_namespace())
+        _NETWORKS[key] = kept
+    return b"/proc/%d/fd/%d" % (os.getpid(), kept[1])
+
+
+def remove_private_network(invocation_id: str, unit: str = "") -> None:
+    """Release the invocation's network namespace (the unit stopped); the kernel frees it
+    when its last process has left as well."""
+    key = (_SCOPE, unit)
+    kept = _NETWORKS.get(key)
+    if kept is not None and kept[0] == (invocation_id or f"pid{os.getpid()}"):
+        del _NETWORKS[key]
+        os.close(kept[1])
+
+
+def _new_network_namespace() -> int:
+    """A new network namespace, held by the returned fd. Namespaces belong to threads: a
+    short-lived thread unshares its own, brings `lo` up from a socket made inside it, and
+    opens /proc/thread-self/ns/net; the daemon's own threads never change namespace."""
+    import fcntl
+    import socket
+    import struct
+    import threading
+
+    result: list[int | OSError] = []
+
+    def make() -> None:
+        try:
+            if libc().unshare(CLONE_NEWNET) != 0:
+                import ctypes
+
+                err = ctypes.get_errno() or 1
+                raise OSError(err, os.strerror(err))
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                request = struct.pack("16sH22x", b"lo", 0)
+                flags = struct.unpack_from("16sH", fcntl.ioctl(sock, _SIOCGIFFLAGS, request))[1]
+                fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | _IFF_UP))
+            result.append(os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC))
+        except OSError as exc:
+            result.append(exc)
+
+    thread = threading.Thread(target=make, name="pidone-netns")
+    thread.start()
+    thread.join()
+    made = result[0] if result else OSError(5, "network namespace thread failed")
+    if isinstance(made, OSError):
+        raise NetworkNamespaceError(made.errno or 5, f"network namespace: {made.strerror}")
+    path = b"/proc/%d/fd/%d" % (os.getpid(), made)
+    try:  # this /proc must show the daemon as the spawn helper will see it
+        same = os.path.samestat(os.stat(path), os.fstat(made))
+    except OSError:
+        same = False
+    if not same:
+        os.close(made)
+        raise NetworkNamespaceError(6, "network namespace: /proc is not this PID namespace's")
+    return made
+
+
 def _inaccessible_file() -> bytes:
     if not os.path.exists(INACCESSIBLE_FILE):
         fd = os.open(INACCESSIBLE_FILE, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0)
@@ -385,20 +519,70 @@ def _bind_entry(raw: str, readonly: bool) -> MountOp:
     )
 
 
+# ProtectKernelTunables= (systemd.exec(5); systemd 252 namespace.c
+# protect_kernel_tunables_proc_table): read-only where they exist. /proc/kallsyms and
+# /proc/kcore are made inaccessible, and /sys read-only but for _SYS_KEPT (linux.mountns).
+_KERNEL_TUNABLES_PROC = (
+    "/proc/acpi",
+    "/proc/apm",
+    "/proc/asound",
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/latency_stats",
+    "/proc/mtrr",
+    "/proc/scsi",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+    "/proc/timer_stats",
+)
+
+
+def _modules_directories() -> list[str]:
+    """ProtectKernelModules='s inaccessible directories: /usr/lib/modules, and /lib/modules
+    where /lib is not merged into /usr (one mount for one directory)."""
+    out = ["/usr/lib/modules"]
+    if os.path.realpath("/lib/modules") != os.path.realpath("/usr/lib/modules"):
+        out.append("/lib/modules")
+    return out
+
+
 def wants_sandbox(ctx: ExecContext) -> bool:
     """Whether the context asks for any mount of build_sandbox_plan()."""
     return any(effective_settings(ctx).values())
 
 
 def build_sandbox_plan(
-    ctx: ExecContext, environment: Mapping[str, str], unit: str = ""
+    ctx: ExecContext,
+    environment: Mapping[str, str],
+    unit: str = "",
+    *,
+    full_privileges: bool = False,
 ) -> SandboxPlan | None:
     """The mounts for this context, or None when it asks for none. Raises OSError (e.g. a
-    required InaccessiblePaths= entry that does not exist: systemd fails such a start)."""
+    required InaccessiblePaths= entry that does not exist: systemd fails such a start;
+    NetworkNamespaceError when PrivateNetwork='s namespace cannot be made: 225/NETWORK).
+
+    A `+` command (`full_privileges`) gets none of it but PrivateNetwork='s namespace,
+    which systemd 252's exec_child() joins for every command of the unit."""
+    invocation = environment.get("INVOCATION_ID", "")
+    network = None
+    if ctx.private_network:
+        try:
+            network = MountOp("netns", b"", network_namespace_path(invocation, unit))
+        except NetworkNamespaceError as exc:
+            # systemd 252 exec_child(): "PrivateNetwork=yes is configured, but network
+            # namespace setup failed, ignoring" when refused for lack of privilege
+            if exc.errno not in (errno.EPERM, errno.EACCES):
+                raise
+    if full_privileges:
+        return SandboxPlan((network,)) if network is not None else None
     s = effective_settings(ctx)
     if not any(s.values()):
         return None
-    ops: list[MountOp] = []
+    ops: list[MountOp] = [network] if network is not None else []
+    if ctx.protect_hostname:
+        ops.append(MountOp("uts", b""))
     ro: list[tuple[str, bool]] = []
     protect_system = s["ProtectSystem"]
     if protect_system == "strict":
@@ -411,9 +595,17 @@ def build_sandbox_plan(
     if s["ProtectHome"] == "read-only":
         ro += [(h, True) for h in home]
     ro += [_path_entry(p) for p in ctx.read_only_paths]
+    if ctx.protect_kernel_tunables:
+        ro += [(p, True) for p in _KERNEL_TUNABLES_PROC]
+    if ctx.protect_hostname:
+        ro += [("/proc/sys/kernel/hostname", True), ("/proc/sys/kernel/domainname", True)]
     for path, optional in ro:
         ops.append(MountOp("ro", os.fsencode(path), optional=optional))
-    if ro:
+    if ctx.protect_kernel_tunables:
+        ops.append(MountOp("ro-sys", b"/sys"))
+    if ctx.protect_control_groups:
+        ops.append(MountOp("ro", b"/sys/fs/cgroup", optional=True))
+    if ro or ctx.protect_kernel_tunables or ctx.protect_control_groups:
         rw = [_path_entry(p) for p in ctx.read_write_paths]
         for var in ("RUNTIME_DIRECTORY", "STATE_DIRECTORY", "CACHE_DIRECTORY", "LOGS_DIRECTORY"):
             rw += [(os.path.realpath(p), True) for p in environment.get(var, "").split(":") if p]
@@ -447,6 +639,12 @@ def build_sandbox_plan(
     hidden = [_path_entry(p) for p in ctx.inaccessible_paths]
     if s["ProtectHome"] == "yes":
         hidden += [(h, True) for h in home]
+    if ctx.protect_kernel_tunables:
+        hidden += [("/proc/kallsyms", True), ("/proc/kcore", True)]
+    if ctx.protect_kernel_modules:
+        hidden += [(p, True) for p in _modules_directories()]
+    if ctx.protect_kernel_logs:
+        hidden += [("/proc/kmsg", True), ("/dev/kmsg", True)]
     for path, optional in hidden:
         op = _hide(path, optional)
         if op is not None:

@@ -44,6 +44,7 @@ from pidone.linux.execprep import (
     resolve_identity,
     rlim,
 )
+from pidone.linux.mountns import NetworkNamespaceError
 from pidone.linux.privileges import PrivilegePlan, build_privilege_plan
 from pidone.linux.reaper import open_pidfd
 from pidone.linux.sandbox import (
@@ -53,7 +54,7 @@ from pidone.linux.sandbox import (
     sandbox_available,
     wants_sandbox,
 )
-from pidone.linux.spawnchild import EXIT_NAMESPACE
+from pidone.linux.spawnchild import EXIT_NAMESPACE, EXIT_NETWORK
 
 if TYPE_CHECKING:
     from pidone.linux.spawnchild import Plan, StdioWire
@@ -467,12 +468,19 @@ def _prepare(
     except DirectoryError as exc:
         return replace(identity, error_status=exc.status, error_errno=exc.errno or 5), None
     # (the probe only for a unit that asks for sandboxing: it loads ctypes and forks)
-    if req.command.full_privileges or not wants_sandbox(ctx) or not sandbox_available():
+    if not wants_sandbox(ctx) or not sandbox_available():
+        return identity, None
+    if req.command.full_privileges and not ctx.private_network:
         return identity, None
     try:
-        return identity, build_sandbox_plan(ctx, req.environment, unit)
+        plan = build_sandbox_plan(
+            ctx, req.environment, unit, full_privileges=req.command.full_privileges
+        )
+    except NetworkNamespaceError as exc:
+        return replace(identity, error_status=EXIT_NETWORK, error_errno=exc.errno or 5), None
     except OSError as exc:
         return replace(identity, error_status=EXIT_NAMESPACE, error_errno=exc.errno or 5), None
+    return identity, plan
 
 
 def _has_managed_directories(ctx: ExecContext) -> bool:

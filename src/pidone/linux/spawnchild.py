@@ -73,6 +73,7 @@ EXIT_CAPABILITIES = 218  # = linux.privsteps.EXIT_CAPABILITIES (systemd's exit s
 EXIT_CGROUP = 219
 EXIT_SETSID = 220
 EXIT_STDERR = 222
+EXIT_NETWORK = 225  # PrivateNetwork='s namespace (linux.mountns.NetworkNamespaceError)
 EXIT_NAMESPACE = 226  # = linux.sandbox.EXIT_NAMESPACE
 EXIT_NO_NEW_PRIVILEGES = 227
 EXIT_EXCEPTION = 255
@@ -328,7 +329,10 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
         # 6c. the mount namespace (PrivateTmp=, ProtectSystem=, ...; linux.sandbox)
         if prepared.sandbox is not None:
             status = EXIT_NAMESPACE
-            prepared.sandbox[0].apply_sandbox(*prepared.sandbox[1])
+            try:
+                prepared.sandbox[0].apply_sandbox(*prepared.sandbox[1])
+            except prepared.sandbox[0].NetworkNamespaceError as exc:
+                _fail(err, EXIT_NETWORK, exc.errno or errno.EIO)
         # 6d. bounding set, inheritable set, keep-caps (linux.privileges step 1)
         if priv is not None:
             status = EXIT_CAPABILITIES
