@@ -4,6 +4,7 @@ PID namespace (text, -o json, PID arguments, the overview, exit codes)."""
 from __future__ import annotations
 
 import calendar
+import datetime
 import json
 import os
 import re
@@ -11,11 +12,12 @@ import shutil
 import subprocess
 import sys
 import time
+import zoneinfo
 from collections.abc import Iterator
 
 import pytest
 
-from pidone.cli.status import UsageError, locale_is_utf8, parse_args, unit_name
+from pidone.cli.status import InvalidValue, UsageError, locale_is_utf8, parse_args, unit_name
 
 SHIM = "import sys; sys.argv[0] = 'systemctl'; from pidone.cli.main import main; sys.exit(main())"
 
@@ -295,3 +297,40 @@ def test_a_failed_unit_keeps_its_last_cpu_figure(daemon: dict[str, str]) -> None
     shown = _sc(daemon, "show", "-p", "CPUUsageNSec", "--value", "bad").stdout.strip()
     assert shown.isdigit(), shown
     assert int(shown) > 0
+
+
+def test_timestamp_option_is_parsed_and_checked() -> None:
+    assert parse_args(["--timestamp=us+utc", "a"]).timestamp == "us+utc"
+    assert parse_args(["--timestamp", "unix"]).timestamp == "unix"
+    assert parse_args([]).timestamp == "pretty"
+    with pytest.raises(InvalidValue, match=r"^Invalid value: bogus\.$"):
+        parse_args(["--timestamp=bogus"])
+
+
+@pytest.mark.system
+def test_status_timestamp_styles_as_252_prints_them(daemon: dict[str, str]) -> None:
+    # systemd 252 (sd-oracle, TZ=Europe/Paris): "since @1796042305; 472ms ago",
+    # "since Mon 2026-11-30 13:38:25.761971 CET; 639ms ago", "... 12:38:25 UTC; ...",
+    # and `Invalid value: bogus.` alone with exit 1; the journal lines keep their format
+    env = {**daemon, "TZ": "Europe/Paris"}
+    shown = _sc(env, "show", "-p", "ActiveEnterTimestamp", "--timestamp=us+utc", "run").stdout
+    found = re.fullmatch(r"ActiveEnterTimestamp=(\w{3} [0-9-]+ [0-9:]+)\.([0-9]{6}) UTC\n", shown)
+    assert found is not None, shown
+    utc, micro = found.groups()
+    entered = calendar.timegm(time.strptime(utc, "%a %Y-%m-%d %H:%M:%S"))
+    active = {}
+    for style in ("unix", "us", "utc", "us+utc", "µs"):
+        out = _sc(env, "status", "--no-pager", "-n", "0", f"--timestamp={style}", "run")
+        assert out.returncode == 0, out.stderr
+        active[style] = out.stdout.splitlines()[2]
+    since = "     Active: active (running) since "
+    pattern = re.escape(since)
+    paris = datetime.datetime.fromtimestamp(entered, zoneinfo.ZoneInfo("Europe/Paris"))
+    local = paris.strftime("%a %Y-%m-%d %H:%M:%S")
+    assert re.fullmatch(rf"{pattern}@{entered}; .+ ago", active["unix"])
+    assert re.fullmatch(rf"{pattern}{local}\.{micro} CE(S)?T; .+ ago", active["us"])
+    assert re.fullmatch(rf"{pattern}{local}\.{micro} CE(S)?T; .+ ago", active["µs"])
+    assert active["utc"].startswith(f"{since}{utc} UTC; ")
+    assert active["us+utc"].startswith(f"{since}{utc}.{micro} UTC; ")
+    bad = _sc(env, "status", "--timestamp=bogus", "run")
+    assert (bad.returncode, bad.stdout, bad.stderr) == (1, "", "Invalid value: bogus.\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pidone.cli import show, verify
+from pidone.cli import show, timestyle, verify
 
 UNITS = Path(__file__).parent.parent / "core" / "data" / "units"
 DEBIAN = Path(__file__).parent.parent / "core" / "data" / "debian"
@@ -323,11 +323,11 @@ def test_show_timestamp_styles_format_as_252() -> None:
     """systemctl --timestamp=: format_timestamp_style() (the zone of `pretty` and `us` is
     the process's own; `utc` styles say UTC)."""
     usec = 1_796_037_776_382_437
-    assert show.timestamp_formatter("unix")(usec) == "@1796037776"
-    assert show.timestamp_formatter("utc")(usec) == "Mon 2026-11-30 11:22:56 UTC"
-    assert show.timestamp_formatter("us+utc")(usec) == "Mon 2026-11-30 11:22:56.382437 UTC"
-    assert show.timestamp_formatter("µs+utc")(usec) == "Mon 2026-11-30 11:22:56.382437 UTC"
-    local = show.timestamp_formatter("us")(usec)
+    assert timestyle.timestamp_formatter("unix")(usec) == "@1796037776"
+    assert timestyle.timestamp_formatter("utc")(usec) == "Mon 2026-11-30 11:22:56 UTC"
+    assert timestyle.timestamp_formatter("us+utc")(usec) == "Mon 2026-11-30 11:22:56.382437 UTC"
+    assert timestyle.timestamp_formatter("µs+utc")(usec) == "Mon 2026-11-30 11:22:56.382437 UTC"
+    local = timestyle.timestamp_formatter("us")(usec)
     assert local.endswith(".382437 " + local.rsplit(" ", 1)[1])
     assert show.parse_args(["--timestamp=unix", "x.service"]).timestamp == "unix"
     assert show.parse_args(["--timestamp", "us", "x.service"]).timestamp == "us"

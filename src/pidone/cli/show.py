@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from pidone.cli.timestyle import TIMESTAMP_STYLES, timestamp_formatter
 from pidone.cli.unitargs import local_unit_paths
 from pidone.core.dataclass_lite import dataclass, field
 from pidone.core.depgraph import info_of, loaded_without_file
@@ -40,8 +41,6 @@ RelationSource = Callable[[Unit], Mapping[str, Sequence[str]] | None]
 USAGE = """usage: pidone show [--root DIR] [-p PROP[,PROP...]]... [-P PROP] [--value] [-a]
                    [-o json] [--timestamp=pretty|unix|us|utc|us+utc] UNIT...
 """
-# systemctl --timestamp= (252's timestamp_style table; µs is the same as us)
-TIMESTAMP_STYLES = ("pretty", "unix", "us", "µs", "utc", "us+utc", "µs+utc")
 
 
 @dataclass
@@ -146,25 +145,6 @@ def read_manager_facts() -> ManagerFacts:
 def format_timestamp(usec: int) -> str:
     """Realtime µs -> `Sun 2026-11-29 13:23:47 UTC` in local time (systemd FORMAT_TIMESTAMP)."""
     return time.strftime("%a %Y-%m-%d %H:%M:%S %Z", time.localtime(usec / 1_000_000))
-
-
-def timestamp_formatter(style: str) -> Callable[[int], str]:
-    """format_timestamp_style(): `pretty` (local time), `us` (with microseconds), `utc` and
-    `us+utc` (in UTC, which the zone field then says), `unix` (`@` and whole seconds)."""
-    style = style.replace("µs", "us")
-    if style == "unix":
-        return lambda usec: f"@{usec // 1_000_000}"
-    clock = time.gmtime if style.endswith("utc") else time.localtime
-    micro = style.startswith("us")
-
-    def render(usec: int) -> str:
-        moment = clock(usec // 1_000_000)
-        text = time.strftime("%a %Y-%m-%d %H:%M:%S", moment)
-        if micro:
-            text += f".{usec % 1_000_000:06d}"
-        return text + (" UTC" if clock is time.gmtime else time.strftime(" %Z", moment))
-
-    return render
 
 
 def _file_state(root: str | None, unit: Unit) -> tuple[str, str]:

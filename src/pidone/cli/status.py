@@ -19,11 +19,15 @@ from pidone.cli import client
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs a status call ~5 ms
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from pidone.core.statusview import ExecRun, StatusView
 
-USAGE_STATUS = "usage: pidone status [-n N] [-l] [-o json] [UNIT|PID|PATTERN...]\n"
+USAGE_STATUS = (
+    "usage: pidone status [-n N] [-l] [-o json] [--timestamp=pretty|unix|us|utc|us+utc]\n"
+    "                     [UNIT|PID|PATTERN...]\n"
+)
 USAGE_LIST = (
     "usage: pidone list-units [--all] [--state=S,...] [--type=T,...] [--failed] [--plain]\n"
     "                         [--no-legend] [-o json] [PATTERN...]\n"
@@ -61,6 +65,10 @@ _OUTPUTS = frozenset(
 )
 
 
+class InvalidValue(Exception):
+    """An option value systemctl refuses with just `Invalid value: X.` (no usage)."""
+
+
 class UsageError(Exception):
     pass
 
@@ -80,6 +88,7 @@ class Options:
         "root",
         "runtime_dir",
         "states",
+        "timestamp",
         "types",
     )
 
@@ -96,6 +105,7 @@ class Options:
         self.types: list[str] = []
         self.runtime_dir: str | None = None
         self.root: str | None = None
+        self.timestamp = "pretty"
 
 
 _VALUES = {
@@ -109,6 +119,7 @@ _VALUES = {
     "--runtime-dir": "runtime_dir",
     "--root": "root",
     "--legend": "legend",
+    "--timestamp": "timestamp",
 }
 _IGNORED = {"--no-pager", "--system", "--no-ask-password", "--no-reload", "--full-width"}
 
@@ -171,6 +182,12 @@ def _set(opts: Options, key: str, value: str) -> None:
         opts.states += [s for s in value.split(",") if s]
     elif key == "type":
         opts.types += [t.lstrip(".") for t in value.split(",") if t]
+    elif key == "timestamp":
+        from pidone.cli.timestyle import TIMESTAMP_STYLES
+
+        if value not in TIMESTAMP_STYLES:
+            raise InvalidValue(f"Invalid value: {value}.")
+        opts.timestamp = value
     elif key == "legend":
         opts.legend = value.lower() in ("yes", "y", "true", "1", "on")
     else:
@@ -469,6 +486,9 @@ def status_main(argv: list[str]) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{exc}\n{USAGE_STATUS}")
         return 1
+    except InvalidValue as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
     if opts.root is not None:
         sys.stderr.write("Verb 'status' cannot be used with --root= or --image=.\n")
         return 1
@@ -509,6 +529,15 @@ def status_main(argv: list[str]) -> int:
     return _print_status(infos, opts, len(names) < len(opts.args))
 
 
+def timestamp_style(opts: Options) -> Callable[[int], str] | None:
+    """The absolute part of each timestamp for --timestamp= (None: pretty, local time)."""
+    if opts.timestamp == "pretty":
+        return None
+    from pidone.cli.timestyle import timestamp_formatter
+
+    return timestamp_formatter(opts.timestamp)
+
+
 def _print_status(infos: list[dict[str, Any]], opts: Options, pid_error: bool) -> int:
     import time
 
@@ -547,6 +576,7 @@ def _print_status(infos: list[dict[str, Any]], opts: Options, pid_error: bool) -
                 full=opts.full or not tty,
                 width=columns,
                 localtime=time.localtime,
+                stamp=timestamp_style(opts),
             )
             for view in shown
         ]

@@ -6,7 +6,14 @@ from __future__ import annotations
 import os
 
 from pidone.cli import client
-from pidone.cli.status import Options, locale_is_utf8, now_usec, terminal, write_out
+from pidone.cli.status import (
+    Options,
+    locale_is_utf8,
+    now_usec,
+    terminal,
+    timestamp_style,
+    write_out,
+)
 
 
 def _process_start_usec(pid: int) -> int:
@@ -88,6 +95,7 @@ def manager_status(c: client.Client, opts: Options) -> int:
             full=opts.full or not tty,
             width=columns,
             localtime=time.localtime,
+            stamp=timestamp_style(opts),
         )
     )
     return 0

@@ -143,11 +143,22 @@ def unit_state(daemon: Daemon, name: str) -> tuple[str, str, str]:
     return (manager.active_state(uid), manager.sub_state(uid), result)
 
 
+# wall clock - monotonic clock, µs, as last taken. The manager stamps events with the
+# monotonic clock only; the two clocks are read one after the other, so the difference
+# wobbles by a microsecond or so between calls, and `show --timestamp=us` printed a
+# different ActiveEnterTimestamp= each time (systemd's is fixed). It is taken again only
+# when it moved by more than a millisecond: the wall clock was set or has drifted.
+_WALL_OFFSET = [0]
+
+
 def _realtime(mono_usec: int) -> int:
     """A monotonic stamp as wall-clock µs (0 stays 0)."""
     if not mono_usec:
         return 0
-    return time.time_ns() // 1000 - (time.monotonic_ns() // 1000 - mono_usec)
+    offset = time.time_ns() // 1000 - time.monotonic_ns() // 1000
+    if abs(offset - _WALL_OFFSET[0]) > 1000:
+        _WALL_OFFSET[0] = offset
+    return mono_usec + _WALL_OFFSET[0]
 
 
 def describe(daemon: Daemon, unit: Unit, argv: bool = False) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from pidone.core.statusview import (
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `pidone status` must not import typing
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from datetime import tzinfo
 
     # time.localtime: the CLI passes it in, so neither this module nor the status command
@@ -152,7 +152,7 @@ def _ellipsize(text: str, width: int, ellipsis: str) -> str:
 class _Opts:
     """Rendering options of one call (a plain slotted class: no dataclasses here)."""
 
-    __slots__ = ("color", "full", "localtime", "now_usec", "tz", "utf8", "width")
+    __slots__ = ("color", "full", "localtime", "now_usec", "stamp", "tz", "utf8", "width")
 
     def __init__(
         self,
@@ -163,7 +163,9 @@ class _Opts:
         full: bool,
         width: int,
         localtime: LocalTime | None = None,
+        stamp: Callable[[int], str] | None = None,
     ) -> None:
+        self.stamp = stamp
         self.now_usec = now_usec
         self.tz = tz
         self.utf8 = utf8
@@ -176,7 +178,9 @@ class _Opts:
         return (_UTF8 if self.utf8 else _ASCII)[name]
 
     def when(self, usec: int) -> str:
-        if self.localtime is not None and self.tz is None:
+        if self.stamp is not None:  # systemctl --timestamp=
+            absolute = self.stamp(usec)
+        elif self.localtime is not None and self.tz is None:
             absolute = format_local_timestamp(usec, self.localtime)
         else:
             from pidone.core.timefmt import format_timestamp
@@ -401,12 +405,14 @@ def format_status(
     full: bool = True,
     width: int = 0,
     localtime: LocalTime | None = None,
+    stamp: Callable[[int], str] | None = None,
 ) -> str:
     """One unit's `systemctl status` block (with the journal tail when `lines` > 0), each
     line ending in a newline. `full=False` with a `width` cuts the CGroup lines as a tty
     does; a pipe (systemctl's default when not on a tty) never cuts. Timestamps are in
-    `tz`, else in the zone of `localtime` (time.localtime), else the process's zone."""
-    o = _Opts(now_usec, tz, utf8, color, full, width, localtime)
+    `tz`, else in the zone of `localtime` (time.localtime), else the process's zone;
+    `stamp` renders them instead (systemctl --timestamp=), "; N ago" still follows."""
+    o = _Opts(now_usec, tz, utf8, color, full, width, localtime, stamp)
     v = view
     on, off = _state_colour(v.active_state, color)
     head = f"{on}{state_glyph(v.active_state, utf8)}{off} {v.id}"
@@ -510,9 +516,10 @@ def format_manager_status(
     full: bool = True,
     width: int = 0,
     localtime: LocalTime | None = None,
+    stamp: Callable[[int], str] | None = None,
 ) -> str:
     """`● host` + State/Units/Jobs/Failed/Since/systemd lines + the whole cgroup tree."""
-    o = _Opts(now_usec, tz, utf8, color, full, width, localtime)
+    o = _Opts(now_usec, tz, utf8, color, full, width, localtime, stamp)
     # 252 prints the black circle in every state; the colour tells them apart.
     on, off = "", ""
     if color:
