@@ -86,7 +86,7 @@ typedef struct {
 /* == the order of linux.cspawn.MOUNT_KINDS (linux.sandbox.MountOp kinds) */
 enum {
     OP_BIND, OP_KEEP, OP_RO, OP_RW, OP_TMPFS, OP_HIDE_DIR, OP_HIDE_FILE, OP_DEV,
-    OP_RO_SYS, OP_UTS, OP_NETNS,
+    OP_RO_SYS, OP_UTS, OP_NETNS, OP_PROC,
 };
 
 typedef struct {
@@ -275,7 +275,7 @@ static int parse(const unsigned char *data, size_t size, Request *q) {
             op->target = rd_blob(&r);
             op->source = rd_blob(&r);
             op->data = rd_blob(&r);
-            if (op->kind < OP_BIND || op->kind > OP_NETNS) r.bad = 1;
+            if (op->kind < OP_BIND || op->kind > OP_PROC) r.bad = 1;
         }
     }
     q->dev_log = q->nops >= 0 ? rd_blob(&r) : "";
@@ -674,6 +674,24 @@ static void mount_or_fail(const char *src, const char *dst, const char *fstype,
         fail(EXIT_NAMESPACE, errno ? errno : 1);
 }
 
+/* linux/mountns.py _new_procfs: ProtectProc=/ProcSubset=: every mount on /proc detached,
+ * then a procfs of our own with hidepid=/subset=pid, or a plain one where the kernel
+ * refuses the options (systemd 252 namespace.c mount_procfs()) */
+static void new_procfs(const char *target, const char *options) {
+    int n = 0;
+    Mount *m = read_mounts(&n);
+    if (!m) fail_errno(EXIT_NAMESPACE);
+    for (int i = n - 1; i >= 0; i--)
+        if (starts_with_dir(m[i].point, target) && umount2(m[i].point, MNT_DETACH) < 0)
+            fail_errno(EXIT_NAMESPACE);
+    free_mounts(m, n);
+    unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    if (mount("proc", target, "proc", flags, options[0] ? options : NULL) < 0) {
+        if (errno != EINVAL || !options[0]) fail_errno(EXIT_NAMESPACE);
+        mount_or_fail("proc", target, "proc", flags, NULL);
+    }
+}
+
 /* linux/mountns.py _keep: bind the manager's notify socket back in (best effort) */
 static void keep(const char *target, int fd) {
     struct stat a, b;
@@ -822,6 +840,9 @@ static void apply_sandbox(const Request *q) {
             break;
         case OP_UTS:
             private_uts();
+            break;
+        case OP_PROC:
+            new_procfs(op->target, op->data);
             break;
         case OP_RO_SYS: /* ProtectKernelTunables='s /sys (linux/mountns.py _SYS_KEPT) */
             mount_or_fail(op->target, op->target, NULL, MS_BIND | MS_REC, NULL);

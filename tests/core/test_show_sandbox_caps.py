@@ -13,9 +13,10 @@ from tests.core.unitbuild import unit_from_text
 CAPTURE = "capture-sandbox-252.md"
 PROPS = (
     "CapabilityBoundingSet,PrivateDevices,ProtectClock,ProtectKernelTunables,"
-    "ProtectKernelModules,ProtectKernelLogs,ProtectControlGroups,PrivateNetwork,ProtectHostname"
+    "ProtectKernelModules,ProtectKernelLogs,ProtectControlGroups,PrivateNetwork,ProtectHostname,"
+    "ProtectProc,ProcSubset"
 )
-UNITS = ("sbx-kernel", "sbx-netns", "sbx-devices", "sbx-tunables")
+UNITS = ("sbx-kernel", "sbx-netns", "sbx-devices", "sbx-tunables", "sbx-proc", "sbx-noaccess")
 
 
 @pytest.mark.parametrize("name", UNITS)

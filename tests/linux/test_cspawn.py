@@ -1007,3 +1007,47 @@ def test_kernel_protections_and_namespaces_are_the_same_from_both_helpers(
     assert plus_seen["net"] == seen["net"]
     assert plus_seen["uts"] == os.readlink("/proc/self/ns/uts")
     assert plus_seen["proc_sys"] is True
+
+
+PROC_PROBE = r"""
+import json, os
+opts = [l.split()[-1] for l in open("/proc/self/mountinfo") if l.split()[4] == "/proc"][-1]
+print(json.dumps({
+    "options": sorted(o for o in opts.split(",") if o.startswith(("hidepid=", "subset="))),
+    "sys": os.path.exists("/proc/sys"),
+    "pid1": os.path.exists("/proc/1"),
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("protect", "subset", "options", "sys_there"),
+    [
+        ("invisible", "pid", ["hidepid=invisible", "subset=pid"], False),
+        ("noaccess", "all", ["hidepid=noaccess"], True),
+        ("default", "pid", ["subset=pid"], False),  # (hidepid=off: the kernel does not say)
+    ],
+)
+def test_protect_proc_is_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch,
+    helpers: dict[str, spawn_cgroup.Spawner],
+    tmp_path: Path,
+    protect: str,
+    subset: str,
+    options: list[str],
+    sys_there: bool,
+) -> None:
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    ctx = ExecContext(protect_proc=protect, proc_subset=subset, user="nobody")
+    out = tmp_path / "out"
+    tmp_path.chmod(0o777)  # (nobody writes the output file)
+    probe = ExecCommand(PYTHON, (PYTHON, "-S", "-c", PROC_PROBE), no_env_expand=True)
+    status, failure, text = _both(monkeypatch, helpers, _req(ctx, out, command=probe), out)
+    assert (status, failure) == (0, None), text
+    seen = _probe(text)
+    # systemd 252 in sd-oracle: "hidepid=invisible subset=pid", no /proc/sys, no /proc/1
+    # for nobody under invisible (tests/data/oracle/capture-sandbox-252.md)
+    assert seen["options"] == options
+    assert seen["sys"] is sys_there
+    assert seen["pid1"] is (protect != "invisible")

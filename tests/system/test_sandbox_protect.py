@@ -1,5 +1,6 @@
 """ProtectKernelTunables=, ProtectKernelModules=, ProtectKernelLogs=, ProtectControlGroups=,
-ProtectHostname=, PrivateNetwork= and PrivateDevices= through the daemon, on real
+ProtectHostname=, PrivateNetwork=, PrivateDevices=, ProtectProc= and ProcSubset= through
+the daemon, on real
 processes, against what each command saw under real systemd 252
 (tests/data/oracle/capture-sandbox-252.md; the units and their probe in sandbox-units/).
 
@@ -22,8 +23,16 @@ from tests.cli.oraclecap import DATA, read_captures
 
 pytestmark = pytest.mark.system
 
-UNITS = ("sbx-kernel", "sbx-netns", "sbx-devices", "sbx-tunables")
-COMPARED = ("net=", "uts=", "links=", "mount /sys/fs/cgroup ", "kmsg-mode=")
+UNITS = ("sbx-kernel", "sbx-netns", "sbx-devices", "sbx-tunables", "sbx-proc", "sbx-noaccess")
+COMPARED = (
+    "net=",
+    "uts=",
+    "links=",
+    "mount /sys/fs/cgroup ",
+    "kmsg-mode=",
+    "proc-opts=",
+    "proc-sys-exists=",
+)
 PROBE = DATA / "sandbox-units" / "sbx-probe.sh"
 
 
@@ -77,9 +86,10 @@ def test_each_command_sees_what_252_gives_it(daemon: NamespaceDaemon, unit: str)
     assert [s for s in seen if s.startswith(COMPARED)] == [
         w for w in want if w.startswith(COMPARED)
     ]
-    tunables = unit in ("sbx-kernel", "sbx-tunables")
+    tunables = unit in ("sbx-kernel", "sbx-tunables", "sbx-noaccess")
+    as_root = unit not in ("sbx-proc", "sbx-noaccess")  # (nobody may not write there anyway)
     for line in seen:  # what the container could not show
-        if line.startswith("proc-sys="):
+        if line.startswith("proc-sys=") and as_root:
             assert line == ("proc-sys=read-only" if tunables else "proc-sys=writable")
         if line.startswith(("mount /sys ", "mount /proc/sys ")) and tunables:
             assert line.endswith(" ro")

@@ -174,6 +174,8 @@ class ExecContext:
     protect_control_groups: bool = False
     protect_clock: bool = False
     protect_hostname: bool = False
+    protect_proc: str = "default"  # noaccess invisible ptraceable default
+    proc_subset: str = "all"  # all pid
     protect_system: Literal["no", "yes", "full", "strict"] = "no"
     protect_home: Literal["no", "yes", "read-only", "tmpfs"] = "no"
     read_write_paths: list[str] = field(default_factory=list)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from pidone.core.directives import Directive
-from pidone.core.parsebase import Context, Ignored, to_int
+from pidone.core.parsebase import Context, Ignored, set_target, to_int
 from pidone.core.values import parse_boolean, parse_size
 
 _PERCENT = re.compile(r"(\d+)(?:\.(\d))?%\Z")  # parse_permyriad(): one decimal digit at most
@@ -150,10 +150,12 @@ def p_protect_proc(ctx: Context, d: Directive, value: str) -> None:
     _choice(
         value, "noaccess invisible ptraceable default", "Failed to parse /proc/ protection mode"
     )
+    set_target(ctx, d.target, value)
 
 
 def p_proc_subset(ctx: Context, d: Directive, value: str) -> None:
     _choice(value, "all pid", "Failed to parse /proc/ subset mode")
+    set_target(ctx, d.target, value)
 
 
 def p_keyring_mode(ctx: Context, d: Directive, value: str) -> None:

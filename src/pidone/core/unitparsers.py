@@ -454,6 +454,10 @@ PARSERS: dict[str, ApplyFn] = {
 PARSERS["install"] = p_accept
 
 
+# Values that ask for nothing (systemd.exec(5) defaults), like a boolean set to false.
+_DEFAULTS = {"ProtectProc": "default", "ProcSubset": "all"}
+
+
 def record_not_enforced(ctx: Context, d: Directive, value: str) -> None:
     """Remember a not-enforced directive (an empty value forgets the earlier ones).
 
@@ -462,7 +466,11 @@ def record_not_enforced(ctx: Context, d: Directive, value: str) -> None:
     so it only overrides an earlier true, as the last assignment wins.
     """
     items = ctx.unit.not_enforced
-    if value == "" or (d.parser == "bool" and not parse_boolean(value)):
+    if (
+        value == ""
+        or (d.parser == "bool" and not parse_boolean(value))
+        or _DEFAULTS.get(d.key) == value
+    ):
         items[:] = [n for n in items if not (n.section == ctx.section_name and n.key == d.key)]
         return
     items.append(NotEnforced(ctx.section_name, d.key, value, ctx.path, ctx.line))

@@ -15,8 +15,8 @@ In C too: a TTY stream (StandardInput=tty & co.: TIOCSCTTY and its waits, TTYRes
 TTYVHangup=: linux.stdiosteps) and every mount operation of linux.sandbox (PrivateTmp=,
 PrivateDevices=, ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=,
 InaccessiblePaths=, TemporaryFileSystem=, BindPaths=, BindReadOnlyPaths=, the
-ProtectKernel*=/ProtectControlGroups= mounts, ProtectHostname='s UTS namespace and
-PrivateNetwork='s network namespace: linux.mountns).
+ProtectKernel*=/ProtectControlGroups= mounts, ProtectProc='s procfs, ProtectHostname='s UTS
+namespace and PrivateNetwork='s network namespace: linux.mountns).
 
 The wire (little-endian; the C side reads it with bounds checks, no parser library):
 
@@ -66,7 +66,8 @@ F_NICE = 64
 STDIO_KINDS = ("keep", "copy", "fd", "null", "open", "tty")
 TTY_MODES = ("tty", "tty-force", "tty-fail")  # StandardInput= of a "tty" stream
 MOUNT_KINDS = (
-    "bind", "keep", "ro", "rw", "tmpfs", "hide-dir", "hide-file", "dev", "ro-sys", "uts", "netns"
+    "bind", "keep", "ro", "rw", "tmpfs", "hide-dir", "hide-file", "dev", "ro-sys", "uts", "netns",
+    "proc",
 )  # fmt: skip
 _U64 = 1 << 64
 _I32 = struct.Struct("<i")

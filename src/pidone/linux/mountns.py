@@ -29,6 +29,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWNET = 0x40000000
 _EPERM, _EACCES, _EINVAL, _ENOSYS = 1, 13, 22, 38
+_MNT_DETACH = 2
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 32, 1024, 2048, 4096
 MS_REC, MS_PRIVATE, MS_SLAVE = 16384, 1 << 18, 1 << 19
@@ -73,6 +74,9 @@ class Libc:
         self.setns = lib.setns
         self.setns.restype = ctypes.c_int
         self.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+        self.umount2 = lib.umount2
+        self.umount2.restype = ctypes.c_int
+        self.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 
 
 class NetworkNamespaceError(OSError):
@@ -283,6 +287,8 @@ def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
             _join_network(sources.pop(i))
         elif kind == "uts":
             _private_uts()
+        elif kind == "proc":
+            _new_procfs(target, data)
         elif kind == "ro-sys":  # ProtectKernelTunables='s /sys
             _bind_self(target)
             _remount(target, True, True, _SYS_KEPT)
@@ -336,6 +342,21 @@ def _join_network(fd: int) -> None:
                 raise NetworkNamespaceError(err, os.strerror(err))
     finally:
         os.close(fd)
+
+
+def _new_procfs(target: bytes, options: bytes) -> None:
+    """ProtectProc=/ProcSubset=: everything on /proc detached, then a new procfs instance
+    with the options; a kernel that refuses them (before 5.8, hidepid= was not per
+    instance) gets a plain one, as systemd 252's mount_procfs() falls back."""
+    for point, _flags in reversed(_mounts_under(target)):
+        _check(libc().umount2(point, _MNT_DETACH))
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    try:
+        _mount(b"proc", target, b"proc", flags, options)
+    except OSError as exc:
+        if exc.errno != _EINVAL:
+            raise
+        _mount(b"proc", target, b"proc", flags, b"")
 
 
 def _private_uts() -> None:

@@ -26,6 +26,8 @@ How (systemd 252 src/core/namespace.c setup_namespace(), simplified):
    bind destinations are created (mkdir -p, or an empty file for a non-directory);
 0. PrivateNetwork= joins the invocation's network namespace (setns(2)), ProtectHostname=
    unshares a UTS namespace; PrivateNetwork= alone makes no mount namespace;
+   ProtectProc=/ProcSubset= replace everything mounted on /proc with a new procfs with
+   hidepid=/subset=pid (without the options where the kernel refuses them, as 252 does);
 3. read-only: ProtectSystem= (yes: /usr /boot /efi; full: + /etc; strict: all of / but
    the API file systems /dev /proc /sys), ProtectHome=read-only, ReadOnlyPaths=,
    ProtectKernelTunables= (/proc/sys, /proc/sysrq-trigger and the rest of 252's table,
@@ -106,6 +108,8 @@ SANDBOX_KEYS = (
     "ProtectControlGroups",
     "ProtectHostname",
     "PrivateNetwork",
+    "ProtectProc",
+    "ProcSubset",
 )
 # Old spellings the builder files under the same fields.
 KEY_ALIASES = {
@@ -198,6 +202,8 @@ def effective_settings(ctx: ExecContext) -> dict[str, object]:
         "ProtectControlGroups": ctx.protect_control_groups,
         "ProtectHostname": ctx.protect_hostname,
         "PrivateNetwork": ctx.private_network,
+        "ProtectProc": ctx.protect_proc != "default",
+        "ProcSubset": ctx.proc_subset != "all",
     }
 
 
@@ -538,6 +544,14 @@ _KERNEL_TUNABLES_PROC = (
 )
 
 
+def _proc_options(ctx: ExecContext) -> bytes:
+    """ProtectProc=/ProcSubset=: a procfs instance of the command's own (per-instance since
+    Linux 5.8) with hidepid= and subset=pid (systemd 252 namespace.c mount_procfs())."""
+    hidepid = "off" if ctx.protect_proc == "default" else ctx.protect_proc
+    subset = ",subset=pid" if ctx.proc_subset == "pid" else ""
+    return f"hidepid={hidepid}{subset}".encode()
+
+
 def _modules_directories() -> list[str]:
     """ProtectKernelModules='s inaccessible directories: /usr/lib/modules, and /lib/modules
     where /lib is not merged into /usr (one mount for one directory)."""
@@ -583,6 +597,8 @@ def build_sandbox_plan(
     ops: list[MountOp] = [network] if network is not None else []
     if ctx.protect_hostname:
         ops.append(MountOp("uts", b""))
+    if ctx.protect_proc != "default" or ctx.proc_subset != "all":
+        ops.append(MountOp("proc", b"/proc", data=_proc_options(ctx)))
     ro: list[tuple[str, bool]] = []
     protect_system = s["ProtectSystem"]
     if protect_system == "strict":

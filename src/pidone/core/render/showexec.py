@@ -298,8 +298,8 @@ def exec_properties(
         ("TemporaryFileSystem", words(e.temporary_file_system)),
         ("MountAPIVFS", _bool(ne, "MountAPIVFS", False)),
         ("KeyringMode", ne.get("KeyringMode", "private")),
-        ("ProtectProc", ne.get("ProtectProc", "default")),
-        ("ProcSubset", ne.get("ProcSubset", "all")),
+        ("ProtectProc", e.protect_proc),
+        ("ProcSubset", e.proc_subset),
         ("ProtectHostname", yes_no(e.protect_hostname)),
     ]
     return props

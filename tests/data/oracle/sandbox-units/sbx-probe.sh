@@ -11,3 +11,5 @@ for m in /sys /sys/fs/cgroup /proc/sys; do
 done
 echo "kcore-size=$(stat -c %s /proc/kcore 2>/dev/null)"
 echo "kmsg-mode=$(stat -c %a /proc/kmsg 2>/dev/null)"
+echo "proc-opts=$(awk '$5 == "/proc" {o = $NF} END {print o}' /proc/self/mountinfo | tr ',' '\n' | grep -E '^(hidepid|subset)=' | tr '\n' ' ')"
+echo "proc-sys-exists=$(test -e /proc/sys && echo yes || echo no) sees-pid1=$(test -e /proc/1 && echo yes || echo no)"
