@@ -1,4 +1,4 @@
-"""`show` of the kernel-protection settings: their values, and what they take out of
+"""`show` of the kernel-protection settings and DynamicUser=: their values, what they take out of
 CapabilityBoundingSet= at load time (systemd 252 unit_patch_contexts()), against real
 systemd 252 (tests/data/oracle/capture-sandbox-252.md, its units in sandbox-units/)."""
 
@@ -14,9 +14,18 @@ CAPTURE = "capture-sandbox-252.md"
 PROPS = (
     "CapabilityBoundingSet,PrivateDevices,ProtectClock,ProtectKernelTunables,"
     "ProtectKernelModules,ProtectKernelLogs,ProtectControlGroups,PrivateNetwork,ProtectHostname,"
-    "ProtectProc,ProcSubset"
+    "ProtectProc,ProcSubset,RemoveIPC,PrivateTmp,ProtectSystem,ProtectHome,NoNewPrivileges,"
+    "RestrictSUIDSGID"
 )
-UNITS = ("sbx-kernel", "sbx-netns", "sbx-devices", "sbx-tunables", "sbx-proc", "sbx-noaccess")
+UNITS = (
+    "sbx-kernel",
+    "sbx-netns",
+    "sbx-devices",
+    "sbx-tunables",
+    "sbx-proc",
+    "sbx-noaccess",
+    "sbx-dynamic",
+)
 
 
 @pytest.mark.parametrize("name", UNITS)

@@ -23,7 +23,15 @@ from tests.cli.oraclecap import DATA, read_captures
 
 pytestmark = pytest.mark.system
 
-UNITS = ("sbx-kernel", "sbx-netns", "sbx-devices", "sbx-tunables", "sbx-proc", "sbx-noaccess")
+UNITS = (
+    "sbx-kernel",
+    "sbx-netns",
+    "sbx-devices",
+    "sbx-tunables",
+    "sbx-proc",
+    "sbx-noaccess",
+    "sbx-dynamic",
+)
 COMPARED = (
     "net=",
     "uts=",
@@ -87,7 +95,11 @@ def test_each_command_sees_what_252_gives_it(daemon: NamespaceDaemon, unit: str)
         w for w in want if w.startswith(COMPARED)
     ]
     tunables = unit in ("sbx-kernel", "sbx-tunables", "sbx-noaccess")
-    as_root = unit not in ("sbx-proc", "sbx-noaccess")  # (nobody may not write there anyway)
+    as_root = unit not in (
+        "sbx-proc",
+        "sbx-noaccess",
+        "sbx-dynamic",
+    )  # (nobody may not write there anyway)
     for line in seen:  # what the container could not show
         if line.startswith("proc-sys=") and as_root:
             assert line == ("proc-sys=read-only" if tunables else "proc-sys=writable")

@@ -294,6 +294,7 @@ EXEC: list[Directive] = [
             ("ProtectControlGroups", "protect_control_groups"),
             ("ProtectClock", "protect_clock"),
             ("ProtectHostname", "protect_hostname"),
+            ("RemoveIPC", "remove_ipc"),
         )
     ),
     _d(
@@ -322,7 +323,7 @@ EXEC: list[Directive] = [
     _d("BindReadOnlyPaths", "strv", "exec.bind_read_only_paths", "reset", "not-enforced"),
     _d("TemporaryFileSystem", "strv", "exec.temporary_file_system", "reset", "not-enforced"),
     *_ne(
-        "RemoveIPC PrivateUsers PrivateMounts PrivateIPC "
+        "PrivateUsers PrivateMounts PrivateIPC "
         "MountAPIVFS MemoryDenyWriteExecute RestrictRealtime "
         "RestrictSUIDSGID LockPersonality TTYVTDisallocate",
         "bool",

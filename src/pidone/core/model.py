@@ -174,6 +174,7 @@ class ExecContext:
     protect_control_groups: bool = False
     protect_clock: bool = False
     protect_hostname: bool = False
+    remove_ipc: bool = False
     protect_proc: str = "default"  # noaccess invisible ptraceable default
     proc_subset: str = "all"  # all pid
     protect_system: Literal["no", "yes", "full", "strict"] = "no"

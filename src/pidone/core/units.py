@@ -353,8 +353,9 @@ def _finish_service(
 
 
 def _patch_exec_context(unit: Unit) -> None:
-    """What some sandboxing settings take out of CapabilityBoundingSet=, at load time (systemd
-    252 unit_patch_contexts(), so `show` prints the reduced set): PrivateDevices= CAP_MKNOD
+    """What DynamicUser= implies, and what some sandboxing settings take out of
+    CapabilityBoundingSet=, at load time (systemd 252 unit_patch_contexts(), so `show`
+    prints them as 252 does): PrivateDevices= CAP_MKNOD
     and CAP_SYS_RAWIO, ProtectKernelModules= CAP_SYS_MODULE, ProtectKernelLogs= CAP_SYSLOG,
     ProtectClock= CAP_SYS_TIME and CAP_WAKE_ALARM (systemd.exec(5)). A `+` command is
     exempt from the bounding set as from the rest of the sandbox."""
@@ -362,6 +363,16 @@ def _patch_exec_context(unit: Unit) -> None:
     if section is None:
         return
     e = section.exec
+    if e.dynamic_user:
+        # 252: "make sure that the unit can't leave its UID/GID around in the file system or
+        # on IPC objects. Hence enforce a strict sandbox." (RestrictSUIDSGID=yes too, which
+        # `show` prints and pidone does not enforce: docs/execution.md)
+        e.private_tmp = True
+        e.remove_ipc = True
+        e.protect_system = "strict"
+        if e.protect_home == "no":
+            e.protect_home = "read-only"
+        e.no_new_privileges = True
     drop = 0
     if e.private_devices:
         drop |= 1 << CAP_MKNOD | 1 << CAP_SYS_RAWIO

@@ -52,6 +52,7 @@ from pidone.core.notify import NotifyMessage
 from pidone.core.signames import signal_name
 from pidone.core.unittable import UnitDropped
 from pidone.daemon.children import ChildWatcher
+from pidone.daemon.ipcrefs import IpcReferences
 from pidone.daemon.logpipes import LogCollector, StreamSource
 from pidone.daemon.loop import EventLoop, ProcessWatch, TimerHandle
 from pidone.daemon.pidwatch import PidFileWatch
@@ -258,6 +259,7 @@ class LinuxExecutor:
         self._active: dict[str, str] = {}  # ActiveState of each unit, from StateChanged
         self._sub: dict[str, str] = {}  # SubState of each unit, from StateChanged
         self._invocations: dict[str, str] = {}  # INVOCATION_ID of each unit's last spawn
+        self.ipc = IpcReferences()  # RemoveIPC=: the users and groups units run as
         self._spawns: dict[str, int] = {}  # spawns into each unit's group so far (_maybe_gone)
         self._queue: deque[object] = deque()
         self._busy = False
@@ -516,6 +518,8 @@ class LinuxExecutor:
             return [ev.SpawnFailed(a.unit, a.token, reason)]
         pid = child.pid
         self.processes[pid] = ProcInfo(a.unit, a.role, child.argv, read_fd)
+        if (ctx.user or ctx.group or ctx.dynamic_user) and not command.full_privileges:
+            self.ipc.ref(a.unit, identity.uid, identity.gid, ctx.remove_ipc)
         if a.promises:
             self._ask_successor(a, pid)
         invocation = environment.get("INVOCATION_ID", "")
@@ -937,6 +941,9 @@ class LinuxExecutor:
                     )
 
     def _remove_directories(self, name: str) -> None:
+        # service_enter_dead(): "Get rid of the IPC bits of the user" (also before an
+        # automatic restart), RemoveIPC= (daemon/ipcrefs.py)
+        self.ipc.unref(name)
         unit = self.unit_of(name)
         if unit is None or unit.service is None:
             return

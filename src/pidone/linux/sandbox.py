@@ -222,11 +222,15 @@ def not_enforced_settings(ctx: ExecContext, *, full_privileges: bool = False) ->
     return () if not used or sandbox_available() else used
 
 
+# Enforced without a namespace: the daemon removes the IPC objects itself (linux.ipcclean).
+ALWAYS_ENFORCED = frozenset({"RemoveIPC"})
+
+
 def enforced_keys() -> frozenset[str]:
     """Directive names (with old spellings) that pidone enforces on this machine now."""
     if not sandbox_available():
-        return frozenset()
-    keys = frozenset(SANDBOX_KEYS) | frozenset(KEY_ALIASES)
+        return ALWAYS_ENFORCED
+    keys = frozenset(SANDBOX_KEYS) | frozenset(KEY_ALIASES) | ALWAYS_ENFORCED
     return keys if dmesg_restricted() else keys - {"ProtectKernelLogs"}
 
 

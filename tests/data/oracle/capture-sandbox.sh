@@ -6,7 +6,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$(dirname "$0")/capture-lib.sh"  # sdo, errf, cap()
-P=CapabilityBoundingSet,PrivateDevices,ProtectClock,ProtectKernelTunables,ProtectKernelModules,ProtectKernelLogs,ProtectControlGroups,PrivateNetwork,ProtectHostname,ProtectProc,ProcSubset
+P=CapabilityBoundingSet,PrivateDevices,ProtectClock,ProtectKernelTunables,ProtectKernelModules,ProtectKernelLogs,ProtectControlGroups,PrivateNetwork,ProtectHostname,ProtectProc,ProcSubset,RemoveIPC,PrivateTmp,ProtectSystem,ProtectHome,NoNewPrivileges,RestrictSUIDSGID
 "$sdo" up >&2 || exit 1
 "$sdo" cp-in "$here/sandbox-units/sbx-probe.sh" /usr/local/bin/ >/dev/null
 for f in "$here"/sandbox-units/*.service; do
@@ -14,7 +14,7 @@ for f in "$here"/sandbox-units/*.service; do
 done
 "$sdo" run sh -c 'readlink /proc/1/ns/net > /run/sbx-host-net; readlink /proc/1/ns/uts > /run/sbx-host-uts'
 cap systemctl daemon-reload
-for u in sbx-kernel sbx-netns sbx-devices sbx-tunables sbx-proc sbx-noaccess; do
+for u in sbx-kernel sbx-netns sbx-devices sbx-tunables sbx-proc sbx-noaccess sbx-dynamic; do
     echo "### $u.service"
     echo
     cap systemctl start "$u.service"
