@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import time
-import zoneinfo
 from collections.abc import Iterator
 
 import pytest
@@ -312,7 +311,7 @@ def test_status_timestamp_styles_as_252_prints_them(daemon: dict[str, str]) -> N
     # systemd 252 (sd-oracle, TZ=Europe/Paris): "since @1796042305; 472ms ago",
     # "since Mon 2026-11-30 13:38:25.761971 CET; 639ms ago", "... 12:38:25 UTC; ...",
     # and `Invalid value: bogus.` alone with exit 1; the journal lines keep their format
-    env = {**daemon, "TZ": "Europe/Paris"}
+    env = {**daemon, "TZ": "CET-1"}  # (a POSIX zone: no tzdata needed, no DST)
     shown = _sc(env, "show", "-p", "ActiveEnterTimestamp", "--timestamp=us+utc", "run").stdout
     found = re.fullmatch(r"ActiveEnterTimestamp=(\w{3} [0-9-]+ [0-9:]+)\.([0-9]{6}) UTC\n", shown)
     assert found is not None, shown
@@ -325,11 +324,11 @@ def test_status_timestamp_styles_as_252_prints_them(daemon: dict[str, str]) -> N
         active[style] = out.stdout.splitlines()[2]
     since = "     Active: active (running) since "
     pattern = re.escape(since)
-    paris = datetime.datetime.fromtimestamp(entered, zoneinfo.ZoneInfo("Europe/Paris"))
-    local = paris.strftime("%a %Y-%m-%d %H:%M:%S")
+    cet = datetime.datetime.fromtimestamp(entered, datetime.timezone(datetime.timedelta(hours=1)))
+    local = cet.strftime("%a %Y-%m-%d %H:%M:%S")
     assert re.fullmatch(rf"{pattern}@{entered}; .+ ago", active["unix"])
-    assert re.fullmatch(rf"{pattern}{local}\.{micro} CE(S)?T; .+ ago", active["us"])
-    assert re.fullmatch(rf"{pattern}{local}\.{micro} CE(S)?T; .+ ago", active["µs"])
+    assert re.fullmatch(rf"{pattern}{local}\.{micro} CET; .+ ago", active["us"])
+    assert re.fullmatch(rf"{pattern}{local}\.{micro} CET; .+ ago", active["µs"])
     assert active["utc"].startswith(f"{since}{utc} UTC; ")
     assert active["us+utc"].startswith(f"{since}{utc}.{micro} UTC; ")
     bad = _sc(env, "status", "--timestamp=bogus", "run")

@@ -12,9 +12,11 @@ import textwrap
 
 import pytest
 
+from pidone.linux import sandbox
+
 pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("unshare") is None,
-    reason="a private IPC namespace needs root and unshare(1)",
+    os.geteuid() != 0 or shutil.which("unshare") is None or not sandbox.sandbox_available(),
+    reason="a private IPC and mount namespace needs root with CAP_SYS_ADMIN and unshare(1)",
 )
 
 OWNER, OTHER = 61234, 61235  # (UIDs no account has: nothing else owns such objects)
