@@ -86,7 +86,7 @@ typedef struct {
 /* == the order of linux.cspawn.MOUNT_KINDS (linux.sandbox.MountOp kinds) */
 enum {
     OP_BIND, OP_KEEP, OP_RO, OP_RW, OP_TMPFS, OP_HIDE_DIR, OP_HIDE_FILE, OP_DEV,
-    OP_RO_SYS, OP_UTS, OP_NETNS, OP_PROC,
+    OP_RO_SYS, OP_UTS, OP_NETNS, OP_PROC, OP_NS,
 };
 
 typedef struct {
@@ -275,7 +275,7 @@ static int parse(const unsigned char *data, size_t size, Request *q) {
             op->target = rd_blob(&r);
             op->source = rd_blob(&r);
             op->data = rd_blob(&r);
-            if (op->kind < OP_BIND || op->kind > OP_PROC) r.bad = 1;
+            if (op->kind < OP_BIND || op->kind > OP_NS) r.bad = 1;
         }
     }
     q->dev_log = q->nops >= 0 ? rd_blob(&r) : "";
@@ -843,6 +843,8 @@ static void apply_sandbox(const Request *q) {
             break;
         case OP_PROC:
             new_procfs(op->target, op->data);
+            break;
+        case OP_NS: /* PrivateMounts=, MountAPIVFS=: the namespace itself, made above */
             break;
         case OP_RO_SYS: /* ProtectKernelTunables='s /sys (linux/mountns.py _SYS_KEPT) */
             mount_or_fail(op->target, op->target, NULL, MS_BIND | MS_REC, NULL);

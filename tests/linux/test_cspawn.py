@@ -1051,3 +1051,26 @@ def test_protect_proc_is_the_same_from_both_helpers(
     assert seen["options"] == options
     assert seen["sys"] is sys_there
     assert seen["pid1"] is (protect != "invisible")
+
+
+def test_private_mounts_is_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    if os.geteuid() != 0 or not sandbox.sandbox_available():
+        pytest.skip("mount namespaces need root with CAP_SYS_ADMIN")
+    probe = ExecCommand(
+        PYTHON,
+        (
+            PYTHON,
+            "-S",
+            "-c",
+            "import os; n = lambda p: os.readlink(f'/proc/{p}/ns/mnt'); "
+            "print(n('self') != n(os.getppid()))",
+        ),
+        no_env_expand=True,
+    )
+    out = tmp_path / "out"
+    req = _req(ExecContext(private_mounts=True, mount_apivfs=True), out, command=probe)
+    status, failure, text = _both(monkeypatch, helpers, req, out)
+    assert (status, failure) == (0, None), text
+    assert text == "True\n"  # a mount namespace other than its parent's

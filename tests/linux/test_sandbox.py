@@ -466,3 +466,19 @@ def test_kernel_protections_are_enforced_here() -> None:
     assert {"ProtectHostname", "PrivateNetwork"} <= keys
     assert "ProtectClock" not in keys  # (its system call filter and device policy: not done)
     assert ("ProtectKernelLogs" in keys) == sandbox.dmesg_restricted()
+
+
+@pytest.mark.parametrize("ctx", [ExecContext(private_mounts=True), ExecContext(mount_apivfs=True)])
+def test_private_mounts_and_mount_apivfs_give_a_mount_namespace_of_its_own(
+    top: Path, ctx: ExecContext
+) -> None:
+    before = host_mounts()
+    status, out = sh(
+        f"readlink /proc/self/ns/mnt; mount -t tmpfs none {top} && echo mounted", ctx, top / "o"
+    )
+    assert status == 0, out
+    namespace, mounted = out.splitlines()
+    assert namespace != os.readlink("/proc/self/ns/mnt")
+    assert mounted == "mounted"
+    assert host_mounts() == before  # the unit's own mount stayed in its namespace
+    assert _kinds(sandbox.build_sandbox_plan(ctx, {})) == [("ns", "/")]

@@ -295,6 +295,8 @@ EXEC: list[Directive] = [
             ("ProtectClock", "protect_clock"),
             ("ProtectHostname", "protect_hostname"),
             ("RemoveIPC", "remove_ipc"),
+            ("PrivateMounts", "private_mounts"),
+            ("MountAPIVFS", "mount_apivfs"),
         )
     ),
     _d(
@@ -323,8 +325,8 @@ EXEC: list[Directive] = [
     _d("BindReadOnlyPaths", "strv", "exec.bind_read_only_paths", "reset", "not-enforced"),
     _d("TemporaryFileSystem", "strv", "exec.temporary_file_system", "reset", "not-enforced"),
     *_ne(
-        "PrivateUsers PrivateMounts PrivateIPC "
-        "MountAPIVFS MemoryDenyWriteExecute RestrictRealtime "
+        "PrivateUsers PrivateIPC "
+        "MemoryDenyWriteExecute RestrictRealtime "
         "RestrictSUIDSGID LockPersonality TTYVTDisallocate",
         "bool",
         "warn",

@@ -175,6 +175,8 @@ class ExecContext:
     protect_clock: bool = False
     protect_hostname: bool = False
     remove_ipc: bool = False
+    private_mounts: bool = False
+    mount_apivfs: bool = False
     protect_proc: str = "default"  # noaccess invisible ptraceable default
     proc_subset: str = "all"  # all pid
     protect_system: Literal["no", "yes", "full", "strict"] = "no"

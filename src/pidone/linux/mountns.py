@@ -241,7 +241,8 @@ def apply_sandbox(ops: tuple[Op, ...], dev_log: bytes) -> None:
 
 
 def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
-    if any(op[0] not in ("netns", "uts") for op in ops):  # (PrivateNetwork= alone: none)
+    if any(op[0] not in ("netns", "uts") for op in ops):  # (PrivateNetwork= alone: none;
+        # PrivateMounts= alone is an "ns" operation, which does nothing else)
         _check(libc().unshare(CLONE_NEWNS))
         _mount(None, b"/", None, MS_REC | MS_SLAVE, b"")
     sources: dict[int, int] = {}

@@ -110,6 +110,8 @@ SANDBOX_KEYS = (
     "PrivateNetwork",
     "ProtectProc",
     "ProcSubset",
+    "PrivateMounts",
+    "MountAPIVFS",
 )
 # Old spellings the builder files under the same fields.
 KEY_ALIASES = {
@@ -204,6 +206,10 @@ def effective_settings(ctx: ExecContext) -> dict[str, object]:
         "PrivateNetwork": ctx.private_network,
         "ProtectProc": ctx.protect_proc != "default",
         "ProcSubset": ctx.proc_subset != "all",
+        # a mount namespace of its own (and, without RootDirectory=, the API file systems
+        # are there already: 252's mount_procfs()/mount_sysfs()/... are then no-ops)
+        "PrivateMounts": ctx.private_mounts,
+        "MountAPIVFS": ctx.mount_apivfs,
     }
 
 
@@ -601,6 +607,8 @@ def build_sandbox_plan(
     ops: list[MountOp] = [network] if network is not None else []
     if ctx.protect_hostname:
         ops.append(MountOp("uts", b""))
+    if ctx.private_mounts or ctx.mount_apivfs:
+        ops.append(MountOp("ns", b"/"))  # (nothing to mount, but a namespace of its own)
     if ctx.protect_proc != "default" or ctx.proc_subset != "all":
         ops.append(MountOp("proc", b"/proc", data=_proc_options(ctx)))
     ro: list[tuple[str, bool]] = []

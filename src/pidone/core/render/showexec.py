@@ -258,8 +258,11 @@ def exec_properties(
         ("ProtectControlGroups", yes_no(e.protect_control_groups)),
     ]
     props.append(("PrivateNetwork", yes_no(e.private_network)))
-    for key in ("PrivateUsers", "PrivateMounts", "PrivateIPC"):
-        props.append((key, _bool(ne, key, False)))
+    props += [
+        ("PrivateUsers", _bool(ne, "PrivateUsers", False)),
+        ("PrivateMounts", yes_no(e.private_mounts)),
+        ("PrivateIPC", _bool(ne, "PrivateIPC", False)),
+    ]
     props += [
         ("ProtectHome", e.protect_home),
         ("ProtectSystem", e.protect_system),
@@ -296,7 +299,7 @@ def exec_properties(
         ("BindPaths", words(e.bind_paths)),
         ("BindReadOnlyPaths", words(e.bind_read_only_paths)),
         ("TemporaryFileSystem", words(e.temporary_file_system)),
-        ("MountAPIVFS", _bool(ne, "MountAPIVFS", False)),
+        ("MountAPIVFS", yes_no(e.mount_apivfs)),
         ("KeyringMode", ne.get("KeyringMode", "private")),
         ("ProtectProc", e.protect_proc),
         ("ProcSubset", e.proc_subset),
