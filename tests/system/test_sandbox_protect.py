@@ -52,14 +52,18 @@ def daemon(pidone_ns, tmp_path: Path) -> Iterator[NamespaceDaemon]:  # type: ign
     units = {
         f"{u}.service": (DATA / "sandbox-units" / f"{u}.service")
         .read_text()
-        .replace("/usr/local/bin/sbx-probe.sh", str(PROBE))
+        .replace("/usr/local/bin/sbx-probe.sh", "/run/sbx-probe.sh")
         for u in UNITS
     }
     d = NamespaceDaemon(tmp_path / "sbx", units, isolated=True)
     try:
         d.__enter__()
-        # the probe tells the manager's namespaces from private ones by these (/run is the
-        # namespace's own tmpfs)
+        # The probe goes to the namespace's own /run (a tmpfs): a checkout under /tmp would
+        # be hidden from sbx-dynamic by the PrivateTmp= that DynamicUser= implies.
+        run = Path(f"/proc/{d.pid1}/root/run")
+        (run / "sbx-probe.sh").write_bytes(PROBE.read_bytes())
+        (run / "sbx-probe.sh").chmod(0o755)
+        # the probe tells the manager's namespaces from private ones by these
         for kind in ("net", "uts"):
             own = os.readlink(f"/proc/{d.pid1}/ns/{kind}")
             Path(f"/proc/{d.pid1}/root/run/sbx-host-{kind}").write_text(own + "\n")
