@@ -676,20 +676,21 @@ static void mount_or_fail(const char *src, const char *dst, const char *fstype,
 
 /* linux/mountns.py _new_procfs: ProtectProc=/ProcSubset=: every mount on /proc detached,
  * then a procfs of our own with hidepid=/subset=pid, or a plain one where the kernel
- * refuses the options (systemd 252 namespace.c mount_procfs()) */
+ * refuses the options (systemd 252 namespace.c mount_procfs()); see the Python twin for
+ * locked mounts */
 static void new_procfs(const char *target, const char *options) {
-    int n = 0;
+    int n = 0, detached = 0;
     Mount *m = read_mounts(&n);
     if (!m) fail_errno(EXIT_NAMESPACE);
-    for (int i = n - 1; i >= 0; i--)
-        if (starts_with_dir(m[i].point, target) && umount2(m[i].point, MNT_DETACH) < 0)
-            fail_errno(EXIT_NAMESPACE);
+    for (int i = n - 1; i >= 0; i--) /* (a locked mount stays) */
+        if (starts_with_dir(m[i].point, target) && umount2(m[i].point, MNT_DETACH) == 0)
+            detached++;
     free_mounts(m, n);
     unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    if (mount("proc", target, "proc", flags, options[0] ? options : NULL) < 0) {
-        if (errno != EINVAL || !options[0]) fail_errno(EXIT_NAMESPACE);
-        mount_or_fail("proc", target, "proc", flags, NULL);
-    }
+    int r = mount("proc", target, "proc", flags, options[0] ? options : NULL);
+    if (r < 0 && errno == EINVAL && options[0]) r = mount("proc", target, "proc", flags, NULL);
+    /* refused (EPERM: /proc not fully visible) with nothing detached: /proc stays */
+    if (r < 0 && !(errno == EPERM && !detached)) fail_errno(EXIT_NAMESPACE);
 }
 
 /* linux/mountns.py _keep: bind the manager's notify socket back in (best effort) */

@@ -348,16 +348,24 @@ def _join_network(fd: int) -> None:
 def _new_procfs(target: bytes, options: bytes) -> None:
     """ProtectProc=/ProcSubset=: everything on /proc detached, then a new procfs instance
     with the options; a kernel that refuses them (before 5.8, hidepid= was not per
-    instance) gets a plain one, as systemd 252's mount_procfs() falls back."""
+    instance) gets a plain one, as systemd 252's mount_procfs() falls back. A mount that
+    cannot be detached (locked by a container's user namespace) stays; when then the new
+    instance is refused (EPERM: /proc is not fully visible) and nothing was detached,
+    /proc stays as it is, as 252 keeps an existing /proc it may not replace."""
+    detached = 0
     for point, _flags in reversed(_mounts_under(target)):
-        _check(libc().umount2(point, _MNT_DETACH))
+        detached += libc().umount2(point, _MNT_DETACH) == 0
     flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
     try:
-        _mount(b"proc", target, b"proc", flags, options)
+        try:
+            _mount(b"proc", target, b"proc", flags, options)
+        except OSError as exc:
+            if exc.errno != _EINVAL:
+                raise
+            _mount(b"proc", target, b"proc", flags, b"")
     except OSError as exc:
-        if exc.errno != _EINVAL:
+        if exc.errno != _EPERM or detached:
             raise
-        _mount(b"proc", target, b"proc", flags, b"")
 
 
 def _private_uts() -> None:
