@@ -566,6 +566,7 @@ def _print_status(infos: list[dict[str, Any]], opts: Options, pid_error: bool) -
         indent = 2 if opts.output == "json-pretty" else None
         write_out(json.dumps(doc, indent=indent, ensure_ascii=False) + "\n")
     else:
+        stamp = timestamp_style(opts)  # (one formatter for every unit)
         blocks = [
             format_status(
                 view,
@@ -576,7 +577,7 @@ def _print_status(infos: list[dict[str, Any]], opts: Options, pid_error: bool) -
                 full=opts.full or not tty,
                 width=columns,
                 localtime=time.localtime,
-                stamp=timestamp_style(opts),
+                stamp=stamp,
             )
             for view in shown
         ]

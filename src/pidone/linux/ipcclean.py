@@ -54,7 +54,6 @@ def clean_ipc(
     if uid <= 0 and gid <= 0:
         return 0
     removed = 0
-    lib = None
     # proc(5) /proc/sysvipc: shm "key shmid perms size cpid lpid nattch uid gid ...",
     # sem "key semid perms nsems uid gid ...", msg "key msqid perms cbytes qnum lspid
     # lrpid uid gid ..."
@@ -72,7 +71,7 @@ def clean_ipc(
                 continue
             if attached or not _owned(uid, gid, owner_uid, owner_gid):
                 continue
-            lib = lib or _libc()
+            lib = _libc()
             if call == "semctl":
                 ok = lib.semctl(ident, 0, IPC_RMID) == 0
             else:

@@ -99,6 +99,11 @@ def _errno() -> int:
     return ctypes.get_errno() or 1
 
 
+def unshare(flags: int) -> None:
+    """unshare(2), raising OSError."""
+    _check(libc().unshare(flags))
+
+
 def _check(r: int) -> None:
     if r != 0:
         err = _errno()
@@ -243,7 +248,7 @@ def apply_sandbox(ops: tuple[Op, ...], dev_log: bytes) -> None:
 def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
     if any(op[0] not in ("netns", "uts") for op in ops):  # (PrivateNetwork= alone: none;
         # PrivateMounts= alone is an "ns" operation, which does nothing else)
-        _check(libc().unshare(CLONE_NEWNS))
+        unshare(CLONE_NEWNS)
         _mount(None, b"/", None, MS_REC | MS_SLAVE, b"")
     sources: dict[int, int] = {}
     # Writable binds whose source mount was writable before any remount below. systemd 252
@@ -356,16 +361,13 @@ def _new_procfs(target: bytes, options: bytes) -> None:
     for point, _flags in reversed(_mounts_under(target)):
         detached += libc().umount2(point, _MNT_DETACH) == 0
     flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
-    try:
-        try:
-            _mount(b"proc", target, b"proc", flags, options)
-        except OSError as exc:
-            if exc.errno != _EINVAL:
-                raise
-            _mount(b"proc", target, b"proc", flags, b"")
-    except OSError as exc:
-        if exc.errno != _EPERM or detached:
-            raise
+    err = 0
+    if libc().mount(b"proc", target, b"proc", flags, options or None) != 0:
+        err = _errno()
+    if err == _EINVAL and options:
+        err = 0 if libc().mount(b"proc", target, b"proc", flags, None) == 0 else _errno()
+    if err and not (err == _EPERM and not detached):
+        raise OSError(err, os.strerror(err))
 
 
 def _private_uts() -> None:

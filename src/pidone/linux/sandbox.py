@@ -83,6 +83,7 @@ from pidone.linux.mountns import (
     MS_SLAVE,
     NetworkNamespaceError,
     libc,
+    unshare,
 )
 from pidone.linux.mountns import apply_sandbox as apply_mount_ops
 from pidone.linux.mountns import parse_mountinfo as parse_mountinfo  # (re-exported)
@@ -449,11 +450,7 @@ def _new_network_namespace() -> int:
 
     def make() -> None:
         try:
-            if libc().unshare(CLONE_NEWNET) != 0:
-                import ctypes
-
-                err = ctypes.get_errno() or 1
-                raise OSError(err, os.strerror(err))
+            unshare(CLONE_NEWNET)
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                 request = struct.pack("16sH22x", b"lo", 0)
                 flags = struct.unpack_from("16sH", fcntl.ioctl(sock, _SIOCGIFFLAGS, request))[1]
