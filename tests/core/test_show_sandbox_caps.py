@@ -17,15 +17,7 @@ PROPS = (
     "ProtectProc,ProcSubset,RemoveIPC,PrivateTmp,ProtectSystem,ProtectHome,NoNewPrivileges,"
     "RestrictSUIDSGID"
 )
-UNITS = (
-    "sbx-kernel",
-    "sbx-netns",
-    "sbx-devices",
-    "sbx-tunables",
-    "sbx-proc",
-    "sbx-noaccess",
-    "sbx-dynamic",
-)
+UNITS = sorted(p.stem for p in (DATA / "sandbox-units").glob("*.service"))
 
 
 @pytest.mark.parametrize("name", UNITS)

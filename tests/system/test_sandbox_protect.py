@@ -20,18 +20,10 @@ import pytest
 from pidone.linux import sandbox
 from pidone.testing.harness import NamespaceDaemon
 from tests.cli.oraclecap import DATA, read_captures
+from tests.core.test_show_sandbox_caps import UNITS  # (every unit the capture ran)
 
 pytestmark = pytest.mark.system
 
-UNITS = (
-    "sbx-kernel",
-    "sbx-netns",
-    "sbx-devices",
-    "sbx-tunables",
-    "sbx-proc",
-    "sbx-noaccess",
-    "sbx-dynamic",
-)
 COMPARED = (
     "net=",
     "uts=",
