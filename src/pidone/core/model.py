@@ -18,6 +18,11 @@ from pidone.core.unitsource import LoadState
 from pidone.core.values import USEC_INFINITY, ExitStatusSet
 
 USEC_PER_SEC = 1_000_000
+# 252's seccomp-util.h / namespace-util.h / personality sentinels
+SECCOMP_ERROR_NUMBER_KILL = 2**31 - 1  # INT_MAX: "kill the process" instead of an errno
+NAMESPACE_FLAGS_ALL = 0x7E020000  # CLONE_NEWCGROUP|IPC|NET|NS|PID|USER|UTS
+NAMESPACE_FLAGS_INITIAL = 2**64 - 1  # ULONG_MAX: RestrictNamespaces= not set
+PERSONALITY_INVALID = 0xFFFFFFFF
 DEFAULT_TIMEOUT_USEC = 90 * USEC_PER_SEC  # DefaultTimeoutStartSec=/DefaultTimeoutStopSec=
 DEFAULT_RESTART_USEC = 100_000  # DefaultRestartSec=100ms
 DEFAULT_START_LIMIT_INTERVAL_USEC = 10 * USEC_PER_SEC
@@ -187,6 +192,22 @@ class ExecContext:
     bind_paths: list[str] = field(default_factory=list)
     bind_read_only_paths: list[str] = field(default_factory=list)
     temporary_file_system: list[str] = field(default_factory=list)
+    # systemd.exec(5) "SYSTEM CALL FILTERING" (252's ExecContext fields; core.seccompplan
+    # turns them into filter steps, linux.seccomp compiles those with libseccomp)
+    syscall_filter: dict[str, int] = field(default_factory=dict)  # name -> errno, -1 = the list's action
+    syscall_allow_list: bool = False
+    syscall_errno: int = SECCOMP_ERROR_NUMBER_KILL  # SystemCallErrorNumber=
+    syscall_archs: list[str] = field(default_factory=list)  # "native", "x86-64", ... (252's names)
+    syscall_log: dict[str, int] = field(default_factory=dict)  # SystemCallLog=
+    syscall_log_allow_list: bool = False
+    address_families: list[int] = field(default_factory=list)  # RestrictAddressFamilies= (AF_*)
+    address_families_allow_list: bool = False
+    restrict_namespaces: int = NAMESPACE_FLAGS_INITIAL  # CLONE_NEW* flags still allowed
+    lock_personality: bool = False
+    personality: int = PERSONALITY_INVALID  # Personality=: PER_LINUX (0) or PER_LINUX32 (8)
+    memory_deny_write_execute: bool = False
+    restrict_realtime: bool = False
+    restrict_suid_sgid: bool = False
     pam_name: str = ""
     utmp_identifier: str = ""
     timer_slack_nsec: int | None = None
