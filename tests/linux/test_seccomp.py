@@ -206,8 +206,15 @@ def test_a_rule_libseccomp_refuses_fails_with_231() -> None:
     assert "SystemCallFilter=" in str(caught.value)
 
 
-def test_available_is_cached() -> None:
+def test_available_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     assert seccomp.available() is seccomp.available() is True
+    monkeypatch.setenv("SYSTEMD_SECCOMP", "0")
+    assert seccomp.available() is True  # asked once
+    monkeypatch.setattr(seccomp, "_available", None)
+    assert seccomp.available() is False  # 252's $SYSTEMD_SECCOMP=0
+    monkeypatch.setattr(seccomp, "_available", None)
+    monkeypatch.setenv("SYSTEMD_SECCOMP", "yes")
+    assert seccomp.available() is True
 
 
 # --- RestrictAddressFamilies= -----------------------------------------------------------

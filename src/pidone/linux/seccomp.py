@@ -209,12 +209,14 @@ _available: bool | None = None
 
 
 def available() -> bool:
-    """252's is_seccomp_available(): the kernel has seccomp (prctl(PR_GET_SECCOMP) works)
-    with filters (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL) fails with EFAULT, the
-    NULL program, instead of EINVAL), and libseccomp loads. Asked once."""
+    """252's is_seccomp_available(): not turned off with $SYSTEMD_SECCOMP=0 (a false
+    boolean; anything else counts as unset), the kernel has seccomp (prctl(PR_GET_SECCOMP)
+    works) with filters (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL) fails with
+    EFAULT, the NULL program, instead of EINVAL), and libseccomp loads. Asked once."""
     global _available
     if _available is None:
-        _available = _probe()
+        off = os.environ.get("SYSTEMD_SECCOMP", "").lower() in ("0", "no", "n", "false", "f", "off")
+        _available = not off and _probe()
     return _available
 
 
