@@ -29,6 +29,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h> /* struct sock_fprog */
+#include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <linux/sched.h> /* struct clone_args, CLONE_INTO_CGROUP */
 #include <sched.h>
@@ -50,7 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAGIC 0x37505350u /* == linux.cspawn.MAGIC */
+#define MAGIC 0x38505350u /* == linux.cspawn.MAGIC */
 #define F_INTO_CGROUP 1
 #define F_IGNORE_SIGPIPE 2
 #define F_SWITCH_IDS 4
@@ -58,6 +60,8 @@
 #define F_NO_NEW_PRIVILEGES 16
 #define F_NON_BLOCKING 32
 #define F_NICE 64
+#define F_NNP_UNLESS_ADMIN 128
+#define MAX_FILTERS 4096
 #define MAX_FDS 253              /* SCM_MAX_FD */
 #define MAX_REQUEST (1u << 20)   /* == linux.spawnhelper.MAX_REQUEST */
 #define SOCK_FD 3
@@ -70,6 +74,7 @@ enum {
     EXIT_USER = 217, EXIT_CAPABILITIES = 218, EXIT_SETSID = 220, EXIT_STDERR = 222,
     EXIT_NETWORK = 225, EXIT_NAMESPACE = 226, EXIT_NO_NEW_PRIVILEGES = 227,
 };
+#define CAP_SYS_ADMIN_BIT 21
 enum { K_KEEP, K_COPY, K_FD, K_NULL, K_OPEN, K_TTY }; /* == linux.cspawn.STDIO_KINDS */
 enum { TTY_WAIT, TTY_FORCE, TTY_FAIL }; /* == linux.cspawn.TTY_MODES (StandardInput=) */
 #define TTY_WAIT_STEP_NS 100000000L /* == linux.stdiosteps.TTY_WAIT_STEP */
@@ -121,6 +126,9 @@ typedef struct {
     MountOp *ops;
     const char *dev_log; /* the host's /dev/log symlink target, for PrivateDevices= */
     Privileges priv;
+    int nfilters; /* seccomp programs (linux.seccomp), loaded in this order */
+    struct sock_fprog *filters;
+    int *filter_status;
 } Request;
 
 /* ---- reading the request --------------------------------------------------------- */
@@ -159,6 +167,20 @@ static const char *rd_blob(Reader *r) {
     return s;
 }
 
+/* A blob that may hold NULs: its length, then the bytes and a NUL. */
+static const unsigned char *rd_raw(Reader *r, uint32_t *len) {
+    uint32_t n = rd_u32(r);
+    if (r->bad || (uint64_t)(r->end - r->p) < (uint64_t)n + 1 || r->p[n] != 0) {
+        r->bad = 1;
+        *len = 0;
+        return NULL;
+    }
+    const unsigned char *s = r->p;
+    r->p += n + 1;
+    *len = n;
+    return s;
+}
+
 static int rd_count(Reader *r, int max) {
     int n = rd_i32(r);
     if (n < 0 || n > max) r->bad = 1;
@@ -177,6 +199,8 @@ static void free_request(Request *q) {
     free(q->ops);
     free(q->priv.drops);
     free(q->priv.amb);
+    free(q->filters);
+    free(q->filter_status);
     memset(q, 0, sizeof *q);
 }
 
@@ -296,6 +320,24 @@ static int parse(const unsigned char *data, size_t size, Request *q) {
         pv->has_sched = rd_i32(&r);
         pv->policy = rd_i32(&r);
         pv->sched_prio = rd_i32(&r);
+    }
+    q->nfilters = rd_count(&r, MAX_FILTERS);
+    if (q->nfilters) {
+        q->filters = calloc((size_t)q->nfilters, sizeof *q->filters);
+        q->filter_status = calloc((size_t)q->nfilters, sizeof *q->filter_status);
+        if (!q->filters || !q->filter_status) goto oom;
+        for (int i = 0; i < q->nfilters; i++) {
+            uint32_t len = 0;
+            q->filter_status[i] = rd_i32(&r);
+            const unsigned char *bpf = rd_raw(&r, &len);
+            if (r.bad || len == 0 || len % sizeof(struct sock_filter) ||
+                len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return -1;
+            /* the request buffer outlives the child's use; sock_filter needs 4-byte
+             * alignment, which a blob inside the request may lack: the child copies */
+            q->filters[i].len = (unsigned short)(len / sizeof(struct sock_filter));
+            q->filters[i].filter = (struct sock_filter *)(uintptr_t)bpf;
+        }
     }
     if (r.bad || r.p != r.end) return -1;
     return 0;
@@ -970,6 +1012,30 @@ static void apply_after_user(const Privileges *pv) {
         fail(EXIT_SECUREBITS, errno ? errno : EPERM);
 }
 
+/* Step 8c: the seccomp filters (seccomp(2) SECCOMP_SET_MODE_FILTER through prctl(2)
+ * PR_SET_SECCOMP, as libseccomp's seccomp_load() without flags), the last step before
+ * execve(2) as in 252's exec_child(). Each program is copied to an aligned buffer on the
+ * stack first: struct sock_filter wants 4-byte alignment, a blob in the request may not
+ * have it. */
+static void load_filters(const Request *q) {
+    for (int i = 0; i < q->nfilters; i++) {
+        struct sock_filter insns[BPF_MAXINSNS];
+        size_t n = q->filters[i].len;
+        memcpy(insns, q->filters[i].filter, n * sizeof *insns);
+        struct sock_fprog prog = {.len = (unsigned short)n, .filter = insns};
+        /* as 252 (ERRNO_IS_SECCOMP_FATAL()): other errors only skip that filter */
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (unsigned long)&prog, 0, 0) < 0 &&
+            (errno == EPERM || errno == EACCES || errno == ENOMEM || errno == EFAULT))
+            fail(q->filter_status[i], errno);
+    }
+}
+
+static int cap_sys_admin_effective(void) {
+    struct __user_cap_data_struct data[2];
+    if (cap_get(data) < 0) return 0;
+    return (int)(data[0].effective >> CAP_SYS_ADMIN_BIT & 1);
+}
+
 static char daemon_comm[16];
 
 static _Noreturn void child(const Request *q, const int *got) {
@@ -1070,8 +1136,11 @@ static _Noreturn void child(const Request *q, const int *got) {
      * that user); `-` prefix: a missing one is no error (systemd.exec(5)) */
     status = EXIT_CHDIR;
     if (chdir(q->cwd) < 0 && !(q->flags & F_CWD_MISSING_OK)) fail_errno(status);
-    /* 8b. NoNewPrivileges= (prctl(2) PR_SET_NO_NEW_PRIVS, Linux 3.5+) */
-    if (q->flags & F_NO_NEW_PRIVILEGES) {
+    /* 8b. NoNewPrivileges= (prctl(2) PR_SET_NO_NEW_PRIVS, Linux 3.5+); implied by a
+     * seccomp setting when CAP_SYS_ADMIN is gone (252 context_has_no_new_privileges():
+     * loading a filter needs one or the other, seccomp(2)) */
+    if ((q->flags & F_NO_NEW_PRIVILEGES) ||
+        ((q->flags & F_NNP_UNLESS_ADMIN) && !cap_sys_admin_effective())) {
         status = EXIT_NO_NEW_PRIVILEGES;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(status, errno ? errno : EPERM);
     }
@@ -1088,6 +1157,7 @@ static _Noreturn void child(const Request *q, const int *got) {
             q->pid_slots[s][k] = 0;
         }
     }
+    if (q->nfilters) load_filters(q);
     execve(q->path, q->argv, q->envp);
     fail_errno(status);
 }

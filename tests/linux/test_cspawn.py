@@ -1074,3 +1074,87 @@ def test_private_mounts_is_the_same_from_both_helpers(
     status, failure, text = _both(monkeypatch, helpers, req, out)
     assert (status, failure) == (0, None), text
     assert text == "True\n"  # a mount namespace other than its parent's
+
+
+# --------------------------------------------------------------------------- seccomp
+
+# What a filtered program can do: socket(AF_INET), swapoff(2) and NoNewPrivs (proc(5)).
+SECCOMP_PROBE = r"""
+import ctypes, errno, json, socket
+out = {}
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+    out["inet"] = "ok"
+except OSError as exc:
+    out["inet"] = errno.errorcode[exc.errno]
+libc = ctypes.CDLL(None, use_errno=True)
+out["swapoff"] = "ok" if libc.swapoff(b"/nonexistent") == 0 else errno.errorcode[ctypes.get_errno()]
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+out["nnp"] = status["NoNewPrivs"].strip()
+out["seccomp"] = status["Seccomp"].strip()
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def _seccomp_ready() -> None:
+    from pidone.linux import seccomp
+
+    if not seccomp.available():
+        pytest.skip("this kernel or process cannot load seccomp filters")
+
+
+@pytest.mark.parametrize("user", ["", "nobody"])
+def test_seccomp_filters_are_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch,
+    helpers: dict[str, spawn_cgroup.Spawner],
+    tmp_path: Path,
+    user: str,
+) -> None:
+    # RestrictAddressFamilies=AF_UNIX, SystemCallFilter=~@swap, SystemCallErrorNumber=EPERM:
+    # loaded last in the child; under User= (no CAP_SYS_ADMIN left) with NoNewPrivileges=
+    # implied (252 context_has_no_new_privileges()), as root without it.
+    _seccomp_ready()
+    if user and os.geteuid() != 0:
+        pytest.skip("User= needs root")
+    out = tmp_path / "out"
+    ctx = ExecContext(
+        user=user,
+        address_families=[socket_af_unix()],
+        address_families_allow_list=True,
+        syscall_filter={"swapoff": -1, "swapon": -1},
+        syscall_errno=errno.EPERM,
+    )
+    probe = ExecCommand(PYTHON, (PYTHON, "-S", "-c", SECCOMP_PROBE), no_env_expand=True)
+    status, failure, text = _both(monkeypatch, helpers, _req(ctx, out, command=probe), out)
+    assert (status, failure) == (0, None), text
+    assert _probe(text) == {
+        "inet": "EAFNOSUPPORT",
+        "swapoff": "EPERM",
+        "nnp": "1" if user else "0",
+        "seccomp": "2",  # SECCOMP_MODE_FILTER
+    }
+
+
+def socket_af_unix() -> int:
+    import socket
+
+    return int(socket.AF_UNIX)
+
+
+def test_a_command_killed_by_its_filter_dies_alike_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch, helpers: dict[str, spawn_cgroup.Spawner], tmp_path: Path
+) -> None:
+    # SystemCallFilter=~@swap without SystemCallErrorNumber=: the process dies of SIGSYS
+    _seccomp_ready()
+    out = tmp_path / "out"
+    ctx = ExecContext(syscall_filter={"swapoff": -1})
+    probe = ExecCommand(PYTHON, (PYTHON, "-S", "-c", SECCOMP_PROBE), no_env_expand=True)
+    status, failure, _text = _both(monkeypatch, helpers, _req(ctx, out, command=probe), out)
+    assert failure is None
+    assert status == 128 + 31  # killed by SIGSYS
+    plus = ExecCommand(
+        PYTHON, (PYTHON, "-S", "-c", SECCOMP_PROBE), no_env_expand=True, full_privileges=True
+    )
+    status, failure, text = _both(monkeypatch, helpers, _req(ctx, out, command=plus), out)
+    assert (status, failure) == (0, None)
+    assert _probe(text)["swapoff"] == "ENOENT"  # `+`: no filter at all

@@ -76,7 +76,7 @@ def test_encode_takes_every_sandbox_private_devices_too() -> None:
 
 def test_encode_sends_the_dev_log_target_after_the_mount_operations() -> None:
     # PrivateDevices= alone: one "dev" op; its /dev/log target is the last blob before the
-    # privileges field (i32 0: none).
+    # privileges field (i32 0: none) and the seccomp programs (i32 0: none).
     plan = list(_wire(ExecContext()))  # type: ignore[call-overload]
     plan[25] = ((("dev", b"/dev", b"", b"mode=755", 0, False, False, False),), b"/run/x/log")
     data = cspawn.encode(tuple(plan), False)  # type: ignore[arg-type]
@@ -85,7 +85,7 @@ def test_encode_sends_the_dev_log_target_after_the_mount_operations() -> None:
     tail = b"".join(
         [dev, bytes(16), (4).to_bytes(4, "little"), b"/dev\0", bytes(4), b"\0",
          (8).to_bytes(4, "little"), b"mode=755\0", (10).to_bytes(4, "little"),
-         b"/run/x/log\0", bytes(4)]
+         b"/run/x/log\0", bytes(4), bytes(4)]
     )  # fmt: skip
     assert data.endswith(tail)
     plan[25] = ((), b"")  # a namespace without operations still sends an (empty) dev_log
@@ -109,7 +109,7 @@ def test_encode_indexes_the_attached_fds_in_the_helper_protocol_order() -> None:
              ("fd", 41, b"", 0, "", False, False))  # fmt: skip
     plan = (b"/bin/true", [b"true"], None, {}, {}, (), (0, 0), 0, (), False, -1, stdio,
             (50, 51), (), None, b"", False, 0o22, True, -1, -1, None, b"/", False, None,
-            None, False)  # fmt: skip
+            None, False, None)  # fmt: skip
     assert cspawn.fd_order(plan, 9, 8) == [8, 9, 40, 41, 50, 51]  # type: ignore[arg-type]
     assert cspawn.fd_order(plan, 9, -1) == [9, 40, 41, 50, 51]  # type: ignore[arg-type]
     data = cspawn.encode(plan, True)  # type: ignore[arg-type]
@@ -128,3 +128,26 @@ def test_encode_sends_a_tty_stream_with_its_mode_reset_and_vhangup() -> None:
     plan = list(_wire(ctx))  # type: ignore[call-overload]
     plan[11] = (("tty", -1, b"/dev/tty9", 0, "tty-sometimes", False, False), *plan[11][1:])
     assert cspawn.encode(tuple(plan), False) is None  # (a mode it does not know)
+
+
+def test_encode_sends_the_seccomp_programs_last_with_their_exit_statuses() -> None:
+    # field 27: (NoNewPrivileges= unless CAP_SYS_ADMIN, ((BPF, exit status), ...)); raw
+    # blobs, NULs included; a program that is not whole instructions is refused
+    plan = list(_wire(ExecContext()))  # type: ignore[call-overload]
+    bpf = bytes(range(16))  # two instructions, with a NUL
+    plan[27] = (True, ((bpf, 232), (bpf[:8], 231)))
+    data = cspawn.encode(tuple(plan), False)  # type: ignore[arg-type]
+    assert data is not None
+    flags = int.from_bytes(data[4:8], "little")
+    assert flags & cspawn.F_NNP_UNLESS_ADMIN
+    tail = b"".join(
+        [(2).to_bytes(4, "little"), (232).to_bytes(4, "little"), (16).to_bytes(4, "little"),
+         bpf, b"\0", (231).to_bytes(4, "little"), (8).to_bytes(4, "little"), bpf[:8], b"\0"]
+    )  # fmt: skip
+    assert data.endswith(tail)
+    plan[27] = (True, ((bpf[:12], 231),))
+    assert cspawn.encode(tuple(plan), False) is None  # type: ignore[arg-type]
+    plan[27] = None
+    data = cspawn.encode(tuple(plan), False)  # type: ignore[arg-type]
+    assert data is not None
+    assert not int.from_bytes(data[4:8], "little") & cspawn.F_NNP_UNLESS_ADMIN

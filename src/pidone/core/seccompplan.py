@@ -13,7 +13,6 @@ A step's `exit_status` is the one 252 fails the command with when loading it fai
 
 from __future__ import annotations
 
-from pidone.core import syscallsets
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import (
     NAMESPACE_FLAGS_ALL,
@@ -100,9 +99,9 @@ def exit_status(step: Step) -> int:
 
 
 def _group(name: str, action: int, setting: str) -> SyscallSet:
-    return SyscallSet(
-        ACTION_ALLOW, tuple((n, action) for n in syscallsets.expand(name)), setting
-    )
+    from pidone.core import syscallsets  # (a table of ~600 names: only for units that use it)
+
+    return SyscallSet(ACTION_ALLOW, tuple((n, action) for n in syscallsets.expand(name)), setting)
 
 
 def _raw(
@@ -158,7 +157,7 @@ def seccomp_steps(ctx: ExecContext) -> tuple[Step, ...]:
     if ctx.restrict_suid_sgid:
         steps.append(Builtin("restrict_suid_sgid"))
     if restricts_namespaces(ctx):
-        steps.append(RestrictNamespaces(ctx.restrict_namespaces & NAMESPACE_FLAGS_ALL))
+        steps.append(RestrictNamespaces(ctx.restrict_namespaces))  # (time: outside ALL)
     if ctx.protect_kernel_tunables:
         steps.append(Builtin("protect_sysctl"))
     if ctx.protect_kernel_modules:
@@ -175,7 +174,9 @@ def seccomp_steps(ctx: ExecContext) -> tuple[Step, ...]:
         steps.append(LockPersonality(ctx.personality))
     if has_syscall_log(ctx):
         if ctx.syscall_log_allow_list:
-            steps.append(_raw(ACTION_ALLOW, ACTION_LOG, ctx.syscall_log, "SystemCallLog=", log=True))
+            steps.append(
+                _raw(ACTION_ALLOW, ACTION_LOG, ctx.syscall_log, "SystemCallLog=", log=True)
+            )
         else:
             steps.append(_raw(ACTION_LOG, ACTION_ALLOW, ctx.syscall_log, "SystemCallLog="))
     if has_syscall_filter(ctx):

@@ -39,11 +39,15 @@ The wire (little-endian; the C side reads it with bounds checks, no parser libra
         i32 count + i32 per bounding-set drop, i32 count + i32 per ambient capability,
         u64 ambient mask, i32 secure bits present, i32 secure bits, i32 keep_caps,
         i32 ioprio (-1 = leave), i32 sched present, i32 policy, i32 priority
+    i32 seccomp program count (field 27: linux.spawn._seccomp_wire; F_NNP_UNLESS_ADMIN says
+        the context has seccomp settings), per program: i32 exit status, raw blob (the
+        `struct sock_filter` array, 8 bytes per instruction)
 
 A blob is u32 length, the bytes, and a NUL (not counted), so the C side points into the
-request. fd fields are indexes into the attached fds: for an "fd" stdio source its own,
-the passed fds from `first`; the cgroup directory is fd 0 with F_INTO_CGROUP, then the
-error pipe, as linux.spawnhelper's protocol has them.
+request; a raw blob may hold NULs (its length says where it ends). fd fields are indexes
+into the attached fds: for an "fd" stdio source its own, the passed fds from `first`; the
+cgroup directory is fd 0 with F_INTO_CGROUP, then the error pipe, as linux.spawnhelper's
+protocol has them.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ from pidone.core.hints import TYPE_CHECKING
 if TYPE_CHECKING:
     from pidone.linux.spawnchild import Plan
 
-MAGIC = 0x37505350  # b"PSP7" read as a little-endian u32; the helper refuses others (EPROTO)
+MAGIC = 0x38505350  # b"PSP8" read as a little-endian u32; the helper refuses others (EPROTO)
 F_INTO_CGROUP = 1
 F_IGNORE_SIGPIPE = 2
 F_SWITCH_IDS = 4
@@ -63,6 +67,7 @@ F_CWD_MISSING_OK = 8
 F_NO_NEW_PRIVILEGES = 16
 F_NON_BLOCKING = 32
 F_NICE = 64
+F_NNP_UNLESS_ADMIN = 128  # seccomp settings: NoNewPrivileges= unless CAP_SYS_ADMIN is left
 STDIO_KINDS = ("keep", "copy", "fd", "null", "open", "tty")
 TTY_MODES = ("tty", "tty-force", "tty-fail")  # StandardInput= of a "tty" stream
 MOUNT_KINDS = (
@@ -114,7 +119,7 @@ def _encode(plan: Plan, into_cgroup: bool) -> bytes:
     (path, argv, deferred, _env_text, env, self_pid_keys, pre_error, exec_error,
      _reset_signals, ignore_sigpipe, _cgroup_fd, stdio, pass_fds, limits, nice,
      oom_score_adjust, no_new_privileges, umask, switch_ids, uid, gid, groups, cwd,
-     cwd_missing_ok, privileges, sandbox, non_blocking) = plan  # fmt: skip
+     cwd_missing_ok, privileges, sandbox, non_blocking, seccomp) = plan  # fmt: skip
     if deferred is not None or not argv or not argv[0]:
         raise _Refused
     flags = (
@@ -125,6 +130,7 @@ def _encode(plan: Plan, into_cgroup: bool) -> bytes:
         | (F_NO_NEW_PRIVILEGES if no_new_privileges else 0)
         | (F_NON_BLOCKING if non_blocking else 0)
         | (F_NICE if nice is not None else 0)
+        | (F_NNP_UNLESS_ADMIN if seccomp is not None and seccomp[0] else 0)
     )
     index = 2 if into_cgroup else 1  # the next attached fd's index
     body: list[bytes] = []
@@ -191,4 +197,12 @@ def _encode(plan: Plan, into_cgroup: bool) -> bytes:
             struct.pack("<iiii", secure_bits is not None, secure_bits or 0, keep_caps, ioprio)
         )
         body.append(struct.pack("<iii", sched is not None, *(sched or (0, 0))))
+    programs = seccomp[1] if seccomp is not None else ()
+    body.append(_I32.pack(len(programs)))
+    for bpf, status in programs:
+        if len(bpf) % 8:
+            raise _Refused
+        body.append(struct.pack("<iI", status, len(bpf)))
+        body.append(bpf)
+        body.append(b"\0")
     return struct.pack("<IIi", MAGIC, flags, nfds) + b"".join(body)

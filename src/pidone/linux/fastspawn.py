@@ -94,8 +94,8 @@ def eligible(plan: _Plan, sigpipe_ignored: bool, in_cgroup: bool = False) -> boo
         return False
     if plan.nice is not None or plan.oom_score_adjust or plan.no_new_privileges:
         return False
-    if not plan.privileges.empty or plan.sandbox is not None:
-        return False  # capabilities, scheduling, mount namespace: child-side work
+    if not plan.privileges.empty or plan.sandbox is not None or plan.seccomp is not None:
+        return False  # capabilities, scheduling, mount namespace, seccomp: child-side work
     if plan.switch_ids and (
         plan.groups is not None
         or plan.uid not in (-1, os.getuid())

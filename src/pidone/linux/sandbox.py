@@ -9,14 +9,11 @@ core.units._patch_exec_context), ProtectHostname= (a UTS namespace and read-only
 /proc/sys/kernel/{hostname,domainname}) and PrivateNetwork= (one network namespace per
 invocation with only `lo`, up, joined by every command, `+` ones too).
 
-What systemd 252 adds with a seccomp filter, pidone does not: there the capability drop
-already refuses the same calls (init_module(2) without CAP_SYS_MODULE; syslog(2) without
-CAP_SYSLOG where kernel.dmesg_restrict=1, else ProtectKernelLogs= counts as not enforced;
-_sysctl(2) is gone from kernels >= 5.5), except sethostname(2): under ProtectHostname= it
-succeeds inside the command's own UTS namespace where 252 answers EPERM; the host's name
-is safe either way. ProtectClock= stays "not enforced" (its filter also refuses a read-only
-adjtimex(2), and its DeviceAllow= rule needs the device cgroup), but its capability drop
-is made.
+The system call filters these settings also bring in 252 (init_module(2) & co. for
+ProtectKernelModules=, syslog(2) for ProtectKernelLogs=, _sysctl(2), sethostname(2), the
+@clock calls for ProtectClock=, @raw-io for PrivateDevices=) are core.seccompplan's steps,
+loaded by the spawn helper's child (linux.seccomp). ProtectClock= stays "not enforced":
+its DeviceAllow= rule needs the device cgroup; its capability drop and filter are made.
 
 How (systemd 252 src/core/namespace.c setup_namespace(), simplified):
 
@@ -233,12 +230,36 @@ def not_enforced_settings(ctx: ExecContext, *, full_privileges: bool = False) ->
 ALWAYS_ENFORCED = frozenset({"RemoveIPC"})
 
 
+# Enforced by seccomp filters alone (core.seccompplan, linux.seccomp), no namespace needed.
+SECCOMP_KEYS = frozenset(
+    {
+        "SystemCallFilter",
+        "SystemCallErrorNumber",
+        "SystemCallArchitectures",
+        "SystemCallLog",
+        "RestrictAddressFamilies",
+        "RestrictNamespaces",
+        "LockPersonality",
+        "MemoryDenyWriteExecute",
+        "RestrictRealtime",
+        "RestrictSUIDSGID",
+    }
+)
+
+
 def enforced_keys() -> frozenset[str]:
     """Directive names (with old spellings) that pidone enforces on this machine now."""
+    from pidone.linux import seccomp
+
+    filters = seccomp.available()
+    keys = ALWAYS_ENFORCED | (SECCOMP_KEYS if filters else frozenset())
     if not sandbox_available():
-        return ALWAYS_ENFORCED
-    keys = frozenset(SANDBOX_KEYS) | frozenset(KEY_ALIASES) | ALWAYS_ENFORCED
-    return keys if dmesg_restricted() else keys - {"ProtectKernelLogs"}
+        return keys
+    keys |= frozenset(SANDBOX_KEYS) | frozenset(KEY_ALIASES)
+    # ProtectKernelLogs=: /proc/kmsg and /dev/kmsg hidden, CAP_SYSLOG dropped, and syslog(2)
+    # refused by a filter; without the filter, the capability closes that call only where
+    # kernel.dmesg_restrict=1
+    return keys if filters or dmesg_restricted() else keys - {"ProtectKernelLogs"}
 
 
 @functools.cache

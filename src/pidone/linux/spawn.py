@@ -57,7 +57,7 @@ from pidone.linux.sandbox import (
 from pidone.linux.spawnchild import EXIT_NAMESPACE, EXIT_NETWORK
 
 if TYPE_CHECKING:
-    from pidone.linux.spawnchild import Plan, StdioWire
+    from pidone.linux.spawnchild import Plan, SeccompWire, StdioWire
 from pidone.linux.stdio import StdioSource, input_source, output_source
 
 _ALL_SIGNALS = frozenset(int(s) for s in signal.valid_signals())
@@ -173,6 +173,7 @@ class _Plan:
     privileges: PrivilegePlan
     sandbox: SandboxPlan | None
     non_blocking: bool = False
+    seccomp: SeccompWire | None = None
 
 
 def _working_directory(ctx: ExecContext, identity: Identity) -> bytes:
@@ -220,6 +221,14 @@ def _build_plan(
         if all(res != default[0] for res, _soft, _hard in limits):
             limits.append(default)
     privileged = cmd.full_privileges or cmd.no_setuid
+    pre_error = (identity.error_status, identity.error_errno)
+    seccomp: SeccompWire | None = None
+    if not cmd.full_privileges:  # (`+`: no sandboxing at all, 252's needs_sandboxing)
+        try:
+            seccomp = _seccomp_wire(ctx)
+        except SeccompError as exc:
+            if not pre_error[0]:
+                pre_error = (exc.status, exc.errno)
     # DynamicUser= implies NoNewPrivileges= (spec 02 §5)
     no_new_privileges = (ctx.no_new_privileges or identity.dynamic) and not cmd.full_privileges
     privileges = _privilege_plan(
@@ -235,7 +244,7 @@ def _build_plan(
         env_text=dict(req.environment) if deferred is not None else {},
         env=env,
         self_pid_keys=tuple(self_keys),
-        pre_error=(identity.error_status, identity.error_errno),
+        pre_error=pre_error,
         exec_error=exec_error,
         reset_signals=(),  # filled in for the fork path only (_handled_signals())
         ignore_sigpipe=ctx.ignore_sigpipe,
@@ -257,6 +266,7 @@ def _build_plan(
         privileges=privileges,
         sandbox=sandbox,
         non_blocking=req.non_blocking,
+        seccomp=seccomp,
     )
 
 
@@ -282,6 +292,55 @@ def _privilege_plan(
         _PRIVILEGE_PLANS.clear()
     _PRIVILEGE_PLANS[key] = (ctx, plan)
     return plan
+
+
+class SeccompError(Exception):
+    """A filter that could not be compiled: the command fails with `status` (231/SECCOMP,
+    232/ADDRESS_FAMILIES) and `errno`, as 252's exec_child() fails when loading it."""
+
+    def __init__(self, status: int, errno: int) -> None:
+        super().__init__(status, errno)
+        self.status = status
+        self.errno = errno
+
+
+# The seccomp programs of a context, compiled once (libseccomp, linux.seccomp) and kept
+# like the privilege plans above: (the context, its wire or the error it gave).
+_SECCOMP_WIRES: dict[int, tuple[ExecContext, SeccompWire | SeccompError | None]] = {}
+
+
+def _seccomp_wire(ctx: ExecContext) -> SeccompWire | None:
+    """(NoNewPrivileges= unless CAP_SYS_ADMIN, the programs) for a sandboxed command of a
+    context with seccomp settings; None without any. 252 sets NoNewPrivileges= for such a
+    command when it has no CAP_SYS_ADMIN left after the user switch
+    (context_has_no_new_privileges()), even where seccomp itself is unavailable and the
+    filters are skipped (skip_seccomp_unavailable()): then the programs are empty."""
+    kept = _SECCOMP_WIRES.get(id(ctx))
+    if kept is not None and kept[0] is ctx:
+        if isinstance(kept[1], SeccompError):
+            raise kept[1]
+        return kept[1]
+    from pidone.core import seccompplan
+
+    result: SeccompWire | SeccompError | None = None
+    if seccompplan.implies_no_new_privileges(ctx):
+        from pidone.linux import seccomp
+
+        programs: tuple[tuple[bytes, int], ...] = ()
+        if seccomp.available():
+            steps = seccompplan.seccomp_steps(ctx)
+            try:
+                programs = tuple((p.bpf, p.exit_status) for p in seccomp.compile_steps(steps))
+            except seccomp.CompileError as exc:
+                result = SeccompError(exc.status, exc.errno)
+        if result is None:
+            result = (True, programs)
+    if len(_SECCOMP_WIRES) >= _PRIVILEGE_PLANS_MAX:
+        _SECCOMP_WIRES.clear()
+    _SECCOMP_WIRES[id(ctx)] = (ctx, result)
+    if isinstance(result, SeccompError):
+        raise result
+    return result
 
 
 # --------------------------------------------------------------------------- the wire
@@ -314,6 +373,7 @@ def wire_plan(plan: _Plan) -> Plan:
             box.dev_log,
         ),
         plan.non_blocking,
+        plan.seccomp,
     )  # fmt: skip
 
 

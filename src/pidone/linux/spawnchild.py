@@ -79,6 +79,11 @@ EXIT_NO_NEW_PRIVILEGES = 227
 EXIT_EXCEPTION = 255
 
 PR_SET_NO_NEW_PRIVS = 38  # <linux/prctl.h>, Linux 3.5+
+PR_SET_SECCOMP = 22  # <linux/prctl.h>
+SECCOMP_MODE_FILTER = 2  # <linux/seccomp.h>
+CAP_SYS_ADMIN = 21
+# 252's ERRNO_IS_SECCOMP_FATAL(): a filter failing to load with these fails the command
+_FATAL_LOAD_ERRNOS = frozenset({errno.EPERM, errno.EACCES, errno.ENOMEM, errno.EFAULT})
 _MAX_FD = 0x7FFFFFFF
 
 if TYPE_CHECKING:
@@ -114,7 +119,10 @@ if TYPE_CHECKING:
         "tuple[Any, ...] | None",  # 24 privileges: PrivilegePlan's fields (linux.privsteps)
         "tuple[tuple[tuple[Any, ...], ...], bytes] | None",  # 25 sandbox: (MountOp fields, dev_log)
         bool,  # 26 non_blocking
+        "SeccompWire | None",  # 27 seccomp (linux.spawn._seccomp_wire)
     ]
+    # (NoNewPrivileges= unless CAP_SYS_ADMIN is effective, ((BPF program, exit status), ...))
+    SeccompWire = tuple[bool, tuple[tuple[bytes, int], ...]]
 
 RESET_SIGNALS: Final = 8
 CGROUP_FD: Final = 10
@@ -126,7 +134,7 @@ class Prepared:
     """What `prepare()` loaded for one plan: the objects and functions of the rarer steps."""
 
     __slots__ = ("expand", "get_errno", "open_source", "prctl", "privileges", "sandbox",
-                 "setrlimit", "signals_set")  # fmt: skip
+                 "seccomp", "setrlimit", "signals_set")  # fmt: skip
 
     def __init__(self) -> None:
         self.open_source: Callable[[Any, int], None] | None = None  # "open"/"tty" kinds
@@ -136,6 +144,8 @@ class Prepared:
         self.prctl: Callable[[int, int, int, int, int], int] | None = None
         self.get_errno: Callable[[], int] = _no_errno
         self.expand: Callable[[Any, Any], list[str] | None] | None = None
+        # seccomp: (struct sock_fprog addresses with their exit statuses, the buffers)
+        self.seccomp: tuple[tuple[tuple[int, int], ...], list[Any]] | None = None
         # The parent has already set every disposition and the mask as step 1 and step 10
         # want them (the spawn helper, linux.spawnhelper): the child skips those calls.
         self.signals_set = False
@@ -183,9 +193,11 @@ def prepare(plan: Plan) -> Prepared:
 
         mountns.libc()
         out.sandbox = (mountns, plan[25])
-    if plan[16]:
+    if plan[16] or plan[27] is not None:
         out.prctl = _prctl()
-    if plan[24] is not None or plan[16]:
+    if plan[27] is not None and plan[27][1]:
+        out.seccomp = _fprogs(plan[27][1])
+    if plan[24] is not None or plan[16] or plan[27] is not None:
         import ctypes
 
         out.get_errno = ctypes.get_errno
@@ -194,6 +206,35 @@ def prepare(plan: Plan) -> Prepared:
 
         out.expand = expand_exec_argv
     return out
+
+
+def _fprogs(
+    programs: tuple[tuple[bytes, int], ...],
+) -> tuple[tuple[tuple[int, int], ...], list[Any]]:
+    """Each BPF program as a `struct sock_fprog` (seccomp(2)) built in the parent: the child
+    only hands addresses to prctl(2). The buffers are returned to stay alive."""
+    import ctypes
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+
+    keep: list[Any] = []
+    out = []
+    for bpf, status in programs:
+        buf = ctypes.create_string_buffer(bpf, len(bpf))
+        prog = SockFprog(len(bpf) // 8, ctypes.addressof(buf))  # 8 bytes per sock_filter
+        keep += (buf, prog)
+        out.append((ctypes.addressof(prog), status))
+    return tuple(out), keep
+
+
+def _cap_sys_admin() -> bool:
+    """CAP_SYS_ADMIN in this process's effective set now (proc(5) CapEff)."""
+    with open(b"/proc/thread-self/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"CapEff:"):
+                return bool(int(line.split()[1], 16) >> CAP_SYS_ADMIN & 1)
+    return False
 
 
 def _fail(err_fd: int, status: int, code: int) -> NoReturn:
@@ -235,7 +276,7 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
     (path, argv, deferred, env_text, env, self_pid_keys, pre_error, exec_error, reset_signals,
      ignore_sigpipe, cgroup_fd, stdio, pass_fds, limits, nice, oom_score_adjust,
      no_new_privileges, umask, switch_ids, uid, gid, groups, cwd, cwd_missing_ok, _privileges,
-     _sandbox, non_blocking) = plan  # fmt: skip
+     _sandbox, non_blocking, seccomp) = plan  # fmt: skip
     err = err_w
     status = EXIT_SIGNAL_MASK
     try:
@@ -359,7 +400,12 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
         except OSError:
             if not cwd_missing_ok:
                 raise
-        # 8b. NoNewPrivileges= (prctl(2) PR_SET_NO_NEW_PRIVS): the last privilege step
+        # 8b. NoNewPrivileges= (prctl(2) PR_SET_NO_NEW_PRIVS): the last privilege step;
+        # implied by a seccomp setting when CAP_SYS_ADMIN is gone (252
+        # context_has_no_new_privileges(): loading a filter needs one or the other)
+        if seccomp is not None and not no_new_privileges:
+            status = EXIT_NO_NEW_PRIVILEGES
+            no_new_privileges = not _cap_sys_admin()
         if no_new_privileges:
             status = EXIT_NO_NEW_PRIVILEGES
             assert prepared.prctl is not None
@@ -381,6 +427,15 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
                 argv = [os.fsencode(w) for w in words]
         if not prepared.signals_set:
             _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
+        # 8c. the seccomp filters, last (252: "should remain the last step before the
+        # execve()"), each one prctl(2) PR_SET_SECCOMP
+        if prepared.seccomp is not None:
+            assert prepared.prctl is not None
+            for fprog, filter_status in prepared.seccomp[0]:
+                if prepared.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog, 0, 0) != 0:
+                    code = prepared.get_errno()
+                    if code in _FATAL_LOAD_ERRNOS:  # (252: the others skip that filter)
+                        _fail(err, filter_status, code)
         os.execve(path, argv, env)
     except OSError as exc:
         _fail(err, status, exc.errno or errno.EIO)
