@@ -324,14 +324,37 @@ EXEC: list[Directive] = [
     _d("BindPaths", "strv", "exec.bind_paths", "reset", "not-enforced"),
     _d("BindReadOnlyPaths", "strv", "exec.bind_read_only_paths", "reset", "not-enforced"),
     _d("TemporaryFileSystem", "strv", "exec.temporary_file_system", "reset", "not-enforced"),
-    *_ne(
-        "PrivateUsers PrivateIPC "
-        "MemoryDenyWriteExecute RestrictRealtime "
-        "RestrictSUIDSGID LockPersonality TTYVTDisallocate",
-        "bool",
-        "warn",
+    *_ne("PrivateUsers PrivateIPC TTYVTDisallocate", "bool", "warn"),
+    # systemd.exec(5) "SYSTEM CALL FILTERING": typed fields (core.seccompparsers), turned
+    # into filters by core.seccompplan
+    _d("SystemCallFilter", "syscall_filter", "exec.syscall_filter", "parser", "not-enforced"),
+    _d("SystemCallLog", "syscall_log", "exec.syscall_log", "parser", "not-enforced"),
+    _d("SystemCallErrorNumber", "syscall_errno", "exec.syscall_errno", "parser", "not-enforced"),
+    _d("SystemCallArchitectures", "syscall_archs", "exec.syscall_archs", "parser", "not-enforced"),
+    _d(
+        "RestrictAddressFamilies",
+        "address_families",
+        "exec.address_families",
+        "parser",
+        "not-enforced",
     ),
-    *_ne("RestrictNamespaces", "namespaces"),
+    _d(
+        "RestrictNamespaces",
+        "restrict_namespaces",
+        "exec.restrict_namespaces",
+        "parser",
+        "not-enforced",
+    ),
+    _d("Personality", "personality", "exec.personality", "parser", "not-enforced"),
+    *(
+        _d(key, "bool", f"exec.{attr}", klass="not-enforced")
+        for key, attr in (
+            ("LockPersonality", "lock_personality"),
+            ("MemoryDenyWriteExecute", "memory_deny_write_execute"),
+            ("RestrictRealtime", "restrict_realtime"),
+            ("RestrictSUIDSGID", "restrict_suid_sgid"),
+        )
+    ),
     _d("ProtectProc", "protect_proc", "exec.protect_proc", "reset", "not-enforced"),
     _d("ProcSubset", "proc_subset", "exec.proc_subset", "reset", "not-enforced"),
     *_ne("KeyringMode", "keyring_mode"),
@@ -344,10 +367,9 @@ EXEC: list[Directive] = [
         "ExtensionDirectories ExtensionImages IPCNamespacePath LoadCredential "
         "LoadCredentialEncrypted LogNamespace "
         "MountFlags MountImages NUMAMask NUMAPolicy NetworkNamespacePath NoExecPaths "
-        "Personality RestrictAddressFamilies RestrictFileSystems "
+        "RestrictFileSystems "
         "RootHash RootHashSignature RootImage RootImageOptions RootVerity "
         "SELinuxContext SetCredential SetCredentialEncrypted SmackProcessLabel "
-        "SystemCallArchitectures SystemCallErrorNumber SystemCallFilter SystemCallLog "
         "TTYColumns TTYRows"
     ),
 ]

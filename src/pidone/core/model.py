@@ -194,7 +194,8 @@ class ExecContext:
     temporary_file_system: list[str] = field(default_factory=list)
     # systemd.exec(5) "SYSTEM CALL FILTERING" (252's ExecContext fields; core.seccompplan
     # turns them into filter steps, linux.seccomp compiles those with libseccomp)
-    syscall_filter: dict[str, int] = field(default_factory=dict)  # name -> errno, -1 = the list's action
+    # SystemCallFilter=: name -> errno, -1 = the list's action
+    syscall_filter: dict[str, int] = field(default_factory=dict)
     syscall_allow_list: bool = False
     syscall_errno: int = SECCOMP_ERROR_NUMBER_KILL  # SystemCallErrorNumber=
     syscall_archs: list[str] = field(default_factory=list)  # "native", "x86-64", ... (252's names)
@@ -208,6 +209,10 @@ class ExecContext:
     memory_deny_write_execute: bool = False
     restrict_realtime: bool = False
     restrict_suid_sgid: bool = False
+    # parse state only: which of SystemCallFilter=, SystemCallLog=, RestrictAddressFamilies=
+    # have a list, even an empty one (252's non-NULL hashmap/set: the first assignment after
+    # a reset decides allow or deny, later ones do not)
+    seccomp_lists_started: set[str] = field(default_factory=set)
     pam_name: str = ""
     utmp_identifier: str = ""
     timer_slack_nsec: int | None = None

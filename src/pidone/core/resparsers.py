@@ -122,21 +122,6 @@ def p_delegate(ctx: Context, d: Directive, value: str) -> None:
             raise Ignored(f"Invalid controller name '{word}', ignoring")
 
 
-_NAMESPACE_NAMES = "cgroup ipc net mnt pid user uts"
-_NAMESPACES = frozenset(_NAMESPACE_NAMES.split())
-
-
-def p_namespaces(ctx: Context, d: Directive, value: str) -> None:
-    try:
-        parse_boolean(value)
-        return
-    except ValueError:
-        pass
-    words = value.removeprefix("~").split()
-    if not words or any(w not in _NAMESPACES for w in words):
-        raise Ignored(f"Failed to parse namespace type string, ignoring: {value}")
-
-
 def _choice(value: str, choices: str, message: str) -> None:
     if value not in choices.split():
         raise Ignored(f"{message}, ignoring: {value}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pidone.core import execparsers, resparsers, sockparsers
+from pidone.core import execparsers, resparsers, seccompparsers, sockparsers
 from pidone.core.directives import Directive
 from pidone.core.errors import ValueParseError
 from pidone.core.execline import ExecLineError, parse_exec_line
@@ -447,7 +447,13 @@ ApplyFn = Callable[[Context, Directive, str], None]
 
 PARSERS: dict[str, ApplyFn] = {
     name[2:]: fn
-    for module in (globals(), vars(execparsers), vars(resparsers), vars(sockparsers))
+    for module in (
+        globals(),
+        vars(execparsers),
+        vars(resparsers),
+        vars(seccompparsers),
+        vars(sockparsers),
+    )
     for name, fn in module.items()
     if name.startswith("p_") and callable(fn)
 }

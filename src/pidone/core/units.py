@@ -365,14 +365,14 @@ def _patch_exec_context(unit: Unit) -> None:
     e = section.exec
     if e.dynamic_user:
         # 252: "make sure that the unit can't leave its UID/GID around in the file system or
-        # on IPC objects. Hence enforce a strict sandbox." (RestrictSUIDSGID=yes too, which
-        # `show` prints and pidone does not enforce: docs/execution.md)
+        # on IPC objects. Hence enforce a strict sandbox."
         e.private_tmp = True
         e.remove_ipc = True
         e.protect_system = "strict"
         if e.protect_home == "no":
             e.protect_home = "read-only"
         e.no_new_privileges = True
+        e.restrict_suid_sgid = True
     drop = 0
     if e.private_devices:
         drop |= 1 << CAP_MKNOD | 1 << CAP_SYS_RAWIO
