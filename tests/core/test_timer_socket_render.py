@@ -301,11 +301,15 @@ def test_show_matches_systemd_252_for_sockets_paths_and_timers(
     """Backlog= is SOMAXCONN_DELUXE, an Accept=yes socket's TriggerLimitBurst= 200, a
     socket's KeyringMode= shared (sockets are not services): every property but the
     runtime ones, in systemd's order, equals the capture."""
-    from pidone.core.render.show import RuntimeState, unit_properties
+    from pidone.core.render.show import RuntimeState, shown_by_default, unit_properties
 
     body = (TRIGGER_UNITS / unit).read_bytes()
     parsed = unit_from_bytes(unit, body)
     state = RuntimeState(unit_file_state="static", **runtime)  # type: ignore[arg-type]
-    ours = [(k, v) for k, v in unit_properties(parsed, state) if v and not _RUNTIME.search(k)]
+    ours = [
+        (k, v)
+        for k, v in unit_properties(parsed, state)
+        if v and shown_by_default(k, v) and not _RUNTIME.search(k)
+    ]
     want = [(k, v) for k, v in _oracle_show(unit) if v]
     assert ours == want

@@ -653,11 +653,26 @@ def _with_cpu(cgroup: list[Property], rt: RuntimeState) -> list[Property]:
     return [(k, str(rt.cpu_usage_nsec) if k == "CPUUsageNSec" else v) for k, v in cgroup]
 
 
+# "(bas)" properties: systemctl prints them when asked, for an allow list (even empty:
+# RestrictAddressFamilies=none) or when they name something; a bare "~" is an unset one
+_ALLOW_DENY = frozenset(
+    (
+        *("SystemCallFilter", "SystemCallLog", "RestrictAddressFamilies"),
+        *("RestrictFileSystems", "RestrictNetworkInterfaces"),
+    )
+)
+
+
+def shown_by_default(key: str, value: str) -> bool:
+    """Whether `systemctl show` prints the property without -p or --all."""
+    return value != "~" if key in _ALLOW_DENY else value != ""
+
+
 def _select(props: list[Property], names: Sequence[str], show_all: bool) -> list[Property]:
     if names:
         wanted = set(names)
         return [(k, v) for k, v in props if k in wanted]
-    return props if show_all else [(k, v) for k, v in props if v != ""]
+    return props if show_all else [(k, v) for k, v in props if shown_by_default(k, v)]
 
 
 def render_show(

@@ -8,12 +8,19 @@ Sandboxing keys that pidone records but does not enforce show what the unit aske
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from pidone.core.capabilities import format_capabilities
 from pidone.core.cgroupunit import parent_slice
 from pidone.core.dataclass_lite import dataclass, field
-from pidone.core.model import ExecContext, KillContext, Unit
+from pidone.core.model import (
+    NAMESPACE_FLAGS_ALL,
+    SECCOMP_ERROR_NUMBER_KILL,
+    ExecContext,
+    KillContext,
+    Unit,
+)
+from pidone.core.seccompparsers import NAMESPACES
 from pidone.core.values import RLIM_INFINITY, parse_boolean
 
 Property = tuple[str, str]
@@ -271,11 +278,13 @@ def exec_properties(
         ("UtmpMode", "init"),
         ("IgnoreSIGPIPE", yes_no(e.ignore_sigpipe)),
         ("NoNewPrivileges", yes_no(e.no_new_privileges)),
-        ("SystemCallFilter", ne.get("SystemCallFilter", "")),
-        ("SystemCallArchitectures", ne.get("SystemCallArchitectures", "")),
-        ("SystemCallErrorNumber", "2147483646"),
-        ("LockPersonality", _bool(ne, "LockPersonality", False)),
-        ("RestrictAddressFamilies", ne.get("RestrictAddressFamilies", "")),
+        ("SystemCallFilter", syscall_filter_value(e)),
+        ("SystemCallArchitectures", " ".join(sorted(e.syscall_archs))),
+        ("SystemCallErrorNumber", str(_errno_number(e.syscall_errno))),
+        ("SystemCallLog", _list_value(e.syscall_log_allow_list, e.syscall_log)),
+        ("Personality", PERSONALITY_NAMES.get(e.personality, "")),
+        ("LockPersonality", yes_no(e.lock_personality)),
+        ("RestrictAddressFamilies", address_families_value(e)),
         ("RuntimeDirectoryPreserve", e.runtime_directory_preserve),
     ]
     for label, attr in (
@@ -292,10 +301,10 @@ def exec_properties(
         ]
     props += [
         ("TimeoutCleanUSec", "infinity"),
-        ("MemoryDenyWriteExecute", _bool(ne, "MemoryDenyWriteExecute", False)),
-        ("RestrictRealtime", _bool(ne, "RestrictRealtime", False)),
-        ("RestrictSUIDSGID", _bool(ne, "RestrictSUIDSGID", e.dynamic_user)),
-        ("RestrictNamespaces", ne.get("RestrictNamespaces", "no")),
+        ("MemoryDenyWriteExecute", yes_no(e.memory_deny_write_execute)),
+        ("RestrictRealtime", yes_no(e.restrict_realtime)),
+        ("RestrictSUIDSGID", yes_no(e.restrict_suid_sgid)),
+        ("RestrictNamespaces", restrict_namespaces_value(e.restrict_namespaces)),
         ("BindPaths", words(e.bind_paths)),
         ("BindReadOnlyPaths", words(e.bind_read_only_paths)),
         ("TemporaryFileSystem", words(e.temporary_file_system)),
@@ -306,6 +315,57 @@ def exec_properties(
         ("ProtectHostname", yes_no(e.protect_hostname)),
     ]
     return props
+
+
+# --- the seccomp settings (systemd.exec(5) "SYSTEM CALL FILTERING") ---------------------------
+#
+# The "(bas)" properties (an allow-list flag and names) print as `~` + names for a deny
+# list (systemctl-show.c); `render.show` hides them when that is a bare `~` (a deny list
+# with nothing in it, what an unset one is) unless asked with -p or --all.
+
+KILL_ERRNO_SHOWN = 2**31 - 2  # 252's SECCOMP_ERROR_NUMBER_KILL (INT_MAX - 1) on the bus
+PERSONALITY_NAMES = {0x0000: "x86-64", 0x0008: "x86"}  # personality_to_string() on x86-64
+
+
+def _errno_number(errno: int) -> int:
+    return KILL_ERRNO_SHOWN if errno == SECCOMP_ERROR_NUMBER_KILL else errno
+
+
+def _list_value(allow_list: bool, names: Iterable[str]) -> str:
+    return ("" if allow_list else "~") + " ".join(sorted(names))
+
+
+def syscall_filter_value(e: ExecContext) -> str:
+    """property_get_syscall_filter(): `name` or `name:errno` (errno name, number, or
+    `kill`); in an allow list the entries with an errno (denied) are left out."""
+    items = []
+    for name, errno in e.syscall_filter.items():
+        if errno < 0:
+            items.append(name)
+        elif not e.syscall_allow_list:
+            from pidone.core.kernelnames import ERRNO_NAMES
+
+            shown = "kill" if errno == SECCOMP_ERROR_NUMBER_KILL else ERRNO_NAMES.get(errno)
+            items.append(f"{name}:{shown if shown else errno}")
+    return _list_value(e.syscall_allow_list, items)
+
+
+def address_families_value(e: ExecContext) -> str:
+    if not e.address_families:
+        return _list_value(e.address_families_allow_list, ())
+    from pidone.core.kernelnames import AF_NAMES
+
+    names = (AF_NAMES[af] for af in e.address_families if af in AF_NAMES)
+    return _list_value(e.address_families_allow_list, names)
+
+
+def restrict_namespaces_value(flags: int) -> str:
+    """bus_print_property() of RestrictNamespaces=: yes, no, or the types still allowed."""
+    if flags & NAMESPACE_FLAGS_ALL == 0:
+        return "yes"
+    if flags & NAMESPACE_FLAGS_ALL == NAMESPACE_FLAGS_ALL:
+        return "no"
+    return " ".join(name for name, flag in NAMESPACES if flags & flag)
 
 
 def kill_properties(k: KillContext) -> list[Property]:
