@@ -52,7 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAGIC 0x38505350u /* == linux.cspawn.MAGIC */
+#define MAGIC 0x39505350u /* == linux.cspawn.MAGIC */
 #define F_INTO_CGROUP 1
 #define F_IGNORE_SIGPIPE 2
 #define F_SWITCH_IDS 4
@@ -126,6 +126,7 @@ typedef struct {
     MountOp *ops;
     const char *dev_log; /* the host's /dev/log symlink target, for PrivateDevices= */
     Privileges priv;
+    const char *uid_map, *gid_map; /* PrivateUsers=: a user namespace with these maps */
     int nfilters; /* seccomp programs (linux.seccomp), loaded in this order */
     struct sock_fprog *filters;
     int *filter_status;
@@ -339,6 +340,9 @@ static int parse(const unsigned char *data, size_t size, Request *q) {
             q->filters[i].filter = (struct sock_filter *)(uintptr_t)bpf;
         }
     }
+    q->uid_map = rd_blob(&r);
+    q->gid_map = rd_blob(&r);
+    if (!q->uid_map[0] != !q->gid_map[0]) return -1;
     if (r.bad || r.p != r.end) return -1;
     return 0;
 oom:
@@ -1030,6 +1034,71 @@ static void load_filters(const Request *q) {
     }
 }
 
+/* One map file of `pid` (user_namespaces(7)); 0 or the errno. A missing setgroups file
+ * (Linux < 3.19) is no error, as in 252. */
+static int write_map(long pid, const char *name, const char *text) {
+    char path[64];
+    int k = 0;
+    char digits[24];
+    do digits[k++] = (char)('0' + pid % 10); while ((pid /= 10) > 0);
+    char *p = path;
+    memcpy(p, "/proc/", 6);
+    p += 6;
+    while (k) *p++ = digits[--k];
+    *p++ = '/';
+    size_t n = strlen(name);
+    memcpy(p, name, n + 1);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT && name[0] == 's' ? 0 : errno;
+    int err = write(fd, text, strlen(text)) < 0 ? errno : 0;
+    close(fd);
+    return err;
+}
+
+/* Step 7a: PrivateUsers= (252 setup_private_users()): a user namespace of the command's
+ * own in which only the manager's IDs and the service's map to themselves. Writing more
+ * than one line of a map needs CAP_SETUID/CAP_SETGID in the *parent* namespace, which the
+ * command loses with unshare(2): a short-lived child that stays outside writes them,
+ * after "deny" to setgroups (user_namespaces(7): required before an unprivileged gid_map,
+ * and kept for good). The child makes only raw calls and exits through SYS_exit. */
+static void private_users(const Request *q) {
+    int ready = (int)syscall(SYS_eventfd2, 0, O_CLOEXEC);
+    int errp[2];
+    if (ready < 0 || pipe2(errp, O_CLOEXEC) < 0) fail_errno(EXIT_USER);
+    struct clone_args args = {.exit_signal = SIGCHLD};
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) fail_errno(EXIT_USER);
+    if (pid == 0) {
+        uint64_t c;
+        long parent = syscall(SYS_getppid);
+        int err = read(ready, &c, sizeof c) == (ssize_t)sizeof c ? 0 : (errno ? errno : EIO);
+        if (!err) err = write_map(parent, "setgroups", "deny\n");
+        if (!err) err = write_map(parent, "gid_map", q->gid_map);
+        if (!err) err = write_map(parent, "uid_map", q->uid_map);
+        if (err && write(errp[1], &err, sizeof err) < 0) err = EIO;
+        syscall(SYS_exit, err ? 1 : 0);
+    }
+    close(errp[1]);
+    int err = 0;
+    if (unshare(CLONE_NEWUSER) < 0) {
+        err = errno ? errno : EPERM;
+        syscall(SYS_kill, pid, SIGKILL);
+    } else {
+        uint64_t one = 1;
+        if (write(ready, &one, sizeof one) < 0) {
+            err = errno ? errno : EIO;
+            syscall(SYS_kill, pid, SIGKILL);
+        } else if (read(errp[0], &err, sizeof err) != (ssize_t)sizeof err) {
+            err = 0; /* EOF: the maps are written */
+        }
+    }
+    while (syscall(SYS_wait4, pid, NULL, 0, NULL) < 0 && errno == EINTR) {
+    }
+    close(errp[0]);
+    close(ready);
+    if (err) fail(EXIT_USER, err);
+}
+
 static int cap_sys_admin_effective(void) {
     struct __user_cap_data_struct data[2];
     if (cap_get(data) < 0) return 0;
@@ -1116,8 +1185,10 @@ static _Noreturn void child(const Request *q, const int *got) {
         status = EXIT_NAMESPACE;
         apply_sandbox(q);
     }
-    /* 6d. bounding set, inheritable set, keep-caps */
-    if (q->priv.present) apply_before_user(&q->priv);
+    /* 6d. bounding set, inheritable set, keep-caps; under PrivateUsers= in the new user
+     * namespace (7a), whose creation gives a full bounding set again (user_namespaces(7)) */
+    int userns = q->uid_map[0] != 0;
+    if (q->priv.present && !userns) apply_before_user(&q->priv);
     /* 7. groups (setgroups(2), then setresgid(2)), then the user (setresuid(2)); raw
      * syscalls: one thread, no glibc set*id broadcast */
     if (q->flags & F_SWITCH_IDS) {
@@ -1126,6 +1197,13 @@ static _Noreturn void child(const Request *q, const int *got) {
             fail_errno(status);
         if (q->gid >= 0 && syscall(SYS_setresgid, (gid_t)q->gid, (gid_t)q->gid, (gid_t)q->gid) < 0)
             fail_errno(status);
+    }
+    /* 7a. PrivateUsers=: after the groups, before the user, as 252's exec_child() */
+    if (userns) {
+        private_users(q);
+        if (q->priv.present) apply_before_user(&q->priv);
+    }
+    if (q->flags & F_SWITCH_IDS) {
         status = EXIT_USER;
         if (q->uid >= 0 && syscall(SYS_setresuid, (uid_t)q->uid, (uid_t)q->uid, (uid_t)q->uid) < 0)
             fail_errno(status);

@@ -1158,3 +1158,42 @@ def test_a_command_killed_by_its_filter_dies_alike_from_both_helpers(
     status, failure, text = _both(monkeypatch, helpers, _req(ctx, out, command=plus), out)
     assert (status, failure) == (0, None)
     assert _probe(text)["swapoff"] == "ENOENT"  # `+`: no filter at all
+
+
+# --------------------------------------------------------------------------- PrivateUsers=
+
+USERNS_PROBE = ExecCommand(
+    "/bin/sh",
+    ("sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u; "
+     "grep -E '^Cap(Bnd|Eff):' /proc/self/status; "
+     "[ \"$(readlink /proc/self/ns/user)\" = \"$(readlink /proc/1/ns/user)\" ] || echo own"),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("user", ["", "nobody"])
+def test_private_users_is_the_same_from_both_helpers(
+    monkeypatch: pytest.MonkeyPatch,
+    helpers: dict[str, spawn_cgroup.Spawner],
+    tmp_path: Path,
+    user: str,
+) -> None:
+    # systemd 252 setup_private_users(): the manager's IDs and the service's map to
+    # themselves, setgroups denied; the bounding set is dropped inside the new namespace
+    # (its creation gives a full one), so CapabilityBoundingSet= still holds there.
+    if os.geteuid() != 0 or not sandbox.user_namespaces_available():
+        pytest.skip("PrivateUsers= needs root and user namespaces (unshare(CLONE_NEWUSER))")
+    out = tmp_path / "out"
+    bind = 1 << 10  # CAP_NET_BIND_SERVICE
+    ctx = ExecContext(user=user, private_users=True, capability_bounding_set=bind)
+    status, failure, text = _both(monkeypatch, helpers, _req(ctx, out, command=USERNS_PROBE), out)
+    assert (status, failure) == (0, None), text
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    nobody = "65534 65534 1"
+    maps = ["0 0 1", nobody, "0 0 1", nobody] if user else ["0 0 1", "0 0 1"]
+    assert lines[: len(maps)] == maps
+    rest = lines[len(maps) :]
+    assert rest[0] == "deny"
+    assert rest[1] == ("65534" if user else "0")
+    assert rest[2] == f"CapEff: {(0 if user else bind):016x}"
+    assert rest[3] == f"CapBnd: {bind:016x}"
+    assert rest[4] == "own"

@@ -74,9 +74,13 @@ def test_encode_takes_every_sandbox_private_devices_too() -> None:
             sandbox.remove_private_tmp(invocation, "encode-test.service")
 
 
+NO_MAPS = bytes(4) + b"\0" + bytes(4) + b"\0"  # field 28 None: two empty blobs
+
+
 def test_encode_sends_the_dev_log_target_after_the_mount_operations() -> None:
     # PrivateDevices= alone: one "dev" op; its /dev/log target is the last blob before the
-    # privileges field (i32 0: none) and the seccomp programs (i32 0: none).
+    # privileges field (i32 0: none), the seccomp programs (i32 0: none) and the user
+    # namespace's two maps (empty blobs: none).
     plan = list(_wire(ExecContext()))  # type: ignore[call-overload]
     plan[25] = ((("dev", b"/dev", b"", b"mode=755", 0, False, False, False),), b"/run/x/log")
     data = cspawn.encode(tuple(plan), False)  # type: ignore[arg-type]
@@ -85,13 +89,13 @@ def test_encode_sends_the_dev_log_target_after_the_mount_operations() -> None:
     tail = b"".join(
         [dev, bytes(16), (4).to_bytes(4, "little"), b"/dev\0", bytes(4), b"\0",
          (8).to_bytes(4, "little"), b"mode=755\0", (10).to_bytes(4, "little"),
-         b"/run/x/log\0", bytes(4), bytes(4)]
+         b"/run/x/log\0", bytes(4), bytes(4), NO_MAPS]
     )  # fmt: skip
     assert data.endswith(tail)
     plan[25] = ((), b"")  # a namespace without operations still sends an (empty) dev_log
     data = cspawn.encode(tuple(plan), False)  # type: ignore[arg-type]
     assert data is not None
-    assert data.endswith(bytes(4) + bytes(4) + b"\0" + bytes(4))
+    assert data.endswith(bytes(4) + bytes(4) + b"\0" + bytes(4) + bytes(4) + NO_MAPS)
 
 
 def test_encode_refuses_what_os_execve_would_refuse() -> None:
@@ -109,7 +113,7 @@ def test_encode_indexes_the_attached_fds_in_the_helper_protocol_order() -> None:
              ("fd", 41, b"", 0, "", False, False))  # fmt: skip
     plan = (b"/bin/true", [b"true"], None, {}, {}, (), (0, 0), 0, (), False, -1, stdio,
             (50, 51), (), None, b"", False, 0o22, True, -1, -1, None, b"/", False, None,
-            None, False, None)  # fmt: skip
+            None, False, None, None)  # fmt: skip
     assert cspawn.fd_order(plan, 9, 8) == [8, 9, 40, 41, 50, 51]  # type: ignore[arg-type]
     assert cspawn.fd_order(plan, 9, -1) == [9, 40, 41, 50, 51]  # type: ignore[arg-type]
     data = cspawn.encode(plan, True)  # type: ignore[arg-type]
@@ -142,7 +146,8 @@ def test_encode_sends_the_seccomp_programs_last_with_their_exit_statuses() -> No
     assert flags & cspawn.F_NNP_UNLESS_ADMIN
     tail = b"".join(
         [(2).to_bytes(4, "little"), (232).to_bytes(4, "little"), (16).to_bytes(4, "little"),
-         bpf, b"\0", (231).to_bytes(4, "little"), (8).to_bytes(4, "little"), bpf[:8], b"\0"]
+         bpf, b"\0", (231).to_bytes(4, "little"), (8).to_bytes(4, "little"), bpf[:8], b"\0",
+         NO_MAPS]
     )  # fmt: skip
     assert data.endswith(tail)
     plan[27] = (True, ((bpf[:12], 231),))
@@ -151,3 +156,14 @@ def test_encode_sends_the_seccomp_programs_last_with_their_exit_statuses() -> No
     data = cspawn.encode(tuple(plan), False)  # type: ignore[arg-type]
     assert data is not None
     assert not int.from_bytes(data[4:8], "little") & cspawn.F_NNP_UNLESS_ADMIN
+
+
+def test_encode_sends_private_users_maps_last() -> None:
+    plan = list(_wire(ExecContext()))  # type: ignore[call-overload]
+    plan[28] = (b"0 0 1\n112 112 1\n", b"0 0 1\n")
+    data = cspawn.encode(tuple(plan), False)  # type: ignore[arg-type]
+    assert data is not None
+    assert data.endswith(
+        (16).to_bytes(4, "little") + b"0 0 1\n112 112 1\n\0" + (6).to_bytes(4, "little")
+        + b"0 0 1\n\0"
+    )  # fmt: skip

@@ -285,6 +285,7 @@ EXEC: list[Directive] = [
     _d("PrivateTmp", "bool", "exec.private_tmp", klass="not-enforced"),
     _d("PrivateDevices", "bool", "exec.private_devices", klass="not-enforced"),
     _d("PrivateNetwork", "bool", "exec.private_network", klass="not-enforced"),
+    _d("PrivateUsers", "bool", "exec.private_users", klass="not-enforced"),
     *(
         _d(key, "bool", f"exec.{attr}", klass="not-enforced")
         for key, attr in (
@@ -324,7 +325,7 @@ EXEC: list[Directive] = [
     _d("BindPaths", "strv", "exec.bind_paths", "reset", "not-enforced"),
     _d("BindReadOnlyPaths", "strv", "exec.bind_read_only_paths", "reset", "not-enforced"),
     _d("TemporaryFileSystem", "strv", "exec.temporary_file_system", "reset", "not-enforced"),
-    *_ne("PrivateUsers PrivateIPC TTYVTDisallocate", "bool", "warn"),
+    *_ne("PrivateIPC TTYVTDisallocate", "bool", "warn"),
     # systemd.exec(5) "SYSTEM CALL FILTERING": typed fields (core.seccompparsers), turned
     # into filters by core.seccompplan
     _d("SystemCallFilter", "syscall_filter", "exec.syscall_filter", "parser", "not-enforced"),

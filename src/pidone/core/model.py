@@ -172,6 +172,7 @@ class ExecContext:
     private_tmp: bool = False
     private_devices: bool = False
     private_network: bool = False
+    private_users: bool = False  # a user namespace (linux.mountns.private_users)
     # systemd.exec(5) "SANDBOXING"; linux.sandbox enforces them through the mount namespace
     protect_kernel_tunables: bool = False
     protect_kernel_modules: bool = False

@@ -42,6 +42,8 @@ The wire (little-endian; the C side reads it with bounds checks, no parser libra
     i32 seccomp program count (field 27: linux.spawn._seccomp_wire; F_NNP_UNLESS_ADMIN says
         the context has seccomp settings), per program: i32 exit status, raw blob (the
         `struct sock_filter` array, 8 bytes per instruction)
+    blob uid_map, blob gid_map (field 28, PrivateUsers=: the maps of the command's user
+        namespace; both empty: none)
 
 A blob is u32 length, the bytes, and a NUL (not counted), so the C side points into the
 request; a raw blob may hold NULs (its length says where it ends). fd fields are indexes
@@ -59,7 +61,7 @@ from pidone.core.hints import TYPE_CHECKING
 if TYPE_CHECKING:
     from pidone.linux.spawnchild import Plan
 
-MAGIC = 0x38505350  # b"PSP8" read as a little-endian u32; the helper refuses others (EPROTO)
+MAGIC = 0x39505350  # b"PSP9" read as a little-endian u32; the helper refuses others (EPROTO)
 F_INTO_CGROUP = 1
 F_IGNORE_SIGPIPE = 2
 F_SWITCH_IDS = 4
@@ -119,7 +121,7 @@ def _encode(plan: Plan, into_cgroup: bool) -> bytes:
     (path, argv, deferred, _env_text, env, self_pid_keys, pre_error, exec_error,
      _reset_signals, ignore_sigpipe, _cgroup_fd, stdio, pass_fds, limits, nice,
      oom_score_adjust, no_new_privileges, umask, switch_ids, uid, gid, groups, cwd,
-     cwd_missing_ok, privileges, sandbox, non_blocking, seccomp) = plan  # fmt: skip
+     cwd_missing_ok, privileges, sandbox, non_blocking, seccomp, userns) = plan  # fmt: skip
     if deferred is not None or not argv or not argv[0]:
         raise _Refused
     flags = (
@@ -205,4 +207,9 @@ def _encode(plan: Plan, into_cgroup: bool) -> bytes:
         body.append(struct.pack("<iI", status, len(bpf)))
         body.append(bpf)
         body.append(b"\0")
+    uid_map, gid_map = userns if userns is not None else (b"", b"")
+    if not uid_map or not gid_map:
+        uid_map = gid_map = b""
+    _blob(uid_map, body)
+    _blob(gid_map, body)
     return struct.pack("<IIi", MAGIC, flags, nfds) + b"".join(body)

@@ -96,6 +96,8 @@ def eligible(plan: _Plan, sigpipe_ignored: bool, in_cgroup: bool = False) -> boo
         return False
     if not plan.privileges.empty or plan.sandbox is not None or plan.seccomp is not None:
         return False  # capabilities, scheduling, mount namespace, seccomp: child-side work
+    if plan.userns is not None:
+        return False
     if plan.switch_ids and (
         plan.groups is not None
         or plan.uid not in (-1, os.getuid())

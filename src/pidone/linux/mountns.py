@@ -403,3 +403,64 @@ def _keep(target: bytes, fd: int) -> None:
         pass
     finally:
         os.close(fd)
+
+
+CLONE_NEWUSER = 0x10000000
+
+
+def private_users(uid_map: bytes, gid_map: bytes) -> None:
+    """PrivateUsers= (systemd 252 setup_private_users()): a user namespace of this process's
+    own in which only the manager's IDs and the service's map to themselves. Writing more
+    than one line of a map needs CAP_SETUID/CAP_SETGID in the *parent* namespace, which
+    this process loses with unshare(2), so a forked child that stays outside writes them,
+    "deny" to setgroups first (user_namespaces(7)). Raises OSError (the step fails 217)."""
+    ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the writer only reads a pipe and writes three files
+        code = 0
+        try:
+            os.close(ready_w)
+            os.close(err_r)
+            if os.read(ready_r, 1) != b"1":
+                raise OSError(5, "no user namespace")
+            for name, text in (
+                ("setgroups", b"deny\n"),
+                ("gid_map", gid_map),
+                ("uid_map", uid_map),
+            ):
+                try:
+                    fd = os.open(f"/proc/{parent}/{name}", os.O_WRONLY | os.O_CLOEXEC)
+                except FileNotFoundError:
+                    if name == "setgroups":  # (Linux < 3.19: none to deny, as in 252)
+                        continue
+                    raise
+                try:
+                    os.write(fd, text)
+                finally:
+                    os.close(fd)
+        except OSError as exc:
+            code = exc.errno or 5
+            try:  # noqa: SIM105 (no contextlib in the helper)
+                os.write(err_w, code.to_bytes(4, "little"))
+            except OSError:
+                pass
+        os._exit(1 if code else 0)
+    os.close(ready_r)
+    os.close(err_w)
+    try:
+        try:
+            unshare(CLONE_NEWUSER)
+            os.write(ready_w, b"1")
+        except OSError:
+            os.kill(pid, 9)
+            raise
+        got = os.read(err_r, 4)
+        if len(got) == 4:
+            code = int.from_bytes(got, "little")
+            raise OSError(code, os.strerror(code))
+    finally:
+        os.close(ready_w)
+        os.close(err_r)
+        os.waitpid(pid, 0)

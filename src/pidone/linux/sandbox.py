@@ -159,6 +159,18 @@ def sandbox_available() -> bool:
     return _probe()
 
 
+@functools.cache
+def user_namespaces_available() -> bool:
+    """Whether a child of this process may unshare(CLONE_NEWUSER) (PrivateUsers=;
+    user.max_user_namespaces=0, a seccomp filter or an LSM may refuse it). Where it may
+    not, a PrivateUsers= command fails 217/USER, as under systemd 252."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the probe child makes one system call
+        os._exit(0 if libc().unshare(0x10000000) == 0 else 1)  # CLONE_NEWUSER
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
 def _probe() -> bool:
     lib = libc()
     pid = os.fork()
@@ -256,6 +268,8 @@ def enforced_keys() -> frozenset[str]:
     if not sandbox_available():
         return keys
     keys |= frozenset(SANDBOX_KEYS) | frozenset(KEY_ALIASES)
+    if user_namespaces_available():
+        keys |= {"PrivateUsers"}
     # ProtectKernelLogs=: /proc/kmsg and /dev/kmsg hidden, CAP_SYSLOG dropped, and syslog(2)
     # refused by a filter; without the filter, the capability closes that call only where
     # kernel.dmesg_restrict=1

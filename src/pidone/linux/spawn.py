@@ -174,6 +174,7 @@ class _Plan:
     sandbox: SandboxPlan | None
     non_blocking: bool = False
     seccomp: SeccompWire | None = None
+    userns: tuple[bytes, bytes] | None = None  # PrivateUsers=: (uid_map, gid_map)
 
 
 def _working_directory(ctx: ExecContext, identity: Identity) -> bytes:
@@ -267,7 +268,36 @@ def _build_plan(
         sandbox=sandbox,
         non_blocking=req.non_blocking,
         seccomp=seccomp,
+        userns=(
+            _user_maps(-1 if privileged else identity.uid, -1 if privileged else identity.gid)
+            if ctx.private_users and not cmd.full_privileges
+            else None
+        ),
     )
+
+
+def _user_maps(uid: int, gid: int) -> tuple[bytes, bytes]:
+    """PrivateUsers='s uid_map and gid_map (systemd 252 setup_private_users()): the manager's
+    own ID to itself and, where the manager may write a second line (CAP_SETUID/CAP_SETGID),
+    the service's to itself; every other ID is then the overflow ID, nobody."""
+    setuid, setgid = _have_caps(7), _have_caps(6)  # CAP_SETUID, CAP_SETGID
+    ouid, ogid = os.getuid(), os.getgid()
+    uid_map = b"%d %d 1\n" % (ouid, ouid)
+    if setuid and uid >= 0 and uid != ouid:
+        uid_map += b"%d %d 1\n" % (uid, uid)
+    gid_map = b"%d %d 1\n" % (ogid, ogid)
+    if setgid and gid >= 0 and gid != ogid:
+        gid_map += b"%d %d 1\n" % (gid, gid)
+    return uid_map, gid_map
+
+
+def _have_caps(cap: int) -> bool:
+    """Whether `cap` is in this process's effective set (proc(5) CapEff)."""
+    with open("/proc/self/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"CapEff:"):
+                return bool(int(line.split()[1], 16) >> cap & 1)
+    return False
 
 
 # build_privilege_plan() reads only the unit's settings and the kernel's cap_last_cap: one
@@ -373,7 +403,7 @@ def wire_plan(plan: _Plan) -> Plan:
             box.dev_log,
         ),
         plan.non_blocking,
-        plan.seccomp,
+        plan.seccomp, plan.userns,
     )  # fmt: skip
 
 

@@ -120,6 +120,7 @@ if TYPE_CHECKING:
         "tuple[tuple[tuple[Any, ...], ...], bytes] | None",  # 25 sandbox: (MountOp fields, dev_log)
         bool,  # 26 non_blocking
         "SeccompWire | None",  # 27 seccomp (linux.spawn._seccomp_wire)
+        "tuple[bytes, bytes] | None",  # 28 PrivateUsers=: (uid_map, gid_map)
     ]
     # (NoNewPrivileges= unless CAP_SYS_ADMIN is effective, ((BPF program, exit status), ...))
     SeccompWire = tuple[bool, tuple[tuple[bytes, int], ...]]
@@ -134,7 +135,7 @@ class Prepared:
     """What `prepare()` loaded for one plan: the objects and functions of the rarer steps."""
 
     __slots__ = ("expand", "get_errno", "open_source", "prctl", "privileges", "sandbox",
-                 "seccomp", "setrlimit", "signals_set")  # fmt: skip
+                 "seccomp", "setrlimit", "signals_set", "userns")  # fmt: skip
 
     def __init__(self) -> None:
         self.open_source: Callable[[Any, int], None] | None = None  # "open"/"tty" kinds
@@ -146,6 +147,7 @@ class Prepared:
         self.expand: Callable[[Any, Any], list[str] | None] | None = None
         # seccomp: (struct sock_fprog addresses with their exit statuses, the buffers)
         self.seccomp: tuple[tuple[tuple[int, int], ...], list[Any]] | None = None
+        self.userns: Callable[[bytes, bytes], None] | None = None  # PrivateUsers=
         # The parent has already set every disposition and the mask as step 1 and step 10
         # want them (the spawn helper, linux.spawnhelper): the child skips those calls.
         self.signals_set = False
@@ -201,6 +203,10 @@ def prepare(plan: Plan) -> Prepared:
         import ctypes
 
         out.get_errno = ctypes.get_errno
+    if plan[28] is not None:
+        from pidone.linux.mountns import private_users
+
+        out.userns = private_users
     if plan[2] is not None:
         from pidone.core.execline import expand_exec_argv
 
@@ -276,7 +282,7 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
     (path, argv, deferred, env_text, env, self_pid_keys, pre_error, exec_error, reset_signals,
      ignore_sigpipe, cgroup_fd, stdio, pass_fds, limits, nice, oom_score_adjust,
      no_new_privileges, umask, switch_ids, uid, gid, groups, cwd, cwd_missing_ok, _privileges,
-     _sandbox, non_blocking, seccomp) = plan  # fmt: skip
+     _sandbox, non_blocking, seccomp, userns) = plan  # fmt: skip
     err = err_w
     status = EXIT_SIGNAL_MASK
     try:
@@ -374,8 +380,9 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
                 prepared.sandbox[0].apply_sandbox(*prepared.sandbox[1])
             except prepared.sandbox[0].NetworkNamespaceError as exc:
                 _fail(err, EXIT_NETWORK, exc.errno or errno.EIO)
-        # 6d. bounding set, inheritable set, keep-caps (linux.privileges step 1)
-        if priv is not None:
+        # 6d. bounding set, inheritable set, keep-caps (linux.privileges step 1); under
+        # PrivateUsers= in the new user namespace (7a), which starts with a full one
+        if priv is not None and userns is None:
             status = EXIT_CAPABILITIES
             priv[0].apply_before_user(priv[1])
         # 7. groups, user
@@ -385,6 +392,15 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
                 os.setgroups(list(groups))
             if gid >= 0:
                 os.setresgid(gid, gid, gid)
+        # 7a. PrivateUsers=, after the groups and before the user (252's exec_child())
+        if userns is not None:
+            status = EXIT_USER
+            assert prepared.userns is not None
+            prepared.userns(*userns)
+            if priv is not None:
+                status = EXIT_CAPABILITIES
+                priv[0].apply_before_user(priv[1])
+        if switch_ids:
             status = EXIT_USER
             if uid >= 0:
                 os.setresuid(uid, uid, uid)

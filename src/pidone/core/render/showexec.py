@@ -266,7 +266,7 @@ def exec_properties(
     ]
     props.append(("PrivateNetwork", yes_no(e.private_network)))
     props += [
-        ("PrivateUsers", _bool(ne, "PrivateUsers", False)),
+        ("PrivateUsers", yes_no(e.private_users)),
         ("PrivateMounts", yes_no(e.private_mounts)),
         ("PrivateIPC", _bool(ne, "PrivateIPC", False)),
     ]
