@@ -19,7 +19,7 @@ from pidone.core.values import USEC_INFINITY, ExitStatusSet
 
 USEC_PER_SEC = 1_000_000
 # 252's seccomp-util.h / namespace-util.h / personality sentinels
-SECCOMP_ERROR_NUMBER_KILL = 2**31 - 1  # INT_MAX: "kill the process" instead of an errno
+SECCOMP_ERROR_NUMBER_KILL = 2**31 - 2  # INT_MAX - 1 (seccomp-util.h): "kill", not an errno
 NAMESPACE_FLAGS_ALL = 0x7E020000  # CLONE_NEWCGROUP|IPC|NET|NS|PID|USER|UTS
 NAMESPACE_FLAGS_INITIAL = 2**64 - 1  # ULONG_MAX: RestrictNamespaces= not set
 PERSONALITY_INVALID = 0xFFFFFFFF

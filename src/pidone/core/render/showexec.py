@@ -323,12 +323,11 @@ def exec_properties(
 # list (systemctl-show.c); `render.show` hides them when that is a bare `~` (a deny list
 # with nothing in it, what an unset one is) unless asked with -p or --all.
 
-KILL_ERRNO_SHOWN = 2**31 - 2  # 252's SECCOMP_ERROR_NUMBER_KILL (INT_MAX - 1) on the bus
 PERSONALITY_NAMES = {0x0000: "x86-64", 0x0008: "x86"}  # personality_to_string() on x86-64
 
 
 def _errno_number(errno: int) -> int:
-    return KILL_ERRNO_SHOWN if errno == SECCOMP_ERROR_NUMBER_KILL else errno
+    return errno  # (SECCOMP_ERROR_NUMBER_KILL goes on the bus as it is: INT_MAX - 1)
 
 
 def _list_value(allow_list: bool, names: Iterable[str]) -> str:
