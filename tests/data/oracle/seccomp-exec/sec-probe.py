@@ -90,6 +90,24 @@ def nnp():
     return "?"
 
 
+def _map(name):
+    with open(f"/proc/self/{name}") as f:
+        return ",".join("-".join(line.split()) for line in f)
+
+
+def uidmap():
+    return _map("uid_map")
+
+
+def gidmap():
+    return _map("gid_map")
+
+
+def setgroups():
+    with open("/proc/self/setgroups") as f:
+        return f.read().strip()
+
+
 def swapoff():
     return libc.swapoff(b"/nonexistent-sec-probe")
 
