@@ -91,7 +91,7 @@ typedef struct {
 /* == the order of linux.cspawn.MOUNT_KINDS (linux.sandbox.MountOp kinds) */
 enum {
     OP_BIND, OP_KEEP, OP_RO, OP_RW, OP_TMPFS, OP_HIDE_DIR, OP_HIDE_FILE, OP_DEV,
-    OP_RO_SYS, OP_UTS, OP_NETNS, OP_PROC, OP_NS,
+    OP_RO_SYS, OP_UTS, OP_NETNS, OP_PROC, OP_NS, OP_NOEXEC, OP_EXEC,
 };
 
 typedef struct {
@@ -300,7 +300,7 @@ static int parse(const unsigned char *data, size_t size, Request *q) {
             op->target = rd_blob(&r);
             op->source = rd_blob(&r);
             op->data = rd_blob(&r);
-            if (op->kind < OP_BIND || op->kind > OP_NS) r.bad = 1;
+            if (op->kind < OP_BIND || op->kind > OP_EXEC) r.bad = 1;
         }
     }
     q->dev_log = q->nops >= 0 ? rd_blob(&r) : "";
@@ -563,7 +563,7 @@ static int bind_fd(int fd, const char *target, unsigned long flags) {
 
 typedef struct {
     char *point;
-    unsigned long flags; /* per-mount flags other than ro (remounts keep them) */
+    unsigned long flags; /* per-mount flags (remounts keep all but the one they change) */
 } Mount;
 
 static void free_mounts(Mount *m, int n) {
@@ -619,7 +619,8 @@ static Mount *read_mounts(int *count) {
             point[k] = 0;
             unsigned long flags = 0;
             for (char *opt = strtok(field[5], ","); opt; opt = strtok(NULL, ",")) {
-                if (!strcmp(opt, "nosuid")) flags |= MS_NOSUID;
+                if (!strcmp(opt, "ro")) flags |= MS_RDONLY;
+                else if (!strcmp(opt, "nosuid")) flags |= MS_NOSUID;
                 else if (!strcmp(opt, "nodev")) flags |= MS_NODEV;
                 else if (!strcmp(opt, "noexec")) flags |= MS_NOEXEC;
                 else if (!strcmp(opt, "noatime")) flags |= MS_NOATIME;
@@ -652,17 +653,35 @@ static int starts_with_dir(const char *point, const char *dir) {
     return strncmp(point, dir, len) == 0 && (point[len] == 0 || point[len] == '/');
 }
 
-static void remount_one(const Mount *m, const char *path, int readonly) {
-    unsigned long flags = MS_REMOUNT | MS_BIND | m->flags | (readonly ? MS_RDONLY : 0);
+/* Whether `point` is at or below one of the newline-separated paths of `list`. */
+static int below_any(const char *point, const char *list) {
+    char dir[4096];
+    while (list && *list) {
+        const char *end = strchr(list, '\n');
+        size_t n = end ? (size_t)(end - list) : strlen(list);
+        if (n > 0 && n < sizeof dir) {
+            memcpy(dir, list, n);
+            dir[n] = 0;
+            if (starts_with_dir(point, dir)) return 1;
+        }
+        list = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+static void remount_one(const Mount *m, const char *path, int set, unsigned long flag) {
+    unsigned long flags = MS_REMOUNT | MS_BIND | (m->flags & ~flag) | (set ? flag : 0);
     if (mount(NULL, m->point, NULL, flags, NULL) < 0 && strcmp(m->point, path) == 0)
         fail(EXIT_NAMESPACE, errno ? errno : 1);
     /* a submount we may not touch (e.g. a locked one): left as it is */
 }
 
 /* linux/mountns.py _remount: `path` (recursive: and every mount below it, but the API
- * file systems when `path` is "/") remounted read-only or writable, each keeping its
- * other per-mount flags; not recursive: the last mount at `path` only. */
-static void remount_keeping(const char *path, int readonly, int recursive, int keep_sys) {
+ * file systems when `path` is "/") remounted with `flag` (MS_RDONLY, MS_NOEXEC) set or
+ * cleared, each keeping its other per-mount flags; not recursive: the last mount at
+ * `path` only. */
+static void remount_flag(const char *path, int set, unsigned long flag, int recursive,
+                         int keep_sys, const char *skip) {
     int n = 0;
     Mount *m = read_mounts(&n);
     if (!m) fail_errno(EXIT_NAMESPACE);
@@ -688,14 +707,15 @@ static void remount_keeping(const char *path, int readonly, int recursive, int k
         if (keep_sys && (starts_with_dir(point, "/sys/fs/cgroup") ||
                          starts_with_dir(point, "/sys/fs/selinux")))
             continue;
-        remount_one(&m[i], path, readonly);
+        if (skip && strcmp(point, path) != 0 && below_any(point, skip)) continue;
+        remount_one(&m[i], path, set, flag);
     }
-    if (last >= 0) remount_one(&m[last], path, readonly);
+    if (last >= 0) remount_one(&m[last], path, set, flag);
     free_mounts(m, n);
 }
 
 static void remount(const char *path, int readonly, int recursive) {
-    remount_keeping(path, readonly, recursive, 0);
+    remount_flag(path, readonly, MS_RDONLY, recursive, 0, NULL);
 }
 
 /* linux/mountns.py _join_network: PrivateNetwork='s namespace; refused for lack of
@@ -868,12 +888,14 @@ static void apply_sandbox(const Request *q) {
         case OP_RO:
         case OP_RW:
         case OP_RO_SYS:
+        case OP_NOEXEC:
+        case OP_EXEC:
         case OP_HIDE_DIR:
         case OP_HIDE_FILE:
         case OP_TMPFS:
             if (!exists) {
                 if (op->optional || op->kind == OP_RO || op->kind == OP_RW ||
-                    op->kind == OP_RO_SYS)
+                    op->kind == OP_RO_SYS || op->kind == OP_NOEXEC || op->kind == OP_EXEC)
                     continue;
                 fail(EXIT_NAMESPACE, ENOENT);
             }
@@ -895,7 +917,7 @@ static void apply_sandbox(const Request *q) {
             break;
         case OP_RO_SYS: /* ProtectKernelTunables='s /sys (linux/mountns.py _SYS_KEPT) */
             mount_or_fail(op->target, op->target, NULL, MS_BIND | MS_REC, NULL);
-            remount_keeping(op->target, 1, 1, 1);
+            remount_flag(op->target, 1, MS_RDONLY, 1, 1, NULL);
             break;
         case OP_RO: /* a mount point of its own, as systemd's namespace.c makes it */
             if (strcmp(op->target, "/") != 0)
@@ -905,6 +927,16 @@ static void apply_sandbox(const Request *q) {
         case OP_RW:
             mount_or_fail(op->target, op->target, NULL, MS_BIND | MS_REC, NULL);
             remount(op->target, 0, 1);
+            break;
+        case OP_NOEXEC: /* NoExecPaths=, as OP_RO with MS_NOEXEC; data: the other
+                         * entries below it, which keep their exec bit (252's deny list) */
+            if (strcmp(op->target, "/") != 0)
+                mount_or_fail(op->target, op->target, NULL, MS_BIND | MS_REC, NULL);
+            remount_flag(op->target, 1, MS_NOEXEC, 1, 0, op->data);
+            break;
+        case OP_EXEC: /* ExecPaths= */
+            mount_or_fail(op->target, op->target, NULL, MS_BIND | MS_REC, NULL);
+            remount_flag(op->target, 0, MS_NOEXEC, 1, 0, NULL);
             break;
         case OP_BIND:
             if (fds[i] < 0) break;

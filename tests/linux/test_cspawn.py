@@ -649,7 +649,7 @@ def _sandbox_tree() -> Path:
     return top
 
 
-@pytest.mark.parametrize("variant", ["strict", "full+home", "yes+tmpfs-home"])
+@pytest.mark.parametrize("variant", ["strict", "full+home", "yes+tmpfs-home", "noexec"])
 def test_sandboxes_are_the_same_from_both_helpers(
     monkeypatch: pytest.MonkeyPatch,
     helpers: dict[str, spawn_cgroup.Spawner],
@@ -680,6 +680,13 @@ def test_sandboxes_are_the_same_from_both_helpers(
             )
         elif variant == "full+home":
             ctx = ExecContext(protect_system="full", protect_home="yes", private_tmp=True)
+        elif variant == "noexec":  # redis-server's: NoExecPaths=/, ExecPaths= its binary
+            ctx = ExecContext(
+                private_tmp=True,
+                protect_system="strict",
+                no_exec_paths=["/"],
+                exec_paths=[PYTHON, "/usr/lib", "/lib", "-/nonexistent-pidone"],
+            )
         else:
             ctx = ExecContext(protect_system="yes", protect_home="tmpfs",
                               read_only_paths=["-/nonexistent-pidone"])  # fmt: skip
@@ -699,6 +706,15 @@ def test_sandboxes_are_the_same_from_both_helpers(
         assert mounts[str(top / "bind-dst")].startswith("rw")
         assert mounts[str(top / "bind-ro-dst")].startswith("ro")
         assert mounts[str(top / "tmpfs")].startswith("ro")
+    elif variant == "noexec":
+        binary = os.path.realpath(PYTHON)
+        for point in ("/", str(sub)):
+            assert "noexec" in mounts[point].split(","), point
+        # another entry keeps its exec bit (252's deny list: PrivateTmp='s /tmp)
+        assert "noexec" not in mounts["/tmp"].split(",")
+        for point in (binary, "/usr/lib"):  # exec again, and still read-only
+            assert "noexec" not in mounts[point].split(","), point
+            assert mounts[point].startswith("ro,"), point
     else:
         assert mounts["/usr"].startswith("ro")
 

@@ -203,6 +203,9 @@ def test_parse_mountinfo_unescapes_and_reads_flags():
     assert sandbox.parse_mountinfo(line) == [
         (b"/mnt/a b", mountns.MS_NOSUID | mountns.MS_NOEXEC | mountns.MS_RELATIME)
     ]
+    # "ro" is one of them too: a remount that changes another flag keeps it
+    ro = line.replace(b" rw,nosuid", b" ro,nosuid")
+    assert sandbox.parse_mountinfo(ro)[0][1] & mountns.MS_RDONLY
 
 
 def test_notify_socket_under_tmp_stays_reachable_with_private_tmp(top):

@@ -319,6 +319,8 @@ EXEC: list[Directive] = [
     _d("ReadWritePaths", "strv", "exec.read_write_paths", "reset", "not-enforced"),
     _d("ReadOnlyPaths", "strv", "exec.read_only_paths", "reset", "not-enforced"),
     _d("InaccessiblePaths", "strv", "exec.inaccessible_paths", "reset", "not-enforced"),
+    _d("ExecPaths", "strv", "exec.exec_paths", "reset", "not-enforced"),
+    _d("NoExecPaths", "strv", "exec.no_exec_paths", "reset", "not-enforced"),
     _d("ReadWriteDirectories", "strv", "exec.read_write_paths", "reset", "not-enforced"),
     _d("ReadOnlyDirectories", "strv", "exec.read_only_paths", "reset", "not-enforced"),
     _d("InaccessibleDirectories", "strv", "exec.inaccessible_paths", "reset", "not-enforced"),
@@ -364,10 +366,10 @@ EXEC: list[Directive] = [
     *_ne("LogRateLimitBurst", "unsigned", "warn"),
     _d("Capabilities", "removed_option", klass="info"),
     *_ne(
-        "AppArmorProfile CPUAffinity CoredumpFilter ExecPaths ExecSearchPath "
+        "AppArmorProfile CPUAffinity CoredumpFilter ExecSearchPath "
         "ExtensionDirectories ExtensionImages IPCNamespacePath LoadCredential "
         "LoadCredentialEncrypted LogNamespace "
-        "MountFlags MountImages NUMAMask NUMAPolicy NetworkNamespacePath NoExecPaths "
+        "MountFlags MountImages NUMAMask NUMAPolicy NetworkNamespacePath "
         "RestrictFileSystems "
         "RootHash RootHashSignature RootImage RootImageOptions RootVerity "
         "SELinuxContext SetCredential SetCredentialEncrypted SmackProcessLabel "

@@ -190,6 +190,8 @@ class ExecContext:
     read_write_paths: list[str] = field(default_factory=list)
     read_only_paths: list[str] = field(default_factory=list)
     inaccessible_paths: list[str] = field(default_factory=list)
+    exec_paths: list[str] = field(default_factory=list)  # ExecPaths=
+    no_exec_paths: list[str] = field(default_factory=list)  # NoExecPaths=
     bind_paths: list[str] = field(default_factory=list)
     bind_read_only_paths: list[str] = field(default_factory=list)
     temporary_file_system: list[str] = field(default_factory=list)

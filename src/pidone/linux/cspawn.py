@@ -74,7 +74,7 @@ STDIO_KINDS = ("keep", "copy", "fd", "null", "open", "tty")
 TTY_MODES = ("tty", "tty-force", "tty-fail")  # StandardInput= of a "tty" stream
 MOUNT_KINDS = (
     "bind", "keep", "ro", "rw", "tmpfs", "hide-dir", "hide-file", "dev", "ro-sys", "uts", "netns",
-    "proc", "ns",
+    "proc", "ns", "noexec", "exec",
 )  # fmt: skip
 _U64 = 1 << 64
 _I32 = struct.Struct("<i")

@@ -38,6 +38,7 @@ _OPTION_FLAGS = {
     b"nosuid": MS_NOSUID,
     b"nodev": MS_NODEV,
     b"noexec": MS_NOEXEC,
+    b"ro": MS_RDONLY,
     b"noatime": MS_NOATIME,
     b"nodiratime": MS_NODIRATIME,
     b"relatime": MS_RELATIME,
@@ -49,8 +50,8 @@ _API_FS = (b"/dev", b"/proc", b"/sys")
 _SYS_KEPT = (b"/sys/fs/cgroup", b"/sys/fs/selinux")
 # Operations on an existing target; a missing one fails the command unless optional, or
 # unless there is then nothing to make read-only or writable.
-_ON_A_TARGET = ("ro", "rw", "ro-sys", "hide-dir", "hide-file", "tmpfs")
-_SKIPPED_WHEN_MISSING = ("ro", "rw", "ro-sys")
+_ON_A_TARGET = ("ro", "rw", "ro-sys", "hide-dir", "hide-file", "tmpfs", "noexec", "exec")
+_SKIPPED_WHEN_MISSING = ("ro", "rw", "ro-sys", "noexec", "exec")
 _DEVICES = (b"null", b"zero", b"full", b"random", b"urandom", b"tty")
 _ENOENT = 2
 
@@ -130,7 +131,7 @@ def _unescape(field: bytes) -> bytes:
 
 
 def parse_mountinfo(data: bytes) -> list[tuple[bytes, int]]:
-    """(mount point, per-mount flags other than ro) for each line of /proc/self/mountinfo."""
+    """(mount point, per-mount flags) for each line of /proc/self/mountinfo."""
     out = []
     for line in data.splitlines():
         fields = line.split(b" ")
@@ -161,7 +162,12 @@ def _mounts_under(path: bytes, skip: tuple[bytes, ...] = ()) -> list[tuple[bytes
     return out
 
 
-def _remount(path: bytes, readonly: bool, recursive: bool, skip: tuple[bytes, ...] = ()) -> None:
+def _remount(
+    path: bytes, readonly: bool, recursive: bool, skip: tuple[bytes, ...] = (), flag: int = 0
+) -> None:
+    """`path` (recursive: and the mounts below it) remounted with `flag` (MS_RDONLY by
+    default) set (`readonly`) or cleared, each mount keeping its other per-mount flags."""
+    flag = flag or MS_RDONLY
     mounts = _mounts_under(path, skip) if recursive else []
     if not recursive:
         mounts = [m for m in _mounts_under(path) if m[0] == path][-1:]
@@ -171,7 +177,7 @@ def _remount(path: bytes, readonly: bool, recursive: bool, skip: tuple[bytes, ..
                 None,
                 point,
                 None,
-                MS_REMOUNT | MS_BIND | flags | (MS_RDONLY if readonly else 0),
+                MS_REMOUNT | MS_BIND | (flags & ~flag) | (flag if readonly else 0),
                 b"",
             )
         except OSError:
@@ -305,6 +311,15 @@ def _apply(ops: tuple[Op, ...], dev_log: bytes) -> None:
         elif kind == "rw":
             _bind_self(target)
             _remount(target, False, True)
+        elif kind == "noexec":  # NoExecPaths=, as "ro" with MS_NOEXEC; data: the other
+            # entries below it, which keep their exec bit (252's deny list)
+            if target != b"/":
+                _bind_self(target)
+            kept = tuple(p for p in data.split(b"\n") if p and p != target)
+            _remount(target, True, True, (_API_FS if target == b"/" else ()) + kept, MS_NOEXEC)
+        elif kind == "exec":  # ExecPaths=
+            _bind_self(target)
+            _remount(target, False, True, (), MS_NOEXEC)
         elif kind == "bind":
             fd = sources.get(i, -1)
             if fd < 0:

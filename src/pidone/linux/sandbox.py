@@ -110,6 +110,8 @@ SANDBOX_KEYS = (
     "ProcSubset",
     "PrivateMounts",
     "MountAPIVFS",
+    "NoExecPaths",
+    "ExecPaths",
 )
 # Old spellings the builder files under the same fields.
 KEY_ALIASES = {
@@ -162,8 +164,10 @@ def sandbox_available() -> bool:
 @functools.cache
 def user_namespaces_available() -> bool:
     """Whether a child of this process may unshare(CLONE_NEWUSER) (PrivateUsers=;
-    user.max_user_namespaces=0, a seccomp filter or an LSM may refuse it). Where it may
-    not, a PrivateUsers= command fails 217/USER, as under systemd 252."""
+    user.max_user_namespaces=0, a chroot, a container's seccomp filter or an LSM may
+    refuse it). Where it may not, PrivateUsers= is skipped and reported as not enforced,
+    as the mount namespace's settings are (systemd 252 would fail the command 217/USER:
+    a packaged unit such as redis-server's would never start in such a container)."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the probe child makes one system call
         os._exit(0 if libc().unshare(0x10000000) == 0 else 1)  # CLONE_NEWUSER
@@ -220,6 +224,8 @@ def effective_settings(ctx: ExecContext) -> dict[str, object]:
         # are there already: 252's mount_procfs()/mount_sysfs()/... are then no-ops)
         "PrivateMounts": ctx.private_mounts,
         "MountAPIVFS": ctx.mount_apivfs,
+        "NoExecPaths": ctx.no_exec_paths,
+        "ExecPaths": ctx.exec_paths,
     }
 
 
@@ -709,6 +715,18 @@ def build_sandbox_plan(
         op = _hide(path, optional)
         if op is not None:
             ops.append(op)
+    # NoExecPaths=, then ExecPaths=, after every other mount: 252's setup_namespace()
+    # flips the noexec bits in a last round (make_noexec()), in which every other entry
+    # of the namespace is on the deny list and keeps its exec bit (PrivateTmp='s /tmp,
+    # ReadWritePaths=, BindPaths=... below redis's NoExecPaths=/: checked on the oracle)
+    others = sorted({op.target for op in ops if op.kind not in ("netns", "uts", "ns", "keep")})
+    for path, optional in (_path_entry(p) for p in ctx.no_exec_paths):
+        target = os.fsencode(path)
+        prefix = target.rstrip(b"/") + b"/"
+        below = [t for t in others if t != target and (target == b"/" or t.startswith(prefix))]
+        ops.append(MountOp("noexec", target, data=b"\n".join(below), optional=optional))
+    for path, optional in (_path_entry(p) for p in ctx.exec_paths):
+        ops.append(MountOp("exec", os.fsencode(path), optional=optional))
     notify = environment.get("NOTIFY_SOCKET", "")
     if notify.startswith("/"):  # the manager's socket stays reachable whatever covers it
         ops.append(MountOp("keep", os.fsencode(notify), os.fsencode(notify), optional=True))

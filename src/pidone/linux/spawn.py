@@ -52,6 +52,7 @@ from pidone.linux.sandbox import (
     build_sandbox_plan,
     not_enforced_settings,
     sandbox_available,
+    user_namespaces_available,
     wants_sandbox,
 )
 from pidone.linux.spawnchild import EXIT_NAMESPACE, EXIT_NETWORK
@@ -270,7 +271,7 @@ def _build_plan(
         seccomp=seccomp,
         userns=(
             _user_maps(-1 if privileged else identity.uid, -1 if privileged else identity.gid)
-            if ctx.private_users and not cmd.full_privileges
+            if ctx.private_users and not cmd.full_privileges and user_namespaces_available()
             else None
         ),
     )

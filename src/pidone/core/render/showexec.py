@@ -254,6 +254,8 @@ def exec_properties(
         ("ReadWritePaths", words(e.read_write_paths)),
         ("ReadOnlyPaths", words(e.read_only_paths)),
         ("InaccessiblePaths", words(e.inaccessible_paths)),
+        ("ExecPaths", words(e.exec_paths)),
+        ("NoExecPaths", words(e.no_exec_paths)),
         ("PrivateTmp", yes_no(e.private_tmp)),
         ("PrivateDevices", yes_no(e.private_devices)),
     ]

@@ -108,6 +108,16 @@ def setgroups():
         return f.read().strip()
 
 
+def mounts():
+    # the exec bit of the last mount on each path (NoExecPaths=/, ExecPaths=/usr/lib)
+    last = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            last[fields[4]] = "noexec" if "noexec" in fields[5].split(",") else "exec"
+    return ",".join(f"{p}:{last.get(p, 'none')}" for p in ("/", "/usr/lib", "/tmp"))
+
+
 def swapoff():
     return libc.swapoff(b"/nonexistent-sec-probe")
 
