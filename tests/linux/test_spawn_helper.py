@@ -253,7 +253,7 @@ def test_a_sandboxed_limited_plan_loads_no_heavy_module_into_the_helper() -> Non
             (("null", -1, b"", 0, "", False, False),) * 3, (), ((7, 100, 200),), None, b"",
             True, 0o22, True, -1, -1, None, b"/", False, None,
             ((("bind", b"/tmp", b"/tmp/x/tmp", b"", 0, False, True, False),), b""),
-            False)  # fmt: skip
+            False, None, None)  # fmt: skip
     out = modules_after_prepare(plan)
     assert "pidone.linux.mountns" in out
     assert "pidone.linux.rlimits" in out
@@ -272,7 +272,7 @@ def test_a_privileged_plan_with_file_and_tty_stdio_loads_no_heavy_module_into_th
     privileges = ((37, 38), (10,), 1 << 10, 16, True, 2 << 13 | 4, (0, 0))
     plan = (b"/bin/true", [b"true"], None, {}, {}, (), (0, 0), 0, (), False, -1, stdio, (),
             (), None, b"", True, 0o22, True, 65534, 65534, (), b"/", False, privileges, None,
-            False)  # fmt: skip
+            False, None, None)  # fmt: skip
     out = modules_after_prepare(
         plan, "assert prepared.privileges is not None and prepared.open_source is not None;"
     )
@@ -280,6 +280,24 @@ def test_a_privileged_plan_with_file_and_tty_stdio_loads_no_heavy_module_into_th
     assert "pidone.linux.stdiosteps" in out
     heavy = {"pidone.core.model", "pidone.linux.privileges", "pidone.linux.stdio", "socket",
              "functools", "re", "enum", "contextlib"}  # fmt: skip
+    assert sorted(heavy.intersection(out)) == []
+    assert not [name for name in out if name.startswith("pidone.core")]
+
+
+def test_a_seccomp_and_private_users_plan_loads_no_heavy_module_into_the_helper() -> None:
+    # redis-server's: seccomp programs (field 27, compiled by the daemon: the helper needs
+    # neither libseccomp nor linux.seccomp) and PrivateUsers='s maps (field 28: mountns)
+    plan = (b"/bin/true", [b"true"], None, {}, {}, (), (0, 0), 0, (), False, -1,
+            (("null", -1, b"", 0, "", False, False),) * 3, (), (), None, b"",
+            False, 0o22, True, 102, 105, (), b"/", False, None, None, False,
+            (True, ((bytes(8), 231), (bytes(16), 232))), (b"0 0 1\n102 102 1\n", b"0 0 1\n"))  # fmt: skip
+    out = modules_after_prepare(
+        plan,
+        "assert prepared.seccomp is not None and len(prepared.seccomp[0]) == 2;"
+        "assert prepared.userns is not None;",
+    )
+    assert "pidone.linux.mountns" in out
+    heavy = {"pidone.linux.seccomp", "pidone.linux.sandbox", "re", "enum", "functools"}
     assert sorted(heavy.intersection(out)) == []
     assert not [name for name in out if name.startswith("pidone.core")]
 
