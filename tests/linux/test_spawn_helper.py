@@ -290,7 +290,8 @@ def test_a_seccomp_and_private_users_plan_loads_no_heavy_module_into_the_helper(
     plan = (b"/bin/true", [b"true"], None, {}, {}, (), (0, 0), 0, (), False, -1,
             (("null", -1, b"", 0, "", False, False),) * 3, (), (), None, b"",
             False, 0o22, True, 102, 105, (), b"/", False, None, None, False,
-            (True, ((bytes(8), 231), (bytes(16), 232))), (b"0 0 1\n102 102 1\n", b"0 0 1\n"))  # fmt: skip
+            (True, ((bytes(8), 231), (bytes(16), 232))),
+            (b"0 0 1\n102 102 1\n", b"0 0 1\n"))  # fmt: skip
     out = modules_after_prepare(
         plan,
         "assert prepared.seccomp is not None and len(prepared.seccomp[0]) == 2;"
