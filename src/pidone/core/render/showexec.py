@@ -137,8 +137,7 @@ def cgroup_properties(
         ("MemoryMax", ne.get("MemoryMax", "infinity")),
         ("MemorySwapMax", ne.get("MemorySwapMax", "infinity")),
         ("MemoryLimit", ne.get("MemoryLimit", "infinity")),
-        ("DevicePolicy", ne.get("DevicePolicy", "auto")),
-        ("DeviceAllow", ne.get("DeviceAllow", "")),
+        *_device_properties(unit),
         ("TasksAccounting", _bool(ne, "TasksAccounting", facts.tasks_accounting)),
         ("TasksMax", ne.get("TasksMax", _num(facts.tasks_max))),
         ("IPAccounting", _bool(ne, "IPAccounting", False)),
@@ -147,6 +146,36 @@ def cgroup_properties(
         ("ManagedOOMMemoryPressureLimit", "0"),
         ("ManagedOOMPreference", ne.get("ManagedOOMPreference", "none")),
     ]
+    return props
+
+
+def _device_properties(unit: Unit) -> list[Property]:
+    """DevicePolicy= and DeviceAllow= as 252's unit_patch_contexts() leaves them:
+    PrivateDevices= turns policy "auto" into "closed"; where the policy is not "auto" or
+    there is an entry, ProtectClock= adds `char-rtc r`. 252 prepends each entry
+    (cgroup_add_device_allow(): LIST_PREPEND), so show lists them last first, one
+    `DeviceAllow=PATH RWM` line each (systemctl-show.c); an empty rights field is "rwm"."""
+    policy = "auto"
+    entries: list[tuple[str, str]] = []
+    for n in unit.not_enforced:
+        if n.key == "DevicePolicy":
+            policy = n.value.strip() or "auto"
+        elif n.key == "DeviceAllow":
+            words = n.value.split(None, 1)
+            if not words:
+                entries.clear()
+                continue
+            rights = words[1].strip() if len(words) > 1 else ""
+            entries.append((words[0], "".join(c for c in "rwm" if not rights or c in rights)))
+    owner = unit.service or unit.socket
+    if owner is not None:
+        if owner.exec.private_devices and policy == "auto":
+            policy = "closed"
+        if owner.exec.protect_clock and (policy != "auto" or entries):
+            entries.append(("char-rtc", "r"))
+    props: list[Property] = [("DevicePolicy", policy)]
+    # (no entry: no DeviceAllow= line at all, even with -p or --all, as 252's show)
+    props += [("DeviceAllow", f"{path} {rights}") for path, rights in reversed(entries)]
     return props
 
 
