@@ -261,6 +261,9 @@ class LinuxExecutor:
         self._invocations: dict[str, str] = {}  # INVOCATION_ID of each unit's last spawn
         self.ipc = IpcReferences()  # RemoveIPC=: the users and groups units run as
         self._spawns: dict[str, int] = {}  # spawns into each unit's group so far (_maybe_gone)
+        # DevicePolicy=/DeviceAllow=: the program attached to each unit's cgroup, with what
+        # it was made for ((cgroup inode, allow list), program fd): linux.bpfdevices
+        self._device_programs: dict[str, tuple[tuple[int, object], int]] = {}
         self._queue: deque[object] = deque()
         self._busy = False
         self._timers: dict[str, TimerHandle] = {}
@@ -478,6 +481,8 @@ class LinuxExecutor:
             self.tracker.create(a.unit, environment.get("INVOCATION_ID", ""))
             self._spawns[a.unit] = self._spawns.get(a.unit, 0) + 1
             cgroup = self.tracker.spawn_cgroup(a.unit)
+            if cgroup:
+                self._apply_devices(unit, a.unit, cgroup)
             command = a.command
             if ctx.permissions_start_only and a.role != "start" and not command.full_privileges:
                 # PermissionsStartOnly= (systemd.service(5), deprecated): User= and the other
@@ -610,6 +615,45 @@ class LinuxExecutor:
                 self.logs.manager_record(then.unit, text, act.LOG_ERR)
                 with contextlib.suppress(OSError):
                     os.kill(answer.pid, signal.SIGKILL)
+
+    def _apply_devices(self, unit: Unit, name: str, cgroup: str) -> None:
+        """DevicePolicy=/DeviceAllow= (core.devicepolicy) as a device program on the unit's
+        cgroup before its first process is born there; once per cgroup and allow list (a
+        restart that finds its cgroup keeps the program). Refused (no BPF, no privilege):
+        a warning in the unit's log, and the unit starts unrestricted, as for the other
+        settings this machine cannot enforce."""
+        from pidone.core.devicepolicy import allow_list, device_policy
+
+        entries = allow_list(device_policy(unit))
+        kept = self._device_programs.get(name)
+        if entries is None and kept is None:
+            return
+        try:
+            key = (os.stat(cgroup).st_ino, entries)
+        except OSError:
+            return
+        if kept is not None and kept[0] == key:
+            return
+        from pidone.linux import bpfdevices
+
+        if kept is not None:
+            del self._device_programs[name]
+            if kept[0][0] == key[0]:
+                bpfdevices.detach(cgroup, kept[1])
+            else:  # (a new cgroup: the old one, and its program, are gone)
+                os.close(kept[1])
+        if entries is None:
+            return
+        try:
+            fd = bpfdevices.attach(cgroup, bpfdevices.resolve(entries))
+        except OSError as exc:
+            self.logs.manager_record(
+                name,
+                f"{name}: DevicePolicy=/DeviceAllow= not enforced: {exc.strerror}",
+                act.LOG_WARNING,
+            )
+            return
+        self._device_programs[name] = (key, fd)
 
     def _skip_if_missing(self, a: act.Spawn) -> act.Spawn:
         """A `-` command whose executable is missing: systemd 252's child logs "Executable
@@ -1022,7 +1066,10 @@ class LinuxExecutor:
         if any(p.unit == unit for p in self.processes.values()):
             return
         with contextlib.suppress(OSError):
-            self.tracker.remove(unit)  # refuses (False) while the group has processes
+            if self.tracker.remove(unit):  # refuses (False) while the group has processes
+                kept = self._device_programs.pop(unit, None)
+                if kept is not None:  # (went with the cgroup)
+                    os.close(kept[1])
 
     # Notify socket -------------------------------------------------------------------------
 

@@ -267,10 +267,12 @@ SECCOMP_KEYS = frozenset(
 
 def enforced_keys() -> frozenset[str]:
     """Directive names (with old spellings) that pidone enforces on this machine now."""
-    from pidone.linux import seccomp
+    from pidone.linux import bpfdevices, seccomp
 
     filters = seccomp.available()
     keys = ALWAYS_ENFORCED | (SECCOMP_KEYS if filters else frozenset())
+    if bpfdevices.available():  # (on the unit's cgroup: where the daemon has cgroups)
+        keys |= {"DeviceAllow", "DevicePolicy"} | ({"ProtectClock"} if filters else set())
     if not sandbox_available():
         return keys
     keys |= frozenset(SANDBOX_KEYS) | frozenset(KEY_ALIASES)

@@ -2,7 +2,7 @@
 # capture-seccomp-exec.sh: what a command may do under systemd 252's seccomp settings
 # (RestrictAddressFamilies=, MemoryDenyWriteExecute=, RestrictRealtime=, RestrictSUIDSGID=,
 # RestrictNamespaces=, LockPersonality=, ProtectHostname=, ProtectKernelLogs=, ProtectClock=,
-# PrivateUsers=, NoExecPaths=, ExecPaths=,
+# PrivateUsers=, NoExecPaths=, ExecPaths=, DeviceAllow=, DevicePolicy=,
 # SystemCallFilter=, SystemCallErrorNumber=, implied NoNewPrivileges=) under REAL systemd
 # 252 (sd-oracle): each sec-*.service runs seccomp-exec/sec-probe.py with its checks.
 #   tests/data/oracle/capture-seccomp-exec.sh > tests/data/oracle/capture-seccomp-exec-252.md

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from pidone.core.capabilities import format_capabilities
 from pidone.core.cgroupunit import parent_slice
 from pidone.core.dataclass_lite import dataclass, field
+from pidone.core.devicepolicy import device_policy
 from pidone.core.model import (
     NAMESPACE_FLAGS_ALL,
     SECCOMP_ERROR_NUMBER_KILL,
@@ -150,32 +151,12 @@ def cgroup_properties(
 
 
 def _device_properties(unit: Unit) -> list[Property]:
-    """DevicePolicy= and DeviceAllow= as 252's unit_patch_contexts() leaves them:
-    PrivateDevices= turns policy "auto" into "closed"; where the policy is not "auto" or
-    there is an entry, ProtectClock= adds `char-rtc r`. 252 prepends each entry
-    (cgroup_add_device_allow(): LIST_PREPEND), so show lists them last first, one
-    `DeviceAllow=PATH RWM` line each (systemctl-show.c); an empty rights field is "rwm"."""
-    policy = "auto"
-    entries: list[tuple[str, str]] = []
-    for n in unit.not_enforced:
-        if n.key == "DevicePolicy":
-            policy = n.value.strip() or "auto"
-        elif n.key == "DeviceAllow":
-            words = n.value.split(None, 1)
-            if not words:
-                entries.clear()
-                continue
-            rights = words[1].strip() if len(words) > 1 else ""
-            entries.append((words[0], "".join(c for c in "rwm" if not rights or c in rights)))
-    owner = unit.service or unit.socket
-    if owner is not None:
-        if owner.exec.private_devices and policy == "auto":
-            policy = "closed"
-        if owner.exec.protect_clock and (policy != "auto" or entries):
-            entries.append(("char-rtc", "r"))
-    props: list[Property] = [("DevicePolicy", policy)]
-    # (no entry: no DeviceAllow= line at all, even with -p or --all, as 252's show)
-    props += [("DeviceAllow", f"{path} {rights}") for path, rights in reversed(entries)]
+    """DevicePolicy= and DeviceAllow= as 252 leaves them after loading
+    (core.devicepolicy): one `DeviceAllow=PATH RWM` line per entry, last first, and no
+    DeviceAllow= line at all when there is none, even with -p or --all (systemctl-show.c)."""
+    dp = device_policy(unit)
+    props: list[Property] = [("DevicePolicy", dp.policy)]
+    props += [("DeviceAllow", f"{path} {rights}") for path, rights in dp.entries]
     return props
 
 

@@ -118,6 +118,23 @@ def mounts():
     return ",".join(f"{p}:{last.get(p, 'none')}" for p in ("/", "/usr/lib", "/tmp"))
 
 
+def devices():
+    out = []
+    for name, flags, label in (
+        ("null", os.O_RDONLY, "null"),
+        ("null", os.O_WRONLY, "null-w"),
+        ("zero", os.O_RDONLY, "zero"),
+        ("zero", os.O_WRONLY, "zero-w"),
+        ("urandom", os.O_RDONLY, "urandom"),
+    ):
+        try:
+            os.close(os.open(f"/dev/{name}", flags | os.O_NONBLOCK))
+            out.append(f"{label}:ok")
+        except OSError as exc:
+            out.append(f"{label}:{errno.errorcode.get(exc.errno, exc.errno)}")
+    return ",".join(out)
+
+
 def swapoff():
     return libc.swapoff(b"/nonexistent-sec-probe")
 
