@@ -15,9 +15,9 @@ also on the unified hierarchy of a hybrid system): 1 allows, 0 refuses (EPERM).
 
 The program (ctx: struct bpf_cgroup_dev_ctx {u32 access_type; u32 major; u32 minor},
 access_type = access << 16 | type: kernel/bpf/cgroup.c) checks the entries in order and
-returns 1 at the first match, else 0. It is attached with BPF_F_ALLOW_MULTI, as 252 attaches its own, and stays
-until detached or the cgroup is removed. Loading needs CAP_SYS_ADMIN (or CAP_BPF); where
-the kernel refuses, the caller reports the settings as not enforced.
+returns 1 at the first match, else 0. It is attached with BPF_F_ALLOW_MULTI, as 252 attaches
+its own, and stays until detached or the cgroup is removed. Loading needs CAP_SYS_ADMIN (or
+CAP_BPF); where the kernel refuses, the caller reports the settings as not enforced.
 """
 
 from __future__ import annotations
