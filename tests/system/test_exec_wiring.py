@@ -183,3 +183,19 @@ def test_oom_score_adjust_below_zero_without_cap_sys_resource_is_skipped(
     expected = "-900" if _has_capability(CAP_SYS_RESOURCE) else "0"
     assert out.read_text().strip() == expected
     assert Path(f"{out}.up").read_text().strip() == "500"  # raising needs no privilege
+
+
+def test_device_rules_without_a_cgroup_are_reported_not_dropped(pidone_ns: Factory) -> None:
+    # --no-cgroups: no cgroup to attach the device program to; the unit starts, unrestricted,
+    # and its log says so (where the daemon has cgroups the program is attached:
+    # tests/system/test_seccomp_units.py, sec-devices*.service)
+    d = pidone_ns(
+        {"dev.service": "[Service]\nType=oneshot\nDeviceAllow=/dev/null rw\n"
+         "ExecStart=/bin/sh -c 'head -c1 /dev/zero >/dev/null && echo zero-read'\n"},
+        no_cgroups=True,
+        isolated=True,
+    )  # fmt: skip
+    assert d.cli("start", "dev").returncode == 0
+    log = d.journal("-u", "dev", "-o", "cat")
+    assert "dev.service: DevicePolicy=/DeviceAllow= not enforced: no cgroup" in log
+    assert "zero-read" in log

@@ -481,8 +481,7 @@ class LinuxExecutor:
             self.tracker.create(a.unit, environment.get("INVOCATION_ID", ""))
             self._spawns[a.unit] = self._spawns.get(a.unit, 0) + 1
             cgroup = self.tracker.spawn_cgroup(a.unit)
-            if cgroup:
-                self._apply_devices(unit, a.unit, cgroup)
+            self._apply_devices(unit, a.unit, cgroup)
             command = a.command
             if ctx.permissions_start_only and a.role != "start" and not command.full_privileges:
                 # PermissionsStartOnly= (systemd.service(5), deprecated): User= and the other
@@ -628,6 +627,9 @@ class LinuxExecutor:
         kept = self._device_programs.get(name)
         if entries is None and kept is None:
             return
+        if not cgroup:  # (--no-cgroups, no writable cgroup2: processes tracked by /proc)
+            self._devices_not_enforced(name, "no cgroup")
+            return
         try:
             key = (os.stat(cgroup).st_ino, entries)
         except OSError:
@@ -647,13 +649,13 @@ class LinuxExecutor:
         try:
             fd = bpfdevices.attach(cgroup, bpfdevices.resolve(entries))
         except OSError as exc:
-            self.logs.manager_record(
-                name,
-                f"{name}: DevicePolicy=/DeviceAllow= not enforced: {exc.strerror}",
-                act.LOG_WARNING,
-            )
+            self._devices_not_enforced(name, exc.strerror or str(exc))
             return
         self._device_programs[name] = (key, fd)
+
+    def _devices_not_enforced(self, name: str, why: str) -> None:
+        text = f"{name}: DevicePolicy=/DeviceAllow= not enforced: {why}"
+        self.logs.manager_record(name, text, act.LOG_WARNING)
 
     def _skip_if_missing(self, a: act.Spawn) -> act.Spawn:
         """A `-` command whose executable is missing: systemd 252's child logs "Executable
