@@ -467,8 +467,13 @@ def test_kernel_protections_are_enforced_here() -> None:
     keys = sandbox.enforced_keys()
     assert {"ProtectKernelTunables", "ProtectKernelModules", "ProtectControlGroups"} <= keys
     assert {"ProtectHostname", "PrivateNetwork"} <= keys
-    assert "ProtectClock" not in keys  # (its system call filter and device policy: not done)
-    assert ("ProtectKernelLogs" in keys) == sandbox.dmesg_restricted()
+    from pidone.linux import bpfdevices, seccomp
+
+    filters = seccomp.available()
+    # ProtectClock=: its capability drop, its @clock filter and its char-rtc device rule
+    assert ("ProtectClock" in keys) == (filters and bpfdevices.available())
+    # ProtectKernelLogs=: syslog(2) closed by its filter, or by CAP_SYSLOG where restricted
+    assert ("ProtectKernelLogs" in keys) == (filters or sandbox.dmesg_restricted())
 
 
 @pytest.mark.parametrize("ctx", [ExecContext(private_mounts=True), ExecContext(mount_apivfs=True)])
