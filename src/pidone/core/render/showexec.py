@@ -142,12 +142,26 @@ def cgroup_properties(
         ("TasksAccounting", _bool(ne, "TasksAccounting", facts.tasks_accounting)),
         ("TasksMax", ne.get("TasksMax", _num(facts.tasks_max))),
         ("IPAccounting", _bool(ne, "IPAccounting", False)),
+        *_ip_access_properties(unit),
         ("ManagedOOMSwap", ne.get("ManagedOOMSwap", "auto")),
         ("ManagedOOMMemoryPressure", ne.get("ManagedOOMMemoryPressure", "auto")),
         ("ManagedOOMMemoryPressureLimit", "0"),
         ("ManagedOOMPreference", ne.get("ManagedOOMPreference", "none")),
     ]
     return props
+
+
+def _ip_access_properties(unit: Unit) -> list[Property]:
+    """IPAddressAllow=, IPAddressDeny= (core.ipaccess): empty ones only with -p or --all."""
+    values: dict[str, list[str]] = {"IPAddressAllow": [], "IPAddressDeny": []}
+    for n in unit.not_enforced:
+        if n.key in values:
+            values[n.key].append(n.value)
+    if not values["IPAddressAllow"] and not values["IPAddressDeny"]:
+        return [("IPAddressAllow", ""), ("IPAddressDeny", "")]
+    from pidone.core.ipaccess import show_value  # (ipaddress: only for units that use it)
+
+    return [(key, show_value(v)) for key, v in values.items()]
 
 
 def _device_properties(unit: Unit) -> list[Property]:
