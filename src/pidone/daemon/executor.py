@@ -621,10 +621,16 @@ class LinuxExecutor:
         restart that finds its cgroup keeps the program). Refused (no BPF, no privilege):
         a warning in the unit's log, and the unit starts unrestricted, as for the other
         settings this machine cannot enforce."""
+        kept = self._device_programs.get(name)
+        owner = unit.service or unit.socket
+        if kept is None and not (
+            (owner is not None and (owner.exec.private_devices or owner.exec.protect_clock))
+            or any(n.key in ("DeviceAllow", "DevicePolicy") for n in unit.not_enforced)
+        ):
+            return  # (most units: nothing to restrict, and no module to load for it)
         from pidone.core.devicepolicy import allow_list, device_policy
 
         entries = allow_list(device_policy(unit))
-        kept = self._device_programs.get(name)
         if entries is None and kept is None:
             return
         if not cgroup:  # (--no-cgroups, no writable cgroup2: processes tracked by /proc)
