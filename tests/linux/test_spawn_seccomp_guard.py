@@ -1,4 +1,5 @@
-"""linux.spawn's cheap pre-check never hides a context that has seccomp filters."""
+"""linux.spawn asks core.model's predicate, not core.seccompplan, whether a spawn has
+seccomp filters: every seccomp setting counts, and a plain context loads nothing."""
 
 from __future__ import annotations
 
@@ -35,10 +36,10 @@ SETTINGS: list[dict[str, object]] = [
 def test_every_seccomp_setting_passes_the_pre_check(fields: dict[str, object]) -> None:
     ctx = replace(ExecContext(), **fields)
     assert seccompplan.implies_no_new_privileges(ctx)  # (each one is a seccomp setting)
-    assert spawn._may_use_seccomp(ctx)
+    assert seccompplan.seccomp_steps(ctx)  # (and each one gives a filter step)
 
 
 def test_a_plain_context_needs_no_seccomp_module() -> None:
     ctx = ExecContext(user="nobody", private_tmp=True, protect_system="strict")
-    assert not spawn._may_use_seccomp(ctx)
+    assert not seccompplan.implies_no_new_privileges(ctx)
     assert spawn._seccomp_wire(ctx) is None

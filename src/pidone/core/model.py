@@ -222,6 +222,52 @@ class ExecContext:
     permissions_start_only: bool = False
 
 
+# Which seccomp settings a context uses (252's execute.h/execute.c predicates on
+# ExecContext). Here rather than in core.seccompplan so that linux.spawn can ask, for every
+# spawn, without loading the filter plan's module (the daemon's memory: docs/memory.md).
+
+
+def has_address_families(ctx: ExecContext) -> bool:
+    # 252 context_has_address_families(): an allow list, even empty ("none"), or any entry
+    return ctx.address_families_allow_list or bool(ctx.address_families)
+
+
+def restricts_namespaces(ctx: ExecContext) -> bool:
+    return (ctx.restrict_namespaces & NAMESPACE_FLAGS_ALL) != NAMESPACE_FLAGS_ALL
+
+
+def has_syscall_filter(ctx: ExecContext) -> bool:
+    return ctx.syscall_allow_list or bool(ctx.syscall_filter)
+
+
+def has_syscall_log(ctx: ExecContext) -> bool:
+    return ctx.syscall_log_allow_list or bool(ctx.syscall_log)
+
+
+def implies_no_new_privileges(ctx: ExecContext) -> bool:
+    """252 context_has_no_new_privileges() without its first two tests: whether any
+    seccomp setting is used, so that a command left without CAP_SYS_ADMIN in its effective
+    set at that point (User= and the like) gets NoNewPrivileges= (systemd.exec(5)
+    "SystemCallFilter=": "...NoNewPrivileges=yes is implied")."""
+    return bool(
+        ctx.lock_personality
+        or ctx.memory_deny_write_execute
+        or ctx.private_devices
+        or ctx.protect_clock
+        or ctx.protect_hostname
+        or ctx.protect_kernel_tunables
+        or ctx.protect_kernel_modules
+        or ctx.protect_kernel_logs
+        or has_address_families(ctx)
+        or restricts_namespaces(ctx)
+        or ctx.restrict_realtime
+        or ctx.restrict_suid_sgid
+        or ctx.syscall_archs
+        or has_syscall_filter(ctx)
+        or has_syscall_log(ctx)
+    )
+
+
 @dataclass(slots=True)
 class KillContext:
     """How processes are stopped (man 5 systemd.kill)."""

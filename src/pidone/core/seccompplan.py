@@ -15,9 +15,15 @@ from __future__ import annotations
 
 from pidone.core.dataclass_lite import dataclass
 from pidone.core.model import (
-    NAMESPACE_FLAGS_ALL,
     SECCOMP_ERROR_NUMBER_KILL,
     ExecContext,
+    has_address_families,
+    has_syscall_filter,
+    has_syscall_log,
+    restricts_namespaces,
+)
+from pidone.core.model import (
+    implies_no_new_privileges as implies_no_new_privileges,  # (re-exported)
 )
 
 EXIT_SECCOMP = 231
@@ -122,23 +128,6 @@ def _raw(
     return SyscallSet(default, tuple(rules), setting)
 
 
-def has_address_families(ctx: ExecContext) -> bool:
-    # 252 context_has_address_families(): an allow list, even empty ("none"), or any entry
-    return ctx.address_families_allow_list or bool(ctx.address_families)
-
-
-def restricts_namespaces(ctx: ExecContext) -> bool:
-    return (ctx.restrict_namespaces & NAMESPACE_FLAGS_ALL) != NAMESPACE_FLAGS_ALL
-
-
-def has_syscall_filter(ctx: ExecContext) -> bool:
-    return ctx.syscall_allow_list or bool(ctx.syscall_filter)
-
-
-def has_syscall_log(ctx: ExecContext) -> bool:
-    return ctx.syscall_log_allow_list or bool(ctx.syscall_log)
-
-
 def seccomp_steps(ctx: ExecContext) -> tuple[Step, ...]:
     """The filters of a sandboxed command (not a `+` one), in 252's load order.
     ProtectHostname='s comes first: 252 loads it with the UTS namespace, before the user
@@ -188,27 +177,3 @@ def seccomp_steps(ctx: ExecContext) -> tuple[Step, ...]:
         elif ctx.syscall_filter:
             steps.append(_raw(ACTION_ALLOW, negative, ctx.syscall_filter, "SystemCallFilter="))
     return tuple(steps)
-
-
-def implies_no_new_privileges(ctx: ExecContext) -> bool:
-    """252 context_has_no_new_privileges() without its first two tests: whether any
-    seccomp setting is used, so that a command left without CAP_SYS_ADMIN in its effective
-    set at that point (User= and the like) gets NoNewPrivileges= (systemd.exec(5)
-    "SystemCallFilter=": "...NoNewPrivileges=yes is implied")."""
-    return bool(
-        ctx.lock_personality
-        or ctx.memory_deny_write_execute
-        or ctx.private_devices
-        or ctx.protect_clock
-        or ctx.protect_hostname
-        or ctx.protect_kernel_tunables
-        or ctx.protect_kernel_modules
-        or ctx.protect_kernel_logs
-        or has_address_families(ctx)
-        or restricts_namespaces(ctx)
-        or ctx.restrict_realtime
-        or ctx.restrict_suid_sgid
-        or ctx.syscall_archs
-        or has_syscall_filter(ctx)
-        or has_syscall_log(ctx)
-    )

@@ -34,7 +34,7 @@ from pidone.core.environment import SELF_PID, DirectoryBases
 from pidone.core.execline import ExecCommand, expand_exec_argv
 from pidone.core.exitstatus import EXIT_STATUS_NAMES
 from pidone.core.hints import TYPE_CHECKING
-from pidone.core.model import NAMESPACE_FLAGS_INITIAL, ExecContext
+from pidone.core.model import ExecContext, implies_no_new_privileges
 from pidone.linux import fastspawn, spawn_cgroup, spawnchild, userdb
 from pidone.linux.directories import DirectoryError, create_directories
 from pidone.linux.execprep import (
@@ -337,33 +337,7 @@ class SeccompError(Exception):
 
 # The seccomp programs of a context, compiled once (libseccomp, linux.seccomp) and kept
 # like the privilege plans above: (the context, its wire or the error it gave).
-_SECCOMP_WIRES: dict[int, tuple[ExecContext, SeccompWire | SeccompError | None]] = {}
-
-
-def _may_use_seccomp(ctx: ExecContext) -> bool:
-    """A cheap superset of core.seccompplan.implies_no_new_privileges() on the context's
-    fields, so that a plain unit's spawn loads neither that module nor a table entry (the
-    daemon's memory: docs/memory.md). RestrictNamespaces= counts when set at all."""
-    return bool(
-        ctx.syscall_filter
-        or ctx.syscall_allow_list
-        or ctx.syscall_log
-        or ctx.syscall_log_allow_list
-        or ctx.syscall_archs
-        or ctx.address_families
-        or ctx.address_families_allow_list
-        or ctx.restrict_namespaces != NAMESPACE_FLAGS_INITIAL
-        or ctx.lock_personality
-        or ctx.memory_deny_write_execute
-        or ctx.restrict_realtime
-        or ctx.restrict_suid_sgid
-        or ctx.private_devices
-        or ctx.protect_clock
-        or ctx.protect_hostname
-        or ctx.protect_kernel_tunables
-        or ctx.protect_kernel_modules
-        or ctx.protect_kernel_logs
-    )
+_SECCOMP_WIRES: dict[int, tuple[ExecContext, SeccompWire | SeccompError]] = {}
 
 
 def _seccomp_wire(ctx: ExecContext) -> SeccompWire | None:
@@ -372,7 +346,7 @@ def _seccomp_wire(ctx: ExecContext) -> SeccompWire | None:
     command when it has no CAP_SYS_ADMIN left after the user switch
     (context_has_no_new_privileges()), even where seccomp itself is unavailable and the
     filters are skipped (skip_seccomp_unavailable()): then the programs are empty."""
-    if not _may_use_seccomp(ctx):  # (most units: no import, no table entry)
+    if not implies_no_new_privileges(ctx):  # (most units: no import, no table entry)
         return None
     kept = _SECCOMP_WIRES.get(id(ctx))
     if kept is not None and kept[0] is ctx:
@@ -380,20 +354,15 @@ def _seccomp_wire(ctx: ExecContext) -> SeccompWire | None:
             raise kept[1]
         return kept[1]
     from pidone.core import seccompplan
+    from pidone.linux import seccomp
 
-    result: SeccompWire | SeccompError | None = None
-    if seccompplan.implies_no_new_privileges(ctx):
-        from pidone.linux import seccomp
-
-        programs: tuple[tuple[bytes, int], ...] = ()
-        if seccomp.available():
-            steps = seccompplan.seccomp_steps(ctx)
-            try:
-                programs = tuple((p.bpf, p.exit_status) for p in seccomp.compile_steps(steps))
-            except seccomp.CompileError as exc:
-                result = SeccompError(exc.status, exc.errno)
-        if result is None:
-            result = (True, programs)
+    result: SeccompWire | SeccompError = (True, ())
+    if seccomp.available():
+        try:
+            programs = seccomp.compile_steps(seccompplan.seccomp_steps(ctx))
+            result = (True, tuple((p.bpf, p.exit_status) for p in programs))
+        except seccomp.CompileError as exc:
+            result = SeccompError(exc.status, exc.errno)
     if len(_SECCOMP_WIRES) >= _PRIVILEGE_PLANS_MAX:
         _SECCOMP_WIRES.clear()
     _SECCOMP_WIRES[id(ctx)] = (ctx, result)
