@@ -35,6 +35,20 @@ if TYPE_CHECKING:
         tuple[int, ...], tuple[int, ...], int, "int | None", bool, int, "tuple[int, int] | None"
     ]
 
+
+def effective_capabilities() -> int:
+    """The calling thread's effective capability set as a mask (proc(5) CapEff; 0 when it
+    cannot be read)."""
+    try:
+        with open(b"/proc/thread-self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"CapEff:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 PR_CAPBSET_DROP = 24
 PR_SET_KEEPCAPS = 8
 PR_GET_SECUREBITS = 27

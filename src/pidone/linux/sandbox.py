@@ -149,16 +149,9 @@ def sandbox_available() -> bool:
     """Whether this process may make mount namespaces: CAP_SYS_ADMIN in its effective set,
     and a probe child could unshare(CLONE_NEWNS) and make / a slave (a seccomp filter or an
     LSM may still refuse what the capability allows, as in unprivileged Docker)."""
-    try:
-        with open("/proc/self/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"CapEff:"):
-                    if not int(line.split()[1], 16) >> CAP_SYS_ADMIN & 1:
-                        return False
-                    break
-    except (OSError, ValueError, IndexError):
-        return False
-    return _probe()
+    from pidone.linux.privsteps import effective_capabilities
+
+    return bool(effective_capabilities() >> CAP_SYS_ADMIN & 1) and _probe()
 
 
 @functools.cache

@@ -23,6 +23,7 @@ child before step 1.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import signal
@@ -281,7 +282,8 @@ def _user_maps(uid: int, gid: int) -> tuple[bytes, bytes]:
     """PrivateUsers='s uid_map and gid_map (systemd 252 setup_private_users()): the manager's
     own ID to itself and, where the manager may write a second line (CAP_SETUID/CAP_SETGID),
     the service's to itself; every other ID is then the overflow ID, nobody."""
-    setuid, setgid = _have_caps(7), _have_caps(6)  # CAP_SETUID, CAP_SETGID
+    caps = _daemon_capabilities()
+    setuid, setgid = caps >> 7 & 1, caps >> 6 & 1  # CAP_SETUID, CAP_SETGID
     ouid, ogid = os.getuid(), os.getgid()
     uid_map = b"%d %d 1\n" % (ouid, ouid)
     if setuid and uid >= 0 and uid != ouid:
@@ -292,13 +294,12 @@ def _user_maps(uid: int, gid: int) -> tuple[bytes, bytes]:
     return uid_map, gid_map
 
 
-def _have_caps(cap: int) -> bool:
-    """Whether `cap` is in this process's effective set (proc(5) CapEff)."""
-    with open("/proc/self/status", "rb") as f:
-        for line in f:
-            if line.startswith(b"CapEff:"):
-                return bool(int(line.split()[1], 16) >> cap & 1)
-    return False
+@functools.cache
+def _daemon_capabilities() -> int:
+    """The daemon's effective capabilities, read once (they do not change while it runs)."""
+    from pidone.linux.privsteps import effective_capabilities
+
+    return effective_capabilities()
 
 
 # build_privilege_plan() reads only the unit's settings and the kernel's cap_last_cap: one

@@ -134,8 +134,8 @@ PASS_FDS: Final = 12
 class Prepared:
     """What `prepare()` loaded for one plan: the objects and functions of the rarer steps."""
 
-    __slots__ = ("expand", "get_errno", "open_source", "prctl", "privileges", "sandbox",
-                 "seccomp", "setrlimit", "signals_set", "userns")  # fmt: skip
+    __slots__ = ("effective_caps", "expand", "get_errno", "open_source", "prctl", "privileges",
+                 "sandbox", "seccomp", "setrlimit", "signals_set", "userns")  # fmt: skip
 
     def __init__(self) -> None:
         self.open_source: Callable[[Any, int], None] | None = None  # "open"/"tty" kinds
@@ -148,6 +148,7 @@ class Prepared:
         # seccomp: (struct sock_fprog addresses with their exit statuses, the buffers)
         self.seccomp: tuple[tuple[tuple[int, int], ...], list[Any]] | None = None
         self.userns: Callable[[bytes, bytes], None] | None = None  # PrivateUsers=
+        self.effective_caps: Callable[[], int] | None = None  # seccomp's implied NNP
         # The parent has already set every disposition and the mask as step 1 and step 10
         # want them (the spawn helper, linux.spawnhelper): the child skips those calls.
         self.signals_set = False
@@ -197,8 +198,12 @@ def prepare(plan: Plan) -> Prepared:
         out.sandbox = (mountns, plan[25])
     if plan[16] or plan[27] is not None:
         out.prctl = _prctl()
-    if plan[27] is not None and plan[27][1]:
-        out.seccomp = _fprogs(plan[27][1])
+    if plan[27] is not None:
+        from pidone.linux.privsteps import effective_capabilities
+
+        out.effective_caps = effective_capabilities
+        if plan[27][1]:
+            out.seccomp = _fprogs(plan[27][1])
     if plan[24] is not None or plan[16] or plan[27] is not None:
         import ctypes
 
@@ -232,15 +237,6 @@ def _fprogs(
         keep += (buf, prog)
         out.append((ctypes.addressof(prog), status))
     return tuple(out), keep
-
-
-def _cap_sys_admin() -> bool:
-    """CAP_SYS_ADMIN in this process's effective set now (proc(5) CapEff)."""
-    with open(b"/proc/thread-self/status", "rb") as f:
-        for line in f:
-            if line.startswith(b"CapEff:"):
-                return bool(int(line.split()[1], 16) >> CAP_SYS_ADMIN & 1)
-    return False
 
 
 def _fail(err_fd: int, status: int, code: int) -> NoReturn:
@@ -421,7 +417,8 @@ def run(plan: Plan, err_w: int, prepared: Prepared) -> NoReturn:
         # context_has_no_new_privileges(): loading a filter needs one or the other)
         if seccomp is not None and not no_new_privileges:
             status = EXIT_NO_NEW_PRIVILEGES
-            no_new_privileges = not _cap_sys_admin()
+            assert prepared.effective_caps is not None
+            no_new_privileges = not prepared.effective_caps() >> CAP_SYS_ADMIN & 1
         if no_new_privileges:
             status = EXIT_NO_NEW_PRIVILEGES
             assert prepared.prctl is not None
