@@ -67,6 +67,14 @@ def read_captures(name: str) -> list[Capture]:
     return out
 
 
+def capture_of(name: str, command: str) -> Capture:
+    """The first capture of `command` (exactly as typed) in the file `name`."""
+    for cap in read_captures(name):
+        if cap.command == command:
+            return cap
+    raise AssertionError(f"no capture of {command!r} in {name}")
+
+
 _RULES = [
     (
         r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [0-9]{4}-[0-9]{2}-[0-9]{2} "

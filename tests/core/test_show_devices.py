@@ -9,13 +9,11 @@ capture-devices.sh, for the units in device-units/ and packaged ones).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from pidone.core.render.show import render_show, unit_properties
-from tests.cli.oraclecap import DATA, read_captures
-from tests.core.unitbuild import unit_from_bytes, unit_from_text
+from tests.cli.oraclecap import DATA, capture_of
+from tests.core.unitbuild import packaged_unit, unit_from_text
 
 CAPTURE = "capture-devices-252.md"
 PROPS = ["DevicePolicy", "DeviceAllow"]
@@ -23,15 +21,11 @@ UNITS_DIR = DATA / "device-units"
 UNITS = sorted(p.name for p in UNITS_DIR.glob("*.service"))
 PACKAGED = ["redis-server.service", "spamd.service", "systemd-logind.service",
             "systemd-timedated.service", "cron.service"]  # fmt: skip
-DROPIN_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system")
 
 
 def _want(name: str) -> list[str]:
     command = f"systemctl show {name} -p DevicePolicy,DeviceAllow"
-    for c in read_captures(CAPTURE):
-        if c.command == command:
-            return c.stdout.splitlines()
-    raise AssertionError(f"no capture of {command!r}")
+    return capture_of(CAPTURE, command).stdout.splitlines()
 
 
 @pytest.mark.parametrize("name", UNITS)
@@ -42,8 +36,5 @@ def test_show_matches_252(name: str) -> None:
 
 @pytest.mark.parametrize("name", PACKAGED)
 def test_show_of_packaged_units_matches_252(name: str) -> None:
-    path = Path("/lib/systemd/system") / name
-    if not path.is_file() or any(Path(d, f"{name}.d").is_dir() for d in DROPIN_DIRS):
-        pytest.skip(f"{path} is not here, or has drop-ins")
-    unit = unit_from_bytes(name, path.read_bytes(), path=str(path))
+    unit = packaged_unit(name)
     assert render_show(unit_properties(unit), PROPS) == _want(name)

@@ -7,27 +7,21 @@ capture-ipaccess.sh): the words are compared as sets, the lines and keys exactly
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from pidone.core.render.show import render_show, unit_properties
-from tests.cli.oraclecap import DATA, read_captures
-from tests.core.unitbuild import unit_from_bytes, unit_from_text
+from tests.cli.oraclecap import DATA, capture_of
+from tests.core.unitbuild import packaged_unit, unit_from_text
 
 CAPTURE = "capture-ipaccess-252.md"
 PROPS = ["IPAddressAllow", "IPAddressDeny"]
 UNITS_DIR = DATA / "ip-units"
 UNITS = sorted(p.name for p in UNITS_DIR.glob("*.service"))
 PACKAGED = ["systemd-logind.service", "upower.service", "cron.service"]
-DROPIN_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system")
 
 
 def _want(command: str) -> list[str]:
-    for c in read_captures(CAPTURE):
-        if c.command == command:
-            return c.stdout.splitlines()
-    raise AssertionError(f"no capture of {command!r}")
+    return capture_of(CAPTURE, command).stdout.splitlines()
 
 
 def _as_sets(lines: list[str]) -> list[tuple[str, frozenset[str]]]:
@@ -46,9 +40,6 @@ def test_show_matches_252(name: str) -> None:
 
 @pytest.mark.parametrize("name", PACKAGED)
 def test_show_of_packaged_units_matches_252(name: str) -> None:
-    path = Path("/lib/systemd/system") / name
-    if not path.is_file() or any(Path(d, f"{name}.d").is_dir() for d in DROPIN_DIRS):
-        pytest.skip(f"{path} is not here, or has drop-ins")
-    unit = unit_from_bytes(name, path.read_bytes(), path=str(path))
+    unit = packaged_unit(name)
     want = _want(f"systemctl show {name} -p IPAddressAllow,IPAddressDeny")
     assert _as_sets(render_show(unit_properties(unit), PROPS)) == _as_sets(want)

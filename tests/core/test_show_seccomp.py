@@ -11,14 +11,13 @@ tests/data/oracle/seccomp-units/ and Debian's redis-server.service, as 252 print
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from pidone.core.render.show import render_show, unit_properties
 from tests.cli.oraclecap import DATA, read_captures
 from tests.core.unitbuild import DATA as CORE_DATA
-from tests.core.unitbuild import unit_from_bytes, unit_from_text
+from tests.core.unitbuild import packaged_unit, unit_from_text
 
 CAPTURE = "capture-seccomp-252.md"
 PROPS = (
@@ -32,7 +31,6 @@ GREP = re.compile(
 )
 UNITS_DIR = DATA / "seccomp-units"
 UNITS = sorted(p.name for p in UNITS_DIR.glob("*.service"))
-DROPIN_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system")
 
 
 def _text(name: str) -> str:
@@ -95,9 +93,6 @@ PACKAGED = sorted(
 @pytest.mark.parametrize("name", PACKAGED)
 def test_show_of_packaged_units_matches_252(name: str) -> None:
     """Debian's own units (this machine's /lib/systemd/system, as the oracle saw it)."""
-    path = Path("/lib/systemd/system") / name
-    if not path.is_file() or any(Path(d, f"{name}.d").is_dir() for d in DROPIN_DIRS):
-        pytest.skip(f"{path} is not here, or has drop-ins")
-    unit = unit_from_bytes(name, path.read_bytes(), path=str(path))
+    unit = packaged_unit(name)
     want = _capture(f"systemctl show {name} -p {PROPS}")
     assert render_show(unit_properties(unit), PROPS.split(",")) == want.splitlines()

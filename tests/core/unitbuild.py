@@ -16,6 +16,21 @@ UNITS = DATA / "units"
 HOST = SpecifierHost(hostname="host.example", machine_id="0" * 32)
 
 
+PACKAGED_DIR = Path("/lib/systemd/system")
+DROPIN_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system")
+
+
+def packaged_unit(name: str) -> Unit:
+    """Debian's own unit file `name` from this machine's /lib/systemd/system, as the oracle
+    reads it; the test is skipped where it is missing or drop-ins change it."""
+    import pytest
+
+    path = PACKAGED_DIR / name
+    if not path.is_file() or any(Path(d, f"{name}.d").is_dir() for d in DROPIN_DIRS):
+        pytest.skip(f"{path} is not here, or has drop-ins")
+    return unit_from_bytes(name, path.read_bytes(), path=str(path))
+
+
 def unit_from_bytes(
     unit_id: str, fragment: bytes, dropins: tuple[bytes, ...] = (), path: str = ""
 ) -> Unit:

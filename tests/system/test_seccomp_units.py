@@ -18,7 +18,7 @@ import pytest
 
 from pidone.linux import seccomp
 from pidone.testing.harness import NamespaceDaemon
-from tests.cli.oraclecap import DATA, Capture, read_captures
+from tests.cli.oraclecap import DATA, Capture, capture_of
 
 pytestmark = pytest.mark.system
 
@@ -50,10 +50,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NamespaceDaemon
 
 
 def _capture(command: str) -> Capture:
-    for cap in read_captures(CAPTURE):
-        if cap.command == command:
-            return cap
-    raise AssertionError(f"no capture of {command!r} in {CAPTURE}")
+    return capture_of(CAPTURE, command)
 
 
 def _captured(command: str) -> list[str]:
