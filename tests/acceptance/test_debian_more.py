@@ -134,7 +134,8 @@ def test_uwsgi_app_dynamic_user_socket_activated(iso: Callable[[], Iso]) -> None
     (uWSGI's own sd_notify), DynamicUser=yes with User=www-NAME (a transient UID) and
     Group=www-data, which exists, so systemd.exec(5) uses that static group;
     StateDirectory=uwsgi/NAME below /var/lib/private; KillSignal=SIGQUIT."""
-    require("uwsgi-core")
+    # uwsgi-core has the units and the binary; uwsgi owns /etc/uwsgi/apps-available.
+    require("uwsgi-core", "uwsgi")
     name = f"pidone{os.getpid()}"
     ini = f"/etc/uwsgi/apps-available/{name}.ini"
     unit = f"uwsgi-app@{name}"

@@ -324,7 +324,9 @@ def test_unbound(iso: Callable[[], Iso]) -> None:
     """unbound.service: Type=notify, `-` ExecStartPre= helpers, ExecReload=+/bin/kill -HUP
     $MAINPID, ExecStopPost=-; unbound-resolvconf.service is pulled in by a .wants link and
     skipped by its ConditionFileIsExecutable=/sbin/resolvconf."""
-    require("unbound")
+    # dns-root-data (unbound's Recommends:) holds the root key that unbound-helper copies
+    # to /var/lib/unbound/root.key; without it unbound exits 1, under systemd 252 too.
+    require("unbound", "dns-root-data")
     d = iso()
     start(d, "unbound")
     assert dns_localhost(d) == "127.0.0.1"
