@@ -92,7 +92,7 @@ PACKAGED = sorted(
 
 @pytest.mark.parametrize("name", PACKAGED)
 def test_show_of_packaged_units_matches_252(name: str) -> None:
-    """Debian's own units (this machine's /lib/systemd/system, as the oracle saw it)."""
+    """Debian's own units (vendored in tests/data/packaged-units, as the oracle saw them)."""
     unit = packaged_unit(name)
     want = _capture(f"systemctl show {name} -p {PROPS}")
     assert render_show(unit_properties(unit), PROPS.split(",")) == want.splitlines()

@@ -16,19 +16,16 @@ UNITS = DATA / "units"
 HOST = SpecifierHost(hostname="host.example", machine_id="0" * 32)
 
 
-PACKAGED_DIR = Path("/lib/systemd/system")
-DROPIN_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system")
+PACKAGED_UNITS = Path(__file__).parents[1] / "data" / "packaged-units"
 
 
 def packaged_unit(name: str) -> Unit:
-    """Debian's own unit file `name` from this machine's /lib/systemd/system, as the oracle
-    reads it; the test is skipped where it is missing or drop-ins change it."""
-    import pytest
-
-    path = PACKAGED_DIR / name
-    if not path.is_file() or any(Path(d, f"{name}.d").is_dir() for d in DROPIN_DIRS):
-        pytest.skip(f"{path} is not here, or has drop-ins")
-    return unit_from_bytes(name, path.read_bytes(), path=str(path))
+    """Debian 12's own unit file `name`, vendored in tests/data/packaged-units (package and
+    version in its SOURCES.txt), at the path the oracle read it from; no drop-ins."""
+    vendored = PACKAGED_UNITS / name
+    if not vendored.is_file():
+        raise FileNotFoundError(f"{vendored} is not vendored: see scripts/fetch_packaged_units.sh")
+    return unit_from_bytes(name, vendored.read_bytes(), path=f"/lib/systemd/system/{name}")
 
 
 def unit_from_bytes(
