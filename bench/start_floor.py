@@ -16,6 +16,10 @@ what a `start` cannot avoid, timed through the same installed `pidone` launcher:
 * no unit files, no state machine, no journal, no cgroup, no PID file, no log record, no
   bookkeeping of any kind: everything pidone does beyond that is its own cost.
 
+"C null sup" is the same null supervisor in C (bench/null_supervisor.c, built with gcc -O2
+when gcc is there; posix_spawn(3) and waitpid(2), no interpreter): the floor of any
+client + daemon design, whatever language its daemon is written in.
+
 So "null sup" / "by hand" is the ratio of a supervisor with zero features: the client's
 fork+exec, connect and round trip plus one wake-up of a Python daemon per command. If it
 is already near 1.1, the goal leaves (almost) nothing for managing the service. A fresh
@@ -92,19 +96,30 @@ while True:
 """
 
 
-def null_supervisor(service: str, launcher: str) -> float:
-    """One start through a fresh null supervisor; its namespace is killed afterwards."""
+def build_c_supervisor(tmp: str) -> str | None:
+    """bench/null_supervisor.c compiled with gcc -O2 into `tmp`, or None without gcc."""
+    if shutil.which("gcc") is None:
+        return None
+    exe = os.path.join(tmp, "null_supervisor")
+    subprocess.run(["gcc", "-O2", "-o", exe, str(HERE / "null_supervisor.c")], check=True)
+    return exe
+
+
+def null_supervisor(service: str, launcher: str, compiled: str | None = None) -> float:
+    """One start through a fresh null supervisor (the Python one, or the `compiled` one);
+    its namespace is killed afterwards."""
     lines, unit_env = rs.unit_lines(service)
     env = {**rs.BASE_ENV, **unit_env}
     words = ["\x1f".join(shlex.split(line)) for line in lines]
     with tempfile.TemporaryDirectory(prefix="pidone-null-") as rundir:
         os.chmod(rundir, 0o755)
         namespace = ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
-        sup = subprocess.Popen(
-            [*namespace, sys.executable, "-c", NULL_SUPERVISOR, rundir, *words],
-            env={"NULL_ENV": "\x1f".join(f"{k}={v}" for k, v in env.items())},
-            stdin=subprocess.DEVNULL,
-        )
+        if compiled is None:
+            command = [sys.executable, "-c", NULL_SUPERVISOR, rundir, *words]
+            sup_env = {"NULL_ENV": "\x1f".join(f"{k}={v}" for k, v in env.items())}
+        else:  # it passes its own environment on: the same variables
+            command, sup_env = [compiled, rundir, *words], env
+        sup = subprocess.Popen([*namespace, *command], env=sup_env, stdin=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + rs.TIMEOUT
             while not Path(rundir, "ready").exists():
@@ -150,7 +165,13 @@ def main() -> int:
     os.environ.pop("PIDONE_UNIT_PATH", None)
     print(f"runs per path: {args.runs}, load average {os.getloadavg()[0]:.1f}")
     print("ms: median (quartiles); ratio: median / median by hand")
-    cols = ("by hand", "null sup", "pidone")
+    tmp_bin = tempfile.mkdtemp(prefix="pidone-null-bin-")
+    compiled = build_c_supervisor(tmp_bin)
+    cols = (
+        ("by hand", "null sup", "C null sup", "pidone")
+        if compiled
+        else ("by hand", "null sup", "pidone")
+    )
     print(f"{'service':8s}" + "".join(f" {c:>20s} ratio" for c in cols))
     with tempfile.TemporaryDirectory(prefix="pidone-bench-") as tmp:
         for service in services:
@@ -159,6 +180,7 @@ def main() -> int:
                 paths: dict[str, Callable[[], float]] = {
                     "by hand": functools.partial(rs.by_hand, service),
                     "null sup": functools.partial(null_supervisor, service, launcher),
+                    "C null sup": functools.partial(null_supervisor, service, launcher, compiled),
                     "pidone": ours.cli,
                 }
                 times: dict[str, list[float]] = {c: [] for c in cols}
@@ -170,6 +192,7 @@ def main() -> int:
             for c in cols:
                 row += f" {rs.summary(times[c])} {statistics.median(times[c]) / hand:5.2f}"
             print(row)
+    shutil.rmtree(tmp_bin, ignore_errors=True)
     return 0
 
 
