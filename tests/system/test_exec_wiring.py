@@ -91,7 +91,7 @@ def test_private_tmp_is_removed_at_stop(pidone_ns: Factory) -> None:
 def test_not_enforced_directives_reach_the_journal_and_status(pidone_ns: Factory) -> None:
     d = pidone_ns(
         {
-            "ne.service": "[Service]\nPrivateIPC=yes\nIPAddressDeny=any\n"
+            "ne.service": "[Service]\nPrivateIPC=yes\nMemoryMax=1G\n"
             "PrivateTmp=yes\nPrivateNetwork=yes\nExecStart=/bin/sleep 1000\n",
             "plain.service": "[Service]\nExecStart=/bin/sleep 1000\n",
         },
@@ -99,7 +99,7 @@ def test_not_enforced_directives_reach_the_journal_and_status(pidone_ns: Factory
     )
     assert d.cli("start", "ne", "plain").returncode == 0
     info = d.wait_state("ne.service", "active/running")
-    expected = "PrivateIPC=yes, IPAddressDeny=any"
+    expected = "PrivateIPC=yes, MemoryMax=1G"
     line = f"ne.service: Not enforced by pidone: {expected}"
     assert line in d.journal("-u", "ne", "-o", "cat")
     # PrivateTmp= and PrivateNetwork= are enforced here

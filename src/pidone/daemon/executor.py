@@ -51,6 +51,7 @@ from pidone.core.model import ExecContext, Unit
 from pidone.core.notify import NotifyMessage
 from pidone.core.signames import signal_name
 from pidone.core.unittable import UnitDropped
+from pidone.daemon.cgroupprograms import CgroupPrograms
 from pidone.daemon.children import ChildWatcher
 from pidone.daemon.ipcrefs import IpcReferences
 from pidone.daemon.logpipes import LogCollector, StreamSource
@@ -263,7 +264,9 @@ class LinuxExecutor:
         self._spawns: dict[str, int] = {}  # spawns into each unit's group so far (_maybe_gone)
         # DevicePolicy=/DeviceAllow=: the program attached to each unit's cgroup, with what
         # it was made for ((cgroup inode, allow list), program fd): linux.bpfdevices
-        self._device_programs: dict[str, tuple[tuple[int, object], int]] = {}
+        self._programs = CgroupPrograms(
+            lambda unit, text: self.logs.manager_record(unit, text, act.LOG_WARNING)
+        )
         self._queue: deque[object] = deque()
         self._busy = False
         self._timers: dict[str, TimerHandle] = {}
@@ -481,7 +484,7 @@ class LinuxExecutor:
             self.tracker.create(a.unit, environment.get("INVOCATION_ID", ""))
             self._spawns[a.unit] = self._spawns.get(a.unit, 0) + 1
             cgroup = self.tracker.spawn_cgroup(a.unit)
-            self._apply_devices(unit, a.unit, cgroup)
+            self._programs.apply(unit, a.unit, cgroup)
             command = a.command
             if ctx.permissions_start_only and a.role != "start" and not command.full_privileges:
                 # PermissionsStartOnly= (systemd.service(5), deprecated): User= and the other
@@ -614,54 +617,6 @@ class LinuxExecutor:
                 self.logs.manager_record(then.unit, text, act.LOG_ERR)
                 with contextlib.suppress(OSError):
                     os.kill(answer.pid, signal.SIGKILL)
-
-    def _apply_devices(self, unit: Unit, name: str, cgroup: str) -> None:
-        """DevicePolicy=/DeviceAllow= (core.devicepolicy) as a device program on the unit's
-        cgroup before its first process is born there; once per cgroup and allow list (a
-        restart that finds its cgroup keeps the program). Refused (no BPF, no privilege):
-        a warning in the unit's log, and the unit starts unrestricted, as for the other
-        settings this machine cannot enforce."""
-        kept = self._device_programs.get(name)
-        owner = unit.service or unit.socket
-        if kept is None and not (
-            (owner is not None and (owner.exec.private_devices or owner.exec.protect_clock))
-            or any(n.key in ("DeviceAllow", "DevicePolicy") for n in unit.not_enforced)
-        ):
-            return  # (most units: nothing to restrict, and no module to load for it)
-        from pidone.core.devicepolicy import allow_list, device_policy
-
-        entries = allow_list(device_policy(unit))
-        if entries is None and kept is None:
-            return
-        if not cgroup:  # (--no-cgroups, no writable cgroup2: processes tracked by /proc)
-            self._devices_not_enforced(name, "no cgroup")
-            return
-        try:
-            key = (os.stat(cgroup).st_ino, entries)
-        except OSError:
-            return
-        if kept is not None and kept[0] == key:
-            return
-        from pidone.linux import bpfdevices
-
-        if kept is not None:
-            del self._device_programs[name]
-            if kept[0][0] == key[0]:
-                bpfdevices.detach(cgroup, kept[1])
-            else:  # (a new cgroup: the old one, and its program, are gone)
-                os.close(kept[1])
-        if entries is None:
-            return
-        try:
-            fd = bpfdevices.attach(cgroup, bpfdevices.resolve(entries))
-        except OSError as exc:
-            self._devices_not_enforced(name, exc.strerror or str(exc))
-            return
-        self._device_programs[name] = (key, fd)
-
-    def _devices_not_enforced(self, name: str, why: str) -> None:
-        text = f"{name}: DevicePolicy=/DeviceAllow= not enforced: {why}"
-        self.logs.manager_record(name, text, act.LOG_WARNING)
 
     def _skip_if_missing(self, a: act.Spawn) -> act.Spawn:
         """A `-` command whose executable is missing: systemd 252's child logs "Executable
@@ -1075,9 +1030,7 @@ class LinuxExecutor:
             return
         with contextlib.suppress(OSError):
             if self.tracker.remove(unit):  # refuses (False) while the group has processes
-                kept = self._device_programs.pop(unit, None)
-                if kept is not None:  # (went with the cgroup)
-                    os.close(kept[1])
+                self._programs.forget(unit)  # (went with the cgroup)
 
     # Notify socket -------------------------------------------------------------------------
 

@@ -25,22 +25,14 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-import struct
 
-from pidone.core.hints import TYPE_CHECKING
+from pidone.linux.bpfcall import insn as _insn
+from pidone.linux.bpfcall import prog_attach, prog_detach, prog_load
 
-if TYPE_CHECKING:
-    import ctypes
-
-    Attr = ctypes.Array[ctypes.c_char]  # a union bpf_attr in a ctypes buffer
-
-BPF_PROG_LOAD, BPF_PROG_ATTACH, BPF_PROG_DETACH = 5, 8, 9  # <linux/bpf.h> commands
 BPF_PROG_TYPE_CGROUP_DEVICE = 15
 BPF_CGROUP_DEVICE = 6  # attach type
-BPF_F_ALLOW_MULTI = 2
 DEV_BLOCK, DEV_CHAR = 1, 2  # BPF_DEVCG_DEV_*
 ACC = {"m": 1, "r": 2, "w": 4}  # BPF_DEVCG_ACC_MKNOD, _READ, _WRITE
-_SYS_BPF = {"x86_64": 321, "aarch64": 280}
 
 # A rule: (type, major or -1 for any, minor or -1 for any, access bits allowed)
 Rule = tuple[int, int, int, int]
@@ -108,10 +100,6 @@ def resolve(entries: tuple[tuple[str, str], ...], proc_devices: str | None = Non
     return rules
 
 
-def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
-    return struct.pack("<BBhi", code, src << 4 | dst, off, imm)
-
-
 _LDXW = 0x61  # BPF_LDX | BPF_MEM | BPF_W: dst = *(u32 *)(src + off)
 _AND_K, _RSH_K, _MOV_K, _MOV_X = 0x57, 0x77, 0xB7, 0xBF  # BPF_ALU64 ops
 _JNE_K, _JA, _EXIT = 0x55, 0x05, 0x95
@@ -145,54 +133,9 @@ def program(rules: list[Rule]) -> bytes:
     return b"".join(out)
 
 
-class _Bpf:
-    def __init__(self) -> None:
-        import ctypes
-
-        self.ctypes = ctypes
-        self.libc = ctypes.CDLL(None, use_errno=True)
-        self.libc.syscall.restype = ctypes.c_long
-        self.nr = _SYS_BPF.get(os.uname().machine, -1)
-
-    def call(self, cmd: int, attr: Attr) -> int:
-        if self.nr < 0:
-            raise OSError(38, "bpf(2): unknown system call number here")
-        r = int(self.libc.syscall(self.nr, cmd, attr, len(attr)))
-        if r < 0:
-            err = self.ctypes.get_errno()
-            raise OSError(err, os.strerror(err))
-        return r
-
-
-_bpf: _Bpf | None = None
-
-
-def _lib() -> _Bpf:
-    global _bpf
-    if _bpf is None:
-        _bpf = _Bpf()
-    return _bpf
-
-
 def load(code: bytes) -> int:
     """BPF_PROG_LOAD of a cgroup device program; its fd (OSError when refused)."""
-    b = _lib()
-    c = b.ctypes
-    insns = c.create_string_buffer(code, len(code))
-    license_ = c.create_string_buffer(b"GPL")
-    attr = c.create_string_buffer(128)  # union bpf_attr, the BPF_PROG_LOAD member
-    struct.pack_into("<IIQQ", attr, 0, BPF_PROG_TYPE_CGROUP_DEVICE, len(code) // 8,
-                     c.addressof(insns), c.addressof(license_))  # fmt: skip
-    struct.pack_into("<I", attr, 68, BPF_CGROUP_DEVICE)  # expected_attach_type
-    return b.call(BPF_PROG_LOAD, attr)
-
-
-def _attach_attr(cgroup_fd: int, prog_fd: int, flags: int) -> Attr:
-    import ctypes
-
-    attr = ctypes.create_string_buffer(128)
-    struct.pack_into("<IIII", attr, 0, cgroup_fd, prog_fd, BPF_CGROUP_DEVICE, flags)
-    return attr
+    return prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, BPF_CGROUP_DEVICE, code)
 
 
 def attach(cgroup: str, rules: list[Rule]) -> int:
@@ -200,11 +143,7 @@ def attach(cgroup: str, rules: list[Rule]) -> int:
     detach). Raises OSError."""
     fd = load(program(rules))
     try:
-        cg = os.open(cgroup, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            _lib().call(BPF_PROG_ATTACH, _attach_attr(cg, fd, BPF_F_ALLOW_MULTI))
-        finally:
-            os.close(cg)
+        prog_attach(cgroup, fd, BPF_CGROUP_DEVICE)
     except BaseException:
         os.close(fd)
         raise
@@ -214,13 +153,7 @@ def attach(cgroup: str, rules: list[Rule]) -> int:
 def detach(cgroup: str, prog_fd: int) -> None:
     """Detach the program `prog_fd` from `cgroup` (gone already: nothing to do), close it."""
     try:
-        cg = os.open(cgroup, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            _lib().call(BPF_PROG_DETACH, _attach_attr(cg, prog_fd, 0))
-        finally:
-            os.close(cg)
-    except OSError:
-        pass
+        prog_detach(cgroup, prog_fd, BPF_CGROUP_DEVICE)
     finally:
         os.close(prog_fd)
 

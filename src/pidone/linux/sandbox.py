@@ -240,6 +240,11 @@ def not_enforced_settings(ctx: ExecContext, *, full_privileges: bool = False) ->
 # Enforced without a namespace: the daemon removes the IPC objects itself (linux.ipcclean).
 ALWAYS_ENFORCED = frozenset({"RemoveIPC"})
 
+# Enforced by cgroup socket-buffer programs (linux.bpffirewall) for services; a .socket
+# unit's apply to its listening sockets in systemd 252, which pidone does not restrict
+# (daemon.cgroupprograms).
+FIREWALL_KEYS = frozenset({"IPAddressAllow", "IPAddressDeny"})
+
 
 # Enforced by seccomp filters alone (core.seccompplan, linux.seccomp), no namespace needed.
 SECCOMP_KEYS = frozenset(
@@ -260,12 +265,14 @@ SECCOMP_KEYS = frozenset(
 
 def enforced_keys() -> frozenset[str]:
     """Directive names (with old spellings) that pidone enforces on this machine now."""
-    from pidone.linux import bpfdevices, seccomp
+    from pidone.linux import bpfdevices, bpffirewall, seccomp
 
     filters = seccomp.available()
     keys = ALWAYS_ENFORCED | (SECCOMP_KEYS if filters else frozenset())
     if bpfdevices.available():  # (on the unit's cgroup: where the daemon has cgroups)
         keys |= {"DeviceAllow", "DevicePolicy"} | ({"ProtectClock"} if filters else set())
+    if bpffirewall.available():  # (services only: see still_not_enforced)
+        keys |= FIREWALL_KEYS
     if not sandbox_available():
         return keys
     keys |= frozenset(SANDBOX_KEYS) | frozenset(KEY_ALIASES)
@@ -306,7 +313,12 @@ def still_not_enforced(items: Sequence[NotEnforced]) -> list[NotEnforced]:
     enforced = enforced_keys()
     last = {n.key: n.value.strip() for n in items if n.key in _NO_LIMIT_KEYS}
     unlimited = {key for key, value in last.items() if value == "infinity"}
-    return [n for n in items if n.key not in enforced and n.key not in unlimited]
+    return [
+        n
+        for n in items
+        if (n.key not in enforced or (n.key in FIREWALL_KEYS and n.section == "Socket"))
+        and n.key not in unlimited
+    ]
 
 
 def _path_entry(raw: str) -> tuple[str, bool]:
