@@ -121,6 +121,12 @@ def test_reload_not_applicable_and_not_active() -> None:
         ("t.service is not active, cannot reload.",),
         1,
     )
+    # unit_reload() logs why (oracle: nut-server.service with MODE=none, exited at once)
+    (log,) = fx.of_type(act.Log)
+    assert (log.message, log.priority) == (
+        "t.service: Unit cannot be reloaded because it is inactive.",
+        act.LOG_WARNING,
+    )
 
 
 def test_reload_success_and_failure() -> None:

@@ -848,6 +848,13 @@ class Manager(UnitTable):
                 if state == "reloading":
                     job.state = "waiting"
                 elif state != "active":
+                    # unit_reload(): -ENOEXEC, with this warning in the journal (252's
+                    # unit.c); systemctl then prints "X is not active, cannot reload."
+                    self._log(
+                        job.unit,
+                        f"{job.unit}: Unit cannot be reloaded because it is inactive.",
+                        act.LOG_WARNING,
+                    )
                     self._finish(job, "invalid", already=True)
                 else:
                     self._absorb(m, m.handle(ev.ReloadRequested(m.name), self._now))
