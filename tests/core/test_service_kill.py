@@ -160,6 +160,37 @@ def test_leftover_processes_warned_at_next_start() -> None:
     assert fx.actions[mark] == act.WarnLeftoverProcesses(U, "start")
 
 
+def test_leftover_processes_listed_before_the_state_change() -> None:
+    """service_enter_dead() logs what is left after "Deactivated successfully." and before
+    service_set_state(), so before the stop job's "Stopped" line (oracle: tftpd-hpa's
+    generated unit, KillMode=process; its ExecStop= leaves in.tftpd exiting)."""
+    m, fx = _running(kill_kill_mode="process")
+    fx.feed(ev.StopRequested(U))
+    mark = len(fx.actions)
+    fx.exit(100, signal=15)
+    assert m.sub == SubState.DEAD
+    seq = [
+        a
+        for a in fx.actions[mark:]
+        if isinstance(a, (act.Log, act.StateChanged, act.WarnLeftoverProcesses))
+    ]
+    warn = seq.index(act.WarnLeftoverProcesses(U, "stop"))
+    assert isinstance(seq[warn - 1], act.Log)
+    assert seq[warn - 1].message == f"{U}: Deactivated successfully."
+    assert isinstance(seq[warn + 1], act.StateChanged)
+    assert seq[warn + 1].new_sub == "dead"
+
+
+def test_leftover_processes_listed_on_the_way_to_auto_restart() -> None:
+    """service_enter_dead() lists them whatever the next state: also before an automatic
+    restart (KillMode=process, the main process failed, its child runs on)."""
+    m, fx = _running(kill_kill_mode="process", restart="on-failure")
+    mark = len(fx.actions)
+    fx.exit(100, status=1)
+    assert m.sub == SubState.AUTO_RESTART
+    assert act.WarnLeftoverProcesses(U, "stop") in fx.actions[mark:]
+
+
 def test_kill_messages_wording() -> None:
     assert act.format_kill_message(U, 42, "sleep", 9) == (
         "t.service: Killing process 42 (sleep) with signal SIGKILL."

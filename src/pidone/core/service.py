@@ -972,6 +972,11 @@ class ServiceMachine:
                 (("UNIT_RESULT", r.value),),
             )
         c = self.cfg
+        if self.populated and c.kill.kill_mode in ("process", "none"):
+            # service_enter_dead() (252's service.c) lists what is left right after the
+            # result line and before the state change, so before the job's "Stopped"
+            # line, and on the way to auto-restart too
+            self._out.append(act.WarnLeftoverProcesses(self.name, "stop"))
         restart = allow_restart and shall_restart(
             c.restart,
             r,
@@ -1138,9 +1143,6 @@ class ServiceMachine:
         self._out.append(
             act.StateChanged(self.name, oa.value, old.value, na.value, new.value, self.result.value)
         )
-        leftovers = self.populated and self.cfg.kill.kill_mode in ("process", "none")
-        if na in down and oa not in down and leftovers:
-            self._out.append(act.WarnLeftoverProcesses(self.name, "stop"))
 
     def _arm(self, timeout_usec: int) -> None:
         if timeout_usec >= USEC_INFINITY:

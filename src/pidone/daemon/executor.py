@@ -375,9 +375,11 @@ class LinuxExecutor:
                 with contextlib.suppress(OSError):
                     remove_pid_file(resolve_pid_file_path(a.path, self.bases.runtime))
             case act.WarnLeftoverProcesses():
+                # unit_log_leftover_process_start() warns, ..._stop() only informs (unit.c)
+                level = act.LOG_INFO if a.when == "stop" else act.LOG_WARNING
                 for pid in self.tracker.pids(a.unit):
                     for line in act.format_leftover_message(a.unit, pid, read_comm(pid), a.when):
-                        self.logs.manager_record(a.unit, line, act.LOG_WARNING)
+                        self.logs.manager_record(a.unit, line, level)
             case act.Log():
                 extra = dict(a.fields)
                 if a.message_id:
