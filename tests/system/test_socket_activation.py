@@ -145,6 +145,29 @@ def test_accept_yes_runs_one_instance_per_connection(pidone_ns: Factory, tmp_pat
     assert refused(port)
 
 
+def test_accept_yes_socket_does_not_trigger_the_service_of_its_name(pidone_ns: Factory) -> None:
+    """An Accept=yes socket triggers its connections' instances only: socket_add_extras()
+    (252's socket.c) adds Triggers= on the service of its name for Accept=no only. Debian's
+    proftpd ships proftpd.socket (Accept=yes, Conflicts=proftpd.service) beside the daemon's
+    own proftpd.service: on the oracle, neither status shows Triggers:/TriggeredBy:."""
+    port = free_port()
+    d = pidone_ns(
+        {
+            "ftp.socket": f"[Socket]\nListenStream=127.0.0.1:{port}\nAccept=yes\n",
+            "ftp@.service": "[Service]\nStandardInput=socket\nExecStart=/bin/echo hi\n",
+            "ftp.service": "[Service]\nExecStart=/bin/sleep 300\n",
+        }
+    )
+    assert d.cli("start", "ftp.socket", "ftp.service").returncode == 0
+    socket_status = d.cli("status", "ftp.socket").stdout
+    assert "Triggers:" not in socket_status, socket_status
+    service_status = d.cli("status", "ftp.service").stdout
+    assert "TriggeredBy:" not in service_status, service_status
+    r = d.cli("stop", "ftp.service")
+    assert "can still be activated" not in r.stderr, r.stderr
+    assert d.cli("stop", "ftp.socket").returncode == 0
+
+
 # acpid's way (acpid.socket, acpid.service StandardInput=socket): the listening socket of
 # an Accept=no socket is the service's stdin, and it accepts on fd 0 (no LISTEN_FDS).
 STDIN_SERVER = """

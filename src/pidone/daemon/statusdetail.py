@@ -239,6 +239,11 @@ def cgroup_figures(directory: str) -> list[int | None] | None:
     ]
 
 
+def _accepts(unit: Unit) -> bool:
+    """An Accept=yes socket."""
+    return unit.socket is not None and unit.socket.accept
+
+
 def status_detail(
     sources: StatusSources,
     unit: Unit,
@@ -257,8 +262,14 @@ def status_detail(
     states: dict[str, str] = {}
     for suffix in TRIGGER_SUFFIXES:
         other = daemon.units.get(f"{stem}.{suffix}")
-        if other is not None and other.id == f"{stem}.{suffix}" and other.load_state == "loaded":
-            states[other.id] = active_state(other.id)
+        if other is None or other.id != f"{stem}.{suffix}" or other.load_state != "loaded":
+            continue
+        if _accepts(unit) or _accepts(other):
+            # an Accept=yes socket triggers its connections' instances, never the service
+            # of its own name (socket_add_extras() in 252's socket.c: Accept=no only);
+            # proftpd.socket and the daemon's proftpd.service are strangers
+            continue
+        states[other.id] = active_state(other.id)
     # The real trigger relations, which may join units of different names: Debian's
     # syslog.socket triggers rsyslog.service through the alias syslog.service.
     triggers = getattr(daemon.manager, "triggers", None)
