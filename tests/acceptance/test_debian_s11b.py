@@ -560,6 +560,52 @@ def banner_after(d: Iso, port: int, line: bytes) -> str:
     return ask(d, port, line).split(b"\n", 1)[0].decode("latin-1").strip()
 
 
+def test_proftpd_daemon_then_its_accept_socket(owner: Callable[[], Iso]) -> None:
+    """proftpd.service: Type=forking with PIDFile=, `--configtest` as ExecStartPre= with
+    `$CONFIG_FILE $OPTIONS` from Environment= (OPTIONS empty: no argument), HUP reload.
+    proftpd.socket (ListenStream=21, Accept=yes, Conflicts=proftpd.service) then starts
+    one proftpd@.service (`in.proftpd` on the connection) per client, named by its
+    IPv4 peer although the listener is `[::]:21`. proftpd-core and
+    vsftpd conflict (both are ftp-server): installing one removes the other."""
+    require("proftpd-core")
+    d = owner()
+    info = start(d, "proftpd")
+    assert banner(d, 21).startswith("220 ProFTPD"), banner(d, 21)
+    status_lists(d, "proftpd", "proftpd")
+    assert d.read("/run/proftpd.pid").strip() == str(info["main_pid"])
+    reload_keeps_main(d, "proftpd")
+    assert banner(d, 21).startswith("220 ProFTPD")
+    restart_new_main(d, "proftpd")
+    assert banner(d, 21).startswith("220 ProFTPD")
+    # Conflicts=: the daemon is stopped. Nothing orders the two jobs, so the socket's
+    # bind races the daemon's exit: 252 on the oracle fails it (EADDRINUSE, Result:
+    # resources) and a second start listens.
+    first = d.cli("start", "proftpd.socket")
+    d.wait_state("proftpd.service", "inactive/dead")
+    d.wait_for(lambda: not d.namespace_processes(), what="the proftpd daemon to exit")
+    assert not d.exists("/run/proftpd.pid")
+    if first.returncode != 0:
+        assert d.status("proftpd.socket")["result"] == "resources"
+        assert d.cli("start", "proftpd.socket").returncode == 0
+    socket_status = d.cli("status", "proftpd.socket").stdout
+    assert "Triggers:" not in socket_status, socket_status  # Accept=yes: instances only
+    # in.proftpd on the connection ends at once without a word: the packaged proftpd.conf
+    # says `ServerType standalone` (the same under 252, on the oracle)
+    assert banner(d, 21) == ""
+    d.wait_for(lambda: not d.namespace_processes(), what="the connection's proftpd to exit")
+    assert re.search(r"Accepted: 1; Connected: 0;", d.cli("status", "proftpd.socket").stdout)
+    journal = d.journal()
+    instance = re.search(
+        r"Started (proftpd@0-127\.0\.0\.1:21-127\.0\.0\.1:(\d+)\.service) - ProFTPD FTP "
+        r"Server \(127\.0\.0\.1:\2\)\.",
+        journal,
+    )
+    assert instance, journal
+    assert f"{instance[1]}: Deactivated successfully." in journal
+    assert d.cli("stop", "proftpd.socket").returncode == 0
+    assert d.state("proftpd.socket") == "inactive/dead"
+
+
 def test_smartmontools_skipped_in_a_virtual_machine(owner: Callable[[], Iso]) -> None:
     """smartmontools.service: ConditionVirtualization=no. In a virtual machine the start
     is skipped (exit 0, inactive), with the condition in `status`, as 252 does."""
