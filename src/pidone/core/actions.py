@@ -312,12 +312,16 @@ def format_kill_message(unit: str, pid: int, comm: str, signal: int) -> str:
 
 
 def format_leftover_message(unit: str, pid: int, comm: str, when: str) -> list[str]:
-    """The warning(s) for a process left in the unit (unit_log_leftover_process_*())."""
+    """The warning(s) for a process left in the unit (unit_log_leftover_process_*()).
+
+    The start warning is one message with a newline in systemd 252; its log_dispatch_internal()
+    writes each line as a record of its own, and only the first carries the `UNIT: ` prefix
+    of log_unit_warning() (oracle: isc-dhcp-server's restart)."""
     if when == "stop":
         return [f"{unit}: Unit process {pid} ({comm or 'n/a'}) remains running after unit stopped."]
     return [
         f"{unit}: Found left-over process {pid} ({comm or 'n/a'}) in control group while "
         "starting unit. Ignoring.",
-        f"{unit}: This usually indicates unclean termination of a previous run, or service "
+        "This usually indicates unclean termination of a previous run, or service "
         "implementation deficiencies.",
     ]
