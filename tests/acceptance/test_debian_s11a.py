@@ -14,8 +14,9 @@ directory, named by a drop-in in the daemon's unit directory; /etc/radvd.conf an
 All of it was compared with systemd 252 on the oracle (same units, same set-up): the same
 states, results, exit codes, status lines and journal lines.
 
-ntpsec is not here: with CAP_SYS_TIME (its ConditionCapability=) ntpd disciplines the
-kernel clock, which no namespace isolates.
+ntpsec is only started by a manager without CAP_SYS_TIME, where its ConditionCapability=
+skips it: with the capability, ntpd would discipline the kernel clock, which no namespace
+isolates.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -460,6 +462,12 @@ def test_samba_smbd_and_nmbd(owner: Callable[[], Iso]) -> None:
     stop_all_gone(d, "nmbd")
     for unit in ("smbd", "nmbd"):
         assert not d.exists(f"/run/samba/{unit}.pid")
+    # samba-ad-dc: the packaged smb.conf is no AD DC, so its ExecCondition= exits 1
+    r = d.cli("start", "samba-ad-dc")
+    assert r.returncode == 0, r.stdout + r.stderr
+    info = d.status("samba-ad-dc")
+    assert (info["active"], info["sub"], info["result"]) == ("inactive", "dead", "exec-condition")
+    assert "samba-ad-dc.service: Skipped due to 'exec-condition'." in d.journal("-u", "samba-ad-dc")
 
 
 def test_cups(owner: Callable[[], Iso]) -> None:
@@ -754,6 +762,30 @@ def test_isc_dhcp_server_lsb_script(owner: Callable[[], Iso], tmp_path: Path) ->
     # ("Unit process N (dhcpd) remains running after unit stopped.", as under systemd)
     stop_all_gone(d, "isc-dhcp-server")
     assert not d.exists("/run/dhcpd.pid")
+
+
+def test_ntpsec_skipped_without_cap_sys_time(tmp_path: Path) -> None:
+    """ntpsec.service (and its alias ntp.service) under a manager whose bounding set lacks
+    CAP_SYS_TIME, as in a container: skipped by ConditionCapability=, `start` exits 0, and
+    the unit stays inactive (dead), as under systemd 252 on the oracle."""
+    require("ntpsec")
+    if shutil.which("setpriv") is None:
+        pytest.skip("util-linux setpriv is not installed")
+    d = Iso(tmp_path / "ns", isolated=True, args=["--tmpfiles=yes"])
+    d.daemon_command = ["setpriv", "--bounding-set", "-sys_time", *d.daemon_command]
+    with d:
+        for name in ("ntpsec", "ntp"):
+            r = d.cli("start", name)
+            assert r.returncode == 0, r.stdout + r.stderr
+        assert d.state("ntpsec") == "inactive/dead"
+        assert not d.namespace_processes()
+        skipped = (
+            "ntpsec.service - Network Time Service was skipped because of an unmet condition "
+            "check (ConditionCapability=CAP_SYS_TIME)."
+        )
+        assert d.journal("-u", "ntpsec").count(skipped) == 2
+        text = d.cli("status", "ntpsec").stdout
+        assert "Condition: start condition failed at" in text, text
 
 
 def _uid(user: str) -> int:
