@@ -377,3 +377,46 @@ def test_oneshot_wanted_by_an_active_target_keeps_its_start_counter() -> None:
     out = job(fx, "start", "o.service")
     assert results(out) == {"o.service": "failed"}
     assert "o.service: Start request repeated too quickly." in fx.logs(mark)
+
+
+def test_runnable_jobs_run_in_252s_priority_order() -> None:
+    """manager_dispatch_run_queue() takes jobs by unit_compare_priority(): the later unit
+    type first, then the heavier CPUWeight=, the lower Nice=, the name; not in the order
+    the transaction added them (the Wants= line here lists zz first). The oracle's order
+    for the same units: tests/data/oracle/capture-runorder-252.md."""
+    svc = f"{NODEPS}[Service]\nType=oneshot\nExecStart=/bin/true\n"
+    _, fx = setup(
+        {
+            "t.target": f"{NODEPS}Wants=zz.service aa.service mm.service kk.service\n",
+            "zz.service": svc,
+            "aa.service": svc,
+            "mm.service": svc + "CPUWeight=500\n",
+            "kk.service": svc + "Nice=-5\n",
+            "nn.service": svc + "Nice=5\nCPUWeight=idle\n",
+        }
+    )
+    job(fx, "start", "t.target")
+    assert spawned(fx) == ["mm.service", "kk.service", "aa.service", "zz.service"]
+    # CPUWeight=idle (0) goes after the default weight (100) at the same nice level
+    _, fx = setup(
+        {"t.target": f"{NODEPS}Wants=nn.service aa.service\n", "aa.service": svc,
+         "nn.service": svc + "CPUWeight=idle\n"}
+    )  # fmt: skip
+    job(fx, "start", "t.target")
+    assert spawned(fx) == ["aa.service", "nn.service"]
+
+
+def test_a_later_unit_type_runs_first() -> None:
+    """252's UnitType order, the later first: the targets' jobs (whose names sort after
+    the service's) run before the service's job queued with them."""
+    svc = f"{NODEPS}[Service]\nType=oneshot\nExecStart=/bin/true\n"
+    _, fx = setup(
+        {"a.target": f"{NODEPS}Wants=a.service z.target\n", "a.service": svc, "z.target": NODEPS}
+    )
+    job(fx, "start", "a.target")
+    lines = [line for line in fx.logs() if not line.startswith("Created slice")]
+    assert lines[:3] == [
+        "Reached target a.target.",
+        "Reached target z.target.",
+        "Starting a.service...",
+    ]

@@ -45,6 +45,7 @@ core.transaction and core.jobeffects.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC
 
@@ -73,6 +74,7 @@ from pidone.core.jobwiring import (
 )
 from pidone.core.model import Unit
 from pidone.core.restart import StartLimit
+from pidone.core.runorder import RunKey, run_key
 from pidone.core.service import ServiceMachine
 from pidone.core.servicestate import Result, SubState
 from pidone.core.socketseam import CloseFd
@@ -178,7 +180,9 @@ class Manager(UnitTable):
         self._tx_cache = TransactionCache()
         self._pid_owner: dict[int, str] = {}
         self._pids_of: dict[str, tuple[int, int]] = {}
-        self._run_queue: list[str] = []
+        # runnable-job candidates, a heap by core.runorder.run_key (252's Prioq), and its set
+        self._run_queue: list[tuple[RunKey, str]] = []
+        self._queued: set[str] = set()
         self._scan_at: dict[int, int] = {}  # job id -> where _runnable() found its blocker
         self._requests: list[Request] = []
         self._out: list[act.Action] = []
@@ -765,8 +769,9 @@ class Manager(UnitTable):
     # --- running jobs (rules 4, 5) ---------------------------------------------------------
 
     def _queue(self, unit: str) -> None:
-        if unit not in self._run_queue:
-            self._run_queue.append(unit)
+        if unit not in self._queued:
+            self._queued.add(unit)
+            heapq.heappush(self._run_queue, (run_key(unit, self.units.get(unit)), unit))
 
     def _runnable(self, job: Job) -> bool:
         """job_is_runnable() (core.transaction): no job of a unit ordered against this one
@@ -808,7 +813,8 @@ class Manager(UnitTable):
                     self._log(r.why.unit or r.unit, r.why.message, r.why.priority)
                 self._transaction(r.unit, r.job_type, r.mode, None, True)
                 continue
-            unit = self._run_queue.pop(0)
+            unit = heapq.heappop(self._run_queue)[1]
+            self._queued.discard(unit)
             job = self.jobs.get(unit)
             if job is not None and job.state == "waiting" and self._runnable(job):
                 self._run(job)
