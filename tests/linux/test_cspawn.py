@@ -75,7 +75,12 @@ try:
     private = os.readlink("/proc/self/ns/mnt") != os.readlink(f"/proc/{os.getppid()}/ns/mnt")
 except OSError:  # (User=nobody)
     private = False
-out["tmp"] = sorted(os.listdir("/tmp"))[:50] if private else "not private"  # (others write)
+try:  # /tmp itself private (PrivateTmp=), not only the namespace: the host's, others write
+    host_tmp = os.stat(f"/proc/{os.getppid()}/root/tmp")
+    own_tmp = (host_tmp.st_dev, host_tmp.st_ino) != (os.stat("/tmp").st_dev, os.stat("/tmp").st_ino)
+except OSError:
+    own_tmp = private
+out["tmp"] = sorted(os.listdir("/tmp"))[:50] if private and own_tmp else "not private"
 out["own_mount_namespace"] = private
 if private:  # what the namespace holds: (mount point, per-mount options, type, its options)
     mounts = []

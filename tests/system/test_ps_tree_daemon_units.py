@@ -40,7 +40,12 @@ def test_daemon_attributes_a_double_forked_process_without_cgroups(pidone_ns):
     d = pidone_ns({"forky.service": UNIT}, no_cgroups=True)
     assert d.cli("start", "forky.service").returncode == 0
     d.wait_state("forky.service", "active/running")
-    d.wait_for(lambda: _ns_pid_of(d, b"sleep\x001000\x00") != 0, what="the double fork")
+    # both commands: the orphan, and the shell after its `exec sleep 2000` (the exec may
+    # come after the fork has already been seen)
+    d.wait_for(
+        lambda: _ns_pid_of(d, b"sleep\x001000\x00") and _ns_pid_of(d, b"sleep\x002000\x00"),
+        what="the double fork and the exec",
+    )
     orphan = _ns_pid_of(d, b"sleep\x001000\x00")
     main = _ns_pid_of(d, b"sleep\x002000\x00")
     assert d.call("pids")["pids"].count([orphan, "forky.service"]) == 1
