@@ -223,3 +223,24 @@ def test_a_unit_bound_to_a_skipped_unit_does_not_start(pidone_ns: Factory) -> No
     journal = d.journal("-u", "needs", "-o", "cat")
     assert "needs.service: Bound to unit skipped.service, but unit isn't active." in journal
     assert "Dependency failed for needs.service - Needs." in journal
+
+
+def test_binds_to_without_after_is_not_checked_at_start(pidone_ns: Factory) -> None:
+    """unit_verify_deps() checks only BindsTo= units also ordered After=. xrdp-sesman.service
+    is BindsTo=xrdp.service and starts first (xrdp.service: Requires=/After=xrdp-sesman):
+    under 252 both start; pidone failed both with 'dependency' ("Bound to unit xrdp.service,
+    but unit isn't active.")."""
+    units = {
+        "front.service": "[Unit]\nRequires=back.service\nAfter=back.service\n"
+        "[Service]\nExecStart=/bin/sleep 1000\n",
+        "back.service": "[Unit]\nBindsTo=front.service\n[Service]\nExecStart=/bin/sleep 1000\n",
+    }
+    d = pidone_ns(units)
+    r = d.cli("start", "front")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert d.state("back.service") == "active/running"
+    assert d.state("front.service") == "active/running"
+    assert "Bound to unit" not in d.journal("-o", "cat")
+    # BindsTo=: stopping front stops back too
+    assert d.cli("stop", "front").returncode == 0
+    d.wait_state("back.service", "inactive/dead")

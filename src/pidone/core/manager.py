@@ -933,9 +933,16 @@ class Manager(UnitTable):
             self._finish(job, "done", already=True)
 
     def _unbound(self, unit: str) -> str:
-        """The first BindsTo= unit that is neither active nor on its way (unit_verify_deps():
-        UNIT_ATOM_CANNOT_BE_ACTIVE_WITHOUT, UNIT_IS_ACTIVE_OR_ACTIVATING), else ""."""
+        """The first BindsTo= unit, also ordered After=, that is neither active nor on its
+        way (unit_verify_deps(): UNIT_ATOM_CANNOT_BE_ACTIVE_WITHOUT), else "".
+
+        252 checks only the BindsTo= units `unit` is ordered after ("We don't check BindsTo=
+        dependencies that are not used in conjunction with After= as for them any such check
+        would make things entirely racy"): xrdp-sesman.service is BindsTo=xrdp.service but
+        starts before it (xrdp.service has Requires=/After=xrdp-sesman.service)."""
         for other in self.graph.deps(unit, "BindsTo"):
+            if not self.graph.has(unit, "After", other):
+                continue
             if self.active_state(other) not in ("active", "reloading", "activating"):
                 return other
         return ""
