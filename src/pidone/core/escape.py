@@ -31,7 +31,7 @@ def _decode(b: bytes) -> str:
     return b.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
-def _path_is_valid(path: str) -> bool:
+def path_is_valid(path: str) -> bool:
     """path_is_valid(): shorter than PATH_MAX (4096), components at most NAME_MAX (255)."""
     data = _encode(path)
     return 0 < len(data) < 4096 and all(len(part) <= 255 for part in data.split(b"/"))
@@ -69,7 +69,7 @@ def escape_path(path: str) -> str:
     simple = simplify_path(path)
     if simple in ("", "/"):
         return "-"
-    if ".." in simple.split("/") or simple == "." or not _path_is_valid(simple):
+    if ".." in simple.split("/") or simple == "." or not path_is_valid(simple):
         raise ValueParseError(f"Path {path} is not normalized, refusing to escape.")
     return _escape_bytes(_encode(simple.strip("/")))
 
@@ -116,7 +116,7 @@ def unescape_path(s: str) -> str:
     if body.startswith(b"/") or body.endswith(b"/"):
         raise ValueParseError(f"Failed to unescape path: {s}")
     path = "/" + _decode(body)
-    if simplify_path(path) != path or ".." in path.split("/") or not _path_is_valid(path):
+    if simplify_path(path) != path or ".." in path.split("/") or not path_is_valid(path):
         raise ValueParseError(f"Failed to unescape path: {s}")
     return path
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pidone.core import execparsers, resparsers, seccompparsers, sockparsers
 from pidone.core.directives import Directive
 from pidone.core.errors import ValueParseError
+from pidone.core.escape import path_is_valid, simplify_path
 from pidone.core.execline import ExecLineError, parse_exec_line
 from pidone.core.hints import Any
 from pidone.core.model import Condition, NotEnforced
@@ -298,6 +299,22 @@ _PATH_CONDITIONS = frozenset(
 )
 
 
+def _checked_absolute_path(key: str, path: str) -> str:
+    """252's path_simplify_and_warn(PATH_CHECK_ABSOLUTE), as config_parse_unit_condition_path()
+    calls it: the path is kept simplified (`ConditionDirectoryNotEmpty=|/etc/sssd/conf.d/`
+    is checked and shown by `status` as `/etc/sssd/conf.d`); one that is relative, too long
+    or has a `..` component is ignored."""
+    if not path.startswith("/"):
+        raise Ignored(f"{key}= path is not absolute, ignoring: {path}")
+    simple = simplify_path(path)
+    if not path_is_valid(simple):
+        size = len(simple.encode("utf-8", "surrogateescape"))
+        raise Ignored(f"{key}= path has invalid length ({size} bytes), ignoring.")
+    if ".." in simple.split("/"):
+        raise Ignored(f"{key}= path is not normalized, ignoring: {simple}")
+    return simple
+
+
 def p_condition(ctx: Context, d: Directive, value: str) -> None:
     is_assert = d.key.startswith("Assert")
     kind = d.key[len("Assert") :] if is_assert else d.key[len("Condition") :]
@@ -309,8 +326,8 @@ def p_condition(ctx: Context, d: Directive, value: str) -> None:
     if negate:
         text = text[1:]
     text = printf(ctx, text)
-    if kind in _PATH_CONDITIONS and not text.startswith("/"):
-        raise Ignored(f"{d.key}= path is not absolute, ignoring: {text}")
+    if kind in _PATH_CONDITIONS:
+        text = _checked_absolute_path(d.key, text)
     cond = Condition(kind, text, is_assert, trigger, negate, ctx.path, ctx.line)
     (ctx.unit.unit.asserts if is_assert else ctx.unit.unit.conditions).append(cond)
 
