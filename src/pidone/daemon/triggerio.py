@@ -27,6 +27,7 @@ come later, through `submit` (FdReadable, TimerFired):
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import socket
@@ -69,6 +70,14 @@ if TYPE_CHECKING:
 
 _FAMILIES = {socket.AF_INET: "inet", socket.AF_INET6: "inet6", socket.AF_UNIX: "unix"}
 _UCRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}, socket(7)
+
+
+def _listens_in_cgroup() -> bool:
+    """Whether systemd 252 would create IP listening sockets in a forked helper here: where
+    it may load BPF cgroup programs (bpf_firewall_supported(); linux.bpffirewall)."""
+    from pidone.linux import bpffirewall
+
+    return bpffirewall.available()
 
 
 def realtime_usec() -> int:
@@ -206,6 +215,14 @@ class TriggerIO:
                 self.log(
                     a.unit, f"{a.unit}: Failed to create listening socket ({where}): {reason}", 3
                 )
+                if spec.family in ("inet", "inet6") and _listens_in_cgroup():
+                    # 252 creates an IP socket in a helper forked into the socket unit's
+                    # cgroup, so that its BPF programs apply (socket_address_listen_in_
+                    # cgroup(), wherever BPF firewalling is supported): the helper logs the
+                    # line above, and the manager, which then gets no fd, fails with EIO.
+                    reason = os.strerror(errno.EIO)
+                    text = f"{a.unit}: Failed to receive listening socket ({where}): {reason}"
+                    self.log(a.unit, text, 3)
             else:  # an unknown SocketUser=/SocketGroup= (getpwnam()'s KeyError)
                 reason = "No such process" if isinstance(exc, KeyError) else str(exc)
             return ListenersFailed(a.unit, reason)
