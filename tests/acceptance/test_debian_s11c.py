@@ -51,7 +51,7 @@ import shutil
 import struct
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -160,6 +160,18 @@ def _uid(user: str) -> int:
 _SPAMC_PING = b"PING SPAMC/1.5\r\n\r\n"
 
 
+@pytest.fixture
+def root_sa_dir() -> Iterator[None]:
+    """spamd (as root, `--create-prefs`) makes root's ~/.spamassassin on the host's /root,
+    which stays visible to the tests' probes: removed afterwards when it was not there."""
+    path = Path("/root/.spamassassin")
+    existed = path.exists()
+    yield
+    if not existed:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.usefixtures("root_sa_dir")
 def test_spamd_pid_file_and_hup_reexec(owner: Callable[[], Iso]) -> None:
     """spamd.service: Type=simple with PIDFile=/run/spamd.pid (also `--pidfile=`),
     `$OPTIONS` from /etc/default/spamd, Restart=always; HUP: spamd re-executes itself in
@@ -390,6 +402,8 @@ def test_kea_dhcp4_control_socket(owner: Callable[[], Iso]) -> None:
     stop (RuntimeDirectoryPreserve=yes); `version-get` on /run/kea/kea4-ctrl-socket."""
     require("kea-dhcp4-server")
     d = owner()
+    tmpfs(d, "/var/lib/kea", "_kea")  # its lease file
+    tmpfs(d, "/var/log/kea", "_kea", "0750")
     info = start(d, "kea-dhcp4-server")
     assert d.uid_of(info["main_pid"]) == _uid("_kea")
     sock = "/run/kea/kea4-ctrl-socket"
@@ -453,6 +467,7 @@ def test_freeradius_rejects_an_unknown_user(owner: Callable[[], Iso]) -> None:
     An Access-Request from localhost (its packaged client secret) gets an Access-Reject."""
     require("freeradius")
     d = owner()
+    tmpfs(d, "/var/log/freeradius", "freerad")  # radius.log
     info = start(d, "freeradius")
     assert d.uid_of(info["main_pid"]) == _uid("freerad")
     assert d.py(_RADIUS) == "code 3 id 42"  # Access-Reject (RFC 2865)
