@@ -27,6 +27,7 @@ z /run/demo 0751 - - -
 x /tmp/keep-*
 f /var/lib/nested/deeper/file.txt 0600 - - - parents are created
 p /run/nested-fifo/fifo 0600 - - -
+d /var/run/legacy 0755 - - -
 r /run/demo-remove
 """
 
@@ -68,6 +69,15 @@ def test_parse_fields_modifiers_and_problems():
         "t.conf:4: Path 'relative' not absolute.",
         "t.conf:5: Invalid mode '999'.",
     ]
+
+
+def test_legacy_var_run_paths_become_run():
+    # systemd-tmpfiles 252 rewrites a path below /var/run/ to /run/ (ngircd.conf's
+    # `d /var/run/ircd`), which matters below a --root without the /var/run -> /run link
+    text = "d /var/run/ircd 0755 irc irc\nd /var/running\nL /var/run - - - - ../run\n"
+    entries, problems = parse_tmpfiles(text, "t")
+    assert [e.path for e in entries] == ["/run/ircd", "/var/running", "/var/run"]
+    assert problems == []
 
 
 def test_higher_priority_directory_wins_per_basename():

@@ -136,6 +136,12 @@ def parse_tmpfiles(text: str, source: str) -> tuple[list[TmpfilesEntry], list[Tm
         if not path.startswith("/"):
             problems.append(TmpfilesProblem(source, number, f"Path '{path}' not absolute."))
             continue
+        below = path.removeprefix("/var/run/").lstrip("/") if path.startswith("/var/run/") else ""
+        if below:
+            # systemd-tmpfiles 252 (patch_var_run()): a path below the legacy /var/run/,
+            # not /var/run itself (var.conf's `L /var/run - - - - ../run`), is rewritten to
+            # /run/ (ngircd's `d /var/run/ircd`): the same below a --root without the link
+            path = "/run/" + below
         masked = mode_text.startswith("~")
         mode_text = mode_text.lstrip("~:")
         mode: int | None = None
