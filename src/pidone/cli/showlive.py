@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
             and state.result == "success"
             and not state.main_pid
             and not state.control_pid
-            and not is_referenced(ufs)
+            and not is_referenced(ufs, unit=unit.id)
             and entry.get("referenced") is not True  # core.unittable rule 6
         ):
             # collected by 252 (core.statusview.looks_collected): shown as loaded afresh

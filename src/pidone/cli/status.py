@@ -336,9 +336,12 @@ def main_exec_run(view: StatusView, exec_start: Any) -> ExecRun | None:  # noqa:
     )
 
 
-def is_referenced(unit_file_state: str, triggered_by: object = ()) -> bool:
-    """Something keeps the unit loaded in systemd: an install symlink (enabled, linked...)
-    or a trigger (socket, timer) -- so it is not garbage-collected when inactive."""
+def is_referenced(unit_file_state: str, triggered_by: object = (), unit: str = "") -> bool:
+    """Something keeps the unit loaded in systemd: an install symlink (enabled, linked...),
+    a generator's link to a generated `unit` (generator_linked()) or a trigger (socket,
+    timer) -- so it is not garbage-collected when inactive."""
+    if unit_file_state == "generated" and unit:
+        return bool(triggered_by) or generator_linked(unit)
     return bool(triggered_by) or unit_file_state in (
         "enabled",
         "enabled-runtime",
@@ -346,6 +349,32 @@ def is_referenced(unit_file_state: str, triggered_by: object = ()) -> bool:
         "linked",
         "linked-runtime",
     )
+
+
+def generator_linked(unit: str) -> bool:
+    """A generator also linked the unit into a `.wants/` or `.requires/` directory of its
+    output: systemd-sysv-generator does for an LSB script enabled in /etc/rc?.d
+    (multi-user.target.wants/NAME.service, 252's generate_unit_file()), so `WantedBy=` shows
+    the target and the unit stays loaded as an enabled unit does, whose UnitFileState is
+    still `generated` (oracle: zookeeper.service keeps `since`, Duration: and Process:
+    after a stop)."""
+    try:
+        from pidone.cli.unitargs import local_unit_paths
+
+        dirs = local_unit_paths(None).generators
+    except Exception:  # a cosmetic part of status: never fatal
+        return False
+    for directory in dirs:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".wants", ".requires")) and os.path.islink(
+                os.path.join(directory, name, unit)
+            ):
+                return True
+    return False
 
 
 def _pair(value: Any, index: int = 0) -> int:  # noqa: ANN401 - JSON
@@ -453,7 +482,10 @@ def build_view(info: dict[str, Any], opts: Options) -> StatusView:
         run = main_exec_run(view, info.get("exec_start"))
         if run is not None:
             view = view._replace(exec_runs=(run,))
-    kept = is_referenced(view.unit_file_state, view.triggered_by) or info.get("referenced") is True
+    kept = (
+        is_referenced(view.unit_file_state, view.triggered_by, view.id)
+        or info.get("referenced") is True
+    )
     if looks_collected(view, referenced=kept):
         view = as_collected(view)
     mode = _journal_mode(opts.output)
