@@ -17,6 +17,7 @@ the packaged path inside the namespace only; no host file is touched.
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import resource
 import shutil
@@ -85,6 +86,16 @@ _OVPN_MGMT = (
     "            break\n"
     "        out.append(line)\n"
     "    print(';'.join(out))\n"
+    "except OSError as exc:\n"
+    "    print('error:', exc)\n"
+)
+
+# The RFB protocol version a VNC server sends first (RFC 6143 7.1.1) on 127.0.0.1:PORT.
+_RFB = (
+    "import socket, sys\n"
+    "try:\n"
+    "    s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)\n"
+    "    print(s.recv(12).decode('latin-1').strip())\n"
     "except OSError as exc:\n"
     "    print('error:', exc)\n"
 )
@@ -312,3 +323,52 @@ def test_openvpn_client_to_server(owner: Callable[[], Iso], tmp_path: Path) -> N
     assert d.state("openvpn-server@p2p") == "active/running"
     assert "tun1" not in d.inside("ip", "-br", "link").stdout
     stop_all_gone(d, "openvpn-server@p2p")
+
+
+def test_tigervncserver_instance(owner: Callable[[], Iso], tmp_path: Path) -> None:
+    """tigervncserver@:1.service: Type=forking with PIDFile=/run/tigervncsession-%i.pid,
+    ExecStart= a script that execs tigervncsession (a PAM session for the user of display
+    :1 in /etc/tigervnc/vncserver.users, then `tigervncserver -fg`, then Xtigervnc),
+    SELinuxContext= (no SELinux here); RFB on 5901. The user (arpwatch, a shell and a
+    home) gets a home bound over its own with SecurityTypes None on localhost and an
+    xstartup that only waits; the users file is bound over the packaged one."""
+    require("tigervnc-standalone-server")
+    if os.path.lexists("/tmp/.X1-lock"):
+        pytest.skip("display :1 is in use on this machine")  # Xtigervnc locks it in /tmp
+    d = owner()
+    os.chmod(tmp_path, 0o755)
+    users = tmp_path / "vncserver.users"
+    users.write_text(":1=arpwatch\n")
+    home = tmp_path / "home"
+    vnc = home / ".vnc"
+    vnc.mkdir(parents=True)
+    (vnc / "tigervnc.conf").write_text('$SecurityTypes = "None";\n$localhost = "yes";\n')
+    (vnc / "xstartup").write_text("#!/bin/sh\nexec sleep infinity\n")
+    (vnc / "xstartup").chmod(0o755)
+    for path in (home, vnc, vnc / "tigervnc.conf", vnc / "xstartup"):
+        shutil.chown(path, "arpwatch", "arpwatch")
+    sockets = tmp_path / "X11-unix"
+    sockets.mkdir(mode=0o1777)
+    sockets.chmod(0o1777)
+    bind_over(d, users, "/etc/tigervnc/vncserver.users")
+    bind_over(d, home, "/var/lib/arpwatch")
+    if os.path.isdir("/tmp/.X11-unix"):
+        bind_over(d, sockets, "/tmp/.X11-unix")  # X1, the display's socket, stays in here
+    unit = "tigervncserver@:1"
+
+    def rfb() -> str:
+        return d.py(_RFB, "5901")
+
+    info = start(d, unit)
+    assert d.read("/run/tigervncsession-:1.pid").strip() == str(info["main_pid"])
+    d.wait_for(lambda: rfb().startswith("RFB 003."), what="Xtigervnc to answer")
+    text = status_lists(d, unit, "Xtigervnc")
+    assert f"Main PID: {info['main_pid']} (tigervncsession)" in text, text
+    assert d.uid_of(pids_named(d, "Xtigervnc").pop()) == pwd.getpwnam("arpwatch").pw_uid
+    no_reload(d, unit)
+    restart_new_main(d, unit)
+    d.wait_for(lambda: rfb().startswith("RFB 003."), what="Xtigervnc to answer")
+    stop_all_gone(d, unit)
+    assert d.status(unit)["result"] == "success"
+    assert not d.exists("/run/tigervncsession-:1.pid")
+    assert not os.path.lexists("/tmp/.X1-lock")  # removed by `tigervncserver -kill`
