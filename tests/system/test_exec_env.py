@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,36 @@ def test_journal_streams_are_sockets_named_by_journal_stream(
     assert err == f"{js[3:]} socket"
     assert out.endswith("character special file")  # /dev/null
     assert neither.read_text().splitlines()[0] == "JS="
+
+
+def test_a_failed_spawn_is_logged_by_the_child_before_its_exit(pidone_ns: Factory) -> None:
+    """systemd 252's exec_spawn() child logs "Failed at step X spawning /path: ..." itself
+    before it exits (checked on the oracle): the record is the child's, `(name)[PID]` with
+    the name from rename_process_from_path() (the basename's last 8 characters), with
+    MESSAGE_ID= SD_MESSAGE_SPAWN_FAILED and EXECUTABLE=, and it comes before the manager's
+    "Main process exited" line. tinc@NET.service without /etc/tinc/NET."""
+    d = pidone_ns(
+        {
+            "wd.service": "[Service]\nWorkingDirectory=/nonexistent\nExecStart=/bin/sleep 1000\n",
+            "exe.service": "[Service]\nExecStart=/nonexistent/a-long-binary-name\n",
+        }
+    )
+    d.cli("start", "wd")
+    d.cli("start", "exe")
+    for unit, name, step, path in (
+        ("wd", "(sleep)", "CHDIR", "/bin/sleep"),
+        ("exe", "(ary-name)", "EXEC", "/nonexistent/a-long-binary-name"),
+    ):
+        d.wait_for(lambda u=unit: "Failed with result" in d.journal("-u", u), what=unit)
+        log = d.journal("-u", unit, "-o", "short").splitlines()
+        failed = [i for i, line in enumerate(log) if f"Failed at step {step} spawning" in line]
+        exited = [i for i, line in enumerate(log) if "Main process exited" in line]
+        assert failed, log
+        assert exited, log
+        assert failed[0] < exited[0], log
+        assert re.search(
+            rf" {re.escape(name)}\[\d+\]: {unit}\.service: Failed at step", log[failed[0]]
+        )
+        fields = d.journal("-u", unit, "-o", "verbose", f"EXECUTABLE={path}")
+        assert "MESSAGE_ID=641257651c1b4ec9a8624d7a40a9e1e7" in fields, fields
+        assert f"SYSLOG_IDENTIFIER={name}" in fields, fields

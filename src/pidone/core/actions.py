@@ -43,6 +43,7 @@ MID_UNIT_FAILURE_RESULT = "d9b373ed55a64feb8242e02dbe79a49c"
 MID_UNIT_SUCCESS = "7ad2d189f7e94e70a38c781354912448"
 MID_UNIT_RESTART_SCHEDULED = "5eb03494b6584870a536b337290809b3"
 MID_UNIT_SKIPPED = "0e4284a0caca4bfc81c0bb6786972673"
+MID_SPAWN_FAILED = "641257651c1b4ec9a8624d7a40a9e1e7"
 
 ExecRole = Literal["condition", "start-pre", "start", "start-post", "reload", "stop", "stop-post"]
 

@@ -649,7 +649,13 @@ class LinuxExecutor:
         os.close(fd)
         self.tracker.settled(pid)  # exec'd (so in its cgroup) or exiting
         if failure is not None:
-            self.logs.manager_record(unit, f"{unit}: {failure.message}", act.LOG_ERR)
+            self.logs.spawn_failure_record(
+                unit,
+                pid,
+                failure.path,
+                f"{unit}: {failure.message}",
+                {"MESSAGE_ID": act.MID_SPAWN_FAILED, "EXECUTABLE": failure.path},
+            )
         if report:
             if failure is None:
                 self.submit(ev.ExecSucceeded(unit, pid))
@@ -779,6 +785,11 @@ class LinuxExecutor:
             self._remember_exit(child.pid, unit)
         if info is not None and info.stream_fd >= 0:
             self.logs.drain(info.stream_fd)  # its output first, then "Main process exited"
+        for fd, pending in list(self._status_fds.items()):
+            if pending[1] == child.pid:
+                # A failed spawn's "Failed at step ..." line, which 252's child logs before
+                # it exits, also comes before the manager's "Main process exited" line.
+                self._on_status(fd)
         then = self._successors.pop(child.pid, None) if self._successors else None
         # (not busy, nothing queued: the manager has seen every earlier event, so the
         # promise is current)

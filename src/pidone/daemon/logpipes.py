@@ -300,6 +300,35 @@ class LogCollector:
             text = message.removeprefix(f"{unit}: ")
             self._echo(unit, [text.encode()])
 
+    def spawn_failure_record(
+        self, unit: str, pid: int, path: str, message: str, extra: dict[str, str]
+    ) -> None:
+        """A line the forked child logs before it dies of a failed spawn: systemd 252's
+        exec_spawn() child logs "Failed at step X spawning /path: ..." itself, so the record
+        is the child's (_PID, `(name)` as identifier and comm, after rename_process_from_path()
+        in execute.c: "(" + the basename's last 8 characters + ")"), in the unit's cgroup."""
+        name = "(" + os.path.basename(path)[-8:] + ")"
+        fields = {
+            "_TRANSPORT": b"journal",
+            "SYSLOG_IDENTIFIER": name.encode(),
+            "SYSLOG_FACILITY": b"3",
+            "_PID": str(pid).encode(),
+            "_UID": str(os.getuid()).encode(),
+            "_GID": str(os.getgid()).encode(),
+            "_COMM": name.encode(),
+            "_SYSTEMD_UNIT": unit.encode(),
+            "UNIT": unit.encode(),
+            "_BOOT_ID": self.host.boot_id.encode(),
+            "_MACHINE_ID": self.host.machine_id.encode(),
+            "_HOSTNAME": self.host.hostname.encode(),
+        }
+        cid = self.writer.context(self.host.boot_id, unit, name, fields)
+        realtime, monotonic = _now()
+        encoded = {k: v.encode() for k, v in extra.items()}
+        self.writer.append(cid, realtime, monotonic, 3, message.encode(), encoded)
+        if self.echo is not None:
+            self._echo(unit, [message.removeprefix(f"{unit}: ").encode()])
+
     # -- /dev/log and the native journal socket ---------------------------------------------
     # linux.dgram loads with the first such socket (--dev-log=, --journal-socket=, PID 1)
     def listen_syslog(self, path: str) -> None:
