@@ -164,7 +164,9 @@ def test_a_failed_spawn_is_logged_by_the_child_before_its_exit(pidone_ns: Factor
     before it exits (checked on the oracle): the record is the child's, `(name)[PID]` with
     the name from rename_process_from_path() (the basename's last 8 characters), with
     MESSAGE_ID= SD_MESSAGE_SPAWN_FAILED and EXECUTABLE=, and it comes before the manager's
-    "Main process exited" line. tinc@NET.service without /etc/tinc/NET."""
+    "Main process exited" line; for a failed chdir() after exec_child()'s own "Changing to
+    the requested working directory failed: ..." line. tinc@NET.service without
+    /etc/tinc/NET."""
     d = pidone_ns(
         {
             "wd.service": "[Service]\nWorkingDirectory=/nonexistent\nExecStart=/bin/sleep 1000\n",
@@ -184,9 +186,18 @@ def test_a_failed_spawn_is_logged_by_the_child_before_its_exit(pidone_ns: Factor
         assert failed, log
         assert exited, log
         assert failed[0] < exited[0], log
-        assert re.search(
-            rf" {re.escape(name)}\[\d+\]: {unit}\.service: Failed at step", log[failed[0]]
+        found = re.search(
+            rf" {re.escape(name)}\[(\d+)\]: {unit}\.service: Failed at step", log[failed[0]]
         )
+        assert found, log
+        pid = found.group(1)
+        if step == "CHDIR":  # exec_child()'s line for the step comes first
+            chdir = [i for i, line in enumerate(log) if "working directory failed" in line]
+            assert chdir == [failed[0] - 1], log
+            assert log[chdir[0]].endswith(
+                f" {name}[{pid}]: wd.service: Changing to the requested working directory "
+                "failed: No such file or directory"
+            ), log
         fields = d.journal("-u", unit, "-o", "verbose", f"EXECUTABLE={path}")
         assert "MESSAGE_ID=641257651c1b4ec9a8624d7a40a9e1e7" in fields, fields
         assert f"SYSLOG_IDENTIFIER={name}" in fields, fields

@@ -649,6 +649,11 @@ class LinuxExecutor:
         os.close(fd)
         self.tracker.settled(pid)  # exec'd (so in its cgroup) or exiting
         if failure is not None:
+            if failure.step == "CHDIR":
+                # exec_child()'s own line for the failed chdir(), before exec_spawn()'s
+                reason = os.strerror(failure.errno) if failure.errno else "Unknown error"
+                text = f"{unit}: Changing to the requested working directory failed: {reason}"
+                self.logs.spawn_failure_record(unit, pid, failure.path, text, {})
             self.logs.spawn_failure_record(
                 unit,
                 pid,
