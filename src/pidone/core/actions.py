@@ -44,6 +44,7 @@ MID_UNIT_SUCCESS = "7ad2d189f7e94e70a38c781354912448"
 MID_UNIT_RESTART_SCHEDULED = "5eb03494b6584870a536b337290809b3"
 MID_UNIT_SKIPPED = "0e4284a0caca4bfc81c0bb6786972673"
 MID_SPAWN_FAILED = "641257651c1b4ec9a8624d7a40a9e1e7"
+MID_UNIT_RESOURCES = "ae8f7b866b0347b9af31fe1c80b127c0"
 
 ExecRole = Literal["condition", "start-pre", "start", "start-post", "reload", "stop", "stop-post"]
 
@@ -213,6 +214,14 @@ class Log:
 
 
 @dataclass(frozen=True, slots=True)
+class LogResources:
+    """The unit just stopped or failed: log what it consumed (252's unit_log_resources(),
+    called by unit_notify() after the unit's job has finished, so after "Stopped X.")."""
+
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
 class StateChanged:
     """The unit moved between SubStates (ActiveState words as `systemctl show` prints)."""
 
@@ -297,6 +306,7 @@ Action = (
     | RemovePidFile
     | WarnLeftoverProcesses
     | Log
+    | LogResources
     | StateChanged
     | RestartJobWanted
     | StartRefused

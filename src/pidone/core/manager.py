@@ -298,6 +298,13 @@ class Manager(UnitTable):
                 case act.StateChanged():
                     self._out.append(a)
                     self._state_changed(a)
+                    if a.old_active not in _INACTIVE and (
+                        a.new_active in _INACTIVE or a.new_sub == SubState.AUTO_RESTART.value
+                    ):
+                        # unit_notify() of a unit that just stopped or failed, after the
+                        # job's "Stopped X." (unit_process_job()); an automatic restart
+                        # passes through failed/dead first (_state_changed())
+                        self._out.append(act.LogResources(a.unit))
                 case act.Spawn():
                     listen: tuple[tuple[int, ...], tuple[str, ...]] = ((), ())
                     svc = m.unit.service

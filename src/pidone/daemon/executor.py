@@ -95,7 +95,9 @@ def _after_reply(a: object) -> bool:
     RuntimeDirectoryPreserve=restart kept), a PID watch, a timer."""
     if isinstance(a, act.StateChanged):
         return a.old_sub != "auto-restart" or a.new_active not in ("inactive", "failed")
-    return isinstance(a, (act.Log, act.WatchPid, act.ArmTimer, act.CancelTimer, *_REPLY_TYPES))
+    return isinstance(
+        a, (act.Log, act.LogResources, act.WatchPid, act.ArmTimer, act.CancelTimer, *_REPLY_TYPES)
+    )
 
 
 def _bookkeeping_tail(actions: list[act.Action], replies_pending: bool) -> int:
@@ -243,6 +245,8 @@ class LinuxExecutor:
         self._successors: dict[int, act.Spawn] = {}
         self._ahead: dict[str, tuple[act.Spawn, list[object]]] = {}
         self.on_state: Callable[[act.StateChanged], None] = lambda change: None
+        # CPU ns a unit used from its last start to its stop (daemon.statusdetail sets it)
+        self.cpu_used: Callable[[str], int | None] = lambda unit: None
         # A unit the manager garbage-collected (UnitDropped): the registry forgets it too.
         self.on_drop: Callable[[str], None] = lambda unit: None
         self.notify_path = notify_path
@@ -387,6 +391,8 @@ class LinuxExecutor:
                 self.logs.manager_record(a.unit, a.message, a.priority, extra or None)
             case act.StateChanged():
                 self._state_changed(a)
+            case act.LogResources():
+                self._log_resources(a.unit)
             case act.JobQueued() | act.JobFinished() | act.RequestFailed() | act.RequestDone():
                 self._replies.append(a)
             case UnitDropped():
@@ -398,6 +404,22 @@ class LinuxExecutor:
 
     def _log(self, unit: str, text: str, priority: int) -> None:
         self.logs.manager_record(unit, text, priority)
+
+    def _log_resources(self, unit: str) -> None:
+        """systemd 252's unit_log_resources(): "UNIT: Consumed 1.234s CPU time." with
+        CPU_USAGE_NSEC=, at info level above 1 s of CPU since the unit's start and at notice
+        above 10 min; below 1 s at debug level, which 252's default LogLevel=info never
+        writes. No line without a CPU figure (no cgroup). IO and IP accounting are off by
+        default in 252 (DefaultIOAccounting=, IPAccounting=), so the line has no more parts."""
+        nsec = self.cpu_used(unit)
+        if nsec is None or nsec <= 1_000_000_000:
+            return
+        from pidone.core.timefmt import format_timespan  # (only for such a unit)
+
+        priority = act.LOG_NOTICE if nsec > 600_000_000_000 else act.LOG_INFO
+        text = f"{unit}: Consumed {format_timespan(nsec // 1000, 1000)} CPU time."
+        extra = {"MESSAGE_ID": act.MID_UNIT_RESOURCES, "CPU_USAGE_NSEC": str(nsec)}
+        self.logs.manager_record(unit, text, priority, extra)
 
     def bus(self) -> BusWatch:
         """The system bus connection (linux/dbuswatch.py), made by the first Type=dbus

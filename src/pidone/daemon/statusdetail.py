@@ -93,6 +93,7 @@ class StatusSources:
             self.state_changed(change)
 
         executor.on_state = on_state
+        executor.cpu_used = self._cpu_last.get  # read for "Consumed ... CPU time."
         _WATCHING[id(self.daemon)] = self
 
     def _counter(self, unit: str) -> tuple[int, int] | None:

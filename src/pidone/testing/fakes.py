@@ -24,7 +24,7 @@ from pidone.core.dataclass_lite import dataclass, field, replace
 
 # What may come before the Spawn of a successor started ahead: it ran before them, so they
 # must not act on the unit's processes, files or directories.
-_BOOKKEEPING = (act.Log, act.StateChanged, act.ArmTimer, act.CancelTimer)
+_BOOKKEEPING = (act.Log, act.LogResources, act.StateChanged, act.ArmTimer, act.CancelTimer)
 
 
 class Handler(Protocol):
