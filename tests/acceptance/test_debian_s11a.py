@@ -21,7 +21,6 @@ isolates.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
@@ -32,11 +31,17 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.conftest import require
+from tests.acceptance.kit import (
+    HTTP,
+    bind_over,
+    iso,
+    owner,
+    uid,
+)
 from tests.acceptance.test_debian_h4 import veth
 from tests.acceptance.test_debian_system_services import (
     Iso,
     banner,
-    iso,
     no_reload,
     reload_keeps_main,
     restart_new_main,
@@ -47,17 +52,7 @@ from tests.acceptance.test_debian_system_services import (
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
 
-__all__ = ["iso"]  # the fixture, imported so that pytest finds it here
-
-
-@pytest.fixture
-def owner(iso: Callable[..., Iso]) -> Callable[[], Iso]:
-    """`owner()` starts an isolated daemon as the owner of its /run (after require())."""
-    # network-online.target pulls NetworkManager-wait-online.service where network-manager
-    # is installed, and that waits 60 s without udev (test_debian_h4).
-    return functools.partial(
-        iso, args=["--tmpfiles=yes"], masked=["NetworkManager-wait-online.service"]
-    )
+__all__ = ["iso", "owner"]  # the fixtures, imported so that pytest finds them here
 
 
 @pytest.fixture
@@ -80,12 +75,6 @@ def host_file() -> Iterator[Callable[[str, str], None]]:
     finally:
         for p in made:
             p.unlink(missing_ok=True)
-
-
-def bind_over(d: Iso, source: Path, target: str) -> None:
-    """Mount `source` over `target` in the daemon's mount namespace only."""
-    r = d.inside("mount", "--bind", str(source), target)
-    assert r.returncode == 0, r.stderr
 
 
 def dropin(d: Iso, unit: str, text: str) -> None:
@@ -132,20 +121,6 @@ _SMB_NEGOTIATE = (
     "    print('error:', exc)\n"
 )
 
-# `GET PATH` over HTTP/1.0 to 127.0.0.1:PORT: the status line and the Server: header.
-_HTTP = (
-    "import socket, sys\n"
-    "try:\n"
-    "    s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)\n"
-    "    request = 'GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' % sys.argv[2]\n"
-    "    s.sendall(request.encode())\n"
-    "    reply = s.makefile('rb').read().decode('latin-1')\n"
-    "    head = reply.split('\\r\\n\\r\\n')[0].split('\\r\\n')\n"
-    "    server = [h for h in head if h.lower().startswith('server:')]\n"
-    "    print(head[0], *server)\n"
-    "except OSError as exc:\n"
-    "    print('error:', exc)\n"
-)
 
 # An SNMPv2c GetRequest (RFC 3416) for sysDescr.0 with community `public` to
 # 127.0.0.1:161: prints the OCTET STRING of the response's varbind.
@@ -477,7 +452,7 @@ def test_cups(owner: Callable[[], Iso]) -> None:
     d = owner()
     start(d, "cups")
     assert d.state("cups.socket") == "active/running"
-    assert probe(d, _HTTP, "631", "/").startswith("HTTP/1.0 200 OK Server: CUPS/")
+    assert probe(d, HTTP, "631", "/").startswith("HTTP/1.0 200 OK Server: CUPS/")
     text = status_lists(d, "cups", "cupsd")
     assert "● cups.socket" in text, text  # TriggeredBy:
     assert "○ cups.path" in text, text
@@ -486,7 +461,7 @@ def test_cups(owner: Callable[[], Iso]) -> None:
     no_reload(d, "cups")
     restart_new_main(d, "cups")
     assert d.state("cups.socket") == "active/running"
-    assert probe(d, _HTTP, "631", "/").startswith("HTTP/1.0 200 OK")
+    assert probe(d, HTTP, "631", "/").startswith("HTTP/1.0 200 OK")
     stop_all_gone(d, "cups")
     assert d.state("cups.socket") == "inactive/dead"  # PartOf=
     assert not d.exists("/run/cups/cups.sock")  # RemoveOnStop=on
@@ -500,7 +475,7 @@ def test_knot(owner: Callable[[], Iso]) -> None:
     require("knot")
     d = owner()
     info = start(d, "knot")
-    assert d.uid_of(info["main_pid"]) == _uid("knot")
+    assert d.uid_of(info["main_pid"]) == uid("knot")
     assert d.inside("knotc", "status").stdout.strip() == "Running"
     text = status_lists(d, "knot", "knotd")
     assert re.search(r"ExecStartPre=/usr/sbin/knotc conf-check \(code=exited, status=0", text)
@@ -522,10 +497,10 @@ def test_prometheus_node_exporter(owner: Callable[[], Iso]) -> None:
     require("prometheus-node-exporter")
     d = owner()
     info = start(d, "prometheus-node-exporter")
-    assert d.uid_of(info["main_pid"]) == _uid("prometheus")
+    assert d.uid_of(info["main_pid"]) == uid("prometheus")
 
     def metrics() -> bool:  # Type=simple: started before it listens
-        return probe(d, _HTTP, "9100", "/metrics") == "HTTP/1.0 200 OK"
+        return probe(d, HTTP, "9100", "/metrics") == "HTTP/1.0 200 OK"
 
     d.wait_for(metrics, what="node_exporter to answer")
     status_lists(d, "prometheus-node-exporter", "prometheus-node")
@@ -786,9 +761,3 @@ def test_ntpsec_skipped_without_cap_sys_time(tmp_path: Path) -> None:
         assert d.journal("-u", "ntpsec").count(skipped) == 2
         text = d.cli("status", "ntpsec").stdout
         assert "Condition: start condition failed at" in text, text
-
-
-def _uid(user: str) -> int:
-    import pwd
-
-    return pwd.getpwnam(user).pw_uid

@@ -46,7 +46,6 @@ under 252), coturn (exits 255: it needs a non-loopback address; the namespace ha
 
 from __future__ import annotations
 
-import functools
 import re
 import shutil
 import struct
@@ -57,11 +56,17 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.conftest import require
+from tests.acceptance.kit import (
+    ask,
+    iso,
+    main_pid,
+    owner,
+    uid,
+)
 from tests.acceptance.test_debian_system_services import (
     Iso,
     banner,
     dns_localhost,
-    iso,
     no_reload,
     reload_keeps_main,
     restart_new_main,
@@ -72,27 +77,10 @@ from tests.acceptance.test_debian_system_services import (
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
 
-__all__ = ["iso"]  # the fixture, imported so that pytest finds it here
-
-
-@pytest.fixture
-def owner(iso: Callable[..., Iso]) -> Callable[[], Iso]:
-    """`owner()` starts an isolated daemon as the owner of its /run (after require())."""
-    return functools.partial(iso, args=["--tmpfiles=yes"])
+__all__ = ["iso", "owner"]  # the fixtures, imported so that pytest finds them here
 
 
 # --- probes (run inside the namespace) -------------------------------------------------------
-
-# Send bytes (hex in argv[2]) to 127.0.0.1:PORT over TCP, print the first reply chunk (hex).
-_ASK = (
-    "import socket, sys\n"
-    "try:\n"
-    "    s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)\n"
-    "    s.sendall(bytes.fromhex(sys.argv[2]))\n"
-    "    print(s.recv(4096).hex())\n"
-    "except OSError as exc:\n"
-    "    print('error:', exc)\n"
-)
 
 # A TFTP read request (RFC 1350) for argv[1] to 127.0.0.1:69; prints the reply (hex).
 _TFTP = (
@@ -107,21 +95,10 @@ _TFTP = (
 )
 
 
-def ask(d: Iso, port: int, payload: bytes) -> bytes:
-    """The first chunk a TCP server on 127.0.0.1:PORT answers to `payload` (b"" when
-    nothing listens there)."""
-    out = d.py(_ASK, str(port), payload.hex())
-    return b"" if out.startswith("error:") else bytes.fromhex(out)
-
-
 def http_status(d: Iso, port: int, request: bytes) -> str:
     """The status code and reason of an HTTP exchange with 127.0.0.1:PORT ("" if none)."""
     line = ask(d, port, request).split(b"\r\n", 1)[0].decode("latin-1")
     return line.partition(" ")[2] if line.startswith("HTTP/1.") else line
-
-
-def main_pid(d: Iso, unit: str) -> int:
-    return int(d.status(unit)["main_pid"])
 
 
 def pids_named(d: Iso, comm: str) -> list[int]:
@@ -190,7 +167,7 @@ def test_zabbix_agent_answers_agent_ping(owner: Callable[[], Iso]) -> None:
     require("zabbix-agent")
     d = owner()
     info = start(d, "zabbix-agent")
-    assert d.uid_of(info["main_pid"]) == _uid("zabbix")
+    assert d.uid_of(info["main_pid"]) == uid("zabbix")
     key = b"agent.ping"  # Zabbix protocol: ZBXD, flags 1, little-endian length, data
     reply = ask(d, 10050, b"ZBXD\x01" + struct.pack("<Q", len(key)) + key)
     assert reply[:5] == b"ZBXD\x01", reply
@@ -208,7 +185,7 @@ def test_minidlna_pid_file_in_its_runtime_directory(owner: Callable[[], Iso]) ->
     require("minidlna")
     d = owner()
     info = start(d, "minidlna")
-    assert d.uid_of(info["main_pid"]) == _uid("minidlna")
+    assert d.uid_of(info["main_pid"]) == uid("minidlna")
     request = b"GET /rootDesc.xml HTTP/1.0\r\n\r\n"
     d.wait_for(lambda: http_status(d, 8200, request) == "200 OK", what="minidlna's HTTP")
     status_lists(d, "minidlna", "minidlnad")
@@ -250,7 +227,7 @@ def test_prosody_xmpp_stream(owner: Callable[[], Iso]) -> None:
     require("prosody")
     d = owner()
     info = start(d, "prosody")
-    assert d.uid_of(info["main_pid"]) == _uid("prosody")
+    assert d.uid_of(info["main_pid"]) == uid("prosody")
     hello = (
         b"<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' "
         b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
@@ -290,7 +267,7 @@ def test_nagios_nrpe_server_answers_check_nrpe(owner: Callable[[], Iso]) -> None
     require("nagios-nrpe-server", "nagios-nrpe-plugin")
     d = owner()
     info = start(d, "nagios-nrpe-server")
-    assert d.uid_of(info["main_pid"]) == _uid("nagios")
+    assert d.uid_of(info["main_pid"]) == uid("nagios")
     check = "/usr/lib/nagios/plugins/check_nrpe"
     version = d.inside(check, "-H", "127.0.0.1")
     assert version.stdout.startswith("NRPE v"), version.stdout + version.stderr
@@ -402,7 +379,7 @@ def test_kresd_instance_on_port_53(owner: Callable[[], Iso]) -> None:
     require("knot-resolver")
     d = owner()
     info = start(d, "kresd@1")
-    assert d.uid_of(info["main_pid"]) == _uid("knot-resolver")
+    assert d.uid_of(info["main_pid"]) == uid("knot-resolver")
     assert d.state("kres-cache-gc.service") == "active/running"
     assert dns_localhost(d) == "127.0.0.1"  # answered locally (RFC 6761)
     status_lists(d, "kresd@1", "kresd")
@@ -422,7 +399,7 @@ def test_rabbitmq_server_with_epmd_socket(owner: Callable[[], Iso]) -> None:
     require("rabbitmq-server")
     d = owner()
     info = start(d, "rabbitmq-server")
-    assert d.uid_of(info["main_pid"]) == _uid("rabbitmq")
+    assert d.uid_of(info["main_pid"]) == uid("rabbitmq")
     # AMQP 0-9-1 protocol header; the broker answers with a Connection.Start method frame
     assert ask(d, 5672, b"AMQP\x00\x00\x09\x01")[:3] == b"\x01\x00\x00"
     status_lists(d, "rabbitmq-server", "beam.smp")
@@ -549,7 +526,7 @@ def test_nut_server_configured_in_the_namespace(owner: Callable[[], Iso], tmp_pa
     assert banner_after(d, 3493, b"LIST UPS\n") == "BEGIN LIST UPS"
     status_lists(d, "nut-server", "upsd")
     reload_keeps_main(d, "nut-server")
-    assert d.uid_of(info["main_pid"]) == _uid("nut")
+    assert d.uid_of(info["main_pid"]) == uid("nut")
     restart_new_main(d, "nut-server")
     assert banner_after(d, 3493, b"VER\n").startswith("Network UPS Tools upsd")
     stop_all_gone(d, "nut-server")
@@ -622,9 +599,3 @@ def test_smartmontools_skipped_in_a_virtual_machine(owner: Callable[[], Iso]) ->
     text = d.cli("status", "smartmontools").stdout
     assert "ConditionVirtualization=no was not met" in text, text
     assert not d.namespace_processes()
-
-
-def _uid(user: str) -> int:
-    import pwd
-
-    return pwd.getpwnam(user).pw_uid

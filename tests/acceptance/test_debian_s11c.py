@@ -43,7 +43,6 @@ docs/real-services.md).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -57,11 +56,18 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.conftest import require
-from tests.acceptance.test_debian_s11b import ask
+from tests.acceptance.kit import (
+    ask,
+    bind_over,
+    iso,
+    main_pid,
+    owner,
+    tmpfs,
+    uid,
+)
 from tests.acceptance.test_debian_system_services import (
     Iso,
     dns_localhost,
-    iso,
     no_reload,
     reload_keeps_main,
     restart_new_main,
@@ -72,28 +78,10 @@ from tests.acceptance.test_debian_system_services import (
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
 
-__all__ = ["iso"]  # the fixture, imported so that pytest finds it here
-
-
-@pytest.fixture
-def owner(iso: Callable[..., Iso]) -> Callable[[], Iso]:
-    """`owner()` starts an isolated daemon as the owner of its /run (after require())."""
-    return functools.partial(iso, args=["--tmpfiles=yes"])
+__all__ = ["iso", "owner"]  # the fixtures, imported so that pytest finds them here
 
 
 # --- namespace set-up (inside the daemon's mount namespace only) --------------------------------
-
-
-def tmpfs(d: Iso, path: str, owner: str = "root", mode: str = "0755") -> None:
-    """An empty tmpfs over `path` (owned by `owner`), so the daemon leaves the host's alone."""
-    r = d.inside("mount", "-t", "tmpfs", "-o", f"mode={mode}", "tmpfs", path)
-    assert r.returncode == 0, r.stderr
-    assert d.inside("chown", f"{owner}:{owner}", path).returncode == 0
-
-
-def bind(d: Iso, source: Path, target: str) -> None:
-    r = d.inside("mount", "--bind", str(source), target)
-    assert r.returncode == 0, r.stderr
 
 
 # --- probes (run inside the namespace) -------------------------------------------------------
@@ -145,16 +133,6 @@ def dns_rcode(d: Iso, name: str) -> str:
     return d.py(_DNS_RCODE, name)
 
 
-def main_pid(d: Iso, unit: str) -> int:
-    return int(d.status(unit)["main_pid"])
-
-
-def _uid(user: str) -> int:
-    import pwd
-
-    return pwd.getpwnam(user).pw_uid
-
-
 # --- mail filters ------------------------------------------------------------------------------
 
 _SPAMC_PING = b"PING SPAMC/1.5\r\n\r\n"
@@ -203,7 +181,7 @@ def test_opendmarc_milter_negotiation(owner: Callable[[], Iso]) -> None:
     require("opendmarc")
     d = owner()
     info = start(d, "opendmarc")
-    assert d.uid_of(info["main_pid"]) == _uid("opendmarc")
+    assert d.uid_of(info["main_pid"]) == uid("opendmarc")
     # SMFIC_OPTNEG: length, 'O', milter protocol version 6, all actions, all steps
     optneg = struct.pack(">IcIII", 13, b"O", 6, 0x1FF, 0x1FFFFF)
     reply = ask_unix(d, "/run/opendmarc/opendmarc.sock", optneg)
@@ -227,7 +205,7 @@ def test_rspamd_controller_ping(owner: Callable[[], Iso]) -> None:
     tmpfs(d, "/var/lib/rspamd", "_rspamd", "0750")
     tmpfs(d, "/var/log/rspamd", "_rspamd", "0750")
     info = start(d, "rspamd")
-    assert d.uid_of(info["main_pid"]) == _uid("_rspamd")
+    assert d.uid_of(info["main_pid"]) == uid("_rspamd")
     ping = b"GET /ping HTTP/1.0\r\n\r\n"
 
     def pong() -> bool:
@@ -268,7 +246,7 @@ def test_clamav_daemon_through_its_socket(owner: Callable[[], Iso], tmp_path: Pa
     ctl = "/run/clamav/clamd.ctl"
     assert ask_unix(d, ctl, b"zPING\0") == b"PONG\0"
     # clamd drops to `User clamav` (clamd.conf) itself, once its database is loaded
-    d.wait_for(lambda: d.uid_of(info["main_pid"]) == _uid("clamav"), what="clamd's setuid")
+    d.wait_for(lambda: d.uid_of(info["main_pid"]) == uid("clamav"), what="clamd's setuid")
     stream = b"zINSTREAM\0" + struct.pack(">I", len(_PROBE)) + _PROBE + struct.pack(">I", 0)
     assert b"Pidone.Probe" in ask_unix(d, ctl, stream, to_eof=True)
     text = status_lists(d, "clamav-daemon", "clamd")
@@ -303,7 +281,7 @@ def test_clamav_freshclam_offline(owner: Callable[[], Iso]) -> None:
 
     info = start(d, "clamav-freshclam")
     d.wait_for(lambda: waiting(info["main_pid"]), what="freshclam's first attempt")
-    assert d.uid_of(info["main_pid"]) == _uid("clamav")  # its DatabaseOwner, by itself
+    assert d.uid_of(info["main_pid"]) == uid("clamav")  # its DatabaseOwner, by itself
     status_lists(d, "clamav-freshclam", "freshclam")
     no_reload(d, "clamav-freshclam")
     restart_new_main(d, "clamav-freshclam")
@@ -344,7 +322,7 @@ def test_pdns_bind_backend(owner: Callable[[], Iso]) -> None:
     require("pdns-server", "pdns-backend-bind")
     d = owner()
     info = start(d, "pdns")
-    assert d.uid_of(info["main_pid"]) == _uid("pdns")
+    assert d.uid_of(info["main_pid"]) == uid("pdns")
     assert dns_rcode(d, "localhost") == "rcode 5"
     status_lists(d, "pdns", "pdns_server")
     assert d.inside("stat", "-c", "%U", "/run/pdns").stdout.strip() == "pdns"
@@ -361,7 +339,7 @@ def test_pdns_recursor_answers_localhost(owner: Callable[[], Iso]) -> None:
     require("pdns-recursor")
     d = owner()
     info = start(d, "pdns-recursor")
-    assert d.uid_of(info["main_pid"]) == _uid("pdns")
+    assert d.uid_of(info["main_pid"]) == uid("pdns")
     assert dns_localhost(d) == "127.0.0.1"
     assert d.inside("rec_control", "ping").stdout.startswith("pong")
     status_lists(d, "pdns-recursor", "pdns_recursor")
@@ -380,9 +358,9 @@ def test_dnsdist_spoofs_an_answer(owner: Callable[[], Iso], tmp_path: Path) -> N
     conf = tmp_path / "dnsdist.conf"
     conf.write_text('setSecurityPollSuffix("")\naddAction(AllRule(), SpoofAction("127.0.0.1"))\n')
     conf.chmod(0o644)
-    bind(d, conf, "/etc/dnsdist/dnsdist.conf")
+    bind_over(d, conf, "/etc/dnsdist/dnsdist.conf")
     info = start(d, "dnsdist")
-    assert d.uid_of(info["main_pid"]) == _uid("_dnsdist")
+    assert d.uid_of(info["main_pid"]) == uid("_dnsdist")
     assert dns_localhost(d) == "127.0.0.1"
     text = status_lists(d, "dnsdist", "dnsdist")
     assert re.search(
@@ -405,7 +383,7 @@ def test_kea_dhcp4_control_socket(owner: Callable[[], Iso]) -> None:
     tmpfs(d, "/var/lib/kea", "_kea")  # its lease file
     tmpfs(d, "/var/log/kea", "_kea", "0750")
     info = start(d, "kea-dhcp4-server")
-    assert d.uid_of(info["main_pid"]) == _uid("_kea")
+    assert d.uid_of(info["main_pid"]) == uid("_kea")
     sock = "/run/kea/kea4-ctrl-socket"
 
     def version() -> dict[str, object]:
@@ -430,7 +408,7 @@ def test_pgbouncer_sigint_stop(owner: Callable[[], Iso]) -> None:
     require("pgbouncer")
     d = owner()
     info = start(d, "pgbouncer")
-    assert d.uid_of(info["main_pid"]) == _uid("postgres")
+    assert d.uid_of(info["main_pid"]) == uid("postgres")
     ssl_request = struct.pack(">II", 8, 80877103)
     assert ask(d, 6432, ssl_request) == b"N"
     status_lists(d, "pgbouncer", "pgbouncer")
@@ -469,7 +447,7 @@ def test_freeradius_rejects_an_unknown_user(owner: Callable[[], Iso]) -> None:
     d = owner()
     tmpfs(d, "/var/log/freeradius", "freerad")  # radius.log
     info = start(d, "freeradius")
-    assert d.uid_of(info["main_pid"]) == _uid("freerad")
+    assert d.uid_of(info["main_pid"]) == uid("freerad")
     assert d.py(_RADIUS) == "code 3 id 42"  # Access-Reject (RFC 2865)
     text = status_lists(d, "freeradius", "freeradius")
     assert 'Status: "Processing requests"' in text, text
@@ -499,7 +477,7 @@ def test_stunnel_instance_tunnels_tls(owner: Callable[[], Iso], tmp_path: Path) 
         "foreground = yes\n[echo]\naccept = 127.0.0.1:4433\n"
         "cert = /etc/stunnel/cert.pem\nkey = /etc/stunnel/key.pem\nexec = /bin/cat\n"
     )
-    bind(d, etc, "/etc/stunnel")
+    bind_over(d, etc, "/etc/stunnel")
     start(d, "stunnel@pidone")
     echo = (
         "import socket, ssl\n"
@@ -542,7 +520,7 @@ def test_collectd_unixsock(owner: Callable[[], Iso], tmp_path: Path) -> None:
     d = owner()
     conf = tmp_path / "collectd.conf"
     conf.write_text(_COLLECTD_CONF)
-    bind(d, conf, "/etc/collectd/collectd.conf")
+    bind_over(d, conf, "/etc/collectd/collectd.conf")
     start(d, "collectd")
 
     def lists_load() -> bool:
@@ -573,7 +551,7 @@ def test_anacron_stopped_by_sigusr1(owner: Callable[[], Iso], tmp_path: Path) ->
         "1\t0\tpidone.now\ttouch /run/anacron-ran\n"
         "1\t5\tpidone.later\ttouch /run/anacron-later\n"
     )
-    bind(d, tab, "/etc/anacrontab")
+    bind_over(d, tab, "/etc/anacrontab")
     tmpfs(d, "/var/spool/anacron")  # its timestamps
     start(d, "anacron")
     d.wait_for(lambda: d.exists("/run/anacron-ran"), what="anacron's job due now")
@@ -602,7 +580,7 @@ def test_autofs_mounts_on_demand(owner: Callable[[], Iso], tmp_path: Path) -> No
     (tmp_path / "auto.master").write_text(
         f"/run/pidone-auto file:{tmp_path}/auto.pidone --timeout=60\n"
     )
-    bind(d, tmp_path / "auto.master", "/etc/auto.master")
+    bind_over(d, tmp_path / "auto.master", "/etc/auto.master")
     info = start(d, "autofs")
     assert d.inside("stat", "-f", "-c", "%T", "/run/pidone-auto/t").stdout.strip() == "tmpfs"
     status_lists(d, "autofs", "automount")
@@ -636,9 +614,9 @@ def test_sssd_files_domain(owner: Callable[[], Iso], tmp_path: Path) -> None:
         "[sssd]\nservices = nss\ndomains = files\n\n[domain/files]\nid_provider = files\n"
     )
     (etc / "sssd.conf").chmod(0o600)
-    bind(d, etc, "/etc/sssd")
+    bind_over(d, etc, "/etc/sssd")
     shutil.copytree("/var/lib/sss", tmp_path / "sss", symlinks=True)
-    bind(d, tmp_path / "sss", "/var/lib/sss")
+    bind_over(d, tmp_path / "sss", "/var/lib/sss")
     tmpfs(d, "/var/log/sssd", mode="0750")
     info = start(d, "sssd")
 
@@ -670,7 +648,7 @@ def test_vnstat_with_a_veth_pair(owner: Callable[[], Iso]) -> None:
     assert made.returncode == 0, made.stderr
     tmpfs(d, "/var/lib/vnstat", "vnstat")
     info = start(d, "vnstat")
-    assert d.uid_of(info["main_pid"]) == _uid("vnstat")
+    assert d.uid_of(info["main_pid"]) == uid("vnstat")
 
     def counted() -> set[str]:
         out = d.inside("vnstat", "--json", "s").stdout

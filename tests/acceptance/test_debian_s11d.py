@@ -31,11 +31,20 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.conftest import require
-from tests.acceptance.test_debian_s11a import _HTTP, bind_over, owner
+from tests.acceptance.kit import (
+    TLS,
+    bind_over,
+    http,
+    iso,
+    main_pid,
+    owned_dir,
+    owner,
+    self_signed,
+    uid,
+)
 from tests.acceptance.test_debian_system_services import (
     Iso,
     banner,
-    iso,
     no_reload,
     reload_keeps_main,
     restart_new_main,
@@ -73,21 +82,6 @@ _IRC = (
     "    print('error:', exc)\n"
 )
 
-# A TLS handshake with 127.0.0.1:PORT (no verification): the protocol version and the
-# certificate's subject CN.
-_TLS = (
-    "import socket, ssl, sys\n"
-    "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)\n"
-    "ctx.check_hostname = False\n"
-    "ctx.verify_mode = ssl.CERT_NONE\n"
-    "try:\n"
-    "    raw = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)\n"
-    "    s = ctx.wrap_socket(raw)\n"
-    "    der = s.getpeercert(binary_form=True)\n"
-    "    print(s.version(), 'CN=' + sys.argv[2] if sys.argv[2].encode() in der else der.hex())\n"
-    "except OSError as exc:\n"
-    "    print('error:', exc)\n"
-)
 
 # SOCKS5 (RFC 1928 3): offer `no authentication`; prints the method the server picks.
 _SOCKS5 = (
@@ -132,36 +126,8 @@ _XMPP = (
 )
 
 
-def http(d: Iso, port: int, path: str = "/") -> str:
-    """The status line (and Server: header) of `GET path` on 127.0.0.1:PORT."""
-    return d.py(_HTTP, str(port), path)
-
-
 def irc(d: Iso, port: int) -> str:
     return d.py(_IRC, str(port))
-
-
-def main_pid(d: Iso, unit: str) -> int:
-    return int(d.status(unit)["main_pid"])
-
-
-def _self_signed(where: Path, cn: str) -> tuple[Path, Path]:
-    """A self-signed RSA certificate for `cn` and its key in `where`."""
-    cert, key = where / "cert.pem", where / "key.pem"
-    r = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", f"/CN={cn}", "-keyout", str(key), "-out", str(cert)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    return cert, key
-
-
-def _owned_dir(path: Path, user: str, mode: int = 0o750) -> Path:
-    path.mkdir(mode=mode, exist_ok=True)
-    os.chmod(path.parent, 0o755)  # pytest's tmp_path is 0700: let the daemon's user through
-    shutil.chown(path, user, user)
-    return path
 
 
 # --- the services ---------------------------------------------------------------------------
@@ -241,14 +207,14 @@ def test_deluged(owner: Callable[[], Iso]) -> None:
     require("deluged")
     d = owner()
     info = start(d, "deluged")
-    assert d.uid_of(info["main_pid"]) == _uid("debian-deluged")
-    d.wait_for(lambda: d.py(_TLS, "58846", "Deluge").startswith("TLS"), what="deluged's RPC")
+    assert d.uid_of(info["main_pid"]) == uid("debian-deluged")
+    d.wait_for(lambda: d.py(TLS, "58846", "Deluge").startswith("TLS"), what="deluged's RPC")
     status_lists(d, "deluged", "deluged")
     umask = d.inside("grep", "Umask", f"/proc/{info['main_pid']}/status").stdout.split()
     assert umask == ["Umask:", "0007"], umask
     no_reload(d, "deluged")
     restart_new_main(d, "deluged")
-    d.wait_for(lambda: d.py(_TLS, "58846", "Deluge").startswith("TLS"), what="deluged's RPC")
+    d.wait_for(lambda: d.py(TLS, "58846", "Deluge").startswith("TLS"), what="deluged's RPC")
     stop_all_gone(d, "deluged")
 
 
@@ -388,7 +354,7 @@ def test_xrdp_and_its_session_manager(owner: Callable[[], Iso]) -> None:
     # open PID file /run/xrdp/xrdp.pid (yet?) after start", as on 252)
     d.wait_for(lambda: d.py(_RDP) == "Connection Confirm", what="xrdp to answer")
     assert d.read("/run/xrdp/xrdp.pid").strip() == str(info["main_pid"])
-    assert d.uid_of(info["main_pid"]) == _uid("xrdp")
+    assert d.uid_of(info["main_pid"]) == uid("xrdp")
     status_lists(d, "xrdp", "xrdp")
     status_lists(d, "xrdp-sesman", "xrdp-sesman")
     sesman = main_pid(d, "xrdp-sesman")
@@ -498,8 +464,8 @@ def test_znc_with_a_configuration(owner: Callable[[], Iso], tmp_path: Path) -> N
     under 252); the namespace gets a data directory with one over /var/lib/znc. An IRC
     client that gives no password gets 464."""
     require("znc")
-    data = _owned_dir(tmp_path / "znc", "_znc")
-    configs = _owned_dir(data / "configs", "_znc")
+    data = owned_dir(tmp_path / "znc", "_znc")
+    configs = owned_dir(data / "configs", "_znc")
     (configs / "znc.conf").write_text(
         "Version = 1.8.2\n<Listener l>\n    Port = 6697\n    IPv4 = true\n    IPv6 = false\n"
         "    SSL = false\n</Listener>\n<User pidone>\n"
@@ -554,7 +520,7 @@ def test_apt_cacher_ng(owner: Callable[[], Iso]) -> None:
     require("apt-cacher-ng")
     d = owner()
     info = start(d, "apt-cacher-ng")
-    assert d.uid_of(info["main_pid"]) == _uid("apt-cacher-ng")
+    assert d.uid_of(info["main_pid"]) == uid("apt-cacher-ng")
     assert http(d, 3142, "/acng-report.html").startswith("HTTP/1.1 200"), http(d, 3142)
     status_lists(d, "apt-cacher-ng", "apt-cacher-ng")
     no_reload(d, "apt-cacher-ng")
@@ -578,7 +544,7 @@ def test_hitch_with_a_configuration(owner: Callable[[], Iso], tmp_path: Path) ->
         )
     etc = tmp_path / "hitch"
     etc.mkdir()
-    cert, key = _self_signed(etc, "pidone-hitch")
+    cert, key = self_signed(etc, "pidone-hitch")
     (etc / "hitch.pem").write_text(key.read_text() + cert.read_text())
     (etc / "hitch.conf").write_text(
         'frontend = "[127.0.0.1]:8443"\nbackend = "[127.0.0.1]:8080"\n'
@@ -586,12 +552,12 @@ def test_hitch_with_a_configuration(owner: Callable[[], Iso], tmp_path: Path) ->
     )
     bind_over(d, etc, "/etc/hitch")
     start(d, "hitch")
-    d.wait_for(lambda: d.py(_TLS, "8443", "pidone-hitch").startswith("TLS"), what="hitch")
+    d.wait_for(lambda: d.py(TLS, "8443", "pidone-hitch").startswith("TLS"), what="hitch")
     status_lists(d, "hitch", "hitch")
     reload_keeps_main(d, "hitch")
-    assert d.py(_TLS, "8443", "pidone-hitch").startswith("TLS")
+    assert d.py(TLS, "8443", "pidone-hitch").startswith("TLS")
     restart_new_main(d, "hitch")
-    d.wait_for(lambda: d.py(_TLS, "8443", "pidone-hitch").startswith("TLS"), what="hitch")
+    d.wait_for(lambda: d.py(TLS, "8443", "pidone-hitch").startswith("TLS"), what="hitch")
     stop_all_gone(d, "hitch")
 
 
@@ -600,11 +566,11 @@ def test_uptimed(owner: Callable[[], Iso], tmp_path: Path) -> None:
     line holding the PID file; `uprecords` reads the records it writes (to a directory
     bound over /var/spool/uptimed in the namespace)."""
     require("uptimed")
-    spool = _owned_dir(tmp_path / "spool", "daemon", 0o755)
+    spool = owned_dir(tmp_path / "spool", "daemon", 0o755)
     d = owner()
     bind_over(d, spool, "/var/spool/uptimed")
     info = start(d, "uptimed")
-    assert d.uid_of(info["main_pid"]) == _uid("daemon")
+    assert d.uid_of(info["main_pid"]) == uid("daemon")
     d.wait_for(
         lambda: d.read("/run/uptimed/uptimed.pid").strip() == str(info["main_pid"]),
         what="uptimed's PID file",
@@ -616,9 +582,3 @@ def test_uptimed(owner: Callable[[], Iso], tmp_path: Path) -> None:
     no_reload(d, "uptimed")
     restart_new_main(d, "uptimed")
     stop_all_gone(d, "uptimed")
-
-
-def _uid(user: str) -> int:
-    import pwd
-
-    return pwd.getpwnam(user).pw_uid

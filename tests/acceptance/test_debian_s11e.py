@@ -26,12 +26,18 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.conftest import require
-from tests.acceptance.test_debian_s11a import _HTTP, bind_over, owner
-from tests.acceptance.test_debian_s11d import _TLS, _self_signed
+from tests.acceptance.kit import (
+    HTTP,
+    TLS,
+    bind_over,
+    iso,
+    owned_dir,
+    owner,
+    self_signed,
+)
 from tests.acceptance.test_debian_system_services import (
     Iso,
     banner,
-    iso,
     no_reload,
     reload_keeps_main,
     restart_new_main,
@@ -110,7 +116,7 @@ _TINC_ID = (
 def metrics(d: Iso, port: int) -> str:
     """The status line of an HTTP/1.0 `GET /metrics` on 127.0.0.1:PORT (Go answers in the
     request's version)."""
-    return d.py(_HTTP, str(port), "/metrics")
+    return d.py(HTTP, str(port), "/metrics")
 
 
 def metric(d: Iso, port: int, name: str) -> str:
@@ -142,13 +148,6 @@ def settled_status(d: Iso, unit: str, comm: str) -> str:
     return status_lists(d, unit, comm)
 
 
-def _owned_dir(path: Path, user: str, mode: int = 0o750) -> Path:
-    path.mkdir(mode=mode, exist_ok=True)
-    os.chmod(path.parent, 0o755)  # pytest's tmp_path is 0700: let the daemon's user through
-    shutil.chown(path, user, user)
-    return path
-
-
 def _file(path: Path, text: str, mode: int = 0o644) -> Path:
     os.chmod(path.parent, 0o755)
     path.write_text(text)
@@ -158,8 +157,8 @@ def _file(path: Path, text: str, mode: int = 0o644) -> Path:
 
 def _prometheus_home(d: Iso, tmp_path: Path) -> Path:
     """An empty /var/lib/prometheus (the user's home and the data directories) in `d`."""
-    home = _owned_dir(tmp_path / "prometheus", "prometheus", 0o755)
-    _owned_dir(home / "alertmanager", "prometheus", 0o755)
+    home = owned_dir(tmp_path / "prometheus", "prometheus", 0o755)
+    owned_dir(home / "alertmanager", "prometheus", 0o755)
     bind_over(d, home, "/var/lib/prometheus")
     return home
 
@@ -242,11 +241,11 @@ def test_prometheus_alertmanager(owner: Callable[[], Iso], tmp_path: Path) -> No
     _prometheus_home(d, tmp_path)
     bind_over(d, default, "/etc/default/prometheus-alertmanager")
     start(d, "prometheus-alertmanager")
-    d.wait_for(lambda: d.py(_HTTP, "9093", "/-/healthy").startswith("HTTP/1.0 200 "), what="it")
+    d.wait_for(lambda: d.py(HTTP, "9093", "/-/healthy").startswith("HTTP/1.0 200 "), what="it")
     status_lists(d, "prometheus-alertmanager", "prometheus-aler")
     reload_keeps_main(d, "prometheus-alertmanager")
     restart_new_main(d, "prometheus-alertmanager")
-    d.wait_for(lambda: d.py(_HTTP, "9093", "/-/healthy").startswith("HTTP/1.0 200 "), what="it")
+    d.wait_for(lambda: d.py(HTTP, "9093", "/-/healthy").startswith("HTTP/1.0 200 "), what="it")
     stop_all_gone(d, "prometheus-alertmanager")
 
 
@@ -328,9 +327,9 @@ def test_amavis(owner: Callable[[], Iso], tmp_path: Path) -> None:
     namespace's. It greets on 127.0.0.1:10024 as an SMTP server."""
     require("amavisd-new")
     node_id = _file(tmp_path / "05-node_id", '$myhostname = "pidone.example.org";\n1;\n')
-    var = _owned_dir(tmp_path / "amavis", "amavis")
+    var = owned_dir(tmp_path / "amavis", "amavis")
     for sub in ("db", "tmp", "virusmails"):
-        _owned_dir(var / sub, "amavis")
+        owned_dir(var / sub, "amavis")
     (var / "tmp" / "amavis-20260101T000000-00001").mkdir()  # what ExecStartPre= clears
     d = owner()
     bind_over(d, node_id, "/etc/amavis/conf.d/05-node_id")
@@ -393,7 +392,7 @@ def test_zabbix_proxy(owner: Callable[[], Iso], tmp_path: Path) -> None:
         "PidFile=/run/zabbix/zabbix_proxy.pid\nDBName=/var/lib/zabbix/zabbix_proxy.db\n"
         "StatsAllowedIP=127.0.0.1\nTimeout=4\n",
     )
-    var = _owned_dir(tmp_path / "zabbix", "zabbix")
+    var = owned_dir(tmp_path / "zabbix", "zabbix")
     d = owner()
     bind_over(d, conf, "/etc/zabbix/zabbix_proxy.conf")
     bind_over(d, var, "/var/lib/zabbix")
@@ -515,7 +514,7 @@ def test_ocserv_with_a_certificate(owner: Callable[[], Iso], tmp_path: Path) -> 
     require("ocserv")
     etc = tmp_path / "ocserv"
     etc.mkdir(mode=0o755)
-    cert, key = _self_signed(etc, "pidone-ocserv")
+    cert, key = self_signed(etc, "pidone-ocserv")
     packaged = Path("/etc/ocserv/ocserv.conf").read_text()
     _file(
         etc / "ocserv.conf",
@@ -528,7 +527,7 @@ def test_ocserv_with_a_certificate(owner: Callable[[], Iso], tmp_path: Path) -> 
     bind_over(d, etc, "/etc/ocserv")
     bind_over(d, chroot, "/var/lib/ocserv")
     info = start(d, "ocserv")
-    tls = lambda: d.py(_TLS, "443", "pidone-ocserv")  # noqa: E731
+    tls = lambda: d.py(TLS, "443", "pidone-ocserv")  # noqa: E731
     d.wait_for(lambda: tls().endswith("CN=pidone-ocserv"), what="ocserv to answer")
     assert d.read("/run/ocserv.pid").strip() == str(info["main_pid"])
     settled_status(d, "ocserv", "ocserv-main")
@@ -572,6 +571,6 @@ def test_sniproxy_forks_away_as_under_252(owner: Callable[[], Iso], tmp_path: Pa
     assert "Main PID: " in text, text
     assert "(code=exited, status=0/SUCCESS)" in text, text
     assert {int(m) for m in re.findall(r"[├└]─ *(\d+) ", text)} == set(left), text
-    d.wait_for(lambda: d.py(_HTTP, "80", "/").startswith("HTTP/1."), what="sniproxy to answer")
+    d.wait_for(lambda: d.py(HTTP, "80", "/").startswith("HTTP/1."), what="sniproxy to answer")
     assert d.cli("stop", "sniproxy").returncode == 0  # an inactive unit: nothing to stop
     assert sorted(p for p, _s, n in d.namespace_processes() if n == "sniproxy") == sorted(left)

@@ -28,10 +28,14 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.conftest import require
-from tests.acceptance.test_debian_s11a import _HTTP, bind_over, owner
+from tests.acceptance.kit import (
+    bind_over,
+    http,
+    iso,
+    owner,
+)
 from tests.acceptance.test_debian_system_services import (
     Iso,
-    iso,
     no_reload,
     restart_new_main,
     start,
@@ -99,10 +103,6 @@ _RFB = (
     "except OSError as exc:\n"
     "    print('error:', exc)\n"
 )
-
-
-def http(d: Iso, port: int) -> str:
-    return d.py(_HTTP, str(port), "/")
 
 
 def pids_named(d: Iso, comm: str) -> set[int]:
