@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from pidone.core.environment import EnvironmentInputs, build_environment
 from pidone.core.execline import ExecCommand
@@ -88,3 +88,31 @@ def run_to_file(
         status = wait_exit(s.pid)
     with open(out, encoding="utf-8", errors="replace") as f:
         return status, f.read()
+
+
+def errnos_in_cgroup(cgroup: str, calls: list[Callable[[], object]]) -> list[int]:
+    """errno of each call (0 = it succeeded) made by a forked child that joined `cgroup`
+    first: what a cgroup's BPF programs let a member of it do."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child only joins, calls and reports
+        try:
+            with open(f"{cgroup}/cgroup.procs", "w") as f:
+                f.write(str(os.getpid()))
+            codes = []
+            for call in calls:
+                try:
+                    call()
+                    codes.append(0)
+                except OSError as exc:
+                    codes.append(exc.errno or 255)
+            os.write(w, bytes(codes))
+        finally:
+            os._exit(0)
+    os.close(w)
+    try:
+        got = os.read(r, 64)
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
+    return list(got)

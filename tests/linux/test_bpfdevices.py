@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 
 import pytest
 
 from pidone.core.devicepolicy import STATIC_DEVICES, DevicePolicy, allow_list
 from pidone.linux import bpfdevices as b
+from tests.linux.proc_helpers import errnos_in_cgroup
 
 PROC_DEVICES = """Character devices:
   1 mem
@@ -68,29 +70,11 @@ def test_allow_list_by_policy() -> None:
 
 def _opens(cgroup: str, paths: list[tuple[str, int]]) -> list[int]:
     """errno (0 = opened) of each open(2) by a child that joined `cgroup` first."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child only joins, opens and reports
-        try:
-            with open(f"{cgroup}/cgroup.procs", "w") as f:
-                f.write(str(os.getpid()))
-            codes = []
-            for path, flags in paths:
-                try:
-                    os.close(os.open(path, flags | os.O_NONBLOCK))
-                    codes.append(0)
-                except OSError as exc:
-                    codes.append(exc.errno or -1)
-            os.write(w, bytes(codes))
-        finally:
-            os._exit(0)
-    os.close(w)
-    try:
-        got = os.read(r, 64)
-    finally:
-        os.close(r)
-        os.waitpid(pid, 0)
-    return list(got)
+
+    def opener(path: str, flags: int) -> Callable[[], None]:
+        return lambda: os.close(os.open(path, flags | os.O_NONBLOCK))
+
+    return errnos_in_cgroup(cgroup, [opener(path, flags) for path, flags in paths])
 
 
 @pytest.mark.cgroup

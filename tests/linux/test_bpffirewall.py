@@ -8,42 +8,29 @@ import errno
 import ipaddress
 import os
 import socket
+from collections.abc import Callable
 
 import pytest
 
 from pidone.core.ipaccess import prefixes
 from pidone.linux import bpffirewall as fw
+from tests.linux.proc_helpers import errnos_in_cgroup
 
 pytestmark = pytest.mark.cgroup
 
 
 def _sends(cgroup: str, addresses: list[str]) -> list[int]:
     """errno (0 = sent) of one sendto(2) per address, by a child inside `cgroup`."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child only joins, sends and reports
-        try:
-            with open(f"{cgroup}/cgroup.procs", "w") as f:
-                f.write(str(os.getpid()))
-            codes = []
-            for address in addresses:
-                family = socket.AF_INET6 if ":" in address else socket.AF_INET
-                with socket.socket(family, socket.SOCK_DGRAM) as s:
-                    try:
-                        s.sendto(b"x", (address, 9))
-                        codes.append(0)
-                    except OSError as exc:
-                        codes.append(exc.errno or 255)
-            os.write(w, bytes(codes))
-        finally:
-            os._exit(0)
-    os.close(w)
-    try:
-        got = os.read(r, 64)
-    finally:
-        os.close(r)
-        os.waitpid(pid, 0)
-    return list(got)
+
+    def sender(address: str) -> Callable[[], None]:
+        def send() -> None:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.sendto(b"x", (address, 9))
+
+        return send
+
+    return errnos_in_cgroup(cgroup, [sender(a) for a in addresses])
 
 
 @pytest.fixture
