@@ -262,43 +262,49 @@ class LogCollector:
         """Drop the journal context kept for a garbage-collected unit's manager lines."""
         self._manager_contexts.pop(unit, None)
 
+    def _own_fields(
+        self, identifier: str, pid: int, comm: str, cgroup_unit: str, unit: str
+    ) -> dict[str, bytes]:
+        """The trusted fields of a record the manager writes itself: its own lines (as
+        `systemd`, PID 1 in init.scope) or a forked child's about its failed spawn."""
+        fields = {
+            "_TRANSPORT": b"journal",
+            "SYSLOG_IDENTIFIER": identifier.encode(),
+            "SYSLOG_FACILITY": b"3",
+            "_PID": str(pid).encode(),
+            "_UID": str(os.getuid()).encode(),
+            "_GID": str(os.getgid()).encode(),
+            "_COMM": comm.encode(),
+            "_SYSTEMD_UNIT": cgroup_unit.encode(),
+            "UNIT": unit.encode(),  # dropped below for a message about no unit
+            "_BOOT_ID": self.host.boot_id.encode(),
+            "_MACHINE_ID": self.host.machine_id.encode(),
+            "_HOSTNAME": self.host.hostname.encode(),
+        }
+        if not unit:
+            del fields["UNIT"]
+        return fields
+
+    def _append(
+        self, cid: int, unit: str, message: str, priority: int, extra: dict[str, str] | None
+    ) -> None:
+        realtime, monotonic = _now()
+        encoded = {k: v.encode() for k, v in (extra or {}).items()} or None
+        self.writer.append(cid, realtime, monotonic, priority, message.encode(), encoded)
+        if self.echo is not None:
+            # "foo.service: Main process exited, ..." already names the unit.
+            self._echo(unit, [message.removeprefix(f"{unit}: ").encode()])
+
     def manager_record(
         self, unit: str, message: str, priority: int = 6, extra: dict[str, str] | None = None
     ) -> None:
         """`Started foo.service.` and friends, with the fields systemd attaches (spec 06 §7)."""
         cid = self._manager_contexts.get(unit)
         if cid is None:
-            fields = {
-                "_TRANSPORT": b"journal",
-                "SYSLOG_IDENTIFIER": b"systemd",
-                "SYSLOG_FACILITY": b"3",
-                "_PID": str(os.getpid()).encode(),
-                "_UID": str(os.getuid()).encode(),
-                "_GID": str(os.getgid()).encode(),
-                "_COMM": b"pidone",
-                "_SYSTEMD_UNIT": b"init.scope",
-                "UNIT": unit.encode(),  # dropped below for a message about no unit
-                "_BOOT_ID": self.host.boot_id.encode(),
-                "_MACHINE_ID": self.host.machine_id.encode(),
-                "_HOSTNAME": self.host.hostname.encode(),
-            }
-            if not unit:
-                del fields["UNIT"]
+            fields = self._own_fields("systemd", os.getpid(), "pidone", "init.scope", unit)
             cid = self.writer.context(self.host.boot_id, unit or None, "systemd", fields)
             self._manager_contexts[unit] = cid
-        realtime, monotonic = _now()
-        self.writer.append(
-            cid,
-            realtime,
-            monotonic,
-            priority,
-            message.encode(),
-            {k: v.encode() for k, v in (extra or {}).items()} or None,
-        )
-        if self.echo is not None:
-            # "foo.service: Main process exited, ..." already names the unit.
-            text = message.removeprefix(f"{unit}: ")
-            self._echo(unit, [text.encode()])
+        self._append(cid, unit, message, priority, extra)
 
     def spawn_failure_record(
         self, unit: str, pid: int, path: str, message: str, extra: dict[str, str]
@@ -308,26 +314,9 @@ class LogCollector:
         is the child's (_PID, `(name)` as identifier and comm, after rename_process_from_path()
         in execute.c: "(" + the basename's last 8 characters + ")"), in the unit's cgroup."""
         name = "(" + os.path.basename(path)[-8:] + ")"
-        fields = {
-            "_TRANSPORT": b"journal",
-            "SYSLOG_IDENTIFIER": name.encode(),
-            "SYSLOG_FACILITY": b"3",
-            "_PID": str(pid).encode(),
-            "_UID": str(os.getuid()).encode(),
-            "_GID": str(os.getgid()).encode(),
-            "_COMM": name.encode(),
-            "_SYSTEMD_UNIT": unit.encode(),
-            "UNIT": unit.encode(),
-            "_BOOT_ID": self.host.boot_id.encode(),
-            "_MACHINE_ID": self.host.machine_id.encode(),
-            "_HOSTNAME": self.host.hostname.encode(),
-        }
+        fields = self._own_fields(name, pid, name, unit, unit)
         cid = self.writer.context(self.host.boot_id, unit, name, fields)
-        realtime, monotonic = _now()
-        encoded = {k: v.encode() for k, v in extra.items()}
-        self.writer.append(cid, realtime, monotonic, 3, message.encode(), encoded)
-        if self.echo is not None:
-            self._echo(unit, [message.removeprefix(f"{unit}: ").encode()])
+        self._append(cid, unit, message, 3, extra)
 
     # -- /dev/log and the native journal socket ---------------------------------------------
     # linux.dgram loads with the first such socket (--dev-log=, --journal-socket=, PID 1)
